@@ -1,0 +1,34 @@
+"""Loading a region into a store from an OSM file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from data.osm_file import Progress, read_osm_file
+from geo.store import RegionData, RegionInfo, Store, check_region_name
+from geo.standards import Standard
+
+
+def load_osm(
+    store: Store, path: Path, region: str, standard: Standard, progress: Progress | None = None
+) -> RegionInfo:
+    """Read an OSM file and store it as ``region``, replacing an earlier version whole.
+
+    Nothing is written until the file has been read and its network built, so a bad file
+    leaves the stored region as it was.
+    """
+    check_region_name(region)
+    extract = read_osm_file(path, standard, progress)
+    nodes = extract.nodes
+    bounds = (float(nodes["lon"].min()), float(nodes["lat"].min()),
+              float(nodes["lon"].max()), float(nodes["lat"].max()))
+    info = RegionInfo(
+        name=region, source=f"osm-file:{path.name}", loaded_at=datetime.now(UTC),
+        bounds=bounds, n_nodes=len(nodes), n_edges=len(extract.edges),
+        n_facilities=len(extract.facilities),
+    )
+    if progress:
+        progress("saving", info.n_facilities)
+    store.save_region(RegionData(info, nodes, extract.edges, extract.facilities))
+    return info

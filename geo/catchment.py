@@ -1,0 +1,132 @@
+"""Catchment polygons from the reached parts of street edges.
+
+A ring is the area within ``frontage_m`` of every reached stretch of street, including the
+reached part of partly reached edges. It is drawn from a distance field: the reached
+stretches are sampled every half cell, burnt into a grid, a Euclidean distance transform
+gives each cell its distance to the nearest reached street, and the ring is the contour of
+that field at ``frontage_m``. That takes milliseconds where buffering thousands of
+overlapping lines in GEOS takes seconds, and its edge is within one cell of the exact buffer.
+Rings for larger budgets contain the smaller ones by construction. Holes smaller than
+``max_hole_m2`` (city blocks ringed by reached streets) are filled; larger ones (water, rail
+yards) stay open.
+
+Which facilities lie in a ring never depends on the polygon: that is decided on the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import shapely
+from contourpy import FillType, contour_generator
+from numpy.typing import NDArray
+from scipy.ndimage import distance_transform_edt
+from shapely.geometry.base import BaseGeometry
+
+from geo.config import FRONTAGE_M, MAX_HOLE_M2
+from geo.network import FloatArray, IntArray, StreetNetwork
+
+Pieces = tuple[IntArray, FloatArray, FloatArray]
+
+#: Grid cell of the distance field, metres; widened for very large catchments.
+CELL_M = 10.0
+_MAX_CELLS_PER_SIDE = 600
+
+
+def ring_polygons(
+    net: StreetNetwork,
+    rings: Sequence[Pieces],
+    frontage_m: float = FRONTAGE_M,
+    max_hole_m2: float = MAX_HOLE_M2,
+) -> list[BaseGeometry]:
+    """One polygon per ring of reached pieces ``(edge, start_m, end_m)``.
+
+    The last ring must contain every piece of the others (rings ordered by budget).
+    """
+    if not rings or len(rings[-1][0]) == 0:
+        return [shapely.Polygon() for _ in rings]
+    edges = np.unique(rings[-1][0])
+    xy, key = _samples(net, edges, CELL_M / 2)
+    lo, hi = xy.min(axis=0) - frontage_m - 3 * CELL_M, xy.max(axis=0) + frontage_m + 3 * CELL_M
+    cell = max(CELL_M, float((hi - lo).max()) / _MAX_CELLS_PER_SIDE)
+    shape = (int(np.ceil((hi[1] - lo[1]) / cell)) + 1, int(np.ceil((hi[0] - lo[0]) / cell)) + 1)
+    col, row = ((xy - lo) / cell + 0.5).astype(np.intp).T
+    gx, gy = lo[0] + cell * np.arange(shape[1]), lo[1] + cell * np.arange(shape[0])
+    out = []
+    for pieces in rings:
+        mask = np.zeros(shape, dtype=bool)
+        keep = _inside(key, edges, pieces)
+        if not keep.any():
+            out.append(shapely.Polygon())
+            continue
+        mask[row[keep], col[keep]] = True
+        field = distance_transform_edt(~mask) * cell
+        out.append(_contour(gx, gy, field, frontage_m, max_hole_m2))
+    return out
+
+
+def _samples(net: StreetNetwork, edges: IntArray, spacing: float) -> tuple[FloatArray, FloatArray]:
+    """Points every ``spacing`` along ``edges`` and their sort key (edge slot, metres along)."""
+    dense = shapely.segmentize(net.edge_geom[edges], spacing)
+    xy, slot = shapely.get_coordinates(dense, return_index=True)
+    step = np.hypot(*np.diff(xy, axis=0).T)
+    step[slot[1:] != slot[:-1]] = 0.0
+    along = np.concatenate([[0.0], np.cumsum(step)])
+    first = np.searchsorted(slot, np.arange(len(edges)))
+    along -= along[first][slot]
+    along *= (net.edge_length[edges] / net.geom_length[edges])[slot]
+    return xy, slot * _KEY_STRIDE + along
+
+
+_KEY_STRIDE = 1e7  # longer than any edge, so (slot, metres) sorts as one float
+
+
+def _inside(key: FloatArray, edges: IntArray, pieces: Pieces) -> NDArray[np.bool_]:
+    """Which samples lie within one of the pieces."""
+    edge, start, end = pieces
+    slot = np.searchsorted(edges, edge) * _KEY_STRIDE
+    lo = np.searchsorted(key, slot + start - 1e-6, side="left")
+    hi = np.searchsorted(key, slot + end + 1e-6, side="right")
+    cover = np.zeros(len(key) + 1, dtype=np.int64)
+    np.add.at(cover, lo, 1)
+    np.add.at(cover, hi, -1)
+    return np.cumsum(cover[:-1]) > 0
+
+
+def _contour(
+    gx: FloatArray, gy: FloatArray, field: FloatArray, level: float, max_hole_m2: float
+) -> BaseGeometry:
+    gen = contour_generator(gx, gy, field, fill_type=FillType.OuterOffset)
+    points, offsets = gen.filled(-1.0, level)
+    polygons = []
+    for pts, offs in zip(points, offsets, strict=True):
+        rings = [pts[a:b] for a, b in zip(offs[:-1], offs[1:], strict=True)]
+        holes = [h for h in rings[1:] if abs(_area(h)) >= max_hole_m2]
+        polygons.append(shapely.Polygon(rings[0], holes))
+    if len(polygons) == 1:
+        return polygons[0]
+    return shapely.MultiPolygon(polygons)
+
+
+def _area(ring: FloatArray) -> float:
+    x, y = ring[:, 0], ring[:, 1]
+    return float(0.5 * (np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
+
+
+def piece_lines(
+    net: StreetNetwork, edge: IntArray, start_m: FloatArray, end_m: FloatArray
+) -> list[BaseGeometry]:
+    """LineStrings of the stretches ``[start_m, end_m]`` along ``edge`` (metres from ``u``)."""
+    scale = net.geom_length[edge] / net.edge_length[edge]
+    return [_substring(net.edge_geom[e], float(s), float(t))
+            for e, s, t in zip(edge, start_m * scale, end_m * scale, strict=True)]
+
+
+def _substring(line: BaseGeometry, start: float, end: float) -> BaseGeometry:
+    coords = shapely.get_coordinates(line)
+    cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(coords, axis=0).T))])
+    inner = coords[(cum > start) & (cum < end)]
+    ends = np.column_stack([np.interp([start, end], cum, coords[:, 0]),
+                            np.interp([start, end], cum, coords[:, 1])])
+    return shapely.linestrings(np.vstack([ends[:1], inner, ends[1:]]))

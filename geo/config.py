@@ -1,0 +1,28 @@
+"""Engine defaults in one place. The CLI and the API may override each as a parameter."""
+
+from __future__ import annotations
+
+#: GB 50180-2018 plans with 60 m/min.
+DEFAULT_SPEED_M_S = 1.0
+#: Catchment rings, minutes on foot.
+DEFAULT_MINUTES = (5, 10, 15)
+#: Longest ring or search a query may ask for, minutes.
+MAX_MINUTES = 60
+#: Most facilities per category a nearest query may ask for.
+MAX_K = 50
+#: A query point farther than this from any walkable street is refused, metres.
+MAX_SNAP_M = 250.0
+#: A facility farther than this from any walkable street is left out of routing, metres.
+MAX_FACILITY_SNAP_M = 500.0
+#: Half-width of the band drawn around reached streets in a catchment polygon, metres.
+FRONTAGE_M = 50.0
+#: Holes smaller than this inside a catchment (city blocks) are filled; larger ones (lakes,
+#: rail yards) stay open, square metres.
+MAX_HOLE_M2 = 40_000.0
+#: Nearest search starts at this network radius and doubles until it finds k per category.
+NEAREST_START_RADIUS_M = 1_000.0
+#: Nearest search stops at this radius; farther facilities count as not reachable, metres.
+NEAREST_MAX_RADIUS_M = 20_000.0
+#: Street-network components smaller than this are dropped at build time (slivers of a
+#: clipped extract, footways inside a courtyard with no way out), nodes.
+MIN_COMPONENT_NODES = 10

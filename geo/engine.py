@@ -1,0 +1,375 @@
+"""A loaded region: its network, its facilities snapped onto it, and the two questions.
+
+``Region.nearest`` answers "where is the nearest clinic, pharmacy, ... on foot?" and
+``Region.catchment`` "what can I reach in 5, 10 and 15 minutes, and what does the standard
+say is missing?". Both take WGS 84 coordinates and return WGS 84 results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+from pyproj import Transformer
+from scipy.spatial import cKDTree
+from shapely.geometry.base import BaseGeometry
+
+from geo import config
+from geo.catchment import piece_lines, ring_polygons
+from geo.errors import InvalidParameter, PointOutsideRegion, PointTooFarFromNetwork
+from geo.network import FloatArray, IntArray, StreetNetwork
+from geo.results import (
+    CatchmentResult, FacilityHit, NearestResult, Origin, RequirementStatus, Ring, TierSummary,
+)
+from geo.routing import Search, Snap, search, snap_geometries, snap_points
+from geo.standards import Standard, Tier
+
+_SLACK = 1.001
+_NO_PIECES = (np.zeros(0, dtype=np.int32), np.zeros(0), np.zeros(0))
+
+
+@dataclass(frozen=True)
+class FacilityIndex:
+    """Facilities that could be snapped, as arrays aligned with ``table`` rows."""
+
+    records: list[dict[str, str]]
+    category: IntArray
+    snap: Snap
+    anchor_xy: FloatArray
+    anchor_lonlat: FloatArray
+
+    @cached_property
+    def tree(self) -> cKDTree:
+        """KD-tree over snapped positions."""
+        return cKDTree(self.snap.xy if len(self.snap) else np.zeros((0, 2)))
+
+
+@dataclass(frozen=True)
+class Found:
+    """Facilities found by one search: facility rows, categories, distances (m).
+
+    ``total`` adds both access legs to the network distance ``net``.
+    """
+
+    rows: NDArray[np.int64]
+    cats: IntArray
+    net: FloatArray
+    total: FloatArray
+    search: Search
+
+    def k_best(self, k: NDArray[np.int64], wanted: NDArray[np.int64]) -> dict[int, list[int]]:
+        """Per wanted category, positions of its ``k[c]`` nearest, ties broken by row."""
+        order = np.lexsort((self.rows, self.total))
+        return {int(c): [int(i) for i in order[self.cats[order] == c][: int(k[c])]]
+                for c in wanted}
+
+
+class Region:
+    """A region ready to answer queries.
+
+    Parameters
+    ----------
+    name
+        Region name.
+    network
+        The walking network, projected.
+    facilities
+        Facilities in EPSG:4326 with ``id``, ``name``, ``name_zh``, ``category``,
+        ``opening_hours`` and a Point or Polygon geometry.
+    standard
+        Categories, tiers and profiles.
+    max_snap_m
+        Query points farther than this from any street are refused.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        network: StreetNetwork,
+        facilities: gpd.GeoDataFrame,
+        standard: Standard,
+        max_snap_m: float = config.MAX_SNAP_M,
+    ) -> None:
+        self.name = name
+        self.net = network.warm()
+        self.standard = standard
+        self.max_snap_m = max_snap_m
+        self._to_xy = Transformer.from_crs("EPSG:4326", network.crs, always_xy=True)
+        self._to_lonlat = Transformer.from_crs(network.crs, "EPSG:4326", always_xy=True)
+        self.facilities = self._index_facilities(facilities)
+        self._category_counts = np.bincount(
+            self.facilities.category, minlength=len(standard.categories))
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def _index_facilities(self, facilities: gpd.GeoDataFrame) -> FacilityIndex:
+        known = facilities["category"].isin(self.standard.category_ids).to_numpy()
+        table = facilities.loc[known]
+        geoms = table.geometry.to_crs(self.net.crs).to_numpy()
+        snap, anchor = snap_geometries(self.net, geoms, config.MAX_FACILITY_SNAP_M)
+        ok = snap.edge >= 0
+        self.unsnapped_facilities = int((~ok).sum())
+        cols = ["id", "name", "name_zh", "category", "opening_hours"]
+        kept = pd.DataFrame(table.loc[ok, [c for c in cols if c in table]])
+        records = [{c: _text(r.get(c)) for c in cols} for r in kept.to_dict("records")]
+        cats = np.array([self.standard.category_index(r["category"]) for r in records],
+                        dtype=np.int32)
+        anchor = anchor[ok]
+        lon, lat = self._to_lonlat.transform(anchor[:, 0], anchor[:, 1])
+        return FacilityIndex(records, cats, snap[np.flatnonzero(ok)], anchor,
+                             np.column_stack([lon, lat]))
+
+    @cached_property
+    def boundary(self) -> BaseGeometry:
+        """The area this region answers for (lon/lat): its streets' hull widened by the snap limit."""
+        hull = shapely.convex_hull(shapely.multipoints(self.net.node_xy))
+        return self._lonlat_geom(shapely.buffer(hull, self.max_snap_m))
+
+    def contains(self, lon: float, lat: float) -> bool:
+        """Whether a point lies within :attr:`boundary`."""
+        return bool(shapely.contains_xy(self.boundary, lon, lat))
+
+    # -- queries --------------------------------------------------------------------------
+
+    def nearest(
+        self,
+        lon: float,
+        lat: float,
+        categories: Iterable[str] | None = None,
+        k: int = 1,
+        profile: str = "standard",
+        speed_m_s: float | None = None,
+        max_minutes: float | None = None,
+        routes: bool = True,
+    ) -> NearestResult:
+        """The ``k`` nearest facilities of each category by walking time.
+
+        Parameters
+        ----------
+        lon, lat
+            The query point, WGS 84.
+        categories
+            Category ids; all categories when empty.
+        k
+            Facilities per category, 1 to ``config.MAX_K``.
+        profile, speed_m_s
+            Walking speed: a named profile, or a speed that overrides it.
+        max_minutes
+            Ignore facilities farther than this; defaults to ``config.NEAREST_MAX_RADIUS_M``.
+        routes
+            Attach each facility's walking route.
+        """
+        cats = self.standard.resolve_categories(categories)
+        if not 1 <= k <= config.MAX_K:
+            raise InvalidParameter(f"k={k} is out of range; allowed: 1 to {config.MAX_K}")
+        speed = self.standard.speed(profile, speed_m_s)
+        limit = config.NEAREST_MAX_RADIUS_M
+        if max_minutes is not None:
+            limit = _check_minutes([max_minutes])[0] * 60 * speed
+        start = self._snap(lon, lat)
+        certain_extra = float(start.access_m[0])
+        wanted = np.array([self.standard.category_index(c) for c in cats], dtype=np.int64)
+        need = np.minimum(k, self._category_counts)
+        radius = min(config.NEAREST_START_RADIUS_M, limit)
+        while True:
+            found = self._facilities_within(search(self.net, start, radius), wanted)
+            picked = found.k_best(need, wanted)
+            certain = radius + certain_extra
+            if radius >= limit or all(
+                len(p) == need[c] and (not p or found.total[p[-1]] <= certain)
+                for c, p in picked.items()
+            ):
+                break
+            radius = min(radius * 4, limit)
+        routed = found.search if routes else None
+        by_cat = {
+            c: [self._hit(found, i, speed, routed) for i in picked[int(ci)]
+                if found.total[i] <= limit]
+            for ci, c in zip(wanted, cats, strict=True)
+        }
+        return NearestResult(self.name, self._origin(lon, lat, start), speed, k, by_cat, radius)
+
+    def catchment(
+        self,
+        lon: float,
+        lat: float,
+        minutes: Sequence[float] = config.DEFAULT_MINUTES,
+        profile: str = "standard",
+        speed_m_s: float | None = None,
+    ) -> CatchmentResult:
+        """Rings reachable within each of ``minutes``, their facilities and the tier checklist."""
+        rings_min = _check_minutes(minutes)
+        speed = self.standard.speed(profile, speed_m_s)
+        start = self._snap(lon, lat)
+        access = float(start.access_m[0])
+        reqs = [r for t in self.standard.tiers for r in t.requirements]
+        reach = max(max(rings_min) * 60 * speed, max((r.radius_m for r in reqs), default=0))
+        srch = search(self.net, start, max(reach - access, 0.0))
+        found = self._facilities_within(srch, np.arange(len(self.standard.categories)))
+        rings = self._rings(srch, rings_min, [m * 60 * speed - access for m in rings_min])
+        outer = max(rings_min) * 60 * speed
+        hits = [self._hit(found, int(i), speed, None, _ring_of(found.total[i], rings_min, speed))
+                for i in np.lexsort((found.rows, found.total)) if found.total[i] <= outer]
+        tiers = [self._tier(t, found) for t in self.standard.tiers]
+        return CatchmentResult(self.name, self._origin(lon, lat, start), speed, rings, hits, tiers)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _snap(self, lon: float, lat: float) -> Snap:
+        _check_lonlat(lon, lat)
+        if not self.contains(lon, lat):
+            west, south, east, north = self.boundary.bounds
+            raise PointOutsideRegion(
+                f"point ({lat:.6f}, {lon:.6f}) is outside region {self.name!r}, which covers "
+                f"lat {south:.4f} to {north:.4f}, lon {west:.4f} to {east:.4f}"
+            )
+        xy = np.array([self._to_xy.transform(lon, lat)])
+        snap = snap_points(self.net, xy, self.max_snap_m)
+        if snap.edge[0] < 0:
+            raise PointTooFarFromNetwork(
+                f"point ({lat:.6f}, {lon:.6f}) is more than {self.max_snap_m:.0f} m from any "
+                f"walkable street in region {self.name!r}; pick a point on or near a street"
+            )
+        return snap
+
+    def _facilities_within(self, srch: Search, wanted: NDArray[np.int64]) -> Found:
+        """Facilities of the wanted categories whose distance the search knows exactly."""
+        fac = self.facilities
+        disc = srch.radius_m * _SLACK + 1.0
+        rows = np.asarray(fac.tree.query_ball_point(srch.start.xy[0], disc), dtype=np.int64)
+        rows = np.sort(rows[np.isin(fac.category[rows], wanted)])
+        net_d = srch.to_positions(fac.snap.edge[rows], fac.snap.offset_m[rows])
+        exact = net_d <= srch.radius_m
+        rows, net_d = rows[exact], net_d[exact]
+        total = srch.start.access_m[0] + net_d + fac.snap.access_m[rows]
+        return Found(rows, fac.category[rows], net_d, total, srch)
+
+    def _hit(
+        self,
+        found: Found,
+        i: int,
+        speed: float,
+        srch: Search | None,
+        ring: int | None = None,
+    ) -> FacilityHit:
+        row = int(found.rows[i])
+        rec = self.facilities.records[row]
+        cat = self.standard.categories[int(self.facilities.category[row])]
+        lon, lat = self.facilities.anchor_lonlat[row]
+        total = float(found.total[i])
+        return FacilityHit(
+            id=rec["id"], name=rec["name"], name_zh=rec["name_zh"],
+            category=cat.id, label_en=cat.label_en, label_zh=cat.label_zh,
+            lon=float(lon), lat=float(lat), distance_m=total, time_s=total / speed,
+            opening_hours=rec["opening_hours"],
+            route=None if srch is None else self._route(srch, row), ring_minutes=ring,
+        )
+
+    def _route(self, srch: Search, row: int) -> BaseGeometry:
+        """Walking route from the query's snapped point to a facility's anchor."""
+        net, fac = self.net, self.facilities
+        edge, off = int(fac.snap.edge[row]), float(fac.snap.offset_m[row])
+        start_edge, start_off = int(srch.start.edge[0]), float(srch.start.offset_m[0])
+        direct = srch.to_positions(np.array([edge]), np.array([off]))[0]
+        if edge == start_edge and abs(off - start_off) <= direct + 1e-9:
+            lines = piece_lines(net, np.array([edge]), np.array([min(off, start_off)]),
+                                np.array([max(off, start_off)]))
+            coords = shapely.get_coordinates(lines[0])
+            if off < start_off:
+                coords = coords[::-1]
+        else:
+            via_u = srch.node_dist(net.edge_u[[edge]])[0] + off
+            end_node = int(net.edge_u[edge] if via_u <= direct + 1e-9 else net.edge_v[edge])
+            steps = srch.path_edges(end_node)
+            coords = self._path_coords(srch, steps, end_node, edge, off)
+        coords = np.vstack([coords, fac.anchor_xy[row]])
+        return self._lonlat_geom(shapely.linestrings(coords))
+
+    def _path_coords(
+        self, srch: Search, steps: list[tuple[int, bool]], end_node: int, edge: int, off: float
+    ) -> FloatArray:
+        net = self.net
+        first = steps[0] if steps else None
+        first_node = (int(net.edge_u[first[0]]) if first[1] else int(net.edge_v[first[0]])) \
+            if first else end_node
+        s_edge, s_off = int(srch.start.edge[0]), float(srch.start.offset_m[0])
+        to_u = first_node == int(net.edge_u[s_edge])
+        parts = [self._partial(s_edge, s_off, 0.0 if to_u else float(net.edge_length[s_edge]))]
+        for e, forward in steps:
+            c = shapely.get_coordinates(net.edge_geom[e])
+            parts.append(c if forward else c[::-1])
+        at_u = end_node == int(net.edge_u[edge])
+        parts.append(self._partial(edge, 0.0 if at_u else float(net.edge_length[edge]), off))
+        return np.vstack(parts)
+
+    def _partial(self, edge: int, from_m: float, to_m: float) -> FloatArray:
+        line = piece_lines(self.net, np.array([edge]), np.array([min(from_m, to_m)]),
+                           np.array([max(from_m, to_m)]))[0]
+        coords = shapely.get_coordinates(line)
+        return coords if from_m <= to_m else coords[::-1]
+
+    def _rings(self, srch: Search, minutes: list[int], budgets: list[float]) -> list[Ring]:
+        pieces = [srch.reached_pieces(b) if b > 0 else _NO_PIECES for b in budgets]
+        polygons = ring_polygons(self.net, pieces)
+        return [
+            Ring(m, self._lonlat_geom(poly), float(poly.area), float((p[2] - p[1]).sum()))
+            for m, poly, p in zip(minutes, polygons, pieces, strict=True)
+        ]
+
+    def _tier(self, tier: Tier, found: Found) -> TierSummary:
+        rows, cats, total = found.rows, found.cats, found.total
+        statuses = []
+        for req in tier.requirements:
+            idx = [self.standard.category_index(c) for c in req.categories]
+            ok = np.isin(cats, idx) & (total <= req.radius_m)
+            best = int(np.flatnonzero(ok)[np.argmin(total[ok])]) if ok.any() else None
+            statuses.append(RequirementStatus(
+                req.id, req.label_en, req.label_zh, req.categories, req.radius_m, best is not None,
+                None if best is None else self.facilities.records[int(rows[best])]["id"],
+                None if best is None else float(total[best]),
+            ))
+        return TierSummary(tier.minutes, tier.distance_m, tier.label_en, tier.label_zh, statuses)
+
+    def _origin(self, lon: float, lat: float, start: Snap) -> Origin:
+        slon, slat = self._to_lonlat.transform(*start.xy[0])
+        return Origin(lon, lat, float(slon), float(slat), float(start.access_m[0]))
+
+    def _lonlat_geom(self, geom: BaseGeometry) -> BaseGeometry:
+        return shapely.transform(geom, lambda xy: np.column_stack(
+            self._to_lonlat.transform(xy[:, 0], xy[:, 1])))
+
+
+def _ring_of(distance: float, minutes: Sequence[int], speed: float) -> int | None:
+    for m in minutes:
+        if distance <= m * 60 * speed:
+            return m
+    return None
+
+
+def _check_minutes(minutes: Sequence[float]) -> list[int]:
+    values = sorted({int(m) for m in minutes})
+    if not values or any(m != int(m) for m in minutes) or values[0] < 1 \
+            or values[-1] > config.MAX_MINUTES or len(values) > 6:
+        raise InvalidParameter(
+            f"minutes {list(minutes)} are out of range; allowed: 1 to 6 whole minutes, "
+            f"each from 1 to {config.MAX_MINUTES}"
+        )
+    return values
+
+
+def _check_lonlat(lon: float, lat: float) -> None:
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90) or not np.isfinite([lon, lat]).all():
+        raise InvalidParameter(
+            f"coordinates lat={lat}, lon={lon} are invalid; allowed: lat -90 to 90, "
+            "lon -180 to 180 (WGS 84 degrees)"
+        )
+
+
+def _text(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)

@@ -1,0 +1,82 @@
+"""The errors livingcircle raises, each telling the user what was wrong and what is allowed.
+
+Every error subclasses :class:`LivingCircleError` and, where one fits, a builtin
+(``KeyError``, ``ValueError``, ``FileNotFoundError``) so callers can catch either. The CLI
+turns them into a one-line message and a non-zero exit code; the API maps them to HTTP in one
+place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class LivingCircleError(Exception):
+    """Base class of every error livingcircle raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _allowed(values: Iterable[str]) -> str:
+    return ", ".join(sorted(values))
+
+
+class UnknownCategory(LivingCircleError, KeyError):
+    """A facility category that the standards file does not define."""
+
+    def __init__(self, category: str, allowed: Iterable[str]) -> None:
+        super().__init__(f"unknown category {category!r}; allowed: {_allowed(allowed)}")
+        self.category = category
+
+
+class UnknownProfile(LivingCircleError, KeyError):
+    """A walking profile that the standards file does not define."""
+
+    def __init__(self, profile: str, allowed: Iterable[str]) -> None:
+        super().__init__(f"unknown walking profile {profile!r}; allowed: {_allowed(allowed)}")
+
+
+class InvalidParameter(LivingCircleError, ValueError):
+    """A parameter outside its allowed range (minutes, k, speed, coordinates...)."""
+
+
+class RegionNotFound(LivingCircleError, KeyError):
+    """A region name that is not loaded in the store."""
+
+    def __init__(self, region: str, loaded: Iterable[str]) -> None:
+        names = list(loaded)
+        hint = f"loaded regions: {_allowed(names)}" if names else "no region is loaded yet"
+        super().__init__(
+            f"region {region!r} is not loaded ({hint}); load one with "
+            "'livingcircle load FILE --region NAME' or run 'livingcircle demo'"
+        )
+        self.region = region
+
+
+class PointOutsideRegion(LivingCircleError, ValueError):
+    """A point that lies outside every loaded region."""
+
+
+class PointTooFarFromNetwork(LivingCircleError, ValueError):
+    """A point inside a region but too far from any walkable street to snap onto it."""
+
+
+class OSMFileError(LivingCircleError, ValueError):
+    """An OSM file that is missing, unreadable or corrupt."""
+
+
+class EmptyExtract(LivingCircleError, ValueError):
+    """An OSM extract without a walkable street network."""
+
+
+class StoreError(LivingCircleError, RuntimeError):
+    """The store cannot be read or written (disk, database, lock)."""
+
+
+class RegionBusy(StoreError):
+    """Another process is loading the same region right now."""

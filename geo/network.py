@@ -1,0 +1,255 @@
+"""The walking graph: building it from OSM ways, and its array form for routing.
+
+A region's network is kept as plain arrays. Street edges are undirected records with a
+``oneway`` flag (walking is two-way unless ``oneway:foot`` says otherwise); the router sees
+them as a CSR adjacency of directed arcs built once per region. Node ids are contiguous
+``int32`` indices; OSM ids stay in a side array.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+from pyproj import CRS, Transformer
+from scipy.sparse.csgraph import connected_components
+from scipy.sparse import coo_matrix
+from scipy.spatial import cKDTree
+
+from geo.config import MIN_COMPONENT_NODES
+from geo.errors import EmptyExtract
+
+EARTH_RADIUS_M = 6_371_009.0  # the mean radius osmnx uses for great-circle lengths
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int32]
+
+
+@dataclass(frozen=True)
+class Way:
+    """A walkable OSM way as read from a source: node ids, their lon/lat, and tags we keep."""
+
+    id: int
+    refs: NDArray[np.int64]
+    lonlat: FloatArray
+    oneway: int = 0
+    highway: str = ""
+    name: str = ""
+
+
+def great_circle_m(lonlat: FloatArray) -> FloatArray:
+    """Great-circle lengths of consecutive segments of a (n, 2) lon/lat polyline, metres."""
+    lon, lat = np.radians(lonlat[:, 0]), np.radians(lonlat[:, 1])
+    dlat, dlon = np.diff(lat), np.diff(lon)
+    h = np.sin(dlat / 2) ** 2 + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(dlon / 2) ** 2
+    return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0, 1))))
+
+
+def build_network(
+    ways: Iterable[Way], min_component_nodes: int = MIN_COMPONENT_NODES
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Split ways into street edges at every junction and way end.
+
+    Parameters
+    ----------
+    ways
+        Walkable ways. A way whose nodes lack locations should arrive already split.
+    min_component_nodes
+        Connected pieces with fewer nodes are dropped.
+
+    Returns
+    -------
+    nodes, edges
+        ``nodes``: ``node`` (0..N-1), ``osmid``, ``lon``, ``lat``. ``edges``: a GeoDataFrame in
+        EPSG:4326 with ``edge``, ``u``, ``v``, ``length_m``, ``oneway`` (only ``u`` to ``v``),
+        ``way_id``, ``highway``, ``name`` and a LineString from ``u`` to ``v``.
+    """
+    ways = [w for w in ways if len(w.refs) >= 2]
+    if not ways:
+        raise EmptyExtract("the extract has no walkable street (no way passes the walkable filter)")
+    uses = Counter(int(r) for w in ways for r in w.refs)
+    for w in ways:  # way ends are junctions too
+        uses[int(w.refs[0])] += 2
+        uses[int(w.refs[-1])] += 2
+    records = [piece for w in ways for piece in _split(w, uses)]
+    return _frames(records, min_component_nodes)
+
+
+def _split(way: Way, uses: Counter[int]) -> Iterable[tuple[int, int, FloatArray, Way]]:
+    cut = [i for i, r in enumerate(way.refs) if uses[int(r)] > 1]
+    for a, b in zip(cut[:-1], cut[1:], strict=True):
+        coords = way.lonlat[a : b + 1]
+        if way.oneway == -1:
+            yield int(way.refs[b]), int(way.refs[a]), coords[::-1], way
+        else:
+            yield int(way.refs[a]), int(way.refs[b]), coords, way
+
+
+def _frames(
+    records: list[tuple[int, int, FloatArray, Way]], min_component_nodes: int
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    osm_u = np.array([r[0] for r in records], dtype=np.int64)
+    osm_v = np.array([r[1] for r in records], dtype=np.int64)
+    osmids, inverse = np.unique(np.concatenate([osm_u, osm_v]), return_inverse=True)
+    u, v = inverse[: len(records)], inverse[len(records) :]
+    n = len(osmids)
+    graph = coo_matrix((np.ones(len(u)), (u, v)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    sizes = np.bincount(labels)
+    keep_node = sizes[labels] >= min_component_nodes
+    keep_edge = keep_node[u]
+    if not keep_edge.any():
+        raise EmptyExtract(
+            f"the extract's walkable network has no connected piece of {min_component_nodes} "
+            "nodes or more"
+        )
+    lonlat = np.zeros((n, 2))
+    for (a, b, coords, _), iu, iv in zip(records, u, v, strict=True):
+        lonlat[iu], lonlat[iv] = coords[0], coords[-1]
+    new_id = np.cumsum(keep_node) - 1
+    nodes = pd.DataFrame({
+        "node": np.arange(keep_node.sum(), dtype=np.int32),
+        "osmid": osmids[keep_node],
+        "lon": lonlat[keep_node, 0],
+        "lat": lonlat[keep_node, 1],
+    })
+    kept = [r for r, k in zip(records, keep_edge, strict=True) if k]
+    edges = gpd.GeoDataFrame(
+        {
+            "edge": np.arange(len(kept), dtype=np.int32),
+            "u": new_id[u[keep_edge]].astype(np.int32),
+            "v": new_id[v[keep_edge]].astype(np.int32),
+            "length_m": [float(great_circle_m(r[2]).sum()) for r in kept],
+            "oneway": [r[3].oneway != 0 for r in kept],
+            "way_id": np.array([r[3].id for r in kept], dtype=np.int64),
+            "highway": [r[3].highway for r in kept],
+            "name": [r[3].name for r in kept],
+        },
+        geometry=[shapely.LineString(r[2]) for r in kept],
+        crs="EPSG:4326",
+    )
+    return nodes, edges
+
+
+@dataclass(frozen=True)
+class StreetNetwork:
+    """A region's walking graph in a local metric projection, ready for routing.
+
+    Attributes
+    ----------
+    crs
+        The projected CRS all ``*_xy`` arrays use (the region's UTM zone).
+    node_xy
+        (N, 2) node coordinates.
+    edge_u, edge_v, edge_length, edge_oneway
+        Street edges; ``edge_length`` is the great-circle length in metres, the authority for
+        every distance. Geometry lengths are only used to place points along an edge.
+    edge_geom
+        Edge LineStrings in ``crs``, oriented from ``u`` to ``v``.
+    """
+
+    crs: CRS
+    node_xy: FloatArray
+    edge_u: IntArray
+    edge_v: IntArray
+    edge_length: FloatArray
+    edge_oneway: NDArray[np.bool_]
+    edge_geom: NDArray[np.object_]
+
+    @classmethod
+    def from_frames(cls, nodes: pd.DataFrame, edges: gpd.GeoDataFrame) -> StreetNetwork:
+        """Project a stored network (lon/lat) into its UTM zone."""
+        if len(edges) == 0:
+            raise EmptyExtract("the region has no street edges")
+        lon, lat = nodes["lon"].to_numpy(), nodes["lat"].to_numpy()
+        crs = utm_crs(float(np.mean(lon)), float(np.mean(lat)))
+        to_xy = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+        x, y = to_xy.transform(lon, lat)
+        geoms = edges.geometry.to_crs(crs).to_numpy()
+        return cls(
+            crs=crs,
+            node_xy=np.column_stack([x, y]),
+            edge_u=edges["u"].to_numpy(np.int32),
+            edge_v=edges["v"].to_numpy(np.int32),
+            edge_length=edges["length_m"].to_numpy(np.float64),
+            edge_oneway=edges["oneway"].to_numpy(bool),
+            edge_geom=geoms,
+        )
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return len(self.node_xy)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of street edges."""
+        return len(self.edge_u)
+
+    @cached_property
+    def geom_length(self) -> FloatArray:
+        """Projected length of each edge geometry (to turn positions into metres)."""
+        return np.maximum(shapely.length(self.edge_geom), 1e-9)
+
+    @cached_property
+    def csr(self) -> tuple[NDArray[np.int64], IntArray, FloatArray, IntArray]:
+        """Directed arcs as CSR: ``indptr``, ``indices``, ``weights`` (m), ``arc_edge``.
+
+        Self-loops are left out and parallel arcs are reduced to the shortest, which never
+        changes a shortest-path distance.
+        """
+        two_way = ~self.edge_oneway
+        edge_ids = np.arange(self.n_edges, dtype=np.int32)
+        src = np.concatenate([self.edge_u, self.edge_v[two_way]])
+        dst = np.concatenate([self.edge_v, self.edge_u[two_way]])
+        w = np.concatenate([self.edge_length, self.edge_length[two_way]])
+        arc_edge = np.concatenate([edge_ids, edge_ids[two_way]])
+        keep = src != dst
+        src, dst, w, arc_edge = src[keep], dst[keep], w[keep], arc_edge[keep]
+        order = np.lexsort((w, dst, src))
+        src, dst, w, arc_edge = src[order], dst[order], w[order], arc_edge[order]
+        first = np.ones(len(src), dtype=bool)
+        first[1:] = (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])
+        src, dst, w, arc_edge = src[first], dst[first], w[first], arc_edge[first]
+        indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(src, minlength=self.n_nodes), out=indptr[1:])
+        return indptr, dst.astype(np.int32), w.astype(np.float64), arc_edge
+
+    @cached_property
+    def incidence(self) -> tuple[NDArray[np.int64], IntArray]:
+        """Node-to-edge incidence as CSR (``indptr``, edge ids), ignoring direction."""
+        ends = np.concatenate([self.edge_u, self.edge_v])
+        edges = np.concatenate([np.arange(self.n_edges, dtype=np.int32)] * 2)
+        order = np.argsort(ends, kind="stable")
+        indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(ends, minlength=self.n_nodes), out=indptr[1:])
+        return indptr, edges[order]
+
+    @cached_property
+    def node_tree(self) -> cKDTree:
+        """KD-tree over node coordinates."""
+        return cKDTree(self.node_xy)
+
+    @cached_property
+    def edge_tree(self) -> shapely.STRtree:
+        """R-tree over edge geometries, for snapping."""
+        return shapely.STRtree(self.edge_geom)
+
+    def warm(self) -> StreetNetwork:
+        """Build every index now rather than on the first query."""
+        for name in ("geom_length", "csr", "incidence", "node_tree", "edge_tree"):
+            getattr(self, name)
+        return self
+
+
+def utm_crs(lon: float, lat: float) -> CRS:
+    """The WGS 84 / UTM zone CRS containing ``lon``, ``lat``."""
+    zone = int((lon + 180) // 6) % 60 + 1
+    return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)

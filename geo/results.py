@@ -1,0 +1,170 @@
+"""Answers of the engine, in WGS 84, and their GeoJSON form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The query point and where it joined the street network."""
+
+    lon: float
+    lat: float
+    snapped_lon: float
+    snapped_lat: float
+    access_m: float
+
+
+@dataclass(frozen=True)
+class FacilityHit:
+    """A facility reached on foot."""
+
+    id: str
+    name: str
+    name_zh: str
+    category: str
+    label_en: str
+    label_zh: str
+    lon: float
+    lat: float
+    distance_m: float
+    time_s: float
+    opening_hours: str = ""
+    route: BaseGeometry | None = None
+    ring_minutes: int | None = None
+
+    def properties(self) -> dict[str, Any]:
+        """GeoJSON properties."""
+        props: dict[str, Any] = {
+            "kind": "facility", "id": self.id, "name": self.name, "name_zh": self.name_zh,
+            "category": self.category, "category_en": self.label_en,
+            "category_zh": self.label_zh, "distance_m": round(self.distance_m, 3),
+            "time_s": round(self.time_s, 3), "minutes": round(self.time_s / 60, 1),
+        }
+        if self.opening_hours:
+            props["opening_hours"] = self.opening_hours
+        if self.ring_minutes is not None:
+            props["ring_minutes"] = self.ring_minutes
+        return props
+
+
+@dataclass(frozen=True)
+class NearestResult:
+    """The k nearest facilities of each asked category."""
+
+    region: str
+    origin: Origin
+    speed_m_s: float
+    k: int
+    by_category: dict[str, list[FacilityHit]]
+    searched_m: float
+
+    def to_geojson(self) -> dict[str, Any]:
+        """A FeatureCollection: origin, one Point per facility, one LineString per route."""
+        features = [_origin_feature(self.origin)]
+        for hits in self.by_category.values():
+            for rank, hit in enumerate(hits, start=1):
+                features.append(_feature(shapely.Point(hit.lon, hit.lat),
+                                         hit.properties() | {"rank": rank}))
+                if hit.route is not None:
+                    features.append(_feature(hit.route, {
+                        "kind": "route", "id": hit.id, "category": hit.category,
+                        "distance_m": round(hit.distance_m, 3), "rank": rank}))
+        missing = [c for c, hits in self.by_category.items() if not hits]
+        return {"type": "FeatureCollection", "features": features,
+                "properties": {"region": self.region, "speed_m_s": self.speed_m_s, "k": self.k,
+                               "not_found": missing, "searched_m": self.searched_m}}
+
+
+@dataclass(frozen=True)
+class Ring:
+    """One catchment ring: the area reachable within ``minutes``."""
+
+    minutes: int
+    polygon: BaseGeometry
+    area_m2: float
+    street_m: float
+
+
+@dataclass(frozen=True)
+class RequirementStatus:
+    """Whether one requirement of a tier is met from the query point."""
+
+    id: str
+    label_en: str
+    label_zh: str
+    categories: tuple[str, ...]
+    radius_m: float
+    present: bool
+    nearest_id: str | None = None
+    nearest_m: float | None = None
+
+
+@dataclass(frozen=True)
+class TierSummary:
+    """A GB 50180 tier checked at the query point."""
+
+    minutes: int
+    distance_m: float
+    label_en: str
+    label_zh: str
+    requirements: list[RequirementStatus] = field(default_factory=list)
+
+    @property
+    def missing(self) -> list[str]:
+        """Ids of requirements not met."""
+        return [r.id for r in self.requirements if not r.present]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "minutes": self.minutes, "distance_m": self.distance_m,
+            "label_en": self.label_en, "label_zh": self.label_zh,
+            "present": [r.id for r in self.requirements if r.present], "missing": self.missing,
+            "requirements": [{
+                "id": r.id, "label_en": r.label_en, "label_zh": r.label_zh,
+                "categories": list(r.categories), "radius_m": r.radius_m, "present": r.present,
+                "nearest_id": r.nearest_id,
+                "nearest_m": None if r.nearest_m is None else round(r.nearest_m, 3),
+            } for r in self.requirements],
+        }
+
+
+@dataclass(frozen=True)
+class CatchmentResult:
+    """Rings, the facilities inside them, and the standard's checklist."""
+
+    region: str
+    origin: Origin
+    speed_m_s: float
+    rings: list[Ring]
+    facilities: list[FacilityHit]
+    tiers: list[TierSummary]
+
+    def to_geojson(self) -> dict[str, Any]:
+        """A FeatureCollection: origin, ring polygons (largest first), facility Points."""
+        features = [_origin_feature(self.origin)]
+        for ring in sorted(self.rings, key=lambda r: -r.minutes):
+            features.append(_feature(ring.polygon, {
+                "kind": "ring", "minutes": ring.minutes, "area_m2": round(ring.area_m2, 1),
+                "street_m": round(ring.street_m, 1)}))
+        features += [_feature(shapely.Point(h.lon, h.lat), h.properties())
+                     for h in self.facilities]
+        return {"type": "FeatureCollection", "features": features,
+                "properties": {"region": self.region, "speed_m_s": self.speed_m_s,
+                               "tiers": [t.to_dict() for t in self.tiers]}}
+
+
+def _origin_feature(origin: Origin) -> dict[str, Any]:
+    return _feature(shapely.Point(origin.lon, origin.lat), {
+        "kind": "origin", "snapped": [origin.snapped_lon, origin.snapped_lat],
+        "access_m": round(origin.access_m, 3)})
+
+
+def _feature(geom: BaseGeometry, props: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "Feature", "geometry": shapely.geometry.mapping(geom), "properties": props}

