@@ -63,9 +63,13 @@ class Found:
     total: FloatArray
     search: Search
 
+    def order(self) -> NDArray[np.intp]:
+        """Positions nearest first; distances equal to the micrometre tie, lower id first."""
+        return np.lexsort((self.rows, np.round(self.total, 6)))
+
     def k_best(self, k: NDArray[np.int64], wanted: NDArray[np.int64]) -> dict[int, list[int]]:
-        """Per wanted category, positions of its ``k[c]`` nearest, ties broken by row."""
-        order = np.lexsort((self.rows, self.total))
+        """Per wanted category, positions of its ``k[c]`` nearest; ties go to the lower id."""
+        order = self.order()
         return {int(c): [int(i) for i in order[self.cats[order] == c][: int(k[c])]]
                 for c in wanted}
 
@@ -110,7 +114,8 @@ class Region:
 
     def _index_facilities(self, facilities: gpd.GeoDataFrame) -> FacilityIndex:
         known = facilities["category"].isin(self.standard.category_ids).to_numpy()
-        table = facilities.loc[known]
+        # rows in id order: ties in distance break by id, whatever order a store returns
+        table = facilities.loc[known].sort_values("id", kind="stable")
         geoms = table.geometry.to_crs(self.net.crs).to_numpy()
         snap, anchor = snap_geometries(self.net, geoms, config.MAX_FACILITY_SNAP_M)
         ok = snap.edge >= 0
@@ -215,7 +220,7 @@ class Region:
         rings = self._rings(srch, rings_min, [m * 60 * speed - access for m in rings_min])
         outer = max(rings_min) * 60 * speed
         hits = [self._hit(found, int(i), speed, None, _ring_of(found.total[i], rings_min, speed))
-                for i in np.lexsort((found.rows, found.total)) if found.total[i] <= outer]
+                for i in found.order() if found.total[i] <= outer]
         tiers = [self._tier(t, found) for t in self.standard.tiers]
         return CatchmentResult(self.name, self._origin(lon, lat, start), speed, rings, hits, tiers)
 

@@ -159,7 +159,7 @@ class Search:
         t_list.append(np.array([min(src_len, src_off + budget_m)]))
         e, s, t = (np.concatenate(x) for x in (e_list, s_list, t_list))
         keep = t > s
-        return e[keep].astype(np.int32), s[keep], t[keep]
+        return _merge_intervals(e[keep].astype(np.int32), s[keep], t[keep])
 
     def path_edges(self, end_node: int) -> list[tuple[int, bool]]:
         """Edges from the start to global node ``end_node``: ``(edge, forward)`` pairs."""
@@ -216,6 +216,26 @@ def search(net: StreetNetwork, start: Snap, radius_m: float) -> Search:
     graph = csr_matrix((w, (rows, cols)), shape=(n + 1, n + 1))
     dist, pred = dijkstra(graph, directed=True, indices=n, limit=disc, return_predecessors=True)
     return Search(net, start, radius_m, nodes, dist[:n], pred, arc_ids, arc_src, arc_dst)
+
+
+def _merge_intervals(
+    edge: IntArray, start: FloatArray, end: FloatArray
+) -> tuple[IntArray, FloatArray, FloatArray]:
+    """Merge overlapping or touching intervals on the same edge."""
+    if len(edge) == 0:
+        return edge, start, end
+    slots, rank = np.unique(edge, return_inverse=True)
+    base = rank * 1e7  # longer than any edge: one sorted key per (edge, metres)
+    order = np.lexsort((start, rank))
+    base, start, end = base[order], start[order], end[order]
+    reach = np.maximum.accumulate(base + end)
+    opens = np.ones(len(base), dtype=bool)
+    opens[1:] = base[1:] + start[1:] > reach[:-1] + 1e-9
+    group = np.cumsum(opens) - 1
+    last = np.r_[np.flatnonzero(opens)[1:] - 1, len(base) - 1]
+    firsts = np.flatnonzero(opens)
+    return (slots[rank[order][firsts]].astype(np.int32), start[firsts],
+            reach[last] - base[firsts])
 
 
 def _arc_ranges(indptr: NDArray[np.int64], rows: IntArray) -> NDArray[np.int64]:

@@ -1,0 +1,34 @@
+"""Shared fixtures: the real Helsinki sample, read once per session, and hand-built networks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from data.osm_file import Extract, read_osm_file
+from data.sample import sample_file
+from geo.engine import Region
+from geo.network import StreetNetwork
+from geo.standards import Standard, load_standard
+
+
+@pytest.fixture(scope="session")
+def standard() -> Standard:
+    return load_standard()
+
+
+@pytest.fixture(scope="session")
+def sample_path() -> Path:
+    return sample_file()
+
+
+@pytest.fixture(scope="session")
+def sample_extract(sample_path: Path, standard: Standard) -> Extract:
+    return read_osm_file(sample_path, standard)
+
+
+@pytest.fixture(scope="session")
+def sample_region(sample_extract: Extract, standard: Standard) -> Region:
+    net = StreetNetwork.from_frames(sample_extract.nodes, sample_extract.edges)
+    return Region("helsinki", net, sample_extract.facilities, standard)

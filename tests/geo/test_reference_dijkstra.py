@@ -1,0 +1,147 @@
+"""The engine against exact Dijkstra (networkx) on the real Helsinki network.
+
+The reference graph is the same street network with every snapped position (the query
+point and all facilities) inserted as a node that splits its edge, so both sides use the
+same snapped positions; then ``networkx.single_source_dijkstra_path_length`` gives the exact
+walking distance to each facility.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+
+from geo.engine import Region
+from geo.errors import PointTooFarFromNetwork
+from geo.network import StreetNetwork
+from geo.routing import Snap, snap_points
+
+SPEED = 1.0  # m/s
+N_POINTS = 40
+
+
+def reference_graph(net: StreetNetwork, positions: dict[int, list[tuple[float, str]]]) -> nx.DiGraph:
+    """Street arcs with positions ``{edge: [(offset_m, name)]}`` spliced in as nodes."""
+    g = nx.DiGraph()
+
+    def arc(a: object, b: object, w: float) -> None:
+        if a != b and (not g.has_edge(a, b) or g[a][b]["weight"] > w):
+            g.add_edge(a, b, weight=w)
+
+    for e in range(net.n_edges):
+        u, v, length = int(net.edge_u[e]), int(net.edge_v[e]), float(net.edge_length[e])
+        chain = [(0.0, u), *sorted(positions.get(e, [])), (length, v)]
+        for (oa, a), (ob, b) in zip(chain[:-1], chain[1:], strict=True):
+            arc(a, b, ob - oa)
+            if not net.edge_oneway[e]:
+                arc(b, a, ob - oa)
+    return g
+
+
+def query_points(region: Region, n: int, seed: int = 7) -> list[tuple[float, float]]:
+    rng = np.random.default_rng(seed)
+    lonlat = region._to_lonlat  # noqa: SLF001 (test reads the engine's projection)
+    picks = rng.choice(region.net.n_nodes, size=n * 2, replace=False)
+    xy = region.net.node_xy[picks] + rng.uniform(-60, 60, size=(n * 2, 2))
+    points = []
+    for x, y in xy:
+        lon, lat = lonlat.transform(x, y)
+        if region.contains(lon, lat):
+            points.append((float(lon), float(lat)))
+    return points[:n]
+
+
+@pytest.fixture(scope="module")
+def reference(sample_region: Region) -> tuple[Region, dict[int, list[tuple[float, str]]]]:
+    fac = sample_region.facilities
+    positions: dict[int, list[tuple[float, str]]] = defaultdict(list)
+    for row, (e, off) in enumerate(zip(fac.snap.edge, fac.snap.offset_m, strict=True)):
+        positions[int(e)].append((float(off), f"f{row}"))
+    return sample_region, positions
+
+
+def test_nearest_of_every_category_matches_networkx(reference, standard) -> None:  # type: ignore[no-untyped-def]
+    region, fac_positions = reference
+    fac = region.facilities
+    checked = 0
+    for lon, lat in query_points(region, N_POINTS):
+        xy = np.array([region._to_xy.transform(lon, lat)])  # noqa: SLF001
+        start: Snap = snap_points(region.net, xy, region.max_snap_m)
+        if start.edge[0] < 0:
+            continue
+        positions = {e: list(p) for e, p in fac_positions.items()}
+        positions.setdefault(int(start.edge[0]), []).append((float(start.offset_m[0]), "S"))
+        dist = nx.single_source_dijkstra_path_length(reference_graph(region.net, positions), "S")
+        result = region.nearest(lon, lat, k=1, speed_m_s=SPEED, routes=False)
+        for ci, cat in enumerate(standard.category_ids):
+            rows = np.flatnonzero(fac.category == ci)
+            ref = [dist[f"f{r}"] + fac.snap.access_m[r] + start.access_m[0]
+                   for r in rows if f"f{r}" in dist]
+            hits = result.by_category[cat]
+            if not ref:
+                assert hits == [], cat
+                continue
+            assert hits, f"{cat}: engine found nothing, reference {min(ref):.3f} m"
+            assert hits[0].time_s == pytest.approx(min(ref) / SPEED, abs=1e-6), cat
+            checked += 1
+    assert checked > N_POINTS * 10  # most categories exist in the sample
+
+
+def test_catchment_facilities_match_networkx(reference) -> None:  # type: ignore[no-untyped-def]
+    region, fac_positions = reference
+    fac = region.facilities
+    for lon, lat in query_points(region, 8, seed=11):
+        xy = np.array([region._to_xy.transform(lon, lat)])  # noqa: SLF001
+        start = snap_points(region.net, xy, region.max_snap_m)
+        positions = {e: list(p) for e, p in fac_positions.items()}
+        positions.setdefault(int(start.edge[0]), []).append((float(start.offset_m[0]), "S"))
+        dist = nx.single_source_dijkstra_path_length(reference_graph(region.net, positions), "S")
+        result = region.catchment(lon, lat, speed_m_s=SPEED)
+        ids = {rec["id"]: r for r, rec in enumerate(fac.records)}
+        expected = {}
+        for r in range(len(fac.records)):
+            if f"f{r}" in dist:
+                total = dist[f"f{r}"] + fac.snap.access_m[r] + start.access_m[0]
+                if total <= 15 * 60 * SPEED - 1e-6:
+                    expected[fac.records[r]["id"]] = total
+        got = {h.id: h.distance_m for h in result.facilities}
+        assert set(got) >= set(expected)
+        assert set(got) - set(expected) <= {  # only boundary cases within float noise
+            i for i in got if abs(got[i] - 900) < 1e-6}
+        for fid, total in expected.items():
+            assert got[fid] == pytest.approx(total, abs=1e-6), fid
+            ring = next(h.ring_minutes for h in result.facilities if h.id == fid)
+            assert ring == min(m for m in (5, 10, 15) if total <= m * 60 * SPEED + 1e-9)
+        assert ids  # the sample has facilities
+
+
+def test_routes_run_from_snapped_point_to_facility(sample_region: Region) -> None:
+    lon, lat = 24.9414, 60.1710
+    result = sample_region.nearest(lon, lat, k=1)
+    origin = shapely.Point(result.origin.snapped_lon, result.origin.snapped_lat)
+    for hits in result.by_category.values():
+        for hit in hits:
+            assert hit.route is not None
+            start, end = shapely.get_point(hit.route, 0), shapely.get_point(hit.route, -1)
+            assert shapely.distance(start, origin) < 1e-7
+            assert shapely.distance(end, shapely.Point(hit.lon, hit.lat)) < 1e-7
+            route_m = _geodesic_length(hit.route)
+            walked = hit.distance_m - result.origin.access_m
+            assert route_m == pytest.approx(walked, rel=2e-3, abs=0.5), hit.category
+
+
+def _geodesic_length(line: shapely.LineString) -> float:
+    from pyproj import Geod
+
+    return float(Geod(ellps="WGS84").geometry_length(line))
+
+
+def test_points_far_from_any_street_are_refused(sample_region: Region) -> None:
+    # inside the region's outline (streets' hull + 250 m) but 300 m from the nearest street
+    assert sample_region.contains(24.9420, 60.1811)
+    with pytest.raises(PointTooFarFromNetwork, match="walkable street"):
+        sample_region.nearest(24.9420, 60.1811)
