@@ -75,7 +75,7 @@ def build_network(
     ways
         Walkable ways. A way whose nodes lack locations should arrive already split.
     min_component_nodes
-        Connected pieces with fewer nodes are dropped.
+        Connected pieces with fewer nodes are dropped, except the largest.
 
     Returns
     -------
@@ -116,13 +116,9 @@ def _frames(
     graph = coo_matrix((np.ones(len(u)), (u, v)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     sizes = np.bincount(labels)
-    keep_node = sizes[labels] >= min_component_nodes
+    # the largest piece always stays, however small the extract
+    keep_node = (sizes[labels] >= min_component_nodes) | (labels == np.argmax(sizes))
     keep_edge = keep_node[u]
-    if not keep_edge.any():
-        raise EmptyExtract(
-            f"the extract's walkable network has no connected piece of {min_component_nodes} "
-            "nodes or more"
-        )
     lonlat = np.zeros((n, 2))
     for (a, b, coords, _), iu, iv in zip(records, u, v, strict=True):
         lonlat[iu], lonlat[iv] = coords[0], coords[-1]

@@ -1,0 +1,5 @@
+"""``python -m livingcircle``."""
+
+from livingcircle.cli import main
+
+main()
