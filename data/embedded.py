@@ -26,6 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from pyproj import Geod
+from shapely.geometry.base import BaseGeometry
 
 from geo.errors import RegionBusy, RegionNotFound, StoreError
 from geo.store import Bounds, RegionData, RegionInfo, check_region_name
@@ -65,9 +66,11 @@ class FileStore:
             version = folder / f"v-{time.time_ns()}-{os.getpid()}"
             try:
                 version.mkdir(parents=True)
-                data.nodes.to_parquet(version / "nodes.parquet", index=False)
-                data.edges.to_parquet(version / "edges.parquet", index=False)
-                data.facilities.to_parquet(version / "facilities.parquet", index=False)
+                # rows in key order, as the PostGIS store returns them
+                data.nodes.sort_values("node").to_parquet(version / "nodes.parquet", index=False)
+                data.edges.sort_values("edge").to_parquet(version / "edges.parquet", index=False)
+                data.facilities.sort_values("id", kind="stable").to_parquet(
+                    version / "facilities.parquet", index=False)
                 _write_json(version / "region.json", _info_json(data.info))
                 _fsync_dir(version)
                 pointer = folder / f".CURRENT.{os.getpid()}"
@@ -130,11 +133,29 @@ class FileStore:
         frame = frame.assign(straight_m=dist)
         return frame.sort_values(["straight_m", "id"]).head(limit).reset_index(drop=True)
 
+    def facilities_in_polygon(
+        self, region: str, polygon: BaseGeometry, categories: list[str] | None = None
+    ) -> gpd.GeoDataFrame:
+        """Facilities whose geometry intersects ``polygon`` (EPSG:4326), ordered by id."""
+        frame = self._facilities(region, polygon.bounds)
+        if categories:
+            frame = frame[frame["category"].isin(categories)]
+        frame = frame[frame.geometry.intersects(polygon)]
+        return frame.sort_values("id", kind="stable").reset_index(drop=True)
+
     # -- internals -----------------------------------------------------------------------
 
     def _facilities(self, region: str, bbox: Bounds | None) -> gpd.GeoDataFrame:
         live = self._require(region)
-        return gpd.read_parquet(live / "facilities.parquet", bbox=bbox)
+        frame = gpd.read_parquet(live / "facilities.parquet")
+        if bbox is None:
+            return frame
+        # geometries whose bounding box meets ``bbox`` (edges included), as PostGIS ``&&``;
+        # read_parquet(bbox=) needs a covering column these files do not have
+        w, s, e, n = bbox
+        b = frame.geometry.bounds
+        keep = (b["maxx"] >= w) & (b["minx"] <= e) & (b["maxy"] >= s) & (b["miny"] <= n)
+        return frame[keep.to_numpy()]
 
     def _live(self, name: str) -> Path | None:
         pointer = self._regions / name / "CURRENT"

@@ -80,3 +80,11 @@ class StoreError(LivingCircleError, RuntimeError):
 
 class RegionBusy(StoreError):
     """Another process is loading the same region right now."""
+
+
+class DatabaseUnavailable(StoreError):
+    """The database server cannot be reached or refuses the login."""
+
+
+class SchemaOutOfDate(StoreError):
+    """The database lacks the livingcircle schema or has an older version of it."""

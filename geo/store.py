@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import geopandas as gpd
 import pandas as pd
+from shapely.geometry.base import BaseGeometry
 
 from geo.errors import InvalidParameter
 
@@ -101,4 +102,10 @@ class Store(Protocol):
     ) -> gpd.GeoDataFrame:
         """The ``limit`` facilities nearest in straight line (a KNN index query), nearest first,
         with a ``straight_m`` column."""
+        ...
+
+    def facilities_in_polygon(
+        self, region: str, polygon: BaseGeometry, categories: list[str] | None = None
+    ) -> gpd.GeoDataFrame:
+        """Facilities whose geometry intersects ``polygon`` (EPSG:4326), ordered by id."""
         ...
