@@ -47,23 +47,40 @@ def ring_polygons(
     if not rings or len(rings[-1][0]) == 0:
         return [shapely.Polygon() for _ in rings]
     edges = np.unique(rings[-1][0])
-    xy, key = _samples(net, edges, CELL_M / 2)
-    lo, hi = xy.min(axis=0) - frontage_m - 3 * CELL_M, xy.max(axis=0) + frontage_m + 3 * CELL_M
-    cell = max(CELL_M, float((hi - lo).max()) / _MAX_CELLS_PER_SIDE)
-    shape = (int(np.ceil((hi[1] - lo[1]) / cell)) + 1, int(np.ceil((hi[0] - lo[0]) / cell)) + 1)
-    col, row = ((xy - lo) / cell + 0.5).astype(np.intp).T
-    gx, gy = lo[0] + cell * np.arange(shape[1]), lo[1] + cell * np.arange(shape[0])
+    ends = net.node_xy[np.concatenate([net.edge_u[edges], net.edge_v[edges]])]
+    span = float(np.ptp(ends, axis=0).max())
+    cell = max(CELL_M, (span + 2 * frontage_m) / _MAX_CELLS_PER_SIDE)
+    xy, key = _samples(net, edges, cell * 0.7)
+    origin = xy.min(axis=0)
+    cells = np.floor((xy - origin) / cell + 0.5).astype(np.intp)
     out = []
     for pieces in rings:
-        mask = np.zeros(shape, dtype=bool)
         keep = _inside(key, edges, pieces)
         if not keep.any():
             out.append(shapely.Polygon())
             continue
-        mask[row[keep], col[keep]] = True
-        field = distance_transform_edt(~mask) * cell
-        out.append(_contour(gx, gy, field, frontage_m, max_hole_m2))
+        out.append(_band(cells[keep], origin, cell, frontage_m, max_hole_m2))
     return out
+
+
+def _band(
+    cells: NDArray[np.intp], origin: FloatArray, cell: float, frontage_m: float,
+    max_hole_m2: float,
+) -> BaseGeometry:
+    """The area within ``frontage_m`` of the burnt cells, on a window of the shared grid.
+
+    Every ring uses the same grid (``origin``, ``cell``), cropped to its own cells plus the
+    frontage: the distance field inside the window is the full grid's, so rings nest exactly.
+    """
+    pad = int(np.ceil(frontage_m / cell)) + 3
+    c0, r0 = cells.min(axis=0) - pad
+    c1, r1 = cells.max(axis=0) + pad
+    mask = np.ones((r1 - r0 + 1, c1 - c0 + 1), dtype=bool)
+    mask[cells[:, 1] - r0, cells[:, 0] - c0] = False
+    field = distance_transform_edt(mask) * cell
+    gx = origin[0] + cell * np.arange(c0, c1 + 1)
+    gy = origin[1] + cell * np.arange(r0, r1 + 1)
+    return _contour(gx, gy, field, frontage_m, max_hole_m2)
 
 
 def _samples(net: StreetNetwork, edges: IntArray, spacing: float) -> tuple[FloatArray, FloatArray]:
@@ -88,9 +105,8 @@ def _inside(key: FloatArray, edges: IntArray, pieces: Pieces) -> NDArray[np.bool
     slot = np.searchsorted(edges, edge) * _KEY_STRIDE
     lo = np.searchsorted(key, slot + start - 1e-6, side="left")
     hi = np.searchsorted(key, slot + end + 1e-6, side="right")
-    cover = np.zeros(len(key) + 1, dtype=np.int64)
-    np.add.at(cover, lo, 1)
-    np.add.at(cover, hi, -1)
+    n = len(key) + 1
+    cover = np.bincount(lo, minlength=n) - np.bincount(hi, minlength=n)
     return np.cumsum(cover[:-1]) > 0
 
 

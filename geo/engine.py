@@ -28,7 +28,7 @@ from geo.results import (
     CatchmentResult, FacilityHit, NearestResult, Origin, RequirementStatus, Ring, TierSummary,
 )
 from geo.routing import Search, Snap, search, snap_geometries, snap_points
-from geo.standards import Standard, Tier
+from geo.standards import Standard
 
 _SLACK = 1.001
 _NO_PIECES = (np.zeros(0, dtype=np.int32), np.zeros(0), np.zeros(0))
@@ -39,6 +39,8 @@ class FacilityIndex:
     """Facilities that could be snapped, as arrays aligned with ``table`` rows."""
 
     records: list[dict[str, str]]
+    #: per row: id, name, name_zh, category, label_en, label_zh, lon, lat, opening_hours
+    static: list[tuple[str, str, str, str, str, str, float, float, str]]
     category: IntArray
     snap: Snap
     anchor_xy: FloatArray
@@ -127,7 +129,12 @@ class Region:
                         dtype=np.int32)
         anchor = anchor[ok]
         lon, lat = self._to_lonlat.transform(anchor[:, 0], anchor[:, 1])
-        return FacilityIndex(records, cats, snap[np.flatnonzero(ok)], anchor,
+        static = []
+        for r, c, x, y in zip(records, cats, lon, lat, strict=True):
+            cat = self.standard.categories[int(c)]
+            static.append((r["id"], r["name"], r["name_zh"], cat.id, cat.label_en, cat.label_zh,
+                           float(x), float(y), r["opening_hours"]))
+        return FacilityIndex(records, static, cats, snap[np.flatnonzero(ok)], anchor,
                              np.column_stack([lon, lat]))
 
     @cached_property
@@ -221,7 +228,7 @@ class Region:
         outer = max(rings_min) * 60 * speed
         hits = [self._hit(found, int(i), speed, None, _ring_of(found.total[i], rings_min, speed))
                 for i in found.order() if found.total[i] <= outer]
-        tiers = [self._tier(t, found) for t in self.standard.tiers]
+        tiers = self._tiers(found)
         return CatchmentResult(self.name, self._origin(lon, lat, start), speed, rings, hits, tiers)
 
     # -- helpers --------------------------------------------------------------------------
@@ -264,15 +271,10 @@ class Region:
         ring: int | None = None,
     ) -> FacilityHit:
         row = int(found.rows[i])
-        rec = self.facilities.records[row]
-        cat = self.standard.categories[int(self.facilities.category[row])]
-        lon, lat = self.facilities.anchor_lonlat[row]
         total = float(found.total[i])
+        fid, name, name_zh, cat, label_en, label_zh, lon, lat, hours = self.facilities.static[row]
         return FacilityHit(
-            id=rec["id"], name=rec["name"], name_zh=rec["name_zh"],
-            category=cat.id, label_en=cat.label_en, label_zh=cat.label_zh,
-            lon=float(lon), lat=float(lat), distance_m=total, time_s=total / speed,
-            opening_hours=rec["opening_hours"],
+            fid, name, name_zh, cat, label_en, label_zh, lon, lat, total, total / speed, hours,
             route=None if srch is None else self._route(srch, row), ring_minutes=ring,
         )
 
@@ -327,19 +329,28 @@ class Region:
             for m, poly, p in zip(minutes, polygons, pieces, strict=True)
         ]
 
-    def _tier(self, tier: Tier, found: Found) -> TierSummary:
-        rows, cats, total = found.rows, found.cats, found.total
-        statuses = []
-        for req in tier.requirements:
-            idx = [self.standard.category_index(c) for c in req.categories]
-            ok = np.isin(cats, idx) & (total <= req.radius_m)
-            best = int(np.flatnonzero(ok)[np.argmin(total[ok])]) if ok.any() else None
-            statuses.append(RequirementStatus(
-                req.id, req.label_en, req.label_zh, req.categories, req.radius_m, best is not None,
-                None if best is None else self.facilities.records[int(rows[best])]["id"],
-                None if best is None else float(total[best]),
-            ))
-        return TierSummary(tier.minutes, tier.distance_m, tier.label_en, tier.label_zh, statuses)
+    def _tiers(self, found: Found) -> list[TierSummary]:
+        """Each tier's requirements checked against the nearest facility of each category."""
+        n_cats = len(self.standard.categories)
+        best = np.full(n_cats, np.inf)
+        best_pos = np.full(n_cats, -1)
+        for pos in found.order()[::-1]:  # nearest last, so it wins
+            best[found.cats[pos]] = found.total[pos]
+            best_pos[found.cats[pos]] = pos
+        tiers = []
+        for tier in self.standard.tiers:
+            statuses = []
+            for req in tier.requirements:
+                idx = [self.standard.category_index(c) for c in req.categories]
+                c = idx[int(np.argmin(best[idx]))]
+                ok = bool(best[c] <= req.radius_m)
+                fid = self.facilities.records[int(found.rows[best_pos[c]])]["id"] if ok else None
+                statuses.append(RequirementStatus(
+                    req.id, req.label_en, req.label_zh, req.categories, req.radius_m, ok,
+                    fid, float(best[c]) if ok else None))
+            tiers.append(TierSummary(tier.minutes, tier.distance_m, tier.label_en, tier.label_zh,
+                                     statuses))
+        return tiers
 
     def _origin(self, lon: float, lat: float, start: Snap) -> Origin:
         slon, slat = self._to_lonlat.transform(*start.xy[0])

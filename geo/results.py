@@ -20,7 +20,7 @@ class Origin:
     access_m: float
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class FacilityHit:
     """A facility reached on foot."""
 

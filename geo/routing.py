@@ -170,7 +170,8 @@ class Search:
             prev = int(self.pred[local])
             if prev in (start, _NO_PRED):
                 return steps[::-1]
-            at = np.flatnonzero((self.arc_src == prev) & (self.arc_dst == local))[0]
+            lo, hi = np.searchsorted(self.arc_src, [prev, prev + 1])  # arcs grouped by source
+            at = lo + int(np.flatnonzero(self.arc_dst[lo:hi] == local)[0])
             edge = int(self.net.csr[3][self.arc_ids[at]])
             steps.append((edge, int(self.net.edge_u[edge]) == int(self.nodes[prev])))
             local = prev
