@@ -6,7 +6,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint typecheck bench postgis clean
+LEAFLET := maps/assets/node_modules/leaflet/dist/leaflet.js
+
+.PHONY: install assets demo test test-fast lint typecheck bench postgis browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,7 +18,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Leaflet for offline maps, from the npm registry into maps/assets/node_modules (not committed).
+$(LEAFLET): maps/assets/package.json
+	cd maps/assets && npm install --no-package-lock --no-audit --no-fund --silent
+	touch $@
+
+assets: $(LEAFLET)
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+browser:
+	bash scripts/ensure-chromium.sh
+
 demo: install
+	-$(MAKE) --no-print-directory assets
 	$(BIN)/livingcircle demo --out livingcircle-demo.html
 
 # PostGIS for the tests: installs the Debian package if missing, starts the cluster if down,
@@ -24,7 +38,7 @@ demo: install
 postgis:
 	bash scripts/ensure-postgis.sh
 
-test: install postgis
+test: install assets browser postgis
 	LC_REQUIRE_POSTGIS=1 $(BIN)/pytest
 
 test-fast: install
@@ -38,4 +52,4 @@ bench: install
 	$(BIN)/python bench/bench_engine.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache livingcircle-demo.html
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache livingcircle-demo.html maps/assets/node_modules

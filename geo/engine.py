@@ -147,6 +147,14 @@ class Region:
         """Whether a point lies within :attr:`boundary`."""
         return bool(shapely.contains_xy(self.boundary, lon, lat))
 
+    def streets_near(self, lon: float, lat: float, radius_m: float) -> BaseGeometry:
+        """Street lines (lon/lat) within ``radius_m`` of a point, for drawing a base map."""
+        x, y = self._to_xy.transform(lon, lat)
+        hits = self.net.edge_tree.query(shapely.box(x - radius_m, y - radius_m,
+                                                    x + radius_m, y + radius_m))
+        lines = shapely.multilinestrings(self.net.edge_geom[np.sort(hits)])
+        return shapely.set_precision(self._lonlat_geom(lines), 1e-6)  # ~0.1 m, smaller pages
+
     # -- queries --------------------------------------------------------------------------
 
     def nearest(

@@ -54,6 +54,9 @@ Speed = Annotated[float | None, typer.Option(
 AsJson = Annotated[bool, typer.Option("--json", help="Print GeoJSON instead of a table.")]
 DataDir = Annotated[Path | None, typer.Option(
     "--data-dir", help="Embedded store folder (default: LC_DATA_DIR or the user data folder).")]
+Offline = Annotated[bool, typer.Option(
+    "--offline", help="Map makes no network request: Leaflet inlined, streets drawn instead "
+    "of web tiles (for kiosks and bad connections).")]
 Standards = Annotated[Path | None, typer.Option(
     "--standards", help="Standards TOML replacing the bundled GB 50180-2018 file.")]
 
@@ -182,6 +185,7 @@ def catchment(
     speed: Speed = None,
     as_json: AsJson = False,
     html: Annotated[Path | None, typer.Option("--html", help="Also write a resident map here.")] = None,
+    offline: Offline = False,
     data_dir: DataDir = None,
     standards: Standards = None,
 ) -> None:
@@ -192,7 +196,7 @@ def catchment(
     if html is not None:
         near = atlas.nearest(lon, lat, region=result.region, profile=profile, speed_m_s=speed,
                              max_minutes=max(rings))
-        _write_map(result, near, atlas.standard, html)
+        _write_map(atlas, result, near, html, offline)
     if as_json:
         print(json.dumps(result.to_geojson(), ensure_ascii=False))
     else:
@@ -223,6 +227,7 @@ def demo(
     out_file: Annotated[Path, typer.Option("--out", help="Where to write the map.")] = Path(
         "livingcircle-demo.html"),
     data_dir: DataDir = None,
+    offline: Offline = False,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the map in a browser.")] = False,
 ) -> None:
     """Load the Helsinki sample if needed, answer for a sample point and write a map."""
@@ -238,16 +243,21 @@ def demo(
     near = atlas.nearest(lon, lat, region=SAMPLE_REGION)
     _print_nearest(near, atlas.standard)
     _print_catchment(result)
-    _write_map(result, near, atlas.standard, out_file)
+    _write_map(atlas, result, near, out_file, offline)
     if open_browser:
         webbrowser.open(out_file.resolve().as_uri())
 
 
-def _write_map(result: CatchmentResult, near: NearestResult, standard: Standard,
-               path: Path) -> None:
+def _write_map(atlas: Atlas, result: CatchmentResult, near: NearestResult, path: Path,
+               offline: bool) -> None:
     from maps.resident import resident_map  # noqa: PLC0415  (folium only when a map is asked)
 
-    resident_map(result, standard, near).save(str(path))
+    streets = None
+    if offline:
+        reach = max(r.minutes for r in result.rings) * 60 * result.speed_m_s + 300
+        streets = atlas.region(result.region).streets_near(result.origin.lon,
+                                                           result.origin.lat, reach)
+    resident_map(result, atlas.standard, near, streets=streets, offline=offline).save(str(path))
     err.print(f"map written to {path}", highlight=False)
 
 

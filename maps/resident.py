@@ -9,8 +9,11 @@ import folium
 import shapely
 from branca.element import MacroElement, Template
 
+from shapely.geometry.base import BaseGeometry
+
 from geo.results import CatchmentResult, FacilityHit, NearestResult
 from geo.standards import Standard
+from maps.offline import assets_installed, embed_assets
 
 RING_COLORS = {5: "#1a9850", 10: "#fee08b", 15: "#fc8d59"}
 _FALLBACK_RING_COLORS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#7f0000")
@@ -20,7 +23,8 @@ def resident_map(
     catchment: CatchmentResult,
     standard: Standard,
     nearest: NearestResult | None = None,
-    tiles: str | None = "OpenStreetMap",
+    streets: BaseGeometry | None = None,
+    offline: bool = False,
 ) -> folium.Map:
     """A Folium map of a catchment, its facilities and the routes to the nearest of each kind.
 
@@ -32,16 +36,24 @@ def resident_map(
         For category colours and bilingual labels.
     nearest
         If given, the walking route to the nearest facility of each category is drawn.
-    tiles
-        A Folium tile name, or None for no base map.
+    streets
+        Street lines (lon/lat) drawn as the base layer when offline.
+    offline
+        Make no network request: Leaflet is written into the page and, instead of web
+        tiles, ``streets`` are drawn. Online maps use OpenStreetMap tiles.
     """
     origin = catchment.origin
-    fmap = folium.Map(location=[origin.lat, origin.lon], zoom_start=15, tiles=tiles,
-                      control_scale=True, max_zoom=19)
+    fmap = folium.Map(location=[origin.lat, origin.lon], zoom_start=15,
+                      tiles=None if offline else "OpenStreetMap",
+                      control_scale=True, max_zoom=19, prefer_canvas=False)
+    if offline or assets_installed():
+        embed_assets(fmap)
+    if streets is not None and not streets.is_empty:
+        _streets(fmap, streets)
     _rings(fmap, catchment)
-    _facilities(fmap, catchment.facilities, standard)
-    if nearest is not None:
+    if nearest is not None:  # under the markers, so a route never hides its facility
         _routes(fmap, nearest, standard)
+    _facilities(fmap, catchment.facilities, standard)
     folium.CircleMarker(
         [origin.lat, origin.lon], radius=9, color="#ffffff", weight=3, fill=True,
         fill_color="#d7191c", fill_opacity=1.0, tooltip="您在这里 · You are here",
@@ -52,6 +64,16 @@ def resident_map(
     if bounds:
         fmap.fit_bounds(bounds)
     return fmap
+
+
+def _streets(fmap: folium.Map, streets: BaseGeometry) -> None:
+    layer = folium.FeatureGroup(name="街道 · Streets", control=False)
+    folium.GeoJson(
+        shapely.geometry.mapping(streets),
+        style_function=lambda _f: {"color": "#8a8a8a", "weight": 1.5, "opacity": 0.8},
+        interactive=False,
+    ).add_to(layer)
+    layer.add_to(fmap)
 
 
 def _ring_color(minutes: int, i: int) -> str:
@@ -73,7 +95,7 @@ def _rings(fmap: folium.Map, catchment: CatchmentResult) -> None:
         layer.add_to(fmap)
 
 
-def _popup(hit: FacilityHit) -> folium.Popup:
+def _popup_html(hit: FacilityHit) -> str:
     name = html.escape(hit.name_zh or hit.name or "(unnamed)")
     other = html.escape(hit.name) if hit.name_zh and hit.name and hit.name != hit.name_zh else ""
     lines = [f"<b style='font-size:15px'>{name}</b>"]
@@ -84,24 +106,35 @@ def _popup(hit: FacilityHit) -> folium.Popup:
                  f"({hit.distance_m:.0f} m)")
     if hit.opening_hours:
         lines.append(f"营业时间 · Opening hours: {html.escape(hit.opening_hours)}")
-    return folium.Popup("<br>".join(lines), max_width=320)
+    return "<br>".join(lines)
 
 
 def _facilities(fmap: folium.Map, hits: list[FacilityHit], standard: Standard) -> None:
+    """One GeoJSON layer per category (Leaflet only: Folium's Popup would need jQuery)."""
     by_cat: dict[str, list[FacilityHit]] = defaultdict(list)
     for hit in hits:
         by_cat[hit.category].append(hit)
     for cat in standard.categories:
         if cat.id not in by_cat:
             continue
-        layer = folium.FeatureGroup(name=f"{cat.label_zh} · {cat.label_en} ({len(by_cat[cat.id])})")
-        for hit in by_cat[cat.id]:
-            folium.CircleMarker(
-                [hit.lat, hit.lon], radius=6, color="#333333", weight=1, fill=True,
-                fill_color=cat.color, fill_opacity=0.9, popup=_popup(hit),
-                tooltip=html.escape(hit.name_zh or hit.name or cat.label_en),
-                class_name=f"lc-facility lc-cat-{cat.id}",
-            ).add_to(layer)
+        features = [{
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [round(h.lon, 7), round(h.lat, 7)]},
+            "properties": {"id": h.id, "popup": _popup_html(h),
+                           "label": html.escape(h.name_zh or h.name or cat.label_en)},
+        } for h in by_cat[cat.id]]
+        layer = folium.FeatureGroup(
+            name=f"{cat.label_zh} · {cat.label_en} ({len(features)})")
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            marker=folium.CircleMarker(radius=6, color="#333333", weight=1, fill=True,
+                                       fill_color=cat.color, fill_opacity=0.9),
+            style_function=lambda _f, c=cat.color: {"fillColor": c, "color": "#333333",
+                                                    "weight": 1, "fillOpacity": 0.9,
+                                                    "className": "lc-facility"},
+            popup=folium.GeoJsonPopup(fields=["popup"], labels=False, max_width=320),
+            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+        ).add_to(layer)
         layer.add_to(fmap)
 
 
