@@ -15,6 +15,7 @@ Which facilities lie in a ring never depends on the polygon: that is decided on 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -114,10 +115,11 @@ def _contour(
     gx: FloatArray, gy: FloatArray, field: FloatArray, level: float, max_hole_m2: float
 ) -> BaseGeometry:
     gen = contour_generator(gx, gy, field, fill_type=FillType.OuterOffset)
-    points, offsets = gen.filled(-1.0, level)
+    points, offsets = gen.filled(-1.0, level)[:2]  # OuterOffset: points, offsets
     polygons = []
-    for pts, offs in zip(points, offsets, strict=True):
-        rings = [pts[a:b] for a, b in zip(offs[:-1], offs[1:], strict=True)]
+    for pts, offs in zip(points or [], offsets or [], strict=True):
+        assert pts is not None and offs is not None
+        rings = [pts[a:b] for a, b in itertools.pairwise(offs)]
         holes = [h for h in rings[1:] if abs(_area(h)) >= max_hole_m2]
         polygons.append(shapely.Polygon(rings[0], holes))
     if len(polygons) == 1:

@@ -25,7 +25,13 @@ from geo.catchment import piece_lines, ring_polygons
 from geo.errors import InvalidParameter, PointOutsideRegion, PointTooFarFromNetwork
 from geo.network import FloatArray, IntArray, StreetNetwork
 from geo.results import (
-    CatchmentResult, FacilityHit, NearestResult, Origin, RequirementStatus, Ring, TierSummary,
+    CatchmentResult,
+    FacilityHit,
+    NearestResult,
+    Origin,
+    RequirementStatus,
+    Ring,
+    TierSummary,
 )
 from geo.routing import Search, Snap, search, snap_geometries, snap_points
 from geo.standards import Standard
@@ -139,7 +145,7 @@ class Region:
 
     @cached_property
     def boundary(self) -> BaseGeometry:
-        """The area this region answers for (lon/lat): its streets' hull widened by the snap limit."""
+        """The area this region answers for (lon/lat): its streets' hull plus the snap limit."""
         hull = shapely.convex_hull(shapely.multipoints(self.net.node_xy))
         return self._lonlat_geom(shapely.buffer(hull, self.max_snap_m))
 
@@ -326,7 +332,7 @@ class Region:
     def _partial(self, edge: int, from_m: float, to_m: float) -> FloatArray:
         line = piece_lines(self.net, np.array([edge]), np.array([min(from_m, to_m)]),
                            np.array([max(from_m, to_m)]))[0]
-        coords = shapely.get_coordinates(line)
+        coords: FloatArray = shapely.get_coordinates(line)
         return coords if from_m <= to_m else coords[::-1]
 
     def _rings(self, srch: Search, minutes: list[int], budgets: list[float]) -> list[Ring]:

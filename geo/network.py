@@ -8,6 +8,7 @@ them as a CSR adjacency of directed arcs built once per region. Node ids are con
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,8 +20,8 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 from pyproj import CRS, Geod, Transformer
-from scipy.sparse.csgraph import connected_components
 from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from geo.config import MIN_COMPONENT_NODES
@@ -97,7 +98,7 @@ def build_network(
 
 def _split(way: Way, uses: Counter[int]) -> Iterable[tuple[int, int, FloatArray, Way]]:
     cut = [i for i, r in enumerate(way.refs) if uses[int(r)] > 1]
-    for a, b in zip(cut[:-1], cut[1:], strict=True):
+    for a, b in itertools.pairwise(cut):
         coords = way.lonlat[a : b + 1]
         if way.oneway == -1:
             yield int(way.refs[b]), int(way.refs[a]), coords[::-1], way
@@ -120,7 +121,7 @@ def _frames(
     keep_node = (sizes[labels] >= min_component_nodes) | (labels == np.argmax(sizes))
     keep_edge = keep_node[u]
     lonlat = np.zeros((n, 2))
-    for (a, b, coords, _), iu, iv in zip(records, u, v, strict=True):
+    for (_, _, coords, _), iu, iv in zip(records, u, v, strict=True):
         lonlat[iu], lonlat[iv] = coords[0], coords[-1]
     new_id = np.cumsum(keep_node) - 1
     nodes = pd.DataFrame({
@@ -205,7 +206,7 @@ class StreetNetwork:
     @cached_property
     def geom_length(self) -> FloatArray:
         """Projected length of each edge geometry (to turn positions into metres)."""
-        return np.maximum(shapely.length(self.edge_geom), 1e-9)
+        return np.maximum(np.asarray(shapely.length(self.edge_geom), dtype=np.float64), 1e-9)
 
     @cached_property
     def csr(self) -> tuple[NDArray[np.int64], IntArray, FloatArray, IntArray]:

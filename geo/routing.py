@@ -146,7 +146,8 @@ class Search:
         ]))
         length, oneway = net.edge_length[edges], net.edge_oneway[edges]
         from_u = np.clip(budget_m - self.node_dist(net.edge_u[edges]), 0, None)
-        from_v = np.where(oneway, 0.0, np.clip(budget_m - self.node_dist(net.edge_v[edges]), 0, None))
+        to_v = np.clip(budget_m - self.node_dist(net.edge_v[edges]), 0, None)
+        from_v = np.where(oneway, 0.0, to_v)
         full = from_u + from_v >= length
         e_list = [edges[full], edges[~full], edges[~full]]
         s_list = [np.zeros(full.sum()), np.zeros((~full).sum()), (length - from_v)[~full]]
@@ -232,7 +233,7 @@ def _merge_intervals(
     reach = np.maximum.accumulate(base + end)
     opens = np.ones(len(base), dtype=bool)
     opens[1:] = base[1:] + start[1:] > reach[:-1] + 1e-9
-    group = np.cumsum(opens) - 1
+    np.cumsum(opens) - 1
     last = np.r_[np.flatnonzero(opens)[1:] - 1, len(base) - 1]
     firsts = np.flatnonzero(opens)
     return (slots[rank[order][firsts]].astype(np.int32), start[firsts],

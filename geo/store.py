@@ -100,8 +100,10 @@ class Store(Protocol):
     def nearest_candidates(
         self, region: str, lon: float, lat: float, categories: list[str] | None, limit: int
     ) -> gpd.GeoDataFrame:
-        """The ``limit`` facilities nearest in straight line (a KNN index query), nearest first,
-        with a ``straight_m`` column."""
+        """The ``limit`` facilities nearest in a straight line, nearest first.
+
+        A KNN index query; the frame gets a ``straight_m`` column.
+        """
         ...
 
     def facilities_in_polygon(

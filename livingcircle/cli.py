@@ -184,7 +184,8 @@ def catchment(
     profile: Profile = "standard",
     speed: Speed = None,
     as_json: AsJson = False,
-    html: Annotated[Path | None, typer.Option("--html", help="Also write a resident map here.")] = None,
+    html: Annotated[Path | None, typer.Option(
+        "--html", help="Also write a resident map here.")] = None,
     offline: Offline = False,
     data_dir: DataDir = None,
     standards: Standards = None,
@@ -228,7 +229,8 @@ def demo(
         "livingcircle-demo.html"),
     data_dir: DataDir = None,
     offline: Offline = False,
-    open_browser: Annotated[bool, typer.Option("--open", help="Open the map in a browser.")] = False,
+    open_browser: Annotated[bool, typer.Option(
+        "--open", help="Open the map in a browser.")] = False,
 ) -> None:
     """Load the Helsinki sample if needed, answer for a sample point and write a map."""
     atlas = _atlas(data_dir, None)

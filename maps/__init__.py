@@ -1,0 +1,1 @@
+"""Folium maps: resident, planner and kiosk; offline asset handling."""

@@ -30,7 +30,8 @@ def lonlat(x: float, y: float) -> tuple[float, float]:
     return LON0 + x / _M_PER_DEG_LON, LAT0 + y / _M_PER_DEG_LAT
 
 
-Edge = tuple[str, str] | tuple[str, str, bool] | tuple[str, str, bool, Sequence[tuple[float, float]]]
+Via = Sequence[tuple[float, float]]
+Edge = tuple[str, str] | tuple[str, str, bool] | tuple[str, str, bool, Via]
 
 
 def network(

@@ -6,12 +6,15 @@ import bz2
 import json
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 
 from data.embedded import FileStore
 from data.load import load_osm
 from data.osm_file import read_osm_file
+from geo.engine import Region
 from geo.errors import EmptyExtract, OSMFileError, StoreError
+from geo.network import StreetNetwork
 from geo.standards import Standard
 
 # A 3 x 1 ladder of footways 0.001 degrees apart (~55 m east-west, ~111 m north-south),
@@ -85,9 +88,6 @@ def test_facilities_get_categories_names_and_polygons(ladder: Path, standard: St
 
 
 def test_polygon_facility_counts_from_its_street_side(ladder: Path, standard: Standard) -> None:
-    from geo.engine import Region
-    from geo.network import StreetNetwork
-
     ex = read_osm_file(ladder, standard)
     reg = Region("t", StreetNetwork.from_frames(ex.nodes, ex.edges), ex.facilities, standard)
     hit = reg.nearest(25.002, 60.0010, ["school"], routes=False).by_category["school"][0]
@@ -155,7 +155,6 @@ def test_write_failure_leaves_no_partial_version(tmp_path: Path, ladder: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     store = FileStore(tmp_path / "store")
     first = load_osm(store, ladder, "ladder", standard)
-    import geopandas as gpd
 
     def disk_full(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise OSError(28, "No space left on device")

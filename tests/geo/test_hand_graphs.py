@@ -22,7 +22,7 @@ TOL = 0.2  # metres
 
 
 def _pieces(reg, x, y, budget):  # type: ignore[no-untyped-def]
-    xy = np.array([reg._to_xy.transform(*lonlat(x, y))])  # noqa: SLF001
+    xy = np.array([reg._to_xy.transform(*lonlat(x, y))])
     start = snap_points(reg.net, xy, 100.0)
     srch = search(reg.net, start, budget)
     e, s, t = srch.reached_pieces(budget)
@@ -142,7 +142,7 @@ def test_minutes_out_of_range_are_refused(standard: Standard, minutes: list[int]
 
 def test_unknown_category_names_the_allowed_ones(standard: Standard) -> None:
     reg = region({"A": (0, 0), "B": (200, 0)}, [("A", "B")], {}, standard)
-    with pytest.raises(UnknownCategory, match="allowed: .*pharmacy"):
+    with pytest.raises(UnknownCategory, match=r"allowed: .*pharmacy"):
         reg.nearest(*lonlat(0, 0), ["chemists"])
     with pytest.raises(KeyError):  # also a KeyError, for callers that catch builtins
         reg.nearest(*lonlat(0, 0), ["chemists"])

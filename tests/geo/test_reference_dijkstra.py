@@ -8,12 +8,14 @@ walking distance to each facility.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 
 import networkx as nx
 import numpy as np
 import pytest
 import shapely
+from pyproj import Geod
 
 from geo.engine import Region
 from geo.errors import PointTooFarFromNetwork
@@ -24,7 +26,10 @@ SPEED = 1.0  # m/s
 N_POINTS = 40
 
 
-def reference_graph(net: StreetNetwork, positions: dict[int, list[tuple[float, str]]]) -> nx.DiGraph:
+Positions = dict[int, list[tuple[float, str]]]
+
+
+def reference_graph(net: StreetNetwork, positions: Positions) -> nx.DiGraph:
     """Street arcs with positions ``{edge: [(offset_m, name)]}`` spliced in as nodes."""
     g = nx.DiGraph()
 
@@ -35,7 +40,7 @@ def reference_graph(net: StreetNetwork, positions: dict[int, list[tuple[float, s
     for e in range(net.n_edges):
         u, v, length = int(net.edge_u[e]), int(net.edge_v[e]), float(net.edge_length[e])
         chain = [(0.0, u), *sorted(positions.get(e, [])), (length, v)]
-        for (oa, a), (ob, b) in zip(chain[:-1], chain[1:], strict=True):
+        for (oa, a), (ob, b) in itertools.pairwise(chain):
             arc(a, b, ob - oa)
             if not net.edge_oneway[e]:
                 arc(b, a, ob - oa)
@@ -44,7 +49,7 @@ def reference_graph(net: StreetNetwork, positions: dict[int, list[tuple[float, s
 
 def query_points(region: Region, n: int, seed: int = 7) -> list[tuple[float, float]]:
     rng = np.random.default_rng(seed)
-    lonlat = region._to_lonlat  # noqa: SLF001 (test reads the engine's projection)
+    lonlat = region._to_lonlat
     picks = rng.choice(region.net.n_nodes, size=n * 2, replace=False)
     xy = region.net.node_xy[picks] + rng.uniform(-60, 60, size=(n * 2, 2))
     points = []
@@ -69,7 +74,7 @@ def test_nearest_of_every_category_matches_networkx(reference, standard) -> None
     fac = region.facilities
     checked = 0
     for lon, lat in query_points(region, N_POINTS):
-        xy = np.array([region._to_xy.transform(lon, lat)])  # noqa: SLF001
+        xy = np.array([region._to_xy.transform(lon, lat)])
         start: Snap = snap_points(region.net, xy, region.max_snap_m)
         if start.edge[0] < 0:
             continue
@@ -95,7 +100,7 @@ def test_catchment_facilities_match_networkx(reference) -> None:  # type: ignore
     region, fac_positions = reference
     fac = region.facilities
     for lon, lat in query_points(region, 8, seed=11):
-        xy = np.array([region._to_xy.transform(lon, lat)])  # noqa: SLF001
+        xy = np.array([region._to_xy.transform(lon, lat)])
         start = snap_points(region.net, xy, region.max_snap_m)
         positions = {e: list(p) for e, p in fac_positions.items()}
         positions.setdefault(int(start.edge[0]), []).append((float(start.offset_m[0]), "S"))
@@ -135,8 +140,6 @@ def test_routes_run_from_snapped_point_to_facility(sample_region: Region) -> Non
 
 
 def _geodesic_length(line: shapely.LineString) -> float:
-    from pyproj import Geod
-
     return float(Geod(ellps="WGS84").geometry_length(line))
 
 

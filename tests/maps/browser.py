@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -25,8 +26,6 @@ class PageLog:
 def open_page(url: str, width: int = 1280, height: int = 900) -> Iterator[tuple[object, PageLog]]:
     if not CHROMIUM.exists():
         pytest.fail("Chromium is missing: run 'make browser' (Debian package chromium)")
-    from playwright.sync_api import sync_playwright
-
     log = PageLog()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
