@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from data.osm_file import Progress, read_osm_file
-from geo.store import RegionData, RegionInfo, Store, check_region_name
 from geo.standards import Standard
+from geo.store import RegionData, RegionInfo, Store, check_region_name
 
 
 def load_osm(

@@ -8,7 +8,6 @@ from collections import defaultdict
 import folium
 import shapely
 from branca.element import MacroElement, Template
-
 from shapely.geometry.base import BaseGeometry
 
 from geo.results import CatchmentResult, FacilityHit, NearestResult
