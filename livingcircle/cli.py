@@ -21,7 +21,7 @@ from data.load import load_osm
 from data.sample import SAMPLE_POINT, SAMPLE_REGION, sample_file
 from geo import config
 from geo.atlas import Atlas
-from geo.errors import LivingCircleError, RegionNotFound
+from geo.errors import InvalidParameter, LivingCircleError, RegionNotFound
 from geo.results import CatchmentResult, NearestResult
 from geo.standards import Standard, load_standard
 from geo.store import RegionInfo, Store
@@ -59,6 +59,13 @@ Offline = Annotated[bool, typer.Option(
     "of web tiles (for kiosks and bad connections).")]
 Standards = Annotated[Path | None, typer.Option(
     "--standards", help="Standards TOML replacing the bundled GB 50180-2018 file.")]
+Database = Annotated[str | None, typer.Option(
+    "--database", help="PostGIS store URL, postgresql+psycopg://USER:PASSWORD@HOST:5432/DB "
+    "(default: LC_DATABASE_URL); without one the embedded store is used.")]
+
+db_app = typer.Typer(help="The PostGIS store's database: create or update its tables.",
+                     no_args_is_help=True)
+app.add_typer(db_app, name="db")
 
 
 def main() -> None:
@@ -66,12 +73,17 @@ def main() -> None:
     try:
         app()
     except LivingCircleError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)  # one line
         sys.exit(2)
 
 
-def _store(data_dir: Path | None) -> Store:
+def _store(data_dir: Path | None, database: str | None = None) -> Store:
     settings = StoreSettings()
+    url = database or settings.database_url
+    if url:
+        from data.postgis import PostgisStore  # noqa: PLC0415  (SQLAlchemy only when asked)
+
+        return PostgisStore(url)
     return FileStore(data_dir or settings.data_dir)
 
 
@@ -79,8 +91,8 @@ def _standard(path: Path | None) -> Standard:
     return load_standard(path or EngineSettings().standards_file)
 
 
-def _atlas(data_dir: Path | None, standards: Path | None) -> Atlas:
-    return Atlas(_store(data_dir), _standard(standards), EngineSettings().max_snap_m)
+def _atlas(data_dir: Path | None, standards: Path | None, database: str | None = None) -> Atlas:
+    return Atlas(_store(data_dir, database), _standard(standards), EngineSettings().max_snap_m)
 
 
 @contextmanager
@@ -105,6 +117,7 @@ def load(
     file: Annotated[Path, typer.Argument(help="OSM extract: .osm.pbf, .osm or .osm.bz2.")],
     region: Annotated[str, typer.Option("--region", "-r", help="Name to store it under.")],
     data_dir: DataDir = None,
+    database: Database = None,
     standards: Standards = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -112,7 +125,7 @@ def load(
 
     Reloading a region replaces it whole; if the load fails, the old version stays.
     """
-    store = _store(data_dir)
+    store = _store(data_dir, database)
     start = time.perf_counter()
     with _progress(not quiet) as progress:
         info = load_osm(store, file, region, _standard(standards), progress)
@@ -122,12 +135,25 @@ def load(
         f"in {time.perf_counter() - start:.1f} s",
         highlight=False,
     )
+    _after_load(store, standards)
+
+
+def _after_load(store: Store, standards: Path | None) -> None:
+    """PostGIS keeps the standard's categories too, and tells what a reload changed."""
+    save_standard = getattr(store, "save_standard", None)
+    if save_standard is not None:
+        save_standard(_standard(standards))
+    stats = getattr(store, "last_load", None)
+    if stats is not None:
+        err.print(f"facilities: {stats.inserted:,} new, {stats.updated:,} changed, "
+                  f"{stats.unchanged:,} unchanged, {stats.deleted:,} removed", highlight=False)
 
 
 @app.command()
-def regions(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+def regions(data_dir: DataDir = None, database: Database = None,
+            as_json: AsJson = False) -> None:
     """List the loaded regions."""
-    infos = _store(data_dir).regions()
+    infos = _store(data_dir, database).regions()
     if as_json:
         print(json.dumps([_info_dict(i) for i in infos], indent=2))
         return
@@ -162,10 +188,11 @@ def nearest(
     speed: Speed = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
+    database: Database = None,
     standards: Standards = None,
 ) -> None:
     """The nearest facilities of each category by walking time, with routes."""
-    atlas = _atlas(data_dir, standards)
+    atlas = _atlas(data_dir, standards, database)
     result = atlas.nearest(lon, lat, category, region=region, k=k, profile=profile,
                            speed_m_s=speed, routes=as_json)
     if as_json:
@@ -188,10 +215,11 @@ def catchment(
         "--html", help="Also write a resident map here.")] = None,
     offline: Offline = False,
     data_dir: DataDir = None,
+    database: Database = None,
     standards: Standards = None,
 ) -> None:
     """What is within 5, 10 and 15 minutes on foot, and what the standard finds missing."""
-    atlas = _atlas(data_dir, standards)
+    atlas = _atlas(data_dir, standards, database)
     rings = minutes or list(config.DEFAULT_MINUTES)
     result = atlas.catchment(lon, lat, rings, region=region, profile=profile, speed_m_s=speed)
     if html is not None:
@@ -228,12 +256,13 @@ def demo(
     out_file: Annotated[Path, typer.Option("--out", help="Where to write the map.")] = Path(
         "livingcircle-demo.html"),
     data_dir: DataDir = None,
+    database: Database = None,
     offline: Offline = False,
     open_browser: Annotated[bool, typer.Option(
         "--open", help="Open the map in a browser.")] = False,
 ) -> None:
     """Load the Helsinki sample if needed, answer for a sample point and write a map."""
-    atlas = _atlas(data_dir, None)
+    atlas = _atlas(data_dir, None, database)
     try:
         atlas.store.load_region(SAMPLE_REGION)
     except RegionNotFound:
@@ -248,6 +277,19 @@ def demo(
     _write_map(atlas, result, near, out_file, offline)
     if open_browser:
         webbrowser.open(out_file.resolve().as_uri())
+
+
+@db_app.command("upgrade")
+def db_upgrade(database: Database = None) -> None:
+    """Create or update the livingcircle tables in a PostGIS database (Alembic migrations)."""
+    from data.postgis import safe_url, upgrade  # noqa: PLC0415  (SQLAlchemy only when asked)
+
+    url = database or StoreSettings().database_url
+    if not url:
+        raise InvalidParameter("no database given; pass --database URL or set LC_DATABASE_URL")
+    revision = upgrade(url)
+    err.print(f"database {safe_url(url)} is at schema revision {revision} (up to date)",
+              highlight=False)
 
 
 def _write_map(atlas: Atlas, result: CatchmentResult, near: NearestResult, path: Path,

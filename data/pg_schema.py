@@ -1,0 +1,183 @@
+"""The PostGIS schema as GeoAlchemy2 models: what a planner sees in QGIS or psql.
+
+Every table has a single-column integer primary key; every geometry column an SRID (4326) and
+a GiST index. ``facilities.anchor`` (a point on the facility, the one distances are measured
+from) also has a GiST index on ``anchor::geography`` for nearest-first (KNN) queries in metres.
+
+The walking network is ready for pgRouting, one region at a time::
+
+    SELECT * FROM pgr_drivingDistance(
+        'SELECT edge AS id, source, target, cost, reverse_cost
+           FROM walk_edges WHERE region = ''helsinki''', 42, 900);
+
+``cost`` and ``reverse_cost`` are seconds at the planning pace (1 m/s); ``reverse_cost`` is -1
+on a one-way path. The migrations in ``data/migrations`` create this schema; these models are
+what the store queries with, and a test checks that both agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Double,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: The Alembic revision this code reads and writes; the store refuses any other.
+SCHEMA_REVISION = "0001"
+SRID = 4326
+
+
+def _geometry(kind: str) -> Any:
+    # indexes are declared explicitly (below and in the migration), not by GeoAlchemy2
+    return mapped_column(Geometry(kind, srid=SRID, spatial_index=False), nullable=False)
+
+
+def _region_fk() -> Any:
+    return ForeignKey("regions.name", onupdate="CASCADE", ondelete="CASCADE")
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the livingcircle tables."""
+
+
+class RegionRow(Base):
+    """A loaded region: where it came from, when, and its bounding box."""
+
+    __tablename__ = "regions"
+    __table_args__ = (Index("regions_boundary_gist", "boundary", postgresql_using="gist"),)
+
+    gid: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    source: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    west: Mapped[float] = mapped_column(Double)
+    south: Mapped[float] = mapped_column(Double)
+    east: Mapped[float] = mapped_column(Double)
+    north: Mapped[float] = mapped_column(Double)
+    n_nodes: Mapped[int] = mapped_column(Integer)
+    n_edges: Mapped[int] = mapped_column(Integer)
+    n_facilities: Mapped[int] = mapped_column(Integer)
+    boundary: Mapped[Any] = _geometry("POLYGON")
+
+
+class FacilityRow(Base):
+    """A facility; ``(region, source, source_id)`` is its key across reloads."""
+
+    __tablename__ = "facilities"
+    __table_args__ = (
+        UniqueConstraint("region", "source", "source_id", name="facilities_source_key"),
+        UniqueConstraint("region", "id", name="facilities_id_key",
+                         deferrable=True, initially="DEFERRED"),
+        Index("facilities_geom_gist", "geom", postgresql_using="gist"),
+        Index("facilities_anchor_gist", "anchor", postgresql_using="gist"),
+        Index("facilities_region_category", "region", "category"),
+    )
+
+    fid: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    region: Mapped[str] = mapped_column(Text, _region_fk())
+    id: Mapped[str] = mapped_column(Text(collation="C"))
+    source: Mapped[str] = mapped_column(Text)
+    source_id: Mapped[str] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
+    name_zh: Mapped[str | None] = mapped_column(Text)
+    name_en: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(Text)
+    opening_hours: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[Any] = mapped_column(JSONB, server_default="{}", nullable=False)
+    geom: Mapped[Any] = _geometry("GEOMETRY")
+    anchor: Mapped[Any] = _geometry("POINT")
+    # the exact bounding box (the index keeps a float4 one, rounded outwards)
+    min_lon: Mapped[float] = mapped_column(Double)
+    min_lat: Mapped[float] = mapped_column(Double)
+    max_lon: Mapped[float] = mapped_column(Double)
+    max_lat: Mapped[float] = mapped_column(Double)
+
+
+class NodeRow(Base):
+    """A street-network node; ``node`` numbers a region's nodes 0..N-1."""
+
+    __tablename__ = "walk_nodes"
+    __table_args__ = (
+        UniqueConstraint("region", "node", name="walk_nodes_node_key"),
+        Index("walk_nodes_geom_gist", "geom", postgresql_using="gist"),
+    )
+
+    gid: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    region: Mapped[str] = mapped_column(Text, _region_fk())
+    node: Mapped[int] = mapped_column(Integer)
+    osmid: Mapped[int] = mapped_column(BigInteger)
+    geom: Mapped[Any] = _geometry("POINT")
+
+
+class EdgeRow(Base):
+    """A street edge from ``source`` to ``target`` (pgRouting's names for ``u`` and ``v``)."""
+
+    __tablename__ = "walk_edges"
+    __table_args__ = (
+        UniqueConstraint("region", "edge", name="walk_edges_edge_key"),
+        Index("walk_edges_geom_gist", "geom", postgresql_using="gist"),
+        Index("walk_edges_region_source", "region", "source"),
+        Index("walk_edges_region_target", "region", "target"),
+    )
+
+    gid: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    region: Mapped[str] = mapped_column(Text, _region_fk())
+    edge: Mapped[int] = mapped_column(Integer)
+    source: Mapped[int] = mapped_column(Integer)
+    target: Mapped[int] = mapped_column(Integer)
+    length_m: Mapped[float] = mapped_column(Double)
+    cost: Mapped[float] = mapped_column(Double)
+    reverse_cost: Mapped[float] = mapped_column(Double)
+    oneway: Mapped[bool] = mapped_column(Boolean)
+    way_id: Mapped[int] = mapped_column(BigInteger)
+    highway: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[Any] = _geometry("LINESTRING")
+
+
+class CategoryRow(Base):
+    """A facility category of the standard last loaded (``position`` is the file order)."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    label_en: Mapped[str] = mapped_column(Text)
+    label_zh: Mapped[str] = mapped_column(Text)
+    color: Mapped[str] = mapped_column(Text)
+    icon: Mapped[str] = mapped_column(Text)
+
+
+class RequirementRow(Base):
+    """What a living-circle tier requires within ``radius_m`` (one of ``categories``)."""
+
+    __tablename__ = "tier_requirements"
+    __table_args__ = (UniqueConstraint("tier_minutes", "requirement",
+                                       name="tier_requirements_key"),)
+
+    gid: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    standard: Mapped[str] = mapped_column(Text)
+    tier_minutes: Mapped[int] = mapped_column(Integer)
+    tier_distance_m: Mapped[float] = mapped_column(Double)
+    tier_label_en: Mapped[str] = mapped_column(Text)
+    tier_label_zh: Mapped[str] = mapped_column(Text)
+    requirement: Mapped[str] = mapped_column(Text)
+    label_en: Mapped[str] = mapped_column(Text)
+    label_zh: Mapped[str] = mapped_column(Text)
+    categories: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    radius_m: Mapped[float] = mapped_column(Double)

@@ -1,0 +1,653 @@
+"""The PostGIS store: regions in a shared PostgreSQL/PostGIS database.
+
+One indexed, queryable record of a district's facilities and walking network, readable by QGIS
+and SQL as well as by this tool (tables in :mod:`data.pg_schema`, created by the Alembic
+migrations in ``data/migrations``: ``livingcircle db upgrade``). It answers exactly as the
+embedded :class:`data.embedded.FileStore` does; ``tests/contract`` checks that.
+
+- One SQLAlchemy engine per URL per process (psycopg 3), one transaction per unit of work.
+- Every database error leaves this module as a :class:`geo.errors.StoreError` (or
+  :class:`~geo.errors.DatabaseUnavailable`, :class:`~geo.errors.SchemaOutOfDate`) whose message
+  names the URL without its password and says what to run.
+- A load is one transaction: facilities are COPYed into a staging table, upserted by
+  ``(region, source, source_id)`` (so their row keys stay stable), and the ones that vanished
+  from the source deleted; the network is replaced whole. A failure anywhere, a killed process
+  or a lost connection leaves the previous version untouched. Loads of one region are
+  serialised by an advisory lock: a second one raises :class:`~geo.errors.RegionBusy`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import psycopg
+import shapely
+from geopandas.array import GeometryArray
+from pyproj import CRS, Geod
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Connection, Engine, TextClause, create_engine, delete, insert, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from data.pg_schema import SCHEMA_REVISION, SRID, CategoryRow, RequirementRow
+from geo.errors import (
+    DatabaseUnavailable,
+    LivingCircleError,
+    RegionBusy,
+    RegionNotFound,
+    SchemaOutOfDate,
+    StoreError,
+)
+from geo.standards import Standard
+from geo.store import Bounds, RegionData, RegionInfo, check_region_name
+
+__all__ = ["LoadStats", "PostgisStore", "dispose_engines", "parse_url", "safe_url", "upgrade"]
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+#: advisory-lock class of region loads ("LC"); the object id is ``hashtext(region)``
+LOAD_LOCK = 0x4C43
+FACILITY_COLUMNS = ["id", "source", "source_id", "name", "name_zh", "name_en", "category",
+                    "opening_hours", "tags"]
+UPGRADE_HINT = "run 'livingcircle db upgrade' (with the same --database or LC_DATABASE_URL)"
+SERVER_HINT = ("start PostgreSQL and prepare it with 'make postgis' (scripts/ensure-postgis.sh), "
+               "or fix --database / LC_DATABASE_URL")
+_GEOD = Geod(ellps="WGS84")
+_CRS = CRS.from_epsg(SRID)
+_ENGINES: dict[str, Engine] = {}
+_CHECKED: set[str] = set()
+_ENGINES_LOCK = threading.Lock()
+#: KNN orders by sphere distance, answers rank on the WGS 84 ellipsoid (0.6 % apart at most):
+#: candidates within this factor of the k-th sphere distance contain the true k nearest
+_KNN_MARGIN = 1.02
+
+
+# -- URLs and engines -------------------------------------------------------------------------
+
+def parse_url(url: str | URL) -> URL:
+    """A database URL, with the psycopg 3 driver when none or another one is named."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(
+            f"{url!r} is not a database URL; expected "
+            "postgresql+psycopg://USER:PASSWORD@HOST:5432/DATABASE"
+        ) from exc
+    if parsed.get_backend_name() not in ("postgresql", "postgres", "postgis"):
+        raise StoreError(
+            f"{parsed.render_as_string(hide_password=True)} is not a PostgreSQL URL; expected "
+            "postgresql+psycopg://USER:PASSWORD@HOST:5432/DATABASE"
+        )
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL as text with its password hidden (for messages and logs)."""
+    return parse_url(url).render_as_string(hide_password=True)
+
+
+def engine_for(url: str | URL) -> Engine:
+    """The engine of ``url`` in this process (created on first use, then shared)."""
+    parsed = parse_url(url)
+    key = parsed.render_as_string(hide_password=False)
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            try:
+                engine = create_engine(
+                    parsed, pool_pre_ping=True,
+                    connect_args={"connect_timeout": 5, "application_name": "livingcircle",
+                                  "options": "-c timezone=UTC"},
+                )
+            except (ArgumentError, NoSuchModuleError) as exc:
+                raise StoreError(f"cannot use database URL {safe_url(parsed)}: {exc}") from exc
+            _ENGINES[key] = engine
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection of this process (tests, before dropping a database)."""
+    with _ENGINES_LOCK:
+        for engine in _ENGINES.values():
+            engine.dispose()
+        _ENGINES.clear()
+        _CHECKED.clear()
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+@contextmanager
+def translate_errors(url: URL, doing: str) -> Iterator[None]:
+    """Turn SQLAlchemy and psycopg errors raised inside into livingcircle store errors."""
+    try:
+        yield
+    except LivingCircleError:
+        raise
+    except (SQLAlchemyError, psycopg.Error) as exc:
+        raise _translate(exc, url, doing) from exc
+
+
+def _translate(exc: Exception, url: URL, doing: str) -> StoreError:
+    orig = getattr(exc, "orig", None) or exc
+    state = getattr(orig, "sqlstate", None) or ""
+    reason = _first_line(orig, url)
+    where = url.render_as_string(hide_password=True)
+    if state == "3D000" or (not state and "database" in reason and "does not exist" in reason):
+        return DatabaseUnavailable(
+            f"database {url.database!r} does not exist at {where}; create it (createdb) and "
+            f"run 'livingcircle db upgrade --database URL'")
+    refused = "authentication failed" in reason or ("role" in reason and "does not exist" in reason)
+    if state.startswith("28") or (not state and refused):
+        return DatabaseUnavailable(
+            f"the database at {where} refused the login ({reason}); check the user and "
+            "password in --database / LC_DATABASE_URL")
+    if state.startswith(("08", "57P")) or (isinstance(orig, psycopg.OperationalError)
+                                           and not state):
+        return DatabaseUnavailable(
+            f"cannot reach the database at {where} while {doing} ({reason}); {SERVER_HINT}")
+    if state in ("42P01", "42883", "42704"):
+        return SchemaOutOfDate(
+            f"the database at {where} lacks the livingcircle schema ({reason}); {UPGRADE_HINT}")
+    if state == "42501":
+        return StoreError(f"permission denied at {where} while {doing} ({reason})")
+    return StoreError(f"database error at {where} while {doing}: {reason}")
+
+
+def _first_line(exc: BaseException, url: URL) -> str:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    message = message.removeprefix("connection failed: ").replace("FATAL:  ", "")
+    if url.password:
+        message = message.replace(str(url.password), "***")
+    return message
+
+
+# -- migrations -------------------------------------------------------------------------------
+
+def upgrade(url: str | URL, revision: str = "head") -> str:
+    """Bring the database schema up to ``revision`` with Alembic; returns the revision now.
+
+    Raises
+    ------
+    StoreError
+        The server is unreachable, or the role may not create the ``postgis`` extension.
+    """
+    from alembic import command  # noqa: PLC0415  (only for migrations)
+    from alembic.config import Config  # noqa: PLC0415
+    from alembic.util.exc import CommandError  # noqa: PLC0415
+
+    parsed = parse_url(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with translate_errors(parsed, "upgrading the schema"), \
+                engine_for(parsed).begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+            now = conn.execute(_text("SELECT version_num FROM alembic_version")).scalar_one()
+    except StoreError as exc:
+        if "extension" in str(exc) and "permission denied" in str(exc):
+            raise StoreError(
+                f"{exc}; the postgis extension needs a superuser: run "
+                f"\"CREATE EXTENSION postgis\" in database {parsed.database!r} as postgres "
+                "(scripts/ensure-postgis.sh does it for the local template), then upgrade again"
+            ) from exc
+        raise
+    except CommandError as exc:
+        raise SchemaOutOfDate(
+            f"cannot upgrade the schema at {safe_url(parsed)}: {exc}; if a newer livingcircle "
+            "made it, upgrade livingcircle") from exc
+    with _ENGINES_LOCK:
+        _CHECKED.discard(parsed.render_as_string(hide_password=False))
+    return str(now)
+
+
+# -- the store --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LoadStats:
+    """What the last load changed: facilities added, changed, unchanged and removed."""
+
+    inserted: int
+    updated: int
+    unchanged: int
+    deleted: int
+
+
+class PostgisStore:
+    """Regions in PostGIS, answering as the embedded store does.
+
+    Parameters
+    ----------
+    url
+        ``postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE`` (``postgresql://`` works too).
+
+    Raises
+    ------
+    DatabaseUnavailable
+        The server cannot be reached or refuses the login.
+    SchemaOutOfDate
+        The database lacks the schema or has another revision of it.
+    """
+
+    def __init__(self, url: str | URL) -> None:
+        self.url = parse_url(url)
+        self.engine = engine_for(self.url)
+        # one-statement reads need no BEGIN/ROLLBACK round trips
+        self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.last_load: LoadStats | None = None
+        self._check_schema()
+
+    def __repr__(self) -> str:
+        return f"PostgisStore({safe_url(self.url)!r})"
+
+    # -- regions -------------------------------------------------------------------------
+
+    def regions(self) -> list[RegionInfo]:
+        """Every loaded region, by name."""
+        with self._errors("listing regions"), self._reader.connect() as conn:
+            rows = conn.execute(_text(_REGION_SQL + ' ORDER BY name COLLATE "C"')).all()
+        return [_info(r) for r in rows]
+
+    def save_region(self, data: RegionData) -> None:
+        """Store a region in one transaction, replacing its earlier version whole or not at all.
+
+        Facilities are matched by ``(source, source_id)``: matching rows are updated in place
+        (their row keys stay), new ones inserted, vanished ones deleted. :attr:`last_load`
+        counts them.
+        """
+        name = check_region_name(data.info.name)
+        _check_facilities(name, data.facilities)
+        with self._errors(f"loading region {name!r}"), self.engine.begin() as conn:
+            self._lock(conn, name)
+            _upsert_region(conn, data.info)
+            stats = _merge_facilities(conn, name, data.facilities)
+            _replace_network(conn, name, data.nodes, data.edges)
+            # fresh statistics, so the planner keeps using the KNN index after a first load
+            conn.execute(_text("ANALYZE facilities"))
+        self.last_load = stats
+
+    def load_region(self, name: str) -> RegionData:
+        """Read a region back (one consistent snapshot), rows in key order."""
+        check_region_name(name)
+        snapshot = self.engine.execution_options(isolation_level="REPEATABLE READ")
+        with self._errors(f"reading region {name!r}"), snapshot.begin() as conn:
+            row = conn.execute(_text(_REGION_SQL + " WHERE name = :r"), {"r": name}).first()
+            if row is None:
+                raise RegionNotFound(name, self._names(conn))
+            nodes = _nodes_frame(conn.execute(_text(_NODES_SQL), {"r": name}).all())
+            edges = _edges_frame(conn.execute(_text(_EDGES_SQL), {"r": name}).all())
+            facilities = _facility_frame(conn.execute(
+                _text(f"{_FACILITY_SQL} WHERE region = :r ORDER BY id"), {"r": name}).all())
+        return RegionData(_info(row), nodes, edges, facilities)
+
+    def delete_region(self, name: str) -> None:
+        """Remove a region and everything in it."""
+        check_region_name(name)
+        with self._errors(f"deleting region {name!r}"), self.engine.begin() as conn:
+            self._lock(conn, name)
+            gone = conn.execute(_text("DELETE FROM regions WHERE name = :r"), {"r": name})
+            if gone.rowcount == 0:
+                raise RegionNotFound(name, self._names(conn))
+
+    def save_standard(self, standard: Standard) -> None:
+        """Replace the ``categories`` and ``tier_requirements`` tables with ``standard``'s."""
+        categories = [{"id": c.id, "position": i, "label_en": c.label_en,
+                       "label_zh": c.label_zh, "color": c.color, "icon": c.icon}
+                      for i, c in enumerate(standard.categories)]
+        requirements = [{"standard": standard.name, "tier_minutes": t.minutes,
+                         "tier_distance_m": t.distance_m, "tier_label_en": t.label_en,
+                         "tier_label_zh": t.label_zh, "requirement": r.id,
+                         "label_en": r.label_en, "label_zh": r.label_zh,
+                         "categories": list(r.categories), "radius_m": r.radius_m}
+                        for t in standard.tiers for r in t.requirements]
+        with self._errors("saving the standard"), self.engine.begin() as conn:
+            conn.execute(delete(RequirementRow))
+            conn.execute(delete(CategoryRow))
+            if categories:
+                conn.execute(insert(CategoryRow).values(categories))
+            if requirements:
+                conn.execute(insert(RequirementRow).values(requirements))
+
+    # -- facilities ----------------------------------------------------------------------
+
+    def facilities(
+        self,
+        region: str,
+        bbox: Bounds | None = None,
+        categories: list[str] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> gpd.GeoDataFrame:
+        """Facilities whose bounding box meets ``bbox``, in ``categories``, by id, one page."""
+        where, params = _filters(region, categories)
+        if bbox is not None:
+            where += (" AND geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
+                      " AND max_lon >= :w AND min_lon <= :e AND max_lat >= :s AND min_lat <= :n")
+            params.update(zip("wsen", (float(b) for b in bbox), strict=True))
+        sql = f"{_FACILITY_SQL} WHERE {where} ORDER BY id LIMIT :limit OFFSET :offset"
+        params.update(limit=max(int(limit), 0), offset=max(int(offset), 0))
+        return self._facility_query(region, sql, params)
+
+    def nearest_candidates(
+        self, region: str, lon: float, lat: float, categories: list[str] | None, limit: int
+    ) -> gpd.GeoDataFrame:
+        """The ``limit`` facilities nearest in a straight line, with ``straight_m``.
+
+        A KNN query on the ``anchor::geography`` GiST index finds the candidates; they are
+        ranked by WGS 84 ellipsoid distance (ties by id) exactly as the embedded store ranks.
+        """
+        where, params = _filters(region, categories)
+        params.update(lon=float(lon), lat=float(lat), k=max(int(limit), 0))
+        sql = _KNN_SQL.format(where=where, margin=_KNN_MARGIN, columns=_FACILITY_COLUMNS_SQL,
+                              here=_HERE)
+        rows = self._rows(region, sql, params)
+        if not rows:
+            return _facility_frame(rows).assign(straight_m=np.zeros(0))
+        geoms = _wkb(_column(rows, len(FACILITY_COLUMNS)))
+        anchors = shapely.point_on_surface(geoms)  # what representative_point() gives
+        _, _, dist = _GEOD.inv(np.full(len(rows), float(lon)), np.full(len(rows), float(lat)),
+                               shapely.get_x(anchors), shapely.get_y(anchors))
+        order = sorted(range(len(rows)), key=lambda i: (dist[i], rows[i][0]))[:max(limit, 0)]
+        frame = _facility_frame([rows[i] for i in order], geoms[order])
+        frame["straight_m"] = np.asarray(dist, dtype=np.float64)[order]
+        return frame
+
+    def facilities_in_polygon(
+        self, region: str, polygon: BaseGeometry, categories: list[str] | None = None
+    ) -> gpd.GeoDataFrame:
+        """Facilities whose geometry intersects ``polygon`` (EPSG:4326), ordered by id."""
+        where, params = _filters(region, categories)
+        params["polygon"] = shapely.to_wkb(polygon)
+        sql = (f"{_FACILITY_SQL} WHERE {where} AND "
+               f"ST_Intersects(geom, ST_GeomFromWKB(:polygon, {SRID})) ORDER BY id")
+        return self._facility_query(region, sql, params)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _errors(self, doing: str) -> Any:
+        return translate_errors(self.url, doing)
+
+    def _facility_query(self, region: str, sql: str, params: dict[str, Any]) -> gpd.GeoDataFrame:
+        return _facility_frame(self._rows(region, sql, params))
+
+    def _rows(self, region: str, sql: str, params: dict[str, Any]) -> Sequence[Any]:
+        with self._errors(f"querying region {region!r}"), self._reader.connect() as conn:
+            rows = conn.execute(_text(sql), params).all()
+            if not rows and not conn.execute(
+                    _text("SELECT 1 FROM regions WHERE name = :r"), {"r": region}).first():
+                raise RegionNotFound(region, self._names(conn))
+        return rows
+
+    def _names(self, conn: Connection) -> list[str]:
+        return list(conn.execute(_text('SELECT name FROM regions ORDER BY name COLLATE "C"'))
+                    .scalars())
+
+    def _lock(self, conn: Connection, name: str) -> None:
+        got = conn.execute(_text("SELECT pg_try_advisory_xact_lock(:c, hashtext(:r))"),
+                           {"c": LOAD_LOCK, "r": name}).scalar_one()
+        if not got:
+            raise RegionBusy(
+                f"region {name!r} is being loaded into {safe_url(self.url)} by another process; "
+                "wait for it to finish, then try again")
+
+    def _check_schema(self) -> None:
+        key = self.url.render_as_string(hide_password=False)
+        if key in _CHECKED:
+            return
+        where = safe_url(self.url)
+        with self._errors("opening the store"), self.engine.connect() as conn:
+            if conn.execute(_text("SELECT to_regclass('alembic_version')")).scalar() is None:
+                raise SchemaOutOfDate(
+                    f"the database at {where} has no livingcircle schema yet; {UPGRADE_HINT}")
+            found = conn.execute(_text("SELECT version_num FROM alembic_version")).scalar()
+        if found != SCHEMA_REVISION:
+            raise SchemaOutOfDate(
+                f"the database at {where} has schema revision {found}, this livingcircle needs "
+                f"{SCHEMA_REVISION}; {UPGRADE_HINT} (if a newer livingcircle made it, upgrade "
+                "livingcircle instead)")
+        with _ENGINES_LOCK:
+            _CHECKED.add(key)
+
+
+# -- SQL --------------------------------------------------------------------------------------
+
+_REGION_SQL = ("SELECT name, source, loaded_at, west, south, east, north, n_nodes, n_edges, "
+               "n_facilities FROM regions")
+_NODES_SQL = "SELECT node, osmid, ST_X(geom), ST_Y(geom) FROM walk_nodes WHERE region = :r " \
+             "ORDER BY node"
+_EDGES_SQL = ("SELECT edge, source, target, length_m, oneway, way_id, highway, name, "
+              "ST_AsBinary(geom) FROM walk_edges WHERE region = :r ORDER BY edge")
+_FACILITY_COLUMNS_SQL = ", ".join(FACILITY_COLUMNS) + ", ST_AsBinary(geom)"
+_FACILITY_SQL = f"SELECT {_FACILITY_COLUMNS_SQL} FROM facilities"
+# the k nearest by sphere distance (index order), then everything a little farther than the
+# k-th of them, which holds the k nearest on the ellipsoid
+_KNN_SQL = """
+SELECT {columns} FROM facilities
+WHERE {where} AND ST_DWithin(anchor::geography, {here}, (
+    SELECT coalesce(max(d) * {margin} + 1, -1) FROM (
+        SELECT anchor::geography <-> {here} AS d FROM facilities
+        WHERE {where} ORDER BY anchor::geography <-> {here} LIMIT :k) AS knn), false)
+"""
+_HERE = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography"
+
+
+def _filters(region: str, categories: list[str] | None) -> tuple[str, dict[str, Any]]:
+    check_region_name(region)
+    if categories:
+        return "region = :r AND category = ANY(:cats)", {"r": region, "cats": list(categories)}
+    return "region = :r", {"r": region}
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+def _info(row: Sequence[Any]) -> RegionInfo:
+    name, source, loaded_at, w, s, e, n, n_nodes, n_edges, n_facilities = row
+    return RegionInfo(name, source, loaded_at.astimezone(UTC), (w, s, e, n), n_nodes, n_edges,
+                      n_facilities)
+
+
+def _column(rows: Sequence[Sequence[Any]], i: int) -> list[Any]:
+    return [r[i] for r in rows]
+
+
+def _strings(values: list[Any]) -> pd.Series:
+    return pd.Series(values, dtype="str")
+
+
+def _wkb(values: list[Any]) -> Any:
+    return shapely.from_wkb(np.array(values, dtype=object)) if values else \
+        np.empty(0, dtype=object)
+
+
+@lru_cache(maxsize=256)
+def _text(sql: str) -> TextClause:
+    return text(sql)
+
+
+def _nodes_frame(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
+    return pd.DataFrame({
+        "node": np.array(_column(rows, 0), dtype=np.int32),
+        "osmid": np.array(_column(rows, 1), dtype=np.int64),
+        "lon": np.array(_column(rows, 2), dtype=np.float64),
+        "lat": np.array(_column(rows, 3), dtype=np.float64),
+    })
+
+
+def _edges_frame(rows: Sequence[Sequence[Any]]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({
+        "edge": np.array(_column(rows, 0), dtype=np.int32),
+        "u": np.array(_column(rows, 1), dtype=np.int32),
+        "v": np.array(_column(rows, 2), dtype=np.int32),
+        "length_m": np.array(_column(rows, 3), dtype=np.float64),
+        "oneway": np.array(_column(rows, 4), dtype=bool),
+        "way_id": np.array(_column(rows, 5), dtype=np.int64),
+        "highway": _strings(_column(rows, 6)),
+        "name": _strings(_column(rows, 7)),
+    }, geometry=GeometryArray(_wkb(_column(rows, 8)), crs=_CRS))
+
+
+def _facility_frame(rows: Sequence[Sequence[Any]], geoms: Any = None) -> gpd.GeoDataFrame:
+    """Rows of ``_FACILITY_SQL`` as the embedded store's frame (same columns and dtypes)."""
+    columns: dict[str, Any] = {c: _column(rows, i) for i, c in enumerate(FACILITY_COLUMNS)}
+    columns["tags"] = [_tags_text(t) for t in columns["tags"]]
+    if geoms is None:
+        geoms = _wkb(_column(rows, len(FACILITY_COLUMNS)))
+    columns["geometry"] = GeometryArray(np.asarray(geoms, dtype=object), crs=_CRS)
+    frame = pd.DataFrame(columns)
+    for c in FACILITY_COLUMNS:  # all-null or empty columns come back as object
+        if frame[c].dtype == object:
+            frame[c] = frame[c].astype("str")
+    return gpd.GeoDataFrame(frame, geometry="geometry")
+
+
+def _tags_text(value: Any) -> str | None:
+    """Tags as the loaders write them: JSON with sorted keys, non-ASCII kept."""
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+def _check_facilities(region: str, frame: gpd.GeoDataFrame) -> None:
+    missing = [c for c in FACILITY_COLUMNS if c not in frame.columns]
+    if missing:
+        raise StoreError(f"facilities of region {region!r} lack columns {missing}; "
+                         f"expected {FACILITY_COLUMNS} and a geometry")
+    for key in (["source", "source_id"], ["id"]):
+        repeated = frame.loc[frame.duplicated(key, keep=False), key]
+        if len(repeated):
+            examples = ", ".join("/".join(map(str, r)) for r in
+                                 repeated.drop_duplicates().head(3).itertuples(index=False))
+            raise StoreError(
+                f"facilities of region {region!r} repeat {'/'.join(key)} ({examples}); every "
+                "facility needs its own, as a reload matches facilities by it")
+
+
+def _upsert_region(conn: Connection, info: RegionInfo) -> None:
+    w, s, e, n = (float(b) for b in info.bounds)
+    loaded = info.loaded_at if info.loaded_at.tzinfo else info.loaded_at.replace(tzinfo=UTC)
+    conn.execute(_text("""
+        INSERT INTO regions (name, source, loaded_at, west, south, east, north,
+                             n_nodes, n_edges, n_facilities, boundary)
+        VALUES (:name, :source, :loaded_at, :w, :s, :e, :n, :nn, :ne, :nf,
+                ST_MakeEnvelope(:w, :s, :e, :n, 4326))
+        ON CONFLICT (name) DO UPDATE SET
+            source = EXCLUDED.source, loaded_at = EXCLUDED.loaded_at, west = EXCLUDED.west,
+            south = EXCLUDED.south, east = EXCLUDED.east, north = EXCLUDED.north,
+            n_nodes = EXCLUDED.n_nodes, n_edges = EXCLUDED.n_edges,
+            n_facilities = EXCLUDED.n_facilities, boundary = EXCLUDED.boundary
+    """), {"name": info.name, "source": info.source, "loaded_at": loaded, "w": w, "s": s,
+           "e": e, "n": n, "nn": int(info.n_nodes), "ne": int(info.n_edges),
+           "nf": int(info.n_facilities)})
+
+
+_STAGE_COLUMNS = [*FACILITY_COLUMNS, "geom", "anchor", "min_lon", "min_lat", "max_lon", "max_lat"]
+#: a row is rewritten on reload only if one of these changed (bounds follow the geometry)
+_COMPARED = [c for c in _STAGE_COLUMNS if not c.startswith(("min_", "max_"))]
+
+
+def _merge_facilities(conn: Connection, region: str, frame: gpd.GeoDataFrame) -> LoadStats:
+    conn.execute(_text("""
+        CREATE TEMP TABLE lc_stage_facilities (
+            id text COLLATE "C", source text, source_id text, name text, name_zh text,
+            name_en text, category text, opening_hours text, tags jsonb,
+            geom geometry(Geometry, 4326), anchor geometry(Point, 4326),
+            min_lon float8, min_lat float8, max_lon float8, max_lat float8
+        ) ON COMMIT DROP"""))
+    copy_rows(conn, "lc_stage_facilities", _STAGE_COLUMNS, _facility_columns(frame))
+    conn.execute(_text("ANALYZE lc_stage_facilities"))
+    deleted = conn.execute(_text("""
+        DELETE FROM facilities f WHERE f.region = :r AND NOT EXISTS (
+            SELECT 1 FROM lc_stage_facilities s
+            WHERE s.source = f.source AND s.source_id = f.source_id)"""), {"r": region}).rowcount
+    columns = ", ".join(_STAGE_COLUMNS)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _STAGE_COLUMNS)
+    changed = conn.execute(_text(f"""
+        INSERT INTO facilities AS f (region, {columns})
+        SELECT :r, {columns} FROM lc_stage_facilities
+        ON CONFLICT (region, source, source_id) DO UPDATE SET {updates}
+        WHERE ({', '.join('f.' + c for c in _COMPARED)})
+              IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in _COMPARED)})
+        RETURNING xmax = 0"""), {"r": region}).scalars().all()
+    inserted = sum(1 for c in changed if c)
+    return LoadStats(inserted, len(changed) - inserted, len(frame) - len(changed), deleted)
+
+
+def _replace_network(conn: Connection, region: str, nodes: pd.DataFrame,
+                     edges: gpd.GeoDataFrame) -> None:
+    conn.execute(_text("DELETE FROM walk_edges WHERE region = :r"), {"r": region})
+    conn.execute(_text("DELETE FROM walk_nodes WHERE region = :r"), {"r": region})
+    n = len(nodes)
+    copy_rows(conn, "walk_nodes", ["region", "node", "osmid", "geom"], [
+        [region] * n, _ints(nodes["node"]), _ints(nodes["osmid"]),
+        _geoms(shapely.points(nodes["lon"].to_numpy(), nodes["lat"].to_numpy())),
+    ])
+    length = edges["length_m"].to_numpy(dtype=np.float64)
+    oneway = edges["oneway"].to_numpy(dtype=bool)
+    copy_rows(conn, "walk_edges", ["region", "edge", "source", "target", "length_m", "cost",
+                                   "reverse_cost", "oneway", "way_id", "highway", "name", "geom"], [
+        [region] * len(edges), _ints(edges["edge"]), _ints(edges["u"]), _ints(edges["v"]),
+        _floats(length), _floats(length), _floats(np.where(oneway, -1.0, length)),
+        ["t" if o else "f" for o in oneway], _ints(edges["way_id"]),
+        _texts(edges["highway"]), _texts(edges["name"]), _geoms(edges.geometry.to_numpy()),
+    ])
+
+
+def _facility_columns(frame: gpd.GeoDataFrame) -> list[list[str]]:
+    geoms = frame.geometry.to_numpy()
+    bounds = shapely.bounds(geoms)
+    return [
+        *(_texts(frame[c]) for c in FACILITY_COLUMNS),
+        _geoms(geoms), _geoms(shapely.point_on_surface(geoms)),
+        *(_floats(bounds[:, i]) for i in range(4)),
+    ]
+
+
+# -- COPY -------------------------------------------------------------------------------------
+
+_NULL = "\\N"
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_CHUNK_ROWS = 20_000
+
+
+def copy_rows(conn: Connection, table: str, columns: list[str],
+              values: list[list[str]]) -> None:
+    """COPY columns of values (already in COPY text form) into ``table`` on ``conn``."""
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)
+    rows = list(zip(*values, strict=True))
+    with raw.cursor() as cur, cur.copy(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for start in range(0, len(rows), _CHUNK_ROWS):
+            chunk = rows[start:start + _CHUNK_ROWS]
+            copy.write("".join("\t".join(r) + "\n" for r in chunk))
+
+
+def _texts(values: Iterable[Any]) -> list[str]:
+    return [v.translate(_ESCAPES) if isinstance(v, str)
+            else _NULL if v is None or bool(pd.isna(v)) else str(v).translate(_ESCAPES)
+            for v in values]
+
+
+def _ints(values: pd.Series) -> list[str]:
+    return list(map(str, values.to_numpy(dtype=np.int64).tolist()))
+
+
+def _floats(values: Any) -> list[str]:
+    return list(map(repr, np.asarray(values, dtype=np.float64).tolist()))
+
+
+def _geoms(geoms: Any) -> list[str]:
+    hexes = shapely.to_wkb(shapely.set_srid(np.asarray(geoms), SRID), hex=True,
+                           include_srid=True)
+    return [_NULL if h is None else h for h in hexes.tolist()]
+
