@@ -77,7 +77,7 @@ ensure_role_and_template() {
 
 tcp_login_ok() {
     PGPASSWORD=$PASSWORD PGCONNECT_TIMEOUT=5 psql -X -q -At -w -h "$PG_HOST" -p "$PG_PORT" \
-        -U "$ROLE" -d "$TEMPLATE" -c "SELECT 1" >/dev/null 2>&1
+        -U "$ROLE" -d postgres -c "SELECT 1" >/dev/null 2>&1
 }
 
 ensure_tcp_login() {
