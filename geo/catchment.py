@@ -27,8 +27,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.config import FRONTAGE_M, MAX_HOLE_M2
 from geo.network import FloatArray, IntArray, StreetNetwork
-
-Pieces = tuple[IntArray, FloatArray, FloatArray]
+from geo.routing import Pieces
 
 #: Grid cell of the distance field, metres; widened for very large catchments.
 CELL_M = 10.0
@@ -43,24 +42,24 @@ def ring_polygons(
 ) -> list[BaseGeometry]:
     """One polygon per ring of reached pieces ``(edge, start_m, end_m)``.
 
-    The last ring must contain every piece of the others (rings ordered by budget).
+    Rings come ordered by budget, each containing the pieces of the one before; every ring
+    also burns the cells of the smaller ones, so the polygons nest exactly.
     """
     if not rings or len(rings[-1][0]) == 0:
         return [shapely.Polygon() for _ in rings]
-    edges = np.unique(rings[-1][0])
-    ends = net.node_xy[np.concatenate([net.edge_u[edges], net.edge_v[edges]])]
-    span = float(np.ptp(ends, axis=0).max())
-    cell = max(CELL_M, (span + 2 * frontage_m) / _MAX_CELLS_PER_SIDE)
-    xy, key = _samples(net, edges, cell * 0.7)
-    origin = xy.min(axis=0)
-    cells = np.floor((xy - origin) / cell + 0.5).astype(np.intp)
+    outer = rings[-1][0]
+    ends = net.node_xy[np.concatenate([net.edge_u[outer], net.edge_v[outer]])]
+    origin = ends.min(axis=0)
+    cell = max(CELL_M, (float(np.ptp(ends, axis=0).max()) + 2 * frontage_m) / _MAX_CELLS_PER_SIDE)
+    burnt = np.zeros((0, 2), dtype=np.intp)
     out = []
-    for pieces in rings:
-        keep = _inside(key, edges, pieces)
-        if not keep.any():
+    for edge, start, end in rings:
+        if len(edge) == 0:
             out.append(shapely.Polygon())
             continue
-        out.append(_band(cells[keep], origin, cell, frontage_m, max_hole_m2))
+        xy = net.points_along(edge, start, end, cell * 0.7)
+        burnt = np.concatenate([burnt, np.floor((xy - origin) / cell + 0.5).astype(np.intp)])
+        out.append(_band(burnt, origin, cell, frontage_m, max_hole_m2))
     return out
 
 
@@ -82,33 +81,6 @@ def _band(
     gx = origin[0] + cell * np.arange(c0, c1 + 1)
     gy = origin[1] + cell * np.arange(r0, r1 + 1)
     return _contour(gx, gy, field, frontage_m, max_hole_m2)
-
-
-def _samples(net: StreetNetwork, edges: IntArray, spacing: float) -> tuple[FloatArray, FloatArray]:
-    """Points every ``spacing`` along ``edges`` and their sort key (edge slot, metres along)."""
-    dense = shapely.segmentize(net.edge_geom[edges], spacing)
-    xy, slot = shapely.get_coordinates(dense, return_index=True)
-    step = np.hypot(*np.diff(xy, axis=0).T)
-    step[slot[1:] != slot[:-1]] = 0.0
-    along = np.concatenate([[0.0], np.cumsum(step)])
-    first = np.searchsorted(slot, np.arange(len(edges)))
-    along -= along[first][slot]
-    along *= (net.edge_length[edges] / net.geom_length[edges])[slot]
-    return xy, slot * _KEY_STRIDE + along
-
-
-_KEY_STRIDE = 1e7  # longer than any edge, so (slot, metres) sorts as one float
-
-
-def _inside(key: FloatArray, edges: IntArray, pieces: Pieces) -> NDArray[np.bool_]:
-    """Which samples lie within one of the pieces."""
-    edge, start, end = pieces
-    slot = np.searchsorted(edges, edge) * _KEY_STRIDE
-    lo = np.searchsorted(key, slot + start - 1e-6, side="left")
-    hi = np.searchsorted(key, slot + end + 1e-6, side="right")
-    n = len(key) + 1
-    cover = np.bincount(lo, minlength=n) - np.bincount(hi, minlength=n)
-    return np.cumsum(cover[:-1]) > 0
 
 
 def _contour(

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from numpy.typing import NDArray
 from pyproj import Transformer
-from scipy.spatial import cKDTree
+from scipy.spatial import ConvexHull, QhullError, cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from geo import config
@@ -37,25 +35,23 @@ from geo.routing import Search, Snap, search, snap_geometries, snap_points
 from geo.standards import Standard
 
 _SLACK = 1.001
-_NO_PIECES = (np.zeros(0, dtype=np.int32), np.zeros(0), np.zeros(0))
 
 
 @dataclass(frozen=True)
 class FacilityIndex:
-    """Facilities that could be snapped, as arrays aligned with ``table`` rows."""
+    """Facilities that could be snapped, as columns in id order.
 
-    records: list[dict[str, str]]
-    #: per row: id, name, name_zh, category, label_en, label_zh, lon, lat, opening_hours
-    static: list[tuple[str, str, str, str, str, str, float, float, str]]
+    ``text`` holds the ``id``, ``name``, ``name_zh`` and ``opening_hours`` columns as arrays of
+    str; ``anchor_xy`` is where a facility is entered (its point, or its polygon's side that
+    meets the street).
+    """
+
+    text: dict[str, NDArray[np.object_]]
     category: IntArray
     snap: Snap
     anchor_xy: FloatArray
     anchor_lonlat: FloatArray
-
-    @cached_property
-    def tree(self) -> cKDTree:
-        """KD-tree over snapped positions."""
-        return cKDTree(self.snap.xy if len(self.snap) else np.zeros((0, 2)))
+    tree: cKDTree
 
 
 @dataclass(frozen=True)
@@ -78,8 +74,11 @@ class Found:
     def k_best(self, k: NDArray[np.int64], wanted: NDArray[np.int64]) -> dict[int, list[int]]:
         """Per wanted category, positions of its ``k[c]`` nearest; ties go to the lower id."""
         order = self.order()
-        return {int(c): [int(i) for i in order[self.cats[order] == c][: int(k[c])]]
-                for c in wanted}
+        grouped = order[np.argsort(self.cats[order], kind="stable")]
+        cats = self.cats[grouped]
+        lo = np.searchsorted(cats, wanted, side="left")
+        hi = np.minimum(np.searchsorted(cats, wanted, side="right"), lo + k[wanted])
+        return {int(c): grouped[a:b].tolist() for c, a, b in zip(wanted, lo, hi, strict=True)}
 
 
 class Region:
@@ -115,6 +114,8 @@ class Region:
         self._to_xy = Transformer.from_crs("EPSG:4326", network.crs, always_xy=True)
         self._to_lonlat = Transformer.from_crs(network.crs, "EPSG:4326", always_xy=True)
         self.facilities = self._index_facilities(facilities)
+        #: The area this region answers for (lon/lat): its streets' hull plus the snap limit.
+        self.boundary = self._boundary()
         self._category_counts = np.bincount(
             self.facilities.category, minlength=len(standard.categories))
 
@@ -128,25 +129,23 @@ class Region:
         snap, anchor = snap_geometries(self.net, geoms, config.MAX_FACILITY_SNAP_M)
         ok = snap.edge >= 0
         self.unsnapped_facilities = int((~ok).sum())
-        cols = ["id", "name", "name_zh", "category", "opening_hours"]
-        kept = pd.DataFrame(table.loc[ok, [c for c in cols if c in table]])
-        records = [{c: _text(r.get(c)) for c in cols} for r in kept.to_dict("records")]
-        cats = np.array([self.standard.category_index(r["category"]) for r in records],
-                        dtype=np.int32)
-        anchor = anchor[ok]
+        kept = table.loc[ok]
+        text = {c: (kept[c].fillna("").astype(str).to_numpy(dtype=object) if c in kept
+                    else np.full(len(kept), "", dtype=object))
+                for c in ("id", "name", "name_zh", "opening_hours")}
+        codes = {c: i for i, c in enumerate(self.standard.category_ids)}
+        cats = kept["category"].map(codes).to_numpy(dtype=np.int32)
+        snap, anchor = snap[np.flatnonzero(ok)], anchor[ok]
         lon, lat = self._to_lonlat.transform(anchor[:, 0], anchor[:, 1])
-        static = []
-        for r, c, x, y in zip(records, cats, lon, lat, strict=True):
-            cat = self.standard.categories[int(c)]
-            static.append((r["id"], r["name"], r["name_zh"], cat.id, cat.label_en, cat.label_zh,
-                           float(x), float(y), r["opening_hours"]))
-        return FacilityIndex(records, static, cats, snap[np.flatnonzero(ok)], anchor,
-                             np.column_stack([lon, lat]))
+        tree = cKDTree(snap.xy if len(snap) else np.zeros((0, 2)))
+        return FacilityIndex(text, cats, snap, anchor, np.column_stack([lon, lat]), tree)
 
-    @cached_property
-    def boundary(self) -> BaseGeometry:
-        """The area this region answers for (lon/lat): its streets' hull plus the snap limit."""
-        hull = shapely.convex_hull(shapely.multipoints(self.net.node_xy))
+    def _boundary(self) -> BaseGeometry:
+        xy = self.net.node_xy
+        try:  # scipy's hull is far faster than building a million shapely points
+            hull: BaseGeometry = shapely.Polygon(xy[ConvexHull(xy).vertices])
+        except QhullError:  # fewer than three nodes, or all in a line
+            hull = shapely.convex_hull(shapely.multipoints(xy))
         return self._lonlat_geom(shapely.buffer(hull, self.max_snap_m))
 
     def contains(self, lon: float, lat: float) -> bool:
@@ -240,8 +239,8 @@ class Region:
         found = self._facilities_within(srch, np.arange(len(self.standard.categories)))
         rings = self._rings(srch, rings_min, [m * 60 * speed - access for m in rings_min])
         outer = max(rings_min) * 60 * speed
-        hits = [self._hit(found, int(i), speed, None, _ring_of(found.total[i], rings_min, speed))
-                for i in found.order() if found.total[i] <= outer]
+        order = found.order()
+        hits = self._hits(found, order[found.total[order] <= outer], speed, rings_min)
         tiers = self._tiers(found)
         return CatchmentResult(self.name, self._origin(lon, lat, start), speed, rings, hits, tiers)
 
@@ -276,6 +275,22 @@ class Region:
         total = srch.start.access_m[0] + net_d + fac.snap.access_m[rows]
         return Found(rows, fac.category[rows], net_d, total, srch)
 
+    def _hits(self, found: Found, pos: NDArray[np.intp], speed: float,
+              rings: list[int]) -> list[FacilityHit]:
+        """Facility hits for positions in ``found``, built column-wise, with their ring."""
+        fac, cats = self.facilities, self.standard.categories
+        rows, total = found.rows[pos], found.total[pos]
+        ring_of = np.asarray(rings)[np.searchsorted(np.asarray(rings) * 60 * speed, total)]
+        columns = zip(fac.text["id"][rows], fac.text["name"][rows], fac.text["name_zh"][rows],
+                      fac.category[rows].tolist(), fac.anchor_lonlat[rows].tolist(),
+                      total.tolist(), fac.text["opening_hours"][rows], ring_of.tolist(),
+                      strict=True)
+        return [
+            FacilityHit(fid, name, name_zh, cats[c].id, cats[c].label_en, cats[c].label_zh,
+                        lon, lat, d, d / speed, hours, None, ring)
+            for fid, name, name_zh, c, (lon, lat), d, hours, ring in columns
+        ]
+
     def _hit(
         self,
         found: Found,
@@ -286,9 +301,13 @@ class Region:
     ) -> FacilityHit:
         row = int(found.rows[i])
         total = float(found.total[i])
-        fid, name, name_zh, cat, label_en, label_zh, lon, lat, hours = self.facilities.static[row]
+        fac = self.facilities
+        cat = self.standard.categories[int(fac.category[row])]
+        lon, lat = fac.anchor_lonlat[row]
         return FacilityHit(
-            fid, name, name_zh, cat, label_en, label_zh, lon, lat, total, total / speed, hours,
+            fac.text["id"][row], fac.text["name"][row], fac.text["name_zh"][row], cat.id,
+            cat.label_en, cat.label_zh, float(lon), float(lat), total, total / speed,
+            fac.text["opening_hours"][row],
             route=None if srch is None else self._route(srch, row), ring_minutes=ring,
         )
 
@@ -336,7 +355,7 @@ class Region:
         return coords if from_m <= to_m else coords[::-1]
 
     def _rings(self, srch: Search, minutes: list[int], budgets: list[float]) -> list[Ring]:
-        pieces = [srch.reached_pieces(b) if b > 0 else _NO_PIECES for b in budgets]
+        pieces = srch.reached_pieces_many([max(b, 0.0) for b in budgets])
         polygons = ring_polygons(self.net, pieces)
         return [
             Ring(m, self._lonlat_geom(poly), float(poly.area), float((p[2] - p[1]).sum()))
@@ -348,9 +367,9 @@ class Region:
         n_cats = len(self.standard.categories)
         best = np.full(n_cats, np.inf)
         best_pos = np.full(n_cats, -1)
-        for pos in found.order()[::-1]:  # nearest last, so it wins
-            best[found.cats[pos]] = found.total[pos]
-            best_pos[found.cats[pos]] = pos
+        order = found.order()
+        cats, first = np.unique(found.cats[order], return_index=True)  # nearest per category
+        best[cats], best_pos[cats] = found.total[order[first]], order[first]
         tiers = []
         for tier in self.standard.tiers:
             statuses = []
@@ -358,7 +377,7 @@ class Region:
                 idx = [self.standard.category_index(c) for c in req.categories]
                 c = idx[int(np.argmin(best[idx]))]
                 ok = bool(best[c] <= req.radius_m)
-                fid = self.facilities.records[int(found.rows[best_pos[c]])]["id"] if ok else None
+                fid = self.facilities.text["id"][found.rows[best_pos[c]]] if ok else None
                 statuses.append(RequirementStatus(
                     req.id, req.label_en, req.label_zh, req.categories, req.radius_m, ok,
                     fid, float(best[c]) if ok else None))
@@ -373,13 +392,6 @@ class Region:
     def _lonlat_geom(self, geom: BaseGeometry) -> BaseGeometry:
         return shapely.transform(geom, lambda xy: np.column_stack(
             self._to_lonlat.transform(xy[:, 0], xy[:, 1])))
-
-
-def _ring_of(distance: float, minutes: Sequence[int], speed: float) -> int | None:
-    for m in minutes:
-        if distance <= m * 60 * speed:
-            return m
-    return None
 
 
 def _check_minutes(minutes: Sequence[float]) -> list[int]:
@@ -399,7 +411,3 @@ def _check_lonlat(lon: float, lat: float) -> None:
             f"coordinates lat={lat}, lon={lon} are invalid; allowed: lat -90 to 90, "
             "lon -180 to 180 (WGS 84 degrees)"
         )
-
-
-def _text(value: object) -> str:
-    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)

@@ -243,6 +243,39 @@ class StreetNetwork:
         return indptr, edges[order]
 
     @cached_property
+    def vertices(self) -> tuple[FloatArray, NDArray[np.int64], FloatArray, FloatArray]:
+        """Edge vertices for sampling without GEOS: ``xy``, ``ptr``, ``key``, ``base``.
+
+        ``xy[ptr[e]:ptr[e+1]]`` are edge ``e``'s vertices; ``key`` is each vertex's position as
+        ``base[e]`` plus metres along the edge, one increasing array over all edges, so a
+        position on any edge is found with a single ``searchsorted``.
+        """
+        xy, owner = shapely.get_coordinates(self.edge_geom, return_index=True)
+        step = np.hypot(*np.diff(xy, axis=0).T)
+        step[owner[1:] != owner[:-1]] = 0.0
+        along = np.concatenate([[0.0], np.cumsum(step)])
+        ptr = np.searchsorted(owner, np.arange(self.n_edges + 1)).astype(np.int64)
+        along -= along[ptr[:-1]][owner]
+        along *= (self.edge_length / self.geom_length)[owner]
+        base = np.concatenate([[0.0], np.cumsum(self.edge_length + 1.0)[:-1]])
+        return xy, ptr, base[owner] + along, base
+
+    def points_along(self, edge: IntArray, start_m: FloatArray, end_m: FloatArray,
+                     spacing_m: float) -> FloatArray:
+        """Points every ``spacing_m`` (and at both ends) along ``[start_m, end_m]`` of edges."""
+        xy, ptr, key, base = self.vertices
+        count = np.floor((end_m - start_m) / spacing_m).astype(np.int64) + 2
+        piece = np.repeat(np.arange(len(edge)), count)
+        k = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        pos = start_m[piece] + np.minimum(k * spacing_m, (end_m - start_m)[piece])
+        e = edge[piece]
+        target = base[e] + pos
+        j = np.clip(np.searchsorted(key, target, side="right") - 1, ptr[e], ptr[e + 1] - 2)
+        span = key[j + 1] - key[j]
+        frac = np.where(span > 0, (target - key[j]) / np.where(span > 0, span, 1.0), 0.0)
+        return np.asarray(xy[j] + frac[:, None] * (xy[j + 1] - xy[j]), dtype=np.float64)
+
+    @cached_property
     def node_tree(self) -> cKDTree:
         """KD-tree over node coordinates."""
         return cKDTree(self.node_xy)
@@ -254,7 +287,7 @@ class StreetNetwork:
 
     def warm(self) -> StreetNetwork:
         """Build every index now rather than on the first query."""
-        for name in ("geom_length", "csr", "incidence", "node_tree", "edge_tree"):
+        for name in ("geom_length", "csr", "incidence", "vertices", "node_tree", "edge_tree"):
             getattr(self, name)
         return self
 

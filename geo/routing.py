@@ -9,6 +9,7 @@ how much street lies within ``r``, not on the size of the region.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,8 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from geo.network import FloatArray, IntArray, StreetNetwork
+
+Pieces = tuple[IntArray, FloatArray, FloatArray]
 
 #: Straight-line distances in the projected CRS differ from great-circle lengths by the UTM
 #: scale factor (under 0.1 %); the disc is widened by this much so no reachable node is cut.
@@ -75,9 +78,12 @@ def snap_geometries(
     xy, anchor = np.full((n, 2), np.nan), np.full((n, 2), np.nan)
     if n == 0:
         return Snap(edge, offset, access, xy), anchor
+    # an unbounded query is faster than one with max_distance; filter afterwards
     (src, hit), dist = net.edge_tree.query_nearest(
-        geoms, max_distance=max_distance_m, return_distance=True, all_matches=False
+        geoms, return_distance=True, all_matches=False
     )
+    near = dist <= max_distance_m
+    src, hit, dist = src[near], hit[near], dist[near]
     lines = net.edge_geom[hit]
     gap = shapely.shortest_line(lines, geoms[src])
     on_edge = shapely.get_point(gap, 0)
@@ -132,50 +138,57 @@ class Search:
         direct = np.where((ahead >= 0) | ~oneway, np.abs(ahead), np.inf)
         return np.where(same, np.minimum(best, direct), best)
 
-    def reached_pieces(self, budget_m: float) -> tuple[IntArray, FloatArray, FloatArray]:
+    def reached_pieces(self, budget_m: float) -> Pieces:
         """The parts of edges within ``budget_m``: ``(edge, start_m, end_m)`` intervals.
 
         An edge reached from both ends in full appears once as ``[0, length]``; a partly
         reached edge gives the reached stretch from each end it was entered from.
         """
+        return self.reached_pieces_many([budget_m])[0]
+
+    def reached_pieces_many(self, budgets: Sequence[float]) -> list[Pieces]:
+        """:meth:`reached_pieces` for several budgets, sharing the work of the largest."""
         net = self.net
-        reached = self.nodes[self.dist < budget_m]
+        reached = self.nodes[self.dist < max(budgets)]
         ind_ptr, ind_edges = net.incidence
         edges = np.unique(np.concatenate([
             _gather(ind_ptr, ind_edges, reached), self.start.edge.astype(np.int32)
         ]))
         length, oneway = net.edge_length[edges], net.edge_oneway[edges]
-        from_u = np.clip(budget_m - self.node_dist(net.edge_u[edges]), 0, None)
-        to_v = np.clip(budget_m - self.node_dist(net.edge_v[edges]), 0, None)
-        from_v = np.where(oneway, 0.0, to_v)
-        full = from_u + from_v >= length
-        e_list = [edges[full], edges[~full], edges[~full]]
-        s_list = [np.zeros(full.sum()), np.zeros((~full).sum()), (length - from_v)[~full]]
-        t_list = [length[full], from_u[~full], length[~full]]
+        du, dv = self.node_dist(net.edge_u[edges]), self.node_dist(net.edge_v[edges])
         src_edge, src_off = int(self.start.edge[0]), float(self.start.offset_m[0])
         src_len = float(net.edge_length[src_edge])
-        back = 0.0 if net.edge_oneway[src_edge] else budget_m
-        e_list.append(np.array([src_edge], dtype=np.int32))
-        s_list.append(np.array([max(0.0, src_off - back)]))
-        t_list.append(np.array([min(src_len, src_off + budget_m)]))
-        e, s, t = (np.concatenate(x) for x in (e_list, s_list, t_list))
-        keep = t > s
-        return _merge_intervals(e[keep].astype(np.int32), s[keep], t[keep])
+        out = []
+        for budget in budgets:
+            from_u = np.clip(budget - du, 0, None)
+            from_v = np.where(oneway, 0.0, np.clip(budget - dv, 0, None))
+            full = from_u + from_v >= length
+            back = 0.0 if net.edge_oneway[src_edge] else budget
+            e = np.concatenate([edges[full], edges[~full], edges[~full], [src_edge]])
+            s = np.concatenate([np.zeros(full.sum()), np.zeros((~full).sum()),
+                                (length - from_v)[~full], [max(0.0, src_off - back)]])
+            t = np.concatenate([length[full], from_u[~full], length[~full],
+                                [min(src_len, src_off + budget)]])
+            keep = t > s
+            out.append(_merge_intervals(e[keep].astype(np.int32), s[keep], t[keep]))
+        return out
 
     def path_edges(self, end_node: int) -> list[tuple[int, bool]]:
         """Edges from the start to global node ``end_node``: ``(edge, forward)`` pairs."""
-        local = int(np.searchsorted(self.nodes, end_node))
-        steps: list[tuple[int, bool]] = []
+        chain = [int(np.searchsorted(self.nodes, end_node))]
         start = len(self.nodes)
-        while True:
-            prev = int(self.pred[local])
-            if prev in (start, _NO_PRED):
-                return steps[::-1]
-            lo, hi = np.searchsorted(self.arc_src, [prev, prev + 1])  # arcs grouped by source
-            at = lo + int(np.flatnonzero(self.arc_dst[lo:hi] == local)[0])
-            edge = int(self.net.csr[3][self.arc_ids[at]])
-            steps.append((edge, int(self.net.edge_u[edge]) == int(self.nodes[prev])))
-            local = prev
+        while (prev := int(self.pred[chain[-1]])) not in (start, _NO_PRED):
+            chain.append(prev)
+        if len(chain) < 2:
+            return []
+        steps = np.asarray(chain[::-1], dtype=np.int64)
+        # local arcs are sorted by (source, target): one search finds every step's arc
+        stride = len(self.nodes) + 1
+        keys = self.arc_src.astype(np.int64) * stride + self.arc_dst
+        at = np.searchsorted(keys, steps[:-1] * stride + steps[1:])
+        edges = self.net.csr[3][self.arc_ids[at]]
+        forward = self.net.edge_u[edges] == self.nodes[steps[:-1]]
+        return [(int(e), bool(f)) for e, f in zip(edges, forward, strict=True)]
 
 
 def search(net: StreetNetwork, start: Snap, radius_m: float) -> Search:
@@ -198,7 +211,7 @@ def search(net: StreetNetwork, start: Snap, radius_m: float) -> Search:
     nodes = np.unique(np.concatenate([np.asarray(near, dtype=np.int32), [u, v]])).astype(np.int32)
     n = len(nodes)
     arc_ids = _arc_ranges(indptr, nodes)
-    arc_src = np.repeat(np.arange(n, dtype=np.int32), np.diff(indptr)[nodes])
+    arc_src = np.repeat(np.arange(n, dtype=np.int32), indptr[nodes + 1] - indptr[nodes])
     targets = indices[arc_ids]
     pos = np.minimum(np.searchsorted(nodes, targets), n - 1)
     inside = nodes[pos] == targets
@@ -211,11 +224,14 @@ def search(net: StreetNetwork, start: Snap, radius_m: float) -> Search:
         out_dst, out_w = [lv], [length - offset]
     else:
         out_dst, out_w = [lv, lu], [length - offset, offset]
-    rows = np.concatenate([arc_src, np.full(len(out_dst), n, dtype=np.int32)])
+    # arcs are grouped by source already: the local CSR is built directly, start row last
+    local_ptr = np.zeros(n + 2, dtype=np.int64)
+    np.cumsum(np.bincount(arc_src, minlength=n), out=local_ptr[1 : n + 1])
+    local_ptr[n + 1] = local_ptr[n] + len(out_dst)
     cols = np.concatenate([arc_dst, np.asarray(out_dst, dtype=np.int32)])
     # Zero-length arcs would vanish from a sparse matrix; a nanometre keeps them as arcs.
     w = np.maximum(np.concatenate([weights[arc_ids], out_w]), 1e-9)
-    graph = csr_matrix((w, (rows, cols)), shape=(n + 1, n + 1))
+    graph = csr_matrix((w, cols, local_ptr), shape=(n + 1, n + 1))
     dist, pred = dijkstra(graph, directed=True, indices=n, limit=disc, return_predecessors=True)
     return Search(net, start, radius_m, nodes, dist[:n], pred, arc_ids, arc_src, arc_dst)
 
