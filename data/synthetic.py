@@ -16,8 +16,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Geod
 
-from geo.network import EARTH_RADIUS_M, FloatArray
+from geo.network import FloatArray
 
 #: Ningbo (Haishu / Yinzhou), the default centre.
 NINGBO = (121.55, 29.87)
@@ -38,6 +39,9 @@ _HIGHWAYS = np.array(["residential", "residential", "tertiary", "residential", "
                       "secondary", "residential", "footway", "residential", "primary"])
 _ONEWAY_FRACTION = 0.02
 _POLYGON_FRACTION = 0.10
+
+_GEOD = Geod(ellps="WGS84")
+_EARTH_RADIUS_M = 6_371_009.0  # only to lay the grid out in degrees
 
 
 def grid_city(
@@ -136,7 +140,7 @@ def grid_city(
             "edge": np.arange(len(u), dtype=np.int32),
             "u": u.astype(np.int32),
             "v": v.astype(np.int32),
-            "length_m": _haversine_m(coords[:, 0], coords[:, 1]),
+            "length_m": _geodesic_m(coords[:, 0], coords[:, 1]),
             "oneway": oneway,
             "way_id": (street + 2_000_000_000).astype(np.int64),
             "highway": pd.array(_HIGHWAYS.astype(object)[street % len(_HIGHWAYS)], dtype="str"),
@@ -156,7 +160,7 @@ class _Equirectangular:
     def __init__(self, center: tuple[float, float], half_w: float, half_h: float) -> None:
         self.lon0, self.lat0 = center
         self.half_w, self.half_h = half_w, half_h
-        self.m_per_deg_lat = np.radians(1.0) * EARTH_RADIUS_M
+        self.m_per_deg_lat = np.radians(1.0) * _EARTH_RADIUS_M
         self.m_per_deg_lon = self.m_per_deg_lat * np.cos(np.radians(self.lat0))
 
     def __call__(self, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -165,13 +169,10 @@ class _Equirectangular:
         return lon, lat
 
 
-def _haversine_m(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Great-circle distance between (n, 2) lon/lat arrays, as ``great_circle_m`` computes it."""
-    lon1, lat1 = np.radians(a[:, 0]), np.radians(a[:, 1])
-    lon2, lat2 = np.radians(b[:, 0]), np.radians(b[:, 1])
-    h = (np.sin((lat2 - lat1) / 2) ** 2
-         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
-    return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0, 1))))
+def _geodesic_m(a: FloatArray, b: FloatArray) -> FloatArray:
+    """WGS 84 geodesic distance between (n, 2) lon/lat arrays, as real edges are measured."""
+    _, _, dist = _GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
+    return np.asarray(dist, dtype=np.float64)
 
 
 def _facilities(

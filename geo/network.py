@@ -27,8 +27,6 @@ from scipy.spatial import cKDTree
 from geo.config import MIN_COMPONENT_NODES
 from geo.errors import EmptyExtract
 
-EARTH_RADIUS_M = 6_371_009.0  # the mean radius osmnx uses for great-circle lengths
-
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int32]
 
@@ -56,14 +54,6 @@ def geodesic_m(lonlat: FloatArray) -> float:
     ellipsoid.
     """
     return float(_GEOD.line_length(lonlat[:, 0], lonlat[:, 1]))
-
-
-def great_circle_m(lonlat: FloatArray) -> FloatArray:
-    """Great-circle lengths of consecutive segments of a (n, 2) lon/lat polyline, metres."""
-    lon, lat = np.radians(lonlat[:, 0]), np.radians(lonlat[:, 1])
-    dlat, dlon = np.diff(lat), np.diff(lon)
-    h = np.sin(dlat / 2) ** 2 + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(dlon / 2) ** 2
-    return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0, 1))))
 
 
 def build_network(

@@ -10,7 +10,7 @@ import shapely
 
 from data.synthetic import grid_city
 from geo.engine import Region
-from geo.network import StreetNetwork, great_circle_m
+from geo.network import StreetNetwork, geodesic_m
 from geo.standards import load_standard
 
 N = 400
@@ -48,11 +48,11 @@ def test_edges_schema(city: tuple[pd.DataFrame, gpd.GeoDataFrame, gpd.GeoDataFra
     assert (edges.geom_type == "LineString").all()
     assert 1.5 * N < len(edges) < 2 * N  # a square grid has about 2N edges, 5% dropped
     assert 0 < edges["oneway"].sum() < 0.1 * len(edges)
-    # every edge runs from u to v, and its length is the great-circle length of its line
+    # every edge runs from u to v, and its length is the geodesic length of its line
     coords = shapely.get_coordinates(edges.geometry.to_numpy()).reshape(-1, 2, 2)
     lonlat = nodes[["lon", "lat"]].to_numpy()
     assert np.array_equal(coords[:, 0], lonlat[u]) and np.array_equal(coords[:, 1], lonlat[v])
-    exact = np.array([great_circle_m(shapely.get_coordinates(g)).sum()
+    exact = np.array([geodesic_m(shapely.get_coordinates(g))
                       for g in edges.geometry])
     length = edges["length_m"].to_numpy()
     assert (length > 0).all()
