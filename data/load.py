@@ -29,6 +29,6 @@ def load_osm(
         n_facilities=len(extract.facilities),
     )
     if progress:
-        progress("saving", info.n_facilities)
+        progress(f"saving region {region}", info.n_facilities, "facilities")
     store.save_region(RegionData(info, nodes, extract.edges, extract.facilities))
     return info

@@ -23,7 +23,8 @@ from geo.errors import OSMFileError
 from geo.network import Way, build_network
 from geo.standards import Standard
 
-Progress = Callable[[str, int], None]
+#: ``progress(stage, count, unit)``, e.g. ``("reading OSM file", 20000, "objects")``
+Progress = Callable[[str, int, str], None]
 SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz")
 FACILITY_COLUMNS = ["id", "source", "source_id", "name", "name_zh", "name_en", "category",
                     "opening_hours", "tags"]
@@ -49,7 +50,7 @@ def read_osm_file(path: Path, standard: Standard, progress: Progress | None = No
     standard
         Supplies the walkable filter and the facility categories.
     progress
-        Called as ``progress(stage, count)`` while reading.
+        Called as ``progress(stage, count, unit)`` while reading.
 
     Raises
     ------
@@ -61,7 +62,7 @@ def read_osm_file(path: Path, standard: Standard, progress: Progress | None = No
     _check_path(path)
     ways, facilities = _Collector(standard, progress).read(path)
     if progress:
-        progress("building walking network", len(ways))
+        progress("building walking network", len(ways), "ways")
     nodes, edges = build_network(ways)
     return Extract(nodes, edges, facilities, _header_box(path))
 
@@ -103,7 +104,7 @@ class _Collector:
             for i, obj in enumerate(processor):
                 self._take(obj)
                 if self.progress and i % 20_000 == 0:
-                    self.progress("reading OSM objects", i)
+                    self.progress(f"reading {path.name}", i, "objects")
         except RuntimeError as exc:  # libosmium reports parse errors as RuntimeError
             raise OSMFileError(
                 f"cannot read OSM file {path}: {exc}; check that the file is complete "

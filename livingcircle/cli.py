@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from data.embedded import FileStore
@@ -96,20 +96,21 @@ def _atlas(data_dir: Path | None, standards: Path | None, database: str | None =
 
 
 @contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[str, int], None] | None]:
+def _progress(enabled: bool) -> Iterator[Callable[[str, int, str], None] | None]:
     if not enabled:
         yield None
         return
     columns = (SpinnerColumn(), TextColumn("{task.description}"),
-               TextColumn("[dim]{task.completed:,} objects"), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=False) as bar:
-        task = bar.add_task("starting", total=None)
+               TextColumn("[dim]{task.completed:,} {task.fields[unit]}"), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
 
-        def update(stage: str, count: int) -> None:
-            bar.update(task, description=stage, completed=count)
+        def update(stage: str, count: int, unit: str) -> None:
+            if stage not in tasks:  # one line per stage, each with its own count
+                tasks[stage] = bar.add_task(stage, total=None, unit=unit)
+            bar.update(tasks[stage], completed=count)
 
         yield update
-        bar.update(task, description="done")
 
 
 @app.command()
