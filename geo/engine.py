@@ -148,6 +148,16 @@ class Region:
             hull = shapely.convex_hull(shapely.multipoints(xy))
         return self._lonlat_geom(shapely.buffer(hull, self.max_snap_m))
 
+    def project(self, lon: FloatArray | float, lat: FloatArray | float) -> FloatArray:
+        """WGS 84 coordinates to the network's metric CRS, as an (n, 2) array."""
+        x, y = self._to_xy.transform(np.atleast_1d(lon), np.atleast_1d(lat))
+        return np.column_stack([x, y]).astype(np.float64)
+
+    def unproject(self, xy: FloatArray) -> FloatArray:
+        """Metric (n, 2) coordinates back to lon/lat, as an (n, 2) array."""
+        lon, lat = self._to_lonlat.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([lon, lat]).astype(np.float64)
+
     def contains(self, lon: float, lat: float) -> bool:
         """Whether a point lies within :attr:`boundary`."""
         return bool(shapely.contains_xy(self.boundary, lon, lat))

@@ -27,6 +27,9 @@ Pieces = tuple[IntArray, FloatArray, FloatArray]
 _DISC_SLACK = 1.001
 _DISC_PAD_M = 1.0
 _NO_PRED = -9999
+#: A point this close to an edge's end stands on that node: it may leave the edge by that
+#: end even against a one-way edge's direction (the step has no length).
+AT_NODE_M = 1e-6
 
 
 @dataclass(frozen=True)
@@ -131,11 +134,12 @@ class Search:
         net = self.net
         length, oneway = net.edge_length[edge], net.edge_oneway[edge]
         via_u = self.node_dist(net.edge_u[edge]) + offset_m
-        via_v = np.where(oneway, np.inf, self.node_dist(net.edge_v[edge]) + length - offset_m)
+        back_ok = ~oneway | (length - offset_m <= AT_NODE_M)
+        via_v = np.where(back_ok, self.node_dist(net.edge_v[edge]) + length - offset_m, np.inf)
         best = np.minimum(via_u, via_v)
         same = edge == self.start.edge[0]
         ahead = offset_m - self.start.offset_m[0]
-        direct = np.where((ahead >= 0) | ~oneway, np.abs(ahead), np.inf)
+        direct = np.where((ahead >= -AT_NODE_M) | ~oneway, np.abs(ahead), np.inf)
         return np.where(same, np.minimum(best, direct), best)
 
     def reached_pieces(self, budget_m: float) -> Pieces:
@@ -220,7 +224,7 @@ def search(net: StreetNetwork, start: Snap, radius_m: float) -> Search:
     lu, lv = int(np.searchsorted(nodes, u)), int(np.searchsorted(nodes, v))
     if u == v:  # a loop edge: leave by whichever end is closer
         out_dst, out_w = [lu], [min(offset, length - offset)]
-    elif net.edge_oneway[edge]:
+    elif net.edge_oneway[edge] and offset > AT_NODE_M:
         out_dst, out_w = [lv], [length - offset]
     else:
         out_dst, out_w = [lv, lu], [length - offset, offset]

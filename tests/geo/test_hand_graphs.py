@@ -22,7 +22,7 @@ TOL = 0.2  # metres
 
 
 def _pieces(reg, x, y, budget):  # type: ignore[no-untyped-def]
-    xy = np.array([reg._to_xy.transform(*lonlat(x, y))])
+    xy = reg.project(*lonlat(x, y))
     start = snap_points(reg.net, xy, 100.0)
     srch = search(reg.net, start, budget)
     e, s, t = srch.reached_pieces(budget)
