@@ -504,8 +504,8 @@ def _facility_frame(rows: Sequence[Sequence[Any]], geoms: Any = None) -> gpd.Geo
         geoms = _wkb(_column(rows, len(FACILITY_COLUMNS)))
     columns["geometry"] = GeometryArray(np.asarray(geoms, dtype=object), crs=_CRS)
     frame = pd.DataFrame(columns)
-    for c in FACILITY_COLUMNS:  # all-null or empty columns come back as object
-        if frame[c].dtype == object:
+    for c in FACILITY_COLUMNS:  # all-null or empty columns are inferred as object or float
+        if not isinstance(frame[c].dtype, pd.StringDtype):
             frame[c] = frame[c].astype("str")
     return gpd.GeoDataFrame(frame, geometry="geometry")
 
@@ -522,6 +522,11 @@ def _check_facilities(region: str, frame: gpd.GeoDataFrame) -> None:
     if missing:
         raise StoreError(f"facilities of region {region!r} lack columns {missing}; "
                          f"expected {FACILITY_COLUMNS} and a geometry")
+    no_place = frame.geometry.isna().to_numpy() | frame.geometry.is_empty.to_numpy()
+    if no_place.any():
+        ids = ", ".join(map(str, frame.loc[no_place, "id"].head(3)))
+        raise StoreError(f"facilities of region {region!r} have no geometry ({ids}); every "
+                         "facility needs a point or an outline in EPSG:4326")
     for key in (["source", "source_id"], ["id"]):
         repeated = frame.loc[frame.duplicated(key, keep=False), key]
         if len(repeated):

@@ -1,0 +1,296 @@
+"""What only the PostGIS store has: its schema, stable row keys, bad input, bad URLs, the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import shapely
+from geopandas.testing import assert_geodataframe_equal
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+
+from data.embedded import FileStore
+from data.pg_schema import SCHEMA_REVISION, Base
+from data.postgis import PostgisStore, upgrade
+from data.synthetic import grid_city
+from geo.errors import DatabaseUnavailable, SchemaOutOfDate, StoreError
+from geo.store import RegionData, RegionInfo, Store
+from tests.contract.conftest import empty_postgis
+
+pytestmark = pytest.mark.postgis
+REGION = "helsinki"
+TABLES = ("regions", "facilities", "walk_nodes", "walk_edges", "categories",
+          "tier_requirements")
+
+
+@pytest.fixture
+def pg(postgis_url: str) -> PostgisStore:
+    return empty_postgis(postgis_url)
+
+
+def row_keys(store: PostgisStore) -> dict[str, int]:
+    with store.engine.connect() as conn:
+        return {r[0]: r[1] for r in conn.execute(text("SELECT id, fid FROM facilities"))}
+
+
+# -- loads ------------------------------------------------------------------------------------
+
+def test_row_keys_stay_stable_across_reloads(pg: PostgisStore, sample_data: RegionData) -> None:
+    pg.save_region(sample_data)
+    keys = row_keys(pg)
+    facilities = sample_data.facilities
+    removed, renamed = facilities["id"].iloc[3], facilities["id"].iloc[4]
+    new = facilities[facilities["id"] != removed].copy()
+    new.loc[new["id"] == renamed, "name"] = "Toinen nimi"
+    added = new.iloc[[0]].assign(id="dept:1", source="dept", source_id="1")
+    new = pd.concat([new, added], ignore_index=True)
+    pg.save_region(RegionData(replace(sample_data.info, n_facilities=len(new)),
+                              sample_data.nodes, sample_data.edges, new))
+    assert pg.last_load is not None
+    assert (pg.last_load.inserted, pg.last_load.updated, pg.last_load.deleted) == (1, 1, 1)
+    assert pg.last_load.unchanged == len(facilities) - 2
+    after = row_keys(pg)
+    assert removed not in after
+    del keys[removed]
+    assert {k: after[k] for k in keys} == keys
+
+
+@pytest.mark.parametrize("spoil", ["no geometry", "bad tags", "repeated source id",
+                                   "missing column"])
+def test_bad_input_fails_cleanly(pg: PostgisStore, sample_data: RegionData, spoil: str) -> None:
+    pg.save_region(sample_data)
+    before = pg.load_region(REGION)
+    bad = sample_data.facilities.copy()
+    if spoil == "no geometry":
+        bad.loc[bad.index[-1], "geometry"] = None
+    elif spoil == "bad tags":
+        bad.loc[bad.index[-1], "tags"] = "{not json"
+    elif spoil == "repeated source id":
+        bad.loc[bad.index[-1], "source_id"] = bad["source_id"].iloc[0]
+    else:
+        bad = bad.drop(columns="source_id")
+    with pytest.raises(StoreError, match=r"helsinki|facilities|region"):
+        pg.save_region(RegionData(sample_data.info, sample_data.nodes, sample_data.edges, bad))
+    after = pg.load_region(REGION)
+    assert after.info == before.info
+    assert_geodataframe_equal(after.facilities, before.facilities)
+
+
+def test_synthetic_city_round_trips_like_the_file_store(pg: PostgisStore, tmp_path: Path) -> None:
+    """One-way streets, polygons, other sources: still identical to the embedded store."""
+    nodes, edges, facilities = grid_city(2_000, seed=3)
+    info = RegionInfo("grid", "synthetic", datetime(2026, 5, 1, tzinfo=UTC),
+                      (float(nodes["lon"].min()), float(nodes["lat"].min()),
+                       float(nodes["lon"].max()), float(nodes["lat"].max())),
+                      len(nodes), len(edges), len(facilities))
+    region = RegionData(info, nodes, edges, facilities)
+    file_store = FileStore(tmp_path)
+    for store in (file_store, pg):
+        store.save_region(region)
+    a, b = file_store.load_region("grid"), pg.load_region("grid")
+    assert a.info == b.info
+    pd.testing.assert_frame_equal(a.nodes, b.nodes)
+    assert_geodataframe_equal(a.edges, b.edges)
+    assert_geodataframe_equal(a.facilities, b.facilities)
+    assert edges["oneway"].any()
+    lon, lat = float(nodes["lon"].mean()), float(nodes["lat"].mean())
+    assert_geodataframe_equal(file_store.nearest_candidates("grid", lon, lat, None, 25),
+                              pg.nearest_candidates("grid", lon, lat, None, 25))
+
+
+def test_network_is_ready_for_pgrouting(pg: PostgisStore) -> None:
+    nodes, edges, facilities = grid_city(500, seed=1)
+    info = RegionInfo("grid", "synthetic", datetime(2026, 5, 1, tzinfo=UTC), (0, 0, 1, 1),
+                      len(nodes), len(edges), len(facilities))
+    pg.save_region(RegionData(info, nodes, edges, facilities))
+    with pg.engine.connect() as conn:
+        bad = conn.execute(text("""
+            SELECT count(*) FROM walk_edges e WHERE region = 'grid' AND NOT (
+                e.cost = e.length_m
+                AND e.reverse_cost = CASE WHEN e.oneway THEN -1 ELSE e.cost END
+                AND EXISTS (SELECT 1 FROM walk_nodes n WHERE n.region = e.region
+                            AND n.node = e.source AND ST_Equals(n.geom, ST_StartPoint(e.geom)))
+                AND EXISTS (SELECT 1 FROM walk_nodes n WHERE n.region = e.region
+                            AND n.node = e.target AND ST_Equals(n.geom, ST_EndPoint(e.geom))))
+        """)).scalar_one()
+        oneway = conn.execute(text(
+            "SELECT count(*) FROM walk_edges WHERE reverse_cost = -1")).scalar_one()
+    assert bad == 0
+    assert oneway == int(edges["oneway"].sum()) > 0
+
+
+def test_standard_is_kept_in_tables(pg: PostgisStore, standard: object) -> None:
+    pg.save_standard(standard)  # type: ignore[arg-type]
+    pg.save_standard(standard)  # type: ignore[arg-type]
+    with pg.engine.connect() as conn:
+        ids = conn.execute(text("SELECT id FROM categories ORDER BY position")).scalars().all()
+        tiers = conn.execute(text(
+            "SELECT DISTINCT tier_minutes FROM tier_requirements ORDER BY 1")).scalars().all()
+    assert ids == [c.id for c in standard.categories]  # type: ignore[attr-defined]
+    assert tiers == [5, 10, 15]
+
+
+# -- schema -----------------------------------------------------------------------------------
+
+def test_every_table_opens_in_qgis(postgis_url: str) -> None:
+    """A primary key on every table; an SRID and a GiST index on every geometry column."""
+    store = PostgisStore(postgis_url)
+    with store.engine.connect() as conn:
+        geometry = conn.execute(text(
+            "SELECT f_table_name, f_geometry_column, srid FROM geometry_columns "
+            "WHERE f_table_schema = 'public'")).all()
+        indexed = conn.execute(text("""
+            SELECT t.relname, a.attname FROM pg_index x
+            JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am am ON am.oid = i.relam
+            JOIN pg_class t ON t.oid = x.indrelid
+            JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY(x.indkey)
+            WHERE am.amname = 'gist'""")).all()
+    inspector = inspect(store.engine)
+    for table in TABLES:
+        assert inspector.get_pk_constraint(table)["constrained_columns"], table
+    assert {(t, c) for t, c, _ in geometry} == {
+        ("regions", "boundary"), ("facilities", "geom"), ("facilities", "anchor"),
+        ("walk_nodes", "geom"), ("walk_edges", "geom")}
+    assert {srid for _, _, srid in geometry} == {4326}
+    assert {(t, c) for t, c, _ in geometry} <= set(indexed)
+
+
+def test_migration_and_models_agree(postgis_url: str) -> None:
+    inspector = inspect(PostgisStore(postgis_url).engine)
+    for table in Base.metadata.sorted_tables:
+        columns = {c["name"]: c for c in inspector.get_columns(table.name)}
+        assert set(columns) == {c.name for c in table.columns}, table.name
+        for column in table.columns:
+            assert columns[column.name]["nullable"] == column.nullable, (table.name, column)
+        indexes = {i["name"] for i in inspector.get_indexes(table.name)}
+        assert {i.name for i in table.indexes} <= indexes, table.name
+
+
+def test_knn_query_walks_the_geography_index(pg: PostgisStore, sample_data: RegionData) -> None:
+    from data.postgis import _FACILITY_COLUMNS_SQL, _HERE, _KNN_MARGIN, _KNN_SQL  # noqa: PLC0415
+
+    pg.save_region(sample_data)
+    sql = _KNN_SQL.format(where="region = :r", margin=_KNN_MARGIN,
+                          columns=_FACILITY_COLUMNS_SQL, here=_HERE)
+    with pg.engine.connect() as conn:
+        plan = "\n".join(conn.execute(text("EXPLAIN " + sql), {
+            "r": REGION, "lon": 24.9414, "lat": 60.171, "k": 5}).scalars())
+    assert "facilities_anchor_geog_gist" in plan
+    assert "Order By" in plan
+
+
+def test_upgrade_is_idempotent(postgis_url: str) -> None:
+    assert upgrade(postgis_url) == SCHEMA_REVISION
+    assert upgrade(postgis_url) == SCHEMA_REVISION
+
+
+# -- bad URLs and schemas ---------------------------------------------------------------------
+
+def test_server_down_names_the_url_without_password() -> None:
+    with pytest.raises(DatabaseUnavailable) as caught:
+        PostgisStore("postgresql+psycopg://livingcircle:s3cr3t@127.0.0.1:1/somewhere")
+    message = str(caught.value)
+    assert "s3cr3t" not in message
+    assert "livingcircle:***@127.0.0.1:1/somewhere" in message
+    assert "make postgis" in message
+
+
+def test_missing_database_says_what_to_run(postgis_url: str) -> None:
+    url = make_url(postgis_url).set(database="livingcircle_no_such_db")
+    with pytest.raises(DatabaseUnavailable, match=r"does not exist.*livingcircle db upgrade"):
+        PostgisStore(url.render_as_string(hide_password=False))
+
+
+@pytest.mark.parametrize("url", ["not a url", "mysql://u:p@h/db", "sqlite:///x.db"])
+def test_not_a_postgresql_url(url: str) -> None:
+    with pytest.raises(StoreError, match=r"postgresql\+psycopg://USER"):
+        PostgisStore(url)
+
+
+def test_database_without_schema_says_run_upgrade(make_database: Callable[..., str]) -> None:
+    url = make_database(upgraded=False)
+    with pytest.raises(SchemaOutOfDate, match="run 'livingcircle db upgrade'"):
+        PostgisStore(url)
+    upgrade(url)
+    assert PostgisStore(url).regions() == []
+
+
+def test_old_schema_revision_says_run_upgrade(make_database: Callable[..., str]) -> None:
+    url = make_database()
+    with PostgisStore(url).engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    from data.postgis import dispose_engines  # noqa: PLC0415
+
+    dispose_engines()  # forget that this URL was checked
+    with pytest.raises(SchemaOutOfDate, match=r"revision 0000.*livingcircle db upgrade"):
+        PostgisStore(url)
+
+
+# -- configuration and the command line -------------------------------------------------------
+
+def test_lc_database_url_selects_postgis(postgis_url: str, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from livingcircle.cli import _store  # noqa: PLC0415
+
+    monkeypatch.delenv("LC_DATABASE_URL", raising=False)
+    assert isinstance(_store(tmp_path), FileStore)
+    assert isinstance(_store(tmp_path, postgis_url), PostgisStore)
+    monkeypatch.setenv("LC_DATABASE_URL", postgis_url)
+    chosen: Store = _store(tmp_path)
+    assert isinstance(chosen, PostgisStore)
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    env.pop("LC_DATABASE_URL", None)
+    return subprocess.run([sys.executable, "-m", "livingcircle", *args], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_command_line_against_postgis(make_database: Callable[..., str],
+                                      sample_path: Path) -> None:
+    url = make_database(upgraded=False)
+    done = cli("db", "upgrade", "--database", url)
+    assert done.returncode == 0, done.stderr
+    assert f"revision {SCHEMA_REVISION}" in done.stderr
+    done = cli("load", str(sample_path), "--region", REGION, "--database", url, "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "776 new" in done.stderr or "new" in done.stderr
+    done = cli("regions", "--json", "--database", url)
+    assert [r["name"] for r in json.loads(done.stdout)] == [REGION]
+    done = cli("nearest", "--lat", "60.171", "--lon", "24.9414", "--json", "-c", "pharmacy",
+               "--database", url)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["features"]
+    with PostgisStore(url).engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM categories")).scalar_one() > 10
+
+
+def test_command_line_wrong_url_is_one_clear_line() -> None:
+    done = cli("nearest", "--lat", "60.171", "--lon", "24.9414", "--database",
+               "postgresql://livingcircle:s3cr3t@127.0.0.1:1/nowhere")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "s3cr3t" not in done.stderr
+    assert "127.0.0.1:1/nowhere" in lines[0]
+    assert "make postgis" in lines[0]
+
+
+def test_polygon_query_takes_any_shapely_geometry(pg: PostgisStore,
+                                                  sample_data: RegionData) -> None:
+    pg.save_region(sample_data)
+    square = shapely.box(24.94, 60.168, 24.946, 60.173)
+    multi = shapely.MultiPolygon([square, shapely.box(24.95, 60.175, 24.952, 60.177)])
+    assert len(pg.facilities_in_polygon(REGION, multi)) >= len(
+        pg.facilities_in_polygon(REGION, square)) > 0
