@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): ``create_app`` in :mod:`api.app`. Thin: it asks ``geo``."""

@@ -17,19 +17,35 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
-from geo.errors import RegionBusy, RegionNotFound, StoreError
-from geo.store import Bounds, RegionData, RegionInfo, check_region_name
+from geo.errors import (
+    FacilityExists,
+    FacilityNotFound,
+    InvalidParameter,
+    RegionBusy,
+    RegionNotFound,
+    StoreError,
+)
+from geo.store import (
+    ApiKey,
+    AuditEntry,
+    Bounds,
+    FacilityRecord,
+    RegionData,
+    RegionInfo,
+    check_region_name,
+)
 
 _FILES = ("nodes.parquet", "edges.parquet", "facilities.parquet", "region.json")
 _GEOD = Geod(ellps="WGS84")
@@ -73,10 +89,7 @@ class FileStore:
                     version / "facilities.parquet", index=False)
                 _write_json(version / "region.json", _info_json(data.info))
                 _fsync_dir(version)
-                pointer = folder / f".CURRENT.{os.getpid()}"
-                pointer.write_text(version.name, encoding="utf-8")
-                os.replace(pointer, folder / "CURRENT")
-                _fsync_dir(folder)
+                self._switch(folder, version)
             except OSError as exc:
                 shutil.rmtree(version, ignore_errors=True)
                 raise StoreError(f"cannot write region {name!r} under {self.root}: {exc}") from exc
@@ -143,6 +156,104 @@ class FileStore:
         frame = frame[frame.geometry.intersects(polygon)]
         return frame.sort_values("id", kind="stable").reset_index(drop=True)
 
+    # -- facility look-ups and edits (the API's) -----------------------------------------
+
+    def facility(self, region: str, facility_id: str) -> gpd.GeoDataFrame:
+        """The facility ``facility_id`` as a one-row frame."""
+        frame = self._facilities(region, None)
+        row = frame[(frame["id"] == facility_id).to_numpy()]
+        if row.empty:
+            raise FacilityNotFound(region, facility_id)
+        return row.reset_index(drop=True)
+
+    def find_facilities(
+        self,
+        region: str,
+        bbox: Bounds | None = None,
+        categories: list[str] | None = None,
+        text: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> gpd.GeoDataFrame:
+        """As :meth:`facilities`, also matching ``text`` in any name (case-insensitive)."""
+        frame = self._facilities(region, bbox)
+        if categories:
+            frame = frame[frame["category"].isin(categories)]
+        if text:
+            needle = text.casefold()
+            hit = np.zeros(len(frame), dtype=bool)
+            for column in ("name", "name_zh", "name_en"):
+                names = frame[column].fillna("").astype(str).str.casefold()
+                hit |= names.str.contains(needle, regex=False).to_numpy()
+            frame = frame[hit]
+        frame = frame.sort_values("id", kind="stable")
+        return frame.iloc[offset : offset + limit].reset_index(drop=True)
+
+    def save_facility(self, region: str, record: FacilityRecord, actor: str,
+                      create: bool) -> AuditEntry:
+        """Create or replace one facility, with its audit entry, as a new region version."""
+        def change(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str, object] | None]:
+            hit = (frame["id"] == record.id).to_numpy()
+            if create and hit.any():
+                raise FacilityExists(f"facility {record.id!r} already exists in region "
+                                     f"{region!r}; change it with PUT, or pick another source_id")
+            if not create and not hit.any():
+                raise FacilityNotFound(region, record.id)
+            row = {c: getattr(record, c, "") for c in frame.columns if c != "geometry"}
+            added = gpd.GeoDataFrame([row], geometry=[record.geometry], crs=frame.crs)
+            before = _row_json(frame[hit]) if hit.any() else None
+            return pd.concat([frame[~hit], added], ignore_index=True), before
+
+        action = "create" if create else "update"
+        return self._edit(region, record.id, action, actor, change)
+
+    def delete_facility(self, region: str, facility_id: str, actor: str) -> AuditEntry:
+        """Remove one facility, with its audit entry, as a new region version."""
+        def change(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str, object] | None]:
+            hit = (frame["id"] == facility_id).to_numpy()
+            if not hit.any():
+                raise FacilityNotFound(region, facility_id)
+            return frame[~hit], _row_json(frame[hit])
+
+        return self._edit(region, facility_id, "delete", actor, change)
+
+    def audit(self, region: str, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
+        """Recorded changes of a region, newest first."""
+        check_region_name(region)
+        try:
+            lines = (self.root / "audit" / f"{region}.jsonl").read_text("utf-8").splitlines()
+        except FileNotFoundError:
+            lines = []
+        except OSError as exc:
+            raise StoreError(f"cannot read the audit log of {region!r}: {exc}") from exc
+        page = lines[::-1][offset : offset + limit]
+        return [_audit_entry(json.loads(line)) for line in page if line.strip()]
+
+    def add_api_key(self, key: ApiKey) -> None:
+        """Keep a new key's record (its hash; never the secret)."""
+        with self._keys_file() as keys:
+            keys.append(key)
+
+    def api_keys(self) -> list[ApiKey]:
+        """Every key, oldest first."""
+        try:
+            raw = json.loads((self.root / "keys.json").read_text("utf-8"))
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"cannot read the API keys in {self.root}: {exc}") from exc
+        return [ApiKey(k["key_id"], k["owner"], k["salt"], k["digest"],
+                       datetime.fromisoformat(k["created_at"])) for k in raw]
+
+    def remove_api_key(self, key_id: str) -> None:
+        """Revoke a key."""
+        with self._keys_file() as keys:
+            kept = [k for k in keys if k.key_id != key_id]
+            if len(kept) == len(keys):
+                raise InvalidParameter(f"there is no API key {key_id!r}; see 'livingcircle keys "
+                                       "list'")
+            keys[:] = kept
+
     # -- internals -----------------------------------------------------------------------
 
     def _facilities(self, region: str, bbox: Bounds | None) -> gpd.GeoDataFrame:
@@ -156,6 +267,73 @@ class FileStore:
         b = frame.geometry.bounds
         keep = (b["maxx"] >= w) & (b["minx"] <= e) & (b["maxy"] >= s) & (b["miny"] <= n)
         return frame[keep.to_numpy()]
+
+    def _switch(self, folder: Path, version: Path) -> None:
+        """Make ``version`` the live one, in one rename."""
+        pointer = folder / f".CURRENT.{os.getpid()}"
+        pointer.write_text(version.name, encoding="utf-8")
+        os.replace(pointer, folder / "CURRENT")
+        _fsync_dir(folder)
+
+    def _edit(self, region: str, facility_id: str, action: str, actor: str,
+              change: Callable[[gpd.GeoDataFrame],
+                               tuple[gpd.GeoDataFrame, dict[str, object] | None]]) -> AuditEntry:
+        """Apply ``change`` to the facilities as a new version; the network is hard-linked."""
+        with self._lock(region):
+            live = self._require(region)
+            frame, before = change(gpd.read_parquet(live / "facilities.parquet"))
+            kept = frame[(frame["id"] == facility_id).to_numpy()]
+            entry = AuditEntry(region, facility_id, action, actor, datetime.now(UTC), before,
+                               _row_json(kept) if len(kept) else None)
+            folder = self._regions / region
+            version = folder / f"v-{time.time_ns()}-{os.getpid()}"
+            try:
+                version.mkdir()
+                for name in ("nodes.parquet", "edges.parquet"):
+                    os.link(live / name, version / name)
+                frame.sort_values("id", kind="stable").to_parquet(
+                    version / "facilities.parquet", index=False)
+                info = _info_json(_read_info(live / "region.json")) | {"n_facilities": len(frame)}
+                _write_json(version / "region.json", info)
+                _fsync_dir(version)
+                self._append_audit(entry)  # first: a change is never live unrecorded
+                self._switch(folder, version)
+            except OSError as exc:
+                shutil.rmtree(version, ignore_errors=True)
+                raise StoreError(f"cannot change facility {facility_id!r} of region {region!r} "
+                                 f"under {self.root}: {exc}") from exc
+            self._collect(folder, keep=version.name)
+        return entry
+
+    def _append_audit(self, entry: AuditEntry) -> None:
+        folder = self.root / "audit"
+        folder.mkdir(parents=True, exist_ok=True)
+        line = json.dumps({"region": entry.region, "facility_id": entry.facility_id,
+                           "action": entry.action, "actor": entry.actor,
+                           "at": entry.at.isoformat(), "before": entry.before,
+                           "after": entry.after}, ensure_ascii=False)
+        with open(folder / f"{entry.region}.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    @contextmanager
+    def _keys_file(self) -> Iterator[list[ApiKey]]:
+        """The key list, locked; written back atomically when the block ends without error."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "keys.lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                keys = self.api_keys()
+                yield keys
+                tmp = self.root / f".keys.{os.getpid()}.json"
+                _write_json(tmp, [{"key_id": k.key_id, "owner": k.owner, "salt": k.salt,
+                                   "digest": k.digest, "created_at": k.created_at.isoformat()}
+                                  for k in keys])
+                os.replace(tmp, self.root / "keys.json")
+                _fsync_dir(self.root)
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _live(self, name: str) -> Path | None:
         pointer = self._regions / name / "CURRENT"
@@ -207,6 +385,27 @@ def _read_info(path: Path) -> RegionInfo:
     return RegionInfo(raw["name"], raw["source"], datetime.fromisoformat(raw["loaded_at"]),
                       (w, s, e, n), int(raw["n_nodes"]), int(raw["n_edges"]),
                       int(raw["n_facilities"]))
+
+
+def _row_json(rows: gpd.GeoDataFrame) -> dict[str, object]:
+    """A one-row facility frame as JSON: its columns, tags parsed, geometry as GeoJSON."""
+    row = rows.iloc[0]
+    out: dict[str, object] = {c: _plain(row[c]) for c in rows.columns if c != "geometry"}
+    if isinstance(out.get("tags"), str):
+        out["tags"] = json.loads(str(out["tags"]) or "{}")
+    out["geometry"] = json.loads(shapely.to_geojson(row.geometry))
+    return out
+
+
+def _plain(value: object) -> object:
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else \
+        value if isinstance(value, int | float | bool) else str(value)
+
+
+def _audit_entry(raw: dict[str, object]) -> AuditEntry:
+    return AuditEntry(str(raw["region"]), str(raw["facility_id"]), str(raw["action"]),
+                      str(raw["actor"]), datetime.fromisoformat(str(raw["at"])),
+                      raw["before"], raw["after"])  # type: ignore[arg-type]
 
 
 def _write_json(path: Path, value: object) -> None:

@@ -88,3 +88,38 @@ class DatabaseUnavailable(StoreError):
 
 class SchemaOutOfDate(StoreError):
     """The database lacks the livingcircle schema or has an older version of it."""
+
+
+class FacilityNotFound(LivingCircleError, KeyError):
+    """A facility id that the region does not have."""
+
+    def __init__(self, region: str, facility_id: str) -> None:
+        super().__init__(
+            f"facility {facility_id!r} is not in region {region!r}; list facilities with "
+            f"GET /v1/regions/{region}/facilities (ids look like 'osm:node/25502063')"
+        )
+        self.facility_id = facility_id
+
+
+class FacilityExists(LivingCircleError, ValueError):
+    """A new facility whose id is already taken."""
+
+
+class NotSupportedByStore(StoreError):
+    """The configured store cannot do this (yet)."""
+
+
+class AccessDenied(LivingCircleError, PermissionError):
+    """A change to facility data without the right to make it."""
+
+
+class MissingApiKey(AccessDenied):
+    """A write request without an API key."""
+
+
+class WrongApiKey(AccessDenied):
+    """An API key that is malformed, unknown or revoked."""
+
+
+class NotYourFacility(AccessDenied):
+    """A valid key whose owner does not own the facility it tries to change."""

@@ -111,3 +111,114 @@ class Store(Protocol):
     ) -> gpd.GeoDataFrame:
         """Facilities whose geometry intersects ``polygon`` (EPSG:4326), ordered by id."""
         ...
+
+
+# -- facility edits by the departments that own the data -------------------------------------
+
+#: What a change to a facility did.
+ACTIONS = ("create", "update", "delete")
+
+
+@dataclass(frozen=True)
+class FacilityRecord:
+    """One facility as a department writes it (EPSG:4326).
+
+    ``id`` is ``source:source_id``; ``source`` names the department that owns the record.
+    """
+
+    id: str
+    source: str
+    source_id: str
+    category: str
+    geometry: BaseGeometry
+    name: str = ""
+    name_zh: str = ""
+    name_en: str = ""
+    opening_hours: str = ""
+    tags: str = "{}"  # JSON text, as the loaders write it
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One recorded change: who did what to which facility, when, and the rows around it.
+
+    ``before`` and ``after`` are the facility's columns (``tags`` parsed) and its ``geometry``
+    as GeoJSON, or None for a creation or a deletion.
+    """
+
+    region: str
+    facility_id: str
+    action: str
+    actor: str
+    at: datetime
+    before: dict[str, object] | None
+    after: dict[str, object] | None
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A stored API key: its public id, its owner and a salted hash of its secret."""
+
+    key_id: str
+    owner: str
+    salt: str  # hex
+    digest: str  # hex
+    created_at: datetime
+
+
+@runtime_checkable
+class FacilityCatalog(Protocol):
+    """Facility look-ups beyond :class:`Store`: one by id, and a name search."""
+
+    def facility(self, region: str, facility_id: str) -> gpd.GeoDataFrame:
+        """The facility ``facility_id`` as a one-row frame; raises ``FacilityNotFound``."""
+        ...
+
+    def find_facilities(
+        self,
+        region: str,
+        bbox: Bounds | None = None,
+        categories: list[str] | None = None,
+        text: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> gpd.GeoDataFrame:
+        """As :meth:`Store.facilities`, also matching ``text`` in any name (case-insensitive)."""
+        ...
+
+
+@runtime_checkable
+class FacilityEditor(Protocol):
+    """API keys, facility changes and the audit log of a store that accepts edits.
+
+    Every change is one atomic step: the facility and its audit entry are written together
+    or not at all.
+    """
+
+    def add_api_key(self, key: ApiKey) -> None:
+        """Keep a new key (its hash; the secret itself is never stored)."""
+        ...
+
+    def api_keys(self) -> list[ApiKey]:
+        """Every key, oldest first."""
+        ...
+
+    def remove_api_key(self, key_id: str) -> None:
+        """Revoke a key; raises ``InvalidParameter`` if there is no such key."""
+        ...
+
+    def save_facility(self, region: str, record: FacilityRecord, actor: str,
+                      create: bool) -> AuditEntry:
+        """Create (``create``) or replace a facility.
+
+        Raises ``FacilityExists`` or ``FacilityNotFound`` when the id is taken or missing.
+        """
+        ...
+
+    def delete_facility(self, region: str, facility_id: str, actor: str) -> AuditEntry:
+        """Remove a facility; raises ``FacilityNotFound``."""
+        ...
+
+    def audit(self, region: str, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
+        """Recorded changes of a region, newest first."""
+        ...

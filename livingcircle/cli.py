@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from data.embedded import FileStore
 from data.load import load_osm
 from data.sample import SAMPLE_POINT, SAMPLE_REGION, sample_file
 from geo import config
@@ -25,7 +24,7 @@ from geo.errors import InvalidParameter, LivingCircleError, RegionNotFound
 from geo.results import CatchmentResult, NearestResult
 from geo.standards import Standard, load_standard
 from geo.store import RegionInfo, Store
-from livingcircle.settings import EngineSettings, StoreSettings
+from livingcircle.settings import EngineSettings, StoreSettings, open_store
 
 app = typer.Typer(
     name="livingcircle",
@@ -78,13 +77,9 @@ def main() -> None:
 
 
 def _store(data_dir: Path | None, database: str | None = None) -> Store:
-    settings = StoreSettings()
-    url = database or settings.database_url
-    if url:
-        from data.postgis import PostgisStore  # noqa: PLC0415  (SQLAlchemy only when asked)
-
-        return PostgisStore(url)
-    return FileStore(data_dir or settings.data_dir)
+    given = {"data_dir": data_dir, "database_url": database}
+    return open_store(StoreSettings().model_copy(
+        update={k: v for k, v in given.items() if v is not None}))
 
 
 def _standard(path: Path | None) -> Standard:

@@ -8,7 +8,9 @@ from platformdirs import user_data_dir
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from data.embedded import FileStore
 from geo import config
+from geo.store import Store
 
 
 class StoreSettings(BaseSettings):
@@ -23,6 +25,19 @@ class StoreSettings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="PostGIS URL; when set, PostGIS is the store (LC_DATABASE_URL).",
     )
+
+
+def open_store(settings: StoreSettings | None = None) -> Store:
+    """The store the settings name: PostGIS when ``database_url`` is set, else the files.
+
+    The one place the CLI and the API open a store.
+    """
+    settings = settings or StoreSettings()
+    if settings.database_url:
+        from data.postgis import PostgisStore  # noqa: PLC0415  (SQLAlchemy only when asked)
+
+        return PostgisStore(settings.database_url)
+    return FileStore(settings.data_dir)
 
 
 class EngineSettings(BaseSettings):

@@ -1,0 +1,171 @@
+"""The application factory: ``create_app(settings)``, whose lifespan owns the store.
+
+At start-up the lifespan opens the store the settings name (the embedded files, or PostGIS
+when ``LC_DATABASE_URL`` is set), builds an :class:`~geo.atlas.Atlas` over it and builds every
+region's engine once, so the first request is as fast as the thousandth. Run it with
+``livingcircle serve`` (uvicorn), or in tests with ``with TestClient(create_app(s)) as c:``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import PROBLEM_JSON, PROBLEM_TYPE, add_exception_handlers
+from api.kiosks import load_kiosks
+from api.routes import facilities, maps, meta, queries, writes
+from api.settings import Settings
+from geo.atlas import Atlas
+from geo.standards import Standard, load_standard
+from livingcircle.settings import open_store
+
+log = logging.getLogger("livingcircle.api")
+
+DESCRIPTION = """\
+Walking access to everyday services, for residents (phone app), street kiosks and planners.
+
+* **Queries** answer from a point: the nearest services of each kind, and what lies within
+  5, 10 and 15 minutes on foot, checked against the GB 50180-2018 living-circle tiers.
+* **Facilities** of a region can be listed by area, category and name; departments that own
+  facility data change it with an API key (`X-API-Key`); every change is recorded.
+* Geometry comes as GeoJSON (WGS 84); errors as RFC 9457 `application/problem+json`,
+  whose `detail` says what is allowed.
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Open the store, build every region's engine, read the kiosks; release at the end."""
+    settings: Settings = app.state.settings
+    store = open_store(settings.store)
+    atlas = Atlas(store, app.state.standard, settings.engine.max_snap_m)
+    if settings.api.warm_regions:
+        for info in atlas.infos():
+            atlas.region(info.name)
+            log.info("region %s ready", info.name)
+    app.state.store, app.state.atlas = store, atlas
+    app.state.kiosks = load_kiosks(settings.api.kiosks_file)
+    try:
+        yield
+    finally:
+        del app.state.atlas, app.state.store
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The livingcircle API.
+
+    Parameters
+    ----------
+    settings
+        Store, engine and API settings; default: read from the ``LC_`` environment.
+    """
+    settings = settings or Settings()
+    app = FastAPI(title="livingcircle", version="1", description=DESCRIPTION,
+                  lifespan=lifespan, openapi_tags=TAGS)
+    app.state.settings = settings
+    app.state.standard = load_standard(settings.engine.standards_file)
+    add_exception_handlers(app)
+    if settings.api.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.api.cors_origins,
+                           allow_methods=["GET", "POST", "PUT", "DELETE"],
+                           allow_headers=["Content-Type", "X-API-Key"], max_age=600)
+    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
+    for module in (meta, queries, facilities, writes, maps):
+        app.include_router(module.router)
+    app.openapi = lambda: _openapi(app, app.state.standard, settings)  # type: ignore[method-assign]
+    return app
+
+
+TAGS = [
+    {"name": "queries", "description": "Nearest services and walking catchments from a point."},
+    {"name": "facilities", "description": "Facilities of a region, and the record of changes."},
+    {"name": "writes", "description": "Changes by the departments that own the data (API key)."},
+    {"name": "maps", "description": "Resident and kiosk maps as HTML pages."},
+    {"name": "meta", "description": "Health, readiness, regions, categories and the standard."},
+]
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with 413, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check the declared length first, then count what arrives."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(scope, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:  # FastAPI passes HTTPException through body parsing
+                raise StarletteHTTPException(413, self._detail())
+            return message
+
+        await self.app(scope, counted, send)
+
+    def _detail(self) -> str:
+        return f"request body is too large; allowed: at most {self.max_bytes} bytes"
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        body = orjson.dumps({"type": "about:blank", "title": "Content Too Large", "status": 413,
+                             "detail": self._detail(), "instance": scope.get("path", "")})
+        await send({"type": "http.response.start", "status": 413, "headers": [
+            (b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _openapi(app: FastAPI, standard: Standard, settings: Settings) -> dict[str, Any]:
+    """The schema, with errors as problem+json and the standard's ids as enums."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                         routes=app.routes, tags=app.openapi_tags)
+    enums = {"category": list(standard.category_ids), "profile": list(standard.profiles)}
+    for path in schema["paths"].values():
+        for operation in path.values():
+            _document_operation(operation, enums, settings)
+    props = schema["components"]["schemas"]["FacilityPropertiesIn"]["properties"]
+    props["category"]["enum"] = enums["category"]
+    schema["components"]["schemas"]["Problem"]["properties"]["type"]["examples"] = [
+        "about:blank", PROBLEM_TYPE + "invalid-request"]
+    for name in ("HTTPValidationError", "ValidationError"):
+        schema["components"]["schemas"].pop(name, None)
+    app.openapi_schema = schema
+    return schema
+
+
+def _document_operation(operation: dict[str, Any], enums: dict[str, list[str]],
+                        settings: Settings) -> None:
+    for param in operation.get("parameters", []):
+        target = param["schema"]
+        target = target.get("anyOf", [target])[0]
+        target = target.get("items", target)
+        if param["name"] in enums:
+            target["enum"] = enums[param["name"]]
+        if param["name"] == "limit":
+            target["maximum"] = settings.api.max_page_size
+    for status, response in operation.get("responses", {}).items():
+        if status[0] in "45":
+            response["content"] = {PROBLEM_JSON: {
+                "schema": {"$ref": "#/components/schemas/Problem"}}}

@@ -1,0 +1,81 @@
+"""Dependencies: what the lifespan put on ``app.state``, and who is calling."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+
+from api.settings import Settings
+from geo.atlas import Atlas
+from geo.errors import NotSupportedByStore
+from geo.keys import verify_key
+from geo.standards import Standard
+from geo.store import ApiKey, FacilityCatalog, FacilityEditor, Store
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_store(request: Request) -> Store:
+    """The store the lifespan opened."""
+    store: Store = request.app.state.store
+    return store
+
+
+def get_atlas(request: Request) -> Atlas:
+    """The atlas (regions with their engines) the lifespan built."""
+    atlas: Atlas = request.app.state.atlas
+    return atlas
+
+
+def get_standard(atlas: Annotated[Atlas, Depends(get_atlas)]) -> Standard:
+    """Categories, tiers and walking profiles."""
+    return atlas.standard
+
+
+def _missing(store: Store, what: str) -> NotSupportedByStore:
+    return NotSupportedByStore(
+        f"the configured store ({type(store).__name__}) cannot {what} yet; the embedded "
+        "store (LC_DATA_DIR, without LC_DATABASE_URL) can")
+
+
+def get_catalog(store: Annotated[Store, Depends(get_store)]) -> FacilityCatalog:
+    """The store, for facility look-ups by id and name."""
+    if not isinstance(store, FacilityCatalog):
+        raise _missing(store, "look facilities up by id or name")
+    return store
+
+
+def get_editor(store: Annotated[Store, Depends(get_store)]) -> FacilityEditor:
+    """The store, for facility changes and the audit log."""
+    if not isinstance(store, FacilityEditor):
+        raise _missing(store, "change facilities or keep API keys")
+    return store
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[Store, Depends(get_store)]
+AtlasDep = Annotated[Atlas, Depends(get_atlas)]
+StandardDep = Annotated[Standard, Depends(get_standard)]
+CatalogDep = Annotated[FacilityCatalog, Depends(get_catalog)]
+EditorDep = Annotated[FacilityEditor, Depends(get_editor)]
+
+api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, scheme_name="ApiKey",
+    description="A department's key ('livingcircle keys add --owner NAME'); needed to change "
+                "facilities, never to read.")
+
+
+def get_caller(editor: EditorDep,
+               token: Annotated[str | None, Security(api_key_header)] = None) -> ApiKey:
+    """The key that authorises a change: 401 without one, 403 with a wrong one."""
+    keys = {k.key_id: k for k in editor.api_keys()}
+    return verify_key(token, keys.get)
+
+
+CallerDep = Annotated[ApiKey, Depends(get_caller)]

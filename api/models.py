@@ -1,0 +1,371 @@
+"""Request and response bodies, as pydantic models: what OpenAPI documents and validates.
+
+Responses with geometry are GeoJSON (RFC 7946) FeatureCollections or Features; errors are
+RFC 9457 problem details. The engine builds the GeoJSON itself (``to_geojson()``), so the
+routes hand it over untouched and these models only describe it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+GeometryType = Literal["Point", "LineString", "Polygon", "MultiPoint", "MultiLineString",
+                       "MultiPolygon", "GeometryCollection"]
+
+
+class Geometry(BaseModel):
+    """A GeoJSON geometry in WGS 84 longitude, latitude."""
+
+    type: GeometryType
+    coordinates: list[Any] | None = Field(default=None, examples=[[24.9414, 60.171]])
+    geometries: list[Any] | None = None
+
+
+class Feature(BaseModel):
+    """A GeoJSON Feature."""
+
+    type: Literal["Feature"]
+    geometry: Geometry
+    properties: dict[str, Any]
+
+
+# -- problems ---------------------------------------------------------------------------------
+
+class ProblemItem(BaseModel):
+    """One thing wrong with a request."""
+
+    location: str = Field(examples=["query"])
+    name: str = Field(examples=["lat"])
+    message: str = Field(examples=["Input should be less than or equal to 90"])
+    allowed: str | None = Field(default=None, examples=["-90 to 90"])
+
+
+class Problem(BaseModel):
+    """An error, as RFC 9457 problem details (``application/problem+json``)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "type": "urn:livingcircle:problem:point-outside-region", "title": "Not Found",
+        "status": 404, "instance": "/v1/nearest",
+        "detail": "point (31.000000, 121.000000) is outside every loaded region (helsinki: "
+                  "lat 60.1642 to 60.1791, lon 24.9352 to 24.9534); load the area first with "
+                  "'livingcircle load FILE --region NAME'"}]})
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[ProblemItem] | None = None
+
+
+# -- queries ----------------------------------------------------------------------------------
+
+class RequirementOut(BaseModel):
+    """One requirement of a GB 50180 tier, checked at the query point."""
+
+    id: str
+    label_en: str
+    label_zh: str
+    categories: list[str]
+    radius_m: float
+    present: bool
+    nearest_id: str | None
+    nearest_m: float | None
+
+
+class TierOut(BaseModel):
+    """A living-circle tier: which of its requirements are present and which are missing."""
+
+    minutes: int
+    distance_m: float
+    label_en: str
+    label_zh: str
+    present: list[str]
+    missing: list[str]
+    requirements: list[RequirementOut]
+
+
+class NearestSummary(BaseModel):
+    """What a nearest query searched."""
+
+    region: str
+    speed_m_s: float
+    k: int
+    not_found: list[str] = Field(description="Asked categories with nothing within reach.")
+    searched_m: float
+
+
+class CatchmentSummary(BaseModel):
+    """The GB 50180 checklist of a catchment."""
+
+    region: str
+    speed_m_s: float
+    tiers: list[TierOut]
+
+
+_ORIGIN = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [24.9414, 60.171]},
+           "properties": {"kind": "origin", "snapped": [24.94141, 60.17093], "access_m": 7.6}}
+_PHARMACY = {"type": "Feature",
+             "geometry": {"type": "Point", "coordinates": [24.94326, 60.16987]},
+             "properties": {"kind": "facility", "id": "osm:node/1234567", "name": "Apteekki",
+                            "name_zh": "", "category": "pharmacy", "category_en": "Pharmacy",
+                            "category_zh": "药店", "distance_m": 231.4, "time_s": 231.4,
+                            "minutes": 3.9, "rank": 1}}
+
+
+class NearestCollection(BaseModel):
+    """Nearest facilities: the origin, each facility (ranked per category) and its route."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "type": "FeatureCollection", "features": [_ORIGIN, _PHARMACY],
+        "properties": {"region": "helsinki", "speed_m_s": 1.0, "k": 1, "not_found": [],
+                       "searched_m": 1000.0}}]})
+
+    type: Literal["FeatureCollection"]
+    features: list[Feature] = Field(description="kind = origin, facility or route.")
+    properties: NearestSummary
+
+
+class CatchmentCollection(BaseModel):
+    """A catchment: the origin, one polygon per ring (largest first) and the facilities."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "type": "FeatureCollection",
+        "features": [_ORIGIN, {
+            "type": "Feature", "properties": {"kind": "ring", "minutes": 5, "area_m2": 151230.5,
+                                              "street_m": 4120.3},
+            "geometry": {"type": "Polygon", "coordinates": [[[24.938, 60.169], [24.945, 60.169],
+                                                             [24.945, 60.173], [24.938, 60.169]]]},
+        }, {**_PHARMACY, "properties": {**_PHARMACY["properties"], "ring_minutes": 5}}],
+        "properties": {"region": "helsinki", "speed_m_s": 1.0, "tiers": [{
+            "minutes": 5, "distance_m": 300.0, "label_en": "5-minute living circle",
+            "label_zh": "五分钟生活圈居住区", "present": ["pharmacy"], "missing": [],
+            "requirements": [{"id": "pharmacy", "label_en": "Pharmacy", "label_zh": "药店",
+                              "categories": ["pharmacy"], "radius_m": 300.0, "present": True,
+                              "nearest_id": "osm:node/1234567", "nearest_m": 231.4}]}]}}]})
+
+    type: Literal["FeatureCollection"]
+    features: list[Feature] = Field(description="kind = origin, ring or facility.")
+    properties: CatchmentSummary
+
+
+# -- facilities -------------------------------------------------------------------------------
+
+class FacilityProperties(BaseModel):
+    """A stored facility's attributes."""
+
+    id: str = Field(examples=["osm:node/25502063"])
+    source: str = Field(examples=["osm"])
+    source_id: str = Field(examples=["node/25502063"])
+    name: str
+    name_zh: str
+    name_en: str
+    category: str = Field(examples=["pharmacy"])
+    category_en: str = Field(examples=["Pharmacy"])
+    category_zh: str = Field(examples=["药店"])
+    opening_hours: str
+    tags: dict[str, Any]
+
+
+class FacilityFeature(BaseModel):
+    """One facility as a GeoJSON Feature."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "type": "Feature", "id": "osm:node/25502063",
+        "geometry": {"type": "Point", "coordinates": [24.9500656, 60.1790676]},
+        "properties": {"id": "osm:node/25502063", "source": "osm", "source_id": "node/25502063",
+                       "name": "Hakaniemi", "name_zh": "", "name_en": "", "category": "bus_stop",
+                       "category_en": "Bus stop", "category_zh": "公交站", "opening_hours": "",
+                       "tags": {"highway": "bus_stop"}}}]})
+
+    type: Literal["Feature"]
+    id: str
+    geometry: Geometry
+    properties: FacilityProperties
+
+
+class PageInfo(BaseModel):
+    """Where a page of facilities sits in the whole answer."""
+
+    region: str
+    limit: int
+    offset: int
+    returned: int
+    next_offset: int | None = Field(description="Offset of the next page; null on the last.")
+
+
+class FacilityCollection(BaseModel):
+    """A page of facilities, ordered by id."""
+
+    type: Literal["FeatureCollection"]
+    features: list[FacilityFeature]
+    properties: PageInfo
+
+
+class PointIn(BaseModel):
+    """A GeoJSON Point, longitude then latitude (WGS 84)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["Point"]
+    coordinates: tuple[Annotated[float, Field(ge=-180, le=180)],
+                       Annotated[float, Field(ge=-90, le=90)]]
+
+
+Text = Annotated[str, Field(max_length=200)]
+
+
+class FacilityPropertiesIn(BaseModel):
+    """What a department states about one of its facilities."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str = Field(max_length=64, description="A category id (GET /v1/categories).",
+                          examples=["clinic"])
+    name: Text = ""
+    name_zh: Text = Field(default="", examples=["海曙社区卫生服务站"])
+    name_en: Text = ""
+    opening_hours: Text = Field(default="", examples=["Mo-Fr 08:00-17:00"])
+    tags: dict[Annotated[str, Field(max_length=64)], Text] = Field(
+        default_factory=dict, max_length=50, examples=[{"phone": "+86 574 0000 0000"}])
+
+
+class NewFacilityPropertiesIn(FacilityPropertiesIn):
+    """A new facility: also its id in the department's own list."""
+
+    source_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:/-]+$",
+                           description="The department's own id; the facility id becomes "
+                                       "'OWNER:SOURCE_ID'.", examples=["clinic-17"])
+
+
+class FacilityIn(BaseModel):
+    """A facility to store, as a GeoJSON Feature with a Point geometry."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [24.9414, 60.1712]},
+        "properties": {"category": "clinic", "name_zh": "社区卫生服务站",
+                       "opening_hours": "Mo-Fr 08:00-17:00"}}]})
+
+    type: Literal["Feature"]
+    geometry: PointIn
+    properties: FacilityPropertiesIn
+
+
+class NewFacilityIn(FacilityIn):
+    """A new facility, as a GeoJSON Feature with a Point geometry."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [24.9414, 60.1712]},
+        "properties": {"source_id": "clinic-17", "category": "clinic",
+                       "name_zh": "社区卫生服务站", "opening_hours": "Mo-Fr 08:00-17:00"}}]})
+
+    properties: NewFacilityPropertiesIn
+
+
+class AuditOut(BaseModel):
+    """One recorded change to a facility."""
+
+    facility_id: str
+    action: Literal["create", "update", "delete"]
+    actor: str = Field(description="Owner of the API key that made the change.")
+    at: str = Field(description="When, ISO 8601 UTC.")
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+# -- meta -------------------------------------------------------------------------------------
+
+class Health(BaseModel):
+    """The process answers."""
+
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    """The store answers and every region is loaded."""
+
+    status: Literal["ready"]
+    store: str
+    regions: list[str]
+
+
+class CategoryOut(BaseModel):
+    """A facility category, with the tiers that require it."""
+
+    id: str = Field(examples=["pharmacy"])
+    label_en: str = Field(examples=["Pharmacy"])
+    label_zh: str = Field(examples=["药店"])
+    color: str = Field(examples=["#27ae60"])
+    required_by: list[int] = Field(description="Tiers (minutes) that require it.",
+                                   examples=[[5]])
+
+
+class ProfileOut(BaseModel):
+    """A walking profile."""
+
+    id: str = Field(examples=["elderly"])
+    speed_m_s: float = Field(examples=[0.8])
+    label_en: str
+    label_zh: str
+
+
+class RequirementDef(BaseModel):
+    """What a tier requires within ``radius_m``: one facility of any of ``categories``."""
+
+    id: str
+    label_en: str
+    label_zh: str
+    categories: list[str]
+    radius_m: float
+
+
+class TierDef(BaseModel):
+    """A GB 50180 living-circle tier."""
+
+    minutes: int
+    distance_m: float
+    label_en: str
+    label_zh: str
+    population: str
+    requirements: list[RequirementDef]
+
+
+class StandardOut(BaseModel):
+    """The standard that catchments are checked against."""
+
+    name: str = Field(examples=["GB 50180-2018"])
+    source: str
+    profiles: list[ProfileOut]
+    tiers: list[TierDef]
+
+
+class RegionProperties(BaseModel):
+    """A loaded region's record."""
+
+    name: str = Field(examples=["helsinki"])
+    source: str = Field(examples=["osm-file:Helsinki.osm.pbf"])
+    loaded_at: str
+    bbox: list[float] = Field(description="west, south, east, north",
+                              examples=[[24.9352, 60.1642, 24.9534, 60.1791]])
+    n_nodes: int
+    n_edges: int
+    n_facilities: int
+
+
+class RegionFeature(BaseModel):
+    """A region's extent (its bounding box) as a GeoJSON Feature."""
+
+    type: Literal["Feature"]
+    id: str
+    bbox: list[float]
+    geometry: Geometry
+    properties: RegionProperties
+
+
+class RegionCollection(BaseModel):
+    """Every loaded region and its extent."""
+
+    type: Literal["FeatureCollection"]
+    features: list[RegionFeature]

@@ -1,0 +1,1 @@
+"""Route modules by domain: queries, facilities, writes, maps, meta."""

@@ -1,0 +1,106 @@
+"""Facilities of a region: by bounding box, category and name, one by id, and their changes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pyproj import Geod
+from shapely import box
+
+from api.deps import CatalogDep, EditorDep, SettingsDep, StandardDep, StoreDep, get_catalog
+from api.errors import problems
+from api.geojson import FastJSONResponse, GeoJSONResponse, audit_json, facility_features
+from api.models import AuditOut, FacilityCollection, FacilityFeature
+from api.params import MAX_QUERY_CHARS, FacilityId, RegionPath
+from geo.errors import InvalidParameter
+from geo.store import Bounds
+
+router = APIRouter(prefix="/v1/regions/{region}", tags=["facilities"],
+                   responses=problems(404, 422, 503))
+_GEOD = Geod(ellps="WGS84")
+#: Hard ceilings in the schema; the settings may lower them.
+PAGE_CEILING = 5_000
+OFFSET_CEILING = 1_000_000
+
+BBox = Annotated[str | None, Query(
+    max_length=200, pattern=r"^[-+0-9.eE]+(,[-+0-9.eE]+){3}$",
+    description="west,south,east,north in WGS 84 degrees; its area is capped "
+                "(LC_MAX_BBOX_KM2, default 25 km²).", examples=["24.93,60.16,24.96,60.18"])]
+Limit = Annotated[int, Query(ge=1, le=PAGE_CEILING,
+                             description="Page size, at most LC_MAX_PAGE_SIZE (default 500).")]
+Offset = Annotated[int, Query(ge=0, le=OFFSET_CEILING, description="Facilities to skip.")]
+Text = Annotated[str | None, Query(
+    min_length=1, max_length=MAX_QUERY_CHARS,
+    description="Part of a name (any language), case-insensitive.", examples=["apteekki"])]
+Categories = Annotated[list[str] | None, Query(
+    alias="category", max_length=40, description="Category id, repeatable; default: all.")]
+
+
+@router.get("/facilities", response_model=FacilityCollection, response_class=GeoJSONResponse)
+def facilities(
+    region: RegionPath,
+    store: StoreDep,
+    settings: SettingsDep,
+    standard: StandardDep,
+    bbox: BBox = None,
+    category: Categories = None,
+    q: Text = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> GeoJSONResponse:
+    """Facilities by bounding box, category and name, one page ordered by id."""
+    bounds = parse_bbox(bbox, settings.api.max_bbox_km2) if bbox else None
+    cats = list(standard.resolve_categories(category)) if category else None
+    check_page(limit, settings.api.max_page_size)
+    if q:
+        # only a name search needs more than the Store protocol
+        frame = get_catalog(store).find_facilities(region, bounds, cats, q, limit, offset)
+    else:
+        frame = store.facilities(region, bounds, cats, limit, offset)
+    features = facility_features(frame, standard)
+    more = len(features) == limit
+    return GeoJSONResponse({"type": "FeatureCollection", "features": features, "properties": {
+        "region": region, "limit": limit, "offset": offset, "returned": len(features),
+        "next_offset": offset + limit if more else None}})
+
+
+@router.get("/facilities/{facility_id:path}", response_model=FacilityFeature,
+            response_class=GeoJSONResponse)
+def facility(region: RegionPath, facility_id: FacilityId, catalog: CatalogDep,
+             standard: StandardDep) -> GeoJSONResponse:
+    """One facility by id."""
+    return GeoJSONResponse(facility_features(catalog.facility(region, facility_id), standard)[0])
+
+
+@router.get("/audit", response_model=list[AuditOut], response_class=FastJSONResponse)
+def audit(region: RegionPath, editor: EditorDep, settings: SettingsDep,
+          limit: Limit = 100, offset: Offset = 0) -> FastJSONResponse:
+    """Recorded changes to the region's facilities, newest first: who, when, before, after."""
+    check_page(limit, settings.api.max_page_size)
+    return FastJSONResponse([audit_json(e) for e in editor.audit(region, limit, offset)])
+
+
+def check_page(limit: int, most: int) -> None:
+    """Refuse pages larger than the configured size."""
+    if limit > most:
+        raise InvalidParameter(f"limit={limit} is too large; allowed: 1 to {most} (page "
+                               "through with offset)")
+
+
+def parse_bbox(text: str, max_km2: float) -> Bounds:
+    """``west,south,east,north`` as bounds, checked for order, range and area."""
+    try:
+        w, s, e, n = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InvalidParameter(f"bbox {text!r} is not four numbers; allowed: "
+                               "west,south,east,north in degrees") from None
+    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+        raise InvalidParameter(
+            f"bbox {text!r} is invalid; allowed: west < east within -180 to 180 and south < "
+            "north within -90 to 90 (west,south,east,north)")
+    area_km2 = abs(_GEOD.geometry_area_perimeter(box(w, s, e, n))[0]) / 1e6
+    if area_km2 > max_km2:
+        raise InvalidParameter(f"bbox covers {area_km2:,.1f} km²; allowed: at most "
+                               f"{max_km2:g} km² (ask for a smaller area, or page by category)")
+    return (w, s, e, n)

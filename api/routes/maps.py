@@ -1,0 +1,69 @@
+"""Maps as HTML pages: a resident's map for any point, and each kiosk's map."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse
+
+from api.deps import AtlasDep
+from api.errors import problems
+from api.kiosks import Kiosk, KioskNotFound
+from api.params import Lat, Lon, Profile, RegionQuery, Speed
+from geo import config
+from geo.atlas import Atlas
+
+router = APIRouter(prefix="/v1/maps", tags=["maps"], default_response_class=HTMLResponse,
+                   responses=problems(404, 422, 503))
+_HTML = {200: {"content": {"text/html": {"example": "<!DOCTYPE html><html>...</html>"}},
+               "description": "A self-contained HTML page (Leaflet)."}}
+
+
+@router.get("/resident", responses=_HTML)
+def resident(
+    atlas: AtlasDep,
+    lat: Lat,
+    lon: Lon,
+    offline: Annotated[bool, Query(
+        description="No network request from the page: Leaflet inlined, streets drawn "
+                    "instead of web tiles.")] = False,
+    profile: Profile = "standard",
+    speed: Speed = None,
+    region: RegionQuery = None,
+) -> HTMLResponse:
+    """The resident map of a point: rings, facilities and routes to the nearest of each kind."""
+    return HTMLResponse(render_map(atlas, lon, lat, region, profile, speed, offline))
+
+
+@router.get("/kiosk/{kiosk_id}", responses=_HTML)
+def kiosk(
+    request: Request,
+    atlas: AtlasDep,
+    kiosk_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                                  examples=["helsinki-central"])],
+) -> HTMLResponse:
+    """The page of a configured kiosk: the offline resident map of where it stands."""
+    kiosks: dict[str, Kiosk] = request.app.state.kiosks
+    if kiosk_id not in kiosks:
+        raise KioskNotFound(f"no kiosk {kiosk_id!r}; configured kiosks: "
+                            f"{', '.join(sorted(kiosks)) or 'none'} (LC_KIOSKS_FILE)")
+    k = kiosks[kiosk_id]
+    return HTMLResponse(render_map(atlas, k.lon, k.lat, k.region, k.profile, None, offline=True))
+
+
+def render_map(atlas: Atlas, lon: float, lat: float, region: str | None, profile: str,
+               speed: float | None, offline: bool) -> str:
+    """The resident map of a point as an HTML page."""
+    from maps.resident import resident_map  # noqa: PLC0415  (folium only when a map is asked)
+
+    result = atlas.catchment(lon, lat, config.DEFAULT_MINUTES, region=region, profile=profile,
+                             speed_m_s=speed)
+    near = atlas.nearest(lon, lat, region=result.region, profile=profile, speed_m_s=speed,
+                         max_minutes=max(config.DEFAULT_MINUTES))
+    streets = None
+    if offline:
+        reach = max(config.DEFAULT_MINUTES) * 60 * result.speed_m_s + 300
+        streets = atlas.region(result.region).streets_near(lon, lat, reach)
+    fmap = resident_map(result, atlas.standard, near, streets=streets, offline=offline)
+    return str(fmap.get_root().render())

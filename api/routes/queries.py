@@ -1,0 +1,51 @@
+"""Walking questions: the nearest services from a point, and a point's catchment."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import AtlasDep
+from api.errors import problems
+from api.geojson import GeoJSONResponse
+from api.models import CatchmentCollection, NearestCollection
+from api.params import Categories, K, Lat, Lon, MaxMinutes, Minutes, Profile, RegionQuery, Speed
+from geo import config
+
+router = APIRouter(prefix="/v1", tags=["queries"], responses=problems(404, 422, 503))
+
+
+@router.get("/nearest", response_model=NearestCollection, response_class=GeoJSONResponse)
+def nearest(
+    atlas: AtlasDep,
+    lat: Lat,
+    lon: Lon,
+    category: Categories = None,
+    k: K = 1,
+    max_minutes: MaxMinutes = None,
+    profile: Profile = "standard",
+    speed: Speed = None,
+    region: RegionQuery = None,
+    routes: Annotated[bool, Query(description="Attach each facility's walking route.")] = True,
+) -> GeoJSONResponse:
+    """Nearest facilities of each category by walking time, with their routes."""
+    result = atlas.nearest(lon, lat, category, region=region, k=k, profile=profile,
+                           speed_m_s=speed, max_minutes=max_minutes, routes=routes)
+    return GeoJSONResponse(result.to_geojson())
+
+
+@router.get("/catchment", response_model=CatchmentCollection, response_class=GeoJSONResponse)
+def catchment(
+    atlas: AtlasDep,
+    lat: Lat,
+    lon: Lon,
+    minutes: Minutes = None,
+    profile: Profile = "standard",
+    speed: Speed = None,
+    region: RegionQuery = None,
+) -> GeoJSONResponse:
+    """Areas within each walking time, their facilities, and the GB 50180 tier checklist."""
+    rings = minutes or list(config.DEFAULT_MINUTES)
+    result = atlas.catchment(lon, lat, rings, region=region, profile=profile, speed_m_s=speed)
+    return GeoJSONResponse(result.to_geojson())

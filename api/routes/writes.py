@@ -1,0 +1,103 @@
+"""Changes to facility data, for the departments that own it (an API key each).
+
+A key's owner may create facilities (their id becomes ``OWNER:SOURCE_ID``) and change or
+delete the facilities it created; OpenStreetMap's and other departments' stay untouched.
+Every change is recorded with who and when (GET /v1/regions/{region}/audit), and the
+region's engine is rebuilt on the next query so answers include it at once.
+"""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Response
+from shapely import Point
+
+from api.deps import AtlasDep, CallerDep, CatalogDep, EditorDep, StandardDep
+from api.errors import problems
+from api.geojson import GeoJSONResponse, facility_features
+from api.models import FacilityFeature, FacilityIn, NewFacilityIn
+from api.params import FacilityId, RegionPath
+from geo.atlas import Atlas
+from geo.errors import InvalidParameter, NotYourFacility, RegionNotFound
+from geo.standards import Standard
+from geo.store import ApiKey, FacilityCatalog, FacilityRecord
+
+router = APIRouter(prefix="/v1/regions/{region}/facilities", tags=["writes"],
+                   responses=problems(401, 403, 404, 409, 413, 422, 501, 503))
+
+
+@router.post("", status_code=201, response_model=FacilityFeature,
+             response_class=GeoJSONResponse)
+def create_facility(region: RegionPath, body: NewFacilityIn, caller: CallerDep,
+                    editor: EditorDep, catalog: CatalogDep, atlas: AtlasDep,
+                    standard: StandardDep) -> GeoJSONResponse:
+    """Add a facility owned by the key's department."""
+    record = _record(region, f"{caller.owner}:{body.properties.source_id}", body, caller, atlas)
+    entry = editor.save_facility(region, record, caller.owner, create=True)
+    atlas.forget(region)
+    return _feature(catalog, region, entry.facility_id, standard, 201)
+
+
+@router.put("/{facility_id:path}", response_model=FacilityFeature,
+            response_class=GeoJSONResponse)
+def update_facility(region: RegionPath, facility_id: FacilityId, body: FacilityIn,
+                    caller: CallerDep, editor: EditorDep, catalog: CatalogDep, atlas: AtlasDep,
+                    standard: StandardDep) -> GeoJSONResponse:
+    """Replace a facility the key's department owns."""
+    _check_owner(catalog, region, facility_id, caller)
+    record = _record(region, facility_id, body, caller, atlas)
+    editor.save_facility(region, record, caller.owner, create=False)
+    atlas.forget(region)
+    return _feature(catalog, region, facility_id, standard, 200)
+
+
+@router.delete("/{facility_id:path}", status_code=204, response_class=Response)
+def delete_facility(region: RegionPath, facility_id: FacilityId, caller: CallerDep,
+                    editor: EditorDep, catalog: CatalogDep, atlas: AtlasDep) -> Response:
+    """Remove a facility the key's department owns."""
+    _check_owner(catalog, region, facility_id, caller)
+    editor.delete_facility(region, facility_id, caller.owner)
+    atlas.forget(region)
+    return Response(status_code=204)
+
+
+def _check_owner(catalog: FacilityCatalog, region: str, facility_id: str,
+                 caller: ApiKey) -> None:
+    source = str(catalog.facility(region, facility_id)["source"].iloc[0])
+    if source != caller.owner:
+        raise NotYourFacility(
+            f"facility {facility_id!r} belongs to {source!r}; the key of {caller.owner!r} may "
+            f"change only facilities whose id starts with '{caller.owner}:'")
+
+
+def _record(region: str, facility_id: str, body: FacilityIn, caller: ApiKey,
+            atlas: Atlas) -> FacilityRecord:
+    props = body.properties
+    atlas.standard.category(props.category)  # UnknownCategory lists the allowed ones
+    lon, lat = body.geometry.coordinates
+    _check_inside(atlas, region, lon, lat)
+    return FacilityRecord(
+        id=facility_id, source=caller.owner, source_id=facility_id.split(":", 1)[1],
+        category=props.category, geometry=Point(lon, lat), name=props.name,
+        name_zh=props.name_zh, name_en=props.name_en, opening_hours=props.opening_hours,
+        tags=json.dumps(props.tags, ensure_ascii=False, sort_keys=True))
+
+
+def _check_inside(atlas: Atlas, region: str, lon: float, lat: float) -> None:
+    infos = atlas.infos()
+    info = next((i for i in infos if i.name == region), None)
+    if info is None:
+        raise RegionNotFound(region, [i.name for i in infos])
+    if not info.covers(lon, lat):
+        w, s, e, n = info.bounds
+        raise InvalidParameter(
+            f"facility at ({lat:.6f}, {lon:.6f}) lies outside region {region!r}; allowed: "
+            f"lat {s:.4f} to {n:.4f}, lon {w:.4f} to {e:.4f} (with a 0.01° margin)")
+
+
+def _feature(catalog: FacilityCatalog, region: str, facility_id: str, standard: Standard,
+             status: int) -> GeoJSONResponse:
+    feature = facility_features(catalog.facility(region, facility_id), standard)[0]
+    headers = {"Location": f"/v1/regions/{region}/facilities/{facility_id}"}
+    return GeoJSONResponse(feature, status_code=status, headers=headers)

@@ -1,0 +1,44 @@
+"""The API's settings (prefix ``LC_``), beside the store and engine settings of the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from livingcircle.settings import EngineSettings, StoreSettings
+
+DEFAULT_KIOSKS_FILE = Path(__file__).resolve().parent.parent / "maps" / "kiosks.toml"
+
+
+class APISettings(BaseSettings):
+    """Limits, CORS and kiosks of the HTTP API."""
+
+    model_config = SettingsConfigDict(env_prefix="LC_")
+
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Origins allowed to call the API from a browser, as JSON: '
+        'LC_CORS_ORIGINS=\'["https://kiosk.example.org"]\'; none by default.',
+    )
+    max_bbox_km2: float = Field(default=25.0, gt=0, le=10_000,
+                                description="Largest bounding box a facility query may ask for.")
+    max_page_size: int = Field(default=500, ge=1, le=5_000,
+                               description="Most facilities one page may hold.")
+    max_body_bytes: int = Field(default=16_384, ge=1_024, le=10_000_000,
+                                description="Largest request body accepted.")
+    kiosks_file: Path = Field(default=DEFAULT_KIOSKS_FILE,
+                              description="TOML file of kiosks ([[kiosks]] id, lat, lon).")
+    warm_regions: bool = Field(default=True,
+                               description="Build every region's engine at start-up.")
+
+
+@dataclass
+class Settings:
+    """Everything ``create_app`` needs; each part reads its own ``LC_`` variables."""
+
+    api: APISettings = field(default_factory=APISettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
