@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import webbrowser
@@ -20,10 +21,11 @@ from data.load import load_osm
 from data.sample import SAMPLE_POINT, SAMPLE_REGION, sample_file
 from geo import config
 from geo.atlas import Atlas
-from geo.errors import InvalidParameter, LivingCircleError, RegionNotFound
+from geo.errors import InvalidParameter, LivingCircleError, NotSupportedByStore, RegionNotFound
+from geo.keys import new_key
 from geo.results import CatchmentResult, NearestResult
 from geo.standards import Standard, load_standard
-from geo.store import RegionInfo, Store
+from geo.store import FacilityEditor, RegionInfo, Store
 from livingcircle.settings import EngineSettings, StoreSettings, open_store
 
 app = typer.Typer(
@@ -65,6 +67,9 @@ Database = Annotated[str | None, typer.Option(
 db_app = typer.Typer(help="The PostGIS store's database: create or update its tables.",
                      no_args_is_help=True)
 app.add_typer(db_app, name="db")
+keys_app = typer.Typer(help="API keys of the departments that change facility data through the "
+                            "HTTP API.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 
 def main() -> None:
@@ -333,3 +338,73 @@ def _print_catchment(result: CatchmentResult) -> None:
             line += "; missing: " + ", ".join(
                 f"{r.label_en} ({r.radius_m:.0f} m)" for r in tier.requirements if not r.present)
         out.print(line, highlight=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(
+        "--workers", help="Server processes; one per core is a good start.", min=1, max=64)] = 1,
+    access_log: Annotated[bool, typer.Option(
+        "--access-log/--no-access-log", help="Log every request.")] = True,
+    data_dir: DataDir = None,
+    database: Database = None,
+    standards: Standards = None,
+) -> None:
+    """Run the HTTP API (uvicorn); its documentation is at /docs."""
+    import uvicorn  # noqa: PLC0415  (only the server needs it)
+
+    # each worker process builds the app from the environment (api.app:create_app)
+    for name, value in (("LC_DATA_DIR", data_dir), ("LC_DATABASE_URL", database),
+                        ("LC_STANDARDS_FILE", standards)):
+        if value is not None:
+            os.environ[name] = str(value)
+    err.print(f"serving on http://{host}:{port} (docs at /docs), {workers} worker(s)",
+              highlight=False)
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                access_log=access_log, log_level="info")
+
+
+def _editor(data_dir: Path | None, database: str | None) -> FacilityEditor:
+    store = _store(data_dir, database)
+    if not isinstance(store, FacilityEditor):
+        raise NotSupportedByStore(f"{type(store).__name__} cannot keep API keys yet; use the "
+                                  "embedded store (--data-dir, without --database)")
+    return store
+
+
+@keys_app.command("add")
+def keys_add(
+    owner: Annotated[str, typer.Option(
+        "--owner", help="The department the key is for, e.g. health-bureau; facilities it "
+        "creates get ids 'OWNER:...'.")],
+    data_dir: DataDir = None,
+    database: Database = None,
+) -> None:
+    """Make a key for a department. It is printed once; only its hash is stored."""
+    token, record = new_key(owner)
+    _editor(data_dir, database).add_api_key(record)
+    print(token)
+    err.print(f"key {record.key_id} for {owner}: give it to them now, it cannot be shown again "
+              "(send it as the X-API-Key header)", highlight=False)
+
+
+@keys_app.command("list")
+def keys_list(data_dir: DataDir = None, database: Database = None) -> None:
+    """List the keys (ids and owners; secrets are never stored)."""
+    table = Table("key id", "owner", "created (UTC)")
+    for key in _editor(data_dir, database).api_keys():
+        table.add_row(key.key_id, key.owner, key.created_at.strftime("%Y-%m-%d %H:%M"))
+    out.print(table)
+
+
+@keys_app.command("remove")
+def keys_remove(
+    key_id: Annotated[str, typer.Argument(help="The key id shown by 'livingcircle keys list'.")],
+    data_dir: DataDir = None,
+    database: Database = None,
+) -> None:
+    """Revoke a key at once."""
+    _editor(data_dir, database).remove_api_key(key_id)
+    err.print(f"key {key_id} revoked", highlight=False)
