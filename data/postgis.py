@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -38,7 +38,7 @@ from pyproj import CRS, Geod
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, Engine, TextClause, create_engine, delete, insert, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from data.pg_schema import SCHEMA_REVISION, SRID, CategoryRow, RequirementRow
 from geo.errors import (
@@ -63,6 +63,7 @@ UPGRADE_HINT = "run 'livingcircle db upgrade' (with the same --database or LC_DA
 SERVER_HINT = ("start PostgreSQL and prepare it with 'make postgis' (scripts/ensure-postgis.sh), "
                "or fix --database / LC_DATABASE_URL")
 _GEOD = Geod(ellps="WGS84")
+T = TypeVar("T")
 _CRS = CRS.from_epsg(SRID)
 _ENGINES: dict[str, Engine] = {}
 _CHECKED: set[str] = set()
@@ -105,7 +106,7 @@ def engine_for(url: str | URL) -> Engine:
         if engine is None:
             try:
                 engine = create_engine(
-                    parsed, pool_pre_ping=True,
+                    parsed, pool_recycle=1800,
                     connect_args={"connect_timeout": 5, "application_name": "livingcircle",
                                   "options": "-c timezone=UTC"},
                 )
@@ -254,9 +255,12 @@ class PostgisStore:
 
     def regions(self) -> list[RegionInfo]:
         """Every loaded region, by name."""
-        with self._errors("listing regions"), self._reader.connect() as conn:
-            rows = conn.execute(_text(_REGION_SQL + ' ORDER BY name COLLATE "C"')).all()
-        return [_info(r) for r in rows]
+        def work() -> list[RegionInfo]:
+            with self._reader.connect() as conn:
+                rows = conn.execute(_text(_REGION_SQL + ' ORDER BY name COLLATE "C"')).all()
+            return [_info(r) for r in rows]
+
+        return self._unit("listing regions", work)
 
     def save_region(self, data: RegionData) -> None:
         """Store a region in one transaction, replacing its earlier version whole or not at all.
@@ -267,37 +271,49 @@ class PostgisStore:
         """
         name = check_region_name(data.info.name)
         _check_facilities(name, data.facilities)
-        with self._errors(f"loading region {name!r}"), self.engine.begin() as conn:
-            self._lock(conn, name)
-            _upsert_region(conn, data.info)
-            stats = _merge_facilities(conn, name, data.facilities)
-            _replace_network(conn, name, data.nodes, data.edges)
-            # fresh statistics, so the planner keeps using the KNN index after a first load
-            conn.execute(_text("ANALYZE facilities"))
-        self.last_load = stats
+
+        def work() -> LoadStats:
+            with self.engine.begin() as conn:
+                self._lock(conn, name)
+                _upsert_region(conn, data.info)
+                stats = _merge_facilities(conn, name, data.facilities)
+                _replace_network(conn, name, data.nodes, data.edges)
+                # fresh statistics: the planner keeps to the KNN index after a first load
+                conn.execute(_text("ANALYZE facilities"))
+            return stats
+
+        self.last_load = self._unit(f"loading region {name!r}", work)
 
     def load_region(self, name: str) -> RegionData:
         """Read a region back (one consistent snapshot), rows in key order."""
         check_region_name(name)
         snapshot = self.engine.execution_options(isolation_level="REPEATABLE READ")
-        with self._errors(f"reading region {name!r}"), snapshot.begin() as conn:
-            row = conn.execute(_text(_REGION_SQL + " WHERE name = :r"), {"r": name}).first()
-            if row is None:
-                raise RegionNotFound(name, self._names(conn))
-            nodes = _nodes_frame(conn.execute(_text(_NODES_SQL), {"r": name}).all())
-            edges = _edges_frame(conn.execute(_text(_EDGES_SQL), {"r": name}).all())
-            facilities = _facility_frame(conn.execute(
-                _text(f"{_FACILITY_SQL} WHERE region = :r ORDER BY id"), {"r": name}).all())
-        return RegionData(_info(row), nodes, edges, facilities)
+
+        def work() -> RegionData:
+            with snapshot.begin() as conn:
+                row = conn.execute(_text(_REGION_SQL + " WHERE name = :r"), {"r": name}).first()
+                if row is None:
+                    raise RegionNotFound(name, self._names(conn))
+                nodes = _nodes_frame(conn.execute(_text(_NODES_SQL), {"r": name}).all())
+                edges = _edges_frame(conn.execute(_text(_EDGES_SQL), {"r": name}).all())
+                facilities = _facility_frame(conn.execute(
+                    _text(f"{_FACILITY_SQL} WHERE region = :r ORDER BY id"), {"r": name}).all())
+            return RegionData(_info(row), nodes, edges, facilities)
+
+        return self._unit(f"reading region {name!r}", work)
 
     def delete_region(self, name: str) -> None:
         """Remove a region and everything in it."""
         check_region_name(name)
-        with self._errors(f"deleting region {name!r}"), self.engine.begin() as conn:
-            self._lock(conn, name)
-            gone = conn.execute(_text("DELETE FROM regions WHERE name = :r"), {"r": name})
-            if gone.rowcount == 0:
-                raise RegionNotFound(name, self._names(conn))
+
+        def work() -> None:
+            with self.engine.begin() as conn:
+                self._lock(conn, name)
+                gone = conn.execute(_text("DELETE FROM regions WHERE name = :r"), {"r": name})
+                if gone.rowcount == 0:
+                    raise RegionNotFound(name, self._names(conn))
+
+        self._unit(f"deleting region {name!r}", work)
 
     def save_standard(self, standard: Standard) -> None:
         """Replace the ``categories`` and ``tier_requirements`` tables with ``standard``'s."""
@@ -310,13 +326,17 @@ class PostgisStore:
                          "label_en": r.label_en, "label_zh": r.label_zh,
                          "categories": list(r.categories), "radius_m": r.radius_m}
                         for t in standard.tiers for r in t.requirements]
-        with self._errors("saving the standard"), self.engine.begin() as conn:
-            conn.execute(delete(RequirementRow))
-            conn.execute(delete(CategoryRow))
-            if categories:
-                conn.execute(insert(CategoryRow).values(categories))
-            if requirements:
-                conn.execute(insert(RequirementRow).values(requirements))
+
+        def work() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(delete(RequirementRow))
+                conn.execute(delete(CategoryRow))
+                if categories:
+                    conn.execute(insert(CategoryRow).values(categories))
+                if requirements:
+                    conn.execute(insert(RequirementRow).values(requirements))
+
+        self._unit("saving the standard", work)
 
     # -- facilities ----------------------------------------------------------------------
 
@@ -377,16 +397,35 @@ class PostgisStore:
     def _errors(self, doing: str) -> Any:
         return translate_errors(self.url, doing)
 
+    def _unit(self, doing: str, work: Callable[[], T]) -> T:
+        """Run one unit of work, errors translated; once more if a pooled connection was dead.
+
+        The pool does not ping connections on checkout (a round trip per query); a connection
+        the server dropped meanwhile (restart, idle timeout) fails on first use instead, and
+        SQLAlchemy invalidates the pool. Every unit is a single transaction or a read, and a
+        load is idempotent, so running it again on a fresh connection is safe.
+        """
+        with self._errors(doing):
+            try:
+                return work()
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+            return work()
+
     def _facility_query(self, region: str, sql: str, params: dict[str, Any]) -> gpd.GeoDataFrame:
         return _facility_frame(self._rows(region, sql, params))
 
     def _rows(self, region: str, sql: str, params: dict[str, Any]) -> Sequence[Any]:
-        with self._errors(f"querying region {region!r}"), self._reader.connect() as conn:
-            rows = conn.execute(_text(sql), params).all()
-            if not rows and not conn.execute(
-                    _text("SELECT 1 FROM regions WHERE name = :r"), {"r": region}).first():
-                raise RegionNotFound(region, self._names(conn))
-        return rows
+        def work() -> Sequence[Any]:
+            with self._reader.connect() as conn:
+                rows = conn.execute(_text(sql), params).all()
+                if not rows and not conn.execute(
+                        _text("SELECT 1 FROM regions WHERE name = :r"), {"r": region}).first():
+                    raise RegionNotFound(region, self._names(conn))
+            return rows
+
+        return self._unit(f"querying region {region!r}", work)
 
     def _names(self, conn: Connection) -> list[str]:
         return list(conn.execute(_text('SELECT name FROM regions ORDER BY name COLLATE "C"'))
@@ -405,11 +444,15 @@ class PostgisStore:
         if key in _CHECKED:
             return
         where = safe_url(self.url)
-        with self._errors("opening the store"), self.engine.connect() as conn:
-            if conn.execute(_text("SELECT to_regclass('alembic_version')")).scalar() is None:
-                raise SchemaOutOfDate(
-                    f"the database at {where} has no livingcircle schema yet; {UPGRADE_HINT}")
-            found = conn.execute(_text("SELECT version_num FROM alembic_version")).scalar()
+
+        def work() -> Any:
+            with self._reader.connect() as conn:
+                if conn.execute(_text("SELECT to_regclass('alembic_version')")).scalar() is None:
+                    raise SchemaOutOfDate(
+                        f"the database at {where} has no livingcircle schema yet; {UPGRADE_HINT}")
+                return conn.execute(_text("SELECT version_num FROM alembic_version")).scalar()
+
+        found = self._unit("opening the store", work)
         if found != SCHEMA_REVISION:
             raise SchemaOutOfDate(
                 f"the database at {where} has schema revision {found}, this livingcircle needs "
@@ -503,11 +546,10 @@ def _facility_frame(rows: Sequence[Sequence[Any]], geoms: Any = None) -> gpd.Geo
     if geoms is None:
         geoms = _wkb(_column(rows, len(FACILITY_COLUMNS)))
     columns["geometry"] = GeometryArray(np.asarray(geoms, dtype=object), crs=_CRS)
-    frame = pd.DataFrame(columns)
-    for c in FACILITY_COLUMNS:  # all-null or empty columns are inferred as object or float
-        if not isinstance(frame[c].dtype, pd.StringDtype):
-            frame[c] = frame[c].astype("str")
-    return gpd.GeoDataFrame(frame, geometry="geometry")
+    for c in FACILITY_COLUMNS:  # an empty or all-null list would not be inferred as str
+        if not any(isinstance(v, str) for v in columns[c]):
+            columns[c] = pd.array(columns[c], dtype="str")
+    return gpd.GeoDataFrame(pd.DataFrame(columns), geometry="geometry")
 
 
 def _tags_text(value: Any) -> str | None:

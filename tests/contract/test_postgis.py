@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import psycopg
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
@@ -294,3 +295,19 @@ def test_polygon_query_takes_any_shapely_geometry(pg: PostgisStore,
     multi = shapely.MultiPolygon([square, shapely.box(24.95, 60.175, 24.952, 60.177)])
     assert len(pg.facilities_in_polygon(REGION, multi)) >= len(
         pg.facilities_in_polygon(REGION, square)) > 0
+
+
+def test_connections_dropped_by_the_server_are_replaced(pg: PostgisStore,
+                                                        sample_data: RegionData) -> None:
+    """After a server restart or an idle timeout the next query still answers."""
+    pg.save_region(sample_data)
+    assert len(pg.nearest_candidates(REGION, 24.9414, 60.171, None, 5)) == 5
+    conninfo = pg.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        dropped = conn.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                               "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                               ).fetchone()
+    assert dropped and dropped[0] >= 1
+    assert len(pg.nearest_candidates(REGION, 24.9414, 60.171, None, 5)) == 5
+    pg.save_region(sample_data)
+    assert pg.regions()[0].name == REGION

@@ -1,0 +1,326 @@
+"""PostGIS store benchmark, against the embedded store in the same run.
+
+    python bench/bench_postgis.py [--quick] [--facilities 100000] [--points 300]
+                                  [--server URL] [--database URL]
+
+Measures, on the Helsinki sample and on a generated grid city with many facilities:
+
+- loading: facilities per second through ``save_region`` (COPY into a staging table, upsert,
+  network replaced), first load and reload with 1 % of the facilities changed;
+- KNN: ``nearest_candidates(limit=5)`` median latency, and the bare SQL round trip;
+- catchment end to end: ``Atlas.catchment`` with each store, the first query (which loads the
+  region from the store and builds the engine) and the steady-state median; and the planner's
+  follow-up query, the facilities inside the 15-minute ring (``facilities_in_polygon``).
+
+Targets: KNN median at most 2 ms; catchment with PostGIS at most 2x the embedded time.
+Without ``--database`` it creates a throwaway database from ``livingcircle_template`` on
+``--server`` (default: the local server ``make postgis`` prepares) and drops it at the end.
+Progress goes to stderr, the table to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+from psycopg import sql  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+import data.postgis as pgmod  # noqa: E402
+from data.embedded import FileStore  # noqa: E402
+from data.osm_file import read_osm_file  # noqa: E402
+from data.postgis import PostgisStore, dispose_engines, safe_url, upgrade  # noqa: E402
+from data.sample import SAMPLE_POINT, sample_file  # noqa: E402
+from geo.atlas import Atlas  # noqa: E402
+from geo.standards import Standard, load_standard  # noqa: E402
+from geo.store import RegionData, RegionInfo  # noqa: E402
+
+DEFAULT_SERVER = "postgresql+psycopg://livingcircle:livingcircle@127.0.0.1:5432/postgres"
+TARGET_KNN_MS = 2.0
+TARGET_CATCHMENT_RATIO = 2.0
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def median_ms(times: list[float]) -> float:
+    return statistics.median(times) * 1e3
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def repeat(fn: Callable[[float, float], Any], points: list[tuple[float, float]]) -> list[float]:
+    times = []
+    for lon, lat in points:
+        start = time.perf_counter()
+        fn(lon, lat)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+# -- data ----------------------------------------------------------------------------------------
+
+def region(name: str, nodes: Any, edges: Any, facilities: Any, source: str) -> RegionData:
+    bounds = (float(nodes["lon"].min()), float(nodes["lat"].min()),
+              float(nodes["lon"].max()), float(nodes["lat"].max()))
+    info = RegionInfo(name, source, datetime.now(UTC), bounds, len(nodes), len(edges),
+                      len(facilities))
+    return RegionData(info, nodes, edges, facilities)
+
+
+def big_region(n_facilities: int) -> RegionData:
+    """A grid city with about ``n_facilities`` facilities (data/synthetic.py)."""
+    from data.synthetic import grid_city  # noqa: PLC0415
+
+    n_nodes = 40_000
+    area_km2 = (np.sqrt(n_nodes) * 0.1) ** 2
+    nodes, edges, facilities = grid_city(n_nodes, seed=1,
+                                         facilities_per_km2=n_facilities / area_km2)
+    return region("bench-grid", nodes, edges, facilities, "synthetic:grid_city")
+
+
+def changed(data: RegionData, share: float, seed: int = 0) -> RegionData:
+    """``share`` of the facilities renamed, as a routine reload from the source would bring."""
+    facilities = data.facilities.copy()
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(facilities), int(len(facilities) * share), replace=False)
+    facilities.loc[facilities.index[rows], "name"] = "renamed"
+    return RegionData(replace(data.info, loaded_at=datetime.now(UTC)), data.nodes, data.edges,
+                      facilities)
+
+
+def points_in(data: RegionData, n: int, seed: int = 0) -> list[tuple[float, float]]:
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, len(data.nodes), n)
+    lon = data.nodes["lon"].to_numpy()[rows] + rng.normal(0, 1e-4, n)
+    lat = data.nodes["lat"].to_numpy()[rows] + rng.normal(0, 1e-4, n)
+    return list(zip(lon.tolist(), lat.tolist(), strict=True))
+
+
+# -- database ------------------------------------------------------------------------------------
+
+@contextmanager
+def throwaway_database(server: str) -> Iterator[str]:
+    url = make_url(server).set(drivername="postgresql+psycopg")
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"livingcircle_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE livingcircle_template")
+                     .format(sql.Identifier(name)))
+    db_url = url.set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(db_url)
+        yield db_url
+    finally:
+        dispose_engines()
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                         .format(sql.Identifier(name)))
+
+
+class PhaseTimer:
+    """Times the facility merge inside ``PostgisStore.save_region``."""
+
+    def __init__(self) -> None:
+        self.merge_s = 0.0
+        self._original = pgmod._merge_facilities
+
+    def __enter__(self) -> PhaseTimer:
+        def merge(*args: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return self._original(*args)
+            finally:
+                self.merge_s = time.perf_counter() - start
+        pgmod._merge_facilities = merge
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pgmod._merge_facilities = self._original
+
+
+# -- measurements --------------------------------------------------------------------------------
+
+Row = list[str]
+
+
+def bench_load(data: RegionData, file_store: FileStore, pg: PostgisStore) -> list[Row]:
+    n = len(data.facilities)
+    rows = []
+    t_file, _ = timed(lambda: file_store.save_region(data))
+    with PhaseTimer() as phase:
+        t_pg, _ = timed(lambda: pg.save_region(data))
+    rows.append([f"load {data.info.name}: facilities/s (whole save_region)",
+                 f"{n / t_pg:,.0f}", f"{n / t_file:,.0f}", "", ""])
+    rows.append([f"load {data.info.name}: facilities/s (facility upsert alone)",
+                 f"{n / phase.merge_s:,.0f}", "", "", ""])
+    update = changed(data, 0.01)
+    t_file, _ = timed(lambda: file_store.save_region(update))
+    with PhaseTimer() as phase:
+        t_pg, _ = timed(lambda: pg.save_region(update))
+    rows.append([f"reload {data.info.name}, 1 % changed: seconds",
+                 f"{t_pg:.2f}", f"{t_file:.2f}", "", str(pg.last_load)])
+    log(f"loaded {data.info.name}: {n:,} facilities, {len(data.edges):,} edges")
+    return rows
+
+
+def bench_knn(name: str, file_store: FileStore, pg: PostgisStore,
+              points: list[tuple[float, float]], file_points: int) -> list[Row]:
+    def pg_knn(lon: float, lat: float) -> Any:
+        return pg.nearest_candidates(name, lon, lat, None, 5)
+
+    def file_knn(lon: float, lat: float) -> Any:
+        return file_store.nearest_candidates(name, lon, lat, None, 5)
+
+    repeat(pg_knn, points[:20])  # warm the pool and the prepared statements
+    pg_ms = median_ms(repeat(pg_knn, points))
+    file_ms = median_ms(repeat(file_knn, points[:file_points]))
+    sql_ms = bare_knn_ms(pg, name, points)
+    return [
+        [f"KNN {name}: nearest_candidates(limit=5) median ms", f"{pg_ms:.2f}", f"{file_ms:.1f}",
+         f"<= {TARGET_KNN_MS:g}", verdict(pg_ms <= TARGET_KNN_MS)],
+        [f"KNN {name}: SQL round trip alone, median ms", f"{sql_ms:.2f}", "", "", ""],
+    ]
+
+
+def bare_knn_ms(pg: PostgisStore, name: str, points: list[tuple[float, float]]) -> float:
+    query = pgmod._KNN_SQL.format(where="region = %(r)s", margin=pgmod._KNN_MARGIN,
+                                  columns=pgmod._FACILITY_COLUMNS_SQL, here=pgmod._HERE)
+    query = query.replace(":lon", "%(lon)s").replace(":lat", "%(lat)s").replace(":k", "%(k)s")
+    raw = pg.engine.raw_connection()
+    try:
+        conn = raw.driver_connection
+        assert isinstance(conn, psycopg.Connection)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            def once(lon: float, lat: float) -> Any:
+                return cur.execute(query, {"r": name, "lon": lon, "lat": lat, "k": 5}).fetchall()
+            repeat(once, points[:20])
+            return median_ms(repeat(once, points))
+    finally:
+        raw.close()
+
+
+def bench_catchment(name: str, file_store: FileStore, pg: PostgisStore, standard: Standard,
+                    points: list[tuple[float, float]]) -> list[Row]:
+    rows = []
+    results = {}
+    for label, store in (("pg", pg), ("file", file_store)):
+        atlas = Atlas(store, standard)
+        lon, lat = points[0]
+        first, answer = timed(lambda a=atlas, x=lon, y=lat: a.catchment(x, y, region=name))
+        steady = median_ms(repeat(lambda x, y, a=atlas: a.catchment(x, y, region=name),
+                                  points[1:]))
+        ring = answer.rings[-1].polygon
+        inside = median_ms(repeat(
+            lambda x, y, s=store, r=ring: s.facilities_in_polygon(name, r), points[:10]))
+        results[label] = (first * 1e3, steady, inside)
+    (pg_first, pg_steady, pg_in), (f_first, f_steady, f_in) = results["pg"], results["file"]
+    for what, a, b in (("first query (region load + engine build)", pg_first, f_first),
+                       ("steady-state median", pg_steady, f_steady)):
+        ratio = a / b
+        rows.append([f"catchment {name}: {what}, ms", f"{a:.1f}", f"{b:.1f}",
+                     f"<= {TARGET_CATCHMENT_RATIO:g}x", f"{ratio:.2f}x "
+                     + verdict(ratio <= TARGET_CATCHMENT_RATIO)])
+    rows.append([f"catchment {name}: facilities_in_polygon(15-min ring), median ms",
+                 f"{pg_in:.1f}", f"{f_in:.1f}", "", f"{pg_in / f_in:.2f}x"])
+    return rows
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def table(rows: list[Row]) -> str:
+    headers = ["measure", "PostGIS", "embedded", "target", "result"]
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))) \
+            + " |"
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(headers), rule, *map(line, rows)])
+
+
+def run(url: str, args: argparse.Namespace) -> list[Row]:
+    standard = load_standard()
+    log("reading the Helsinki sample")
+    extract = read_osm_file(sample_file(), standard)
+    sample = region("helsinki", extract.nodes, extract.edges, extract.facilities,
+                    "osm-file:Helsinki.osm.pbf")
+    pg = PostgisStore(url)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as folder:
+        file_store = FileStore(Path(folder))
+        rows += bench_load(sample, file_store, pg)
+        sample_points = [(SAMPLE_POINT[1], SAMPLE_POINT[0]), *points_in(sample, args.points)]
+        rows += bench_knn("helsinki", file_store, pg, sample_points, 50)
+        rows += bench_catchment("helsinki", file_store, pg, standard,
+                                sample_points[: args.catchment_points])
+        if args.facilities:
+            log(f"generating a grid city with about {args.facilities:,} facilities")
+            big = big_region(args.facilities)
+            rows += bench_load(big, file_store, pg)
+            big_points = points_in(big, args.points, seed=1)
+            rows += bench_knn("bench-grid", file_store, pg, big_points, 10)
+            rows += bench_catchment("bench-grid", file_store, pg, standard,
+                                    big_points[: args.catchment_points])
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="sample only, fewer points")
+    parser.add_argument("--facilities", type=int, default=100_000,
+                        help="facilities of the generated city (0: sample only)")
+    parser.add_argument("--points", type=int, default=300)
+    parser.add_argument("--catchment-points", type=int, default=40)
+    parser.add_argument("--server", default=os.environ.get("LC_TEST_DATABASE_URL",
+                                                           DEFAULT_SERVER))
+    parser.add_argument("--database", help="an upgraded database to use instead of a "
+                        "throwaway one (regions 'helsinki' and 'bench-grid' are replaced)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.facilities, args.points, args.catchment_points = 0, 100, 15
+    start = time.perf_counter()
+    if args.database:
+        rows = run(args.database, args)
+        where = safe_url(args.database)
+    else:
+        with throwaway_database(args.server) as url:
+            where = safe_url(url)
+            rows = run(url, args)
+    print(f"livingcircle PostGIS store benchmark ({where}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f})\n")
+    print(table(rows))
+    print(f"\n(total {time.perf_counter() - start:.0f} s; embedded = FileStore (GeoParquet) in "
+          "the same run; KNN on the embedded store reads its file per query)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
