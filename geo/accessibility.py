@@ -15,7 +15,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from geo.network import FloatArray, StreetNetwork
-from geo.routing import AT_NODE_M, Snap
+from geo.routing import AT_NODE_M, Pieces, Snap
 
 
 def distance_to_nearest(
@@ -89,3 +89,19 @@ def _same_edge(net: StreetNetwork, points: Snap, facilities: Snap) -> FloatArray
         if allowed.any():
             out[i] = float(np.min((np.abs(ahead) + facilities.access_m[f])[allowed]))
     return out
+
+
+def beyond(net: StreetNetwork, node_dist: FloatArray, radius_m: float) -> Pieces:
+    """Stretches of street from which the nearest facility is farther than ``radius_m``.
+
+    A point ``p`` metres along edge ``(u, v)`` reaches a facility through ``u`` (walking back,
+    when the edge allows it) or through ``v``; the stretch between what either end covers
+    is beyond the radius.
+    """
+    length, oneway = net.edge_length, net.edge_oneway
+    from_u = np.where(oneway, 0.0, np.clip(radius_m - node_dist[net.edge_u], 0, None))
+    from_v = np.clip(radius_m - node_dist[net.edge_v], 0, None)
+    start, end = from_u, length - from_v
+    gap = end > start
+    edges = np.flatnonzero(gap).astype(np.int32)
+    return edges, start[gap], end[gap]

@@ -19,6 +19,7 @@ from scipy.spatial import ConvexHull, QhullError, cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from geo import config
+from geo.accessibility import distance_to_nearest
 from geo.catchment import piece_lines, ring_polygons
 from geo.errors import InvalidParameter, PointOutsideRegion, PointTooFarFromNetwork
 from geo.network import FloatArray, IntArray, StreetNetwork
@@ -158,6 +159,10 @@ class Region:
         lon, lat = self._to_lonlat.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([lon, lat]).astype(np.float64)
 
+    def unproject_geom(self, geom: BaseGeometry) -> BaseGeometry:
+        """A geometry in the network's metric CRS, in lon/lat."""
+        return self._lonlat_geom(geom)
+
     def contains(self, lon: float, lat: float) -> bool:
         """Whether a point lies within :attr:`boundary`."""
         return bool(shapely.contains_xy(self.boundary, lon, lat))
@@ -169,6 +174,19 @@ class Region:
                                                     x + radius_m, y + radius_m))
         lines = shapely.multilinestrings(self.net.edge_geom[np.sort(hits)])
         return shapely.set_precision(self._lonlat_geom(lines), 1e-6)  # ~0.1 m, smaller pages
+
+    def distance_to_nearest(self, category: str, limit_m: float = np.inf) -> FloatArray:
+        """Every street node's walking distance to the nearest facility of ``category``."""
+        code = self.standard.category_index(category)
+        mine = self.facilities.snap[np.flatnonzero(self.facilities.category == code)]
+        return distance_to_nearest(self.net, mine, limit_m)
+
+    def radius_for(self, category: str) -> float:
+        """The tightest GB 50180 service radius that names ``category`` (1000 m if none)."""
+        self.standard.category(category)
+        radii = [r.radius_m for t in self.standard.tiers for r in t.requirements
+                 if category in r.categories]
+        return min(radii, default=1000.0)
 
     # -- queries --------------------------------------------------------------------------
 

@@ -123,3 +123,10 @@ class WrongApiKey(AccessDenied):
 
 class NotYourFacility(AccessDenied):
     """A valid key whose owner does not own the facility it tries to change."""
+
+
+class UnknownKiosk(LivingCircleError, KeyError):
+    """A kiosk id that the kiosks file does not configure."""
+
+    def __init__(self, kiosk: str, allowed: Iterable[str]) -> None:
+        super().__init__(f"unknown kiosk {kiosk!r}; configured kiosks: {_allowed(allowed)}")

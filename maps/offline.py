@@ -1,16 +1,19 @@
 """Maps that load nothing from the network.
 
-Folium pages load Leaflet (and jQuery, Bootstrap, Font Awesome) from CDNs, which a kiosk
-on a bad connection, or any machine offline, cannot reach. Here Leaflet comes from the npm
-package installed at build time (``make assets``, into ``maps/assets/node_modules``; never
-committed) and is written into the page itself, with its images as data URIs. The maps
-here use only Leaflet's own markers and vectors, so nothing else is needed.
+Folium pages load Leaflet, its plugins, jQuery, Bootstrap and Font Awesome from CDNs, which
+a kiosk on a bad connection, or any machine offline, cannot reach. Here Leaflet and the one
+plugin we use (marker clustering) come from npm packages installed at build time
+(``make assets``, into ``maps/assets/node_modules``; never committed) and are written into
+the page itself, with their images as data URIs. Every CDN link Folium would add is dropped:
+the maps use only Leaflet's own vectors, div icons and popups, so nothing else is needed.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import re
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -20,7 +23,12 @@ from branca.element import Element
 from geo.errors import LivingCircleError
 
 ASSETS = Path(__file__).with_name("assets") / "node_modules"
-_LEAFLET = ASSETS / "leaflet" / "dist"
+#: package -> (scripts, stylesheets) under its dist/ folder, in load order
+PACKAGES = {
+    "leaflet": (("leaflet.js",), ("leaflet.css",)),
+    "leaflet.markercluster": (("leaflet.markercluster.js",),
+                              ("MarkerCluster.css", "MarkerCluster.Default.css")),
+}
 _REMOTE = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//[^"']+["']""", re.IGNORECASE)
 
 
@@ -29,34 +37,55 @@ class AssetsMissing(LivingCircleError, FileNotFoundError):
 
 
 def assets_installed() -> bool:
-    """Whether Leaflet is installed locally."""
-    return (_LEAFLET / "leaflet.js").is_file() and (_LEAFLET / "leaflet.css").is_file()
+    """Whether every asset package is installed locally."""
+    return all((ASSETS / name / "dist" / js[0]).is_file() for name, (js, _) in PACKAGES.items())
 
 
 @cache
-def _leaflet_inline() -> str:
+def _inline(package: str) -> str:
     if not assets_installed():
         raise AssetsMissing(
             f"map assets are not installed (looked in {ASSETS}); run 'make assets' "
             "(needs npm) to install Leaflet from the npm registry"
         )
-    css = (_LEAFLET / "leaflet.css").read_text(encoding="utf-8")
-    css = re.sub(r"url\((images/[^)]+\.png)\)", _data_uri, css)
-    js = (_LEAFLET / "leaflet.js").read_text(encoding="utf-8")
+    dist = ASSETS / package / "dist"
+    scripts, styles = PACKAGES[package]
+    css = "\n".join((dist / f).read_text(encoding="utf-8") for f in styles)
+    css = re.sub(r"url\((images/[^)]+\.png)\)", lambda m: _data_uri(dist / m.group(1)), css)
+    js = "\n".join((dist / f).read_text(encoding="utf-8") for f in scripts)
+    if package == "leaflet":  # Folium creates markers with the default icon first
+        icons = {k: _data_uri(dist / "images" / f)[4:-1] for k, f in (
+            ("iconUrl", "marker-icon.png"), ("iconRetinaUrl", "marker-icon-2x.png"),
+            ("shadowUrl", "marker-shadow.png"))}
+        js += f"\nL.Icon.Default.mergeOptions({json.dumps(icons)});"
     return f"<style>{css}</style>\n<script>{js}</script>"
 
 
-def _data_uri(match: re.Match[str]) -> str:
-    data = base64.b64encode((_LEAFLET / match.group(1)).read_bytes()).decode("ascii")
-    return f"url(data:image/png;base64,{data})"
+def _data_uri(path: Path) -> str:
+    return f"url(data:image/png;base64,{base64.b64encode(path.read_bytes()).decode('ascii')})"
+
+
+def _elements(element: object) -> Iterator[object]:
+    yield element
+    for child in getattr(element, "_children", {}).values():
+        yield from _elements(child)
 
 
 def embed_assets(fmap: folium.Map) -> folium.Map:
-    """Write Leaflet into the page instead of linking CDNs (call before saving)."""
-    inline = _leaflet_inline()
-    fmap.default_js = []
-    fmap.default_css = []
-    fmap.get_root().header.add_child(Element(inline), name="leaflet_inline", index=0)
+    """Write Leaflet (and the cluster plugin, if used) into the page; drop every CDN link.
+
+    Call when the map is complete, before saving or rendering.
+    """
+    clustering = False
+    for element in _elements(fmap):
+        clustering |= type(element).__name__ == "MarkerCluster"
+        if hasattr(element, "default_js"):
+            element.default_js = []
+            element.default_css = []
+    header = fmap.get_root().header
+    header.add_child(Element(_inline("leaflet")), name="lc_leaflet", index=0)
+    if clustering:
+        header.add_child(Element(_inline("leaflet.markercluster")), name="lc_cluster", index=1)
     return fmap
 
 

@@ -6,13 +6,13 @@ import html
 from collections import defaultdict
 
 import folium
+import numpy as np
 import shapely
-from branca.element import MacroElement, Template
 from shapely.geometry.base import BaseGeometry
 
 from geo.results import CatchmentResult, FacilityHit, NearestResult
 from geo.standards import Standard
-from maps.offline import assets_installed, embed_assets
+from maps.base import Display, Legend, LegendRow, Tiles, add_streets, base_map, finish, fit
 
 RING_COLORS = {5: "#1a9850", 10: "#fee08b", 15: "#fc8d59"}
 _FALLBACK_RING_COLORS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#7f0000")
@@ -24,6 +24,7 @@ def resident_map(
     nearest: NearestResult | None = None,
     streets: BaseGeometry | None = None,
     offline: bool = False,
+    tiles: Tiles = "osm",
 ) -> folium.Map:
     """A Folium map of a catchment, its facilities and the routes to the nearest of each kind.
 
@@ -39,54 +40,47 @@ def resident_map(
         Street lines (lon/lat) drawn as the base layer when offline.
     offline
         Make no network request: Leaflet is written into the page and, instead of web
-        tiles, ``streets`` are drawn. Online maps use OpenStreetMap tiles.
+        tiles, ``streets`` are drawn.
+    tiles
+        Online base map: ``osm``, ``amap`` (data shifted to GCJ-02 to sit on Amap's
+        streets) or ``none``.
     """
-    origin = catchment.origin
-    fmap = folium.Map(location=[origin.lat, origin.lon], zoom_start=15,
-                      tiles=None if offline else "OpenStreetMap",
-                      control_scale=True, max_zoom=19, prefer_canvas=False)
-    if offline or assets_installed():
-        embed_assets(fmap)
-    if streets is not None and not streets.is_empty:
-        _streets(fmap, streets)
-    _rings(fmap, catchment)
+    origin, show = catchment.origin, Display(tiles)
+    fmap = base_map(origin.lon, origin.lat, show, offline)
+    add_streets(fmap, streets, show)
+    _rings(fmap, catchment, show)
     if nearest is not None:  # under the markers, so a route never hides its facility
-        _routes(fmap, nearest, standard)
-    _facilities(fmap, catchment.facilities, standard)
-    folium.CircleMarker(
-        [origin.lat, origin.lon], radius=9, color="#ffffff", weight=3, fill=True,
-        fill_color="#d7191c", fill_opacity=1.0, tooltip="您在这里 · You are here",
-    ).add_to(fmap)
+        _routes(fmap, nearest, standard, show)
+    _facilities(fmap, catchment.facilities, standard, show)
+    you_are_here(fmap, origin.lon, origin.lat, show)
     _legend(fmap, catchment, standard)
     folium.LayerControl(collapsed=True).add_to(fmap)
-    bounds = _bounds(catchment)
-    if bounds:
-        fmap.fit_bounds(bounds)
-    return fmap
+    fit(fmap, [r.polygon for r in catchment.rings], show)
+    return finish(fmap, offline)
 
 
-def _streets(fmap: folium.Map, streets: BaseGeometry) -> None:
-    layer = folium.FeatureGroup(name="街道 · Streets", control=False)
-    folium.GeoJson(
-        shapely.geometry.mapping(streets),
-        style_function=lambda _f: {"color": "#8a8a8a", "weight": 1.5, "opacity": 0.8},
-        interactive=False,
-    ).add_to(layer)
-    layer.add_to(fmap)
+def you_are_here(fmap: folium.Map, lon: float, lat: float, show: Display,
+                 radius: int = 9) -> None:
+    """The red dot of the resident's (or the kiosk's) position."""
+    folium.CircleMarker(
+        show.latlon(lon, lat), radius=radius, color="#ffffff", weight=3, fill=True,
+        fill_color="#d7191c", fill_opacity=1.0, tooltip="您在这里 · You are here",
+        class_name="lc-here",
+    ).add_to(fmap)
 
 
 def _ring_color(minutes: int, i: int) -> str:
     return RING_COLORS.get(minutes, _FALLBACK_RING_COLORS[i % len(_FALLBACK_RING_COLORS)])
 
 
-def _rings(fmap: folium.Map, catchment: CatchmentResult) -> None:
+def _rings(fmap: folium.Map, catchment: CatchmentResult, show: Display) -> None:
     for i, ring in sorted(enumerate(catchment.rings), key=lambda r: -r[1].minutes):
         if ring.polygon.is_empty:
             continue
         color = _ring_color(ring.minutes, i)
         layer = folium.FeatureGroup(name=f"{ring.minutes} 分钟 · {ring.minutes}-min walk")
         folium.GeoJson(
-            shapely.geometry.mapping(ring.polygon),
+            shapely.geometry.mapping(show.geom(ring.polygon)),
             style_function=lambda _f, c=color: {"color": c, "weight": 2, "fillColor": c,
                                                 "fillOpacity": 0.18},
             tooltip=f"{ring.minutes} 分钟步行 · {ring.minutes} minutes on foot",
@@ -108,7 +102,8 @@ def _popup_html(hit: FacilityHit) -> str:
     return "<br>".join(lines)
 
 
-def _facilities(fmap: folium.Map, hits: list[FacilityHit], standard: Standard) -> None:
+def _facilities(fmap: folium.Map, hits: list[FacilityHit], standard: Standard,
+                show: Display) -> None:
     """One GeoJSON layer per category (Leaflet only: Folium's Popup would need jQuery)."""
     by_cat: dict[str, list[FacilityHit]] = defaultdict(list)
     for hit in hits:
@@ -116,12 +111,13 @@ def _facilities(fmap: folium.Map, hits: list[FacilityHit], standard: Standard) -
     for cat in standard.categories:
         if cat.id not in by_cat:
             continue
+        xy = show.xy(np.array([[h.lon, h.lat] for h in by_cat[cat.id]]))
         features = [{
             "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [round(h.lon, 7), round(h.lat, 7)]},
+            "geometry": {"type": "Point", "coordinates": [round(x, 7), round(y, 7)]},
             "properties": {"id": h.id, "popup": _popup_html(h),
                            "label": html.escape(h.name_zh or h.name or cat.label_en)},
-        } for h in by_cat[cat.id]]
+        } for h, (x, y) in zip(by_cat[cat.id], xy.tolist(), strict=True)]
         layer = folium.FeatureGroup(
             name=f"{cat.label_zh} · {cat.label_en} ({len(features)})")
         folium.GeoJson(
@@ -137,13 +133,14 @@ def _facilities(fmap: folium.Map, hits: list[FacilityHit], standard: Standard) -
         layer.add_to(fmap)
 
 
-def _routes(fmap: folium.Map, nearest: NearestResult, standard: Standard) -> None:
+def _routes(fmap: folium.Map, nearest: NearestResult, standard: Standard,
+            show: Display) -> None:
     layer = folium.FeatureGroup(name="最近设施路线 · Routes to the nearest")
     for cat_id, hits in nearest.by_category.items():
         if not hits or hits[0].route is None:
             continue
         hit, cat = hits[0], standard.category(cat_id)
-        coords = [(y, x) for x, y in shapely.get_coordinates(hit.route)]
+        coords = [(y, x) for x, y in shapely.get_coordinates(show.geom(hit.route))]
         folium.PolyLine(
             coords, color=cat.color, weight=4, opacity=0.85, dash_array="6 6",
             tooltip=f"{cat.label_zh} · {cat.label_en}: {hit.time_s / 60:.1f} min",
@@ -151,56 +148,17 @@ def _routes(fmap: folium.Map, nearest: NearestResult, standard: Standard) -> Non
     layer.add_to(fmap)
 
 
-def _bounds(catchment: CatchmentResult) -> list[list[float]] | None:
-    polys = [r.polygon for r in catchment.rings if not r.polygon.is_empty]
-    if not polys:
-        return None
-    w, s, e, n = shapely.union_all(polys).bounds
-    return [[s, w], [n, e]]
-
-
-_LEGEND = Template("""
-{% macro html(this, kwargs) %}
-<div id="lc-legend" style="position:absolute; bottom:28px; left:10px; z-index:9999;
-  background:rgba(255,255,255,0.94); padding:10px 12px; border-radius:8px; max-height:60vh;
-  overflow:auto; font:13px/1.45 system-ui, 'Noto Sans CJK SC', sans-serif;
-  box-shadow:0 1px 6px rgba(0,0,0,.3); max-width:300px">
- <div style="font-weight:600; margin-bottom:4px">步行生活圈 · Living circle on foot</div>
- {% for row in this.rings %}
- <div class="lc-legend-ring"><span style="display:inline-block;width:14px;height:14px;
-   background:{{row[1]}};opacity:.6;border:1px solid {{row[1]}};margin-right:6px;
-   vertical-align:-2px"></span>{{row[0]}}</div>
- {% endfor %}
- <div style="font-weight:600; margin:6px 0 2px">设施 · Facilities</div>
- {% for row in this.categories %}
- <div class="lc-legend-category"><span style="display:inline-block;width:12px;height:12px;
-   border-radius:50%;background:{{row[1]}};border:1px solid #333;margin-right:6px;
-   vertical-align:-1px"></span>{{row[0]}}</div>
- {% endfor %}
- {% if this.missing %}
- <div style="font-weight:600; margin:6px 0 2px">未达标 · Missing (GB 50180)</div>
- {% for row in this.missing %}<div class="lc-legend-missing">{{row}}</div>{% endfor %}
- {% endif %}
-</div>
-{% endmacro %}
-""")
-
-
-class _Legend(MacroElement):  # type: ignore[misc]
-    def __init__(self, rings: list[tuple[str, str]], categories: list[tuple[str, str]],
-                 missing: list[str]) -> None:
-        super().__init__()
-        self._name = "Legend"
-        self._template = _LEGEND
-        self.rings, self.categories, self.missing = rings, categories, missing
-
-
 def _legend(fmap: folium.Map, catchment: CatchmentResult, standard: Standard) -> None:
-    rings = [(f"{r.minutes} 分钟 · {r.minutes} min", _ring_color(r.minutes, i))
-             for i, r in enumerate(catchment.rings)]
+    rings = [LegendRow(f"{r.minutes} 分钟 · {r.minutes} min", _ring_color(r.minutes, i), "box",
+                       "lc-legend-ring") for i, r in enumerate(catchment.rings)]
     present = {h.category for h in catchment.facilities}
-    cats = [(html.escape(f"{c.label_zh} · {c.label_en}"), c.color)
+    cats = [LegendRow(html.escape(f"{c.label_zh} · {c.label_en}"), c.color,
+                      css_class="lc-legend-category")
             for c in standard.categories if c.id in present]
-    missing = [html.escape(f"{t.minutes} 分钟: {r.label_zh} · {r.label_en}")
+    missing = [LegendRow(html.escape(f"{t.minutes} 分钟: {r.label_zh} · {r.label_en}"), "",
+                         "text", "lc-legend-missing")
                for t in catchment.tiers for r in t.requirements if not r.present]
-    _Legend(rings, cats, missing).add_to(fmap)
+    sections = [("", rings), ("设施 · Facilities", cats)]
+    if missing:
+        sections.append(("未达标 · Missing (GB 50180)", missing))
+    Legend("步行生活圈 · Living circle on foot", sections).add_to(fmap)
