@@ -27,6 +27,7 @@ from geo.results import CatchmentResult, NearestResult
 from geo.standards import Standard, load_standard
 from geo.store import FacilityEditor, RegionInfo, Store
 from livingcircle.settings import EngineSettings, StoreSettings, open_store
+from maps.base import TILES, Tiles
 
 app = typer.Typer(
     name="livingcircle",
@@ -67,6 +68,9 @@ Database = Annotated[str | None, typer.Option(
 db_app = typer.Typer(help="The PostGIS store's database: create or update its tables.",
                      no_args_is_help=True)
 app.add_typer(db_app, name="db")
+map_app = typer.Typer(help="Write a map as one HTML file: a resident's catchment, a planner's "
+                           "district view, or a kiosk's page.", no_args_is_help=True)
+app.add_typer(map_app, name="map")
 keys_app = typer.Typer(help="API keys of the departments that change facility data through the "
                             "HTTP API.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -294,7 +298,7 @@ def db_upgrade(database: Database = None) -> None:
 
 
 def _write_map(atlas: Atlas, result: CatchmentResult, near: NearestResult, path: Path,
-               offline: bool) -> None:
+               offline: bool, tiles: str = "osm") -> None:
     from maps.resident import resident_map  # noqa: PLC0415  (folium only when a map is asked)
 
     streets = None
@@ -302,8 +306,87 @@ def _write_map(atlas: Atlas, result: CatchmentResult, near: NearestResult, path:
         reach = max(r.minutes for r in result.rings) * 60 * result.speed_m_s + 300
         streets = atlas.region(result.region).streets_near(result.origin.lon,
                                                            result.origin.lat, reach)
-    resident_map(result, atlas.standard, near, streets=streets, offline=offline).save(str(path))
+    fmap = resident_map(result, atlas.standard, near, streets=streets, offline=offline,
+                        tiles=_tiles(tiles))
+    fmap.save(str(path))
     err.print(f"map written to {path}", highlight=False)
+
+
+def _tiles(name: str) -> Tiles:
+    if name not in TILES:
+        raise InvalidParameter(f"unknown tiles {name!r}; allowed: {', '.join(TILES)}")
+    return name  # type: ignore[return-value]
+
+
+Out = Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")]
+TilesOpt = Annotated[str, typer.Option(
+    "--tiles", help="Online base map: osm, amap (data shifted to GCJ-02 to match Amap) or none.")]
+
+
+@map_app.command("resident")
+def map_resident(
+    lat: Lat,
+    lon: Lon,
+    out: Out,
+    minutes: Annotated[list[int] | None, typer.Option(
+        "--minutes", "-m", help="Ring in minutes, repeatable; default 5, 10, 15.")] = None,
+    region: RegionOpt = None,
+    profile: Profile = "standard",
+    speed: Speed = None,
+    offline: Offline = False,
+    tiles: TilesOpt = "osm",
+    data_dir: DataDir = None,
+    database: Database = None,
+) -> None:
+    """Resident map: rings, facilities with popups, routes to the nearest of each kind."""
+    atlas = _atlas(data_dir, None, database)
+    rings = minutes or list(config.DEFAULT_MINUTES)
+    result = atlas.catchment(lon, lat, rings, region=region, profile=profile, speed_m_s=speed)
+    near = atlas.nearest(lon, lat, region=result.region, profile=profile, speed_m_s=speed,
+                         max_minutes=max(rings))
+    _write_map(atlas, result, near, out, offline, tiles)
+
+
+@map_app.command("planner")
+def map_planner(
+    region: Annotated[str, typer.Option("--region", "-r", help="Region to map.")],
+    category: Annotated[str, typer.Option(
+        "--category", "-c", help="Category whose walking times are painted.")],
+    out: Out,
+    profile: Profile = "standard",
+    speed: Speed = None,
+    offline: Offline = False,
+    tiles: TilesOpt = "osm",
+    data_dir: DataDir = None,
+    database: Database = None,
+) -> None:
+    """Planner map: minutes on foot to the nearest facility on every street, and the gaps."""
+    from maps.planner import planner_map  # noqa: PLC0415  (folium only when a map is asked)
+
+    atlas = _atlas(data_dir, None, database)
+    engine = atlas.region(region)
+    speed_m_s = atlas.standard.speed(profile, speed)
+    fmap = planner_map(engine, category, speed_m_s, offline=offline, tiles=_tiles(tiles))
+    fmap.save(str(out))
+    err.print(f"map written to {out}", highlight=False)
+
+
+@map_app.command("kiosk")
+def map_kiosk(
+    kiosk_id: Annotated[str, typer.Option("--kiosk", "-k", help="Kiosk id from the kiosks file.")],
+    out: Out,
+    kiosks: Annotated[Path | None, typer.Option(
+        "--kiosks", help="Kiosks TOML (default: LC_KIOSKS_FILE or maps/kiosks.toml).")] = None,
+    data_dir: DataDir = None,
+    database: Database = None,
+) -> None:
+    """Kiosk page: full-screen offline map and the nearest everyday services, in big type."""
+    from maps.kiosk import kiosk, kiosk_page  # noqa: PLC0415  (folium only when asked)
+
+    atlas = _atlas(data_dir, None, database)
+    k = kiosk(kiosk_id, kiosks)
+    kiosk_page(k, atlas.region(k.region)).save(str(out))
+    err.print(f"kiosk page written to {out}", highlight=False)
 
 
 def _print_nearest(result: NearestResult, standard: Standard) -> None:

@@ -116,3 +116,26 @@ def test_demo_loads_the_sample_and_writes_a_map(tmp_path: Path) -> None:
     assert "Nearest services on foot" in done.stdout
     assert "15-minute living circle" in done.stdout
     assert out.stat().st_size > 50_000
+
+
+@pytest.mark.parametrize("args", [
+    ["map", "resident", "--lat", LAT, "--lon", LON, "--offline"],
+    ["map", "resident", "--lat", LAT, "--lon", LON, "--tiles", "amap"],
+    ["map", "planner", "--region", "helsinki", "--category", "pharmacy", "--offline"],
+    ["map", "kiosk", "--kiosk", "helsinki-station"],
+])
+def test_map_commands_write_pages(data_dir: Path, tmp_path: Path, args: list[str]) -> None:
+    out = tmp_path / "page.html"
+    done = run(data_dir, *args, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    page = out.read_text(encoding="utf-8")
+    assert "L.map(" in page and len(page) < 3_000_000
+    if "amap" in args:
+        assert "autonavi" in page  # Amap tiles, our data shifted to GCJ-02
+
+
+def test_map_with_unknown_tiles_is_refused(data_dir: Path, tmp_path: Path) -> None:
+    done = run(data_dir, "map", "resident", "--lat", LAT, "--lon", LON, "--tiles", "bing",
+               "--out", str(tmp_path / "x.html"))
+    assert done.returncode == 2
+    assert "unknown tiles 'bing'; allowed: osm, amap, none" in done.stderr
