@@ -278,8 +278,8 @@ class PostgisStore:
                 _upsert_region(conn, data.info)
                 stats = _merge_facilities(conn, name, data.facilities)
                 _replace_network(conn, name, data.nodes, data.edges)
-                # fresh statistics: the planner keeps to the KNN index after a first load
-                conn.execute(_text("ANALYZE facilities"))
+                # fresh row counts: the planner keeps to the KNN index after a first load
+                conn.execute(_text("ANALYZE facilities (region, category)"))
             return stats
 
         self.last_load = self._unit(f"loading region {name!r}", work)
@@ -611,7 +611,7 @@ def _merge_facilities(conn: Connection, region: str, frame: gpd.GeoDataFrame) ->
             min_lon float8, min_lat float8, max_lon float8, max_lat float8
         ) ON COMMIT DROP"""))
     copy_rows(conn, "lc_stage_facilities", _STAGE_COLUMNS, _facility_columns(frame))
-    conn.execute(_text("ANALYZE lc_stage_facilities"))
+    conn.execute(_text("ANALYZE lc_stage_facilities (source, source_id)"))  # for the joins
     deleted = conn.execute(_text("""
         DELETE FROM facilities f WHERE f.region = :r AND NOT EXISTS (
             SELECT 1 FROM lc_stage_facilities s
@@ -680,9 +680,10 @@ def copy_rows(conn: Connection, table: str, columns: list[str],
 
 
 def _texts(values: Iterable[Any]) -> list[str]:
+    items = values.tolist() if isinstance(values, pd.Series) else values  # no per-item boxing
     return [v.translate(_ESCAPES) if isinstance(v, str)
             else _NULL if v is None or bool(pd.isna(v)) else str(v).translate(_ESCAPES)
-            for v in values]
+            for v in items]
 
 
 def _ints(values: pd.Series) -> list[str]:
