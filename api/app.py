@@ -8,15 +8,17 @@ region's engine once, so the first request is as fast as the thousandth. Run it 
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            allow_headers=["Content-Type", "X-API-Key"], max_age=600)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     for module in (meta, queries, facilities, writes, maps):
+        _docstrings_as_summaries(module.router)
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app, app.state.standard, settings)  # type: ignore[method-assign]
     return app
@@ -133,6 +136,14 @@ class BodyLimit:
             (b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()),
             (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
+
+
+def _docstrings_as_summaries(router: APIRouter) -> None:
+    """A handler's one-line docstring becomes its OpenAPI summary (the rest, its description)."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.description and not route.summary:
+            first, _, rest = route.description.partition("\n")
+            route.summary, route.description = first.strip(), inspect.cleandoc(rest)
 
 
 def _openapi(app: FastAPI, standard: Standard, settings: Settings) -> dict[str, Any]:

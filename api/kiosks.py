@@ -25,21 +25,23 @@ class Kiosk:
     lat: float
     lon: float
     region: str | None = None
-    profile: str = "standard"
 
 
 def load_kiosks(path: Path) -> dict[str, Kiosk]:
-    """The kiosks of a TOML file (``[[kiosks]]`` tables), by id; none if the file is absent."""
+    """The kiosks of a TOML file (``[kiosks.ID]`` tables), by id; none if the file is absent."""
     if not path.exists():
         return {}
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        kiosks = [Kiosk(str(k["id"]), str(k.get("name", k["id"])), float(k["lat"]),
-                        float(k["lon"]), k.get("region"), str(k.get("profile", "standard")))
-                  for k in raw.get("kiosks", [])]
-    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise InvalidParameter(f"cannot read kiosks file {path}: {exc}; expected [[kiosks]] "
-                               "tables with id, lat and lon") from exc
+        raw = tomllib.loads(path.read_text(encoding="utf-8")).get("kiosks", {})
+        if isinstance(raw, list):  # the first format: [[kiosks]] with an id each
+            raw = {k["id"]: k for k in raw}
+        kiosks = [Kiosk(str(kid), str(k.get("name_en") or k.get("name") or kid),
+                        float(k["lat"]), float(k["lon"]), k.get("region"))
+                  for kid, k in raw.items()]
+    except (OSError, tomllib.TOMLDecodeError, AttributeError, KeyError, TypeError,
+            ValueError) as exc:
+        raise InvalidParameter(f"cannot read kiosks file {path}: {exc}; expected [kiosks.ID] "
+                               "tables with lat and lon") from exc
     for kiosk in kiosks:
         if not _ID.match(kiosk.id) or not (-90 <= kiosk.lat <= 90 and -180 <= kiosk.lon <= 180):
             raise InvalidParameter(f"kiosk {kiosk.id!r} in {path} is invalid; allowed: an id "

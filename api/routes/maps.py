@@ -41,7 +41,7 @@ def kiosk(
     request: Request,
     atlas: AtlasDep,
     kiosk_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
-                                  examples=["helsinki-central"])],
+                                  examples=["helsinki-station"])],
 ) -> HTMLResponse:
     """The page of a configured kiosk: the offline resident map of where it stands."""
     kiosks: dict[str, Kiosk] = request.app.state.kiosks
@@ -49,7 +49,8 @@ def kiosk(
         raise KioskNotFound(f"no kiosk {kiosk_id!r}; configured kiosks: "
                             f"{', '.join(sorted(kiosks)) or 'none'} (LC_KIOSKS_FILE)")
     k = kiosks[kiosk_id]
-    return HTMLResponse(render_map(atlas, k.lon, k.lat, k.region, k.profile, None, offline=True))
+    return HTMLResponse(render_map(atlas, k.lon, k.lat, k.region, "standard", None,
+                                   offline=True))
 
 
 def render_map(atlas: Atlas, lon: float, lat: float, region: str | None, profile: str,
