@@ -372,15 +372,14 @@ class PostgisStore:
                               here=_HERE)
         rows = self._rows(region, sql, params)
         if not rows:
-            return _facility_frame(rows).assign(straight_m=np.zeros(0))
+            return _facility_frame(rows, straight_m=np.zeros(0))
         geoms = _wkb(_column(rows, len(FACILITY_COLUMNS)))
         anchors = shapely.point_on_surface(geoms)  # what representative_point() gives
         _, _, dist = _GEOD.inv(np.full(len(rows), float(lon)), np.full(len(rows), float(lat)),
                                shapely.get_x(anchors), shapely.get_y(anchors))
         order = sorted(range(len(rows)), key=lambda i: (dist[i], rows[i][0]))[:max(limit, 0)]
-        frame = _facility_frame([rows[i] for i in order], geoms[order])
-        frame["straight_m"] = np.asarray(dist, dtype=np.float64)[order]
-        return frame
+        return _facility_frame([rows[i] for i in order], geoms[order],
+                               np.asarray(dist, dtype=np.float64)[order])
 
     def facilities_in_polygon(
         self, region: str, polygon: BaseGeometry, categories: list[str] | None = None
@@ -539,7 +538,8 @@ def _edges_frame(rows: Sequence[Sequence[Any]]) -> gpd.GeoDataFrame:
     }, geometry=GeometryArray(_wkb(_column(rows, 8)), crs=_CRS))
 
 
-def _facility_frame(rows: Sequence[Sequence[Any]], geoms: Any = None) -> gpd.GeoDataFrame:
+def _facility_frame(rows: Sequence[Sequence[Any]], geoms: Any = None,
+                    straight_m: Any = None) -> gpd.GeoDataFrame:
     """Rows of ``_FACILITY_SQL`` as the embedded store's frame (same columns and dtypes)."""
     columns: dict[str, Any] = {c: _column(rows, i) for i, c in enumerate(FACILITY_COLUMNS)}
     columns["tags"] = [_tags_text(t) for t in columns["tags"]]
@@ -549,6 +549,8 @@ def _facility_frame(rows: Sequence[Sequence[Any]], geoms: Any = None) -> gpd.Geo
     for c in FACILITY_COLUMNS:  # an empty or all-null list would not be inferred as str
         if not any(isinstance(v, str) for v in columns[c]):
             columns[c] = pd.array(columns[c], dtype="str")
+    if straight_m is not None:
+        columns["straight_m"] = np.asarray(straight_m, dtype=np.float64)
     return gpd.GeoDataFrame(pd.DataFrame(columns), geometry="geometry")
 
 
