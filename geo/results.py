@@ -69,7 +69,7 @@ class NearestResult:
         features = [_origin_feature(self.origin)]
         for hits in self.by_category.values():
             for rank, hit in enumerate(hits, start=1):
-                features.append(_feature(shapely.Point(hit.lon, hit.lat),
+                features.append(_point_feature(hit.lon, hit.lat,
                                          hit.properties() | {"rank": rank}))
                 if hit.route is not None:
                     features.append(_feature(hit.route, {
@@ -153,7 +153,7 @@ class CatchmentResult:
             features.append(_feature(ring.polygon, {
                 "kind": "ring", "minutes": ring.minutes, "area_m2": round(ring.area_m2, 1),
                 "street_m": round(ring.street_m, 1)}))
-        features += [_feature(shapely.Point(h.lon, h.lat), h.properties())
+        features += [_point_feature(h.lon, h.lat, h.properties())
                      for h in self.facilities]
         return {"type": "FeatureCollection", "features": features,
                 "properties": {"region": self.region, "speed_m_s": self.speed_m_s,
@@ -161,10 +161,16 @@ class CatchmentResult:
 
 
 def _origin_feature(origin: Origin) -> dict[str, Any]:
-    return _feature(shapely.Point(origin.lon, origin.lat), {
+    return _point_feature(origin.lon, origin.lat, {
         "kind": "origin", "snapped": [origin.snapped_lon, origin.snapped_lat],
         "access_m": round(origin.access_m, 3)})
 
 
 def _feature(geom: BaseGeometry, props: dict[str, Any]) -> dict[str, Any]:
     return {"type": "Feature", "geometry": shapely.geometry.mapping(geom), "properties": props}
+
+
+def _point_feature(lon: float, lat: float, props: dict[str, Any]) -> dict[str, Any]:
+    """A Point Feature without a shapely object (catchments have hundreds of them)."""
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": (lon, lat)},
+            "properties": props}
