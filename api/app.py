@@ -57,10 +57,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             log.info("region %s ready", info.name)
     app.state.store, app.state.atlas = store, atlas
     app.state.kiosks = load_kiosks(settings.api.kiosks_file)
-    try:
-        yield
-    finally:
-        del app.state.atlas, app.state.store
+    yield  # stores hold no per-app resources (PostGIS engines are shared per process)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -168,7 +168,7 @@ def add_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, unexpected_error)
 
 
-_WHY = {400: "Bad request", 401: "No API key (X-API-Key header)",
+_WHY = {400: "The body is not JSON (UTF-8)", 401: "No API key (X-API-Key header)",
         403: "API key unknown, revoked, or not the facility's owner",
         404: "Region, facility or point not found", 409: "Conflict; retry or change the id",
         413: "Request body too large", 422: "A parameter is outside what is allowed",

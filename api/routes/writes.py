@@ -24,7 +24,7 @@ from geo.standards import Standard
 from geo.store import ApiKey, FacilityCatalog, FacilityRecord
 
 router = APIRouter(prefix="/v1/regions/{region}/facilities", tags=["writes"],
-                   responses=problems(401, 403, 404, 409, 413, 422, 501, 503))
+                   responses=problems(400, 401, 403, 404, 409, 413, 422, 501, 503))
 
 
 @router.post("", status_code=201, response_model=FacilityFeature,
