@@ -265,9 +265,10 @@ def test_command_line_against_postgis(make_database: Callable[..., str],
     assert f"revision {SCHEMA_REVISION}" in done.stderr
     done = cli("load", str(sample_path), "--region", REGION, "--database", url, "--quiet")
     assert done.returncode == 0, done.stderr
-    assert "776 new" in done.stderr or "new" in done.stderr
+    assert "776 new" in done.stderr, done.stderr
     done = cli("regions", "--json", "--database", url)
-    assert [r["name"] for r in json.loads(done.stdout)] == [REGION]
+    assert done.returncode == 0, done.stderr
+    assert [r["name"] for r in json.loads(done.stdout)] == [REGION], done.stdout
     done = cli("nearest", "--lat", "60.171", "--lon", "24.9414", "--json", "-c", "pharmacy",
                "--database", url)
     assert done.returncode == 0, done.stderr
