@@ -664,7 +664,10 @@ def _facility_columns(frame: gpd.GeoDataFrame) -> list[list[str]]:
 # -- COPY -------------------------------------------------------------------------------------
 
 _NULL = "\\N"
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_ESCAPE_PAIRS = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+_ESCAPES = str.maketrans(dict(_ESCAPE_PAIRS))
+_SPECIAL = r"[\\\t\n\r]"
+_SRID_PREFIX = f"SRID={SRID};"  # PostGIS reads EWKT's prefix before hex WKB too
 _CHUNK_ROWS = 20_000
 
 
@@ -682,10 +685,15 @@ def copy_rows(conn: Connection, table: str, columns: list[str],
 
 
 def _texts(values: Iterable[Any]) -> list[str]:
-    items = values.tolist() if isinstance(values, pd.Series) else values  # no per-item boxing
+    if isinstance(values, pd.Series):  # vectorised: escapes only where needed
+        text = values if isinstance(values.dtype, pd.StringDtype) else values.astype("str")
+        if bool(text.str.contains(_SPECIAL, regex=True).fillna(False).any()):
+            for char, escaped in _ESCAPE_PAIRS:
+                text = text.str.replace(char, escaped, regex=False)
+        return list(text.fillna(_NULL).tolist())
     return [v.translate(_ESCAPES) if isinstance(v, str)
             else _NULL if v is None or bool(pd.isna(v)) else str(v).translate(_ESCAPES)
-            for v in items]
+            for v in values]
 
 
 def _ints(values: pd.Series) -> list[str]:
@@ -697,7 +705,5 @@ def _floats(values: Any) -> list[str]:
 
 
 def _geoms(geoms: Any) -> list[str]:
-    hexes = shapely.to_wkb(shapely.set_srid(np.asarray(geoms), SRID), hex=True,
-                           include_srid=True)
-    return [_NULL if h is None else h for h in hexes.tolist()]
-
+    hexes = shapely.to_wkb(np.asarray(geoms, dtype=object), hex=True).tolist()
+    return [_NULL if h is None else _SRID_PREFIX + h for h in hexes]

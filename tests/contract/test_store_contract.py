@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import geopandas as gpd
@@ -139,3 +140,16 @@ def test_a_region_without_facilities_still_answers(store: Store, sample_data: Re
     assert len(store.nearest_candidates(REGION, 24.9414, 60.171, None, 5)) == 0
     result = Atlas(store, standard).catchment(24.9414, 60.171, region=REGION)
     assert result.facilities == []
+
+
+def test_awkward_text_round_trips(store: Store, sample_data: RegionData) -> None:
+    """Tabs, newlines, backslashes, quotes, Chinese, empty and missing values survive."""
+    facilities = sample_data.facilities.head(8).copy()
+    names = ["tab\there", "new\nline", "back\\slash \\N", 'quote " and \' and ,',
+             "社区卫生服务站", "", None, "carriage\r\nreturn 🏥"]
+    facilities["name"] = pd.Series(names, dtype="str", index=facilities.index)
+    facilities["tags"] = [json.dumps({"name": n or "", "note": "a\tb\\c"}, ensure_ascii=False,
+                                     sort_keys=True) for n in names]
+    store.save_region(with_facilities(sample_data, facilities))
+    back = store.load_region(REGION).facilities
+    assert_geodataframe_equal(back, by_id(facilities))
