@@ -8,10 +8,12 @@ region's engine once, so the first request is as fast as the thousandth. Run it 
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -19,6 +21,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,6 +31,7 @@ from api.kiosks import load_kiosks
 from api.routes import facilities, maps, meta, queries, writes
 from api.settings import Settings
 from geo.atlas import Atlas
+from geo.errors import LivingCircleError
 from geo.standards import Standard, load_standard
 from livingcircle.settings import open_store
 
@@ -51,13 +55,42 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     store = open_store(settings.store)
     atlas = Atlas(store, app.state.standard, settings.engine.max_snap_m)
+    infos = atlas.infos()
     if settings.api.warm_regions:
-        for info in atlas.infos():
+        for info in infos:
             atlas.region(info.name)
             log.info("region %s ready", info.name)
     app.state.store, app.state.atlas = store, atlas
     app.state.kiosks = load_kiosks(settings.api.kiosks_file)
+    watcher = None
+    if settings.api.refresh_seconds > 0:
+        seen = {i.name: i.loaded_at for i in infos}
+        watcher = asyncio.create_task(watch_regions(atlas, seen, settings.api.refresh_seconds))
     yield  # stores hold no per-app resources (PostGIS engines are shared per process)
+    if watcher is not None:
+        watcher.cancel()
+
+
+async def watch_regions(atlas: Atlas, seen: dict[str, datetime], every_s: float) -> None:
+    """Rebuild the engines of regions reloaded or edited since they were built.
+
+    Each worker process holds its own engines: a change made through another worker, or a
+    'livingcircle load', shows in the store's load times, checked every ``every_s`` seconds.
+    """
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            now = {i.name: i.loaded_at for i in await run_in_threadpool(atlas.infos)}
+        except LivingCircleError as exc:  # the store is down for now: /ready says so
+            log.warning("cannot check the regions: %s", exc)
+            continue
+        for name in seen.keys() | now.keys():
+            if seen.get(name) != now.get(name):
+                log.info("region %s changed in the store; rebuilding its engine", name)
+                atlas.forget(name)
+                if name in now:
+                    await run_in_threadpool(atlas.region, name)
+        seen = now
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -33,6 +33,10 @@ class APISettings(BaseSettings):
                               description="TOML file of kiosks ([[kiosks]] id, lat, lon).")
     warm_regions: bool = Field(default=True,
                                description="Build every region's engine at start-up.")
+    refresh_seconds: float = Field(
+        default=5.0, ge=0, le=3600,
+        description="How often each worker checks the store for reloaded or edited regions "
+                    "(and rebuilds their engines); 0 never checks.")
 
 
 @dataclass

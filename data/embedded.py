@@ -293,7 +293,9 @@ class FileStore:
                     os.link(live / name, version / name)
                 frame.sort_values("id", kind="stable").to_parquet(
                     version / "facilities.parquet", index=False)
-                info = _info_json(_read_info(live / "region.json")) | {"n_facilities": len(frame)}
+                # a new load time: long-running readers (API workers) see the region changed
+                info = _info_json(_read_info(live / "region.json")) | {
+                    "n_facilities": len(frame), "loaded_at": entry.at.isoformat()}
                 _write_json(version / "region.json", info)
                 _fsync_dir(version)
                 self._append_audit(entry)  # first: a change is never live unrecorded

@@ -62,6 +62,9 @@ class Atlas:
         """The region that answers for a point: ``region`` if named, else the one containing it."""
         if region is not None:
             return self.region(region)
+        for _, engine in sorted(self._engines.items()):  # built ones answer without the store
+            if engine.contains(lon, lat):
+                return engine
         infos = self.infos()
         if not infos:
             raise RegionNotFound("(any)", [])

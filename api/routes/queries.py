@@ -15,9 +15,13 @@ from geo import config
 
 router = APIRouter(prefix="/v1", tags=["queries"], responses=problems(404, 422, 503))
 
+# The two handlers are ``async`` on purpose: the engine is pure CPU on arrays already in memory,
+# so each request runs to completion on the event loop, first come first served, instead of
+# sharing the GIL with its neighbours in the thread pool (one worker process per core).
+
 
 @router.get("/nearest", response_model=NearestCollection, response_class=GeoJSONResponse)
-def nearest(
+async def nearest(
     atlas: AtlasDep,
     lat: Lat,
     lon: Lon,
@@ -36,7 +40,7 @@ def nearest(
 
 
 @router.get("/catchment", response_model=CatchmentCollection, response_class=GeoJSONResponse)
-def catchment(
+async def catchment(
     atlas: AtlasDep,
     lat: Lat,
     lon: Lon,

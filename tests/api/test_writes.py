@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.app import create_app
+from api.settings import Settings
 from tests.api.conftest import LAT, LON, assert_problem
 
 URL = "/v1/regions/helsinki/facilities"
@@ -189,3 +193,23 @@ def test_each_store_refuses_unauthorised_writes(client: TestClient, store_kind: 
         assert_problem(response, 501, "PostgisStore", "embedded store")
     else:
         assert_problem(response, 403, "not valid")
+
+
+def test_other_workers_see_a_change_within_the_refresh_time(
+        file_settings: Settings, health_key: str) -> None:
+    """Two apps over one store stand for two worker processes."""
+    fast = dataclasses.replace(file_settings, api=file_settings.api.model_copy(
+        update={"refresh_seconds": 0.2}))
+    params = {"lat": LAT, "lon": LON, "category": "clinic", "k": 5}
+    with TestClient(create_app(fast)) as one, TestClient(create_app(fast)) as other:
+        made = one.post(URL, json=clinic("w-1", category="clinic"),
+                        headers={"X-API-Key": health_key})
+        assert made.status_code == 201, made.text
+        deadline = time.monotonic() + 10
+        while True:
+            found = other.get("/v1/nearest", params=params).json()["features"]
+            if any(f["properties"].get("id") == "health-bureau:w-1" for f in found):
+                break
+            assert time.monotonic() < deadline, "the other worker never saw the new clinic"
+            time.sleep(0.1)
+        one.delete(f"{URL}/health-bureau:w-1", headers={"X-API-Key": health_key})
