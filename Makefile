@@ -50,6 +50,7 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_api.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache livingcircle-demo.html maps/assets/node_modules
