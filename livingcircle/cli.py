@@ -284,6 +284,44 @@ def demo(
         webbrowser.open(out_file.resolve().as_uri())
 
 
+@app.command("import")
+def import_list_command(
+    file: Annotated[Path, typer.Argument(help="A department's facility list: .csv, .xlsx, "
+                                              ".geojson or .gpkg.")],
+    mapping: Annotated[Path, typer.Option("--mapping", "-m", help="TOML mapping file: columns, "
+                                          "crs (wgs84, gcj02, bd09, EPSG:n) and categories.")],
+    region: Annotated[str, typer.Option("--region", "-r", help="Region to merge it into.")],
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Where to write the rejected rows (CSV with a reason per row); "
+        "default: FILE's name with .rejected.csv, beside it.")] = None,
+    data_dir: DataDir = None,
+    database: Database = None,
+    standards: Standards = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Merge a department's facility list into a region, with provenance and no duplicates.
+
+    Rows matching a facility already there are merged into it; bad rows are left out and
+    written to the report to fix and submit again. Importing the same list again changes
+    nothing.
+    """
+    from data.departments import import_list, load_mapping  # noqa: PLC0415
+
+    standard = _standard(standards)
+    result = import_list(_store(data_dir, database), region, file,
+                         load_mapping(mapping, standard), standard)
+    report_path = report or file.with_name(f"{file.stem}.rejected.csv")
+    result.write_rejected(report_path)
+    summary = result.summary() | {"report": str(report_path)}
+    if as_json:
+        out.print_json(data=summary)
+        return
+    table = Table("", "count", title=f"import of {file.name} into {region}")
+    for key, value in summary.items():
+        table.add_row(key, str(value))
+    out.print(table)
+
+
 @db_app.command("upgrade")
 def db_upgrade(database: Database = None) -> None:
     """Create or update the livingcircle tables in a PostGIS database (Alembic migrations)."""

@@ -1,0 +1,701 @@
+"""Departments' facility lists: CSV, Excel, GeoJSON or GeoPackage, merged into a region.
+
+A small TOML mapping file says which column holds what, in which coordinate system the
+coordinates are, and how the department's categories map to the standard's::
+
+    source = "haishu-health"          # who owns the list (lowercase, digits, '-', '_')
+    crs = "gcj02"                     # wgs84 | gcj02 | bd09 | any EPSG code ("EPSG:4547")
+    sheet = "2024"                    # Excel only (default: the first sheet)
+    encoding = "utf-8"                # CSV only (default utf-8 with or without BOM; "gbk")
+    max_distance_m = 50               # matching: how far a department's point may lie ...
+    min_similarity = 0.6              # ... and how alike the names must be
+
+    [columns]
+    id = "编号"                       # the department's own id: required, unique in the list
+    name = "名称"
+    category = "类型"
+    lon = "经度"                      # or: coordinates = "坐标" ("lon,lat" in one column);
+    lat = "纬度"                      # GeoJSON and GeoPackage use their geometry instead
+    address = "地址"                  # optional, like name_zh, name_en and opening_hours
+    extra = ["电话", "床位数"]         # kept with the source's record, not interpreted
+
+    [categories]                     # source value -> category id of the standard
+    "社区卫生服务站" = "clinic"
+    "药店" = "pharmacy"
+
+A category value that already is a category id of the standard needs no entry.
+
+Provenance lives in each facility's ``tags`` JSON (no schema change, queryable in PostGIS as
+``tags -> 'lc:sources'``): ``lc:sources`` lists every department record that describes the
+facility (source, source_id, its fields, WGS-84 point, original coordinates and, when it was
+matched to another record, the distance and name similarity); ``lc:conflicts`` lists the
+fields on which a department disagrees with the record shown. The shown fields are never
+overwritten: a facility shows OpenStreetMap's fields when OSM has it, else those of the
+department record that created it (its id, ``source:source_id``, stays while that record is
+in its department's list).
+
+An import replaces everything the list's source contributed before, then matches the list's
+rows to the region's facilities, so re-importing the same list changes nothing and an edited
+list changes only what it edits. Rows that cannot be imported are reported with a reason and
+left out; the region is written in one atomic step (or not at all).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import difflib
+import json
+import math
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Geod
+from scipy.spatial import cKDTree
+
+from geo.coords import normalise_crs, to_wgs84
+from geo.errors import LivingCircleError, UnknownCategory
+from geo.standards import Standard
+from geo.store import RegionData, Store
+
+TABLE_SUFFIXES = (".csv", ".xlsx", ".xlsm")
+GEO_SUFFIXES = (".geojson", ".json", ".gpkg")
+SOURCES_KEY = "lc:sources"
+CONFLICTS_KEY = "lc:conflicts"
+_SOURCE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_FIELDS = ("name", "name_zh", "name_en", "category", "address", "opening_hours")
+_GEOD = Geod(ellps="WGS84")
+_EARTH_M_PER_DEG = 111_195.0
+#: a matched department point this far from the facility is reported as a location conflict
+LOCATION_CONFLICT_M = 25.0
+#: unnamed records on either side merge only when this close (and of the same category)
+UNNAMED_MATCH_M = 10.0
+
+
+class ImportFileError(LivingCircleError, ValueError):
+    """A facility list or mapping file that cannot be read as a whole."""
+
+
+# -- the mapping file -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListMapping:
+    """How to read one department's list: see the module docstring for the file format."""
+
+    source: str
+    columns: Mapping[str, str]
+    crs: str | None = None
+    categories: Mapping[str, str] = field(default_factory=dict)
+    extra: tuple[str, ...] = ()
+    sheet: str | int | None = None
+    encoding: str | None = None
+    layer: str | None = None
+    max_distance_m: float = 50.0
+    min_similarity: float = 0.6
+
+
+def load_mapping(path: Path, standard: Standard) -> ListMapping:
+    """Read and check a mapping file.
+
+    Raises
+    ------
+    ImportFileError
+        The file is unreadable, or lacks ``source`` or ``columns.id``.
+    UnknownCategory
+        ``[categories]`` maps to a category the standard does not define.
+    """
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ImportFileError(f"cannot read mapping file {path}: {exc}") from exc
+    return parse_mapping(raw, standard)
+
+
+def parse_mapping(raw: Mapping[str, Any], standard: Standard) -> ListMapping:
+    """A :class:`ListMapping` from a parsed mapping file (see :func:`load_mapping`)."""
+    source = str(raw.get("source", ""))
+    if not _SOURCE.match(source) or source == "osm":
+        raise ImportFileError(
+            f"mapping needs source = NAME naming the department (got {source!r}); use 1 to 63 "
+            "lowercase letters, digits, '-' or '_', and not 'osm'")
+    columns = {str(k): str(v) for k, v in dict(raw.get("columns", {})).items() if k != "extra"}
+    if "id" not in columns:
+        raise ImportFileError("mapping needs [columns] id = COLUMN: the department's own id "
+                              "of each row, so a re-import finds its earlier rows")
+    categories = {str(k): str(v) for k, v in dict(raw.get("categories", {})).items()}
+    for target in sorted(set(categories.values())):
+        standard.category(target)  # raises UnknownCategory, listing the allowed ids
+    crs = raw.get("crs")
+    return ListMapping(
+        source=source, columns=columns, crs=normalise_crs(str(crs)) if crs else None,
+        categories=categories, extra=tuple(raw.get("columns", {}).get("extra", ())),
+        sheet=raw.get("sheet"), encoding=raw.get("encoding"), layer=raw.get("layer"),
+        max_distance_m=float(raw.get("max_distance_m", 50.0)),
+        min_similarity=float(raw.get("min_similarity", 0.6)),
+    )
+
+
+# -- reading a list ---------------------------------------------------------------------------
+
+
+@dataclass
+class RawList:
+    """A list as read: text attributes, and either coordinates or geometries (not converted)."""
+
+    attributes: pd.DataFrame
+    geometry: gpd.GeoSeries | None
+    file_crs: str | None
+    row_numbers: list[int]
+
+
+def read_list(path: Path, mapping: ListMapping) -> RawList:
+    """Read a CSV, Excel, GeoJSON or GeoPackage list; every attribute as text.
+
+    ``row_numbers`` are what a department sees: the spreadsheet row (header is row 1) for
+    CSV and Excel, the feature's position (from 1) for GeoJSON and GeoPackage.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise ImportFileError(f"facility list {path} does not exist")
+    try:
+        if suffix in TABLE_SUFFIXES:
+            frame = _read_table(path, suffix, mapping)
+            return RawList(frame, None, None, [i + 2 for i in range(len(frame))])
+        if suffix in GEO_SUFFIXES:
+            geo = gpd.read_file(path, layer=mapping.layer)
+            attrs = geo.drop(columns=geo.geometry.name).astype(object)
+            attrs = attrs.where(attrs.notna(), "").astype(str)
+            crs = geo.crs.to_string() if geo.crs is not None else None
+            return RawList(attrs, geo.geometry, crs, [i + 1 for i in range(len(geo))])
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise ImportFileError(f"cannot read facility list {path}: {exc}") from exc
+    raise ImportFileError(f"{path.name} is not a facility list; allowed endings: "
+                          f"{', '.join(TABLE_SUFFIXES + GEO_SUFFIXES)}")
+
+
+def _read_table(path: Path, suffix: str, mapping: ListMapping) -> pd.DataFrame:
+    if suffix == ".csv":
+        return pd.read_csv(path, dtype=str, keep_default_na=False,
+                           encoding=mapping.encoding or "utf-8-sig")
+    sheet = 0 if mapping.sheet is None else mapping.sheet
+    frame = pd.read_excel(path, sheet_name=sheet, dtype=str, keep_default_na=False,
+                          engine="openpyxl")
+    return frame.fillna("")
+
+
+# -- checking rows ----------------------------------------------------------------------------
+
+
+@dataclass
+class Rejected:
+    """A row left out, with the reason a department can act on."""
+
+    row: int
+    reason: str
+    values: dict[str, str]
+
+
+@dataclass
+class Checked:
+    """The rows that passed, as department records (``entries``), and those that did not."""
+
+    entries: list[dict[str, Any]]
+    geometries: list[shapely.Geometry]
+    rejected: list[Rejected]
+
+
+def check_rows(raw: RawList, mapping: ListMapping, standard: Standard,
+               bounds: tuple[float, float, float, float], margin_m: float = 500.0) -> Checked:
+    """Validate every row; convert the good ones' coordinates to WGS-84.
+
+    Each row is either accepted or rejected with one reason: a missing or repeated id, missing,
+    unparsable or out-of-range coordinates, a missing or unknown category, or a point outside
+    the region's bounds (widened by ``margin_m``).
+    """
+    _require_columns(raw, mapping)
+    crs = mapping.crs or (normalise_crs(raw.file_crs) if raw.file_crs else "wgs84")
+    geoms, problems = _source_geometries(raw, mapping, crs)
+    converted = _convert(geoms, crs)
+    anchors = shapely.point_on_surface(converted)
+    lon, lat = shapely.get_x(anchors), shapely.get_y(anchors)
+    margin = margin_m / _EARTH_M_PER_DEG
+    w, s, e, n = bounds
+    seen: dict[str, int] = {}
+    result = Checked([], [], [])
+    for i, record in enumerate(raw.attributes.to_dict("records")):
+        values = {str(k): _text(v) for k, v in record.items()}
+        reason = problems[i] or _id_problem(values, mapping, seen, raw.row_numbers[i])
+        category, category_problem = _category(values, mapping, standard)
+        reason = reason or category_problem
+        if not reason and not (w - margin <= lon[i] <= e + margin
+                               and s - margin <= lat[i] <= n + margin):
+            reason = (f"outside the region (point {lon[i]:.6f}, {lat[i]:.6f} in WGS-84 after "
+                      f"converting from {crs}; the region spans longitude {w:.4f} to {e:.4f}, "
+                      f"latitude {s:.4f} to {n:.4f}); check the coordinates and the crs")
+        if reason:
+            result.rejected.append(Rejected(raw.row_numbers[i], reason, values))
+            continue
+        result.entries.append(_entry(values, mapping, category, crs, converted[i],
+                                     (float(lon[i]), float(lat[i])), raw, i))
+        result.geometries.append(converted[i])
+    return result
+
+
+def _require_columns(raw: RawList, mapping: ListMapping) -> None:
+    have = set(map(str, raw.attributes.columns))
+    wanted = [c for k, c in mapping.columns.items() if k in (*_FIELDS, "id", "lon", "lat",
+                                                           "coordinates")]
+    missing = sorted(set(wanted + list(mapping.extra)) - have)
+    if missing:
+        raise ImportFileError(f"the list has no column {', '.join(map(repr, missing))} that "
+                              f"the mapping names; its columns are: {', '.join(sorted(have))}")
+    if raw.geometry is None and not ({"lon", "lat"} <= mapping.columns.keys()
+                                     or "coordinates" in mapping.columns):
+        raise ImportFileError("mapping of a CSV or Excel list needs [columns] lon and lat, or "
+                              "coordinates (one column with 'lon,lat')")
+
+
+def _source_geometries(raw: RawList, mapping: ListMapping,
+                       crs: str) -> tuple[np.ndarray, list[str | None]]:
+    """Each row's geometry in the source system (None where missing) and its problem."""
+    if raw.geometry is not None and not ({"lon", "lat"} <= mapping.columns.keys()):
+        geoms = np.asarray(raw.geometry.to_numpy(), dtype=object)
+        problems: list[str | None] = [
+            "missing geometry" if g is None or shapely.is_empty(g) else None for g in geoms]
+        return _range_checked(geoms, problems, crs)
+    xs, ys, problems = _coordinates(raw.attributes, mapping)
+    geoms = np.array([shapely.Point(x, y) if p is None else None
+                      for x, y, p in zip(xs, ys, problems, strict=True)], dtype=object)
+    return _range_checked(geoms, problems, crs)
+
+
+def _coordinates(frame: pd.DataFrame,
+                 mapping: ListMapping) -> tuple[list[float], list[float], list[str | None]]:
+    if "coordinates" in mapping.columns:
+        pairs = [re.split(r"[,\s;，]+", str(v).strip()) if str(v).strip() else []
+                 for v in frame[mapping.columns["coordinates"]]]
+        texts = [(p[0] if len(p) == 2 else "?", p[1] if len(p) == 2 else "?") if p
+                 else ("", "") for p in pairs]
+    else:
+        texts = list(zip(frame[mapping.columns["lon"]].astype(str),
+                         frame[mapping.columns["lat"]].astype(str), strict=True))
+    xs, ys, problems = [], [], []
+    for tx, ty in texts:
+        x, y, problem = _parse_pair(tx, ty)
+        xs.append(x)
+        ys.append(y)
+        problems.append(problem)
+    return xs, ys, problems
+
+
+def _parse_pair(tx: str, ty: str) -> tuple[float, float, str | None]:
+    if not tx.strip() or not ty.strip():
+        return math.nan, math.nan, "missing coordinates"
+    try:
+        x, y = float(tx.strip()), float(ty.strip())
+    except ValueError:
+        return math.nan, math.nan, f"unparsable coordinates ({tx!r}, {ty!r}); write numbers"
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return math.nan, math.nan, f"unparsable coordinates ({tx!r}, {ty!r}); write numbers"
+    return x, y, None
+
+
+def _range_checked(geoms: np.ndarray, problems: list[str | None],
+                   crs: str) -> tuple[np.ndarray, list[str | None]]:
+    if crs not in ("wgs84", "gcj02", "bd09"):
+        return geoms, problems
+    for i, g in enumerate(geoms):
+        if problems[i] is None:
+            b = shapely.bounds(g)
+            if not (-180 <= b[0] <= b[2] <= 180 and -90 <= b[1] <= b[3] <= 90):
+                problems[i] = (f"coordinates out of range ({b[0]}, {b[1]}): longitude must be "
+                               "-180 to 180 and latitude -90 to 90 (are they swapped?)")
+                geoms[i] = None
+    return geoms, problems
+
+
+def _convert(geoms: np.ndarray, crs: str) -> np.ndarray:
+    """Geometries in WGS-84; a missing one stays None (its row is rejected)."""
+    filled = np.array([None if g is None or shapely.is_empty(g) else g for g in geoms],
+                      dtype=object)
+    if crs == "wgs84" or len(filled) == 0:
+        return filled
+
+    def move(xy: np.ndarray) -> np.ndarray:
+        lon, lat = to_wgs84(xy[:, 0], xy[:, 1], crs)
+        return np.column_stack([lon, lat])
+
+    return np.asarray(shapely.transform(filled, move), dtype=object)
+
+
+def _id_problem(values: dict[str, str], mapping: ListMapping, seen: dict[str, int],
+                row: int) -> str | None:
+    source_id = values.get(mapping.columns["id"], "").strip()
+    if not source_id:
+        return f"missing id (column {mapping.columns['id']!r})"
+    if source_id in seen:
+        return f"repeated id {source_id!r} (also on row {seen[source_id]}); ids must be unique"
+    seen[source_id] = row
+    return None
+
+
+def _category(values: dict[str, str], mapping: ListMapping,
+              standard: Standard) -> tuple[str, str | None]:
+    column = mapping.columns.get("category")
+    if column is None:
+        return "", "the mapping names no category column"
+    value = values.get(column, "").strip()
+    if not value:
+        return "", f"missing category (column {column!r})"
+    category = mapping.categories.get(value, value)
+    try:
+        standard.category(category)
+    except UnknownCategory:
+        return "", (f"unknown category {value!r}; map it to one of the standard's categories "
+                    "in the mapping's [categories] table")
+    return category, None
+
+
+def _entry(values: dict[str, str], mapping: ListMapping, category: str, crs: str,
+           geom: shapely.Geometry, anchor: tuple[float, float], raw: RawList,
+           i: int) -> dict[str, Any]:
+    cols = mapping.columns
+    entry: dict[str, Any] = {
+        "source": mapping.source, "source_id": values[cols["id"]].strip(), "category": category,
+        "lon": round(anchor[0], 7), "lat": round(anchor[1], 7), "crs": crs,
+    }
+    for key in ("name", "name_zh", "name_en", "address", "opening_hours"):
+        if key in cols and values.get(cols[key], "").strip():
+            entry[key] = values[cols[key]].strip()
+    if category != values.get(cols["category"], "").strip():
+        entry["source_category"] = values[cols["category"]].strip()
+    if raw.geometry is None:
+        x, y = _original_xy(values, cols)
+        entry["x"], entry["y"] = x, y
+    if geom.geom_type != "Point":
+        entry["wkt"] = shapely.to_wkt(geom, rounding_precision=7)
+    extra = {c: values[c] for c in mapping.extra if values.get(c, "") != ""}
+    if extra:
+        entry["fields"] = extra
+    return entry
+
+
+def _original_xy(values: dict[str, str], cols: Mapping[str, str]) -> tuple[str, str]:
+    if "coordinates" in cols:
+        parts = re.split(r"[,\s;，]+", values[cols["coordinates"]].strip())
+        return parts[0], parts[1]
+    return values[cols["lon"]].strip(), values[cols["lat"]].strip()
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+# -- names ------------------------------------------------------------------------------------
+
+
+def normalise_name(name: str) -> str:
+    """A name for comparison: NFKC, case-folded, without spaces or punctuation.
+
+    NFKC turns full-width letters and digits into half-width ones; Chinese characters stay.
+    """
+    text = unicodedata.normalize("NFKC", name or "").casefold()
+    return re.sub(r"[\W_]+", "", text)
+
+
+def name_similarity(a: str, b: str) -> float:
+    """How alike two names are, 0 to 1; one name inside the other counts as 0.9."""
+    x, y = normalise_name(a), normalise_name(b)
+    if not x or not y:
+        return 0.0
+    if x == y:
+        return 1.0
+    digits_x, digits_y = re.findall(r"\d+", x), re.findall(r"\d+", y)
+    if digits_x and digits_y and digits_x != digits_y:
+        return 0.0  # "No. 2" and "No. 5" of a chain are two places
+    ratio = difflib.SequenceMatcher(None, x, y, autojunk=False).ratio()
+    if min(len(x), len(y)) >= 2 and (x in y or y in x):
+        ratio = max(ratio, 0.9)
+    return ratio
+
+
+# -- the merge --------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    """What an import did: counts, the rows left out (with reasons), and the changes made."""
+
+    source: str
+    region: str
+    rows_read: int
+    imported: int  # rows that became facilities of their own
+    merged: int  # rows matched to a facility already in the region
+    rejected: list[Rejected]
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+    conflicts: int
+    written: bool
+
+    def summary(self) -> dict[str, Any]:
+        """The counts as a JSON-ready dict."""
+        return {"source": self.source, "region": self.region, "rows_read": self.rows_read,
+                "imported": self.imported, "merged": self.merged,
+                "rejected": len(self.rejected), "conflicts": self.conflicts,
+                "facilities_added": len(self.added), "facilities_changed": len(self.changed),
+                "facilities_removed": len(self.removed), "written": self.written}
+
+    def write_rejected(self, path: Path) -> None:
+        """Write the rejected rows as CSV, to fix and submit again.
+
+        UTF-8 with a BOM (Excel reads it); columns ``row``, ``reason``, then the row's own.
+        """
+        columns: list[str] = []
+        for r in self.rejected:
+            columns.extend(c for c in r.values if c not in columns)
+        with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["row", "reason", *columns])
+            for r in self.rejected:
+                writer.writerow([r.row, r.reason, *(r.values.get(c, "") for c in columns)])
+
+
+def import_list(store: Store, region: str, path: Path, mapping: ListMapping,
+                standard: Standard) -> ImportReport:
+    """Merge a department's list into ``region`` and store the result in one atomic step.
+
+    Good rows go in, bad rows are reported (:attr:`ImportReport.rejected`); when nothing
+    changes (a re-import of the same list) the region is not written at all.
+    """
+    data = store.load_region(region)
+    raw = read_list(path, mapping)
+    checked = check_rows(raw, mapping, standard, data.info.bounds)
+    merged, n_merged, n_conflicts = merge_entries(data.facilities, checked, mapping)
+    added, changed, removed = _diff(data.facilities, merged)
+    written = bool(added or changed or removed)
+    if written:
+        info = dataclasses.replace(data.info, n_facilities=len(merged))
+        store.save_region(RegionData(info, data.nodes, data.edges, merged))
+    return ImportReport(mapping.source, region, len(raw.attributes),
+                        len(checked.entries) - n_merged, n_merged, checked.rejected,
+                        added, changed, removed, n_conflicts, written)
+
+
+def merge_entries(facilities: gpd.GeoDataFrame, checked: Checked,
+                  mapping: ListMapping) -> tuple[gpd.GeoDataFrame, int, int]:
+    """The region's facilities with ``mapping.source``'s records replaced by ``checked``.
+
+    A record whose id the source used before goes back to the same facility; the others are
+    matched (:func:`_match`) or become facilities of their own. A facility keeps its id: the
+    record shown is OSM's, else the department record that created the facility, as long as
+    it is in its list.
+
+    Returns the new frame, how many rows were matched to an existing facility, and how many
+    conflicts the frame records for this source.
+    """
+    source = mapping.source
+    groups = [_Group(g.row, g.geom, [e for e in g.entries if e["source"] != source],
+                     g.primary) for g in _groups(facilities)]
+    own = {g.primary[1]: i for i, g in enumerate(groups)
+           if g.row is None and g.primary[0] == source}
+    claimed = {j: own[e["source_id"]] for j, e in enumerate(checked.entries)
+               if e["source_id"] in own}
+    eligible = np.array([(g.row is not None or bool(g.entries)) and i not in claimed.values()
+                         for i, g in enumerate(groups)], dtype=bool)
+    targets = _match(facilities, eligible, checked, mapping, skip=set(claimed))
+    for j, i in claimed.items():
+        groups[i].entries.append(checked.entries[j])
+    for j, (i, details) in targets.items():
+        groups[i].entries.append(checked.entries[j] | {"match": details})
+    groups.extend(_Group(None, None, [e], (source, e["source_id"]))
+                  for j, e in enumerate(checked.entries) if j not in claimed and j not in targets)
+    built = [_build(g) for g in groups if g.row is not None or g.entries]
+    frame = gpd.GeoDataFrame(pd.DataFrame([b[0] for b in built], columns=_columns(facilities)),
+                             geometry=[b[1] for b in built], crs="EPSG:4326")
+    frame = frame.sort_values("id", kind="stable").reset_index(drop=True)
+    n_conflicts = sum(1 for t in frame["tags"] for c in json.loads(t).get(CONFLICTS_KEY, [])
+                      if c["source"] == source)
+    return frame, len(targets), n_conflicts
+
+
+def _columns(facilities: gpd.GeoDataFrame) -> list[str]:
+    return [c for c in facilities.columns if c != facilities.geometry.name]
+
+
+@dataclass
+class _Group:
+    """One facility, taken apart.
+
+    Its non-department row (or None), geometry, department records, and the
+    ``(source, source_id)`` of the record it shows.
+    """
+
+    row: dict[str, Any] | None
+    geom: shapely.Geometry | None
+    entries: list[dict[str, Any]]
+    primary: tuple[str, str]
+
+
+def _groups(facilities: gpd.GeoDataFrame) -> list[_Group]:
+    """Each stored facility as a :class:`_Group`, in frame order."""
+    out: list[_Group] = []
+    columns = _columns(facilities)
+    for record, geom in zip(facilities[columns].to_dict("records"),
+                            facilities.geometry.to_numpy(), strict=True):
+        values = {k: _text(v) for k, v in record.items()}
+        tags = json.loads(values.get("tags") or "{}")
+        entries = list(tags.get(SOURCES_KEY, []))
+        primary = (values["source"], values["source_id"])
+        own = any((e["source"], e["source_id"]) == primary for e in entries)
+        out.append(_Group(None if own else values, None if own else geom, entries, primary))
+    return out
+
+
+def _build(group: _Group) -> tuple[dict[str, Any], shapely.Geometry]:
+    """One facility row from its group."""
+    entries = sorted(group.entries, key=lambda e: (e["source"], e["source_id"]))
+    row, geom = group.row, group.geom
+    if row is None:
+        primary = next((e for e in entries if (e["source"], e["source_id"]) == group.primary),
+                       entries[0])
+        row = {"id": f"{primary['source']}:{primary['source_id']}", "source": primary["source"],
+               "source_id": primary["source_id"], "category": primary["category"],
+               "name": primary.get("name", ""), "name_zh": primary.get("name_zh", ""),
+               "name_en": primary.get("name_en", ""),
+               "opening_hours": primary.get("opening_hours", ""), "tags": "{}"}
+        geom = (shapely.from_wkt(primary["wkt"]) if "wkt" in primary
+                else shapely.Point(primary["lon"], primary["lat"]))
+        others = [e for e in entries if e is not primary]
+    else:
+        others = entries
+    assert geom is not None
+    tags = {k: v for k, v in json.loads(row.get("tags") or "{}").items()
+            if k not in (SOURCES_KEY, CONFLICTS_KEY)}
+    if entries:
+        tags[SOURCES_KEY] = entries
+    conflicts = [c for e in others for c in _conflicts(row, geom, e)]
+    if conflicts:
+        tags[CONFLICTS_KEY] = conflicts
+    return dict(row) | {"tags": json.dumps(tags, ensure_ascii=False, sort_keys=True)}, geom
+
+
+def _conflicts(row: Mapping[str, Any], geom: shapely.Geometry,
+               entry: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Where a department record disagrees with the facility's shown fields."""
+    found = []
+    names = [row.get(k, "") for k in ("name", "name_zh", "name_en") if row.get(k, "")]
+    theirs = entry.get("name", "")
+    if theirs and names and normalise_name(theirs) not in {normalise_name(n) for n in names}:
+        found.append(("name", row.get("name") or names[0], theirs))
+    ours_hours, their_hours = row.get("opening_hours", ""), entry.get("opening_hours", "")
+    if ours_hours and their_hours and ours_hours.strip() != their_hours.strip():
+        found.append(("opening_hours", ours_hours, their_hours))
+    anchor = shapely.point_on_surface(geom)
+    _, _, dist = _GEOD.inv(anchor.x, anchor.y, entry["lon"], entry["lat"])
+    if dist > LOCATION_CONFLICT_M:
+        found.append(("location", f"{anchor.x:.7f},{anchor.y:.7f}",
+                      f"{entry['lon']:.7f},{entry['lat']:.7f} ({dist:.0f} m away)"))
+    return [{"field": f, "shown": ours, "source": entry["source"],
+             "source_id": entry["source_id"], "value": value} for f, ours, value in found]
+
+
+def _match(facilities: gpd.GeoDataFrame, eligible: np.ndarray, checked: Checked,
+           mapping: ListMapping, skip: set[int]) -> dict[int, tuple[int, dict[str, float]]]:
+    """Department record index -> (facility position, match details), one-to-one.
+
+    Candidates are the ``eligible`` facilities. A pair qualifies when the points are within
+    ``max_distance_m``, the categories are the same (different kinds never merge) and the
+    names are alike (``min_similarity``); unnamed records merge only within
+    :data:`UNNAMED_MATCH_M`. Best pairs are taken first; records in ``skip`` are not matched.
+    """
+    wanted = [j for j in range(len(checked.entries)) if j not in skip]
+    if not wanted or not eligible.any():
+        return {}
+    positions = np.flatnonzero(eligible)
+    base = facilities.iloc[positions]
+    anchors = shapely.point_on_surface(base.geometry.to_numpy())
+    entries = [checked.entries[j] for j in wanted]
+    lon0 = float(np.mean([e["lon"] for e in entries]))
+    lat0 = float(np.mean([e["lat"] for e in entries]))
+    tree = cKDTree(_local_xy(shapely.get_x(anchors), shapely.get_y(anchors), lon0, lat0))
+    query = _local_xy(np.array([e["lon"] for e in entries]),
+                      np.array([e["lat"] for e in entries]), lon0, lat0)
+    categories = base["category"].to_numpy()
+    names = base[["name", "name_zh", "name_en"]].fillna("").astype(str).to_numpy()
+    pairs = []
+    for j, entry, near in zip(wanted, entries,
+                              tree.query_ball_point(query, r=mapping.max_distance_m * 1.01),
+                              strict=True):
+        for i in near:
+            if categories[i] != entry["category"]:
+                continue
+            _, _, dist = _GEOD.inv(anchors[i].x, anchors[i].y, entry["lon"], entry["lat"])
+            score = _score(entry.get("name", ""), names[i], dist, mapping)
+            if score is not None:
+                pairs.append((-score, dist, j, int(positions[i])))
+    return _assign(sorted(pairs))
+
+
+def _score(name: str, names: Iterable[str], dist: float, mapping: ListMapping) -> float | None:
+    if dist > mapping.max_distance_m:
+        return None
+    present = [n for n in names if n]
+    if not name or not present:
+        return 0.0 if dist <= UNNAMED_MATCH_M else None
+    best = max(name_similarity(name, n) for n in present)
+    return best if best >= mapping.min_similarity else None
+
+
+def _assign(pairs: list[tuple[float, float, int, int]]) -> dict[int, tuple[int, dict[str, float]]]:
+    taken: set[int] = set()
+    out: dict[int, tuple[int, dict[str, float]]] = {}
+    for neg_score, dist, j, i in pairs:
+        if j in out or i in taken:
+            continue
+        taken.add(i)
+        out[j] = (i, {"distance_m": round(float(dist), 1), "similarity": round(-neg_score, 3)})
+    return out
+
+
+def _local_xy(lon: np.ndarray, lat: np.ndarray, lon0: float, lat0: float) -> np.ndarray:
+    """Metres east and north of (lon0, lat0): an equirectangular plane, fine within a city."""
+    k = _EARTH_M_PER_DEG
+    return np.column_stack([(np.asarray(lon) - lon0) * k * math.cos(math.radians(lat0)),
+                            (np.asarray(lat) - lat0) * k])
+
+
+def _diff(before: gpd.GeoDataFrame,
+          after: gpd.GeoDataFrame) -> tuple[list[str], list[str], list[str]]:
+    """Facility ids added, changed (any field, tags compared parsed, or geometry) and removed."""
+    old, new = _keyed(before), _keyed(after)
+    added = sorted(set(new) - set(old))
+    removed = sorted(set(old) - set(new))
+    changed = sorted(k for k in set(old) & set(new) if old[k] != new[k])
+    return added, changed, removed
+
+
+def _keyed(frame: gpd.GeoDataFrame) -> dict[str, tuple[Any, ...]]:
+    columns = _columns(frame)
+    out = {}
+    for record, geom in zip(frame[columns].to_dict("records"), frame.geometry.to_numpy(),
+                            strict=True):
+        values: dict[str, Any] = {k: _text(v) for k, v in record.items()}
+        values["tags"] = json.loads(values["tags"] or "{}")
+        out[values["id"]] = (json.dumps(values, sort_keys=True, ensure_ascii=False),
+                             shapely.to_wkb(geom, hex=True))
+    return out
+
