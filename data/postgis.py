@@ -294,10 +294,10 @@ class PostgisStore:
                 row = conn.execute(_text(_REGION_SQL + " WHERE name = :r"), {"r": name}).first()
                 if row is None:
                     raise RegionNotFound(name, self._names(conn))
-                nodes = _nodes_frame(conn.execute(_text(_NODES_SQL), {"r": name}).all())
-                edges = _edges_frame(conn.execute(_text(_EDGES_SQL), {"r": name}).all())
-                facilities = _facility_frame(conn.execute(
-                    _text(f"{_FACILITY_SQL} WHERE region = :r ORDER BY id"), {"r": name}).all())
+                nodes = _nodes_frame(_fetch(conn, _NODES_SQL, name))
+                edges = _edges_frame(_fetch(conn, _EDGES_SQL, name))
+                facilities = _facility_frame(_fetch(
+                    conn, f"{_FACILITY_SQL} WHERE region = %(r)s ORDER BY id", name))
             return RegionData(_info(row), nodes, edges, facilities)
 
         return self._unit(f"reading region {name!r}", work)
@@ -373,7 +373,7 @@ class PostgisStore:
         rows = self._rows(region, sql, params)
         if not rows:
             return _facility_frame(rows, straight_m=np.zeros(0))
-        geoms = _wkb(_column(rows, len(FACILITY_COLUMNS)))
+        geoms = _wkb([r[len(FACILITY_COLUMNS)] for r in rows])
         anchors = shapely.point_on_surface(geoms)  # what representative_point() gives
         _, _, dist = _GEOD.inv(np.full(len(rows), float(lon)), np.full(len(rows), float(lat)),
                                shapely.get_x(anchors), shapely.get_y(anchors))
@@ -465,11 +465,22 @@ class PostgisStore:
 
 _REGION_SQL = ("SELECT name, source, loaded_at, west, south, east, north, n_nodes, n_edges, "
                "n_facilities FROM regions")
-_NODES_SQL = "SELECT node, osmid, ST_X(geom), ST_Y(geom) FROM walk_nodes WHERE region = :r " \
-             "ORDER BY node"
+_NODES_SQL = ("SELECT node, osmid, ST_X(geom), ST_Y(geom) FROM walk_nodes "
+              "WHERE region = %(r)s ORDER BY node")
 _EDGES_SQL = ("SELECT edge, source, target, length_m, oneway, way_id, highway, name, "
-              "ST_AsBinary(geom) FROM walk_edges WHERE region = :r ORDER BY edge")
-_FACILITY_COLUMNS_SQL = ", ".join(FACILITY_COLUMNS) + ", ST_AsBinary(geom)"
+              "ST_AsBinary(geom) FROM walk_edges WHERE region = %(r)s ORDER BY edge")
+# Tags come back as the loaders write them, JSON text with sorted keys and non-ASCII kept
+# (json.dumps(..., ensure_ascii=False, sort_keys=True)). PostgreSQL writes that text itself
+# for a flat object of strings (its JSON escapes are Python's; "C" order is code-point
+# order), much faster than parsing and dumping each row in Python; any other JSON is marked
+# with a leading "!" and redone in Python.
+_TAGS_SQL = """coalesce(CASE WHEN jsonb_typeof(tags) = 'object' THEN (
+    SELECT CASE WHEN bool_and(jsonb_typeof(value) = 'string') IS NOT FALSE THEN '{' || coalesce(
+        string_agg(to_json(key)::text || ': ' || value::text, ', ' ORDER BY key COLLATE "C"),
+        '') || '}' END
+    FROM jsonb_each(tags)) END, '!' || tags::text)"""
+_FACILITY_COLUMNS_SQL = ", ".join(c if c != "tags" else _TAGS_SQL for c in FACILITY_COLUMNS) \
+    + ", ST_AsBinary(geom)"
 _FACILITY_SQL = f"SELECT {_FACILITY_COLUMNS_SQL} FROM facilities"
 # the k nearest by sphere distance (index order), then everything a little farther than the
 # k-th of them, which holds the k nearest on the ellipsoid
@@ -481,6 +492,17 @@ WHERE {where} AND ST_DWithin(anchor::geography, {here}, (
         WHERE {where} ORDER BY anchor::geography <-> {here} LIMIT :k) AS knn), false)
 """
 _HERE = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography"
+
+
+def _fetch(conn: Connection, sql: str, region: str) -> list[tuple[Any, ...]]:
+    """A region's rows as plain tuples from psycopg, in ``conn``'s transaction.
+
+    Bulk reads skip SQLAlchemy's row objects.
+    """
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)
+    with raw.cursor() as cur:
+        return cur.execute(sql.encode(), {"r": region}).fetchall()  # bytes: not a LiteralString
 
 
 def _filters(region: str, categories: list[str] | None) -> tuple[str, dict[str, Any]]:
@@ -498,8 +520,9 @@ def _info(row: Sequence[Any]) -> RegionInfo:
                       n_facilities)
 
 
-def _column(rows: Sequence[Sequence[Any]], i: int) -> list[Any]:
-    return [r[i] for r in rows]
+def _columns(rows: Sequence[Sequence[Any]], n: int) -> list[list[Any]]:
+    """Rows to ``n`` columns (one transposition, in C)."""
+    return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(n)]
 
 
 def _strings(values: list[Any]) -> pd.Series:
@@ -517,34 +540,35 @@ def _text(sql: str) -> TextClause:
 
 
 def _nodes_frame(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
+    node, osmid, lon, lat = _columns(rows, 4)
     return pd.DataFrame({
-        "node": np.array(_column(rows, 0), dtype=np.int32),
-        "osmid": np.array(_column(rows, 1), dtype=np.int64),
-        "lon": np.array(_column(rows, 2), dtype=np.float64),
-        "lat": np.array(_column(rows, 3), dtype=np.float64),
+        "node": np.array(node, dtype=np.int32), "osmid": np.array(osmid, dtype=np.int64),
+        "lon": np.array(lon, dtype=np.float64), "lat": np.array(lat, dtype=np.float64),
     })
 
 
 def _edges_frame(rows: Sequence[Sequence[Any]]) -> gpd.GeoDataFrame:
+    edge, u, v, length, oneway, way, highway, name, wkb = _columns(rows, 9)
     return gpd.GeoDataFrame({
-        "edge": np.array(_column(rows, 0), dtype=np.int32),
-        "u": np.array(_column(rows, 1), dtype=np.int32),
-        "v": np.array(_column(rows, 2), dtype=np.int32),
-        "length_m": np.array(_column(rows, 3), dtype=np.float64),
-        "oneway": np.array(_column(rows, 4), dtype=bool),
-        "way_id": np.array(_column(rows, 5), dtype=np.int64),
-        "highway": _strings(_column(rows, 6)),
-        "name": _strings(_column(rows, 7)),
-    }, geometry=GeometryArray(_wkb(_column(rows, 8)), crs=_CRS))
+        "edge": np.array(edge, dtype=np.int32),
+        "u": np.array(u, dtype=np.int32),
+        "v": np.array(v, dtype=np.int32),
+        "length_m": np.array(length, dtype=np.float64),
+        "oneway": np.array(oneway, dtype=bool),
+        "way_id": np.array(way, dtype=np.int64),
+        "highway": _strings(highway),
+        "name": _strings(name),
+    }, geometry=GeometryArray(_wkb(wkb), crs=_CRS))
 
 
 def _facility_frame(rows: Sequence[Sequence[Any]], geoms: Any = None,
                     straight_m: Any = None) -> gpd.GeoDataFrame:
     """Rows of ``_FACILITY_SQL`` as the embedded store's frame (same columns and dtypes)."""
-    columns: dict[str, Any] = {c: _column(rows, i) for i, c in enumerate(FACILITY_COLUMNS)}
+    values = _columns(rows, len(FACILITY_COLUMNS) + 1)
+    columns: dict[str, Any] = dict(zip(FACILITY_COLUMNS, values, strict=False))
     columns["tags"] = [_tags_text(t) for t in columns["tags"]]
     if geoms is None:
-        geoms = _wkb(_column(rows, len(FACILITY_COLUMNS)))
+        geoms = _wkb(values[-1])
     columns["geometry"] = GeometryArray(np.asarray(geoms, dtype=object), crs=_CRS)
     for c in FACILITY_COLUMNS:  # an empty or all-null list would not be inferred as str
         if not any(isinstance(v, str) for v in columns[c]):
@@ -554,9 +578,11 @@ def _facility_frame(rows: Sequence[Sequence[Any]], geoms: Any = None,
     return gpd.GeoDataFrame(pd.DataFrame(columns), geometry="geometry")
 
 
-def _tags_text(value: Any) -> str | None:
-    """Tags as the loaders write them: JSON with sorted keys, non-ASCII kept."""
-    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+def _tags_text(value: str | None) -> str | None:
+    """Tags as the loaders write them (see ``_TAGS_SQL``)."""
+    if value is None or not value.startswith("!"):
+        return value
+    return json.dumps(json.loads(value[1:]), ensure_ascii=False, sort_keys=True)
 
 
 # -- writing ----------------------------------------------------------------------------------
