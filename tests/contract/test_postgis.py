@@ -312,3 +312,17 @@ def test_connections_dropped_by_the_server_are_replaced(pg: PostgisStore,
     assert len(pg.nearest_candidates(REGION, 24.9414, 60.171, None, 5)) == 5
     pg.save_region(sample_data)
     assert pg.regions()[0].name == REGION
+
+
+def test_tags_come_back_as_canonical_json(pg: PostgisStore, sample_data: RegionData) -> None:
+    """Tags are JSONB; they come back as the loaders write them (sorted keys, non-ASCII kept),
+    whether flat strings (written by PostgreSQL) or anything else (redone in Python)."""
+    facilities = sample_data.facilities.head(4).copy()
+    given = ['{"a": [1, 2], "b": {"y": 1, "x": null}}', '{"b":"2","a":"1"}', "{}",
+             '{"名称": "社区", "Z": "\\u0001\\t"}']
+    facilities["tags"] = given
+    pg.save_region(RegionData(replace(sample_data.info, n_facilities=4), sample_data.nodes,
+                              sample_data.edges, facilities))
+    back = pg.load_region(REGION).facilities.set_index("id")["tags"]
+    for fid, tags in zip(facilities["id"], given, strict=True):
+        assert back[fid] == json.dumps(json.loads(tags), ensure_ascii=False, sort_keys=True)
