@@ -46,8 +46,8 @@ def _facility(row: dict[str, Any], geometry: str, standard: Standard) -> dict[st
         labels = (category.label_en, category.label_zh)
     except UnknownCategory:  # stored under a standard this one does not know
         labels = ("", "")
-    props = {c: _text(row.get(c)) for c in ("id", "source", "source_id", "name", "name_zh",
-                                            "name_en", "category")}
+    columns = ("id", "source", "source_id", "name", "name_zh", "name_en", "category")
+    props: dict[str, Any] = {c: _text(row.get(c)) for c in columns}
     props |= {"category_en": labels[0], "category_zh": labels[1],
               "opening_hours": _text(row.get("opening_hours")), "tags": _tags(row.get("tags"))}
     return {"type": "Feature", "id": props["id"], "geometry": json.loads(geometry),

@@ -105,9 +105,10 @@ class CatchmentSummary(BaseModel):
     tiers: list[TierOut]
 
 
-_ORIGIN = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [24.9414, 60.171]},
-           "properties": {"kind": "origin", "snapped": [24.94141, 60.17093], "access_m": 7.6}}
-_PHARMACY = {"type": "Feature",
+_ORIGIN: dict[str, Any] = {
+    "type": "Feature", "geometry": {"type": "Point", "coordinates": [24.9414, 60.171]},
+    "properties": {"kind": "origin", "snapped": [24.94141, 60.17093], "access_m": 7.6}}
+_PHARMACY: dict[str, Any] = {"type": "Feature",
              "geometry": {"type": "Point", "coordinates": [24.94326, 60.16987]},
              "properties": {"kind": "facility", "id": "osm:node/1234567", "name": "Apteekki",
                             "name_zh": "", "category": "pharmacy", "category_en": "Pharmacy",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
@@ -16,8 +16,9 @@ from geo.atlas import Atlas
 
 router = APIRouter(prefix="/v1/maps", tags=["maps"], default_response_class=HTMLResponse,
                    responses=problems(404, 422, 503))
-_HTML = {200: {"content": {"text/html": {"example": "<!DOCTYPE html><html>...</html>"}},
-               "description": "A self-contained HTML page (Leaflet)."}}
+_HTML: dict[int | str, dict[str, Any]] = {200: {
+    "content": {"text/html": {"example": "<!DOCTYPE html><html>...</html>"}},
+    "description": "A self-contained HTML page (Leaflet)."}}
 
 
 @router.get("/resident", responses=_HTML)
