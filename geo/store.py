@@ -115,10 +115,6 @@ class Store(Protocol):
 
 # -- facility edits by the departments that own the data -------------------------------------
 
-#: What a change to a facility did.
-ACTIONS = ("create", "update", "delete")
-
-
 @dataclass(frozen=True)
 class FacilityRecord:
     """One facility as a department writes it (EPSG:4326).
@@ -148,7 +144,7 @@ class AuditEntry:
 
     region: str
     facility_id: str
-    action: str
+    action: str  # "create", "update" or "delete"
     actor: str
     at: datetime
     before: dict[str, object] | None
