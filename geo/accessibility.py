@@ -91,17 +91,53 @@ def _same_edge(net: StreetNetwork, points: Snap, facilities: Snap) -> FloatArray
     return out
 
 
-def beyond(net: StreetNetwork, node_dist: FloatArray, radius_m: float) -> Pieces:
+def beyond(net: StreetNetwork, node_dist: FloatArray, radius_m: float,
+           facilities: Snap | None = None) -> Pieces:
     """Stretches of street from which the nearest facility is farther than ``radius_m``.
 
     A point ``p`` metres along edge ``(u, v)`` reaches a facility through ``u`` (walking back,
     when the edge allows it) or through ``v``; the stretch between what either end covers
-    is beyond the radius.
+    is beyond the radius. Given the ``facilities`` (the ones ``node_dist`` was computed
+    from), a facility standing on the edge itself also covers the stretch around it (only the
+    stretch behind it on a one-way edge), so an edge may hold several gaps.
     """
     length, oneway = net.edge_length, net.edge_oneway
     from_u = np.where(oneway, 0.0, np.clip(radius_m - node_dist[net.edge_u], 0, None))
     from_v = np.clip(radius_m - node_dist[net.edge_v], 0, None)
     start, end = from_u, length - from_v
     gap = end > start
+    if facilities is not None and len(facilities):
+        reach = radius_m - facilities.access_m
+        on = reach > 0
+        gap[facilities.edge[on]] = False  # these edges are done below
+        pieces = _gaps_around(net, from_u, from_v, facilities[np.flatnonzero(on)], reach[on])
+    else:
+        pieces = (np.zeros(0, np.int32), np.zeros(0), np.zeros(0))
     edges = np.flatnonzero(gap).astype(np.int32)
-    return edges, start[gap], end[gap]
+    return (np.concatenate([edges, pieces[0]]), np.concatenate([start[gap], pieces[1]]),
+            np.concatenate([end[gap], pieces[2]]))
+
+
+def _gaps_around(net: StreetNetwork, from_u: FloatArray, from_v: FloatArray,
+                 facilities: Snap, reach: FloatArray) -> Pieces:
+    """Uncovered stretches of the edges that hold facilities.
+
+    On each such edge: the complement of what its ends cover and what each facility covers.
+    """
+    f_edge = facilities.edge
+    edges = np.unique(f_edge)
+    length = net.edge_length
+    q = facilities.offset_m
+    lo = np.concatenate([np.zeros(len(edges)), length[edges] - from_v[edges], q - reach])
+    hi = np.concatenate([from_u[edges], length[edges],
+                         np.where(net.edge_oneway[f_edge], q, q + reach)])
+    owner = np.concatenate([edges, edges, f_edge])
+    order = np.lexsort((lo, owner))
+    owner, lo, hi = owner[order], np.clip(lo[order], 0, None), hi[order]
+    # running end of the covered stretch within each edge: offset each edge's values so one
+    # running maximum over the whole array never carries across edges
+    group = np.searchsorted(edges, owner)
+    shift = (float(length.max(initial=0.0)) + 1.0) * 2 * group
+    covered_to = np.maximum.accumulate(hi + shift) - shift
+    nxt = np.flatnonzero((owner[1:] == owner[:-1]) & (lo[1:] > covered_to[:-1]))
+    return (owner[nxt + 1].astype(np.int32), covered_to[nxt], lo[nxt + 1])
