@@ -27,13 +27,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import PROBLEM_JSON, PROBLEM_TYPE, add_exception_handlers
-from api.kiosks import load_kiosks
 from api.routes import facilities, maps, meta, queries, writes
 from api.settings import Settings
 from geo.atlas import Atlas
 from geo.errors import LivingCircleError
 from geo.standards import Standard, load_standard
 from livingcircle.settings import open_store
+from maps.kiosk import load_kiosks
 
 log = logging.getLogger("livingcircle.api")
 

@@ -20,7 +20,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.kiosks import KioskNotFound
 from api.models import Problem
 from geo.errors import (
     AccessDenied,
@@ -40,6 +39,7 @@ from geo.errors import (
     SchemaOutOfDate,
     StoreError,
     UnknownCategory,
+    UnknownKiosk,
     UnknownProfile,
 )
 
@@ -60,7 +60,7 @@ STATUS: dict[type[Exception], int] = {
     PointOutsideRegion: 404,
     RegionNotFound: 404,
     FacilityNotFound: 404,
-    KioskNotFound: 404,
+    UnknownKiosk: 404,
     FacilityExists: 409,
     RegionBusy: 409,
     AccessDenied: 403,

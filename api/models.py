@@ -276,6 +276,30 @@ class AuditOut(BaseModel):
     after: dict[str, Any] | None
 
 
+class KioskService(BaseModel):
+    """The nearest service of one category, as a kiosk lists it."""
+
+    category: str = Field(examples=["pharmacy"])
+    color: str
+    label_zh: str = Field(examples=["药店"])
+    label_en: str = Field(examples=["Pharmacy"])
+    name: str
+    minutes: float
+    metres: int
+    lon: float
+    lat: float
+
+
+class KioskData(BaseModel):
+    """What a kiosk's list shows, nearest first."""
+
+    kiosk: str = Field(examples=["helsinki-station"])
+    name_zh: str
+    name_en: str
+    language: str = Field(examples=["zh"])
+    services: list[KioskService]
+
+
 # -- meta -------------------------------------------------------------------------------------
 
 class Health(BaseModel):

@@ -9,8 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from livingcircle.settings import EngineSettings, StoreSettings
-
-DEFAULT_KIOSKS_FILE = Path(__file__).resolve().parent.parent / "maps" / "kiosks.toml"
+from maps.kiosk import DEFAULT_KIOSKS_FILE
 
 
 class APISettings(BaseSettings):
@@ -30,7 +29,7 @@ class APISettings(BaseSettings):
     max_body_bytes: int = Field(default=16_384, ge=1_024, le=10_000_000,
                                 description="Largest request body accepted.")
     kiosks_file: Path = Field(default=DEFAULT_KIOSKS_FILE,
-                              description="TOML file of kiosks ([[kiosks]] id, lat, lon).")
+                              description="TOML file of kiosks ([kiosks.ID] tables).")
     warm_regions: bool = Field(default=True,
                                description="Build every region's engine at start-up.")
     refresh_seconds: float = Field(

@@ -9,10 +9,14 @@ from fastapi.responses import HTMLResponse
 
 from api.deps import AtlasDep
 from api.errors import problems
-from api.kiosks import Kiosk, KioskNotFound
+from api.geojson import FastJSONResponse
+from api.models import KioskData
 from api.params import Lat, Lon, Profile, RegionQuery, Speed
 from geo import config
 from geo.atlas import Atlas
+from geo.errors import UnknownKiosk
+from maps.kiosk import WALK_MINUTES, Kiosk, kiosk_data, kiosk_page
+from maps.resident import resident_map
 
 router = APIRouter(prefix="/v1/maps", tags=["maps"], default_response_class=HTMLResponse,
                    responses=problems(404, 422, 503))
@@ -37,28 +41,38 @@ def resident(
     return HTMLResponse(render_map(atlas, lon, lat, region, profile, speed, offline))
 
 
+KioskId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                             examples=["helsinki-station"])]
+
+
 @router.get("/kiosk/{kiosk_id}", responses=_HTML)
-def kiosk(
-    request: Request,
-    atlas: AtlasDep,
-    kiosk_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
-                                  examples=["helsinki-station"])],
-) -> HTMLResponse:
-    """The page of a configured kiosk: the offline resident map of where it stands."""
+def kiosk(request: Request, atlas: AtlasDep, kiosk_id: KioskId) -> HTMLResponse:
+    """A kiosk's page: offline map and nearest services in big type, refreshing itself."""
+    k = _kiosk(request, kiosk_id)
+    page = kiosk_page(k, atlas.region(k.region), refresh_url=f"{request.url.path}/data")
+    return HTMLResponse(str(page.get_root().render()))
+
+
+@router.get("/kiosk/{kiosk_id}/data", response_model=KioskData,
+            response_class=FastJSONResponse)
+def kiosk_services(request: Request, atlas: AtlasDep, kiosk_id: KioskId) -> FastJSONResponse:
+    """What a kiosk's list shows, for its page to refresh in place."""
+    k = _kiosk(request, kiosk_id)
+    near = atlas.nearest(k.lon, k.lat, k.categories, region=k.region, k=1,
+                         max_minutes=WALK_MINUTES, routes=False)
+    return FastJSONResponse(kiosk_data(k, near, atlas.standard))
+
+
+def _kiosk(request: Request, kiosk_id: str) -> Kiosk:
     kiosks: dict[str, Kiosk] = request.app.state.kiosks
     if kiosk_id not in kiosks:
-        raise KioskNotFound(f"no kiosk {kiosk_id!r}; configured kiosks: "
-                            f"{', '.join(sorted(kiosks)) or 'none'} (LC_KIOSKS_FILE)")
-    k = kiosks[kiosk_id]
-    return HTMLResponse(render_map(atlas, k.lon, k.lat, k.region, "standard", None,
-                                   offline=True))
+        raise UnknownKiosk(kiosk_id, kiosks)
+    return kiosks[kiosk_id]
 
 
 def render_map(atlas: Atlas, lon: float, lat: float, region: str | None, profile: str,
                speed: float | None, offline: bool) -> str:
     """The resident map of a point as an HTML page."""
-    from maps.resident import resident_map  # noqa: PLC0415  (folium only when a map is asked)
-
     result = atlas.catchment(lon, lat, config.DEFAULT_MINUTES, region=region, profile=profile,
                              speed_m_s=speed)
     near = atlas.nearest(lon, lat, region=result.region, profile=profile, speed_m_s=speed,

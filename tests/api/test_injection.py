@@ -42,6 +42,7 @@ def requests_with(text: str) -> list[tuple[str, dict[str, object]]]:
         (f"{FACILITIES}/{part}", {}),
         ("/v1/regions/helsinki/audit", {"limit": text}),
         (f"/v1/maps/kiosk/{part}", {}),
+        (f"/v1/maps/kiosk/{part}/data", {}),
         ("/v1/maps/resident", {**point, "region": text}),
     ]
 

@@ -27,15 +27,21 @@ def test_offline_resident_map_makes_no_request(client: TestClient) -> None:
     assert requests_made(response.text) == []
 
 
-def test_kiosk_page_is_offline(client: TestClient) -> None:
-    kiosk_id = next(iter(client.app.state.kiosks))  # type: ignore[attr-defined]
-    response = client.get(f"/v1/maps/kiosk/{kiosk_id}")
+def test_kiosk_page_is_offline_and_refreshes_from_the_api(client: TestClient) -> None:
+    response = client.get("/v1/maps/kiosk/helsinki-station")
     assert response.status_code == 200, response.text
     assert requests_made(response.text) == []
+    assert "/v1/maps/kiosk/helsinki-station/data" in response.text
+    data = client.get("/v1/maps/kiosk/helsinki-station/data").json()
+    assert data["kiosk"] == "helsinki-station" and data["language"] == "zh"
+    minutes = [s["minutes"] for s in data["services"]]
+    assert minutes == sorted(minutes) and all(m <= 15 for m in minutes)
+    assert {"label_zh", "name", "metres"} <= set(data["services"][0])
 
 
 def test_unknown_kiosk_and_bad_points(client: TestClient) -> None:
-    assert_problem(client.get("/v1/maps/kiosk/nowhere"), 404, "'nowhere'")
+    assert_problem(client.get("/v1/maps/kiosk/nowhere"), 404, "'nowhere'", "helsinki-station")
+    assert_problem(client.get("/v1/maps/kiosk/nowhere/data"), 404, "'nowhere'")
     assert_problem(client.get("/v1/maps/resident", params={"lat": 95, "lon": LON}), 422, "lat")
     assert_problem(client.get("/v1/maps/resident", params={"lat": 31.0, "lon": 121.0}), 404,
                    "outside")
