@@ -284,6 +284,47 @@ def demo(
         webbrowser.open(out_file.resolve().as_uri())
 
 
+@app.command()
+def fetch(
+    area: Annotated[str, typer.Argument(help="A place name ('Haishu District, Ningbo, China'), "
+                                             "a box 'west,south,east,north' or a polygon file.")],
+    region: Annotated[str, typer.Option("--region", "-r", help="Name to store it under.")],
+    data_dir: DataDir = None,
+    database: Database = None,
+    standards: Standards = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Download a walking network and facilities from Overpass (LC_OVERPASS_URL) via osmnx.
+
+    The same walkable definition and categories as 'livingcircle load'; the region is
+    replaced whole, or left as it was if the download fails.
+    """
+    from data.fetch import OverpassOptions, area_polygon, fetch_region  # noqa: PLC0415
+    from livingcircle.settings import OverpassSettings  # noqa: PLC0415
+
+    settings = OverpassSettings()
+    options = OverpassOptions(settings.url, settings.timeout_s, settings.rate_limit)
+    store = _store(data_dir, database)
+    with _progress(not quiet) as progress:
+        info = fetch_region(store, region, area_polygon(_area(area)), _standard(standards),
+                            options, area, progress)
+    err.print(f"fetched region [bold]{info.name}[/]: {info.n_nodes:,} street nodes, "
+              f"{info.n_edges:,} edges, {info.n_facilities:,} facilities", highlight=False)
+    _after_load(store, standards)
+
+
+def _area(text: str) -> str | tuple[float, float, float, float] | Path:
+    """A box if ``text`` is four numbers, a file if it names one, else a place name."""
+    parts = text.split(",")
+    if len(parts) == 4:
+        try:
+            w, s, e, n = (float(p) for p in parts)
+        except ValueError:
+            return text
+        return (w, s, e, n)
+    return Path(text) if Path(text).is_file() else text
+
+
 @app.command("import")
 def import_list_command(
     file: Annotated[Path, typer.Argument(help="A department's facility list: .csv, .xlsx, "

@@ -49,3 +49,17 @@ class EngineSettings(BaseSettings):
         default=None, description="A standards TOML replacing the bundled GB 50180 file.",
     )
     max_snap_m: float = Field(default=config.MAX_SNAP_M, gt=0, le=2000)
+
+
+class OverpassSettings(BaseSettings):
+    """The Overpass server ``livingcircle fetch`` asks (through osmnx)."""
+
+    model_config = SettingsConfigDict(env_prefix="LC_OVERPASS_")
+
+    url: str = Field(default="https://overpass-api.de/api",
+                     description="Overpass API base URL, without /interpreter (LC_OVERPASS_URL); "
+                                 "point it at a self-hosted Overpass.")
+    timeout_s: float = Field(default=180.0, gt=0, le=3600,
+                             description="Seconds to wait for an answer (LC_OVERPASS_TIMEOUT_S).")
+    rate_limit: bool = Field(default=True, description="Wait for a slot from the server's "
+                             "/status before each query (LC_OVERPASS_RATE_LIMIT).")

@@ -1,0 +1,253 @@
+"""Reading a city from Overpass through osmnx: the same network and facilities as a file.
+
+The walking ways are downloaded with osmnx's Overpass client and the standard's walkable
+filter (``standard.walkable.overpass_filter()``, osmnx's own walk filter), then turned into
+:class:`geo.network.Way` objects and built by :func:`geo.network.build_network`, exactly as
+:mod:`data.osm_file` does; facilities come from ``osmnx.features_from_polygon`` with the tags
+the categories' rules name, classified by ``standard.classify``. Point the endpoint at a
+self-hosted Overpass with ``overpass_url`` (``LC_OVERPASS_URL`` on the command line).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import osmnx as ox
+import pandas as pd
+import requests
+import shapely
+from osmnx import _overpass
+from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
+from shapely.geometry.base import BaseGeometry
+
+from data.osm_file import FACILITY_COLUMNS, Extract, Progress
+from geo.errors import EmptyExtract, InvalidParameter, LivingCircleError
+from geo.network import Way, build_network
+from geo.standards import Standard
+from geo.store import RegionData, RegionInfo, Store, check_region_name
+
+DEFAULT_OVERPASS_URL = "https://overpass-api.de/api"
+
+
+class OverpassError(LivingCircleError, RuntimeError):
+    """The Overpass server failed, timed out or answered with something unusable."""
+
+
+@dataclass(frozen=True)
+class OverpassOptions:
+    """Where and how to ask Overpass (``url`` without ``/interpreter``)."""
+
+    url: str = DEFAULT_OVERPASS_URL
+    timeout_s: float = 180.0
+    rate_limit: bool = True
+
+
+def area_polygon(area: str | tuple[float, float, float, float] | Path) -> BaseGeometry:
+    """The polygon of an area, in EPSG:4326.
+
+    ``area`` is a place name (geocoded by osmnx), a ``(west, south, east, north)`` box, or a
+    polygon file (GeoJSON, GeoPackage, Shapefile) in any CRS.
+    """
+    if isinstance(area, tuple):
+        west, south, east, north = area
+        if not (west < east and south < north):
+            raise InvalidParameter(f"bounding box {area} is empty; give west,south,east,north")
+        return shapely.box(west, south, east, north)
+    if isinstance(area, Path):
+        try:
+            shapes = gpd.read_file(area).to_crs(4326)
+        except (OSError, ValueError) as exc:
+            raise InvalidParameter(f"cannot read polygon file {area}: {exc}") from exc
+        return shapes.geometry.union_all()
+    with _osmnx_errors(f"geocoding {area!r}"):
+        return ox.geocode_to_gdf(area).geometry.union_all()
+
+
+def fetch_osm(polygon: BaseGeometry, standard: Standard, options: OverpassOptions,
+              progress: Progress | None = None) -> Extract:
+    """Download the walking network and facilities inside ``polygon`` (EPSG:4326).
+
+    Raises
+    ------
+    OverpassError
+        The server answered with an error, did not answer in time, or sent no usable data.
+    EmptyExtract
+        The area has no walkable street.
+    """
+    with _osmnx_settings(options), _osmnx_errors(f"asking {options.url}"):
+        if progress:
+            progress("downloading walkable ways", 0, "requests")
+        responses = list(_overpass._download_overpass_network(
+            polygon, "walk", standard.walkable.overpass_filter()))
+        if progress:
+            progress("downloading facilities", 0, "requests")
+        features = _features(polygon, standard)
+    ways = ways_from_overpass(responses, standard)
+    if not ways:
+        raise EmptyExtract("Overpass returned no walkable street for this area; check the area "
+                           "(a place name, a west,south,east,north box or a polygon file)")
+    nodes, edges = build_network(ways)
+    return Extract(nodes, edges, facilities_frame(features, standard), polygon.bounds)
+
+
+def ways_from_overpass(responses: list[dict[str, Any]], standard: Standard) -> list[Way]:
+    """Walkable ways from Overpass JSON, split where a node is missing (as from a file)."""
+    located: dict[int, tuple[float, float]] = {}
+    raw_ways: dict[int, dict[str, Any]] = {}
+    for response in responses:
+        for element in response.get("elements", []):
+            if element["type"] == "node":
+                located[element["id"]] = (element["lon"], element["lat"])
+            elif element["type"] == "way":
+                raw_ways[element["id"]] = element
+    ways: list[Way] = []
+    for way_id in sorted(raw_ways):
+        ways.extend(_runs(raw_ways[way_id], located, standard))
+    return ways
+
+
+def _runs(element: dict[str, Any], located: dict[int, tuple[float, float]],
+          standard: Standard) -> Iterator[Way]:
+    tags = element.get("tags", {})
+    if not standard.walkable.is_walkable(tags):
+        return
+    refs = np.asarray(element["nodes"], dtype=np.int64)
+    arr = np.array([located.get(int(r), (np.nan, np.nan)) for r in refs], dtype=np.float64)
+    ok = ~np.isnan(arr[:, 0])
+    breaks = np.flatnonzero(np.diff(ok.astype(np.int8)) != 0) + 1
+    for run in np.split(np.arange(len(refs)), breaks):
+        if len(run) >= 2 and ok[run[0]]:
+            yield Way(id=element["id"], refs=refs[run], lonlat=arr[run],
+                      oneway=standard.walkable.oneway(tags), highway=tags.get("highway", ""),
+                      name=tags.get("name", ""))
+
+
+def facility_tags(standard: Standard,
+                  any_value_from: int = 3) -> dict[str, bool | str | list[str]]:
+    """The Overpass tags to ask for: the first key of every category rule (a superset).
+
+    A key that the rules name with ``any_value_from`` values or more is asked for with any
+    value: Overpass matches values exactly, and OSM writes several as ``"cafe;restaurant"``.
+    ``standard.classify`` picks the facilities out of the answer.
+    """
+    values: dict[str, set[str]] = {}
+    for category in standard.categories:
+        for rule in category.rules:
+            key, value = rule[0]
+            values.setdefault(key, set()).update([value] if isinstance(value, str) else value)
+    return {key: True if "*" in found or len(found) >= any_value_from else sorted(found)
+            for key, found in values.items()}
+
+
+def _features(polygon: BaseGeometry, standard: Standard) -> gpd.GeoDataFrame:
+    try:
+        return ox.features_from_polygon(polygon, facility_tags(standard))
+    except InsufficientResponseError:  # osmnx: no matching feature at all
+        return gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
+
+
+def facilities_frame(features: gpd.GeoDataFrame, standard: Standard) -> gpd.GeoDataFrame:
+    """The features osmnx returns as the stored facilities frame (ids as from a file)."""
+    rows, geoms = [], []
+    skip = {"geometry", "nodes", "ways"}
+    columns = [c for c in features.columns if c not in skip]
+    for (kind, osm_id), values, shape in zip(features.index, features[columns].to_dict("records"),
+                                             features.geometry.to_numpy(), strict=True):
+        tags = {k: str(v) for k, v in values.items() if isinstance(v, str) or pd.notna(v)}
+        category = standard.classify(tags)
+        if category is None or shape is None or shape.is_empty:
+            continue
+        if kind == "way" and shape.geom_type == "LineString" and (
+                standard.walkable.is_walkable(tags) or shape.is_closed):
+            continue  # a street (network only), or an outline the file path reads as an area
+        geom = _like_osmium(shape)
+        rows.append({
+            "id": f"osm:{kind}/{osm_id}", "source": "osm", "source_id": f"{kind}/{osm_id}",
+            "name": tags.get("name", ""), "name_zh": tags.get("name:zh", ""),
+            "name_en": tags.get("name:en", ""), "category": category,
+            "opening_hours": tags.get("opening_hours", ""),
+            "tags": json.dumps(tags, ensure_ascii=False, sort_keys=True),
+        })
+        geoms.append(geom)
+    frame = pd.DataFrame(rows, columns=FACILITY_COLUMNS)
+    return gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
+
+
+def _like_osmium(geom: BaseGeometry) -> BaseGeometry:
+    """Rings as libosmium writes them.
+
+    Outer rings counter-clockwise, inner ones clockwise, each starting at its smallest
+    (lon, lat) vertex. Where a footway enters an area, the point it is entered from depends
+    on the vertex order; this keeps it the same as from a file.
+    """
+    if geom.geom_type == "Polygon":
+        return shapely.Polygon(_ring(geom.exterior, ccw=True),
+                               [_ring(r, ccw=False) for r in geom.interiors])
+    if geom.geom_type == "MultiPolygon":
+        return shapely.MultiPolygon([_like_osmium(p) for p in geom.geoms])
+    return geom
+
+
+def _ring(ring: BaseGeometry, ccw: bool) -> np.ndarray:
+    xy = shapely.get_coordinates(ring)[:-1]
+    if shapely.LinearRing(xy).is_ccw != ccw:
+        xy = xy[::-1]
+    start = int(np.lexsort((xy[:, 1], xy[:, 0]))[0])
+    xy = np.roll(xy, -start, axis=0)
+    return np.vstack([xy, xy[:1]])
+
+
+def fetch_region(store: Store, region: str, polygon: BaseGeometry, standard: Standard,
+                 options: OverpassOptions, label: str,
+                 progress: Progress | None = None) -> RegionInfo:
+    """Fetch an area and store it as ``region`` (replacing an earlier version whole)."""
+    check_region_name(region)
+    extract = fetch_osm(polygon, standard, options, progress)
+    nodes = extract.nodes
+    bounds = (float(nodes["lon"].min()), float(nodes["lat"].min()),
+              float(nodes["lon"].max()), float(nodes["lat"].max()))
+    info = RegionInfo(name=region, source=f"overpass:{label}", loaded_at=datetime.now(UTC),
+                      bounds=bounds, n_nodes=len(nodes), n_edges=len(extract.edges),
+                      n_facilities=len(extract.facilities))
+    store.save_region(RegionData(info, nodes, extract.edges, extract.facilities))
+    return info
+
+
+@contextmanager
+def _osmnx_settings(options: OverpassOptions) -> Iterator[None]:
+    """Set osmnx's global settings for one fetch; put them back afterwards."""
+    names = ("overpass_url", "overpass_rate_limit", "use_cache", "requests_timeout", "log_console")
+    saved = {n: getattr(ox.settings, n) for n in names}
+    ox.settings.overpass_url = options.url.rstrip("/").removesuffix("/interpreter")
+    ox.settings.overpass_rate_limit = options.rate_limit
+    ox.settings.use_cache = False
+    ox.settings.requests_timeout = options.timeout_s
+    ox.settings.log_console = False
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(ox.settings, name, value)
+
+
+@contextmanager
+def _osmnx_errors(doing: str) -> Iterator[None]:
+    try:
+        yield
+    except requests.Timeout as exc:
+        raise OverpassError(f"{doing}: no answer in time ({exc}); try a smaller area, a longer "
+                            "timeout, or another server (LC_OVERPASS_URL)") from exc
+    except requests.RequestException as exc:
+        raise OverpassError(f"{doing}: cannot reach the server ({exc}); check LC_OVERPASS_URL "
+                            "and the network") from exc
+    except (ResponseStatusCodeError, InsufficientResponseError) as exc:
+        raise OverpassError(f"{doing}: the server answered with an error ({exc}); try again "
+                            "later or use another server (LC_OVERPASS_URL)") from exc
