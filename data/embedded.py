@@ -57,6 +57,8 @@ class FileStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._regions = self.root / "regions"
+        # facilities of the live version of each region; a version folder never changes
+        self._facility_cache: dict[str, tuple[Path, gpd.GeoDataFrame]] = {}
 
     def __repr__(self) -> str:
         return f"FileStore({str(self.root)!r})"
@@ -258,7 +260,11 @@ class FileStore:
 
     def _facilities(self, region: str, bbox: Bounds | None) -> gpd.GeoDataFrame:
         live = self._require(region)
-        frame = gpd.read_parquet(live / "facilities.parquet")
+        cached = self._facility_cache.get(region)
+        if cached is None or cached[0] != live:
+            cached = (live, gpd.read_parquet(live / "facilities.parquet"))
+            self._facility_cache[region] = cached
+        frame = cached[1]
         if bbox is None:
             return frame
         # geometries whose bounding box meets ``bbox`` (edges included), as PostGIS ``&&``;
