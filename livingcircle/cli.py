@@ -503,6 +503,74 @@ def _print_catchment(result: CatchmentResult) -> None:
 
 
 @app.command()
+def gaps(
+    region: Annotated[str, typer.Option("--region", "-r", help="Region to analyse.")],
+    out_file: Annotated[Path, typer.Option(
+        "--out", "-o", help="Result file: .gpkg (layers), .parquet or .csv (one file per "
+        "table beside it); a report NAME.report.md is written beside it.")],
+    category: Annotated[list[str] | None, typer.Option(
+        "--category", "-c", help="Category for gap areas and new sites, repeatable; default: "
+        "every category the standard requires. Every category is analysed.")] = None,
+    homes: Annotated[Path | None, typer.Option(
+        "--homes", help="Your homes or population points: CSV with lon/lat (WGS 84) and "
+        "population columns, or GeoPackage/GeoJSON/GeoParquet.")] = None,
+    osm: Annotated[Path | None, typer.Option(
+        "--osm", help="OSM file to take residential buildings and admin boundaries from "
+        "(without --homes); without either, every street node is a home.")] = None,
+    population: Annotated[float | None, typer.Option(
+        "--population", help="District total, spread over the homes.", min=0)] = None,
+    spread: Annotated[str, typer.Option(
+        "--spread", help="How a total is spread over buildings: floor_area or count.")
+    ] = "floor_area",
+    communities: Annotated[Path | None, typer.Option(
+        "--communities", help="Community boundaries (polygons with a name column).")] = None,
+    parcels: Annotated[Path | None, typer.Option(
+        "--parcels", help="Candidate parcels for new sites; default: street nodes.")] = None,
+    sites: Annotated[int, typer.Option("--sites", help="New sites per category.", min=0,
+                                       max=100)] = 5,
+    k: Annotated[int, typer.Option("--k", "-k", help="Nearest facilities kept per home.",
+                                   min=1, max=config.MAX_K)] = 5,
+    profile: Profile = "standard",
+    speed: Speed = None,
+    report: Annotated[str, typer.Option(
+        "--report", help="Report format: md, html or none.")] = "md",
+    data_dir: DataDir = None,
+    database: Database = None,
+    standards: Standards = None,
+) -> None:
+    """Who is not within the standard's walk of each service, and where to build next."""
+    from livingcircle.gaps_run import GapsJob, run_gaps  # noqa: PLC0415  (heavy imports)
+
+    if spread not in ("floor_area", "count") or report not in ("md", "html", "none"):
+        raise InvalidParameter(f"--spread {spread!r} / --report {report!r}: allowed "
+                               "floor_area or count / md, html or none")
+    atlas = _atlas(data_dir, standards, database)
+    job = GapsJob(region, out_file, category or [], homes, osm, population,
+                  spread,  # type: ignore[arg-type]
+                  communities, parcels, sites, k, config.DEFAULT_MINUTES,
+                  atlas.standard.speed(profile, speed), None if report == "none" else report)
+    start = time.perf_counter()
+    done = run_gaps(atlas, job)
+    _print_gaps(done.result)
+    err.print(f"homes from {done.source}; analysed in {time.perf_counter() - start:.1f} s; "
+              f"wrote {', '.join(str(f) for f in done.files)}"
+              + (f"; PostGIS tables {', '.join(done.tables)}" if done.tables else ""),
+              highlight=False)
+
+
+def _print_gaps(result: Any) -> None:
+    from livingcircle.report import summary_tables  # noqa: PLC0415
+
+    first = next(iter(summary_tables(result).items()))
+    table = Table(title=first[0])
+    for col in first[1].columns:
+        table.add_column(str(col), justify="left" if col == "category" else "right")
+    for row in first[1].itertuples(index=False):
+        table.add_row(*(str(v) for v in row))
+    out.print(table)
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.", min=1, max=65535)] = 8000,

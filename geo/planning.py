@@ -1,0 +1,98 @@
+"""The whole planner's gap analysis in one call, as tables ready to write out or to map.
+
+:func:`plan` runs :func:`geo.gaps.analyse` once, then draws the gap areas and sites new
+facilities for the categories asked about. :class:`PlannerTables` holds everything a report,
+a file or a planner map needs, in WGS 84.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import pandas as pd
+
+from geo import config
+from geo.demand import Demand
+from geo.engine import Region
+from geo.gaps import DEFAULT_K, Analysis, analyse, gap_areas
+from geo.reach import ReachGraph
+from geo.siting import Siting, best_sites, picks_frame
+
+
+@dataclass(frozen=True)
+class PlannerTables:
+    """The analysis and its tables.
+
+    Attributes
+    ----------
+    analysis
+        Per-point, per-category arrays (:class:`geo.gaps.Analysis`): ``node_m`` per category
+        paints streets, ``nearest_m`` per point colours homes.
+    points
+        Demand points with score, missing requirements and per-category minutes.
+    coverage
+        Per community and category: residents covered, shares, population-weighted minutes.
+    tiers
+        Per community, tier and requirement: the share of residents for whom it is met.
+    gaps
+        Areas beyond each focus category's radius, with the residents they hold.
+    sites
+        Greedy picks per focus category, with the residents each newly covers.
+    focus
+        The categories gaps and sites were made for.
+    """
+
+    analysis: Analysis
+    points: gpd.GeoDataFrame
+    coverage: pd.DataFrame
+    tiers: pd.DataFrame
+    gaps: gpd.GeoDataFrame
+    sites: gpd.GeoDataFrame
+    sitings: list[Siting]
+    focus: tuple[str, ...]
+
+
+def plan(
+    region: Region,
+    demand: Demand,
+    focus: Iterable[str] | None = None,
+    n_sites: int = 5,
+    parcels: gpd.GeoDataFrame | None = None,
+    k: int = DEFAULT_K,
+    minutes: Sequence[int] = config.DEFAULT_MINUTES,
+    speed_m_s: float = config.DEFAULT_SPEED_M_S,
+) -> PlannerTables:
+    """Analyse every category, then draw gaps and site ``n_sites`` for each focus category.
+
+    Parameters
+    ----------
+    region, demand
+        The region and its placed demand points.
+    focus
+        Categories for gap areas and siting; the ones the standard requires when None.
+    n_sites
+        Picks per focus category (0 for none).
+    parcels
+        Candidate parcels for the sites (street nodes when None).
+    k, minutes, speed_m_s
+        As :func:`geo.gaps.analyse`.
+    """
+    graph = ReachGraph(region.net)
+    analysis = analyse(region, demand, k=k, minutes=minutes, speed_m_s=speed_m_s, graph=graph)
+    cats = region.standard.resolve_categories(focus) if focus else required(region)
+    gaps = [gap_areas(region, analysis, c) for c in cats]
+    sitings = [best_sites(region, analysis, c, n_sites, parcels, graph=graph)
+               for c in cats] if n_sites > 0 else []
+    gap_frame = gpd.GeoDataFrame(pd.concat(gaps, ignore_index=True), crs="EPSG:4326") \
+        if gaps else gpd.GeoDataFrame({"category": []}, geometry=[], crs="EPSG:4326")
+    return PlannerTables(analysis, analysis.points_frame(), analysis.coverage(),
+                         analysis.tier_coverage(), gap_frame, picks_frame(sitings), sitings,
+                         tuple(cats))
+
+
+def required(region: Region) -> tuple[str, ...]:
+    """Categories some GB 50180 requirement names, in the standard's category order."""
+    named = {c for t in region.standard.tiers for r in t.requirements for c in r.categories}
+    return tuple(c for c in region.standard.category_ids if c in named)

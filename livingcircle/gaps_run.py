@@ -1,0 +1,69 @@
+"""What ``livingcircle gaps`` does: find the homes, analyse, write tables, report, database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+
+from data.demand import demand_for_region
+from data.gap_outputs import write_postgis, write_result
+from data.user_files import read_boundaries, read_homes, read_parcels
+from geo.atlas import Atlas
+from geo.demand import SpreadBy, place_demand
+from geo.planning import PlannerTables, plan
+from livingcircle.report import write_report
+
+
+@dataclass(frozen=True)
+class GapsJob:
+    """The command's options, gathered."""
+
+    region: str
+    out: Path
+    categories: list[str]
+    homes: Path | None = None
+    osm: Path | None = None
+    population: float | None = None
+    spread: SpreadBy = "floor_area"
+    communities: Path | None = None
+    parcels: Path | None = None
+    sites: int = 5
+    k: int = 5
+    minutes: tuple[int, ...] = (5, 10, 15)
+    speed_m_s: float = 1.0
+    report: str | None = "md"
+    database: bool = True
+
+
+@dataclass(frozen=True)
+class GapsDone:
+    """What was made: the result, the files, the database tables and the demand's origin."""
+
+    result: PlannerTables
+    files: list[Path]
+    tables: list[str]
+    source: str
+
+
+def run_gaps(atlas: Atlas, job: GapsJob) -> GapsDone:
+    """Run the whole analysis for ``job`` and write everything it asks for."""
+    region = atlas.region(job.region)
+    homes = read_homes(job.homes, job.population) if job.homes else None
+    bounds = read_boundaries(job.communities) if job.communities else None
+    demand_frame, source = demand_for_region(region, job.osm, homes, job.population,
+                                             job.spread, bounds)
+    demand = place_demand(region.net, demand_frame, region.max_snap_m)
+    parcels: gpd.GeoDataFrame | None = read_parcels(job.parcels) if job.parcels else None
+    result = plan(region, demand, job.categories or None, job.sites, parcels, job.k,
+                  job.minutes, job.speed_m_s)
+    files = write_result(result, job.out)
+    if job.report:
+        files.append(write_report(result, region, job.out.with_name(
+            f"{job.out.stem}.report.{job.report}"), source))
+    tables: list[str] = []
+    engine = getattr(atlas.store, "engine", None)
+    if job.database and engine is not None:  # the PostGIS store: QGIS reads the tables there
+        tables = write_postgis(result, engine, job.region)
+    return GapsDone(result, files, tables, source)
