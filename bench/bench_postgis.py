@@ -209,7 +209,6 @@ def bench_knn(name: str, file_store: FileStore, pg: PostgisStore,
 def bare_knn_ms(pg: PostgisStore, name: str, points: list[tuple[float, float]]) -> float:
     query = pgmod._KNN_SQL.format(where="region = %(r)s", margin=pgmod._KNN_MARGIN,
                                   columns=pgmod._FACILITY_COLUMNS_SQL, here=pgmod._HERE)
-    query = query.replace(":lon", "%(lon)s").replace(":lat", "%(lat)s").replace(":k", "%(k)s")
     raw = pg.engine.raw_connection()
     try:
         conn = raw.driver_connection

@@ -294,10 +294,10 @@ class PostgisStore:
                 row = conn.execute(_text(_REGION_SQL + " WHERE name = :r"), {"r": name}).first()
                 if row is None:
                     raise RegionNotFound(name, self._names(conn))
-                nodes = _nodes_frame(_fetch(conn, _NODES_SQL, name))
-                edges = _edges_frame(_fetch(conn, _EDGES_SQL, name))
+                nodes = _nodes_frame(_fetch(conn, _NODES_SQL, {"r": name}))
+                edges = _edges_frame(_fetch(conn, _EDGES_SQL, {"r": name}))
                 facilities = _facility_frame(_fetch(
-                    conn, f"{_FACILITY_SQL} WHERE region = %(r)s ORDER BY id", name))
+                    conn, f"{_FACILITY_SQL} WHERE region = %(r)s ORDER BY id", {"r": name}))
             return RegionData(_info(row), nodes, edges, facilities)
 
         return self._unit(f"reading region {name!r}", work)
@@ -351,10 +351,11 @@ class PostgisStore:
         """Facilities whose bounding box meets ``bbox``, in ``categories``, by id, one page."""
         where, params = _filters(region, categories)
         if bbox is not None:
-            where += (" AND geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
-                      " AND max_lon >= :w AND min_lon <= :e AND max_lat >= :s AND min_lat <= :n")
+            where += (" AND geom && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"
+                      " AND max_lon >= %(w)s AND min_lon <= %(e)s"
+                      " AND max_lat >= %(s)s AND min_lat <= %(n)s")
             params.update(zip("wsen", (float(b) for b in bbox), strict=True))
-        sql = f"{_FACILITY_SQL} WHERE {where} ORDER BY id LIMIT :limit OFFSET :offset"
+        sql = f"{_FACILITY_SQL} WHERE {where} ORDER BY id LIMIT %(limit)s OFFSET %(offset)s"
         params.update(limit=max(int(limit), 0), offset=max(int(offset), 0))
         return self._facility_query(region, sql, params)
 
@@ -388,7 +389,7 @@ class PostgisStore:
         where, params = _filters(region, categories)
         params["polygon"] = shapely.to_wkb(polygon)
         sql = (f"{_FACILITY_SQL} WHERE {where} AND "
-               f"ST_Intersects(geom, ST_GeomFromWKB(:polygon, {SRID})) ORDER BY id")
+               f"ST_Intersects(geom, ST_GeomFromWKB(%(polygon)s, {SRID})) ORDER BY id")
         return self._facility_query(region, sql, params)
 
     # -- internals -----------------------------------------------------------------------
@@ -410,17 +411,23 @@ class PostgisStore:
             except DBAPIError as exc:
                 if not exc.connection_invalidated:
                     raise
-            return work()
+            except _ConnectionLost:
+                pass
+            try:
+                return work()
+            except _ConnectionLost as exc:
+                raise exc.error from None
 
     def _facility_query(self, region: str, sql: str, params: dict[str, Any]) -> gpd.GeoDataFrame:
         return _facility_frame(self._rows(region, sql, params))
 
     def _rows(self, region: str, sql: str, params: dict[str, Any]) -> Sequence[Any]:
+        """Rows of one query (psycopg placeholders), straight from the driver: the hot path."""
         def work() -> Sequence[Any]:
             with self._reader.connect() as conn:
-                rows = conn.execute(_text(sql), params).all()
-                if not rows and not conn.execute(
-                        _text("SELECT 1 FROM regions WHERE name = :r"), {"r": region}).first():
+                rows = _fetch(conn, sql, params)
+                if not rows and not _fetch(conn, "SELECT 1 FROM regions WHERE name = %(r)s",
+                                           {"r": region}):
                     raise RegionNotFound(region, self._names(conn))
             return rows
 
@@ -489,27 +496,42 @@ SELECT {columns} FROM facilities
 WHERE {where} AND ST_DWithin(anchor::geography, {here}, (
     SELECT coalesce(max(d) * {margin} + 1, -1) FROM (
         SELECT anchor::geography <-> {here} AS d FROM facilities
-        WHERE {where} ORDER BY anchor::geography <-> {here} LIMIT :k) AS knn), false)
+        WHERE {where} ORDER BY anchor::geography <-> {here} LIMIT %(k)s) AS knn), false)
 """
-_HERE = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography"
+_HERE = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography"
 
 
-def _fetch(conn: Connection, sql: str, region: str) -> list[tuple[Any, ...]]:
-    """A region's rows as plain tuples from psycopg, in ``conn``'s transaction.
+def _fetch(conn: Connection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Rows as plain tuples from psycopg (``%(name)s`` placeholders), in ``conn``'s transaction.
 
-    Bulk reads skip SQLAlchemy's row objects.
+    Bulk reads and the per-request queries skip SQLAlchemy's statement and row objects.
     """
     raw = conn.connection.driver_connection
     assert isinstance(raw, psycopg.Connection)
-    with raw.cursor() as cur:
-        return cur.execute(sql.encode(), {"r": region}).fetchall()  # bytes: not a LiteralString
+    try:
+        with raw.cursor() as cur:
+            return cur.execute(sql.encode(), params).fetchall()  # bytes: not a LiteralString
+    except psycopg.OperationalError as exc:
+        if raw.broken or raw.closed:  # as SQLAlchemy does for its own statements
+            conn.invalidate(exc)
+            raise _ConnectionLost(exc) from exc
+        raise
+
+
+class _ConnectionLost(Exception):
+    """The server had dropped a pooled connection (the unit of work runs again)."""
+
+    def __init__(self, error: psycopg.OperationalError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _filters(region: str, categories: list[str] | None) -> tuple[str, dict[str, Any]]:
     check_region_name(region)
     if categories:
-        return "region = :r AND category = ANY(:cats)", {"r": region, "cats": list(categories)}
-    return "region = :r", {"r": region}
+        return ("region = %(r)s AND category = ANY(%(cats)s)",
+                {"r": region, "cats": list(categories)})
+    return "region = %(r)s", {"r": region}
 
 
 # -- reading ----------------------------------------------------------------------------------

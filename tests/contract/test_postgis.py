@@ -177,14 +177,20 @@ def test_migration_and_models_agree(postgis_url: str) -> None:
 
 
 def test_knn_query_walks_the_geography_index(pg: PostgisStore, sample_data: RegionData) -> None:
-    from data.postgis import _FACILITY_COLUMNS_SQL, _HERE, _KNN_MARGIN, _KNN_SQL  # noqa: PLC0415
+    from data.postgis import (  # noqa: PLC0415
+        _FACILITY_COLUMNS_SQL,
+        _HERE,
+        _KNN_MARGIN,
+        _KNN_SQL,
+        _fetch,
+    )
 
     pg.save_region(sample_data)
-    sql = _KNN_SQL.format(where="region = :r", margin=_KNN_MARGIN,
+    sql = _KNN_SQL.format(where="region = %(r)s", margin=_KNN_MARGIN,
                           columns=_FACILITY_COLUMNS_SQL, here=_HERE)
     with pg.engine.connect() as conn:
-        plan = "\n".join(conn.execute(text("EXPLAIN " + sql), {
-            "r": REGION, "lon": 24.9414, "lat": 60.171, "k": 5}).scalars())
+        plan = "\n".join(row[0] for row in _fetch(conn, "EXPLAIN " + sql, {
+            "r": REGION, "lon": 24.9414, "lat": 60.171, "k": 5}))
     assert "facilities_anchor_geog_gist" in plan
     assert "Order By" in plan
 
