@@ -699,3 +699,28 @@ def _keyed(frame: gpd.GeoDataFrame) -> dict[str, tuple[Any, ...]]:
                              shapely.to_wkb(geom, hex=True))
     return out
 
+
+
+def carry_department_records(old: gpd.GeoDataFrame | None,
+                             new: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A reloaded region's facilities (``new``) with every department record of ``old``.
+
+    Reloading OpenStreetMap must not drop what departments imported: each source's records
+    are merged into the new facilities again (with the default matching thresholds), as if
+    every list were imported once more.
+    """
+    if old is None or old.empty:
+        return new
+    by_source: dict[str, list[dict[str, Any]]] = {}
+    for group in _groups(old):
+        for entry in group.entries:
+            kept = {k: v for k, v in entry.items() if k != "match"}
+            by_source.setdefault(entry["source"], []).append(kept)
+    frame = new
+    for source in sorted(by_source):
+        entries = sorted(by_source[source], key=lambda e: e["source_id"])
+        geometries = [shapely.from_wkt(e["wkt"]) if "wkt" in e
+                      else shapely.Point(e["lon"], e["lat"]) for e in entries]
+        mapping = ListMapping(source=source, columns={"id": "id"})
+        frame, _, _ = merge_entries(frame, Checked(entries, geometries, []), mapping)
+    return frame

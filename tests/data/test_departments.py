@@ -30,6 +30,7 @@ from data.departments import (
     name_similarity,
 )
 from data.embedded import FileStore
+from data.load import load_osm
 from data.osm_file import Extract
 from data.synthetic import NINGBO, grid_city
 from geo.coords import from_wgs84
@@ -253,6 +254,15 @@ def test_reimport_changes_nothing_and_edits_change_only_themselves(
     assert all(after[k] == first[k] for k in unchanged)
 
 
+def test_reloading_osm_keeps_department_records(
+        helsinki_store: FileStore, helsinki_list: HelsinkiList, standard: Standard,
+        tmp_path: Path, sample_path: Path) -> None:
+    import_helsinki(helsinki_store, tmp_path, helsinki_list, standard)
+    imported = facilities_by_id(helsinki_store, "helsinki")
+    load_osm(helsinki_store, sample_path, "helsinki", standard)
+    assert facilities_by_id(helsinki_store, "helsinki") == imported
+
+
 def test_two_departments_share_a_record(helsinki_store: FileStore,
                                         helsinki_list: HelsinkiList, standard: Standard,
                                         tmp_path: Path) -> None:
@@ -441,7 +451,7 @@ def test_cli_import(helsinki_store: FileStore, helsinki_list: HelsinkiList,
 def test_postgis_keeps_provenance_queryable(postgis_url: str,  # noqa: F811
                                             sample_extract: Extract,
                                             helsinki_list: HelsinkiList, standard: Standard,
-                                            tmp_path: Path,
+                                            tmp_path: Path, sample_path: Path,
                                             helsinki_store: FileStore) -> None:
     store = empty_postgis(postgis_url)
     store.save_region(region_data(sample_extract))
@@ -462,6 +472,10 @@ def test_postgis_keeps_provenance_queryable(postgis_url: str,  # noqa: F811
     assert len(ids) == helsinki_list.good and conflicts == 1
     again = import_helsinki(store, tmp_path, helsinki_list, standard)
     assert not again.written
+    imported = facilities_by_id(store, "helsinki")
+    load_osm(store, sample_path, "helsinki", standard)
+    assert facilities_by_id(store, "helsinki") == imported
+    assert store.last_load is not None and store.last_load.updated == 0
     # both stores end with the same facilities
     import_helsinki(helsinki_store, tmp_path, helsinki_list, standard)
     assert facilities_by_id(store, "helsinki") == facilities_by_id(helsinki_store, "helsinki")
