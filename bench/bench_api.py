@@ -282,8 +282,11 @@ def verdict(cell: Cell) -> str:
     return f"{'PASS' if ok else 'MISS'} ({want})"
 
 
-def report(results: dict[str, list[Cell]], workers: int) -> None:
-    print(f"\nHTTP API load test: uvicorn with {workers} workers on {os.cpu_count()} cores, "
+def report(results: dict[str, list[Cell]], workers: int, load_before: float) -> None:
+    load_after = os.getloadavg()[0]
+    print(f"\nHTTP API load test: uvicorn with {workers} workers on {os.cpu_count()} cores "
+          f"(1-min load average {load_before:.1f} before, {load_after:.1f} after: other "
+          "processes on the machine share these cores), "
           "client in a second process on loopback; distinct random points of the Helsinki "
           f"sample; nearest asks {NEAREST['category']} k=1 with routes, catchment 5/10/15 min\n")
     print("| store | endpoint | clients | requests | req/s | p50 ms | p99 ms | non-200 | target |")
@@ -307,6 +310,7 @@ def main() -> None:
     args = parser.parse_args()
 
     results: dict[str, list[Cell]] = {}
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="lc-bench-") as folder:
         env = embedded_env(Path(folder))
         bounds = FileStore(Path(folder)).regions()[0].bounds
@@ -319,7 +323,7 @@ def main() -> None:
                 print("PostGIS store:", flush=True)
                 with server(pg_env, args.workers) as port:
                     results["postgis"] = measure(port, bounds, args, "postgis")
-    report(results, args.workers)
+    report(results, args.workers, load_before)
 
 
 if __name__ == "__main__":
