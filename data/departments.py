@@ -448,16 +448,27 @@ class ImportReport:
     added: list[str]
     changed: list[str]
     removed: list[str]
-    conflicts: int
+    conflicts: list[dict[str, Any]]  # this source's, each with the facility's ``id``
     written: bool
 
     def summary(self) -> dict[str, Any]:
         """The counts as a JSON-ready dict."""
         return {"source": self.source, "region": self.region, "rows_read": self.rows_read,
                 "imported": self.imported, "merged": self.merged,
-                "rejected": len(self.rejected), "conflicts": self.conflicts,
+                "rejected": len(self.rejected), "conflicts": len(self.conflicts),
                 "facilities_added": len(self.added), "facilities_changed": len(self.changed),
                 "facilities_removed": len(self.removed), "written": self.written}
+
+    def write_json(self, path: Path) -> None:
+        """Write the whole report as JSON: the counts, every conflict and every rejected row."""
+        report = self.summary() | {
+            "conflicts": self.conflicts,
+            "rejected": [{"row": r.row, "reason": r.reason, "values": r.values}
+                         for r in self.rejected],
+            "facilities_added": self.added, "facilities_changed": self.changed,
+            "facilities_removed": self.removed,
+        }
+        path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
 
     def write_rejected(self, path: Path) -> None:
         """Write the rejected rows as CSV, to fix and submit again.
@@ -484,7 +495,7 @@ def import_list(store: Store, region: str, path: Path, mapping: ListMapping,
     data = store.load_region(region)
     raw = read_list(path, mapping)
     checked = check_rows(raw, mapping, standard, data.info.bounds)
-    merged, n_merged, n_conflicts = merge_entries(data.facilities, checked, mapping)
+    merged, n_merged, _ = merge_entries(data.facilities, checked, mapping)
     added, changed, removed = _diff(data.facilities, merged)
     written = bool(added or changed or removed)
     if written:
@@ -492,7 +503,14 @@ def import_list(store: Store, region: str, path: Path, mapping: ListMapping,
         store.save_region(RegionData(info, data.nodes, data.edges, merged))
     return ImportReport(mapping.source, region, len(raw.attributes),
                         len(checked.entries) - n_merged, n_merged, checked.rejected,
-                        added, changed, removed, n_conflicts, written)
+                        added, changed, removed, source_conflicts(merged, mapping.source),
+                        written)
+
+
+def source_conflicts(facilities: gpd.GeoDataFrame, source: str) -> list[dict[str, Any]]:
+    """Every conflict ``source``'s records have with the facilities they were merged into."""
+    return [{"id": fid} | c for fid, tags in zip(facilities["id"], facilities["tags"], strict=True)
+            for c in json.loads(tags or "{}").get(CONFLICTS_KEY, []) if c["source"] == source]
 
 
 def merge_entries(facilities: gpd.GeoDataFrame, checked: Checked,

@@ -333,8 +333,9 @@ def import_list_command(
                                           "crs (wgs84, gcj02, bd09, EPSG:n) and categories.")],
     region: Annotated[str, typer.Option("--region", "-r", help="Region to merge it into.")],
     report: Annotated[Path | None, typer.Option(
-        "--report", help="Where to write the rejected rows (CSV with a reason per row); "
-        "default: FILE's name with .rejected.csv, beside it.")] = None,
+        "--report", help="Where to write the rejected rows (CSV with a reason per row; the "
+        "whole report, conflicts included, goes beside it as .json); default: FILE's name "
+        "with .rejected.csv, beside it.")] = None,
     data_dir: DataDir = None,
     database: Database = None,
     standards: Standards = None,
@@ -353,6 +354,7 @@ def import_list_command(
                          load_mapping(mapping, standard), standard)
     report_path = report or file.with_name(f"{file.stem}.rejected.csv")
     result.write_rejected(report_path)
+    result.write_json(report_path.with_suffix(".json"))
     summary = result.summary() | {"report": str(report_path)}
     if as_json:
         out.print_json(data=summary)

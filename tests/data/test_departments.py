@@ -440,6 +440,10 @@ def test_cli_import(helsinki_store: FileStore, helsinki_list: HelsinkiList,
     assert summary["merged"] == len(helsinki_list.matches)
     assert summary["rejected"] == len(helsinki_list.bad)
     assert len(pd.read_csv(report, encoding="utf-8-sig")) == len(helsinki_list.bad)
+    full = json.loads(report.with_suffix(".json").read_text(encoding="utf-8"))
+    assert [(c["id"], c["field"]) for c in full["conflicts"]] == [
+        (helsinki_list.conflicted, "name")]
+    assert len(full["rejected"]) == len(helsinki_list.bad)
     again = CliRunner().invoke(app, args)
     assert json.loads(again.stdout)["written"] is False
 
