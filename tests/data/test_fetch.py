@@ -15,12 +15,17 @@ import shapely
 from typer.testing import CliRunner
 
 from data.embedded import FileStore
-from data.fetch import OverpassError, OverpassOptions, area_polygon, fetch_osm
+from data.fetch import OverpassError, OverpassOptions, area_polygon, fetch_osm, fetch_region
 from data.osm_file import Extract
 from geo.engine import Region
 from geo.network import StreetNetwork
 from geo.standards import Standard
 from livingcircle.cli import app
+from tests.contract.conftest import (  # noqa: F401  (fixtures)
+    empty_postgis,
+    postgis_server,
+    postgis_url,
+)
 from tests.data.overpass_server import OsmData, OverpassServer
 
 POINTS = [(24.9414, 60.1710), (24.9380, 60.1680), (24.9500, 60.1750), (24.9450, 60.1660),
@@ -120,3 +125,16 @@ def test_cli_fetch(server: OverpassServer, whole_area: shapely.Polygon, tmp_path
     info = FileStore(tmp_path).regions()[0]
     assert (info.name, info.n_nodes, info.n_facilities) == (
         "helsinki-online", len(sample_extract.nodes), len(sample_extract.facilities))
+
+
+@pytest.mark.postgis
+def test_fetch_into_postgis(server: OverpassServer, whole_area: shapely.Polygon,
+                            standard: Standard, sample_extract: Extract,
+                            postgis_url: str) -> None:  # noqa: F811
+    store = empty_postgis(postgis_url)
+    info = fetch_region(store, "helsinki-online", whole_area, standard,
+                        OverpassOptions(server.url, timeout_s=30, rate_limit=False), "test box")
+    assert info.source == "overpass:test box"
+    back = store.load_region("helsinki-online")
+    assert (len(back.nodes), len(back.edges), len(back.facilities)) == (
+        len(sample_extract.nodes), len(sample_extract.edges), len(sample_extract.facilities))
