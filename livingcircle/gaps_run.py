@@ -8,10 +8,11 @@ from pathlib import Path
 import geopandas as gpd
 
 from data.demand import demand_for_region
-from data.gap_outputs import write_postgis, write_result
+from data.gap_outputs import SUFFIXES, write_postgis, write_result
 from data.user_files import read_boundaries, read_homes, read_parcels
 from geo.atlas import Atlas
 from geo.demand import SpreadBy, place_demand
+from geo.errors import InvalidParameter
 from geo.planning import PlannerTables, plan
 from livingcircle.report import write_report
 
@@ -49,6 +50,9 @@ class GapsDone:
 
 def run_gaps(atlas: Atlas, job: GapsJob) -> GapsDone:
     """Run the whole analysis for ``job`` and write everything it asks for."""
+    if job.out.suffix.lower() not in SUFFIXES:  # before the work, not after it
+        raise InvalidParameter(f"cannot write {job.out.name}: allowed endings "
+                               f"{', '.join(SUFFIXES)}")
     region = atlas.region(job.region)
     homes = read_homes(job.homes, job.population) if job.homes else None
     bounds = read_boundaries(job.communities) if job.communities else None

@@ -1,0 +1,52 @@
+"""``livingcircle gaps`` as a real process on the sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+import pytest
+
+from tests.test_cli import run
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory, sample_path: Path) -> Path:
+    path = tmp_path_factory.mktemp("lcgaps")
+    done = run(path, "load", str(sample_path), "--region", "helsinki", "--quiet")
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+def test_gaps_from_osm_homes_to_a_geopackage(loaded: Path, sample_path: Path,
+                                             tmp_path: Path) -> None:
+    out = tmp_path / "gaps.gpkg"
+    done = run(loaded, "gaps", "-r", "helsinki", "--osm", str(sample_path), "--population",
+               "20000", "-c", "clinic", "--sites", "3", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "OSM residential buildings" in done.stderr and "clinic" in done.stdout
+    assert {name for name, _ in pyogrio.list_layers(out)} == {
+        "points", "gaps", "sites", "coverage", "tiers"}
+    sites = gpd.read_file(out, layer="sites")
+    assert sites["rank"].tolist() == [1, 2, 3]
+    assert sites["gain_population"].is_monotonic_decreasing
+    assert gpd.read_file(out, layer="points")["population"].sum() == pytest.approx(20_000)
+    report = (tmp_path / "gaps.report.md").read_text(encoding="utf-8")
+    assert "Where to build next" in report
+
+
+def test_gaps_with_a_homes_csv_and_html_report(loaded: Path, tmp_path: Path) -> None:
+    homes = tmp_path / "homes.csv"
+    homes.write_text("lon,lat,population\n24.9414,60.1710,100\n24.9500,60.1650,50\n")
+    done = run(loaded, "gaps", "-r", "helsinki", "--homes", str(homes), "-c", "pharmacy",
+               "--report", "html", "-o", str(tmp_path / "out.csv"))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out.sites.csv").exists() and (tmp_path / "out.report.html").exists()
+
+
+def test_gaps_refuses_bad_input(loaded: Path, tmp_path: Path) -> None:
+    done = run(loaded, "gaps", "-r", "helsinki", "-o", str(tmp_path / "x.xlsx"))
+    assert done.returncode == 2 and "allowed endings" in done.stderr
+    done = run(loaded, "gaps", "-r", "helsinki", "-c", "nope", "-o", str(tmp_path / "x.csv"))
+    assert done.returncode == 2 and "unknown category" in done.stderr
