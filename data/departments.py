@@ -29,10 +29,11 @@ Provenance lives in each facility's ``tags`` JSON (no schema change, queryable i
 ``tags -> 'lc:sources'``): ``lc:sources`` lists every department record that describes the
 facility (source, source_id, its fields, WGS-84 point, original coordinates and, when it was
 matched to another record, the distance and name similarity); ``lc:conflicts`` lists the
-fields on which a department disagrees with the record shown. The shown fields are never
-overwritten: a facility shows OpenStreetMap's fields when OSM has it, else those of the
-department record that created it (its id, ``source:source_id``, stays while that record is
-in its department's list).
+fields on which a department disagrees with the record shown; ``lc:filled`` names the
+department record that filled a field the shown record leaves empty (a name, opening hours).
+The shown record's own fields are never overwritten: a facility shows OpenStreetMap's
+fields when OSM has it, else those of the department record that created it (its id,
+``source:source_id``, stays while that record is in its department's list).
 
 An import replaces everything the list's source contributed before, then matches the list's
 rows to the region's facilities, so re-importing the same list changes nothing and an edited
@@ -71,6 +72,9 @@ TABLE_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 GEO_SUFFIXES = (".geojson", ".json", ".gpkg")
 SOURCES_KEY = "lc:sources"
 CONFLICTS_KEY = "lc:conflicts"
+FILLED_KEY = "lc:filled"
+#: shown fields that a department record fills where the shown record leaves them empty
+FILLABLE = ("name", "name_zh", "name_en", "opening_hours")
 _SOURCE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _FIELDS = ("name", "name_zh", "name_en", "category", "address", "opening_hours")
 _GEOD = Geod(ellps="WGS84")
@@ -579,6 +583,8 @@ def _groups(facilities: gpd.GeoDataFrame) -> list[_Group]:
         entries = list(tags.get(SOURCES_KEY, []))
         primary = (values["source"], values["source_id"])
         own = any((e["source"], e["source_id"]) == primary for e in entries)
+        for filled in tags.get(FILLED_KEY, {}):
+            values[filled] = ""  # back to the record's own (empty) value
         out.append(_Group(None if own else values, None if own else geom, entries, primary))
     return out
 
@@ -602,13 +608,22 @@ def _build(group: _Group) -> tuple[dict[str, Any], shapely.Geometry]:
         others = entries
     assert geom is not None
     tags = {k: v for k, v in json.loads(row.get("tags") or "{}").items()
-            if k not in (SOURCES_KEY, CONFLICTS_KEY)}
+            if k not in (SOURCES_KEY, CONFLICTS_KEY, FILLED_KEY)}
     if entries:
         tags[SOURCES_KEY] = entries
     conflicts = [c for e in others for c in _conflicts(row, geom, e)]
     if conflicts:
         tags[CONFLICTS_KEY] = conflicts
-    return dict(row) | {"tags": json.dumps(tags, ensure_ascii=False, sort_keys=True)}, geom
+    row = dict(row)
+    filled = {}
+    for key in FILLABLE:
+        giver = next((e for e in others if e.get(key)), None)
+        if not row.get(key) and giver is not None:
+            row[key] = giver[key]
+            filled[key] = f"{giver['source']}:{giver['source_id']}"
+    if filled:
+        tags[FILLED_KEY] = filled
+    return row | {"tags": json.dumps(tags, ensure_ascii=False, sort_keys=True)}, geom
 
 
 def _conflicts(row: Mapping[str, Any], geom: shapely.Geometry,

@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from data.departments import (
     CONFLICTS_KEY,
+    FILLED_KEY,
     SOURCES_KEY,
     ImportFileError,
     ImportReport,
@@ -179,9 +180,13 @@ def check_helsinki_result(store: Store, before: dict[str, dict[str, Any]],
     assert len(after) == len(before) + 2
     for source_id, osm_id in listing.matches.items():
         merged, old = after[osm_id], before[osm_id]
-        # OSM's own fields are never overwritten
+        # OSM's own fields are never overwritten; empty ones are filled, with provenance
         for column in ("name", "category", "opening_hours", "source", "source_id", "wkb"):
-            assert merged[column] == old[column]
+            if old[column] or column != "opening_hours" or source_id != "R0":
+                assert merged[column] == old[column]
+            else:
+                assert merged[column] == "Mo-Su 10-22"
+                assert merged["tags"][FILLED_KEY] == {column: f"{SOURCE}:R0"}
         entries = merged["tags"][SOURCES_KEY]
         assert [(e["source"], e["source_id"]) for e in entries] == [(SOURCE, source_id)]
         assert entries[0]["match"]["distance_m"] < 11
