@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 LEAFLET := maps/assets/node_modules/leaflet/dist/leaflet.js
 
-.PHONY: install assets demo test test-fast lint typecheck bench postgis browser clean
+.PHONY: install assets demo test test-fast lint typecheck bench bench-gaps postgis browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ lint: install
 bench: install
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_api.py
+
+# the planner analysis against pandana (installed here, only for this benchmark)
+bench-gaps: install
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/bench_gaps.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache livingcircle-demo.html maps/assets/node_modules

@@ -127,15 +127,16 @@ class Analysis:
 
     def minutes_to(self, category: str) -> FloatArray:
         """Walking time (minutes) from each demand point to the nearest ``category``."""
-        return self._access(category).nearest_m / self.speed_m_s / 60.0
+        return self.access(category).nearest_m / self.speed_m_s / 60.0
 
     def covered(self, category: str, radius_m: float | None = None) -> NDArray[np.bool_]:
         """Points whose nearest ``category`` is within its radius (or ``radius_m``)."""
-        acc = self._access(category)
+        acc = self.access(category)
         limit = acc.radius_m if radius_m is None else radius_m
         return np.asarray(acc.nearest_m <= limit, dtype=np.bool_)
 
-    def _access(self, category: str) -> CategoryAccess:
+    def access(self, category: str) -> CategoryAccess:
+        """One analysed category's arrays; raises :class:`InvalidParameter` if not analysed."""
         if category not in self.categories:
             raise InvalidParameter(f"category {category!r} was not analysed; analysed: "
                                    f"{', '.join(self.categories)}")
@@ -242,7 +243,7 @@ class Analysis:
                 ",".join(names[~row]) for row in comp.met[:, cols]] if cols else ""
         columns: dict[str, NDArray[np.generic]] = {}
         for c in cats:
-            acc = self._access(c)
+            acc = self.access(c)
             columns[f"{c}_min"] = acc.nearest_m / self.speed_m_s / 60
             columns[f"{c}_ok"] = acc.nearest_m <= acc.radius_m
             columns[f"{c}_n{max(self.minutes)}"] = acc.within[:, -1]
@@ -385,7 +386,7 @@ def gap_areas(region: Region, analysis: Analysis, category: str,
         EPSG:4326; ``category``, ``radius_m``, ``population``, ``points``, ``area_m2``,
         ``street_km``, largest population first.
     """
-    acc = analysis._access(category)
+    acc = analysis.access(category)
     radius = acc.radius_m if radius_m is None else float(radius_m)
     net = region.net
     code = region.standard.category_index(category)

@@ -86,7 +86,7 @@ def best_sites(
     """
     if n < 1:
         raise InvalidParameter(f"n={n} must be at least 1")
-    acc = analysis._access(category)
+    acc = analysis.access(category)
     radius = acc.radius_m if radius_m is None else float(radius_m)
     demand = analysis.demand
     uncovered = np.flatnonzero(acc.nearest_m > radius)
