@@ -27,13 +27,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
 import numpy as np
+import psutil
 
 from data.embedded import FileStore
 from data.load import load_osm
@@ -56,8 +57,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(env: dict[str, str], workers: int) -> Iterator[int]:
-    """``livingcircle serve`` on a free loopback port, until the block ends."""
+def server(env: dict[str, str], workers: int) -> Iterator[tuple[int, Callable[[], float]]]:
+    """``livingcircle serve`` on a free loopback port, and a clock of its CPU seconds."""
     port = free_port()
     cmd = [sys.executable, "-m", "livingcircle", "serve", "--host", HOST, "--port", str(port),
            "--workers", str(workers), "--no-access-log"]
@@ -71,7 +72,12 @@ def server(env: dict[str, str], workers: int) -> Iterator[int]:
                 log.seek(0)
                 raise SystemExit(f"server did not start:\n{log.read()}")
             time.sleep(0.3)
-        yield port
+        tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(True)]
+
+        def cpu_seconds() -> float:
+            return sum(sum(p.cpu_times()[:2]) for p in tree)
+
+        yield port, cpu_seconds
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -128,6 +134,12 @@ class Cell:
     latencies_ms: list[float]
     errors: int
     seconds: float
+    server_cpu_s: float
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU per answered request: what the load of other processes cannot hide."""
+        return self.server_cpu_s * 1e3 / max(len(self.latencies_ms), 1)
 
     @property
     def rate(self) -> float:
@@ -194,8 +206,8 @@ def good_points(port: int, bounds: tuple[float, float, float, float], n: int) ->
     return cand[ok][:n]
 
 
-def measure(port: int, bounds: tuple[float, float, float, float], args: argparse.Namespace,
-            label: str) -> list[Cell]:
+def measure(port: int, cpu: Callable[[], float], bounds: tuple[float, float, float, float],
+            args: argparse.Namespace, label: str) -> list[Cell]:
     points = good_points(port, bounds, POINTS)
     cells = []
     used = 0
@@ -203,13 +215,15 @@ def measure(port: int, bounds: tuple[float, float, float, float], args: argparse
         for clients in args.clients:
             targets = query_targets(endpoint, points, used)
             asyncio.run(drive(port, targets[-64:], clients, 0.5, 64))  # warm the connections
+            cpu_before = cpu()
             lat, errors, took = asyncio.run(drive(port, targets, clients, args.seconds,
                                                   args.max_requests))
             used += len(lat) + errors
-            cell = Cell(endpoint, clients, lat, errors, took)
+            cell = Cell(endpoint, clients, lat, errors, took, cpu() - cpu_before)
             cells.append(cell)
             print(f"  {label:9} {endpoint:9} {clients:>3} clients: {cell.rate:7.1f} req/s, "
-                  f"p50 {cell.pct(50):6.1f} ms, p99 {cell.pct(99):6.1f} ms", flush=True)
+                  f"p50 {cell.pct(50):6.1f} ms, p99 {cell.pct(99):6.1f} ms, server CPU "
+                  f"{cell.cpu_ms:.2f} ms/request", flush=True)
     return cells
 
 
@@ -289,13 +303,21 @@ def report(results: dict[str, list[Cell]], workers: int, load_before: float) -> 
           "processes on the machine share these cores), "
           "client in a second process on loopback; distinct random points of the Helsinki "
           f"sample; nearest asks {NEAREST['category']} k=1 with routes, catchment 5/10/15 min\n")
-    print("| store | endpoint | clients | requests | req/s | p50 ms | p99 ms | non-200 | target |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    print("| store | endpoint | clients | requests | req/s | p50 ms | p99 ms | non-200 | "
+          "server CPU ms/req | target |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for store, cells in results.items():
         for c in cells:
             print(f"| {store} | {c.endpoint} | {c.clients} | {len(c.latencies_ms)} | "
                   f"{c.rate:.1f} | {c.pct(50):.1f} | {c.pct(99):.1f} | {c.errors} | "
-                  f"{verdict(c)} |")
+                  f"{c.cpu_ms:.2f} | {verdict(c)} |")
+    cores = os.cpu_count() or 1
+    for endpoint in ("nearest", "catchment"):
+        cpu = [c.cpu_ms for cells in results.values() for c in cells if c.endpoint == endpoint]
+        if cpu:
+            print(f"\n{endpoint}: {np.median(cpu):.2f} ms of server CPU per request, so "
+                  f"{cores} idle cores could serve at most ~{cores * 1e3 / np.median(cpu):.0f} "
+                  "req/s (the client's own CPU not counted)")
 
 
 def main() -> None:
@@ -315,14 +337,14 @@ def main() -> None:
         env = embedded_env(Path(folder))
         bounds = FileStore(Path(folder)).regions()[0].bounds
         print("embedded store:", flush=True)
-        with server(env, args.workers) as port:
-            results["embedded"] = measure(port, bounds, args, "embedded")
+        with server(env, args.workers) as (port, cpu):
+            results["embedded"] = measure(port, cpu, bounds, args, "embedded")
     if not args.no_postgis:
         with postgis_env(args) as pg_env:
             if pg_env is not None:
                 print("PostGIS store:", flush=True)
-                with server(pg_env, args.workers) as port:
-                    results["postgis"] = measure(port, bounds, args, "postgis")
+                with server(pg_env, args.workers) as (port, cpu):
+                    results["postgis"] = measure(port, cpu, bounds, args, "postgis")
     report(results, args.workers, load_before)
 
 
