@@ -52,11 +52,13 @@ class OverpassOptions:
     rate_limit: bool = True
 
 
-def area_polygon(area: str | tuple[float, float, float, float] | Path) -> BaseGeometry:
+def area_polygon(area: str | tuple[float, float, float, float] | Path,
+                 nominatim_url: str | None = None) -> BaseGeometry:
     """The polygon of an area, in EPSG:4326.
 
     ``area`` is a place name (geocoded by osmnx), a ``(west, south, east, north)`` box, or a
-    polygon file (GeoJSON, GeoPackage, Shapefile) in any CRS.
+    polygon file (GeoJSON, GeoPackage, Shapefile) in any CRS. Place names are looked up
+    at ``nominatim_url`` (osmnx's default, the public Nominatim, when None).
     """
     if isinstance(area, tuple):
         west, south, east, north = area
@@ -69,8 +71,19 @@ def area_polygon(area: str | tuple[float, float, float, float] | Path) -> BaseGe
         except (OSError, ValueError) as exc:
             raise InvalidParameter(f"cannot read polygon file {area}: {exc}") from exc
         return shapes.geometry.union_all()
-    with _osmnx_errors(f"geocoding {area!r}"):
-        return ox.geocode_to_gdf(area).geometry.union_all()
+    saved = ox.settings.nominatim_url, ox.settings.use_cache
+    ox.settings.nominatim_url = nominatim_url or saved[0]
+    ox.settings.use_cache = False
+    try:
+        with _osmnx_errors(f"looking up the place {area!r}"):
+            try:
+                return ox.geocode_to_gdf(area).geometry.union_all()
+            except (InsufficientResponseError, TypeError) as exc:  # no result, or no outline
+                raise InvalidParameter(
+                    f"cannot find the place {area!r} ({exc}); give a more precise name, a "
+                    "west,south,east,north box or a polygon file") from exc
+    finally:
+        ox.settings.nominatim_url, ox.settings.use_cache = saved
 
 
 def fetch_osm(polygon: BaseGeometry, standard: Standard, options: OverpassOptions,

@@ -296,18 +296,21 @@ def fetch(
 ) -> None:
     """Download a walking network and facilities from Overpass (LC_OVERPASS_URL) via osmnx.
 
+    Place names are looked up with Nominatim (LC_NOMINATIM_URL).
+
     The same walkable definition and categories as 'livingcircle load'; the region is
     replaced whole, or left as it was if the download fails.
     """
     from data.fetch import OverpassOptions, area_polygon, fetch_region  # noqa: PLC0415
-    from livingcircle.settings import OverpassSettings  # noqa: PLC0415
+    from livingcircle.settings import NominatimSettings, OverpassSettings  # noqa: PLC0415
 
     settings = OverpassSettings()
     options = OverpassOptions(settings.url, settings.timeout_s, settings.rate_limit)
     store = _store(data_dir, database)
     with _progress(not quiet) as progress:
-        info = fetch_region(store, region, area_polygon(_area(area)), _standard(standards),
-                            options, area, progress)
+        polygon = area_polygon(_area(area), NominatimSettings().url)
+        info = fetch_region(store, region, polygon, _standard(standards), options, area,
+                            progress)
     err.print(f"fetched region [bold]{info.name}[/]: {info.n_nodes:,} street nodes, "
               f"{info.n_edges:,} edges, {info.n_facilities:,} facilities", highlight=False)
     _after_load(store, standards)

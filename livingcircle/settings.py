@@ -63,3 +63,12 @@ class OverpassSettings(BaseSettings):
                              description="Seconds to wait for an answer (LC_OVERPASS_TIMEOUT_S).")
     rate_limit: bool = Field(default=True, description="Wait for a slot from the server's "
                              "/status before each query (LC_OVERPASS_RATE_LIMIT).")
+
+
+class NominatimSettings(BaseSettings):
+    """The geocoder ``livingcircle fetch`` asks for a place name's outline (through osmnx)."""
+
+    model_config = SettingsConfigDict(env_prefix="LC_NOMINATIM_")
+
+    url: str | None = Field(default=None, description="Nominatim base URL (LC_NOMINATIM_URL); "
+                            "default: osmnx's, the public Nominatim.")

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs
 import numpy as np
 import osmium
 import shapely
+import shapely.geometry
 
 from geo.standards import Standard
 
@@ -65,9 +66,12 @@ class OverpassServer:
         self.mode = "ok"
         self.delay_s = 3.0
         self.queries: list[str] = []
+        #: place name -> outline, answered at ``nominatim_url`` + ``/search``
+        self.places: dict[str, shapely.Polygon] = {}
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._http.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._http.server_address[1]}/api"
+        self.nominatim_url = f"http://127.0.0.1:{self._http.server_address[1]}/nominatim"
         self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
 
     def __enter__(self) -> OverpassServer:
@@ -151,6 +155,19 @@ class OverpassServer:
                 {"type": kind, "ref": ref, "role": role} for kind, ref, role in members]})
         return {"version": 0.6, "generator": "livingcircle test server", "elements": elements}
 
+    def search(self, query: str) -> list[dict[str, Any]]:
+        """Nominatim's ``/search`` answer: the outline of a known place, or nothing."""
+        if query not in self.places:
+            return []
+        shape = self.places[query]
+        w, s, e, n = shape.bounds
+        centre = shape.centroid
+        return [{"place_id": 1, "osm_type": "relation", "osm_id": 1, "class": "boundary",
+                 "type": "administrative", "importance": 0.8, "display_name": query,
+                 "lat": str(centre.y), "lon": str(centre.x),
+                 "boundingbox": [str(s), str(n), str(w), str(e)],
+                 "geojson": shapely.geometry.mapping(shape)}]
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
@@ -169,6 +186,15 @@ class OverpassServer:
                     return
                 payload = json.dumps(server.answer(query)).encode("utf-8")
                 self._send(200, payload, "application/json")
+
+            def do_GET(self) -> None:
+                path, _, params = self.path.partition("?")
+                if not path.endswith("/search"):
+                    self._send(404, b"not found", "text/plain")
+                    return
+                query = parse_qs(params).get("q", [""])[0]
+                self._send(200, json.dumps(server.search(query)).encode("utf-8"),
+                           "application/json")
 
             def _send(self, status: int, payload: bytes, kind: str) -> None:
                 try:

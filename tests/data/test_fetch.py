@@ -18,6 +18,7 @@ from data.embedded import FileStore
 from data.fetch import OverpassError, OverpassOptions, area_polygon, fetch_osm, fetch_region
 from data.osm_file import Extract
 from geo.engine import Region
+from geo.errors import InvalidParameter
 from geo.network import StreetNetwork
 from geo.standards import Standard
 from livingcircle.cli import app
@@ -112,6 +113,28 @@ def test_areas(tmp_path: Path, whole_area: shapely.Polygon) -> None:
 
     gpd.GeoDataFrame(geometry=[whole_area], crs=4326).to_crs(3067).to_file(path)
     assert area_polygon(path).equals_exact(whole_area, 1e-6)
+
+
+def test_place_names(server: OverpassServer, whole_area: shapely.Polygon) -> None:
+    server.places["Helsinki centre, Finland"] = whole_area
+    got = area_polygon("Helsinki centre, Finland", server.nominatim_url)
+    assert got.equals_exact(whole_area, 1e-9)
+    with pytest.raises(InvalidParameter, match="cannot find the place 'Atlantis'"):
+        area_polygon("Atlantis", server.nominatim_url)
+
+
+def test_cli_fetch_place(server: OverpassServer, whole_area: shapely.Polygon, tmp_path: Path,
+                         sample_extract: Extract, monkeypatch: pytest.MonkeyPatch) -> None:
+    server.places["Haishu District, Ningbo, China"] = whole_area  # the sample stands in
+    monkeypatch.setenv("LC_OVERPASS_URL", server.url)
+    monkeypatch.setenv("LC_OVERPASS_RATE_LIMIT", "false")
+    monkeypatch.setenv("LC_NOMINATIM_URL", server.nominatim_url)
+    result = CliRunner().invoke(app, ["fetch", "Haishu District, Ningbo, China", "--region",
+                                      "haishu", "--data-dir", str(tmp_path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    info = FileStore(tmp_path).regions()[0]
+    assert info.source == "overpass:Haishu District, Ningbo, China"
+    assert info.n_facilities == len(sample_extract.facilities)
 
 
 def test_cli_fetch(server: OverpassServer, whole_area: shapely.Polygon, tmp_path: Path,
