@@ -82,12 +82,15 @@ def _same_edge(net: StreetNetwork, points: Snap, facilities: Snap) -> FloatArray
     lo = np.searchsorted(f_edge, points.edge, side="left")
     hi = np.searchsorted(f_edge, points.edge, side="right")
     out = np.full(len(points), np.inf)
-    for i in np.flatnonzero(hi > lo):  # only points sharing an edge with a facility
-        f = order[lo[i]:hi[i]]
-        ahead = facilities.offset_m[f] - points.offset_m[i]
-        allowed = (ahead >= -AT_NODE_M) | ~net.edge_oneway[points.edge[i]]
-        if allowed.any():
-            out[i] = float(np.min((np.abs(ahead) + facilities.access_m[f])[allowed]))
+    count = hi - lo
+    if not count.any():
+        return out
+    # every (point, facility on its edge) pair, vectorised
+    point = np.repeat(np.arange(len(points)), count)
+    f = order[np.arange(int(count.sum())) + np.repeat(lo - np.cumsum(count) + count, count)]
+    ahead = facilities.offset_m[f] - points.offset_m[point]
+    allowed = (ahead >= -AT_NODE_M) | ~net.edge_oneway[points.edge[point]]
+    np.minimum.at(out, point[allowed], (np.abs(ahead) + facilities.access_m[f])[allowed])
     return out
 
 
