@@ -41,3 +41,18 @@ def test_each_region_replaces_only_its_rows(make_database: Callable[..., str],
     assert points.crs.to_epsg() == 4326 and srid == 4326
     assert points["clinic_ok"].tolist() == [True, False, False] * 2
     assert len(coverage) == 2 * len(result.coverage)
+
+
+def test_a_result_without_sites(make_database: Callable[..., str], standard: Standard) -> None:
+    reg = region({"A": (0, 0), "B": (400, 0)}, [("A", "B")],
+                 {"c1": ("clinic", 100, 0)}, standard)
+    ll = np.array([lonlat(50, 0)])
+    frame = demand_frame(gpd.points_from_xy(ll[:, 0], ll[:, 1]), np.array([1.0]),
+                         np.array(["a"], dtype=object))
+    result = plan(reg, place_demand(reg.net, frame), ["clinic"], n_sites=0)
+    assert len(result.sites) == 0
+    store = PostgisStore(make_database())
+    write_postgis(result, store.engine, "tiny")
+    write_postgis(result, store.engine, "tiny")
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM gaps_points")).scalar() == 1
