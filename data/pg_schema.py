@@ -25,6 +25,7 @@ from sqlalchemy import (
     ARRAY,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Double,
     ForeignKey,
@@ -38,7 +39,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: The Alembic revision this code reads and writes; the store refuses any other.
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 SRID = 4326
 
 
@@ -181,3 +182,43 @@ class RequirementRow(Base):
     label_zh: Mapped[str] = mapped_column(Text)
     categories: Mapped[list[str]] = mapped_column(ARRAY(Text))
     radius_m: Mapped[float] = mapped_column(Double)
+
+
+class ApiKeyRow(Base):
+    """A department's API key: its public id, its owner and a salted hash of its secret.
+
+    The secret itself is never stored (scrypt, see :mod:`geo.keys`).
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    key_id: Mapped[str] = mapped_column(Text, unique=True)
+    owner: Mapped[str] = mapped_column(Text)
+    salt: Mapped[str] = mapped_column(Text)  # hex
+    digest: Mapped[str] = mapped_column(Text)  # hex
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditRow(Base):
+    """A recorded facility change: who did what, when, and the facility before and after.
+
+    ``before`` and ``after`` hold the facility's columns and its geometry as GeoJSON (NULL for
+    a creation or a deletion); ``id`` orders a region's changes.
+    """
+
+    __tablename__ = "facility_audit"
+    __table_args__ = (
+        CheckConstraint("action IN ('create', 'update', 'delete')",
+                        name="facility_audit_action_check"),
+        Index("facility_audit_region_id", "region", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    region: Mapped[str] = mapped_column(Text)  # no foreign key: the record outlives a region
+    facility_id: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    before: Mapped[Any] = mapped_column(JSONB, nullable=True)
+    after: Mapped[Any] = mapped_column(JSONB, nullable=True)

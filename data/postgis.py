@@ -14,6 +14,12 @@ embedded :class:`data.embedded.FileStore` does; ``tests/contract`` checks that.
   from the source deleted; the network is replaced whole. A failure anywhere, a killed process
   or a lost connection leaves the previous version untouched. Loads of one region are
   serialised by an advisory lock: a second one raises :class:`~geo.errors.RegionBusy`.
+- Facility look-ups by id and name (:class:`geo.store.FacilityCatalog`) are parameterised
+  queries; a name search is ``ILIKE`` with the wildcards of the text escaped.
+- A department's change of a facility (:class:`geo.store.FacilityEditor`) is one transaction
+  with its ``facility_audit`` row and a new ``regions.loaded_at`` (so other API processes
+  rebuild the region); edits of a region wait for each other and for a load under the same
+  advisory lock. API keys are kept in ``api_keys`` as salted hashes only.
 """
 
 from __future__ import annotations
@@ -36,13 +42,39 @@ import shapely
 from geopandas.array import GeometryArray
 from pyproj import CRS, Geod
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Connection, Engine, TextClause, create_engine, delete, insert, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    TextClause,
+    create_engine,
+    delete,
+    insert,
+    null,
+    text,
+)
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 
-from data.pg_schema import SCHEMA_REVISION, SRID, CategoryRow, RequirementRow
+from data.pg_schema import (
+    SCHEMA_REVISION,
+    SRID,
+    ApiKeyRow,
+    AuditRow,
+    CategoryRow,
+    RequirementRow,
+)
 from geo.errors import (
     DatabaseUnavailable,
+    FacilityExists,
+    FacilityNotFound,
+    InvalidParameter,
     LivingCircleError,
     RegionBusy,
     RegionNotFound,
@@ -50,7 +82,15 @@ from geo.errors import (
     StoreError,
 )
 from geo.standards import Standard
-from geo.store import Bounds, RegionData, RegionInfo, check_region_name
+from geo.store import (
+    ApiKey,
+    AuditEntry,
+    Bounds,
+    FacilityRecord,
+    RegionData,
+    RegionInfo,
+    check_region_name,
+)
 
 __all__ = ["LoadStats", "PostgisStore", "dispose_engines", "parse_url", "safe_url", "upgrade"]
 
@@ -349,12 +389,7 @@ class PostgisStore:
         offset: int = 0,
     ) -> gpd.GeoDataFrame:
         """Facilities whose bounding box meets ``bbox``, in ``categories``, by id, one page."""
-        where, params = _filters(region, categories)
-        if bbox is not None:
-            where += (" AND geom && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"
-                      " AND max_lon >= %(w)s AND min_lon <= %(e)s"
-                      " AND max_lat >= %(s)s AND min_lat <= %(n)s")
-            params.update(zip("wsen", (float(b) for b in bbox), strict=True))
+        where, params = _bbox_filters(region, bbox, categories)
         sql = f"{_FACILITY_SQL} WHERE {where} ORDER BY id LIMIT %(limit)s OFFSET %(offset)s"
         params.update(limit=max(int(limit), 0), offset=max(int(offset), 0))
         return self._facility_query(region, sql, params)
@@ -391,6 +426,203 @@ class PostgisStore:
         sql = (f"{_FACILITY_SQL} WHERE {where} AND "
                f"ST_Intersects(geom, ST_GeomFromWKB(%(polygon)s, {SRID})) ORDER BY id")
         return self._facility_query(region, sql, params)
+
+    # -- facility look-ups and edits (the API's) -----------------------------------------
+
+    def facility(self, region: str, facility_id: str) -> gpd.GeoDataFrame:
+        """The facility ``facility_id`` as a one-row frame; raises ``FacilityNotFound``."""
+        where, params = _filters(region, None)
+        params["id"] = str(facility_id)
+        # PostgreSQL text holds no NUL: such an id names no facility
+        where += " AND false" if "\x00" in params["id"] else " AND id = %(id)s"
+        frame = self._facility_query(region, f"{_FACILITY_SQL} WHERE {where}", params)
+        if frame.empty:
+            raise FacilityNotFound(region, facility_id)
+        return frame
+
+    def find_facilities(
+        self,
+        region: str,
+        bbox: Bounds | None = None,
+        categories: list[str] | None = None,
+        text: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> gpd.GeoDataFrame:
+        """As :meth:`facilities`, also matching ``text`` in any name (case-insensitive).
+
+        ``text`` is taken literally: percent signs, underscores and backslashes in it match
+        themselves (escaped for ILIKE).
+        """
+        where, params = _bbox_filters(region, bbox, categories)
+        if text and "\x00" in text:  # PostgreSQL text holds no NUL: no name has one
+            where += " AND false"
+        elif text:
+            where += (" AND (name ILIKE %(q)s ESCAPE '\\' OR name_zh ILIKE %(q)s ESCAPE '\\'"
+                      " OR name_en ILIKE %(q)s ESCAPE '\\')")
+            params["q"] = f"%{_like_escape(str(text))}%"
+        sql = f"{_FACILITY_SQL} WHERE {where} ORDER BY id LIMIT %(limit)s OFFSET %(offset)s"
+        params.update(limit=max(int(limit), 0), offset=max(int(offset), 0))
+        return self._facility_query(region, sql, params)
+
+    def save_facility(self, region: str, record: FacilityRecord, actor: str,
+                      create: bool) -> AuditEntry:
+        """Create (``create``) or replace one facility, with its audit entry, in one transaction.
+
+        A replaced facility keeps its row key (``fid``). The region's load time moves on, so
+        other processes rebuild their engines.
+        """
+        check_region_name(region)
+        action = "create" if create else "update"
+
+        def change(conn: Connection, before: gpd.GeoDataFrame | None) -> None:
+            if create and before is not None:
+                raise FacilityExists(
+                    f"facility {record.id!r} already exists in region {region!r}; change it "
+                    "with PUT, or pick another source_id")
+            if not create and before is None:
+                raise FacilityNotFound(region, record.id)
+            values = _record_values(region, record)
+            try:
+                conn.execute(_text(_INSERT_FACILITY_SQL if create else _UPDATE_FACILITY_SQL),
+                             values)
+            except IntegrityError as exc:  # (source, source_id) of another facility
+                if getattr(exc.orig, "sqlstate", None) != "23505":
+                    raise
+                raise FacilityExists(
+                    f"facility {record.id!r} cannot be saved in region {region!r}: another "
+                    f"facility already has source {record.source!r} and source_id "
+                    f"{record.source_id!r}") from None
+
+        return self._edit(region, record.id, action, actor, change,
+                          {"create": 1, "update": 0}[action])
+
+    def delete_facility(self, region: str, facility_id: str, actor: str) -> AuditEntry:
+        """Remove one facility, with its audit entry, in one transaction."""
+        check_region_name(region)
+
+        def change(conn: Connection, before: gpd.GeoDataFrame | None) -> None:
+            if before is None:
+                raise FacilityNotFound(region, facility_id)
+            conn.execute(_text("DELETE FROM facilities WHERE region = :r AND id = :id"),
+                         {"r": region, "id": str(facility_id)})
+
+        return self._edit(region, str(facility_id), "delete", actor, change, -1)
+
+    def audit(self, region: str, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
+        """Recorded changes of a region, newest first."""
+        check_region_name(region)
+
+        def work() -> list[AuditEntry]:
+            with self._reader.connect() as conn:
+                rows = conn.execute(_text(
+                    "SELECT region, facility_id, action, actor, at, before, after "
+                    "FROM facility_audit WHERE region = :r ORDER BY id DESC "
+                    "LIMIT :limit OFFSET :offset"),
+                    {"r": region, "limit": max(int(limit), 0),
+                     "offset": max(int(offset), 0)}).all()
+            return [AuditEntry(r[0], r[1], r[2], r[3], r[4].astimezone(UTC), _ordered(r[5]),
+                               _ordered(r[6])) for r in rows]
+
+        return self._unit(f"reading the audit log of {region!r}", work)
+
+    def add_api_key(self, key: ApiKey) -> None:
+        """Keep a new key's record (its hash; never the secret)."""
+        created = key.created_at if key.created_at.tzinfo else \
+            key.created_at.replace(tzinfo=UTC)
+
+        def work() -> None:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(ApiKeyRow).values(
+                        key_id=key.key_id, owner=key.owner, salt=key.salt, digest=key.digest,
+                        created_at=created))
+            except IntegrityError as exc:
+                if getattr(exc.orig, "sqlstate", None) != "23505":
+                    raise
+                raise InvalidParameter(f"there is already an API key {key.key_id!r}; make "
+                                       "another with 'livingcircle keys add'") from None
+
+        self._unit("adding an API key", work)
+
+    def api_keys(self) -> list[ApiKey]:
+        """Every key, oldest first."""
+        def work() -> list[ApiKey]:
+            with self._reader.connect() as conn:
+                rows = conn.execute(_text(
+                    "SELECT key_id, owner, salt, digest, created_at FROM api_keys "
+                    "ORDER BY id")).all()
+            return [ApiKey(r[0], r[1], r[2], r[3], r[4].astimezone(UTC)) for r in rows]
+
+        return self._unit("reading the API keys", work)
+
+    def remove_api_key(self, key_id: str) -> None:
+        """Revoke a key; raises ``InvalidParameter`` if there is no such key."""
+        def work() -> None:
+            with self.engine.begin() as conn:
+                gone = conn.execute(_text("DELETE FROM api_keys WHERE key_id = :k"),
+                                    {"k": str(key_id)})
+                if gone.rowcount == 0:
+                    raise InvalidParameter(f"there is no API key {key_id!r}; see 'livingcircle "
+                                           "keys list'")
+
+        self._unit("removing an API key", work)
+
+    def _edit(self, region: str, facility_id: str, action: str, actor: str,
+              change: Callable[[Connection, gpd.GeoDataFrame | None], None],
+              counted: int) -> AuditEntry:
+        """Apply ``change`` and record it, in one transaction; the region's load time moves on.
+
+        Edits and loads of a region take the same advisory lock: an edit waits for another
+        edit or a load, up to 10 s, then fails with ``RegionBusy``. ``counted`` is the change
+        in the region's number of facilities.
+        """
+        def work() -> AuditEntry:
+            with self.engine.begin() as conn:
+                self._edit_lock(conn, region)
+                if conn.execute(_text("SELECT 1 FROM regions WHERE name = :r FOR UPDATE"),
+                                {"r": region}).first() is None:
+                    raise RegionNotFound(region, self._names(conn))
+                before = self._row(conn, region, facility_id)
+                change(conn, before)
+                after = self._row(conn, region, facility_id)
+                at = conn.execute(_text("""
+                    UPDATE regions SET n_facilities = n_facilities + :d,
+                        loaded_at = greatest(clock_timestamp(),
+                                             loaded_at + interval '1 microsecond')
+                    WHERE name = :r RETURNING loaded_at"""),
+                    {"r": region, "d": counted}).scalar_one().astimezone(UTC)
+                entry = AuditEntry(region, facility_id, action, actor, at,
+                                   None if before is None else _row_json(before),
+                                   None if after is None else _row_json(after))
+                conn.execute(insert(AuditRow).values(
+                    region=region, facility_id=facility_id, action=action, actor=actor, at=at,
+                    before=null() if entry.before is None else entry.before,
+                    after=null() if entry.after is None else entry.after))
+            return entry
+
+        return self._unit(f"changing facility {facility_id!r} of region {region!r}", work)
+
+    def _row(self, conn: Connection, region: str, facility_id: str) -> gpd.GeoDataFrame | None:
+        """The facility as a one-row frame, or None (the edit lock keeps it from changing)."""
+        if "\x00" in facility_id:  # PostgreSQL text holds no NUL: no such facility
+            return None
+        frame = _facility_frame(_fetch(conn, f"{_FACILITY_SQL} WHERE region = %(r)s AND "
+                                             "id = %(id)s", {"r": region, "id": facility_id}))
+        return None if frame.empty else frame
+
+    def _edit_lock(self, conn: Connection, name: str) -> None:
+        conn.execute(_text("SET LOCAL lock_timeout = '10s'"))
+        try:
+            conn.execute(_text("SELECT pg_advisory_xact_lock(:c, hashtext(:r))"),
+                         {"c": LOAD_LOCK, "r": name})
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "55P03":
+                raise
+            raise RegionBusy(
+                f"region {name!r} is being loaded or changed in {safe_url(self.url)} by another "
+                "process; wait for it to finish, then try again") from None
+        conn.execute(_text("SET LOCAL lock_timeout = 0"))
 
     # -- internals -----------------------------------------------------------------------
 
@@ -534,6 +766,23 @@ def _filters(region: str, categories: list[str] | None) -> tuple[str, dict[str, 
     return "region = %(r)s", {"r": region}
 
 
+def _bbox_filters(region: str, bbox: Bounds | None,
+                  categories: list[str] | None) -> tuple[str, dict[str, Any]]:
+    """As :func:`_filters`, and geometries whose bounding box meets ``bbox`` (edges too)."""
+    where, params = _filters(region, categories)
+    if bbox is not None:
+        where += (" AND geom && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"
+                  " AND max_lon >= %(w)s AND min_lon <= %(e)s"
+                  " AND max_lat >= %(s)s AND min_lat <= %(n)s")
+        params.update(zip("wsen", (float(b) for b in bbox), strict=True))
+    return where, params
+
+
+def _like_escape(text: str) -> str:
+    """``text`` for a LIKE pattern escaped by backslash: its wildcards match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 # -- reading ----------------------------------------------------------------------------------
 
 def _info(row: Sequence[Any]) -> RegionInfo:
@@ -608,6 +857,72 @@ def _tags_text(value: str | None) -> str | None:
 
 
 # -- writing ----------------------------------------------------------------------------------
+
+_EDIT_COLUMNS = [*FACILITY_COLUMNS, "geom", "anchor", "min_lon", "min_lat", "max_lon", "max_lat"]
+_EDIT_VALUES = {"tags": "CAST(:tags AS jsonb)", "geom": f"ST_GeomFromWKB(:geom, {SRID})",
+                "anchor": f"ST_GeomFromWKB(:anchor, {SRID})"}
+_INSERT_FACILITY_SQL = (
+    f"INSERT INTO facilities (region, {', '.join(_EDIT_COLUMNS)}) VALUES (:r, "
+    + ", ".join(_EDIT_VALUES.get(c, f":{c}") for c in _EDIT_COLUMNS) + ")")
+_UPDATE_FACILITY_SQL = (
+    "UPDATE facilities SET "
+    + ", ".join(f"{c} = {_EDIT_VALUES.get(c, f':{c}')}" for c in _EDIT_COLUMNS if c != "id")
+    + " WHERE region = :r AND id = :id")
+
+
+def _record_values(region: str, record: FacilityRecord) -> dict[str, Any]:
+    """A department's record as the parameters of ``_INSERT/_UPDATE_FACILITY_SQL``."""
+    values: dict[str, Any] = {"r": region}
+    for column in FACILITY_COLUMNS:
+        value = getattr(record, column)
+        if value is not None and "\x00" in str(value):
+            raise InvalidParameter(f"{column} of facility {record.id!r} contains a NUL "
+                                   "character; text fields may not")
+        values[column] = value
+    try:
+        json.loads(record.tags or "{}")
+    except ValueError as exc:
+        raise InvalidParameter(f"tags of facility {record.id!r} are not JSON ({exc})") from None
+    values["tags"] = record.tags or "{}"
+    geometry = record.geometry
+    if geometry is None or geometry.is_empty:
+        raise InvalidParameter(f"facility {record.id!r} has no geometry; every facility needs "
+                               "a point or an outline in EPSG:4326")
+    w, s, e, n = geometry.bounds
+    values.update(geom=shapely.to_wkb(geometry), anchor=shapely.to_wkb(
+        shapely.point_on_surface(geometry)), min_lon=w, min_lat=s, max_lon=e, max_lat=n)
+    return values
+
+
+def _row_json(frame: gpd.GeoDataFrame) -> dict[str, object]:
+    """A one-row facility frame as the audit log keeps it, as the embedded store does.
+
+    Its columns (tags parsed) and its geometry as GeoJSON.
+    """
+    row = frame.iloc[0]
+    out: dict[str, object] = {}
+    for column in frame.columns:
+        if column != "geometry":
+            value = row[column]
+            out[column] = None if value is None or bool(pd.isna(value)) else \
+                value if isinstance(value, int | float | bool) else str(value)
+    if isinstance(out.get("tags"), str):
+        out["tags"] = json.loads(str(out["tags"]) or "{}")
+    out["geometry"] = json.loads(shapely.to_geojson(row.geometry))
+    return out
+
+
+def _ordered(raw: Any) -> dict[str, object] | None:
+    """A facility read back from JSONB, its keys in column order again (tags sorted)."""
+    if raw is None:
+        return None
+    order = [*FACILITY_COLUMNS, "geometry"]
+    out = {k: raw[k] for k in order if k in raw} | {k: v for k, v in raw.items()
+                                                     if k not in order}
+    if isinstance(out.get("tags"), dict):
+        out["tags"] = dict(sorted(out["tags"].items()))
+    return out
+
 
 def _check_facilities(region: str, frame: gpd.GeoDataFrame) -> None:
     missing = [c for c in FACILITY_COLUMNS if c not in frame.columns]

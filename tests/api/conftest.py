@@ -1,9 +1,10 @@
 """The API under test: the real app, its lifespan run, over each store with the Helsinki sample.
 
 The embedded store's folder is loaded from the sample once per session and copied for each
-module, so one module's writes never leak into another. The PostGIS side uses a throwaway
-database of the contract suite's server (``tests/contract/conftest.py``): it runs when the
-server is there, and fails instead of skipping when ``LC_REQUIRE_POSTGIS=1``.
+module, so one module's writes never leak into another. The PostGIS side loads the sample into
+a throwaway database of each module, on the contract suite's server
+(``tests/contract/conftest.py``): it runs when the server is there, and fails instead of
+skipping when ``LC_REQUIRE_POSTGIS=1``.
 """
 
 from __future__ import annotations
@@ -38,10 +39,10 @@ def sample_store_dir(tmp_path_factory: pytest.TempPathFactory, sample_path: Path
     return folder
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def sample_postgis_url(make_database: Callable[..., str], sample_path: Path,  # noqa: F811
                        standard: Standard) -> str:
-    """A throwaway PostGIS database with the Helsinki sample loaded."""
+    """A throwaway PostGIS database of this module with the Helsinki sample loaded."""
     from data.postgis import PostgisStore  # noqa: PLC0415
 
     url = make_database()
@@ -73,30 +74,35 @@ def store_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="module")
-def client(store_kind: str, request: pytest.FixtureRequest) -> Iterator[TestClient]:
-    """A client of the app over each store, lifespan run (regions built at start-up)."""
+def store_settings(store_kind: str, request: pytest.FixtureRequest) -> Settings:
+    """Settings over this module's own copy of the sample, in each store."""
     if store_kind == "file":
-        settings = request.getfixturevalue("file_settings")
-    else:
-        url = request.getfixturevalue("sample_postgis_url")
-        settings = settings_for(StoreSettings(data_dir=Path("/nonexistent"), database_url=url))
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+        settings: Settings = request.getfixturevalue("file_settings")
+        return settings
+    url = request.getfixturevalue("sample_postgis_url")
+    return settings_for(StoreSettings(data_dir=Path("/nonexistent"), database_url=url))
+
+
+@pytest.fixture(scope="module")
+def client(store_settings: Settings) -> Iterator[TestClient]:
+    """A client of the app over each store, lifespan run (regions built at start-up)."""
+    with TestClient(create_app(store_settings), raise_server_exceptions=False) as test_client:
         yield test_client
 
 
 @pytest.fixture(scope="module")
 def file_client(file_settings: Settings) -> Iterator[TestClient]:
-    """A client of the app over the embedded store (the one that accepts edits today)."""
+    """A client of the app over the embedded store only."""
     with TestClient(create_app(file_settings), raise_server_exceptions=False) as test_client:
         yield test_client
 
 
 @pytest.fixture(scope="module")
-def key_for(file_settings: Settings) -> Callable[[str], str]:
-    """Makes an API key for an owner in the module's store; returns the token."""
+def key_for(client: TestClient) -> Callable[[str], str]:
+    """Makes an API key for an owner in the store of ``client``; returns the token."""
     def make(owner: str) -> str:
         token, record = new_key(owner)
-        FileStore(file_settings.store.data_dir).add_api_key(record)
+        client.app.state.store.add_api_key(record)  # type: ignore[attr-defined]
         return token
 
     return make

@@ -122,6 +122,8 @@ def empty_postgis(url: str) -> PostgisStore:
     store = PostgisStore(url)
     with store.engine.begin() as conn:
         conn.execute(text("DELETE FROM regions"))
+        conn.execute(text("DELETE FROM facility_audit"))
+        conn.execute(text("DELETE FROM api_keys"))
     return store
 
 
