@@ -163,7 +163,7 @@ def run_worker(spec: str, n_points: int, osmnx_points: int, seed: int) -> Result
                            points, "nearest")
     res: Result = {
         "dataset": name, "nodes": len(nodes), "edges": len(edges),
-        "facilities": len(facilities), "snapped": len(region.facilities.records),
+        "facilities": len(facilities), "snapped": len(region.facilities.category),
         "load_s": load_s, "build_s": build_s, "rss_build_mb": rss1 - rss0,
         "arrays_mb": array_mb(region),
         "first_catchment_ms": first_catch * 1e3, "first_nearest_ms": first_nearest * 1e3,
@@ -323,7 +323,7 @@ def fmt(value: Any, digits: int = 1) -> str:
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
     def line(cells: list[str]) -> str:
         return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                          for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
