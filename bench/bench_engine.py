@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tables import fmt, table
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -310,24 +311,6 @@ def run_child(spec: str, args: argparse.Namespace) -> Result:
         return {"dataset": spec, "error": f"exit code {proc.returncode}"}
     result: Result = json.loads(lines[-1])
     return result
-
-
-def fmt(value: Any, digits: int = 1) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return "-" if np.isnan(value) else f"{value:,.{digits}f}"
-    return str(value)
-
-
-def table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
 
 
 def report(results: list[Result]) -> tuple[str, list[Result]]:
