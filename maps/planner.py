@@ -54,7 +54,9 @@ def planner_layers(region: Region, category: str, speed_m_s: float = 1.0) -> Pla
         bands.append((label, color, lines, float(net.edge_length[pick].sum() / 1000)))
         low = high
     radius = region.radius_for(category)
-    pieces = beyond(net, node_d, radius)
+    code = region.standard.category_index(category)
+    mine = region.facilities.snap[np.flatnonzero(region.facilities.category == code)]
+    pieces = beyond(net, node_d, radius, mine)  # a facility on a street covers it too
     gap = ring_polygons(net, [pieces])[0]
     return PlannerLayers(category, radius, speed_m_s, bands, region.unproject_geom(gap),
                          float((pieces[2] - pieces[1]).sum() / 1000))
