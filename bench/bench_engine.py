@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tables import fmt, table
+from common import fmt, load_dataset, table
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -67,22 +67,6 @@ def stats_ms(times: list[float]) -> tuple[float, float]:
 
 
 # -- worker: one dataset ------------------------------------------------------------------
-
-
-def load_dataset(spec: str, seed: int) -> tuple[str, Any, Any, Any]:
-    from geo.standards import load_standard  # noqa: PLC0415
-
-    if spec == "sample":
-        from data.osm_file import read_osm_file  # noqa: PLC0415
-        from data.sample import sample_file  # noqa: PLC0415
-
-        ex = read_osm_file(sample_file(), load_standard())
-        return "helsinki", ex.nodes, ex.edges, ex.facilities
-    from data.synthetic import grid_city  # noqa: PLC0415
-
-    n = int(spec.removeprefix("grid"))
-    nodes, edges, facilities = grid_city(n, seed=seed)
-    return f"grid-{n}", nodes, edges, facilities
 
 
 def array_mb(region: Any) -> float:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tables import fmt, table
+from common import fmt, load_dataset, table
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -57,22 +57,6 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def dataset(spec: str, seed: int) -> tuple[str, Any, Any, Any]:
-    from geo.standards import load_standard  # noqa: PLC0415
-
-    if spec == "sample":
-        from data.osm_file import read_osm_file  # noqa: PLC0415
-        from data.sample import sample_file  # noqa: PLC0415
-
-        ex = read_osm_file(sample_file(), load_standard())
-        return "helsinki", ex.nodes, ex.edges, ex.facilities
-    from data.synthetic import grid_city  # noqa: PLC0415
-
-    n = int(spec.removeprefix("grid"))
-    nodes, edges, facilities = grid_city(n, seed=seed)
-    return f"grid-{n}", nodes, edges, facilities
-
-
 def homes_xy(node_xy: Any, seed: int) -> Any:
     rng = np.random.default_rng(seed + 7)
     return node_xy + rng.uniform(-HOME_SCATTER_M, HOME_SCATTER_M, node_xy.shape)
@@ -84,7 +68,7 @@ def build_region(spec: str, seed: int) -> tuple[Any, Any, float, float]:
     from geo.standards import load_standard  # noqa: PLC0415
 
     t0 = time.perf_counter()
-    name, nodes, edges, facilities = dataset(spec, seed)
+    name, nodes, edges, facilities = load_dataset(spec, seed)
     load_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     region = Region(name, StreetNetwork.from_frames(nodes, edges), facilities, load_standard())

@@ -242,8 +242,8 @@ class Region:
             radius = min(radius * 4, limit)
         routed = found.search if routes else None
         by_cat = {
-            c: [self._hit(found, i, speed, routed) for i in picked[int(ci)]
-                if found.total[i] <= limit]
+            c: self._hits(found, np.array([i for i in picked[int(ci)] if found.total[i] <= limit],
+                                          dtype=np.intp), speed, routes=routed)
             for ci, c in zip(wanted, cats, strict=True)
         }
         return NearestResult(self.name, self._origin(lon, lat, start), speed, k, by_cat, radius)
@@ -304,40 +304,27 @@ class Region:
         return Found(rows, fac.category[rows], net_d, total, srch)
 
     def _hits(self, found: Found, pos: NDArray[np.intp], speed: float,
-              rings: list[int]) -> list[FacilityHit]:
-        """Facility hits for positions in ``found``, built column-wise, with their ring."""
+              rings: list[int] | None = None, routes: Search | None = None) -> list[FacilityHit]:
+        """Facility hits for positions in ``found``, built column-wise.
+
+        With ``rings`` each hit gets the smallest ring (minutes) holding it; with ``routes``
+        (the search that found them) each gets its walking route.
+        """
         fac, cats = self.facilities, self.standard.categories
         rows, total = found.rows[pos], found.total[pos]
-        ring_of = np.asarray(rings)[np.searchsorted(np.asarray(rings) * 60 * speed, total)]
-        columns = zip(fac.text["id"][rows], fac.text["name"][rows], fac.text["name_zh"][rows],
-                      fac.category[rows].tolist(), fac.anchor_lonlat[rows].tolist(),
-                      total.tolist(), fac.text["opening_hours"][rows], ring_of.tolist(),
-                      strict=True)
+        ring_of: list[int | None] = [None] * len(pos)
+        if rings:
+            budgets = np.asarray(rings) * 60 * speed
+            ring_of = np.asarray(rings)[np.searchsorted(budgets, total)].tolist()
+        columns = zip(rows.tolist(), fac.category[rows].tolist(),
+                      fac.anchor_lonlat[rows].tolist(), total.tolist(), ring_of, strict=True)
         return [
-            FacilityHit(fid, name, name_zh, cats[c].id, cats[c].label_en, cats[c].label_zh,
-                        lon, lat, d, d / speed, hours, None, ring)
-            for fid, name, name_zh, c, (lon, lat), d, hours, ring in columns
+            FacilityHit(fac.text["id"][r], fac.text["name"][r], fac.text["name_zh"][r],
+                        cats[c].id, cats[c].label_en, cats[c].label_zh, lon, lat, d, d / speed,
+                        fac.text["opening_hours"][r],
+                        None if routes is None else self._route(routes, r), ring)
+            for r, c, (lon, lat), d, ring in columns
         ]
-
-    def _hit(
-        self,
-        found: Found,
-        i: int,
-        speed: float,
-        srch: Search | None,
-        ring: int | None = None,
-    ) -> FacilityHit:
-        row = int(found.rows[i])
-        total = float(found.total[i])
-        fac = self.facilities
-        cat = self.standard.categories[int(fac.category[row])]
-        lon, lat = fac.anchor_lonlat[row]
-        return FacilityHit(
-            fac.text["id"][row], fac.text["name"][row], fac.text["name_zh"][row], cat.id,
-            cat.label_en, cat.label_zh, float(lon), float(lat), total, total / speed,
-            fac.text["opening_hours"][row],
-            route=None if srch is None else self._route(srch, row), ring_minutes=ring,
-        )
 
     def _route(self, srch: Search, row: int) -> BaseGeometry:
         """Walking route from the query's snapped point to a facility's anchor."""

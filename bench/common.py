@@ -1,4 +1,4 @@
-"""Plain-text tables for the benchmark reports (shared by the bench scripts)."""
+"""What the bench scripts share: the datasets they measure and plain-text report tables."""
 
 from __future__ import annotations
 
@@ -27,3 +27,23 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
                          for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
 
     return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def load_dataset(spec: str, seed: int) -> tuple[str, Any, Any, Any]:
+    """``sample`` (the Helsinki extract) or ``gridN`` (a generated city of about N nodes).
+
+    Returns the dataset's name and its nodes, edges and facilities frames.
+    """
+    from geo.standards import load_standard  # noqa: PLC0415  (children import what they use)
+
+    if spec == "sample":
+        from data.osm_file import read_osm_file  # noqa: PLC0415
+        from data.sample import sample_file  # noqa: PLC0415
+
+        ex = read_osm_file(sample_file(), load_standard())
+        return "helsinki", ex.nodes, ex.edges, ex.facilities
+    from data.synthetic import grid_city  # noqa: PLC0415
+
+    n = int(spec.removeprefix("grid"))
+    nodes, edges, facilities = grid_city(n, seed=seed)
+    return f"grid-{n}", nodes, edges, facilities
