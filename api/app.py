@@ -54,7 +54,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open the store, build every region's engine, read the kiosks; release at the end."""
     settings: Settings = app.state.settings
     store = open_store(settings.store)
-    atlas = Atlas(store, app.state.standard, settings.engine.max_snap_m)
+    atlas = Atlas(store, app.state.standard, settings.engine.max_snap_m,
+                  prepare_nearest=True)
     infos = atlas.infos()
     if settings.api.warm_regions:
         for info in infos:

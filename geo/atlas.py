@@ -29,13 +29,17 @@ class Atlas:
         Categories, tiers and walking profiles.
     max_snap_m
         Query points farther than this from a street are refused.
+    prepare_nearest
+        Build each region's distance fields with its engine (:meth:`Region.prepare_nearest`):
+        worth it for a server answering many nearest queries, not for one query.
     """
 
     def __init__(self, store: Store, standard: Standard,
-                 max_snap_m: float = config.MAX_SNAP_M) -> None:
+                 max_snap_m: float = config.MAX_SNAP_M, prepare_nearest: bool = False) -> None:
         self.store = store
         self.standard = standard
         self.max_snap_m = max_snap_m
+        self.prepare_nearest = prepare_nearest
         self._engines: dict[str, Region] = {}
         self._lock = Lock()
 
@@ -49,8 +53,9 @@ class Atlas:
             if name not in self._engines:
                 data = self.store.load_region(name)
                 network = StreetNetwork.from_frames(data.nodes, data.edges)
-                self._engines[name] = Region(name, network, data.facilities, self.standard,
-                                             self.max_snap_m)
+                engine = Region(name, network, data.facilities, self.standard, self.max_snap_m)
+                self._engines[name] = engine.prepare_nearest() if self.prepare_nearest \
+                    else engine
             return self._engines[name]
 
     def forget(self, name: str) -> None:

@@ -42,8 +42,10 @@ def ring_polygons(
 ) -> list[BaseGeometry]:
     """One polygon per ring of reached pieces ``(edge, start_m, end_m)``.
 
-    Rings come ordered by budget, each containing the pieces of the one before; every ring
-    also burns the cells of the smaller ones, so the polygons nest exactly.
+    Rings come ordered by budget, each containing the pieces of the one before. The largest
+    ring's stretches are sampled once; a smaller ring keeps the samples inside its own
+    stretches, plus its stretches' exact ends. Every ring also burns the ends of the smaller
+    ones, so the polygons nest exactly.
     """
     if not rings or len(rings[-1][0]) == 0:
         return [shapely.Polygon() for _ in rings]
@@ -51,16 +53,39 @@ def ring_polygons(
     ends = net.node_xy[np.concatenate([net.edge_u[outer], net.edge_v[outer]])]
     origin = ends.min(axis=0)
     cell = max(CELL_M, (float(np.ptp(ends, axis=0).max()) + 2 * frontage_m) / _MAX_CELLS_PER_SIDE)
-    burnt = np.zeros((0, 2), dtype=np.intp)
+    edge, pos = net.positions_along(*rings[-1], cell * 0.7)
+    key = net.position_key(edge, pos)
+    samples = _cells(net.points_at(edge, pos), origin, cell)
+    ends_burnt = np.zeros((0, 2), dtype=np.intp)
     out = []
-    for edge, start, end in rings:
+    for i, (edge, start, end) in enumerate(rings):
         if len(edge) == 0:
             out.append(shapely.Polygon())
             continue
-        xy = net.points_along(edge, start, end, cell * 0.7)
-        burnt = np.concatenate([burnt, np.floor((xy - origin) / cell + 0.5).astype(np.intp)])
-        out.append(_band(burnt, origin, cell, frontage_m, max_hole_m2))
+        stretch_ends = net.points_at(np.concatenate([edge, edge]), np.concatenate([start, end]))
+        ends_burnt = np.concatenate([ends_burnt, _cells(stretch_ends, origin, cell)])
+        mine = samples if i == len(rings) - 1 else samples[_within(net, key, edge, start, end)]
+        out.append(_band(np.concatenate([mine, ends_burnt]), origin, cell, frontage_m,
+                         max_hole_m2))
     return out
+
+
+def _cells(xy: FloatArray, origin: FloatArray, cell: float) -> NDArray[np.intp]:
+    return np.floor((xy - origin) / cell + 0.5).astype(np.intp)
+
+
+def _within(net: StreetNetwork, key: FloatArray, edge: IntArray, start: FloatArray,
+            end: FloatArray) -> NDArray[np.bool_]:
+    """Which positions (as :meth:`StreetNetwork.position_key`) lie on the given stretches.
+
+    The stretches are disjoint (merged), so one binary search per position finds the only
+    one that could hold it.
+    """
+    lo, hi = net.position_key(edge, start), net.position_key(edge, end)
+    order = np.argsort(lo)
+    lo, hi = lo[order], hi[order]
+    at = np.searchsorted(lo, key, side="right") - 1
+    return (at >= 0) & (key <= hi[np.maximum(at, 0)] + 1e-9)
 
 
 def _band(
@@ -73,25 +98,30 @@ def _band(
     frontage: the distance field inside the window is the full grid's, so rings nest exactly.
     """
     pad = int(np.ceil(frontage_m / cell)) + 3
-    c0, r0 = cells.min(axis=0) - pad
-    c1, r1 = cells.max(axis=0) + pad
+    cols, rows = cells[:, 0], cells[:, 1]
+    c0, r0 = int(cols.min()) - pad, int(rows.min()) - pad
+    c1, r1 = int(cols.max()) + pad, int(rows.max()) + pad
     mask = np.ones((r1 - r0 + 1, c1 - c0 + 1), dtype=bool)
-    mask[cells[:, 1] - r0, cells[:, 0] - c0] = False
-    field = distance_transform_edt(mask) * cell
-    gx = origin[0] + cell * np.arange(c0, c1 + 1)
-    gy = origin[1] + cell * np.arange(r0, r1 + 1)
-    return _contour(gx, gy, field, frontage_m, max_hole_m2)
+    mask[rows - r0, cols - c0] = False
+    field = distance_transform_edt(mask)
+    corner = origin + cell * np.array([c0, r0])
+    return _contour(field, corner, cell, frontage_m / cell, max_hole_m2)
 
 
 def _contour(
-    gx: FloatArray, gy: FloatArray, field: FloatArray, level: float, max_hole_m2: float
+    field: FloatArray, corner: FloatArray, cell: float, level: float, max_hole_m2: float
 ) -> BaseGeometry:
-    gen = contour_generator(gx, gy, field, fill_type=FillType.OuterOffset)
+    """The area where ``field`` (in cells) is below ``level``, as a polygon in metres.
+
+    The contour is traced in grid indices (no coordinate mesh to build) and scaled after.
+    """
+    gen = contour_generator(z=field, fill_type=FillType.OuterOffset)
     points, offsets = gen.filled(-1.0, level)[:2]  # OuterOffset: points, offsets
     polygons = []
     for pts, offs in zip(points or [], offsets or [], strict=True):
         assert pts is not None and offs is not None
-        rings = [pts[a:b] for a, b in itertools.pairwise(offs)]
+        xy = corner + cell * pts
+        rings = [xy[a:b] for a, b in itertools.pairwise(offs)]
         holes = [h for h in rings[1:] if abs(_area(h)) >= max_hole_m2]
         polygons.append(shapely.Polygon(rings[0], holes))
     if len(polygons) == 1:
@@ -102,21 +132,3 @@ def _contour(
 def _area(ring: FloatArray) -> float:
     x, y = ring[:, 0], ring[:, 1]
     return float(0.5 * (np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
-
-
-def piece_lines(
-    net: StreetNetwork, edge: IntArray, start_m: FloatArray, end_m: FloatArray
-) -> list[BaseGeometry]:
-    """LineStrings of the stretches ``[start_m, end_m]`` along ``edge`` (metres from ``u``)."""
-    scale = net.geom_length[edge] / net.edge_length[edge]
-    return [_substring(net.edge_geom[e], float(s), float(t))
-            for e, s, t in zip(edge, start_m * scale, end_m * scale, strict=True)]
-
-
-def _substring(line: BaseGeometry, start: float, end: float) -> BaseGeometry:
-    coords = shapely.get_coordinates(line)
-    cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(coords, axis=0).T))])
-    inner = coords[(cum > start) & (cum < end)]
-    ends = np.column_stack([np.interp([start, end], cum, coords[:, 0]),
-                            np.interp([start, end], cum, coords[:, 1])])
-    return shapely.linestrings(np.vstack([ends[:1], inner, ends[1:]]))

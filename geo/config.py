@@ -19,7 +19,8 @@ FRONTAGE_M = 50.0
 #: Holes smaller than this inside a catchment (city blocks) are filled; larger ones (lakes,
 #: rail yards) stay open, square metres.
 MAX_HOLE_M2 = 40_000.0
-#: Nearest search starts at this network radius and doubles until it finds k per category.
+#: Nearest search starts at this network radius (unless the region has its distance fields,
+#: see Region.prepare_nearest) and widens until it is sure of k per category, metres.
 NEAREST_START_RADIUS_M = 1_000.0
 #: Nearest search stops at this radius; farther facilities count as not reachable, metres.
 NEAREST_MAX_RADIUS_M = 20_000.0

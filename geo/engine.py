@@ -20,7 +20,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo import config
 from geo.accessibility import distance_to_nearest
-from geo.catchment import piece_lines, ring_polygons
+from geo.catchment import ring_polygons
 from geo.errors import InvalidParameter, PointOutsideRegion, PointTooFarFromNetwork
 from geo.network import FloatArray, IntArray, StreetNetwork
 from geo.results import (
@@ -32,7 +32,7 @@ from geo.results import (
     Ring,
     TierSummary,
 )
-from geo.routing import Search, Snap, search, snap_geometries, snap_points
+from geo.routing import AT_NODE_M, Search, Snap, search, snap_geometries, snap_points
 from geo.standards import Standard
 
 _SLACK = 1.001
@@ -119,6 +119,7 @@ class Region:
         self.boundary = self._boundary()
         self._category_counts = np.bincount(
             self.facilities.category, minlength=len(standard.categories))
+        self._fields: NDArray[np.float32] | None = None
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -140,6 +141,26 @@ class Region:
         lon, lat = self._to_lonlat.transform(anchor[:, 0], anchor[:, 1])
         tree = cKDTree(snap.xy if len(snap) else np.zeros((0, 2)))
         return FacilityIndex(text, cats, snap, anchor, np.column_stack([lon, lat]), tree)
+
+    def prepare_nearest(self) -> Region:
+        """Compute each category's distance field, so nearest queries search only as far as needed.
+
+        A field holds every street node's walking distance to the nearest facility of one
+        category (one reversed Dijkstra per category; float32, 4 bytes a node a category).
+        With the fields a nearest query knows how far its answers lie before it searches, and
+        runs one search of exactly that radius; without them it starts at
+        ``config.NEAREST_START_RADIUS_M`` and widens until it is sure. The answer is the same
+        either way (the search decides it); the API prepares its regions at start-up, a
+        one-off query from the command line does not pay for it.
+        """
+        fac = self.facilities
+        fields = np.full((len(self.standard.categories), self.net.n_nodes), np.inf,
+                         dtype=np.float32)
+        for code in np.flatnonzero(self._category_counts):
+            mine = fac.snap[np.flatnonzero(fac.category == code)]
+            fields[code] = distance_to_nearest(self.net, mine, config.NEAREST_MAX_RADIUS_M)
+        self._fields = fields
+        return self
 
     def _boundary(self) -> BaseGeometry:
         xy = self.net.node_xy
@@ -229,7 +250,7 @@ class Region:
         certain_extra = float(start.access_m[0])
         wanted = np.array([self.standard.category_index(c) for c in cats], dtype=np.int64)
         need = np.minimum(k, self._category_counts)
-        radius = min(config.NEAREST_START_RADIUS_M, limit)
+        radius = min(self._first_radius(start, wanted[need[wanted] > 0]), limit)
         while True:
             found = self._facilities_within(search(self.net, start, radius), wanted)
             picked = found.k_best(need, wanted)
@@ -291,6 +312,28 @@ class Region:
             )
         return snap
 
+    def _first_radius(self, start: Snap, codes: NDArray[np.int64]) -> float:
+        """Where a nearest search starts: past each category's nearest facility, if known.
+
+        From the distance fields, walking to either end of the start's edge and on gives an
+        upper bound of the network distance to each category's nearest facility (a facility
+        on the same edge may be nearer still, which the search finds). float32 fields are
+        rounded up by a centimetre and a part in a million.
+        """
+        if self._fields is None:
+            return config.NEAREST_START_RADIUS_M
+        if len(codes) == 0:
+            return 0.0
+        net = self.net
+        edge, off = int(start.edge[0]), float(start.offset_m[0])
+        length = float(net.edge_length[edge])
+        fields = self._fields[codes]
+        via_v = length - off + fields[:, int(net.edge_v[edge])]
+        via_u = off + fields[:, int(net.edge_u[edge])]
+        if net.edge_oneway[edge] and off > AT_NODE_M:
+            via_u = np.full_like(via_u, np.inf)
+        return float(np.minimum(via_u, via_v).max()) * (1 + 1e-6) + 0.01
+
     def _facilities_within(self, srch: Search, wanted: NDArray[np.int64]) -> Found:
         """Facilities of the wanted categories whose distance the search knows exactly."""
         fac = self.facilities
@@ -316,58 +359,58 @@ class Region:
         if rings:
             budgets = np.asarray(rings) * 60 * speed
             ring_of = np.asarray(rings)[np.searchsorted(budgets, total)].tolist()
+        paths: list[BaseGeometry | None] = [None] * len(pos)
+        if routes is not None:
+            paths = [*self._routes(routes, rows)]
         columns = zip(rows.tolist(), fac.category[rows].tolist(),
-                      fac.anchor_lonlat[rows].tolist(), total.tolist(), ring_of, strict=True)
+                      fac.anchor_lonlat[rows].tolist(), total.tolist(), ring_of, paths,
+                      strict=True)
         return [
             FacilityHit(fac.text["id"][r], fac.text["name"][r], fac.text["name_zh"][r],
                         cats[c].id, cats[c].label_en, cats[c].label_zh, lon, lat, d, d / speed,
-                        fac.text["opening_hours"][r],
-                        None if routes is None else self._route(routes, r), ring)
-            for r, c, (lon, lat), d, ring in columns
+                        fac.text["opening_hours"][r], path, ring)
+            for r, c, (lon, lat), d, ring, path in columns
         ]
 
-    def _route(self, srch: Search, row: int) -> BaseGeometry:
-        """Walking route from the query's snapped point to a facility's anchor."""
+    def _routes(self, srch: Search, rows: NDArray[np.int64]) -> list[BaseGeometry]:
+        """Walking routes from the query's snapped point to each facility's anchor (lon/lat).
+
+        The coordinates of all routes are projected in one call and built into LineStrings
+        in one call; consecutive repeated points (where one edge meets the next) are dropped.
+        """
+        if len(rows) == 0:
+            return []
+        parts = [self._route_coords(srch, int(r)) for r in rows]
+        coords = np.vstack(parts)
+        owner = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+        keep = np.ones(len(coords), dtype=bool)
+        keep[1:] = (owner[1:] != owner[:-1]) | (coords[1:] != coords[:-1]).any(axis=1)
+        lines = shapely.linestrings(self.unproject(coords[keep]), indices=owner[keep])
+        return list(lines)
+
+    def _route_coords(self, srch: Search, row: int) -> FloatArray:
+        """Projected coordinates of the walk from the snapped start to facility ``row``."""
         net, fac = self.net, self.facilities
         edge, off = int(fac.snap.edge[row]), float(fac.snap.offset_m[row])
-        start_edge, start_off = int(srch.start.edge[0]), float(srch.start.offset_m[0])
+        s_edge, s_off = int(srch.start.edge[0]), float(srch.start.offset_m[0])
         direct = srch.to_positions(np.array([edge]), np.array([off]))[0]
-        if edge == start_edge and abs(off - start_off) <= direct + 1e-9:
-            lines = piece_lines(net, np.array([edge]), np.array([min(off, start_off)]),
-                                np.array([max(off, start_off)]))
-            coords = shapely.get_coordinates(lines[0])
-            if off < start_off:
-                coords = coords[::-1]
+        if edge == s_edge and abs(off - s_off) <= direct + 1e-9:  # straight along the edge
+            parts = [net.stretch(edge, s_off, off)]
         else:
             via_u = srch.node_dist(net.edge_u[[edge]])[0] + off
             end_node = int(net.edge_u[edge] if via_u <= direct + 1e-9 else net.edge_v[edge])
             steps = srch.path_edges(end_node)
-            coords = self._path_coords(srch, steps, end_node, edge, off)
-        coords = np.vstack([coords, fac.anchor_xy[row]])
-        return self._lonlat_geom(shapely.linestrings(coords))
-
-    def _path_coords(
-        self, srch: Search, steps: list[tuple[int, bool]], end_node: int, edge: int, off: float
-    ) -> FloatArray:
-        net = self.net
-        first = steps[0] if steps else None
-        first_node = (int(net.edge_u[first[0]]) if first[1] else int(net.edge_v[first[0]])) \
-            if first else end_node
-        s_edge, s_off = int(srch.start.edge[0]), float(srch.start.offset_m[0])
-        to_u = first_node == int(net.edge_u[s_edge])
-        parts = [self._partial(s_edge, s_off, 0.0 if to_u else float(net.edge_length[s_edge]))]
-        for e, forward in steps:
-            c = shapely.get_coordinates(net.edge_geom[e])
-            parts.append(c if forward else c[::-1])
-        at_u = end_node == int(net.edge_u[edge])
-        parts.append(self._partial(edge, 0.0 if at_u else float(net.edge_length[edge]), off))
-        return np.vstack(parts)
-
-    def _partial(self, edge: int, from_m: float, to_m: float) -> FloatArray:
-        line = piece_lines(self.net, np.array([edge]), np.array([min(from_m, to_m)]),
-                           np.array([max(from_m, to_m)]))[0]
-        coords: FloatArray = shapely.get_coordinates(line)
-        return coords if from_m <= to_m else coords[::-1]
+            first_node = end_node
+            if steps:
+                e0, forward0 = steps[0]
+                first_node = int(net.edge_u[e0] if forward0 else net.edge_v[e0])
+            leave_at = 0.0 if first_node == int(net.edge_u[s_edge]) \
+                else float(net.edge_length[s_edge])
+            enter_at = 0.0 if end_node == int(net.edge_u[edge]) else float(net.edge_length[edge])
+            parts = [net.stretch(s_edge, s_off, leave_at),
+                     *(net.edge_coords(e, forward) for e, forward in steps),
+                     net.stretch(edge, enter_at, off)]
+        return np.vstack([*parts, fac.anchor_xy[row]])
 
     def _rings(self, srch: Search, minutes: list[int], budgets: list[float]) -> list[Ring]:
         pieces = srch.reached_pieces_many([max(b, 0.0) for b in budgets])

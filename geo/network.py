@@ -9,8 +9,10 @@ them as a CSR adjacency of directed arcs built once per region. Node ids are con
 from __future__ import annotations
 
 import itertools
+import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -250,20 +252,57 @@ class StreetNetwork:
         base = np.concatenate([[0.0], np.cumsum(self.edge_length + 1.0)[:-1]])
         return xy, ptr, base[owner] + along, base
 
-    def points_along(self, edge: IntArray, start_m: FloatArray, end_m: FloatArray,
-                     spacing_m: float) -> FloatArray:
-        """Points every ``spacing_m`` (and at both ends) along ``[start_m, end_m]`` of edges."""
-        xy, ptr, key, base = self.vertices
+    def positions_along(self, edge: IntArray, start_m: FloatArray, end_m: FloatArray,
+                        spacing_m: float) -> tuple[IntArray, FloatArray]:
+        """Positions every ``spacing_m`` (and at both ends) along ``[start_m, end_m]`` of edges.
+
+        Returns the edge and the metres from its ``u`` end of each position.
+        """
         count = np.floor((end_m - start_m) / spacing_m).astype(np.int64) + 2
         piece = np.repeat(np.arange(len(edge)), count)
         k = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
         pos = start_m[piece] + np.minimum(k * spacing_m, (end_m - start_m)[piece])
-        e = edge[piece]
-        target = base[e] + pos
-        j = np.clip(np.searchsorted(key, target, side="right") - 1, ptr[e], ptr[e + 1] - 2)
+        return edge[piece], pos
+
+    def position_key(self, edge: IntArray, pos_m: FloatArray) -> FloatArray:
+        """One increasing number for positions on any edge: ordered by edge, then metres."""
+        return self.vertices[3][edge] + pos_m
+
+    def points_at(self, edge: IntArray, pos_m: FloatArray) -> FloatArray:
+        """Coordinates of the points ``pos_m`` metres from the ``u`` end of ``edge``."""
+        _, ptr, key, _ = self.vertices
+        vx, vy = self._vertex_columns
+        target = self.position_key(edge, pos_m)
+        j = np.clip(np.searchsorted(key, target, side="right") - 1, ptr[edge], ptr[edge + 1] - 2)
         span = key[j + 1] - key[j]
         frac = np.where(span > 0, (target - key[j]) / np.where(span > 0, span, 1.0), 0.0)
-        return np.asarray(xy[j] + frac[:, None] * (xy[j + 1] - xy[j]), dtype=np.float64)
+        return np.column_stack([vx[j] + frac * (vx[j + 1] - vx[j]),
+                                vy[j] + frac * (vy[j + 1] - vy[j])])
+
+    @cached_property
+    def _vertex_columns(self) -> tuple[FloatArray, FloatArray]:
+        xy = self.vertices[0]
+        return np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
+
+    def edge_coords(self, edge: int, forward: bool = True) -> FloatArray:
+        """Edge ``edge``'s vertices, from ``u`` to ``v`` (or back when not ``forward``)."""
+        xy, ptr = self.vertices[:2]
+        coords = xy[ptr[edge] : ptr[edge + 1]]
+        return coords if forward else coords[::-1]
+
+    def stretch(self, edge: int, from_m: float, to_m: float) -> FloatArray:
+        """Coordinates of an edge walked from ``from_m`` to ``to_m`` (metres from ``u``).
+
+        Both end points, interpolated, and the vertices between them, in walking order.
+        """
+        xy, ptr, key, base = self.vertices
+        a, b = ptr[edge], ptr[edge + 1]
+        along = key[a:b] - base[edge]
+        lo, hi = min(from_m, to_m), max(from_m, to_m)
+        ends = np.column_stack([np.interp([lo, hi], along, xy[a:b, 0]),
+                                np.interp([lo, hi], along, xy[a:b, 1])])
+        coords = np.vstack([ends[:1], xy[a:b][(along > lo) & (along < hi)], ends[1:]])
+        return coords if from_m <= to_m else coords[::-1]
 
     @cached_property
     def node_tree(self) -> cKDTree:
@@ -275,9 +314,30 @@ class StreetNetwork:
         """R-tree over edge geometries, for snapping."""
         return shapely.STRtree(self.edge_geom)
 
+    @cached_property
+    def _per_thread(self) -> threading.local:
+        return threading.local()
+
+    @contextmanager
+    def local_ids(self, nodes: IntArray) -> Iterator[IntArray]:
+        """A lookup from global node id to position in ``nodes`` (sorted, distinct), -1 elsewhere.
+
+        One array per thread, filled for ``nodes`` and cleared again on exit, so a lookup costs
+        what ``nodes`` costs, not what the network does (a binary search per arc did).
+        """
+        table = getattr(self._per_thread, "table", None)
+        if table is None:
+            table = self._per_thread.table = np.full(self.n_nodes, -1, dtype=np.int32)
+        table[nodes] = np.arange(len(nodes), dtype=np.int32)
+        try:
+            yield table
+        finally:
+            table[nodes] = -1
+
     def warm(self) -> StreetNetwork:
         """Build every index now rather than on the first query."""
-        for name in ("geom_length", "csr", "incidence", "vertices", "node_tree", "edge_tree"):
+        for name in ("geom_length", "csr", "incidence", "vertices", "_vertex_columns",
+                     "node_tree", "edge_tree"):
             getattr(self, name)
         return self
 

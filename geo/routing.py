@@ -212,14 +212,15 @@ def search(net: StreetNetwork, start: Snap, radius_m: float) -> Search:
     edge = int(start.edge[0])
     u, v = int(net.edge_u[edge]), int(net.edge_v[edge])
     near = net.node_tree.query_ball_point(start.xy[0], disc, return_sorted=False)
-    nodes = np.unique(np.concatenate([np.asarray(near, dtype=np.int32), [u, v]])).astype(np.int32)
+    nodes = np.sort(np.concatenate([np.asarray(near, dtype=np.int32), [u, v]]).astype(np.int32))
+    nodes = nodes[np.concatenate([[True], nodes[1:] != nodes[:-1]])]  # u, v may be in the disc
     n = len(nodes)
     arc_ids = _arc_ranges(indptr, nodes)
     arc_src = np.repeat(np.arange(n, dtype=np.int32), indptr[nodes + 1] - indptr[nodes])
-    targets = indices[arc_ids]
-    pos = np.minimum(np.searchsorted(nodes, targets), n - 1)
-    inside = nodes[pos] == targets
-    arc_ids, arc_src, arc_dst = arc_ids[inside], arc_src[inside], pos[inside].astype(np.int32)
+    with net.local_ids(nodes) as local:  # global node id -> position in ``nodes``, or -1
+        pos = local[indices[arc_ids]]
+    inside = pos >= 0
+    arc_ids, arc_src, arc_dst = arc_ids[inside], arc_src[inside], pos[inside]
     offset, length = float(start.offset_m[0]), float(net.edge_length[edge])
     lu, lv = int(np.searchsorted(nodes, u)), int(np.searchsorted(nodes, v))
     if u == v:  # a loop edge: leave by whichever end is closer

@@ -75,7 +75,10 @@ def region(
     edges: Sequence[Edge],
     points: dict[str, tuple[str, float, float]],
     standard: Standard,
+    prepared: bool = False,
 ) -> Region:
-    """A Region over a hand-built network with point facilities."""
+    """A Region over a hand-built network with point facilities (distance fields if
+    ``prepared``)."""
     n, e, _ = network(nodes, edges)
-    return Region("hand", StreetNetwork.from_frames(n, e), facilities(points), standard)
+    reg = Region("hand", StreetNetwork.from_frames(n, e), facilities(points), standard)
+    return reg.prepare_nearest() if prepared else reg

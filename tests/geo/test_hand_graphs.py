@@ -21,6 +21,12 @@ from tests.handmade import lonlat, region
 TOL = 0.2  # metres
 
 
+@pytest.fixture(params=[False, True], ids=["widening", "prepared"])
+def prepared(request: pytest.FixtureRequest) -> bool:
+    """Nearest queries with and without the distance fields give the same answers."""
+    return bool(request.param)
+
+
 def _pieces(reg, x, y, budget):  # type: ignore[no-untyped-def]
     xy = reg.project(*lonlat(x, y))
     start = snap_points(reg.net, xy, 100.0)
@@ -59,10 +65,10 @@ def test_edge_reached_from_both_ends_keeps_its_unreached_middle(standard: Standa
     assert not ring.contains(shapely.Point(lonlat(200, 20)))  # far end of the U, unreached
 
 
-def test_one_way_path_forces_the_detour(standard: Standard) -> None:
+def test_one_way_path_forces_the_detour(standard: Standard, prepared: bool) -> None:
     nodes = {"A": (0, 0), "B": (100, 0), "C": (50, 80)}
     edges = [("A", "B", True), ("B", "C"), ("C", "A")]
-    reg = region(nodes, edges, {"f": ("clinic", 70, 0)}, standard)
+    reg = region(nodes, edges, {"f": ("clinic", 70, 0)}, standard, prepared)
     side = math.hypot(50, 80)
     # start 95 m along the one-way A->B: the clinic 25 m back is reached only round the loop
     hit = reg.nearest(*lonlat(95, -3), ["clinic"], speed_m_s=1.0).by_category["clinic"][0]
@@ -72,15 +78,15 @@ def test_one_way_path_forces_the_detour(standard: Standard) -> None:
     assert hit.distance_m == pytest.approx(3 + 20, abs=TOL)
     # a two-way copy of the same network takes the short way back
     two_way = region(nodes, [("A", "B"), ("B", "C"), ("C", "A")],
-                     {"f": ("clinic", 70, 0)}, standard)
+                     {"f": ("clinic", 70, 0)}, standard, prepared)
     hit = two_way.nearest(*lonlat(95, -3), ["clinic"], speed_m_s=1.0).by_category["clinic"][0]
     assert hit.distance_m == pytest.approx(3 + 25, abs=TOL)
 
 
-def test_islands_are_unreachable_not_near(standard: Standard) -> None:
+def test_islands_are_unreachable_not_near(standard: Standard, prepared: bool) -> None:
     nodes = {"A": (0, 0), "B": (200, 0), "C": (0, 300), "D": (200, 300)}
     facilities = {"near": ("pharmacy", 150, 0), "island": ("clinic", 20, 300)}
-    reg = region(nodes, [("A", "B"), ("C", "D")], facilities, standard)
+    reg = region(nodes, [("A", "B"), ("C", "D")], facilities, standard, prepared)
     result = reg.nearest(*lonlat(10, 5), ["clinic", "pharmacy"], speed_m_s=1.0)
     assert result.by_category["clinic"] == []  # 295 m away in a straight line, no path
     assert result.by_category["pharmacy"][0].distance_m == pytest.approx(5 + 140, abs=TOL)
@@ -89,11 +95,11 @@ def test_islands_are_unreachable_not_near(standard: Standard) -> None:
     assert not catch.rings[-1].polygon.contains(shapely.Point(lonlat(100, 300)))
 
 
-def test_ties_break_by_facility_id(standard: Standard) -> None:
+def test_ties_break_by_facility_id(standard: Standard, prepared: bool) -> None:
     # the start is the middle node; both pharmacies sit at street ends exactly 100 m away
     points = {"b-left": ("pharmacy", 0, 0), "a-right": ("pharmacy", 200, 0)}
     nodes = {"A": (0, 0), "M": (100, 0), "B": (200, 0)}
-    reg = region(nodes, [("M", "A"), ("M", "B")], points, standard)
+    reg = region(nodes, [("M", "A"), ("M", "B")], points, standard, prepared)
     one = reg.nearest(*lonlat(100, 0), ["pharmacy"], k=1).by_category["pharmacy"]
     assert [h.id for h in one] == ["a-right"]
     two = reg.nearest(*lonlat(100, 0), ["pharmacy"], k=2).by_category["pharmacy"]
@@ -101,9 +107,9 @@ def test_ties_break_by_facility_id(standard: Standard) -> None:
     assert two[0].distance_m == pytest.approx(two[1].distance_m, abs=1e-6)
 
 
-def test_k_nearest_are_sorted_and_bounded(standard: Standard) -> None:
+def test_k_nearest_are_sorted_and_bounded(standard: Standard, prepared: bool) -> None:
     points = {f"p{i}": ("pharmacy", 20.0 * i + 10, 0) for i in range(5)}
-    reg = region({"A": (0, 0), "B": (200, 0)}, [("A", "B")], points, standard)
+    reg = region({"A": (0, 0), "B": (200, 0)}, [("A", "B")], points, standard, prepared)
     hits = reg.nearest(*lonlat(0, 0), ["pharmacy"], k=3).by_category["pharmacy"]
     assert [h.id for h in hits] == ["p0", "p1", "p2"]
     assert [round(h.distance_m) for h in hits] == [10, 30, 50]
@@ -146,3 +152,20 @@ def test_unknown_category_names_the_allowed_ones(standard: Standard) -> None:
         reg.nearest(*lonlat(0, 0), ["chemists"])
     with pytest.raises(KeyError):  # also a KeyError, for callers that catch builtins
         reg.nearest(*lonlat(0, 0), ["chemists"])
+
+
+def test_prepared_search_goes_only_as_far_as_the_answer(standard: Standard) -> None:
+    points = {"near": ("pharmacy", 120, 0), "far": ("clinic", 1900, 0)}
+    nodes = {"A": (0, 0), "B": (2000, 0)}
+    plain = region(nodes, [("A", "B")], points, standard)
+    ready = region(nodes, [("A", "B")], points, standard, prepared=True)
+    for reg in (plain, ready):
+        hit = reg.nearest(*lonlat(100, 0), ["pharmacy"]).by_category["pharmacy"][0]
+        assert hit.distance_m == pytest.approx(20, abs=TOL)
+    assert plain.nearest(*lonlat(100, 0), ["pharmacy"]).searched_m == 1000.0
+    # bounded by the walk through the edge's end (100 m back to A, 120 m on), not 1 km
+    assert ready.nearest(*lonlat(100, 0), ["pharmacy"]).searched_m == pytest.approx(220, abs=1)
+    # the clinic lies past the first radius: one search of 2 km (round either end of the
+    # edge), where the widening search needs a second one of 4 km
+    assert ready.nearest(*lonlat(100, 0), ["clinic"]).searched_m == pytest.approx(2000, abs=1)
+    assert plain.nearest(*lonlat(100, 0), ["clinic"]).searched_m == 4000.0

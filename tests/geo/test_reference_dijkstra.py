@@ -69,8 +69,18 @@ def reference(sample_region: Region) -> tuple[Region, dict[int, list[tuple[float
     return sample_region, positions
 
 
-def test_nearest_of_every_category_matches_networkx(reference, standard) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+def prepared_region(sample_extract, standard) -> Region:  # type: ignore[no-untyped-def]
+    net = StreetNetwork.from_frames(sample_extract.nodes, sample_extract.edges)
+    return Region("helsinki", net, sample_extract.facilities, standard).prepare_nearest()
+
+
+@pytest.mark.parametrize("prepared", [False, True], ids=["widening", "prepared"])
+def test_nearest_of_every_category_matches_networkx(reference, standard, prepared,  # type: ignore[no-untyped-def]
+                                                     prepared_region) -> None:
     region, fac_positions = reference
+    if prepared:  # the same network and facilities, with distance fields
+        region = prepared_region
     fac = region.facilities
     checked = 0
     for lon, lat in query_points(region, N_POINTS):
