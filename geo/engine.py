@@ -42,12 +42,12 @@ _SLACK = 1.001
 class FacilityIndex:
     """Facilities that could be snapped, as columns in id order.
 
-    ``text`` holds the ``id``, ``name``, ``name_zh`` and ``opening_hours`` columns as arrays of
+    ``text`` holds the ``id``, ``name``, ``name_zh`` and ``opening_hours`` columns as lists of
     str; ``anchor_xy`` is where a facility is entered (its point, or its polygon's side that
     meets the street).
     """
 
-    text: dict[str, NDArray[np.object_]]
+    text: dict[str, list[str]]
     category: IntArray
     snap: Snap
     anchor_xy: FloatArray
@@ -120,6 +120,10 @@ class Region:
         self._category_counts = np.bincount(
             self.facilities.category, minlength=len(standard.categories))
         self._fields: NDArray[np.float32] | None = None
+        #: per tier, per requirement: the category codes that meet it
+        self._requirement_codes = [
+            [[standard.category_index(c) for c in r.categories] for r in t.requirements]
+            for t in standard.tiers]
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -132,8 +136,7 @@ class Region:
         ok = snap.edge >= 0
         self.unsnapped_facilities = int((~ok).sum())
         kept = table.loc[ok]
-        text = {c: (kept[c].fillna("").astype(str).to_numpy(dtype=object) if c in kept
-                    else np.full(len(kept), "", dtype=object))
+        text = {c: (kept[c].fillna("").astype(str).tolist() if c in kept else [""] * len(kept))
                 for c in ("id", "name", "name_zh", "opening_hours")}
         codes = {c: i for i, c in enumerate(self.standard.category_ids)}
         cats = kept["category"].map(codes).to_numpy(dtype=np.int32)
@@ -365,10 +368,11 @@ class Region:
         columns = zip(rows.tolist(), fac.category[rows].tolist(),
                       fac.anchor_lonlat[rows].tolist(), total.tolist(), ring_of, paths,
                       strict=True)
+        ids, names, names_zh, hours = (fac.text[c] for c in ("id", "name", "name_zh",
+                                                             "opening_hours"))
         return [
-            FacilityHit(fac.text["id"][r], fac.text["name"][r], fac.text["name_zh"][r],
-                        cats[c].id, cats[c].label_en, cats[c].label_zh, lon, lat, d, d / speed,
-                        fac.text["opening_hours"][r], path, ring)
+            FacilityHit(ids[r], names[r], names_zh[r], cats[c].id, cats[c].label_en,
+                        cats[c].label_zh, lon, lat, d, d / speed, hours[r], path, ring)
             for r, c, (lon, lat), d, ring, path in columns
         ]
 
@@ -376,7 +380,8 @@ class Region:
         """Walking routes from the query's snapped point to each facility's anchor (lon/lat).
 
         The coordinates of all routes are projected in one call and built into LineStrings
-        in one call; consecutive repeated points (where one edge meets the next) are dropped.
+        in one call; consecutive repeated points (where one edge meets the next) are dropped,
+        but every route keeps its last point (a facility at the start is a two-point route).
         """
         if len(rows) == 0:
             return []
@@ -385,6 +390,7 @@ class Region:
         owner = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
         keep = np.ones(len(coords), dtype=bool)
         keep[1:] = (owner[1:] != owner[:-1]) | (coords[1:] != coords[:-1]).any(axis=1)
+        keep[np.cumsum([len(p) for p in parts]) - 1] = True  # a route has two points at least
         lines = shapely.linestrings(self.unproject(coords[keep]), indices=owner[keep])
         return list(lines)
 
@@ -415,9 +421,10 @@ class Region:
     def _rings(self, srch: Search, minutes: list[int], budgets: list[float]) -> list[Ring]:
         pieces = srch.reached_pieces_many([max(b, 0.0) for b in budgets])
         polygons = ring_polygons(self.net, pieces)
+        lonlat = self._lonlat_geoms(np.array(polygons, dtype=object))
         return [
-            Ring(m, self._lonlat_geom(poly), float(poly.area), float((p[2] - p[1]).sum()))
-            for m, poly, p in zip(minutes, polygons, pieces, strict=True)
+            Ring(m, ll, float(poly.area), float((p[2] - p[1]).sum()))
+            for m, poly, ll, p in zip(minutes, polygons, lonlat, pieces, strict=True)
         ]
 
     def _tiers(self, found: Found) -> list[TierSummary]:
@@ -429,10 +436,9 @@ class Region:
         cats, first = np.unique(found.cats[order], return_index=True)  # nearest per category
         best[cats], best_pos[cats] = found.total[order[first]], order[first]
         tiers = []
-        for tier in self.standard.tiers:
+        for tier, codes in zip(self.standard.tiers, self._requirement_codes, strict=True):
             statuses = []
-            for req in tier.requirements:
-                idx = [self.standard.category_index(c) for c in req.categories]
+            for req, idx in zip(tier.requirements, codes, strict=True):
                 c = idx[int(np.argmin(best[idx]))]
                 ok = bool(best[c] <= req.radius_m)
                 fid = self.facilities.text["id"][found.rows[best_pos[c]]] if ok else None
@@ -448,8 +454,13 @@ class Region:
         return Origin(lon, lat, float(slon), float(slat), float(start.access_m[0]))
 
     def _lonlat_geom(self, geom: BaseGeometry) -> BaseGeometry:
-        return shapely.transform(geom, lambda xy: np.column_stack(
-            self._to_lonlat.transform(xy[:, 0], xy[:, 1])))
+        out: BaseGeometry = self._lonlat_geoms(np.array([geom], dtype=object))[0]
+        return out
+
+    def _lonlat_geoms(self, geoms: NDArray[np.object_]) -> NDArray[np.object_]:
+        """Geometries in the network's metric CRS, in lon/lat (one projection call for all)."""
+        return np.asarray(shapely.transform(geoms, lambda xy: np.column_stack(
+            self._to_lonlat.transform(xy[:, 0], xy[:, 1]))))
 
 
 def _check_minutes(minutes: Sequence[float]) -> list[int]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import shapely
+from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
 
@@ -167,7 +169,41 @@ def _origin_feature(origin: Origin) -> dict[str, Any]:
 
 
 def _feature(geom: BaseGeometry, props: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "Feature", "geometry": shapely.geometry.mapping(geom), "properties": props}
+    return {"type": "Feature", "geometry": geojson_geometry(geom), "properties": props}
+
+
+#: Decimal places of lon/lat in GeoJSON output: 1e-7 degrees is about a centimetre.
+DECIMALS = 7
+
+
+def geojson_geometry(geom: BaseGeometry) -> dict[str, Any]:
+    """A GeoJSON geometry, coordinates rounded to :data:`DECIMALS`.
+
+    LineStrings and (Multi)Polygons are built from coordinate arrays in one pass each rather
+    than point by point (a catchment ring has hundreds of points); other types use shapely's
+    own mapping.
+    """
+    kind = geom.geom_type
+    if kind == "LineString":
+        return {"type": kind, "coordinates": _rounded(shapely.get_coordinates(geom)).tolist()}
+    if kind == "Polygon":
+        return {"type": kind, "coordinates": _polygon_coordinates(geom)}
+    if kind == "MultiPolygon":
+        return {"type": kind,
+                "coordinates": [_polygon_coordinates(p) for p in shapely.get_parts(geom)]}
+    return dict(shapely.geometry.mapping(geom))
+
+
+def _polygon_coordinates(polygon: BaseGeometry) -> list[Any]:
+    if polygon.is_empty:
+        return []
+    xy, ring = shapely.get_coordinates(shapely.get_rings(polygon), return_index=True)
+    cuts = np.flatnonzero(ring[1:] != ring[:-1]) + 1
+    return [part.tolist() for part in np.split(_rounded(xy), cuts)]
+
+
+def _rounded(xy: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.round(xy, DECIMALS)
 
 
 def _point_feature(lon: float, lat: float, props: dict[str, Any]) -> dict[str, Any]:

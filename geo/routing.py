@@ -155,7 +155,7 @@ class Search:
         net = self.net
         reached = self.nodes[self.dist < max(budgets)]
         ind_ptr, ind_edges = net.incidence
-        edges = np.unique(np.concatenate([
+        edges = _distinct(np.concatenate([
             _gather(ind_ptr, ind_edges, reached), self.start.edge.astype(np.int32)
         ]))
         length, oneway = net.edge_length[edges], net.edge_oneway[edges]
@@ -212,8 +212,7 @@ def search(net: StreetNetwork, start: Snap, radius_m: float) -> Search:
     edge = int(start.edge[0])
     u, v = int(net.edge_u[edge]), int(net.edge_v[edge])
     near = net.node_tree.query_ball_point(start.xy[0], disc, return_sorted=False)
-    nodes = np.sort(np.concatenate([np.asarray(near, dtype=np.int32), [u, v]]).astype(np.int32))
-    nodes = nodes[np.concatenate([[True], nodes[1:] != nodes[:-1]])]  # u, v may be in the disc
+    nodes = _distinct(np.concatenate([np.asarray(near, dtype=np.int32), [u, v]]).astype(np.int32))
     n = len(nodes)
     arc_ids = _arc_ranges(indptr, nodes)
     arc_src = np.repeat(np.arange(n, dtype=np.int32), indptr[nodes + 1] - indptr[nodes])
@@ -247,18 +246,23 @@ def _merge_intervals(
     """Merge overlapping or touching intervals on the same edge."""
     if len(edge) == 0:
         return edge, start, end
-    slots, rank = np.unique(edge, return_inverse=True)
-    base = rank * 1e7  # longer than any edge: one sorted key per (edge, metres)
-    order = np.lexsort((start, rank))
-    base, start, end = base[order], start[order], end[order]
+    order = np.lexsort((start, edge))
+    edge, start, end = edge[order], start[order], end[order]
+    rank = np.cumsum(np.concatenate([[False], edge[1:] != edge[:-1]]))
+    base = rank * 1e7  # longer than any edge: one increasing key per (edge, metres)
     reach = np.maximum.accumulate(base + end)
     opens = np.ones(len(base), dtype=bool)
     opens[1:] = base[1:] + start[1:] > reach[:-1] + 1e-9
-    np.cumsum(opens) - 1
-    last = np.r_[np.flatnonzero(opens)[1:] - 1, len(base) - 1]
     firsts = np.flatnonzero(opens)
-    return (slots[rank[order][firsts]].astype(np.int32), start[firsts],
-            reach[last] - base[firsts])
+    last = np.concatenate([firsts[1:] - 1, [len(base) - 1]])
+    return edge[firsts].astype(np.int32), start[firsts], reach[last] - base[firsts]
+
+
+def _distinct(values: IntArray) -> IntArray:
+    """Sorted distinct values (``np.unique`` without its hashing, faster on small arrays)."""
+    ordered: IntArray = np.sort(values)
+    out: IntArray = ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
+    return out
 
 
 def _arc_ranges(indptr: NDArray[np.int64], rows: IntArray) -> NDArray[np.int64]:

@@ -169,3 +169,4 @@ def test_prepared_search_goes_only_as_far_as_the_answer(standard: Standard) -> N
     # edge), where the widening search needs a second one of 4 km
     assert ready.nearest(*lonlat(100, 0), ["clinic"]).searched_m == pytest.approx(2000, abs=1)
     assert plain.nearest(*lonlat(100, 0), ["clinic"]).searched_m == 4000.0
+

@@ -149,6 +149,14 @@ def test_routes_run_from_snapped_point_to_facility(sample_region: Region) -> Non
             assert route_m == pytest.approx(walked, rel=2e-3, abs=0.5), hit.category
 
 
+def test_a_route_of_no_length_is_still_a_line(sample_region: Region) -> None:
+    # a supermarket whose grounds meet the street where this point joins it: every point of the
+    # route is the same one
+    hit = sample_region.nearest(24.942824, 60.167854, ["supermarket"]).by_category["supermarket"][0]
+    assert hit.route is not None and len(hit.route.coords) == 2
+    assert hit.route.length == 0
+
+
 def _geodesic_length(line: shapely.LineString) -> float:
     return float(Geod(ellps="WGS84").geometry_length(line))
 
