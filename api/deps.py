@@ -1,4 +1,9 @@
-"""Dependencies: what the lifespan put on ``app.state``, and who is calling."""
+"""Dependencies: what the lifespan put on ``app.state``, and who is calling.
+
+The look-ups of ``app.state`` are ``async``: FastAPI runs a plain function dependency in its
+thread pool, a hop that cost more than the look-up itself. Only :func:`get_caller`, which
+reads the keys from the store, stays a plain function.
+"""
 
 from __future__ import annotations
 
@@ -15,25 +20,25 @@ from geo.standards import Standard
 from geo.store import ApiKey, FacilityCatalog, FacilityEditor, Store
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     """The store the lifespan opened."""
     store: Store = request.app.state.store
     return store
 
 
-def get_atlas(request: Request) -> Atlas:
+async def get_atlas(request: Request) -> Atlas:
     """The atlas (regions with their engines) the lifespan built."""
     atlas: Atlas = request.app.state.atlas
     return atlas
 
 
-def get_standard(atlas: Annotated[Atlas, Depends(get_atlas)]) -> Standard:
+async def get_standard(atlas: Annotated[Atlas, Depends(get_atlas)]) -> Standard:
     """Categories, tiers and walking profiles."""
     return atlas.standard
 
@@ -44,14 +49,19 @@ def _missing(store: Store, what: str) -> NotSupportedByStore:
         "store (LC_DATA_DIR, without LC_DATABASE_URL) can")
 
 
-def get_catalog(store: Annotated[Store, Depends(get_store)]) -> FacilityCatalog:
-    """The store, for facility look-ups by id and name."""
+def as_catalog(store: Store) -> FacilityCatalog:
+    """The store, for facility look-ups by id and name (if it can)."""
     if not isinstance(store, FacilityCatalog):
         raise _missing(store, "look facilities up by id or name")
     return store
 
 
-def get_editor(store: Annotated[Store, Depends(get_store)]) -> FacilityEditor:
+async def get_catalog(store: Annotated[Store, Depends(get_store)]) -> FacilityCatalog:
+    """The store, for facility look-ups by id and name."""
+    return as_catalog(store)
+
+
+async def get_editor(store: Annotated[Store, Depends(get_store)]) -> FacilityEditor:
     """The store, for facility changes and the audit log."""
     if not isinstance(store, FacilityEditor):
         raise _missing(store, "change facilities or keep API keys")

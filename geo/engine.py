@@ -264,12 +264,10 @@ class Region:
             ):
                 break
             radius = min(radius * 4, limit)
-        routed = found.search if routes else None
-        by_cat = {
-            c: self._hits(found, np.array([i for i in picked[int(ci)] if found.total[i] <= limit],
-                                          dtype=np.intp), speed, routes=routed)
-            for ci, c in zip(wanted, cats, strict=True)
-        }
+        chosen = [[i for i in picked[int(ci)] if found.total[i] <= limit] for ci in wanted]
+        every = np.array([i for mine in chosen for i in mine], dtype=np.intp)
+        hits = iter(self._hits(found, every, speed, routes=found.search if routes else None))
+        by_cat = {c: [next(hits) for _ in mine] for c, mine in zip(cats, chosen, strict=True)}
         return NearestResult(self.name, self._origin(lon, lat, start), speed, k, by_cat, radius)
 
     def catchment(
@@ -364,7 +362,7 @@ class Region:
             ring_of = np.asarray(rings)[np.searchsorted(budgets, total)].tolist()
         paths: list[BaseGeometry | None] = [None] * len(pos)
         if routes is not None:
-            paths = [*self._routes(routes, rows)]
+            paths = [*self._routes(routes, rows, found.net[pos])]
         columns = zip(rows.tolist(), fac.category[rows].tolist(),
                       fac.anchor_lonlat[rows].tolist(), total.tolist(), ring_of, paths,
                       strict=True)
@@ -376,47 +374,51 @@ class Region:
             for r, c, (lon, lat), d, ring, path in columns
         ]
 
-    def _routes(self, srch: Search, rows: NDArray[np.int64]) -> list[BaseGeometry]:
-        """Walking routes from the query's snapped point to each facility's anchor (lon/lat).
+    def _routes(self, srch: Search, rows: NDArray[np.int64], net_m: FloatArray
+                ) -> list[BaseGeometry]:
+        """Walking routes from the query's snapped point to facilities ``rows`` (lon/lat).
 
-        The coordinates of all routes are projected in one call and built into LineStrings
-        in one call; consecutive repeated points (where one edge meets the next) are dropped,
-        but every route keeps its last point (a facility at the start is a two-point route).
+        ``net_m`` are the facilities' network distances (``Found.net``). Each route is a list
+        of edge walks: along the start's edge to the node it leaves by, whole edges back along
+        the search's shortest-path tree, and into the facility's edge; or, when that is
+        shorter, straight along the shared edge. All walks are turned into coordinates, and
+        projected, in one call each; consecutive repeated points (where one edge meets the
+        next) are dropped, but a route keeps its last point (a facility at the start is a
+        two-point route).
         """
         if len(rows) == 0:
             return []
-        parts = [self._route_coords(srch, int(r)) for r in rows]
-        coords = np.vstack(parts)
-        owner = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+        net, fac = self.net, self.facilities
+        s_edge, s_off = int(srch.start.edge[0]), float(srch.start.offset_m[0])
+        s_u, s_len = int(net.edge_u[s_edge]), float(net.edge_length[s_edge])
+        legs: list[tuple[int, float, float, int]] = []  # (edge, from m, to m, route)
+        for i, (row, dist) in enumerate(zip(rows.tolist(), net_m.tolist(), strict=True)):
+            edge, off = int(fac.snap.edge[row]), float(fac.snap.offset_m[row])
+            if edge == s_edge and abs(off - s_off) <= dist + 1e-9:  # straight along the edge
+                legs.append((edge, s_off, off, i))
+                continue
+            u, length = int(net.edge_u[edge]), float(net.edge_length[edge])
+            at_u = float(srch.node_dist(np.array([u]))[0]) + off <= dist + 1e-9
+            steps = srch.path_edges(u if at_u else int(net.edge_v[edge]))
+            first = steps[0] if steps else None
+            leaves_by_u = (int(net.edge_u[first[0]] if first[1] else net.edge_v[first[0]])
+                           if first else (u if at_u else int(net.edge_v[edge]))) == s_u
+            legs.append((s_edge, s_off, 0.0 if leaves_by_u else s_len, i))
+            for e, forward in steps:
+                e_len = float(net.edge_length[e])
+                legs.append((e, 0.0, e_len, i) if forward else (e, e_len, 0.0, i))
+            legs.append((edge, 0.0 if at_u else length, off, i))
+        edge_a, from_a, to_a, route_a = (np.array(c) for c in zip(*legs, strict=True))
+        coords, walk = net.walk_coords(edge_a.astype(np.int32), from_a, to_a)
+        # each route's coordinates, then its facility's anchor
+        owner = np.concatenate([route_a[walk], np.arange(len(rows))])
+        order = np.argsort(owner, kind="stable")
+        coords = np.vstack([coords, fac.anchor_xy[rows]])[order]
+        owner = owner[order]
         keep = np.ones(len(coords), dtype=bool)
         keep[1:] = (owner[1:] != owner[:-1]) | (coords[1:] != coords[:-1]).any(axis=1)
-        keep[np.cumsum([len(p) for p in parts]) - 1] = True  # a route has two points at least
-        lines = shapely.linestrings(self.unproject(coords[keep]), indices=owner[keep])
-        return list(lines)
-
-    def _route_coords(self, srch: Search, row: int) -> FloatArray:
-        """Projected coordinates of the walk from the snapped start to facility ``row``."""
-        net, fac = self.net, self.facilities
-        edge, off = int(fac.snap.edge[row]), float(fac.snap.offset_m[row])
-        s_edge, s_off = int(srch.start.edge[0]), float(srch.start.offset_m[0])
-        direct = srch.to_positions(np.array([edge]), np.array([off]))[0]
-        if edge == s_edge and abs(off - s_off) <= direct + 1e-9:  # straight along the edge
-            parts = [net.stretch(edge, s_off, off)]
-        else:
-            via_u = srch.node_dist(net.edge_u[[edge]])[0] + off
-            end_node = int(net.edge_u[edge] if via_u <= direct + 1e-9 else net.edge_v[edge])
-            steps = srch.path_edges(end_node)
-            first_node = end_node
-            if steps:
-                e0, forward0 = steps[0]
-                first_node = int(net.edge_u[e0] if forward0 else net.edge_v[e0])
-            leave_at = 0.0 if first_node == int(net.edge_u[s_edge]) \
-                else float(net.edge_length[s_edge])
-            enter_at = 0.0 if end_node == int(net.edge_u[edge]) else float(net.edge_length[edge])
-            parts = [net.stretch(s_edge, s_off, leave_at),
-                     *(net.edge_coords(e, forward) for e, forward in steps),
-                     net.stretch(edge, enter_at, off)]
-        return np.vstack([*parts, fac.anchor_xy[row]])
+        keep[np.concatenate([owner[1:] != owner[:-1], [True]])] = True  # every route's last
+        return list(shapely.linestrings(self.unproject(coords[keep]), indices=owner[keep]))
 
     def _rings(self, srch: Search, minutes: list[int], budgets: list[float]) -> list[Ring]:
         pieces = srch.reached_pieces_many([max(b, 0.0) for b in budgets])

@@ -284,25 +284,30 @@ class StreetNetwork:
         xy = self.vertices[0]
         return np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
 
-    def edge_coords(self, edge: int, forward: bool = True) -> FloatArray:
-        """Edge ``edge``'s vertices, from ``u`` to ``v`` (or back when not ``forward``)."""
-        xy, ptr = self.vertices[:2]
-        coords = xy[ptr[edge] : ptr[edge + 1]]
-        return coords if forward else coords[::-1]
+    def walk_coords(self, edge: IntArray, from_m: FloatArray, to_m: FloatArray
+                    ) -> tuple[FloatArray, NDArray[np.intp]]:
+        """Coordinates of edges walked from ``from_m`` to ``to_m`` (metres from ``u``).
 
-    def stretch(self, edge: int, from_m: float, to_m: float) -> FloatArray:
-        """Coordinates of an edge walked from ``from_m`` to ``to_m`` (metres from ``u``).
-
-        Both end points, interpolated, and the vertices between them, in walking order.
+        Each walk gives its two end points (interpolated) and, in walking order, the vertices
+        strictly between them. Returns the coordinates of all walks, one after the other, and
+        the walk each belongs to.
         """
         xy, ptr, key, base = self.vertices
-        a, b = ptr[edge], ptr[edge + 1]
-        along = key[a:b] - base[edge]
-        lo, hi = min(from_m, to_m), max(from_m, to_m)
-        ends = np.column_stack([np.interp([lo, hi], along, xy[a:b, 0]),
-                                np.interp([lo, hi], along, xy[a:b, 1])])
-        coords = np.vstack([ends[:1], xy[a:b][(along > lo) & (along < hi)], ends[1:]])
-        return coords if from_m <= to_m else coords[::-1]
+        lo, hi = np.minimum(from_m, to_m), np.maximum(from_m, to_m)
+        first = np.clip(np.searchsorted(key, base[edge] + lo, side="right"),
+                        ptr[edge], ptr[edge + 1])
+        stop = np.clip(np.searchsorted(key, base[edge] + hi, side="left"), first, ptr[edge + 1])
+        count = stop - first + 2
+        walk = np.repeat(np.arange(len(edge)), count)
+        opens = np.cumsum(count) - count
+        k = np.arange(len(walk)) - opens[walk]  # 0 is the walk's start, count-1 its end
+        vertex = np.where((from_m > to_m)[walk], stop[walk] - k, first[walk] + k - 1)
+        inner = (k > 0) & (k < count[walk] - 1)
+        out = np.empty((len(walk), 2))
+        out[inner] = xy[vertex[inner]]
+        out[opens] = self.points_at(edge, from_m)
+        out[opens + count - 1] = self.points_at(edge, to_m)
+        return out, walk
 
     @cached_property
     def node_tree(self) -> cKDTree:

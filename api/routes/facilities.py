@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pyproj import Geod
 from shapely import box
 
-from api.deps import CatalogDep, EditorDep, SettingsDep, StandardDep, StoreDep, get_catalog
+from api.deps import CatalogDep, EditorDep, SettingsDep, StandardDep, StoreDep, as_catalog
 from api.errors import problems
 from api.geojson import FastJSONResponse, GeoJSONResponse, audit_json, facility_features
 from api.models import AuditOut, FacilityCollection, FacilityFeature
@@ -55,7 +55,7 @@ def facilities(
     check_page(limit, settings.api.max_page_size)
     if q:
         # only a name search needs more than the Store protocol
-        frame = get_catalog(store).find_facilities(region, bounds, cats, q, limit, offset)
+        frame = as_catalog(store).find_facilities(region, bounds, cats, q, limit, offset)
     else:
         frame = store.facilities(region, bounds, cats, limit, offset)
     features = facility_features(frame, standard)
