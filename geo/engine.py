@@ -25,7 +25,7 @@ from geo.errors import InvalidParameter, PointOutsideRegion, PointTooFarFromNetw
 from geo.network import FloatArray, IntArray, StreetNetwork
 from geo.results import (
     CatchmentResult,
-    FacilityHit,
+    Hits,
     NearestResult,
     Origin,
     RequirementStatus,
@@ -348,8 +348,8 @@ class Region:
         return Found(rows, fac.category[rows], net_d, total, srch)
 
     def _hits(self, found: Found, pos: NDArray[np.intp], speed: float,
-              rings: list[int] | None = None, routes: Search | None = None) -> list[FacilityHit]:
-        """Facility hits for positions in ``found``, built column-wise.
+              rings: list[int] | None = None, routes: Search | None = None) -> Hits:
+        """Facility hits for positions in ``found``, as columns.
 
         With ``rings`` each hit gets the smallest ring (minutes) holding it; with ``routes``
         (the search that found them) each gets its walking route.
@@ -363,16 +363,14 @@ class Region:
         paths: list[BaseGeometry | None] = [None] * len(pos)
         if routes is not None:
             paths = [*self._routes(routes, rows, found.net[pos])]
-        columns = zip(rows.tolist(), fac.category[rows].tolist(),
-                      fac.anchor_lonlat[rows].tolist(), total.tolist(), ring_of, paths,
-                      strict=True)
-        ids, names, names_zh, hours = (fac.text[c] for c in ("id", "name", "name_zh",
-                                                             "opening_hours"))
-        return [
-            FacilityHit(ids[r], names[r], names_zh[r], cats[c].id, cats[c].label_en,
-                        cats[c].label_zh, lon, lat, d, d / speed, hours[r], path, ring)
-            for r, c, (lon, lat), d, ring, path in columns
-        ]
+        r = rows.tolist()
+        c = [cats[i] for i in fac.category[rows].tolist()]
+        lon, lat = fac.anchor_lonlat[rows].T.tolist()
+        return Hits(
+            [fac.text["id"][i] for i in r], [fac.text["name"][i] for i in r],
+            [fac.text["name_zh"][i] for i in r], [x.id for x in c], [x.label_en for x in c],
+            [x.label_zh for x in c], lon, lat, total.tolist(), (total / speed).tolist(),
+            [fac.text["opening_hours"][i] for i in r], paths, ring_of)
 
     def _routes(self, srch: Search, rows: NDArray[np.int64], net_m: FloatArray
                 ) -> list[BaseGeometry]:

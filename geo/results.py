@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, overload
 
 import numpy as np
 import shapely
@@ -53,6 +54,62 @@ class FacilityHit:
         if self.ring_minutes is not None:
             props["ring_minutes"] = self.ring_minutes
         return props
+
+
+@dataclass(frozen=True)
+class Hits(Sequence[FacilityHit]):
+    """Facilities reached, as columns: a catchment holds hundreds of them.
+
+    A sequence of :class:`FacilityHit` to its readers (each made when asked for);
+    :meth:`features` turns the columns into GeoJSON Features without making them.
+    """
+
+    id: list[str]
+    name: list[str]
+    name_zh: list[str]
+    category: list[str]
+    label_en: list[str]
+    label_zh: list[str]
+    lon: list[float]
+    lat: list[float]
+    distance_m: list[float]
+    time_s: list[float]
+    opening_hours: list[str]
+    route: list[BaseGeometry | None]
+    ring_minutes: list[int | None]
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    @overload
+    def __getitem__(self, index: int) -> FacilityHit: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[FacilityHit]: ...
+
+    def __getitem__(self, index: int | slice) -> FacilityHit | list[FacilityHit]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        return FacilityHit(*(getattr(self, f.name)[index] for f in fields(FacilityHit)))
+
+    def __iter__(self) -> Iterator[FacilityHit]:
+        columns = (getattr(self, f.name) for f in fields(FacilityHit))
+        return (FacilityHit(*row) for row in zip(*columns, strict=True))
+
+    def features(self) -> list[dict[str, Any]]:
+        """Point Features, properties as :meth:`FacilityHit.properties` gives them."""
+        return [
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": (lon, lat)},
+             "properties": {
+                 "kind": "facility", "id": i, "name": n, "name_zh": nz, "category": c,
+                 "category_en": en, "category_zh": zh, "distance_m": round(d, 3),
+                 "time_s": round(t, 3), "minutes": round(t / 60, 1),
+                 **({"opening_hours": oh} if oh else {}),
+                 **({"ring_minutes": ring} if ring is not None else {})}}
+            for i, n, nz, c, en, zh, lon, lat, d, t, oh, ring in zip(
+                self.id, self.name, self.name_zh, self.category, self.label_en, self.label_zh,
+                self.lon, self.lat, self.distance_m, self.time_s, self.opening_hours,
+                self.ring_minutes, strict=True)
+        ]
 
 
 @dataclass(frozen=True)
@@ -145,7 +202,7 @@ class CatchmentResult:
     origin: Origin
     speed_m_s: float
     rings: list[Ring]
-    facilities: list[FacilityHit]
+    facilities: Hits
     tiers: list[TierSummary]
 
     def to_geojson(self) -> dict[str, Any]:
@@ -155,8 +212,7 @@ class CatchmentResult:
             features.append(_feature(ring.polygon, {
                 "kind": "ring", "minutes": ring.minutes, "area_m2": round(ring.area_m2, 1),
                 "street_m": round(ring.street_m, 1)}))
-        features += [_point_feature(h.lon, h.lat, h.properties())
-                     for h in self.facilities]
+        features += self.facilities.features()
         return {"type": "FeatureCollection", "features": features,
                 "properties": {"region": self.region, "speed_m_s": self.speed_m_s,
                                "tiers": [t.to_dict() for t in self.tiers]}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
+from collections.abc import Sequence
 
 import folium
 import numpy as np
@@ -102,7 +103,7 @@ def _popup_html(hit: FacilityHit) -> str:
     return "<br>".join(lines)
 
 
-def _facilities(fmap: folium.Map, hits: list[FacilityHit], standard: Standard,
+def _facilities(fmap: folium.Map, hits: Sequence[FacilityHit], standard: Standard,
                 show: Display) -> None:
     """One GeoJSON layer per category (Leaflet only: Folium's Popup would need jQuery)."""
     by_cat: dict[str, list[FacilityHit]] = defaultdict(list)

@@ -166,3 +166,13 @@ def test_points_far_from_any_street_are_refused(sample_region: Region) -> None:
     assert sample_region.contains(24.9420, 60.1811)
     with pytest.raises(PointTooFarFromNetwork, match="walkable street"):
         sample_region.nearest(24.9420, 60.1811)
+
+
+def test_catchment_features_are_each_hits_properties(sample_region: Region) -> None:
+    result = sample_region.catchment(24.9414, 60.1710)
+    hits = list(result.facilities)
+    assert len(hits) == len(result.facilities) > 100
+    assert result.facilities[3] == hits[3] and result.facilities[:2] == hits[:2]
+    features = result.facilities.features()
+    assert [f["properties"] for f in features] == [h.properties() for h in hits]
+    assert [f["geometry"]["coordinates"] for f in features] == [(h.lon, h.lat) for h in hits]
