@@ -15,7 +15,6 @@ Which facilities lie in a ring never depends on the polygon: that is decided on 
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -43,9 +42,10 @@ def ring_polygons(
     """One polygon per ring of reached pieces ``(edge, start_m, end_m)``.
 
     Rings come ordered by budget, each containing the pieces of the one before. The largest
-    ring's stretches are sampled once; a smaller ring keeps the samples inside its own
-    stretches, plus its stretches' exact ends. Every ring also burns the ends of the smaller
-    ones, so the polygons nest exactly.
+    ring's stretches are sampled once, both ends of each included; a smaller ring keeps the
+    samples inside its own stretches, plus the exact points where they stop part-way along an
+    edge. Every ring also burns those points of the smaller ones, so the polygons nest
+    exactly.
     """
     if not rings or len(rings[-1][0]) == 0:
         return [shapely.Polygon() for _ in rings]
@@ -62,9 +62,15 @@ def ring_polygons(
         if len(edge) == 0:
             out.append(shapely.Polygon())
             continue
-        stretch_ends = net.points_at(np.concatenate([edge, edge]), np.concatenate([start, end]))
-        ends_burnt = np.concatenate([ends_burnt, _cells(stretch_ends, origin, cell)])
-        mine = samples if i == len(rings) - 1 else samples[_within(net, key, edge, start, end)]
+        mine = samples
+        if i < len(rings) - 1:
+            mine = samples[_within(net, key, edge, start, end)]
+            # where a stretch stops part-way along its edge (its other ends are nodes, which
+            # the largest ring's samples hold)
+            head, tail = start > 0, end < net.edge_length[edge]
+            cut = net.points_at(np.concatenate([edge[head], edge[tail]]),
+                                np.concatenate([start[head], end[tail]]))
+            ends_burnt = np.concatenate([ends_burnt, _cells(cut, origin, cell)])
         out.append(_band(np.concatenate([mine, ends_burnt]), origin, cell, frontage_m,
                          max_hole_m2))
     return out
@@ -113,22 +119,30 @@ def _contour(
 ) -> BaseGeometry:
     """The area where ``field`` (in cells) is below ``level``, as a polygon in metres.
 
-    The contour is traced in grid indices (no coordinate mesh to build) and scaled after.
+    The contour is traced in grid indices (no coordinate mesh to build) and scaled after;
+    every ring's area comes from one shoelace sum over all rings, and the polygons are built
+    in one call.
     """
-    gen = contour_generator(z=field, fill_type=FillType.OuterOffset)
-    points, offsets = gen.filled(-1.0, level)[:2]  # OuterOffset: points, offsets
-    polygons = []
-    for pts, offs in zip(points or [], offsets or [], strict=True):
-        assert pts is not None and offs is not None
-        xy = corner + cell * pts
-        rings = [xy[a:b] for a, b in itertools.pairwise(offs)]
-        holes = [h for h in rings[1:] if abs(_area(h)) >= max_hole_m2]
-        polygons.append(shapely.Polygon(rings[0], holes))
+    gen = contour_generator(z=field, fill_type=FillType.ChunkCombinedOffsetOffset)
+    points, ring_ends, polygon_ends = (chunk[0] for chunk in gen.filled(-1.0, level))
+    if points is None or ring_ends is None or polygon_ends is None:
+        return shapely.Polygon()
+    xy = corner + cell * points
+    offsets = np.asarray(ring_ends, dtype=np.intp)
+    outer = np.asarray(polygon_ends, dtype=np.intp)
+    ring_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    polygon_of_ring = np.repeat(np.arange(len(outer) - 1), np.diff(outer))
+    x, y = xy[:, 0], xy[:, 1]
+    cross = x[:-1] * y[1:] - x[1:] * y[:-1]
+    cross[ring_of[1:] != ring_of[:-1]] = 0.0  # no term across two rings
+    area = 0.5 * np.add.reduceat(np.append(cross, 0.0), offsets[:-1])
+    shell = np.zeros(len(offsets) - 1, dtype=bool)
+    shell[outer[:-1]] = True
+    kept = shell | (np.abs(area) >= max_hole_m2)
+    on_kept = kept[ring_of]
+    rings = shapely.linearrings(xy[on_kept], indices=(np.cumsum(kept) - 1)[ring_of][on_kept])
+    polygons = shapely.polygons(rings, indices=polygon_of_ring[kept])
     if len(polygons) == 1:
-        return polygons[0]
-    return shapely.MultiPolygon(polygons)
-
-
-def _area(ring: FloatArray) -> float:
-    x, y = ring[:, 0], ring[:, 1]
-    return float(0.5 * (np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
+        one: BaseGeometry = polygons[0]
+        return one
+    return shapely.MultiPolygon(list(polygons))
