@@ -587,8 +587,12 @@ def serve(
     database: Database = None,
     standards: Standards = None,
 ) -> None:
-    """Run the HTTP API (uvicorn); its documentation is at /docs."""
-    import uvicorn  # noqa: PLC0415  (only the server needs it)
+    """Run the HTTP API (uvicorn); its documentation is at /docs.
+
+    With several workers on Linux, each listens on the port itself (SO_REUSEPORT) so the
+    kernel shares connections out evenly; a worker that dies is replaced.
+    """
+    from api.serve import serve as run_server  # noqa: PLC0415  (only the server needs it)
 
     # each worker process builds the app from the environment (api.app:create_app)
     for name, value in (("LC_DATA_DIR", data_dir), ("LC_DATABASE_URL", database),
@@ -597,8 +601,7 @@ def serve(
             os.environ[name] = str(value)
     err.print(f"serving on http://{host}:{port} (docs at /docs), {workers} worker(s)",
               highlight=False)
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                access_log=access_log, log_level="info")
+    run_server(host, port, workers, access_log)
 
 
 def _editor(data_dir: Path | None, database: str | None) -> FacilityEditor:

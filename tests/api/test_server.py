@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from tests.api.conftest import LAT, LON
@@ -72,3 +73,47 @@ def test_nearest_over_http(server: str) -> None:
         refused = http.get("/v1/nearest", params={"lat": 100, "lon": LON})
         assert refused.status_code == 422
         assert refused.headers["content-type"] == "application/problem+json"
+
+
+def test_two_workers_share_the_connections(tmp_path: Path, sample_store_dir: Path) -> None:
+    """16 keep-alive connections land on both workers, not all on the first to wake."""
+    shutil.copytree(sample_store_dir, tmp_path, dirs_exist_ok=True)
+    port = free_port()
+    env = {**os.environ, "LC_DATA_DIR": str(tmp_path)}
+    env.pop("LC_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "livingcircle", "serve", "--host", "127.0.0.1", "--port",
+         str(port), "--workers", "2", "--no-access-log"], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    clients = [httpx.Client(base_url=base, timeout=10) for _ in range(16)]
+    try:
+        deadline = time.monotonic() + 90
+        workers: list[psutil.Process] = []
+        while len(workers) < 2 or not all(_listening(w, port) for w in workers):
+            assert process.poll() is None and time.monotonic() < deadline, \
+                process.communicate()[0]
+            time.sleep(0.3)
+            workers = [p for p in psutil.Process(process.pid).children(recursive=True)
+                       if _listening(p, port)]
+        for client in clients:
+            assert client.get("/health").status_code == 200  # one connection each, kept open
+        held = [sum(c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port
+                    for c in w.net_connections("tcp")) for w in workers]
+        assert sum(held) == 16 and min(held) > 0, held
+    finally:
+        for client in clients:
+            client.close()
+        process.terminate()
+        output = process.communicate(timeout=60)[0]
+    assert process.returncode == 0, output
+    assert output.count("Application shutdown complete") == 2 and "Traceback" not in output, \
+        output
+
+
+def _listening(worker: psutil.Process, port: int) -> bool:
+    try:
+        return any(c.status == psutil.CONN_LISTEN and c.laddr.port == port
+                   for c in worker.net_connections("tcp"))
+    except psutil.NoSuchProcess:
+        return False
