@@ -171,7 +171,9 @@ class Region:
             hull: BaseGeometry = shapely.Polygon(xy[ConvexHull(xy).vertices])
         except QhullError:  # fewer than three nodes, or all in a line
             hull = shapely.convex_hull(shapely.multipoints(xy))
-        return self._lonlat_geom(shapely.buffer(hull, self.max_snap_m))
+        boundary = self._lonlat_geom(shapely.buffer(hull, self.max_snap_m))
+        shapely.prepare(boundary)  # every query asks whether its point lies inside
+        return boundary
 
     def project(self, lon: FloatArray | float, lat: FloatArray | float) -> FloatArray:
         """WGS 84 coordinates to the network's metric CRS, as an (n, 2) array."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import shapely
@@ -177,6 +178,17 @@ class Search:
             out.append(_merge_intervals(e[keep].astype(np.int32), s[keep], t[keep]))
         return out
 
+    @cached_property
+    def _arc_keys(self) -> NDArray[np.int64]:
+        """One number per local arc, ``source * (n + 1) + target``.
+
+        The arcs are sorted by (source, target), so one binary search finds the arc of every
+        step of a path.
+        """
+        keys: NDArray[np.int64] = self.arc_src.astype(np.int64) * (len(self.nodes) + 1) \
+            + self.arc_dst
+        return keys
+
     def path_edges(self, end_node: int) -> list[tuple[int, bool]]:
         """Edges from the start to global node ``end_node``: ``(edge, forward)`` pairs."""
         chain = [int(np.searchsorted(self.nodes, end_node))]
@@ -186,10 +198,8 @@ class Search:
         if len(chain) < 2:
             return []
         steps = np.asarray(chain[::-1], dtype=np.int64)
-        # local arcs are sorted by (source, target): one search finds every step's arc
         stride = len(self.nodes) + 1
-        keys = self.arc_src.astype(np.int64) * stride + self.arc_dst
-        at = np.searchsorted(keys, steps[:-1] * stride + steps[1:])
+        at = np.searchsorted(self._arc_keys, steps[:-1] * stride + steps[1:])
         edges = self.net.csr[3][self.arc_ids[at]]
         forward = self.net.edge_u[edges] == self.nodes[steps[:-1]]
         return [(int(e), bool(f)) for e, f in zip(edges, forward, strict=True)]
@@ -229,7 +239,7 @@ def search(net: StreetNetwork, start: Snap, radius_m: float) -> Search:
     else:
         out_dst, out_w = [lv, lu], [length - offset, offset]
     # arcs are grouped by source already: the local CSR is built directly, start row last
-    local_ptr = np.zeros(n + 2, dtype=np.int64)
+    local_ptr = np.zeros(n + 2, dtype=np.int32)  # the same index type as ``cols``: no copy
     np.cumsum(np.bincount(arc_src, minlength=n), out=local_ptr[1 : n + 1])
     local_ptr[n + 1] = local_ptr[n] + len(out_dst)
     cols = np.concatenate([arc_dst, np.asarray(out_dst, dtype=np.int32)])
