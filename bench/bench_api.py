@@ -2,10 +2,10 @@
 
 Starts the real server (``livingcircle serve``, uvicorn, 2 workers) as a second process on a
 loopback port, over the embedded store with the Helsinki sample and, when a PostGIS server is
-there, over PostGIS too. A small asyncio client on uvloop (keep-alive HTTP/1.1, little CPU of its own,
-since it shares the 2 cores with the server) drives it with 1, 16 and 64 concurrent clients,
-each cell bounded in time and in requests. Query points are drawn at random inside the
-region (fixed seed), so no answer is served twice from any cache.
+there, over PostGIS too. A small asyncio client on uvloop (keep-alive HTTP/1.1, little CPU
+of its own, since it shares the 2 cores with the server) drives it with 1, 16 and 64
+concurrent clients, each cell bounded in time and in requests. Query points are drawn at
+random inside the region (fixed seed), so no answer is served twice from any cache.
 
     python bench/bench_api.py                      # embedded store, and local PostGIS if up
     python bench/bench_api.py --database URL       # that PostGIS database (sample loaded if

@@ -7,7 +7,9 @@ Each dataset runs in its own child process (so memory figures are not blurred by
 before): it builds the region (``StreetNetwork.from_frames`` + ``Region``, which warms the
 CSR graph, KD-tree and STRtree and snaps the facilities), then times ``Region.catchment``
 (rings 5/10/15 min, facilities, tier summary) and ``Region.nearest`` (every category, k=1,
-with routes) at random points near the network. On the sample it also does the same work the
+with routes) at random points near the network, then again after
+``Region.prepare_nearest`` (the distance fields the API server builds at start-up; its time
+and memory are reported). On the sample it also does the same work the
 OSMnx way (networkx ego graphs plus the osmnx-examples isochrone recipe; a full Dijkstra for
 nearest) for comparison. Progress goes to stderr, the table to stdout.
 """
@@ -146,16 +148,26 @@ def run_worker(spec: str, n_points: int, osmnx_points: int, seed: int) -> Result
     log(f"{spec}: timing {len(points)} nearest (all categories, k=1, routes)")
     near_t, _ = time_calls(lambda lon, lat: region.nearest(lon, lat, k=1, routes=True),
                            points, "nearest")
+    log(f"{spec}: distance fields (as the API server prepares them)")
+    rss2 = rss_mb()
+    t0 = time.perf_counter()
+    region.prepare_nearest()
+    prepare_s = time.perf_counter() - t0
+    prepare_mb = rss_mb() - rss2
+    prep_t, _ = time_calls(lambda lon, lat: region.nearest(lon, lat, k=1, routes=True),
+                           points, "nearest, prepared")
     res: Result = {
         "dataset": name, "nodes": len(nodes), "edges": len(edges),
         "facilities": len(facilities), "snapped": len(region.facilities.category),
         "load_s": load_s, "build_s": build_s, "rss_build_mb": rss1 - rss0,
         "arrays_mb": array_mb(region),
         "first_catchment_ms": first_catch * 1e3, "first_nearest_ms": first_nearest * 1e3,
-        "points": len(catch_t), "skipped": skipped,
+        "points": len(catch_t), "skipped": skipped, "prepare_s": prepare_s,
+        "prepare_mb": prepare_mb,
     }
     res["catch_med_ms"], res["catch_p90_ms"] = stats_ms(catch_t)
     res["nearest_med_ms"], res["nearest_p90_ms"] = stats_ms(near_t)
+    res["prepared_med_ms"], res["prepared_p90_ms"] = stats_ms(prep_t)
     if spec == "sample" and osmnx_points > 0:
         res["osmnx"] = run_osmnx(nodes, edges, region, points[:osmnx_points], standard)
     res["peak_rss_mb"] = peak_rss_mb()
@@ -303,12 +315,13 @@ def report(results: list[Result]) -> tuple[str, list[Result]]:
              "first = first query after build)"]
     headers = ["dataset", "nodes", "edges", "facil.", "load s", "build s", "RSS+ MB",
                "arrays MB", "peak MB", "catch med", "catch p90", "catch 1st", "near med",
-               "near p90", "near 1st", "pts"]
+               "near p90", "near 1st", "prep s", "prep MB", "prepared near med", "pts"]
     rows = [[r["dataset"], fmt(r["nodes"]), fmt(r["edges"]), fmt(r["facilities"]),
              fmt(r["load_s"], 2), fmt(r["build_s"], 2), fmt(r["rss_build_mb"], 0),
              fmt(r["arrays_mb"], 0), fmt(r["peak_rss_mb"], 0), fmt(r["catch_med_ms"]),
              fmt(r["catch_p90_ms"]), fmt(r["first_catchment_ms"]), fmt(r["nearest_med_ms"]),
-             fmt(r["nearest_p90_ms"]), fmt(r["first_nearest_ms"]), fmt(r["points"])]
+             fmt(r["nearest_p90_ms"]), fmt(r["first_nearest_ms"]), fmt(r["prepare_s"], 2),
+             fmt(r["prepare_mb"], 0), fmt(r["prepared_med_ms"]), fmt(r["points"])]
             for r in ok]
     parts.append(table(headers, rows))
     for r in results:

@@ -24,17 +24,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, sample_store_dir: Path) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("served")
-    shutil.copytree(sample_store_dir, folder, dirs_exist_ok=True)
+def start_server(folder: Path, *options: str) -> tuple[subprocess.Popen[str], int]:
+    """``livingcircle serve`` over the embedded store in ``folder``, on a free port."""
     port = free_port()
     env = {**os.environ, "LC_DATA_DIR": str(folder)}
     env.pop("LC_DATABASE_URL", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "livingcircle", "serve", "--host", "127.0.0.1", "--port",
-         str(port), "--no-access-log"], env=env, stdout=subprocess.PIPE,
+         str(port), "--no-access-log", *options], env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
+    return process, port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, sample_store_dir: Path) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("served")
+    shutil.copytree(sample_store_dir, folder, dirs_exist_ok=True)
+    process, port = start_server(folder)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -78,13 +84,7 @@ def test_nearest_over_http(server: str) -> None:
 def test_two_workers_share_the_connections(tmp_path: Path, sample_store_dir: Path) -> None:
     """16 keep-alive connections land on both workers, not all on the first to wake."""
     shutil.copytree(sample_store_dir, tmp_path, dirs_exist_ok=True)
-    port = free_port()
-    env = {**os.environ, "LC_DATA_DIR": str(tmp_path)}
-    env.pop("LC_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "livingcircle", "serve", "--host", "127.0.0.1", "--port",
-         str(port), "--workers", "2", "--no-access-log"], env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+    process, port = start_server(tmp_path, "--workers", "2")
     base = f"http://127.0.0.1:{port}"
     clients = [httpx.Client(base_url=base, timeout=10) for _ in range(16)]
     try:
