@@ -330,9 +330,9 @@ class Region:
         net = self.net
         edge, off = int(start.edge[0]), float(start.offset_m[0])
         length = float(net.edge_length[edge])
-        fields = self._fields[codes]
-        via_v = length - off + fields[:, int(net.edge_v[edge])]
-        via_u = off + fields[:, int(net.edge_u[edge])]
+        fields = self._fields  # gather only the asked columns: a row is a whole network
+        via_v = length - off + fields[codes, int(net.edge_v[edge])]
+        via_u = off + fields[codes, int(net.edge_u[edge])]
         if net.edge_oneway[edge] and off > AT_NODE_M:
             via_u = np.full_like(via_u, np.inf)
         return float(np.minimum(via_u, via_v).max()) * (1 + 1e-6) + 0.01
