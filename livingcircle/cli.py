@@ -599,7 +599,7 @@ def serve(
                         ("LC_STANDARDS_FILE", standards)):
         if value is not None:
             os.environ[name] = str(value)
-    err.print(f"serving on http://{host}:{port} (docs at /docs), {workers} worker(s)",
+    err.print(f"starting the API on http://{host}:{port} (docs at /docs), {workers} worker(s)",
               highlight=False)
     run_server(host, port, workers, access_log)
 
