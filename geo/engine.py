@@ -394,8 +394,9 @@ class Region:
         legs: list[tuple[int, float, float, int]] = []  # (edge, from m, to m, route)
         for i, (row, dist) in enumerate(zip(rows.tolist(), net_m.tolist(), strict=True)):
             edge, off = int(fac.snap.edge[row]), float(fac.snap.offset_m[row])
-            if edge == s_edge and abs(off - s_off) <= dist + 1e-9:  # straight along the edge
-                legs.append((edge, s_off, off, i))
+            straight = off - s_off >= -AT_NODE_M or not net.edge_oneway[edge]  # allowed?
+            if edge == s_edge and straight and abs(off - s_off) <= dist + 1e-9:
+                legs.append((edge, s_off, off, i))  # straight along the shared edge
                 continue
             u, length = int(net.edge_u[edge]), float(net.edge_length[edge])
             at_u = float(srch.node_dist(np.array([u]))[0]) + off <= dist + 1e-9

@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pytest
 import shapely
+from pyproj import Geod
 
 from geo.errors import InvalidParameter, UnknownCategory
 from geo.routing import search, snap_points
@@ -73,6 +74,10 @@ def test_one_way_path_forces_the_detour(standard: Standard, prepared: bool) -> N
     # start 95 m along the one-way A->B: the clinic 25 m back is reached only round the loop
     hit = reg.nearest(*lonlat(95, -3), ["clinic"], speed_m_s=1.0).by_category["clinic"][0]
     assert hit.distance_m == pytest.approx(3 + 5 + 2 * side + 70, abs=TOL)
+    # ... and its route goes round the loop too, not 25 m back against the traffic
+    assert hit.route is not None
+    assert Geod(ellps="WGS84").geometry_length(hit.route) == pytest.approx(
+        5 + 2 * side + 70, abs=1.0)
     # start 50 m along: the clinic is 20 m ahead, with the traffic
     hit = reg.nearest(*lonlat(50, -3), ["clinic"], speed_m_s=1.0).by_category["clinic"][0]
     assert hit.distance_m == pytest.approx(3 + 20, abs=TOL)
