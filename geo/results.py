@@ -42,17 +42,9 @@ class FacilityHit:
     ring_minutes: int | None = None
 
     def properties(self) -> dict[str, Any]:
-        """GeoJSON properties."""
-        props: dict[str, Any] = {
-            "kind": "facility", "id": self.id, "name": self.name, "name_zh": self.name_zh,
-            "category": self.category, "category_en": self.label_en,
-            "category_zh": self.label_zh, "distance_m": round(self.distance_m, 3),
-            "time_s": round(self.time_s, 3), "minutes": round(self.time_s / 60, 1),
-        }
-        if self.opening_hours:
-            props["opening_hours"] = self.opening_hours
-        if self.ring_minutes is not None:
-            props["ring_minutes"] = self.ring_minutes
+        """GeoJSON properties, as :meth:`Hits.features` writes them (one place says how)."""
+        row = Hits(*([getattr(self, f.name)] for f in fields(FacilityHit)))
+        props: dict[str, Any] = row.features()[0]["properties"]
         return props
 
 
@@ -96,7 +88,7 @@ class Hits(Sequence[FacilityHit]):
         return (FacilityHit(*row) for row in zip(*columns, strict=True))
 
     def features(self) -> list[dict[str, Any]]:
-        """Point Features, properties as :meth:`FacilityHit.properties` gives them."""
+        """Point Features of the hits, straight from the columns."""
         return [
             {"type": "Feature", "geometry": {"type": "Point", "coordinates": (lon, lat)},
              "properties": {

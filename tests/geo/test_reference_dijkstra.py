@@ -176,3 +176,11 @@ def test_catchment_features_are_each_hits_properties(sample_region: Region) -> N
     features = result.facilities.features()
     assert [f["properties"] for f in features] == [h.properties() for h in hits]
     assert [f["geometry"]["coordinates"] for f in features] == [(h.lon, h.lat) for h in hits]
+    for feature, hit in zip(features, hits, strict=True):
+        props = feature["properties"]
+        assert (props["kind"], props["id"], props["category"]) == ("facility", hit.id,
+                                                                    hit.category)
+        assert props["distance_m"] == round(hit.distance_m, 3)
+        assert props["minutes"] == round(hit.time_s / 60, 1)
+        assert props["ring_minutes"] in (5, 10, 15)
+        assert ("opening_hours" in props) == bool(hit.opening_hours)
