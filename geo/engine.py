@@ -293,7 +293,7 @@ class Region:
         outer = max(rings_min) * 60 * speed
         order = found.order()
         hits = self._hits(found, order[found.total[order] <= outer], speed, rings_min)
-        tiers = self._tiers(found)
+        tiers = self._tiers(found, order)
         return CatchmentResult(self.name, self._origin(lon, lat, start), speed, rings, hits, tiers)
 
     # -- helpers --------------------------------------------------------------------------
@@ -430,12 +430,14 @@ class Region:
             for m, poly, ll, p in zip(minutes, polygons, lonlat, pieces, strict=True)
         ]
 
-    def _tiers(self, found: Found) -> list[TierSummary]:
-        """Each tier's requirements checked against the nearest facility of each category."""
+    def _tiers(self, found: Found, order: NDArray[np.intp]) -> list[TierSummary]:
+        """Each tier's requirements checked against the nearest facility of each category.
+
+        ``order`` is ``found.order()``, which the caller already has.
+        """
         n_cats = len(self.standard.categories)
         best = np.full(n_cats, np.inf)
         best_pos = np.full(n_cats, -1)
-        order = found.order()
         cats, first = np.unique(found.cats[order], return_index=True)  # nearest per category
         best[cats], best_pos[cats] = found.total[order[first]], order[first]
         tiers = []
