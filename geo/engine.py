@@ -24,6 +24,7 @@ from geo.catchment import ring_polygons
 from geo.errors import InvalidParameter, PointOutsideRegion, PointTooFarFromNetwork
 from geo.network import FloatArray, IntArray, StreetNetwork
 from geo.results import (
+    DECIMALS,
     CatchmentResult,
     Hits,
     NearestResult,
@@ -143,7 +144,8 @@ class Region:
         snap, anchor = snap[np.flatnonzero(ok)], anchor[ok]
         lon, lat = self._to_lonlat.transform(anchor[:, 0], anchor[:, 1])
         tree = cKDTree(snap.xy if len(snap) else np.zeros((0, 2)))
-        return FacilityIndex(text, cats, snap, anchor, np.column_stack([lon, lat]), tree)
+        lonlat = np.round(np.column_stack([lon, lat]), DECIMALS)  # as GeoJSON gives them
+        return FacilityIndex(text, cats, snap, anchor, lonlat, tree)
 
     def prepare_nearest(self) -> Region:
         """Compute each category's distance field, so nearest queries search only as far as needed.

@@ -43,8 +43,7 @@ class FacilityHit:
 
     def properties(self) -> dict[str, Any]:
         """GeoJSON properties, as :meth:`Hits.features` writes them (one place says how)."""
-        row = Hits(*([getattr(self, f.name)] for f in fields(FacilityHit)))
-        props: dict[str, Any] = row.features()[0]["properties"]
+        props: dict[str, Any] = Hits.of([self]).features()[0]["properties"]
         return props
 
 
@@ -70,6 +69,11 @@ class Hits(Sequence[FacilityHit]):
     route: list[BaseGeometry | None]
     ring_minutes: list[int | None]
 
+    @classmethod
+    def of(cls, hits: Sequence[FacilityHit]) -> Hits:
+        """The columns of ``hits``."""
+        return cls(*([getattr(h, f.name) for h in hits] for f in fields(FacilityHit)))
+
     def __len__(self) -> int:
         return len(self.id)
 
@@ -89,17 +93,20 @@ class Hits(Sequence[FacilityHit]):
 
     def features(self) -> list[dict[str, Any]]:
         """Point Features of the hits, straight from the columns."""
+        time_s = np.asarray(self.time_s, dtype=float)
+        distance, seconds, minutes = (  # rounded in one pass each, not hit by hit
+            np.round(np.asarray(self.distance_m, dtype=float), 3).tolist(),
+            np.round(time_s, 3).tolist(), np.round(time_s / 60, 1).tolist())
         return [
             {"type": "Feature", "geometry": {"type": "Point", "coordinates": (lon, lat)},
              "properties": {
                  "kind": "facility", "id": i, "name": n, "name_zh": nz, "category": c,
-                 "category_en": en, "category_zh": zh, "distance_m": round(d, 3),
-                 "time_s": round(t, 3), "minutes": round(t / 60, 1),
-                 **({"opening_hours": oh} if oh else {}),
+                 "category_en": en, "category_zh": zh, "distance_m": d, "time_s": t,
+                 "minutes": m, **({"opening_hours": oh} if oh else {}),
                  **({"ring_minutes": ring} if ring is not None else {})}}
-            for i, n, nz, c, en, zh, lon, lat, d, t, oh, ring in zip(
+            for i, n, nz, c, en, zh, lon, lat, d, t, m, oh, ring in zip(
                 self.id, self.name, self.name_zh, self.category, self.label_en, self.label_zh,
-                self.lon, self.lat, self.distance_m, self.time_s, self.opening_hours,
+                self.lon, self.lat, distance, seconds, minutes, self.opening_hours,
                 self.ring_minutes, strict=True)
         ]
 
@@ -118,14 +125,16 @@ class NearestResult:
     def to_geojson(self) -> dict[str, Any]:
         """A FeatureCollection: origin, one Point per facility, one LineString per route."""
         features = [_origin_feature(self.origin)]
-        for hits in self.by_category.values():
-            for rank, hit in enumerate(hits, start=1):
-                features.append(_point_feature(hit.lon, hit.lat,
-                                         hit.properties() | {"rank": rank}))
-                if hit.route is not None:
-                    features.append(_feature(hit.route, {
-                        "kind": "route", "id": hit.id, "category": hit.category,
-                        "distance_m": round(hit.distance_m, 3), "rank": rank}))
+        ranked = [(rank, hit) for hits in self.by_category.values()
+                  for rank, hit in enumerate(hits, start=1)]
+        points = Hits.of([hit for _, hit in ranked]).features()
+        for (rank, hit), point in zip(ranked, points, strict=True):
+            point["properties"]["rank"] = rank
+            features.append(point)
+            if hit.route is not None:
+                features.append(_feature(hit.route, {
+                    "kind": "route", "id": hit.id, "category": hit.category,
+                    "distance_m": point["properties"]["distance_m"], "rank": rank}))
         missing = [c for c, hits in self.by_category.items() if not hits]
         return {"type": "FeatureCollection", "features": features,
                 "properties": {"region": self.region, "speed_m_s": self.speed_m_s, "k": self.k,
@@ -212,7 +221,8 @@ class CatchmentResult:
 
 def _origin_feature(origin: Origin) -> dict[str, Any]:
     return _point_feature(origin.lon, origin.lat, {
-        "kind": "origin", "snapped": [origin.snapped_lon, origin.snapped_lat],
+        "kind": "origin",
+        "snapped": [round(origin.snapped_lon, DECIMALS), round(origin.snapped_lat, DECIMALS)],
         "access_m": round(origin.access_m, 3)})
 
 

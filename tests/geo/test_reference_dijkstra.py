@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -184,3 +185,26 @@ def test_catchment_features_are_each_hits_properties(sample_region: Region) -> N
         assert props["minutes"] == round(hit.time_s / 60, 1)
         assert props["ring_minutes"] in (5, 10, 15)
         assert ("opening_hours" in props) == bool(hit.opening_hours)
+
+
+def test_catchment_geojson_is_lean_and_rounded(sample_region: Region) -> None:
+    collection = sample_region.catchment(24.9414, 60.1710).to_geojson()
+    rings = [f for f in collection["features"] if f["properties"]["kind"] == "ring"]
+    for ring in rings:
+        for part in ring["geometry"]["coordinates"]:
+            xy = np.asarray(part)
+            assert (np.abs(np.diff(xy, axis=0)).max(axis=1) > 0).all()  # no point twice in a row
+    coords = np.concatenate([np.asarray(c, dtype=float).reshape(-1, 2) for c in _coordinates(
+        collection)])
+    assert np.array_equal(coords, np.round(coords, 7))  # about a centimetre, no noise digits
+
+
+def _coordinates(collection: dict[str, Any]) -> list[Any]:
+    out: list[Any] = []
+    for feature in collection["features"]:
+        geometry = feature["geometry"]
+        parts = {"Point": [[geometry["coordinates"]]], "LineString": [geometry["coordinates"]],
+                 "Polygon": geometry["coordinates"]}.get(geometry["type"])
+        out += parts if parts is not None else [r for p in geometry["coordinates"] for r in p]
+    out.append([feature["properties"]["snapped"] for feature in collection["features"][:1]])
+    return out
