@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
@@ -117,6 +118,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.api.cors_origins,
                            allow_methods=["GET", "POST", "PUT", "DELETE"],
                            allow_headers=["Content-Type", "X-API-Key"], max_age=600)
+    if settings.api.gzip_level:  # phones and kiosks on slow links: GeoJSON compresses well
+        app.add_middleware(GZipMiddleware, minimum_size=1024,
+                           compresslevel=settings.api.gzip_level)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     for module in (meta, queries, facilities, writes, maps):
         _docstrings_as_summaries(module.router)

@@ -81,6 +81,21 @@ def test_nearest_over_http(server: str) -> None:
         assert refused.headers["content-type"] == "application/problem+json"
 
 
+def test_large_answers_are_gzipped_for_clients_that_accept_it(server: str) -> None:
+    params = {"lat": LAT, "lon": LON}
+    plain = httpx.get(f"{server}/v1/catchment", params=params,
+                      headers={"Accept-Encoding": "identity"}, timeout=10)
+    assert "content-encoding" not in plain.headers
+    packed = httpx.get(f"{server}/v1/catchment", params=params,
+                       headers={"Accept-Encoding": "gzip"}, timeout=10)
+    assert packed.headers["content-encoding"] == "gzip"
+    assert "accept-encoding" in packed.headers["vary"].lower()
+    assert int(packed.headers["content-length"]) * 4 < len(plain.content)  # a slow link's friend
+    assert packed.json() == plain.json()
+    small = httpx.get(f"{server}/health", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in small.headers  # not worth it under 1 KiB
+
+
 def test_two_workers_share_the_connections(tmp_path: Path, sample_store_dir: Path) -> None:
     """16 keep-alive connections land on both workers, not all on the first to wake."""
     shutil.copytree(sample_store_dir, tmp_path, dirs_exist_ok=True)
