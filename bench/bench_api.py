@@ -11,6 +11,7 @@ random inside the region (fixed seed), so no answer is served twice from any cac
     python bench/bench_api.py --database URL       # that PostGIS database (sample loaded if
                                                    # missing; LC_DATABASE_URL works too)
     python bench/bench_api.py --seconds 3 --no-postgis
+    python bench/bench_api.py --gzip               # ask for gzip, as browsers and httpx do
 
 Targets (2 cores): nearest >= 500 req/s with p99 < 50 ms at 16 clients; catchment
 >= 150 req/s at 16 clients.
@@ -107,19 +108,26 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 class Connection:
-    """One keep-alive HTTP/1.1 connection (GET only, Content-Length bodies)."""
+    """One keep-alive HTTP/1.1 connection (GET only, Content-Length bodies).
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    With ``gzip`` it accepts gzip, as browsers and most HTTP libraries do; bodies are
+    counted as they come over the wire, not unpacked.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 gzip: bool) -> None:
         self.reader, self.writer = reader, writer
+        self.extra = "Accept-Encoding: gzip\r\n" if gzip else ""
 
     @classmethod
-    async def open(cls, port: int) -> Connection:
+    async def open(cls, port: int, gzip: bool = False) -> Connection:
         reader, writer = await asyncio.open_connection(HOST, port, limit=2**22)
-        return cls(reader, writer)
+        return cls(reader, writer, gzip)
 
     async def get(self, target: str) -> tuple[int, int]:
         """Status and body size of ``GET target``."""
-        self.writer.write(f"GET {target} HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
+        self.writer.write(f"GET {target} HTTP/1.1\r\nHost: {HOST}\r\n{self.extra}\r\n"
+                          .encode())
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
         length = 0
@@ -143,6 +151,12 @@ class Cell:
     errors: int
     seconds: float
     server_cpu_s: float
+    body_bytes: int
+
+    @property
+    def kb(self) -> float:
+        """Mean body size over the wire, kB."""
+        return self.body_bytes / 1e3 / max(len(self.latencies_ms), 1)
 
     @property
     def cpu_ms(self) -> float:
@@ -163,38 +177,44 @@ class Cell:
 
 
 async def drive(port: int, targets: list[str], clients: int, seconds: float,
-                max_requests: int) -> tuple[list[float], int, float]:
-    """``clients`` connections asking ``targets`` in turn until time or requests run out."""
+                max_requests: int, gzip: bool) -> tuple[list[float], int, float, int]:
+    """``clients`` connections asking ``targets`` in turn until time or requests run out.
+
+    Returns the latencies of good answers, the count of bad ones, the seconds taken and the
+    bytes of the good answers' bodies.
+    """
     latencies: list[float] = []
     errors = 0
+    body_bytes = 0
     next_target = 0
     start = time.perf_counter()
     deadline = start + seconds
 
     async def one_client() -> None:
-        nonlocal errors, next_target
-        conn = await Connection.open(port)
+        nonlocal errors, next_target, body_bytes
+        conn = await Connection.open(port, gzip)
         try:
             while time.perf_counter() < deadline and next_target < max_requests:
                 target = targets[next_target % len(targets)]
                 next_target += 1
                 t0 = time.perf_counter()
                 try:
-                    status, _ = await conn.get(target)
+                    status, size = await conn.get(target)
                 except (OSError, asyncio.IncompleteReadError):  # the server closed on us
                     errors += 1
                     conn.close()
-                    conn = await Connection.open(port)
+                    conn = await Connection.open(port, gzip)
                     continue
                 if status == 200:
                     latencies.append((time.perf_counter() - t0) * 1e3)
+                    body_bytes += size
                 else:
                     errors += 1
         finally:
             conn.close()
 
     await asyncio.gather(*(one_client() for _ in range(clients)))
-    return latencies, errors, time.perf_counter() - start
+    return latencies, errors, time.perf_counter() - start, body_bytes
 
 
 def query_targets(endpoint: str, points: np.ndarray, offset: int) -> list[str]:
@@ -233,12 +253,12 @@ def measure(port: int, cpu: Callable[[], float], bounds: tuple[float, float, flo
     for endpoint in ("nearest", "catchment"):
         for clients in args.clients:
             targets = query_targets(endpoint, points, used)
-            run(drive(port, targets[-64:], clients, 0.5, 64))  # warm the connections
+            run(drive(port, targets[-64:], clients, 0.5, 64, args.gzip))  # warm connections
             cpu_before = cpu()
-            lat, errors, took = run(drive(port, targets, clients, args.seconds,
-                                                  args.max_requests))
+            lat, errors, took, size = run(drive(port, targets, clients, args.seconds,
+                                                args.max_requests, args.gzip))
             used += len(lat) + errors
-            cell = Cell(endpoint, clients, lat, errors, took, cpu() - cpu_before)
+            cell = Cell(endpoint, clients, lat, errors, took, cpu() - cpu_before, size)
             cells.append(cell)
             print(f"  {label:9} {endpoint:9} {clients:>3} clients: {cell.rate:7.1f} req/s, "
                   f"p50 {cell.pct(50):6.1f} ms, p99 {cell.pct(99):6.1f} ms, server CPU "
@@ -315,21 +335,23 @@ def verdict(cell: Cell) -> str:
     return f"{'PASS' if ok else 'MISS'} ({want})"
 
 
-def report(results: dict[str, list[Cell]], workers: int, load_before: float) -> None:
+def report(results: dict[str, list[Cell]], workers: int, load_before: float,
+           gzip: bool) -> None:
     load_after = os.getloadavg()[0]
     print(f"\nHTTP API load test: uvicorn with {workers} workers on {os.cpu_count()} cores "
           f"(1-min load average {load_before:.1f} before, {load_after:.1f} after: other "
           "processes on the machine share these cores), "
           "client in a second process on loopback; distinct random points of the Helsinki "
-          f"sample; nearest asks {NEAREST['category']} k=1 with routes, catchment 5/10/15 min\n")
+          f"sample; nearest asks {NEAREST['category']} k=1 with routes, catchment 5/10/15 min; "
+          f"{'gzip' if gzip else 'no compression'} asked for\n")
     print("| store | endpoint | clients | requests | req/s | p50 ms | p99 ms | non-200 | "
-          "server CPU ms/req | server cores busy | target |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+          "kB/answer | server CPU ms/req | server cores busy | target |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for store, cells in results.items():
         for c in cells:
             print(f"| {store} | {c.endpoint} | {c.clients} | {len(c.latencies_ms)} | "
                   f"{c.rate:.1f} | {c.pct(50):.1f} | {c.pct(99):.1f} | {c.errors} | "
-                  f"{c.cpu_ms:.2f} | {c.busy_cores:.2f} | {verdict(c)} |")
+                  f"{c.kb:.1f} | {c.cpu_ms:.2f} | {c.busy_cores:.2f} | {verdict(c)} |")
     cores = os.cpu_count() or 1
     for endpoint in ("nearest", "catchment"):
         cpu = [c.cpu_ms for cells in results.values() for c in cells if c.endpoint == endpoint]
@@ -348,6 +370,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0, help="Per cell.")
     parser.add_argument("--max-requests", type=int, default=20_000, help="Per cell.")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 16, 64])
+    parser.add_argument("--gzip", action="store_true",
+                        help="Accept gzip, as browsers and HTTP libraries do (default: plain).")
     args = parser.parse_args()
 
     results: dict[str, list[Cell]] = {}
@@ -364,7 +388,7 @@ def main() -> None:
                 print("PostGIS store:", flush=True)
                 with server(pg_env, args.workers) as (port, cpu):
                     results["postgis"] = measure(port, cpu, bounds, args, "postgis")
-    report(results, args.workers, load_before)
+    report(results, args.workers, load_before, args.gzip)
 
 
 if __name__ == "__main__":

@@ -19,3 +19,14 @@ def test_engine_bench_runs() -> None:
         capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "catchment median <= 10 ms (sample)" in done.stdout
+
+
+@pytest.mark.slow
+def test_api_bench_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "bench_api.py"), "--no-postgis", "--seconds", "0.3",
+         "--clients", "2", "--max-requests", "20", "--gzip"],
+        capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| embedded |")]
+    assert len(rows) == 2 and all(row.split("|")[8].strip() == "0" for row in rows), done.stdout
