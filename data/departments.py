@@ -44,7 +44,6 @@ left out; the region is written in one atomic step (or not at all).
 from __future__ import annotations
 
 import csv
-import dataclasses
 import difflib
 import json
 import math
@@ -54,7 +53,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -66,7 +65,7 @@ from scipy.spatial import cKDTree
 from geo.coords import normalise_crs, to_wgs84
 from geo.errors import LivingCircleError, UnknownCategory
 from geo.standards import Standard
-from geo.store import RegionData, Store
+from geo.store import RegionInfo, Store
 
 TABLE_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 GEO_SUFFIXES = (".geojson", ".json", ".gpkg")
@@ -494,21 +493,36 @@ def import_list(store: Store, region: str, path: Path, mapping: ListMapping,
     """Merge a department's list into ``region`` and store the result in one atomic step.
 
     Good rows go in, bad rows are reported (:attr:`ImportReport.rejected`); when nothing
-    changes (a re-import of the same list) the region is not written at all.
+    changes (a re-import of the same list) the region is not written at all. Only the
+    facilities are written, under the region's lock from read to write: an edit made
+    through the API meanwhile waits for the import, and is kept.
     """
-    data = store.load_region(region)
-    raw = read_list(path, mapping)
-    checked = check_rows(raw, mapping, standard, data.info.bounds)
-    merged, n_merged, _ = merge_entries(data.facilities, checked, mapping)
-    added, changed, removed = _diff(data.facilities, merged)
-    written = bool(added or changed or removed)
-    if written:
-        info = dataclasses.replace(data.info, n_facilities=len(merged))
-        store.save_region(RegionData(info, data.nodes, data.edges, merged))
+    raw = read_list(path, mapping)  # a bad file fails here, before the store is touched
+    done: list[_Merge] = []
+
+    def change(info: RegionInfo, facilities: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
+        checked = check_rows(raw, mapping, standard, info.bounds)
+        merged, n_merged, _ = merge_entries(facilities, checked, mapping)
+        done[:] = [_Merge(checked, merged, n_merged, *_diff(facilities, merged))]
+        return merged if done[0].added or done[0].changed or done[0].removed else None
+
+    written = store.update_facilities(region, change)
+    m = done[0]
     return ImportReport(mapping.source, region, len(raw.attributes),
-                        len(checked.entries) - n_merged, n_merged, checked.rejected,
-                        added, changed, removed, source_conflicts(merged, mapping.source),
+                        len(m.checked.entries) - m.n_merged, m.n_merged, m.checked.rejected,
+                        m.added, m.changed, m.removed, source_conflicts(m.merged, mapping.source),
                         written)
+
+
+class _Merge(NamedTuple):
+    """What merging a list into a region's facilities gave."""
+
+    checked: Checked
+    merged: gpd.GeoDataFrame
+    n_merged: int
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
 
 
 def source_conflicts(facilities: gpd.GeoDataFrame, source: str) -> list[dict[str, Any]]:

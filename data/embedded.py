@@ -41,12 +41,15 @@ from geo.store import (
     ApiKey,
     AuditEntry,
     Bounds,
+    FacilityChange,
     FacilityRecord,
     RegionData,
     RegionInfo,
     check_region_name,
 )
 
+#: How long an edit waits for a load or another edit of its region before giving up.
+EDIT_WAIT_S = 10.0
 _FILES = ("nodes.parquet", "edges.parquet", "facilities.parquet", "region.json")
 _GEOD = Geod(ellps="WGS84")
 
@@ -111,6 +114,22 @@ class FileStore:
                 f"'livingcircle load FILE --region {name}'"
             ) from exc
         return RegionData(info, nodes, edges, facilities)
+
+    def update_facilities(self, region: str, change: FacilityChange) -> bool:
+        """Replace the facilities with ``change(info, facilities)`` under the region's lock.
+
+        The new version shares the live one's network files (hard links); None from
+        ``change`` writes nothing.
+        """
+        with self._lock(region, EDIT_WAIT_S):
+            live = self._require(region)
+            facilities = gpd.read_parquet(live / "facilities.parquet")
+            frame = change(_read_info(live / "region.json"), facilities)
+            if frame is None:
+                return False
+            self._publish(region, live, frame, datetime.now(UTC),
+                          f"cannot update the facilities of region {region!r}")
+        return True
 
     def delete_region(self, name: str) -> None:
         """Remove a region and all its versions."""
@@ -284,34 +303,45 @@ class FileStore:
     def _edit(self, region: str, facility_id: str, action: str, actor: str,
               change: Callable[[gpd.GeoDataFrame],
                                tuple[gpd.GeoDataFrame, dict[str, object] | None]]) -> AuditEntry:
-        """Apply ``change`` to the facilities as a new version; the network is hard-linked."""
-        with self._lock(region):
+        """Apply ``change`` to the facilities as a new version, its audit entry first."""
+        with self._lock(region, EDIT_WAIT_S):
             live = self._require(region)
             frame, before = change(gpd.read_parquet(live / "facilities.parquet"))
             kept = frame[(frame["id"] == facility_id).to_numpy()]
             entry = AuditEntry(region, facility_id, action, actor, datetime.now(UTC), before,
                                _row_json(kept) if len(kept) else None)
-            folder = self._regions / region
-            version = folder / f"v-{time.time_ns()}-{os.getpid()}"
-            try:
-                version.mkdir()
-                for name in ("nodes.parquet", "edges.parquet"):
-                    os.link(live / name, version / name)
-                frame.sort_values("id", kind="stable").to_parquet(
-                    version / "facilities.parquet", index=False)
-                # a new load time: long-running readers (API workers) see the region changed
-                info = _info_json(_read_info(live / "region.json")) | {
-                    "n_facilities": len(frame), "loaded_at": entry.at.isoformat()}
-                _write_json(version / "region.json", info)
-                _fsync_dir(version)
-                self._append_audit(entry)  # first: a change is never live unrecorded
-                self._switch(folder, version)
-            except OSError as exc:
-                shutil.rmtree(version, ignore_errors=True)
-                raise StoreError(f"cannot change facility {facility_id!r} of region {region!r} "
-                                 f"under {self.root}: {exc}") from exc
-            self._collect(folder, keep=version.name)
+            # the entry goes first: a change is never live unrecorded
+            self._publish(region, live, frame, entry.at,
+                          f"cannot change facility {facility_id!r} of region {region!r}",
+                          lambda: self._append_audit(entry))
         return entry
+
+    def _publish(self, region: str, live: Path, frame: gpd.GeoDataFrame, at: datetime,
+                 doing: str, before_switch: Callable[[], None] | None = None) -> None:
+        """Make ``frame`` the region's facilities in a new version (the region's lock held).
+
+        The network files are hard-linked from the live version, not written again; the new
+        load time tells long-running readers (API workers) the region changed.
+        """
+        folder = self._regions / region
+        version = folder / f"v-{time.time_ns()}-{os.getpid()}"
+        try:
+            version.mkdir()
+            for name in ("nodes.parquet", "edges.parquet"):
+                os.link(live / name, version / name)
+            frame.sort_values("id", kind="stable").to_parquet(
+                version / "facilities.parquet", index=False)
+            info = _info_json(_read_info(live / "region.json")) | {
+                "n_facilities": len(frame), "loaded_at": at.isoformat()}
+            _write_json(version / "region.json", info)
+            _fsync_dir(version)
+            if before_switch is not None:
+                before_switch()
+            self._switch(folder, version)
+        except OSError as exc:
+            shutil.rmtree(version, ignore_errors=True)
+            raise StoreError(f"{doing} under {self.root}: {exc}") from exc
+        self._collect(folder, keep=version.name)
 
     def _append_audit(self, entry: AuditEntry) -> None:
         folder = self.root / "audit"
@@ -359,16 +389,22 @@ class FileStore:
         return live
 
     @contextmanager
-    def _lock(self, name: str) -> Iterator[None]:
+    def _lock(self, name: str, wait_s: float = 0.0) -> Iterator[None]:
+        """The region's lock, across processes; waited for up to ``wait_s`` (edits wait, as
+        on PostGIS; a load that finds the region busy fails at once)."""
         self._regions.mkdir(parents=True, exist_ok=True)
         with open(self._regions / f"{name}.lock", "a+b") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise RegionBusy(
-                    f"region {name!r} is being loaded by another process; wait for it to "
-                    "finish, then try again"
-                ) from None
+            deadline = time.monotonic() + wait_s
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise RegionBusy(
+                            f"region {name!r} is being loaded or changed by another process; "
+                            "wait for it to finish, then try again") from None
+                    time.sleep(0.02)
             try:
                 yield
             finally:

@@ -86,6 +86,7 @@ from geo.store import (
     ApiKey,
     AuditEntry,
     Bounds,
+    FacilityChange,
     FacilityRecord,
     RegionData,
     RegionInfo,
@@ -341,6 +342,43 @@ class PostgisStore:
             return RegionData(_info(row), nodes, edges, facilities)
 
         return self._unit(f"reading region {name!r}", work)
+
+    def update_facilities(self, region: str, change: FacilityChange) -> bool:
+        """Replace the facilities with ``change(info, facilities)`` in one transaction.
+
+        The region's edit lock is held from the read to the commit (an API edit meanwhile
+        waits for it, and it for an edit, up to 10 s); facilities are merged by
+        ``(source, source_id)`` as a load merges them, and the network is not touched.
+        :attr:`last_load` counts the rows when something was written.
+        """
+        check_region_name(region)
+
+        def work() -> LoadStats | None:
+            with self.engine.begin() as conn:
+                self._edit_lock(conn, region)
+                row = conn.execute(_text(_REGION_SQL + " WHERE name = :r FOR UPDATE"),
+                                   {"r": region}).first()
+                if row is None:
+                    raise RegionNotFound(region, self._names(conn))
+                facilities = _facility_frame(_fetch(
+                    conn, f"{_FACILITY_SQL} WHERE region = %(r)s ORDER BY id", {"r": region}))
+                frame = change(_info(row), facilities)
+                if frame is None:
+                    return None
+                _check_facilities(region, frame)
+                stats = _merge_facilities(conn, region, frame)
+                conn.execute(_text("""
+                    UPDATE regions SET n_facilities = :n,
+                        loaded_at = greatest(clock_timestamp(),
+                                             loaded_at + interval '1 microsecond')
+                    WHERE name = :r"""), {"r": region, "n": len(frame)})
+                conn.execute(_text("ANALYZE facilities (region, category)"))
+            return stats
+
+        stats = self._unit(f"updating the facilities of region {region!r}", work)
+        if stats is not None:
+            self.last_load = stats
+        return stats is not None
 
     def delete_region(self, name: str) -> None:
         """Remove a region and everything in it."""

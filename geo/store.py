@@ -7,6 +7,7 @@ no server needed) and the PostGIS store. ``tests/contract`` runs one suite again
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -66,9 +67,13 @@ class RegionData:
     facilities: gpd.GeoDataFrame
 
 
+#: ``change(info, facilities)`` of :meth:`Store.update_facilities`: the new facilities, or None.
+FacilityChange = Callable[[RegionInfo, gpd.GeoDataFrame], gpd.GeoDataFrame | None]
+
+
 @runtime_checkable
 class Store(Protocol):
-    """Where regions live. Every write replaces a region whole or not at all."""
+    """Where regions live. Every write is whole or not at all."""
 
     def regions(self) -> list[RegionInfo]:
         """Every loaded region, by name."""
@@ -80,6 +85,17 @@ class Store(Protocol):
 
     def load_region(self, name: str) -> RegionData:
         """Read a region back; raises ``RegionNotFound``."""
+        ...
+
+    def update_facilities(self, region: str, change: FacilityChange) -> bool:
+        """Replace a region's facilities with ``change(info, facilities)``, network untouched.
+
+        The read, ``change`` and the write happen under the region's lock, so an edit made
+        meanwhile (through the API, say) is neither lost nor overwritten: it waits. When
+        ``change`` returns None nothing is written. Returns whether anything was. ``change``
+        must be a pure function of its arguments (a store may call it again after a lost
+        connection).
+        """
         ...
 
     def delete_region(self, name: str) -> None:

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
+from pandas.testing import assert_frame_equal
 from sqlalchemy import text
 
 from data.embedded import FileStore
@@ -352,6 +354,48 @@ def test_a_change_whose_audit_row_fails_is_not_made(postgis_url: str, sample_dat
         with pg.engine.begin() as conn:
             conn.execute(text("ALTER TABLE facility_audit DROP CONSTRAINT lc_test_no_saboteur"))
     assert state(pg) == before
+
+
+def test_an_edit_during_a_facility_update_waits_and_is_kept(loaded: Any) -> None:
+    """A department import (update_facilities) reads, merges and writes under the region's
+    lock: an API edit that comes meanwhile waits for it, and neither loses the other."""
+    network = loaded.load_region(REGION)
+    edit_done = threading.Event()
+    calls = 0
+
+    def edit() -> None:
+        loaded.save_facility(REGION, clinic("during"), "health-bureau", create=True)
+        edit_done.set()
+
+    def change(info: Any, facilities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        nonlocal calls
+        calls += 1
+        assert info.name == REGION and len(facilities) == info.n_facilities
+        if calls == 1:
+            threading.Thread(target=edit).start()
+            assert not edit_done.wait(0.5)  # it waits for this update
+        imported = gpd.GeoDataFrame(
+            [{c: getattr(clinic("imported"), c) for c in facilities.columns if c != "geometry"}],
+            geometry=[shapely.Point(LON + 0.001, LAT)], crs=facilities.crs)
+        return pd.concat([facilities, imported], ignore_index=True)
+
+    assert loaded.update_facilities(REGION, change) is True
+    assert edit_done.wait(15)
+    ids = set(loaded.load_region(REGION).facilities["id"])
+    assert {"health-bureau:imported", "health-bureau:during"} <= ids
+    after = loaded.load_region(REGION)
+    assert after.info.n_facilities == len(after.facilities) == len(network.facilities) + 2
+    assert_frame_equal(after.nodes, network.nodes)  # the network is not rewritten
+    assert_geodataframe_equal(after.edges, network.edges)
+    assert [e.facility_id for e in loaded.audit(REGION)] == ["health-bureau:during"]
+
+
+def test_a_facility_update_that_changes_nothing_writes_nothing(loaded: Any) -> None:
+    before = state(loaded)
+    assert loaded.update_facilities(REGION, lambda info, frame: None) is False
+    assert state(loaded) == before
+    with pytest.raises(RegionNotFound, match="helsinki"):
+        loaded.update_facilities("nowhere", lambda info, frame: frame)
 
 
 @pytest.mark.postgis

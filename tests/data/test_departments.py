@@ -35,7 +35,7 @@ from data.load import load_osm
 from data.osm_file import Extract
 from data.synthetic import NINGBO, grid_city
 from geo.coords import from_wgs84
-from geo.errors import UnknownCategory
+from geo.errors import StoreError, UnknownCategory
 from geo.standards import Standard
 from geo.store import RegionData, RegionInfo, Store
 from livingcircle.cli import app
@@ -292,15 +292,19 @@ def test_a_failed_write_changes_nothing(helsinki_store: FileStore,
                                         helsinki_list: HelsinkiList, standard: Standard,
                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = facilities_by_id(helsinki_store, "helsinki")
+    folder = helsinki_store.root / "regions" / "helsinki"
+    versions = sorted(p.name for p in folder.iterdir())
 
-    def broken(data: RegionData) -> None:
-        raise OSError("disk full")
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(helsinki_store, "save_region", broken)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_parquet", broken)
+    with pytest.raises(StoreError, match=r"cannot update the facilities of region 'helsinki' "
+                                         r".*No space left on device"):
         import_helsinki(helsinki_store, tmp_path, helsinki_list, standard)
     monkeypatch.undo()
     assert facilities_by_id(helsinki_store, "helsinki") == before
+    assert sorted(p.name for p in folder.iterdir()) == versions  # no half-written version
 
 
 def test_names_compare_across_scripts_and_widths() -> None:
