@@ -752,17 +752,23 @@ def carry_department_records(old: gpd.GeoDataFrame | None,
                              new: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """A reloaded region's facilities (``new``) with every department record of ``old``.
 
-    Reloading OpenStreetMap must not drop what departments imported: each source's records
-    are merged into the new facilities again (with the default matching thresholds), as if
-    every list were imported once more.
+    Reloading OpenStreetMap must not drop what departments added: each source's imported
+    records are merged into the new facilities again (with the default matching thresholds),
+    as if every list were imported once more, and facilities a department created through
+    the API (no import behind them) are kept as they are.
     """
     if old is None or old.empty:
         return new
     by_source: dict[str, list[dict[str, Any]]] = {}
-    for group in _groups(old):
+    made: list[int] = []  # rows of departments' own records no import stands behind
+    for i, group in enumerate(_groups(old)):
         for entry in group.entries:
             kept = {k: v for k, v in entry.items() if k != "match"}
             by_source.setdefault(entry["source"], []).append(kept)
+        if group.row is not None and group.primary[0] != "osm":
+            made.append(i)
+    if made:
+        new = pd.concat([new, old.iloc[made]], ignore_index=True)
     frame = new
     for source in sorted(by_source):
         entries = sorted(by_source[source], key=lambda e: e["source_id"])

@@ -42,10 +42,12 @@ from geo.store import (
     AuditEntry,
     Bounds,
     FacilityChange,
+    FacilityKeep,
     FacilityRecord,
     RegionData,
     RegionInfo,
     check_region_name,
+    with_facilities,
 )
 
 #: How long an edit waits for a load or another edit of its region before giving up.
@@ -79,10 +81,18 @@ class FileStore:
                 infos.append(_read_info(live / "region.json"))
         return infos
 
-    def save_region(self, data: RegionData) -> None:
-        """Write a new version of the region, then make it live in one rename."""
+    def save_region(self, data: RegionData, keep: FacilityKeep | None = None) -> None:
+        """Write a new version of the region, then make it live in one rename.
+
+        ``keep`` (see :meth:`geo.store.Store.save_region`) reads the live facilities under
+        the lock.
+        """
         name = check_region_name(data.info.name)
         with self._lock(name):
+            if keep is not None:
+                live = self._live(name)
+                stored = None if live is None else gpd.read_parquet(live / "facilities.parquet")
+                data = with_facilities(data, keep(stored))
             folder = self._regions / name
             version = folder / f"v-{time.time_ns()}-{os.getpid()}"
             try:
@@ -390,8 +400,10 @@ class FileStore:
 
     @contextmanager
     def _lock(self, name: str, wait_s: float = 0.0) -> Iterator[None]:
-        """The region's lock, across processes; waited for up to ``wait_s`` (edits wait, as
-        on PostGIS; a load that finds the region busy fails at once)."""
+        """The region's lock, across processes, waited for up to ``wait_s``.
+
+        Edits wait, as on PostGIS; a load that finds the region busy fails at once.
+        """
         self._regions.mkdir(parents=True, exist_ok=True)
         with open(self._regions / f"{name}.lock", "a+b") as handle:
             deadline = time.monotonic() + wait_s

@@ -29,7 +29,7 @@ from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
 from shapely.geometry.base import BaseGeometry
 
 from data.departments import carry_department_records
-from data.load import stored_facilities
+from data.load import stored_info
 from data.osm_file import FACILITY_COLUMNS, Extract, Progress
 from geo.errors import EmptyExtract, InvalidParameter, LivingCircleError
 from geo.network import Way, build_network
@@ -226,16 +226,16 @@ def fetch_region(store: Store, region: str, polygon: BaseGeometry, standard: Sta
     """Fetch an area and store it as ``region`` (replacing an earlier version whole)."""
     check_region_name(region)
     extract = fetch_osm(polygon, standard, options, progress)
-    extract.facilities = carry_department_records(stored_facilities(store, region),
-                                                  extract.facilities)
     nodes = extract.nodes
     bounds = (float(nodes["lon"].min()), float(nodes["lat"].min()),
               float(nodes["lon"].max()), float(nodes["lat"].max()))
     info = RegionInfo(name=region, source=f"overpass:{label}", loaded_at=datetime.now(UTC),
                       bounds=bounds, n_nodes=len(nodes), n_edges=len(extract.edges),
                       n_facilities=len(extract.facilities))
-    store.save_region(RegionData(info, nodes, extract.edges, extract.facilities))
-    return info
+    new = extract.facilities
+    store.save_region(RegionData(info, nodes, extract.edges, new),
+                      keep=lambda stored: carry_department_records(stored, new))
+    return stored_info(store, region)
 
 
 @contextmanager

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import geopandas as gpd
-
 from data.departments import carry_department_records
 from data.osm_file import Progress, read_osm_file
 from geo.standards import Standard
@@ -23,8 +21,6 @@ def load_osm(
     """
     check_region_name(region)
     extract = read_osm_file(path, standard, progress)
-    extract.facilities = carry_department_records(stored_facilities(store, region),
-                                                  extract.facilities)
     nodes = extract.nodes
     bounds = (float(nodes["lon"].min()), float(nodes["lat"].min()),
               float(nodes["lon"].max()), float(nodes["lat"].max()))
@@ -35,12 +31,12 @@ def load_osm(
     )
     if progress:
         progress(f"saving region {region}", info.n_facilities, "facilities")
-    store.save_region(RegionData(info, nodes, extract.edges, extract.facilities))
-    return info
+    new = extract.facilities
+    store.save_region(RegionData(info, nodes, extract.edges, new),
+                      keep=lambda stored: carry_department_records(stored, new))
+    return stored_info(store, region)
 
 
-def stored_facilities(store: Store, region: str) -> gpd.GeoDataFrame | None:
-    """The facilities stored for ``region`` before a reload (None for a new region)."""
-    if region not in {info.name for info in store.regions()}:
-        return None
-    return store.facilities(region, limit=2**31 - 1)
+def stored_info(store: Store, region: str) -> RegionInfo:
+    """The record of ``region`` as stored (its facilities counted after what was kept)."""
+    return next(i for i in store.regions() if i.name == region)

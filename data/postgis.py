@@ -87,10 +87,12 @@ from geo.store import (
     AuditEntry,
     Bounds,
     FacilityChange,
+    FacilityKeep,
     FacilityRecord,
     RegionData,
     RegionInfo,
     check_region_name,
+    with_facilities,
 )
 
 __all__ = ["LoadStats", "PostgisStore", "dispose_engines", "parse_url", "safe_url", "upgrade"]
@@ -303,22 +305,34 @@ class PostgisStore:
 
         return self._unit("listing regions", work)
 
-    def save_region(self, data: RegionData) -> None:
+    def save_region(self, data: RegionData, keep: FacilityKeep | None = None) -> None:
         """Store a region in one transaction, replacing its earlier version whole or not at all.
 
         Facilities are matched by ``(source, source_id)``: matching rows are updated in place
         (their row keys stay), new ones inserted, vanished ones deleted. :attr:`last_load`
-        counts them.
+        counts them. ``keep`` (see :meth:`geo.store.Store.save_region`) reads the stored
+        facilities inside the transaction, after the region's lock is taken.
         """
         name = check_region_name(data.info.name)
-        _check_facilities(name, data.facilities)
+        if keep is None:
+            _check_facilities(name, data.facilities)
 
         def work() -> LoadStats:
             with self.engine.begin() as conn:
                 self._lock(conn, name)
-                _upsert_region(conn, data.info)
-                stats = _merge_facilities(conn, name, data.facilities)
-                _replace_network(conn, name, data.nodes, data.edges)
+                out = data
+                if keep is not None:
+                    stored = None
+                    if conn.execute(_text("SELECT 1 FROM regions WHERE name = :r"),
+                                    {"r": name}).first() is not None:
+                        stored = _facility_frame(_fetch(
+                            conn, f"{_FACILITY_SQL} WHERE region = %(r)s ORDER BY id",
+                            {"r": name}))
+                    out = with_facilities(data, keep(stored))
+                    _check_facilities(name, out.facilities)
+                _upsert_region(conn, out.info)
+                stats = _merge_facilities(conn, name, out.facilities)
+                _replace_network(conn, name, out.nodes, out.edges)
                 # fresh row counts: the planner keeps to the KNN index after a first load
                 conn.execute(_text("ANALYZE facilities (region, category)"))
             return stats

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -67,8 +67,17 @@ class RegionData:
     facilities: gpd.GeoDataFrame
 
 
+def with_facilities(data: RegionData, facilities: gpd.GeoDataFrame) -> RegionData:
+    """``data`` with other facilities (and their count in its record)."""
+    return RegionData(replace(data.info, n_facilities=len(facilities)), data.nodes, data.edges,
+                      facilities)
+
+
 #: ``change(info, facilities)`` of :meth:`Store.update_facilities`: the new facilities, or None.
 FacilityChange = Callable[[RegionInfo, gpd.GeoDataFrame], gpd.GeoDataFrame | None]
+
+#: ``keep(stored)`` of :meth:`Store.save_region`: the facilities to store, given the stored ones.
+FacilityKeep = Callable[[gpd.GeoDataFrame | None], gpd.GeoDataFrame]
 
 
 @runtime_checkable
@@ -79,8 +88,13 @@ class Store(Protocol):
         """Every loaded region, by name."""
         ...
 
-    def save_region(self, data: RegionData) -> None:
-        """Store a region, replacing any earlier version atomically."""
+    def save_region(self, data: RegionData, keep: FacilityKeep | None = None) -> None:
+        """Store a region, replacing any earlier version atomically.
+
+        With ``keep``, the facilities stored are ``keep(stored)``, where ``stored`` are the
+        region's facilities now (None for a new region), read under the region's lock: what
+        a reload carries over from the old version cannot be changed meanwhile.
+        """
         ...
 
     def load_region(self, name: str) -> RegionData:

@@ -23,6 +23,7 @@ from pandas.testing import assert_frame_equal
 from sqlalchemy import text
 
 from data.embedded import FileStore
+from data.load import load_osm
 from data.postgis import LOAD_LOCK, PostgisStore, upgrade
 from geo.atlas import Atlas
 from geo.errors import (
@@ -388,6 +389,19 @@ def test_an_edit_during_a_facility_update_waits_and_is_kept(loaded: Any) -> None
     assert_frame_equal(after.nodes, network.nodes)  # the network is not rewritten
     assert_geodataframe_equal(after.edges, network.edges)
     assert [e.facility_id for e in loaded.audit(REGION)] == ["health-bureau:during"]
+
+
+def test_a_reload_from_osm_keeps_facilities_made_through_the_api(
+        loaded: Any, sample_path: Path, standard: Standard) -> None:
+    record = clinic("kept")
+    loaded.save_facility(REGION, record, "health-bureau", create=True)
+    info = load_osm(loaded, sample_path, REGION, standard)
+    row = loaded.facility(REGION, record.id).iloc[0]  # not dropped as if OSM owned it
+    assert (row["name"], row["category"], row["opening_hours"], row["tags"]) == (
+        record.name, record.category, record.opening_hours, record.tags)
+    assert row.geometry.equals(record.geometry)
+    assert info.n_facilities == len(loaded.load_region(REGION).facilities)
+    assert info.source == f"osm-file:{sample_path.name}"
 
 
 def test_a_facility_update_that_changes_nothing_writes_nothing(loaded: Any) -> None:
