@@ -314,8 +314,6 @@ class PostgisStore:
         facilities inside the transaction, after the region's lock is taken.
         """
         name = check_region_name(data.info.name)
-        if keep is None:
-            _check_facilities(name, data.facilities)
 
         def work() -> LoadStats:
             with self.engine.begin() as conn:
@@ -329,7 +327,7 @@ class PostgisStore:
                             conn, f"{_FACILITY_SQL} WHERE region = %(r)s ORDER BY id",
                             {"r": name}))
                     out = with_facilities(data, keep(stored))
-                    _check_facilities(name, out.facilities)
+                _check_facilities(name, out.facilities)
                 _upsert_region(conn, out.info)
                 stats = _merge_facilities(conn, name, out.facilities)
                 _replace_network(conn, name, out.nodes, out.edges)

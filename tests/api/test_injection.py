@@ -9,18 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import LAT, LON
+from tests.attacks import ATTACKS
 
-ATTACKS = [
-    "' OR '1'='1",
-    "helsinki'; DROP TABLE facilities; --",
-    "x\" OR 1=1 --",
-    "1; DELETE FROM regions",
-    "%' OR name LIKE '%",
-    "') UNION SELECT name, source FROM regions --",
-    "\\'; SELECT pg_sleep(5); --",
-    "../../etc/passwd",
-    "helsinki\x00",
-]
 FACILITIES = "/v1/regions/helsinki/facilities"
 
 

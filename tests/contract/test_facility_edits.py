@@ -45,25 +45,12 @@ from geo.store import (
     RegionData,
     Store,
 )
+from tests.attacks import ATTACKS
 from tests.contract.conftest import empty_postgis
 
 REGION = "helsinki"
 LON, LAT = 24.9414, 60.1712
 CENTRE = (24.935, 60.164, 24.954, 60.180)
-ATTACKS = [
-    "' OR '1'='1",
-    "helsinki'; DROP TABLE facilities; --",
-    "x\" OR 1=1 --",
-    "1; DELETE FROM regions",
-    "%' OR name LIKE '%",
-    "') UNION SELECT name, source FROM regions --",
-    "\\'; SELECT pg_sleep(5); --",
-    "osm:node/25502063' --",
-    "helsinki\x00",
-    "%",
-    "_",
-    "\\",
-]
 
 
 def clinic(source_id: str = "c-1", **fields: Any) -> FacilityRecord:

@@ -206,5 +206,5 @@ def _coordinates(collection: dict[str, Any]) -> list[Any]:
         parts = {"Point": [[geometry["coordinates"]]], "LineString": [geometry["coordinates"]],
                  "Polygon": geometry["coordinates"]}.get(geometry["type"])
         out += parts if parts is not None else [r for p in geometry["coordinates"] for r in p]
-    out.append([feature["properties"]["snapped"] for feature in collection["features"][:1]])
+    out.append([collection["features"][0]["properties"]["snapped"]])  # the origin's
     return out
