@@ -1,1 +1,1 @@
-"""The HTTP API (FastAPI): ``create_app`` in :mod:`api.app`. Thin: it asks ``geo``."""
+"""The HTTP API (FastAPI): ``create_app`` in :mod:`livingcircle.api.app`. Thin: it asks ``geo``."""

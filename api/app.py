@@ -1,7 +1,8 @@
 """The application factory: ``create_app(settings)``, whose lifespan owns the store.
 
 At start-up the lifespan opens the store the settings name (the embedded files, or PostGIS
-when ``LC_DATABASE_URL`` is set), builds an :class:`~geo.atlas.Atlas` over it and builds every
+when ``LC_DATABASE_URL`` is set), builds an :class:`~livingcircle.geo.atlas.Atlas` over it and
+builds every
 region's engine once, so the first request is as fast as the thousandth. Run it with
 ``livingcircle serve`` (uvicorn), or in tests with ``with TestClient(create_app(s)) as c:``.
 """
@@ -23,19 +24,19 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from livingcircle.api.errors import PROBLEM_JSON, PROBLEM_TYPE, add_exception_handlers
+from livingcircle.api.routes import facilities, maps, meta, queries, writes
+from livingcircle.api.settings import Settings
+from livingcircle.geo.atlas import Atlas
+from livingcircle.geo.errors import LivingCircleError
+from livingcircle.geo.standards import Standard, load_standard
+from livingcircle.maps.kiosk import load_kiosks
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import PROBLEM_JSON, PROBLEM_TYPE, add_exception_handlers
-from api.routes import facilities, maps, meta, queries, writes
-from api.settings import Settings
-from geo.atlas import Atlas
-from geo.errors import LivingCircleError
-from geo.standards import Standard, load_standard
 from livingcircle.settings import open_store
-from maps.kiosk import load_kiosks
 
 log = logging.getLogger("livingcircle.api")
 

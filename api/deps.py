@@ -11,13 +11,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
-
-from api.settings import Settings
-from geo.atlas import Atlas
-from geo.errors import NotSupportedByStore
-from geo.keys import verify_key
-from geo.standards import Standard
-from geo.store import ApiKey, FacilityCatalog, FacilityEditor, Store
+from livingcircle.api.settings import Settings
+from livingcircle.geo.atlas import Atlas
+from livingcircle.geo.errors import NotSupportedByStore
+from livingcircle.geo.keys import verify_key
+from livingcircle.geo.standards import Standard
+from livingcircle.geo.store import ApiKey, FacilityCatalog, FacilityEditor, Store
 
 
 async def get_settings(request: Request) -> Settings:

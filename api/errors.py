@@ -1,6 +1,7 @@
 """Errors to HTTP in one place: a status table and RFC 9457 ``application/problem+json``.
 
-Every :class:`geo.errors.LivingCircleError` maps to a status through :data:`STATUS` (the
+Every :class:`livingcircle.geo.errors.LivingCircleError` maps to a status through :data:`STATUS`
+(the
 nearest class in its MRO wins) and keeps its message, which already says what is allowed.
 Request validation errors become 422 with one item per wrong field; anything unexpected
 becomes a 500 whose body carries a request id, never a stack trace.
@@ -18,10 +19,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from api.models import Problem
-from geo.errors import (
+from livingcircle.api.models import Problem
+from livingcircle.geo.errors import (
     AccessDenied,
     DatabaseUnavailable,
     EmptyExtract,
@@ -42,6 +41,7 @@ from geo.errors import (
     UnknownKiosk,
     UnknownProfile,
 )
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("livingcircle.api")
 

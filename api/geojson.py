@@ -9,10 +9,9 @@ import geopandas as gpd
 import orjson
 import shapely
 from fastapi.responses import JSONResponse
-
-from geo.errors import UnknownCategory
-from geo.standards import Standard
-from geo.store import AuditEntry, RegionInfo
+from livingcircle.geo.errors import UnknownCategory
+from livingcircle.geo.standards import Standard
+from livingcircle.geo.store import AuditEntry, RegionInfo
 
 GEOJSON = "application/geo+json"
 

@@ -18,10 +18,9 @@ import time
 from types import FrameType
 
 import uvicorn
+from livingcircle.geo.errors import LivingCircleError
 
-from geo.errors import LivingCircleError
-
-APP = "api.app:create_app"
+APP = "livingcircle.api.app:create_app"
 #: A worker that stops sooner than this after starting is not restarted: it cannot start.
 _SETTLE_S = 20.0
 log = logging.getLogger("livingcircle.serve")

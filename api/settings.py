@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from livingcircle.maps.kiosk import DEFAULT_KIOSKS_FILE
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from livingcircle.settings import EngineSettings, StoreSettings
-from maps.kiosk import DEFAULT_KIOSKS_FILE
 
 
 class APISettings(BaseSettings):

@@ -38,11 +38,10 @@ from urllib.parse import urlencode
 import numpy as np
 import psutil
 import uvloop
-
-from data.embedded import FileStore
-from data.load import load_osm
-from data.sample import SAMPLE_REGION, sample_file
-from geo.standards import load_standard
+from livingcircle.data.embedded import FileStore
+from livingcircle.data.load import load_osm
+from livingcircle.data.sample import SAMPLE_REGION, sample_file
+from livingcircle.geo.standards import load_standard
 
 HOST = "127.0.0.1"  # loopback only
 LOCAL_POSTGIS = "postgresql+psycopg://livingcircle:livingcircle@127.0.0.1:5432/postgres"
@@ -277,7 +276,7 @@ def embedded_env(folder: Path) -> dict[str, str]:
 def postgis_env(args: argparse.Namespace) -> Iterator[dict[str, str] | None]:
     """The PostGIS database to serve from: the one given, or a throwaway one on the local
     server (dropped at the end); None when there is none."""
-    from data.postgis import PostgisStore, dispose_engines, upgrade  # noqa: PLC0415
+    from livingcircle.data.postgis import PostgisStore, dispose_engines, upgrade  # noqa: PLC0415
 
     url = args.database or os.environ.get("LC_DATABASE_URL")
     dropped = None

@@ -97,7 +97,7 @@ def query_points(nodes: Any, n: int, seed: int) -> list[tuple[float, float]]:
 def time_calls(
     fn: Callable[[float, float], object], points: list[tuple[float, float]], label: str
 ) -> tuple[list[float], int]:
-    from geo.errors import PointTooFarFromNetwork  # noqa: PLC0415
+    from livingcircle.geo.errors import PointTooFarFromNetwork  # noqa: PLC0415
 
     times, skipped = [], 0
     for i, (lon, lat) in enumerate(points):
@@ -114,9 +114,9 @@ def time_calls(
 
 
 def run_worker(spec: str, n_points: int, osmnx_points: int, seed: int) -> Result:
-    from geo.engine import Region  # noqa: PLC0415
-    from geo.network import StreetNetwork  # noqa: PLC0415
-    from geo.standards import load_standard  # noqa: PLC0415
+    from livingcircle.geo.engine import Region  # noqa: PLC0415
+    from livingcircle.geo.network import StreetNetwork  # noqa: PLC0415
+    from livingcircle.geo.standards import load_standard  # noqa: PLC0415
 
     standard = load_standard()
     log(f"{spec}: loading")

@@ -63,9 +63,9 @@ def homes_xy(node_xy: Any, seed: int) -> Any:
 
 
 def build_region(spec: str, seed: int) -> tuple[Any, Any, float, float]:
-    from geo.engine import Region  # noqa: PLC0415
-    from geo.network import StreetNetwork  # noqa: PLC0415
-    from geo.standards import load_standard  # noqa: PLC0415
+    from livingcircle.geo.engine import Region  # noqa: PLC0415
+    from livingcircle.geo.network import StreetNetwork  # noqa: PLC0415
+    from livingcircle.geo.standards import load_standard  # noqa: PLC0415
 
     t0 = time.perf_counter()
     name, nodes, edges, facilities = load_dataset(spec, seed)
@@ -80,9 +80,8 @@ def build_region(spec: str, seed: int) -> tuple[Any, Any, float, float]:
 
 def run_ours(spec: str, seed: int, k: int) -> Result:
     import geopandas as gpd  # noqa: PLC0415
-
-    from geo.demand import demand_frame, place_demand  # noqa: PLC0415
-    from geo.gaps import analyse  # noqa: PLC0415
+    from livingcircle.geo.demand import demand_frame, place_demand  # noqa: PLC0415
+    from livingcircle.geo.gaps import analyse  # noqa: PLC0415
 
     region, _, load_s, build_s = build_region(spec, seed)
     net = region.net

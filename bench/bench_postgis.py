@@ -40,18 +40,17 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import livingcircle.data.postgis as pgmod  # noqa: E402
 import psycopg  # noqa: E402
+from livingcircle.data.embedded import FileStore  # noqa: E402
+from livingcircle.data.osm_file import read_osm_file  # noqa: E402
+from livingcircle.data.postgis import PostgisStore, dispose_engines, safe_url, upgrade  # noqa: E402
+from livingcircle.data.sample import SAMPLE_POINT, sample_file  # noqa: E402
+from livingcircle.geo.atlas import Atlas  # noqa: E402
+from livingcircle.geo.standards import Standard, load_standard  # noqa: E402
+from livingcircle.geo.store import RegionData, RegionInfo  # noqa: E402
 from psycopg import sql  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
-
-import data.postgis as pgmod  # noqa: E402
-from data.embedded import FileStore  # noqa: E402
-from data.osm_file import read_osm_file  # noqa: E402
-from data.postgis import PostgisStore, dispose_engines, safe_url, upgrade  # noqa: E402
-from data.sample import SAMPLE_POINT, sample_file  # noqa: E402
-from geo.atlas import Atlas  # noqa: E402
-from geo.standards import Standard, load_standard  # noqa: E402
-from geo.store import RegionData, RegionInfo  # noqa: E402
 
 DEFAULT_SERVER = "postgresql+psycopg://livingcircle:livingcircle@127.0.0.1:5432/postgres"
 TARGET_KNN_MS = 2.0
@@ -93,7 +92,7 @@ def region(name: str, nodes: Any, edges: Any, facilities: Any, source: str) -> R
 
 def big_region(n_facilities: int) -> RegionData:
     """A grid city with about ``n_facilities`` facilities (data/synthetic.py)."""
-    from data.synthetic import grid_city  # noqa: PLC0415
+    from livingcircle.data.synthetic import grid_city  # noqa: PLC0415
 
     n_nodes = 40_000
     area_km2 = (np.sqrt(n_nodes) * 0.1) ** 2

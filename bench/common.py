@@ -34,15 +34,15 @@ def load_dataset(spec: str, seed: int) -> tuple[str, Any, Any, Any]:
 
     Returns the dataset's name and its nodes, edges and facilities frames.
     """
-    from geo.standards import load_standard  # noqa: PLC0415  (children import what they use)
+    from livingcircle.geo.standards import load_standard  # noqa: PLC0415  (children import what they use)
 
     if spec == "sample":
-        from data.osm_file import read_osm_file  # noqa: PLC0415
-        from data.sample import sample_file  # noqa: PLC0415
+        from livingcircle.data.osm_file import read_osm_file  # noqa: PLC0415
+        from livingcircle.data.sample import sample_file  # noqa: PLC0415
 
         ex = read_osm_file(sample_file(), load_standard())
         return "helsinki", ex.nodes, ex.edges, ex.facilities
-    from data.synthetic import grid_city  # noqa: PLC0415
+    from livingcircle.data.synthetic import grid_city  # noqa: PLC0415
 
     n = int(spec.removeprefix("grid"))
     nodes, edges, facilities = grid_city(n, seed=seed)

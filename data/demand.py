@@ -26,17 +26,16 @@ import osmium
 import pandas as pd
 import shapely
 import shapely.wkb
-
-from data.osm_file import Progress, _check_path
-from geo.demand import (
+from livingcircle.data.osm_file import Progress, _check_path
+from livingcircle.geo.demand import (
     SpreadBy,
     assign_communities,
     demand_frame,
     demand_from_buildings,
     demand_from_nodes,
 )
-from geo.engine import Region
-from geo.errors import OSMFileError
+from livingcircle.geo.engine import Region
+from livingcircle.geo.errors import OSMFileError
 
 RESIDENTIAL_BUILDINGS = frozenset({
     "residential", "apartments", "house", "detached", "semidetached_house", "terrace",

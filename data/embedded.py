@@ -26,10 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Geod
-from shapely.geometry.base import BaseGeometry
-
-from geo.errors import (
+from livingcircle.geo.errors import (
     FacilityExists,
     FacilityNotFound,
     InvalidParameter,
@@ -37,7 +34,7 @@ from geo.errors import (
     RegionNotFound,
     StoreError,
 )
-from geo.store import (
+from livingcircle.geo.store import (
     ApiKey,
     AuditEntry,
     Bounds,
@@ -49,6 +46,8 @@ from geo.store import (
     check_region_name,
     with_facilities,
 )
+from pyproj import Geod
+from shapely.geometry.base import BaseGeometry
 
 #: How long an edit waits for a load or another edit of its region before giving up.
 EDIT_WAIT_S = 10.0
@@ -84,7 +83,8 @@ class FileStore:
     def save_region(self, data: RegionData, keep: FacilityKeep | None = None) -> None:
         """Write a new version of the region, then make it live in one rename.
 
-        ``keep`` (see :meth:`geo.store.Store.save_region`) reads the live facilities under
+        ``keep`` (see :meth:`livingcircle.geo.store.Store.save_region`) reads the live facilities
+        under
         the lock.
         """
         name = check_region_name(data.info.name)

@@ -2,8 +2,10 @@
 
 The walking ways are downloaded with osmnx's Overpass client and the standard's walkable
 filter (``standard.walkable.overpass_filter()``, osmnx's own walk filter), then turned into
-:class:`geo.network.Way` objects and built by :func:`geo.network.build_network`, exactly as
-:mod:`data.osm_file` does; facilities come from ``osmnx.features_from_polygon`` with the tags
+:class:`livingcircle.geo.network.Way` objects and built by
+:func:`livingcircle.geo.network.build_network`, exactly as
+:mod:`livingcircle.data.osm_file` does; facilities come from ``osmnx.features_from_polygon`` with
+the tags
 the categories' rules name, classified by ``standard.classify``. Point the endpoint at a
 self-hosted Overpass with ``overpass_url`` (``LC_OVERPASS_URL`` on the command line).
 """
@@ -24,17 +26,16 @@ import osmnx as ox
 import pandas as pd
 import requests
 import shapely
+from livingcircle.data.departments import carry_department_records
+from livingcircle.data.load import stored_info
+from livingcircle.data.osm_file import FACILITY_COLUMNS, Extract, Progress
+from livingcircle.geo.errors import EmptyExtract, InvalidParameter, LivingCircleError
+from livingcircle.geo.network import Way, build_network
+from livingcircle.geo.standards import Standard
+from livingcircle.geo.store import RegionData, RegionInfo, Store, check_region_name
 from osmnx import _overpass
 from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
 from shapely.geometry.base import BaseGeometry
-
-from data.departments import carry_department_records
-from data.load import stored_info
-from data.osm_file import FACILITY_COLUMNS, Extract, Progress
-from geo.errors import EmptyExtract, InvalidParameter, LivingCircleError
-from geo.network import Way, build_network
-from geo.standards import Standard
-from geo.store import RegionData, RegionInfo, Store, check_region_name
 
 DEFAULT_OVERPASS_URL = "https://overpass-api.de/api"
 

@@ -16,9 +16,8 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-
-from geo.errors import InvalidParameter
-from geo.planning import PlannerTables
+from livingcircle.geo.errors import InvalidParameter
+from livingcircle.geo.planning import PlannerTables
 
 SUFFIXES = (".gpkg", ".parquet", ".csv")
 PG_TABLES = {"points": "gaps_points", "gaps": "gaps_areas", "sites": "gaps_sites",

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from data.departments import carry_department_records
-from data.osm_file import Progress, read_osm_file
-from geo.standards import Standard
-from geo.store import RegionData, RegionInfo, Store, check_region_name
+from livingcircle.data.departments import carry_department_records
+from livingcircle.data.osm_file import Progress, read_osm_file
+from livingcircle.geo.standards import Standard
+from livingcircle.geo.store import RegionData, RegionInfo, Store, check_region_name
 
 
 def load_osm(

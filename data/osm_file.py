@@ -18,10 +18,9 @@ import osmium
 import pandas as pd
 import shapely
 import shapely.wkb
-
-from geo.errors import OSMFileError
-from geo.network import Way, build_network
-from geo.standards import Standard
+from livingcircle.geo.errors import OSMFileError
+from livingcircle.geo.network import Way, build_network
+from livingcircle.geo.standards import Standard
 
 #: ``progress(stage, count, unit)``, e.g. ``("reading OSM file", 20000, "objects")``
 Progress = Callable[[str, int, str], None]

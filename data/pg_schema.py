@@ -187,7 +187,7 @@ class RequirementRow(Base):
 class ApiKeyRow(Base):
     """A department's API key: its public id, its owner and a salted hash of its secret.
 
-    The secret itself is never stored (scrypt, see :mod:`geo.keys`).
+    The secret itself is never stored (scrypt, see :mod:`livingcircle.geo.keys`).
     """
 
     __tablename__ = "api_keys"

@@ -1,22 +1,26 @@
 """The PostGIS store: regions in a shared PostgreSQL/PostGIS database.
 
 One indexed, queryable record of a district's facilities and walking network, readable by QGIS
-and SQL as well as by this tool (tables in :mod:`data.pg_schema`, created by the Alembic
+and SQL as well as by this tool (tables in :mod:`livingcircle.data.pg_schema`, created by the
+Alembic
 migrations in ``data/migrations``: ``livingcircle db upgrade``). It answers exactly as the
-embedded :class:`data.embedded.FileStore` does; ``tests/contract`` checks that.
+embedded :class:`livingcircle.data.embedded.FileStore` does; ``tests/contract`` checks that.
 
 - One SQLAlchemy engine per URL per process (psycopg 3), one transaction per unit of work.
-- Every database error leaves this module as a :class:`geo.errors.StoreError` (or
-  :class:`~geo.errors.DatabaseUnavailable`, :class:`~geo.errors.SchemaOutOfDate`) whose message
+- Every database error leaves this module as a :class:`livingcircle.geo.errors.StoreError` (or
+  :class:`~livingcircle.geo.errors.DatabaseUnavailable`,
+  :class:`~livingcircle.geo.errors.SchemaOutOfDate`) whose message
   names the URL without its password and says what to run.
 - A load is one transaction: facilities are COPYed into a staging table, upserted by
   ``(region, source, source_id)`` (so their row keys stay stable), and the ones that vanished
   from the source deleted; the network is replaced whole. A failure anywhere, a killed process
   or a lost connection leaves the previous version untouched. Loads of one region are
-  serialised by an advisory lock: a second one raises :class:`~geo.errors.RegionBusy`.
-- Facility look-ups by id and name (:class:`geo.store.FacilityCatalog`) are parameterised
+  serialised by an advisory lock: a second one raises :class:`~livingcircle.geo.errors.RegionBusy`.
+- Facility look-ups by id and name (:class:`livingcircle.geo.store.FacilityCatalog`) are
+  parameterised
   queries; a name search is ``ILIKE`` with the wildcards of the text escaped.
-- A department's change of a facility (:class:`geo.store.FacilityEditor`) is one transaction
+- A department's change of a facility (:class:`livingcircle.geo.store.FacilityEditor`) is one
+  transaction
   with its ``facility_audit`` row and a new ``regions.loaded_at`` (so other API processes
   rebuild the region); edits of a region wait for each other and for a load under the same
   advisory lock. API keys are kept in ``api_keys`` as salted hashes only.
@@ -40,6 +44,38 @@ import pandas as pd
 import psycopg
 import shapely
 from geopandas.array import GeometryArray
+from livingcircle.data.pg_schema import (
+    SCHEMA_REVISION,
+    SRID,
+    ApiKeyRow,
+    AuditRow,
+    CategoryRow,
+    RequirementRow,
+)
+from livingcircle.geo.errors import (
+    DatabaseUnavailable,
+    FacilityExists,
+    FacilityNotFound,
+    InvalidParameter,
+    LivingCircleError,
+    RegionBusy,
+    RegionNotFound,
+    SchemaOutOfDate,
+    StoreError,
+)
+from livingcircle.geo.standards import Standard
+from livingcircle.geo.store import (
+    ApiKey,
+    AuditEntry,
+    Bounds,
+    FacilityChange,
+    FacilityKeep,
+    FacilityRecord,
+    RegionData,
+    RegionInfo,
+    check_region_name,
+    with_facilities,
+)
 from pyproj import CRS, Geod
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import (
@@ -60,39 +96,6 @@ from sqlalchemy.exc import (
     NoSuchModuleError,
     OperationalError,
     SQLAlchemyError,
-)
-
-from data.pg_schema import (
-    SCHEMA_REVISION,
-    SRID,
-    ApiKeyRow,
-    AuditRow,
-    CategoryRow,
-    RequirementRow,
-)
-from geo.errors import (
-    DatabaseUnavailable,
-    FacilityExists,
-    FacilityNotFound,
-    InvalidParameter,
-    LivingCircleError,
-    RegionBusy,
-    RegionNotFound,
-    SchemaOutOfDate,
-    StoreError,
-)
-from geo.standards import Standard
-from geo.store import (
-    ApiKey,
-    AuditEntry,
-    Bounds,
-    FacilityChange,
-    FacilityKeep,
-    FacilityRecord,
-    RegionData,
-    RegionInfo,
-    check_region_name,
-    with_facilities,
 )
 
 __all__ = ["LoadStats", "PostgisStore", "dispose_engines", "parse_url", "safe_url", "upgrade"]
@@ -310,7 +313,8 @@ class PostgisStore:
 
         Facilities are matched by ``(source, source_id)``: matching rows are updated in place
         (their row keys stay), new ones inserted, vanished ones deleted. :attr:`last_load`
-        counts them. ``keep`` (see :meth:`geo.store.Store.save_region`) reads the stored
+        counts them. ``keep`` (see :meth:`livingcircle.geo.store.Store.save_region`) reads the
+        stored
         facilities inside the transaction, after the region's lock is taken.
         """
         name = check_region_name(data.info.name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from geo.errors import OSMFileError
+from livingcircle.geo.errors import OSMFileError
 
 SAMPLE_REGION = "helsinki"
 #: A point in front of Helsinki central railway station.

@@ -3,7 +3,8 @@
 :func:`grid_city` lays out a jittered square street grid around a centre point (Ningbo by
 default), drops a few street edges at random, and scatters facilities of every category of
 the standard over it. Its three frames have exactly the columns and dtypes that
-:func:`geo.network.build_network` returns and :class:`geo.store.RegionData` stores, so they
+:func:`livingcircle.geo.network.build_network` returns and
+:class:`livingcircle.geo.store.RegionData` stores, so they
 feed ``StreetNetwork.from_frames`` and ``Region`` unchanged. Everything is vectorised: a
 million nodes (about two million edges) take a few seconds.
 """
@@ -16,9 +17,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from livingcircle.geo.network import FloatArray
 from pyproj import Geod
-
-from geo.network import FloatArray
 
 #: Ningbo (Haishu / Yinzhou), the default centre.
 NINGBO = (121.55, 29.87)
@@ -92,7 +92,7 @@ def grid_city(
         raise ValueError(f"n_nodes={n_nodes} is too small; a grid city needs at least 4 nodes")
     rng = np.random.default_rng(seed)
     if categories is None:
-        from geo.standards import load_standard  # noqa: PLC0415
+        from livingcircle.geo.standards import load_standard  # noqa: PLC0415
 
         categories = load_standard().category_ids
     cols = int(np.ceil(np.sqrt(n_nodes)))

@@ -13,9 +13,8 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-
-from geo.demand import demand_frame, demand_from_buildings
-from geo.errors import InvalidParameter
+from livingcircle.geo.demand import demand_frame, demand_from_buildings
+from livingcircle.geo.errors import InvalidParameter
 
 LON_NAMES = ("lon", "lng", "long", "longitude", "x")
 LAT_NAMES = ("lat", "latitude", "y")

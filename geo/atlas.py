@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from threading import Lock
 
-from geo import config
-from geo.engine import Region
-from geo.errors import PointOutsideRegion, RegionNotFound
-from geo.network import StreetNetwork
-from geo.results import CatchmentResult, NearestResult
-from geo.standards import Standard
-from geo.store import RegionInfo, Store
+from livingcircle.geo import config
+from livingcircle.geo.engine import Region
+from livingcircle.geo.errors import PointOutsideRegion, RegionNotFound
+from livingcircle.geo.network import StreetNetwork
+from livingcircle.geo.results import CatchmentResult, NearestResult
+from livingcircle.geo.standards import Standard
+from livingcircle.geo.store import RegionInfo, Store
 
 
 class Atlas:

@@ -16,12 +16,11 @@ from typing import Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from livingcircle.geo import config
+from livingcircle.geo.errors import InvalidParameter
+from livingcircle.geo.network import FloatArray, StreetNetwork
+from livingcircle.geo.routing import Snap, snap_points
 from numpy.typing import NDArray
-
-from geo import config
-from geo.errors import InvalidParameter
-from geo.network import FloatArray, StreetNetwork
-from geo.routing import Snap, snap_points
 
 SpreadBy = Literal["floor_area", "count"]
 #: Levels assumed for a residential building whose ``building:levels`` is not tagged.

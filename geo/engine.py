@@ -13,17 +13,12 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import shapely
-from numpy.typing import NDArray
-from pyproj import Transformer
-from scipy.spatial import ConvexHull, QhullError, cKDTree
-from shapely.geometry.base import BaseGeometry
-
-from geo import config
-from geo.accessibility import distance_to_nearest
-from geo.catchment import ring_polygons
-from geo.errors import InvalidParameter, PointOutsideRegion, PointTooFarFromNetwork
-from geo.network import FloatArray, IntArray, StreetNetwork
-from geo.results import (
+from livingcircle.geo import config
+from livingcircle.geo.accessibility import distance_to_nearest
+from livingcircle.geo.catchment import ring_polygons
+from livingcircle.geo.errors import InvalidParameter, PointOutsideRegion, PointTooFarFromNetwork
+from livingcircle.geo.network import FloatArray, IntArray, StreetNetwork
+from livingcircle.geo.results import (
     DECIMALS,
     CatchmentResult,
     Hits,
@@ -33,8 +28,12 @@ from geo.results import (
     Ring,
     TierSummary,
 )
-from geo.routing import AT_NODE_M, Search, Snap, search, snap_geometries, snap_points
-from geo.standards import Standard
+from livingcircle.geo.routing import AT_NODE_M, Search, Snap, search, snap_geometries, snap_points
+from livingcircle.geo.standards import Standard
+from numpy.typing import NDArray
+from pyproj import Transformer
+from scipy.spatial import ConvexHull, QhullError, cKDTree
+from shapely.geometry.base import BaseGeometry
 
 _SLACK = 1.001
 

@@ -4,14 +4,14 @@
 nearest facility (exact, any distance up to the engine's search limit), to the ``k`` nearest
 and the number reachable within each of ``minutes`` (both within the longest of those
 minutes). It makes one pass per category over the whole street graph for the nearest, and one
-bounded search per *facility* for the rest (:mod:`geo.reach`): never a search per home.
+bounded search per *facility* for the rest (:mod:`livingcircle.geo.reach`): never a search per home.
 
 The result (:class:`Analysis`) then answers the planner's questions without more searching:
 which GB 50180 requirements each point misses per tier (:meth:`Analysis.compliance`), the
 share of residents covered and their population-weighted mean time per district or community
 (:meth:`Analysis.coverage`, the 15-minute-city literature's measures), and the street areas
 beyond a category's radius with the residents they hold (:func:`gap_areas`). Where to build
-next is :func:`geo.siting.best_sites`.
+next is :func:`livingcircle.geo.siting.best_sites`.
 """
 
 from __future__ import annotations
@@ -24,18 +24,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from livingcircle.geo import config
+from livingcircle.geo.accessibility import beyond, points_distance
+from livingcircle.geo.catchment import ring_polygons
+from livingcircle.geo.demand import Demand
+from livingcircle.geo.engine import Region
+from livingcircle.geo.errors import InvalidParameter
+from livingcircle.geo.network import FloatArray
+from livingcircle.geo.reach import PairChunk, ReachGraph
+from livingcircle.geo.routing import Snap
+from livingcircle.geo.standards import Requirement, Standard
 from numpy.typing import NDArray
-
-from geo import config
-from geo.accessibility import beyond, points_distance
-from geo.catchment import ring_polygons
-from geo.demand import Demand
-from geo.engine import Region
-from geo.errors import InvalidParameter
-from geo.network import FloatArray
-from geo.reach import PairChunk, ReachGraph
-from geo.routing import Snap
-from geo.standards import Requirement, Standard
 
 #: Demand points per category kept by default for the k-nearest columns.
 DEFAULT_K = 5
@@ -268,7 +267,7 @@ def analyse(
     region
         The loaded region (network and snapped facilities).
     demand
-        Demand points placed on its network (:func:`geo.demand.place_demand`).
+        Demand points placed on its network (:func:`livingcircle.geo.demand.place_demand`).
     categories
         Category ids; all the standard's categories when None.
     k
@@ -387,7 +386,8 @@ def gap_areas(region: Region, analysis: Analysis, category: str,
     """Areas beyond a category's radius, as polygons with the residents they hold.
 
     The streets from which the nearest facility is farther than the radius are drawn as a band
-    (as catchments are, :func:`geo.catchment.ring_polygons`), split into separate areas; each
+    (as catchments are, :func:`livingcircle.geo.catchment.ring_polygons`), split into separate
+    areas; each
     uncovered demand point counts in the area nearest its place on the street.
 
     Returns

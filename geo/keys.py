@@ -15,8 +15,8 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from geo.errors import InvalidParameter, MissingApiKey, WrongApiKey
-from geo.store import ApiKey
+from livingcircle.geo.errors import InvalidParameter, MissingApiKey, WrongApiKey
+from livingcircle.geo.store import ApiKey
 
 _TOKEN = re.compile(r"^lc_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 _OWNER = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")

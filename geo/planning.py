@@ -1,6 +1,6 @@
 """The whole planner's gap analysis in one call, as tables ready to write out or to map.
 
-:func:`plan` runs :func:`geo.gaps.analyse` once, then draws the gap areas and sites new
+:func:`plan` runs :func:`livingcircle.geo.gaps.analyse` once, then draws the gap areas and sites new
 facilities for the categories asked about. :class:`PlannerTables` holds everything a report,
 a file or a planner map needs, in WGS 84.
 """
@@ -12,13 +12,12 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import pandas as pd
-
-from geo import config
-from geo.demand import Demand
-from geo.engine import Region
-from geo.gaps import DEFAULT_K, Analysis, analyse, gap_areas
-from geo.reach import ReachGraph
-from geo.siting import Siting, best_sites, picks_frame
+from livingcircle.geo import config
+from livingcircle.geo.demand import Demand
+from livingcircle.geo.engine import Region
+from livingcircle.geo.gaps import DEFAULT_K, Analysis, analyse, gap_areas
+from livingcircle.geo.reach import ReachGraph
+from livingcircle.geo.siting import Siting, best_sites, picks_frame
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,8 @@ class PlannerTables:
     Attributes
     ----------
     analysis
-        Per-point, per-category arrays (:class:`geo.gaps.Analysis`): ``node_m`` per category
+        Per-point, per-category arrays (:class:`livingcircle.geo.gaps.Analysis`): ``node_m`` per
+        category
         paints streets, ``nearest_m`` per point colours homes.
     points
         Demand points with score, missing requirements and per-category minutes.
@@ -77,7 +77,7 @@ def plan(
     parcels
         Candidate parcels for the sites (street nodes when None).
     k, minutes, speed_m_s
-        As :func:`geo.gaps.analyse`.
+        As :func:`livingcircle.geo.gaps.analyse`.
     """
     graph = ReachGraph(region.net)
     analysis = analyse(region, demand, k=k, minutes=minutes, speed_m_s=speed_m_s, graph=graph)

@@ -5,7 +5,8 @@ Two passes serve the planner analysis, both over the street graph walked backwar
 
 * :meth:`ReachGraph.nearest` is one Dijkstra per category from a virtual node joined to every
   facility, giving each street node its distance *to* the nearest one (as
-  :func:`geo.accessibility.distance_to_nearest`, on a reversed graph built once instead of
+  :func:`livingcircle.geo.accessibility.distance_to_nearest`, on a reversed graph built once
+  instead of
   once per category).
 * :meth:`ReachGraph.pairs_within` lists every (place, point) pair closer than a radius: the
   places (facilities, candidate sites) are grouped into square tiles, and one SciPy Dijkstra
@@ -24,12 +25,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from livingcircle.geo.network import FloatArray, StreetNetwork
+from livingcircle.geo.routing import AT_NODE_M, Snap
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
-
-from geo.network import FloatArray, StreetNetwork
-from geo.routing import AT_NODE_M, Snap
 
 #: Straight-line distance in the projected CRS may exceed the geodesic edge length by the UTM
 #: scale factor; boxes are widened by this much so no reachable node is cut (as in routing).
@@ -119,7 +119,7 @@ class ReachGraph:
     def nearest(self, places: Snap, limit_m: float = np.inf) -> FloatArray:
         """Every node's network distance to the nearest of ``places`` (``inf`` past the limit).
 
-        Equal to :func:`geo.accessibility.distance_to_nearest`; access legs included.
+        Equal to :func:`livingcircle.geo.accessibility.distance_to_nearest`; access legs included.
         """
         n = self.net.n_nodes
         if len(places) == 0:

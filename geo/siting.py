@@ -2,7 +2,8 @@
 
 For a category, the candidates are street nodes near uncovered residents (or parcels a
 planner gives). Each candidate covers the uncovered residents who could walk to it within the
-category's radius (one bounded search per candidate, :mod:`geo.reach`). The candidate covering
+category's radius (one bounded search per candidate, :mod:`livingcircle.geo.reach`). The candidate
+covering
 the most residents is picked, those residents are marked covered, and the next pick is the
 best for the residents still left: the classic greedy for maximum coverage, which is within
 1 - 1/e of the best possible set of sites.
@@ -15,17 +16,16 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from livingcircle.geo import config
+from livingcircle.geo.engine import Region
+from livingcircle.geo.errors import InvalidParameter
+from livingcircle.geo.gaps import Analysis
+from livingcircle.geo.network import FloatArray
+from livingcircle.geo.reach import ReachGraph
+from livingcircle.geo.routing import Snap, snap_geometries
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.spatial import cKDTree
-
-from geo import config
-from geo.engine import Region
-from geo.errors import InvalidParameter
-from geo.gaps import Analysis
-from geo.network import FloatArray
-from geo.reach import ReachGraph
-from geo.routing import Snap, snap_geometries
 
 #: Straight-line slack when looking for candidate nodes near uncovered residents.
 _SLACK = 1.001

@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from geo.errors import InvalidParameter, UnknownCategory, UnknownProfile
+from livingcircle.geo.errors import InvalidParameter, UnknownCategory, UnknownProfile
 
 DEFAULT_STANDARDS_FILE = Path(__file__).with_name("gb50180.toml")
 

@@ -17,17 +17,22 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from data.load import load_osm
-from data.sample import SAMPLE_POINT, SAMPLE_REGION, sample_file
-from geo import config
-from geo.atlas import Atlas
-from geo.errors import InvalidParameter, LivingCircleError, NotSupportedByStore, RegionNotFound
-from geo.keys import new_key
-from geo.results import CatchmentResult, NearestResult
-from geo.standards import Standard, load_standard
-from geo.store import FacilityEditor, RegionInfo, Store
+from livingcircle.data.load import load_osm
+from livingcircle.data.sample import SAMPLE_POINT, SAMPLE_REGION, sample_file
+from livingcircle.geo import config
+from livingcircle.geo.atlas import Atlas
+from livingcircle.geo.errors import (
+    InvalidParameter,
+    LivingCircleError,
+    NotSupportedByStore,
+    RegionNotFound,
+)
+from livingcircle.geo.keys import new_key
+from livingcircle.geo.results import CatchmentResult, NearestResult
+from livingcircle.geo.standards import Standard, load_standard
+from livingcircle.geo.store import FacilityEditor, RegionInfo, Store
+from livingcircle.maps.base import TILES, Tiles
 from livingcircle.settings import EngineSettings, StoreSettings, open_store
-from maps.base import TILES, Tiles
 
 app = typer.Typer(
     name="livingcircle",
@@ -301,7 +306,7 @@ def fetch(
     The same walkable definition and categories as 'livingcircle load'; the region is
     replaced whole, or left as it was if the download fails.
     """
-    from data.fetch import OverpassOptions, area_polygon, fetch_region  # noqa: PLC0415
+    from livingcircle.data.fetch import OverpassOptions, area_polygon, fetch_region  # noqa: PLC0415
     from livingcircle.settings import NominatimSettings, OverpassSettings  # noqa: PLC0415
 
     settings = OverpassSettings()
@@ -350,7 +355,7 @@ def import_list_command(
     written to the report to fix and submit again. Importing the same list again changes
     nothing.
     """
-    from data.departments import import_list, load_mapping  # noqa: PLC0415
+    from livingcircle.data.departments import import_list, load_mapping  # noqa: PLC0415
 
     standard = _standard(standards)
     result = import_list(_store(data_dir, database), region, file,
@@ -371,7 +376,7 @@ def import_list_command(
 @db_app.command("upgrade")
 def db_upgrade(database: Database = None) -> None:
     """Create or update the livingcircle tables in a PostGIS database (Alembic migrations)."""
-    from data.postgis import safe_url, upgrade  # noqa: PLC0415  (SQLAlchemy only when asked)
+    from livingcircle.data.postgis import safe_url, upgrade  # noqa: PLC0415  (SQLAlchemy only when asked)
 
     url = database or StoreSettings().database_url
     if not url:
@@ -383,7 +388,7 @@ def db_upgrade(database: Database = None) -> None:
 
 def _write_map(atlas: Atlas, result: CatchmentResult, near: NearestResult, path: Path,
                offline: bool, tiles: str = "osm") -> None:
-    from maps.resident import resident_map  # noqa: PLC0415  (folium only when a map is asked)
+    from livingcircle.maps.resident import resident_map  # noqa: PLC0415  (folium only when a map is asked)
 
     streets = None
     if offline:
@@ -445,7 +450,7 @@ def map_planner(
     database: Database = None,
 ) -> None:
     """Planner map: minutes on foot to the nearest facility on every street, and the gaps."""
-    from maps.planner import planner_map  # noqa: PLC0415  (folium only when a map is asked)
+    from livingcircle.maps.planner import planner_map  # noqa: PLC0415  (folium only when a map is asked)
 
     atlas = _atlas(data_dir, None, database)
     engine = atlas.region(region)
@@ -465,7 +470,7 @@ def map_kiosk(
     database: Database = None,
 ) -> None:
     """Kiosk page: full-screen offline map and the nearest everyday services, in big type."""
-    from maps.kiosk import kiosk, kiosk_page  # noqa: PLC0415  (folium only when asked)
+    from livingcircle.maps.kiosk import kiosk, kiosk_page  # noqa: PLC0415  (folium only when asked)
 
     atlas = _atlas(data_dir, None, database)
     k = kiosk(kiosk_id, kiosks)
@@ -592,7 +597,7 @@ def serve(
     With several workers on Linux, each listens on the port itself (SO_REUSEPORT) so the
     kernel shares connections out evenly; a worker that dies is replaced.
     """
-    from api.serve import serve as run_server  # noqa: PLC0415  (only the server needs it)
+    from livingcircle.api.serve import serve as run_server  # noqa: PLC0415  (only the server needs it)
 
     # each worker process builds the app from the environment (api.app:create_app)
     for name, value in (("LC_DATA_DIR", data_dir), ("LC_DATABASE_URL", database),

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from data.demand import demand_for_region
-from data.gap_outputs import SUFFIXES, write_postgis, write_result
-from data.user_files import read_boundaries, read_homes, read_parcels
-from geo.atlas import Atlas
-from geo.demand import SpreadBy, place_demand
-from geo.errors import InvalidParameter
-from geo.planning import PlannerTables, plan
+from livingcircle.data.demand import demand_for_region
+from livingcircle.data.gap_outputs import SUFFIXES, write_postgis, write_result
+from livingcircle.data.user_files import read_boundaries, read_homes, read_parcels
+from livingcircle.geo.atlas import Atlas
+from livingcircle.geo.demand import SpreadBy, place_demand
+from livingcircle.geo.errors import InvalidParameter
+from livingcircle.geo.planning import PlannerTables, plan
 from livingcircle.report import write_report
 
 

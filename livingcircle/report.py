@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.engine import Region
-from geo.gaps import DISTRICT
-from geo.planning import PlannerTables
+from livingcircle.geo.engine import Region
+from livingcircle.geo.gaps import DISTRICT
+from livingcircle.geo.planning import PlannerTables
 
 #: minutes on foot: upper bound of each colour band (as the planner map's)
 BANDS = ((5, "#1a9850"), (10, "#a6d96a"), (15, "#fdae61"), (float("inf"), "#d7191c"))

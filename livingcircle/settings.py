@@ -8,9 +8,9 @@ from platformdirs import user_data_dir
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from data.embedded import FileStore
-from geo import config
-from geo.store import Store
+from livingcircle.data.embedded import FileStore
+from livingcircle.geo import config
+from livingcircle.geo.store import Store
 
 
 class StoreSettings(BaseSettings):
@@ -34,7 +34,7 @@ def open_store(settings: StoreSettings | None = None) -> Store:
     """
     settings = settings or StoreSettings()
     if settings.database_url:
-        from data.postgis import PostgisStore  # noqa: PLC0415  (SQLAlchemy only when asked)
+        from livingcircle.data.postgis import PostgisStore  # noqa: PLC0415  (SQLAlchemy only when asked)
 
         return PostgisStore(settings.database_url)
     return FileStore(settings.data_dir)

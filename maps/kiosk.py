@@ -18,13 +18,12 @@ from typing import Any
 import folium
 import shapely
 from branca.element import Element
-
-from geo.engine import Region
-from geo.errors import InvalidParameter, UnknownKiosk
-from geo.results import NearestResult
-from geo.standards import Standard
-from maps.base import Display, add_streets, base_map, finish
-from maps.resident import you_are_here
+from livingcircle.geo.engine import Region
+from livingcircle.geo.errors import InvalidParameter, UnknownKiosk
+from livingcircle.geo.results import NearestResult
+from livingcircle.geo.standards import Standard
+from livingcircle.maps.base import Display, add_streets, base_map, finish
+from livingcircle.maps.resident import you_are_here
 
 DEFAULT_KIOSKS_FILE = Path(__file__).with_name("kiosks.toml")
 WALK_MINUTES = 15

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import folium
 from branca.element import Element
-
-from geo.errors import LivingCircleError
+from livingcircle.geo.errors import LivingCircleError
 
 ASSETS = Path(__file__).with_name("assets") / "node_modules"
 #: package -> (scripts, stylesheets) under its dist/ folder, in load order

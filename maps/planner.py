@@ -14,13 +14,21 @@ import folium
 import numpy as np
 import shapely
 from folium.plugins import MarkerCluster
+from livingcircle.geo.accessibility import beyond
+from livingcircle.geo.catchment import ring_polygons
+from livingcircle.geo.engine import Region
+from livingcircle.maps.base import (
+    Display,
+    Legend,
+    LegendRow,
+    Tiles,
+    add_streets,
+    base_map,
+    finish,
+    fit,
+)
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
-
-from geo.accessibility import beyond
-from geo.catchment import ring_polygons
-from geo.engine import Region
-from maps.base import Display, Legend, LegendRow, Tiles, add_streets, base_map, finish, fit
 
 #: minutes on foot: upper bound of each colour band (the last is open-ended)
 BANDS = ((5, "#1a9850"), (10, "#a6d96a"), (15, "#fdae61"), (float("inf"), "#d7191c"))

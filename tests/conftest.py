@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from data.osm_file import Extract, read_osm_file
-from data.sample import sample_file
-from geo.engine import Region
-from geo.network import StreetNetwork
-from geo.standards import Standard, load_standard
+from livingcircle.data.osm_file import Extract, read_osm_file
+from livingcircle.data.sample import sample_file
+from livingcircle.geo.engine import Region
+from livingcircle.geo.network import StreetNetwork
+from livingcircle.geo.standards import Standard, load_standard
 
 
 @pytest.fixture(scope="session")

@@ -15,10 +15,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-
-from geo.engine import Region
-from geo.network import StreetNetwork
-from geo.standards import Standard
+from livingcircle.geo.engine import Region
+from livingcircle.geo.network import StreetNetwork
+from livingcircle.geo.standards import Standard
 
 LON0, LAT0 = 121.55, 29.87
 _M_PER_DEG_LAT = 111_320.0

@@ -5,16 +5,27 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from livingcircle.api.deps import (
+    CatalogDep,
+    EditorDep,
+    SettingsDep,
+    StandardDep,
+    StoreDep,
+    as_catalog,
+)
+from livingcircle.api.errors import problems
+from livingcircle.api.geojson import (
+    FastJSONResponse,
+    GeoJSONResponse,
+    audit_json,
+    facility_features,
+)
+from livingcircle.api.models import AuditOut, FacilityCollection, FacilityFeature
+from livingcircle.api.params import MAX_QUERY_CHARS, FacilityId, RegionPath
+from livingcircle.geo.errors import InvalidParameter
+from livingcircle.geo.store import Bounds
 from pyproj import Geod
 from shapely import box
-
-from api.deps import CatalogDep, EditorDep, SettingsDep, StandardDep, StoreDep, as_catalog
-from api.errors import problems
-from api.geojson import FastJSONResponse, GeoJSONResponse, audit_json, facility_features
-from api.models import AuditOut, FacilityCollection, FacilityFeature
-from api.params import MAX_QUERY_CHARS, FacilityId, RegionPath
-from geo.errors import InvalidParameter
-from geo.store import Bounds
 
 router = APIRouter(prefix="/v1/regions/{region}", tags=["facilities"],
                    responses=problems(404, 422, 503))

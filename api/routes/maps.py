@@ -6,17 +6,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
-
-from api.deps import AtlasDep
-from api.errors import problems
-from api.geojson import FastJSONResponse
-from api.models import KioskData
-from api.params import Lat, Lon, Profile, RegionQuery, Speed
-from geo import config
-from geo.atlas import Atlas
-from geo.errors import UnknownKiosk
-from maps.kiosk import WALK_MINUTES, Kiosk, kiosk_data, kiosk_page
-from maps.resident import resident_map
+from livingcircle.api.deps import AtlasDep
+from livingcircle.api.errors import problems
+from livingcircle.api.geojson import FastJSONResponse
+from livingcircle.api.models import KioskData
+from livingcircle.api.params import Lat, Lon, Profile, RegionQuery, Speed
+from livingcircle.geo import config
+from livingcircle.geo.atlas import Atlas
+from livingcircle.geo.errors import UnknownKiosk
+from livingcircle.maps.kiosk import WALK_MINUTES, Kiosk, kiosk_data, kiosk_page
+from livingcircle.maps.resident import resident_map
 
 router = APIRouter(prefix="/v1/maps", tags=["maps"], default_response_class=HTMLResponse,
                    responses=problems(404, 422, 503))

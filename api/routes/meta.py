@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-
-from api.deps import StandardDep, StoreDep
-from api.errors import problems
-from api.geojson import FastJSONResponse, GeoJSONResponse, region_feature
-from api.models import (
+from livingcircle.api.deps import StandardDep, StoreDep
+from livingcircle.api.errors import problems
+from livingcircle.api.geojson import FastJSONResponse, GeoJSONResponse, region_feature
+from livingcircle.api.models import (
     CategoryOut,
     Health,
     Readiness,
@@ -17,8 +16,8 @@ from api.models import (
     RegionFeature,
     StandardOut,
 )
-from api.params import RegionPath
-from geo.errors import RegionNotFound
+from livingcircle.api.params import RegionPath
+from livingcircle.geo.errors import RegionNotFound
 
 router = APIRouter(tags=["meta"])
 

@@ -5,13 +5,22 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-
-from api.deps import AtlasDep
-from api.errors import problems
-from api.geojson import GeoJSONResponse
-from api.models import CatchmentCollection, NearestCollection
-from api.params import Categories, K, Lat, Lon, MaxMinutes, Minutes, Profile, RegionQuery, Speed
-from geo import config
+from livingcircle.api.deps import AtlasDep
+from livingcircle.api.errors import problems
+from livingcircle.api.geojson import GeoJSONResponse
+from livingcircle.api.models import CatchmentCollection, NearestCollection
+from livingcircle.api.params import (
+    Categories,
+    K,
+    Lat,
+    Lon,
+    MaxMinutes,
+    Minutes,
+    Profile,
+    RegionQuery,
+    Speed,
+)
+from livingcircle.geo import config
 
 router = APIRouter(prefix="/v1", tags=["queries"], responses=problems(404, 422, 503))
 

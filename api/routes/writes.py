@@ -11,17 +11,16 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Response
+from livingcircle.api.deps import AtlasDep, CallerDep, CatalogDep, EditorDep, StandardDep
+from livingcircle.api.errors import problems
+from livingcircle.api.geojson import GeoJSONResponse, facility_features
+from livingcircle.api.models import FacilityFeature, FacilityIn, NewFacilityIn
+from livingcircle.api.params import FacilityId, RegionPath
+from livingcircle.geo.atlas import Atlas
+from livingcircle.geo.errors import InvalidParameter, NotYourFacility, RegionNotFound
+from livingcircle.geo.standards import Standard
+from livingcircle.geo.store import ApiKey, FacilityCatalog, FacilityRecord
 from shapely import Point
-
-from api.deps import AtlasDep, CallerDep, CatalogDep, EditorDep, StandardDep
-from api.errors import problems
-from api.geojson import GeoJSONResponse, facility_features
-from api.models import FacilityFeature, FacilityIn, NewFacilityIn
-from api.params import FacilityId, RegionPath
-from geo.atlas import Atlas
-from geo.errors import InvalidParameter, NotYourFacility, RegionNotFound
-from geo.standards import Standard
-from geo.store import ApiKey, FacilityCatalog, FacilityRecord
 
 router = APIRouter(prefix="/v1/regions/{region}/facilities", tags=["writes"],
                    responses=problems(400, 401, 403, 404, 409, 413, 422, 501, 503))

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from livingcircle.api.app import create_app
+from livingcircle.api.settings import APISettings, Settings
+from livingcircle.data.embedded import FileStore
+from livingcircle.data.load import load_osm
+from livingcircle.data.sample import SAMPLE_REGION
+from livingcircle.geo.keys import new_key
+from livingcircle.geo.standards import Standard
 
-from api.app import create_app
-from api.settings import APISettings, Settings
-from data.embedded import FileStore
-from data.load import load_osm
-from data.sample import SAMPLE_REGION
-from geo.keys import new_key
-from geo.standards import Standard
 from livingcircle.settings import EngineSettings, StoreSettings
 from tests.contract.conftest import make_database, postgis_server  # noqa: F401  (fixtures)
 
@@ -43,7 +43,7 @@ def sample_store_dir(tmp_path_factory: pytest.TempPathFactory, sample_path: Path
 def sample_postgis_url(make_database: Callable[..., str], sample_path: Path,  # noqa: F811
                        standard: Standard) -> str:
     """A throwaway PostGIS database of this module with the Helsinki sample loaded."""
-    from data.postgis import PostgisStore  # noqa: PLC0415
+    from livingcircle.data.postgis import PostgisStore  # noqa: PLC0415
 
     url = make_database()
     store = PostgisStore(url)

@@ -19,6 +19,7 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
+from livingcircle.api.app import create_app
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -26,7 +27,6 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from api.app import create_app
 from livingcircle.settings import StoreSettings
 from tests.api.conftest import settings_for
 

@@ -1,7 +1,8 @@
 """Run by the tests as a separate process: start loading a region, stop half-way, wait.
 
 ``python _slow_load.py KIND WHERE PICKLE``: KIND is ``file`` or ``postgis``, WHERE the store's
-folder or URL, PICKLE a pickled :class:`geo.store.RegionData`. The load pauses after the store
+folder or URL, PICKLE a pickled :class:`livingcircle.geo.store.RegionData`. The load pauses after
+the store
 has written most of the new version (printing ``HALFWAY``) until the test kills the process.
 """
 
@@ -18,14 +19,14 @@ def main() -> None:
     kind, where, pickled = sys.argv[1:4]
     region = pickle.loads(Path(pickled).read_bytes())
     if kind == "file":
-        import data.embedded as module  # noqa: PLC0415
-        from data.embedded import FileStore  # noqa: PLC0415
+        import livingcircle.data.embedded as module  # noqa: PLC0415
+        from livingcircle.data.embedded import FileStore  # noqa: PLC0415
 
         store: Any = FileStore(Path(where))
         hook = "_write_json"
     else:
-        import data.postgis as module  # noqa: PLC0415
-        from data.postgis import PostgisStore  # noqa: PLC0415
+        import livingcircle.data.postgis as module  # noqa: PLC0415
+        from livingcircle.data.postgis import PostgisStore  # noqa: PLC0415
 
         store = PostgisStore(where)
         hook = "_replace_network"

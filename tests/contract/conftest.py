@@ -19,14 +19,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from livingcircle.data.embedded import FileStore
+from livingcircle.data.osm_file import Extract
+from livingcircle.data.postgis import PostgisStore, dispose_engines, safe_url, upgrade
+from livingcircle.geo.store import RegionData, RegionInfo, Store
 from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
-
-from data.embedded import FileStore
-from data.osm_file import Extract
-from data.postgis import PostgisStore, dispose_engines, safe_url, upgrade
-from geo.store import RegionData, RegionInfo, Store
 
 DEFAULT_SERVER_URL = "postgresql+psycopg://livingcircle:livingcircle@127.0.0.1:5432/postgres"
 TEMPLATE = "livingcircle_template"

@@ -19,14 +19,11 @@ import pandas as pd
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
-from pandas.testing import assert_frame_equal
-from sqlalchemy import text
-
-from data.embedded import FileStore
-from data.load import load_osm
-from data.postgis import LOAD_LOCK, PostgisStore, upgrade
-from geo.atlas import Atlas
-from geo.errors import (
+from livingcircle.data.embedded import FileStore
+from livingcircle.data.load import load_osm
+from livingcircle.data.postgis import LOAD_LOCK, PostgisStore, upgrade
+from livingcircle.geo.atlas import Atlas
+from livingcircle.geo.errors import (
     FacilityExists,
     FacilityNotFound,
     InvalidParameter,
@@ -34,9 +31,9 @@ from geo.errors import (
     SchemaOutOfDate,
     StoreError,
 )
-from geo.keys import new_key
-from geo.standards import Standard
-from geo.store import (
+from livingcircle.geo.keys import new_key
+from livingcircle.geo.standards import Standard
+from livingcircle.geo.store import (
     ApiKey,
     AuditEntry,
     FacilityCatalog,
@@ -45,6 +42,9 @@ from geo.store import (
     RegionData,
     Store,
 )
+from pandas.testing import assert_frame_equal
+from sqlalchemy import text
+
 from tests.attacks import ATTACKS
 from tests.contract.conftest import empty_postgis
 

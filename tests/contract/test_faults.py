@@ -15,17 +15,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import livingcircle.data.embedded
+import livingcircle.data.postgis
 import psycopg
 import pytest
 from geopandas.testing import assert_geodataframe_equal
-
-import data.embedded
-import data.postgis
-from data.embedded import FileStore
-from geo.atlas import Atlas
-from geo.errors import DatabaseUnavailable, RegionBusy, StoreError
-from geo.standards import Standard
-from geo.store import RegionData, Store
+from livingcircle.data.embedded import FileStore
+from livingcircle.geo.atlas import Atlas
+from livingcircle.geo.errors import DatabaseUnavailable, RegionBusy, StoreError
+from livingcircle.geo.standards import Standard
+from livingcircle.geo.store import RegionData, Store
 
 REGION = "helsinki"
 SLOW_LOAD = Path(__file__).with_name("_slow_load.py")
@@ -54,8 +53,8 @@ def assert_answers(store: Store, standard: Standard) -> None:
 def _mid_load_hook(store: Store) -> tuple[Any, str]:
     """Where each store is half-way through a load: the new version written, not yet live."""
     if isinstance(store, FileStore):
-        return data.embedded, "_write_json"
-    return data.postgis, "_replace_network"
+        return livingcircle.data.embedded, "_write_json"
+    return livingcircle.data.postgis, "_replace_network"
 
 
 def test_injected_failure_half_way_keeps_the_previous_version(
@@ -66,15 +65,15 @@ def test_injected_failure_half_way_keeps_the_previous_version(
     if isinstance(store, FileStore):
         def disk_full(*args: Any) -> None:
             raise OSError(28, "No space left on device")
-        monkeypatch.setattr(data.embedded, "_write_json", disk_full)
+        monkeypatch.setattr(livingcircle.data.embedded, "_write_json", disk_full)
     else:
-        original = data.postgis.copy_rows
+        original = livingcircle.data.postgis.copy_rows
 
         def connection_lost(conn: Any, table: str, *args: Any) -> None:
             if table == "walk_edges":  # facilities merged, network half replaced
                 raise psycopg.OperationalError("server closed the connection unexpectedly")
             original(conn, table, *args)
-        monkeypatch.setattr(data.postgis, "copy_rows", connection_lost)
+        monkeypatch.setattr(livingcircle.data.postgis, "copy_rows", connection_lost)
     with pytest.raises(StoreError) as caught:
         store.save_region(changed(sample_data, 3))
     if not isinstance(store, FileStore):

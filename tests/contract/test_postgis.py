@@ -16,15 +16,15 @@ import psycopg
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
+from livingcircle.data.embedded import FileStore
+from livingcircle.data.pg_schema import SCHEMA_REVISION, Base
+from livingcircle.data.postgis import PostgisStore, upgrade
+from livingcircle.data.synthetic import grid_city
+from livingcircle.geo.errors import DatabaseUnavailable, SchemaOutOfDate, StoreError
+from livingcircle.geo.store import RegionData, RegionInfo, Store
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
-from data.embedded import FileStore
-from data.pg_schema import SCHEMA_REVISION, Base
-from data.postgis import PostgisStore, upgrade
-from data.synthetic import grid_city
-from geo.errors import DatabaseUnavailable, SchemaOutOfDate, StoreError
-from geo.store import RegionData, RegionInfo, Store
 from tests.contract.conftest import empty_postgis
 
 pytestmark = pytest.mark.postgis
@@ -177,7 +177,7 @@ def test_migration_and_models_agree(postgis_url: str) -> None:
 
 
 def test_knn_query_walks_the_geography_index(pg: PostgisStore, sample_data: RegionData) -> None:
-    from data.postgis import (  # noqa: PLC0415
+    from livingcircle.data.postgis import (  # noqa: PLC0415
         _FACILITY_COLUMNS_SQL,
         _HERE,
         _KNN_MARGIN,
@@ -235,7 +235,7 @@ def test_old_schema_revision_says_run_upgrade(make_database: Callable[..., str])
     url = make_database()
     with PostgisStore(url).engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
-    from data.postgis import dispose_engines  # noqa: PLC0415
+    from livingcircle.data.postgis import dispose_engines  # noqa: PLC0415
 
     dispose_engines()  # forget that this URL was checked
     with pytest.raises(SchemaOutOfDate, match=r"revision 0000.*livingcircle db upgrade"):

@@ -7,14 +7,13 @@ import pandas as pd
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
-
-from data.embedded import FileStore
-from data.postgis import PostgisStore
-from geo.atlas import Atlas
-from geo.errors import LivingCircleError
-from geo.results import CatchmentResult, NearestResult
-from geo.standards import Standard
-from geo.store import RegionData
+from livingcircle.data.embedded import FileStore
+from livingcircle.data.postgis import PostgisStore
+from livingcircle.geo.atlas import Atlas
+from livingcircle.geo.errors import LivingCircleError
+from livingcircle.geo.results import CatchmentResult, NearestResult
+from livingcircle.geo.standards import Standard
+from livingcircle.geo.store import RegionData
 
 pytestmark = pytest.mark.postgis
 Pair = tuple[FileStore, PostgisStore]

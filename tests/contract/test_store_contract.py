@@ -10,11 +10,10 @@ import pandas as pd
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
-
-from geo.atlas import Atlas
-from geo.errors import InvalidParameter, RegionNotFound
-from geo.standards import Standard
-from geo.store import RegionData, Store
+from livingcircle.geo.atlas import Atlas
+from livingcircle.geo.errors import InvalidParameter, RegionNotFound
+from livingcircle.geo.standards import Standard
+from livingcircle.geo.store import RegionData, Store
 
 REGION = "helsinki"
 

@@ -25,8 +25,7 @@ import numpy as np
 import osmium
 import shapely
 import shapely.geometry
-
-from geo.standards import Standard
+from livingcircle.geo.standards import Standard
 
 _POLY = re.compile(r"poly:'([^']*)'")
 _CLAUSE = re.compile(r"\((node|way|relation)\[('(?:[^'\\]|\\.)*')(?:=('(?:[^'\\]|\\.)*'))?\]")

@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from data.demand import (
+from livingcircle.data.demand import (
     demand_for_region,
     homes_from_osm,
     read_demand_sources,
     residential_buildings,
 )
-from geo.engine import Region
-from geo.errors import OSMFileError
+from livingcircle.geo.engine import Region
+from livingcircle.geo.errors import OSMFileError
+
 from tests.handmade import lonlat
 
 

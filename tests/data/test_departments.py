@@ -16,11 +16,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
-from pyproj import Geod
-from sqlalchemy import text
-from typer.testing import CliRunner
-
-from data.departments import (
+from livingcircle.data.departments import (
     CONFLICTS_KEY,
     FILLED_KEY,
     SOURCES_KEY,
@@ -30,14 +26,18 @@ from data.departments import (
     load_mapping,
     name_similarity,
 )
-from data.embedded import FileStore
-from data.load import load_osm
-from data.osm_file import Extract
-from data.synthetic import NINGBO, grid_city
-from geo.coords import from_wgs84
-from geo.errors import StoreError, UnknownCategory
-from geo.standards import Standard
-from geo.store import RegionData, RegionInfo, Store
+from livingcircle.data.embedded import FileStore
+from livingcircle.data.load import load_osm
+from livingcircle.data.osm_file import Extract
+from livingcircle.data.synthetic import NINGBO, grid_city
+from livingcircle.geo.coords import from_wgs84
+from livingcircle.geo.errors import StoreError, UnknownCategory
+from livingcircle.geo.standards import Standard
+from livingcircle.geo.store import RegionData, RegionInfo, Store
+from pyproj import Geod
+from sqlalchemy import text
+from typer.testing import CliRunner
+
 from livingcircle.cli import app
 from tests.contract.conftest import (  # noqa: F401  (fixtures)
     empty_postgis,

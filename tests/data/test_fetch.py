@@ -12,15 +12,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 import shapely
+from livingcircle.data.embedded import FileStore
+from livingcircle.data.fetch import (
+    OverpassError,
+    OverpassOptions,
+    area_polygon,
+    fetch_osm,
+    fetch_region,
+)
+from livingcircle.data.osm_file import Extract
+from livingcircle.geo.engine import Region
+from livingcircle.geo.errors import InvalidParameter
+from livingcircle.geo.network import StreetNetwork
+from livingcircle.geo.standards import Standard
 from typer.testing import CliRunner
 
-from data.embedded import FileStore
-from data.fetch import OverpassError, OverpassOptions, area_polygon, fetch_osm, fetch_region
-from data.osm_file import Extract
-from geo.engine import Region
-from geo.errors import InvalidParameter
-from geo.network import StreetNetwork
-from geo.standards import Standard
 from livingcircle.cli import app
 from tests.contract.conftest import (  # noqa: F401  (fixtures)
     empty_postgis,

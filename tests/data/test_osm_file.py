@@ -8,14 +8,13 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-
-from data.embedded import FileStore
-from data.load import load_osm
-from data.osm_file import read_osm_file
-from geo.engine import Region
-from geo.errors import EmptyExtract, OSMFileError, StoreError
-from geo.network import StreetNetwork
-from geo.standards import Standard
+from livingcircle.data.embedded import FileStore
+from livingcircle.data.load import load_osm
+from livingcircle.data.osm_file import read_osm_file
+from livingcircle.geo.engine import Region
+from livingcircle.geo.errors import EmptyExtract, OSMFileError, StoreError
+from livingcircle.geo.network import StreetNetwork
+from livingcircle.geo.standards import Standard
 
 # A 3 x 1 ladder of footways 0.001 degrees apart (~55 m east-west, ~111 m north-south),
 # a cycleway and a private road that must be left out, and facilities as node and area.

@@ -7,11 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-
-from data.synthetic import grid_city
-from geo.engine import Region
-from geo.network import StreetNetwork, geodesic_m
-from geo.standards import load_standard
+from livingcircle.data.synthetic import grid_city
+from livingcircle.geo.engine import Region
+from livingcircle.geo.network import StreetNetwork, geodesic_m
+from livingcircle.geo.standards import load_standard
 
 N = 400
 EDGE_COLUMNS = ["edge", "u", "v", "length_m", "oneway", "way_id", "highway", "name", "geometry"]

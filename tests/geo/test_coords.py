@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from livingcircle.geo.coords import from_wgs84, normalise_crs, to_wgs84
+from livingcircle.geo.errors import InvalidParameter
 from pyproj import Geod
-
-from geo.coords import from_wgs84, normalise_crs, to_wgs84
-from geo.errors import InvalidParameter
 
 GEOD = Geod(ellps="WGS84")
 

@@ -6,8 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-
-from geo.demand import (
+from livingcircle.geo.demand import (
     assign_communities,
     demand_frame,
     demand_from_buildings,
@@ -15,8 +14,9 @@ from geo.demand import (
     place_demand,
     spread_population,
 )
-from geo.errors import InvalidParameter
-from geo.standards import Standard
+from livingcircle.geo.errors import InvalidParameter
+from livingcircle.geo.standards import Standard
+
 from tests.handmade import lonlat, region
 
 

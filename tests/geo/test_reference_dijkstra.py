@@ -16,12 +16,11 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
+from livingcircle.geo.engine import Region
+from livingcircle.geo.errors import PointTooFarFromNetwork
+from livingcircle.geo.network import StreetNetwork
+from livingcircle.geo.routing import Snap, snap_points
 from pyproj import Geod
-
-from geo.engine import Region
-from geo.errors import PointTooFarFromNetwork
-from geo.network import StreetNetwork
-from geo.routing import Snap, snap_points
 
 SPEED = 1.0  # m/s
 N_POINTS = 40
