@@ -76,7 +76,7 @@ def area_polygon(area: str | tuple[float, float, float, float] | Path,
     ox.settings.nominatim_url = nominatim_url or saved[0]
     ox.settings.use_cache = False
     try:
-        with _osmnx_errors(f"looking up the place {area!r}"):
+        with _osmnx_errors(f"looking up the place {area!r}", "LC_NOMINATIM_URL"):
             try:
                 return ox.geocode_to_gdf(area).geometry.union_all()
             except (InsufficientResponseError, TypeError) as exc:  # no result, or no outline
@@ -257,15 +257,16 @@ def _osmnx_settings(options: OverpassOptions) -> Iterator[None]:
 
 
 @contextmanager
-def _osmnx_errors(doing: str) -> Iterator[None]:
+def _osmnx_errors(doing: str, setting: str = "LC_OVERPASS_URL") -> Iterator[None]:
+    """Turn osmnx's and requests' errors into ours, naming the ``setting`` of the server."""
     try:
         yield
     except requests.Timeout as exc:
         raise OverpassError(f"{doing}: no answer in time ({exc}); try a smaller area, a longer "
-                            "timeout, or another server (LC_OVERPASS_URL)") from exc
+                            f"timeout, or another server ({setting})") from exc
     except requests.RequestException as exc:
-        raise OverpassError(f"{doing}: cannot reach the server ({exc}); check LC_OVERPASS_URL "
+        raise OverpassError(f"{doing}: cannot reach the server ({exc}); check {setting} "
                             "and the network") from exc
     except (ResponseStatusCodeError, InsufficientResponseError) as exc:
         raise OverpassError(f"{doing}: the server answered with an error ({exc}); try again "
-                            "later or use another server (LC_OVERPASS_URL)") from exc
+                            f"later or use another server ({setting})") from exc
