@@ -1,9 +1,10 @@
 """Build step that pyproject.toml cannot declare: the map assets from the npm registry.
 
-Offline maps, kiosks and the resident app inline Leaflet, its cluster plugin and a CJK web
-font. They are third-party files, never committed: ``build_py`` installs them with npm from
-``maps/assets/package.json`` (unless ``make assets`` already did) and copies the files the
-package reads into the wheel, under ``livingcircle/maps/assets/node_modules``.
+Offline maps and kiosks inline Leaflet and its cluster plugin. They are third-party files,
+never committed: ``build_py`` installs them with npm from ``maps/assets/package.json``
+(unless ``make assets`` already did) and copies the files ``maps/offline.py`` reads, with
+their licences, into the wheel under ``livingcircle/maps/assets/node_modules``. An editable
+install (``pip install -e .``) reads ``maps/assets/node_modules`` in place instead.
 """
 
 from __future__ import annotations
@@ -16,15 +17,23 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ASSETS = Path(__file__).resolve().parent / "maps" / "assets"
-#: what the package reads from each npm package, relative to node_modules
-WANTED = ("leaflet/dist", "leaflet.markercluster/dist", "@fontsource/noto-sans-sc/files",
-          "@fontsource/noto-sans-sc/LICENSE", "swagger-ui-dist")
-SKIP = ("*.map", "*.md", "*-es-bundle*", "index.js", "absolute-path.js", "package.json")
+#: what the package reads from each npm package (relative to node_modules), and its licence
+WANTED = {
+    "leaflet": ("dist/leaflet.js", "dist/leaflet.css", "dist/images", "LICENSE"),
+    "leaflet.markercluster": ("dist/leaflet.markercluster.js", "dist/MarkerCluster.css",
+                              "dist/MarkerCluster.Default.css", "MIT-LICENCE.txt"),
+}
+
+
+def _missing(folder: Path) -> list[Path]:
+    modules = folder / "node_modules"
+    return [modules / package / item for package, items in WANTED.items() for item in items
+            if not (modules / package / item).exists()]
 
 
 def npm_install(folder: Path) -> None:
-    """Install the asset packages with npm, unless they are there already."""
-    if (folder / "node_modules" / "leaflet" / "dist" / "leaflet.js").is_file():
+    """Install the asset packages with npm, unless they are all there already."""
+    if not _missing(folder):
         return
     npm = shutil.which("npm")
     if npm is None:
@@ -32,6 +41,8 @@ def npm_install(folder: Path) -> None:
                          "install it (Debian: apt-get install npm) and build again")
     subprocess.run([npm, "install", "--no-package-lock", "--no-audit", "--no-fund", "--silent"],
                    cwd=folder, check=True)
+    if missing := _missing(folder):
+        raise SystemExit(f"npm install left out map assets the package needs: {missing}")
 
 
 class BuildWithAssets(build_py):
@@ -39,21 +50,23 @@ class BuildWithAssets(build_py):
 
     def run(self) -> None:
         """Build the modules, then add the assets (not for an editable install)."""
-        super().run()
         if self.editable_mode:  # an editable install reads maps/assets in place
+            super().run()
             return
+        # a wheel packs all of build/lib: files of older builds (a top-level geo/ from before
+        # the one-package layout, a module since removed) must not ride along
+        shutil.rmtree(self.build_lib, ignore_errors=True)
+        super().run()
         npm_install(ASSETS)
         target = Path(self.build_lib) / "livingcircle" / "maps" / "assets" / "node_modules"
-        for item in WANTED:
-            source = ASSETS / "node_modules" / item
-            if not source.exists():
-                continue
-            if source.is_dir():
-                shutil.copytree(source, target / item, dirs_exist_ok=True,
-                                ignore=shutil.ignore_patterns(*SKIP))
-            else:
-                (target / item).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, target / item)
+        for package, items in WANTED.items():
+            for item in items:
+                source = ASSETS / "node_modules" / package / item
+                if source.is_dir():
+                    shutil.copytree(source, target / package / item)
+                else:
+                    (target / package / item).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(source, target / package / item)
 
 
 setup(cmdclass={"build_py": BuildWithAssets})

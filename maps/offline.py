@@ -2,10 +2,10 @@
 
 Folium pages load Leaflet, its plugins, jQuery, Bootstrap and Font Awesome from CDNs, which
 a kiosk on a bad connection, or any machine offline, cannot reach. Here Leaflet and the one
-plugin we use (marker clustering) come from npm packages installed at build time
-(``make assets``, into ``maps/assets/node_modules``; never committed) and are written into
-the page itself, with their images as data URIs. Every CDN link Folium would add is dropped:
-the maps use only Leaflet's own vectors, div icons and popups, so nothing else is needed.
+plugin we use (marker clustering) come from npm packages installed at build time and are
+written into the page itself, with their images as data URIs. Every CDN link Folium would
+add is dropped: the maps use only Leaflet's own vectors, div icons and popups, so nothing
+else is needed.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import folium
 from branca.element import Element
 from livingcircle.geo.errors import LivingCircleError
 
+#: ``maps/assets/node_modules`` in a checkout (``make assets``, never committed); a wheel's
+#: build copies the files read here to the same place inside the package (setup.py)
 ASSETS = Path(__file__).with_name("assets") / "node_modules"
 #: package -> (scripts, stylesheets) under its dist/ folder, in load order
 PACKAGES = {
@@ -44,8 +46,10 @@ def assets_installed() -> bool:
 def _inline(package: str) -> str:
     if not assets_installed():
         raise AssetsMissing(
-            f"map assets are not installed (looked in {ASSETS}); run 'make assets' "
-            "(needs npm) to install Leaflet from the npm registry"
+            f"the offline map assets (Leaflet and its cluster plugin) are not installed "
+            f"(looked in {ASSETS}). If you installed livingcircle with pip, reinstall it from "
+            "a wheel built where npm (Node.js) is available: the build copies the assets "
+            "into the wheel. In a source checkout, run 'make assets' (needs npm)."
         )
     dist = ASSETS / package / "dist"
     scripts, styles = PACKAGES[package]
