@@ -46,7 +46,7 @@ test-fast: install
 
 lint: install
 	$(BIN)/ruff check geo data api maps livingcircle tests bench
-	$(BIN)/mypy
+	MYPY=$(CURDIR)/$(BIN)/mypy bash scripts/typecheck.sh
 
 bench: install
 	$(BIN)/python bench/bench_engine.py

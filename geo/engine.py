@@ -194,6 +194,14 @@ class Region:
         """Whether a point lies within :attr:`boundary`."""
         return bool(shapely.contains_xy(self.boundary, lon, lat))
 
+    def contains_many(self, lon: FloatArray, lat: FloatArray) -> NDArray[np.bool_]:
+        """Whether each point lies within :attr:`boundary`."""
+        return np.asarray(shapely.contains_xy(self.boundary, lon, lat), dtype=np.bool_)
+
+    def snap_xy(self, xy: FloatArray) -> Snap:
+        """Metric (n, 2) points on their nearest street, as queries place them."""
+        return snap_points(self.net, xy, self.max_snap_m)
+
     def streets_near(self, lon: float, lat: float, radius_m: float) -> BaseGeometry:
         """Street lines (lon/lat) within ``radius_m`` of a point, for drawing a base map."""
         x, y = self._to_xy.transform(lon, lat)

@@ -1,3 +1,40 @@
-"""livingcircle: what a resident can reach on foot, and where the city fails them."""
+"""livingcircle: what a resident can reach on foot, and where the city fails them.
+
+The Python API in a few lines (all of it in :mod:`livingcircle.public`)::
+
+    import livingcircle as lc
+    helsinki = lc.open("helsinki")             # after `livingcircle demo`, or lc.load(...)
+    helsinki.nearest((60.1710, 24.9414), categories=["pharmacy"])   # a GeoDataFrame
+    helsinki.explore((60.1710, 24.9414))                              # a Folium map
+
+The public names load on first use, so ``import livingcircle.geo`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from livingcircle.public import (
+        Analysis,
+        Answer,
+        PlaceNotFound,
+        Region,
+        categories,
+        fetch,
+        load,
+        open,
+        regions,
+    )
 
 __version__ = "0.1.0"
+
+__all__ = ["Analysis", "Answer", "PlaceNotFound", "Region", "__version__", "categories",
+           "fetch", "load", "open", "regions"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        return getattr(importlib.import_module("livingcircle.public"), name)
+    raise AttributeError(f"module 'livingcircle' has no attribute {name!r}")
