@@ -62,6 +62,18 @@ class PointOutsideRegion(LivingCircleError, ValueError):
     """A point that lies outside every loaded region."""
 
 
+class AmbiguousRegion(InvalidParameter):
+    """A point that lies in more than one loaded region while no region was named."""
+
+    def __init__(self, lat: float, lon: float, candidates: Iterable[str]) -> None:
+        names = sorted(candidates)
+        super().__init__(
+            f"point ({lat:.6f}, {lon:.6f}) lies in more than one loaded region; pass --region "
+            f"NAME (region= in the API) to choose; allowed: {_allowed(names)}"
+        )
+        self.candidates = names
+
+
 class PointTooFarFromNetwork(LivingCircleError, ValueError):
     """A point inside a region but too far from any walkable street to snap onto it."""
 
