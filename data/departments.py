@@ -50,7 +50,7 @@ import math
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -488,24 +488,34 @@ class ImportReport:
 
 
 def import_list(store: Store, region: str, path: Path, mapping: ListMapping,
-                standard: Standard) -> ImportReport:
+                standard: Standard,
+                progress: Callable[[str, int, int], None] | None = None) -> ImportReport:
     """Merge a department's list into ``region`` and store the result in one atomic step.
 
     Good rows go in, bad rows are reported (:attr:`ImportReport.rejected`); when nothing
     changes (a re-import of the same list) the region is not written at all. Only the
     facilities are written, under the region's lock from read to write: an edit made
-    through the API meanwhile waits for the import, and is kept.
+    through the API meanwhile waits for the import, and is kept. ``progress(stage, done,
+    total)`` is told each stage, for a progress bar.
     """
+    tell = progress or (lambda stage, done, total: None)
+    tell(f"reading {path.name}", 0, 1)
     raw = read_list(path, mapping)  # a bad file fails here, before the store is touched
+    tell(f"reading {path.name}", 1, 1)
     done: list[_Merge] = []
 
     def change(info: RegionInfo, facilities: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
+        stage = f"matching {len(raw.attributes):,} rows with {len(facilities):,} facilities"
+        tell(stage, 0, 1)
         checked = check_rows(raw, mapping, standard, info.bounds)
         merged, n_merged, _ = merge_entries(facilities, checked, mapping)
         done[:] = [_Merge(checked, merged, n_merged, *_diff(facilities, merged))]
+        tell(stage, 1, 1)
+        tell(f"writing region {region}", 0, 1)
         return merged if done[0].added or done[0].changed or done[0].removed else None
 
     written = store.update_facilities(region, change)
+    tell(f"writing region {region}", 1, 1)
     m = done[0]
     return ImportReport(mapping.source, region, len(raw.attributes),
                         len(m.checked.entries) - m.n_merged, m.n_merged, m.checked.rejected,

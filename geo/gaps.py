@@ -17,7 +17,7 @@ next is :func:`livingcircle.geo.siting.best_sites`.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -40,6 +40,8 @@ from numpy.typing import NDArray
 DEFAULT_K = 5
 #: The whole region, as a community name in :meth:`Analysis.coverage`.
 DISTRICT = "(district)"
+#: ``progress(stage, done, total)``: told as work goes on, for a progress bar.
+StepProgress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -259,6 +261,7 @@ def analyse(
     speed_m_s: float = config.DEFAULT_SPEED_M_S,
     horizon_m: float | None = None,
     graph: ReachGraph | None = None,
+    progress: StepProgress | None = None,
 ) -> Analysis:
     """Walking accessibility of every demand point to every category, one pass each.
 
@@ -281,7 +284,10 @@ def analyse(
         Limit of the k nearest and the counts; defaults to the longest of ``minutes``.
     graph
         A reversed graph of ``region.net`` to reuse (built here if None).
+    progress
+        Called as ``progress(stage, done, total)`` while it works (for a progress bar).
     """
+    tell = progress or no_progress
     cats = region.standard.resolve_categories(categories)
     mins = tuple(sorted({int(m) for m in minutes}))
     if not 1 <= k <= config.MAX_K or not mins or mins[0] < 1 or mins[-1] > config.MAX_MINUTES:
@@ -297,10 +303,13 @@ def analyse(
     fac = region.facilities
     t1 = time.perf_counter()
     node_m, nearest = {}, {}
-    for c, code in zip(cats, codes, strict=True):
+    for i, (c, code) in enumerate(zip(cats, codes, strict=True)):
+        tell(f"analysing {c}: nearest facility", i, len(cats))
         mine = fac.snap[np.flatnonzero(fac.category == code)]
         node_m[c] = rg.nearest(mine, config.NEAREST_MAX_RADIUS_M)
         nearest[c] = _points_nearest(region, node_m[c], demand, mine)
+    tell("analysing: nearest facility", len(cats), len(cats))
+    tell(f"counting facilities within {', '.join(map(str, mins))} min", 0, 1)
     t2 = time.perf_counter()
     # one tiled pass from every facility of every category: tiles stay full of places
     rows = np.flatnonzero(np.isin(fac.category, codes))
@@ -309,11 +318,16 @@ def analyse(
     k_best, within = _k_and_counts(rg.pairs_within(fac.snap[rows], demand.snap, horizon),
                                    slot[fac.category[rows]], len(cats), len(demand), k, limits)
     t3 = time.perf_counter()
+    tell(f"counting facilities within {', '.join(map(str, mins))} min", 1, 1)
     timings.update(graph=t1 - t0, nearest=t2 - t1, k_and_counts=t3 - t2)
     out = {c: CategoryAccess(c, region.radius_for(c), node_m[c], nearest[c], k_best[i],
                              within[:, i, :])
            for i, c in enumerate(cats)}
     return Analysis(region.name, region.standard, demand, speed, mins, k, horizon, out, timings)
+
+
+def no_progress(stage: str, done: int, total: int) -> None:
+    """A progress callback that tells no one."""
 
 
 def _points_nearest(region: Region, node_m: FloatArray, demand: Demand, mine: Snap

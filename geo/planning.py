@@ -15,7 +15,14 @@ import pandas as pd
 from livingcircle.geo import config
 from livingcircle.geo.demand import Demand
 from livingcircle.geo.engine import Region
-from livingcircle.geo.gaps import DEFAULT_K, Analysis, analyse, gap_areas
+from livingcircle.geo.gaps import (
+    DEFAULT_K,
+    Analysis,
+    StepProgress,
+    analyse,
+    gap_areas,
+    no_progress,
+)
 from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.siting import Siting, best_sites, picks_frame
 
@@ -63,6 +70,7 @@ def plan(
     k: int = DEFAULT_K,
     minutes: Sequence[int] = config.DEFAULT_MINUTES,
     speed_m_s: float = config.DEFAULT_SPEED_M_S,
+    progress: StepProgress | None = None,
 ) -> PlannerTables:
     """Analyse every category, then draw gaps and site ``n_sites`` for each focus category.
 
@@ -76,15 +84,25 @@ def plan(
         Picks per focus category (0 for none).
     parcels
         Candidate parcels for the sites (street nodes when None).
-    k, minutes, speed_m_s
+    k, minutes, speed_m_s, progress
         As :func:`livingcircle.geo.gaps.analyse`.
     """
+    tell = progress or no_progress
     graph = ReachGraph(region.net)
-    analysis = analyse(region, demand, k=k, minutes=minutes, speed_m_s=speed_m_s, graph=graph)
+    analysis = analyse(region, demand, k=k, minutes=minutes, speed_m_s=speed_m_s, graph=graph,
+                       progress=progress)
     cats = region.standard.resolve_categories(focus) if focus else required(region)
-    gaps = [gap_areas(region, analysis, c) for c in cats]
-    sitings = [best_sites(region, analysis, c, n_sites, parcels, graph=graph)
-               for c in cats] if n_sites > 0 else []
+    gaps = []
+    for i, c in enumerate(cats):
+        tell("drawing gap areas", i, len(cats))
+        gaps.append(gap_areas(region, analysis, c))
+    tell("drawing gap areas", len(cats), len(cats))
+    sitings = []
+    for i, c in enumerate(cats if n_sites > 0 else ()):
+        tell(f"choosing {n_sites} new sites per category", i, len(cats))
+        sitings.append(best_sites(region, analysis, c, n_sites, parcels, graph=graph))
+    if sitings:
+        tell(f"choosing {n_sites} new sites per category", len(cats), len(cats))
     gap_frame = gpd.GeoDataFrame(pd.concat(gaps, ignore_index=True), crs="EPSG:4326") \
         if gaps else gpd.GeoDataFrame({"category": []}, geometry=[], crs="EPSG:4326")
     return PlannerTables(analysis, analysis.points_frame(), analysis.coverage(),

@@ -11,8 +11,10 @@ from livingcircle.data.demand import demand_for_region
 from livingcircle.data.gap_outputs import SUFFIXES, write_postgis, write_result
 from livingcircle.data.user_files import read_boundaries, read_homes, read_parcels
 from livingcircle.geo.atlas import Atlas
-from livingcircle.geo.demand import SpreadBy, place_demand
+from livingcircle.geo.demand import Demand, SpreadBy, place_demand
+from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import InvalidParameter
+from livingcircle.geo.gaps import StepProgress, no_progress
 from livingcircle.geo.planning import PlannerTables, plan
 from livingcircle.report import write_report
 
@@ -48,20 +50,24 @@ class GapsDone:
     source: str
 
 
-def run_gaps(atlas: Atlas, job: GapsJob) -> GapsDone:
-    """Run the whole analysis for ``job`` and write everything it asks for."""
+def run_gaps(atlas: Atlas, job: GapsJob, progress: StepProgress | None = None) -> GapsDone:
+    """Run the whole analysis for ``job`` and write everything it asks for.
+
+    ``progress(stage, done, total)`` is told each stage ("reading homes", "analysing
+    clinic"...), for a progress bar.
+    """
+    tell = progress or no_progress
     if job.out.suffix.lower() not in SUFFIXES:  # before the work, not after it
         raise InvalidParameter(f"cannot write {job.out.name}: allowed endings "
                                f"{', '.join(SUFFIXES)}")
+    tell(f"building the street graph of {job.region}", 0, 1)
     region = atlas.region(job.region)
-    homes = read_homes(job.homes, job.population) if job.homes else None
-    bounds = read_boundaries(job.communities) if job.communities else None
-    demand_frame, source = demand_for_region(region, job.osm, homes, job.population,
-                                             job.spread, bounds)
-    demand = place_demand(region.net, demand_frame, region.max_snap_m)
+    tell(f"building the street graph of {job.region}", 1, 1)
+    demand, source = _demand(region, job, tell)
     parcels: gpd.GeoDataFrame | None = read_parcels(job.parcels) if job.parcels else None
     result = plan(region, demand, job.categories or None, job.sites, parcels, job.k,
-                  job.minutes, job.speed_m_s)
+                  job.minutes, job.speed_m_s, progress=progress)
+    tell("writing the results", 0, 1)
     files = write_result(result, job.out)
     if job.report:
         files.append(write_report(result, region, job.out.with_name(
@@ -70,4 +76,19 @@ def run_gaps(atlas: Atlas, job: GapsJob) -> GapsDone:
     engine = getattr(atlas.store, "engine", None)
     if job.database and engine is not None:  # the PostGIS store: QGIS reads the tables there
         tables = write_postgis(result, engine, job.region)
+    tell("writing the results", 1, 1)
     return GapsDone(result, files, tables, source)
+
+
+def _demand(region: Region, job: GapsJob, tell: StepProgress) -> tuple[Demand, str]:
+    """The job's homes, placed on the region's streets, and where they came from."""
+    tell("reading homes", 0, 1)
+    homes = read_homes(job.homes, job.population) if job.homes else None
+    bounds = read_boundaries(job.communities) if job.communities else None
+    demand_frame, source = demand_for_region(region, job.osm, homes, job.population,
+                                             job.spread, bounds)
+    tell("reading homes", 1, 1)
+    tell(f"placing {len(demand_frame):,} homes on the streets", 0, 1)
+    demand = place_demand(region.net, demand_frame, region.max_snap_m)
+    tell(f"placing {len(demand_frame):,} homes on the streets", 1, 1)
+    return demand, source
