@@ -1,6 +1,7 @@
 # livingcircle: a newcomer needs two targets.
 #   make demo   load the built-in Helsinki sample and write livingcircle-demo.html (no database)
 #   make test   install everything the tests need (PostGIS and Chromium included) and run them
+#   make docs   the API reference, from the docstrings, into build/docs (warnings are errors)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -8,7 +9,7 @@ STAMP  := $(VENV)/.installed
 
 LEAFLET := maps/assets/node_modules/leaflet/dist/leaflet.js
 
-.PHONY: install assets demo test test-fast lint typecheck bench bench-gaps postgis browser clean
+.PHONY: install assets demo test test-fast lint typecheck docs bench bench-gaps postgis browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +39,10 @@ demo: install
 postgis:
 	bash scripts/ensure-postgis.sh
 
+# -E: the CLI page is generated from the commands, so every build reads every page afresh
+docs: install
+	$(BIN)/sphinx-build -E -W --keep-going -b html docs build/docs
+
 test: install assets browser postgis
 	LC_REQUIRE_POSTGIS=1 $(BIN)/pytest
 
@@ -45,7 +50,7 @@ test-fast: install
 	$(BIN)/pytest -m "not postgis and not browser and not slow"
 
 lint: install
-	$(BIN)/ruff check geo data api maps livingcircle tests bench
+	$(BIN)/ruff check geo data api maps livingcircle tests bench docs setup.py
 	MYPY=$(CURDIR)/$(BIN)/mypy bash scripts/typecheck.sh
 
 bench: install
@@ -58,4 +63,5 @@ bench-gaps: install
 	$(BIN)/python bench/bench_gaps.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache livingcircle-demo.html maps/assets/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache livingcircle-demo.html maps/assets/node_modules \
+	    build dist

@@ -160,7 +160,7 @@ def test_readme_commands_run_from_the_wheel(installed: Outside) -> None:
     installed("livingcircle", "--help")
     geojson = json.loads(installed("livingcircle", "catchment", *lat_lon, "--json").stdout)
     assert geojson["type"] == "FeatureCollection"
-    installed("livingcircle", "catchment", *lat_lon, "--profile", "elderly", "--html", "c.html")
+    installed("livingcircle", "catchment", *lat_lon, "--profile", "elderly", "--out", "c.html")
     installed("livingcircle", "map", "planner", "--region", "helsinki", "--category", "pharmacy",
               "--out", "p.html")
 
