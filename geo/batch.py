@@ -174,7 +174,9 @@ def _category(region: Region, graph: ReachGraph, points: Snap, origin: NDArray[n
     while len(pending):
         r = float(radius[pending].min())
         group = pending[radius[pending] == r]
-        done, answer = _within(graph, places, rows, points[group], r, need, r >= limit)
+        # the nearest is known: search only as far as the group's farthest nearest
+        reach = min(r, float(first[group].max()) + 2 * _SURE_M) if need == 1 else r
+        done, answer = _within(graph, places, rows, points[group], reach, need, r >= limit)
         found.append(_rows(origin[group][answer[0]], slot, answer[1], answer[2], answer[3]))
         later = group[~done]
         radius[later] = np.minimum(r * 2, limit)

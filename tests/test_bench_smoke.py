@@ -30,3 +30,13 @@ def test_api_bench_runs() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     rows = [line for line in done.stdout.splitlines() if line.startswith("| embedded |")]
     assert len(rows) == 2 and all(row.split("|")[8].strip() == "0" for row in rows), done.stdout
+
+
+@pytest.mark.slow
+def test_batch_bench_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "bench_batch.py"), "--origins", "40", "--loop", "5",
+         "--datasets", "sample", "grid2000"],
+        capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "loop/batch" in done.stdout and "grid-2000" in done.stdout
