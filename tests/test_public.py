@@ -6,7 +6,6 @@ from pathlib import Path
 
 import folium
 import geopandas as gpd
-import livingcircle as lc
 import numpy as np
 import pytest
 import shapely
@@ -17,6 +16,8 @@ from livingcircle.geo.errors import (
     UnknownCategory,
     UnknownProfile,
 )
+
+import livingcircle as lc
 
 POINT = (60.1710, 24.9414)
 CATS = ["pharmacy", "clinic", "supermarket", "kindergarten", "bus_stop", "toilets"]
@@ -77,7 +78,7 @@ def test_where_takes_points_and_place_names(region: lc.Region) -> None:
 
 
 def test_place_name_errors_list_the_closest_names(region: lc.Region) -> None:
-    with pytest.raises(lc.PlaceNotFound, match="closest names: .*Kauppatori"):
+    with pytest.raises(lc.PlaceNotFound, match=r"closest names: .*Kauppatori"):
         region.nearest("Kaupatori")
 
 
