@@ -43,7 +43,7 @@ postgis:
 docs: install
 	$(BIN)/sphinx-build -E -W --keep-going -b html docs build/docs
 
-test: install assets browser postgis
+test: install assets browser postgis lint
 	LC_REQUIRE_POSTGIS=1 $(BIN)/pytest
 
 test-fast: install

@@ -182,7 +182,8 @@ class Region:
         max_minutes
             Ignore facilities farther than this.
         progress
-            Show a progress bar for a large batch.
+            Show a progress bar for a large batch. A batch is answered in chunks of
+            :data:`BATCH_CHUNK` origins, so memory stays bounded however many there are.
 
         Returns
         -------
