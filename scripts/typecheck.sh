@@ -11,6 +11,5 @@ for f in livingcircle/*; do ln -s "$PWD/$f" "$tree/"; done
 for d in geo data api maps; do ln -s "$PWD/$d" "$tree/$d"; done
 cd build/typecheck
 args=()
-if [ $# -eq 0 ]; then args+=(-m livingcircle -m livingcircle.public); fi
 for p in "$@"; do args+=(-p "$p"); done
 exec "${MYPY:-mypy}" --config-file ../../pyproject.toml "${args[@]}"
