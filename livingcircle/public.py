@@ -70,7 +70,14 @@ class Answer(gpd.GeoDataFrame):  # type: ignore[misc]  # geopandas ships no type
     _metadata: ClassVar[list[str]] = ["_geojson", *gpd.GeoDataFrame._metadata]
 
     def to_geojson(self) -> dict[str, Any]:
-        """The answer as a GeoJSON FeatureCollection, as the HTTP API answers it."""
+        """The answer as a GeoJSON FeatureCollection, as the HTTP API answers it.
+
+        Examples
+        --------
+        >>> answer = lc.open("helsinki").nearest((60.1710, 24.9414), ["pharmacy"])
+        >>> answer.to_geojson()["type"]
+        'FeatureCollection'
+        """
         made: dict[str, Any] = self._geojson()
         return made
 
@@ -195,8 +202,8 @@ class Region:
         Examples
         --------
         >>> near = lc.open("helsinki").nearest((60.1710, 24.9414), ["pharmacy", "clinic"], k=2)
-        >>> len(near), near["minutes"].is_monotonic_increasing
-        (4, False)
+        >>> near["category"].tolist(), near["rank"].tolist()
+        (['pharmacy', 'pharmacy', 'clinic', 'clinic'], [1, 2, 1, 2])
         """
         speed = self.standard.speed(_profile(profile), speed_m_s)
         cats = list(self.standard.resolve_categories(_names("categories", categories)))
@@ -236,7 +243,7 @@ class Region:
         Examples
         --------
         >>> rings = lc.open("helsinki").catchment((60.1710, 24.9414), minutes=[5, 10])
-        >>> rings.loc[rings["kind"] == "ring", "minutes"].tolist()
+        >>> rings.loc[rings["kind"] == "ring", "minutes"].astype(int).tolist()
         [10, 5]
         """
         speed = self.standard.speed(_profile(profile), speed_m_s)
@@ -370,6 +377,12 @@ class Region:
         PlaceNotFound
             Nothing, or several different places, go by that name; the message lists the
             closest names.
+
+        Examples
+        --------
+        >>> square = lc.open("helsinki").locate("Kauppatori")
+        >>> round(square.y, 2), round(square.x, 2)
+        (60.17, 24.95)
         """
         if not isinstance(name, str) or not name.strip():
             raise TypeError(f"a place name must be a non-empty str, not {name!r}")
