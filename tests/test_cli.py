@@ -13,8 +13,8 @@ import pytest
 LAT, LON = "60.1710", "24.9414"
 
 
-def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LC_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+def run(data_dir: Path, *args: str, columns: int = 200) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LC_DATA_DIR": str(data_dir), "COLUMNS": str(columns)}
     env.pop("LC_DATABASE_URL", None)
     return subprocess.run([sys.executable, "-m", "livingcircle", *args], env=env,
                           capture_output=True, text=True, timeout=300, check=False)
@@ -68,7 +68,7 @@ def test_nearest_table_for_people(data_dir: Path) -> None:
 def test_catchment_geojson_and_map(data_dir: Path, tmp_path: Path) -> None:
     html = tmp_path / "map.html"
     done = run(data_dir, "catchment", "--lat", LAT, "--lon", LON, "--profile", "elderly",
-               "--json", "--html", str(html))
+               "--json", "--out", str(html))
     assert done.returncode == 0, done.stderr
     fc = json.loads(done.stdout)
     rings = [f for f in fc["features"] if f["properties"]["kind"] == "ring"]
@@ -79,6 +79,7 @@ def test_catchment_geojson_and_map(data_dir: Path, tmp_path: Path) -> None:
     tiers = fc["properties"]["tiers"]
     assert [t["minutes"] for t in tiers] == [5, 10, 15]
     assert fc["properties"]["speed_m_s"] == 0.8
+    assert fc["properties"]["walking"] == "0.8 m/s (elderly)"
     page = html.read_text(encoding="utf-8")
     assert "leaflet" in page.lower() and "lc-legend" in page
 
@@ -86,7 +87,8 @@ def test_catchment_geojson_and_map(data_dir: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["nearest", "--lat", LAT, "--lon", LON, "-c", "chemist"],
      "unknown category 'chemist'; allowed: bank, bicycle_parking"),
-    (["nearest", "--lat", "31.23", "--lon", "121.47"], "outside every loaded region"),
+    (["nearest", "--lat", "31.23", "--lon", "121.47"],
+     "outside every loaded region; the nearest is helsinki (lat 60.16"),
     (["catchment", "--lat", LAT, "--lon", LON, "-m", "90"], "out of range"),
     (["nearest", "--lat", LAT, "--lon", LON, "--profile", "jogger"], "unknown walking profile"),
     (["nearest", "--lat", LAT, "--lon", LON, "--region", "ningbo"],
@@ -139,3 +141,63 @@ def test_map_with_unknown_tiles_is_refused(data_dir: Path, tmp_path: Path) -> No
                "--out", str(tmp_path / "x.html"))
     assert done.returncode == 2
     assert "unknown tiles 'bing'; allowed: osm, amap, none" in done.stderr
+
+
+def test_catchment_states_the_walking_speed_and_keeps_html_as_an_alias(
+        data_dir: Path, tmp_path: Path) -> None:
+    done = run(data_dir, "catchment", "--lat", LAT, "--lon", LON, "--speed", "1.25",
+               "--html", str(tmp_path / "old.html"))
+    assert done.returncode == 0, done.stderr
+    assert "in helsinki" in done.stdout
+    assert "walking at 1.25 m/s (custom, --speed)" in done.stdout
+    assert "--html is deprecated; use --out" in done.stderr
+    assert (tmp_path / "old.html").stat().st_size > 10_000
+    assert "--html" not in run(data_dir, "catchment", "--help").stdout
+
+
+def test_nearest_table_names_region_and_speed(data_dir: Path) -> None:
+    done = run(data_dir, "nearest", "--lat", LAT, "--lon", LON, "-c", "pharmacy")
+    title = " ".join(done.stdout.split())  # the title wraps to the table's width
+    assert "in helsinki, walking at 1.0 m/s (standard)" in title
+
+
+def test_json_of_regions_and_categories_is_not_called_geojson() -> None:
+    for command in ("regions", "categories"):
+        help_text = run(Path("unused"), command, "--help").stdout
+        assert "--json" in help_text and "GeoJSON" not in help_text.replace("not GeoJSON", "")
+    assert "GeoJSON" in run(Path("unused"), "nearest", "--help").stdout
+
+
+@pytest.mark.parametrize("args", [
+    ["regions"],
+    ["categories"],
+    ["nearest", "--lat", LAT, "--lon", LON, "-c", "clinic", "-c", "pharmacy", "--k", "3"],
+    ["catchment", "--lat", LAT, "--lon", LON],
+])
+def test_tables_fit_80_columns(data_dir: Path, args: list[str]) -> None:
+    done = run(data_dir, *args, columns=80)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines and max(len(line) for line in lines) <= 80
+    assert "…" not in done.stdout  # nothing cut short
+    if args == ["categories"]:  # ids are what people type: never broken across lines
+        assert "junior_high_school" in done.stdout and "bicycle_parking" in done.stdout
+    if args == ["regions"]:
+        assert "helsinki: lat 60.16" in done.stdout and "3,225" in done.stdout
+
+
+def test_regions_remove(tmp_path: Path, sample_path: Path) -> None:
+    for name in ("helsinki", "copy"):
+        assert run(tmp_path, "load", str(sample_path), "-r", name, "-q").returncode == 0
+    done = run(tmp_path, "nearest", "--lat", LAT, "--lon", LON)
+    assert done.returncode == 2
+    assert "more than one loaded region; pass --region NAME" in done.stderr
+    assert "allowed: copy, helsinki" in done.stderr
+    done = run(tmp_path, "regions", "remove", "copy")
+    assert done.returncode == 0 and "region copy removed" in done.stderr
+    assert [r["name"] for r in json.loads(run(tmp_path, "regions", "--json").stdout)] == [
+        "helsinki"]
+    assert [r["name"] for r in json.loads(run(tmp_path, "regions", "list", "--json").stdout)
+            ] == ["helsinki"]
+    done = run(tmp_path, "regions", "remove", "copy")
+    assert done.returncode == 2 and "region 'copy' is not loaded" in done.stderr
