@@ -66,9 +66,10 @@ class Atlas:
             return self._engines[name]
 
     def forget(self, name: str) -> None:
-        """Drop a cached engine (after the region was reloaded)."""
+        """Drop a cached engine (after the region was reloaded or removed)."""
         with self._lock:
             self._engines.pop(name, None)
+            self._known = None
 
     def locate(self, lon: float, lat: float, region: str | None = None) -> Region:
         """The region that answers for a point: ``region`` if named, else the one containing it.
@@ -85,7 +86,10 @@ class Atlas:
         if region is not None:
             return self.region(region)
         known = self._known
-        hits = self._containing(lon, lat, known) if known else []
+        try:
+            hits = self._containing(lon, lat, known) if known else []
+        except RegionNotFound:  # one of the regions remembered is gone
+            hits = []
         if not hits:  # the regions remembered may be outdated: ask the store
             known = self.infos()
             hits = self._containing(lon, lat, known)
