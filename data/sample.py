@@ -75,7 +75,7 @@ def sample_homes(region: Region, population: float = SAMPLE_POPULATION,
     share = homes["population"].to_numpy() * population / homes["population"].sum()
     return gpd.GeoDataFrame(
         {"lon": homes.geometry.x.round(6).to_numpy(), "lat": homes.geometry.y.round(6).to_numpy(),
-         "population": share.round(1), "id": homes["id"].to_numpy()},
+         "population": share.round(3), "id": homes["id"].to_numpy()},
         geometry=homes.geometry.to_numpy(), crs="EPSG:4326")
 
 
