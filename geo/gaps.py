@@ -40,7 +40,8 @@ from numpy.typing import NDArray
 DEFAULT_K = 5
 #: The whole region, as a community name in :meth:`Analysis.coverage`.
 DISTRICT = "(district)"
-#: ``progress(stage, done, total)``: told as work goes on, for a progress bar.
+#: ``progress(stage, done, total)``: told as work goes on, for a progress bar. Stages that
+#: share the text before a colon are one stage; after it comes what is being done now.
 StepProgress = Callable[[str, int, int], None]
 
 
@@ -304,11 +305,11 @@ def analyse(
     t1 = time.perf_counter()
     node_m, nearest = {}, {}
     for i, (c, code) in enumerate(zip(cats, codes, strict=True)):
-        tell(f"analysing {c}: nearest facility", i, len(cats))
+        tell(f"nearest facility: {c}", i, len(cats))
         mine = fac.snap[np.flatnonzero(fac.category == code)]
         node_m[c] = rg.nearest(mine, config.NEAREST_MAX_RADIUS_M)
         nearest[c] = _points_nearest(region, node_m[c], demand, mine)
-    tell("analysing: nearest facility", len(cats), len(cats))
+    tell("nearest facility: every category", len(cats), len(cats))
     tell(f"counting facilities within {', '.join(map(str, mins))} min", 0, 1)
     t2 = time.perf_counter()
     # one tiled pass from every facility of every category: tiles stay full of places

@@ -161,9 +161,10 @@ def _steps(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
         tasks: dict[str, TaskID] = {}
 
         def update(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=max(total, 1))
-            bar.update(tasks[stage], completed=done, total=max(total, 1))
+            key = stage.partition(":")[0]  # "nearest facility: clinic": one bar, its step
+            if key not in tasks:
+                tasks[key] = bar.add_task(stage, total=max(total, 1))
+            bar.update(tasks[key], description=stage, completed=done, total=max(total, 1))
 
         yield update
 

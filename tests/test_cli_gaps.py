@@ -40,7 +40,7 @@ def test_gaps_with_a_homes_csv_and_html_report(loaded: Path, tmp_path: Path) -> 
     homes = tmp_path / "homes.csv"
     homes.write_text("lon,lat,population\n24.9414,60.1710,100\n24.9500,60.1650,50\n")
     done = run(loaded, "gaps", "-r", "helsinki", "--homes", str(homes), "-c", "pharmacy",
-               "--report", "html", "-o", str(tmp_path / "out.csv"))
+               "--report", "html", "-o", str(tmp_path / "out.csv"), "--quiet")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out.sites.csv").exists() and (tmp_path / "out.report.html").exists()
 
