@@ -24,6 +24,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from livingcircle.api.errors import PROBLEM_JSON, PROBLEM_TYPE, add_exception_handlers
 from livingcircle.api.routes import facilities, maps, meta, queries, writes
 from livingcircle.api.settings import Settings
@@ -31,11 +36,6 @@ from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import LivingCircleError
 from livingcircle.geo.standards import Standard, load_standard
 from livingcircle.maps.kiosk import load_kiosks
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 from livingcircle.settings import open_store
 
 log = logging.getLogger("livingcircle.api")

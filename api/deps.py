@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
+
 from livingcircle.api.settings import Settings
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import NotSupportedByStore

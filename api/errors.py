@@ -19,6 +19,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
 from livingcircle.api.models import Problem
 from livingcircle.geo.errors import (
     AccessDenied,
@@ -41,7 +43,6 @@ from livingcircle.geo.errors import (
     UnknownKiosk,
     UnknownProfile,
 )
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("livingcircle.api")
 

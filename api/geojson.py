@@ -9,6 +9,7 @@ import geopandas as gpd
 import orjson
 import shapely
 from fastapi.responses import JSONResponse
+
 from livingcircle.geo.errors import UnknownCategory
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import AuditEntry, RegionInfo

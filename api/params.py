@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Path, Query
-from livingcircle.geo import config
 from pydantic import Field
+
+from livingcircle.geo import config
 
 REGION_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 #: Longest name search, characters.

@@ -18,6 +18,7 @@ import time
 from types import FrameType
 
 import uvicorn
+
 from livingcircle.geo.errors import LivingCircleError
 
 APP = "livingcircle.api.app:create_app"

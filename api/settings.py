@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from livingcircle.maps.kiosk import DEFAULT_KIOSKS_FILE
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from livingcircle.maps.kiosk import DEFAULT_KIOSKS_FILE
 from livingcircle.settings import EngineSettings, StoreSettings
 
 

@@ -38,6 +38,7 @@ from urllib.parse import urlencode
 import numpy as np
 import psutil
 import uvloop
+
 from livingcircle.data.embedded import FileStore
 from livingcircle.data.load import load_osm
 from livingcircle.data.sample import SAMPLE_REGION, sample_file

@@ -26,11 +26,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import fmt, load_dataset, table
+
+import livingcircle as lc
 from livingcircle.data.embedded import FileStore
 from livingcircle.geo.errors import LivingCircleError
 from livingcircle.geo.store import RegionData, RegionInfo
-
-import livingcircle as lc
 
 CATS = ["pharmacy", "clinic", "supermarket", "kindergarten", "bus_stop", "toilets"]
 

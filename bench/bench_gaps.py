@@ -80,6 +80,7 @@ def build_region(spec: str, seed: int) -> tuple[Any, Any, float, float]:
 
 def run_ours(spec: str, seed: int, k: int) -> Result:
     import geopandas as gpd  # noqa: PLC0415
+
     from livingcircle.geo.demand import demand_frame, place_demand  # noqa: PLC0415
     from livingcircle.geo.gaps import analyse  # noqa: PLC0415
 

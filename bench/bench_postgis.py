@@ -40,8 +40,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import livingcircle.data.postgis as pgmod  # noqa: E402
 import psycopg  # noqa: E402
+from psycopg import sql  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+import livingcircle.data.postgis as pgmod  # noqa: E402
 from livingcircle.data.embedded import FileStore  # noqa: E402
 from livingcircle.data.osm_file import read_osm_file  # noqa: E402
 from livingcircle.data.postgis import PostgisStore, dispose_engines, safe_url, upgrade  # noqa: E402
@@ -49,8 +52,6 @@ from livingcircle.data.sample import SAMPLE_POINT, sample_file  # noqa: E402
 from livingcircle.geo.atlas import Atlas  # noqa: E402
 from livingcircle.geo.standards import Standard, load_standard  # noqa: E402
 from livingcircle.geo.store import RegionData, RegionInfo  # noqa: E402
-from psycopg import sql  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 DEFAULT_SERVER = "postgresql+psycopg://livingcircle:livingcircle@127.0.0.1:5432/postgres"
 TARGET_KNN_MS = 2.0

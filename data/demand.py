@@ -26,6 +26,7 @@ import osmium
 import pandas as pd
 import shapely
 import shapely.wkb
+
 from livingcircle.data.osm_file import Progress, _check_path
 from livingcircle.geo.demand import (
     SpreadBy,

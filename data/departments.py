@@ -59,12 +59,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Geod
+from scipy.spatial import cKDTree
+
 from livingcircle.geo.coords import normalise_crs, to_wgs84
 from livingcircle.geo.errors import LivingCircleError, UnknownCategory
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import RegionInfo, Store
-from pyproj import Geod
-from scipy.spatial import cKDTree
 
 TABLE_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 GEO_SUFFIXES = (".geojson", ".json", ".gpkg")

@@ -26,6 +26,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Geod
+from shapely.geometry.base import BaseGeometry
+
 from livingcircle.geo.errors import (
     FacilityExists,
     FacilityNotFound,
@@ -46,8 +49,6 @@ from livingcircle.geo.store import (
     check_region_name,
     with_facilities,
 )
-from pyproj import Geod
-from shapely.geometry.base import BaseGeometry
 
 #: How long an edit waits for a load or another edit of its region before giving up.
 EDIT_WAIT_S = 10.0

@@ -26,6 +26,10 @@ import osmnx as ox
 import pandas as pd
 import requests
 import shapely
+from osmnx import _overpass
+from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
+from shapely.geometry.base import BaseGeometry
+
 from livingcircle.data.departments import carry_department_records
 from livingcircle.data.load import stored_info
 from livingcircle.data.osm_file import FACILITY_COLUMNS, Extract, Progress
@@ -33,9 +37,6 @@ from livingcircle.geo.errors import EmptyExtract, InvalidParameter, LivingCircle
 from livingcircle.geo.network import Way, build_network
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import RegionData, RegionInfo, Store, check_region_name
-from osmnx import _overpass
-from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
-from shapely.geometry.base import BaseGeometry
 
 DEFAULT_OVERPASS_URL = "https://overpass-api.de/api"
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.planning import PlannerTables
 

@@ -18,6 +18,7 @@ import osmium
 import pandas as pd
 import shapely
 import shapely.wkb
+
 from livingcircle.geo.errors import OSMFileError
 from livingcircle.geo.network import Way, build_network
 from livingcircle.geo.standards import Standard

@@ -44,6 +44,28 @@ import pandas as pd
 import psycopg
 import shapely
 from geopandas.array import GeometryArray
+from pyproj import CRS, Geod
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import (
+    Connection,
+    Engine,
+    TextClause,
+    create_engine,
+    delete,
+    insert,
+    null,
+    text,
+)
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
+
 from livingcircle.data.pg_schema import (
     SCHEMA_REVISION,
     SRID,
@@ -75,27 +97,6 @@ from livingcircle.geo.store import (
     RegionInfo,
     check_region_name,
     with_facilities,
-)
-from pyproj import CRS, Geod
-from shapely.geometry.base import BaseGeometry
-from sqlalchemy import (
-    Connection,
-    Engine,
-    TextClause,
-    create_engine,
-    delete,
-    insert,
-    null,
-    text,
-)
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import (
-    ArgumentError,
-    DBAPIError,
-    IntegrityError,
-    NoSuchModuleError,
-    OperationalError,
-    SQLAlchemyError,
 )
 
 __all__ = ["LoadStats", "PostgisStore", "dispose_engines", "parse_url", "safe_url", "upgrade"]

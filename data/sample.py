@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+
 from livingcircle.data.demand import homes_from_osm, read_demand_sources
 from livingcircle.geo.demand import demand_from_nodes
 from livingcircle.geo.engine import Region

@@ -17,8 +17,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from livingcircle.geo.network import FloatArray
 from pyproj import Geod
+
+from livingcircle.geo.network import FloatArray
 
 #: Ningbo (Haishu / Yinzhou), the default centre.
 NINGBO = (121.55, 29.87)

@@ -13,6 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+
 from livingcircle.geo.demand import demand_frame, demand_from_buildings
 from livingcircle.geo.errors import InvalidParameter
 

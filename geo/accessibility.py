@@ -11,10 +11,11 @@ of homes (the "precompute" peer tools need gigabytes for).
 from __future__ import annotations
 
 import numpy as np
-from livingcircle.geo.network import FloatArray, StreetNetwork
-from livingcircle.geo.routing import AT_NODE_M, Pieces, Snap
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
+
+from livingcircle.geo.network import FloatArray, StreetNetwork
+from livingcircle.geo.routing import AT_NODE_M, Pieces, Snap
 
 
 def distance_to_nearest(

@@ -23,6 +23,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
 from livingcircle.geo import config
 from livingcircle.geo.accessibility import points_distance
 from livingcircle.geo.engine import Region
@@ -30,8 +33,6 @@ from livingcircle.geo.errors import InvalidParameter, LivingCircleError
 from livingcircle.geo.network import FloatArray
 from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.routing import Snap
-from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 #: The smallest search radius of a group of origins; radii double from here.
 FIRST_RADIUS_M = 250.0

@@ -20,12 +20,13 @@ from collections.abc import Sequence
 import numpy as np
 import shapely
 from contourpy import FillType, contour_generator
-from livingcircle.geo.config import FRONTAGE_M, MAX_HOLE_M2
-from livingcircle.geo.network import FloatArray, IntArray, StreetNetwork
-from livingcircle.geo.routing import Pieces
 from numpy.typing import NDArray
 from scipy.ndimage import distance_transform_edt
 from shapely.geometry.base import BaseGeometry
+
+from livingcircle.geo.config import FRONTAGE_M, MAX_HOLE_M2
+from livingcircle.geo.network import FloatArray, IntArray, StreetNetwork
+from livingcircle.geo.routing import Pieces
 
 #: Grid cell of the distance field, metres; widened for very large catchments.
 CELL_M = 10.0

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import coordTransform
 import numpy as np
-from livingcircle.geo.errors import InvalidParameter
 from numpy.typing import ArrayLike, NDArray
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
+
+from livingcircle.geo.errors import InvalidParameter
 
 FloatArray = NDArray[np.float64]
 

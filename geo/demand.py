@@ -16,11 +16,12 @@ from typing import Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
+
 from livingcircle.geo import config
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.network import FloatArray, StreetNetwork
 from livingcircle.geo.routing import Snap, snap_points
-from numpy.typing import NDArray
 
 SpreadBy = Literal["floor_area", "count"]
 #: Levels assumed for a residential building whose ``building:levels`` is not tagged.

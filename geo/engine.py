@@ -13,6 +13,11 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import shapely
+from numpy.typing import NDArray
+from pyproj import Transformer
+from scipy.spatial import ConvexHull, QhullError, cKDTree
+from shapely.geometry.base import BaseGeometry
+
 from livingcircle.geo import config
 from livingcircle.geo.accessibility import distance_to_nearest
 from livingcircle.geo.catchment import ring_polygons
@@ -30,10 +35,6 @@ from livingcircle.geo.results import (
 )
 from livingcircle.geo.routing import AT_NODE_M, Search, Snap, search, snap_geometries, snap_points
 from livingcircle.geo.standards import Standard
-from numpy.typing import NDArray
-from pyproj import Transformer
-from scipy.spatial import ConvexHull, QhullError, cKDTree
-from shapely.geometry.base import BaseGeometry
 
 _SLACK = 1.001
 

@@ -24,6 +24,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
+
 from livingcircle.geo import config
 from livingcircle.geo.accessibility import beyond, points_distance
 from livingcircle.geo.catchment import ring_polygons
@@ -34,7 +36,6 @@ from livingcircle.geo.network import FloatArray
 from livingcircle.geo.reach import PairChunk, ReachGraph
 from livingcircle.geo.routing import Snap
 from livingcircle.geo.standards import Requirement, Standard
-from numpy.typing import NDArray
 
 #: Demand points per category kept by default for the k-nearest columns.
 DEFAULT_K = 5

@@ -20,13 +20,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from livingcircle.geo.config import MIN_COMPONENT_NODES
-from livingcircle.geo.errors import EmptyExtract
 from numpy.typing import NDArray
 from pyproj import CRS, Geod, Transformer
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
+
+from livingcircle.geo.config import MIN_COMPONENT_NODES
+from livingcircle.geo.errors import EmptyExtract
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int32]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import pandas as pd
+
 from livingcircle.geo import config
 from livingcircle.geo.demand import Demand
 from livingcircle.geo.engine import Region

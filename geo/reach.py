@@ -25,11 +25,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from livingcircle.geo.network import FloatArray, StreetNetwork
-from livingcircle.geo.routing import AT_NODE_M, Snap
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
+
+from livingcircle.geo.network import FloatArray, StreetNetwork
+from livingcircle.geo.routing import AT_NODE_M, Snap
 
 #: Straight-line distance in the projected CRS may exceed the geodesic edge length by the UTM
 #: scale factor; boxes are widened by this much so no reachable node is cut (as in routing).

@@ -15,10 +15,11 @@ from functools import cached_property
 
 import numpy as np
 import shapely
-from livingcircle.geo.network import FloatArray, IntArray, StreetNetwork
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
+
+from livingcircle.geo.network import FloatArray, IntArray, StreetNetwork
 
 Pieces = tuple[IntArray, FloatArray, FloatArray]
 

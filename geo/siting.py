@@ -16,6 +16,10 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
+from scipy.spatial import cKDTree
+
 from livingcircle.geo import config
 from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import InvalidParameter
@@ -23,9 +27,6 @@ from livingcircle.geo.gaps import Analysis
 from livingcircle.geo.network import FloatArray
 from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.routing import Snap, snap_geometries
-from numpy.typing import NDArray
-from scipy.sparse import csr_matrix
-from scipy.spatial import cKDTree
 
 #: Straight-line slack when looking for candidate nodes near uncovered residents.
 _SLACK = 1.001

@@ -14,8 +14,9 @@ from typing import Protocol, runtime_checkable
 
 import geopandas as gpd
 import pandas as pd
-from livingcircle.geo.errors import InvalidParameter
 from shapely.geometry.base import BaseGeometry
+
+from livingcircle.geo.errors import InvalidParameter
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 

@@ -15,9 +15,10 @@ import folium
 import numpy as np
 import shapely
 from branca.element import MacroElement, Template
-from livingcircle.maps.offline import assets_installed, embed_assets
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
+
+from livingcircle.maps.offline import assets_installed, embed_assets
 
 Tiles = Literal["osm", "amap", "none"]
 TILES: tuple[str, ...] = ("osm", "amap", "none")

@@ -18,6 +18,7 @@ from typing import Any
 import folium
 import shapely
 from branca.element import Element
+
 from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import InvalidParameter, UnknownKiosk
 from livingcircle.geo.results import NearestResult

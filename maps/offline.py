@@ -19,6 +19,7 @@ from pathlib import Path
 
 import folium
 from branca.element import Element
+
 from livingcircle.geo.errors import LivingCircleError
 
 #: ``maps/assets/node_modules`` in a checkout (``make assets``, never committed); a wheel's

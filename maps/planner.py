@@ -14,6 +14,9 @@ import folium
 import numpy as np
 import shapely
 from folium.plugins import MarkerCluster
+from numpy.typing import NDArray
+from shapely.geometry.base import BaseGeometry
+
 from livingcircle.geo.accessibility import beyond
 from livingcircle.geo.catchment import ring_polygons
 from livingcircle.geo.engine import Region
@@ -27,8 +30,6 @@ from livingcircle.maps.base import (
     finish,
     fit,
 )
-from numpy.typing import NDArray
-from shapely.geometry.base import BaseGeometry
 
 #: minutes on foot: upper bound of each colour band (the last is open-ended)
 BANDS = ((5, "#1a9850"), (10, "#a6d96a"), (15, "#fdae61"), (float("inf"), "#d7191c"))

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 import folium
 import numpy as np
 import shapely
+from shapely.geometry.base import BaseGeometry
+
 from livingcircle.geo.results import CatchmentResult, FacilityHit, NearestResult
 from livingcircle.geo.standards import Standard
 from livingcircle.maps.base import (
@@ -21,7 +23,6 @@ from livingcircle.maps.base import (
     finish,
     fit,
 )
-from shapely.geometry.base import BaseGeometry
 
 RING_COLORS = {5: "#1a9850", 10: "#fee08b", 15: "#fc8d59"}
 _FALLBACK_RING_COLORS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#7f0000")

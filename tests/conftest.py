@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from livingcircle.data.osm_file import Extract, read_osm_file
 from livingcircle.data.sample import sample_file
 from livingcircle.geo.engine import Region

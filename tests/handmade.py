@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+
 from livingcircle.geo.engine import Region
 from livingcircle.geo.network import StreetNetwork
 from livingcircle.geo.standards import Standard

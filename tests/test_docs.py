@@ -18,12 +18,12 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+import livingcircle
 from livingcircle.data.embedded import FileStore
 from livingcircle.data.load import load_osm
 from livingcircle.data.sample import sample_file
 from livingcircle.geo.standards import load_standard
-
-import livingcircle
 
 REPO = Path(__file__).resolve().parents[1]
 PUBLIC = REPO / "livingcircle" / "public.py"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from livingcircle.data.sample import sample_file
 from nbclient import NotebookClient
 
 import livingcircle as lc
+from livingcircle.data.sample import sample_file
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 

@@ -9,6 +9,8 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+
+import livingcircle as lc
 from livingcircle.data.sample import sample_file
 from livingcircle.geo.errors import (
     InvalidParameter,
@@ -16,8 +18,6 @@ from livingcircle.geo.errors import (
     UnknownCategory,
     UnknownProfile,
 )
-
-import livingcircle as lc
 
 POINT = (60.1710, 24.9414)
 CATS = ["pharmacy", "clinic", "supermarket", "kindergarten", "bus_stop", "toilets"]

@@ -26,9 +26,9 @@ import numpy as np
 import psycopg
 import pytest
 import shapely
-from livingcircle.geo.standards import Standard
 from sqlalchemy.engine import make_url
 
+from livingcircle.geo.standards import Standard
 from tests.contract.conftest import DEFAULT_SERVER_URL, PostgisServer
 from tests.data.overpass_server import OsmData, OverpassServer
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import pytest
-from livingcircle.maps.offline import remote_references
 
 import livingcircle
+from livingcircle.maps.offline import remote_references
 
 REPO = Path(__file__).resolve().parents[1]
 FOLDERS = ("geo", "data", "api", "maps")

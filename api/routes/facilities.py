@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pyproj import Geod
+from shapely import box
+
 from livingcircle.api.deps import (
     CatalogDep,
     EditorDep,
@@ -24,8 +27,6 @@ from livingcircle.api.models import AuditOut, FacilityCollection, FacilityFeatur
 from livingcircle.api.params import MAX_QUERY_CHARS, FacilityId, RegionPath
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.store import Bounds
-from pyproj import Geod
-from shapely import box
 
 router = APIRouter(prefix="/v1/regions/{region}", tags=["facilities"],
                    responses=problems(404, 422, 503))

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
+
 from livingcircle.api.deps import AtlasDep
 from livingcircle.api.errors import problems
 from livingcircle.api.geojson import FastJSONResponse

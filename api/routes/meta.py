@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+
 from livingcircle.api.deps import StandardDep, StoreDep
 from livingcircle.api.errors import problems
 from livingcircle.api.geojson import FastJSONResponse, GeoJSONResponse, region_feature

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Response
+from shapely import Point
+
 from livingcircle.api.deps import AtlasDep, CallerDep, CatalogDep, EditorDep, StandardDep
 from livingcircle.api.errors import problems
 from livingcircle.api.geojson import GeoJSONResponse, facility_features
@@ -20,7 +22,6 @@ from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import InvalidParameter, NotYourFacility, RegionNotFound
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import ApiKey, FacilityCatalog, FacilityRecord
-from shapely import Point
 
 router = APIRouter(prefix="/v1/regions/{region}/facilities", tags=["writes"],
                    responses=problems(400, 401, 403, 404, 409, 413, 422, 501, 503))

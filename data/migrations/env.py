@@ -7,9 +7,10 @@ the ``alembic`` command line works too, with ``-x url=...`` or ``sqlalchemy.url`
 from __future__ import annotations
 
 from alembic import context
-from livingcircle.data.pg_schema import Base
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection
+
+from livingcircle.data.pg_schema import Base
 
 #: any two-int key nobody else uses: serialises concurrent upgrades of one database
 _UPGRADE_LOCK = (0x4C43, 0)

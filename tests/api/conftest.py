@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+
 from livingcircle.api.app import create_app
 from livingcircle.api.settings import APISettings, Settings
 from livingcircle.data.embedded import FileStore
@@ -22,7 +23,6 @@ from livingcircle.data.load import load_osm
 from livingcircle.data.sample import SAMPLE_REGION
 from livingcircle.geo.keys import new_key
 from livingcircle.geo.standards import Standard
-
 from livingcircle.settings import EngineSettings, StoreSettings
 from tests.contract.conftest import make_database, postgis_server  # noqa: F401  (fixtures)
 

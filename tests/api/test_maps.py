@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from livingcircle.maps.offline import remote_references
 
+from livingcircle.maps.offline import remote_references
 from tests.api.conftest import LAT, LON, assert_problem
 
 

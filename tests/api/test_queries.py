@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from livingcircle.geo.engine import Region
 
+from livingcircle.geo.engine import Region
 from tests.api.conftest import LAT, LON, assert_problem
 
 

@@ -19,7 +19,6 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
-from livingcircle.api.app import create_app
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -27,6 +26,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from livingcircle.api.app import create_app
 from livingcircle.settings import StoreSettings
 from tests.api.conftest import settings_for
 

@@ -9,9 +9,9 @@ from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
+
 from livingcircle.api.app import create_app
 from livingcircle.api.settings import Settings
-
 from tests.api.conftest import LAT, LON, assert_problem
 
 URL = "/v1/regions/helsinki/facilities"

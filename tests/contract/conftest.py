@@ -19,13 +19,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
+from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
+
 from livingcircle.data.embedded import FileStore
 from livingcircle.data.osm_file import Extract
 from livingcircle.data.postgis import PostgisStore, dispose_engines, safe_url, upgrade
 from livingcircle.geo.store import RegionData, RegionInfo, Store
-from psycopg import sql
-from sqlalchemy import text
-from sqlalchemy.engine import URL, make_url
 
 DEFAULT_SERVER_URL = "postgresql+psycopg://livingcircle:livingcircle@127.0.0.1:5432/postgres"
 TEMPLATE = "livingcircle_template"

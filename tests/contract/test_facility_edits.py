@@ -19,6 +19,9 @@ import pandas as pd
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
+from pandas.testing import assert_frame_equal
+from sqlalchemy import text
+
 from livingcircle.data.embedded import FileStore
 from livingcircle.data.load import load_osm
 from livingcircle.data.postgis import LOAD_LOCK, PostgisStore, upgrade
@@ -42,9 +45,6 @@ from livingcircle.geo.store import (
     RegionData,
     Store,
 )
-from pandas.testing import assert_frame_equal
-from sqlalchemy import text
-
 from tests.attacks import ATTACKS
 from tests.contract.conftest import empty_postgis
 

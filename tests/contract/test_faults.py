@@ -15,11 +15,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import livingcircle.data.embedded
-import livingcircle.data.postgis
 import psycopg
 import pytest
 from geopandas.testing import assert_geodataframe_equal
+
+import livingcircle.data.embedded
+import livingcircle.data.postgis
 from livingcircle.data.embedded import FileStore
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import DatabaseUnavailable, RegionBusy, StoreError

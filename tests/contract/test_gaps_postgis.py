@@ -8,13 +8,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import text
+
 from livingcircle.data.gap_outputs import PG_TABLES, write_postgis
 from livingcircle.data.postgis import PostgisStore
 from livingcircle.geo.demand import demand_frame, place_demand
 from livingcircle.geo.planning import plan
 from livingcircle.geo.standards import Standard
-from sqlalchemy import text
-
 from tests.handmade import lonlat, region
 
 pytestmark = pytest.mark.postgis

@@ -16,15 +16,15 @@ import psycopg
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+
 from livingcircle.data.embedded import FileStore
 from livingcircle.data.pg_schema import SCHEMA_REVISION, Base
 from livingcircle.data.postgis import PostgisStore, upgrade
 from livingcircle.data.synthetic import grid_city
 from livingcircle.geo.errors import DatabaseUnavailable, SchemaOutOfDate, StoreError
 from livingcircle.geo.store import RegionData, RegionInfo, Store
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
-
 from tests.contract.conftest import empty_postgis
 
 pytestmark = pytest.mark.postgis

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
+from typer.testing import CliRunner
+
+from livingcircle.cli import app
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import AmbiguousRegion, PointOutsideRegion
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import RegionData, Store
-from typer.testing import CliRunner
-
-from livingcircle.cli import app
 
 LAT, LON = 60.1710, 24.9414
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
+
 from livingcircle.data.embedded import FileStore
 from livingcircle.data.postgis import PostgisStore
 from livingcircle.geo.atlas import Atlas

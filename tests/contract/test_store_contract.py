@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
+
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import InvalidParameter, RegionNotFound
 from livingcircle.geo.standards import Standard

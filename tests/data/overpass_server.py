@@ -25,6 +25,7 @@ import numpy as np
 import osmium
 import shapely
 import shapely.geometry
+
 from livingcircle.geo.standards import Standard
 
 _POLY = re.compile(r"poly:'([^']*)'")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from livingcircle.data.demand import (
     demand_for_region,
     homes_from_osm,
@@ -13,7 +14,6 @@ from livingcircle.data.demand import (
 )
 from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import OSMFileError
-
 from tests.handmade import lonlat
 
 

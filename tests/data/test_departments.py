@@ -16,6 +16,11 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+from pyproj import Geod
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from livingcircle.cli import app
 from livingcircle.data.departments import (
     CONFLICTS_KEY,
     FILLED_KEY,
@@ -34,11 +39,6 @@ from livingcircle.geo.coords import from_wgs84
 from livingcircle.geo.errors import StoreError, UnknownCategory
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import RegionData, RegionInfo, Store
-from pyproj import Geod
-from sqlalchemy import text
-from typer.testing import CliRunner
-
-from livingcircle.cli import app
 from tests.contract.conftest import (  # noqa: F401  (fixtures)
     empty_postgis,
     postgis_server,

@@ -12,6 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import shapely
+from typer.testing import CliRunner
+
+from livingcircle.cli import app
 from livingcircle.data.embedded import FileStore
 from livingcircle.data.fetch import (
     OverpassError,
@@ -25,9 +28,6 @@ from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.network import StreetNetwork
 from livingcircle.geo.standards import Standard
-from typer.testing import CliRunner
-
-from livingcircle.cli import app
 from tests.contract.conftest import (  # noqa: F401  (fixtures)
     empty_postgis,
     postgis_server,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+
 from livingcircle.data.fetch import OverpassError, area_polygon
 
 

@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+
 from livingcircle.data.gap_outputs import write_result
 from livingcircle.geo.demand import demand_frame, place_demand
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.planning import PlannerTables, plan
 from livingcircle.geo.standards import Standard
-
 from livingcircle.report import write_report
 from tests.handmade import lonlat, region
 

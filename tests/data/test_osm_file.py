@@ -8,6 +8,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
+
 from livingcircle.data.embedded import FileStore
 from livingcircle.data.load import load_osm
 from livingcircle.data.osm_file import read_osm_file

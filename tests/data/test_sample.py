@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from livingcircle.data.osm_file import Extract
 from livingcircle.data.sample import (
     SAMPLE_POPULATION,

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+
 from livingcircle.data.synthetic import grid_city
 from livingcircle.geo.engine import Region
 from livingcircle.geo.network import StreetNetwork, geodesic_m

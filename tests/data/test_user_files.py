@@ -7,9 +7,9 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
+
 from livingcircle.data.user_files import read_boundaries, read_homes, read_parcels
 from livingcircle.geo.errors import InvalidParameter
-
 from tests.handmade import lonlat
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from livingcircle.geo.accessibility import distance_to_nearest, points_distance
 from livingcircle.geo.engine import Region
 from livingcircle.geo.routing import snap_points
 from livingcircle.geo.standards import Standard
-
 from tests.geo.test_reference_dijkstra import query_points
 from tests.handmade import lonlat, region
 

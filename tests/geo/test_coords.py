@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pyproj import Geod
+
 from livingcircle.geo.coords import from_wgs84, normalise_crs, to_wgs84
 from livingcircle.geo.errors import InvalidParameter
-from pyproj import Geod
 
 GEOD = Geod(ellps="WGS84")
 

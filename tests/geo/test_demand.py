@@ -6,6 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+
 from livingcircle.geo.demand import (
     assign_communities,
     demand_frame,
@@ -16,7 +17,6 @@ from livingcircle.geo.demand import (
 )
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.standards import Standard
-
 from tests.handmade import lonlat, region
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pytest
+
 from livingcircle.geo.demand import Demand, demand_frame, place_demand
 from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.gaps import DISTRICT, Analysis, analyse, gap_areas
 from livingcircle.geo.siting import best_sites
 from livingcircle.geo.standards import Standard
-
 from tests.geo.test_reference_dijkstra import query_points
 from tests.handmade import lonlat, region
 

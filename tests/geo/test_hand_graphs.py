@@ -12,11 +12,11 @@ import math
 import numpy as np
 import pytest
 import shapely
+from pyproj import Geod
+
 from livingcircle.geo.errors import InvalidParameter, UnknownCategory
 from livingcircle.geo.routing import search, snap_points
 from livingcircle.geo.standards import Standard
-from pyproj import Geod
-
 from tests.handmade import lonlat, region
 
 TOL = 0.2  # metres

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from livingcircle.geo.accessibility import beyond, distance_to_nearest, points_distance
 from livingcircle.geo.engine import Region
 from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.routing import Snap, snap_points
 from livingcircle.geo.standards import Standard
-
 from tests.handmade import lonlat, region
 
 

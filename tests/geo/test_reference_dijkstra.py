@@ -16,11 +16,12 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
+from pyproj import Geod
+
 from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import PointTooFarFromNetwork
 from livingcircle.geo.network import StreetNetwork
 from livingcircle.geo.routing import Snap, snap_points
-from pyproj import Geod
 
 SPEED = 1.0  # m/s
 N_POINTS = 40

@@ -5,8 +5,9 @@ from __future__ import annotations
 import coordTransform
 import numpy as np
 import shapely
-from livingcircle.maps.base import Display
 from pyproj import Geod
+
+from livingcircle.maps.base import Display
 
 NINGBO = np.array([[121.5440, 29.8683], [121.6000, 29.9000]])  # Haishu, Yinzhou
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import UnknownKiosk
 from livingcircle.maps.kiosk import kiosk, kiosk_data, kiosk_page
 from livingcircle.maps.offline import remote_references
 from livingcircle.maps.planner import BANDS, planner_layers, planner_map
-
 from tests.maps.browser import open_page
 from tests.maps.test_resident_map import SCREENSHOTS
 

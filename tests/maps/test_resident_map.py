@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from livingcircle.geo.engine import Region
 from livingcircle.geo.standards import Standard
 from livingcircle.maps.offline import remote_references
 from livingcircle.maps.resident import resident_map
-
 from tests.maps.browser import open_page
 
 LON, LAT = 24.9414, 60.1710
