@@ -191,3 +191,20 @@ def test_every_readme_command_runs(shell: Shell) -> None:
     for name in ("homes.csv", "communities.gpkg", "gaps.gpkg", "gaps.report.html",
                  "map.html", "kiosk.html", "rejected.csv", "catchment.geojson"):
         assert (shell.folder / name).stat().st_size > 0, name
+
+
+def test_python_blocks_run(tmp_path: Path) -> None:
+    """Every ```python block of the README, run in order against a store with the sample."""
+    import livingcircle as lc  # noqa: PLC0415
+    from livingcircle.data.sample import sample_file  # noqa: PLC0415
+
+    store = tmp_path / "store"
+    lc.load(sample_file(), "helsinki", data_dir=store, progress=False)
+    code = "\n".join(re.findall(r"^```python\n(.*?)^```", README.read_text(encoding="utf-8"),
+                                flags=re.M | re.S))
+    assert "lc.open" in code
+    env = {**os.environ, "LC_DATA_DIR": str(store)}
+    env.pop("LC_DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
