@@ -357,6 +357,15 @@ class TierDef(BaseModel):
     requirements: list[RequirementDef]
 
 
+class GroupOut(BaseModel):
+    """An everyday group of categories (the resident app's chips)."""
+
+    id: str = Field(examples=["health"])
+    label_en: str = Field(examples=["Health"])
+    label_zh: str = Field(examples=["医疗健康"])
+    categories: list[str] = Field(examples=[["clinic", "hospital", "pharmacy"]])
+
+
 class StandardOut(BaseModel):
     """The standard that catchments are checked against."""
 
@@ -364,6 +373,7 @@ class StandardOut(BaseModel):
     source: str
     profiles: list[ProfileOut]
     tiers: list[TierDef]
+    groups: list[GroupOut] = Field(description="Everyday groups of categories.")
 
 
 class RegionProperties(BaseModel):

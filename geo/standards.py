@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from livingcircle.geo.errors import InvalidParameter, UnknownCategory, UnknownProfile
+from livingcircle.geo.status import StatusRules, parse_rules
 
 DEFAULT_STANDARDS_FILE = Path(__file__).with_name("gb50180.toml")
 
@@ -82,6 +83,16 @@ class Profile:
 
 
 @dataclass(frozen=True)
+class Group:
+    """An everyday group of categories, as the resident app offers them (daily shopping...)."""
+
+    id: str
+    label_en: str
+    label_zh: str
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class WalkableFilter:
     """The one definition of a walkable OSM way (osmnx's walk filter, as data)."""
 
@@ -123,7 +134,9 @@ class Standard:
     tiers: tuple[Tier, ...]
     profiles: Mapping[str, Profile]
     walkable: WalkableFilter
+    status: StatusRules = field(default_factory=StatusRules)  # live status freshness
     _index: Mapping[str, int] = field(repr=False, compare=False, default_factory=dict)
+    groups: tuple[Group, ...] = ()
 
     @property
     def category_ids(self) -> tuple[str, ...]:
@@ -205,8 +218,17 @@ def _parse(raw: dict[str, Any]) -> Standard:
     return Standard(
         name=raw["meta"]["name"], source=raw["meta"]["source"], categories=categories,
         tiers=tiers, profiles=profiles, walkable=walkable,
+        status=parse_rules(raw.get("status", {}), known),
         _index={c.id: i for i, c in enumerate(categories)},
+        groups=tuple(_group(g, known) for g in raw.get("groups", [])),
     )
+
+
+def _group(raw: dict[str, Any], known: set[str]) -> Group:
+    unknown = set(raw["categories"]) - known
+    if unknown:
+        raise UnknownCategory(sorted(unknown)[0], known)
+    return Group(raw["id"], raw["label_en"], raw["label_zh"], tuple(raw["categories"]))
 
 
 def _category(raw: dict[str, Any]) -> Category:

@@ -82,4 +82,6 @@ def standards(standard: StandardDep) -> FastJSONResponse:
                                      "categories": list(r.categories), "radius_m": r.radius_m}
                                     for r in t.requirements]}
                   for t in standard.tiers],
+        "groups": [{"id": g.id, "label_en": g.label_en, "label_zh": g.label_zh,
+                    "categories": list(g.categories)} for g in standard.groups],
     })
