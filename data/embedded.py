@@ -5,9 +5,14 @@ Layout::
     DATA_DIR/regions/NAME/CURRENT            name of the live version folder
     DATA_DIR/regions/NAME/v-<time>-<pid>/    nodes, edges, facilities (.parquet), region.json
     DATA_DIR/regions/NAME.lock               held while a load of NAME runs
+    DATA_DIR/regions/NAME/status.json        live statuses of its facilities, by id
+    DATA_DIR/kiosks.json                     kiosks added with 'livingcircle kiosk add'
+    DATA_DIR/audit/NAME.jsonl                the record of changes (facilities, statuses)
 
 A load writes a new version folder, then switches ``CURRENT`` with an atomic rename; readers
 never see a half-written region, and a failed or killed load leaves the old one live.
+Statuses and kiosks are small JSON files, each replaced whole in one rename under its own
+lock (a status waits for no load).
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -36,7 +43,10 @@ from livingcircle.geo.errors import (
     RegionBusy,
     RegionNotFound,
     StoreError,
+    UnknownKiosk,
 )
+from livingcircle.geo.kiosks import Kiosk, check_kiosk_fields
+from livingcircle.geo.status import FacilityStatus, check_status, status_from_json
 from livingcircle.geo.store import (
     ApiKey,
     AuditEntry,
@@ -286,6 +296,96 @@ class FileStore:
                                        "list'")
             keys[:] = kept
 
+    # -- live statuses and kiosks -------------------------------------------------------
+
+    def set_status(self, region: str, status: FacilityStatus, actor: str) -> AuditEntry:
+        """Keep a facility's status (``regions/NAME/status.json``), its audit entry first."""
+        status = replace(check_status(status, datetime.now(UTC)), actor=actor)
+        folder = self._require(region).parent
+        row = self.facility(region, status.facility_id)  # FacilityNotFound
+        status = replace(status, category=str(row["category"].iloc[0]))
+        with self._file_lock(folder / "status.lock", EDIT_WAIT_S):
+            kept = self._read_statuses(folder)
+            before = kept.get(status.facility_id)
+            kept[status.facility_id] = status.to_json()
+            entry = AuditEntry(region, status.facility_id, "status", actor, datetime.now(UTC),
+                               before, kept[status.facility_id])
+            try:
+                self._append_audit(entry)
+                _replace_json(folder / "status.json", dict(sorted(kept.items())))
+            except OSError as exc:
+                raise StoreError(f"cannot keep the status of {status.facility_id!r} in region "
+                                 f"{region!r} under {self.root}: {exc}") from exc
+        return entry
+
+    def statuses(self, region: str) -> list[FacilityStatus]:
+        """Every facility's last status in the region, by facility id."""
+        folder = self._require(region).parent
+        return [status_from_json(v) for _, v in sorted(self._read_statuses(folder).items())]
+
+    def save_kiosk(self, kiosk: Kiosk) -> None:
+        """Keep a kiosk in ``kiosks.json``, replacing one with the same id."""
+        check_kiosk_fields(kiosk)
+        self._require(kiosk.region)
+        with self._kiosks_file() as kept:
+            kept[kiosk.id] = asdict(kiosk) | {"categories": list(kiosk.categories)}
+
+    def kiosks(self) -> list[Kiosk]:
+        """Every kept kiosk, by id."""
+        raw = self._read_json(self.root / "kiosks.json", "the kiosks", {})
+        return [Kiosk(**(v | {"categories": tuple(v["categories"])}))
+                for _, v in sorted(raw.items())]
+
+    def remove_kiosk(self, kiosk_id: str) -> None:
+        """Forget a kiosk."""
+        with self._kiosks_file() as kept:
+            if kept.pop(kiosk_id, None) is None:
+                raise UnknownKiosk(kiosk_id, kept)
+
+    def _read_statuses(self, folder: Path) -> dict[str, dict[str, object]]:
+        found: dict[str, dict[str, object]] = self._read_json(
+            folder / "status.json", f"the statuses of region {folder.name!r}", {})
+        return found
+
+    def _read_json(self, path: Path, what: str, empty: object) -> Any:
+        try:
+            return json.loads(path.read_text("utf-8"))
+        except FileNotFoundError:
+            return empty
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"cannot read {what} in {path}: {exc}") from exc
+
+    @contextmanager
+    def _kiosks_file(self) -> Iterator[dict[str, dict[str, object]]]:
+        """The kiosks, locked; written back atomically when the block ends without error."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._file_lock(self.root / "kiosks.lock", EDIT_WAIT_S):
+            kept: dict[str, dict[str, object]] = self._read_json(
+                self.root / "kiosks.json", "the kiosks", {})
+            yield kept
+            try:
+                _replace_json(self.root / "kiosks.json", dict(sorted(kept.items())))
+            except OSError as exc:
+                raise StoreError(f"cannot write the kiosks under {self.root}: {exc}") from exc
+
+    @contextmanager
+    def _file_lock(self, path: Path, wait_s: float) -> Iterator[None]:
+        with open(path, "a+b") as handle:
+            deadline = time.monotonic() + wait_s
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise RegionBusy(f"{path} is held by another process; try again "
+                                         "in a moment") from None
+                    time.sleep(0.02)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     # -- internals -----------------------------------------------------------------------
 
     def _facilities(self, region: str, bbox: Bounds | None) -> gpd.GeoDataFrame:
@@ -470,6 +570,14 @@ def _write_json(path: Path, value: object) -> None:
         json.dump(value, handle, ensure_ascii=False, indent=2)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _replace_json(path: Path, value: object) -> None:
+    """Write ``value`` to ``path`` in one rename (readers see the old file or the new)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    _write_json(tmp, value)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
 
 
 def _fsync_dir(path: Path) -> None:

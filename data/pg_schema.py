@@ -39,7 +39,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: The Alembic revision this code reads and writes; the store refuses any other.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 SRID = 4326
 
 
@@ -209,7 +209,7 @@ class AuditRow(Base):
 
     __tablename__ = "facility_audit"
     __table_args__ = (
-        CheckConstraint("action IN ('create', 'update', 'delete')",
+        CheckConstraint("action IN ('create', 'update', 'delete', 'status')",
                         name="facility_audit_action_check"),
         Index("facility_audit_region_id", "region", "id"),
     )
@@ -222,3 +222,43 @@ class AuditRow(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     before: Mapped[Any] = mapped_column(JSONB, nullable=True)
     after: Mapped[Any] = mapped_column(JSONB, nullable=True)
+
+
+class StatusRow(Base):
+    """A facility's last live status (free spaces, closure, queue), as its department set it.
+
+    The checks are those of :func:`livingcircle.geo.status.check_status`; ``facility_id``
+    has no foreign key (a reload may drop the facility; its status is then never shown).
+    """
+
+    __tablename__ = "facility_status"
+    __table_args__ = (UniqueConstraint("region", "facility_id", name="facility_status_key"),)
+
+    gid: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    region: Mapped[str] = mapped_column(Text, _region_fk())
+    facility_id: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(Text)
+    spaces_free: Mapped[int | None] = mapped_column(Integer)
+    spaces_total: Mapped[int | None] = mapped_column(Integer)
+    closed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str] = mapped_column(Text, server_default="")
+    queue_minutes: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(Text)
+
+
+class KioskRow(Base):
+    """A kiosk added with ``livingcircle kiosk add`` (the TOML file's kiosks are not here)."""
+
+    __tablename__ = "kiosks"
+
+    gid: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    id: Mapped[str] = mapped_column(Text, unique=True)
+    name_zh: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(Text)
+    lat: Mapped[float] = mapped_column(Double)
+    lon: Mapped[float] = mapped_column(Double)
+    language: Mapped[str] = mapped_column(Text)
+    categories: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    refresh_s: Mapped[int] = mapped_column(Integer)

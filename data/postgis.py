@@ -32,8 +32,8 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -84,8 +84,11 @@ from livingcircle.geo.errors import (
     RegionNotFound,
     SchemaOutOfDate,
     StoreError,
+    UnknownKiosk,
 )
+from livingcircle.geo.kiosks import Kiosk, check_kiosk_fields
 from livingcircle.geo.standards import Standard
+from livingcircle.geo.status import FacilityStatus, check_status
 from livingcircle.geo.store import (
     ApiKey,
     AuditEntry,
@@ -623,6 +626,92 @@ class PostgisStore:
 
         self._unit("removing an API key", work)
 
+    # -- live statuses and kiosks -------------------------------------------------------
+
+    def set_status(self, region: str, status: FacilityStatus, actor: str) -> AuditEntry:
+        """Keep a facility's status and its audit entry in one transaction (no load waits)."""
+        check_region_name(region)
+        status = replace(check_status(status, datetime.now(UTC)), actor=actor)
+
+        def work() -> AuditEntry:
+            with self.engine.begin() as conn:
+                if conn.execute(_text("SELECT 1 FROM regions WHERE name = :r FOR KEY SHARE"),
+                                {"r": region}).first() is None:
+                    raise RegionNotFound(region, self._names(conn))
+                category = None if "\x00" in status.facility_id else conn.execute(_text(
+                    "SELECT category FROM facilities WHERE region = :r AND id = :id"),
+                    {"r": region, "id": status.facility_id}).scalar()
+                if category is None:
+                    raise FacilityNotFound(region, status.facility_id)
+                kept = replace(status, category=category)
+                old = conn.execute(_text(_STATUS_SQL + " AND facility_id = :id FOR UPDATE"),
+                                   {"r": region, "id": status.facility_id}).first()
+                values = {"region": region, **{f: getattr(kept, f) for f in _STATUS_COLUMNS}}
+                conn.execute(_text(_UPSERT_STATUS_SQL), values)
+                at = conn.execute(_text("SELECT clock_timestamp()")).scalar_one().astimezone(UTC)
+                entry = AuditEntry(region, status.facility_id, "status", actor, at,
+                                   None if old is None else _status(old).to_json(),
+                                   kept.to_json())
+                conn.execute(insert(AuditRow).values(
+                    region=region, facility_id=status.facility_id, action="status",
+                    actor=actor, at=at, before=null() if entry.before is None else entry.before,
+                    after=entry.after))
+            return entry
+
+        return self._unit(f"keeping the status of {status.facility_id!r} in {region!r}", work)
+
+    def statuses(self, region: str) -> list[FacilityStatus]:
+        """Every facility's last status in the region, by facility id."""
+        check_region_name(region)
+
+        def work() -> list[FacilityStatus]:
+            with self._reader.connect() as conn:
+                rows = conn.execute(_text(_STATUS_SQL + ' ORDER BY facility_id COLLATE "C"'),
+                                    {"r": region}).all()
+                if not rows and conn.execute(_text("SELECT 1 FROM regions WHERE name = :r"),
+                                             {"r": region}).first() is None:
+                    raise RegionNotFound(region, self._names(conn))
+            return [_status(r) for r in rows]
+
+        return self._unit(f"reading the statuses of {region!r}", work)
+
+    def save_kiosk(self, kiosk: Kiosk) -> None:
+        """Keep a kiosk, replacing one with the same id."""
+        check_kiosk_fields(kiosk)
+
+        def work() -> None:
+            with self.engine.begin() as conn:
+                if conn.execute(_text("SELECT 1 FROM regions WHERE name = :r"),
+                                {"r": kiosk.region}).first() is None:
+                    raise RegionNotFound(kiosk.region, self._names(conn))
+                conn.execute(_text(_UPSERT_KIOSK_SQL),
+                             asdict(kiosk) | {"categories": list(kiosk.categories)})
+
+        self._unit(f"keeping kiosk {kiosk.id!r}", work)
+
+    def kiosks(self) -> list[Kiosk]:
+        """Every kept kiosk, by id."""
+        def work() -> list[Kiosk]:
+            with self._reader.connect() as conn:
+                rows = conn.execute(_text(
+                    f'SELECT {", ".join(_KIOSK_COLUMNS)} FROM kiosks ORDER BY id COLLATE "C"'
+                )).all()
+            return [Kiosk(*r[:7], tuple(r[7]), r[8]) for r in rows]
+
+        return self._unit("reading the kiosks", work)
+
+    def remove_kiosk(self, kiosk_id: str) -> None:
+        """Forget a kiosk; raises ``UnknownKiosk``."""
+        def work() -> None:
+            with self.engine.begin() as conn:
+                gone = conn.execute(_text("DELETE FROM kiosks WHERE id = :k"),
+                                    {"k": str(kiosk_id)})
+                if gone.rowcount == 0:
+                    kept = conn.execute(_text("SELECT id FROM kiosks")).scalars().all()
+                    raise UnknownKiosk(kiosk_id, kept)
+
+        self._unit(f"removing kiosk {kiosk_id!r}", work)
+
     def _edit(self, region: str, facility_id: str, action: str, actor: str,
               change: Callable[[Connection, gpd.GeoDataFrame | None], None],
               counted: int) -> AuditEntry:
@@ -786,6 +875,31 @@ WHERE {where} AND ST_DWithin(anchor::geography, {here}, (
         WHERE {where} ORDER BY anchor::geography <-> {here} LIMIT %(k)s) AS knn), false)
 """
 _HERE = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography"
+
+
+_STATUS_COLUMNS = ("facility_id", "category", "spaces_free", "spaces_total", "closed_until",
+                   "note", "queue_minutes", "updated_at", "actor")
+_STATUS_SQL = f"SELECT {', '.join(_STATUS_COLUMNS)} FROM facility_status WHERE region = :r"
+_UPSERT_STATUS_SQL = f"""
+INSERT INTO facility_status (region, {', '.join(_STATUS_COLUMNS)})
+VALUES (:region, {', '.join(':' + c for c in _STATUS_COLUMNS)})
+ON CONFLICT (region, facility_id) DO UPDATE SET
+    {', '.join(f'{c} = EXCLUDED.{c}' for c in _STATUS_COLUMNS[1:])}"""
+_KIOSK_COLUMNS = ("id", "name_zh", "name_en", "region", "lat", "lon", "language", "categories",
+                  "refresh_s")
+_UPSERT_KIOSK_SQL = f"""
+INSERT INTO kiosks ({', '.join(_KIOSK_COLUMNS)})
+VALUES ({', '.join(':' + c for c in _KIOSK_COLUMNS)})
+ON CONFLICT (id) DO UPDATE SET
+    {', '.join(f'{c} = EXCLUDED.{c}' for c in _KIOSK_COLUMNS[1:])}"""
+
+
+def _status(row: Sequence[Any]) -> FacilityStatus:
+    values = dict(zip(_STATUS_COLUMNS, row, strict=True))
+    for name in ("closed_until", "updated_at"):
+        if values[name] is not None:
+            values[name] = values[name].astimezone(UTC)
+    return FacilityStatus(**values)
 
 
 def _fetch(conn: Connection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:

@@ -10,13 +10,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import geopandas as gpd
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from livingcircle.geo.errors import InvalidParameter
+
+if TYPE_CHECKING:  # both import this module
+    from livingcircle.geo.kiosks import Kiosk
+    from livingcircle.geo.status import FacilityStatus
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
@@ -247,4 +251,41 @@ class FacilityEditor(Protocol):
 
     def audit(self, region: str, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
         """Recorded changes of a region, newest first."""
+        ...
+
+
+@runtime_checkable
+class StatusBoard(Protocol):
+    """Live statuses of facilities (spaces, closures, queues), set by their departments.
+
+    Setting one is one atomic step with its audit entry (action ``status``); it changes no
+    facility, so no engine is rebuilt.
+    """
+
+    def set_status(self, region: str, status: FacilityStatus, actor: str) -> AuditEntry:
+        """Keep ``status`` (checked with ``check_status``), replacing the facility's last one.
+
+        The facility must exist (else ``FacilityNotFound``); the status takes its category.
+        """
+        ...
+
+    def statuses(self, region: str) -> list[FacilityStatus]:
+        """Every facility's last status in the region, by facility id."""
+        ...
+
+
+@runtime_checkable
+class KioskRegistry(Protocol):
+    """Kiosks kept in the store (``livingcircle kiosk add/list/remove``)."""
+
+    def save_kiosk(self, kiosk: Kiosk) -> None:
+        """Keep a kiosk (checked with ``check_kiosk``), replacing one with the same id."""
+        ...
+
+    def kiosks(self) -> list[Kiosk]:
+        """Every kept kiosk, by id."""
+        ...
+
+    def remove_kiosk(self, kiosk_id: str) -> None:
+        """Forget a kiosk; raises ``UnknownKiosk``."""
         ...

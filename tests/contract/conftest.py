@@ -124,6 +124,7 @@ def empty_postgis(url: str) -> PostgisStore:
         conn.execute(text("DELETE FROM regions"))
         conn.execute(text("DELETE FROM facility_audit"))
         conn.execute(text("DELETE FROM api_keys"))
+        conn.execute(text("DELETE FROM kiosks"))
     return store
 
 

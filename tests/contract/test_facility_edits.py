@@ -24,6 +24,7 @@ from sqlalchemy import text
 
 from livingcircle.data.embedded import FileStore
 from livingcircle.data.load import load_osm
+from livingcircle.data.pg_schema import SCHEMA_REVISION
 from livingcircle.data.postgis import LOAD_LOCK, PostgisStore, upgrade
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import (
@@ -429,7 +430,7 @@ def test_database_at_revision_0001_says_run_upgrade(make_database: Callable[...,
     assert upgrade(url, "0001") == "0001"  # an upgrade has the schema checked again
     with pytest.raises(SchemaOutOfDate, match=r"revision 0001.*livingcircle db upgrade"):
         PostgisStore(url)
-    assert upgrade(url) == "0002"
+    assert upgrade(url) == SCHEMA_REVISION
     store = PostgisStore(url)
     assert store.api_keys() == [] and store.audit(REGION) == []
 

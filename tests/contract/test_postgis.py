@@ -30,7 +30,7 @@ from tests.contract.conftest import empty_postgis
 pytestmark = pytest.mark.postgis
 REGION = "helsinki"
 TABLES = ("regions", "facilities", "walk_nodes", "walk_edges", "categories",
-          "tier_requirements", "api_keys", "facility_audit")
+          "tier_requirements", "api_keys", "facility_audit", "facility_status", "kiosks")
 
 
 @pytest.fixture
