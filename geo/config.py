@@ -27,3 +27,6 @@ NEAREST_MAX_RADIUS_M = 20_000.0
 #: Street-network components smaller than this are dropped at build time (slivers of a
 #: clipped extract, footways inside a courtyard with no way out), nodes.
 MIN_COMPONENT_NODES = 10
+#: A facility closing within this many minutes is "closing soon" (the standards file's
+#: ``[display] closing_soon_minutes`` overrides it).
+CLOSING_SOON_MINUTES = 30

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import geopandas as gpd
 import numpy as np
@@ -22,6 +23,7 @@ from livingcircle.geo import config
 from livingcircle.geo.accessibility import distance_to_nearest
 from livingcircle.geo.catchment import ring_polygons
 from livingcircle.geo.errors import InvalidParameter, PointOutsideRegion, PointTooFarFromNetwork
+from livingcircle.geo.hours import RegionHours, timezone_at
 from livingcircle.geo.network import FloatArray, IntArray, StreetNetwork
 from livingcircle.geo.results import (
     DECIMALS,
@@ -99,6 +101,9 @@ class Region:
         Categories, tiers and profiles.
     max_snap_m
         Query points farther than this from any street are refused.
+    timezone
+        The region's IANA time zone, for opening hours; default: the standards file's
+        ``[timezones]`` entry for ``name``, else the zone at the region's centre.
     """
 
     def __init__(
@@ -108,6 +113,7 @@ class Region:
         facilities: gpd.GeoDataFrame,
         standard: Standard,
         max_snap_m: float = config.MAX_SNAP_M,
+        timezone: str | None = None,
     ) -> None:
         self.name = name
         self.net = network.warm()
@@ -118,6 +124,13 @@ class Region:
         self.facilities = self._index_facilities(facilities)
         #: The area this region answers for (lon/lat): its streets' hull plus the snap limit.
         self.boundary = self._boundary()
+        centre = self.boundary.centroid
+        #: The region's time zone (IANA name), found once when the engine is built.
+        self.timezone = timezone or standard.timezones.get(name) or timezone_at(centre.x,
+                                                                                 centre.y)
+        #: Opening hours of the facilities, evaluated in :attr:`timezone`.
+        self.hours = RegionHours(self.facilities.text["opening_hours"], self.timezone,
+                                 (centre.x, centre.y), standard.closing_soon_minutes)
         self._category_counts = np.bincount(
             self.facilities.category, minlength=len(standard.categories))
         self._fields: NDArray[np.float32] | None = None
@@ -156,8 +169,10 @@ class Region:
         runs one search of exactly that radius; without them it starts at
         ``config.NEAREST_START_RADIUS_M`` and widens until it is sure. The answer is the same
         either way (the search decides it); the API prepares its regions at start-up, a
-        one-off query from the command line does not pay for it.
+        one-off query from the command line does not pay for it. The facilities' opening
+        hours are parsed here too, rather than on the first request.
         """
+        self.hours.parse_all()
         fac = self.facilities
         fields = np.full((len(self.standard.categories), self.net.n_nodes), np.inf,
                          dtype=np.float32)
@@ -236,6 +251,10 @@ class Region:
         speed_m_s: float | None = None,
         max_minutes: float | None = None,
         routes: bool = True,
+        open_at: datetime | None = None,
+        open_now: bool = False,
+        include_unknown: bool = False,
+        only: NDArray[np.bool_] | None = None,
     ) -> NearestResult:
         """The ``k`` nearest facilities of each category by walking time.
 
@@ -253,6 +272,15 @@ class Region:
             Ignore facilities farther than this; defaults to ``config.NEAREST_MAX_RADIUS_M``.
         routes
             Attach each facility's walking route.
+        open_at
+            The moment of the facilities' ``open_status`` (naive: the region's local time);
+            default now.
+        open_now
+            Only facilities open at ``open_at``: ``k`` means ``k`` open ones.
+        include_unknown
+            With ``open_now``, keep facilities whose hours are unknown too.
+        only
+            Facility rows (:attr:`facilities` order) that may be answered; default all.
         """
         cats = self.standard.resolve_categories(categories)
         if not 1 <= k <= config.MAX_K:
@@ -264,10 +292,13 @@ class Region:
         start = self._snap(lon, lat)
         certain_extra = float(start.access_m[0])
         wanted = np.array([self.standard.category_index(c) for c in cats], dtype=np.int64)
-        need = np.minimum(k, self._category_counts)
+        when = self.hours.local(open_at)
+        allowed = self._allowed(wanted, when, open_now, include_unknown, only)
+        need = np.minimum(k, self._category_counts if allowed is None else np.bincount(
+            self.facilities.category[allowed], minlength=len(self._category_counts)))
         radius = min(self._first_radius(start, wanted[need[wanted] > 0]), limit)
         while True:
-            found = self._facilities_within(search(self.net, start, radius), wanted)
+            found = self._facilities_within(search(self.net, start, radius), wanted, allowed)
             picked = found.k_best(need, wanted)
             certain = radius + certain_extra
             if radius >= limit or all(
@@ -278,7 +309,8 @@ class Region:
             radius = min(radius * 4, limit)
         chosen = [[i for i in picked[int(ci)] if found.total[i] <= limit] for ci in wanted]
         every = np.array([i for mine in chosen for i in mine], dtype=np.intp)
-        hits = iter(self._hits(found, every, speed, routes=found.search if routes else None))
+        hits = iter(self._hits(found, every, speed, routes=found.search if routes else None,
+                               when=when))
         by_cat = {c: [next(hits) for _ in mine] for c, mine in zip(cats, chosen, strict=True)}
         return NearestResult(self.name, self._origin(lon, lat, start), speed, k, by_cat, radius)
 
@@ -289,8 +321,13 @@ class Region:
         minutes: Sequence[float] = config.DEFAULT_MINUTES,
         profile: str = "standard",
         speed_m_s: float | None = None,
+        open_at: datetime | None = None,
     ) -> CatchmentResult:
-        """Rings reachable within each of ``minutes``, their facilities and the tier checklist."""
+        """Rings reachable within each of ``minutes``, their facilities and the tier checklist.
+
+        ``open_at`` is the moment of the facilities' ``open_status`` (naive: the region's
+        local time); default now.
+        """
         rings_min = _check_minutes(minutes)
         speed = self.standard.speed(profile, speed_m_s)
         start = self._snap(lon, lat)
@@ -302,7 +339,8 @@ class Region:
         rings = self._rings(srch, rings_min, [m * 60 * speed - access for m in rings_min])
         outer = max(rings_min) * 60 * speed
         order = found.order()
-        hits = self._hits(found, order[found.total[order] <= outer], speed, rings_min)
+        hits = self._hits(found, order[found.total[order] <= outer], speed, rings_min,
+                          when=self.hours.local(open_at))
         tiers = self._tiers(found, order)
         return CatchmentResult(self.name, self._origin(lon, lat, start), speed, rings, hits, tiers)
 
@@ -347,12 +385,34 @@ class Region:
             via_u = np.full_like(via_u, np.inf)
         return float(np.minimum(via_u, via_v).max()) * (1 + 1e-6) + 0.01
 
-    def _facilities_within(self, srch: Search, wanted: NDArray[np.int64]) -> Found:
-        """Facilities of the wanted categories whose distance the search knows exactly."""
+    def _allowed(self, wanted: NDArray[np.int64], when: datetime, open_now: bool,
+                 include_unknown: bool, only: NDArray[np.bool_] | None
+                 ) -> NDArray[np.bool_] | None:
+        """Facility rows a nearest query may answer with (None: every row).
+
+        With ``open_now`` the wanted categories' facilities are checked at ``when``, once
+        each distinct opening-hours string, in one pass before the search.
+        """
+        n = len(self.facilities.category)
+        if only is not None and np.shape(only) != (n,):
+            raise InvalidParameter(f"only has shape {np.shape(only)}; allowed: one boolean "
+                                   f"per facility row, shape ({n},)")
+        if not open_now:
+            return only
+        allowed = np.ones(n, dtype=np.bool_) if only is None else np.array(only, dtype=np.bool_)
+        rows = np.flatnonzero(allowed & np.isin(self.facilities.category, wanted))
+        allowed[rows] = self.hours.open_mask(rows, when, include_unknown)
+        return allowed
+
+    def _facilities_within(self, srch: Search, wanted: NDArray[np.int64],
+                           allowed: NDArray[np.bool_] | None = None) -> Found:
+        """Facilities of the wanted categories (and ``allowed`` rows) the search knows exactly."""
         fac = self.facilities
         disc = srch.radius_m * _SLACK + 1.0
         rows = np.asarray(fac.tree.query_ball_point(srch.start.xy[0], disc), dtype=np.int64)
         rows = np.sort(rows[np.isin(fac.category[rows], wanted)])
+        if allowed is not None:
+            rows = rows[allowed[rows]]
         net_d = srch.to_positions(fac.snap.edge[rows], fac.snap.offset_m[rows])
         exact = net_d <= srch.radius_m
         rows, net_d = rows[exact], net_d[exact]
@@ -360,11 +420,13 @@ class Region:
         return Found(rows, fac.category[rows], net_d, total, srch)
 
     def _hits(self, found: Found, pos: NDArray[np.intp], speed: float,
-              rings: list[int] | None = None, routes: Search | None = None) -> Hits:
+              rings: list[int] | None = None, routes: Search | None = None,
+              when: datetime | None = None) -> Hits:
         """Facility hits for positions in ``found``, as columns.
 
         With ``rings`` each hit gets the smallest ring (minutes) holding it; with ``routes``
-        (the search that found them) each gets its walking route.
+        (the search that found them) each gets its walking route. Each hit is open, closed
+        or unknown at ``when`` (default now), evaluated for these hits only.
         """
         fac, cats = self.facilities, self.standard.categories
         rows, total = found.rows[pos], found.total[pos]
@@ -378,11 +440,14 @@ class Region:
         r = rows.tolist()
         c = [cats[i] for i in fac.category[rows].tolist()]
         lon, lat = fac.anchor_lonlat[rows].T.tolist()
+        states = self.hours.states(r, when)
         return Hits(
             [fac.text["id"][i] for i in r], [fac.text["name"][i] for i in r],
             [fac.text["name_zh"][i] for i in r], [x.id for x in c], [x.label_en for x in c],
             [x.label_zh for x in c], lon, lat, total.tolist(), (total / speed).tolist(),
-            [fac.text["opening_hours"][i] for i in r], paths, ring_of)
+            [fac.text["opening_hours"][i] for i in r], paths, ring_of,
+            [s.status for s in states], [s.closing_soon for s in states],
+            [s.opens_at for s in states], [s.closes_at for s in states])
 
     def _routes(self, srch: Search, rows: NDArray[np.int64], net_m: FloatArray
                 ) -> list[BaseGeometry]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from typing import Any, overload
 
 import numpy as np
@@ -25,7 +26,11 @@ class Origin:
 
 @dataclass(slots=True)
 class FacilityHit:
-    """A facility reached on foot."""
+    """A facility reached on foot.
+
+    ``open_status`` ("open", "closed" or "unknown"), ``closing_soon`` and the local times
+    ``opens_at`` / ``closes_at`` (where known) are at the moment the query asked about.
+    """
 
     id: str
     name: str
@@ -40,6 +45,10 @@ class FacilityHit:
     opening_hours: str = ""
     route: BaseGeometry | None = None
     ring_minutes: int | None = None
+    open_status: str = "unknown"
+    closing_soon: bool = False
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
 
     def properties(self) -> dict[str, Any]:
         """GeoJSON properties, as :meth:`Hits.features` writes them (one place says how)."""
@@ -68,6 +77,10 @@ class Hits(Sequence[FacilityHit]):
     opening_hours: list[str]
     route: list[BaseGeometry | None]
     ring_minutes: list[int | None]
+    open_status: list[str]
+    closing_soon: list[bool]
+    opens_at: list[datetime | None]
+    closes_at: list[datetime | None]
 
     @classmethod
     def of(cls, hits: Sequence[FacilityHit]) -> Hits:
@@ -103,11 +116,15 @@ class Hits(Sequence[FacilityHit]):
                  "kind": "facility", "id": i, "name": n, "name_zh": nz, "category": c,
                  "category_en": en, "category_zh": zh, "distance_m": d, "time_s": t,
                  "minutes": m, **({"opening_hours": oh} if oh else {}),
-                 **({"ring_minutes": ring} if ring is not None else {})}}
-            for i, n, nz, c, en, zh, lon, lat, d, t, m, oh, ring in zip(
-                self.id, self.name, self.name_zh, self.category, self.label_en, self.label_zh,
-                self.lon, self.lat, distance, seconds, minutes, self.opening_hours,
-                self.ring_minutes, strict=True)
+                 **({"ring_minutes": ring} if ring is not None else {}),
+                 "open_status": status, "closing_soon": soon,
+                 **({"opens_at": opens.isoformat()} if opens is not None else {}),
+                 **({"closes_at": closes.isoformat()} if closes is not None else {})}}
+            for i, n, nz, c, en, zh, lon, lat, d, t, m, oh, ring, status, soon, opens, closes
+            in zip(self.id, self.name, self.name_zh, self.category, self.label_en,
+                   self.label_zh, self.lon, self.lat, distance, seconds, minutes,
+                   self.opening_hours, self.ring_minutes, self.open_status, self.closing_soon,
+                   self.opens_at, self.closes_at, strict=True)
         ]
 
 

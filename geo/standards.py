@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from livingcircle.geo import config
 from livingcircle.geo.errors import InvalidParameter, UnknownCategory, UnknownProfile
 from livingcircle.geo.status import StatusRules, parse_rules
 
@@ -137,6 +139,10 @@ class Standard:
     status: StatusRules = field(default_factory=StatusRules)  # live status freshness
     _index: Mapping[str, int] = field(repr=False, compare=False, default_factory=dict)
     groups: tuple[Group, ...] = ()
+    #: a facility closing within this many minutes is closing soon (``[display]``)
+    closing_soon_minutes: int = config.CLOSING_SOON_MINUTES
+    #: time zones by region name, overriding the zone found at a region's centre
+    timezones: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def category_ids(self) -> tuple[str, ...]:
@@ -221,6 +227,8 @@ def _parse(raw: dict[str, Any]) -> Standard:
         status=parse_rules(raw.get("status", {}), known),
         _index={c.id: i for i, c in enumerate(categories)},
         groups=tuple(_group(g, known) for g in raw.get("groups", [])),
+        closing_soon_minutes=_closing_soon(raw.get("display", {})),
+        timezones=_timezones(raw.get("timezones", {})),
     )
 
 
@@ -229,6 +237,25 @@ def _group(raw: dict[str, Any], known: set[str]) -> Group:
     if unknown:
         raise UnknownCategory(sorted(unknown)[0], known)
     return Group(raw["id"], raw["label_en"], raw["label_zh"], tuple(raw["categories"]))
+
+
+def _closing_soon(display: dict[str, Any]) -> int:
+    minutes = display.get("closing_soon_minutes", config.CLOSING_SOON_MINUTES)
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 <= minutes <= 1440:
+        raise InvalidParameter(f"[display] closing_soon_minutes = {minutes!r} is out of range; "
+                               "allowed: whole minutes from 0 to 1440")
+    return minutes
+
+
+def _timezones(raw: dict[str, Any]) -> dict[str, str]:
+    for region, name in raw.items():
+        try:
+            ZoneInfo(str(name))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidParameter(
+                f"[timezones] {region} = {name!r} is not a time zone; allowed: an IANA name "
+                "such as Asia/Shanghai or Europe/Helsinki") from None
+    return {str(k): str(v) for k, v in raw.items()}
 
 
 def _category(raw: dict[str, Any]) -> Category:
