@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from livingcircle.api.errors import PROBLEM_JSON, PROBLEM_TYPE, add_exception_handlers
-from livingcircle.api.routes import facilities, maps, meta, queries, writes
+from livingcircle.api.routes import facilities, maps, meta, queries, search, writes
 from livingcircle.api.settings import Settings
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import LivingCircleError
@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(GZipMiddleware, minimum_size=1024,
                            compresslevel=settings.api.gzip_level)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
-    for module in (meta, queries, facilities, writes, maps):
+    for module in (meta, queries, search, facilities, writes, maps):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app, app.state.standard, settings)  # type: ignore[method-assign]
@@ -215,8 +215,9 @@ def _document_operation(operation: dict[str, Any], enums: dict[str, list[str]],
         target = target.get("items", target)
         if param["name"] in enums:
             target["enum"] = enums[param["name"]]
-        if param["name"] == "limit":
-            target["maximum"] = settings.api.max_page_size
+        if param["name"] == "limit":  # the configured page size, unless the route's is less
+            target["maximum"] = min(target.get("maximum", settings.api.max_page_size),
+                                    settings.api.max_page_size)
     for status, response in operation.get("responses", {}).items():
         if status[0] in "45":
             response["content"] = {PROBLEM_JSON: {

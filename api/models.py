@@ -404,3 +404,99 @@ class RegionCollection(BaseModel):
 
     type: Literal["FeatureCollection"]
     features: list[RegionFeature]
+
+# -- search -----------------------------------------------------------------------------------
+
+class SearchProperties(BaseModel):
+    """A place found by name."""
+
+    kind: Literal["facility", "street", "kiosk"]
+    id: str = Field(examples=["osm:node/25502063"])
+    name: str = Field(description="The name to show (the local one; a kiosk's English one).")
+    name_zh: str
+    name_en: str
+    category: str = Field(description="Facilities only; empty for streets and kiosks.")
+    category_zh: str
+    category_en: str
+    score: float = Field(description="Match quality, 0 to 100: 100 exact, 95 prefix, 90 word "
+                                     "prefix, 85 part of the name, below 80 a typo.")
+    distance_m: float | None = Field(default=None, description="Straight line from lat/lon "
+                                     "(not the walk), when they were given.")
+    region: str
+
+
+class SearchFeature(BaseModel):
+    """A place found, as a GeoJSON Point Feature (a street at the middle of its longest part)."""
+
+    type: Literal["Feature"]
+    id: str
+    geometry: Geometry
+    properties: SearchProperties
+
+
+class SearchSummary(BaseModel):
+    """What was searched, and what to offer when nothing was found."""
+
+    regions: list[str]
+    returned: int
+    suggestions: list[str] = Field(description="When nothing was found: the closest names.")
+    message: str | None = Field(description="When nothing was found: what to tell the user.")
+
+
+class SearchCollection(BaseModel):
+    """Places found by name, best match first, equal matches nearest first."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "type": "FeatureCollection", "features": [], "properties": {
+            "regions": ["helsinki"], "returned": 0,
+            "suggestions": ["Kauppatori", "Kauppakeskus Kluuvi"],
+            "message": "nothing called 'kauppx' in helsinki; closest: Kauppatori, "
+                       "Kauppakeskus Kluuvi"}}]})
+
+    type: Literal["FeatureCollection"]
+    features: list[SearchFeature]
+    properties: SearchSummary
+
+
+# -- live status ------------------------------------------------------------------------------
+
+_Count = Annotated[int, Field(strict=True)]
+
+
+class StatusIn(BaseModel):
+    """A facility's live status, as its department reports it now (replacing the last one).
+
+    Give at least one field. The bounds are checked in one place for both stores
+    (``livingcircle.geo.status.check_status``): spaces 0 to 100,000 (free ≤ total), a queue
+    of 0 to 1,440 minutes, a closure up to 366 days ahead (with a time zone), a note of at
+    most 200 characters on one line.
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"spaces_free": 42, "spaces_total": 120},
+        {"closed_until": "2027-01-12T18:00:00+08:00", "note": "维修 · closed for repairs"},
+        {"queue_minutes": 25}]})
+
+    spaces_free: _Count | None = Field(default=None, ge=0, le=100_000)
+    spaces_total: _Count | None = Field(default=None, ge=1, le=100_000)
+    closed_until: AwareDatetime | None = None
+    note: str = Field(default="", max_length=200)
+    queue_minutes: _Count | None = Field(default=None, ge=0, le=1440)
+
+
+class StatusOut(BaseModel):
+    """A facility's live status: what was reported, when, how long ago, by whom."""
+
+    facility_id: str = Field(examples=["osm:way/8042215"])
+    category: str = Field(examples=["car_parking"])
+    actor: str = Field(description="The department that reported it.")
+    spaces_free: int | None = None
+    spaces_total: int | None = None
+    closed_until: str | None = None
+    note: str | None = None
+    queue_minutes: int | None = None
+    updated_at: str = Field(description="When it was reported, ISO 8601 UTC.")
+    age_s: int = Field(description="Seconds since then.")
+    closed: bool = Field(description="closed_until is still ahead.")
+    stale: bool = Field(description="Older than the category's limit; answers no longer show "
+                                    "it ([status.stale_after_s] in the standards file).")

@@ -34,6 +34,8 @@ def requests_with(text: str) -> list[tuple[str, dict[str, object]]]:
         (f"/v1/maps/kiosk/{part}", {}),
         (f"/v1/maps/kiosk/{part}/data", {}),
         ("/v1/maps/resident", {**point, "region": text}),
+        ("/v1/search", {**point, "q": text}),
+        ("/v1/search", {"q": "kauppatori", "region": text}),
     ]
 
 

@@ -1,0 +1,136 @@
+"""Where am I: find facilities, streets and kiosks by name (Chinese, pinyin, English, typos).
+
+Each region's search index is built on first use, off the event loop, and kept on
+``app.state`` under the region's load time and its kiosks: a region reloaded or edited (a new
+``loaded_at``) is indexed again. Nothing here logs the query or the coordinates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from livingcircle.api.deps import AtlasDep
+from livingcircle.api.errors import problems
+from livingcircle.api.geojson import GeoJSONResponse
+from livingcircle.api.models import SearchCollection
+from livingcircle.api.params import REGION_PATTERN
+from livingcircle.geo import search as names
+from livingcircle.geo.atlas import Atlas
+from livingcircle.geo.errors import (
+    AmbiguousRegion,
+    InvalidParameter,
+    PointOutsideRegion,
+    RegionNotFound,
+)
+from livingcircle.geo.search import SearchIndex, check_query, index_region
+from livingcircle.geo.store import RegionInfo
+
+router = APIRouter(prefix="/v1", tags=["queries"], responses=problems(404, 422, 503))
+
+SearchText = Annotated[str, Query(
+    min_length=1, max_length=names.MAX_QUERY_CHARS,
+    description="A name or part of one: Chinese characters or pinyin (full, or initials such "
+                "as 'sqws'), English or the local language; typos are tolerated. 1 to 100 "
+                "characters, no control characters.",
+    examples=["Kauppatori"])]
+SearchLat = Annotated[float | None, Query(
+    ge=-90, le=90, description="Where the user is (latitude, WGS 84): ranks equal matches "
+    "nearest first, adds distance_m, and picks the region.", examples=[60.1710])]
+SearchLon = Annotated[float | None, Query(
+    ge=-180, le=180, description="Where the user is (longitude, WGS 84).", examples=[24.9414])]
+SearchLimit = Annotated[int, Query(ge=1, le=names.MAX_RESULTS, description="Most answers.")]
+SearchRegion = Annotated[str | None, Query(
+    pattern=REGION_PATTERN, max_length=63,
+    description="Region to search; default: the region containing lat/lon, else every "
+                "loaded region.", examples=["helsinki"])]
+
+
+@router.get("/search", response_model=SearchCollection, response_class=GeoJSONResponse)
+async def search(
+    request: Request,
+    atlas: AtlasDep,
+    q: SearchText,
+    lat: SearchLat = None,
+    lon: SearchLon = None,
+    region: SearchRegion = None,
+    limit: SearchLimit = 10,
+) -> GeoJSONResponse:
+    """Facilities, streets and kiosks by name, best match first, then nearest first.
+
+    Nothing found is not an error: the answer has no features, and its properties hold the
+    closest names (``suggestions``) and a ``message`` to show. Distances are straight-line.
+    """
+    check_query(q)
+    lonlat = _lonlat(lon, lat)
+    infos = await run_in_threadpool(atlas.infos)
+    chosen = _regions(atlas, infos, region, lonlat)
+    indexes = [await _index(request, atlas, info) for info in chosen]
+    return GeoJSONResponse(names.search(indexes, q, lonlat, limit).to_geojson())
+
+
+def _lonlat(lon: float | None, lat: float | None) -> tuple[float, float] | None:
+    if (lon is None) != (lat is None):
+        raise InvalidParameter("give both lat and lon, or neither; allowed: lat -90 to 90 "
+                               "with lon -180 to 180")
+    return None if lon is None or lat is None else (lon, lat)
+
+
+def _regions(atlas: Atlas, infos: Sequence[RegionInfo], region: str | None,
+             lonlat: tuple[float, float] | None) -> list[RegionInfo]:
+    """The named region, else the one holding the point, else every loaded region."""
+    by_name = {i.name: i for i in infos}
+    if region is not None:
+        if region not in by_name:
+            raise RegionNotFound(region, list(by_name))
+        return [by_name[region]]
+    if not infos:
+        raise RegionNotFound("(any)", [])
+    if lonlat is not None:
+        try:
+            return [by_name[atlas.locate(*lonlat).name]]
+        except (PointOutsideRegion, AmbiguousRegion, KeyError):
+            pass  # search them all, nearest first
+    return list(infos)
+
+
+class SearchIndexes:
+    """Built indexes by region, each kept with the load time and kiosks it was built from."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, tuple[Any, SearchIndex]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def get(self, info: RegionInfo, kiosks: tuple[Any, ...], atlas: Atlas
+                  ) -> SearchIndex:
+        """The index of ``info``'s region as loaded then, built (in a thread) when missing."""
+        key = (info.loaded_at, kiosks)
+        async with self._locks.setdefault(info.name, asyncio.Lock()):
+            kept = self._built.get(info.name)
+            if kept is None or kept[0] != key:
+                index = await run_in_threadpool(_build, atlas, info.name, kiosks)
+                self._built[info.name] = kept = (key, index)
+            return kept[1]
+
+    def built_at(self, region: str) -> datetime | None:
+        """The load time of the region the kept index was built from, if any."""
+        kept = self._built.get(region)
+        return None if kept is None else kept[0][0]
+
+
+def _build(atlas: Atlas, region: str, kiosks: tuple[Any, ...]) -> SearchIndex:
+    return index_region(atlas.store.load_region(region), atlas.standard, kiosks)
+
+
+async def _index(request: Request, atlas: Atlas, info: RegionInfo) -> SearchIndex:
+    state = request.app.state
+    cache: SearchIndexes | None = getattr(state, "search_indexes", None)
+    if cache is None:
+        cache = state.search_indexes = SearchIndexes()
+    kiosks = tuple(k for k in getattr(state, "kiosks", {}).values() if k.region == info.name)
+    return await cache.get(info, kiosks, atlas)
