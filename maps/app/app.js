@@ -112,14 +112,18 @@ async function api(path, { keep = true } = {}) {
   }
 }
 
+/* Kept answers are keyed by the question without its clock: the last answer for a place
+   is shown offline whatever time it was asked at. */
+const keyOf = (path) => "lc:answer:" + path.replace(/([?&])open_at=[^&]*&?/, "$1").replace(/[?&]$/, "");
+
 function remember(path, body) {
   try {
-    localStorage.setItem("lc:answer:" + path, JSON.stringify({ at: Date.now(), body }));
+    localStorage.setItem(keyOf(path), JSON.stringify({ at: Date.now(), body }));
   } catch (_) { /* storage full: the service worker still has it */ }
 }
 
 function recall(path) {
-  try { return JSON.parse(localStorage.getItem("lc:answer:" + path)); } catch (_) { return null; }
+  try { return JSON.parse(localStorage.getItem(keyOf(path))); } catch (_) { return null; }
 }
 
 function showOffline(when) {
@@ -213,9 +217,12 @@ async function refresh() {
   layers.route.clearLayers();
   say(t("loading"));
   const query = new URLSearchParams({ lat: state.lat, lon: state.lon, k: 1, routes: "false",
-                                      profile: state.profile, open_at: new Date().toISOString() });
+                                      profile: state.profile });
   cats.forEach((c) => query.append("category", c));
-  if (state.openNow) query.set("open_now", "true");
+  if (state.openNow) {  // the device's clock, to the minute (the server's is the default)
+    query.set("open_now", "true");
+    query.set("open_at", new Date(Math.floor(Date.now() / 60000) * 60000).toISOString());
+  }
   try {
     answer = await api(`/v1/nearest?${query}`);
   } catch (error) {
@@ -313,7 +320,7 @@ async function openCard(feature) {
 }
 
 function detailList(rows) {
-  return el("dl", {}, rows.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  return el("dl", {}, rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
 }
 
 async function drawRoute(p) {

@@ -38,18 +38,26 @@ async function cacheFirst(request, key) {
   return hit || (await fresh) || new Response("offline", { status: 503 });
 }
 
+/* The cache key of an answer: its URL without the clock (open_at). */
+function keyOf(request) {
+  const url = new URL(request.url);
+  url.searchParams.delete("open_at");
+  return url.toString();
+}
+
 async function networkFirst(request) {
   const cache = await caches.open(DATA);
+  const key = keyOf(request);
   try {
     const response = await withTimeout(fetch(request), NETWORK_MS);
     if (response.ok) {
       const copy = new Headers(response.headers);
       copy.set("x-lc-fetched", new Date().toISOString());
-      cache.put(request, new Response(await response.clone().blob(), { status: response.status, headers: copy }));
+      cache.put(key, new Response(await response.clone().blob(), { status: response.status, headers: copy }));
     }
     return response;
   } catch (error) {
-    const hit = await cache.match(request);
+    const hit = await cache.match(key);
     if (!hit) throw error;
     const headers = new Headers(hit.headers);
     headers.set("x-lc-offline", hit.headers.get("x-lc-fetched") || new Date().toISOString());
