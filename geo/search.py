@@ -233,7 +233,10 @@ def build_index(region: str, facilities: gpd.GeoDataFrame | None = None,
 def _add_keys(index: SearchIndex, name: str, owner: int) -> None:
     index.text.add(fold(name), owner)
     if _HAN.search(name):
-        index.pinyin.add(_compact(fold(" ".join(lazy_pinyin(name)))), owner)
+        pinyin = _compact(fold(" ".join(lazy_pinyin(name))))
+        index.pinyin.add(pinyin, owner)
+        if "v" in pinyin:  # pypinyin writes ü as v (lv); people type lu as well
+            index.pinyin.add(pinyin.replace("v", "u"), owner)
         initials = lazy_pinyin(name, style=Style.FIRST_LETTER)
         index.initials.add(_compact(fold(" ".join(initials))), owner)
 

@@ -31,6 +31,10 @@ from livingcircle.geo.errors import (
 from livingcircle.geo.search import SearchIndex, check_query, index_region
 from livingcircle.geo.store import RegionInfo
 
+#: Indexes up to this many entries are searched on the event loop (about 1 to 4 ms for the
+#: sample's 730); larger ones in the thread pool.
+ON_LOOP_ENTRIES = 5_000
+
 router = APIRouter(prefix="/v1", tags=["queries"], responses=problems(404, 422, 503))
 
 SearchText = Annotated[str, Query(
@@ -71,7 +75,11 @@ async def search(
     infos = await run_in_threadpool(atlas.infos)
     chosen = _regions(atlas, infos, region, lonlat)
     indexes = [await _index(request, atlas, info) for info in chosen]
-    return GeoJSONResponse(names.search(indexes, q, lonlat, limit).to_geojson())
+    if sum(len(i) for i in indexes) <= ON_LOOP_ENTRIES:
+        result = names.search(indexes, q, lonlat, limit)
+    else:  # a city's worth of names: keep the event loop free for the others
+        result = await run_in_threadpool(names.search, indexes, q, lonlat, limit)
+    return GeoJSONResponse(result.to_geojson())
 
 
 def _lonlat(lon: float | None, lat: float | None) -> tuple[float, float] | None:

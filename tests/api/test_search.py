@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from livingcircle.api.routes import search as search_routes
 from tests.api.conftest import LAT, LON, assert_problem
 
 URL = "/v1/search"
@@ -176,3 +177,17 @@ def test_openapi_documents_search(client: TestClient) -> None:
     assert operation["summary"].startswith("Facilities, streets and kiosks by name")
     params = {p["name"]: p["schema"] for p in operation["parameters"]}
     assert params["q"]["maxLength"] == 100 and params["limit"]["maximum"] == 50
+
+
+def test_index_follows_the_region_load_time(client: TestClient,
+                                            chinese_ids: dict[str, str]) -> None:
+    get(client, q="a")
+    loaded = client.app.state.atlas.infos()[0].loaded_at  # type: ignore[attr-defined]
+    assert client.app.state.search_indexes.built_at("helsinki") == loaded  # type: ignore[attr-defined]
+
+
+def test_large_indexes_searched_off_the_loop(client: TestClient,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    on_loop = get(client, q="Kaupatori", lat=LAT, lon=LON)
+    monkeypatch.setattr(search_routes, "ON_LOOP_ENTRIES", 0)
+    assert get(client, q="Kaupatori", lat=LAT, lon=LON) == on_loop

@@ -196,6 +196,13 @@ def test_same_sound_other_characters(chinese: SearchIndex) -> None:
         assert hit.entry.name == "中國樓酒家"
 
 
+def test_u_umlaut_as_v_or_u(standard: Standard) -> None:
+    index = build_index("x", facilities(("g", "绿地公园", "绿地公园", "park", 0, 0)), None,
+                        standard)
+    for q in ("lvdi", "ludi gongyuan", "绿地"):
+        assert [h.entry.id for h in search(index, q).hits] == ["g"], q
+
+
 def test_chinese_nothing_found(chinese: SearchIndex) -> None:
     result = search(chinese, "图书馆")
     assert not result.hits and result.message is not None
