@@ -1,9 +1,10 @@
 """Build step that pyproject.toml cannot declare: the map assets from the npm registry.
 
-Offline maps and kiosks inline Leaflet and its cluster plugin. They are third-party files,
-never committed: ``build_py`` installs them with npm from ``maps/assets/package.json``
-(unless ``make assets`` already did) and copies the files ``maps/offline.py`` reads, with
-their licences, into the wheel under ``livingcircle/maps/assets/node_modules``. An editable
+Offline maps and kiosks inline Leaflet, its cluster plugin and a CJK web font (Noto Sans SC);
+the API serves Swagger UI and ReDoc for /docs and /redoc. They are third-party files, never
+committed: ``build_py`` installs them with npm from ``maps/assets/package.json`` (unless
+``make assets`` already did) and copies the files the package reads (``WANTED``), with their
+licences, into the wheel under ``livingcircle/maps/assets/node_modules``. An editable
 install (``pip install -e .``) reads ``maps/assets/node_modules`` in place instead.
 """
 
@@ -22,13 +23,32 @@ WANTED = {
     "leaflet": ("dist/leaflet.js", "dist/leaflet.css", "dist/images", "LICENSE"),
     "leaflet.markercluster": ("dist/leaflet.markercluster.js", "dist/MarkerCluster.css",
                               "dist/MarkerCluster.Default.css", "MIT-LICENCE.txt"),
+    "leaflet.featuregroup.subgroup": ("dist/leaflet.featuregroup.subgroup.js", "LICENSE"),
+    # /docs and /redoc offline (api/routes/docs.py)
+    "swagger-ui-dist": ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png",
+                        "LICENSE", "NOTICE"),
+    "redoc": ("bundles/redoc.standalone.js", "bundles/redoc.standalone.js.LICENSE.txt",
+              "LICENSE"),
+    # the CJK web font (maps/offline.py): the unicode-range subsets 400.css and 700.css name
+    # (not the 1 MB whole-font files beside them)
+    "@fontsource/noto-sans-sc": ("400.css", "700.css", "LICENSE", *(
+        f"files/noto-sans-sc-{subset}-{weight}-normal.woff2" for weight in (400, 700)
+        for subset in ("[0-9]*", "latin*", "cyrillic", "vietnamese"))),
 }
+
+
+def _sources(modules: Path, package: str, item: str) -> list[Path]:
+    """The files (or folder) an item of ``WANTED`` names; an item may be a glob pattern."""
+    if "*" in item:
+        return sorted((modules / package).glob(item))
+    path = modules / package / item
+    return [path] if path.exists() else []
 
 
 def _missing(folder: Path) -> list[Path]:
     modules = folder / "node_modules"
     return [modules / package / item for package, items in WANTED.items() for item in items
-            if not (modules / package / item).exists()]
+            if not _sources(modules, package, item)]
 
 
 def npm_install(folder: Path) -> None:
@@ -59,14 +79,16 @@ class BuildWithAssets(build_py):
         super().run()
         npm_install(ASSETS)
         target = Path(self.build_lib) / "livingcircle" / "maps" / "assets" / "node_modules"
+        modules = ASSETS / "node_modules"
         for package, items in WANTED.items():
             for item in items:
-                source = ASSETS / "node_modules" / package / item
-                if source.is_dir():
-                    shutil.copytree(source, target / package / item)
-                else:
-                    (target / package / item).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(source, target / package / item)
+                for source in _sources(modules, package, item):
+                    copy = target / source.relative_to(modules)
+                    if source.is_dir():
+                        shutil.copytree(source, copy)
+                    else:
+                        copy.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copy2(source, copy)
 
 
 setup(cmdclass={"build_py": BuildWithAssets})

@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from livingcircle.api.errors import PROBLEM_JSON, PROBLEM_TYPE, add_exception_handlers
-from livingcircle.api.routes import facilities, maps, meta, queries, search, writes
+from livingcircle.api.routes import docs, facilities, maps, meta, queries, search, writes
 from livingcircle.api.settings import Settings
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import LivingCircleError
@@ -111,7 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """
     settings = settings or Settings()
     app = FastAPI(title="livingcircle", version="1", description=DESCRIPTION,
-                  lifespan=lifespan, openapi_tags=TAGS)
+                  lifespan=lifespan, openapi_tags=TAGS,
+                  docs_url=None, redoc_url=None)  # served offline by routes/docs.py
     app.state.settings = settings
     app.state.standard = load_standard(settings.engine.standards_file)
     add_exception_handlers(app)
@@ -123,7 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(GZipMiddleware, minimum_size=1024,
                            compresslevel=settings.api.gzip_level)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
-    for module in (meta, queries, search, facilities, writes, maps):
+    for module in (meta, queries, search, facilities, writes, maps, docs):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app, app.state.standard, settings)  # type: ignore[method-assign]

@@ -43,6 +43,7 @@ from livingcircle.geo.errors import (
     UnknownKiosk,
     UnknownProfile,
 )
+from livingcircle.maps.offline import AssetsMissing
 
 log = logging.getLogger("livingcircle.api")
 
@@ -70,6 +71,7 @@ STATUS: dict[type[Exception], int] = {
     DatabaseUnavailable: 503,
     SchemaOutOfDate: 503,
     NotSupportedByStore: 501,
+    AssetsMissing: 503,  # the npm assets of maps, fonts and /docs were not installed
 }
 
 

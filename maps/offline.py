@@ -11,9 +11,11 @@ else is needed.
 from __future__ import annotations
 
 import base64
+import html as html_lib
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -30,7 +32,11 @@ PACKAGES = {
     "leaflet": (("leaflet.js",), ("leaflet.css",)),
     "leaflet.markercluster": (("leaflet.markercluster.js",),
                               ("MarkerCluster.css", "MarkerCluster.Default.css")),
+    "leaflet.featuregroup.subgroup": (("leaflet.featuregroup.subgroup.js",), ()),
 }
+#: Folium element class -> the asset package it needs (beyond Leaflet)
+_PLUGINS = {"MarkerCluster": "leaflet.markercluster",
+            "FeatureGroupSubGroup": "leaflet.featuregroup.subgroup"}
 _REMOTE = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//[^"']+["']""", re.IGNORECASE)
 
 
@@ -39,8 +45,9 @@ class AssetsMissing(LivingCircleError, FileNotFoundError):
 
 
 def assets_installed() -> bool:
-    """Whether every asset package is installed locally."""
-    return all((ASSETS / name / "dist" / js[0]).is_file() for name, (js, _) in PACKAGES.items())
+    """Whether every asset package (the web font too) is installed locally."""
+    return font_installed() and all((ASSETS / name / "dist" / js[0]).is_file()
+                                    for name, (js, _) in PACKAGES.items())
 
 
 @cache
@@ -80,19 +87,151 @@ def embed_assets(fmap: folium.Map) -> folium.Map:
 
     Call when the map is complete, before saving or rendering.
     """
-    clustering = False
+    used: set[str | None] = set()
     for element in _elements(fmap):
-        clustering |= type(element).__name__ == "MarkerCluster"
+        used.update(_PLUGINS.get(cls.__name__) for cls in type(element).__mro__)
         if hasattr(element, "default_js"):
             element.default_js = []
             element.default_css = []
     header = fmap.get_root().header
     header.add_child(Element(_inline("leaflet")), name="lc_leaflet", index=0)
-    if clustering:
-        header.add_child(Element(_inline("leaflet.markercluster")), name="lc_cluster", index=1)
+    for index, package in enumerate((p for p in _PLUGINS.values() if p in used), start=1):
+        header.add_child(Element(_inline(package)), name=f"lc_{package}", index=index)
     return fmap
 
 
 def remote_references(html: str) -> list[str]:
     """Every ``src``/``href`` in a page that points at another host."""
     return _REMOTE.findall(html)
+
+
+# -- the CJK web font ----------------------------------------------------------------------
+# Noto Sans SC from @fontsource: for each weight, about a hundred woff2 files, each covering a
+# unicode-range. A browser downloads only the files whose range the page's text touches; a
+# page that must stand alone gets just those files, inlined.
+
+FONT_PACKAGE = "@fontsource/noto-sans-sc"
+FONT_FAMILY = "Noto Sans SC"
+#: the CSS font stack every page uses: the web font first, so a bare device never shows boxes
+FONT_STACK = f'"{FONT_FAMILY}", system-ui, sans-serif'
+FONT_WEIGHTS = (400, 700)
+#: where the API serves the font (``/assets/fonts/<file>.woff2``, ``noto-sans-sc.css``)
+FONT_URL = "/assets/fonts/"
+FONT_CSS = "noto-sans-sc.css"
+
+_FACE = re.compile(r"@font-face\s*\{([^}]*)\}")
+_FILE = re.compile(r"url\(\./files/([A-Za-z0-9-]+\.woff2)\)")
+_RANGE = re.compile(r"unicode-range:\s*([^;]+);")
+_ESCAPE = re.compile(r"(?:\\u[0-9a-fA-F]{4})+")
+
+
+@dataclass(frozen=True)
+class FontSubset:
+    """One woff2 file of the web font, and the code points it covers."""
+
+    weight: int
+    file: str
+    unicode_range: str
+    codes: frozenset[int]
+
+    def touches(self, codepoints: frozenset[int]) -> bool:
+        """Whether any of ``codepoints`` falls in this subset's range."""
+        return not self.codes.isdisjoint(codepoints)
+
+
+def font_installed() -> bool:
+    """Whether the web font's files are installed locally."""
+    return all((ASSETS / FONT_PACKAGE / f"{w}.css").is_file() for w in FONT_WEIGHTS)
+
+
+def font_path(file: str) -> Path | None:
+    """The local file of a subset by its name (only names the font's CSS lists)."""
+    known = {s.file for w in FONT_WEIGHTS for s in font_subsets(w)}
+    return ASSETS / FONT_PACKAGE / "files" / file if file in known else None
+
+
+@cache
+def font_subsets(weight: int) -> tuple[FontSubset, ...]:
+    """The subsets of one weight, read from the package's ``<weight>.css``."""
+    css = ASSETS / FONT_PACKAGE / f"{weight}.css"
+    if not css.is_file():
+        raise AssetsMissing(
+            f"the web font {FONT_FAMILY} is not installed (looked for {css}). In a source "
+            "checkout, run 'make assets' (needs npm); with pip, install a wheel built where "
+            "npm is available.")
+    subsets = []
+    for block in _FACE.findall(css.read_text(encoding="utf-8")):
+        file, urange = _FILE.search(block), _RANGE.search(block)
+        if file and urange:
+            text = urange.group(1).strip()
+            codes = frozenset(c for lo, hi in _spans(text) for c in range(lo, hi + 1))
+            subsets.append(FontSubset(weight, file.group(1), text, codes))
+    return tuple(subsets)
+
+
+def _spans(unicode_range: str) -> tuple[tuple[int, int], ...]:
+    """``U+4e00-4e0f,U+5??`` as inclusive (low, high) code point pairs."""
+    spans = []
+    for part in unicode_range.split(","):
+        low, _, high = part.strip().removeprefix("U+").removeprefix("u+").partition("-")
+        if "?" in low:
+            low, high = low.replace("?", "0"), low.replace("?", "f")
+        spans.append((int(low, 16), int(high or low, 16)))
+    return tuple(spans)
+
+
+def text_codepoints(page: str) -> frozenset[int]:
+    r"""Every character a page can show: its text, entities and ``\uXXXX`` escapes (JSON)."""
+    decoded = _ESCAPE.sub(lambda m: m.group(0).encode("ascii").decode("unicode_escape")
+                          .encode("utf-16", "surrogatepass").decode("utf-16", "replace"), page)
+    return frozenset(ord(c) for c in html_lib.unescape(decoded))
+
+
+def font_css(text: str | None = None, url: str | None = None) -> str:
+    """The ``@font-face`` rules of the web font, weights 400 and 700.
+
+    Parameters
+    ----------
+    text
+        The page's text (HTML is fine): only the subsets it touches are written, each
+        inlined as a ``data:`` URI, so the page stands alone. Ignored when ``url`` is given.
+    url
+        Link every subset from here instead (``/assets/fonts/``); the browser fetches only
+        the ones the page uses.
+    """
+    needed = text_codepoints(text or "") if url is None else frozenset()
+    rules = []
+    for weight in FONT_WEIGHTS:
+        for subset in font_subsets(weight):
+            if url is not None:
+                src = f"url({url}{subset.file})"
+            elif subset.touches(needed):
+                src = _font_data_uri(subset.file)
+            else:
+                continue
+            rules.append(
+                f"@font-face{{font-family:'{FONT_FAMILY}';font-style:normal;"
+                f"font-display:swap;font-weight:{weight};src:{src} format('woff2');"
+                f"unicode-range:{subset.unicode_range}}}")
+    return "\n".join(rules)
+
+
+@cache
+def _font_data_uri(file: str) -> str:
+    data = (ASSETS / FONT_PACKAGE / "files" / file).read_bytes()
+    return f"url(data:font/woff2;base64,{base64.b64encode(data).decode('ascii')})"
+
+
+def embed_font(fmap: folium.Map, url: str | None = None) -> folium.Map:
+    """Give the page the web font: linked from ``url``, or the subsets its text needs inlined.
+
+    Call when the map is complete (it renders the page to read its text), after
+    :func:`embed_assets`: a render adds the CDN links of Folium's plugins to the page.
+    """
+    header = fmap.get_root().header
+    if url is not None:
+        tag = f'<link rel="stylesheet" href="{url}{FONT_CSS}">'
+    else:
+        tag = f"<style>{font_css(text=fmap.get_root().render())}</style>"
+    header.add_child(Element(tag), name="lc_font")
+    return fmap
