@@ -30,12 +30,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from livingcircle.api.errors import PROBLEM_JSON, PROBLEM_TYPE, add_exception_handlers
+from livingcircle.api.live import LiveStatuses
 from livingcircle.api.routes import docs, facilities, maps, meta, queries, search, writes
+from livingcircle.api.routes import status as status_routes
 from livingcircle.api.settings import Settings
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import LivingCircleError
 from livingcircle.geo.standards import Standard, load_standard
-from livingcircle.maps.kiosk import load_kiosks
+from livingcircle.maps.kiosk import served_kiosks
 from livingcircle.settings import open_store
 
 log = logging.getLogger("livingcircle.api")
@@ -65,7 +67,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             atlas.region(info.name)
             log.info("region %s ready", info.name)
     app.state.store, app.state.atlas = store, atlas
-    app.state.kiosks = load_kiosks(settings.api.kiosks_file)
+    app.state.kiosks = served_kiosks(store, settings.api.kiosks_file)
+    app.state.live = LiveStatuses(store, app.state.standard.status)
     watcher = None
     if settings.api.refresh_seconds > 0:
         seen = {i.name: i.loaded_at for i in infos}
@@ -124,7 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(GZipMiddleware, minimum_size=1024,
                            compresslevel=settings.api.gzip_level)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
-    for module in (meta, queries, search, facilities, writes, maps, docs):
+    # status before writes: its PUT .../facilities/{id}/status would match theirs
+    for module in (meta, queries, search, facilities, status_routes, writes, maps, docs):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app, app.state.standard, settings)  # type: ignore[method-assign]
@@ -135,6 +139,8 @@ TAGS = [
     {"name": "queries", "description": "Nearest services and walking catchments from a point."},
     {"name": "facilities", "description": "Facilities of a region, and the record of changes."},
     {"name": "writes", "description": "Changes by the departments that own the data (API key)."},
+    {"name": "status", "description": "Live status of facilities (free spaces, closures, "
+                                      "queues), reported by their departments."},
     {"name": "maps", "description": "Resident and kiosk maps as HTML pages."},
     {"name": "meta", "description": "Health, readiness, regions, categories and the standard."},
 ]

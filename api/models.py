@@ -269,7 +269,7 @@ class AuditOut(BaseModel):
     """One recorded change to a facility."""
 
     facility_id: str
-    action: Literal["create", "update", "delete"]
+    action: Literal["create", "update", "delete", "status"]
     actor: str = Field(description="Owner of the API key that made the change.")
     at: str = Field(description="When, ISO 8601 UTC.")
     before: dict[str, Any] | None
@@ -288,6 +288,10 @@ class KioskService(BaseModel):
     metres: int
     lon: float
     lat: float
+    status: dict[str, Any] | None = Field(
+        default=None, description="The department's live status, while fresh (as in nearest).")
+    status_zh: str | None = Field(default=None, examples=["42 个空位 · 2 分钟前"])
+    status_en: str | None = Field(default=None, examples=["42 spaces · 2 min ago"])
 
 
 class KioskData(BaseModel):

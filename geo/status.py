@@ -253,3 +253,35 @@ def skip_full(result: NearestResult, wider: NearestResult, full: Mapping[str, se
         for c, hits in result.by_category.items()}
     return replace(result, by_category=by_category,
                    searched_m=max(result.searched_m, wider.searched_m))
+
+
+def describe(shown: Mapping[str, Any], language: str = "zh") -> str:
+    """A shown status in plain words with its age: "42 spaces · 2 min ago" / "42 个空位 · 2 分钟前".
+
+    ``shown`` is what :meth:`StatusRules.shown` returns; ``language`` is ``zh`` or ``en``.
+    """
+    zh = language == "zh"
+    parts = []
+    if shown.get("closed"):
+        parts.append("暂停开放" if zh else "closed")
+    free = shown.get("spaces_free")
+    if free == 0:
+        parts.append("车位已满" if zh else "full")
+    elif free is not None:
+        parts.append(f"{free} 个空位" if zh else f"{free} space{'s' if free != 1 else ''}")
+    if shown.get("queue_minutes") is not None:
+        minutes = shown["queue_minutes"]
+        parts.append(f"排队约 {minutes} 分钟" if zh else f"queue about {minutes} min")
+    if shown.get("note"):
+        parts.append(str(shown["note"]))
+    parts.append(_age(int(shown.get("age_s", 0)), zh))
+    return " · ".join(parts)
+
+
+def _age(seconds: int, zh: bool) -> str:
+    if seconds < 60:
+        return "刚刚" if zh else "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} 分钟前" if zh else f"{seconds // 60} min ago"
+    hours = seconds // 3600
+    return f"{hours} 小时前" if zh else f"{hours} h ago"

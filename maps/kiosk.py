@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import json
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,28 +21,16 @@ from branca.element import Element
 
 from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import InvalidParameter, UnknownKiosk
+from livingcircle.geo.kiosks import Kiosk
 from livingcircle.geo.results import NearestResult
 from livingcircle.geo.standards import Standard
+from livingcircle.geo.status import describe
+from livingcircle.geo.store import KioskRegistry, Store
 from livingcircle.maps.base import Display, add_streets, base_map, finish
 from livingcircle.maps.resident import you_are_here
 
 DEFAULT_KIOSKS_FILE = Path(__file__).with_name("kiosks.toml")
 WALK_MINUTES = 15
-
-
-@dataclass(frozen=True)
-class Kiosk:
-    """A configured kiosk."""
-
-    id: str
-    name_zh: str
-    name_en: str
-    region: str
-    lat: float
-    lon: float
-    language: str
-    categories: tuple[str, ...]
-    refresh_s: int = 300
 
 
 def load_kiosks(path: Path | None = None) -> dict[str, Kiosk]:
@@ -60,6 +48,14 @@ def load_kiosks(path: Path | None = None) -> dict[str, Kiosk]:
         raise InvalidParameter(f"cannot read kiosks file {source}: {exc}") from exc
 
 
+def served_kiosks(store: Store, path: Path | None = None) -> dict[str, Kiosk]:
+    """The kiosks of the TOML file and those kept in the store (the store's win on an id)."""
+    kiosks = load_kiosks(path)
+    if isinstance(store, KioskRegistry):
+        kiosks |= {k.id: k for k in store.kiosks()}
+    return dict(sorted(kiosks.items()))
+
+
 def kiosk(kiosk_id: str, path: Path | None = None) -> Kiosk:
     """One kiosk by id; raises :class:`UnknownKiosk`."""
     kiosks = load_kiosks(path)
@@ -68,8 +64,14 @@ def kiosk(kiosk_id: str, path: Path | None = None) -> Kiosk:
     return kiosks[kiosk_id]
 
 
-def kiosk_data(k: Kiosk, nearest: NearestResult, standard: Standard) -> dict[str, Any]:
-    """What the list shows (also the JSON the page refreshes from)."""
+def kiosk_data(k: Kiosk, nearest: NearestResult, standard: Standard,
+               statuses: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """What the list shows (also the JSON the page refreshes from).
+
+    ``statuses`` are the fresh live statuses by facility id (``StatusRules.shown``); a
+    service with one carries it and its words in both languages (``status_zh``,
+    ``status_en``: "42 个空位 · 2 分钟前").
+    """
     colors = {c.id: c.color for c in standard.categories}
     rows = []
     for cat_id, hits in nearest.by_category.items():
@@ -78,16 +80,25 @@ def kiosk_data(k: Kiosk, nearest: NearestResult, standard: Standard) -> dict[str
             rows.append({"category": cat_id, "color": colors[cat_id],
                          "label_zh": h.label_zh, "label_en": h.label_en,
                          "name": h.name_zh or h.name or "", "minutes": round(h.time_s / 60, 1),
-                         "metres": round(h.distance_m), "lon": h.lon, "lat": h.lat})
+                         "metres": round(h.distance_m), "lon": h.lon, "lat": h.lat,
+                         **_status_words((statuses or {}).get(h.id))})
     rows.sort(key=lambda r: r["minutes"])
     return {"kiosk": k.id, "name_zh": k.name_zh, "name_en": k.name_en,
             "language": k.language, "services": rows}
 
 
-def kiosk_page(k: Kiosk, region: Region, refresh_url: str | None = None) -> folium.Map:
+def _status_words(shown: Mapping[str, Any] | None) -> dict[str, Any]:
+    if shown is None:
+        return {}
+    return {"status": dict(shown), "status_zh": describe(shown, "zh"),
+            "status_en": describe(shown, "en")}
+
+
+def kiosk_page(k: Kiosk, region: Region, refresh_url: str | None = None,
+               statuses: Mapping[str, Mapping[str, Any]] | None = None) -> folium.Map:
     """The kiosk's page as a Folium map (``.save(path)`` or ``.get_root().render()``)."""
     near = region.nearest(k.lon, k.lat, k.categories, k=1, max_minutes=WALK_MINUTES)
-    data = kiosk_data(k, near, region.standard)
+    data = kiosk_data(k, near, region.standard, statuses)
     show = Display("none")
     fmap = base_map(k.lon, k.lat, show, offline=True, zoom=16, zoom_control=False)
     add_streets(fmap, region.streets_near(k.lon, k.lat, WALK_MINUTES * 60 + 300), show)
@@ -148,6 +159,7 @@ html, body { margin: 0; height: 100%; font-family: 'Noto Sans CJK SC', 'Noto San
 .lc-min { grid-row: 1 / span 2; grid-column: 3; text-align: right; font-size: 40px;
   font-weight: 700; }
 .lc-min span { display: block; font-size: 24px; font-weight: 500; color: #555; }
+.lc-status { grid-column: 2; font-size: 24px; font-weight: 700; color: #0b5394; }
 #lc-updated { margin-top: 10px; font-size: 24px; color: #777; }
 .lc-kiosk-pin { width: 34px; height: 34px; border-radius: 50%; color: #fff; font: 700 20px/34px
   system-ui, sans-serif; text-align: center; border: 3px solid #fff;
@@ -182,6 +194,11 @@ _JS = """
       var name = document.createElement('div'); name.className = 'lc-name';
       name.textContent = (s.name ? s.name + ' · ' : '') + s.metres + ' m';
       li.appendChild(num); li.appendChild(cat); li.appendChild(min); li.appendChild(name);
+      if (s.status_zh) {  // a department's live report, with its age
+        var live = document.createElement('div'); live.className = 'lc-status';
+        live.textContent = zh ? s.status_zh : s.status_en;
+        li.appendChild(live);
+      }
       list.appendChild(li);
     });
     document.getElementById('lc-updated').textContent =

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from livingcircle.api.deps import AtlasDep
 from livingcircle.api.errors import problems
+from livingcircle.api.live import LiveDep
 from livingcircle.api.geojson import FastJSONResponse
 from livingcircle.api.models import KioskData
 from livingcircle.api.params import Lat, Lon, Profile, RegionQuery, Speed
@@ -46,21 +47,23 @@ KioskId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
 
 
 @router.get("/kiosk/{kiosk_id}", responses=_HTML)
-def kiosk(request: Request, atlas: AtlasDep, kiosk_id: KioskId) -> HTMLResponse:
+def kiosk(request: Request, atlas: AtlasDep, live: LiveDep, kiosk_id: KioskId) -> HTMLResponse:
     """A kiosk's page: offline map and nearest services in big type, refreshing itself."""
     k = _kiosk(request, kiosk_id)
-    page = kiosk_page(k, atlas.region(k.region), refresh_url=f"{request.url.path}/data")
+    page = kiosk_page(k, atlas.region(k.region), refresh_url=f"{request.url.path}/data",
+                      statuses=live.shown(k.region))
     return HTMLResponse(str(page.get_root().render()))
 
 
 @router.get("/kiosk/{kiosk_id}/data", response_model=KioskData,
             response_class=FastJSONResponse)
-def kiosk_services(request: Request, atlas: AtlasDep, kiosk_id: KioskId) -> FastJSONResponse:
-    """What a kiosk's list shows, for its page to refresh in place."""
+def kiosk_services(request: Request, atlas: AtlasDep, live: LiveDep,
+                   kiosk_id: KioskId) -> FastJSONResponse:
+    """What a kiosk's list shows, with live statuses, for its page to refresh in place."""
     k = _kiosk(request, kiosk_id)
     near = atlas.nearest(k.lon, k.lat, k.categories, region=k.region, k=1,
                          max_minutes=WALK_MINUTES, routes=False)
-    return FastJSONResponse(kiosk_data(k, near, atlas.standard))
+    return FastJSONResponse(kiosk_data(k, near, atlas.standard, live.shown(k.region)))
 
 
 def _kiosk(request: Request, kiosk_id: str) -> Kiosk:

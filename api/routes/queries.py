@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from livingcircle.api.deps import AtlasDep
 from livingcircle.api.errors import problems
 from livingcircle.api.geojson import GeoJSONResponse
+from livingcircle.api.live import LiveDep
 from livingcircle.api.models import CatchmentCollection, NearestCollection
 from livingcircle.api.params import (
     Categories,
@@ -33,6 +34,7 @@ router = APIRouter(prefix="/v1", tags=["queries"], responses=problems(404, 422, 
 @router.get("/nearest", response_model=NearestCollection, response_class=GeoJSONResponse)
 async def nearest(
     atlas: AtlasDep,
+    live: LiveDep,
     lat: Lat,
     lon: Lon,
     category: Categories = None,
@@ -42,16 +44,28 @@ async def nearest(
     speed: Speed = None,
     region: RegionQuery = None,
     routes: Annotated[bool, Query(description="Attach each facility's walking route.")] = True,
+    skip_full: Annotated[bool, Query(
+        description="Skip facilities whose department reports no free space (a fresh "
+                    "report); the next nearest take their place, k answers still.")] = False,
 ) -> GeoJSONResponse:
-    """Nearest facilities of each category by walking time, with their routes."""
+    """Nearest facilities of each category by walking time, with their routes.
+
+    A facility's live status (free spaces, closure, queue), when its department reported
+    one recently enough, is in its properties as ``status``, with its age.
+    """
     result = atlas.nearest(lon, lat, category, region=region, k=k, profile=profile,
                            speed_m_s=speed, max_minutes=max_minutes, routes=routes)
-    return GeoJSONResponse(result.to_geojson())
+    if skip_full:
+        result = live.skip_full(result, lambda cats, more: atlas.nearest(
+            lon, lat, cats, region=result.region, k=more, profile=profile, speed_m_s=speed,
+            max_minutes=max_minutes, routes=routes))
+    return GeoJSONResponse(live.attach(result.to_geojson(), result.region))
 
 
 @router.get("/catchment", response_model=CatchmentCollection, response_class=GeoJSONResponse)
 async def catchment(
     atlas: AtlasDep,
+    live: LiveDep,
     lat: Lat,
     lon: Lon,
     minutes: Minutes = None,
@@ -62,4 +76,4 @@ async def catchment(
     """Areas within each walking time, their facilities, and the GB 50180 tier checklist."""
     rings = minutes or list(config.DEFAULT_MINUTES)
     result = atlas.catchment(lon, lat, rings, region=region, profile=profile, speed_m_s=speed)
-    return GeoJSONResponse(result.to_geojson())
+    return GeoJSONResponse(live.attach(result.to_geojson(), result.region))
