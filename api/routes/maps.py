@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse
 
 from livingcircle.api.deps import AtlasDep
 from livingcircle.api.errors import problems
-from livingcircle.api.live import LiveDep
 from livingcircle.api.geojson import FastJSONResponse
+from livingcircle.api.live import LiveDep
 from livingcircle.api.models import KioskData
 from livingcircle.api.params import Lat, Lon, Profile, RegionQuery, Speed
 from livingcircle.geo import config
