@@ -113,7 +113,9 @@ _PHARMACY: dict[str, Any] = {"type": "Feature",
              "properties": {"kind": "facility", "id": "osm:node/1234567", "name": "Apteekki",
                             "name_zh": "", "category": "pharmacy", "category_en": "Pharmacy",
                             "category_zh": "药店", "distance_m": 231.4, "time_s": 231.4,
-                            "minutes": 3.9, "rank": 1}}
+                            "minutes": 3.9, "open_status": "open",
+                            "closing_soon": False,
+                            "closes_at": "2025-01-15T21:00:00+02:00", "rank": 1}}
 
 
 class NearestCollection(BaseModel):

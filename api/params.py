@@ -43,3 +43,11 @@ Minutes = Annotated[list[Annotated[int, Field(ge=1, le=config.MAX_MINUTES)]] | N
 K = Annotated[int, Query(ge=1, le=config.MAX_K, description="Facilities per category.")]
 MaxMinutes = Annotated[int | None, Query(
     ge=1, le=config.MAX_MINUTES, description="Leave out facilities farther than this walk.")]
+OpenAt = Annotated[str | None, Query(
+    max_length=40, description="The moment of each facility's open_status, ISO 8601 "
+    "YYYY-MM-DDTHH:MM[:SS]: without an offset the region's local time, or with one "
+    "(+02:00, Z); default now.", examples=["2025-01-15T17:45"])]
+OpenNow = Annotated[bool, Query(
+    description="Only facilities open at open_at: k means k open ones.")]
+IncludeUnknown = Annotated[bool, Query(
+    description="With open_now, keep facilities whose opening hours are unknown too.")]

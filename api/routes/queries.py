@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -13,16 +14,20 @@ from livingcircle.api.live import LiveDep
 from livingcircle.api.models import CatchmentCollection, NearestCollection
 from livingcircle.api.params import (
     Categories,
+    IncludeUnknown,
     K,
     Lat,
     Lon,
     MaxMinutes,
     Minutes,
+    OpenAt,
+    OpenNow,
     Profile,
     RegionQuery,
     Speed,
 )
 from livingcircle.geo import config
+from livingcircle.geo.hours import parse_open_at
 
 router = APIRouter(prefix="/v1", tags=["queries"], responses=problems(404, 422, 503))
 
@@ -44,6 +49,9 @@ async def nearest(
     speed: Speed = None,
     region: RegionQuery = None,
     routes: Annotated[bool, Query(description="Attach each facility's walking route.")] = True,
+    open_at: OpenAt = None,
+    open_now: OpenNow = False,
+    include_unknown: IncludeUnknown = False,
     skip_full: Annotated[bool, Query(
         description="Skip facilities whose department reports no free space (a fresh "
                     "report); the next nearest take their place, k answers still.")] = False,
@@ -54,7 +62,9 @@ async def nearest(
     one recently enough, is in its properties as ``status``, with its age.
     """
     result = atlas.nearest(lon, lat, category, region=region, k=k, profile=profile,
-                           speed_m_s=speed, max_minutes=max_minutes, routes=routes)
+                           speed_m_s=speed, max_minutes=max_minutes, routes=routes,
+                           open_at=_moment(open_at), open_now=open_now,
+                           include_unknown=include_unknown)
     if skip_full:
         result = live.skip_full(result, lambda cats, more: atlas.nearest(
             lon, lat, cats, region=result.region, k=more, profile=profile, speed_m_s=speed,
@@ -72,8 +82,15 @@ async def catchment(
     profile: Profile = "standard",
     speed: Speed = None,
     region: RegionQuery = None,
+    open_at: OpenAt = None,
 ) -> GeoJSONResponse:
     """Areas within each walking time, their facilities, and the GB 50180 tier checklist."""
     rings = minutes or list(config.DEFAULT_MINUTES)
-    result = atlas.catchment(lon, lat, rings, region=region, profile=profile, speed_m_s=speed)
+    result = atlas.catchment(lon, lat, rings, region=region, profile=profile, speed_m_s=speed,
+                             open_at=_moment(open_at))
     return GeoJSONResponse(live.attach(result.to_geojson(), result.region))
+
+
+def _moment(open_at: str | None) -> datetime | None:
+    """``open_at`` as a moment (naive: the region's local time); None for now."""
+    return None if open_at is None else parse_open_at(open_at)
