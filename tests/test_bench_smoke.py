@@ -40,3 +40,13 @@ def test_batch_bench_runs() -> None:
         capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "loop/batch" in done.stdout and "grid-2000" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_app_bench_runs() -> None:
+    done = subprocess.run([sys.executable, str(BENCH / "bench_app.py"), "--taps", "3",
+                           "--port", "8733"],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "shell total" in done.stdout and "tap to drawn answer" in done.stdout

@@ -150,14 +150,20 @@ function setUpMap() {
   map.setView([30, 120], 4);
 }
 
+let streetsBox = null;  // [region, west, south, east, north] of the streets drawn
+
 async function drawStreets(region, lat, lon) {
-  const d = 0.012;  // about 1.3 km around the place: what the view shows
-  const bbox = [lon - d * 2, lat - d, lon + d * 2, lat + d].map((v) => v.toFixed(5)).join(",");
+  const d = 0.01;  // about 1 km around the place: what a 15-minute walk covers
+  const [w, s, e, n] = [lon - d * 2, lat - d, lon + d * 2, lat + d];
+  const b = streetsBox;  // still well inside what is drawn: nothing to ask for
+  if (b && b[0] === region && lon - b[1] > d && b[3] - lon > d && lat - b[2] > d / 2 && b[4] - lat > d / 2) return;
+  const bbox = [w, s, e, n].map((v) => v.toFixed(5)).join(",");
   try {
     const streets = await api(`/v1/regions/${encodeURIComponent(region)}/streets?bbox=${bbox}`);
     layers.streets.clearLayers();
     L.geoJSON(streets, { interactive: false, style: { color: "#9aa5b1", weight: 1.6, opacity: 0.9 } })
       .addTo(layers.streets);
+    streetsBox = [region, w, s, e, n];
   } catch (_) { /* streets are a backdrop: the answer still shows without them */ }
 }
 
@@ -183,6 +189,7 @@ function escapeHtml(text) {
 /* -- where am I ---------------------------------------------------------------------- */
 
 async function setPlace(lat, lon, { fit = false } = {}) {
+  performance.mark("lc-place");  // bench/bench_app.py reads the "lc-answer" measures
   state.lat = Number(lat.toFixed(6)); state.lon = Number(lon.toFixed(6));
   saveUrl();
   layers.here.clearLayers();
@@ -233,6 +240,7 @@ async function refresh() {
   state.region = answer.properties.region;
   drawStreets(state.region, state.lat, state.lon);
   drawAnswer();
+  if (performance.getEntriesByName("lc-place").length) performance.measure("lc-answer", "lc-place");
   if (state.rings) await showRings(); else { layers.rings.clearLayers(); $("checklist").hidden = true; }
 }
 
@@ -306,6 +314,7 @@ async function openCard(feature) {
     el("p", { class: "what" }, `${p.category_zh} · ${p.category_en}`, " ", openState(p), liveState(p)),
     detailList(rows));
   card.hidden = false;
+  card.scrollIntoView({ block: "nearest" });
   drawRoute(p);
   try {  // phone, website and the record's source come with the facility itself
     const full = await api(`/v1/regions/${encodeURIComponent(state.region)}/facilities/${encodeURIComponent(p.id)}`);
@@ -314,7 +323,8 @@ async function openCard(feature) {
     const phone = tags.phone || tags["contact:phone"], site = tags.website || tags["contact:website"];
     if (phone) more.push([t("phone"), el("a", { href: `tel:${phone.replace(/[^+\d]/g, "")}` }, phone)]);
     if (site && /^https?:\/\//.test(site)) more.push([t("website"), el("a", { href: site, rel: "noopener noreferrer", target: "_blank" }, site)]);
-    more.push([t("source"), full.properties.source || "osm"]);
+    const source = full.properties.source || "osm";
+    more.push([t("source"), source === "osm" ? "OpenStreetMap" : source]);
     card.querySelector("dl").replaceWith(detailList(more));
   } catch (_) { /* the card already shows what the answer held */ }
 }
