@@ -31,6 +31,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from livingcircle.api.errors import PROBLEM_JSON, PROBLEM_TYPE, add_exception_handlers
 from livingcircle.api.live import LiveStatuses
+from livingcircle.api.privacy import keep_queries_out_of_logs
+from livingcircle.api.routes import app as app_routes
 from livingcircle.api.routes import docs, facilities, maps, meta, queries, search, writes
 from livingcircle.api.routes import status as status_routes
 from livingcircle.api.settings import Settings
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         Store, engine and API settings; default: read from the ``LC_`` environment.
     """
     settings = settings or Settings()
+    keep_queries_out_of_logs()
     app = FastAPI(title="livingcircle", version="1", description=DESCRIPTION,
                   lifespan=lifespan, openapi_tags=TAGS,
                   docs_url=None, redoc_url=None)  # served offline by routes/docs.py
@@ -128,7 +131,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            compresslevel=settings.api.gzip_level)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     # status before writes: its PUT .../facilities/{id}/status would match theirs
-    for module in (meta, queries, search, facilities, status_routes, writes, maps, docs):
+    for module in (meta, queries, search, facilities, status_routes, writes, maps, app_routes,
+                   docs):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app, app.state.standard, settings)  # type: ignore[method-assign]
