@@ -44,11 +44,12 @@ from livingcircle.geo.errors import (
     InvalidParameter,
     LivingCircleError,
     NotSupportedByStore,
+    UnknownKiosk,
 )
 from livingcircle.geo.keys import new_key
 from livingcircle.geo.results import CatchmentResult, NearestResult
 from livingcircle.geo.standards import Standard, load_standard
-from livingcircle.geo.store import FacilityEditor, RegionInfo, Store
+from livingcircle.geo.store import FacilityEditor, KioskRegistry, RegionInfo, Store
 from livingcircle.maps.base import TILES, Tiles
 from livingcircle.settings import EngineSettings, StoreSettings, open_store
 
@@ -659,7 +660,8 @@ def map_planner(
 
 @map_app.command("kiosk")
 def map_kiosk(
-    kiosk_id: Annotated[str, typer.Option("--kiosk", "-k", help="Kiosk id from the kiosks file.")],
+    kiosk_id: Annotated[str, typer.Option(
+        "--kiosk", "-k", help="Kiosk id, from the store or the kiosks file.")],
     out: Out,
     kiosks: Annotated[Path | None, typer.Option(
         "--kiosks", help="Kiosks TOML (default: LC_KIOSKS_FILE or maps/kiosks.toml).")] = None,
@@ -667,12 +669,18 @@ def map_kiosk(
     database: Database = None,
 ) -> None:
     """Kiosk page: full-screen offline map and the nearest everyday services, in big type."""
-    from livingcircle.maps.kiosk import kiosk, kiosk_page  # noqa: PLC0415  (folium only when asked)
+    from livingcircle.maps.kiosk import kiosk_page, served_kiosks  # noqa: PLC0415  (folium only when asked)
 
     atlas = _atlas(data_dir, None, database)
-    k = kiosk(kiosk_id, kiosks)
+    k = _find_kiosk(kiosk_id, served_kiosks(atlas.store, kiosks))
     kiosk_page(k, atlas.region(k.region)).save(str(out))
     err.print(f"kiosk page written to {out}", highlight=False)
+
+
+def _find_kiosk(kiosk_id: str, kiosks: dict[str, Any]) -> Any:
+    if kiosk_id not in kiosks:
+        raise UnknownKiosk(kiosk_id, kiosks)
+    return kiosks[kiosk_id]
 
 
 def _print_nearest(result: NearestResult, standard: Standard, walking: str) -> None:
@@ -809,6 +817,9 @@ def serve(
     data_dir: DataDir = None,
     database: Database = None,
     standards: Standards = None,
+    kiosks: Annotated[Path | None, typer.Option(
+        "--kiosks", help="Kiosks TOML served beside the store's kiosks (default: "
+        "LC_KIOSKS_FILE or the bundled maps/kiosks.toml).", exists=True, dir_okay=False)] = None,
 ) -> None:
     """Run the HTTP API (uvicorn); its documentation is at /docs.
 
@@ -819,7 +830,7 @@ def serve(
 
     # each worker process builds the app from the environment (api.app:create_app)
     for name, value in (("LC_DATA_DIR", data_dir), ("LC_DATABASE_URL", database),
-                        ("LC_STANDARDS_FILE", standards)):
+                        ("LC_STANDARDS_FILE", standards), ("LC_KIOSKS_FILE", kiosks)):
         if value is not None:
             os.environ[name] = str(value)
     err.print(f"starting the API on http://{host}:{port} (docs at /docs), {workers} worker(s)",
@@ -869,3 +880,86 @@ def keys_remove(
     """Revoke a key at once."""
     _editor(data_dir, database).remove_api_key(key_id)
     err.print(f"key {key_id} revoked", highlight=False)
+
+
+# -- kiosks -----------------------------------------------------------------------------------
+
+kiosk_app = typer.Typer(help="Kiosks kept in the store, for any city: add, list, remove. "
+                             "'livingcircle serve' serves them beside the kiosks file's.",
+                        no_args_is_help=True)
+app.add_typer(kiosk_app, name="kiosk")
+
+
+def _kiosk_registry(store: Store) -> KioskRegistry:
+    if not isinstance(store, KioskRegistry):
+        raise NotSupportedByStore(f"{type(store).__name__} cannot keep kiosks; use the "
+                                  "embedded store (--data-dir) or PostGIS (--database)")
+    return store
+
+
+@kiosk_app.command("add")
+def kiosk_add(
+    kiosk_id: Annotated[str, typer.Option("--id", help="Kiosk id: letters, digits, '-', '_' "
+                                          "(its page is /v1/maps/kiosk/ID).")],
+    region: Annotated[str, typer.Option("--region", "-r", help="The loaded region it stands in.")],
+    lat: Lat,
+    lon: Lon,
+    name_zh: Annotated[str, typer.Option("--name-zh", help="Its name in Chinese.")],
+    name_en: Annotated[str, typer.Option("--name-en", help="Its name in English.")],
+    language: Annotated[str, typer.Option(
+        "--language", help="Which language comes first on the page: zh or en.")] = "zh",
+    category: Annotated[list[str] | None, typer.Option(
+        "--category", "-c", help="A category it lists (repeat); default: the everyday "
+        "services (see 'livingcircle categories').")] = None,
+    refresh_s: Annotated[int, typer.Option(
+        "--refresh-s", help="How often the served page refreshes its list, in seconds.",
+        min=10, max=86_400)] = 300,
+    data_dir: DataDir = None,
+    database: Database = None,
+    standards: Standards = None,
+) -> None:
+    """Add a kiosk (or replace the one with the same id), checked against its region."""
+    from livingcircle.geo.kiosks import DEFAULT_CATEGORIES, Kiosk, check_kiosk  # noqa: PLC0415
+
+    atlas = _atlas(data_dir, standards, database)
+    wanted = tuple(category or [c for c in DEFAULT_CATEGORIES
+                                if c in atlas.standard.category_ids])
+    given = Kiosk(kiosk_id, name_zh, name_en, region, lat, lon, language, wanted, refresh_s)
+    checked = check_kiosk(given, atlas.standard, atlas.infos(),
+                          lambda name, x, y: atlas.region(name).contains(x, y))
+    _kiosk_registry(atlas.store).save_kiosk(checked)
+    err.print(f"kiosk {checked.id} kept in region {region}; served at "
+              f"/v1/maps/kiosk/{checked.id} once 'livingcircle serve' (re)starts",
+              highlight=False)
+
+
+@kiosk_app.command("list")
+def kiosk_list(data_dir: DataDir = None, database: Database = None,
+               as_json: AsRecords = False) -> None:
+    """List the kiosks kept in the store."""
+    kept = _kiosk_registry(_store(data_dir, database)).kiosks()
+    if as_json:
+        print(json.dumps([_kiosk_dict(k) for k in kept], ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "region", "lat, lon", "name", "lists")
+    for k in kept:
+        table.add_row(k.id, k.region, f"{k.lat:.5f}, {k.lon:.5f}",
+                      f"{k.name_zh} · {k.name_en}", ", ".join(k.categories))
+    out.print(table)
+
+
+@kiosk_app.command("remove")
+def kiosk_remove(
+    kiosk_id: Annotated[str, typer.Argument(help="The id shown by 'livingcircle kiosk list'.")],
+    data_dir: DataDir = None,
+    database: Database = None,
+) -> None:
+    """Remove a kiosk from the store (the kiosks file's are edited in the file)."""
+    _kiosk_registry(_store(data_dir, database)).remove_kiosk(kiosk_id)
+    err.print(f"kiosk {kiosk_id} removed", highlight=False)
+
+
+def _kiosk_dict(k: Any) -> dict[str, Any]:
+    return {"id": k.id, "region": k.region, "lat": k.lat, "lon": k.lon, "name_zh": k.name_zh,
+            "name_en": k.name_en, "language": k.language, "categories": list(k.categories),
+            "refresh_s": k.refresh_s}
