@@ -13,6 +13,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ def served(tmp_path_factory: pytest.TempPathFactory,
     process.terminate()
     log = process.communicate(timeout=30)[0]
     # privacy: the access log has the requests, never their coordinates or search text
-    assert "GET /v1/nearest" in log
+    assert "GET /" in log
     assert not re.search(r"lat=|lon=|60\.17|24\.94|q=", log), log[-2000:]
 
 
@@ -244,3 +245,62 @@ def test_the_server_log_holds_no_coordinates(served: Served) -> None:
     """The log itself is read when the module's server stops (the fixture's teardown)."""
     answer = httpx.get(f"{served.base}/v1/nearest", params={"lat": 60.1711, "lon": 24.94141})
     assert answer.status_code == 200
+
+
+@pytest.mark.parametrize(("query", "found"), [("赫尔辛基中央", "赫尔辛基中央车站"),  # a kiosk
+                                             ("zhongguolou", "中國樓酒家"),  # pinyin
+                                             ("Kaupatori", "Kauppatori")])  # a typo
+def test_search_by_characters_pinyin_and_typos(browser: Browser, served: Served, query: str,
+                                               found: str) -> None:
+    s = session(browser, "phone")
+    s.page.goto(served.base + "/")
+    s.page.fill("#search", query)
+    s.page.press("#search", "Enter")
+    s.page.wait_for_selector("#search-results li button", timeout=30_000)
+    assert found in s.page.locator("#search-results").inner_text()
+    s.page.locator("#search-results li button").first.click()
+    assert results(s.page)
+    assert s.errors == [] and s.remote == []
+    s.context.close()
+
+
+def test_search_without_a_match_suggests_names(browser: Browser, served: Served) -> None:
+    s = session(browser, "desktop", locale="en-GB")
+    s.page.goto(served.base + "/")
+    s.page.fill("#search", "<b>qqxzv</b>")
+    s.page.press("#search", "Enter")
+    hint = s.page.locator("#search-results .hint")
+    hint.wait_for(timeout=30_000)
+    assert "Did you mean" in hint.inner_text() and "<b>" in hint.inner_text()  # text, not HTML
+    assert s.page.locator("#search-results b").count() == 0
+    s.context.close()
+
+
+def test_open_now_with_a_fixed_clock(browser: Browser, served: Served) -> None:
+    s = session(browser, "phone")
+    s.page.clock.set_fixed_time(datetime(2026, 12, 2, 8, 30, tzinfo=UTC))  # 10:30 in Helsinki
+    s.page.goto(served.base + "/?lat=60.1710&lon=24.9414&groups=daily,health")
+    every = results(s.page)
+    s.page.get_by_text("正在营业").click()
+    s.page.wait_for_function("location.search.includes('open=1')")
+    s.page.wait_for_function(f"document.querySelectorAll('#results li').length < {len(every)}",
+                             timeout=30_000)
+    states = s.page.locator("#results li .state").all_inner_texts()
+    assert states and set(states) <= {"营业中", "即将关门"}
+    shot(s.page, "phone-open-now")
+    assert s.errors == [] and s.remote == []
+    s.context.close()
+
+
+def test_chinese_renders_with_the_bundled_font(browser: Browser, served: Served) -> None:
+    s = session(browser, "phone")
+    s.page.goto(served.base + "/?lat=60.1710&lon=24.9414")
+    results(s.page)
+    s.page.evaluate("document.fonts.ready")
+    loaded = s.page.evaluate("""[...document.fonts].filter(f => f.family.includes('Noto Sans SC')
+                                && f.status === 'loaded').length""")
+    assert loaded > 0
+    assert s.page.evaluate("document.fonts.check('16px \"Noto Sans SC\"', '生活圈')")
+    family = s.page.evaluate("getComputedStyle(document.querySelector('.title')).fontFamily")
+    assert family.startswith('"Noto Sans SC"')
+    s.context.close()
