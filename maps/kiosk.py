@@ -26,7 +26,8 @@ from livingcircle.geo.results import NearestResult
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.status import describe
 from livingcircle.geo.store import KioskRegistry, Store
-from livingcircle.maps.base import Display, add_streets, base_map, finish
+from livingcircle.maps.base import Display, add_streets, base_map, finish, ink
+from livingcircle.maps.offline import FONT_STACK
 from livingcircle.maps.resident import you_are_here
 
 DEFAULT_KIOSKS_FILE = Path(__file__).with_name("kiosks.toml")
@@ -95,8 +96,13 @@ def _status_words(shown: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def kiosk_page(k: Kiosk, region: Region, refresh_url: str | None = None,
+               font_url: str | None = None,
                statuses: Mapping[str, Mapping[str, Any]] | None = None) -> folium.Map:
-    """The kiosk's page as a Folium map (``.save(path)`` or ``.get_root().render()``)."""
+    """The kiosk's page as a Folium map (``.save(path)`` or ``.get_root().render()``).
+
+    The web font is inlined (the subsets the page's text needs), or linked from ``font_url``
+    when the API serves the page: its list may then show names the first page did not.
+    """
     near = region.nearest(k.lon, k.lat, k.categories, k=1, max_minutes=WALK_MINUTES)
     data = kiosk_data(k, near, region.standard, statuses)
     show = Display("none")
@@ -109,13 +115,14 @@ def kiosk_page(k: Kiosk, region: Region, refresh_url: str | None = None,
                             color=color, weight=5, opacity=0.8).add_to(fmap)
     for i, row in enumerate(data["services"], start=1):
         folium.Marker([row["lat"], row["lon"]], icon=folium.DivIcon(
-            html=f"<div class='lc-kiosk-pin' style='background:{row['color']}'>{i}</div>",
+            html=f"<div class='lc-kiosk-pin' style='background:{row['color']};"
+                 f"color:{ink(row['color'])}'>{i}</div>",
             icon_size=(34, 34), icon_anchor=(17, 17))).add_to(fmap)
     you_are_here(fmap, k.lon, k.lat, show, radius=14)
     root = fmap.get_root()
     root.header.add_child(Element(f"<style>{_CSS}</style>"), name="lc_kiosk_css")
     root.html.add_child(Element(_panel(k, data, refresh_url)), name="lc_kiosk_panel")
-    return finish(fmap, offline=True)
+    return finish(fmap, offline=True, font_url=font_url)
 
 
 def _panel(k: Kiosk, data: dict[str, Any], refresh_url: str | None) -> str:
@@ -132,8 +139,7 @@ def _panel(k: Kiosk, data: dict[str, Any], refresh_url: str | None) -> str:
 
 
 _CSS = """
-html, body { margin: 0; height: 100%; font-family: 'Noto Sans CJK SC', 'Noto Sans SC',
-  system-ui, sans-serif; }
+html, body { margin: 0; height: 100%; font-family: FONT_STACK; }
 .folium-map { position: absolute !important; left: 0; top: 0; width: 62vw !important;
   height: 100vh !important; }
 #lc-panel { position: absolute; right: 0; top: 0; width: 38vw; height: 100vh;
@@ -161,8 +167,8 @@ html, body { margin: 0; height: 100%; font-family: 'Noto Sans CJK SC', 'Noto San
 .lc-min span { display: block; font-size: 24px; font-weight: 500; color: #555; }
 .lc-status { grid-column: 2; font-size: 24px; font-weight: 700; color: #0b5394; }
 #lc-updated { margin-top: 10px; font-size: 24px; color: #777; }
-.lc-kiosk-pin { width: 34px; height: 34px; border-radius: 50%; color: #fff; font: 700 20px/34px
-  system-ui, sans-serif; text-align: center; border: 3px solid #fff;
+.lc-kiosk-pin { width: 34px; height: 34px; border-radius: 50%; color: #fff; font-weight: 700;
+  font-size: 20px; text-align: center; border: 3px solid #fff;
   box-shadow: 0 0 4px rgba(0,0,0,.5); box-sizing: border-box; line-height: 28px; }
 .leaflet-control-attribution { font-size: 14px; }
 @media (orientation: portrait) {
@@ -170,10 +176,18 @@ html, body { margin: 0; height: 100%; font-family: 'Noto Sans CJK SC', 'Noto San
   #lc-panel { top: 40vh; width: 100vw; height: 60vh; border-left: 0;
     border-top: 4px solid #d7191c; }
 }
-"""
+""".replace("FONT_STACK", FONT_STACK)
 
 _JS = """
 (function () {
+  function ink(hex) {  // black or white, whichever contrasts more (as maps/base.py ink)
+    var c = [1, 3, 5].map(function (i) {
+      var v = parseInt(hex.substr(i, 2), 16) / 255;
+      return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    var lum = 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+    return (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05) ? '#000000' : '#ffffff';
+  }
   function render(data) {
     var list = document.getElementById('lc-services');
     var zh = data.language !== 'en';
@@ -183,6 +197,7 @@ _JS = """
       var num = document.createElement('div');
       num.className = 'lc-num'; num.textContent = i + 1;
       num.style.background = s.color || '#555';
+      num.style.color = ink(s.color || '#555');
       var cat = document.createElement('div'); cat.className = 'lc-cat';
       cat.textContent = zh ? s.label_zh : s.label_en;
       var small = document.createElement('small');

@@ -1,4 +1,9 @@
-"""The resident map: what is within 5, 10 and 15 minutes on foot, and how to get there."""
+"""The resident map: what is within 5, 10 and 15 minutes on foot, and how to get there.
+
+Facilities are clustered markers, each with its group's colour and its category's letter
+(never colour alone); each category is a layer of its own in the layer control, all in one
+cluster. The rings differ by outline as well as by colour.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,19 @@ from collections.abc import Sequence
 import folium
 import numpy as np
 import shapely
+from branca.element import Element, Template
+from folium.plugins import FeatureGroupSubGroup, MarkerCluster
 from shapely.geometry.base import BaseGeometry
 
 from livingcircle.geo.results import CatchmentResult, FacilityHit, NearestResult
-from livingcircle.geo.standards import Standard
+from livingcircle.geo.standards import Category, Standard
 from livingcircle.maps.base import (
     Display,
     Legend,
     LegendRow,
     Tiles,
     add_streets,
+    badge_html,
     base_map,
     finish,
     fit,
@@ -26,6 +34,10 @@ from livingcircle.maps.base import (
 
 RING_COLORS = {5: "#1a9850", 10: "#fee08b", 15: "#fc8d59"}
 _FALLBACK_RING_COLORS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#7f0000")
+#: ring outlines, innermost first: told apart without colour (SVG dash array, CSS border)
+RING_DASHES = (("", "solid"), ("10 6", "dashed"), ("2 6", "dotted"))
+#: the pane of the you-are-here dot: above the facility markers (600), below tooltips (650)
+HERE_PANE = "lc-here"
 
 
 def resident_map(
@@ -35,6 +47,7 @@ def resident_map(
     streets: BaseGeometry | None = None,
     offline: bool = False,
     tiles: Tiles = "osm",
+    font_url: str | None = None,
 ) -> folium.Map:
     """A Folium map of a catchment, its facilities and the routes to the nearest of each kind.
 
@@ -54,9 +67,12 @@ def resident_map(
     tiles
         Online base map: ``osm``, ``amap`` (data shifted to GCJ-02 to sit on Amap's
         streets) or ``none``.
+    font_url
+        Link the web font from here (a page the API serves) instead of inlining it.
     """
     origin, show = catchment.origin, Display(tiles)
     fmap = base_map(origin.lon, origin.lat, show, offline)
+    fmap.options.update(zoom_snap=0.25)  # the rings fill a phone's screen, not half of it
     add_streets(fmap, streets, show)
     _rings(fmap, catchment, show)
     if nearest is not None:  # under the markers, so a route never hides its facility
@@ -66,33 +82,40 @@ def resident_map(
     _legend(fmap, catchment, standard)
     folium.LayerControl(collapsed=True).add_to(fmap)
     fit(fmap, [r.polygon for r in catchment.rings], show)
-    return finish(fmap, offline)
+    return finish(fmap, offline, font_url)
 
 
 def you_are_here(fmap: folium.Map, lon: float, lat: float, show: Display,
                  radius: int = 9) -> None:
-    """The red dot of the resident's (or the kiosk's) position."""
-    folium.CircleMarker(
+    """The red dot of the resident's (or the kiosk's) position, above every marker."""
+    folium.map.CustomPane(HERE_PANE, z_index=640, pointer_events=True).add_to(fmap)
+    dot = folium.CircleMarker(
         show.latlon(lon, lat), radius=radius, color="#ffffff", weight=3, fill=True,
         fill_color="#d7191c", fill_opacity=1.0, tooltip="您在这里 · You are here",
-        class_name="lc-here",
-    ).add_to(fmap)
+        class_name="lc-here")
+    dot.options["pane"] = HERE_PANE  # folium's CircleMarker does not pass a pane on
+    dot.add_to(fmap)
 
 
 def _ring_color(minutes: int, i: int) -> str:
     return RING_COLORS.get(minutes, _FALLBACK_RING_COLORS[i % len(_FALLBACK_RING_COLORS)])
 
 
+def _ring_dash(i: int) -> tuple[str, str]:
+    return RING_DASHES[min(i, len(RING_DASHES) - 1)]
+
+
 def _rings(fmap: folium.Map, catchment: CatchmentResult, show: Display) -> None:
     for i, ring in sorted(enumerate(catchment.rings), key=lambda r: -r[1].minutes):
         if ring.polygon.is_empty:
             continue
-        color = _ring_color(ring.minutes, i)
+        color, dash = _ring_color(ring.minutes, i), _ring_dash(i)[0]
         layer = folium.FeatureGroup(name=f"{ring.minutes} 分钟 · {ring.minutes}-min walk")
         folium.GeoJson(
             shapely.geometry.mapping(show.geom(ring.polygon)),
-            style_function=lambda _f, c=color: {"color": c, "weight": 2, "fillColor": c,
-                                                "fillOpacity": 0.18},
+            style_function=lambda _f, c=color, d=dash: {
+                "color": c, "weight": 3, "dashArray": d or None, "fillColor": c,
+                "fillOpacity": 0.16},
             tooltip=f"{ring.minutes} 分钟步行 · {ring.minutes} minutes on foot",
         ).add_to(layer)
         layer.add_to(fmap)
@@ -114,33 +137,64 @@ def _popup_html(hit: FacilityHit) -> str:
 
 def _facilities(fmap: folium.Map, hits: Sequence[FacilityHit], standard: Standard,
                 show: Display) -> None:
-    """One GeoJSON layer per category (Leaflet only: Folium's Popup would need jQuery)."""
+    """One cluster of every facility, with a layer (a sub-group of it) per category."""
+    cluster = MarkerCluster(control=False, icon_create_function=_CLUSTER_ICON,
+                            options={"maxClusterRadius": 56, "showCoverageOnHover": False,
+                                     "disableClusteringAtZoom": 18,
+                                     "spiderfyOnMaxZoom": True})
+    cluster.add_to(fmap)
     by_cat: dict[str, list[FacilityHit]] = defaultdict(list)
     for hit in hits:
         by_cat[hit.category].append(hit)
     for cat in standard.categories:
-        if cat.id not in by_cat:
-            continue
-        xy = show.xy(np.array([[h.lon, h.lat] for h in by_cat[cat.id]]))
-        features = [{
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [round(x, 7), round(y, 7)]},
-            "properties": {"id": h.id, "popup": _popup_html(h),
-                           "label": html.escape(h.name_zh or h.name or cat.label_en)},
-        } for h, (x, y) in zip(by_cat[cat.id], xy.tolist(), strict=True)]
-        layer = folium.FeatureGroup(
-            name=f"{cat.label_zh} · {cat.label_en} ({len(features)})")
-        folium.GeoJson(
-            {"type": "FeatureCollection", "features": features},
-            marker=folium.CircleMarker(radius=6, color="#333333", weight=1, fill=True,
-                                       fill_color=cat.color, fill_opacity=0.9),
-            style_function=lambda _f, c=cat.color: {"fillColor": c, "color": "#333333",
-                                                    "weight": 1, "fillOpacity": 0.9,
-                                                    "className": "lc-facility"},
-            popup=folium.GeoJsonPopup(fields=["popup"], labels=False, max_width=320),
-            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
-        ).add_to(layer)
-        layer.add_to(fmap)
+        if cat.id in by_cat:
+            FacilityLayer(cluster, cat, by_cat[cat.id], show).add_to(fmap)
+
+
+#: clusters are neutral white discs with the count, unlike any category's coloured badge
+_CLUSTER_ICON = """
+function (cluster) {
+  var n = cluster.getChildCount(), size = n < 10 ? 30 : n < 100 ? 36 : 42;
+  return L.divIcon({html: '<span>' + n + '</span>', className: 'lc-cluster',
+                    iconSize: L.point(size, size)});
+}"""
+
+
+class FacilityLayer(FeatureGroupSubGroup):  # type: ignore[misc]
+    """A category's facilities: badge markers with a bilingual popup, inside the cluster.
+
+    The markers come from a compact JSON array (lat, lon, popup HTML, plain label), so a
+    page with hundreds of facilities stays small; labels reach the page as text only.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.featureGroup.subGroup({{ this._group.get_name() }});
+(function (layer) {
+  var icon = L.divIcon({className: 'lc-facility', html: {{ this.badge|tojson }},
+                        iconSize: [26, 26], iconAnchor: [13, 13], popupAnchor: [0, -12],
+                        tooltipAnchor: [14, 0]});
+  {{ this.rows|tojson }}.forEach(function (f) {
+    var tip = document.createElement('span');
+    tip.textContent = f[3];
+    var marker = L.marker([f[0], f[1]], {icon: icon, riseOnHover: true});
+    marker.bindPopup(f[2], {maxWidth: 320}).bindTooltip(tip, {direction: 'right'});
+    marker.on('add', function () { marker.getElement().setAttribute('aria-label', f[3]); });
+    marker.addTo(layer);
+  });
+})({{ this.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self, cluster: MarkerCluster, category: Category,
+                 hits: Sequence[FacilityHit], show: Display) -> None:
+        super().__init__(cluster, name=f"{category.label_zh} · {category.label_en} "
+                                       f"({len(hits)})")
+        self.badge = badge_html(category)
+        xy = show.xy(np.array([[h.lon, h.lat] for h in hits]))
+        self.rows = [[round(y, 7), round(x, 7), _popup_html(h),
+                      h.name_zh or h.name or category.label_en]
+                     for h, (x, y) in zip(hits, xy.tolist(), strict=True)]
 
 
 def _routes(fmap: folium.Map, nearest: NearestResult, standard: Standard,
@@ -160,10 +214,11 @@ def _routes(fmap: folium.Map, nearest: NearestResult, standard: Standard,
 
 def _legend(fmap: folium.Map, catchment: CatchmentResult, standard: Standard) -> None:
     rings = [LegendRow(f"{r.minutes} 分钟 · {r.minutes} min", _ring_color(r.minutes, i), "box",
-                       "lc-legend-ring") for i, r in enumerate(catchment.rings)]
+                       "lc-legend-ring", dash=_ring_dash(i)[1])
+             for i, r in enumerate(catchment.rings)]
     present = {h.category for h in catchment.facilities}
-    cats = [LegendRow(html.escape(f"{c.label_zh} · {c.label_en}"), c.color,
-                      css_class="lc-legend-category")
+    cats = [LegendRow(html.escape(f"{c.label_zh} · {c.label_en}"), c.color, "badge",
+                      "lc-legend-category", badge=badge_html(c, size=22))
             for c in standard.categories if c.id in present]
     missing = [LegendRow(html.escape(f"{t.minutes} 分钟: {r.label_zh} · {r.label_en}"), "",
                          "text", "lc-legend-missing")
@@ -172,3 +227,14 @@ def _legend(fmap: folium.Map, catchment: CatchmentResult, standard: Standard) ->
     if missing:
         sections.append(("未达标 · Missing (GB 50180)", missing))
     Legend("步行生活圈 · Living circle on foot", sections).add_to(fmap)
+    fmap.get_root().header.add_child(Element(f"<style>{_CSS}</style>"), name="lc_resident")
+
+
+_CSS = """
+.lc-facility { background: none; border: 0; }
+.lc-facility .lc-badge { display: flex; }
+.lc-facility:focus-visible { outline: 3px solid #0072B2; border-radius: 50%; }
+.lc-cluster { display: flex; align-items: center; justify-content: center; box-sizing: border-box;
+  border-radius: 50%; background: #ffffff; border: 3px solid #333333; color: #111111;
+  font-weight: 700; font-size: 14px; box-shadow: 0 1px 4px rgba(0,0,0,.45); }
+"""

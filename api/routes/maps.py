@@ -17,6 +17,7 @@ from livingcircle.geo import config
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import UnknownKiosk
 from livingcircle.maps.kiosk import WALK_MINUTES, Kiosk, kiosk_data, kiosk_page
+from livingcircle.maps.offline import FONT_URL
 from livingcircle.maps.resident import resident_map
 
 router = APIRouter(prefix="/v1/maps", tags=["maps"], default_response_class=HTMLResponse,
@@ -51,7 +52,7 @@ def kiosk(request: Request, atlas: AtlasDep, live: LiveDep, kiosk_id: KioskId) -
     """A kiosk's page: offline map and nearest services in big type, refreshing itself."""
     k = _kiosk(request, kiosk_id)
     page = kiosk_page(k, atlas.region(k.region), refresh_url=f"{request.url.path}/data",
-                      statuses=live.shown(k.region))
+                      statuses=live.shown(k.region), font_url=FONT_URL)
     return HTMLResponse(str(page.get_root().render()))
 
 
@@ -84,5 +85,6 @@ def render_map(atlas: Atlas, lon: float, lat: float, region: str | None, profile
     if offline:
         reach = max(config.DEFAULT_MINUTES) * 60 * result.speed_m_s + 300
         streets = atlas.region(result.region).streets_near(lon, lat, reach)
-    fmap = resident_map(result, atlas.standard, near, streets=streets, offline=offline)
+    fmap = resident_map(result, atlas.standard, near, streets=streets, offline=offline,
+                        font_url=FONT_URL)  # served: the font from /assets/fonts/
     return str(fmap.get_root().render())

@@ -8,11 +8,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from livingcircle.api.routes.docs import ASSETS, CACHE
-from livingcircle.maps.offline import remote_references
+from livingcircle.maps.offline import FONT_CSS, FONT_URL, remote_references
 from tests.api.conftest import assert_problem
 from tests.api.test_server import server  # noqa: F401  (the real server, over loopback)
 from tests.maps.browser import open_page
-from tests.maps.test_resident_map import SCREENSHOTS
+from tests.maps.test_resident_map import SCREENSHOTS, WEB_FONT
+
 
 def page_urls(html: str) -> list[str]:
     """Every ``src``/``href`` of a page."""
@@ -95,4 +96,14 @@ def test_redoc_renders_offline(server: str) -> None:  # noqa: F811
         assert page.locator("h2").count() > 5  # one heading per operation
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "redoc.png"))
+        assert log.errors == [] and log.remote == []
+
+
+@pytest.mark.browser
+def test_served_kiosk_draws_chinese_in_the_linked_web_font(server: str) -> None:  # noqa: F811
+    with open_page(f"{server}/v1/maps/kiosk/helsinki-station", 1080, 1920) as (page, log):
+        assert page.locator(f'link[href="{FONT_URL}{FONT_CSS}"]').count() == 1
+        font = page.evaluate(WEB_FONT)
+        assert font["check"] is True
+        assert font["faces"] and all(f == ["Noto Sans SC", "loaded"] for f in font["faces"])
         assert log.errors == [] and log.remote == []
