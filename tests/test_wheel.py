@@ -39,6 +39,14 @@ DATA_FILES = (
     "livingcircle/maps/assets/node_modules/leaflet.markercluster/dist/leaflet.markercluster.js",
     "livingcircle/maps/assets/node_modules/leaflet.markercluster/dist/MarkerCluster.css",
     "livingcircle/maps/assets/node_modules/leaflet.markercluster/MIT-LICENCE.txt",
+    "livingcircle/maps/assets/node_modules/leaflet.featuregroup.subgroup/dist/leaflet.featuregroup.subgroup.js",
+    "livingcircle/maps/assets/node_modules/swagger-ui-dist/swagger-ui-bundle.js",
+    "livingcircle/maps/assets/node_modules/swagger-ui-dist/swagger-ui.css",
+    "livingcircle/maps/assets/node_modules/redoc/bundles/redoc.standalone.js",
+    "livingcircle/maps/assets/node_modules/@fontsource/noto-sans-sc/400.css",
+    "livingcircle/maps/assets/node_modules/@fontsource/noto-sans-sc/700.css",
+    "livingcircle/maps/assets/node_modules/@fontsource/noto-sans-sc/files/noto-sans-sc-119-700-normal.woff2",
+    "livingcircle/maps/assets/node_modules/@fontsource/noto-sans-sc/LICENSE",
 )
 LAT, LON = "60.1710", "24.9414"
 
