@@ -677,6 +677,44 @@ def map_kiosk(
     err.print(f"kiosk page written to {out}", highlight=False)
 
 
+@map_app.command("poster")
+def map_poster(
+    out: Annotated[Path, typer.Option("--out", "-o", help="PDF file to write (A4).")],
+    kiosk_id: Annotated[str | None, typer.Option(
+        "--kiosk", "-k", help="Where the poster hangs: a kiosk's place and names.")] = None,
+    lat: Annotated[float | None, typer.Option(
+        "--lat", help="Or a latitude (WGS 84)...", min=-90, max=90)] = None,
+    lon: Annotated[float | None, typer.Option(
+        "--lon", help="...and a longitude.", min=-180, max=180)] = None,
+    region: RegionOpt = None,
+    name_zh: Annotated[str, typer.Option("--name-zh", help="Title in Chinese (with --lat/--lon).")
+                       ] = "步行生活圈",
+    name_en: Annotated[str, typer.Option("--name-en", help="Title in English (with --lat/--lon).")
+                       ] = "Your walking neighbourhood",
+    app_url: Annotated[str, typer.Option(
+        "--app-url", help="The live app the QR code opens (with ?lat=..&lon=..&lang=zh).")
+        ] = "http://127.0.0.1:8000/",
+    kiosks: Annotated[Path | None, typer.Option(
+        "--kiosks", help="Kiosks TOML (default: LC_KIOSKS_FILE or maps/kiosks.toml).")] = None,
+    data_dir: DataDir = None,
+    database: Database = None,
+) -> None:
+    """Notice-board poster (A4 PDF): map, rings, nearest services, checklist and a QR code."""
+    from livingcircle.maps.kiosk import served_kiosks  # noqa: PLC0415  (folium only when asked)
+    from livingcircle.maps.poster import Place, make_poster  # noqa: PLC0415
+
+    atlas = _atlas(data_dir, None, database)
+    if kiosk_id is not None:
+        k = _find_kiosk(kiosk_id, served_kiosks(atlas.store, kiosks))
+        place, where = Place(k.lon, k.lat, k.name_zh, k.name_en, k.categories), k.region
+    elif lat is not None and lon is not None:
+        place, where = Place(lon, lat, name_zh, name_en), atlas.locate(lon, lat, region).name
+    else:
+        raise InvalidParameter("say where the poster hangs: --kiosk ID, or --lat and --lon")
+    make_poster(atlas.region(where), place, out, app_url)
+    err.print(f"poster written to {out}", highlight=False)
+
+
 def _find_kiosk(kiosk_id: str, kiosks: dict[str, Any]) -> Any:
     if kiosk_id not in kiosks:
         raise UnknownKiosk(kiosk_id, kiosks)
