@@ -14,6 +14,9 @@ MAX_K = 50
 MAX_SNAP_M = 250.0
 #: A facility farther than this from any walkable street is left out of routing, metres.
 MAX_FACILITY_SNAP_M = 500.0
+#: Facilities standing farther than this off the street carry where their access leg meets
+#: it (``access_from``), so maps can draw the leg: a ring is drawn from reached streets.
+ACCESS_LEG_SHOWN_M = 25.0
 #: Half-width of the band drawn around reached streets in a catchment polygon, metres.
 FRONTAGE_M = 50.0
 #: Holes smaller than this inside a catchment (city blocks) are filled; larger ones (lakes,

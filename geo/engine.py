@@ -8,7 +8,7 @@ say is missing?". Both take WGS 84 coordinates and return WGS 84 results.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import geopandas as gpd
@@ -56,6 +56,8 @@ class FacilityIndex:
     anchor_xy: FloatArray
     anchor_lonlat: FloatArray
     tree: cKDTree
+    #: where each facility's access leg meets the street (lon/lat), for drawing the leg
+    street_lonlat: FloatArray = field(default_factory=lambda: np.zeros((0, 2)))
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,9 @@ class Region:
         lon, lat = self._to_lonlat.transform(anchor[:, 0], anchor[:, 1])
         tree = cKDTree(snap.xy if len(snap) else np.zeros((0, 2)))
         lonlat = np.round(np.column_stack([lon, lat]), DECIMALS)  # as GeoJSON gives them
-        return FacilityIndex(text, cats, snap, anchor, lonlat, tree)
+        slon, slat = self._to_lonlat.transform(snap.xy[:, 0], snap.xy[:, 1])
+        street = np.round(np.column_stack([slon, slat]), DECIMALS)
+        return FacilityIndex(text, cats, snap, anchor, lonlat, tree, street)
 
     def prepare_nearest(self) -> Region:
         """Compute each category's distance field, so nearest queries search only as far as needed.
@@ -447,7 +451,19 @@ class Region:
             [x.label_zh for x in c], lon, lat, total.tolist(), (total / speed).tolist(),
             [fac.text["opening_hours"][i] for i in r], paths, ring_of,
             [s.status for s in states], [s.closing_soon for s in states],
-            [s.opens_at for s in states], [s.closes_at for s in states])
+            [s.opens_at for s in states], [s.closes_at for s in states],
+            self._access_legs(rows))
+
+    def _access_legs(self, rows: NDArray[np.int64]) -> list[tuple[float, float] | None]:
+        """Where the street is, for facilities standing far enough off it to draw the leg.
+
+        A facility reached within a ring may stand up to ``config.MAX_FACILITY_SNAP_M`` off
+        the streets the ring is drawn from; its leg to the street shows how it is reached.
+        """
+        fac = self.facilities
+        far = fac.snap.access_m[rows] > config.ACCESS_LEG_SHOWN_M
+        street = fac.street_lonlat[rows].tolist()
+        return [tuple(xy) if f else None for xy, f in zip(street, far.tolist(), strict=True)]
 
     def _routes(self, srch: Search, rows: NDArray[np.int64], net_m: FloatArray
                 ) -> list[BaseGeometry]:

@@ -49,6 +49,7 @@ class FacilityHit:
     closing_soon: bool = False
     opens_at: datetime | None = None
     closes_at: datetime | None = None
+    access_from: tuple[float, float] | None = None
 
     def properties(self) -> dict[str, Any]:
         """GeoJSON properties, as :meth:`Hits.features` writes them (one place says how)."""
@@ -81,6 +82,7 @@ class Hits(Sequence[FacilityHit]):
     closing_soon: list[bool]
     opens_at: list[datetime | None]
     closes_at: list[datetime | None]
+    access_from: list[tuple[float, float] | None]
 
     @classmethod
     def of(cls, hits: Sequence[FacilityHit]) -> Hits:
@@ -119,12 +121,14 @@ class Hits(Sequence[FacilityHit]):
                  **({"ring_minutes": ring} if ring is not None else {}),
                  "open_status": status, "closing_soon": soon,
                  **({"opens_at": opens.isoformat()} if opens is not None else {}),
-                 **({"closes_at": closes.isoformat()} if closes is not None else {})}}
-            for i, n, nz, c, en, zh, lon, lat, d, t, m, oh, ring, status, soon, opens, closes
-            in zip(self.id, self.name, self.name_zh, self.category, self.label_en,
-                   self.label_zh, self.lon, self.lat, distance, seconds, minutes,
-                   self.opening_hours, self.ring_minutes, self.open_status, self.closing_soon,
-                   self.opens_at, self.closes_at, strict=True)
+                 **({"closes_at": closes.isoformat()} if closes is not None else {}),
+                 **({"access_from": leg} if leg is not None else {})}}
+            for i, n, nz, c, en, zh, lon, lat, d, t, m, oh, ring, status, soon, opens, closes,
+            leg in zip(self.id, self.name, self.name_zh, self.category, self.label_en,
+                       self.label_zh, self.lon, self.lat, distance, seconds, minutes,
+                       self.opening_hours, self.ring_minutes, self.open_status,
+                       self.closing_soon, self.opens_at, self.closes_at, self.access_from,
+                       strict=True)
         ]
 
 

@@ -7,7 +7,7 @@
 
 const TEXT = {
   zh: {
-    title: "生活圈", skip: "跳到结果", search_label: "搜索地点、设施或街道",
+    title: "生活圈", skip: "跳到结果", search_label: "搜索地点、设施或街道", search_results: "搜索结果",
     search_placeholder: "搜索地点、设施、街道（中文、拼音或英文）", search_go: "搜索", menu: "设置",
     profile: "步行方式", large_text: "大字", print: "打印", map_label: "地图", locate: "我在哪",
     what_label: "我需要什么", open_now: "正在营业", rings: "生活圈范围",
@@ -29,7 +29,7 @@ const TEXT = {
     lang_other: "English", osm: "地图数据 © OpenStreetMap 贡献者",
   },
   en: {
-    title: "Living circle", skip: "Skip to results", search_label: "Search a place, facility or street",
+    title: "Living circle", skip: "Skip to results", search_label: "Search a place, facility or street", search_results: "Search results",
     search_placeholder: "Search a place, facility or street", search_go: "Search", menu: "Settings",
     profile: "Walking", large_text: "Large text", print: "Print", map_label: "Map",
     locate: "Where am I", what_label: "What do I need", open_now: "Open now",
@@ -143,6 +143,7 @@ function setUpMap() {
     streets: L.layerGroup().addTo(map),
     rings: L.layerGroup().addTo(map),
     route: L.layerGroup().addTo(map),
+    legs: L.layerGroup().addTo(map),
     places: L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 36 }).addTo(map),
     here: L.layerGroup().addTo(map),
   };
@@ -226,6 +227,7 @@ async function refresh() {
   const query = new URLSearchParams({ lat: state.lat, lon: state.lon, k: 1, routes: "false",
                                       profile: state.profile });
   cats.forEach((c) => query.append("category", c));
+  if (state.groups.has("parking")) query.set("skip_full", "true");  // car parks reported full
   if (state.openNow) {  // the device's clock, to the minute (the server's is the default)
     query.set("open_now", "true");
     query.set("open_at", new Date(Math.floor(Date.now() / 60000) * 60000).toISOString());
@@ -253,6 +255,7 @@ function drawAnswer() {
   const list = $("results");
   list.replaceChildren();
   layers.places.clearLayers();
+  layers.legs.clearLayers();
   const found = hits().sort((a, b) => a.properties.time_s - b.properties.time_s).slice(0, MAX_LIST);
   say(found.length ? "" : t(state.openNow ? "none_open" : "nothing"));
   for (const f of found) {
@@ -261,6 +264,10 @@ function drawAnswer() {
     const title = `${name}, ${fmtMin(p.time_s)} ${t("min")}`;
     L.marker([lat, lon], { icon: pin(p.category, title), title, alt: title })
       .on("click", () => openCard(f)).addTo(layers.places);
+    if (p.access_from) {  // it stands off the street: draw the walk from the street to it
+      L.polyline([[p.access_from[1], p.access_from[0]], [lat, lon]],
+                 { color: "#3d4852", weight: 2, dashArray: "4 4", interactive: false }).addTo(layers.legs);
+    }
     list.append(el("li", {}, el("button", { type: "button", onclick: () => openCard(f) },
       glyph(p.category),
       el("span", { class: "name" }, name),
@@ -399,7 +406,7 @@ async function search(text) {
   for (const f of found.features) {
     const p = f.properties, [lon, lat] = f.geometry.coordinates;
     const kind = p.category_zh ? `${label({ label_zh: p.category_zh, label_en: p.category_en })}` : "";
-    box.append(el("li", { role: "option" }, el("button", { type: "button", onclick: () => {
+    box.append(el("li", {}, el("button", { type: "button", onclick: () => {
       box.hidden = true; $("search").value = p.name || p.name_zh; setPlace(lat, lon, { fit: true });
     } }, el("span", { class: "name" }, p.name_zh && state.lang === "zh" ? p.name_zh : p.name || p.name_zh), " ",
       el("span", { class: "what" }, kind))));
@@ -514,6 +521,7 @@ function wire() {
 
 async function start() {
   readUrl();
+  saveUrl();  // what was kept of a hand-made link: nothing else stays in the address
   document.body.classList.toggle("large", state.large);
   setUpMap();
   try {

@@ -217,6 +217,7 @@ def test_without_a_network_the_last_answers_show(browser: Browser, served: Serve
     banner.wait_for(state="visible", timeout=30_000)
     assert re.search(r"离线，显示 \d\d:\d\d 的结果", banner.inner_text())
     shot(s.page, "phone-offline")
+    assert serious(s.page) == []
     s.context.close()
 
 
@@ -258,6 +259,7 @@ def test_search_by_characters_pinyin_and_typos(browser: Browser, served: Served,
     s.page.press("#search", "Enter")
     s.page.wait_for_selector("#search-results li button", timeout=30_000)
     assert found in s.page.locator("#search-results").inner_text()
+    assert serious(s.page) == []
     s.page.locator("#search-results li button").first.click()
     assert results(s.page)
     assert s.errors == [] and s.remote == []
@@ -288,6 +290,7 @@ def test_open_now_with_a_fixed_clock(browser: Browser, served: Served) -> None:
     states = s.page.locator("#results li .state").all_inner_texts()
     assert states and set(states) <= {"营业中", "即将关门"}
     shot(s.page, "phone-open-now")
+    assert serious(s.page) == []
     assert s.errors == [] and s.remote == []
     s.context.close()
 
@@ -303,4 +306,18 @@ def test_chinese_renders_with_the_bundled_font(browser: Browser, served: Served)
     assert s.page.evaluate("document.fonts.check('16px \"Noto Sans SC\"', '生活圈')")
     family = s.page.evaluate("getComputedStyle(document.querySelector('.title')).fontFamily")
     assert family.startswith('"Noto Sans SC"')
+    s.context.close()
+
+
+def test_a_hand_made_link_is_refused_as_text(browser: Browser, served: Served) -> None:
+    s = session(browser, "phone", locale="en-GB")
+    hostile = "%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E"
+    s.page.goto(f"{served.base}/?lat={hostile}&lon=24.94&groups={hostile}&profile={hostile}"
+                f"&lang={hostile}&q={'x' * 5000}")
+    s.page.wait_for_timeout(1500)
+    assert s.page.locator("img[src=x]").count() == 0
+    assert "lat=" not in s.page.url  # the bad place was dropped, not used
+    assert s.page.evaluate("document.documentElement.lang") == "en"
+    assert "Tap the map" in s.page.locator("#message").inner_text()
+    assert s.errors == [] and s.remote == []
     s.context.close()
