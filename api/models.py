@@ -411,6 +411,7 @@ class RegionCollection(BaseModel):
     type: Literal["FeatureCollection"]
     features: list[RegionFeature]
 
+
 # -- search -----------------------------------------------------------------------------------
 
 class SearchProperties(BaseModel):

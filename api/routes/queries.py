@@ -68,7 +68,8 @@ async def nearest(
     if skip_full:
         result = live.skip_full(result, lambda cats, more: atlas.nearest(
             lon, lat, cats, region=result.region, k=more, profile=profile, speed_m_s=speed,
-            max_minutes=max_minutes, routes=routes))
+            max_minutes=max_minutes, routes=routes, open_at=_moment(open_at),
+            open_now=open_now, include_unknown=include_unknown))
     return GeoJSONResponse(live.attach(result.to_geojson(), result.region))
 
 
