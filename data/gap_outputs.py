@@ -1,12 +1,16 @@
 """Writing the planner's gap analysis: GeoPackage, GeoParquet, CSV, or PostGIS tables.
 
-Every output has the same five tables: ``points`` (homes with times, score and missing
+Every output has the same tables: ``points`` (homes with times, score and missing
 requirements), ``gaps`` (areas beyond a category's radius with their residents), ``sites``
-(greedy picks), ``coverage`` (per community and category) and ``tiers`` (per community and
-requirement). A GeoPackage holds them as layers of one file; GeoParquet and CSV write one file
-per table beside the one named (``NAME.gaps.parquet``, ``NAME.coverage.csv``...). In PostGIS
-they are ``gaps_points``, ``gaps_areas``, ``gaps_sites``, ``gaps_coverage`` and ``gaps_tiers``,
-with a ``region`` column; writing a region replaces only its own rows. QGIS opens all of them.
+(greedy picks), ``coverage`` (per community and category), ``tiers`` (per community and
+requirement), ``access_scores`` (per home and category: 2SFCA, E2SFCA and gravity scores;
+join to ``points`` on ``id``) and ``equity`` (per community, resident group and category:
+weighted times, tier shares, Gini, the worst-served decile). A GeoPackage holds them as
+layers of one file; GeoParquet and CSV write one file per table beside the one named
+(``NAME.gaps.parquet``, ``NAME.coverage.csv``...). In PostGIS they are ``gaps_points``,
+``gaps_areas``, ``gaps_sites``, ``gaps_coverage``, ``gaps_tiers``, ``gaps_access_scores`` and
+``gaps_equity``, with a ``region`` column; writing a region replaces only its own rows. QGIS
+opens all of them.
 """
 
 from __future__ import annotations
@@ -22,13 +26,15 @@ from livingcircle.geo.planning import PlannerTables
 
 SUFFIXES = (".gpkg", ".parquet", ".csv")
 PG_TABLES = {"points": "gaps_points", "gaps": "gaps_areas", "sites": "gaps_sites",
-             "coverage": "gaps_coverage", "tiers": "gaps_tiers"}
+             "coverage": "gaps_coverage", "tiers": "gaps_tiers",
+             "access_scores": "gaps_access_scores", "equity": "gaps_equity"}
 
 
 def tables(result: PlannerTables) -> dict[str, pd.DataFrame]:
-    """The five output tables by name; spatial ones are GeoDataFrames in EPSG:4326."""
+    """The output tables by name; spatial ones are GeoDataFrames in EPSG:4326."""
     return {"points": result.points, "gaps": result.gaps, "sites": result.sites,
-            "coverage": result.coverage, "tiers": result.tiers}
+            "coverage": result.coverage, "tiers": result.tiers,
+            "access_scores": result.access_scores, "equity": result.equity}
 
 
 def write_result(result: PlannerTables, path: Path) -> list[Path]:

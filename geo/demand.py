@@ -200,7 +200,11 @@ def place_demand(net: StreetNetwork, demand: gpd.GeoDataFrame,
 
 def _check_demand(demand: gpd.GeoDataFrame) -> None:
     if "population" not in demand:
-        raise InvalidParameter("demand points need a 'population' column (residents per point)")
+        raise InvalidParameter(
+            "demand points need a 'population' column (residents per point, a number >= 0); "
+            f"the homes have: {', '.join(map(str, demand.columns)) or 'no column'}; allowed: "
+            "rename the residents' column to 'population', or give the homes as a file, "
+            "where a pop, residents, people or 人口 column is taken too")
     if len(demand) and not (demand.geometry.geom_type == "Point").all():
         raise InvalidParameter("demand geometries must be points; use demand_from_buildings "
                                "for footprints")

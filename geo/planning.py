@@ -7,8 +7,8 @@ a file or a planner map needs, in WGS 84.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import pandas as pd
@@ -16,6 +16,7 @@ import pandas as pd
 from livingcircle.geo import config
 from livingcircle.geo.demand import Demand
 from livingcircle.geo.engine import Region
+from livingcircle.geo.equity import equity
 from livingcircle.geo.gaps import (
     DEFAULT_K,
     Analysis,
@@ -26,6 +27,7 @@ from livingcircle.geo.gaps import (
 )
 from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.siting import Siting, best_sites, picks_frame
+from livingcircle.geo.supply import scores_frame, supply_scores
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,12 @@ class PlannerTables:
         Greedy picks per focus category, with the residents each newly covers.
     focus
         The categories gaps and sites were made for.
+    access_scores
+        Per home and focus category: 2SFCA, E2SFCA and gravity supply-demand scores
+        (:func:`livingcircle.geo.supply.scores_frame`).
+    equity
+        Per community, resident group and focus category: weighted times, tier shares, Gini
+        and the worst-served decile (:func:`livingcircle.geo.equity.equity`).
     """
 
     analysis: Analysis
@@ -60,6 +68,8 @@ class PlannerTables:
     sites: gpd.GeoDataFrame
     sitings: list[Siting]
     focus: tuple[str, ...]
+    access_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    equity: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def plan(
@@ -72,6 +82,7 @@ def plan(
     minutes: Sequence[int] = config.DEFAULT_MINUTES,
     speed_m_s: float = config.DEFAULT_SPEED_M_S,
     progress: StepProgress | None = None,
+    capacities: Mapping[str, float] | None = None,
 ) -> PlannerTables:
     """Analyse every category, then draw gaps and site ``n_sites`` for each focus category.
 
@@ -87,6 +98,10 @@ def plan(
         Candidate parcels for the sites (street nodes when None).
     k, minutes, speed_m_s, progress
         As :func:`livingcircle.geo.gaps.analyse`.
+    capacities
+        Stated facility capacities by facility id, for the supply-demand scores
+        (:func:`livingcircle.geo.supply.capacities_from_frame`); the standards file's
+        defaults when None.
     """
     tell = progress or no_progress
     graph = ReachGraph(region.net)
@@ -106,9 +121,12 @@ def plan(
         tell(f"choosing {n_sites} new sites per category", len(cats), len(cats))
     gap_frame = gpd.GeoDataFrame(pd.concat(gaps, ignore_index=True), crs="EPSG:4326") \
         if gaps else gpd.GeoDataFrame({"category": []}, geometry=[], crs="EPSG:4326")
+    tell("supply and demand scores", 0, 1)
+    scores = scores_frame(demand, supply_scores(region, demand, cats, capacities, graph=graph))
+    tell("supply and demand scores", 1, 1)
     return PlannerTables(analysis, analysis.points_frame(), analysis.coverage(),
                          analysis.tier_coverage(), gap_frame, picks_frame(sitings), sitings,
-                         tuple(cats))
+                         tuple(cats), scores, equity(analysis, cats))
 
 
 def required(region: Region) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from livingcircle.geo import config
 from livingcircle.geo.errors import InvalidParameter, UnknownCategory, UnknownProfile
 from livingcircle.geo.status import StatusRules, parse_rules
+from livingcircle.geo.supply import SupplyRules, parse_supply
 
 DEFAULT_STANDARDS_FILE = Path(__file__).with_name("gb50180.toml")
 
@@ -143,6 +144,8 @@ class Standard:
     closing_soon_minutes: int = config.CLOSING_SOON_MINUTES
     #: time zones by region name, overriding the zone found at a region's centre
     timezones: Mapping[str, str] = field(default_factory=dict)
+    #: supply-demand scores: decay functions and default capacities (``[supply]``, ``[capacity]``)
+    supply: SupplyRules = field(default_factory=SupplyRules)
 
     @property
     def category_ids(self) -> tuple[str, ...]:
@@ -229,6 +232,7 @@ def _parse(raw: dict[str, Any]) -> Standard:
         groups=tuple(_group(g, known) for g in raw.get("groups", [])),
         closing_soon_minutes=_closing_soon(raw.get("display", {})),
         timezones=_timezones(raw.get("timezones", {})),
+        supply=parse_supply(raw.get("supply", {}), raw.get("capacity", {}), known),
     )
 
 

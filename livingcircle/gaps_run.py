@@ -16,6 +16,7 @@ from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.gaps import StepProgress, no_progress
 from livingcircle.geo.planning import PlannerTables, plan
+from livingcircle.geo.supply import capacities_from_frame
 from livingcircle.report import write_report
 
 
@@ -65,13 +66,16 @@ def run_gaps(atlas: Atlas, job: GapsJob, progress: StepProgress | None = None) -
     tell(f"building the street graph of {job.region}", 1, 1)
     demand, source = _demand(region, job, tell)
     parcels: gpd.GeoDataFrame | None = read_parcels(job.parcels) if job.parcels else None
+    # the capacities departments stated (the engine keeps no tags): read once more
+    capacities = capacities_from_frame(atlas.store.load_region(job.region).facilities)
     result = plan(region, demand, job.categories or None, job.sites, parcels, job.k,
-                  job.minutes, job.speed_m_s, progress=progress)
+                  job.minutes, job.speed_m_s, progress=progress, capacities=capacities)
     tell("writing the results", 0, 1)
     files = write_result(result, job.out)
     if job.report:
         files.append(write_report(result, region, job.out.with_name(
-            f"{job.out.stem}.report.{job.report}"), source))
+            f"{job.out.stem}.report.{job.report}"), source,
+            read_boundaries(job.communities) if job.communities else None))
     tables: list[str] = []
     engine = getattr(atlas.store, "engine", None)
     if job.database and engine is not None:  # the PostGIS store: QGIS reads the tables there

@@ -15,7 +15,7 @@ from __future__ import annotations
 import builtins
 import difflib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
@@ -102,6 +102,12 @@ class Analysis:
         Suggested sites for new facilities, with the residents each newly covers.
     source
         Where the homes came from.
+    access_scores
+        Per home and category: 2SFCA, E2SFCA and gravity supply-demand scores (join to
+        ``points`` on ``id``).
+    equity
+        Per community, resident group (everyone, and ``elderly``/``children`` when the homes
+        carry them) and category: weighted minutes, tier shares, Gini, the worst-served decile.
     """
 
     points: gpd.GeoDataFrame
@@ -110,12 +116,15 @@ class Analysis:
     gaps: gpd.GeoDataFrame
     sites: gpd.GeoDataFrame
     source: str
+    access_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    equity: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def layers(self) -> dict[str, pd.DataFrame]:
         """Every layer by name, as ``livingcircle gaps`` writes them."""
         return {"points": self.points, "coverage": self.coverage, "tiers": self.tiers,
-                "gaps": self.gaps, "sites": self.sites}
+                "gaps": self.gaps, "sites": self.sites, "access_scores": self.access_scores,
+                "equity": self.equity}
 
 
 class Region:
@@ -290,12 +299,13 @@ class Region:
         --------
         >>> result = lc.open("helsinki").analyse(categories=["pharmacy"], sites=2)
         >>> sorted(result.layers)
-        ['coverage', 'gaps', 'points', 'sites', 'tiers']
+        ['access_scores', 'coverage', 'equity', 'gaps', 'points', 'sites', 'tiers']
         """
         from livingcircle.data.demand import demand_for_region  # noqa: PLC0415
         from livingcircle.data.user_files import read_boundaries, read_homes  # noqa: PLC0415
         from livingcircle.geo.demand import place_demand  # noqa: PLC0415
         from livingcircle.geo.planning import plan  # noqa: PLC0415
+        from livingcircle.geo.supply import capacities_from_frame  # noqa: PLC0415
 
         speed = self.standard.speed(_profile(profile), speed_m_s)
         focus = _names("categories", categories)
@@ -310,9 +320,10 @@ class Region:
             demand = place_demand(self.engine.net, demand_frame, self.engine.max_snap_m)
             bar("analysing every category", len(demand_frame), "homes")
             tables = plan(self.engine, demand, focus or None, _int("sites", sites, 0, 100),
-                          None, _int("k", k, 1, config.MAX_K), config.DEFAULT_MINUTES, speed)
+                          None, _int("k", k, 1, config.MAX_K), config.DEFAULT_MINUTES, speed,
+                          capacities=capacities_from_frame(self.facilities))
         return Analysis(tables.points, tables.coverage, tables.tiers, tables.gaps,
-                        tables.sites, source)
+                        tables.sites, source, tables.access_scores, tables.equity)
 
     def explore(
         self,

@@ -27,7 +27,11 @@ def test_gaps_from_osm_homes_to_a_geopackage(loaded: Path, sample_path: Path,
     assert done.returncode == 0, done.stderr
     assert "OSM residential buildings" in done.stderr and "clinic" in done.stdout
     assert {name for name, _ in pyogrio.list_layers(out)} == {
-        "points", "gaps", "sites", "coverage", "tiers"}
+        "points", "gaps", "sites", "coverage", "tiers", "access_scores", "equity"}
+    scores = gpd.read_file(out, layer="access_scores")
+    assert set(scores["category"]) == {"clinic"} and (scores["score_e2sfca"] >= 0).all()
+    equity = gpd.read_file(out, layer="equity")
+    assert {"gini", "worst_decile_share", "within_15min_share"} <= set(equity.columns)
     sites = gpd.read_file(out, layer="sites")
     assert sites["rank"].tolist() == [1, 2, 3]
     assert sites["gain_population"].is_monotonic_decreasing

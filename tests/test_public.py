@@ -151,7 +151,11 @@ def test_analyse_returns_layers(region: lc.Region) -> None:
     assert isinstance(result.points, gpd.GeoDataFrame) and len(result.points) > 1000
     assert result.points.crs == "EPSG:4326"
     assert len(result.sites) == 2 and set(result.layers) == {
-        "points", "coverage", "tiers", "gaps", "sites"}
+        "points", "coverage", "tiers", "gaps", "sites", "access_scores", "equity"}
+    scores = result.access_scores
+    assert set(scores["category"]) == {"pharmacy"} and len(scores) == len(result.points)
+    assert (scores["score_2sfca"] >= 0).all() and (scores["score_2sfca"] > 0).any()
+    assert set(result.equity["group"]) == {"everyone"}
     with pytest.raises(TypeError, match="homes must be"):
         region.analyse(homes=42)  # type: ignore[arg-type]
 

@@ -35,12 +35,16 @@ def test_each_region_replaces_only_its_rows(make_database: Callable[..., str],
         points = gpd.read_postgis(text("SELECT * FROM gaps_points ORDER BY region, id"), conn,
                                   geom_col="geometry")
         coverage = pd.read_sql(text("SELECT * FROM gaps_coverage"), conn)
+        scores = pd.read_sql(text("SELECT * FROM gaps_access_scores"), conn)
+        equity = pd.read_sql(text("SELECT * FROM gaps_equity"), conn)
         srid = conn.execute(text("SELECT Find_SRID('public', 'gaps_areas', 'geometry')")
                             ).scalar()
     assert points["region"].tolist() == ["east"] * 3 + ["west"] * 3
     assert points.crs.to_epsg() == 4326 and srid == 4326
     assert points["clinic_ok"].tolist() == [True, False, False] * 2
     assert len(coverage) == 2 * len(result.coverage)
+    assert len(scores) == 2 * len(result.access_scores) == 2 * 3
+    assert len(equity) == 2 * len(result.equity)
 
 
 def test_a_result_without_sites(make_database: Callable[..., str], standard: Standard) -> None:

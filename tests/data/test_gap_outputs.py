@@ -30,13 +30,14 @@ def result(standard: Standard) -> tuple[object, PlannerTables]:
     return reg, plan(reg, place_demand(reg.net, frame), ["clinic"], n_sites=2)
 
 
-def test_geopackage_has_five_layers(result: tuple[object, PlannerTables], tmp_path: Path
+def test_geopackage_has_seven_layers(result: tuple[object, PlannerTables], tmp_path: Path
                                     ) -> None:
     _, res = result
     path = tmp_path / "out.gpkg"
     assert write_result(res, path) == [path]
     layers = dict(pyogrio.list_layers(path))
-    assert set(layers) == {"points", "gaps", "sites", "coverage", "tiers"}
+    assert set(layers) == {"points", "gaps", "sites", "coverage", "tiers", "access_scores",
+                           "equity"}
     points = gpd.read_file(path, layer="points")
     assert points["clinic_ok"].tolist() == [True, False, False]
     sites = gpd.read_file(path, layer="sites")
@@ -44,6 +45,13 @@ def test_geopackage_has_five_layers(result: tuple[object, PlannerTables], tmp_pa
     assert sites["gain_population"].tolist() == [3] and sites["candidate"].tolist() == [1]
     coverage = gpd.read_file(path, layer="coverage")
     assert set(coverage["community"]) == {"(district)", "东", "西"}
+    scores = gpd.read_file(path, layer="access_scores")
+    # one clinic (5,000 residents by default) within 300 m of the home at 0 m alone
+    assert scores["id"].tolist() == ["a", "b", "c"]
+    assert scores["score_2sfca"].tolist() == pytest.approx([5000, 0, 0])
+    equity = gpd.read_file(path, layer="equity")
+    assert set(equity["community"]) == {"(district)", "东", "西"}
+    assert set(equity["group"]) == {"everyone"}
 
 
 def test_parquet_and_csv_beside_each_other(result: tuple[object, PlannerTables],
@@ -51,7 +59,8 @@ def test_parquet_and_csv_beside_each_other(result: tuple[object, PlannerTables],
     _, res = result
     files = write_result(res, tmp_path / "r.parquet")
     assert [f.name for f in files] == ["r.parquet", "r.gaps.parquet", "r.sites.parquet",
-                                       "r.coverage.parquet", "r.tiers.parquet"]
+                                       "r.coverage.parquet", "r.tiers.parquet",
+                                       "r.access_scores.parquet", "r.equity.parquet"]
     assert gpd.read_parquet(files[0]).crs.to_epsg() == 4326
     files = write_result(res, tmp_path / "r.csv")
     points = pd.read_csv(files[0])
