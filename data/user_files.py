@@ -21,6 +21,8 @@ LON_NAMES = ("lon", "lng", "long", "longitude", "x")
 LAT_NAMES = ("lat", "latitude", "y")
 POPULATION_NAMES = ("population", "pop", "residents", "people", "人口")
 COMMUNITY_NAMES = ("community", "社区")
+#: Age-group columns of a homes file kept for the equity table (residents, or ``_share``).
+AGE_GROUPS = ("elderly", "children")
 
 
 def read_geo_file(path: Path, what: str) -> gpd.GeoDataFrame:
@@ -85,14 +87,33 @@ def read_homes(path: Path, total: float | None = None) -> gpd.GeoDataFrame:
         out = demand_from_buildings(frame.assign(id=ids), total)
         if community is not None:
             out["community"] = community
-        return out
+        return _age_groups(out, frame, None)
+    scale = 1.0
     if "population" in frame:
         pop = pd.to_numeric(frame["population"], errors="coerce").to_numpy(dtype=np.float64)
         if total is not None and pop.sum() > 0:
-            pop = pop * float(total) / pop.sum()
+            scale = float(total) / pop.sum()
+            pop = pop * scale
     else:
         pop = np.full(len(frame), 1.0 if total is None else float(total) / max(len(frame), 1))
-    return demand_frame(frame.geometry.to_numpy(), pop, ids, community)
+    return _age_groups(demand_frame(frame.geometry.to_numpy(), pop, ids, community), frame,
+                       scale)
+
+
+def _age_groups(out: gpd.GeoDataFrame, frame: gpd.GeoDataFrame, scale: float | None
+                ) -> gpd.GeoDataFrame:
+    """Keep the age-group columns the equity table reads.
+
+    Residents per home are scaled as the population was; footprints, whose residents are
+    spread, keep only shares.
+    """
+    for group in AGE_GROUPS:
+        if f"{group}_share" in frame:
+            out[f"{group}_share"] = pd.to_numeric(frame[f"{group}_share"],
+                                                  errors="coerce").to_numpy()
+        elif group in frame and scale is not None:
+            out[group] = pd.to_numeric(frame[group], errors="coerce").to_numpy() * scale
+    return out
 
 
 def read_boundaries(path: Path, name: str | None = None) -> gpd.GeoDataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pyogrio
 import pytest
 
@@ -37,16 +38,20 @@ def test_gaps_from_osm_homes_to_a_geopackage(loaded: Path, sample_path: Path,
     assert sites["gain_population"].is_monotonic_decreasing
     assert gpd.read_file(out, layer="points")["population"].sum() == pytest.approx(20_000)
     report = (tmp_path / "gaps.report.md").read_text(encoding="utf-8")
-    assert "Where to build next" in report
+    assert "建议新建的设施 · Recommendations: where to build next" in report
 
 
 def test_gaps_with_a_homes_csv_and_html_report(loaded: Path, tmp_path: Path) -> None:
     homes = tmp_path / "homes.csv"
-    homes.write_text("lon,lat,population\n24.9414,60.1710,100\n24.9500,60.1650,50\n")
+    homes.write_text("lon,lat,population,elderly\n24.9414,60.1710,100,30\n"
+                     "24.9500,60.1650,50,0\n")
     done = run(loaded, "gaps", "-r", "helsinki", "--homes", str(homes), "-c", "pharmacy",
                "--report", "html", "-o", str(tmp_path / "out.csv"), "--quiet")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out.sites.csv").exists() and (tmp_path / "out.report.html").exists()
+    equity = pd.read_csv(tmp_path / "out.equity.csv")
+    old = equity[(equity["group"] == "elderly") & (equity["community"] == "(district)")]
+    assert old["population"].tolist() == [30] and old["speed_m_s"].tolist() == [0.8]
 
 
 def test_gaps_refuses_bad_input(loaded: Path, tmp_path: Path) -> None:

@@ -25,6 +25,16 @@ def test_csv_homes_with_population_and_community(tmp_path: Path) -> None:
     assert read_homes(path, total=80)["population"].tolist() == [60, 20]
 
 
+def test_csv_homes_keep_their_age_groups(tmp_path: Path) -> None:
+    path = tmp_path / "homes.csv"
+    (lon1, lat1), (lon2, lat2) = lonlat(0, 0), lonlat(100, 0)
+    path.write_text(f"lon,lat,population,elderly,children_share\n{lon1},{lat1},30,6,0.5\n"
+                    f"{lon2},{lat2},10,1,0\n", encoding="utf-8")
+    homes = read_homes(path, total=80)
+    assert homes["elderly"].tolist() == [12, 2]  # scaled as the population was
+    assert homes["children_share"].tolist() == [0.5, 0]
+
+
 def test_csv_without_coordinates_or_with_bad_rows(tmp_path: Path) -> None:
     path = tmp_path / "homes.csv"
     path.write_text("a,b\n1,2\n")
