@@ -640,6 +640,16 @@ def map_planner(
     category: Annotated[str, typer.Option(
         "--category", "-c", help="Category whose walking times are painted.")],
     out: Out,
+    homes: Annotated[Path | None, typer.Option(
+        "--homes", help="Homes with residents (CSV lon/lat/population or a GIS file); "
+        "default: every street node counts one resident.")] = None,
+    communities: Annotated[Path | None, typer.Option(
+        "--communities", help="Community boundaries, shaded by living-circle score.")] = None,
+    hexagons: Annotated[bool | None, typer.Option(
+        "--hexagons/--points", help="Residents as H3 hexagons or as one circle per home; "
+        "default: hexagons for street nodes or more than 5,000 homes.")] = None,
+    sites: Annotated[int, typer.Option("--sites", help="Proposed new sites to number.",
+                                       min=0, max=20)] = 3,
     profile: Profile = "standard",
     speed: Speed = None,
     offline: Offline = False,
@@ -647,13 +657,17 @@ def map_planner(
     data_dir: DataDir = None,
     database: Database = None,
 ) -> None:
-    """Planner map: minutes on foot to the nearest facility on every street, and the gaps."""
+    """Planner map: homes by minutes on foot to the nearest facility, gaps, where to build."""
+    from livingcircle.data.user_files import read_boundaries, read_homes  # noqa: PLC0415
     from livingcircle.maps.planner import planner_map  # noqa: PLC0415  (folium only when a map is asked)
 
     atlas = _atlas(data_dir, None, database)
     engine = atlas.region(region)
     speed_m_s = atlas.standard.speed(profile, speed)
-    fmap = planner_map(engine, category, speed_m_s, offline=offline, tiles=_tiles(tiles))
+    fmap = planner_map(engine, category, speed_m_s, offline=offline, tiles=_tiles(tiles),
+                       homes=read_homes(homes) if homes else None,
+                       communities=read_boundaries(communities) if communities else None,
+                       hexagons=hexagons, n_sites=sites)
     fmap.save(str(out))
     err.print(f"map written to {out}", highlight=False)
 
@@ -789,7 +803,8 @@ def gaps(
     profile: Profile = "standard",
     speed: Speed = None,
     report: Annotated[str, typer.Option(
-        "--report", help="Report format: md, html or none.")] = "md",
+        "--report", help="Report format: md, html, pdf (printed by Chromium) or none.")
+    ] = "md",
     data_dir: DataDir = None,
     database: Database = None,
     standards: Standards = None,
@@ -798,9 +813,9 @@ def gaps(
     """Who is not within the standard's walk of each service, and where to build next."""
     from livingcircle.gaps_run import GapsJob, run_gaps  # noqa: PLC0415  (heavy imports)
 
-    if spread not in ("floor_area", "count") or report not in ("md", "html", "none"):
+    if spread not in ("floor_area", "count") or report not in ("md", "html", "pdf", "none"):
         raise InvalidParameter(f"--spread {spread!r} / --report {report!r}: allowed "
-                               "floor_area or count / md, html or none")
+                               "floor_area or count / md, html, pdf or none")
     atlas = _atlas(data_dir, standards, database)
     job = GapsJob(region, out_file, category or [], homes, osm, population,
                   spread,  # type: ignore[arg-type]
@@ -822,7 +837,7 @@ def _print_gaps(result: Any) -> None:
     title, frame = next(iter(summary_tables(result).items()))
     table = Table(title=title)
     for col in frame.columns:  # category ids stay whole; number headers wrap instead
-        text = col == "category"
+        text = col in ("category", "设施 · Facility")
         table.add_column(str(col), justify="left" if text else "right", no_wrap=text,
                          overflow="fold")
     columns = [_cells(frame[col]) for col in frame.columns]

@@ -75,7 +75,8 @@ def test_reports(result: tuple[object, PlannerTables], tmp_path: Path) -> None:
     reg, res = result
     md = write_report(res, reg, tmp_path / "r.report.md", "test homes")  # type: ignore[arg-type]
     text = md.read_text(encoding="utf-8")
-    assert "![map](r.report.map.svg)" in text and "| clinic | 300.0 |" in text
+    assert "(r.report.map.svg)" in text
+    assert "| 社区卫生服务站 · Clinic / health station | 300 米 · 300 m |" in text
     assert (tmp_path / "r.report.map.svg").read_text().startswith("<svg")
     page = write_report(res, reg, tmp_path / "r.report.html")  # type: ignore[arg-type]
     assert "<svg" in page.read_text() and "<table" in page.read_text()

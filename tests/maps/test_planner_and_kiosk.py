@@ -1,4 +1,4 @@
-"""Planner map and kiosk page, opened in a real browser with no network."""
+"""Kiosk page, opened in a real browser with no network (the planner map: test_planner.py)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,8 @@ from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import UnknownKiosk
 from livingcircle.maps.kiosk import kiosk, kiosk_data, kiosk_page
 from livingcircle.maps.offline import remote_references
-from livingcircle.maps.planner import BANDS, planner_layers, planner_map
 from tests.maps.browser import open_page
 from tests.maps.test_resident_map import SCREENSHOTS
-
-
-@pytest.fixture(scope="module")
-def planner_file(sample_region: Region, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("maps") / "planner.html"
-    planner_map(sample_region, "pharmacy", offline=True).save(str(path))
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -29,17 +21,8 @@ def kiosk_file(sample_region: Region, tmp_path_factory: pytest.TempPathFactory) 
     return path
 
 
-def test_planner_layers_cover_every_street_once(sample_region: Region) -> None:
-    layers = planner_layers(sample_region, "pharmacy")
-    total_km = sample_region.net.edge_length.sum() / 1000
-    assert sum(km for *_, km in layers.bands) == pytest.approx(total_km)
-    assert layers.radius_m == 300  # community shops, GB 50180 5-minute tier
-    assert 0 < layers.gap_street_km < total_km
-    assert not layers.gaps.is_empty
-
-
-def test_offline_pages_link_no_other_host(planner_file: Path, kiosk_file: Path) -> None:
-    for path in (planner_file, kiosk_file):
+def test_offline_pages_link_no_other_host(kiosk_file: Path) -> None:
+    for path in (kiosk_file,):
         html = path.read_text(encoding="utf-8")
         assert [r for r in remote_references(html) if "leafletjs.com" not in r] == []
         assert path.stat().st_size < 3_000_000
@@ -48,19 +31,6 @@ def test_offline_pages_link_no_other_host(planner_file: Path, kiosk_file: Path) 
 def test_unknown_kiosk_names_the_configured_ones() -> None:
     with pytest.raises(UnknownKiosk, match="helsinki-station"):
         kiosk("nowhere")
-
-
-@pytest.mark.browser
-def test_planner_map_renders(planner_file: Path) -> None:
-    with open_page(planner_file.as_uri()) as (page, log):
-        assert log.errors == [] and log.remote == []
-        assert page.locator("#lc-legend .lc-legend-band").count() == len(BANDS)
-        assert page.locator("#lc-legend .lc-legend-gap").count() == 1
-        assert page.locator("path.lc-gap").count() == 1
-        # pharmacies are clustered: clusters plus single markers account for all five
-        assert page.locator(".marker-cluster").count() + page.locator(".lc-facility").count() > 0
-        SCREENSHOTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "planner.png"))
 
 
 @pytest.mark.browser
