@@ -1016,3 +1016,111 @@ def _kiosk_dict(k: Any) -> dict[str, Any]:
     return {"id": k.id, "region": k.region, "lat": k.lat, "lon": k.lon, "name_zh": k.name_zh,
             "name_en": k.name_en, "language": k.language, "categories": list(k.categories),
             "refresh_s": k.refresh_s}
+
+
+scenario_app = typer.Typer(help="What-if scenarios: open or close facilities, add a walking "
+                                "link, close a street; before and after, never an edit.",
+                           no_args_is_help=True)
+app.add_typer(scenario_app, name="scenario")
+
+
+@scenario_app.command("run")
+def scenario_run(
+    file: Annotated[Path, typer.Argument(help="Scenario file: .toml, or .geojson with a "
+                                              "'change' property per feature.")],
+    region: Annotated[str, typer.Option("--region", "-r", help="Region to try it on.")],
+    homes: Annotated[Path | None, typer.Option(
+        "--homes", help="Homes with residents (CSV lon/lat/population or a GIS file); "
+        "default: every street node is a home.")] = None,
+    communities: Annotated[Path | None, typer.Option(
+        "--communities", help="Community boundaries (polygons with a name column).")] = None,
+    population: Annotated[float | None, typer.Option(
+        "--population", help="District total, spread over the homes.", min=0)] = None,
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Difference layers: .gpkg (layers summary, tiers, changes, "
+        "facilities, streets), or .parquet/.csv (one file per layer).")] = None,
+    k: Annotated[int, typer.Option("--k", "-k", help="Nearest facilities kept per home.",
+                                   min=1, max=config.MAX_K)] = 5,
+    profile: Profile = "standard",
+    speed: Speed = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the before/after figures as JSON instead of tables.")] = False,
+    data_dir: DataDir = None,
+    database: Database = None,
+    standards: Standards = None,
+    quiet: Quiet = False,
+) -> None:
+    """Before and after figures of a scenario, and the homes whose walk changed."""
+    from livingcircle.data.scenario_file import (  # noqa: PLC0415  (heavy imports)
+        OUT_SUFFIXES,
+        read_scenario,
+        write_scenario_result,
+    )
+
+    if out_file is not None and out_file.suffix.lower() not in OUT_SUFFIXES:
+        raise InvalidParameter(f"cannot write {out_file.name}: allowed endings "
+                               f"{', '.join(OUT_SUFFIXES)}")
+    spec = read_scenario(file)
+    atlas = _atlas(data_dir, standards, database)
+    start = time.perf_counter()
+    with _steps(not quiet) as progress:
+        result = _scenario_result(atlas, spec, file.name, region, homes, communities,
+                                  population, k, atlas.standard.speed(profile, speed),
+                                  progress)
+    files = write_scenario_result(result, out_file) if out_file is not None else []
+    summary, tiers = result.summary(), result.tiers()
+    if as_json:
+        out.print_json(data={"scenario": spec.name, "region": region,
+                             "categories": json.loads(summary.to_json(orient="records")),
+                             "tiers": json.loads(tiers.to_json(orient="records"))})
+    else:
+        _print_frame(f"{spec.name}: per category, before → after", summary[[
+            "category", "covered_before", "covered_after", "mean_minutes_before",
+            "mean_minutes_after", "homes_changed"]])
+        _print_frame("GB 50180 tiers met (residents)", tiers[[
+            "tier_minutes", "met_before", "met_after", "homes_gained", "homes_lost"]])
+    err.print(f"scenario computed in {result.timings_s['compute']:.2f} s "
+              f"({time.perf_counter() - start:.1f} s with the homes and the before analysis)"
+              + (f"; wrote {', '.join(str(f) for f in files)}" if files else ""),
+              highlight=False)
+
+
+def _scenario_result(atlas: Atlas, spec: Any, source: str, region_name: str,
+                     homes: Path | None, communities: Path | None, population: float | None,
+                     k: int, speed: float, progress: Callable[[str, int, int], None] | None
+                     ) -> Any:
+    """Homes, the before analysis and the scenario's after, on the region as stored."""
+    from livingcircle.data.demand import demand_for_region  # noqa: PLC0415
+    from livingcircle.data.user_files import read_boundaries, read_homes  # noqa: PLC0415
+    from livingcircle.geo.demand import place_demand  # noqa: PLC0415
+    from livingcircle.geo.gaps import analyse  # noqa: PLC0415
+    from livingcircle.geo.reach import ReachGraph  # noqa: PLC0415
+    from livingcircle.geo.scenario import run_scenario  # noqa: PLC0415
+
+    tell = progress or (lambda stage, done, total: None)
+    tell("reading homes", 0, 1)
+    engine = atlas.region(region_name)
+    edges = atlas.store.load_region(region_name).edges
+    home_frame = read_homes(homes, population) if homes else None
+    bounds = read_boundaries(communities) if communities else None
+    frame, _ = demand_for_region(engine, None, home_frame, population, "floor_area", bounds)
+    demand = place_demand(engine.net, frame, engine.max_snap_m)
+    tell("reading homes", 1, 1)
+    graph = ReachGraph(engine.net)
+    before = analyse(engine, demand, k=k, speed_m_s=speed, graph=graph, progress=progress)
+    tell("computing the scenario", 0, 1)
+    result = run_scenario(engine, demand, before, spec, graph,
+                          edges["way_id"].to_numpy(np.int64), source)
+    tell("computing the scenario", 1, 1)
+    return result
+
+
+def _print_frame(title: str, frame: Any) -> None:
+    table = Table(title=title)
+    for col in frame.columns:
+        text = frame[col].dtype.kind not in "iuf"
+        table.add_column(str(col), justify="left" if text else "right", no_wrap=text,
+                         overflow="fold")
+    for row in zip(*[_cells(frame[col]) for col in frame.columns], strict=True):
+        table.add_row(*row)
+    out.print(table)

@@ -33,6 +33,8 @@ from livingcircle.geo.errors import InvalidParameter, LivingCircleError
 from livingcircle.geo.network import StreetNetwork
 from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.results import CatchmentResult, NearestResult
+from livingcircle.geo.scenario import Scenario as ScenarioSpec
+from livingcircle.geo.scenario import ScenarioResult
 from livingcircle.geo.standards import Standard, load_standard
 from livingcircle.geo.store import RegionInfo, Store
 from livingcircle.settings import EngineSettings, StoreSettings, open_store
@@ -127,6 +129,42 @@ class Analysis:
                 "equity": self.equity}
 
 
+@dataclass(frozen=True)
+class ScenarioOutcome:
+    """A what-if scenario's before and after, as tables and layers.
+
+    Attributes
+    ----------
+    summary
+        Per changed category: residents covered within its radius, population-weighted
+        minutes and residents with none reachable, before and after.
+    tiers
+        Per GB 50180 tier: residents meeting all of it, before and after, homes gained/lost.
+    changes
+        The difference layer: one row per home and category whose walk changed
+        (``minutes_before``, ``minutes_after``, ``change_min``, ``status``, tiers met before
+        and after, ``tiers_gained``, ``tiers_lost``; see
+        :meth:`livingcircle.geo.scenario.ScenarioResult.changes`).
+    facilities, streets
+        The changes themselves: opened and closed facilities; links and closed streets.
+    result
+        The full result (both analyses, the changed network, timings).
+    """
+
+    summary: pd.DataFrame
+    tiers: pd.DataFrame
+    changes: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    streets: gpd.GeoDataFrame
+    result: ScenarioResult
+
+    @property
+    def layers(self) -> dict[str, pd.DataFrame]:
+        """Every layer by name, as ``livingcircle scenario run --out`` writes them."""
+        return {"summary": self.summary, "tiers": self.tiers, "changes": self.changes,
+                "facilities": self.facilities, "streets": self.streets}
+
+
 class Region:
     """A loaded region, ready to answer.
 
@@ -152,6 +190,8 @@ class Region:
                              data.facilities, standard, max_snap_m)
         self._streets = _street_points(data.edges)
         self._graph: ReachGraph | None = None
+        self._way_ids = data.edges["way_id"].to_numpy(np.int64) if "way_id" in data.edges \
+            else None
 
     def __repr__(self) -> str:
         fac = len(self.engine.facilities.category)
@@ -324,6 +364,80 @@ class Region:
                           capacities=capacities_from_frame(self.facilities))
         return Analysis(tables.points, tables.coverage, tables.tiers, tables.gaps,
                         tables.sites, source, tables.access_scores, tables.equity)
+
+    def scenario(
+        self,
+        scenario: str | Path | ScenarioSpec,
+        homes: str | Path | gpd.GeoDataFrame | None = None,
+        communities: str | Path | gpd.GeoDataFrame | None = None,
+        population: float | None = None,
+        k: int = 5,
+        profile: str = "standard",
+        speed_m_s: float | None = None,
+        progress: bool = True,
+    ) -> ScenarioOutcome:
+        """What if: the region before and after a scenario's changes, and who gains or loses.
+
+        The stored region is never changed. Facility changes are computed from the before
+        analysis's distance fields where they reach; network changes only within the area
+        they affect (:mod:`livingcircle.geo.scenario`).
+
+        Parameters
+        ----------
+        scenario
+            A scenario file (``.toml`` or ``.geojson``, see
+            :mod:`livingcircle.data.scenario_file`) or a
+            :class:`livingcircle.geo.scenario.Scenario`.
+        homes, communities, population
+            The homes, as :meth:`analyse`.
+        k
+            Nearest facilities kept per home.
+        profile, speed_m_s
+            Walking speed, as :meth:`nearest`.
+        progress
+            Show a progress bar.
+
+        Examples
+        --------
+        >>> from livingcircle.geo.scenario import NewFacility, Scenario
+        >>> what_if = Scenario("a clinic", (NewFacility("clinic", 24.9414, 60.1710),))
+        >>> out = lc.open("helsinki").scenario(what_if, progress=False)
+        >>> out.summary["category"].tolist()
+        ['clinic']
+        """
+        from livingcircle.data.demand import demand_for_region  # noqa: PLC0415
+        from livingcircle.data.scenario_file import read_scenario  # noqa: PLC0415
+        from livingcircle.data.user_files import read_boundaries, read_homes  # noqa: PLC0415
+        from livingcircle.geo.demand import place_demand  # noqa: PLC0415
+        from livingcircle.geo.gaps import analyse  # noqa: PLC0415
+        from livingcircle.geo.scenario import run_scenario  # noqa: PLC0415
+
+        if isinstance(scenario, str | Path):
+            spec, source = read_scenario(Path(scenario)), Path(scenario).name
+        elif isinstance(scenario, ScenarioSpec):
+            spec, source = scenario, "the scenario"
+        else:
+            raise TypeError(f"scenario must be a file path or a Scenario, not "
+                            f"{type(scenario).__name__}")
+        speed = self.standard.speed(_profile(profile), speed_m_s)
+        with _Bar(progress, "scenario") as bar:
+            bar("reading homes", 0, "homes")
+            home_frame = read_homes(Path(homes), population) if isinstance(homes, str | Path) \
+                else _frame("homes", homes)
+            bounds = read_boundaries(Path(communities)) if isinstance(communities, str | Path) \
+                else _frame("communities", communities)
+            demand_frame, _ = demand_for_region(self.engine, None, home_frame, population,
+                                                "floor_area", bounds)
+            demand = place_demand(self.engine.net, demand_frame, self.engine.max_snap_m)
+            bar("analysing before", len(demand_frame), "homes")
+            self._graph = self._graph or ReachGraph(self.engine.net)
+            before = analyse(self.engine, demand, k=_int("k", k, 1, config.MAX_K),
+                             speed_m_s=speed, graph=self._graph)
+            bar("computing the scenario", len(demand_frame), "homes")
+            result = run_scenario(self.engine, demand, before, spec, self._graph,
+                                  self._way_ids, source)
+        return ScenarioOutcome(result.summary(), result.tiers(), result.changes(),
+                               result.facilities, result.streets, result)
 
     def explore(
         self,
