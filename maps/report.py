@@ -640,7 +640,7 @@ def _svg_communities(result: PlannerTables, region: Region, frame: _Frame,
         spot = (inside if not inside.is_empty else _metric(region, geom)).representative_point()
         c = frame.xy(np.array(spot.coords))[0]
         text = f"{name} {words.percent(s)}" if math.isfinite(s) else str(name)
-        out.append(_svg_text(c[0], c[1], text, 12, "#333"))
+        out.append(_svg_text(c[0], c[1], text, 17, "#333"))
     return "".join(out)
 
 
@@ -671,7 +671,7 @@ def _svg_gap_labels(result: PlannerTables, region: Region, frame: _Frame, cat: s
     for pop, geom in list(zip(_gaps_of(result, cat)["population"],
                               _gaps_of(result, cat).geometry, strict=True))[:3]:
         c = frame.xy(np.array(_metric(region, geom.representative_point()).coords))[0]
-        out.append(_svg_text(c[0], c[1], words.residents(float(pop)), 14, "#1d1d1d",
+        out.append(_svg_text(c[0], c[1], words.residents(float(pop)), 18, "#1d1d1d",
                              box=GAP_COLOR))
     return "".join(out)
 
