@@ -139,6 +139,7 @@ class Shell:
         self.shell(POSTGIS_URL.sub(shlex.quote(self.database), line))
 
     def serve(self, line: str) -> None:
+        self.stop_server()  # a later serve line replaces the earlier server
         command = re.sub(r"--port \d+", f"--port {self.port}", line)
         with (self.folder / "serve.log").open("wb") as log:
             self.server = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=self.folder,
@@ -156,10 +157,13 @@ class Shell:
                 time.sleep(0.5)
         pytest.fail(f"the server of '{line}' did not answer within 90 s")
 
-    def stop(self) -> None:
+    def stop_server(self) -> None:
         if self.server is not None and self.server.poll() is None:
             os.killpg(self.server.pid, signal.SIGTERM)  # the server and its workers
             self.server.wait(timeout=30)
+
+    def stop(self) -> None:
+        self.stop_server()
         if self.postgis is not None:
             self.postgis.drop_all()
 
