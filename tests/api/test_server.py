@@ -36,6 +36,21 @@ def start_server(folder: Path, *options: str) -> tuple[subprocess.Popen[str], in
     return process, port
 
 
+def wait_ready(process: subprocess.Popen[str], base: str, within_s: float = 60) -> None:
+    """Wait until a started server answers /ready; fail with its output if it dies first."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"server did not start: {process.communicate()[0]}")
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, sample_store_dir: Path) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("served")
@@ -43,17 +58,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, sample_store_dir: Path) -> 
     process, port = start_server(folder)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"server did not start: {process.communicate()[0]}")
-            time.sleep(0.2)
+        wait_ready(process, base)
         yield base
     finally:
         process.terminate()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,11 +19,9 @@ from typing import Any
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
-from tests.api.conftest import sample_store_dir  # noqa: F401  (the fixture it shares)
-from tests.api.test_server import start_server
-from tests.maps.browser import ARGS, CHROMIUM
+from tests.api.test_server import start_server, wait_ready
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).with_name("screenshots")
@@ -42,38 +39,18 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory,
-           sample_store_dir: Path) -> Iterator[Served]:  # noqa: F811
+           sample_store_dir: Path) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("app")
     shutil.copytree(sample_store_dir, folder, dirs_exist_ok=True)
     process, port = start_server(folder, "--access-log")
     served = Served(f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{served.base}/ready", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"server did not start: {process.communicate()[0]}")
-        time.sleep(0.2)
+    wait_ready(process, served.base)
     yield served
     process.terminate()
     log = process.communicate(timeout=30)[0]
     # privacy: the access log has the requests, never their coordinates or search text
     assert "GET /" in log
     assert not re.search(r"lat=|lon=|60\.17|24\.94|q=", log), log[-2000:]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing: run 'make browser' (Debian package chromium)")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
 
 
 @dataclass

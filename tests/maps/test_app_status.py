@@ -16,16 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from livingcircle.geo.standards import DEFAULT_STANDARDS_FILE
-from tests.api.conftest import (
-    LAT,
-    LON,
-    sample_store_dir,  # noqa: F401  (the fixture it shares)
-)
-from tests.api.test_server import start_server
-from tests.maps.browser import ARGS, CHROMIUM
+from tests.api.conftest import LAT, LON
+from tests.api.test_server import start_server, wait_ready
 
 pytestmark = pytest.mark.browser
 STALE_S = 6
@@ -42,7 +37,7 @@ def cli(folder: Path, *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory,
-           sample_store_dir: Path) -> Iterator[tuple[str, str]]:  # noqa: F811
+           sample_store_dir: Path) -> Iterator[tuple[str, str]]:
     folder = tmp_path_factory.mktemp("status")
     shutil.copytree(sample_store_dir, folder, dirs_exist_ok=True)
     standards = folder / "standards.toml"
@@ -58,30 +53,10 @@ def served(tmp_path_factory: pytest.TempPathFactory,
         patch.setenv("LC_STANDARDS_FILE", str(standards))
         process, port = start_server(folder)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"server did not start: {process.communicate()[0]}")
-        time.sleep(0.2)
+    wait_ready(process, base)
     yield base, key
     process.terminate()
     process.communicate(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing: run 'make browser' (Debian package chromium)")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
 
 
 def test_live_spaces_show_with_their_age_then_go(browser: Browser,
