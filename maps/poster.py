@@ -22,20 +22,19 @@ from shapely.geometry.base import BaseGeometry
 
 from livingcircle.geo import config
 from livingcircle.geo.engine import Region
-from livingcircle.geo.errors import InvalidParameter, LivingCircleError
+from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.kiosks import DEFAULT_CATEGORIES
 from livingcircle.geo.results import CatchmentResult, FacilityHit, NearestResult, TierSummary
 from livingcircle.maps.base import ink
 from livingcircle.maps.offline import FONT_STACK, font_css, font_installed
+from livingcircle.maps.pdf import print_pdf
 
 DEFAULT_APP_URL = "http://127.0.0.1:8000/"
-CHROMIUM = Path("/usr/bin/chromium")
 #: Services listed on the sheet (the nearest of each kind, nearest first).
 MAX_SERVICES = 8
 GREY = "#555555"
 RING_COLOURS = {5: "#1b7837", 10: "#5aae61", 15: "#a6dba0"}  # dark to light: nearer is darker
 _MAP_W, _MAP_H = 104.0, 92.0  # mm
-_RENDER_TIMEOUT_MS = 60_000
 
 
 @dataclass(frozen=True)
@@ -281,44 +280,10 @@ def _nice(metres: float) -> float:
 
 # -- to PDF -----------------------------------------------------------------------------------
 
-def render_pdf(page: str, out: Path, chromium: Path = CHROMIUM) -> Path:
-    """Print an HTML page to an A4 PDF with Chromium (Playwright, the given browser binary).
-
-    Raises
-    ------
-    LivingCircleError
-        Chromium is missing or fails to print within a minute.
-    """
-    from playwright.sync_api import Error as PlaywrightError  # noqa: PLC0415  (only for PDFs)
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415
-
-    if not chromium.exists():
-        raise LivingCircleError(f"Chromium is needed to print the poster and is not at "
-                                f"{chromium}; install it (Debian: apt-get install chromium)")
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(chromium), args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            try:
-                tab = browser.new_page()
-                tab.route("**/*", lambda route: route.abort()
-                          if not route.request.url.startswith(("data:", "about:"))
-                          else route.continue_())  # the page stands alone: nothing to fetch
-                tab.set_content(page, wait_until="load", timeout=_RENDER_TIMEOUT_MS)
-                tab.evaluate("document.fonts.ready.then(() => true)")
-                tab.pdf(path=str(out), format="A4", print_background=True,
-                        prefer_css_page_size=True)
-            finally:
-                browser.close()
-    except PlaywrightError as exc:
-        raise LivingCircleError(f"Chromium could not print the poster: {exc}") from exc
-    return out
-
-
 def make_poster(region: Region, place: Place, out: Path,
                 app_url: str = DEFAULT_APP_URL) -> Path:
     """Write the poster of ``place`` to ``out`` (PDF)."""
-    return render_pdf(poster_html(region, place, app_url), out)
+    return print_pdf(poster_html(region, place, app_url), out, "poster")
 
 
 _CSS = """
