@@ -23,7 +23,7 @@ to the last bits but for ties between equally long walks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -68,6 +68,14 @@ class Graph:
     fwd_head: IntArray
     fwd_w: FloatArray
     fwd_edge: NDArray[np.int64] | None
+    #: the area of the nodes' bounding box, m²; a lookup table kept at -1 between uses
+    area_m2: float = 0.0
+    scratch: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def __post_init__(self) -> None:
+        span = np.ptp(self.xy, axis=0) if self.n else np.zeros(2)
+        object.__setattr__(self, "area_m2", float(span[0] * span[1]))
+        object.__setattr__(self, "scratch", np.full(self.n, -1, dtype=np.int64))
 
     @classmethod
     def from_reach(cls, rg: ReachGraph) -> Graph:
@@ -96,9 +104,7 @@ class Graph:
         """Nodes within straight-line ``radius`` of any centre, sorted."""
         if len(centres) == 0:
             return np.zeros(0, dtype=np.int32)
-        span = np.ptp(self.xy, axis=0) if self.n else np.zeros(2)
-        if radius * radius * len(centres) * 3.2 > float(span[0] * span[1]) + 1.0 \
-                or len(centres) > 64:
+        if radius * radius * len(centres) * 3.2 > self.area_m2 + 1.0 or len(centres) > 64:
             dist, _ = cKDTree(centres).query(self.xy, distance_upper_bound=radius)
             return np.flatnonzero(np.isfinite(dist)).astype(np.int32)
         hits = self.tree.query_ball_point(centres, radius, return_sorted=False)
@@ -145,12 +151,15 @@ class Sources:
         return Sources(np.concatenate([p.node for p in parts]).astype(np.int32),
                        np.concatenate([p.cost for p in parts]))
 
-    def best(self, n: int) -> Sources:
-        """One entry per node, the cheapest."""
-        entry = np.full(n, np.inf)
-        np.minimum.at(entry, self.node, self.cost)
-        nodes = np.flatnonzero(np.isfinite(entry)).astype(np.int32)
-        return Sources(nodes, entry[nodes])
+    def best(self) -> Sources:
+        """One entry per node (sorted), the cheapest; none that cannot be reached."""
+        ok = np.isfinite(self.cost)
+        node, cost = self.node[ok], self.cost[ok]
+        order = np.lexsort((cost, node))
+        node, cost = node[order], cost[order]
+        first = np.ones(len(node), dtype=bool)
+        first[1:] = node[1:] != node[:-1]
+        return Sources(node[first].astype(np.int32), cost[first])
 
 
 def facility_sources(net: StreetNetwork, places: Snap) -> Sources:
@@ -181,13 +190,21 @@ def arc_sources(net: StreetNetwork, edges: NDArray[np.int64], field: FloatArray)
 def _local_dijkstra(g: Graph, nodes: IntArray, src: Sources, limit: float,
                     edge_ok: NDArray[np.bool_] | None) -> FloatArray:
     """Distances from the sources to every node of ``nodes`` (sorted), on arcs among them."""
-    loc = np.full(g.n, -1, dtype=np.int64)
+    loc = g.scratch
     loc[nodes] = np.arange(len(nodes))
+    try:
+        return _dijkstra_on(g, nodes, src, limit, edge_ok, loc)
+    finally:
+        loc[nodes] = -1
+
+
+def _dijkstra_on(g: Graph, nodes: IntArray, src: Sources, limit: float,
+                 edge_ok: NDArray[np.bool_] | None, loc: NDArray[np.int64]) -> FloatArray:
     arcs, count = _ranges(g.rev_ptr, nodes)
     rows = np.repeat(np.arange(len(nodes), dtype=np.int64), count)
     heads = loc[g.rev_head[arcs]]
     keep = (heads >= 0) & _enabled(g.rev_edge, arcs, edge_ok)
-    s = src.best(g.n)
+    s = src.best()
     s_loc = loc[s.node]
     s_keep = s_loc >= 0
     v = len(nodes)
@@ -220,7 +237,7 @@ def _grow(g: Graph, src: Sources, bound: FloatArray, ties: bool,
     The search runs on a disc around the sources, exact up to its radius; it widens while an
     improved node has an arc whose far end the sources might still improve past the radius.
     """
-    src = src.best(g.n)
+    src = src.best()
     src = Sources(src.node[src.cost <= limit], src.cost[src.cost <= limit])
     if len(src.node) == 0:
         return np.zeros(0, dtype=np.int32), np.zeros(0)

@@ -290,7 +290,8 @@ def _resolve(region: Region, scenario: Scenario, way_ids: NDArray[np.int64] | No
         return res
     _resolve_new(region, scenario.add_facilities, res)
     ids = region.facilities.text["id"]
-    index = {fid: i for i, fid in enumerate(ids)}
+    wanted = set(scenario.close_facilities)
+    index = {fid: i for i, fid in enumerate(ids) if fid in wanted} if wanted else {}
     rows = []
     for i, fid in enumerate(scenario.close_facilities, start=1):
         if fid in index:
@@ -836,17 +837,19 @@ class _Run:
 
     def after(self) -> Analysis:
         """The analysis with the scenario, category by category."""
+        todo = self.changed_categories  # the others keep their arrays
         t = time.perf_counter()
-        fields = {c: self._field(c) for c in self.before.categories}
+        fields = {c: self._field(c) for c in todo}
         self.timings["fields"] = time.perf_counter() - t
         t = time.perf_counter()
-        nearest = {c: self._nearest(c, *fields[c]) for c in self.before.categories}
+        nearest = {c: self._nearest(c, *fields[c]) for c in todo}
         self.timings["nearest"] = time.perf_counter() - t
         t = time.perf_counter()
-        k_within = self._k_and_counts()
+        k_within = self._k_and_counts(todo)
         self.timings["k_and_counts"] = time.perf_counter() - t
-        cats = {}
-        for c, acc in self.before.categories.items():
+        cats = dict(self.before.categories)
+        for c in todo:
+            acc = cats[c]
             k_best, within = k_within.get(c, (acc.k_nearest_m, acc.within))
             cats[c] = CategoryAccess(c, acc.radius_m, fields[c][0], nearest[c], k_best, within)
         demand = replace(self.demand, snap=self.homes)
@@ -931,7 +934,8 @@ class _Run:
         out[~ok] = np.inf
         return out
 
-    def _k_and_counts(self) -> dict[str, tuple[NDArray[np.float32], NDArray[np.int32]]]:
+    def _k_and_counts(self, todo: Sequence[str]
+                      ) -> dict[str, tuple[NDArray[np.float32], NDArray[np.int32]]]:
         """The k nearest and counts for the homes within the horizon of a change."""
         before, homes = self.before, self.homes
         reach = before.horizon_m * _SLACK + _PAD_M
@@ -939,7 +943,7 @@ class _Run:
         near_net = self._near_network(reach) | self.homes_moved
         std = self.region.standard
         per_cat: dict[str, NDArray[np.bool_]] = {}
-        for c in before.categories:
+        for c in todo:
             code = std.category_index(c)
             pts = np.vstack([self.fac.removed_snap.xy[
                 self.region.facilities.category[self.fac.removed] == code],
@@ -967,7 +971,8 @@ class _Run:
             wanted = wanted[np.isfinite(d)]
         rg, places, points = self._pair_graph(fac.snap[wanted], self.homes[union])
         limits = np.asarray(before.minutes, dtype=np.float64) * 60 * before.speed_m_s
-        chunks = rg.pairs_within(places, points, before.horizon_m)
+        chunks = rg.pairs_within(places, points, before.horizon_m,
+                                 tile_m=max(before.horizon_m, 500.0))
         best, within = _k_and_counts(chunks, slot[fac.category[wanted]], len(codes),
                                      len(union), before.k, limits)
         out = {}
@@ -1012,7 +1017,8 @@ def _near_points(xy: FloatArray, centres: FloatArray, reach: float, ok: NDArray[
     out = np.zeros(len(xy), dtype=bool)
     if len(centres) == 0 or not ok.any():
         return out
-    idx = np.flatnonzero(ok)
+    lo, hi = centres.min(axis=0) - reach, centres.max(axis=0) + reach
+    idx = np.flatnonzero(ok & (xy >= lo).all(axis=1) & (xy <= hi).all(axis=1))
     d, _ = cKDTree(centres).query(xy[idx], distance_upper_bound=reach)
     out[idx] = np.isfinite(d)
     return out
