@@ -230,6 +230,11 @@ _JS = """
         .then(function (fresh) { current = fresh; render(current); })
         .catch(function () { /* keep showing the last good data */ });
     }, cfg.refresh_s * 1000);
+    // the app's service worker keeps this page, its font and its data for a restart
+    // without a network (the page itself is already whole: Leaflet and the map inlined)
+    if ('serviceWorker' in navigator) {
+      navigator.serviceWorker.register('/sw.js').catch(function () {});
+    }
   }
 })();
 """

@@ -21,7 +21,14 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from livingcircle.maps.offline import ASSETS as NODE_MODULES
-from livingcircle.maps.offline import FONT_CSS, FONT_URL, font_css, font_path
+from livingcircle.maps.offline import (
+    FONT_CSS,
+    FONT_CSS_REGULAR,
+    FONT_URL,
+    FONT_WEIGHTS,
+    font_css,
+    font_path,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -106,8 +113,9 @@ def _content(name: str) -> bytes:
 
 
 def _font(file: str) -> Response:
-    if file == FONT_CSS:
-        return Response(_font_stylesheet(), media_type=CSS, headers={"Cache-Control": CACHE})
+    if file in (FONT_CSS, FONT_CSS_REGULAR):
+        return Response(_font_stylesheet(file == FONT_CSS_REGULAR), media_type=CSS,
+                        headers={"Cache-Control": CACHE})
     path: Path | None = font_path(file)
     if path is None or not path.is_file():
         raise StarletteHTTPException(404, _unknown(f"fonts/{file}"))
@@ -115,8 +123,8 @@ def _font(file: str) -> Response:
 
 
 @cache
-def _font_stylesheet() -> str:
-    return font_css(url=FONT_URL)
+def _font_stylesheet(regular_only: bool = False) -> str:
+    return font_css(url=FONT_URL, weights=(400,) if regular_only else FONT_WEIGHTS)
 
 
 def _unknown(name: str) -> str:

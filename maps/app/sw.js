@@ -8,7 +8,7 @@ const DATA = "lc-data-v1";
 const SHELL_FILES = ["/", "/app/app.js", "/app/app.css", "/app/icon.svg", "/app/manifest.webmanifest",
   "/app/vendor/leaflet.js", "/app/vendor/leaflet.css", "/app/vendor/markercluster.js",
   "/app/vendor/MarkerCluster.css", "/app/vendor/MarkerCluster.Default.css",
-  "/assets/fonts/noto-sans-sc.css"];
+  "/assets/fonts/noto-sans-sc-400.css"];
 const NETWORK_MS = 6000;
 
 self.addEventListener("install", (event) => {

@@ -298,3 +298,22 @@ def test_a_hand_made_link_is_refused_as_text(browser: Browser, served: Served) -
     assert "Tap the map" in s.page.locator("#message").inner_text()
     assert s.errors == [] and s.remote == []
     s.context.close()
+
+
+def test_a_served_kiosk_page_survives_a_restart_without_network(browser: Browser,
+                                                                 served: Served) -> None:
+    context = browser.new_context(viewport={"width": 1080, "height": 1920}, locale="zh-CN")
+    page = context.new_page()
+    url = served.base + "/v1/maps/kiosk/helsinki-station"
+    page.goto(url)
+    page.wait_for_function("document.body.innerText.includes('分钟')", timeout=30_000)
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()  # now under the service worker, which keeps the page
+    page.wait_for_function("document.body.innerText.includes('分钟')", timeout=30_000)
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_function("document.body.innerText.includes('分钟')", timeout=30_000)
+    loaded = page.evaluate("""document.fonts.ready.then(() => [...document.fonts].filter(
+        f => f.family.includes('Noto Sans SC') && f.status === 'loaded').length)""")
+    assert loaded > 0  # the page's Chinese in the web font, from the worker's cache
+    context.close()
