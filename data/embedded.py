@@ -8,6 +8,7 @@ Layout::
     DATA_DIR/regions/NAME/status.json        live statuses of its facilities, by id
     DATA_DIR/kiosks.json                     kiosks added with 'livingcircle kiosk add'
     DATA_DIR/audit/NAME.jsonl                the record of changes (facilities, statuses)
+    DATA_DIR/jobs/ID/job.json, NAME.parquet  planner jobs and their result layers
 
 A load writes a new version folder, then switches ``CURRENT`` with an atomic rename; readers
 never see a half-written region, and a failed or killed load leaves the old one live.
@@ -22,7 +23,8 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
@@ -40,10 +42,19 @@ from livingcircle.geo.errors import (
     FacilityExists,
     FacilityNotFound,
     InvalidParameter,
+    JobNotFound,
     RegionBusy,
     RegionNotFound,
     StoreError,
     UnknownKiosk,
+)
+from livingcircle.geo.jobs import (
+    Job,
+    check_job_id,
+    check_layer_name,
+    job_from_json,
+    job_to_json,
+    missing_layer,
 )
 from livingcircle.geo.kiosks import Kiosk, check_kiosk_fields
 from livingcircle.geo.status import FacilityStatus, check_status, status_from_json
@@ -285,7 +296,8 @@ class FileStore:
         except (OSError, ValueError) as exc:
             raise StoreError(f"cannot read the API keys in {self.root}: {exc}") from exc
         return [ApiKey(k["key_id"], k["owner"], k["salt"], k["digest"],
-                       datetime.fromisoformat(k["created_at"])) for k in raw]
+                       datetime.fromisoformat(k["created_at"]), k.get("role", "department"))
+                for k in raw]
 
     def remove_api_key(self, key_id: str) -> None:
         """Revoke a key."""
@@ -341,6 +353,72 @@ class FileStore:
         with self._kiosks_file() as kept:
             if kept.pop(kiosk_id, None) is None:
                 raise UnknownKiosk(kiosk_id, kept)
+
+    # -- planner jobs ----------------------------------------------------------------
+
+    def create_job(self, job: Job) -> tuple[Job, bool]:
+        """Keep ``job`` in ``jobs/ID/`` unless it is there: one rename of a finished folder."""
+        folder = self._job_folder(job.id)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = folder.parent / f".new-{job.id}-{uuid.uuid4().hex}"
+        try:
+            tmp.mkdir()
+            _write_json(tmp / "job.json", job_to_json(job))
+            os.rename(tmp, folder)  # fails when the job's folder exists: it was asked before
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if (folder / "job.json").exists():
+                return self.job(job.id), False
+            raise StoreError(f"cannot keep job {job.id} under {self.root}: {exc}") from exc
+        _fsync_dir(folder.parent)
+        return job, True
+
+    def save_job(self, job: Job) -> None:
+        """Replace ``jobs/ID/job.json`` in one rename."""
+        self._replace_file(self._job_folder(job.id) / "job.json",
+                           json.dumps(job_to_json(job), ensure_ascii=False).encode(), "job")
+
+    def job(self, job_id: str) -> Job:
+        """The job in ``jobs/ID/job.json``."""
+        path = self._job_folder(job_id) / "job.json"
+        if not path.exists():
+            raise JobNotFound(f"there is no job {job_id!r}; submit one with POST "
+                              "/v1/regions/{region}/analyses")
+        return job_from_json(self._read_json(path, f"job {job_id}", {}))
+
+    def save_job_layers(self, job_id: str, layers: Mapping[str, bytes]) -> None:
+        """Write each layer to ``jobs/ID/NAME.parquet`` in one rename."""
+        folder = self._job_folder(job_id)
+        for name, data in layers.items():
+            self._replace_file(folder / f"{check_layer_name(name)}.parquet", data, "layer")
+
+    def job_layer(self, job_id: str, name: str) -> bytes:
+        """The bytes of ``jobs/ID/NAME.parquet``."""
+        folder = self._job_folder(job_id)
+        try:
+            return (folder / f"{check_layer_name(name)}.parquet").read_bytes()
+        except FileNotFoundError:
+            self.job(job_id)  # JobNotFound when the job itself is missing
+            raise missing_layer(job_id, name, [p.stem for p in folder.glob("*.parquet")]) \
+                from None
+        except OSError as exc:
+            raise StoreError(f"cannot read layer {name!r} of job {job_id}: {exc}") from exc
+
+    def _job_folder(self, job_id: str) -> Path:
+        return self.root / "jobs" / check_job_id(job_id)
+
+    def _replace_file(self, path: Path, data: bytes, what: str) -> None:
+        """Write ``data`` to ``path`` in one rename; the temporary name is unique per call."""
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+        try:
+            with open(tmp, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise StoreError(f"cannot write the {what} {path} : {exc}") from exc
 
     def _read_statuses(self, folder: Path) -> dict[str, dict[str, object]]:
         found: dict[str, dict[str, object]] = self._read_json(
@@ -477,7 +555,8 @@ class FileStore:
                 yield keys
                 tmp = self.root / f".keys.{os.getpid()}.json"
                 _write_json(tmp, [{"key_id": k.key_id, "owner": k.owner, "salt": k.salt,
-                                   "digest": k.digest, "created_at": k.created_at.isoformat()}
+                                   "digest": k.digest, "created_at": k.created_at.isoformat(),
+                                   "role": k.role}
                                   for k in keys])
                 os.replace(tmp, self.root / "keys.json")
                 _fsync_dir(self.root)

@@ -32,6 +32,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     Text,
     UniqueConstraint,
 )
@@ -39,7 +40,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: The Alembic revision this code reads and writes; the store refuses any other.
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 SRID = 4326
 
 
@@ -191,6 +192,8 @@ class ApiKeyRow(Base):
     """
 
     __tablename__ = "api_keys"
+    __table_args__ = (CheckConstraint("role IN ('department', 'planner')",
+                                      name="api_keys_role_check"),)
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
     key_id: Mapped[str] = mapped_column(Text, unique=True)
@@ -198,6 +201,40 @@ class ApiKeyRow(Base):
     salt: Mapped[str] = mapped_column(Text)  # hex
     digest: Mapped[str] = mapped_column(Text)  # hex
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    role: Mapped[str] = mapped_column(Text, server_default="department")
+
+
+class JobRow(Base):
+    """A planner's analysis job: its inputs, state, progress, summary or error."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (CheckConstraint("state IN ('queued', 'running', 'done', 'failed')",
+                                      name="jobs_state_check"),)
+
+    gid: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[str] = mapped_column(Text, unique=True)
+    kind: Mapped[str] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(Text)
+    inputs: Mapped[Any] = mapped_column(JSONB, nullable=False)
+    progress: Mapped[Any] = mapped_column(JSONB, nullable=False)
+    summary: Mapped[Any] = mapped_column(JSONB, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class JobLayerRow(Base):
+    """One result layer of a job, as GeoParquet bytes."""
+
+    __tablename__ = "job_layers"
+    __table_args__ = (UniqueConstraint("job_id", "name", name="job_layers_key"),)
+
+    gid: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    job_id: Mapped[str] = mapped_column(Text, ForeignKey("jobs.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    parquet: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class AuditRow(Base):

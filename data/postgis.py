@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -79,12 +79,20 @@ from livingcircle.geo.errors import (
     FacilityExists,
     FacilityNotFound,
     InvalidParameter,
+    JobNotFound,
     LivingCircleError,
     RegionBusy,
     RegionNotFound,
     SchemaOutOfDate,
     StoreError,
     UnknownKiosk,
+)
+from livingcircle.geo.jobs import (
+    Job,
+    canonical_json,
+    check_job_id,
+    check_layer_name,
+    missing_layer,
 )
 from livingcircle.geo.kiosks import Kiosk, check_kiosk_fields
 from livingcircle.geo.standards import Standard
@@ -594,7 +602,7 @@ class PostgisStore:
                 with self.engine.begin() as conn:
                     conn.execute(insert(ApiKeyRow).values(
                         key_id=key.key_id, owner=key.owner, salt=key.salt, digest=key.digest,
-                        created_at=created))
+                        created_at=created, role=key.role))
             except IntegrityError as exc:
                 if getattr(exc.orig, "sqlstate", None) != "23505":
                     raise
@@ -608,9 +616,9 @@ class PostgisStore:
         def work() -> list[ApiKey]:
             with self._reader.connect() as conn:
                 rows = conn.execute(_text(
-                    "SELECT key_id, owner, salt, digest, created_at FROM api_keys "
+                    "SELECT key_id, owner, salt, digest, created_at, role FROM api_keys "
                     "ORDER BY id")).all()
-            return [ApiKey(r[0], r[1], r[2], r[3], r[4].astimezone(UTC)) for r in rows]
+            return [ApiKey(r[0], r[1], r[2], r[3], r[4].astimezone(UTC), r[5]) for r in rows]
 
         return self._unit("reading the API keys", work)
 
@@ -711,6 +719,85 @@ class PostgisStore:
                     raise UnknownKiosk(kiosk_id, kept)
 
         self._unit(f"removing kiosk {kiosk_id!r}", work)
+
+    # -- planner jobs ----------------------------------------------------------------
+
+    def create_job(self, job: Job) -> tuple[Job, bool]:
+        """Insert the job unless its id is kept (``ON CONFLICT DO NOTHING``)."""
+        check_job_id(job.id)
+
+        def work() -> bool:
+            with self.engine.begin() as conn:
+                made = conn.execute(_text(
+                    f"INSERT INTO jobs ({', '.join(_JOB_COLUMNS)}) VALUES ({_JOB_BINDS}) "
+                    "ON CONFLICT (id) DO NOTHING RETURNING id"), _job_values(job)).first()
+            return made is not None
+
+        if self._unit(f"keeping job {job.id}", work):
+            return job, True
+        return self.job(job.id), False
+
+    def save_job(self, job: Job) -> None:
+        """Update the job's row."""
+        def work() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(_text(
+                    "UPDATE jobs SET state = :state, progress = CAST(:progress AS jsonb), "
+                    "summary = CAST(:summary AS jsonb), error = :error, "
+                    "updated_at = :updated_at WHERE id = :id"),
+                    _job_values(job))
+
+        self._unit(f"keeping job {job.id}", work)
+
+    def job(self, job_id: str) -> Job:
+        """The job's row."""
+        check_job_id(job_id)
+
+        def work() -> Any:
+            with self._reader.connect() as conn:
+                return conn.execute(_text(
+                    f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs WHERE id = :id"),
+                    {"id": job_id}).first()
+
+        row = self._unit(f"reading job {job_id}", work)
+        if row is None:
+            raise JobNotFound(f"there is no job {job_id!r}; submit one with POST "
+                              "/v1/regions/{region}/analyses")
+        values = dict(zip(_JOB_COLUMNS, row, strict=True))
+        return Job(**(values | {"created_at": row[-2].astimezone(UTC),
+                                "updated_at": row[-1].astimezone(UTC)}))
+
+    def save_job_layers(self, job_id: str, layers: Mapping[str, bytes]) -> None:
+        """Upsert each layer's bytes into ``job_layers``, all in one transaction."""
+        check_job_id(job_id)
+        rows = [{"j": job_id, "n": check_layer_name(n), "p": d} for n, d in layers.items()]
+
+        def work() -> None:
+            with self.engine.begin() as conn:
+                for row in rows:
+                    conn.execute(_text(
+                        "INSERT INTO job_layers (job_id, name, parquet) VALUES (:j, :n, :p) "
+                        "ON CONFLICT (job_id, name) DO UPDATE SET parquet = EXCLUDED.parquet"),
+                        row)
+
+        self._unit(f"keeping the layers of job {job_id}", work)
+
+    def job_layer(self, job_id: str, name: str) -> bytes:
+        """One layer's bytes from ``job_layers``."""
+        check_job_id(job_id)
+        check_layer_name(name)
+
+        def work() -> Any:
+            with self._reader.connect() as conn:
+                return conn.execute(_text(
+                    "SELECT name, parquet FROM job_layers WHERE job_id = :j"),
+                    {"j": job_id}).all()
+
+        rows = {r[0]: r[1] for r in self._unit(f"reading job {job_id}", work)}
+        if name in rows:
+            return bytes(rows[name])
+        self.job(job_id)
+        raise missing_layer(job_id, name, rows)
 
     def _edit(self, region: str, facility_id: str, action: str, actor: str,
               change: Callable[[Connection, gpd.GeoDataFrame | None], None],
@@ -845,6 +932,19 @@ class PostgisStore:
 
 
 # -- SQL --------------------------------------------------------------------------------------
+
+_JOB_COLUMNS = ("id", "kind", "region", "owner", "state", "inputs", "progress", "summary",
+                "error", "created_at", "updated_at")
+_JOB_BINDS = ", ".join(f"CAST(:{c} AS jsonb)" if c in ("inputs", "progress", "summary")
+                       else f":{c}" for c in _JOB_COLUMNS)
+
+
+def _job_values(job: Job) -> dict[str, Any]:
+    """A job's columns as bind values (JSONB as JSON text)."""
+    values = {c: getattr(job, c) for c in _JOB_COLUMNS}
+    for column in ("inputs", "progress", "summary"):
+        values[column] = None if values[column] is None else canonical_json(values[column])
+    return values
 
 _REGION_SQL = ("SELECT name, source, loaded_at, west, south, east, north, n_nodes, n_edges, "
                "n_facilities FROM regions")

@@ -133,8 +133,16 @@ class WrongApiKey(AccessDenied):
     """An API key that is malformed, unknown or revoked."""
 
 
+class WrongRole(AccessDenied):
+    """A valid key whose role does not allow the request (a department key on a planner route)."""
+
+
 class NotYourFacility(AccessDenied):
     """A valid key whose owner does not own the facility it tries to change."""
+
+
+class JobNotFound(LivingCircleError, KeyError):
+    """A job id (or a layer of a job) that the store does not keep."""
 
 
 class UnknownKiosk(LivingCircleError, KeyError):

@@ -15,11 +15,14 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from livingcircle.geo.errors import InvalidParameter, MissingApiKey, WrongApiKey
+from livingcircle.geo.errors import InvalidParameter, MissingApiKey, WrongApiKey, WrongRole
 from livingcircle.geo.store import ApiKey
 
 _TOKEN = re.compile(r"^lc_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 _OWNER = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+#: What each role may do; a department key is today's key (changes its own facilities).
+ROLES = {"department": "change its own facilities and statuses",
+         "planner": "also run analyses and read their results"}
 # scrypt cost: about 70 ms per check on one core, 16 MiB of memory
 _N, _R, _P = 2**14, 8, 1
 
@@ -34,17 +37,33 @@ def check_owner(owner: str) -> str:
     return owner
 
 
+def check_role(role: str) -> str:
+    """Validate a key's role: one of :data:`ROLES`."""
+    if role not in ROLES:
+        raise InvalidParameter(f"role {role!r} is not allowed; allowed: {', '.join(ROLES)}")
+    return role
+
+
+def require_role(key: ApiKey, role: str, doing: str) -> ApiKey:
+    """``key`` if its role is ``role``, else :class:`WrongRole` saying which role is needed."""
+    if key.role != role:
+        raise WrongRole(
+            f"{doing} needs a {role} key; the key of {key.owner!r} is a {key.role} key (ask "
+            f"the administrator for one: 'livingcircle keys add --owner NAME --role {role}')")
+    return key
+
+
 def hash_secret(secret: str, salt: bytes) -> bytes:
     """The scrypt hash of a key's secret."""
     return hashlib.scrypt(secret.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
 
 
-def new_key(owner: str) -> tuple[str, ApiKey]:
-    """A fresh key for ``owner``: the token to hand out (once) and the record to store."""
+def new_key(owner: str, role: str = "department") -> tuple[str, ApiKey]:
+    """A fresh key for ``owner`` with ``role``: the token to hand out (once) and the record."""
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     salt = secrets.token_bytes(16)
     record = ApiKey(key_id, check_owner(owner), salt.hex(), hash_secret(secret, salt).hex(),
-                    datetime.now(UTC))
+                    datetime.now(UTC), check_role(role))
     return f"lc_{key_id}_{secret}", record
 
 

@@ -187,13 +187,18 @@ class AuditEntry:
 
 @dataclass(frozen=True)
 class ApiKey:
-    """A stored API key: its public id, its owner and a salted hash of its secret."""
+    """A stored API key: its public id, its owner, its role and a salted hash of its secret.
+
+    ``role`` is ``department`` (changes its own facilities) or ``planner`` (also runs and
+    reads analyses); see :data:`livingcircle.geo.keys.ROLES`.
+    """
 
     key_id: str
     owner: str
     salt: str  # hex
     digest: str  # hex
     created_at: datetime
+    role: str = "department"
 
 
 @runtime_checkable

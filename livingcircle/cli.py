@@ -904,23 +904,26 @@ def keys_add(
     owner: Annotated[str, typer.Option(
         "--owner", help="The department the key is for, e.g. health-bureau; facilities it "
         "creates get ids 'OWNER:...'.")],
+    role: Annotated[str, typer.Option(
+        "--role", help="department (changes its own facilities) or planner (also runs "
+        "analyses through POST /v1/regions/REGION/analyses).")] = "department",
     data_dir: DataDir = None,
     database: Database = None,
 ) -> None:
-    """Make a key for a department. It is printed once; only its hash is stored."""
-    token, record = new_key(owner)
+    """Make a key for a department or a planner. It is printed once; only its hash is stored."""
+    token, record = new_key(owner, role)
     _editor(data_dir, database).add_api_key(record)
     print(token)
-    err.print(f"key {record.key_id} for {owner}: give it to them now, it cannot be shown again "
-              "(send it as the X-API-Key header)", highlight=False)
+    err.print(f"{role} key {record.key_id} for {owner}: give it to them now, it cannot be shown "
+              "again (send it as the X-API-Key header)", highlight=False)
 
 
 @keys_app.command("list")
 def keys_list(data_dir: DataDir = None, database: Database = None) -> None:
     """List the keys (ids and owners; secrets are never stored)."""
-    table = Table("key id", "owner", "created (UTC)")
+    table = Table("key id", "owner", "role", "created (UTC)")
     for key in _editor(data_dir, database).api_keys():
-        table.add_row(key.key_id, key.owner, key.created_at.strftime("%Y-%m-%d %H:%M"))
+        table.add_row(key.key_id, key.owner, key.role, key.created_at.strftime("%Y-%m-%d %H:%M"))
     out.print(table)
 
 

@@ -125,6 +125,7 @@ def empty_postgis(url: str) -> PostgisStore:
         conn.execute(text("DELETE FROM facility_audit"))
         conn.execute(text("DELETE FROM api_keys"))
         conn.execute(text("DELETE FROM kiosks"))
+        conn.execute(text("DELETE FROM jobs"))
     return store
 
 
