@@ -148,11 +148,17 @@ class RegionHours:
         self.closing_soon = timedelta(minutes=closing_soon_minutes)
         self._coords = None if centre is None else (centre[1], centre[0])
         self._parsed: dict[str, opening_hours.OpeningHours | None] = {}
+        #: states at one moment, by string: a server answers many queries each minute
+        self._moment: tuple[datetime | None, dict[str, OpenState]] = (None, {})
 
     def local(self, when: datetime | None = None) -> datetime:
-        """``when`` in the region's zone: now if None, a naive moment read as local time."""
+        """``when`` in the region's zone, a naive moment read as local time.
+
+        None is now, to the minute: "open now" does not change within a minute's queries,
+        and they share one evaluation (:meth:`states`).
+        """
         if when is None:
-            return datetime.now(self.zone)
+            return datetime.now(self.zone).replace(second=0, microsecond=0)
         if when.tzinfo is None:  # via UTC, so a wall-clock time skipped by DST is made real
             when = when.replace(tzinfo=self.zone).astimezone(UTC)
         return when.astimezone(self.zone)
@@ -194,7 +200,12 @@ class RegionHours:
         """:meth:`state` of facility ``rows``, each distinct string evaluated once."""
         at = self.local(when)
         picked = [self.texts[r] for r in rows]
-        known = {text: self.state(text, at) for text in set(picked)}
+        moment, known = self._moment
+        if moment != at:
+            known = {}
+            self._moment = (at, known)
+        for text in set(picked).difference(known):
+            known[text] = self.state(text, at)
         return [known[text] for text in picked]
 
     def open_mask(self, rows: NDArray[np.int64], when: datetime | None = None,
