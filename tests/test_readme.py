@@ -184,8 +184,17 @@ def test_readme_lines_are_found() -> None:
     assert all(not line.endswith("\\") for line in lines)  # continuations joined
 
 
+def readme_files(text: str) -> dict[str, str]:
+    """The files the README shows in full: ```toml blocks whose first line is ``# NAME``."""
+    return {m.group(1): m.group(2) for m in re.finditer(
+        r"^```toml\n# ([\w.-]+\.toml)\n(.*?)^```", text, flags=re.M | re.S)}
+
+
 def test_every_readme_command_runs(shell: Shell) -> None:
-    lines = sh_lines(README.read_text(encoding="utf-8"))
+    text = README.read_text(encoding="utf-8")
+    for name, body in readme_files(text).items():  # "save this as NAME", as a reader would
+        (shell.folder / name).write_text(body, encoding="utf-8")
+    lines = sh_lines(text)
     for line in lines:
         shell.run(line)
     ran = len(lines) - len(shell.skipped)
@@ -193,7 +202,8 @@ def test_every_readme_command_runs(shell: Shell) -> None:
     assert {why for _, why in shell.skipped} <= {*SKIPPED.values(),
                                                  "no PostGIS test server (LC_TEST_DATABASE_URL)"}
     for name in ("homes.csv", "communities.gpkg", "gaps.gpkg", "gaps.report.html",
-                 "map.html", "kiosk.html", "rejected.csv", "catchment.geojson"):
+                 "map.html", "kiosk.html", "rejected.csv", "catchment.geojson",
+                 "what-if.toml", "diff.gpkg", "poster.pdf"):
         assert (shell.folder / name).stat().st_size > 0, name
 
 
