@@ -26,7 +26,7 @@ from livingcircle.geo.gaps import (
     no_progress,
 )
 from livingcircle.geo.reach import ReachGraph
-from livingcircle.geo.siting import Siting, best_sites, picks_frame
+from livingcircle.geo.siting import Siting, best_sites, compare_for_plan, picks_frame
 from livingcircle.geo.supply import scores_frame, supply_scores
 
 
@@ -58,6 +58,10 @@ class PlannerTables:
     equity
         Per community, resident group and focus category: weighted times, tier shares, Gini
         and the worst-served decile (:func:`livingcircle.geo.equity.equity`).
+    siting_comparison, compared_sites
+        With more ``methods`` than greedy: per focus category and method the residents newly
+        covered, the weighted walk, the objective and the solver time, and the sites each
+        chose (:func:`livingcircle.geo.siting.compare_sites`); empty otherwise.
     """
 
     analysis: Analysis
@@ -70,6 +74,8 @@ class PlannerTables:
     focus: tuple[str, ...]
     access_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     equity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    siting_comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
+    compared_sites: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
 
 
 def plan(
@@ -83,6 +89,7 @@ def plan(
     speed_m_s: float = config.DEFAULT_SPEED_M_S,
     progress: StepProgress | None = None,
     capacities: Mapping[str, float] | None = None,
+    methods: Sequence[str] = ("greedy",),
 ) -> PlannerTables:
     """Analyse every category, then draw gaps and site ``n_sites`` for each focus category.
 
@@ -102,6 +109,9 @@ def plan(
         Stated facility capacities by facility id, for the supply-demand scores
         (:func:`livingcircle.geo.supply.capacities_from_frame`); the standards file's
         defaults when None.
+    methods
+        Siting methods to compare on the same candidates (``"greedy"``, ``"mclp"``,
+        ``"pmedian"``); greedy alone (the default) adds no comparison.
     """
     tell = progress or no_progress
     graph = ReachGraph(region.net)
@@ -124,9 +134,14 @@ def plan(
     tell("supply and demand scores", 0, 1)
     scores = scores_frame(demand, supply_scores(region, demand, cats, capacities, graph=graph))
     tell("supply and demand scores", 1, 1)
+    compared = (pd.DataFrame(), gpd.GeoDataFrame())
+    if n_sites > 0 and set(methods) - {"greedy"}:
+        tell(f"comparing siting methods: {', '.join(methods)}", 0, 1)
+        compared = compare_for_plan(region, analysis, cats, n_sites, parcels, methods, graph)
+        tell(f"comparing siting methods: {', '.join(methods)}", 1, 1)
     return PlannerTables(analysis, analysis.points_frame(), analysis.coverage(),
                          analysis.tier_coverage(), gap_frame, picks_frame(sitings), sitings,
-                         tuple(cats), scores, equity(analysis, cats))
+                         tuple(cats), scores, equity(analysis, cats), *compared)
 
 
 def required(region: Region) -> tuple[str, ...]:

@@ -311,6 +311,40 @@ def compare_sites(
             f"cannot choose {n} {category} sites from {len(inst.labels)} candidate sites: ask "
             f"for at most {len(inst.labels)}" + ("" if parcels is not None else
                                                  ", or give parcels to choose among"))
+    return _compare(region, analysis, category, inst, n, wanted, time_limit_s)
+
+
+def compare_for_plan(region: Region, analysis: Analysis, categories: Sequence[str], n: int,
+                     parcels: gpd.GeoDataFrame | None, methods: Sequence[str],
+                     graph: ReachGraph | None = None) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """:func:`compare_sites` for several categories, as one summary and one sites frame.
+
+    A category without candidates (everyone covered, no parcels) is left out; one with fewer
+    candidates than ``n`` gets as many sites as it has candidates.
+    """
+    wanted = _methods(methods)
+    rg = graph or ReachGraph(region.net)
+    summaries, frames = [], []
+    for cat in categories:
+        inst = _instance(region, analysis, cat, parcels, None, None, None,
+                         DEFAULT_MAX_CANDIDATES, rg, "pmedian" in wanted)
+        if len(inst.labels) == 0:
+            continue
+        summary, sites = _compare(region, analysis, cat, inst, min(n, len(inst.labels)),
+                                  wanted, DEFAULT_TIME_LIMIT_S)
+        summaries.append(summary)
+        frames.append(sites)
+    if not summaries:
+        return pd.DataFrame({"category": [], "method": []}), \
+            gpd.GeoDataFrame({"category": [], "method": []}, geometry=[], crs="EPSG:4326")
+    return pd.concat(summaries, ignore_index=True), \
+        gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
+
+
+def _compare(region: Region, analysis: Analysis, category: str, inst: _Instance, n: int,
+             wanted: tuple[str, ...], time_limit_s: float
+             ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Every wanted method on one instance: the summary rows and the chosen sites."""
     pop = analysis.demand.population
     chosen: dict[str, tuple[NDArray[np.int64], float, bool, float, float]] = {}
     for method in wanted:
@@ -329,7 +363,9 @@ def compare_sites(
 
 def shortfall(summary: pd.DataFrame) -> list[str]:
     """Where greedy falls short of the optimum, in words, per category of ``summary``."""
-    notes = []
+    notes: list[str] = []
+    if summary.empty or "category" not in summary.columns:
+        return notes
     for cat, rows in summary.groupby("category", sort=False):
         by = rows.set_index("method")
         if "greedy" not in by.index:

@@ -798,6 +798,10 @@ def gaps(
         "--parcels", help="Candidate parcels for new sites; default: street nodes.")] = None,
     sites: Annotated[int, typer.Option("--sites", help="New sites per category.", min=0,
                                        max=100)] = 5,
+    siting: Annotated[str, typer.Option(
+        "--siting", help="Siting methods to compare on the same candidates, comma-separated: "
+        "greedy, mclp (maximal coverage), pmedian (least total walk); writes "
+        "NAME.siting.csv and NAME.siting-sites.geojson beside --out.")] = "greedy",
     k: Annotated[int, typer.Option("--k", "-k", help="Nearest facilities kept per home.",
                                    min=1, max=config.MAX_K)] = 5,
     profile: Profile = "standard",
@@ -812,6 +816,12 @@ def gaps(
 ) -> None:
     """Who is not within the standard's walk of each service, and where to build next."""
     from livingcircle.gaps_run import GapsJob, run_gaps  # noqa: PLC0415  (heavy imports)
+    from livingcircle.geo.siting import METHODS, shortfall  # noqa: PLC0415
+
+    methods = tuple(m.strip().lower() for m in siting.split(",") if m.strip())
+    if not methods or set(methods) - set(METHODS):
+        raise InvalidParameter(f"--siting {siting!r}: allowed a comma-separated list of "
+                               f"{', '.join(METHODS)}")
 
     if spread not in ("floor_area", "count") or report not in ("md", "html", "pdf", "none"):
         raise InvalidParameter(f"--spread {spread!r} / --report {report!r}: allowed "
@@ -820,11 +830,14 @@ def gaps(
     job = GapsJob(region, out_file, category or [], homes, osm, population,
                   spread,  # type: ignore[arg-type]
                   communities, parcels, sites, k, config.DEFAULT_MINUTES,
-                  atlas.standard.speed(profile, speed), None if report == "none" else report)
+                  atlas.standard.speed(profile, speed), None if report == "none" else report,
+                  siting=methods)
     start = time.perf_counter()
     with _steps(not quiet) as progress:
         done = run_gaps(atlas, job, progress)
     _print_gaps(done.result)
+    for note in shortfall(done.result.siting_comparison):
+        err.print(note, highlight=False)
     err.print(f"homes from {done.source}; analysed in {time.perf_counter() - start:.1f} s; "
               f"wrote {', '.join(str(f) for f in done.files)}"
               + (f"; PostGIS tables {', '.join(done.tables)}" if done.tables else ""),

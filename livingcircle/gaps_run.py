@@ -39,6 +39,7 @@ class GapsJob:
     speed_m_s: float = 1.0
     report: str | None = "md"
     database: bool = True
+    siting: tuple[str, ...] = ("greedy",)
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,11 @@ def run_gaps(atlas: Atlas, job: GapsJob, progress: StepProgress | None = None) -
     # the capacities departments stated (the engine keeps no tags): read once more
     capacities = capacities_from_frame(atlas.store.load_region(job.region).facilities)
     result = plan(region, demand, job.categories or None, job.sites, parcels, job.k,
-                  job.minutes, job.speed_m_s, progress=progress, capacities=capacities)
+                  job.minutes, job.speed_m_s, progress=progress, capacities=capacities,
+                  methods=job.siting)
     tell("writing the results", 0, 1)
     files = write_result(result, job.out)
+    files += _write_siting(result, job.out)
     if job.report:
         files.append(write_report(result, region, job.out.with_name(
             f"{job.out.stem}.report.{job.report}"), source,
@@ -82,6 +85,17 @@ def run_gaps(atlas: Atlas, job: GapsJob, progress: StepProgress | None = None) -
         tables = write_postgis(result, engine, job.region)
     tell("writing the results", 1, 1)
     return GapsDone(result, files, tables, source)
+
+
+def _write_siting(result: PlannerTables, out: Path) -> list[Path]:
+    """The siting methods compared (when more than greedy was asked): a table and the sites."""
+    if result.siting_comparison.empty:
+        return []
+    table = out.with_name(f"{out.stem}.siting.csv")
+    result.siting_comparison.to_csv(table, index=False)
+    sites = out.with_name(f"{out.stem}.siting-sites.geojson")
+    result.compared_sites.to_file(sites, driver="GeoJSON")
+    return [table, sites]
 
 
 def _demand(region: Region, job: GapsJob, tell: StepProgress) -> tuple[Demand, str]:

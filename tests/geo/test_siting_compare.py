@@ -145,3 +145,16 @@ def test_clear_errors(district: tuple) -> None:
         compare_sites(reg, res, "clinic", 2, radius_m=5000)  # everyone covered: no street points
     with pytest.raises(InvalidParameter, match="capacity column"):
         compare_sites(reg, res, "clinic", 2, capacity="beds")
+
+
+def test_plan_compares_only_when_asked(district: tuple) -> None:
+    from livingcircle.geo.planning import plan  # noqa: PLC0415
+
+    reg, res, parcels = district
+    plain = plan(reg, res.demand, ["clinic"], N_SITES, parcels)
+    assert plain.siting_comparison.empty and plain.compared_sites.empty
+    both = plan(reg, res.demand, ["clinic"], N_SITES, parcels,
+                methods=("greedy", "mclp", "pmedian"))
+    assert both.siting_comparison["method"].tolist() == ["greedy", "mclp", "pmedian"]
+    assert len(both.compared_sites) == 3 * N_SITES
+    assert both.sites.equals(plain.sites)  # the greedy picks are as before
