@@ -729,6 +729,40 @@ def map_poster(
     err.print(f"poster written to {out}", highlight=False)
 
 
+@map_app.command("scenario")
+def map_scenario(
+    file: Annotated[Path, typer.Argument(help="Scenario file: .toml, or .geojson with a "
+                                              "'change' property per feature.")],
+    region: Annotated[str, typer.Option("--region", "-r", help="Region to try it on.")],
+    out: Out,
+    homes: Annotated[Path | None, typer.Option(
+        "--homes", help="Homes with residents (CSV lon/lat/population or a GIS file); "
+        "default: every street node is a home.")] = None,
+    category: Annotated[str | None, typer.Option(
+        "--category", "-c", help="Category whose change is painted; default: the first "
+        "the scenario changes.")] = None,
+    profile: Profile = "standard",
+    speed: Speed = None,
+    offline: Offline = False,
+    tiles: TilesOpt = "osm",
+    data_dir: DataDir = None,
+    database: Database = None,
+    quiet: Quiet = False,
+) -> None:
+    """Scenario map: homes whose walk changed, opened/closed facilities, links and closures."""
+    from livingcircle.data.scenario_file import read_scenario  # noqa: PLC0415
+    from livingcircle.maps.scenario import scenario_map  # noqa: PLC0415  (folium only when asked)
+
+    spec = read_scenario(file)
+    atlas = _atlas(data_dir, None, database)
+    with _steps(not quiet) as progress:
+        result = _scenario_result(atlas, spec, file.name, region, homes, None, None, 5,
+                                  atlas.standard.speed(profile, speed), progress)
+    scenario_map(atlas.region(region), result, category, offline=offline,
+                 tiles=_tiles(tiles)).save(str(out))
+    err.print(f"scenario map written to {out}", highlight=False)
+
+
 def _find_kiosk(kiosk_id: str, kiosks: dict[str, Any]) -> Any:
     if kiosk_id not in kiosks:
         raise UnknownKiosk(kiosk_id, kiosks)
