@@ -34,6 +34,7 @@ from livingcircle.api.live import LiveStatuses
 from livingcircle.api.privacy import keep_queries_out_of_logs
 from livingcircle.api.routes import app as app_routes
 from livingcircle.api.routes import docs, facilities, jobs, maps, meta, queries, search, writes
+from livingcircle.api.routes import scenarios as scenario_routes
 from livingcircle.api.routes import status as status_routes
 from livingcircle.api.settings import Settings
 from livingcircle.geo.atlas import Atlas
@@ -132,7 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     # status before writes: its PUT .../facilities/{id}/status would match theirs
     for module in (meta, queries, search, facilities, status_routes, writes, maps, app_routes,
-                   docs, jobs):
+                   docs, jobs, scenario_routes):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app, app.state.standard, settings)  # type: ignore[method-assign]

@@ -22,6 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from livingcircle.api.scenario_jobs import compute_scenario
 from livingcircle.data.demand import demand_for_region
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.demand import demand_frame, place_demand
@@ -55,12 +56,16 @@ class JobRunner:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def run(self, job: Job) -> None:
-        """Run an analysis job to ``done`` or ``failed``, keeping every step in the store."""
+        """Run an analysis or scenario job to ``done`` or ``failed``, keeping every step."""
         job = self.move(job, state="running")
         try:
-            tables = self._analyse(job)
-            self.store.save_job_layers(job.id, layer_bytes(tables))
-            self.move(job, state="done", summary=summary(tables),
+            if job.kind == "scenario":
+                layers, result = compute_scenario(self, job)
+            else:
+                tables = self._analyse(job)
+                layers, result = layer_bytes(tables), summary(tables)
+            self.store.save_job_layers(job.id, layers)
+            self.move(job, state="done", summary=result,
                        progress={"stage": "done", "done": 1, "total": 1})
         except LivingCircleError as exc:
             self.move(job, state="failed", error=str(exc))

@@ -725,6 +725,21 @@ class ScenarioResult:
                 "facilities": self.facilities, "streets": self.streets}
 
 
+def check_scenario(region: Region, scenario: Scenario,
+                   way_ids: NDArray[np.int64] | None = None,
+                   source: str = "the scenario") -> None:
+    """Check a scenario against a region without computing it (cheap: snaps and lookups).
+
+    Raises
+    ------
+    ScenarioError
+        As :func:`run_scenario` would, before any walk is computed.
+    """
+    res = _resolve(region, scenario, way_ids)
+    if res.problems:
+        raise ScenarioError(res.problems, source)
+
+
 def run_scenario(
     region: Region,
     demand: Demand,

@@ -159,6 +159,9 @@ def download_layer(region: RegionPath, job: JobIdPath,
 
 def _kept(jobs: JobStore, region: str, job: str) -> Job:
     kept = jobs.job(job)
+    if kept.kind != "analysis":
+        raise JobNotFound(f"job {job} is a {kept.kind}, not an analysis; read it at "
+                          f"/v1/regions/{kept.region}/{kept.kind}s/{kept.id}")
     if kept.region != region:
         raise JobNotFound(f"job {job} belongs to region {kept.region!r}, not {region!r}; "
                           f"read it at {_path(kept)}")
