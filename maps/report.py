@@ -26,6 +26,7 @@ from livingcircle.geo.engine import Region
 from livingcircle.geo.gaps import DISTRICT
 from livingcircle.geo.planning import PlannerTables
 from livingcircle.geo.recommend import site_effects
+from livingcircle.geo.siting import shortfall
 from livingcircle.geo.standards import Standard
 from livingcircle.maps import words
 from livingcircle.maps.palette import ALL_BANDS, GAP_COLOR, band_of, home_radius, score_color
@@ -416,7 +417,49 @@ def _recs_html(data: ReportData) -> str:
                                               "no recommendation: every resident is within "
                                               "reach, or no sites were asked for")) + "</p>"
     note = recommendation_note(table)
-    return _table_html(table) + (f"<p>{html.escape(note)}</p>" if note else "")
+    out = _table_html(table) + (f"<p>{html.escape(note)}</p>" if note else "")
+    methods = methods_table(data)
+    if not methods.empty:
+        out += (f"<h3>{html.escape(METHODS_TITLE)}</h3>" + _table_html(methods)
+                + _ul(shortfall_lines(data)))
+    return out
+
+
+def shortfall_lines(data: ReportData) -> list[str]:
+    """Where greedy falls short of the optimum, with category labels instead of ids."""
+    lines = []
+    for line in shortfall(data.result.siting_comparison):
+        cat, _, rest = line.partition(": ")
+        lines.append(f"{words.category_label(data.standard.category(cat))}: {rest}")
+    return lines
+
+
+#: the heading of the siting methods' comparison, under the recommendations
+METHODS_TITLE = words.both("选址方法比较（同一批候选地点）",
+                           "Siting methods compared on the same candidates")
+
+
+def methods_table(data: ReportData) -> pd.DataFrame:
+    """Each siting method's objective on the same candidates, per category (when compared)."""
+    summary = data.result.siting_comparison
+    if summary.empty or "method" not in summary.columns:
+        return pd.DataFrame()
+    rows = []
+    for r in summary.itertuples(index=False):
+        share = getattr(r, "share_of_mclp_optimum", float("nan"))
+        rows.append({
+            words.both("设施", "Facility"): words.category_label(
+                data.standard.category(str(r.category))),
+            words.both("方法", "Method"): method_label(str(r.method)),
+            words.both("新覆盖居民", "Residents newly covered"): words.people(
+                float(r.newly_covered_population)),
+            words.both("占最优覆盖", "Share of the MCLP optimum"): "–" if math.isnan(share)
+            else words.percent(float(share)),
+            words.both("平均步行距离", "Mean walk"): "–" if math.isnan(r.mean_m)
+            else words.metres(float(r.mean_m)),
+            words.both("已证明最优", "Proven optimal"): words.both("是", "yes") if r.optimal
+            else words.both("否", "no")})
+    return pd.DataFrame(rows)
 
 
 def _maps_html(data: ReportData) -> str:
@@ -546,7 +589,12 @@ def _md_recs(data: ReportData) -> list[str]:
     if table.empty:
         return [words.both("没有建议", "no recommendation")]
     note = recommendation_note(table)
-    return [_md_table(table), *(["", note] if note else [])]
+    out = [_md_table(table), *(["", note] if note else [])]
+    methods = methods_table(data)
+    if not methods.empty:
+        out += ["", f"### {METHODS_TITLE}", "", _md_table(methods), "",
+                *(f"- {line}" for line in shortfall_lines(data))]
+    return out
 
 
 def _md_table(table: pd.DataFrame) -> str:

@@ -93,3 +93,16 @@ def test_report_in_a_browser(reports: dict[str, Path], size: str, width: int,
         assert overflow <= width + 1  # nothing runs off a phone's screen sideways
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"report-{size}.png"), full_page=True)
+
+
+def test_the_report_compares_the_siting_methods(tmp_path: Path, sample_region: Region) -> None:
+    from livingcircle.geo.demand import demand_from_nodes  # noqa: PLC0415
+    from livingcircle.maps.report import METHODS_TITLE  # noqa: PLC0415
+
+    net = sample_region.net
+    homes = demand_from_nodes(net, sample_region.unproject(net.node_xy), 20_000)
+    demand = place_demand(net, homes, sample_region.max_snap_m)
+    result = plan(sample_region, demand, ["clinic"], 2, methods=("greedy", "mclp"))
+    text = write_report(result, sample_region, tmp_path / "r.md").read_text(encoding="utf-8")
+    assert METHODS_TITLE in text and "最大覆盖模型" in text
+    assert "MCLP optimum" in text and "\\n- clinic:" not in text  # labels, not ids
