@@ -51,6 +51,7 @@ test-fast: install
 
 lint: install
 	$(BIN)/ruff check geo data api maps livingcircle tests bench docs setup.py
+	$(BIN)/ruff format --check geo data api maps livingcircle tests bench docs setup.py
 	MYPY=$(CURDIR)/$(BIN)/mypy bash scripts/typecheck.sh
 
 bench: install

@@ -21,19 +21,34 @@ ASSETS = Path(__file__).resolve().parent / "maps" / "assets"
 #: what the package reads from each npm package (relative to node_modules), and its licence
 WANTED = {
     "leaflet": ("dist/leaflet.js", "dist/leaflet.css", "dist/images", "LICENSE"),
-    "leaflet.markercluster": ("dist/leaflet.markercluster.js", "dist/MarkerCluster.css",
-                              "dist/MarkerCluster.Default.css", "MIT-LICENCE.txt"),
+    "leaflet.markercluster": (
+        "dist/leaflet.markercluster.js",
+        "dist/MarkerCluster.css",
+        "dist/MarkerCluster.Default.css",
+        "MIT-LICENCE.txt",
+    ),
     "leaflet.featuregroup.subgroup": ("dist/leaflet.featuregroup.subgroup.js", "LICENSE"),
     # /docs and /redoc offline (api/routes/docs.py)
-    "swagger-ui-dist": ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png",
-                        "LICENSE", "NOTICE"),
-    "redoc": ("bundles/redoc.standalone.js", "bundles/redoc.standalone.js.LICENSE.txt",
-              "LICENSE"),
+    "swagger-ui-dist": (
+        "swagger-ui-bundle.js",
+        "swagger-ui.css",
+        "favicon-32x32.png",
+        "LICENSE",
+        "NOTICE",
+    ),
+    "redoc": ("bundles/redoc.standalone.js", "bundles/redoc.standalone.js.LICENSE.txt", "LICENSE"),
     # the CJK web font (maps/offline.py): the unicode-range subsets 400.css and 700.css name
     # (not the 1 MB whole-font files beside them)
-    "@fontsource/noto-sans-sc": ("400.css", "700.css", "LICENSE", *(
-        f"files/noto-sans-sc-{subset}-{weight}-normal.woff2" for weight in (400, 700)
-        for subset in ("[0-9]*", "latin*", "cyrillic", "vietnamese"))),
+    "@fontsource/noto-sans-sc": (
+        "400.css",
+        "700.css",
+        "LICENSE",
+        *(
+            f"files/noto-sans-sc-{subset}-{weight}-normal.woff2"
+            for weight in (400, 700)
+            for subset in ("[0-9]*", "latin*", "cyrillic", "vietnamese")
+        ),
+    ),
 }
 
 
@@ -47,8 +62,12 @@ def _sources(modules: Path, package: str, item: str) -> list[Path]:
 
 def _missing(folder: Path) -> list[Path]:
     modules = folder / "node_modules"
-    return [modules / package / item for package, items in WANTED.items() for item in items
-            if not _sources(modules, package, item)]
+    return [
+        modules / package / item
+        for package, items in WANTED.items()
+        for item in items
+        if not _sources(modules, package, item)
+    ]
 
 
 def npm_install(folder: Path) -> None:
@@ -57,10 +76,15 @@ def npm_install(folder: Path) -> None:
         return
     npm = shutil.which("npm")
     if npm is None:
-        raise SystemExit("building livingcircle needs npm (Node.js) for the map assets: "
-                         "install it (Debian: apt-get install npm) and build again")
-    subprocess.run([npm, "install", "--no-package-lock", "--no-audit", "--no-fund", "--silent"],
-                   cwd=folder, check=True)
+        raise SystemExit(
+            "building livingcircle needs npm (Node.js) for the map assets: "
+            "install it (Debian: apt-get install npm) and build again"
+        )
+    subprocess.run(
+        [npm, "install", "--no-package-lock", "--no-audit", "--no-fund", "--silent"],
+        cwd=folder,
+        check=True,
+    )
     if missing := _missing(folder):
         raise SystemExit(f"npm install left out map assets the package needs: {missing}")
 

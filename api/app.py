@@ -62,8 +62,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open the store, build every region's engine, read the kiosks; release at the end."""
     settings: Settings = app.state.settings
     store = open_store(settings.store)
-    atlas = Atlas(store, app.state.standard, settings.engine.max_snap_m,
-                  prepare_nearest=True)
+    atlas = Atlas(store, app.state.standard, settings.engine.max_snap_m, prepare_nearest=True)
     infos = atlas.infos()
     if settings.api.warm_regions:
         for info in infos:
@@ -117,23 +116,43 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """
     settings = settings or Settings()
     keep_queries_out_of_logs()
-    app = FastAPI(title="livingcircle", version="1", description=DESCRIPTION,
-                  lifespan=lifespan, openapi_tags=TAGS,
-                  docs_url=None, redoc_url=None)  # served offline by routes/docs.py
+    app = FastAPI(
+        title="livingcircle",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=TAGS,
+        docs_url=None,
+        redoc_url=None,
+    )  # served offline by routes/docs.py
     app.state.settings = settings
     app.state.standard = load_standard(settings.engine.standards_file)
     add_exception_handlers(app)
     if settings.api.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.api.cors_origins,
-                           allow_methods=["GET", "POST", "PUT", "DELETE"],
-                           allow_headers=["Content-Type", "X-API-Key"], max_age=600)
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.api.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Content-Type", "X-API-Key"],
+            max_age=600,
+        )
     if settings.api.gzip_level:  # phones and kiosks on slow links: GeoJSON compresses well
-        app.add_middleware(GZipMiddleware, minimum_size=1024,
-                           compresslevel=settings.api.gzip_level)
+        app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=settings.api.gzip_level)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     # status before writes: its PUT .../facilities/{id}/status would match theirs
-    for module in (meta, queries, search, facilities, status_routes, writes, maps, app_routes,
-                   docs, jobs, scenario_routes):
+    for module in (
+        meta,
+        queries,
+        search,
+        facilities,
+        status_routes,
+        writes,
+        maps,
+        app_routes,
+        docs,
+        jobs,
+        scenario_routes,
+    ):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app, app.state.standard, settings)  # type: ignore[method-assign]
@@ -144,8 +163,11 @@ TAGS = [
     {"name": "queries", "description": "Nearest services and walking catchments from a point."},
     {"name": "facilities", "description": "Facilities of a region, and the record of changes."},
     {"name": "writes", "description": "Changes by the departments that own the data (API key)."},
-    {"name": "status", "description": "Live status of facilities (free spaces, closures, "
-                                      "queues), reported by their departments."},
+    {
+        "name": "status",
+        "description": "Live status of facilities (free spaces, closures, "
+        "queues), reported by their departments.",
+    },
     {"name": "maps", "description": "Resident and kiosk maps as HTML pages."},
     {"name": "meta", "description": "Health, readiness, regions, categories and the standard."},
 ]
@@ -183,11 +205,26 @@ class BodyLimit:
         return f"request body is too large; allowed: at most {self.max_bytes} bytes"
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        body = orjson.dumps({"type": "about:blank", "title": "Content Too Large", "status": 413,
-                             "detail": self._detail(), "instance": scope.get("path", "")})
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close")]})
+        body = orjson.dumps(
+            {
+                "type": "about:blank",
+                "title": "Content Too Large",
+                "status": 413,
+                "detail": self._detail(),
+                "instance": scope.get("path", ""),
+            }
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -203,8 +240,13 @@ def _openapi(app: FastAPI, standard: Standard, settings: Settings) -> dict[str, 
     """The schema, with errors as problem+json and the standard's ids as enums."""
     if app.openapi_schema:
         return app.openapi_schema
-    schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                         routes=app.routes, tags=app.openapi_tags)
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
+    )
     enums = {"category": list(standard.category_ids), "profile": list(standard.profiles)}
     for path in schema["paths"].values():
         for operation in path.values():
@@ -212,15 +254,18 @@ def _openapi(app: FastAPI, standard: Standard, settings: Settings) -> dict[str, 
     props = schema["components"]["schemas"]["FacilityPropertiesIn"]["properties"]
     props["category"]["enum"] = enums["category"]
     schema["components"]["schemas"]["Problem"]["properties"]["type"]["examples"] = [
-        "about:blank", PROBLEM_TYPE + "invalid-request"]
+        "about:blank",
+        PROBLEM_TYPE + "invalid-request",
+    ]
     for name in ("HTTPValidationError", "ValidationError"):
         schema["components"]["schemas"].pop(name, None)
     app.openapi_schema = schema
     return schema
 
 
-def _document_operation(operation: dict[str, Any], enums: dict[str, list[str]],
-                        settings: Settings) -> None:
+def _document_operation(
+    operation: dict[str, Any], enums: dict[str, list[str]], settings: Settings
+) -> None:
     for param in operation.get("parameters", []):
         target = param["schema"]
         target = target.get("anyOf", [target])[0]
@@ -228,9 +273,11 @@ def _document_operation(operation: dict[str, Any], enums: dict[str, list[str]],
         if param["name"] in enums:
             target["enum"] = enums[param["name"]]
         if param["name"] == "limit":  # the configured page size, unless the route's is less
-            target["maximum"] = min(target.get("maximum", settings.api.max_page_size),
-                                    settings.api.max_page_size)
+            target["maximum"] = min(
+                target.get("maximum", settings.api.max_page_size), settings.api.max_page_size
+            )
     for status, response in operation.get("responses", {}).items():
         if status[0] in "45":
-            response["content"] = {PROBLEM_JSON: {
-                "schema": {"$ref": "#/components/schemas/Problem"}}}
+            response["content"] = {
+                PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}
+            }

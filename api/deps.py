@@ -46,7 +46,8 @@ async def get_standard(atlas: Annotated[Atlas, Depends(get_atlas)]) -> Standard:
 def _missing(store: Store, what: str) -> NotSupportedByStore:
     return NotSupportedByStore(
         f"the configured store ({type(store).__name__}) cannot {what} yet; the embedded "
-        "store (LC_DATA_DIR, without LC_DATABASE_URL) can")
+        "store (LC_DATA_DIR, without LC_DATABASE_URL) can"
+    )
 
 
 def as_catalog(store: Store) -> FacilityCatalog:
@@ -76,13 +77,17 @@ CatalogDep = Annotated[FacilityCatalog, Depends(get_catalog)]
 EditorDep = Annotated[FacilityEditor, Depends(get_editor)]
 
 api_key_header = APIKeyHeader(
-    name="X-API-Key", auto_error=False, scheme_name="ApiKey",
+    name="X-API-Key",
+    auto_error=False,
+    scheme_name="ApiKey",
     description="A department's key ('livingcircle keys add --owner NAME'); needed to change "
-                "facilities, never to read.")
+    "facilities, never to read.",
+)
 
 
-def get_caller(editor: EditorDep,
-               token: Annotated[str | None, Security(api_key_header)] = None) -> ApiKey:
+def get_caller(
+    editor: EditorDep, token: Annotated[str | None, Security(api_key_header)] = None
+) -> ApiKey:
     """The key that authorises a change: 401 without one, 403 with a wrong one."""
     keys = {k.key_id: k for k in editor.api_keys()}
     return verify_key(token, keys.get)

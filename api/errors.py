@@ -85,13 +85,20 @@ def status_of(exc: Exception) -> int:
     return 500
 
 
-def problem(status: int, detail: str, request: Request, kind: str | None = None,
-            errors: Sequence[dict[str, Any]] | None = None,
-            headers: dict[str, str] | None = None) -> JSONResponse:
+def problem(
+    status: int,
+    detail: str,
+    request: Request,
+    kind: str | None = None,
+    errors: Sequence[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     """An ``application/problem+json`` response."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE + kind if kind else "about:blank",
-        "title": HTTPStatus(status).phrase, "status": status, "detail": detail,
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
         "instance": request.url.path,
     }
     if errors:
@@ -119,25 +126,36 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     items = [_item(e) for e in exc.errors()]
     detail = "; ".join(
         f"{i['location']} {i['name']}: {i['message']}"
-        + (f" (allowed: {i['allowed']})" if i.get("allowed") else "") for i in items)
+        + (f" (allowed: {i['allowed']})" if i.get("allowed") else "")
+        for i in items
+    )
     return problem(422, f"invalid request: {detail}", request, "invalid-request", items)
 
 
 def _item(error: dict[str, Any]) -> dict[str, Any]:
     loc = [str(p) for p in error.get("loc", ())]
     location = loc[0] if loc else "request"
-    item = {"location": location, "name": ".".join(loc[1:]) or location,
-            "message": str(error.get("msg", "invalid value"))}
+    item = {
+        "location": location,
+        "name": ".".join(loc[1:]) or location,
+        "message": str(error.get("msg", "invalid value")),
+    }
     allowed = _allowed(error.get("ctx") or {})
     if allowed:
         item["allowed"] = allowed
     return item
 
 
-_ALLOWED = (("ge", "at least {}"), ("gt", "more than {}"), ("le", "at most {}"),
-            ("lt", "less than {}"), ("max_length", "at most {} characters or items"),
-            ("min_length", "at least {} characters or items"), ("pattern", "text matching {}"),
-            ("expected", "{}"))
+_ALLOWED = (
+    ("ge", "at least {}"),
+    ("gt", "more than {}"),
+    ("le", "at most {}"),
+    ("lt", "less than {}"),
+    ("max_length", "at most {} characters or items"),
+    ("min_length", "at least {} characters or items"),
+    ("pattern", "text matching {}"),
+    ("expected", "{}"),
+)
 
 
 def _allowed(ctx: dict[str, Any]) -> str | None:
@@ -159,10 +177,14 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     """Anything else: logged with its traceback here, a bare 500 for the client."""
     ref = secrets.token_hex(6)
-    log.error("unexpected error %s on %s %s", ref, request.method, request.url.path,
-              exc_info=exc)
-    return problem(500, f"internal error (reference {ref}); the request was not completed, "
-                        "please report the reference", request, "internal-error")
+    log.error("unexpected error %s on %s %s", ref, request.method, request.url.path, exc_info=exc)
+    return problem(
+        500,
+        f"internal error (reference {ref}); the request was not completed, "
+        "please report the reference",
+        request,
+        "internal-error",
+    )
 
 
 def add_exception_handlers(app: FastAPI) -> None:
@@ -173,15 +195,23 @@ def add_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, unexpected_error)
 
 
-_WHY = {400: "The body is not JSON (UTF-8)", 401: "No API key (X-API-Key header)",
-        403: "API key unknown, revoked, or not the facility's owner",
-        404: "Region, facility or point not found", 409: "Conflict; retry or change the id",
-        413: "Request body too large", 422: "A parameter is outside what is allowed",
-        500: "Unexpected error (reference in the detail)", 501: "The store cannot do this",
-        503: "The store is unreachable"}
+_WHY = {
+    400: "The body is not JSON (UTF-8)",
+    401: "No API key (X-API-Key header)",
+    403: "API key unknown, revoked, or not the facility's owner",
+    404: "Region, facility or point not found",
+    409: "Conflict; retry or change the id",
+    413: "Request body too large",
+    422: "A parameter is outside what is allowed",
+    500: "Unexpected error (reference in the detail)",
+    501: "The store cannot do this",
+    503: "The store is unreachable",
+}
 
 
 def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for error statuses, each an ``application/problem+json`` Problem."""
-    return {code: {"model": Problem, "description": _WHY.get(code, HTTPStatus(code).phrase)}
-            for code in (*codes, 500)}
+    return {
+        code: {"model": Problem, "description": _WHY.get(code, HTTPStatus(code).phrase)}
+        for code in (*codes, 500)
+    }

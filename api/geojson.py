@@ -48,10 +48,18 @@ def _facility(row: dict[str, Any], geometry: str, standard: Standard) -> dict[st
         labels = ("", "")
     columns = ("id", "source", "source_id", "name", "name_zh", "name_en", "category")
     props: dict[str, Any] = {c: _text(row.get(c)) for c in columns}
-    props |= {"category_en": labels[0], "category_zh": labels[1],
-              "opening_hours": _text(row.get("opening_hours")), "tags": _tags(row.get("tags"))}
-    return {"type": "Feature", "id": props["id"], "geometry": json.loads(geometry),
-            "properties": props}
+    props |= {
+        "category_en": labels[0],
+        "category_zh": labels[1],
+        "opening_hours": _text(row.get("opening_hours")),
+        "tags": _tags(row.get("tags")),
+    }
+    return {
+        "type": "Feature",
+        "id": props["id"],
+        "geometry": json.loads(geometry),
+        "properties": props,
+    }
 
 
 def _text(value: object) -> str:
@@ -72,17 +80,29 @@ def region_feature(info: RegionInfo) -> dict[str, Any]:
     """A region's record and bounding box as a Feature."""
     w, s, e, n = info.bounds
     return {
-        "type": "Feature", "id": info.name, "bbox": [w, s, e, n],
-        "geometry": {"type": "Polygon",
-                     "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]},
-        "properties": {"name": info.name, "source": info.source,
-                       "loaded_at": info.loaded_at.isoformat(), "bbox": [w, s, e, n],
-                       "n_nodes": info.n_nodes, "n_edges": info.n_edges,
-                       "n_facilities": info.n_facilities},
+        "type": "Feature",
+        "id": info.name,
+        "bbox": [w, s, e, n],
+        "geometry": {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]},
+        "properties": {
+            "name": info.name,
+            "source": info.source,
+            "loaded_at": info.loaded_at.isoformat(),
+            "bbox": [w, s, e, n],
+            "n_nodes": info.n_nodes,
+            "n_edges": info.n_edges,
+            "n_facilities": info.n_facilities,
+        },
     }
 
 
 def audit_json(entry: AuditEntry) -> dict[str, Any]:
     """An audit entry as JSON."""
-    return {"facility_id": entry.facility_id, "action": entry.action, "actor": entry.actor,
-            "at": entry.at.isoformat(), "before": entry.before, "after": entry.after}
+    return {
+        "facility_id": entry.facility_id,
+        "action": entry.action,
+        "actor": entry.actor,
+        "at": entry.at.isoformat(),
+        "before": entry.before,
+        "after": entry.after,
+    }

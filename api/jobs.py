@@ -65,14 +65,19 @@ class JobRunner:
                 tables = self._analyse(job)
                 layers, result = layer_bytes(tables), summary(tables)
             self.store.save_job_layers(job.id, layers)
-            self.move(job, state="done", summary=result,
-                       progress={"stage": "done", "done": 1, "total": 1})
+            self.move(
+                job, state="done", summary=result, progress={"stage": "done", "done": 1, "total": 1}
+            )
         except LivingCircleError as exc:
             self.move(job, state="failed", error=str(exc))
         except Exception as exc:  # a planner reads why; the log keeps the trace
             log.exception("job %s failed", job.id)
-            self.move(job, state="failed", error=f"internal error ({type(exc).__name__}: "
-                       f"{exc}); the inputs are kept, report the job id {job.id}")
+            self.move(
+                job,
+                state="failed",
+                error=f"internal error ({type(exc).__name__}: "
+                f"{exc}); the inputs are kept, report the job id {job.id}",
+            )
 
     def move(self, job: Job, **changes: Any) -> Job:
         """Keep ``job`` with ``changes`` (and the time now); returns it."""
@@ -91,8 +96,17 @@ class JobRunner:
         demand = place_demand(region.net, frame, region.max_snap_m)
         capacities = capacities_from_frame(self.store_facilities(job.region))
         speed = region.standard.speed(inputs["profile"])
-        return plan(region, demand, inputs["categories"] or None, inputs["sites"], None,
-                    inputs["k"], speed_m_s=speed, progress=tell, capacities=capacities)
+        return plan(
+            region,
+            demand,
+            inputs["categories"] or None,
+            inputs["sites"],
+            None,
+            inputs["k"],
+            speed_m_s=speed,
+            progress=tell,
+            capacities=capacities,
+        )
 
     def store_facilities(self, region: str) -> pd.DataFrame:
         """The region's stored facilities (with the capacities departments stated)."""
@@ -114,7 +128,8 @@ class _Progress:
                 return
             self._last = now
             self.job = self.runner.move(
-                self.job, progress={"stage": stage, "done": int(done), "total": int(total)})
+                self.job, progress={"stage": stage, "done": int(done), "total": int(total)}
+            )
 
 
 def homes_frame(collection: dict[str, Any]) -> gpd.GeoDataFrame:
@@ -122,10 +137,16 @@ def homes_frame(collection: dict[str, Any]) -> gpd.GeoDataFrame:
     frame = gpd.GeoDataFrame.from_features(collection["features"], crs="EPSG:4326")
     if "population" not in frame:  # place_demand says what is needed
         return frame
-    ids = frame["id"].astype(str).to_numpy(dtype=object) if "id" in frame else \
-        np.array([f"home:{i}" for i in range(len(frame))], dtype=object)
-    community = frame["community"].fillna("").astype(str).to_numpy(dtype=object) \
-        if "community" in frame else None
+    ids = (
+        frame["id"].astype(str).to_numpy(dtype=object)
+        if "id" in frame
+        else np.array([f"home:{i}" for i in range(len(frame))], dtype=object)
+    )
+    community = (
+        frame["community"].fillna("").astype(str).to_numpy(dtype=object)
+        if "community" in frame
+        else None
+    )
     pop = pd.to_numeric(frame["population"], errors="coerce").to_numpy(dtype=np.float64)
     return demand_frame(frame.geometry.to_numpy(), pop, ids, community)
 
@@ -134,16 +155,24 @@ def summary(tables: PlannerTables) -> dict[str, Any]:
     """The district's figures per category, rounded as people write them."""
     cov = tables.coverage[tables.coverage["community"] == DISTRICT]
     per_category = {
-        str(r.category): {"covered_share": _round(r.covered_share, 3),
-                          "covered_population": _round(r.covered_population, 0),
-                          "mean_minutes": _round(r.mean_minutes, 1),
-                          "radius_m": _round(r.radius_m, 0)}
-        for r in cov.itertuples()}
+        str(r.category): {
+            "covered_share": _round(r.covered_share, 3),
+            "covered_population": _round(r.covered_population, 0),
+            "mean_minutes": _round(r.mean_minutes, 1),
+            "radius_m": _round(r.radius_m, 0),
+        }
+        for r in cov.itertuples()
+    }
     demand = tables.analysis.demand
-    return {"homes": len(demand), "residents": _round(float(demand.population.sum()), 0),
-            "homes_dropped": demand.dropped, "focus": list(tables.focus),
-            "coverage": per_category, "gap_areas": len(tables.gaps),
-            "sites": len(tables.sites)}
+    return {
+        "homes": len(demand),
+        "residents": _round(float(demand.population.sum()), 0),
+        "homes_dropped": demand.dropped,
+        "focus": list(tables.focus),
+        "coverage": per_category,
+        "gap_areas": len(tables.gaps),
+        "sites": len(tables.sites),
+    }
 
 
 def _round(value: float, digits: int) -> float | int | None:
@@ -170,6 +199,7 @@ def layer_geojson(data: bytes) -> bytes:
         table = pd.read_parquet(io.BytesIO(data))
         rows = json.loads(table.to_json(orient="records"))
         features = [{"type": "Feature", "geometry": None, "properties": r} for r in rows]
-        return json.dumps({"type": "FeatureCollection", "features": features},
-                          ensure_ascii=False).encode()
+        return json.dumps(
+            {"type": "FeatureCollection", "features": features}, ensure_ascii=False
+        ).encode()
     return frame.to_crs("EPSG:4326").to_json(na="null", ensure_ascii=False).encode()

@@ -38,8 +38,9 @@ def utc_now() -> datetime:
 class LiveStatuses:
     """Each region's statuses, kept for ``ttl_s`` seconds; none for a store without them."""
 
-    def __init__(self, store: Store, rules: StatusRules, clock: Clock = utc_now,
-                 ttl_s: float = 2.0) -> None:
+    def __init__(
+        self, store: Store, rules: StatusRules, clock: Clock = utc_now, ttl_s: float = 2.0
+    ) -> None:
         self.board = store if isinstance(store, StatusBoard) else None
         self.rules, self.clock, self.ttl_s = rules, clock, ttl_s
         self._kept: dict[str, tuple[float, dict[str, FacilityStatus]]] = {}
@@ -70,8 +71,11 @@ class LiveStatuses:
     def shown(self, region: str) -> dict[str, dict[str, Any]]:
         """The region's fresh statuses as answers show them, by facility id."""
         now = self.clock()
-        return {i: self.rules.shown(s, now) for i, s in self.of(region).items()
-                if self.rules.fresh(s, now)}
+        return {
+            i: self.rules.shown(s, now)
+            for i, s in self.of(region).items()
+            if self.rules.fresh(s, now)
+        }
 
     def full(self, region: str, categories: Iterable[str]) -> dict[str, set[str]]:
         """Facilities reported full (fresh reports only), by category, of ``categories``."""
@@ -79,8 +83,9 @@ class LiveStatuses:
         found = full_facilities(self.of(region).values(), self.rules, self.clock())
         return {c: ids for c, ids in found.items() if c in wanted}
 
-    def skip_full(self, result: NearestResult,
-                  ask: Callable[[list[str], int], NearestResult]) -> NearestResult:
+    def skip_full(
+        self, result: NearestResult, ask: Callable[[list[str], int], NearestResult]
+    ) -> NearestResult:
         """``result`` without the facilities reported full, each replaced by the next nearest.
 
         ``ask(categories, k)`` repeats the query for the categories that have full

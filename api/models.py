@@ -11,8 +11,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-GeometryType = Literal["Point", "LineString", "Polygon", "MultiPoint", "MultiLineString",
-                       "MultiPolygon", "GeometryCollection"]
+GeometryType = Literal[
+    "Point",
+    "LineString",
+    "Polygon",
+    "MultiPoint",
+    "MultiLineString",
+    "MultiPolygon",
+    "GeometryCollection",
+]
 
 
 class Geometry(BaseModel):
@@ -33,6 +40,7 @@ class Feature(BaseModel):
 
 # -- problems ---------------------------------------------------------------------------------
 
+
 class ProblemItem(BaseModel):
     """One thing wrong with a request."""
 
@@ -45,12 +53,22 @@ class ProblemItem(BaseModel):
 class Problem(BaseModel):
     """An error, as RFC 9457 problem details (``application/problem+json``)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "type": "urn:livingcircle:problem:point-outside-region", "title": "Not Found",
-        "status": 404, "instance": "/v1/nearest",
-        "detail": "point (31.000000, 121.000000) is outside every loaded region (helsinki: "
-                  "lat 60.1642 to 60.1791, lon 24.9352 to 24.9534); load the area first with "
-                  "'livingcircle load FILE --region NAME'"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:livingcircle:problem:point-outside-region",
+                    "title": "Not Found",
+                    "status": 404,
+                    "instance": "/v1/nearest",
+                    "detail": "point (31.000000, 121.000000) is outside every loaded region "
+                    "(helsinki: "
+                    "lat 60.1642 to 60.1791, lon 24.9352 to 24.9534); load the area first with "
+                    "'livingcircle load FILE --region NAME'",
+                }
+            ]
+        }
+    )
 
     type: str
     title: str
@@ -61,6 +79,7 @@ class Problem(BaseModel):
 
 
 # -- queries ----------------------------------------------------------------------------------
+
 
 class RequirementOut(BaseModel):
     """One requirement of a GB 50180 tier, checked at the query point."""
@@ -106,25 +125,52 @@ class CatchmentSummary(BaseModel):
 
 
 _ORIGIN: dict[str, Any] = {
-    "type": "Feature", "geometry": {"type": "Point", "coordinates": [24.9414, 60.171]},
-    "properties": {"kind": "origin", "snapped": [24.94141, 60.17093], "access_m": 7.6}}
-_PHARMACY: dict[str, Any] = {"type": "Feature",
-             "geometry": {"type": "Point", "coordinates": [24.94326, 60.16987]},
-             "properties": {"kind": "facility", "id": "osm:node/1234567", "name": "Apteekki",
-                            "name_zh": "", "category": "pharmacy", "category_en": "Pharmacy",
-                            "category_zh": "药店", "distance_m": 231.4, "time_s": 231.4,
-                            "minutes": 3.9, "open_status": "open",
-                            "closing_soon": False,
-                            "closes_at": "2025-01-15T21:00:00+02:00", "rank": 1}}
+    "type": "Feature",
+    "geometry": {"type": "Point", "coordinates": [24.9414, 60.171]},
+    "properties": {"kind": "origin", "snapped": [24.94141, 60.17093], "access_m": 7.6},
+}
+_PHARMACY: dict[str, Any] = {
+    "type": "Feature",
+    "geometry": {"type": "Point", "coordinates": [24.94326, 60.16987]},
+    "properties": {
+        "kind": "facility",
+        "id": "osm:node/1234567",
+        "name": "Apteekki",
+        "name_zh": "",
+        "category": "pharmacy",
+        "category_en": "Pharmacy",
+        "category_zh": "药店",
+        "distance_m": 231.4,
+        "time_s": 231.4,
+        "minutes": 3.9,
+        "open_status": "open",
+        "closing_soon": False,
+        "closes_at": "2025-01-15T21:00:00+02:00",
+        "rank": 1,
+    },
+}
 
 
 class NearestCollection(BaseModel):
     """Nearest facilities: the origin, each facility (ranked per category) and its route."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "type": "FeatureCollection", "features": [_ORIGIN, _PHARMACY],
-        "properties": {"region": "helsinki", "speed_m_s": 1.0, "k": 1, "not_found": [],
-                       "searched_m": 1000.0}}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "FeatureCollection",
+                    "features": [_ORIGIN, _PHARMACY],
+                    "properties": {
+                        "region": "helsinki",
+                        "speed_m_s": 1.0,
+                        "k": 1,
+                        "not_found": [],
+                        "searched_m": 1000.0,
+                    },
+                }
+            ]
+        }
+    )
 
     type: Literal["FeatureCollection"]
     features: list[Feature] = Field(description="kind = origin, facility or route.")
@@ -134,20 +180,65 @@ class NearestCollection(BaseModel):
 class CatchmentCollection(BaseModel):
     """A catchment: the origin, one polygon per ring (largest first) and the facilities."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "type": "FeatureCollection",
-        "features": [_ORIGIN, {
-            "type": "Feature", "properties": {"kind": "ring", "minutes": 5, "area_m2": 151230.5,
-                                              "street_m": 4120.3},
-            "geometry": {"type": "Polygon", "coordinates": [[[24.938, 60.169], [24.945, 60.169],
-                                                             [24.945, 60.173], [24.938, 60.169]]]},
-        }, {**_PHARMACY, "properties": {**_PHARMACY["properties"], "ring_minutes": 5}}],
-        "properties": {"region": "helsinki", "speed_m_s": 1.0, "tiers": [{
-            "minutes": 5, "distance_m": 300.0, "label_en": "5-minute living circle",
-            "label_zh": "五分钟生活圈居住区", "present": ["pharmacy"], "missing": [],
-            "requirements": [{"id": "pharmacy", "label_en": "Pharmacy", "label_zh": "药店",
-                              "categories": ["pharmacy"], "radius_m": 300.0, "present": True,
-                              "nearest_id": "osm:node/1234567", "nearest_m": 231.4}]}]}}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "FeatureCollection",
+                    "features": [
+                        _ORIGIN,
+                        {
+                            "type": "Feature",
+                            "properties": {
+                                "kind": "ring",
+                                "minutes": 5,
+                                "area_m2": 151230.5,
+                                "street_m": 4120.3,
+                            },
+                            "geometry": {
+                                "type": "Polygon",
+                                "coordinates": [
+                                    [
+                                        [24.938, 60.169],
+                                        [24.945, 60.169],
+                                        [24.945, 60.173],
+                                        [24.938, 60.169],
+                                    ]
+                                ],
+                            },
+                        },
+                        {**_PHARMACY, "properties": {**_PHARMACY["properties"], "ring_minutes": 5}},
+                    ],
+                    "properties": {
+                        "region": "helsinki",
+                        "speed_m_s": 1.0,
+                        "tiers": [
+                            {
+                                "minutes": 5,
+                                "distance_m": 300.0,
+                                "label_en": "5-minute living circle",
+                                "label_zh": "五分钟生活圈居住区",
+                                "present": ["pharmacy"],
+                                "missing": [],
+                                "requirements": [
+                                    {
+                                        "id": "pharmacy",
+                                        "label_en": "Pharmacy",
+                                        "label_zh": "药店",
+                                        "categories": ["pharmacy"],
+                                        "radius_m": 300.0,
+                                        "present": True,
+                                        "nearest_id": "osm:node/1234567",
+                                        "nearest_m": 231.4,
+                                    }
+                                ],
+                            }
+                        ],
+                    },
+                }
+            ]
+        }
+    )
 
     type: Literal["FeatureCollection"]
     features: list[Feature] = Field(description="kind = origin, ring or facility.")
@@ -155,6 +246,7 @@ class CatchmentCollection(BaseModel):
 
 
 # -- facilities -------------------------------------------------------------------------------
+
 
 class FacilityProperties(BaseModel):
     """A stored facility's attributes."""
@@ -175,13 +267,30 @@ class FacilityProperties(BaseModel):
 class FacilityFeature(BaseModel):
     """One facility as a GeoJSON Feature."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "type": "Feature", "id": "osm:node/25502063",
-        "geometry": {"type": "Point", "coordinates": [24.9500656, 60.1790676]},
-        "properties": {"id": "osm:node/25502063", "source": "osm", "source_id": "node/25502063",
-                       "name": "Hakaniemi", "name_zh": "", "name_en": "", "category": "bus_stop",
-                       "category_en": "Bus stop", "category_zh": "公交站", "opening_hours": "",
-                       "tags": {"highway": "bus_stop"}}}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "Feature",
+                    "id": "osm:node/25502063",
+                    "geometry": {"type": "Point", "coordinates": [24.9500656, 60.1790676]},
+                    "properties": {
+                        "id": "osm:node/25502063",
+                        "source": "osm",
+                        "source_id": "node/25502063",
+                        "name": "Hakaniemi",
+                        "name_zh": "",
+                        "name_en": "",
+                        "category": "bus_stop",
+                        "category_en": "Bus stop",
+                        "category_zh": "公交站",
+                        "opening_hours": "",
+                        "tags": {"highway": "bus_stop"},
+                    },
+                }
+            ]
+        }
+    )
 
     type: Literal["Feature"]
     id: str
@@ -213,8 +322,9 @@ class PointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["Point"]
-    coordinates: tuple[Annotated[float, Field(ge=-180, le=180)],
-                       Annotated[float, Field(ge=-90, le=90)]]
+    coordinates: tuple[
+        Annotated[float, Field(ge=-180, le=180)], Annotated[float, Field(ge=-90, le=90)]
+    ]
 
 
 Text = Annotated[str, Field(max_length=200)]
@@ -225,31 +335,49 @@ class FacilityPropertiesIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    category: str = Field(max_length=64, description="A category id (GET /v1/categories).",
-                          examples=["clinic"])
+    category: str = Field(
+        max_length=64, description="A category id (GET /v1/categories).", examples=["clinic"]
+    )
     name: Text = ""
     name_zh: Text = Field(default="", examples=["海曙社区卫生服务站"])
     name_en: Text = ""
     opening_hours: Text = Field(default="", examples=["Mo-Fr 08:00-17:00"])
     tags: dict[Annotated[str, Field(max_length=64)], Text] = Field(
-        default_factory=dict, max_length=50, examples=[{"phone": "+86 574 0000 0000"}])
+        default_factory=dict, max_length=50, examples=[{"phone": "+86 574 0000 0000"}]
+    )
 
 
 class NewFacilityPropertiesIn(FacilityPropertiesIn):
     """A new facility: also its id in the department's own list."""
 
-    source_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:/-]+$",
-                           description="The department's own id; the facility id becomes "
-                                       "'OWNER:SOURCE_ID'.", examples=["clinic-17"])
+    source_id: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9._:/-]+$",
+        description="The department's own id; the facility id becomes 'OWNER:SOURCE_ID'.",
+        examples=["clinic-17"],
+    )
 
 
 class FacilityIn(BaseModel):
     """A facility to store, as a GeoJSON Feature with a Point geometry."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "type": "Feature", "geometry": {"type": "Point", "coordinates": [24.9414, 60.1712]},
-        "properties": {"category": "clinic", "name_zh": "社区卫生服务站",
-                       "opening_hours": "Mo-Fr 08:00-17:00"}}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [24.9414, 60.1712]},
+                    "properties": {
+                        "category": "clinic",
+                        "name_zh": "社区卫生服务站",
+                        "opening_hours": "Mo-Fr 08:00-17:00",
+                    },
+                }
+            ]
+        },
+    )
 
     type: Literal["Feature"]
     geometry: PointIn
@@ -259,10 +387,23 @@ class FacilityIn(BaseModel):
 class NewFacilityIn(FacilityIn):
     """A new facility, as a GeoJSON Feature with a Point geometry."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "type": "Feature", "geometry": {"type": "Point", "coordinates": [24.9414, 60.1712]},
-        "properties": {"source_id": "clinic-17", "category": "clinic",
-                       "name_zh": "社区卫生服务站", "opening_hours": "Mo-Fr 08:00-17:00"}}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [24.9414, 60.1712]},
+                    "properties": {
+                        "source_id": "clinic-17",
+                        "category": "clinic",
+                        "name_zh": "社区卫生服务站",
+                        "opening_hours": "Mo-Fr 08:00-17:00",
+                    },
+                }
+            ]
+        },
+    )
 
     properties: NewFacilityPropertiesIn
 
@@ -291,7 +432,8 @@ class KioskService(BaseModel):
     lon: float
     lat: float
     status: dict[str, Any] | None = Field(
-        default=None, description="The department's live status, while fresh (as in nearest).")
+        default=None, description="The department's live status, while fresh (as in nearest)."
+    )
     status_zh: str | None = Field(default=None, examples=["42 个空位 · 2 分钟前"])
     status_en: str | None = Field(default=None, examples=["42 spaces · 2 min ago"])
 
@@ -307,6 +449,7 @@ class KioskData(BaseModel):
 
 
 # -- meta -------------------------------------------------------------------------------------
+
 
 class Health(BaseModel):
     """The process answers."""
@@ -329,8 +472,7 @@ class CategoryOut(BaseModel):
     label_en: str = Field(examples=["Pharmacy"])
     label_zh: str = Field(examples=["药店"])
     color: str = Field(examples=["#27ae60"])
-    required_by: list[int] = Field(description="Tiers (minutes) that require it.",
-                                   examples=[[5]])
+    required_by: list[int] = Field(description="Tiers (minutes) that require it.", examples=[[5]])
 
 
 class ProfileOut(BaseModel):
@@ -388,8 +530,9 @@ class RegionProperties(BaseModel):
     name: str = Field(examples=["helsinki"])
     source: str = Field(examples=["osm-file:Helsinki.osm.pbf"])
     loaded_at: str
-    bbox: list[float] = Field(description="west, south, east, north",
-                              examples=[[24.9352, 60.1642, 24.9534, 60.1791]])
+    bbox: list[float] = Field(
+        description="west, south, east, north", examples=[[24.9352, 60.1642, 24.9534, 60.1791]]
+    )
     n_nodes: int
     n_edges: int
     n_facilities: int
@@ -414,6 +557,7 @@ class RegionCollection(BaseModel):
 
 # -- search -----------------------------------------------------------------------------------
 
+
 class SearchProperties(BaseModel):
     """A place found by name."""
 
@@ -425,10 +569,13 @@ class SearchProperties(BaseModel):
     category: str = Field(description="Facilities only; empty for streets and kiosks.")
     category_zh: str
     category_en: str
-    score: float = Field(description="Match quality, 0 to 100: 100 exact, 95 prefix, 90 word "
-                                     "prefix, 85 part of the name, below 80 a typo.")
-    distance_m: float | None = Field(default=None, description="Straight line from lat/lon "
-                                     "(not the walk), when they were given.")
+    score: float = Field(
+        description="Match quality, 0 to 100: 100 exact, 95 prefix, 90 word "
+        "prefix, 85 part of the name, below 80 a typo."
+    )
+    distance_m: float | None = Field(
+        default=None, description="Straight line from lat/lon (not the walk), when they were given."
+    )
     region: str
 
 
@@ -453,12 +600,23 @@ class SearchSummary(BaseModel):
 class SearchCollection(BaseModel):
     """Places found by name, best match first, equal matches nearest first."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "type": "FeatureCollection", "features": [], "properties": {
-            "regions": ["helsinki"], "returned": 0,
-            "suggestions": ["Kauppatori", "Kauppakeskus Kluuvi"],
-            "message": "nothing called 'kauppx' in helsinki; closest: Kauppatori, "
-                       "Kauppakeskus Kluuvi"}}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "FeatureCollection",
+                    "features": [],
+                    "properties": {
+                        "regions": ["helsinki"],
+                        "returned": 0,
+                        "suggestions": ["Kauppatori", "Kauppakeskus Kluuvi"],
+                        "message": "nothing called 'kauppx' in helsinki; closest: Kauppatori, "
+                        "Kauppakeskus Kluuvi",
+                    },
+                }
+            ]
+        }
+    )
 
     type: Literal["FeatureCollection"]
     features: list[SearchFeature]
@@ -479,10 +637,16 @@ class StatusIn(BaseModel):
     most 200 characters on one line.
     """
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"spaces_free": 42, "spaces_total": 120},
-        {"closed_until": "2027-01-12T18:00:00+08:00", "note": "维修 · closed for repairs"},
-        {"queue_minutes": 25}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"spaces_free": 42, "spaces_total": 120},
+                {"closed_until": "2027-01-12T18:00:00+08:00", "note": "维修 · closed for repairs"},
+                {"queue_minutes": 25},
+            ]
+        },
+    )
 
     spaces_free: _Count | None = Field(default=None, ge=0, le=100_000)
     spaces_total: _Count | None = Field(default=None, ge=1, le=100_000)
@@ -505,5 +669,7 @@ class StatusOut(BaseModel):
     updated_at: str = Field(description="When it was reported, ISO 8601 UTC.")
     age_s: int = Field(description="Seconds since then.")
     closed: bool = Field(description="closed_until is still ahead.")
-    stale: bool = Field(description="Older than the category's limit; answers no longer show "
-                                    "it ([status.stale_after_s] in the standards file).")
+    stale: bool = Field(
+        description="Older than the category's limit; answers no longer show "
+        "it ([status.stale_after_s] in the standards file)."
+    )

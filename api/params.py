@@ -15,39 +15,84 @@ MAX_QUERY_CHARS = 100
 #: Longest facility id, characters.
 MAX_ID_CHARS = 200
 
-Lat = Annotated[float, Query(ge=-90, le=90, description="Latitude, WGS 84 degrees.",
-                             examples=[60.1710])]
-Lon = Annotated[float, Query(ge=-180, le=180, description="Longitude, WGS 84 degrees.",
-                             examples=[24.9414])]
-RegionQuery = Annotated[str | None, Query(
-    pattern=REGION_PATTERN, max_length=63,
-    description="Region to ask; default: the loaded region containing the point.",
-    examples=["helsinki"])]
-RegionPath = Annotated[str, Path(pattern=REGION_PATTERN, max_length=63,
-                                 description="A loaded region (GET /v1/regions).",
-                                 examples=["helsinki"])]
-FacilityId = Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS,
-                                 description="Facility id, e.g. 'osm:node/25502063'.",
-                                 examples=["osm:node/25502063"])]
-Profile = Annotated[str, Query(
-    max_length=32, description="Walking profile (GET /v1/standards): standard 1.0 m/s, "
-    "elderly 0.8 m/s, brisk 1.25 m/s.")]
-Speed = Annotated[float | None, Query(
-    ge=0.1, le=3.0, description="Walking speed in m/s; overrides the profile.")]
-Categories = Annotated[list[Annotated[str, Field(max_length=64)]] | None, Query(
-    alias="category", max_length=40,
-    description="Category id, repeatable (GET /v1/categories); default: all.")]
-Minutes = Annotated[list[Annotated[int, Field(ge=1, le=config.MAX_MINUTES)]] | None, Query(
-    max_length=6, description="Ring in whole minutes, repeatable, at most 6; default 5, 10, 15.",
-    examples=[[5, 10, 15]])]
+Lat = Annotated[
+    float, Query(ge=-90, le=90, description="Latitude, WGS 84 degrees.", examples=[60.1710])
+]
+Lon = Annotated[
+    float, Query(ge=-180, le=180, description="Longitude, WGS 84 degrees.", examples=[24.9414])
+]
+RegionQuery = Annotated[
+    str | None,
+    Query(
+        pattern=REGION_PATTERN,
+        max_length=63,
+        description="Region to ask; default: the loaded region containing the point.",
+        examples=["helsinki"],
+    ),
+]
+RegionPath = Annotated[
+    str,
+    Path(
+        pattern=REGION_PATTERN,
+        max_length=63,
+        description="A loaded region (GET /v1/regions).",
+        examples=["helsinki"],
+    ),
+]
+FacilityId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_ID_CHARS,
+        description="Facility id, e.g. 'osm:node/25502063'.",
+        examples=["osm:node/25502063"],
+    ),
+]
+Profile = Annotated[
+    str,
+    Query(
+        max_length=32,
+        description="Walking profile (GET /v1/standards): standard 1.0 m/s, "
+        "elderly 0.8 m/s, brisk 1.25 m/s.",
+    ),
+]
+Speed = Annotated[
+    float | None, Query(ge=0.1, le=3.0, description="Walking speed in m/s; overrides the profile.")
+]
+Categories = Annotated[
+    list[Annotated[str, Field(max_length=64)]] | None,
+    Query(
+        alias="category",
+        max_length=40,
+        description="Category id, repeatable (GET /v1/categories); default: all.",
+    ),
+]
+Minutes = Annotated[
+    list[Annotated[int, Field(ge=1, le=config.MAX_MINUTES)]] | None,
+    Query(
+        max_length=6,
+        description="Ring in whole minutes, repeatable, at most 6; default 5, 10, 15.",
+        examples=[[5, 10, 15]],
+    ),
+]
 K = Annotated[int, Query(ge=1, le=config.MAX_K, description="Facilities per category.")]
-MaxMinutes = Annotated[int | None, Query(
-    ge=1, le=config.MAX_MINUTES, description="Leave out facilities farther than this walk.")]
-OpenAt = Annotated[str | None, Query(
-    max_length=40, description="The moment of each facility's open_status, ISO 8601 "
-    "YYYY-MM-DDTHH:MM[:SS]: without an offset the region's local time, or with one "
-    "(+02:00, Z); default now.", examples=["2025-01-15T17:45"])]
-OpenNow = Annotated[bool, Query(
-    description="Only facilities open at open_at: k means k open ones.")]
-IncludeUnknown = Annotated[bool, Query(
-    description="With open_now, keep facilities whose opening hours are unknown too.")]
+MaxMinutes = Annotated[
+    int | None,
+    Query(ge=1, le=config.MAX_MINUTES, description="Leave out facilities farther than this walk."),
+]
+OpenAt = Annotated[
+    str | None,
+    Query(
+        max_length=40,
+        description="The moment of each facility's open_status, ISO 8601 "
+        "YYYY-MM-DDTHH:MM[:SS]: without an offset the region's local time, or with one "
+        "(+02:00, Z); default now.",
+        examples=["2025-01-15T17:45"],
+    ),
+]
+OpenNow = Annotated[
+    bool, Query(description="Only facilities open at open_at: k means k open ones.")
+]
+IncludeUnknown = Annotated[
+    bool, Query(description="With open_now, keep facilities whose opening hours are unknown too.")
+]

@@ -34,8 +34,11 @@ SOURCE = "the scenario"
 
 def parse_scenario(data: Mapping[str, Any]) -> Scenario:
     """The scenario a JSON body gives (the TOML file's structure); ``ScenarioError`` if bad."""
-    taken = ["unknown section _problems; allowed: name, " + ", ".join(KINDS)] \
-        if "_problems" in data else []
+    taken = (
+        ["unknown section _problems; allowed: name, " + ", ".join(KINDS)]
+        if "_problems" in data
+        else []
+    )
     return scenario_from_changes({**data, "_problems": taken}, "scenario", SOURCE)
 
 
@@ -60,11 +63,9 @@ def compute_scenario(runner: JobRunner, job: Job) -> tuple[dict[str, bytes], dic
     demand = place_demand(region.net, frame, region.max_snap_m)
     graph = ReachGraph(region.net)
     speed = region.standard.speed(inputs["profile"])
-    before = analyse(region, demand, k=inputs["k"], speed_m_s=speed, graph=graph,
-                     progress=tell)
+    before = analyse(region, demand, k=inputs["k"], speed_m_s=speed, graph=graph, progress=tell)
     tell("computing the scenario", 0, 1)
-    result = run_scenario(region, demand, before, spec, graph, way_ids(runner, job.region),
-                          SOURCE)
+    result = run_scenario(region, demand, before, spec, graph, way_ids(runner, job.region), SOURCE)
     return scenario_layer_bytes(result), scenario_summary(result)
 
 
@@ -81,28 +82,44 @@ def scenario_layer_bytes(result: ScenarioResult) -> dict[str, bytes]:
 def scenario_summary(result: ScenarioResult) -> dict[str, Any]:
     """Before and after per category and per tier, rounded as people write them."""
     demand = result.before.demand
-    categories = {str(r["category"]): {
-        "covered_before": _round(r["covered_before"], 0),
-        "covered_after": _round(r["covered_after"], 0),
-        "covered_change": _round(r["covered_change"], 0),
-        "covered_share_before": _round(r["covered_share_before"], 3),
-        "covered_share_after": _round(r["covered_share_after"], 3),
-        "mean_minutes_before": _round(r["mean_minutes_before"], 1),
-        "mean_minutes_after": _round(r["mean_minutes_after"], 1),
-        "homes_changed": int(r["homes_changed"])} for r in _records(result.summary())}
-    tiers = {str(r["tier_minutes"]): {
-        "met_before": _round(r["met_before"], 0), "met_after": _round(r["met_after"], 0),
-        "share_before": _round(r["share_before"], 3),
-        "share_after": _round(r["share_after"], 3),
-        "homes_gained": int(r["homes_gained"]), "homes_lost": int(r["homes_lost"])}
-        for r in _records(result.tiers())}
+    categories = {
+        str(r["category"]): {
+            "covered_before": _round(r["covered_before"], 0),
+            "covered_after": _round(r["covered_after"], 0),
+            "covered_change": _round(r["covered_change"], 0),
+            "covered_share_before": _round(r["covered_share_before"], 3),
+            "covered_share_after": _round(r["covered_share_after"], 3),
+            "mean_minutes_before": _round(r["mean_minutes_before"], 1),
+            "mean_minutes_after": _round(r["mean_minutes_after"], 1),
+            "homes_changed": int(r["homes_changed"]),
+        }
+        for r in _records(result.summary())
+    }
+    tiers = {
+        str(r["tier_minutes"]): {
+            "met_before": _round(r["met_before"], 0),
+            "met_after": _round(r["met_after"], 0),
+            "share_before": _round(r["share_before"], 3),
+            "share_after": _round(r["share_after"], 3),
+            "homes_gained": int(r["homes_gained"]),
+            "homes_lost": int(r["homes_lost"]),
+        }
+        for r in _records(result.tiers())
+    }
     spec = result.scenario
-    return {"scenario": spec.name, "changes": len(spec), "homes": len(demand),
-            "residents": _round(float(demand.population.sum()), 0),
-            "homes_dropped": demand.dropped, "categories": categories, "tiers": tiers,
-            "facilities_opened": len(spec.add_facilities),
-            "facilities_closed": len(spec.close_facilities),
-            "links_added": len(spec.add_links), "streets_closed": len(spec.close_streets)}
+    return {
+        "scenario": spec.name,
+        "changes": len(spec),
+        "homes": len(demand),
+        "residents": _round(float(demand.population.sum()), 0),
+        "homes_dropped": demand.dropped,
+        "categories": categories,
+        "tiers": tiers,
+        "facilities_opened": len(spec.add_facilities),
+        "facilities_closed": len(spec.close_facilities),
+        "links_added": len(spec.add_links),
+        "streets_closed": len(spec.close_streets),
+    }
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

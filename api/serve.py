@@ -33,15 +33,23 @@ def serve(host: str, port: int, workers: int = 1, access_log: bool = True) -> No
     Each worker builds the app from the ``LC_`` environment. A worker that dies is replaced.
     """
     if workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
-        uvicorn.run(APP, factory=True, host=host, port=port, workers=workers,
-                    access_log=access_log, log_level="info")
+        uvicorn.run(
+            APP,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=access_log,
+            log_level="info",
+        )
         return
     _check_free(host, port)  # sockets with SO_REUSEPORT would share a port silently
     context = multiprocessing.get_context("spawn")
 
     def start() -> multiprocessing.process.BaseProcess:
-        process = context.Process(target=_worker, args=(host, port, access_log),
-                                  name="livingcircle-api")
+        process = context.Process(
+            target=_worker, args=(host, port, access_log), name="livingcircle-api"
+        )
         process.start()
         return process
 
@@ -63,9 +71,11 @@ def serve(host: str, port: int, workers: int = 1, access_log: bool = True) -> No
                 if time.monotonic() - started[i] < _SETTLE_S:  # it could not start: say so
                     raise LivingCircleError(
                         f"a server worker stopped while starting (exit code "
-                        f"{process.exitcode}); its log above says why")
-                log.warning("worker %s exited (code %s); starting another", process.pid,
-                            process.exitcode)
+                        f"{process.exitcode}); its log above says why"
+                    )
+                log.warning(
+                    "worker %s exited (code %s); starting another", process.pid, process.exitcode
+                )
                 processes[i], started[i] = start(), time.monotonic()
             time.sleep(0.2)
     finally:
@@ -84,7 +94,8 @@ def _check_free(host: str, port: int) -> None:
         except OSError as exc:
             raise LivingCircleError(
                 f"cannot listen on {host}:{port} ({exc.strerror}); stop what uses it or "
-                "pick another --port") from exc
+                "pick another --port"
+            ) from exc
 
 
 def _family(host: str) -> socket.AddressFamily:

@@ -19,27 +19,39 @@ class APISettings(BaseSettings):
 
     cors_origins: list[str] = Field(
         default_factory=list,
-        description='Origins allowed to call the API from a browser, as JSON: '
-        'LC_CORS_ORIGINS=\'["https://kiosk.example.org"]\'; none by default.',
+        description="Origins allowed to call the API from a browser, as JSON: "
+        "LC_CORS_ORIGINS='[\"https://kiosk.example.org\"]'; none by default.",
     )
-    max_bbox_km2: float = Field(default=25.0, gt=0, le=10_000,
-                                description="Largest bounding box a facility query may ask for.")
-    max_page_size: int = Field(default=500, ge=1, le=5_000,
-                               description="Most facilities one page may hold.")
-    max_body_bytes: int = Field(default=16_384, ge=1_024, le=10_000_000,
-                                description="Largest request body accepted.")
+    max_bbox_km2: float = Field(
+        default=25.0,
+        gt=0,
+        le=10_000,
+        description="Largest bounding box a facility query may ask for.",
+    )
+    max_page_size: int = Field(
+        default=500, ge=1, le=5_000, description="Most facilities one page may hold."
+    )
+    max_body_bytes: int = Field(
+        default=16_384, ge=1_024, le=10_000_000, description="Largest request body accepted."
+    )
     gzip_level: int = Field(
-        default=1, ge=0, le=9,
+        default=1,
+        ge=0,
+        le=9,
         description="gzip level for responses over 1 KiB to clients that accept gzip (a "
-                    "catchment shrinks about 6-fold at level 1, for ~1 ms); 0 sends them as is.")
-    kiosks_file: Path = Field(default=DEFAULT_KIOSKS_FILE,
-                              description="TOML file of kiosks ([kiosks.ID] tables).")
-    warm_regions: bool = Field(default=True,
-                               description="Build every region's engine at start-up.")
+        "catchment shrinks about 6-fold at level 1, for ~1 ms); 0 sends them as is.",
+    )
+    kiosks_file: Path = Field(
+        default=DEFAULT_KIOSKS_FILE, description="TOML file of kiosks ([kiosks.ID] tables)."
+    )
+    warm_regions: bool = Field(default=True, description="Build every region's engine at start-up.")
     refresh_seconds: float = Field(
-        default=5.0, ge=0, le=3600,
+        default=5.0,
+        ge=0,
+        le=3600,
         description="How often each worker checks the store for reloaded or edited regions "
-                    "(and rebuilds their engines); 0 never checks.")
+        "(and rebuilds their engines); 0 never checks.",
+    )
 
 
 @dataclass

@@ -54,6 +54,7 @@ T = TypeVar("T")
 
 # -- server ------------------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
@@ -64,11 +65,21 @@ def free_port() -> int:
 def server(env: dict[str, str], workers: int) -> Iterator[tuple[int, Callable[[], float]]]:
     """``livingcircle serve`` on a free loopback port, and a clock of its CPU seconds."""
     port = free_port()
-    cmd = [sys.executable, "-m", "livingcircle", "serve", "--host", HOST, "--port", str(port),
-           "--workers", str(workers), "--no-access-log"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "livingcircle",
+        "serve",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+    ]
     log = tempfile.TemporaryFile(mode="w+")
-    process = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=log,
-                               stderr=subprocess.STDOUT)
+    process = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
         while run(probe(port, "/ready")) != 200:
@@ -102,6 +113,7 @@ async def probe(port: int, path: str) -> int:
 
 # -- client ------------------------------------------------------------------------------------
 
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run the client on uvloop (installed with uvicorn): less of the shared CPU for itself."""
     return uvloop.run(coro)
@@ -114,8 +126,9 @@ class Connection:
     counted as they come over the wire, not unpacked.
     """
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 gzip: bool) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, gzip: bool
+    ) -> None:
         self.reader, self.writer = reader, writer
         self.extra = "Accept-Encoding: gzip\r\n" if gzip else ""
 
@@ -126,8 +139,7 @@ class Connection:
 
     async def get(self, target: str) -> tuple[int, int]:
         """Status and body size of ``GET target``."""
-        self.writer.write(f"GET {target} HTTP/1.1\r\nHost: {HOST}\r\n{self.extra}\r\n"
-                          .encode())
+        self.writer.write(f"GET {target} HTTP/1.1\r\nHost: {HOST}\r\n{self.extra}\r\n".encode())
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
         length = 0
@@ -176,8 +188,9 @@ class Cell:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
 
 
-async def drive(port: int, targets: list[str], clients: int, seconds: float,
-                max_requests: int, gzip: bool) -> tuple[list[float], int, float, int]:
+async def drive(
+    port: int, targets: list[str], clients: int, seconds: float, max_requests: int, gzip: bool
+) -> tuple[list[float], int, float, int]:
     """``clients`` connections asking ``targets`` in turn until time or requests run out.
 
     Returns the latencies of good answers, the count of bad ones, the seconds taken and the
@@ -221,8 +234,11 @@ def query_targets(endpoint: str, points: np.ndarray, offset: int) -> list[str]:
     """Distinct URLs (each point once), starting at ``offset`` so no cell repeats another."""
     extra = NEAREST if endpoint == "nearest" else {}
     rolled = np.roll(points, -offset, axis=0)
-    return [f"/v1/{endpoint}?" + urlencode({"lat": f"{lat:.6f}", "lon": f"{lon:.6f}", **extra},
-                                           doseq=True) for lon, lat in rolled]
+    return [
+        f"/v1/{endpoint}?"
+        + urlencode({"lat": f"{lat:.6f}", "lon": f"{lon:.6f}", **extra}, doseq=True)
+        for lon, lat in rolled
+    ]
 
 
 def good_points(port: int, bounds: tuple[float, float, float, float], n: int) -> np.ndarray:
@@ -230,14 +246,22 @@ def good_points(port: int, bounds: tuple[float, float, float, float], n: int) ->
     rng = np.random.default_rng(20181201)
     w, s, e, north = bounds
     pad_x, pad_y = (e - w) * 0.1, (north - s) * 0.1
-    cand = np.column_stack([rng.uniform(w + pad_x, e - pad_x, n * 2),
-                            rng.uniform(s + pad_y, north - pad_y, n * 2)])
+    cand = np.column_stack(
+        [rng.uniform(w + pad_x, e - pad_x, n * 2), rng.uniform(s + pad_y, north - pad_y, n * 2)]
+    )
 
     async def check() -> list[bool]:
         conn = await Connection.open(port)
         try:
-            return [(await conn.get(f"/v1/nearest?lat={lat:.6f}&lon={lon:.6f}&category=pharmacy"
-                                    "&routes=false"))[0] == 200 for lon, lat in cand]
+            return [
+                (
+                    await conn.get(
+                        f"/v1/nearest?lat={lat:.6f}&lon={lon:.6f}&category=pharmacy&routes=false"
+                    )
+                )[0]
+                == 200
+                for lon, lat in cand
+            ]
         finally:
             conn.close()
 
@@ -245,8 +269,13 @@ def good_points(port: int, bounds: tuple[float, float, float, float], n: int) ->
     return cand[ok][:n]
 
 
-def measure(port: int, cpu: Callable[[], float], bounds: tuple[float, float, float, float],
-            args: argparse.Namespace, label: str) -> list[Cell]:
+def measure(
+    port: int,
+    cpu: Callable[[], float],
+    bounds: tuple[float, float, float, float],
+    args: argparse.Namespace,
+    label: str,
+) -> list[Cell]:
     points = good_points(port, bounds, POINTS)
     cells = []
     used = 0
@@ -255,18 +284,23 @@ def measure(port: int, cpu: Callable[[], float], bounds: tuple[float, float, flo
             targets = query_targets(endpoint, points, used)
             run(drive(port, targets[-64:], clients, 0.5, 64, args.gzip))  # warm connections
             cpu_before = cpu()
-            lat, errors, took, size = run(drive(port, targets, clients, args.seconds,
-                                                args.max_requests, args.gzip))
+            lat, errors, took, size = run(
+                drive(port, targets, clients, args.seconds, args.max_requests, args.gzip)
+            )
             used += len(lat) + errors
             cell = Cell(endpoint, clients, lat, errors, took, cpu() - cpu_before, size)
             cells.append(cell)
-            print(f"  {label:9} {endpoint:9} {clients:>3} clients: {cell.rate:7.1f} req/s, "
-                  f"p50 {cell.pct(50):6.1f} ms, p99 {cell.pct(99):6.1f} ms, server CPU "
-                  f"{cell.cpu_ms:.2f} ms/request on {cell.busy_cores:.2f} cores", flush=True)
+            print(
+                f"  {label:9} {endpoint:9} {clients:>3} clients: {cell.rate:7.1f} req/s, "
+                f"p50 {cell.pct(50):6.1f} ms, p99 {cell.pct(99):6.1f} ms, server CPU "
+                f"{cell.cpu_ms:.2f} ms/request on {cell.busy_cores:.2f} cores",
+                flush=True,
+            )
     return cells
 
 
 # -- stores ------------------------------------------------------------------------------------
+
 
 def embedded_env(folder: Path) -> dict[str, str]:
     load_osm(FileStore(folder), sample_file(), SAMPLE_REGION, load_standard())
@@ -307,13 +341,20 @@ def throwaway_database(server_url: str) -> tuple[str | None, object]:
     name = f"livingcircle_bench_{secrets.token_hex(4)}"
     try:
         with psycopg.connect(conninfo, autocommit=True, connect_timeout=3) as conn:
-            template = "livingcircle_template" if conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = 'livingcircle_template'").fetchone() \
+            template = (
+                "livingcircle_template"
+                if conn.execute(
+                    "SELECT 1 FROM pg_database WHERE datname = 'livingcircle_template'"
+                ).fetchone()
                 else "template1"
+            )
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     except psycopg.Error as exc:
-        print(f"PostGIS: no local server ({str(exc).strip().splitlines()[0]}); "
-              "run 'make postgis' or pass --database", flush=True)
+        print(
+            f"PostGIS: no local server ({str(exc).strip().splitlines()[0]}); "
+            "run 'make postgis' or pass --database",
+            flush=True,
+        )
         return None, None
 
     def drop() -> None:
@@ -325,6 +366,7 @@ def throwaway_database(server_url: str) -> tuple[str | None, object]:
 
 # -- report ------------------------------------------------------------------------------------
 
+
 def verdict(cell: Cell) -> str:
     target = TARGETS.get((cell.endpoint, cell.clients))
     if target is None:
@@ -335,43 +377,56 @@ def verdict(cell: Cell) -> str:
     return f"{'PASS' if ok else 'MISS'} ({want})"
 
 
-def report(results: dict[str, list[Cell]], workers: int, load_before: float,
-           gzip: bool) -> None:
+def report(results: dict[str, list[Cell]], workers: int, load_before: float, gzip: bool) -> None:
     load_after = os.getloadavg()[0]
-    print(f"\nHTTP API load test: uvicorn with {workers} workers on {os.cpu_count()} cores "
-          f"(1-min load average {load_before:.1f} before, {load_after:.1f} after: other "
-          "processes on the machine share these cores), "
-          "client in a second process on loopback; distinct random points of the Helsinki "
-          f"sample; nearest asks {NEAREST['category']} k=1 with routes, catchment 5/10/15 min; "
-          f"{'gzip' if gzip else 'no compression'} asked for\n")
-    print("| store | endpoint | clients | requests | req/s | p50 ms | p99 ms | non-200 | "
-          "kB/answer | server CPU ms/req | server cores busy | target |")
+    print(
+        f"\nHTTP API load test: uvicorn with {workers} workers on {os.cpu_count()} cores "
+        f"(1-min load average {load_before:.1f} before, {load_after:.1f} after: other "
+        "processes on the machine share these cores), "
+        "client in a second process on loopback; distinct random points of the Helsinki "
+        f"sample; nearest asks {NEAREST['category']} k=1 with routes, catchment 5/10/15 min; "
+        f"{'gzip' if gzip else 'no compression'} asked for\n"
+    )
+    print(
+        "| store | endpoint | clients | requests | req/s | p50 ms | p99 ms | non-200 | "
+        "kB/answer | server CPU ms/req | server cores busy | target |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for store, cells in results.items():
         for c in cells:
-            print(f"| {store} | {c.endpoint} | {c.clients} | {len(c.latencies_ms)} | "
-                  f"{c.rate:.1f} | {c.pct(50):.1f} | {c.pct(99):.1f} | {c.errors} | "
-                  f"{c.kb:.1f} | {c.cpu_ms:.2f} | {c.busy_cores:.2f} | {verdict(c)} |")
+            print(
+                f"| {store} | {c.endpoint} | {c.clients} | {len(c.latencies_ms)} | "
+                f"{c.rate:.1f} | {c.pct(50):.1f} | {c.pct(99):.1f} | {c.errors} | "
+                f"{c.kb:.1f} | {c.cpu_ms:.2f} | {c.busy_cores:.2f} | {verdict(c)} |"
+            )
     cores = os.cpu_count() or 1
     for endpoint in ("nearest", "catchment"):
         cpu = [c.cpu_ms for cells in results.values() for c in cells if c.endpoint == endpoint]
         if cpu:
-            print(f"\n{endpoint}: {np.median(cpu):.2f} ms of server CPU per request, so "
-                  f"{cores} idle cores could serve at most ~{cores * 1e3 / np.median(cpu):.0f} "
-                  "req/s (the client's own CPU not counted)")
+            print(
+                f"\n{endpoint}: {np.median(cpu):.2f} ms of server CPU per request, so "
+                f"{cores} idle cores could serve at most ~{cores * 1e3 / np.median(cpu):.0f} "
+                "req/s (the client's own CPU not counted)"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", help="PostGIS URL (default: LC_DATABASE_URL, else a "
-                                           "throwaway database on the local server)")
+    parser.add_argument(
+        "--database",
+        help="PostGIS URL (default: LC_DATABASE_URL, else a "
+        "throwaway database on the local server)",
+    )
     parser.add_argument("--no-postgis", action="store_true", help="Embedded store only.")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=6.0, help="Per cell.")
     parser.add_argument("--max-requests", type=int, default=20_000, help="Per cell.")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 16, 64])
-    parser.add_argument("--gzip", action="store_true",
-                        help="Accept gzip, as browsers and HTTP libraries do (default: plain).")
+    parser.add_argument(
+        "--gzip",
+        action="store_true",
+        help="Accept gzip, as browsers and HTTP libraries do (default: plain).",
+    )
     args = parser.parse_args()
 
     results: dict[str, list[Cell]] = {}

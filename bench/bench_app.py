@@ -35,18 +35,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import fmt, table
 
 ROOT = Path(__file__).resolve().parents[1]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def serve(folder: Path, port: int) -> subprocess.Popen[str]:
     env = {**os.environ, "LC_DATA_DIR": str(folder)}
     env.pop("LC_DATABASE_URL", None)
     lc = [sys.executable, "-m", "livingcircle"]
-    subprocess.run([*lc, "demo", "--out", str(folder / "demo.html")], env=env, check=True,
-                   capture_output=True)
-    process = subprocess.Popen([*lc, "serve", "--port", str(port), "--no-access-log"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    subprocess.run(
+        [*lc, "demo", "--out", str(folder / "demo.html")], env=env, check=True, capture_output=True
+    )
+    process = subprocess.Popen(
+        [*lc, "serve", "--port", str(port), "--no-access-log"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     for _ in range(300):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
@@ -65,8 +78,11 @@ def shell_sizes(base: str) -> list[tuple[str, int, int]]:
     for path in dict.fromkeys(paths):
         body = httpx.get(base + path).content
         sent = httpx.get(base + path, headers={"Accept-Encoding": "gzip"})
-        wire = sent.num_bytes_downloaded if sent.headers.get(
-            "content-encoding") == "gzip" else len(gzip.compress(body, 6))
+        wire = (
+            sent.num_bytes_downloaded
+            if sent.headers.get("content-encoding") == "gzip"
+            else len(gzip.compress(body, 6))
+        )
         out.append((path, len(body), wire))
     return out
 
@@ -78,8 +94,9 @@ def taps(base: str, n: int) -> tuple[list[float], int, int]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
-        page.on("response", lambda r: fonts.append(len(r.body())) if r.url.endswith(".woff2")
-                else None)
+        page.on(
+            "response", lambda r: fonts.append(len(r.body())) if r.url.endswith(".woff2") else None
+        )
         page.goto(base + "/?lat=60.1710&lon=24.9414&groups=daily,health")
         page.wait_for_selector("#results li")
         page.wait_for_timeout(500)
@@ -92,7 +109,8 @@ def taps(base: str, n: int) -> tuple[list[float], int, int]:
             page.mouse.click(x, y)
             try:
                 page.wait_for_function(
-                    f"performance.getEntriesByName('lc-answer').length > {done}", timeout=5_000)
+                    f"performance.getEntriesByName('lc-answer').length > {done}", timeout=5_000
+                )
                 done += 1
             except PlaywrightTimeout:
                 continue
@@ -112,8 +130,10 @@ def main() -> None:
         base = f"http://127.0.0.1:{args.port}"
         try:
             sizes = shell_sizes(base)
-            streets = httpx.get(base + "/v1/regions/helsinki/streets?bbox=24.9174,60.1590,"
-                                "24.9654,60.1830", headers={"Accept-Encoding": "gzip"})
+            streets = httpx.get(
+                base + "/v1/regions/helsinki/streets?bbox=24.9174,60.1590,24.9654,60.1830",
+                headers={"Accept-Encoding": "gzip"},
+            )
             cpu = time.process_time()
             times, n_fonts, font_bytes = taps(base, args.taps)
             cpu = time.process_time() - cpu
@@ -122,17 +142,30 @@ def main() -> None:
     rows = [[p, fmt(b / 1000, 1), fmt(w / 1000, 1)] for p, b, w in sizes]
     total = sum(w for _, _, w in sizes)
     rows.append(["shell total", fmt(sum(b for _, b, _ in sizes) / 1000, 1), fmt(total / 1000, 1)])
-    rows.append(["(streets around a place)", fmt(len(streets.content) / 1000, 1),
-                 fmt(streets.num_bytes_downloaded / 1000, 1)])
+    rows.append(
+        [
+            "(streets around a place)",
+            fmt(len(streets.content) / 1000, 1),
+            fmt(streets.num_bytes_downloaded / 1000, 1),
+        ]
+    )
     rows.append([f"(web font: {n_fonts} subset files, woff2)", "-", fmt(font_bytes / 1000, 1)])
     print(table(["file", "kB", "kB gzip"], rows))
-    print(f"shell {total / 1000:.1f} kB compressed: {'PASS' if total <= 300_000 else 'MISS'} "
-          "(target <= 300 kB)")
+    print(
+        f"shell {total / 1000:.1f} kB compressed: {'PASS' if total <= 300_000 else 'MISS'} "
+        "(target <= 300 kB)"
+    )
     p50, p95 = np.percentile(times, [50, 95])
-    print(table(["taps", "p50 ms", "p95 ms", "max ms", "bench CPU s"],
-                [[str(len(times)), fmt(p50, 1), fmt(p95, 1), fmt(max(times), 1), fmt(cpu, 2)]]))
-    print(f"tap to drawn answer p95 {p95:.1f} ms: {'PASS' if p95 <= 150 else 'MISS'} "
-          "(target <= 150 ms on loopback)")
+    print(
+        table(
+            ["taps", "p50 ms", "p95 ms", "max ms", "bench CPU s"],
+            [[str(len(times)), fmt(p50, 1), fmt(p95, 1), fmt(max(times), 1), fmt(cpu, 2)]],
+        )
+    )
+    print(
+        f"tap to drawn answer p95 {p95:.1f} ms: {'PASS' if p95 <= 150 else 'MISS'} "
+        "(target <= 150 ms on loopback)"
+    )
 
 
 if __name__ == "__main__":

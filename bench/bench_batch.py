@@ -51,10 +51,15 @@ def region_for(spec: str, folder: Path) -> lc.Region:
 
         load_osm(store, sample_file(), name, load_standard())
     else:
-        bounds = (float(nodes["lon"].min()), float(nodes["lat"].min()),
-                  float(nodes["lon"].max()), float(nodes["lat"].max()))
-        info = RegionInfo(name, "generated", datetime.now(UTC), bounds, len(nodes), len(edges),
-                          len(facilities))
+        bounds = (
+            float(nodes["lon"].min()),
+            float(nodes["lat"].min()),
+            float(nodes["lon"].max()),
+            float(nodes["lat"].max()),
+        )
+        info = RegionInfo(
+            name, "generated", datetime.now(UTC), bounds, len(nodes), len(edges), len(facilities)
+        )
         store.save_region(RegionData(info, nodes, edges, facilities))
     return lc.open(name, data_dir=folder)
 
@@ -62,8 +67,10 @@ def region_for(spec: str, folder: Path) -> lc.Region:
 def origins(region: lc.Region, n: int) -> gpd.GeoDataFrame:
     rng = np.random.default_rng(0)
     west, south, east, north = region.engine.boundary.bounds
-    return gpd.GeoDataFrame(geometry=gpd.points_from_xy(
-        rng.uniform(west, east, n), rng.uniform(south, north, n)), crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy(rng.uniform(west, east, n), rng.uniform(south, north, n)),
+        crs="EPSG:4326",
+    )
 
 
 def loop(fn, points: gpd.GeoSeries) -> None:  # type: ignore[no-untyped-def]
@@ -81,11 +88,21 @@ def measure(region: lc.Region, pts: gpd.GeoDataFrame, n_loop: int, k: int) -> li
     region.nearest(pts.iloc[:10], CATS, k=k, progress=False)  # warm caches
     _, bw, bc = timed(lambda: region.nearest(pts, CATS, k=k, progress=False))
     _, pw, pc = timed(lambda: loop(lambda p: region.nearest((p.y, p.x), CATS, k=k), sub))
-    _, ew, _ = timed(lambda: loop(lambda p: region.engine.nearest(
-        p.x, p.y, CATS, k=k, routes=False), sub))
+    _, ew, _ = timed(
+        lambda: loop(lambda p: region.engine.nearest(p.x, p.y, CATS, k=k, routes=False), sub)
+    )
     pw, pc, ew = (v * scale for v in (pw, pc, ew))
-    return [region.name, str(k), fmt(bw, 3), fmt(bc, 3), fmt(pw, 3), fmt(pc, 3),
-            fmt(pw / bw, 1), fmt(ew, 3), fmt(ew / bw, 1)]
+    return [
+        region.name,
+        str(k),
+        fmt(bw, 3),
+        fmt(bc, 3),
+        fmt(pw, 3),
+        fmt(pc, 3),
+        fmt(pw / bw, 1),
+        fmt(ew, 3),
+        fmt(ew / bw, 1),
+    ]
 
 
 def main() -> None:
@@ -94,16 +111,32 @@ def main() -> None:
     parser.add_argument("--loop", type=int, default=200, help="single calls timed, scaled")
     parser.add_argument("--datasets", nargs="+", default=["sample", "grid100000"])
     args = parser.parse_args()
-    print(f"load average {os.getloadavg()[0]:.2f} (1 min); {args.origins:,} origins, "
-          f"{len(CATS)} categories; loops timed on {args.loop} calls and scaled")
+    print(
+        f"load average {os.getloadavg()[0]:.2f} (1 min); {args.origins:,} origins, "
+        f"{len(CATS)} categories; loops timed on {args.loop} calls and scaled"
+    )
     rows = []
     for spec in args.datasets:
         with tempfile.TemporaryDirectory() as tmp:
             region = region_for(spec, Path(tmp))
             pts = origins(region, args.origins)
             rows += [measure(region, pts, args.loop, k) for k in (1, 3)]
-    print(table(["dataset", "k", "batch s", "batch cpu s", "loop s", "loop cpu s",
-                 "loop/batch", "engine loop s", "engine loop/batch"], rows))
+    print(
+        table(
+            [
+                "dataset",
+                "k",
+                "batch s",
+                "batch cpu s",
+                "loop s",
+                "loop cpu s",
+                "loop/batch",
+                "engine loop s",
+                "engine loop/batch",
+            ],
+            rows,
+        )
+    )
     print("target: loop/batch >= 20 on the sample (the loop of public single calls)")
 
 

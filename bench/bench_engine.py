@@ -74,10 +74,24 @@ def stats_ms(times: list[float]) -> tuple[float, float]:
 def array_mb(region: Any) -> float:
     """Bytes held in the region's main numpy arrays (not counting GEOS geometries)."""
     net, fac = region.net, region.facilities
-    arrays = [net.node_xy, net.edge_u, net.edge_v, net.edge_length, net.edge_oneway,
-              net.edge_geom, net.geom_length, *net.csr, *net.incidence,
-              fac.category, fac.snap.edge, fac.snap.offset_m, fac.snap.access_m, fac.snap.xy,
-              fac.anchor_xy, fac.anchor_lonlat]
+    arrays = [
+        net.node_xy,
+        net.edge_u,
+        net.edge_v,
+        net.edge_length,
+        net.edge_oneway,
+        net.edge_geom,
+        net.geom_length,
+        *net.csr,
+        *net.incidence,
+        fac.category,
+        fac.snap.edge,
+        fac.snap.offset_m,
+        fac.snap.access_m,
+        fac.snap.xy,
+        fac.anchor_xy,
+        fac.anchor_lonlat,
+    ]
     return sum(a.nbytes for a in arrays) / 2**20
 
 
@@ -123,8 +137,10 @@ def run_worker(spec: str, n_points: int, osmnx_points: int, seed: int) -> Result
     t0 = time.perf_counter()
     name, nodes, edges, facilities = load_dataset(spec, seed)
     load_s = time.perf_counter() - t0
-    log(f"{spec}: {len(nodes):,} nodes, {len(edges):,} edges, {len(facilities):,} facilities "
-        f"in {load_s:.1f} s; building region")
+    log(
+        f"{spec}: {len(nodes):,} nodes, {len(edges):,} edges, {len(facilities):,} facilities "
+        f"in {load_s:.1f} s; building region"
+    )
     rss0 = rss_mb()
     t0 = time.perf_counter()
     net = StreetNetwork.from_frames(nodes, edges)
@@ -146,23 +162,33 @@ def run_worker(spec: str, n_points: int, osmnx_points: int, seed: int) -> Result
     log(f"{spec}: timing {len(points)} catchments")
     catch_t, skipped = time_calls(region.catchment, points, "catchment")
     log(f"{spec}: timing {len(points)} nearest (all categories, k=1, routes)")
-    near_t, _ = time_calls(lambda lon, lat: region.nearest(lon, lat, k=1, routes=True),
-                           points, "nearest")
+    near_t, _ = time_calls(
+        lambda lon, lat: region.nearest(lon, lat, k=1, routes=True), points, "nearest"
+    )
     log(f"{spec}: distance fields (as the API server prepares them)")
     rss2 = rss_mb()
     t0 = time.perf_counter()
     region.prepare_nearest()
     prepare_s = time.perf_counter() - t0
     prepare_mb = rss_mb() - rss2
-    prep_t, _ = time_calls(lambda lon, lat: region.nearest(lon, lat, k=1, routes=True),
-                           points, "nearest, prepared")
+    prep_t, _ = time_calls(
+        lambda lon, lat: region.nearest(lon, lat, k=1, routes=True), points, "nearest, prepared"
+    )
     res: Result = {
-        "dataset": name, "nodes": len(nodes), "edges": len(edges),
-        "facilities": len(facilities), "snapped": len(region.facilities.category),
-        "load_s": load_s, "build_s": build_s, "rss_build_mb": rss1 - rss0,
+        "dataset": name,
+        "nodes": len(nodes),
+        "edges": len(edges),
+        "facilities": len(facilities),
+        "snapped": len(region.facilities.category),
+        "load_s": load_s,
+        "build_s": build_s,
+        "rss_build_mb": rss1 - rss0,
         "arrays_mb": array_mb(region),
-        "first_catchment_ms": first_catch * 1e3, "first_nearest_ms": first_nearest * 1e3,
-        "points": len(catch_t), "skipped": skipped, "prepare_s": prepare_s,
+        "first_catchment_ms": first_catch * 1e3,
+        "first_nearest_ms": first_nearest * 1e3,
+        "points": len(catch_t),
+        "skipped": skipped,
+        "prepare_s": prepare_s,
         "prepare_mb": prepare_mb,
     }
     res["catch_med_ms"], res["catch_p90_ms"] = stats_ms(catch_t)
@@ -190,17 +216,23 @@ def osmnx_graph(nodes: Any, edges: Any) -> Any:
         index=pd.Index(nodes["node"].to_numpy(np.int64), name="osmid"),
         crs="EPSG:4326",
     )
-    fwd = pd.DataFrame({"u": edges["u"].to_numpy(np.int64), "v": edges["v"].to_numpy(np.int64),
-                        "length": edges["length_m"].to_numpy(),
-                        "oneway": edges["oneway"].to_numpy(),
-                        "geometry": edges.geometry.to_numpy()})
+    fwd = pd.DataFrame(
+        {
+            "u": edges["u"].to_numpy(np.int64),
+            "v": edges["v"].to_numpy(np.int64),
+            "length": edges["length_m"].to_numpy(),
+            "oneway": edges["oneway"].to_numpy(),
+            "geometry": edges.geometry.to_numpy(),
+        }
+    )
     two = ~fwd["oneway"].to_numpy()
     rev = fwd.loc[two].rename(columns={"u": "v", "v": "u"})
     rev["geometry"] = shapely.reverse(rev["geometry"].to_numpy())
     both = pd.concat([fwd, rev], ignore_index=True)
     both["key"] = both.groupby(["u", "v"]).cumcount()
-    gdf_edges = gpd.GeoDataFrame(both.set_index(["u", "v", "key"]), geometry="geometry",
-                                 crs="EPSG:4326")
+    gdf_edges = gpd.GeoDataFrame(
+        both.set_index(["u", "v", "key"]), geometry="geometry", crs="EPSG:4326"
+    )
     graph = ox.convert.graph_from_gdfs(gdf_nodes, gdf_edges)
     return ox.projection.project_graph(graph)
 
@@ -221,16 +253,18 @@ def osmnx_isochrones(graph: Any, center: int, trips_m: list[float]) -> list[Any]
         for n_fr, n_to in subgraph.edges():
             f = nodes_gdf.loc[n_fr].geometry
             t = nodes_gdf.loc[n_to].geometry
-            edge_lines.append(graph.get_edge_data(n_fr, n_to)[0].get(
-                "geometry", LineString([f, t])))
+            edge_lines.append(
+                graph.get_edge_data(n_fr, n_to)[0].get("geometry", LineString([f, t]))
+            )
         n = nodes_gdf.buffer(50).geometry
         e = gpd.GeoSeries(edge_lines).buffer(25).geometry
         polys.append((gpd.GeoSeries(list(n) + list(e)).union_all(), subgraph))
     return polys
 
 
-def run_osmnx(nodes: Any, edges: Any, region: Any, points: list[tuple[float, float]],
-              standard: Any) -> Result:
+def run_osmnx(
+    nodes: Any, edges: Any, region: Any, points: list[tuple[float, float]], standard: Any
+) -> Result:
     import networkx as nx  # noqa: PLC0415
     import osmnx as ox  # noqa: PLC0415
     from pyproj import Transformer  # noqa: PLC0415
@@ -264,8 +298,10 @@ def run_osmnx(nodes: Any, edges: Any, region: Any, points: list[tuple[float, flo
         dist = np.full(n_nodes, np.inf)
         dist[np.fromiter(lengths.keys(), dtype=np.int64)] = np.fromiter(lengths.values(), float)
         fac_d = dist[fac_node]
-        return {c: float(fac_d[fac_cat == c].min(initial=np.inf))
-                for c in range(len(standard.categories))}
+        return {
+            c: float(fac_d[fac_cat == c].min(initial=np.inf))
+            for c in range(len(standard.categories))
+        }
 
     catchment(*points[0])  # warm-up
     catch_t, _ = time_calls(catchment, points, "osmnx catchment")
@@ -273,8 +309,10 @@ def run_osmnx(nodes: Any, edges: Any, region: Any, points: list[tuple[float, flo
     res: Result = {"build_s": build_s, "points": len(catch_t)}
     res["catch_med_ms"], res["catch_p90_ms"] = stats_ms(catch_t)
     res["nearest_med_ms"], res["nearest_p90_ms"] = stats_ms(near_t)
-    log(f"osmnx: catchment median {res['catch_med_ms']:.0f} ms, "
-        f"nearest median {res['nearest_med_ms']:.0f} ms")
+    log(
+        f"osmnx: catchment median {res['catch_med_ms']:.0f} ms, "
+        f"nearest median {res['nearest_med_ms']:.0f} ms"
+    )
     return res
 
 
@@ -283,10 +321,12 @@ def run_osmnx(nodes: Any, edges: Any, region: Any, points: list[tuple[float, flo
 
 def engine_revision() -> str:
     """The commit measured, and whether the engine files differ from it."""
+
     def git(*args: str) -> str:
         try:
-            out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                                 check=True, timeout=10)
+            out = subprocess.run(
+                ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True, timeout=10
+            )
         except (OSError, subprocess.SubprocessError):
             return ""
         return out.stdout.strip()
@@ -297,9 +337,18 @@ def engine_revision() -> str:
 
 
 def run_child(spec: str, args: argparse.Namespace) -> Result:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", spec,
-           "--points", str(args.points), "--osmnx-points", str(args.osmnx_points),
-           "--seed", str(args.seed)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        spec,
+        "--points",
+        str(args.points),
+        "--osmnx-points",
+        str(args.osmnx_points),
+        "--seed",
+        str(args.seed),
+    ]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
@@ -311,18 +360,55 @@ def run_child(spec: str, args: argparse.Namespace) -> Result:
 
 def report(results: list[Result]) -> tuple[str, list[Result]]:
     ok = [r for r in results if "error" not in r]
-    parts = ["Region build and queries (times in ms unless marked; med = median, "
-             "first = first query after build)"]
-    headers = ["dataset", "nodes", "edges", "facil.", "load s", "build s", "RSS+ MB",
-               "arrays MB", "peak MB", "catch med", "catch p90", "catch 1st", "near med",
-               "near p90", "near 1st", "prep s", "prep MB", "prepared near med", "pts"]
-    rows = [[r["dataset"], fmt(r["nodes"]), fmt(r["edges"]), fmt(r["facilities"]),
-             fmt(r["load_s"], 2), fmt(r["build_s"], 2), fmt(r["rss_build_mb"], 0),
-             fmt(r["arrays_mb"], 0), fmt(r["peak_rss_mb"], 0), fmt(r["catch_med_ms"]),
-             fmt(r["catch_p90_ms"]), fmt(r["first_catchment_ms"]), fmt(r["nearest_med_ms"]),
-             fmt(r["nearest_p90_ms"]), fmt(r["first_nearest_ms"]), fmt(r["prepare_s"], 2),
-             fmt(r["prepare_mb"], 0), fmt(r["prepared_med_ms"]), fmt(r["points"])]
-            for r in ok]
+    parts = [
+        "Region build and queries (times in ms unless marked; med = median, "
+        "first = first query after build)"
+    ]
+    headers = [
+        "dataset",
+        "nodes",
+        "edges",
+        "facil.",
+        "load s",
+        "build s",
+        "RSS+ MB",
+        "arrays MB",
+        "peak MB",
+        "catch med",
+        "catch p90",
+        "catch 1st",
+        "near med",
+        "near p90",
+        "near 1st",
+        "prep s",
+        "prep MB",
+        "prepared near med",
+        "pts",
+    ]
+    rows = [
+        [
+            r["dataset"],
+            fmt(r["nodes"]),
+            fmt(r["edges"]),
+            fmt(r["facilities"]),
+            fmt(r["load_s"], 2),
+            fmt(r["build_s"], 2),
+            fmt(r["rss_build_mb"], 0),
+            fmt(r["arrays_mb"], 0),
+            fmt(r["peak_rss_mb"], 0),
+            fmt(r["catch_med_ms"]),
+            fmt(r["catch_p90_ms"]),
+            fmt(r["first_catchment_ms"]),
+            fmt(r["nearest_med_ms"]),
+            fmt(r["nearest_p90_ms"]),
+            fmt(r["first_nearest_ms"]),
+            fmt(r["prepare_s"], 2),
+            fmt(r["prepare_mb"], 0),
+            fmt(r["prepared_med_ms"]),
+            fmt(r["points"]),
+        ]
+        for r in ok
+    ]
     parts.append(table(headers, rows))
     for r in results:
         if "error" in r:
@@ -334,53 +420,92 @@ def report(results: list[Result]) -> tuple[str, list[Result]]:
     if sample and "osmnx" in sample:
         ox_r = sample["osmnx"]
         parts.append("")
-        parts.append(f"Helsinki sample: ours vs the OSMnx way (OSMnx graph build "
-                     f"{ox_r['build_s']:.1f} s, {ox_r['points']} points; ratio = OSMnx median "
-                     "/ ours median)")
+        parts.append(
+            f"Helsinki sample: ours vs the OSMnx way (OSMnx graph build "
+            f"{ox_r['build_s']:.1f} s, {ox_r['points']} points; ratio = OSMnx median "
+            "/ ours median)"
+        )
         rows = []
         for key, label in (("catch", "catchment 5/10/15"), ("nearest", "nearest all cats")):
             ours, theirs = sample[f"{key}_med_ms"], ox_r[f"{key}_med_ms"]
             ratio = theirs / ours
             if key == "catch":
                 speedup = ratio
-            rows.append([label, fmt(ours), fmt(sample[f"{key}_p90_ms"]), fmt(theirs),
-                         fmt(ox_r[f"{key}_p90_ms"]), f"{ratio:,.0f}x"])
-        parts.append(table(["query", "ours med", "ours p90", "OSMnx med", "OSMnx p90", "ratio"],
-                           rows))
+            rows.append(
+                [
+                    label,
+                    fmt(ours),
+                    fmt(sample[f"{key}_p90_ms"]),
+                    fmt(theirs),
+                    fmt(ox_r[f"{key}_p90_ms"]),
+                    f"{ratio:,.0f}x",
+                ]
+            )
+        parts.append(
+            table(["query", "ours med", "ours p90", "OSMnx med", "OSMnx p90", "ratio"], rows)
+        )
     large = next((r for r in ok if r["nodes"] >= TARGET_LARGE_NODES * 0.9), None)
     if sample:
-        targets.append({"target": f"catchment median <= {TARGET_SAMPLE_MS:.0f} ms (sample)",
-                        "value": sample["catch_med_ms"], "unit": "ms",
-                        "pass": sample["catch_med_ms"] <= TARGET_SAMPLE_MS})
+        targets.append(
+            {
+                "target": f"catchment median <= {TARGET_SAMPLE_MS:.0f} ms (sample)",
+                "value": sample["catch_med_ms"],
+                "unit": "ms",
+                "pass": sample["catch_med_ms"] <= TARGET_SAMPLE_MS,
+            }
+        )
     if large:
-        targets.append({"target": f"catchment median <= {TARGET_LARGE_MS:.0f} ms "
-                                  f"({large['dataset']})",
-                        "value": large["catch_med_ms"], "unit": "ms",
-                        "pass": large["catch_med_ms"] <= TARGET_LARGE_MS})
+        targets.append(
+            {
+                "target": f"catchment median <= {TARGET_LARGE_MS:.0f} ms ({large['dataset']})",
+                "value": large["catch_med_ms"],
+                "unit": "ms",
+                "pass": large["catch_med_ms"] <= TARGET_LARGE_MS,
+            }
+        )
     if speedup is not None:
-        targets.append({"target": f"catchment >= {TARGET_SPEEDUP:.0f}x faster than OSMnx "
-                                  "(sample)",
-                        "value": speedup, "unit": "x", "pass": speedup >= TARGET_SPEEDUP})
+        targets.append(
+            {
+                "target": f"catchment >= {TARGET_SPEEDUP:.0f}x faster than OSMnx (sample)",
+                "value": speedup,
+                "unit": "x",
+                "pass": speedup >= TARGET_SPEEDUP,
+            }
+        )
     if targets:
         parts.append("")
         parts.append("Targets")
-        parts.append(table(["target", "measured", "result"],
-                           [[t["target"], f"{t['value']:,.1f} {t['unit']}",
-                             "PASS" if t["pass"] else "MISS"] for t in targets]))
+        parts.append(
+            table(
+                ["target", "measured", "result"],
+                [
+                    [t["target"], f"{t['value']:,.1f} {t['unit']}", "PASS" if t["pass"] else "MISS"]
+                    for t in targets
+                ],
+            )
+        )
     return "\n".join(parts), targets
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="sample and a 10k-node grid only, few points")
-    parser.add_argument("--sizes", default=None,
-                        help="grid city sizes in nodes, comma-separated "
-                             "(default 10000,100000,1000000)")
-    parser.add_argument("--points", type=int, default=None,
-                        help="query points per dataset (default 50, quick 15)")
-    parser.add_argument("--osmnx-points", type=int, default=None,
-                        help="query points for the OSMnx comparison (default 10, quick 3)")
+    parser.add_argument(
+        "--quick", action="store_true", help="sample and a 10k-node grid only, few points"
+    )
+    parser.add_argument(
+        "--sizes",
+        default=None,
+        help="grid city sizes in nodes, comma-separated (default 10000,100000,1000000)",
+    )
+    parser.add_argument(
+        "--points", type=int, default=None, help="query points per dataset (default 50, quick 15)"
+    )
+    parser.add_argument(
+        "--osmnx-points",
+        type=int,
+        default=None,
+        help="query points for the OSMnx comparison (default 10, quick 3)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -404,11 +529,14 @@ def main(argv: list[str] | None = None) -> int:
     text, targets = report(results)
     print(f"livingcircle engine benchmark (engine at {revision}, {os.cpu_count()} CPUs)\n")
     print(text, flush=True)
-    print(f"\n(total {time.perf_counter() - t0:.0f} s; RSS+ = resident memory added by the "
-          "region build, arrays = its main numpy arrays, GEOS geometries not included)")
+    print(
+        f"\n(total {time.perf_counter() - t0:.0f} s; RSS+ = resident memory added by the "
+        "region build, arrays = its main numpy arrays, GEOS geometries not included)"
+    )
     if args.json:
-        args.json.write_text(json.dumps(
-            {"revision": revision, "results": results, "targets": targets}, indent=2))
+        args.json.write_text(
+            json.dumps({"revision": revision, "results": results, "targets": targets}, indent=2)
+        )
     return 0 if all(r.get("error") is None for r in results) else 1
 
 

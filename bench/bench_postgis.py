@@ -83,11 +83,17 @@ def repeat(fn: Callable[[float, float], Any], points: list[tuple[float, float]])
 
 # -- data ----------------------------------------------------------------------------------------
 
+
 def region(name: str, nodes: Any, edges: Any, facilities: Any, source: str) -> RegionData:
-    bounds = (float(nodes["lon"].min()), float(nodes["lat"].min()),
-              float(nodes["lon"].max()), float(nodes["lat"].max()))
-    info = RegionInfo(name, source, datetime.now(UTC), bounds, len(nodes), len(edges),
-                      len(facilities))
+    bounds = (
+        float(nodes["lon"].min()),
+        float(nodes["lat"].min()),
+        float(nodes["lon"].max()),
+        float(nodes["lat"].max()),
+    )
+    info = RegionInfo(
+        name, source, datetime.now(UTC), bounds, len(nodes), len(edges), len(facilities)
+    )
     return RegionData(info, nodes, edges, facilities)
 
 
@@ -97,8 +103,9 @@ def big_region(n_facilities: int) -> RegionData:
 
     n_nodes = 40_000
     area_km2 = (np.sqrt(n_nodes) * 0.1) ** 2
-    nodes, edges, facilities = grid_city(n_nodes, seed=1,
-                                         facilities_per_km2=n_facilities / area_km2)
+    nodes, edges, facilities = grid_city(
+        n_nodes, seed=1, facilities_per_km2=n_facilities / area_km2
+    )
     return region("bench-grid", nodes, edges, facilities, "synthetic:grid_city")
 
 
@@ -108,8 +115,9 @@ def changed(data: RegionData, share: float, seed: int = 0) -> RegionData:
     rng = np.random.default_rng(seed)
     rows = rng.choice(len(facilities), int(len(facilities) * share), replace=False)
     facilities.loc[facilities.index[rows], "name"] = "renamed"
-    return RegionData(replace(data.info, loaded_at=datetime.now(UTC)), data.nodes, data.edges,
-                      facilities)
+    return RegionData(
+        replace(data.info, loaded_at=datetime.now(UTC)), data.nodes, data.edges, facilities
+    )
 
 
 def points_in(data: RegionData, n: int, seed: int = 0) -> list[tuple[float, float]]:
@@ -122,14 +130,18 @@ def points_in(data: RegionData, n: int, seed: int = 0) -> list[tuple[float, floa
 
 # -- database ------------------------------------------------------------------------------------
 
+
 @contextmanager
 def throwaway_database(server: str) -> Iterator[str]:
     url = make_url(server).set(drivername="postgresql+psycopg")
     conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
     name = f"livingcircle_bench_{secrets.token_hex(4)}"
     with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE livingcircle_template")
-                     .format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE livingcircle_template").format(
+                sql.Identifier(name)
+            )
+        )
     db_url = url.set(database=name).render_as_string(hide_password=False)
     try:
         upgrade(db_url)
@@ -137,8 +149,9 @@ def throwaway_database(server: str) -> Iterator[str]:
     finally:
         dispose_engines()
         with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                         .format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 class PhaseTimer:
@@ -155,6 +168,7 @@ class PhaseTimer:
                 return self._original(*args)
             finally:
                 self.merge_s = time.perf_counter() - start
+
         pgmod._merge_facilities = merge
         return self
 
@@ -173,22 +187,48 @@ def bench_load(data: RegionData, file_store: FileStore, pg: PostgisStore) -> lis
     t_file, _ = timed(lambda: file_store.save_region(data))
     with PhaseTimer() as phase:
         t_pg, _ = timed(lambda: pg.save_region(data))
-    rows.append([f"load {data.info.name}: facilities/s (whole save_region)",
-                 f"{n / t_pg:,.0f}", f"{n / t_file:,.0f}", "", ""])
-    rows.append([f"load {data.info.name}: facilities/s (facility upsert alone)",
-                 f"{n / phase.merge_s:,.0f}", "", "", ""])
+    rows.append(
+        [
+            f"load {data.info.name}: facilities/s (whole save_region)",
+            f"{n / t_pg:,.0f}",
+            f"{n / t_file:,.0f}",
+            "",
+            "",
+        ]
+    )
+    rows.append(
+        [
+            f"load {data.info.name}: facilities/s (facility upsert alone)",
+            f"{n / phase.merge_s:,.0f}",
+            "",
+            "",
+            "",
+        ]
+    )
     update = changed(data, 0.01)
     t_file, _ = timed(lambda: file_store.save_region(update))
     with PhaseTimer() as phase:
         t_pg, _ = timed(lambda: pg.save_region(update))
-    rows.append([f"reload {data.info.name}, 1 % changed: seconds",
-                 f"{t_pg:.2f}", f"{t_file:.2f}", "", str(pg.last_load)])
+    rows.append(
+        [
+            f"reload {data.info.name}, 1 % changed: seconds",
+            f"{t_pg:.2f}",
+            f"{t_file:.2f}",
+            "",
+            str(pg.last_load),
+        ]
+    )
     log(f"loaded {data.info.name}: {n:,} facilities, {len(data.edges):,} edges")
     return rows
 
 
-def bench_knn(name: str, file_store: FileStore, pg: PostgisStore,
-              points: list[tuple[float, float]], file_points: int) -> list[Row]:
+def bench_knn(
+    name: str,
+    file_store: FileStore,
+    pg: PostgisStore,
+    points: list[tuple[float, float]],
+    file_points: int,
+) -> list[Row]:
     def pg_knn(lon: float, lat: float) -> Any:
         return pg.nearest_candidates(name, lon, lat, None, 5)
 
@@ -200,52 +240,83 @@ def bench_knn(name: str, file_store: FileStore, pg: PostgisStore,
     file_ms = median_ms(repeat(file_knn, points[:file_points]))
     sql_ms = bare_knn_ms(pg, name, points)
     return [
-        [f"KNN {name}: nearest_candidates(limit=5) median ms", f"{pg_ms:.2f}", f"{file_ms:.1f}",
-         f"<= {TARGET_KNN_MS:g}", verdict(pg_ms <= TARGET_KNN_MS)],
+        [
+            f"KNN {name}: nearest_candidates(limit=5) median ms",
+            f"{pg_ms:.2f}",
+            f"{file_ms:.1f}",
+            f"<= {TARGET_KNN_MS:g}",
+            verdict(pg_ms <= TARGET_KNN_MS),
+        ],
         [f"KNN {name}: SQL round trip alone, median ms", f"{sql_ms:.2f}", "", "", ""],
     ]
 
 
 def bare_knn_ms(pg: PostgisStore, name: str, points: list[tuple[float, float]]) -> float:
-    query = pgmod._KNN_SQL.format(where="region = %(r)s", margin=pgmod._KNN_MARGIN,
-                                  columns=pgmod._FACILITY_COLUMNS_SQL, here=pgmod._HERE)
+    query = pgmod._KNN_SQL.format(
+        where="region = %(r)s",
+        margin=pgmod._KNN_MARGIN,
+        columns=pgmod._FACILITY_COLUMNS_SQL,
+        here=pgmod._HERE,
+    )
     raw = pg.engine.raw_connection()
     try:
         conn = raw.driver_connection
         assert isinstance(conn, psycopg.Connection)
         conn.autocommit = True
         with conn.cursor() as cur:
+
             def once(lon: float, lat: float) -> Any:
                 return cur.execute(query, {"r": name, "lon": lon, "lat": lat, "k": 5}).fetchall()
+
             repeat(once, points[:20])
             return median_ms(repeat(once, points))
     finally:
         raw.close()
 
 
-def bench_catchment(name: str, file_store: FileStore, pg: PostgisStore, standard: Standard,
-                    points: list[tuple[float, float]]) -> list[Row]:
+def bench_catchment(
+    name: str,
+    file_store: FileStore,
+    pg: PostgisStore,
+    standard: Standard,
+    points: list[tuple[float, float]],
+) -> list[Row]:
     rows = []
     results = {}
     for label, store in (("pg", pg), ("file", file_store)):
         atlas = Atlas(store, standard)
         lon, lat = points[0]
         first, answer = timed(lambda a=atlas, x=lon, y=lat: a.catchment(x, y, region=name))
-        steady = median_ms(repeat(lambda x, y, a=atlas: a.catchment(x, y, region=name),
-                                  points[1:]))
+        steady = median_ms(repeat(lambda x, y, a=atlas: a.catchment(x, y, region=name), points[1:]))
         ring = answer.rings[-1].polygon
-        inside = median_ms(repeat(
-            lambda x, y, s=store, r=ring: s.facilities_in_polygon(name, r), points[:10]))
+        inside = median_ms(
+            repeat(lambda x, y, s=store, r=ring: s.facilities_in_polygon(name, r), points[:10])
+        )
         results[label] = (first * 1e3, steady, inside)
     (pg_first, pg_steady, pg_in), (f_first, f_steady, f_in) = results["pg"], results["file"]
-    for what, a, b in (("first query (region load + engine build)", pg_first, f_first),
-                       ("steady-state median", pg_steady, f_steady)):
+    for what, a, b in (
+        ("first query (region load + engine build)", pg_first, f_first),
+        ("steady-state median", pg_steady, f_steady),
+    ):
         ratio = a / b
-        rows.append([f"catchment {name}: {what}, ms", f"{a:.1f}", f"{b:.1f}",
-                     f"<= {TARGET_CATCHMENT_RATIO:g}x", f"{ratio:.2f}x "
-                     + verdict(ratio <= TARGET_CATCHMENT_RATIO)])
-    rows.append([f"catchment {name}: facilities_in_polygon(15-min ring), median ms",
-                 f"{pg_in:.1f}", f"{f_in:.1f}", "", f"{pg_in / f_in:.2f}x"])
+        rows.append(
+            [
+                f"catchment {name}: {what}, ms",
+                f"{a:.1f}",
+                f"{b:.1f}",
+                f"<= {TARGET_CATCHMENT_RATIO:g}x",
+                f"{ratio:.2f}x " + verdict(ratio <= TARGET_CATCHMENT_RATIO),
+            ]
+        )
+    rows.append(
+        [
+            f"catchment {name}: facilities_in_polygon(15-min ring), median ms",
+            f"{pg_in:.1f}",
+            f"{f_in:.1f}",
+            "",
+            f"{pg_in / f_in:.2f}x",
+        ]
+    )
     return rows
 
 
@@ -258,9 +329,15 @@ def table(rows: list[Row]) -> str:
     widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
 
     def line(cells: list[str]) -> str:
-        return "| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))) \
+        return (
+            "| "
+            + " | ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+            )
             + " |"
+        )
+
     rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([line(headers), rule, *map(line, rows)])
 
@@ -269,8 +346,9 @@ def run(url: str, args: argparse.Namespace) -> list[Row]:
     standard = load_standard()
     log("reading the Helsinki sample")
     extract = read_osm_file(sample_file(), standard)
-    sample = region("helsinki", extract.nodes, extract.edges, extract.facilities,
-                    "osm-file:Helsinki.osm.pbf")
+    sample = region(
+        "helsinki", extract.nodes, extract.edges, extract.facilities, "osm-file:Helsinki.osm.pbf"
+    )
     pg = PostgisStore(url)
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as folder:
@@ -278,30 +356,38 @@ def run(url: str, args: argparse.Namespace) -> list[Row]:
         rows += bench_load(sample, file_store, pg)
         sample_points = [(SAMPLE_POINT[1], SAMPLE_POINT[0]), *points_in(sample, args.points)]
         rows += bench_knn("helsinki", file_store, pg, sample_points, 50)
-        rows += bench_catchment("helsinki", file_store, pg, standard,
-                                sample_points[: args.catchment_points])
+        rows += bench_catchment(
+            "helsinki", file_store, pg, standard, sample_points[: args.catchment_points]
+        )
         if args.facilities:
             log(f"generating a grid city with about {args.facilities:,} facilities")
             big = big_region(args.facilities)
             rows += bench_load(big, file_store, pg)
             big_points = points_in(big, args.points, seed=1)
             rows += bench_knn("bench-grid", file_store, pg, big_points, 10)
-            rows += bench_catchment("bench-grid", file_store, pg, standard,
-                                    big_points[: args.catchment_points])
+            rows += bench_catchment(
+                "bench-grid", file_store, pg, standard, big_points[: args.catchment_points]
+            )
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="sample only, fewer points")
-    parser.add_argument("--facilities", type=int, default=100_000,
-                        help="facilities of the generated city (0: sample only)")
+    parser.add_argument(
+        "--facilities",
+        type=int,
+        default=100_000,
+        help="facilities of the generated city (0: sample only)",
+    )
     parser.add_argument("--points", type=int, default=300)
     parser.add_argument("--catchment-points", type=int, default=40)
-    parser.add_argument("--server", default=os.environ.get("LC_TEST_DATABASE_URL",
-                                                           DEFAULT_SERVER))
-    parser.add_argument("--database", help="an upgraded database to use instead of a "
-                        "throwaway one (regions 'helsinki' and 'bench-grid' are replaced)")
+    parser.add_argument("--server", default=os.environ.get("LC_TEST_DATABASE_URL", DEFAULT_SERVER))
+    parser.add_argument(
+        "--database",
+        help="an upgraded database to use instead of a "
+        "throwaway one (regions 'helsinki' and 'bench-grid' are replaced)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.facilities, args.points, args.catchment_points = 0, 100, 15
@@ -313,11 +399,15 @@ def main(argv: list[str] | None = None) -> int:
         with throwaway_database(args.server) as url:
             where = safe_url(url)
             rows = run(url, args)
-    print(f"livingcircle PostGIS store benchmark ({where}, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f})\n")
+    print(
+        f"livingcircle PostGIS store benchmark ({where}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f})\n"
+    )
     print(table(rows))
-    print(f"\n(total {time.perf_counter() - start:.0f} s; embedded = FileStore (GeoParquet) in "
-          "the same run; KNN on the embedded store reads its file per query)")
+    print(
+        f"\n(total {time.perf_counter() - start:.0f} s; embedded = FileStore (GeoParquet) in "
+        "the same run; KNN on the embedded store reads its file per query)"
+    )
     return 0
 
 

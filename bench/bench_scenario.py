@@ -56,8 +56,11 @@ def homes(reg: Region, n: int, seed: int) -> Any:
     ll = reg.unproject(xy)
     import geopandas as gpd  # noqa: PLC0415
 
-    return demand_frame(gpd.points_from_xy(ll[:, 0], ll[:, 1], crs="EPSG:4326"),
-                        rng.uniform(1, 80, n), np.array([f"h{i}" for i in range(n)], dtype=object))
+    return demand_frame(
+        gpd.points_from_xy(ll[:, 0], ll[:, 1], crs="EPSG:4326"),
+        rng.uniform(1, 80, n),
+        np.array([f"h{i}" for i in range(n)], dtype=object),
+    )
 
 
 def facility_scenario(reg: Region) -> Scenario:
@@ -66,8 +69,11 @@ def facility_scenario(reg: Region) -> Scenario:
     closed += [ids[i] for i in np.flatnonzero(cats == std.category_index("pharmacy"))[:1]]
     n = reg.net.n_nodes
     at = reg.unproject(reg.net.node_xy[[n // 2, n // 3, 2 * n // 3]])
-    return Scenario("facilities", tuple(NewFacility("clinic", *p, name=f"New clinic {i}")
-                                        for i, p in enumerate(at, start=1)), tuple(closed))
+    return Scenario(
+        "facilities",
+        tuple(NewFacility("clinic", *p, name=f"New clinic {i}") for i, p in enumerate(at, start=1)),
+        tuple(closed),
+    )
 
 
 def network_scenario(reg: Region) -> Scenario:
@@ -79,12 +85,15 @@ def network_scenario(reg: Region) -> Scenario:
     far = np.hypot(*(half - half[0]).T)
     other = int(np.flatnonzero((far > 120) & (far < 400))[0])
     link = reg.unproject(half[[0, other]])
-    shut = reg.unproject(net.points_at(near[[10, 25]].astype(np.int32),
-                                       net.edge_length[near[[10, 25]]] / 3))
-    return Scenario("network", add_links=(NewLink(tuple(link[0]), tuple(link[1])),),
-                    close_streets=(ClosedStreet(at=tuple(shut[0])),
-                                   ClosedStreet(at=tuple(shut[1]))),
-                    add_facilities=(NewFacility("pharmacy", *link[1]),))
+    shut = reg.unproject(
+        net.points_at(near[[10, 25]].astype(np.int32), net.edge_length[near[[10, 25]]] / 3)
+    )
+    return Scenario(
+        "network",
+        add_links=(NewLink(tuple(link[0]), tuple(link[1])),),
+        close_streets=(ClosedStreet(at=tuple(shut[0])), ClosedStreet(at=tuple(shut[1]))),
+        add_facilities=(NewFacility("pharmacy", *link[1]),),
+    )
 
 
 def measure(spec: str, n_homes: int, seed: int) -> list[list[str]]:
@@ -94,40 +103,82 @@ def measure(spec: str, n_homes: int, seed: int) -> list[list[str]]:
     demand = place_demand(reg.net, homes(reg, min(n_homes, reg.net.n_nodes), seed))
     graph = ReachGraph(reg.net)
     before, wall, cpu, load = timed(lambda: analyse(reg, demand, graph=graph))
-    rows = [[name, "before analysis (baseline)", f"{reg.net.n_nodes:,}", f"{len(demand):,}",
-             fmt(wall, 2), fmt(cpu, 2), fmt(load, 2), "1.0", ""]]
+    rows = [
+        [
+            name,
+            "before analysis (baseline)",
+            f"{reg.net.n_nodes:,}",
+            f"{len(demand):,}",
+            fmt(wall, 2),
+            fmt(cpu, 2),
+            fmt(load, 2),
+            "1.0",
+            "",
+        ]
+    ]
     way_ids = edges["way_id"].to_numpy(np.int64)
-    for kind, make in (("facility scenario", facility_scenario),
-                       ("network scenario", network_scenario)):
+    for kind, make in (
+        ("facility scenario", facility_scenario),
+        ("network scenario", network_scenario),
+    ):
         sc = make(reg)
-        res, wall_s, cpu_s, load_s = timed(lambda sc=sc: run_scenario(
-            reg, demand, before, sc, graph, way_ids))
+        res, wall_s, cpu_s, load_s = timed(
+            lambda sc=sc: run_scenario(reg, demand, before, sc, graph, way_ids)
+        )
         changed = int(sum((res.summary()["homes_changed"]).tolist()))
         target = ""
         if kind == "facility scenario" and reg.net.n_nodes >= 900_000:
             target = "ok" if wall_s <= TARGET_1M_S else f"over {TARGET_1M_S:.0f} s"
-        rows.append([name, kind, f"{reg.net.n_nodes:,}", f"{len(demand):,}", fmt(wall_s, 2),
-                     fmt(cpu_s, 2), fmt(load_s, 2), fmt(wall / max(wall_s, 1e-9), 1),
-                     f"{changed:,} changed {target}".strip()])
+        rows.append(
+            [
+                name,
+                kind,
+                f"{reg.net.n_nodes:,}",
+                f"{len(demand):,}",
+                fmt(wall_s, 2),
+                fmt(cpu_s, 2),
+                fmt(load_s, 2),
+                fmt(wall / max(wall_s, 1e-9), 1),
+                f"{changed:,} changed {target}".strip(),
+            ]
+        )
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default="sample,grid100000,grid1000000",
-                        help="comma-separated: sample, gridN")
-    parser.add_argument("--homes", type=int, default=100_000, help="homes per dataset (at "
-                        "most one per street node)")
+    parser.add_argument(
+        "--datasets", default="sample,grid100000,grid1000000", help="comma-separated: sample, gridN"
+    )
+    parser.add_argument(
+        "--homes", type=int, default=100_000, help="homes per dataset (at most one per street node)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     rows = []
     for spec in args.datasets.split(","):
         rows += measure(spec.strip(), args.homes, args.seed)
         print(f"measured {spec}", file=sys.stderr, flush=True)
-    print(f"What-if scenarios ({os.cpu_count()} cores; target: a facility scenario at 1M "
-          f"nodes in {TARGET_1M_S:.0f} s)")
-    print(table(["dataset", "run", "nodes", "homes", "wall s", "cpu s", "load 1m",
-                 "x faster than full", "homes x categories"], rows))
+    print(
+        f"What-if scenarios ({os.cpu_count()} cores; target: a facility scenario at 1M "
+        f"nodes in {TARGET_1M_S:.0f} s)"
+    )
+    print(
+        table(
+            [
+                "dataset",
+                "run",
+                "nodes",
+                "homes",
+                "wall s",
+                "cpu s",
+                "load 1m",
+                "x faster than full",
+                "homes x categories",
+            ],
+            rows,
+        )
+    )
 
 
 if __name__ == "__main__":

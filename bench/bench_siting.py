@@ -62,42 +62,71 @@ def worker(spec: str, args: argparse.Namespace) -> None:
     region = Region(name, StreetNetwork.from_frames(nodes, edges), facilities, load_standard())
     net = region.net
     rng = np.random.default_rng(args.seed + 7)
-    lonlat = region.unproject(net.node_xy + rng.uniform(-HOME_SCATTER_M, HOME_SCATTER_M,
-                                                        net.node_xy.shape))
-    frame = demand_frame(gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]), np.ones(len(lonlat)),
-                         np.arange(len(lonlat)).astype(str).astype(object))
+    lonlat = region.unproject(
+        net.node_xy + rng.uniform(-HOME_SCATTER_M, HOME_SCATTER_M, net.node_xy.shape)
+    )
+    frame = demand_frame(
+        gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]),
+        np.ones(len(lonlat)),
+        np.arange(len(lonlat)).astype(str).astype(object),
+    )
     demand = place_demand(net, frame, region.max_snap_m)
     graph = ReachGraph(net)
     t0 = time.perf_counter()
     res = analyse(region, demand, categories=[args.category], graph=graph)
     acc = res.access(args.category)
-    emit("analysis", dataset=name, nodes=net.n_nodes, homes=len(demand),
-         analysis_s=time.perf_counter() - t0,
-         uncovered=int((acc.nearest_m > acc.radius_m).sum()), radius_m=acc.radius_m)
+    emit(
+        "analysis",
+        dataset=name,
+        nodes=net.n_nodes,
+        homes=len(demand),
+        analysis_s=time.perf_counter() - t0,
+        uncovered=int((acc.nearest_m > acc.radius_m).sum()),
+        radius_m=acc.radius_m,
+    )
     c0, t0 = time.process_time(), time.perf_counter()
-    summary, _ = compare_sites(region, res, args.category, args.sites,
-                               max_candidates=args.candidates, graph=graph)
+    summary, _ = compare_sites(
+        region, res, args.category, args.sites, max_candidates=args.candidates, graph=graph
+    )
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     rows = summary.to_dict(orient="records")
     emit("siting", wall_s=wall, cpu_s=cpu, rows=rows, notes=shortfall(summary))
 
 
 def run_child(spec: str, args: argparse.Namespace) -> Result:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", spec,
-           "--category", args.category, "--sites", str(args.sites),
-           "--candidates", str(args.candidates), "--seed", str(args.seed)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        spec,
+        "--category",
+        args.category,
+        "--sites",
+        str(args.sites),
+        "--candidates",
+        str(args.candidates),
+        "--seed",
+        str(args.seed),
+    ]
     load_before = os.getloadavg()
     t0 = time.perf_counter()
     stopped = False
     try:
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False,
-                              timeout=args.timeout)
+        proc = subprocess.run(
+            cmd, stdout=subprocess.PIPE, text=True, check=False, timeout=args.timeout
+        )
         out, code = proc.stdout, proc.returncode
     except subprocess.TimeoutExpired as e:
         raw = e.stdout or ""
         out, code, stopped = raw.decode() if isinstance(raw, bytes) else raw, None, True
-    result: Result = {"spec": spec, "child_s": time.perf_counter() - t0, "stopped": stopped,
-                      "exit": code, "load_before": load_before, "load_after": os.getloadavg()}
+    result: Result = {
+        "spec": spec,
+        "child_s": time.perf_counter() - t0,
+        "stopped": stopped,
+        "exit": code,
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+    }
     for line in out.splitlines():
         if MARK in line:
             stage = json.loads(line.split(MARK, 1)[1])
@@ -106,42 +135,74 @@ def run_child(spec: str, args: argparse.Namespace) -> Result:
 
 
 def report(results: list[Result], args: argparse.Namespace) -> str:
-    headers = ["dataset", "homes", "uncovered", "analysis s", "method", "cand.", "covered",
-               "of MCLP", "mean m", "solve s", "optimal", "compare s", "cpu s", "load 1m"]
+    headers = [
+        "dataset",
+        "homes",
+        "uncovered",
+        "analysis s",
+        "method",
+        "cand.",
+        "covered",
+        "of MCLP",
+        "mean m",
+        "solve s",
+        "optimal",
+        "compare s",
+        "cpu s",
+        "load 1m",
+    ]
     lines, notes = [], []
     for r in results:
         a, s = r.get("analysis", {}), r.get("siting")
         load = f"{r['load_before'][0]:.1f}->{r['load_after'][0]:.1f}"
-        head = [a.get("dataset", r["spec"]), fmt(a.get("homes")), fmt(a.get("uncovered")),
-                fmt(a.get("analysis_s"))]
+        head = [
+            a.get("dataset", r["spec"]),
+            fmt(a.get("homes")),
+            fmt(a.get("uncovered")),
+            fmt(a.get("analysis_s")),
+        ]
         if s is None:
-            why = f"stopped after {args.timeout:.0f} s" if r["stopped"] else \
-                f"exit code {r['exit']}"
+            why = (
+                f"stopped after {args.timeout:.0f} s" if r["stopped"] else f"exit code {r['exit']}"
+            )
             lines.append([*head, f"({why})", *["-"] * 8, load])
             continue
         for i, row in enumerate(s["rows"]):
-            lines.append([*(head if i == 0 else [""] * 4), row["method"],
-                          fmt(int(row["candidates"])),
-                          fmt(float(row["newly_covered_population"]), 0),
-                          fmt(100 * float(row["share_of_mclp_optimum"])) + "%",
-                          fmt(float(row["mean_m"])), fmt(float(row["solve_s"]), 2),
-                          "-" if row["method"] == "greedy" else
-                          ("yes" if row["optimal"] else f"no (gap {row['gap']:.2%})"),
-                          fmt(s["wall_s"]) if i == 0 else "", fmt(s["cpu_s"]) if i == 0 else "",
-                          load if i == 0 else ""])
+            lines.append(
+                [
+                    *(head if i == 0 else [""] * 4),
+                    row["method"],
+                    fmt(int(row["candidates"])),
+                    fmt(float(row["newly_covered_population"]), 0),
+                    fmt(100 * float(row["share_of_mclp_optimum"])) + "%",
+                    fmt(float(row["mean_m"])),
+                    fmt(float(row["solve_s"]), 2),
+                    "-"
+                    if row["method"] == "greedy"
+                    else ("yes" if row["optimal"] else f"no (gap {row['gap']:.2%})"),
+                    fmt(s["wall_s"]) if i == 0 else "",
+                    fmt(s["cpu_s"]) if i == 0 else "",
+                    load if i == 0 else "",
+                ]
+            )
         notes += [f"{a.get('dataset')}: {n}" for n in s["notes"]]
     return "\n".join([table(headers, lines), "", *notes])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="100000,1000000",
-                        help="grid city sizes in nodes, comma-separated")
+    parser.add_argument(
+        "--sizes", default="100000,1000000", help="grid city sizes in nodes, comma-separated"
+    )
     parser.add_argument("--category", default="clinic")
     parser.add_argument("--sites", type=int, default=5, help="sites each method chooses")
     parser.add_argument("--candidates", type=int, default=50, help="street-point candidates")
-    parser.add_argument("--timeout", type=float, default=300.0,
-                        help="stop a dataset's child after this many seconds")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="stop a dataset's child after this many seconds",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -155,15 +216,19 @@ def main(argv: list[str] | None = None) -> int:
     for spec in specs:
         log(f"{spec}: running (at most {args.timeout:.0f} s)")
         results.append(run_child(spec, args))
-    print(f"livingcircle siting benchmark: {args.category}, {args.sites} sites from "
-          f"{args.candidates} street-point candidates ({os.cpu_count()} CPUs)\n")
+    print(
+        f"livingcircle siting benchmark: {args.category}, {args.sites} sites from "
+        f"{args.candidates} street-point candidates ({os.cpu_count()} CPUs)\n"
+    )
     print(report(results, args), flush=True)
-    print(f"\n(total {time.perf_counter() - t0:.0f} s; 'compare s' = the whole comparison: "
-          "the candidates' bounded searches plus every method, wall time; 'cpu s' its CPU "
-          "time, all threads; 'solve s' = one method on the shared pairs; 'covered' = "
-          "residents beyond every existing facility's radius that the chosen sites reach; "
-          "'mean m' = population-weighted walk to the nearest of existing and chosen sites, "
-          "capped at the analysis horizon)")
+    print(
+        f"\n(total {time.perf_counter() - t0:.0f} s; 'compare s' = the whole comparison: "
+        "the candidates' bounded searches plus every method, wall time; 'cpu s' its CPU "
+        "time, all threads; 'solve s' = one method on the shared pairs; 'covered' = "
+        "residents beyond every existing facility's radius that the chosen sites reach; "
+        "'mean m' = population-weighted walk to the nearest of existing and chosen sites, "
+        "capped at the analysis horizon)"
+    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
     return 0 if all("siting" in r for r in results) else 1

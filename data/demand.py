@@ -38,11 +38,24 @@ from livingcircle.geo.demand import (
 from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import OSMFileError
 
-RESIDENTIAL_BUILDINGS = frozenset({
-    "residential", "apartments", "house", "detached", "semidetached_house", "terrace",
-    "dormitory", "bungalow", "cabin", "farm", "houseboat", "static_caravan", "stilt_house",
-    "flats",
-})
+RESIDENTIAL_BUILDINGS = frozenset(
+    {
+        "residential",
+        "apartments",
+        "house",
+        "detached",
+        "semidetached_house",
+        "terrace",
+        "dormitory",
+        "bungalow",
+        "cabin",
+        "farm",
+        "houseboat",
+        "static_caravan",
+        "stilt_house",
+        "flats",
+    }
+)
 #: Share of residential land covered by floors, for land mapped without buildings.
 LAND_FLOOR_RATIO = 0.25
 ADMIN_LEVELS = ("8", "9", "10")
@@ -58,8 +71,9 @@ class DemandSources:
     boundaries: gpd.GeoDataFrame  # id, name, admin_level, geometry
 
 
-def read_demand_sources(path: Path, admin_levels: tuple[str, ...] = ADMIN_LEVELS,
-                        progress: Progress | None = None) -> DemandSources:
+def read_demand_sources(
+    path: Path, admin_levels: tuple[str, ...] = ADMIN_LEVELS, progress: Progress | None = None
+) -> DemandSources:
     """Read buildings, residential land and admin boundaries from an OSM file.
 
     Raises
@@ -69,8 +83,12 @@ def read_demand_sources(path: Path, admin_levels: tuple[str, ...] = ADMIN_LEVELS
     """
     _check_path(path)
     collector = _Collector(admin_levels)
-    processor = (osmium.FileProcessor(str(path)).with_locations().with_areas()
-                 .with_filter(osmium.filter.KeyFilter("building", "landuse", "boundary")))
+    processor = (
+        osmium.FileProcessor(str(path))
+        .with_locations()
+        .with_areas()
+        .with_filter(osmium.filter.KeyFilter("building", "landuse", "boundary"))
+    )
     try:
         for i, obj in enumerate(processor):
             if obj.is_area():
@@ -95,15 +113,31 @@ class _Collector:
         oid = f"osm:{kind}/{area.orig_id()}"
         building = tags.get("building")
         if building and tags.get("building:part") is None:
-            self._add("b", area, {"id": oid, "building": building,
-                                  "levels": _number(tags.get("building:levels")),
-                                  "population": _number(tags.get("population"))})
+            self._add(
+                "b",
+                area,
+                {
+                    "id": oid,
+                    "building": building,
+                    "levels": _number(tags.get("building:levels")),
+                    "population": _number(tags.get("population")),
+                },
+            )
         elif tags.get("landuse") == "residential":
             self._add("l", area, {"id": oid})
-        elif tags.get("boundary") == "administrative" and \
-                tags.get("admin_level") in self.admin_levels:
-            self._add("a", area, {"id": oid, "name": tags.get("name:zh") or tags.get("name", ""),
-                                  "admin_level": int(tags.get("admin_level", "0"))})
+        elif (
+            tags.get("boundary") == "administrative"
+            and tags.get("admin_level") in self.admin_levels
+        ):
+            self._add(
+                "a",
+                area,
+                {
+                    "id": oid,
+                    "name": tags.get("name:zh") or tags.get("name", ""),
+                    "admin_level": int(tags.get("admin_level", "0")),
+                },
+            )
 
     def _add(self, key: str, area: osmium.osm.Area, row: dict[str, object]) -> None:
         try:
@@ -116,10 +150,19 @@ class _Collector:
         self.geoms[key].append(geom)
 
     def frames(self) -> DemandSources:
-        columns = {"b": ["id", "building", "levels", "population"], "l": ["id"],
-                   "a": ["id", "name", "admin_level"]}
-        out = {k: gpd.GeoDataFrame(pd.DataFrame(self.rows[k], columns=columns[k]),
-                                   geometry=self.geoms[k], crs="EPSG:4326") for k in columns}
+        columns = {
+            "b": ["id", "building", "levels", "population"],
+            "l": ["id"],
+            "a": ["id", "name", "admin_level"],
+        }
+        out = {
+            k: gpd.GeoDataFrame(
+                pd.DataFrame(self.rows[k], columns=columns[k]),
+                geometry=self.geoms[k],
+                crs="EPSG:4326",
+            )
+            for k in columns
+        }
         return DemandSources(out["b"], out["l"], out["a"])
 
 
@@ -136,15 +179,17 @@ def residential_buildings(sources: DemandSources) -> gpd.GeoDataFrame:
     if plain.any() and len(sources.residential_land):
         land = sources.residential_land.geometry.to_numpy()
         inside = np.zeros(len(b), dtype=bool)
-        hit, _ = shapely.STRtree(land).query(b.geometry.representative_point().to_numpy(),
-                                             predicate="within")
+        hit, _ = shapely.STRtree(land).query(
+            b.geometry.representative_point().to_numpy(), predicate="within"
+        )
         inside[hit] = True
         tagged |= plain & inside
     return b.loc[tagged].reset_index(drop=True)
 
 
-def homes_from_osm(sources: DemandSources, total: float | None = None,
-                   by: SpreadBy = "floor_area") -> gpd.GeoDataFrame:
+def homes_from_osm(
+    sources: DemandSources, total: float | None = None, by: SpreadBy = "floor_area"
+) -> gpd.GeoDataFrame:
     """Demand points from residential buildings, plus residential land with no building on it.
 
     A ``total`` is spread over them by floor area (footprint x levels; land counts at
@@ -156,7 +201,8 @@ def homes_from_osm(sources: DemandSources, total: float | None = None,
     if len(land):
         if len(homes):
             has, _ = shapely.STRtree(homes.geometry.representative_point().to_numpy()).query(
-                land.geometry.to_numpy(), predicate="contains")
+                land.geometry.to_numpy(), predicate="contains"
+            )
             land = land.drop(index=land.index[np.unique(has)])
         land = land.assign(building="(land)", levels=LAND_FLOOR_RATIO, population=np.nan)
     units = pd.concat([homes, land], ignore_index=True) if len(land) else homes
@@ -165,8 +211,7 @@ def homes_from_osm(sources: DemandSources, total: float | None = None,
     return with_communities(demand, sources.boundaries)
 
 
-def with_communities(demand: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame
-                     ) -> gpd.GeoDataFrame:
+def with_communities(demand: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Name each point's community after the finest admin boundary holding it."""
     if len(boundaries) == 0:
         return demand
@@ -209,5 +254,11 @@ def _nodes(region: Region, total: float | None) -> gpd.GeoDataFrame:
     return demand_from_nodes(region.net, region.unproject(region.net.node_xy), total)
 
 
-__all__ = ["DemandSources", "demand_for_region", "demand_frame", "homes_from_osm",
-           "read_demand_sources", "residential_buildings"]
+__all__ = [
+    "DemandSources",
+    "demand_for_region",
+    "demand_frame",
+    "homes_from_osm",
+    "read_demand_sources",
+    "residential_buildings",
+]

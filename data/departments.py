@@ -130,19 +130,27 @@ def parse_mapping(raw: Mapping[str, Any], standard: Standard) -> ListMapping:
     if not _SOURCE.match(source) or source == "osm":
         raise ImportFileError(
             f"mapping needs source = NAME naming the department (got {source!r}); use 1 to 63 "
-            "lowercase letters, digits, '-' or '_', and not 'osm'")
+            "lowercase letters, digits, '-' or '_', and not 'osm'"
+        )
     columns = {str(k): str(v) for k, v in dict(raw.get("columns", {})).items() if k != "extra"}
     if "id" not in columns:
-        raise ImportFileError("mapping needs [columns] id = COLUMN: the department's own id "
-                              "of each row, so a re-import finds its earlier rows")
+        raise ImportFileError(
+            "mapping needs [columns] id = COLUMN: the department's own id "
+            "of each row, so a re-import finds its earlier rows"
+        )
     categories = {str(k): str(v) for k, v in dict(raw.get("categories", {})).items()}
     for target in sorted(set(categories.values())):
         standard.category(target)  # raises UnknownCategory, listing the allowed ids
     crs = raw.get("crs")
     return ListMapping(
-        source=source, columns=columns, crs=normalise_crs(str(crs)) if crs else None,
-        categories=categories, extra=tuple(raw.get("columns", {}).get("extra", ())),
-        sheet=raw.get("sheet"), encoding=raw.get("encoding"), layer=raw.get("layer"),
+        source=source,
+        columns=columns,
+        crs=normalise_crs(str(crs)) if crs else None,
+        categories=categories,
+        extra=tuple(raw.get("columns", {}).get("extra", ())),
+        sheet=raw.get("sheet"),
+        encoding=raw.get("encoding"),
+        layer=raw.get("layer"),
         max_distance_m=float(raw.get("max_distance_m", 50.0)),
         min_similarity=float(raw.get("min_similarity", 0.6)),
     )
@@ -183,17 +191,21 @@ def read_list(path: Path, mapping: ListMapping) -> RawList:
             return RawList(attrs, geo.geometry, crs, [i + 1 for i in range(len(geo))])
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise ImportFileError(f"cannot read facility list {path}: {exc}") from exc
-    raise ImportFileError(f"{path.name} is not a facility list; allowed endings: "
-                          f"{', '.join(TABLE_SUFFIXES + GEO_SUFFIXES)}")
+    raise ImportFileError(
+        f"{path.name} is not a facility list; allowed endings: "
+        f"{', '.join(TABLE_SUFFIXES + GEO_SUFFIXES)}"
+    )
 
 
 def _read_table(path: Path, suffix: str, mapping: ListMapping) -> pd.DataFrame:
     if suffix == ".csv":
-        return pd.read_csv(path, dtype=str, keep_default_na=False,
-                           encoding=mapping.encoding or "utf-8-sig")
+        return pd.read_csv(
+            path, dtype=str, keep_default_na=False, encoding=mapping.encoding or "utf-8-sig"
+        )
     sheet = 0 if mapping.sheet is None else mapping.sheet
-    frame = pd.read_excel(path, sheet_name=sheet, dtype=str, keep_default_na=False,
-                          engine="openpyxl")
+    frame = pd.read_excel(
+        path, sheet_name=sheet, dtype=str, keep_default_na=False, engine="openpyxl"
+    )
     return frame.fillna("")
 
 
@@ -218,8 +230,13 @@ class Checked:
     rejected: list[Rejected]
 
 
-def check_rows(raw: RawList, mapping: ListMapping, standard: Standard,
-               bounds: tuple[float, float, float, float], margin_m: float = 500.0) -> Checked:
+def check_rows(
+    raw: RawList,
+    mapping: ListMapping,
+    standard: Standard,
+    bounds: tuple[float, float, float, float],
+    margin_m: float = 500.0,
+) -> Checked:
     """Validate every row; convert the good ones' coordinates to WGS-84.
 
     Each row is either accepted or rejected with one reason: a missing or repeated id, missing,
@@ -241,58 +258,87 @@ def check_rows(raw: RawList, mapping: ListMapping, standard: Standard,
         reason = problems[i] or _id_problem(values, mapping, seen, raw.row_numbers[i])
         category, category_problem = _category(values, mapping, standard)
         reason = reason or category_problem
-        if not reason and not (w - margin <= lon[i] <= e + margin
-                               and s - margin <= lat[i] <= n + margin):
-            reason = (f"outside the region (point {lon[i]:.6f}, {lat[i]:.6f} in WGS-84 after "
-                      f"converting from {crs}; the region spans longitude {w:.4f} to {e:.4f}, "
-                      f"latitude {s:.4f} to {n:.4f}); check the coordinates and the crs")
+        if not reason and not (
+            w - margin <= lon[i] <= e + margin and s - margin <= lat[i] <= n + margin
+        ):
+            reason = (
+                f"outside the region (point {lon[i]:.6f}, {lat[i]:.6f} in WGS-84 after "
+                f"converting from {crs}; the region spans longitude {w:.4f} to {e:.4f}, "
+                f"latitude {s:.4f} to {n:.4f}); check the coordinates and the crs"
+            )
         if reason:
             result.rejected.append(Rejected(raw.row_numbers[i], reason, values))
             continue
-        result.entries.append(_entry(values, mapping, category, crs, converted[i],
-                                     (float(lon[i]), float(lat[i])), raw, i))
+        result.entries.append(
+            _entry(
+                values, mapping, category, crs, converted[i], (float(lon[i]), float(lat[i])), raw, i
+            )
+        )
         result.geometries.append(converted[i])
     return result
 
 
 def _require_columns(raw: RawList, mapping: ListMapping) -> None:
     have = set(map(str, raw.attributes.columns))
-    wanted = [c for k, c in mapping.columns.items() if k in (*_FIELDS, "id", "lon", "lat",
-                                                           "coordinates")]
+    wanted = [
+        c for k, c in mapping.columns.items() if k in (*_FIELDS, "id", "lon", "lat", "coordinates")
+    ]
     missing = sorted(set(wanted + list(mapping.extra)) - have)
     if missing:
-        raise ImportFileError(f"the list has no column {', '.join(map(repr, missing))} that "
-                              f"the mapping names; its columns are: {', '.join(sorted(have))}")
-    if raw.geometry is None and not ({"lon", "lat"} <= mapping.columns.keys()
-                                     or "coordinates" in mapping.columns):
-        raise ImportFileError("mapping of a CSV or Excel list needs [columns] lon and lat, or "
-                              "coordinates (one column with 'lon,lat')")
+        raise ImportFileError(
+            f"the list has no column {', '.join(map(repr, missing))} that "
+            f"the mapping names; its columns are: {', '.join(sorted(have))}"
+        )
+    if raw.geometry is None and not (
+        {"lon", "lat"} <= mapping.columns.keys() or "coordinates" in mapping.columns
+    ):
+        raise ImportFileError(
+            "mapping of a CSV or Excel list needs [columns] lon and lat, or "
+            "coordinates (one column with 'lon,lat')"
+        )
 
 
-def _source_geometries(raw: RawList, mapping: ListMapping,
-                       crs: str) -> tuple[np.ndarray, list[str | None]]:
+def _source_geometries(
+    raw: RawList, mapping: ListMapping, crs: str
+) -> tuple[np.ndarray, list[str | None]]:
     """Each row's geometry in the source system (None where missing) and its problem."""
     if raw.geometry is not None and not ({"lon", "lat"} <= mapping.columns.keys()):
         geoms = np.asarray(raw.geometry.to_numpy(), dtype=object)
         problems: list[str | None] = [
-            "missing geometry" if g is None or shapely.is_empty(g) else None for g in geoms]
+            "missing geometry" if g is None or shapely.is_empty(g) else None for g in geoms
+        ]
         return _range_checked(geoms, problems, crs)
     xs, ys, problems = _coordinates(raw.attributes, mapping)
-    geoms = np.array([shapely.Point(x, y) if p is None else None
-                      for x, y, p in zip(xs, ys, problems, strict=True)], dtype=object)
+    geoms = np.array(
+        [
+            shapely.Point(x, y) if p is None else None
+            for x, y, p in zip(xs, ys, problems, strict=True)
+        ],
+        dtype=object,
+    )
     return _range_checked(geoms, problems, crs)
 
 
-def _coordinates(frame: pd.DataFrame,
-                 mapping: ListMapping) -> tuple[list[float], list[float], list[str | None]]:
+def _coordinates(
+    frame: pd.DataFrame, mapping: ListMapping
+) -> tuple[list[float], list[float], list[str | None]]:
     if "coordinates" in mapping.columns:
-        pairs = [re.split(r"[,\s;，]+", str(v).strip()) if str(v).strip() else []
-                 for v in frame[mapping.columns["coordinates"]]]
-        texts = [(p[0] if len(p) == 2 else "?", p[1] if len(p) == 2 else "?") if p
-                 else ("", "") for p in pairs]
+        pairs = [
+            re.split(r"[,\s;，]+", str(v).strip()) if str(v).strip() else []
+            for v in frame[mapping.columns["coordinates"]]
+        ]
+        texts = [
+            (p[0] if len(p) == 2 else "?", p[1] if len(p) == 2 else "?") if p else ("", "")
+            for p in pairs
+        ]
     else:
-        texts = list(zip(frame[mapping.columns["lon"]].astype(str),
-                         frame[mapping.columns["lat"]].astype(str), strict=True))
+        texts = list(
+            zip(
+                frame[mapping.columns["lon"]].astype(str),
+                frame[mapping.columns["lat"]].astype(str),
+                strict=True,
+            )
+        )
     xs, ys, problems = [], [], []
     for tx, ty in texts:
         x, y, problem = _parse_pair(tx, ty)
@@ -314,24 +360,28 @@ def _parse_pair(tx: str, ty: str) -> tuple[float, float, str | None]:
     return x, y, None
 
 
-def _range_checked(geoms: np.ndarray, problems: list[str | None],
-                   crs: str) -> tuple[np.ndarray, list[str | None]]:
+def _range_checked(
+    geoms: np.ndarray, problems: list[str | None], crs: str
+) -> tuple[np.ndarray, list[str | None]]:
     if crs not in ("wgs84", "gcj02", "bd09"):
         return geoms, problems
     for i, g in enumerate(geoms):
         if problems[i] is None:
             b = shapely.bounds(g)
             if not (-180 <= b[0] <= b[2] <= 180 and -90 <= b[1] <= b[3] <= 90):
-                problems[i] = (f"coordinates out of range ({b[0]}, {b[1]}): longitude must be "
-                               "-180 to 180 and latitude -90 to 90 (are they swapped?)")
+                problems[i] = (
+                    f"coordinates out of range ({b[0]}, {b[1]}): longitude must be "
+                    "-180 to 180 and latitude -90 to 90 (are they swapped?)"
+                )
                 geoms[i] = None
     return geoms, problems
 
 
 def _convert(geoms: np.ndarray, crs: str) -> np.ndarray:
     """Geometries in WGS-84; a missing one stays None (its row is rejected)."""
-    filled = np.array([None if g is None or shapely.is_empty(g) else g for g in geoms],
-                      dtype=object)
+    filled = np.array(
+        [None if g is None or shapely.is_empty(g) else g for g in geoms], dtype=object
+    )
     if crs == "wgs84" or len(filled) == 0:
         return filled
 
@@ -342,8 +392,9 @@ def _convert(geoms: np.ndarray, crs: str) -> np.ndarray:
     return np.asarray(shapely.transform(filled, move), dtype=object)
 
 
-def _id_problem(values: dict[str, str], mapping: ListMapping, seen: dict[str, int],
-                row: int) -> str | None:
+def _id_problem(
+    values: dict[str, str], mapping: ListMapping, seen: dict[str, int], row: int
+) -> str | None:
     source_id = values.get(mapping.columns["id"], "").strip()
     if not source_id:
         return f"missing id (column {mapping.columns['id']!r})"
@@ -353,8 +404,9 @@ def _id_problem(values: dict[str, str], mapping: ListMapping, seen: dict[str, in
     return None
 
 
-def _category(values: dict[str, str], mapping: ListMapping,
-              standard: Standard) -> tuple[str, str | None]:
+def _category(
+    values: dict[str, str], mapping: ListMapping, standard: Standard
+) -> tuple[str, str | None]:
     column = mapping.columns.get("category")
     if column is None:
         return "", "the mapping names no category column"
@@ -365,18 +417,31 @@ def _category(values: dict[str, str], mapping: ListMapping,
     try:
         standard.category(category)
     except UnknownCategory:
-        return "", (f"unknown category {value!r}; map it to one of the standard's categories "
-                    "in the mapping's [categories] table")
+        return "", (
+            f"unknown category {value!r}; map it to one of the standard's categories "
+            "in the mapping's [categories] table"
+        )
     return category, None
 
 
-def _entry(values: dict[str, str], mapping: ListMapping, category: str, crs: str,
-           geom: shapely.Geometry, anchor: tuple[float, float], raw: RawList,
-           i: int) -> dict[str, Any]:
+def _entry(
+    values: dict[str, str],
+    mapping: ListMapping,
+    category: str,
+    crs: str,
+    geom: shapely.Geometry,
+    anchor: tuple[float, float],
+    raw: RawList,
+    i: int,
+) -> dict[str, Any]:
     cols = mapping.columns
     entry: dict[str, Any] = {
-        "source": mapping.source, "source_id": values[cols["id"]].strip(), "category": category,
-        "lon": round(anchor[0], 7), "lat": round(anchor[1], 7), "crs": crs,
+        "source": mapping.source,
+        "source_id": values[cols["id"]].strip(),
+        "category": category,
+        "lon": round(anchor[0], 7),
+        "lat": round(anchor[1], 7),
+        "crs": crs,
     }
     for key in ("name", "name_zh", "name_en", "address", "opening_hours"):
         if key in cols and values.get(cols[key], "").strip():
@@ -456,19 +521,29 @@ class ImportReport:
 
     def summary(self) -> dict[str, Any]:
         """The counts as a JSON-ready dict."""
-        return {"source": self.source, "region": self.region, "rows_read": self.rows_read,
-                "imported": self.imported, "merged": self.merged,
-                "rejected": len(self.rejected), "conflicts": len(self.conflicts),
-                "facilities_added": len(self.added), "facilities_changed": len(self.changed),
-                "facilities_removed": len(self.removed), "written": self.written}
+        return {
+            "source": self.source,
+            "region": self.region,
+            "rows_read": self.rows_read,
+            "imported": self.imported,
+            "merged": self.merged,
+            "rejected": len(self.rejected),
+            "conflicts": len(self.conflicts),
+            "facilities_added": len(self.added),
+            "facilities_changed": len(self.changed),
+            "facilities_removed": len(self.removed),
+            "written": self.written,
+        }
 
     def write_json(self, path: Path) -> None:
         """Write the whole report as JSON: the counts, every conflict and every rejected row."""
         report = self.summary() | {
             "conflicts": self.conflicts,
-            "rejected": [{"row": r.row, "reason": r.reason, "values": r.values}
-                         for r in self.rejected],
-            "facilities_added": self.added, "facilities_changed": self.changed,
+            "rejected": [
+                {"row": r.row, "reason": r.reason, "values": r.values} for r in self.rejected
+            ],
+            "facilities_added": self.added,
+            "facilities_changed": self.changed,
             "facilities_removed": self.removed,
         }
         path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -488,9 +563,14 @@ class ImportReport:
                 writer.writerow([r.row, r.reason, *(r.values.get(c, "") for c in columns)])
 
 
-def import_list(store: Store, region: str, path: Path, mapping: ListMapping,
-                standard: Standard,
-                progress: Callable[[str, int, int], None] | None = None) -> ImportReport:
+def import_list(
+    store: Store,
+    region: str,
+    path: Path,
+    mapping: ListMapping,
+    standard: Standard,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ImportReport:
     """Merge a department's list into ``region`` and store the result in one atomic step.
 
     Good rows go in, bad rows are reported (:attr:`ImportReport.rejected`); when nothing
@@ -518,10 +598,19 @@ def import_list(store: Store, region: str, path: Path, mapping: ListMapping,
     written = store.update_facilities(region, change)
     tell(f"writing region {region}", 1, 1)
     m = done[0]
-    return ImportReport(mapping.source, region, len(raw.attributes),
-                        len(m.checked.entries) - m.n_merged, m.n_merged, m.checked.rejected,
-                        m.added, m.changed, m.removed, source_conflicts(m.merged, mapping.source),
-                        written)
+    return ImportReport(
+        mapping.source,
+        region,
+        len(raw.attributes),
+        len(m.checked.entries) - m.n_merged,
+        m.n_merged,
+        m.checked.rejected,
+        m.added,
+        m.changed,
+        m.removed,
+        source_conflicts(m.merged, mapping.source),
+        written,
+    )
 
 
 class _Merge(NamedTuple):
@@ -537,12 +626,17 @@ class _Merge(NamedTuple):
 
 def source_conflicts(facilities: gpd.GeoDataFrame, source: str) -> list[dict[str, Any]]:
     """Every conflict ``source``'s records have with the facilities they were merged into."""
-    return [{"id": fid} | c for fid, tags in zip(facilities["id"], facilities["tags"], strict=True)
-            for c in json.loads(tags or "{}").get(CONFLICTS_KEY, []) if c["source"] == source]
+    return [
+        {"id": fid} | c
+        for fid, tags in zip(facilities["id"], facilities["tags"], strict=True)
+        for c in json.loads(tags or "{}").get(CONFLICTS_KEY, [])
+        if c["source"] == source
+    ]
 
 
-def merge_entries(facilities: gpd.GeoDataFrame, checked: Checked,
-                  mapping: ListMapping) -> tuple[gpd.GeoDataFrame, int, int]:
+def merge_entries(
+    facilities: gpd.GeoDataFrame, checked: Checked, mapping: ListMapping
+) -> tuple[gpd.GeoDataFrame, int, int]:
     """The region's facilities with ``mapping.source``'s records replaced by ``checked``.
 
     A record whose id the source used before goes back to the same facility; the others are
@@ -554,27 +648,46 @@ def merge_entries(facilities: gpd.GeoDataFrame, checked: Checked,
     conflicts the frame records for this source.
     """
     source = mapping.source
-    groups = [_Group(g.row, g.geom, [e for e in g.entries if e["source"] != source],
-                     g.primary) for g in _groups(facilities)]
-    own = {g.primary[1]: i for i, g in enumerate(groups)
-           if g.row is None and g.primary[0] == source}
-    claimed = {j: own[e["source_id"]] for j, e in enumerate(checked.entries)
-               if e["source_id"] in own}
-    eligible = np.array([(g.row is not None or bool(g.entries)) and i not in claimed.values()
-                         for i, g in enumerate(groups)], dtype=bool)
+    groups = [
+        _Group(g.row, g.geom, [e for e in g.entries if e["source"] != source], g.primary)
+        for g in _groups(facilities)
+    ]
+    own = {
+        g.primary[1]: i for i, g in enumerate(groups) if g.row is None and g.primary[0] == source
+    }
+    claimed = {
+        j: own[e["source_id"]] for j, e in enumerate(checked.entries) if e["source_id"] in own
+    }
+    eligible = np.array(
+        [
+            (g.row is not None or bool(g.entries)) and i not in claimed.values()
+            for i, g in enumerate(groups)
+        ],
+        dtype=bool,
+    )
     targets = _match(facilities, eligible, checked, mapping, skip=set(claimed))
     for j, i in claimed.items():
         groups[i].entries.append(checked.entries[j])
     for j, (i, details) in targets.items():
         groups[i].entries.append(checked.entries[j] | {"match": details})
-    groups.extend(_Group(None, None, [e], (source, e["source_id"]))
-                  for j, e in enumerate(checked.entries) if j not in claimed and j not in targets)
+    groups.extend(
+        _Group(None, None, [e], (source, e["source_id"]))
+        for j, e in enumerate(checked.entries)
+        if j not in claimed and j not in targets
+    )
     built = [_build(g) for g in groups if g.row is not None or g.entries]
-    frame = gpd.GeoDataFrame(pd.DataFrame([b[0] for b in built], columns=_columns(facilities)),
-                             geometry=[b[1] for b in built], crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(
+        pd.DataFrame([b[0] for b in built], columns=_columns(facilities)),
+        geometry=[b[1] for b in built],
+        crs="EPSG:4326",
+    )
     frame = frame.sort_values("id", kind="stable").reset_index(drop=True)
-    n_conflicts = sum(1 for t in frame["tags"] for c in json.loads(t).get(CONFLICTS_KEY, [])
-                      if c["source"] == source)
+    n_conflicts = sum(
+        1
+        for t in frame["tags"]
+        for c in json.loads(t).get(CONFLICTS_KEY, [])
+        if c["source"] == source
+    )
     return frame, len(targets), n_conflicts
 
 
@@ -600,8 +713,9 @@ def _groups(facilities: gpd.GeoDataFrame) -> list[_Group]:
     """Each stored facility as a :class:`_Group`, in frame order."""
     out: list[_Group] = []
     columns = _columns(facilities)
-    for record, geom in zip(facilities[columns].to_dict("records"),
-                            facilities.geometry.to_numpy(), strict=True):
+    for record, geom in zip(
+        facilities[columns].to_dict("records"), facilities.geometry.to_numpy(), strict=True
+    ):
         values = {k: _text(v) for k, v in record.items()}
         tags = json.loads(values.get("tags") or "{}")
         entries = list(tags.get(SOURCES_KEY, []))
@@ -618,21 +732,34 @@ def _build(group: _Group) -> tuple[dict[str, Any], shapely.Geometry]:
     entries = sorted(group.entries, key=lambda e: (e["source"], e["source_id"]))
     row, geom = group.row, group.geom
     if row is None:
-        primary = next((e for e in entries if (e["source"], e["source_id"]) == group.primary),
-                       entries[0])
-        row = {"id": f"{primary['source']}:{primary['source_id']}", "source": primary["source"],
-               "source_id": primary["source_id"], "category": primary["category"],
-               "name": primary.get("name", ""), "name_zh": primary.get("name_zh", ""),
-               "name_en": primary.get("name_en", ""),
-               "opening_hours": primary.get("opening_hours", ""), "tags": "{}"}
-        geom = (shapely.from_wkt(primary["wkt"]) if "wkt" in primary
-                else shapely.Point(primary["lon"], primary["lat"]))
+        primary = next(
+            (e for e in entries if (e["source"], e["source_id"]) == group.primary), entries[0]
+        )
+        row = {
+            "id": f"{primary['source']}:{primary['source_id']}",
+            "source": primary["source"],
+            "source_id": primary["source_id"],
+            "category": primary["category"],
+            "name": primary.get("name", ""),
+            "name_zh": primary.get("name_zh", ""),
+            "name_en": primary.get("name_en", ""),
+            "opening_hours": primary.get("opening_hours", ""),
+            "tags": "{}",
+        }
+        geom = (
+            shapely.from_wkt(primary["wkt"])
+            if "wkt" in primary
+            else shapely.Point(primary["lon"], primary["lat"])
+        )
         others = [e for e in entries if e is not primary]
     else:
         others = entries
     assert geom is not None
-    tags = {k: v for k, v in json.loads(row.get("tags") or "{}").items()
-            if k not in (SOURCES_KEY, CONFLICTS_KEY, FILLED_KEY)}
+    tags = {
+        k: v
+        for k, v in json.loads(row.get("tags") or "{}").items()
+        if k not in (SOURCES_KEY, CONFLICTS_KEY, FILLED_KEY)
+    }
     if entries:
         tags[SOURCES_KEY] = entries
     conflicts = [c for e in others for c in _conflicts(row, geom, e)]
@@ -650,8 +777,9 @@ def _build(group: _Group) -> tuple[dict[str, Any], shapely.Geometry]:
     return row | {"tags": json.dumps(tags, ensure_ascii=False, sort_keys=True)}, geom
 
 
-def _conflicts(row: Mapping[str, Any], geom: shapely.Geometry,
-               entry: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _conflicts(
+    row: Mapping[str, Any], geom: shapely.Geometry, entry: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     """Where a department record disagrees with the facility's shown fields."""
     found = []
     names = [row.get(k, "") for k in ("name", "name_zh", "name_en") if row.get(k, "")]
@@ -664,14 +792,32 @@ def _conflicts(row: Mapping[str, Any], geom: shapely.Geometry,
     anchor = shapely.point_on_surface(geom)
     _, _, dist = _GEOD.inv(anchor.x, anchor.y, entry["lon"], entry["lat"])
     if dist > LOCATION_CONFLICT_M:
-        found.append(("location", f"{anchor.x:.7f},{anchor.y:.7f}",
-                      f"{entry['lon']:.7f},{entry['lat']:.7f} ({dist:.0f} m away)"))
-    return [{"field": f, "shown": ours, "source": entry["source"],
-             "source_id": entry["source_id"], "value": value} for f, ours, value in found]
+        found.append(
+            (
+                "location",
+                f"{anchor.x:.7f},{anchor.y:.7f}",
+                f"{entry['lon']:.7f},{entry['lat']:.7f} ({dist:.0f} m away)",
+            )
+        )
+    return [
+        {
+            "field": f,
+            "shown": ours,
+            "source": entry["source"],
+            "source_id": entry["source_id"],
+            "value": value,
+        }
+        for f, ours, value in found
+    ]
 
 
-def _match(facilities: gpd.GeoDataFrame, eligible: np.ndarray, checked: Checked,
-           mapping: ListMapping, skip: set[int]) -> dict[int, tuple[int, dict[str, float]]]:
+def _match(
+    facilities: gpd.GeoDataFrame,
+    eligible: np.ndarray,
+    checked: Checked,
+    mapping: ListMapping,
+    skip: set[int],
+) -> dict[int, tuple[int, dict[str, float]]]:
     """Department record index -> (facility position, match details), one-to-one.
 
     Candidates are the ``eligible`` facilities. A pair qualifies when the points are within
@@ -689,14 +835,15 @@ def _match(facilities: gpd.GeoDataFrame, eligible: np.ndarray, checked: Checked,
     lon0 = float(np.mean([e["lon"] for e in entries]))
     lat0 = float(np.mean([e["lat"] for e in entries]))
     tree = cKDTree(_local_xy(shapely.get_x(anchors), shapely.get_y(anchors), lon0, lat0))
-    query = _local_xy(np.array([e["lon"] for e in entries]),
-                      np.array([e["lat"] for e in entries]), lon0, lat0)
+    query = _local_xy(
+        np.array([e["lon"] for e in entries]), np.array([e["lat"] for e in entries]), lon0, lat0
+    )
     categories = base["category"].to_numpy()
     names = base[["name", "name_zh", "name_en"]].fillna("").astype(str).to_numpy()
     pairs = []
-    for j, entry, near in zip(wanted, entries,
-                              tree.query_ball_point(query, r=mapping.max_distance_m * 1.01),
-                              strict=True):
+    for j, entry, near in zip(
+        wanted, entries, tree.query_ball_point(query, r=mapping.max_distance_m * 1.01), strict=True
+    ):
         for i in near:
             if categories[i] != entry["category"]:
                 continue
@@ -731,12 +878,14 @@ def _assign(pairs: list[tuple[float, float, int, int]]) -> dict[int, tuple[int, 
 def _local_xy(lon: np.ndarray, lat: np.ndarray, lon0: float, lat0: float) -> np.ndarray:
     """Metres east and north of (lon0, lat0): an equirectangular plane, fine within a city."""
     k = _EARTH_M_PER_DEG
-    return np.column_stack([(np.asarray(lon) - lon0) * k * math.cos(math.radians(lat0)),
-                            (np.asarray(lat) - lat0) * k])
+    return np.column_stack(
+        [(np.asarray(lon) - lon0) * k * math.cos(math.radians(lat0)), (np.asarray(lat) - lat0) * k]
+    )
 
 
-def _diff(before: gpd.GeoDataFrame,
-          after: gpd.GeoDataFrame) -> tuple[list[str], list[str], list[str]]:
+def _diff(
+    before: gpd.GeoDataFrame, after: gpd.GeoDataFrame
+) -> tuple[list[str], list[str], list[str]]:
     """Facility ids added, changed (any field, tags compared parsed, or geometry) and removed."""
     old, new = _keyed(before), _keyed(after)
     added = sorted(set(new) - set(old))
@@ -748,18 +897,21 @@ def _diff(before: gpd.GeoDataFrame,
 def _keyed(frame: gpd.GeoDataFrame) -> dict[str, tuple[Any, ...]]:
     columns = _columns(frame)
     out = {}
-    for record, geom in zip(frame[columns].to_dict("records"), frame.geometry.to_numpy(),
-                            strict=True):
+    for record, geom in zip(
+        frame[columns].to_dict("records"), frame.geometry.to_numpy(), strict=True
+    ):
         values: dict[str, Any] = {k: _text(v) for k, v in record.items()}
         values["tags"] = json.loads(values["tags"] or "{}")
-        out[values["id"]] = (json.dumps(values, sort_keys=True, ensure_ascii=False),
-                             shapely.to_wkb(geom, hex=True))
+        out[values["id"]] = (
+            json.dumps(values, sort_keys=True, ensure_ascii=False),
+            shapely.to_wkb(geom, hex=True),
+        )
     return out
 
 
-
-def carry_department_records(old: gpd.GeoDataFrame | None,
-                             new: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def carry_department_records(
+    old: gpd.GeoDataFrame | None, new: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
     """A reloaded region's facilities (``new``) with every department record of ``old``.
 
     Reloading OpenStreetMap must not drop what departments added: each source's imported
@@ -782,8 +934,10 @@ def carry_department_records(old: gpd.GeoDataFrame | None,
     frame = new
     for source in sorted(by_source):
         entries = sorted(by_source[source], key=lambda e: e["source_id"])
-        geometries = [shapely.from_wkt(e["wkt"]) if "wkt" in e
-                      else shapely.Point(e["lon"], e["lat"]) for e in entries]
+        geometries = [
+            shapely.from_wkt(e["wkt"]) if "wkt" in e else shapely.Point(e["lon"], e["lat"])
+            for e in entries
+        ]
         mapping = ListMapping(source=source, columns={"id": "id"})
         frame, _, _ = merge_entries(frame, Checked(entries, geometries, []), mapping)
     return frame

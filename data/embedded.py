@@ -123,7 +123,8 @@ class FileStore:
                 data.nodes.sort_values("node").to_parquet(version / "nodes.parquet", index=False)
                 data.edges.sort_values("edge").to_parquet(version / "edges.parquet", index=False)
                 data.facilities.sort_values("id", kind="stable").to_parquet(
-                    version / "facilities.parquet", index=False)
+                    version / "facilities.parquet", index=False
+                )
                 _write_json(version / "region.json", _info_json(data.info))
                 _fsync_dir(version)
                 self._switch(folder, version)
@@ -159,8 +160,13 @@ class FileStore:
             frame = change(_read_info(live / "region.json"), facilities)
             if frame is None:
                 return False
-            self._publish(region, live, frame, datetime.now(UTC),
-                          f"cannot update the facilities of region {region!r}")
+            self._publish(
+                region,
+                live,
+                frame,
+                datetime.now(UTC),
+                f"cannot update the facilities of region {region!r}",
+            )
         return True
 
     def delete_region(self, name: str) -> None:
@@ -194,8 +200,12 @@ class FileStore:
         if categories:
             frame = frame[frame["category"].isin(categories)]
         points = frame.geometry.representative_point()
-        _, _, dist = _GEOD.inv(np.full(len(frame), lon), np.full(len(frame), lat),
-                               points.x.to_numpy(), points.y.to_numpy())
+        _, _, dist = _GEOD.inv(
+            np.full(len(frame), lon),
+            np.full(len(frame), lat),
+            points.x.to_numpy(),
+            points.y.to_numpy(),
+        )
         frame = frame.assign(straight_m=dist)
         return frame.sort_values(["straight_m", "id"]).head(limit).reset_index(drop=True)
 
@@ -242,14 +252,18 @@ class FileStore:
         frame = frame.sort_values("id", kind="stable")
         return frame.iloc[offset : offset + limit].reset_index(drop=True)
 
-    def save_facility(self, region: str, record: FacilityRecord, actor: str,
-                      create: bool) -> AuditEntry:
+    def save_facility(
+        self, region: str, record: FacilityRecord, actor: str, create: bool
+    ) -> AuditEntry:
         """Create or replace one facility, with its audit entry, as a new region version."""
+
         def change(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str, object] | None]:
             hit = (frame["id"] == record.id).to_numpy()
             if create and hit.any():
-                raise FacilityExists(f"facility {record.id!r} already exists in region "
-                                     f"{region!r}; change it with PUT, or pick another source_id")
+                raise FacilityExists(
+                    f"facility {record.id!r} already exists in region "
+                    f"{region!r}; change it with PUT, or pick another source_id"
+                )
             if not create and not hit.any():
                 raise FacilityNotFound(region, record.id)
             row = {c: getattr(record, c, "") for c in frame.columns if c != "geometry"}
@@ -262,6 +276,7 @@ class FileStore:
 
     def delete_facility(self, region: str, facility_id: str, actor: str) -> AuditEntry:
         """Remove one facility, with its audit entry, as a new region version."""
+
         def change(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str, object] | None]:
             hit = (frame["id"] == facility_id).to_numpy()
             if not hit.any():
@@ -295,17 +310,26 @@ class FileStore:
             return []
         except (OSError, ValueError) as exc:
             raise StoreError(f"cannot read the API keys in {self.root}: {exc}") from exc
-        return [ApiKey(k["key_id"], k["owner"], k["salt"], k["digest"],
-                       datetime.fromisoformat(k["created_at"]), k.get("role", "department"))
-                for k in raw]
+        return [
+            ApiKey(
+                k["key_id"],
+                k["owner"],
+                k["salt"],
+                k["digest"],
+                datetime.fromisoformat(k["created_at"]),
+                k.get("role", "department"),
+            )
+            for k in raw
+        ]
 
     def remove_api_key(self, key_id: str) -> None:
         """Revoke a key."""
         with self._keys_file() as keys:
             kept = [k for k in keys if k.key_id != key_id]
             if len(kept) == len(keys):
-                raise InvalidParameter(f"there is no API key {key_id!r}; see 'livingcircle keys "
-                                       "list'")
+                raise InvalidParameter(
+                    f"there is no API key {key_id!r}; see 'livingcircle keys list'"
+                )
             keys[:] = kept
 
     # -- live statuses and kiosks -------------------------------------------------------
@@ -320,14 +344,23 @@ class FileStore:
             kept = self._read_statuses(folder)
             before = kept.get(status.facility_id)
             kept[status.facility_id] = status.to_json()
-            entry = AuditEntry(region, status.facility_id, "status", actor, datetime.now(UTC),
-                               before, kept[status.facility_id])
+            entry = AuditEntry(
+                region,
+                status.facility_id,
+                "status",
+                actor,
+                datetime.now(UTC),
+                before,
+                kept[status.facility_id],
+            )
             try:
                 self._append_audit(entry)
                 _replace_json(folder / "status.json", dict(sorted(kept.items())))
             except OSError as exc:
-                raise StoreError(f"cannot keep the status of {status.facility_id!r} in region "
-                                 f"{region!r} under {self.root}: {exc}") from exc
+                raise StoreError(
+                    f"cannot keep the status of {status.facility_id!r} in region "
+                    f"{region!r} under {self.root}: {exc}"
+                ) from exc
         return entry
 
     def statuses(self, region: str) -> list[FacilityStatus]:
@@ -345,8 +378,9 @@ class FileStore:
     def kiosks(self) -> list[Kiosk]:
         """Every kept kiosk, by id."""
         raw = self._read_json(self.root / "kiosks.json", "the kiosks", {})
-        return [Kiosk(**(v | {"categories": tuple(v["categories"])}))
-                for _, v in sorted(raw.items())]
+        return [
+            Kiosk(**(v | {"categories": tuple(v["categories"])})) for _, v in sorted(raw.items())
+        ]
 
     def remove_kiosk(self, kiosk_id: str) -> None:
         """Forget a kiosk."""
@@ -375,15 +409,19 @@ class FileStore:
 
     def save_job(self, job: Job) -> None:
         """Replace ``jobs/ID/job.json`` in one rename."""
-        self._replace_file(self._job_folder(job.id) / "job.json",
-                           json.dumps(job_to_json(job), ensure_ascii=False).encode(), "job")
+        self._replace_file(
+            self._job_folder(job.id) / "job.json",
+            json.dumps(job_to_json(job), ensure_ascii=False).encode(),
+            "job",
+        )
 
     def job(self, job_id: str) -> Job:
         """The job in ``jobs/ID/job.json``."""
         path = self._job_folder(job_id) / "job.json"
         if not path.exists():
-            raise JobNotFound(f"there is no job {job_id!r}; submit one with POST "
-                              "/v1/regions/{region}/analyses")
+            raise JobNotFound(
+                f"there is no job {job_id!r}; submit one with POST /v1/regions/{{region}}/analyses"
+            )
         return job_from_json(self._read_json(path, f"job {job_id}", {}))
 
     def save_job_layers(self, job_id: str, layers: Mapping[str, bytes]) -> None:
@@ -399,8 +437,7 @@ class FileStore:
             return (folder / f"{check_layer_name(name)}.parquet").read_bytes()
         except FileNotFoundError:
             self.job(job_id)  # JobNotFound when the job itself is missing
-            raise missing_layer(job_id, name, [p.stem for p in folder.glob("*.parquet")]) \
-                from None
+            raise missing_layer(job_id, name, [p.stem for p in folder.glob("*.parquet")]) from None
         except OSError as exc:
             raise StoreError(f"cannot read layer {name!r} of job {job_id}: {exc}") from exc
 
@@ -422,7 +459,8 @@ class FileStore:
 
     def _read_statuses(self, folder: Path) -> dict[str, dict[str, object]]:
         found: dict[str, dict[str, object]] = self._read_json(
-            folder / "status.json", f"the statuses of region {folder.name!r}", {})
+            folder / "status.json", f"the statuses of region {folder.name!r}", {}
+        )
         return found
 
     def _read_json(self, path: Path, what: str, empty: object) -> Any:
@@ -439,7 +477,8 @@ class FileStore:
         self.root.mkdir(parents=True, exist_ok=True)
         with self._file_lock(self.root / "kiosks.lock", EDIT_WAIT_S):
             kept: dict[str, dict[str, object]] = self._read_json(
-                self.root / "kiosks.json", "the kiosks", {})
+                self.root / "kiosks.json", "the kiosks", {}
+            )
             yield kept
             try:
                 _replace_json(self.root / "kiosks.json", dict(sorted(kept.items())))
@@ -456,8 +495,9 @@ class FileStore:
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
-                        raise RegionBusy(f"{path} is held by another process; try again "
-                                         "in a moment") from None
+                        raise RegionBusy(
+                            f"{path} is held by another process; try again in a moment"
+                        ) from None
                     time.sleep(0.02)
             try:
                 yield
@@ -489,24 +529,48 @@ class FileStore:
         os.replace(pointer, folder / "CURRENT")
         _fsync_dir(folder)
 
-    def _edit(self, region: str, facility_id: str, action: str, actor: str,
-              change: Callable[[gpd.GeoDataFrame],
-                               tuple[gpd.GeoDataFrame, dict[str, object] | None]]) -> AuditEntry:
+    def _edit(
+        self,
+        region: str,
+        facility_id: str,
+        action: str,
+        actor: str,
+        change: Callable[[gpd.GeoDataFrame], tuple[gpd.GeoDataFrame, dict[str, object] | None]],
+    ) -> AuditEntry:
         """Apply ``change`` to the facilities as a new version, its audit entry first."""
         with self._lock(region, EDIT_WAIT_S):
             live = self._require(region)
             frame, before = change(gpd.read_parquet(live / "facilities.parquet"))
             kept = frame[(frame["id"] == facility_id).to_numpy()]
-            entry = AuditEntry(region, facility_id, action, actor, datetime.now(UTC), before,
-                               _row_json(kept) if len(kept) else None)
+            entry = AuditEntry(
+                region,
+                facility_id,
+                action,
+                actor,
+                datetime.now(UTC),
+                before,
+                _row_json(kept) if len(kept) else None,
+            )
             # the entry goes first: a change is never live unrecorded
-            self._publish(region, live, frame, entry.at,
-                          f"cannot change facility {facility_id!r} of region {region!r}",
-                          lambda: self._append_audit(entry))
+            self._publish(
+                region,
+                live,
+                frame,
+                entry.at,
+                f"cannot change facility {facility_id!r} of region {region!r}",
+                lambda: self._append_audit(entry),
+            )
         return entry
 
-    def _publish(self, region: str, live: Path, frame: gpd.GeoDataFrame, at: datetime,
-                 doing: str, before_switch: Callable[[], None] | None = None) -> None:
+    def _publish(
+        self,
+        region: str,
+        live: Path,
+        frame: gpd.GeoDataFrame,
+        at: datetime,
+        doing: str,
+        before_switch: Callable[[], None] | None = None,
+    ) -> None:
         """Make ``frame`` the region's facilities in a new version (the region's lock held).
 
         The network files are hard-linked from the live version, not written again; the new
@@ -519,9 +583,12 @@ class FileStore:
             for name in ("nodes.parquet", "edges.parquet"):
                 os.link(live / name, version / name)
             frame.sort_values("id", kind="stable").to_parquet(
-                version / "facilities.parquet", index=False)
+                version / "facilities.parquet", index=False
+            )
             info = _info_json(_read_info(live / "region.json")) | {
-                "n_facilities": len(frame), "loaded_at": at.isoformat()}
+                "n_facilities": len(frame),
+                "loaded_at": at.isoformat(),
+            }
             _write_json(version / "region.json", info)
             _fsync_dir(version)
             if before_switch is not None:
@@ -535,10 +602,18 @@ class FileStore:
     def _append_audit(self, entry: AuditEntry) -> None:
         folder = self.root / "audit"
         folder.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"region": entry.region, "facility_id": entry.facility_id,
-                           "action": entry.action, "actor": entry.actor,
-                           "at": entry.at.isoformat(), "before": entry.before,
-                           "after": entry.after}, ensure_ascii=False)
+        line = json.dumps(
+            {
+                "region": entry.region,
+                "facility_id": entry.facility_id,
+                "action": entry.action,
+                "actor": entry.actor,
+                "at": entry.at.isoformat(),
+                "before": entry.before,
+                "after": entry.after,
+            },
+            ensure_ascii=False,
+        )
         with open(folder / f"{entry.region}.jsonl", "a", encoding="utf-8") as handle:
             handle.write(line + "\n")
             handle.flush()
@@ -554,10 +629,20 @@ class FileStore:
                 keys = self.api_keys()
                 yield keys
                 tmp = self.root / f".keys.{os.getpid()}.json"
-                _write_json(tmp, [{"key_id": k.key_id, "owner": k.owner, "salt": k.salt,
-                                   "digest": k.digest, "created_at": k.created_at.isoformat(),
-                                   "role": k.role}
-                                  for k in keys])
+                _write_json(
+                    tmp,
+                    [
+                        {
+                            "key_id": k.key_id,
+                            "owner": k.owner,
+                            "salt": k.salt,
+                            "digest": k.digest,
+                            "created_at": k.created_at.isoformat(),
+                            "role": k.role,
+                        }
+                        for k in keys
+                    ],
+                )
                 os.replace(tmp, self.root / "keys.json")
                 _fsync_dir(self.root)
             finally:
@@ -595,7 +680,8 @@ class FileStore:
                     if time.monotonic() >= deadline:
                         raise RegionBusy(
                             f"region {name!r} is being loaded or changed by another process; "
-                            "wait for it to finish, then try again") from None
+                            "wait for it to finish, then try again"
+                        ) from None
                     time.sleep(0.02)
             try:
                 yield
@@ -610,17 +696,29 @@ class FileStore:
 
 
 def _info_json(info: RegionInfo) -> dict[str, object]:
-    return {"name": info.name, "source": info.source, "loaded_at": info.loaded_at.isoformat(),
-            "bounds": list(info.bounds), "n_nodes": info.n_nodes, "n_edges": info.n_edges,
-            "n_facilities": info.n_facilities}
+    return {
+        "name": info.name,
+        "source": info.source,
+        "loaded_at": info.loaded_at.isoformat(),
+        "bounds": list(info.bounds),
+        "n_nodes": info.n_nodes,
+        "n_edges": info.n_edges,
+        "n_facilities": info.n_facilities,
+    }
 
 
 def _read_info(path: Path) -> RegionInfo:
     raw = json.loads(path.read_text(encoding="utf-8"))
     w, s, e, n = (float(b) for b in raw["bounds"])
-    return RegionInfo(raw["name"], raw["source"], datetime.fromisoformat(raw["loaded_at"]),
-                      (w, s, e, n), int(raw["n_nodes"]), int(raw["n_edges"]),
-                      int(raw["n_facilities"]))
+    return RegionInfo(
+        raw["name"],
+        raw["source"],
+        datetime.fromisoformat(raw["loaded_at"]),
+        (w, s, e, n),
+        int(raw["n_nodes"]),
+        int(raw["n_edges"]),
+        int(raw["n_facilities"]),
+    )
 
 
 def _row_json(rows: gpd.GeoDataFrame) -> dict[str, object]:
@@ -634,14 +732,25 @@ def _row_json(rows: gpd.GeoDataFrame) -> dict[str, object]:
 
 
 def _plain(value: object) -> object:
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) else \
-        value if isinstance(value, int | float | bool) else str(value)
+    return (
+        None
+        if value is None or (isinstance(value, float) and np.isnan(value))
+        else value
+        if isinstance(value, int | float | bool)
+        else str(value)
+    )
 
 
 def _audit_entry(raw: dict[str, object]) -> AuditEntry:
-    return AuditEntry(str(raw["region"]), str(raw["facility_id"]), str(raw["action"]),
-                      str(raw["actor"]), datetime.fromisoformat(str(raw["at"])),
-                      raw["before"], raw["after"])  # type: ignore[arg-type]
+    return AuditEntry(
+        str(raw["region"]),
+        str(raw["facility_id"]),
+        str(raw["action"]),
+        str(raw["actor"]),
+        datetime.fromisoformat(str(raw["at"])),
+        raw["before"],
+        raw["after"],
+    )  # type: ignore[arg-type]
 
 
 def _write_json(path: Path, value: object) -> None:

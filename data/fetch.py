@@ -54,8 +54,9 @@ class OverpassOptions:
     rate_limit: bool = True
 
 
-def area_polygon(area: str | tuple[float, float, float, float] | Path,
-                 nominatim_url: str | None = None) -> BaseGeometry:
+def area_polygon(
+    area: str | tuple[float, float, float, float] | Path, nominatim_url: str | None = None
+) -> BaseGeometry:
     """The polygon of an area, in EPSG:4326.
 
     ``area`` is a place name (geocoded by osmnx), a ``(west, south, east, north)`` box, or a
@@ -83,13 +84,18 @@ def area_polygon(area: str | tuple[float, float, float, float] | Path,
             except (InsufficientResponseError, TypeError) as exc:  # no result, or no outline
                 raise InvalidParameter(
                     f"cannot find the place {area!r} ({exc}); give a more precise name, a "
-                    "west,south,east,north box or a polygon file") from exc
+                    "west,south,east,north box or a polygon file"
+                ) from exc
     finally:
         ox.settings.nominatim_url, ox.settings.use_cache = saved
 
 
-def fetch_osm(polygon: BaseGeometry, standard: Standard, options: OverpassOptions,
-              progress: Progress | None = None) -> Extract:
+def fetch_osm(
+    polygon: BaseGeometry,
+    standard: Standard,
+    options: OverpassOptions,
+    progress: Progress | None = None,
+) -> Extract:
     """Download the walking network and facilities inside ``polygon`` (EPSG:4326).
 
     Raises
@@ -102,15 +108,20 @@ def fetch_osm(polygon: BaseGeometry, standard: Standard, options: OverpassOption
     with _osmnx_settings(options), _osmnx_errors(f"asking {options.url}"):
         if progress:
             progress("downloading walkable ways", 0, "requests")
-        responses = list(_overpass._download_overpass_network(
-            polygon, "walk", standard.walkable.overpass_filter()))
+        responses = list(
+            _overpass._download_overpass_network(
+                polygon, "walk", standard.walkable.overpass_filter()
+            )
+        )
         if progress:
             progress("downloading facilities", 0, "requests")
         features = _features(polygon, standard)
     ways = ways_from_overpass(responses, standard)
     if not ways:
-        raise EmptyExtract("Overpass returned no walkable street for this area; check the area "
-                           "(a place name, a west,south,east,north box or a polygon file)")
+        raise EmptyExtract(
+            "Overpass returned no walkable street for this area; check the area "
+            "(a place name, a west,south,east,north box or a polygon file)"
+        )
     nodes, edges = build_network(ways)
     return Extract(nodes, edges, facilities_frame(features, standard), polygon.bounds)
 
@@ -131,8 +142,9 @@ def ways_from_overpass(responses: list[dict[str, Any]], standard: Standard) -> l
     return ways
 
 
-def _runs(element: dict[str, Any], located: dict[int, tuple[float, float]],
-          standard: Standard) -> Iterator[Way]:
+def _runs(
+    element: dict[str, Any], located: dict[int, tuple[float, float]], standard: Standard
+) -> Iterator[Way]:
     tags = element.get("tags", {})
     if not standard.walkable.is_walkable(tags):
         return
@@ -142,13 +154,17 @@ def _runs(element: dict[str, Any], located: dict[int, tuple[float, float]],
     breaks = np.flatnonzero(np.diff(ok.astype(np.int8)) != 0) + 1
     for run in np.split(np.arange(len(refs)), breaks):
         if len(run) >= 2 and ok[run[0]]:
-            yield Way(id=element["id"], refs=refs[run], lonlat=arr[run],
-                      oneway=standard.walkable.oneway(tags), highway=tags.get("highway", ""),
-                      name=tags.get("name", ""))
+            yield Way(
+                id=element["id"],
+                refs=refs[run],
+                lonlat=arr[run],
+                oneway=standard.walkable.oneway(tags),
+                highway=tags.get("highway", ""),
+                name=tags.get("name", ""),
+            )
 
 
-def facility_tags(standard: Standard,
-                  any_value_from: int = 3) -> dict[str, bool | str | list[str]]:
+def facility_tags(standard: Standard, any_value_from: int = 3) -> dict[str, bool | str | list[str]]:
     """The Overpass tags to ask for: the first key of every category rule (a superset).
 
     A key that the rules name with ``any_value_from`` values or more is asked for with any
@@ -160,8 +176,10 @@ def facility_tags(standard: Standard,
         for rule in category.rules:
             key, value = rule[0]
             values.setdefault(key, set()).update([value] if isinstance(value, str) else value)
-    return {key: True if "*" in found or len(found) >= any_value_from else sorted(found)
-            for key, found in values.items()}
+    return {
+        key: True if "*" in found or len(found) >= any_value_from else sorted(found)
+        for key, found in values.items()
+    }
 
 
 def _features(polygon: BaseGeometry, standard: Standard) -> gpd.GeoDataFrame:
@@ -176,23 +194,36 @@ def facilities_frame(features: gpd.GeoDataFrame, standard: Standard) -> gpd.GeoD
     rows, geoms = [], []
     skip = {"geometry", "nodes", "ways"}
     columns = [c for c in features.columns if c not in skip]
-    for (kind, osm_id), values, shape in zip(features.index, features[columns].to_dict("records"),
-                                             features.geometry.to_numpy(), strict=True):
+    for (kind, osm_id), values, shape in zip(
+        features.index,
+        features[columns].to_dict("records"),
+        features.geometry.to_numpy(),
+        strict=True,
+    ):
         tags = {k: str(v) for k, v in values.items() if isinstance(v, str) or pd.notna(v)}
         category = standard.classify(tags)
         if category is None or shape is None or shape.is_empty:
             continue
-        if kind == "way" and shape.geom_type == "LineString" and (
-                standard.walkable.is_walkable(tags) or shape.is_closed):
+        if (
+            kind == "way"
+            and shape.geom_type == "LineString"
+            and (standard.walkable.is_walkable(tags) or shape.is_closed)
+        ):
             continue  # a street (network only), or an outline the file path reads as an area
         geom = _like_osmium(shape)
-        rows.append({
-            "id": f"osm:{kind}/{osm_id}", "source": "osm", "source_id": f"{kind}/{osm_id}",
-            "name": tags.get("name", ""), "name_zh": tags.get("name:zh", ""),
-            "name_en": tags.get("name:en", ""), "category": category,
-            "opening_hours": tags.get("opening_hours", ""),
-            "tags": json.dumps(tags, ensure_ascii=False, sort_keys=True),
-        })
+        rows.append(
+            {
+                "id": f"osm:{kind}/{osm_id}",
+                "source": "osm",
+                "source_id": f"{kind}/{osm_id}",
+                "name": tags.get("name", ""),
+                "name_zh": tags.get("name:zh", ""),
+                "name_en": tags.get("name:en", ""),
+                "category": category,
+                "opening_hours": tags.get("opening_hours", ""),
+                "tags": json.dumps(tags, ensure_ascii=False, sort_keys=True),
+            }
+        )
         geoms.append(geom)
     frame = pd.DataFrame(rows, columns=FACILITY_COLUMNS)
     return gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
@@ -206,8 +237,9 @@ def _like_osmium(geom: BaseGeometry) -> BaseGeometry:
     on the vertex order; this keeps it the same as from a file.
     """
     if geom.geom_type == "Polygon":
-        return shapely.Polygon(_ring(geom.exterior, ccw=True),
-                               [_ring(r, ccw=False) for r in geom.interiors])
+        return shapely.Polygon(
+            _ring(geom.exterior, ccw=True), [_ring(r, ccw=False) for r in geom.interiors]
+        )
     if geom.geom_type == "MultiPolygon":
         return shapely.MultiPolygon([_like_osmium(p) for p in geom.geoms])
     return geom
@@ -222,21 +254,39 @@ def _ring(ring: BaseGeometry, ccw: bool) -> np.ndarray:
     return np.vstack([xy, xy[:1]])
 
 
-def fetch_region(store: Store, region: str, polygon: BaseGeometry, standard: Standard,
-                 options: OverpassOptions, label: str,
-                 progress: Progress | None = None) -> RegionInfo:
+def fetch_region(
+    store: Store,
+    region: str,
+    polygon: BaseGeometry,
+    standard: Standard,
+    options: OverpassOptions,
+    label: str,
+    progress: Progress | None = None,
+) -> RegionInfo:
     """Fetch an area and store it as ``region`` (replacing an earlier version whole)."""
     check_region_name(region)
     extract = fetch_osm(polygon, standard, options, progress)
     nodes = extract.nodes
-    bounds = (float(nodes["lon"].min()), float(nodes["lat"].min()),
-              float(nodes["lon"].max()), float(nodes["lat"].max()))
-    info = RegionInfo(name=region, source=f"overpass:{label}", loaded_at=datetime.now(UTC),
-                      bounds=bounds, n_nodes=len(nodes), n_edges=len(extract.edges),
-                      n_facilities=len(extract.facilities))
+    bounds = (
+        float(nodes["lon"].min()),
+        float(nodes["lat"].min()),
+        float(nodes["lon"].max()),
+        float(nodes["lat"].max()),
+    )
+    info = RegionInfo(
+        name=region,
+        source=f"overpass:{label}",
+        loaded_at=datetime.now(UTC),
+        bounds=bounds,
+        n_nodes=len(nodes),
+        n_edges=len(extract.edges),
+        n_facilities=len(extract.facilities),
+    )
     new = extract.facilities
-    store.save_region(RegionData(info, nodes, extract.edges, new),
-                      keep=lambda stored: carry_department_records(stored, new))
+    store.save_region(
+        RegionData(info, nodes, extract.edges, new),
+        keep=lambda stored: carry_department_records(stored, new),
+    )
     return stored_info(store, region)
 
 
@@ -263,11 +313,16 @@ def _osmnx_errors(doing: str, setting: str = "LC_OVERPASS_URL") -> Iterator[None
     try:
         yield
     except requests.Timeout as exc:
-        raise OverpassError(f"{doing}: no answer in time ({exc}); try a smaller area, a longer "
-                            f"timeout, or another server ({setting})") from exc
+        raise OverpassError(
+            f"{doing}: no answer in time ({exc}); try a smaller area, a longer "
+            f"timeout, or another server ({setting})"
+        ) from exc
     except requests.RequestException as exc:
-        raise OverpassError(f"{doing}: cannot reach the server ({exc}); check {setting} "
-                            "and the network") from exc
+        raise OverpassError(
+            f"{doing}: cannot reach the server ({exc}); check {setting} and the network"
+        ) from exc
     except (ResponseStatusCodeError, InsufficientResponseError) as exc:
-        raise OverpassError(f"{doing}: the server answered with an error ({exc}); try again "
-                            f"later or use another server ({setting})") from exc
+        raise OverpassError(
+            f"{doing}: the server answered with an error ({exc}); try again "
+            f"later or use another server ({setting})"
+        ) from exc

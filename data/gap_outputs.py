@@ -25,16 +25,28 @@ from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.planning import PlannerTables
 
 SUFFIXES = (".gpkg", ".parquet", ".csv")
-PG_TABLES = {"points": "gaps_points", "gaps": "gaps_areas", "sites": "gaps_sites",
-             "coverage": "gaps_coverage", "tiers": "gaps_tiers",
-             "access_scores": "gaps_access_scores", "equity": "gaps_equity"}
+PG_TABLES = {
+    "points": "gaps_points",
+    "gaps": "gaps_areas",
+    "sites": "gaps_sites",
+    "coverage": "gaps_coverage",
+    "tiers": "gaps_tiers",
+    "access_scores": "gaps_access_scores",
+    "equity": "gaps_equity",
+}
 
 
 def tables(result: PlannerTables) -> dict[str, pd.DataFrame]:
     """The output tables by name; spatial ones are GeoDataFrames in EPSG:4326."""
-    return {"points": result.points, "gaps": result.gaps, "sites": result.sites,
-            "coverage": result.coverage, "tiers": result.tiers,
-            "access_scores": result.access_scores, "equity": result.equity}
+    return {
+        "points": result.points,
+        "gaps": result.gaps,
+        "sites": result.sites,
+        "coverage": result.coverage,
+        "tiers": result.tiers,
+        "access_scores": result.access_scores,
+        "equity": result.equity,
+    }
 
 
 def write_result(result: PlannerTables, path: Path) -> list[Path]:
@@ -63,8 +75,7 @@ def _as_geo(frame: pd.DataFrame) -> gpd.GeoDataFrame:
     """A plain table as an attribute-only layer (GeoPackage keeps tables as layers too)."""
     if isinstance(frame, gpd.GeoDataFrame):
         return frame
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)),
-                            crs="EPSG:4326")
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)), crs="EPSG:4326")
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:

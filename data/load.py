@@ -22,18 +22,28 @@ def load_osm(
     check_region_name(region)
     extract = read_osm_file(path, standard, progress)
     nodes = extract.nodes
-    bounds = (float(nodes["lon"].min()), float(nodes["lat"].min()),
-              float(nodes["lon"].max()), float(nodes["lat"].max()))
+    bounds = (
+        float(nodes["lon"].min()),
+        float(nodes["lat"].min()),
+        float(nodes["lon"].max()),
+        float(nodes["lat"].max()),
+    )
     info = RegionInfo(
-        name=region, source=f"osm-file:{path.name}", loaded_at=datetime.now(UTC),
-        bounds=bounds, n_nodes=len(nodes), n_edges=len(extract.edges),
+        name=region,
+        source=f"osm-file:{path.name}",
+        loaded_at=datetime.now(UTC),
+        bounds=bounds,
+        n_nodes=len(nodes),
+        n_edges=len(extract.edges),
         n_facilities=len(extract.facilities),
     )
     if progress:
         progress(f"saving region {region}", info.n_facilities, "facilities")
     new = extract.facilities
-    store.save_region(RegionData(info, nodes, extract.edges, new),
-                      keep=lambda stored: carry_department_records(stored, new))
+    store.save_region(
+        RegionData(info, nodes, extract.edges, new),
+        keep=lambda stored: carry_department_records(stored, new),
+    )
     return stored_info(store, region)
 
 

@@ -26,8 +26,17 @@ from livingcircle.geo.standards import Standard
 #: ``progress(stage, count, unit)``, e.g. ``("reading OSM file", 20000, "objects")``
 Progress = Callable[[str, int, str], None]
 SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz")
-FACILITY_COLUMNS = ["id", "source", "source_id", "name", "name_zh", "name_en", "category",
-                    "opening_hours", "tags"]
+FACILITY_COLUMNS = [
+    "id",
+    "source",
+    "source_id",
+    "name",
+    "name_zh",
+    "name_en",
+    "category",
+    "opening_hours",
+    "tags",
+]
 
 
 @dataclass
@@ -98,8 +107,12 @@ class _Collector:
         self.wkb = osmium.geom.WKBFactory()
 
     def read(self, path: Path) -> tuple[list[Way], gpd.GeoDataFrame]:
-        processor = (osmium.FileProcessor(str(path)).with_locations().with_areas()
-                     .with_filter(osmium.filter.EmptyTagFilter()))
+        processor = (
+            osmium.FileProcessor(str(path))
+            .with_locations()
+            .with_areas()
+            .with_filter(osmium.filter.EmptyTagFilter())
+        )
         try:
             for i, obj in enumerate(processor):
                 self._take(obj)
@@ -134,14 +147,24 @@ class _Collector:
         breaks = np.flatnonzero(np.diff(ok.astype(np.int8)) != 0) + 1
         for run in np.split(np.arange(len(refs)), breaks):
             if len(run) >= 2 and ok[run[0]]:
-                self.ways.append(Way(
-                    id=way.id, refs=np.asarray(refs, dtype=np.int64)[run], lonlat=arr[run],
-                    oneway=self.standard.walkable.oneway(way.tags),
-                    highway=way.tags.get("highway", ""), name=way.tags.get("name", ""),
-                ))
+                self.ways.append(
+                    Way(
+                        id=way.id,
+                        refs=np.asarray(refs, dtype=np.int64)[run],
+                        lonlat=arr[run],
+                        oneway=self.standard.walkable.oneway(way.tags),
+                        highway=way.tags.get("highway", ""),
+                        name=way.tags.get("name", ""),
+                    )
+                )
 
-    def _facility(self, obj: osmium.osm.OSMObject, kind: str, osm_id: int,
-                  geometry: Callable[[], shapely.Geometry | None]) -> None:
+    def _facility(
+        self,
+        obj: osmium.osm.OSMObject,
+        kind: str,
+        osm_id: int,
+        geometry: Callable[[], shapely.Geometry | None],
+    ) -> None:
         category = self.standard.classify(obj.tags)
         if category is None:
             return
@@ -152,13 +175,19 @@ class _Collector:
         if geom is None or geom.is_empty:
             return
         tags = {t.k: t.v for t in obj.tags}
-        self.rows.append({
-            "id": f"osm:{kind}/{osm_id}", "source": "osm", "source_id": f"{kind}/{osm_id}",
-            "name": tags.get("name", ""), "name_zh": tags.get("name:zh", ""),
-            "name_en": tags.get("name:en", ""), "category": category,
-            "opening_hours": tags.get("opening_hours", ""),
-            "tags": json.dumps(tags, ensure_ascii=False, sort_keys=True),
-        })
+        self.rows.append(
+            {
+                "id": f"osm:{kind}/{osm_id}",
+                "source": "osm",
+                "source_id": f"{kind}/{osm_id}",
+                "name": tags.get("name", ""),
+                "name_zh": tags.get("name:zh", ""),
+                "name_en": tags.get("name:en", ""),
+                "category": category,
+                "opening_hours": tags.get("opening_hours", ""),
+                "tags": json.dumps(tags, ensure_ascii=False, sort_keys=True),
+            }
+        )
         self.geoms.append(geom)
 
     def _area(self, area: osmium.osm.Area) -> shapely.Geometry:

@@ -83,8 +83,9 @@ class FacilityRow(Base):
     __tablename__ = "facilities"
     __table_args__ = (
         UniqueConstraint("region", "source", "source_id", name="facilities_source_key"),
-        UniqueConstraint("region", "id", name="facilities_id_key",
-                         deferrable=True, initially="DEFERRED"),
+        UniqueConstraint(
+            "region", "id", name="facilities_id_key", deferrable=True, initially="DEFERRED"
+        ),
         Index("facilities_geom_gist", "geom", postgresql_using="gist"),
         Index("facilities_anchor_gist", "anchor", postgresql_using="gist"),
         Index("facilities_region_category", "region", "category"),
@@ -169,8 +170,9 @@ class RequirementRow(Base):
     """What a living-circle tier requires within ``radius_m`` (one of ``categories``)."""
 
     __tablename__ = "tier_requirements"
-    __table_args__ = (UniqueConstraint("tier_minutes", "requirement",
-                                       name="tier_requirements_key"),)
+    __table_args__ = (
+        UniqueConstraint("tier_minutes", "requirement", name="tier_requirements_key"),
+    )
 
     gid: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
     standard: Mapped[str] = mapped_column(Text)
@@ -192,8 +194,9 @@ class ApiKeyRow(Base):
     """
 
     __tablename__ = "api_keys"
-    __table_args__ = (CheckConstraint("role IN ('department', 'planner')",
-                                      name="api_keys_role_check"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('department', 'planner')", name="api_keys_role_check"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
     key_id: Mapped[str] = mapped_column(Text, unique=True)
@@ -208,8 +211,11 @@ class JobRow(Base):
     """A planner's analysis job: its inputs, state, progress, summary or error."""
 
     __tablename__ = "jobs"
-    __table_args__ = (CheckConstraint("state IN ('queued', 'running', 'done', 'failed')",
-                                      name="jobs_state_check"),)
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('queued', 'running', 'done', 'failed')", name="jobs_state_check"
+        ),
+    )
 
     gid: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     id: Mapped[str] = mapped_column(Text, unique=True)
@@ -246,8 +252,9 @@ class AuditRow(Base):
 
     __tablename__ = "facility_audit"
     __table_args__ = (
-        CheckConstraint("action IN ('create', 'update', 'delete', 'status')",
-                        name="facility_audit_action_check"),
+        CheckConstraint(
+            "action IN ('create', 'update', 'delete', 'status')", name="facility_audit_action_check"
+        ),
         Index("facility_audit_region_id", "region", "id"),
     )
 

@@ -115,11 +115,22 @@ __all__ = ["LoadStats", "PostgisStore", "dispose_engines", "parse_url", "safe_ur
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: advisory-lock class of region loads ("LC"); the object id is ``hashtext(region)``
 LOAD_LOCK = 0x4C43
-FACILITY_COLUMNS = ["id", "source", "source_id", "name", "name_zh", "name_en", "category",
-                    "opening_hours", "tags"]
+FACILITY_COLUMNS = [
+    "id",
+    "source",
+    "source_id",
+    "name",
+    "name_zh",
+    "name_en",
+    "category",
+    "opening_hours",
+    "tags",
+]
 UPGRADE_HINT = "run 'livingcircle db upgrade' (with the same --database or LC_DATABASE_URL)"
-SERVER_HINT = ("start PostgreSQL and prepare it with 'make postgis' (scripts/ensure-postgis.sh), "
-               "or fix --database / LC_DATABASE_URL")
+SERVER_HINT = (
+    "start PostgreSQL and prepare it with 'make postgis' (scripts/ensure-postgis.sh), "
+    "or fix --database / LC_DATABASE_URL"
+)
 _GEOD = Geod(ellps="WGS84")
 T = TypeVar("T")
 _CRS = CRS.from_epsg(SRID)
@@ -132,6 +143,7 @@ _KNN_MARGIN = 1.02
 
 
 # -- URLs and engines -------------------------------------------------------------------------
+
 
 def parse_url(url: str | URL) -> URL:
     """A database URL, with the psycopg 3 driver when none or another one is named."""
@@ -164,9 +176,13 @@ def engine_for(url: str | URL) -> Engine:
         if engine is None:
             try:
                 engine = create_engine(
-                    parsed, pool_recycle=1800,
-                    connect_args={"connect_timeout": 5, "application_name": "livingcircle",
-                                  "options": "-c timezone=UTC"},
+                    parsed,
+                    pool_recycle=1800,
+                    connect_args={
+                        "connect_timeout": 5,
+                        "application_name": "livingcircle",
+                        "options": "-c timezone=UTC",
+                    },
                 )
             except (ArgumentError, NoSuchModuleError) as exc:
                 raise StoreError(f"cannot use database URL {safe_url(parsed)}: {exc}") from exc
@@ -184,6 +200,7 @@ def dispose_engines() -> None:
 
 
 # -- errors -----------------------------------------------------------------------------------
+
 
 @contextmanager
 def translate_errors(url: URL, doing: str) -> Iterator[None]:
@@ -204,19 +221,24 @@ def _translate(exc: Exception, url: URL, doing: str) -> StoreError:
     if state == "3D000" or (not state and "database" in reason and "does not exist" in reason):
         return DatabaseUnavailable(
             f"database {url.database!r} does not exist at {where}; create it (createdb) and "
-            f"run 'livingcircle db upgrade --database URL'")
+            f"run 'livingcircle db upgrade --database URL'"
+        )
     refused = "authentication failed" in reason or ("role" in reason and "does not exist" in reason)
     if state.startswith("28") or (not state and refused):
         return DatabaseUnavailable(
             f"the database at {where} refused the login ({reason}); check the user and "
-            "password in --database / LC_DATABASE_URL")
-    if state.startswith(("08", "57P")) or (isinstance(orig, psycopg.OperationalError)
-                                           and not state):
+            "password in --database / LC_DATABASE_URL"
+        )
+    if state.startswith(("08", "57P")) or (
+        isinstance(orig, psycopg.OperationalError) and not state
+    ):
         return DatabaseUnavailable(
-            f"cannot reach the database at {where} while {doing} ({reason}); {SERVER_HINT}")
+            f"cannot reach the database at {where} while {doing} ({reason}); {SERVER_HINT}"
+        )
     if state in ("42P01", "42883", "42704"):
         return SchemaOutOfDate(
-            f"the database at {where} lacks the livingcircle schema ({reason}); {UPGRADE_HINT}")
+            f"the database at {where} lacks the livingcircle schema ({reason}); {UPGRADE_HINT}"
+        )
     if state == "42501":
         return StoreError(f"permission denied at {where} while {doing} ({reason})")
     return StoreError(f"database error at {where} while {doing}: {reason}")
@@ -231,6 +253,7 @@ def _first_line(exc: BaseException, url: URL) -> str:
 
 
 # -- migrations -------------------------------------------------------------------------------
+
 
 def upgrade(url: str | URL, revision: str = "head") -> str:
     """Bring the database schema up to ``revision`` with Alembic; returns the revision now.
@@ -248,8 +271,7 @@ def upgrade(url: str | URL, revision: str = "head") -> str:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     try:
-        with translate_errors(parsed, "upgrading the schema"), \
-                engine_for(parsed).begin() as conn:
+        with translate_errors(parsed, "upgrading the schema"), engine_for(parsed).begin() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, revision)
             now = conn.execute(_text("SELECT version_num FROM alembic_version")).scalar_one()
@@ -257,20 +279,22 @@ def upgrade(url: str | URL, revision: str = "head") -> str:
         if "extension" in str(exc) and "permission denied" in str(exc):
             raise StoreError(
                 f"{exc}; the postgis extension needs a superuser: run "
-                f"\"CREATE EXTENSION postgis\" in database {parsed.database!r} as postgres "
+                f'"CREATE EXTENSION postgis" in database {parsed.database!r} as postgres '
                 "(scripts/ensure-postgis.sh does it for the local template), then upgrade again"
             ) from exc
         raise
     except CommandError as exc:
         raise SchemaOutOfDate(
             f"cannot upgrade the schema at {safe_url(parsed)}: {exc}; if a newer livingcircle "
-            "made it, upgrade livingcircle") from exc
+            "made it, upgrade livingcircle"
+        ) from exc
     with _ENGINES_LOCK:
         _CHECKED.discard(parsed.render_as_string(hide_password=False))
     return str(now)
 
 
 # -- the store --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class LoadStats:
@@ -313,6 +337,7 @@ class PostgisStore:
 
     def regions(self) -> list[RegionInfo]:
         """Every loaded region, by name."""
+
         def work() -> list[RegionInfo]:
             with self._reader.connect() as conn:
                 rows = conn.execute(_text(_REGION_SQL + ' ORDER BY name COLLATE "C"')).all()
@@ -337,11 +362,19 @@ class PostgisStore:
                 out = data
                 if keep is not None:
                     stored = None
-                    if conn.execute(_text("SELECT 1 FROM regions WHERE name = :r"),
-                                    {"r": name}).first() is not None:
-                        stored = _facility_frame(_fetch(
-                            conn, f"{_FACILITY_SQL} WHERE region = %(r)s ORDER BY id",
-                            {"r": name}))
+                    if (
+                        conn.execute(
+                            _text("SELECT 1 FROM regions WHERE name = :r"), {"r": name}
+                        ).first()
+                        is not None
+                    ):
+                        stored = _facility_frame(
+                            _fetch(
+                                conn,
+                                f"{_FACILITY_SQL} WHERE region = %(r)s ORDER BY id",
+                                {"r": name},
+                            )
+                        )
                     out = with_facilities(data, keep(stored))
                 _check_facilities(name, out.facilities)
                 _upsert_region(conn, out.info)
@@ -365,8 +398,9 @@ class PostgisStore:
                     raise RegionNotFound(name, self._names(conn))
                 nodes = _nodes_frame(_fetch(conn, _NODES_SQL, {"r": name}))
                 edges = _edges_frame(_fetch(conn, _EDGES_SQL, {"r": name}))
-                facilities = _facility_frame(_fetch(
-                    conn, f"{_FACILITY_SQL} WHERE region = %(r)s ORDER BY id", {"r": name}))
+                facilities = _facility_frame(
+                    _fetch(conn, f"{_FACILITY_SQL} WHERE region = %(r)s ORDER BY id", {"r": name})
+                )
             return RegionData(_info(row), nodes, edges, facilities)
 
         return self._unit(f"reading region {name!r}", work)
@@ -384,22 +418,27 @@ class PostgisStore:
         def work() -> LoadStats | None:
             with self.engine.begin() as conn:
                 self._edit_lock(conn, region)
-                row = conn.execute(_text(_REGION_SQL + " WHERE name = :r FOR UPDATE"),
-                                   {"r": region}).first()
+                row = conn.execute(
+                    _text(_REGION_SQL + " WHERE name = :r FOR UPDATE"), {"r": region}
+                ).first()
                 if row is None:
                     raise RegionNotFound(region, self._names(conn))
-                facilities = _facility_frame(_fetch(
-                    conn, f"{_FACILITY_SQL} WHERE region = %(r)s ORDER BY id", {"r": region}))
+                facilities = _facility_frame(
+                    _fetch(conn, f"{_FACILITY_SQL} WHERE region = %(r)s ORDER BY id", {"r": region})
+                )
                 frame = change(_info(row), facilities)
                 if frame is None:
                     return None
                 _check_facilities(region, frame)
                 stats = _merge_facilities(conn, region, frame)
-                conn.execute(_text("""
+                conn.execute(
+                    _text("""
                     UPDATE regions SET n_facilities = :n,
                         loaded_at = greatest(clock_timestamp(),
                                              loaded_at + interval '1 microsecond')
-                    WHERE name = :r"""), {"r": region, "n": len(frame)})
+                    WHERE name = :r"""),
+                    {"r": region, "n": len(frame)},
+                )
                 conn.execute(_text("ANALYZE facilities (region, category)"))
             return stats
 
@@ -423,15 +462,33 @@ class PostgisStore:
 
     def save_standard(self, standard: Standard) -> None:
         """Replace the ``categories`` and ``tier_requirements`` tables with ``standard``'s."""
-        categories = [{"id": c.id, "position": i, "label_en": c.label_en,
-                       "label_zh": c.label_zh, "color": c.color, "icon": c.icon}
-                      for i, c in enumerate(standard.categories)]
-        requirements = [{"standard": standard.name, "tier_minutes": t.minutes,
-                         "tier_distance_m": t.distance_m, "tier_label_en": t.label_en,
-                         "tier_label_zh": t.label_zh, "requirement": r.id,
-                         "label_en": r.label_en, "label_zh": r.label_zh,
-                         "categories": list(r.categories), "radius_m": r.radius_m}
-                        for t in standard.tiers for r in t.requirements]
+        categories = [
+            {
+                "id": c.id,
+                "position": i,
+                "label_en": c.label_en,
+                "label_zh": c.label_zh,
+                "color": c.color,
+                "icon": c.icon,
+            }
+            for i, c in enumerate(standard.categories)
+        ]
+        requirements = [
+            {
+                "standard": standard.name,
+                "tier_minutes": t.minutes,
+                "tier_distance_m": t.distance_m,
+                "tier_label_en": t.label_en,
+                "tier_label_zh": t.label_zh,
+                "requirement": r.id,
+                "label_en": r.label_en,
+                "label_zh": r.label_zh,
+                "categories": list(r.categories),
+                "radius_m": r.radius_m,
+            }
+            for t in standard.tiers
+            for r in t.requirements
+        ]
 
         def work() -> None:
             with self.engine.begin() as conn:
@@ -470,18 +527,24 @@ class PostgisStore:
         """
         where, params = _filters(region, categories)
         params.update(lon=float(lon), lat=float(lat), k=max(int(limit), 0))
-        sql = _KNN_SQL.format(where=where, margin=_KNN_MARGIN, columns=_FACILITY_COLUMNS_SQL,
-                              here=_HERE)
+        sql = _KNN_SQL.format(
+            where=where, margin=_KNN_MARGIN, columns=_FACILITY_COLUMNS_SQL, here=_HERE
+        )
         rows = self._rows(region, sql, params)
         if not rows:
             return _facility_frame(rows, straight_m=np.zeros(0))
         geoms = _wkb([r[len(FACILITY_COLUMNS)] for r in rows])
         anchors = shapely.point_on_surface(geoms)  # what representative_point() gives
-        _, _, dist = _GEOD.inv(np.full(len(rows), float(lon)), np.full(len(rows), float(lat)),
-                               shapely.get_x(anchors), shapely.get_y(anchors))
-        order = sorted(range(len(rows)), key=lambda i: (dist[i], rows[i][0]))[:max(limit, 0)]
-        return _facility_frame([rows[i] for i in order], geoms[order],
-                               np.asarray(dist, dtype=np.float64)[order])
+        _, _, dist = _GEOD.inv(
+            np.full(len(rows), float(lon)),
+            np.full(len(rows), float(lat)),
+            shapely.get_x(anchors),
+            shapely.get_y(anchors),
+        )
+        order = sorted(range(len(rows)), key=lambda i: (dist[i], rows[i][0]))[: max(limit, 0)]
+        return _facility_frame(
+            [rows[i] for i in order], geoms[order], np.asarray(dist, dtype=np.float64)[order]
+        )
 
     def facilities_in_polygon(
         self, region: str, polygon: BaseGeometry, categories: list[str] | None = None
@@ -489,8 +552,10 @@ class PostgisStore:
         """Facilities whose geometry intersects ``polygon`` (EPSG:4326), ordered by id."""
         where, params = _filters(region, categories)
         params["polygon"] = shapely.to_wkb(polygon)
-        sql = (f"{_FACILITY_SQL} WHERE {where} AND "
-               f"ST_Intersects(geom, ST_GeomFromWKB(%(polygon)s, {SRID})) ORDER BY id")
+        sql = (
+            f"{_FACILITY_SQL} WHERE {where} AND "
+            f"ST_Intersects(geom, ST_GeomFromWKB(%(polygon)s, {SRID})) ORDER BY id"
+        )
         return self._facility_query(region, sql, params)
 
     # -- facility look-ups and edits (the API's) -----------------------------------------
@@ -524,15 +589,18 @@ class PostgisStore:
         if text and "\x00" in text:  # PostgreSQL text holds no NUL: no name has one
             where += " AND false"
         elif text:
-            where += (" AND (name ILIKE %(q)s ESCAPE '\\' OR name_zh ILIKE %(q)s ESCAPE '\\'"
-                      " OR name_en ILIKE %(q)s ESCAPE '\\')")
+            where += (
+                " AND (name ILIKE %(q)s ESCAPE '\\' OR name_zh ILIKE %(q)s ESCAPE '\\'"
+                " OR name_en ILIKE %(q)s ESCAPE '\\')"
+            )
             params["q"] = f"%{_like_escape(str(text))}%"
         sql = f"{_FACILITY_SQL} WHERE {where} ORDER BY id LIMIT %(limit)s OFFSET %(offset)s"
         params.update(limit=max(int(limit), 0), offset=max(int(offset), 0))
         return self._facility_query(region, sql, params)
 
-    def save_facility(self, region: str, record: FacilityRecord, actor: str,
-                      create: bool) -> AuditEntry:
+    def save_facility(
+        self, region: str, record: FacilityRecord, actor: str, create: bool
+    ) -> AuditEntry:
         """Create (``create``) or replace one facility, with its audit entry, in one transaction.
 
         A replaced facility keeps its row key (``fid``). The region's load time moves on, so
@@ -545,23 +613,27 @@ class PostgisStore:
             if create and before is not None:
                 raise FacilityExists(
                     f"facility {record.id!r} already exists in region {region!r}; change it "
-                    "with PUT, or pick another source_id")
+                    "with PUT, or pick another source_id"
+                )
             if not create and before is None:
                 raise FacilityNotFound(region, record.id)
             values = _record_values(region, record)
             try:
-                conn.execute(_text(_INSERT_FACILITY_SQL if create else _UPDATE_FACILITY_SQL),
-                             values)
+                conn.execute(
+                    _text(_INSERT_FACILITY_SQL if create else _UPDATE_FACILITY_SQL), values
+                )
             except IntegrityError as exc:  # (source, source_id) of another facility
                 if getattr(exc.orig, "sqlstate", None) != "23505":
                     raise
                 raise FacilityExists(
                     f"facility {record.id!r} cannot be saved in region {region!r}: another "
                     f"facility already has source {record.source!r} and source_id "
-                    f"{record.source_id!r}") from None
+                    f"{record.source_id!r}"
+                ) from None
 
-        return self._edit(region, record.id, action, actor, change,
-                          {"create": 1, "update": 0}[action])
+        return self._edit(
+            region, record.id, action, actor, change, {"create": 1, "update": 0}[action]
+        )
 
     def delete_facility(self, region: str, facility_id: str, actor: str) -> AuditEntry:
         """Remove one facility, with its audit entry, in one transaction."""
@@ -570,8 +642,10 @@ class PostgisStore:
         def change(conn: Connection, before: gpd.GeoDataFrame | None) -> None:
             if before is None:
                 raise FacilityNotFound(region, facility_id)
-            conn.execute(_text("DELETE FROM facilities WHERE region = :r AND id = :id"),
-                         {"r": region, "id": str(facility_id)})
+            conn.execute(
+                _text("DELETE FROM facilities WHERE region = :r AND id = :id"),
+                {"r": region, "id": str(facility_id)},
+            )
 
         return self._edit(region, str(facility_id), "delete", actor, change, -1)
 
@@ -581,56 +655,77 @@ class PostgisStore:
 
         def work() -> list[AuditEntry]:
             with self._reader.connect() as conn:
-                rows = conn.execute(_text(
-                    "SELECT region, facility_id, action, actor, at, before, after "
-                    "FROM facility_audit WHERE region = :r ORDER BY id DESC "
-                    "LIMIT :limit OFFSET :offset"),
-                    {"r": region, "limit": max(int(limit), 0),
-                     "offset": max(int(offset), 0)}).all()
-            return [AuditEntry(r[0], r[1], r[2], r[3], r[4].astimezone(UTC), _ordered(r[5]),
-                               _ordered(r[6])) for r in rows]
+                rows = conn.execute(
+                    _text(
+                        "SELECT region, facility_id, action, actor, at, before, after "
+                        "FROM facility_audit WHERE region = :r ORDER BY id DESC "
+                        "LIMIT :limit OFFSET :offset"
+                    ),
+                    {"r": region, "limit": max(int(limit), 0), "offset": max(int(offset), 0)},
+                ).all()
+            return [
+                AuditEntry(
+                    r[0], r[1], r[2], r[3], r[4].astimezone(UTC), _ordered(r[5]), _ordered(r[6])
+                )
+                for r in rows
+            ]
 
         return self._unit(f"reading the audit log of {region!r}", work)
 
     def add_api_key(self, key: ApiKey) -> None:
         """Keep a new key's record (its hash; never the secret)."""
-        created = key.created_at if key.created_at.tzinfo else \
-            key.created_at.replace(tzinfo=UTC)
+        created = key.created_at if key.created_at.tzinfo else key.created_at.replace(tzinfo=UTC)
 
         def work() -> None:
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(insert(ApiKeyRow).values(
-                        key_id=key.key_id, owner=key.owner, salt=key.salt, digest=key.digest,
-                        created_at=created, role=key.role))
+                    conn.execute(
+                        insert(ApiKeyRow).values(
+                            key_id=key.key_id,
+                            owner=key.owner,
+                            salt=key.salt,
+                            digest=key.digest,
+                            created_at=created,
+                            role=key.role,
+                        )
+                    )
             except IntegrityError as exc:
                 if getattr(exc.orig, "sqlstate", None) != "23505":
                     raise
-                raise InvalidParameter(f"there is already an API key {key.key_id!r}; make "
-                                       "another with 'livingcircle keys add'") from None
+                raise InvalidParameter(
+                    f"there is already an API key {key.key_id!r}; make "
+                    "another with 'livingcircle keys add'"
+                ) from None
 
         self._unit("adding an API key", work)
 
     def api_keys(self) -> list[ApiKey]:
         """Every key, oldest first."""
+
         def work() -> list[ApiKey]:
             with self._reader.connect() as conn:
-                rows = conn.execute(_text(
-                    "SELECT key_id, owner, salt, digest, created_at, role FROM api_keys "
-                    "ORDER BY id")).all()
+                rows = conn.execute(
+                    _text(
+                        "SELECT key_id, owner, salt, digest, created_at, role FROM api_keys "
+                        "ORDER BY id"
+                    )
+                ).all()
             return [ApiKey(r[0], r[1], r[2], r[3], r[4].astimezone(UTC), r[5]) for r in rows]
 
         return self._unit("reading the API keys", work)
 
     def remove_api_key(self, key_id: str) -> None:
         """Revoke a key; raises ``InvalidParameter`` if there is no such key."""
+
         def work() -> None:
             with self.engine.begin() as conn:
-                gone = conn.execute(_text("DELETE FROM api_keys WHERE key_id = :k"),
-                                    {"k": str(key_id)})
+                gone = conn.execute(
+                    _text("DELETE FROM api_keys WHERE key_id = :k"), {"k": str(key_id)}
+                )
                 if gone.rowcount == 0:
-                    raise InvalidParameter(f"there is no API key {key_id!r}; see 'livingcircle "
-                                           "keys list'")
+                    raise InvalidParameter(
+                        f"there is no API key {key_id!r}; see 'livingcircle keys list'"
+                    )
 
         self._unit("removing an API key", work)
 
@@ -643,27 +738,51 @@ class PostgisStore:
 
         def work() -> AuditEntry:
             with self.engine.begin() as conn:
-                if conn.execute(_text("SELECT 1 FROM regions WHERE name = :r FOR KEY SHARE"),
-                                {"r": region}).first() is None:
+                if (
+                    conn.execute(
+                        _text("SELECT 1 FROM regions WHERE name = :r FOR KEY SHARE"), {"r": region}
+                    ).first()
+                    is None
+                ):
                     raise RegionNotFound(region, self._names(conn))
-                category = None if "\x00" in status.facility_id else conn.execute(_text(
-                    "SELECT category FROM facilities WHERE region = :r AND id = :id"),
-                    {"r": region, "id": status.facility_id}).scalar()
+                category = (
+                    None
+                    if "\x00" in status.facility_id
+                    else conn.execute(
+                        _text("SELECT category FROM facilities WHERE region = :r AND id = :id"),
+                        {"r": region, "id": status.facility_id},
+                    ).scalar()
+                )
                 if category is None:
                     raise FacilityNotFound(region, status.facility_id)
                 kept = replace(status, category=category)
-                old = conn.execute(_text(_STATUS_SQL + " AND facility_id = :id FOR UPDATE"),
-                                   {"r": region, "id": status.facility_id}).first()
+                old = conn.execute(
+                    _text(_STATUS_SQL + " AND facility_id = :id FOR UPDATE"),
+                    {"r": region, "id": status.facility_id},
+                ).first()
                 values = {"region": region, **{f: getattr(kept, f) for f in _STATUS_COLUMNS}}
                 conn.execute(_text(_UPSERT_STATUS_SQL), values)
                 at = conn.execute(_text("SELECT clock_timestamp()")).scalar_one().astimezone(UTC)
-                entry = AuditEntry(region, status.facility_id, "status", actor, at,
-                                   None if old is None else _status(old).to_json(),
-                                   kept.to_json())
-                conn.execute(insert(AuditRow).values(
-                    region=region, facility_id=status.facility_id, action="status",
-                    actor=actor, at=at, before=null() if entry.before is None else entry.before,
-                    after=entry.after))
+                entry = AuditEntry(
+                    region,
+                    status.facility_id,
+                    "status",
+                    actor,
+                    at,
+                    None if old is None else _status(old).to_json(),
+                    kept.to_json(),
+                )
+                conn.execute(
+                    insert(AuditRow).values(
+                        region=region,
+                        facility_id=status.facility_id,
+                        action="status",
+                        actor=actor,
+                        at=at,
+                        before=null() if entry.before is None else entry.before,
+                        after=entry.after,
+                    )
+                )
             return entry
 
         return self._unit(f"keeping the status of {status.facility_id!r} in {region!r}", work)
@@ -674,10 +793,16 @@ class PostgisStore:
 
         def work() -> list[FacilityStatus]:
             with self._reader.connect() as conn:
-                rows = conn.execute(_text(_STATUS_SQL + ' ORDER BY facility_id COLLATE "C"'),
-                                    {"r": region}).all()
-                if not rows and conn.execute(_text("SELECT 1 FROM regions WHERE name = :r"),
-                                             {"r": region}).first() is None:
+                rows = conn.execute(
+                    _text(_STATUS_SQL + ' ORDER BY facility_id COLLATE "C"'), {"r": region}
+                ).all()
+                if (
+                    not rows
+                    and conn.execute(
+                        _text("SELECT 1 FROM regions WHERE name = :r"), {"r": region}
+                    ).first()
+                    is None
+                ):
                     raise RegionNotFound(region, self._names(conn))
             return [_status(r) for r in rows]
 
@@ -689,31 +814,37 @@ class PostgisStore:
 
         def work() -> None:
             with self.engine.begin() as conn:
-                if conn.execute(_text("SELECT 1 FROM regions WHERE name = :r"),
-                                {"r": kiosk.region}).first() is None:
+                if (
+                    conn.execute(
+                        _text("SELECT 1 FROM regions WHERE name = :r"), {"r": kiosk.region}
+                    ).first()
+                    is None
+                ):
                     raise RegionNotFound(kiosk.region, self._names(conn))
-                conn.execute(_text(_UPSERT_KIOSK_SQL),
-                             asdict(kiosk) | {"categories": list(kiosk.categories)})
+                conn.execute(
+                    _text(_UPSERT_KIOSK_SQL), asdict(kiosk) | {"categories": list(kiosk.categories)}
+                )
 
         self._unit(f"keeping kiosk {kiosk.id!r}", work)
 
     def kiosks(self) -> list[Kiosk]:
         """Every kept kiosk, by id."""
+
         def work() -> list[Kiosk]:
             with self._reader.connect() as conn:
-                rows = conn.execute(_text(
-                    f'SELECT {", ".join(_KIOSK_COLUMNS)} FROM kiosks ORDER BY id COLLATE "C"'
-                )).all()
+                rows = conn.execute(
+                    _text(f'SELECT {", ".join(_KIOSK_COLUMNS)} FROM kiosks ORDER BY id COLLATE "C"')
+                ).all()
             return [Kiosk(*r[:7], tuple(r[7]), r[8]) for r in rows]
 
         return self._unit("reading the kiosks", work)
 
     def remove_kiosk(self, kiosk_id: str) -> None:
         """Forget a kiosk; raises ``UnknownKiosk``."""
+
         def work() -> None:
             with self.engine.begin() as conn:
-                gone = conn.execute(_text("DELETE FROM kiosks WHERE id = :k"),
-                                    {"k": str(kiosk_id)})
+                gone = conn.execute(_text("DELETE FROM kiosks WHERE id = :k"), {"k": str(kiosk_id)})
                 if gone.rowcount == 0:
                     kept = conn.execute(_text("SELECT id FROM kiosks")).scalars().all()
                     raise UnknownKiosk(kiosk_id, kept)
@@ -728,9 +859,13 @@ class PostgisStore:
 
         def work() -> bool:
             with self.engine.begin() as conn:
-                made = conn.execute(_text(
-                    f"INSERT INTO jobs ({', '.join(_JOB_COLUMNS)}) VALUES ({_JOB_BINDS}) "
-                    "ON CONFLICT (id) DO NOTHING RETURNING id"), _job_values(job)).first()
+                made = conn.execute(
+                    _text(
+                        f"INSERT INTO jobs ({', '.join(_JOB_COLUMNS)}) VALUES ({_JOB_BINDS}) "
+                        "ON CONFLICT (id) DO NOTHING RETURNING id"
+                    ),
+                    _job_values(job),
+                ).first()
             return made is not None
 
         if self._unit(f"keeping job {job.id}", work):
@@ -739,13 +874,17 @@ class PostgisStore:
 
     def save_job(self, job: Job) -> None:
         """Update the job's row."""
+
         def work() -> None:
             with self.engine.begin() as conn:
-                conn.execute(_text(
-                    "UPDATE jobs SET state = :state, progress = CAST(:progress AS jsonb), "
-                    "summary = CAST(:summary AS jsonb), error = :error, "
-                    "updated_at = :updated_at WHERE id = :id"),
-                    _job_values(job))
+                conn.execute(
+                    _text(
+                        "UPDATE jobs SET state = :state, progress = CAST(:progress AS jsonb), "
+                        "summary = CAST(:summary AS jsonb), error = :error, "
+                        "updated_at = :updated_at WHERE id = :id"
+                    ),
+                    _job_values(job),
+                )
 
         self._unit(f"keeping job {job.id}", work)
 
@@ -755,17 +894,23 @@ class PostgisStore:
 
         def work() -> Any:
             with self._reader.connect() as conn:
-                return conn.execute(_text(
-                    f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs WHERE id = :id"),
-                    {"id": job_id}).first()
+                return conn.execute(
+                    _text(f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs WHERE id = :id"),
+                    {"id": job_id},
+                ).first()
 
         row = self._unit(f"reading job {job_id}", work)
         if row is None:
-            raise JobNotFound(f"there is no job {job_id!r}; submit one with POST "
-                              "/v1/regions/{region}/analyses")
+            raise JobNotFound(
+                f"there is no job {job_id!r}; submit one with POST /v1/regions/{{region}}/analyses"
+            )
         values = dict(zip(_JOB_COLUMNS, row, strict=True))
-        return Job(**(values | {"created_at": row[-2].astimezone(UTC),
-                                "updated_at": row[-1].astimezone(UTC)}))
+        return Job(
+            **(
+                values
+                | {"created_at": row[-2].astimezone(UTC), "updated_at": row[-1].astimezone(UTC)}
+            )
+        )
 
     def save_job_layers(self, job_id: str, layers: Mapping[str, bytes]) -> None:
         """Upsert each layer's bytes into ``job_layers``, all in one transaction."""
@@ -775,10 +920,13 @@ class PostgisStore:
         def work() -> None:
             with self.engine.begin() as conn:
                 for row in rows:
-                    conn.execute(_text(
-                        "INSERT INTO job_layers (job_id, name, parquet) VALUES (:j, :n, :p) "
-                        "ON CONFLICT (job_id, name) DO UPDATE SET parquet = EXCLUDED.parquet"),
-                        row)
+                    conn.execute(
+                        _text(
+                            "INSERT INTO job_layers (job_id, name, parquet) VALUES (:j, :n, :p) "
+                            "ON CONFLICT (job_id, name) DO UPDATE SET parquet = EXCLUDED.parquet"
+                        ),
+                        row,
+                    )
 
         self._unit(f"keeping the layers of job {job_id}", work)
 
@@ -789,9 +937,9 @@ class PostgisStore:
 
         def work() -> Any:
             with self._reader.connect() as conn:
-                return conn.execute(_text(
-                    "SELECT name, parquet FROM job_layers WHERE job_id = :j"),
-                    {"j": job_id}).all()
+                return conn.execute(
+                    _text("SELECT name, parquet FROM job_layers WHERE job_id = :j"), {"j": job_id}
+                ).all()
 
         rows = {r[0]: r[1] for r in self._unit(f"reading job {job_id}", work)}
         if name in rows:
@@ -799,37 +947,67 @@ class PostgisStore:
         self.job(job_id)
         raise missing_layer(job_id, name, rows)
 
-    def _edit(self, region: str, facility_id: str, action: str, actor: str,
-              change: Callable[[Connection, gpd.GeoDataFrame | None], None],
-              counted: int) -> AuditEntry:
+    def _edit(
+        self,
+        region: str,
+        facility_id: str,
+        action: str,
+        actor: str,
+        change: Callable[[Connection, gpd.GeoDataFrame | None], None],
+        counted: int,
+    ) -> AuditEntry:
         """Apply ``change`` and record it, in one transaction; the region's load time moves on.
 
         Edits and loads of a region take the same advisory lock: an edit waits for another
         edit or a load, up to 10 s, then fails with ``RegionBusy``. ``counted`` is the change
         in the region's number of facilities.
         """
+
         def work() -> AuditEntry:
             with self.engine.begin() as conn:
                 self._edit_lock(conn, region)
-                if conn.execute(_text("SELECT 1 FROM regions WHERE name = :r FOR UPDATE"),
-                                {"r": region}).first() is None:
+                if (
+                    conn.execute(
+                        _text("SELECT 1 FROM regions WHERE name = :r FOR UPDATE"), {"r": region}
+                    ).first()
+                    is None
+                ):
                     raise RegionNotFound(region, self._names(conn))
                 before = self._row(conn, region, facility_id)
                 change(conn, before)
                 after = self._row(conn, region, facility_id)
-                at = conn.execute(_text("""
+                at = (
+                    conn.execute(
+                        _text("""
                     UPDATE regions SET n_facilities = n_facilities + :d,
                         loaded_at = greatest(clock_timestamp(),
                                              loaded_at + interval '1 microsecond')
                     WHERE name = :r RETURNING loaded_at"""),
-                    {"r": region, "d": counted}).scalar_one().astimezone(UTC)
-                entry = AuditEntry(region, facility_id, action, actor, at,
-                                   None if before is None else _row_json(before),
-                                   None if after is None else _row_json(after))
-                conn.execute(insert(AuditRow).values(
-                    region=region, facility_id=facility_id, action=action, actor=actor, at=at,
-                    before=null() if entry.before is None else entry.before,
-                    after=null() if entry.after is None else entry.after))
+                        {"r": region, "d": counted},
+                    )
+                    .scalar_one()
+                    .astimezone(UTC)
+                )
+                entry = AuditEntry(
+                    region,
+                    facility_id,
+                    action,
+                    actor,
+                    at,
+                    None if before is None else _row_json(before),
+                    None if after is None else _row_json(after),
+                )
+                conn.execute(
+                    insert(AuditRow).values(
+                        region=region,
+                        facility_id=facility_id,
+                        action=action,
+                        actor=actor,
+                        at=at,
+                        before=null() if entry.before is None else entry.before,
+                        after=null() if entry.after is None else entry.after,
+                    )
+                )
             return entry
 
         return self._unit(f"changing facility {facility_id!r} of region {region!r}", work)
@@ -838,21 +1016,28 @@ class PostgisStore:
         """The facility as a one-row frame, or None (the edit lock keeps it from changing)."""
         if "\x00" in facility_id:  # PostgreSQL text holds no NUL: no such facility
             return None
-        frame = _facility_frame(_fetch(conn, f"{_FACILITY_SQL} WHERE region = %(r)s AND "
-                                             "id = %(id)s", {"r": region, "id": facility_id}))
+        frame = _facility_frame(
+            _fetch(
+                conn,
+                f"{_FACILITY_SQL} WHERE region = %(r)s AND id = %(id)s",
+                {"r": region, "id": facility_id},
+            )
+        )
         return None if frame.empty else frame
 
     def _edit_lock(self, conn: Connection, name: str) -> None:
         conn.execute(_text("SET LOCAL lock_timeout = '10s'"))
         try:
-            conn.execute(_text("SELECT pg_advisory_xact_lock(:c, hashtext(:r))"),
-                         {"c": LOAD_LOCK, "r": name})
+            conn.execute(
+                _text("SELECT pg_advisory_xact_lock(:c, hashtext(:r))"), {"c": LOAD_LOCK, "r": name}
+            )
         except OperationalError as exc:
             if getattr(exc.orig, "sqlstate", None) != "55P03":
                 raise
             raise RegionBusy(
                 f"region {name!r} is being loaded or changed in {safe_url(self.url)} by another "
-                "process; wait for it to finish, then try again") from None
+                "process; wait for it to finish, then try again"
+            ) from None
         conn.execute(_text("SET LOCAL lock_timeout = 0"))
 
     # -- internals -----------------------------------------------------------------------
@@ -886,27 +1071,32 @@ class PostgisStore:
 
     def _rows(self, region: str, sql: str, params: dict[str, Any]) -> Sequence[Any]:
         """Rows of one query (psycopg placeholders), straight from the driver: the hot path."""
+
         def work() -> Sequence[Any]:
             with self._reader.connect() as conn:
                 rows = _fetch(conn, sql, params)
-                if not rows and not _fetch(conn, "SELECT 1 FROM regions WHERE name = %(r)s",
-                                           {"r": region}):
+                if not rows and not _fetch(
+                    conn, "SELECT 1 FROM regions WHERE name = %(r)s", {"r": region}
+                ):
                     raise RegionNotFound(region, self._names(conn))
             return rows
 
         return self._unit(f"querying region {region!r}", work)
 
     def _names(self, conn: Connection) -> list[str]:
-        return list(conn.execute(_text('SELECT name FROM regions ORDER BY name COLLATE "C"'))
-                    .scalars())
+        return list(
+            conn.execute(_text('SELECT name FROM regions ORDER BY name COLLATE "C"')).scalars()
+        )
 
     def _lock(self, conn: Connection, name: str) -> None:
-        got = conn.execute(_text("SELECT pg_try_advisory_xact_lock(:c, hashtext(:r))"),
-                           {"c": LOAD_LOCK, "r": name}).scalar_one()
+        got = conn.execute(
+            _text("SELECT pg_try_advisory_xact_lock(:c, hashtext(:r))"), {"c": LOAD_LOCK, "r": name}
+        ).scalar_one()
         if not got:
             raise RegionBusy(
                 f"region {name!r} is being loaded into {safe_url(self.url)} by another process; "
-                "wait for it to finish, then try again")
+                "wait for it to finish, then try again"
+            )
 
     def _check_schema(self) -> None:
         key = self.url.render_as_string(hide_password=False)
@@ -918,7 +1108,8 @@ class PostgisStore:
             with self._reader.connect() as conn:
                 if conn.execute(_text("SELECT to_regclass('alembic_version')")).scalar() is None:
                     raise SchemaOutOfDate(
-                        f"the database at {where} has no livingcircle schema yet; {UPGRADE_HINT}")
+                        f"the database at {where} has no livingcircle schema yet; {UPGRADE_HINT}"
+                    )
                 return conn.execute(_text("SELECT version_num FROM alembic_version")).scalar()
 
         found = self._unit("opening the store", work)
@@ -926,17 +1117,31 @@ class PostgisStore:
             raise SchemaOutOfDate(
                 f"the database at {where} has schema revision {found}, this livingcircle needs "
                 f"{SCHEMA_REVISION}; {UPGRADE_HINT} (if a newer livingcircle made it, upgrade "
-                "livingcircle instead)")
+                "livingcircle instead)"
+            )
         with _ENGINES_LOCK:
             _CHECKED.add(key)
 
 
 # -- SQL --------------------------------------------------------------------------------------
 
-_JOB_COLUMNS = ("id", "kind", "region", "owner", "state", "inputs", "progress", "summary",
-                "error", "created_at", "updated_at")
-_JOB_BINDS = ", ".join(f"CAST(:{c} AS jsonb)" if c in ("inputs", "progress", "summary")
-                       else f":{c}" for c in _JOB_COLUMNS)
+_JOB_COLUMNS = (
+    "id",
+    "kind",
+    "region",
+    "owner",
+    "state",
+    "inputs",
+    "progress",
+    "summary",
+    "error",
+    "created_at",
+    "updated_at",
+)
+_JOB_BINDS = ", ".join(
+    f"CAST(:{c} AS jsonb)" if c in ("inputs", "progress", "summary") else f":{c}"
+    for c in _JOB_COLUMNS
+)
 
 
 def _job_values(job: Job) -> dict[str, Any]:
@@ -946,12 +1151,18 @@ def _job_values(job: Job) -> dict[str, Any]:
         values[column] = None if values[column] is None else canonical_json(values[column])
     return values
 
-_REGION_SQL = ("SELECT name, source, loaded_at, west, south, east, north, n_nodes, n_edges, "
-               "n_facilities FROM regions")
-_NODES_SQL = ("SELECT node, osmid, ST_X(geom), ST_Y(geom) FROM walk_nodes "
-              "WHERE region = %(r)s ORDER BY node")
-_EDGES_SQL = ("SELECT edge, source, target, length_m, oneway, way_id, highway, name, "
-              "ST_AsBinary(geom) FROM walk_edges WHERE region = %(r)s ORDER BY edge")
+
+_REGION_SQL = (
+    "SELECT name, source, loaded_at, west, south, east, north, n_nodes, n_edges, "
+    "n_facilities FROM regions"
+)
+_NODES_SQL = (
+    "SELECT node, osmid, ST_X(geom), ST_Y(geom) FROM walk_nodes WHERE region = %(r)s ORDER BY node"
+)
+_EDGES_SQL = (
+    "SELECT edge, source, target, length_m, oneway, way_id, highway, name, "
+    "ST_AsBinary(geom) FROM walk_edges WHERE region = %(r)s ORDER BY edge"
+)
 # Tags come back as the loaders write them, JSON text with sorted keys and non-ASCII kept
 # (json.dumps(..., ensure_ascii=False, sort_keys=True)). PostgreSQL writes that text itself
 # for a flat object of strings (its JSON escapes are Python's; "C" order is code-point
@@ -962,8 +1173,9 @@ _TAGS_SQL = """coalesce(CASE WHEN jsonb_typeof(tags) = 'object' THEN (
         string_agg(to_json(key)::text || ': ' || value::text, ', ' ORDER BY key COLLATE "C"),
         '') || '}' END
     FROM jsonb_each(tags)) END, '!' || tags::text)"""
-_FACILITY_COLUMNS_SQL = ", ".join(c if c != "tags" else _TAGS_SQL for c in FACILITY_COLUMNS) \
-    + ", ST_AsBinary(geom)"
+_FACILITY_COLUMNS_SQL = (
+    ", ".join(c if c != "tags" else _TAGS_SQL for c in FACILITY_COLUMNS) + ", ST_AsBinary(geom)"
+)
 _FACILITY_SQL = f"SELECT {_FACILITY_COLUMNS_SQL} FROM facilities"
 # the k nearest by sphere distance (index order), then everything a little farther than the
 # k-th of them, which holds the k nearest on the ellipsoid
@@ -977,21 +1189,39 @@ WHERE {where} AND ST_DWithin(anchor::geography, {here}, (
 _HERE = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography"
 
 
-_STATUS_COLUMNS = ("facility_id", "category", "spaces_free", "spaces_total", "closed_until",
-                   "note", "queue_minutes", "updated_at", "actor")
+_STATUS_COLUMNS = (
+    "facility_id",
+    "category",
+    "spaces_free",
+    "spaces_total",
+    "closed_until",
+    "note",
+    "queue_minutes",
+    "updated_at",
+    "actor",
+)
 _STATUS_SQL = f"SELECT {', '.join(_STATUS_COLUMNS)} FROM facility_status WHERE region = :r"
 _UPSERT_STATUS_SQL = f"""
-INSERT INTO facility_status (region, {', '.join(_STATUS_COLUMNS)})
-VALUES (:region, {', '.join(':' + c for c in _STATUS_COLUMNS)})
+INSERT INTO facility_status (region, {", ".join(_STATUS_COLUMNS)})
+VALUES (:region, {", ".join(":" + c for c in _STATUS_COLUMNS)})
 ON CONFLICT (region, facility_id) DO UPDATE SET
-    {', '.join(f'{c} = EXCLUDED.{c}' for c in _STATUS_COLUMNS[1:])}"""
-_KIOSK_COLUMNS = ("id", "name_zh", "name_en", "region", "lat", "lon", "language", "categories",
-                  "refresh_s")
+    {", ".join(f"{c} = EXCLUDED.{c}" for c in _STATUS_COLUMNS[1:])}"""
+_KIOSK_COLUMNS = (
+    "id",
+    "name_zh",
+    "name_en",
+    "region",
+    "lat",
+    "lon",
+    "language",
+    "categories",
+    "refresh_s",
+)
 _UPSERT_KIOSK_SQL = f"""
-INSERT INTO kiosks ({', '.join(_KIOSK_COLUMNS)})
-VALUES ({', '.join(':' + c for c in _KIOSK_COLUMNS)})
+INSERT INTO kiosks ({", ".join(_KIOSK_COLUMNS)})
+VALUES ({", ".join(":" + c for c in _KIOSK_COLUMNS)})
 ON CONFLICT (id) DO UPDATE SET
-    {', '.join(f'{c} = EXCLUDED.{c}' for c in _KIOSK_COLUMNS[1:])}"""
+    {", ".join(f"{c} = EXCLUDED.{c}" for c in _KIOSK_COLUMNS[1:])}"""
 
 
 def _status(row: Sequence[Any]) -> FacilityStatus:
@@ -1030,19 +1260,24 @@ class _ConnectionLost(Exception):
 def _filters(region: str, categories: list[str] | None) -> tuple[str, dict[str, Any]]:
     check_region_name(region)
     if categories:
-        return ("region = %(r)s AND category = ANY(%(cats)s)",
-                {"r": region, "cats": list(categories)})
+        return (
+            "region = %(r)s AND category = ANY(%(cats)s)",
+            {"r": region, "cats": list(categories)},
+        )
     return "region = %(r)s", {"r": region}
 
 
-def _bbox_filters(region: str, bbox: Bounds | None,
-                  categories: list[str] | None) -> tuple[str, dict[str, Any]]:
+def _bbox_filters(
+    region: str, bbox: Bounds | None, categories: list[str] | None
+) -> tuple[str, dict[str, Any]]:
     """As :func:`_filters`, and geometries whose bounding box meets ``bbox`` (edges too)."""
     where, params = _filters(region, categories)
     if bbox is not None:
-        where += (" AND geom && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"
-                  " AND max_lon >= %(w)s AND min_lon <= %(e)s"
-                  " AND max_lat >= %(s)s AND min_lat <= %(n)s")
+        where += (
+            " AND geom && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"
+            " AND max_lon >= %(w)s AND min_lon <= %(e)s"
+            " AND max_lat >= %(s)s AND min_lat <= %(n)s"
+        )
         params.update(zip("wsen", (float(b) for b in bbox), strict=True))
     return where, params
 
@@ -1054,10 +1289,12 @@ def _like_escape(text: str) -> str:
 
 # -- reading ----------------------------------------------------------------------------------
 
+
 def _info(row: Sequence[Any]) -> RegionInfo:
     name, source, loaded_at, w, s, e, n, n_nodes, n_edges, n_facilities = row
-    return RegionInfo(name, source, loaded_at.astimezone(UTC), (w, s, e, n), n_nodes, n_edges,
-                      n_facilities)
+    return RegionInfo(
+        name, source, loaded_at.astimezone(UTC), (w, s, e, n), n_nodes, n_edges, n_facilities
+    )
 
 
 def _columns(rows: Sequence[Sequence[Any]], n: int) -> list[list[Any]]:
@@ -1070,8 +1307,7 @@ def _strings(values: list[Any]) -> pd.Series:
 
 
 def _wkb(values: list[Any]) -> Any:
-    return shapely.from_wkb(np.array(values, dtype=object)) if values else \
-        np.empty(0, dtype=object)
+    return shapely.from_wkb(np.array(values, dtype=object)) if values else np.empty(0, dtype=object)
 
 
 @lru_cache(maxsize=256)
@@ -1081,28 +1317,36 @@ def _text(sql: str) -> TextClause:
 
 def _nodes_frame(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
     node, osmid, lon, lat = _columns(rows, 4)
-    return pd.DataFrame({
-        "node": np.array(node, dtype=np.int32), "osmid": np.array(osmid, dtype=np.int64),
-        "lon": np.array(lon, dtype=np.float64), "lat": np.array(lat, dtype=np.float64),
-    })
+    return pd.DataFrame(
+        {
+            "node": np.array(node, dtype=np.int32),
+            "osmid": np.array(osmid, dtype=np.int64),
+            "lon": np.array(lon, dtype=np.float64),
+            "lat": np.array(lat, dtype=np.float64),
+        }
+    )
 
 
 def _edges_frame(rows: Sequence[Sequence[Any]]) -> gpd.GeoDataFrame:
     edge, u, v, length, oneway, way, highway, name, wkb = _columns(rows, 9)
-    return gpd.GeoDataFrame({
-        "edge": np.array(edge, dtype=np.int32),
-        "u": np.array(u, dtype=np.int32),
-        "v": np.array(v, dtype=np.int32),
-        "length_m": np.array(length, dtype=np.float64),
-        "oneway": np.array(oneway, dtype=bool),
-        "way_id": np.array(way, dtype=np.int64),
-        "highway": _strings(highway),
-        "name": _strings(name),
-    }, geometry=GeometryArray(_wkb(wkb), crs=_CRS))
+    return gpd.GeoDataFrame(
+        {
+            "edge": np.array(edge, dtype=np.int32),
+            "u": np.array(u, dtype=np.int32),
+            "v": np.array(v, dtype=np.int32),
+            "length_m": np.array(length, dtype=np.float64),
+            "oneway": np.array(oneway, dtype=bool),
+            "way_id": np.array(way, dtype=np.int64),
+            "highway": _strings(highway),
+            "name": _strings(name),
+        },
+        geometry=GeometryArray(_wkb(wkb), crs=_CRS),
+    )
 
 
-def _facility_frame(rows: Sequence[Sequence[Any]], geoms: Any = None,
-                    straight_m: Any = None) -> gpd.GeoDataFrame:
+def _facility_frame(
+    rows: Sequence[Sequence[Any]], geoms: Any = None, straight_m: Any = None
+) -> gpd.GeoDataFrame:
     """Rows of ``_FACILITY_SQL`` as the embedded store's frame (same columns and dtypes)."""
     values = _columns(rows, len(FACILITY_COLUMNS) + 1)
     columns: dict[str, Any] = dict(zip(FACILITY_COLUMNS, values, strict=False))
@@ -1128,15 +1372,21 @@ def _tags_text(value: str | None) -> str | None:
 # -- writing ----------------------------------------------------------------------------------
 
 _EDIT_COLUMNS = [*FACILITY_COLUMNS, "geom", "anchor", "min_lon", "min_lat", "max_lon", "max_lat"]
-_EDIT_VALUES = {"tags": "CAST(:tags AS jsonb)", "geom": f"ST_GeomFromWKB(:geom, {SRID})",
-                "anchor": f"ST_GeomFromWKB(:anchor, {SRID})"}
+_EDIT_VALUES = {
+    "tags": "CAST(:tags AS jsonb)",
+    "geom": f"ST_GeomFromWKB(:geom, {SRID})",
+    "anchor": f"ST_GeomFromWKB(:anchor, {SRID})",
+}
 _INSERT_FACILITY_SQL = (
     f"INSERT INTO facilities (region, {', '.join(_EDIT_COLUMNS)}) VALUES (:r, "
-    + ", ".join(_EDIT_VALUES.get(c, f":{c}") for c in _EDIT_COLUMNS) + ")")
+    + ", ".join(_EDIT_VALUES.get(c, f":{c}") for c in _EDIT_COLUMNS)
+    + ")"
+)
 _UPDATE_FACILITY_SQL = (
     "UPDATE facilities SET "
     + ", ".join(f"{c} = {_EDIT_VALUES.get(c, f':{c}')}" for c in _EDIT_COLUMNS if c != "id")
-    + " WHERE region = :r AND id = :id")
+    + " WHERE region = :r AND id = :id"
+)
 
 
 def _record_values(region: str, record: FacilityRecord) -> dict[str, Any]:
@@ -1145,8 +1395,9 @@ def _record_values(region: str, record: FacilityRecord) -> dict[str, Any]:
     for column in FACILITY_COLUMNS:
         value = getattr(record, column)
         if value is not None and "\x00" in str(value):
-            raise InvalidParameter(f"{column} of facility {record.id!r} contains a NUL "
-                                   "character; text fields may not")
+            raise InvalidParameter(
+                f"{column} of facility {record.id!r} contains a NUL character; text fields may not"
+            )
         values[column] = value
     try:
         json.loads(record.tags or "{}")
@@ -1155,11 +1406,19 @@ def _record_values(region: str, record: FacilityRecord) -> dict[str, Any]:
     values["tags"] = record.tags or "{}"
     geometry = record.geometry
     if geometry is None or geometry.is_empty:
-        raise InvalidParameter(f"facility {record.id!r} has no geometry; every facility needs "
-                               "a point or an outline in EPSG:4326")
+        raise InvalidParameter(
+            f"facility {record.id!r} has no geometry; every facility needs "
+            "a point or an outline in EPSG:4326"
+        )
     w, s, e, n = geometry.bounds
-    values.update(geom=shapely.to_wkb(geometry), anchor=shapely.to_wkb(
-        shapely.point_on_surface(geometry)), min_lon=w, min_lat=s, max_lon=e, max_lat=n)
+    values.update(
+        geom=shapely.to_wkb(geometry),
+        anchor=shapely.to_wkb(shapely.point_on_surface(geometry)),
+        min_lon=w,
+        min_lat=s,
+        max_lon=e,
+        max_lat=n,
+    )
     return values
 
 
@@ -1173,8 +1432,13 @@ def _row_json(frame: gpd.GeoDataFrame) -> dict[str, object]:
     for column in frame.columns:
         if column != "geometry":
             value = row[column]
-            out[column] = None if value is None or bool(pd.isna(value)) else \
-                value if isinstance(value, int | float | bool) else str(value)
+            out[column] = (
+                None
+                if value is None or bool(pd.isna(value))
+                else value
+                if isinstance(value, int | float | bool)
+                else str(value)
+            )
     if isinstance(out.get("tags"), str):
         out["tags"] = json.loads(str(out["tags"]) or "{}")
     out["geometry"] = json.loads(shapely.to_geojson(row.geometry))
@@ -1186,8 +1450,7 @@ def _ordered(raw: Any) -> dict[str, object] | None:
     if raw is None:
         return None
     order = [*FACILITY_COLUMNS, "geometry"]
-    out = {k: raw[k] for k in order if k in raw} | {k: v for k, v in raw.items()
-                                                     if k not in order}
+    out = {k: raw[k] for k in order if k in raw} | {k: v for k, v in raw.items() if k not in order}
     if isinstance(out.get("tags"), dict):
         out["tags"] = dict(sorted(out["tags"].items()))
     return out
@@ -1196,27 +1459,35 @@ def _ordered(raw: Any) -> dict[str, object] | None:
 def _check_facilities(region: str, frame: gpd.GeoDataFrame) -> None:
     missing = [c for c in FACILITY_COLUMNS if c not in frame.columns]
     if missing:
-        raise StoreError(f"facilities of region {region!r} lack columns {missing}; "
-                         f"expected {FACILITY_COLUMNS} and a geometry")
+        raise StoreError(
+            f"facilities of region {region!r} lack columns {missing}; "
+            f"expected {FACILITY_COLUMNS} and a geometry"
+        )
     no_place = frame.geometry.isna().to_numpy() | frame.geometry.is_empty.to_numpy()
     if no_place.any():
         ids = ", ".join(map(str, frame.loc[no_place, "id"].head(3)))
-        raise StoreError(f"facilities of region {region!r} have no geometry ({ids}); every "
-                         "facility needs a point or an outline in EPSG:4326")
+        raise StoreError(
+            f"facilities of region {region!r} have no geometry ({ids}); every "
+            "facility needs a point or an outline in EPSG:4326"
+        )
     for key in (["source", "source_id"], ["id"]):
         repeated = frame.loc[frame.duplicated(key, keep=False), key]
         if len(repeated):
-            examples = ", ".join("/".join(map(str, r)) for r in
-                                 repeated.drop_duplicates().head(3).itertuples(index=False))
+            examples = ", ".join(
+                "/".join(map(str, r))
+                for r in repeated.drop_duplicates().head(3).itertuples(index=False)
+            )
             raise StoreError(
                 f"facilities of region {region!r} repeat {'/'.join(key)} ({examples}); every "
-                "facility needs its own, as a reload matches facilities by it")
+                "facility needs its own, as a reload matches facilities by it"
+            )
 
 
 def _upsert_region(conn: Connection, info: RegionInfo) -> None:
     w, s, e, n = (float(b) for b in info.bounds)
     loaded = info.loaded_at if info.loaded_at.tzinfo else info.loaded_at.replace(tzinfo=UTC)
-    conn.execute(_text("""
+    conn.execute(
+        _text("""
         INSERT INTO regions (name, source, loaded_at, west, south, east, north,
                              n_nodes, n_edges, n_facilities, boundary)
         VALUES (:name, :source, :loaded_at, :w, :s, :e, :n, :nn, :ne, :nf,
@@ -1226,9 +1497,20 @@ def _upsert_region(conn: Connection, info: RegionInfo) -> None:
             south = EXCLUDED.south, east = EXCLUDED.east, north = EXCLUDED.north,
             n_nodes = EXCLUDED.n_nodes, n_edges = EXCLUDED.n_edges,
             n_facilities = EXCLUDED.n_facilities, boundary = EXCLUDED.boundary
-    """), {"name": info.name, "source": info.source, "loaded_at": loaded, "w": w, "s": s,
-           "e": e, "n": n, "nn": int(info.n_nodes), "ne": int(info.n_edges),
-           "nf": int(info.n_facilities)})
+    """),
+        {
+            "name": info.name,
+            "source": info.source,
+            "loaded_at": loaded,
+            "w": w,
+            "s": s,
+            "e": e,
+            "n": n,
+            "nn": int(info.n_nodes),
+            "ne": int(info.n_edges),
+            "nf": int(info.n_facilities),
+        },
+    )
 
 
 _STAGE_COLUMNS = [*FACILITY_COLUMNS, "geom", "anchor", "min_lon", "min_lat", "max_lon", "max_lat"]
@@ -1237,50 +1519,95 @@ _COMPARED = [c for c in _STAGE_COLUMNS if not c.startswith(("min_", "max_"))]
 
 
 def _merge_facilities(conn: Connection, region: str, frame: gpd.GeoDataFrame) -> LoadStats:
-    conn.execute(_text("""
+    conn.execute(
+        _text("""
         CREATE TEMP TABLE lc_stage_facilities (
             id text COLLATE "C", source text, source_id text, name text, name_zh text,
             name_en text, category text, opening_hours text, tags jsonb,
             geom geometry(Geometry, 4326), anchor geometry(Point, 4326),
             min_lon float8, min_lat float8, max_lon float8, max_lat float8
-        ) ON COMMIT DROP"""))
+        ) ON COMMIT DROP""")
+    )
     copy_rows(conn, "lc_stage_facilities", _STAGE_COLUMNS, _facility_columns(frame))
     conn.execute(_text("ANALYZE lc_stage_facilities (source, source_id)"))  # for the joins
-    deleted = conn.execute(_text("""
+    deleted = conn.execute(
+        _text("""
         DELETE FROM facilities f WHERE f.region = :r AND NOT EXISTS (
             SELECT 1 FROM lc_stage_facilities s
-            WHERE s.source = f.source AND s.source_id = f.source_id)"""), {"r": region}).rowcount
+            WHERE s.source = f.source AND s.source_id = f.source_id)"""),
+        {"r": region},
+    ).rowcount
     columns = ", ".join(_STAGE_COLUMNS)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _STAGE_COLUMNS)
-    changed = conn.execute(_text(f"""
+    changed = (
+        conn.execute(
+            _text(f"""
         INSERT INTO facilities AS f (region, {columns})
         SELECT :r, {columns} FROM lc_stage_facilities
         ON CONFLICT (region, source, source_id) DO UPDATE SET {updates}
-        WHERE ({', '.join('f.' + c for c in _COMPARED)})
-              IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in _COMPARED)})
-        RETURNING xmax = 0"""), {"r": region}).scalars().all()
+        WHERE ({", ".join("f." + c for c in _COMPARED)})
+              IS DISTINCT FROM ({", ".join("EXCLUDED." + c for c in _COMPARED)})
+        RETURNING xmax = 0"""),
+            {"r": region},
+        )
+        .scalars()
+        .all()
+    )
     inserted = sum(1 for c in changed if c)
     return LoadStats(inserted, len(changed) - inserted, len(frame) - len(changed), deleted)
 
 
-def _replace_network(conn: Connection, region: str, nodes: pd.DataFrame,
-                     edges: gpd.GeoDataFrame) -> None:
+def _replace_network(
+    conn: Connection, region: str, nodes: pd.DataFrame, edges: gpd.GeoDataFrame
+) -> None:
     conn.execute(_text("DELETE FROM walk_edges WHERE region = :r"), {"r": region})
     conn.execute(_text("DELETE FROM walk_nodes WHERE region = :r"), {"r": region})
     n = len(nodes)
-    copy_rows(conn, "walk_nodes", ["region", "node", "osmid", "geom"], [
-        [region] * n, _ints(nodes["node"]), _ints(nodes["osmid"]),
-        _geoms(shapely.points(nodes["lon"].to_numpy(), nodes["lat"].to_numpy())),
-    ])
+    copy_rows(
+        conn,
+        "walk_nodes",
+        ["region", "node", "osmid", "geom"],
+        [
+            [region] * n,
+            _ints(nodes["node"]),
+            _ints(nodes["osmid"]),
+            _geoms(shapely.points(nodes["lon"].to_numpy(), nodes["lat"].to_numpy())),
+        ],
+    )
     length = edges["length_m"].to_numpy(dtype=np.float64)
     oneway = edges["oneway"].to_numpy(dtype=bool)
-    copy_rows(conn, "walk_edges", ["region", "edge", "source", "target", "length_m", "cost",
-                                   "reverse_cost", "oneway", "way_id", "highway", "name", "geom"], [
-        [region] * len(edges), _ints(edges["edge"]), _ints(edges["u"]), _ints(edges["v"]),
-        _floats(length), _floats(length), _floats(np.where(oneway, -1.0, length)),
-        ["t" if o else "f" for o in oneway], _ints(edges["way_id"]),
-        _texts(edges["highway"]), _texts(edges["name"]), _geoms(edges.geometry.to_numpy()),
-    ])
+    copy_rows(
+        conn,
+        "walk_edges",
+        [
+            "region",
+            "edge",
+            "source",
+            "target",
+            "length_m",
+            "cost",
+            "reverse_cost",
+            "oneway",
+            "way_id",
+            "highway",
+            "name",
+            "geom",
+        ],
+        [
+            [region] * len(edges),
+            _ints(edges["edge"]),
+            _ints(edges["u"]),
+            _ints(edges["v"]),
+            _floats(length),
+            _floats(length),
+            _floats(np.where(oneway, -1.0, length)),
+            ["t" if o else "f" for o in oneway],
+            _ints(edges["way_id"]),
+            _texts(edges["highway"]),
+            _texts(edges["name"]),
+            _geoms(edges.geometry.to_numpy()),
+        ],
+    )
 
 
 def _facility_columns(frame: gpd.GeoDataFrame) -> list[list[str]]:
@@ -1288,7 +1615,8 @@ def _facility_columns(frame: gpd.GeoDataFrame) -> list[list[str]]:
     bounds = shapely.bounds(geoms)
     return [
         *(_texts(frame[c]) for c in FACILITY_COLUMNS),
-        _geoms(geoms), _geoms(shapely.point_on_surface(geoms)),
+        _geoms(geoms),
+        _geoms(shapely.point_on_surface(geoms)),
         *(_floats(bounds[:, i]) for i in range(4)),
     ]
 
@@ -1303,16 +1631,14 @@ _SRID_PREFIX = f"SRID={SRID};"  # PostGIS reads EWKT's prefix before hex WKB too
 _CHUNK_ROWS = 20_000
 
 
-def copy_rows(conn: Connection, table: str, columns: list[str],
-              values: list[list[str]]) -> None:
+def copy_rows(conn: Connection, table: str, columns: list[str], values: list[list[str]]) -> None:
     """COPY columns of values (already in COPY text form) into ``table`` on ``conn``."""
     raw = conn.connection.driver_connection
     assert isinstance(raw, psycopg.Connection)
     rows = list(zip(*values, strict=True))
-    with raw.cursor() as cur, cur.copy(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for start in range(0, len(rows), _CHUNK_ROWS):
-            chunk = rows[start:start + _CHUNK_ROWS]
+            chunk = rows[start : start + _CHUNK_ROWS]
             copy.write("".join("\t".join(r) + "\n" for r in chunk))
 
 
@@ -1323,9 +1649,14 @@ def _texts(values: Iterable[Any]) -> list[str]:
             for char, escaped in _ESCAPE_PAIRS:
                 text = text.str.replace(char, escaped, regex=False)
         return list(text.fillna(_NULL).tolist())
-    return [v.translate(_ESCAPES) if isinstance(v, str)
-            else _NULL if v is None or bool(pd.isna(v)) else str(v).translate(_ESCAPES)
-            for v in values]
+    return [
+        v.translate(_ESCAPES)
+        if isinstance(v, str)
+        else _NULL
+        if v is None or bool(pd.isna(v))
+        else str(v).translate(_ESCAPES)
+        for v in values
+    ]
 
 
 def _ints(values: pd.Series) -> list[str]:

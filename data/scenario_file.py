@@ -75,19 +75,21 @@ def read_scenario(path: Path) -> Scenario:
     """
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise ScenarioError([f"cannot read {path.name}: allowed endings "
-                             f"{', '.join(SUFFIXES)}"], path.name)
+        raise ScenarioError(
+            [f"cannot read {path.name}: allowed endings {', '.join(SUFFIXES)}"], path.name
+        )
     if not path.is_file():
         raise ScenarioError([f"no file {path}"], path.name)
     if path.stat().st_size > MAX_FILE_BYTES:
-        raise ScenarioError([f"the file has {path.stat().st_size:,} bytes; at most "
-                             f"{MAX_FILE_BYTES:,} are allowed"], path.name)
+        raise ScenarioError(
+            [f"the file has {path.stat().st_size:,} bytes; at most {MAX_FILE_BYTES:,} are allowed"],
+            path.name,
+        )
     text = path.read_text(encoding="utf-8")
     try:
         changes = _from_toml(text) if suffix == ".toml" else _from_geojson(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise ScenarioError([f"it is not valid {suffix[1:].upper()}: {exc}"], path.name) \
-            from exc
+        raise ScenarioError([f"it is not valid {suffix[1:].upper()}: {exc}"], path.name) from exc
     return scenario_from_changes(changes, path.stem, path.name)
 
 
@@ -141,18 +143,24 @@ def _feature_change(feat: Any) -> tuple[str, dict[str, Any]] | str:
     return kind, props
 
 
-def scenario_from_changes(data: Mapping[str, Any], name: str = "scenario",
-                          source: str = "the scenario") -> Scenario:
+def scenario_from_changes(
+    data: Mapping[str, Any], name: str = "scenario", source: str = "the scenario"
+) -> Scenario:
     """A :class:`Scenario` from a TOML-like mapping (``add_facility = [{...}]`` and so on)."""
     problems = list(data.get("_problems", []))
     unknown = sorted(set(data) - {*KINDS, "name", "_problems"})
     if unknown:
-        problems.append(f"unknown section{'s' if len(unknown) > 1 else ''} "
-                        f"{', '.join(unknown)}; allowed: name, {', '.join(KINDS)}")
+        problems.append(
+            f"unknown section{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(unknown)}; allowed: name, {', '.join(KINDS)}"
+        )
     parsed: dict[str, list[Any]] = {k: [] for k in KINDS}
     makers: dict[str, Callable[[dict[str, Any]], Any]] = {
-        "add_facility": _new_facility, "close_facility": _closed_facility,
-        "add_link": _new_link, "close_street": _closed_street}
+        "add_facility": _new_facility,
+        "close_facility": _closed_facility,
+        "add_link": _new_link,
+        "close_street": _closed_street,
+    }
     for kind in KINDS:
         items = data.get(kind, [])
         if not isinstance(items, list):
@@ -165,9 +173,11 @@ def scenario_from_changes(data: Mapping[str, Any], name: str = "scenario",
                 continue
             extra = sorted(set(item) - _FIELDS[kind])
             if extra:
-                problems.append(f"{where}: unknown field{'s' if len(extra) > 1 else ''} "
-                                f"{', '.join(extra)}; allowed: "
-                                f"{', '.join(sorted(_FIELDS[kind]))}")
+                problems.append(
+                    f"{where}: unknown field{'s' if len(extra) > 1 else ''} "
+                    f"{', '.join(extra)}; allowed: "
+                    f"{', '.join(sorted(_FIELDS[kind]))}"
+                )
                 continue
             try:
                 parsed[kind].append(makers[kind](item))
@@ -175,9 +185,13 @@ def scenario_from_changes(data: Mapping[str, Any], name: str = "scenario",
                 problems.append(f"{where}: {_reason(exc)}")
     if problems:
         raise ScenarioError(problems, source)
-    return Scenario(str(data.get("name", name)), tuple(parsed["add_facility"]),
-                    tuple(parsed["close_facility"]), tuple(parsed["add_link"]),
-                    tuple(parsed["close_street"]))
+    return Scenario(
+        str(data.get("name", name)),
+        tuple(parsed["add_facility"]),
+        tuple(parsed["close_facility"]),
+        tuple(parsed["add_link"]),
+        tuple(parsed["close_street"]),
+    )
 
 
 def _reason(exc: Exception) -> str:
@@ -214,10 +228,14 @@ def _flag(item: dict[str, Any], key: str) -> bool:
 
 def _new_facility(item: dict[str, Any]) -> NewFacility:
     cap = item.get("capacity")
-    return NewFacility(_text(item, "category") or _missing("category"),
-                       _number(item["lon"], "lon"), _number(item["lat"], "lat"),
-                       _text(item, "name"), None if cap is None else _number(cap, "capacity"),
-                       _text(item, "id"))
+    return NewFacility(
+        _text(item, "category") or _missing("category"),
+        _number(item["lon"], "lon"),
+        _number(item["lat"], "lat"),
+        _text(item, "name"),
+        None if cap is None else _number(cap, "capacity"),
+        _text(item, "id"),
+    )
 
 
 def _missing(key: str) -> str:
@@ -230,9 +248,13 @@ def _closed_facility(item: dict[str, Any]) -> str:
 
 def _new_link(item: dict[str, Any]) -> NewLink:
     snap = item.get("max_snap_m")
-    return NewLink(_point(item["from"], "from"), _point(item["to"], "to"),
-                   _flag(item, "oneway"), _text(item, "name"),
-                   *(() if snap is None else (_number(snap, "max_snap_m"),)))
+    return NewLink(
+        _point(item["from"], "from"),
+        _point(item["to"], "to"),
+        _flag(item, "oneway"),
+        _text(item, "name"),
+        *(() if snap is None else (_number(snap, "max_snap_m"),)),
+    )
 
 
 def _closed_street(item: dict[str, Any]) -> ClosedStreet:
@@ -247,8 +269,13 @@ def _closed_street(item: dict[str, Any]) -> ClosedStreet:
             raise ValueError("between must be two points [[lon, lat], [lon, lat]]")
         between = (_point(pts[0], "between start"), _point(pts[1], "between end"))
     snap = item.get("max_snap_m")
-    return ClosedStreet(way, at, between, _text(item, "name"),
-                        *(() if snap is None else (_number(snap, "max_snap_m"),)))
+    return ClosedStreet(
+        way,
+        at,
+        between,
+        _text(item, "name"),
+        *(() if snap is None else (_number(snap, "max_snap_m"),)),
+    )
 
 
 def write_scenario_result(result: ScenarioResult, path: Path) -> list[Path]:
@@ -260,8 +287,9 @@ def write_scenario_result(result: ScenarioResult, path: Path) -> list[Path]:
     """
     suffix = path.suffix.lower()
     if suffix not in OUT_SUFFIXES:
-        raise InvalidParameter(f"cannot write {path.name}: allowed endings "
-                               f"{', '.join(OUT_SUFFIXES)}")
+        raise InvalidParameter(
+            f"cannot write {path.name}: allowed endings {', '.join(OUT_SUFFIXES)}"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     layers = result.layers()
     if suffix == ".gpkg":

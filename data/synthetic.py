@@ -27,17 +27,49 @@ NINGBO = (121.55, 29.87)
 #: Relative density of each category (unlisted categories get 1.0): bus stops, restaurants
 #: and shops are everywhere, hospitals and government offices are rare.
 CATEGORY_WEIGHTS: dict[str, float] = {
-    "hospital": 0.15, "clinic": 1.0, "pharmacy": 1.5, "wet_market": 0.5, "supermarket": 1.5,
-    "convenience": 4.0, "kindergarten": 1.0, "primary_school": 0.6, "junior_high_school": 0.3,
-    "school": 0.3, "elderly_care": 0.4, "community_centre": 0.5, "culture": 0.3,
-    "sports": 0.6, "park": 0.8, "restaurant": 8.0, "bank": 1.2, "post_office": 0.3,
-    "police": 0.2, "government": 0.2, "daily_services": 3.0, "car_parking": 3.0,
-    "bicycle_parking": 2.0, "toilets": 1.0, "recycling": 1.5, "parcel_locker": 2.0,
+    "hospital": 0.15,
+    "clinic": 1.0,
+    "pharmacy": 1.5,
+    "wet_market": 0.5,
+    "supermarket": 1.5,
+    "convenience": 4.0,
+    "kindergarten": 1.0,
+    "primary_school": 0.6,
+    "junior_high_school": 0.3,
+    "school": 0.3,
+    "elderly_care": 0.4,
+    "community_centre": 0.5,
+    "culture": 0.3,
+    "sports": 0.6,
+    "park": 0.8,
+    "restaurant": 8.0,
+    "bank": 1.2,
+    "post_office": 0.3,
+    "police": 0.2,
+    "government": 0.2,
+    "daily_services": 3.0,
+    "car_parking": 3.0,
+    "bicycle_parking": 2.0,
+    "toilets": 1.0,
+    "recycling": 1.5,
+    "parcel_locker": 2.0,
     "bus_stop": 5.0,
 }
 
-_HIGHWAYS = np.array(["residential", "residential", "tertiary", "residential", "service",
-                      "secondary", "residential", "footway", "residential", "primary"])
+_HIGHWAYS = np.array(
+    [
+        "residential",
+        "residential",
+        "tertiary",
+        "residential",
+        "service",
+        "secondary",
+        "residential",
+        "footway",
+        "residential",
+        "primary",
+    ]
+)
 _ONEWAY_FRACTION = 0.02
 _POLYGON_FRACTION = 0.10
 
@@ -107,12 +139,14 @@ def grid_city(
     x = col * spacing_m + rng.uniform(-jitter_m, jitter_m, n_nodes)
     y = row * spacing_m + rng.uniform(-jitter_m, jitter_m, n_nodes)
     lon, lat = to_lonlat(x, y)
-    nodes = pd.DataFrame({
-        "node": np.arange(n_nodes, dtype=np.int32),
-        "osmid": idx + 1_000_000_000,
-        "lon": lon,
-        "lat": lat,
-    })
+    nodes = pd.DataFrame(
+        {
+            "node": np.arange(n_nodes, dtype=np.int32),
+            "osmid": idx + 1_000_000_000,
+            "lon": lon,
+            "lat": lat,
+        }
+    )
 
     # edges: east and north neighbours, a few dropped, a few one-way in a random direction
     east = idx[(col < cols - 1) & (idx + 1 < n_nodes)]
@@ -132,10 +166,12 @@ def grid_city(
     coords[:, 1, 0], coords[:, 1, 1] = lon[v], lat[v]
     # a street is a grid row (horizontal) or column (vertical); edges carry its way id
     street = np.where(horizontal, row[u], rows + np.minimum(col[u], col[v]))
-    street_names = np.concatenate([
-        [f"Synthetic Road {r + 1}" for r in range(rows)],
-        [f"Synthetic Street {c + 1}" for c in range(cols)],
-    ]).astype(object)
+    street_names = np.concatenate(
+        [
+            [f"Synthetic Road {r + 1}" for r in range(rows)],
+            [f"Synthetic Street {c + 1}" for c in range(cols)],
+        ]
+    ).astype(object)
     edges = gpd.GeoDataFrame(
         {
             "edge": np.arange(len(u), dtype=np.int32),
@@ -150,8 +186,14 @@ def grid_city(
         geometry=shapely.linestrings(coords),
         crs="EPSG:4326",
     )
-    facilities = _facilities(rng, to_lonlat=to_lonlat, width=width, height=height,
-                             per_km2=facilities_per_km2, categories=categories)
+    facilities = _facilities(
+        rng,
+        to_lonlat=to_lonlat,
+        width=width,
+        height=height,
+        per_km2=facilities_per_km2,
+        categories=categories,
+    )
     return nodes, edges, facilities
 
 

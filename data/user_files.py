@@ -32,13 +32,14 @@ def read_geo_file(path: Path, what: str) -> gpd.GeoDataFrame:
     if path.suffix.lower() == ".csv":
         return _read_csv(path, what)
     try:
-        frame = gpd.read_parquet(path) if path.suffix.lower() == ".parquet" else \
-            gpd.read_file(path)
+        frame = gpd.read_parquet(path) if path.suffix.lower() == ".parquet" else gpd.read_file(path)
     except Exception as exc:  # GDAL and Arrow raise many kinds
         raise InvalidParameter(f"cannot read {what} file {path}: {exc}") from exc
     if frame.crs is None:
-        raise InvalidParameter(f"{what} file {path} has no coordinate system; save it with "
-                               "one (WGS 84, EPSG:4326, if unsure)")
+        raise InvalidParameter(
+            f"{what} file {path} has no coordinate system; save it with "
+            "one (WGS 84, EPSG:4326, if unsure)"
+        )
     return frame.to_crs("EPSG:4326")
 
 
@@ -52,13 +53,16 @@ def _read_csv(path: Path, what: str) -> gpd.GeoDataFrame:
         raise InvalidParameter(
             f"{what} file {path} needs longitude and latitude columns (WGS 84); allowed "
             f"names: {', '.join(LON_NAMES)} and {', '.join(LAT_NAMES)}; found: "
-            f"{', '.join(map(str, table.columns))}")
+            f"{', '.join(map(str, table.columns))}"
+        )
     x = pd.to_numeric(table[lon], errors="coerce").to_numpy(dtype=np.float64)
     y = pd.to_numeric(table[lat], errors="coerce").to_numpy(dtype=np.float64)
     bad = ~(np.isfinite(x) & np.isfinite(y) & (np.abs(x) <= 180) & (np.abs(y) <= 90))
     if bad.any():
-        raise InvalidParameter(f"{what} file {path}: {int(bad.sum())} rows have no valid "
-                               f"lon/lat (first at row {int(np.argmax(bad)) + 2})")
+        raise InvalidParameter(
+            f"{what} file {path}: {int(bad.sum())} rows have no valid "
+            f"lon/lat (first at row {int(np.argmax(bad)) + 2})"
+        )
     return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(x, y), crs="EPSG:4326")
 
 
@@ -78,11 +82,13 @@ def read_homes(path: Path, total: float | None = None) -> gpd.GeoDataFrame:
     pop_col = _pick(frame, POPULATION_NAMES)
     if pop_col is not None:
         frame = frame.rename(columns={pop_col: "population"})
-    ids = frame["id"].astype(str).to_numpy(dtype=object) if "id" in frame else \
-        np.array([f"home:{i}" for i in range(len(frame))], dtype=object)
+    ids = (
+        frame["id"].astype(str).to_numpy(dtype=object)
+        if "id" in frame
+        else np.array([f"home:{i}" for i in range(len(frame))], dtype=object)
+    )
     comm_col = _pick(frame, COMMUNITY_NAMES)
-    community = frame[comm_col].fillna("").astype(str).to_numpy(dtype=object) \
-        if comm_col else None
+    community = frame[comm_col].fillna("").astype(str).to_numpy(dtype=object) if comm_col else None
     if not (frame.geometry.geom_type == "Point").all():
         out = demand_from_buildings(frame.assign(id=ids), total)
         if community is not None:
@@ -96,12 +102,12 @@ def read_homes(path: Path, total: float | None = None) -> gpd.GeoDataFrame:
             pop = pop * scale
     else:
         pop = np.full(len(frame), 1.0 if total is None else float(total) / max(len(frame), 1))
-    return _age_groups(demand_frame(frame.geometry.to_numpy(), pop, ids, community), frame,
-                       scale)
+    return _age_groups(demand_frame(frame.geometry.to_numpy(), pop, ids, community), frame, scale)
 
 
-def _age_groups(out: gpd.GeoDataFrame, frame: gpd.GeoDataFrame, scale: float | None
-                ) -> gpd.GeoDataFrame:
+def _age_groups(
+    out: gpd.GeoDataFrame, frame: gpd.GeoDataFrame, scale: float | None
+) -> gpd.GeoDataFrame:
     """Keep the age-group columns the equity table reads.
 
     Residents per home are scaled as the population was; footprints, whose residents are
@@ -109,8 +115,9 @@ def _age_groups(out: gpd.GeoDataFrame, frame: gpd.GeoDataFrame, scale: float | N
     """
     for group in AGE_GROUPS:
         if f"{group}_share" in frame:
-            out[f"{group}_share"] = pd.to_numeric(frame[f"{group}_share"],
-                                                  errors="coerce").to_numpy()
+            out[f"{group}_share"] = pd.to_numeric(
+                frame[f"{group}_share"], errors="coerce"
+            ).to_numpy()
         elif group in frame and scale is not None:
             out[group] = pd.to_numeric(frame[group], errors="coerce").to_numpy() * scale
     return out
@@ -121,13 +128,18 @@ def read_boundaries(path: Path, name: str | None = None) -> gpd.GeoDataFrame:
     frame = read_geo_file(path, "boundaries")
     col = name or _pick(frame, ("name", "community", "社区", "name_zh"))
     if col is None or col not in frame:
-        raise InvalidParameter(f"boundaries file {path} needs a name column; pass its name "
-                               f"(columns: {', '.join(map(str, frame.columns))})")
+        raise InvalidParameter(
+            f"boundaries file {path} needs a name column; pass its name "
+            f"(columns: {', '.join(map(str, frame.columns))})"
+        )
     polys = frame[frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
     if polys.empty:
         raise InvalidParameter(f"boundaries file {path} has no polygon")
-    return gpd.GeoDataFrame({"name": polys[col].astype(str).to_numpy()},
-                            geometry=polys.geometry.to_numpy(), crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {"name": polys[col].astype(str).to_numpy()},
+        geometry=polys.geometry.to_numpy(),
+        crs="EPSG:4326",
+    )
 
 
 def read_parcels(path: Path) -> gpd.GeoDataFrame:

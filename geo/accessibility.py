@@ -45,7 +45,8 @@ def distance_to_nearest(
     back = ~oneway | (length - off <= AT_NODE_M)
     starts = np.concatenate([net.edge_u[edge], net.edge_v[edge][back]])
     costs = np.concatenate([off, (length - off)[back]]) + np.concatenate(
-        [facilities.access_m, facilities.access_m[back]])
+        [facilities.access_m, facilities.access_m[back]]
+    )
     entry = np.full(n, np.inf)  # several facilities may share an end node: keep the nearest
     np.minimum.at(entry, starts, costs)
     ends = np.flatnonzero(np.isfinite(entry)).astype(np.int32)
@@ -94,8 +95,9 @@ def _same_edge(net: StreetNetwork, points: Snap, facilities: Snap) -> FloatArray
     return out
 
 
-def beyond(net: StreetNetwork, node_dist: FloatArray, radius_m: float,
-           facilities: Snap | None = None) -> Pieces:
+def beyond(
+    net: StreetNetwork, node_dist: FloatArray, radius_m: float, facilities: Snap | None = None
+) -> Pieces:
     """Stretches of street from which the nearest facility is farther than ``radius_m``.
 
     A point ``p`` metres along edge ``(u, v)`` reaches a facility through ``u`` (walking back,
@@ -117,12 +119,16 @@ def beyond(net: StreetNetwork, node_dist: FloatArray, radius_m: float,
     else:
         pieces = (np.zeros(0, np.int32), np.zeros(0), np.zeros(0))
     edges = np.flatnonzero(gap).astype(np.int32)
-    return (np.concatenate([edges, pieces[0]]), np.concatenate([start[gap], pieces[1]]),
-            np.concatenate([end[gap], pieces[2]]))
+    return (
+        np.concatenate([edges, pieces[0]]),
+        np.concatenate([start[gap], pieces[1]]),
+        np.concatenate([end[gap], pieces[2]]),
+    )
 
 
-def _gaps_around(net: StreetNetwork, from_u: FloatArray, from_v: FloatArray,
-                 facilities: Snap, reach: FloatArray) -> Pieces:
+def _gaps_around(
+    net: StreetNetwork, from_u: FloatArray, from_v: FloatArray, facilities: Snap, reach: FloatArray
+) -> Pieces:
     """Uncovered stretches of the edges that hold facilities.
 
     On each such edge: the complement of what its ends cover and what each facility covers.
@@ -132,8 +138,9 @@ def _gaps_around(net: StreetNetwork, from_u: FloatArray, from_v: FloatArray,
     length = net.edge_length
     q = facilities.offset_m
     lo = np.concatenate([np.zeros(len(edges)), length[edges] - from_v[edges], q - reach])
-    hi = np.concatenate([from_u[edges], length[edges],
-                         np.where(net.edge_oneway[f_edge], q, q + reach)])
+    hi = np.concatenate(
+        [from_u[edges], length[edges], np.where(net.edge_oneway[f_edge], q, q + reach)]
+    )
     owner = np.concatenate([edges, edges, f_edge])
     order = np.lexsort((lo, owner))
     owner, lo, hi = owner[order], np.clip(lo[order], 0, None), hi[order]

@@ -38,8 +38,13 @@ class Atlas:
         worth it for a server answering many nearest queries, not for one query.
     """
 
-    def __init__(self, store: Store, standard: Standard,
-                 max_snap_m: float = config.MAX_SNAP_M, prepare_nearest: bool = False) -> None:
+    def __init__(
+        self,
+        store: Store,
+        standard: Standard,
+        max_snap_m: float = config.MAX_SNAP_M,
+        prepare_nearest: bool = False,
+    ) -> None:
         self.store = store
         self.standard = standard
         self.max_snap_m = max_snap_m
@@ -61,8 +66,7 @@ class Atlas:
                 data = self.store.load_region(name)
                 network = StreetNetwork.from_frames(data.nodes, data.edges)
                 engine = Region(name, network, data.facilities, self.standard, self.max_snap_m)
-                self._engines[name] = engine.prepare_nearest() if self.prepare_nearest \
-                    else engine
+                self._engines[name] = engine.prepare_nearest() if self.prepare_nearest else engine
             return self._engines[name]
 
     def forget(self, name: str) -> None:
@@ -102,17 +106,30 @@ class Atlas:
         raise PointOutsideRegion(outside_message(lon, lat, known))
 
     def _containing(self, lon: float, lat: float, infos: list[RegionInfo]) -> list[str]:
-        return [i.name for i in infos
-                if i.covers(lon, lat) and self.region(i.name).contains(lon, lat)]
+        return [
+            i.name for i in infos if i.covers(lon, lat) and self.region(i.name).contains(lon, lat)
+        ]
 
-    def nearest(self, lon: float, lat: float, categories: Iterable[str] | None = None,
-                region: str | None = None, **options: object) -> NearestResult:
+    def nearest(
+        self,
+        lon: float,
+        lat: float,
+        categories: Iterable[str] | None = None,
+        region: str | None = None,
+        **options: object,
+    ) -> NearestResult:
         """:meth:`Region.nearest` in the region containing the point."""
         self.standard.resolve_categories(categories)
         return self.locate(lon, lat, region).nearest(lon, lat, categories, **options)  # type: ignore[arg-type]
 
-    def catchment(self, lon: float, lat: float, minutes: Sequence[float] = config.DEFAULT_MINUTES,
-                  region: str | None = None, **options: object) -> CatchmentResult:
+    def catchment(
+        self,
+        lon: float,
+        lat: float,
+        minutes: Sequence[float] = config.DEFAULT_MINUTES,
+        region: str | None = None,
+        **options: object,
+    ) -> CatchmentResult:
         """:meth:`Region.catchment` in the region containing the point."""
         return self.locate(lon, lat, region).catchment(lon, lat, minutes, **options)  # type: ignore[arg-type]
 
@@ -122,10 +139,12 @@ def outside_message(lon: float, lat: float, infos: Sequence[RegionInfo]) -> str:
     near = min(infos, key=lambda i: box_distance_m(lon, lat, i.bounds))
     w, s, e, n = near.bounds
     km = box_distance_m(lon, lat, near.bounds) / 1000
-    return (f"point ({lat:.6f}, {lon:.6f}) is outside every loaded region; the nearest is "
-            f"{near.name} (lat {s:.4f} to {n:.4f}, lon {w:.4f} to {e:.4f}), about {km:,.1f} "
-            "km away; give a point inside it, or load the area first with "
-            "'livingcircle load FILE --region NAME'")
+    return (
+        f"point ({lat:.6f}, {lon:.6f}) is outside every loaded region; the nearest is "
+        f"{near.name} (lat {s:.4f} to {n:.4f}, lon {w:.4f} to {e:.4f}), about {km:,.1f} "
+        "km away; give a point inside it, or load the area first with "
+        "'livingcircle load FILE --region NAME'"
+    )
 
 
 def box_distance_m(lon: float, lat: float, bounds: Bounds) -> float:

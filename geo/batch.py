@@ -114,8 +114,10 @@ def nearest_many(
     limit = config.NEAREST_MAX_RADIUS_M
     if max_minutes is not None:
         if not 0 < max_minutes <= config.MAX_MINUTES:
-            raise InvalidParameter(f"max_minutes={max_minutes} is out of range; allowed: "
-                                   f"more than 0, up to {config.MAX_MINUTES}")
+            raise InvalidParameter(
+                f"max_minutes={max_minutes} is out of range; allowed: "
+                f"more than 0, up to {config.MAX_MINUTES}"
+            )
         limit = max_minutes * 60 * speed_m_s
     snap, reasons = snap_many(region, lon, lat)
     ok = np.flatnonzero(snap.edge >= 0)
@@ -157,8 +159,16 @@ def _refusal(region: Region, lon: float, lat: float) -> str:
     return f"point ({lat}, {lon}) could not be placed on a street"  # pragma: no cover
 
 
-def _category(region: Region, graph: ReachGraph, points: Snap, origin: NDArray[np.int64],
-              code: int, slot: int, k: int, limit: float) -> list[NDArray[np.generic]]:
+def _category(
+    region: Region,
+    graph: ReachGraph,
+    points: Snap,
+    origin: NDArray[np.int64],
+    code: int,
+    slot: int,
+    k: int,
+    limit: float,
+) -> list[NDArray[np.generic]]:
     """One category's rows for the placed origins: columns origin, slot, rank, row, dist."""
     fac = region.facilities
     rows = np.flatnonzero(fac.category == code).astype(np.int64)
@@ -187,9 +197,17 @@ def _category(region: Region, graph: ReachGraph, points: Snap, origin: NDArray[n
     return [np.concatenate(col) for col in zip(*found, strict=True)]
 
 
-def _within(graph: ReachGraph, places: Snap, rows: NDArray[np.int64], points: Snap,
-            radius: float, need: int, final: bool) -> tuple[NDArray[np.bool_], tuple[
-                NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], FloatArray]]:
+def _within(
+    graph: ReachGraph,
+    places: Snap,
+    rows: NDArray[np.int64],
+    points: Snap,
+    radius: float,
+    need: int,
+    final: bool,
+) -> tuple[
+    NDArray[np.bool_], tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], FloatArray]
+]:
     """The ``need`` nearest within ``radius`` per point, and which points are sure of them.
 
     Returns the points that are done, and (point, rank, facility row, distance) of their
@@ -227,8 +245,13 @@ def _first_radius(first: FloatArray) -> FloatArray:
     return np.asarray(FIRST_RADIUS_M * 2.0 ** np.where(np.isfinite(steps), steps, 0))
 
 
-def _rows(origin: NDArray[np.int64], slot: int, rank: NDArray[np.int64],
-          row: NDArray[np.int64], dist: FloatArray) -> list[NDArray[np.generic]]:
+def _rows(
+    origin: NDArray[np.int64],
+    slot: int,
+    rank: NDArray[np.int64],
+    row: NDArray[np.int64],
+    dist: FloatArray,
+) -> list[NDArray[np.generic]]:
     return [origin, np.full(len(origin), slot, dtype=np.int64), rank, row, dist]
 
 
@@ -245,8 +268,9 @@ def _bad_rows(reasons: list[str | None], n_cats: int) -> list[NDArray[np.generic
     return [origin, slots, zeros, zeros - 1, np.full(len(origin), np.nan)]
 
 
-def _gather(parts: list[list[NDArray[np.generic]]], cats: list[str],
-            reasons: list[str | None], limit: float) -> ManyNearest:
+def _gather(
+    parts: list[list[NDArray[np.generic]]], cats: list[str], reasons: list[str | None], limit: float
+) -> ManyNearest:
     origin, slot, rank, row, dist = (np.concatenate(col) for col in zip(*parts, strict=True))
     order = np.lexsort((rank, slot, origin))
     origin, slot, row = (a[order].astype(np.int64) for a in (origin, slot, row))
@@ -254,5 +278,12 @@ def _gather(parts: list[list[NDArray[np.generic]]], cats: list[str],
     for i in np.flatnonzero(row < 0).tolist():
         o = int(origin[i])
         why[i] = reasons[o] or f"no {cats[int(slot[i])]} within {limit:,.0f} m on foot"
-    return ManyNearest(origin, slot, rank[order].astype(np.int64), row,
-                       dist[order].astype(np.float64), why, list(cats))
+    return ManyNearest(
+        origin,
+        slot,
+        rank[order].astype(np.int64),
+        row,
+        dist[order].astype(np.float64),
+        why,
+        list(cats),
+    )

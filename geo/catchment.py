@@ -69,11 +69,11 @@ def ring_polygons(
             # where a stretch stops part-way along its edge (its other ends are nodes, which
             # the largest ring's samples hold)
             head, tail = start > 0, end < net.edge_length[edge]
-            cut = net.points_at(np.concatenate([edge[head], edge[tail]]),
-                                np.concatenate([start[head], end[tail]]))
+            cut = net.points_at(
+                np.concatenate([edge[head], edge[tail]]), np.concatenate([start[head], end[tail]])
+            )
             ends_burnt = np.concatenate([ends_burnt, _cells(cut, origin, cell)])
-        out.append(_band(np.concatenate([mine, ends_burnt]), origin, cell, frontage_m,
-                         max_hole_m2))
+        out.append(_band(np.concatenate([mine, ends_burnt]), origin, cell, frontage_m, max_hole_m2))
     return out
 
 
@@ -81,8 +81,9 @@ def _cells(xy: FloatArray, origin: FloatArray, cell: float) -> NDArray[np.intp]:
     return np.floor((xy - origin) / cell + 0.5).astype(np.intp)
 
 
-def _within(net: StreetNetwork, key: FloatArray, edge: IntArray, start: FloatArray,
-            end: FloatArray) -> NDArray[np.bool_]:
+def _within(
+    net: StreetNetwork, key: FloatArray, edge: IntArray, start: FloatArray, end: FloatArray
+) -> NDArray[np.bool_]:
     """Which positions (as :meth:`StreetNetwork.position_key`) lie on the given stretches.
 
     The stretches are disjoint (merged), so one binary search per position finds the only
@@ -96,7 +97,10 @@ def _within(net: StreetNetwork, key: FloatArray, edge: IntArray, start: FloatArr
 
 
 def _band(
-    cells: NDArray[np.intp], origin: FloatArray, cell: float, frontage_m: float,
+    cells: NDArray[np.intp],
+    origin: FloatArray,
+    cell: float,
+    frontage_m: float,
     max_hole_m2: float,
 ) -> BaseGeometry:
     """The area within ``frontage_m`` of the burnt cells, on a window of the shared grid.

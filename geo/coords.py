@@ -20,8 +20,15 @@ from livingcircle.geo.errors import InvalidParameter
 FloatArray = NDArray[np.float64]
 
 #: Names a mapping file may give besides an EPSG code (``"EPSG:4547"``).
-NAMED = {"wgs84": "wgs84", "wgs-84": "wgs84", "epsg:4326": "wgs84", "gcj02": "gcj02",
-         "gcj-02": "gcj02", "bd09": "bd09", "bd-09": "bd09"}
+NAMED = {
+    "wgs84": "wgs84",
+    "wgs-84": "wgs84",
+    "epsg:4326": "wgs84",
+    "gcj02": "gcj02",
+    "gcj-02": "gcj02",
+    "bd09": "bd09",
+    "bd-09": "bd09",
+}
 _ITERATIONS = 4
 
 
@@ -41,7 +48,8 @@ def normalise_crs(crs: str) -> str:
     except CRSError:
         raise InvalidParameter(
             f"unknown coordinate system {crs!r}; allowed: wgs84, gcj02, bd09 or an EPSG code "
-            "such as 'EPSG:4547'") from None
+            "such as 'EPSG:4547'"
+        ) from None
     return "wgs84" if parsed.equals(CRS.from_epsg(4326)) else crs.strip()
 
 
@@ -78,8 +86,7 @@ def from_wgs84(lon: ArrayLike, lat: ArrayLike, crs: str) -> tuple[FloatArray, Fl
     if kind == "wgs84":
         return xs.copy(), ys.copy()
     if kind in ("gcj02", "bd09"):
-        convert = coordTransform.wgs84_to_gcj02 if kind == "gcj02" else \
-            coordTransform.wgs84_to_bd09
+        convert = coordTransform.wgs84_to_gcj02 if kind == "gcj02" else coordTransform.wgs84_to_bd09
         gx, gy = convert(xs, ys)
         return np.asarray(gx, np.float64), np.asarray(gy, np.float64)
     transformer = Transformer.from_crs(4326, kind, always_xy=True)

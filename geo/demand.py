@@ -99,13 +99,17 @@ def demand_from_buildings(
     """One demand point per building (a point on its footprint) with its population."""
     pop = spread_population(buildings, total, by)
     points = buildings.geometry.to_crs("EPSG:4326").representative_point()
-    ids = buildings["id"].astype(str).to_numpy() if "id" in buildings else \
-        np.array([f"building:{i}" for i in range(len(buildings))], dtype=object)
+    ids = (
+        buildings["id"].astype(str).to_numpy()
+        if "id" in buildings
+        else np.array([f"building:{i}" for i in range(len(buildings))], dtype=object)
+    )
     return demand_frame(points, pop, ids)
 
 
-def demand_from_nodes(net: StreetNetwork, lonlat: FloatArray, total: float | None = None
-                      ) -> gpd.GeoDataFrame:
+def demand_from_nodes(
+    net: StreetNetwork, lonlat: FloatArray, total: float | None = None
+) -> gpd.GeoDataFrame:
     """The fallback: every street node is a home with an equal share (1 each without a total).
 
     ``lonlat`` are the nodes' WGS 84 coordinates (``Region.unproject(net.node_xy)``).
@@ -113,24 +117,34 @@ def demand_from_nodes(net: StreetNetwork, lonlat: FloatArray, total: float | Non
     n = net.n_nodes
     share = np.full(n, 1.0 if total is None else float(total) / max(n, 1))
     ids = np.char.add("node:", np.arange(n).astype(str)).astype(object)
-    return demand_frame(gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1], crs="EPSG:4326"),
-                        share, ids)
+    return demand_frame(gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1], crs="EPSG:4326"), share, ids)
 
 
-def demand_frame(points: object, population: FloatArray, ids: NDArray[np.object_],
-                 community: NDArray[np.object_] | None = None) -> gpd.GeoDataFrame:
+def demand_frame(
+    points: object,
+    population: FloatArray,
+    ids: NDArray[np.object_],
+    community: NDArray[np.object_] | None = None,
+) -> gpd.GeoDataFrame:
     """The demand schema: ``id``, ``population``, ``community`` and a point, EPSG:4326."""
     frame = gpd.GeoDataFrame(
-        {"id": pd.Series(ids, dtype="str"),
-         "population": np.asarray(population, dtype=np.float64),
-         "community": pd.Series(community if community is not None
-                                else np.full(len(ids), "", dtype=object), dtype="str")},
-        geometry=points, crs="EPSG:4326")
+        {
+            "id": pd.Series(ids, dtype="str"),
+            "population": np.asarray(population, dtype=np.float64),
+            "community": pd.Series(
+                community if community is not None else np.full(len(ids), "", dtype=object),
+                dtype="str",
+            ),
+        },
+        geometry=points,
+        crs="EPSG:4326",
+    )
     return frame.reset_index(drop=True)
 
 
-def assign_communities(demand: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame,
-                       name: str = "name") -> gpd.GeoDataFrame:
+def assign_communities(
+    demand: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame, name: str = "name"
+) -> gpd.GeoDataFrame:
     """Set each point's ``community`` to the name of the boundary polygon holding it.
 
     Points in no polygon keep an empty community; where polygons overlap the first wins.
@@ -176,8 +190,9 @@ class Demand:
         return len(self.population)
 
 
-def place_demand(net: StreetNetwork, demand: gpd.GeoDataFrame,
-                 max_snap_m: float = config.MAX_SNAP_M) -> Demand:
+def place_demand(
+    net: StreetNetwork, demand: gpd.GeoDataFrame, max_snap_m: float = config.MAX_SNAP_M
+) -> Demand:
     """Snap demand points onto the street network (points too far from any street are dropped).
 
     Raises
@@ -192,10 +207,14 @@ def place_demand(net: StreetNetwork, demand: gpd.GeoDataFrame,
     ok = snap.edge >= 0
     pop = demand["population"].to_numpy(dtype=np.float64)
     kept = demand.loc[ok].reset_index(drop=True)
-    community = (kept["community"].fillna("").astype(str).to_numpy(dtype=object)
-                 if "community" in kept else np.full(len(kept), "", dtype=object))
-    return Demand(kept, pop[ok], community, snap[np.flatnonzero(ok)], int((~ok).sum()),
-                  float(pop[~ok].sum()))
+    community = (
+        kept["community"].fillna("").astype(str).to_numpy(dtype=object)
+        if "community" in kept
+        else np.full(len(kept), "", dtype=object)
+    )
+    return Demand(
+        kept, pop[ok], community, snap[np.flatnonzero(ok)], int((~ok).sum()), float(pop[~ok].sum())
+    )
 
 
 def _check_demand(demand: gpd.GeoDataFrame) -> None:
@@ -204,10 +223,12 @@ def _check_demand(demand: gpd.GeoDataFrame) -> None:
             "demand points need a 'population' column (residents per point, a number >= 0); "
             f"the homes have: {', '.join(map(str, demand.columns)) or 'no column'}; allowed: "
             "rename the residents' column to 'population', or give the homes as a file, "
-            "where a pop, residents, people or 人口 column is taken too")
+            "where a pop, residents, people or 人口 column is taken too"
+        )
     if len(demand) and not (demand.geometry.geom_type == "Point").all():
-        raise InvalidParameter("demand geometries must be points; use demand_from_buildings "
-                               "for footprints")
+        raise InvalidParameter(
+            "demand geometries must be points; use demand_from_buildings for footprints"
+        )
     pop = pd.to_numeric(demand["population"], errors="coerce").to_numpy(dtype=np.float64)
     if (~np.isfinite(pop)).any() or (pop < 0).any():
         raise InvalidParameter("demand 'population' must be a finite number >= 0 everywhere")

@@ -128,18 +128,23 @@ class Region:
         self.boundary = self._boundary()
         centre = self.boundary.centroid
         #: The region's time zone (IANA name), found once when the engine is built.
-        self.timezone = timezone or standard.timezones.get(name) or timezone_at(centre.x,
-                                                                                 centre.y)
+        self.timezone = timezone or standard.timezones.get(name) or timezone_at(centre.x, centre.y)
         #: Opening hours of the facilities, evaluated in :attr:`timezone`.
-        self.hours = RegionHours(self.facilities.text["opening_hours"], self.timezone,
-                                 (centre.x, centre.y), standard.closing_soon_minutes)
+        self.hours = RegionHours(
+            self.facilities.text["opening_hours"],
+            self.timezone,
+            (centre.x, centre.y),
+            standard.closing_soon_minutes,
+        )
         self._category_counts = np.bincount(
-            self.facilities.category, minlength=len(standard.categories))
+            self.facilities.category, minlength=len(standard.categories)
+        )
         self._fields: NDArray[np.float32] | None = None
         #: per tier, per requirement: the category codes that meet it
         self._requirement_codes = [
             [[standard.category_index(c) for c in r.categories] for r in t.requirements]
-            for t in standard.tiers]
+            for t in standard.tiers
+        ]
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -152,8 +157,10 @@ class Region:
         ok = snap.edge >= 0
         self.unsnapped_facilities = int((~ok).sum())
         kept = table.loc[ok]
-        text = {c: (kept[c].fillna("").astype(str).tolist() if c in kept else [""] * len(kept))
-                for c in ("id", "name", "name_zh", "opening_hours")}
+        text = {
+            c: (kept[c].fillna("").astype(str).tolist() if c in kept else [""] * len(kept))
+            for c in ("id", "name", "name_zh", "opening_hours")
+        }
         codes = {c: i for i, c in enumerate(self.standard.category_ids)}
         cats = kept["category"].map(codes).to_numpy(dtype=np.int32)
         snap, anchor = snap[np.flatnonzero(ok)], anchor[ok]
@@ -178,8 +185,9 @@ class Region:
         """
         self.hours.parse_all()
         fac = self.facilities
-        fields = np.full((len(self.standard.categories), self.net.n_nodes), np.inf,
-                         dtype=np.float32)
+        fields = np.full(
+            (len(self.standard.categories), self.net.n_nodes), np.inf, dtype=np.float32
+        )
         for code in np.flatnonzero(self._category_counts):
             mine = fac.snap[np.flatnonzero(fac.category == code)]
             fields[code] = distance_to_nearest(self.net, mine, config.NEAREST_MAX_RADIUS_M)
@@ -225,8 +233,9 @@ class Region:
     def streets_near(self, lon: float, lat: float, radius_m: float) -> BaseGeometry:
         """Street lines (lon/lat) within ``radius_m`` of a point, for drawing a base map."""
         x, y = self._to_xy.transform(lon, lat)
-        hits = self.net.edge_tree.query(shapely.box(x - radius_m, y - radius_m,
-                                                    x + radius_m, y + radius_m))
+        hits = self.net.edge_tree.query(
+            shapely.box(x - radius_m, y - radius_m, x + radius_m, y + radius_m)
+        )
         lines = shapely.multilinestrings(self.net.edge_geom[np.sort(hits)])
         return shapely.set_precision(self._lonlat_geom(lines), 1e-6)  # ~0.1 m, smaller pages
 
@@ -239,8 +248,12 @@ class Region:
     def radius_for(self, category: str) -> float:
         """The tightest GB 50180 service radius that names ``category`` (1000 m if none)."""
         self.standard.category(category)
-        radii = [r.radius_m for t in self.standard.tiers for r in t.requirements
-                 if category in r.categories]
+        radii = [
+            r.radius_m
+            for t in self.standard.tiers
+            for r in t.requirements
+            if category in r.categories
+        ]
         return min(radii, default=1000.0)
 
     # -- queries --------------------------------------------------------------------------
@@ -298,8 +311,14 @@ class Region:
         wanted = np.array([self.standard.category_index(c) for c in cats], dtype=np.int64)
         when = self.hours.local(open_at)
         allowed = self._allowed(wanted, when, open_now, include_unknown, only)
-        need = np.minimum(k, self._category_counts if allowed is None else np.bincount(
-            self.facilities.category[allowed], minlength=len(self._category_counts)))
+        need = np.minimum(
+            k,
+            self._category_counts
+            if allowed is None
+            else np.bincount(
+                self.facilities.category[allowed], minlength=len(self._category_counts)
+            ),
+        )
         radius = min(self._first_radius(start, wanted[need[wanted] > 0]), limit)
         while True:
             found = self._facilities_within(search(self.net, start, radius), wanted, allowed)
@@ -313,8 +332,9 @@ class Region:
             radius = min(radius * 4, limit)
         chosen = [[i for i in picked[int(ci)] if found.total[i] <= limit] for ci in wanted]
         every = np.array([i for mine in chosen for i in mine], dtype=np.intp)
-        hits = iter(self._hits(found, every, speed, routes=found.search if routes else None,
-                               when=when))
+        hits = iter(
+            self._hits(found, every, speed, routes=found.search if routes else None, when=when)
+        )
         by_cat = {c: [next(hits) for _ in mine] for c, mine in zip(cats, chosen, strict=True)}
         return NearestResult(self.name, self._origin(lon, lat, start), speed, k, by_cat, radius)
 
@@ -343,8 +363,13 @@ class Region:
         rings = self._rings(srch, rings_min, [m * 60 * speed - access for m in rings_min])
         outer = max(rings_min) * 60 * speed
         order = found.order()
-        hits = self._hits(found, order[found.total[order] <= outer], speed, rings_min,
-                          when=self.hours.local(open_at))
+        hits = self._hits(
+            found,
+            order[found.total[order] <= outer],
+            speed,
+            rings_min,
+            when=self.hours.local(open_at),
+        )
         tiers = self._tiers(found, order)
         return CatchmentResult(self.name, self._origin(lon, lat, start), speed, rings, hits, tiers)
 
@@ -389,9 +414,14 @@ class Region:
             via_u = np.full_like(via_u, np.inf)
         return float(np.minimum(via_u, via_v).max()) * (1 + 1e-6) + 0.01
 
-    def _allowed(self, wanted: NDArray[np.int64], when: datetime, open_now: bool,
-                 include_unknown: bool, only: NDArray[np.bool_] | None
-                 ) -> NDArray[np.bool_] | None:
+    def _allowed(
+        self,
+        wanted: NDArray[np.int64],
+        when: datetime,
+        open_now: bool,
+        include_unknown: bool,
+        only: NDArray[np.bool_] | None,
+    ) -> NDArray[np.bool_] | None:
         """Facility rows a nearest query may answer with (None: every row).
 
         With ``open_now`` the wanted categories' facilities are checked at ``when``, once
@@ -399,8 +429,10 @@ class Region:
         """
         n = len(self.facilities.category)
         if only is not None and np.shape(only) != (n,):
-            raise InvalidParameter(f"only has shape {np.shape(only)}; allowed: one boolean "
-                                   f"per facility row, shape ({n},)")
+            raise InvalidParameter(
+                f"only has shape {np.shape(only)}; allowed: one boolean "
+                f"per facility row, shape ({n},)"
+            )
         if not open_now:
             return only
         allowed = np.ones(n, dtype=np.bool_) if only is None else np.array(only, dtype=np.bool_)
@@ -408,8 +440,9 @@ class Region:
         allowed[rows] = self.hours.open_mask(rows, when, include_unknown)
         return allowed
 
-    def _facilities_within(self, srch: Search, wanted: NDArray[np.int64],
-                           allowed: NDArray[np.bool_] | None = None) -> Found:
+    def _facilities_within(
+        self, srch: Search, wanted: NDArray[np.int64], allowed: NDArray[np.bool_] | None = None
+    ) -> Found:
         """Facilities of the wanted categories (and ``allowed`` rows) the search knows exactly."""
         fac = self.facilities
         disc = srch.radius_m * _SLACK + 1.0
@@ -423,9 +456,15 @@ class Region:
         total = srch.start.access_m[0] + net_d + fac.snap.access_m[rows]
         return Found(rows, fac.category[rows], net_d, total, srch)
 
-    def _hits(self, found: Found, pos: NDArray[np.intp], speed: float,
-              rings: list[int] | None = None, routes: Search | None = None,
-              when: datetime | None = None) -> Hits:
+    def _hits(
+        self,
+        found: Found,
+        pos: NDArray[np.intp],
+        speed: float,
+        rings: list[int] | None = None,
+        routes: Search | None = None,
+        when: datetime | None = None,
+    ) -> Hits:
         """Facility hits for positions in ``found``, as columns.
 
         With ``rings`` each hit gets the smallest ring (minutes) holding it; with ``routes``
@@ -446,13 +485,25 @@ class Region:
         lon, lat = fac.anchor_lonlat[rows].T.tolist()
         states = self.hours.states(r, when)
         return Hits(
-            [fac.text["id"][i] for i in r], [fac.text["name"][i] for i in r],
-            [fac.text["name_zh"][i] for i in r], [x.id for x in c], [x.label_en for x in c],
-            [x.label_zh for x in c], lon, lat, total.tolist(), (total / speed).tolist(),
-            [fac.text["opening_hours"][i] for i in r], paths, ring_of,
-            [s.status for s in states], [s.closing_soon for s in states],
-            [s.opens_at for s in states], [s.closes_at for s in states],
-            self._access_legs(rows))
+            [fac.text["id"][i] for i in r],
+            [fac.text["name"][i] for i in r],
+            [fac.text["name_zh"][i] for i in r],
+            [x.id for x in c],
+            [x.label_en for x in c],
+            [x.label_zh for x in c],
+            lon,
+            lat,
+            total.tolist(),
+            (total / speed).tolist(),
+            [fac.text["opening_hours"][i] for i in r],
+            paths,
+            ring_of,
+            [s.status for s in states],
+            [s.closing_soon for s in states],
+            [s.opens_at for s in states],
+            [s.closes_at for s in states],
+            self._access_legs(rows),
+        )
 
     def _access_legs(self, rows: NDArray[np.int64]) -> list[tuple[float, float] | None]:
         """Where the street is, for facilities standing far enough off it to draw the leg.
@@ -465,8 +516,9 @@ class Region:
         street = fac.street_lonlat[rows].tolist()
         return [tuple(xy) if f else None for xy, f in zip(street, far.tolist(), strict=True)]
 
-    def _routes(self, srch: Search, rows: NDArray[np.int64], net_m: FloatArray
-                ) -> list[BaseGeometry]:
+    def _routes(
+        self, srch: Search, rows: NDArray[np.int64], net_m: FloatArray
+    ) -> list[BaseGeometry]:
         """Walking routes from the query's snapped point to facilities ``rows`` (lon/lat).
 
         ``net_m`` are the facilities' network distances (``Found.net``). Each route is a list
@@ -493,8 +545,11 @@ class Region:
             at_u = float(srch.node_dist(np.array([u]))[0]) + off <= dist + 1e-9
             steps = srch.path_edges(u if at_u else int(net.edge_v[edge]))
             first = steps[0] if steps else None
-            leaves_by_u = (int(net.edge_u[first[0]] if first[1] else net.edge_v[first[0]])
-                           if first else (u if at_u else int(net.edge_v[edge]))) == s_u
+            leaves_by_u = (
+                int(net.edge_u[first[0]] if first[1] else net.edge_v[first[0]])
+                if first
+                else (u if at_u else int(net.edge_v[edge]))
+            ) == s_u
             legs.append((s_edge, s_off, 0.0 if leaves_by_u else s_len, i))
             for e, forward in steps:
                 e_len = float(net.edge_length[e])
@@ -538,11 +593,21 @@ class Region:
                 c = idx[int(np.argmin(best[idx]))]
                 ok = bool(best[c] <= req.radius_m)
                 fid = self.facilities.text["id"][found.rows[best_pos[c]]] if ok else None
-                statuses.append(RequirementStatus(
-                    req.id, req.label_en, req.label_zh, req.categories, req.radius_m, ok,
-                    fid, float(best[c]) if ok else None))
-            tiers.append(TierSummary(tier.minutes, tier.distance_m, tier.label_en, tier.label_zh,
-                                     statuses))
+                statuses.append(
+                    RequirementStatus(
+                        req.id,
+                        req.label_en,
+                        req.label_zh,
+                        req.categories,
+                        req.radius_m,
+                        ok,
+                        fid,
+                        float(best[c]) if ok else None,
+                    )
+                )
+            tiers.append(
+                TierSummary(tier.minutes, tier.distance_m, tier.label_en, tier.label_zh, statuses)
+            )
         return tiers
 
     def _origin(self, lon: float, lat: float, start: Snap) -> Origin:
@@ -555,14 +620,22 @@ class Region:
 
     def _lonlat_geoms(self, geoms: NDArray[np.object_]) -> NDArray[np.object_]:
         """Geometries in the network's metric CRS, in lon/lat (one projection call for all)."""
-        return np.asarray(shapely.transform(geoms, lambda xy: np.column_stack(
-            self._to_lonlat.transform(xy[:, 0], xy[:, 1]))))
+        return np.asarray(
+            shapely.transform(
+                geoms, lambda xy: np.column_stack(self._to_lonlat.transform(xy[:, 0], xy[:, 1]))
+            )
+        )
 
 
 def _check_minutes(minutes: Sequence[float]) -> list[int]:
     values = sorted({int(m) for m in minutes})
-    if not values or any(m != int(m) for m in minutes) or values[0] < 1 \
-            or values[-1] > config.MAX_MINUTES or len(values) > 6:
+    if (
+        not values
+        or any(m != int(m) for m in minutes)
+        or values[0] < 1
+        or values[-1] > config.MAX_MINUTES
+        or len(values) > 6
+    ):
         raise InvalidParameter(
             f"minutes {list(minutes)} are out of range; allowed: 1 to 6 whole minutes, "
             f"each from 1 to {config.MAX_MINUTES}"

@@ -72,8 +72,7 @@ class Worst:
     mean_minutes: float
 
 
-def worst_decile(minutes: FloatArray, population: FloatArray,
-                 share: float = WORST_SHARE) -> Worst:
+def worst_decile(minutes: FloatArray, population: FloatArray, share: float = WORST_SHARE) -> Worst:
     """The ``share`` of homes (with residents) that walk longest, unreachable ones first.
 
     The mean is over those of them that can reach a facility (NaN if none can).
@@ -86,13 +85,13 @@ def worst_decile(minutes: FloatArray, population: FloatArray,
     worst = np.argsort(-t, kind="stable")[:n]  # inf sorts first
     wt, wp = t[worst], pop[worst]
     reach = np.isfinite(wt)
-    mean = float((wt[reach] * wp[reach]).sum() / wp[reach].sum()) if wp[reach].sum() > 0 \
-        else np.nan
+    mean = float((wt[reach] * wp[reach]).sum() / wp[reach].sum()) if wp[reach].sum() > 0 else np.nan
     return Worst(n, float(wp.sum()), float(wp.sum() / pop.sum()), mean)
 
 
-def resident_groups(demand: Demand, groups: Mapping[str, str | ArrayLike] | None = None
-                    ) -> dict[str, FloatArray]:
+def resident_groups(
+    demand: Demand, groups: Mapping[str, str | ArrayLike] | None = None
+) -> dict[str, FloatArray]:
     """Residents per home of each group: everyone, then age groups.
 
     Parameters
@@ -110,12 +109,16 @@ def resident_groups(demand: Demand, groups: Mapping[str, str | ArrayLike] | None
         home's population.
     """
     out = {EVERYONE: demand.population}
-    wanted: Mapping[str, str | ArrayLike] = groups if groups is not None else {
-        g: c for g in AGE_GROUPS for c in (g, f"{g}_share") if c in demand.frame}
+    wanted: Mapping[str, str | ArrayLike] = (
+        groups
+        if groups is not None
+        else {g: c for g in AGE_GROUPS for c in (g, f"{g}_share") if c in demand.frame}
+    )
     for name, spec in wanted.items():
         if name == EVERYONE:
-            raise InvalidParameter(f"group name {EVERYONE!r} is taken by every resident; "
-                                   "name the group otherwise")
+            raise InvalidParameter(
+                f"group name {EVERYONE!r} is taken by every resident; name the group otherwise"
+            )
         out[name] = _group_values(demand, name, spec)
     return out
 
@@ -124,8 +127,10 @@ def _group_values(demand: Demand, name: str, spec: str | ArrayLike) -> FloatArra
     frame, pop = demand.frame, demand.population
     if isinstance(spec, str):
         if spec not in frame:
-            raise InvalidParameter(f"group {name!r}: the homes have no column {spec!r}; "
-                                   f"columns: {', '.join(map(str, frame.columns))}")
+            raise InvalidParameter(
+                f"group {name!r}: the homes have no column {spec!r}; "
+                f"columns: {', '.join(map(str, frame.columns))}"
+            )
         values = pd.to_numeric(frame[spec], errors="coerce").to_numpy(dtype=np.float64)
         if spec.endswith("_share"):
             _check_range(name, spec, values, np.ones(len(values)), "a share from 0 to 1")
@@ -134,31 +139,39 @@ def _group_values(demand: Demand, name: str, spec: str | ArrayLike) -> FloatArra
         values = np.asarray(spec, dtype=np.float64)
         spec = "(given values)"
         if values.shape != pop.shape:
-            raise InvalidParameter(f"group {name!r}: {values.shape[0] if values.ndim else 0} "
-                                   f"values for {len(pop)} homes; allowed: one per home")
+            raise InvalidParameter(
+                f"group {name!r}: {values.shape[0] if values.ndim else 0} "
+                f"values for {len(pop)} homes; allowed: one per home"
+            )
     _check_range(name, spec, values, pop, "residents from 0 to the home's population")
     return np.asarray(values, dtype=np.float64)
 
 
-def _check_range(name: str, column: str, values: FloatArray, top: FloatArray,
-                 allowed: str) -> None:
+def _check_range(name: str, column: str, values: FloatArray, top: FloatArray, allowed: str) -> None:
     bad = ~np.isfinite(values) | (values < 0) | (values > top * (1 + 1e-9) + 1e-9)
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
-        raise InvalidParameter(f"group {name!r}, column {column!r}: {bad.sum():,} homes have "
-                               f"no valid value (the first: {values[first]!r}); allowed: "
-                               f"{allowed}")
+        raise InvalidParameter(
+            f"group {name!r}, column {column!r}: {bad.sum():,} homes have "
+            f"no valid value (the first: {values[first]!r}); allowed: "
+            f"{allowed}"
+        )
 
 
 def group_speeds(analysis: Analysis, names: Iterable[str]) -> dict[str, float]:
     """Walking speed per group: one named like a profile walks at it, others at the analysis's."""
     profiles = analysis.standard.profiles
-    return {g: profiles[g].speed_m_s if g in profiles and g != EVERYONE else
-            analysis.speed_m_s for g in names}
+    return {
+        g: profiles[g].speed_m_s if g in profiles and g != EVERYONE else analysis.speed_m_s
+        for g in names
+    }
 
 
-def equity(analysis: Analysis, categories: Iterable[str] | None = None,
-           groups: Mapping[str, str | ArrayLike] | None = None) -> pd.DataFrame:
+def equity(
+    analysis: Analysis,
+    categories: Iterable[str] | None = None,
+    groups: Mapping[str, str | ArrayLike] | None = None,
+) -> pd.DataFrame:
     """The equity table: one row per community, group and category.
 
     Parameters
@@ -188,10 +201,15 @@ def equity(analysis: Analysis, categories: Iterable[str] | None = None,
         for group, pop in residents.items():
             for cat in cats:
                 acc = analysis.access(cat)
-                rows.append({"community": community, "group": group, "category": cat,
-                             "speed_m_s": speeds[group]}
-                            | _figures(analysis, acc.nearest_m[idx], acc.radius_m, pop[idx],
-                                       speeds[group]))
+                rows.append(
+                    {
+                        "community": community,
+                        "group": group,
+                        "category": cat,
+                        "speed_m_s": speeds[group],
+                    }
+                    | _figures(analysis, acc.nearest_m[idx], acc.radius_m, pop[idx], speeds[group])
+                )
     return pd.DataFrame(rows)
 
 
@@ -204,8 +222,9 @@ def communities(demand: Demand) -> list[tuple[str, NDArray[np.intp]]]:
     return out
 
 
-def _figures(analysis: Analysis, dist_m: FloatArray, radius_m: float, pop: FloatArray,
-             speed: float) -> dict[str, float]:
+def _figures(
+    analysis: Analysis, dist_m: FloatArray, radius_m: float, pop: FloatArray, speed: float
+) -> dict[str, float]:
     """Every figure of one row: times at the group's speed, limits as the planning pace's."""
     minutes = dist_m / speed / 60
     pace = analysis.speed_m_s
@@ -217,13 +236,18 @@ def _figures(analysis: Analysis, dist_m: FloatArray, radius_m: float, pop: Float
         return float(pop[minutes <= limit_m / pace / 60].sum()) / total if total else np.nan
 
     worst = worst_decile(minutes, pop)
-    out = {"population": total,
-           "mean_minutes": float((minutes[reach] * pop[reach]).sum() / weight) if weight
-           else np.nan,
-           "unreachable_population": float(pop[~reach].sum()),
-           "within_radius_share": share(radius_m)}
+    out = {
+        "population": total,
+        "mean_minutes": float((minutes[reach] * pop[reach]).sum() / weight) if weight else np.nan,
+        "unreachable_population": float(pop[~reach].sum()),
+        "within_radius_share": share(radius_m),
+    }
     out |= {f"within_{t.minutes}min_share": share(t.distance_m) for t in analysis.standard.tiers}
-    out |= {"gini": gini(minutes[reach], pop[reach]) if weight else np.nan,
-            "worst_decile_homes": worst.homes, "worst_decile_population": worst.population,
-            "worst_decile_share": worst.share, "worst_decile_mean_minutes": worst.mean_minutes}
+    out |= {
+        "gini": gini(minutes[reach], pop[reach]) if weight else np.nan,
+        "worst_decile_homes": worst.homes,
+        "worst_decile_population": worst.population,
+        "worst_decile_share": worst.share,
+        "worst_decile_mean_minutes": worst.mean_minutes,
+    }
     return out

@@ -141,14 +141,19 @@ class Analysis:
     def access(self, category: str) -> CategoryAccess:
         """One analysed category's arrays; raises :class:`InvalidParameter` if not analysed."""
         if category not in self.categories:
-            raise InvalidParameter(f"category {category!r} was not analysed; analysed: "
-                                   f"{', '.join(self.categories)}")
+            raise InvalidParameter(
+                f"category {category!r} was not analysed; analysed: {', '.join(self.categories)}"
+            )
         return self.categories[category]
 
     def compliance(self) -> Compliance:
         """Which GB 50180 requirements each point meets, and its living-circle score."""
-        reqs = [(t.minutes, r) for t in self.standard.tiers for r in t.requirements
-                if all(c in self.categories for c in r.categories)]
+        reqs = [
+            (t.minutes, r)
+            for t in self.standard.tiers
+            for r in t.requirements
+            if all(c in self.categories for c in r.categories)
+        ]
         n = len(self.demand)
         met = np.zeros((n, len(reqs)), dtype=bool)
         for j, (_, req) in enumerate(reqs):
@@ -178,14 +183,24 @@ class Analysis:
                 cov = float(pop[near <= acc.radius_m].sum())
                 within = float(pop[near <= longest].sum())
                 w = float(pop[reach].sum())
-                mean = float((pop[reach] * near[reach]).sum() / w / self.speed_m_s / 60) \
-                    if w > 0 else np.nan
-                rows.append({"community": name, "category": cat, "radius_m": acc.radius_m,
-                             "population": total, "covered_population": cov,
-                             "covered_share": cov / total if total else np.nan,
-                             "within_share": within / total if total else np.nan,
-                             "mean_minutes": mean,
-                             "unreachable_population": float(pop[~reach].sum())})
+                mean = (
+                    float((pop[reach] * near[reach]).sum() / w / self.speed_m_s / 60)
+                    if w > 0
+                    else np.nan
+                )
+                rows.append(
+                    {
+                        "community": name,
+                        "category": cat,
+                        "radius_m": acc.radius_m,
+                        "population": total,
+                        "covered_population": cov,
+                        "covered_share": cov / total if total else np.nan,
+                        "within_share": within / total if total else np.nan,
+                        "mean_minutes": mean,
+                        "unreachable_population": float(pop[~reach].sum()),
+                    }
+                )
         return pd.DataFrame(rows)
 
     def tier_coverage(self, by_community: bool = True) -> pd.DataFrame:
@@ -201,22 +216,42 @@ class Analysis:
             pop = self.demand.population[idx]
             total = float(pop.sum())
 
-            def share(ok: NDArray[np.bool_], pop: FloatArray = pop, total: float = total
-                      ) -> float:
+            def share(ok: NDArray[np.bool_], pop: FloatArray = pop, total: float = total) -> float:
                 return float(pop[ok].sum()) / total if total else np.nan
 
             for j, (minutes, req) in enumerate(comp.requirements):
-                rows.append({"community": name, "tier_minutes": minutes, "requirement": req.id,
-                             "radius_m": req.radius_m, "population": total,
-                             "met_share": share(comp.met[idx, j])})
+                rows.append(
+                    {
+                        "community": name,
+                        "tier_minutes": minutes,
+                        "requirement": req.id,
+                        "radius_m": req.radius_m,
+                        "population": total,
+                        "met_share": share(comp.met[idx, j]),
+                    }
+                )
             for tier in self.standard.tiers:
-                rows.append({"community": name, "tier_minutes": tier.minutes,
-                             "requirement": "(all)", "radius_m": tier.distance_m,
-                             "population": total,
-                             "met_share": share(comp.tier_met(tier.minutes)[idx])})
+                rows.append(
+                    {
+                        "community": name,
+                        "tier_minutes": tier.minutes,
+                        "requirement": "(all)",
+                        "radius_m": tier.distance_m,
+                        "population": total,
+                        "met_share": share(comp.tier_met(tier.minutes)[idx]),
+                    }
+                )
             mean_score = float((comp.score[idx] * pop).sum() / total) if total else np.nan
-            rows.append({"community": name, "tier_minutes": 0, "requirement": "(score)",
-                         "radius_m": np.nan, "population": total, "met_share": mean_score})
+            rows.append(
+                {
+                    "community": name,
+                    "tier_minutes": 0,
+                    "requirement": "(score)",
+                    "radius_m": np.nan,
+                    "population": total,
+                    "met_share": mean_score,
+                }
+            )
         return pd.DataFrame(rows)
 
     def _groups(self, by_community: bool) -> list[tuple[str, NDArray[np.intp]]]:
@@ -242,8 +277,9 @@ class Analysis:
         for tier in self.standard.tiers:
             cols = [j for j, (m, _) in enumerate(comp.requirements) if m == tier.minutes]
             names = np.array([comp.requirements[j][1].id for j in cols], dtype=object)
-            frame[f"missing_{tier.minutes}min"] = [
-                ",".join(names[~row]) for row in comp.met[:, cols]] if cols else ""
+            frame[f"missing_{tier.minutes}min"] = (
+                [",".join(names[~row]) for row in comp.met[:, cols]] if cols else ""
+            )
         columns: dict[str, NDArray[np.generic]] = {}
         for c in cats:
             acc = self.access(c)
@@ -293,8 +329,10 @@ def analyse(
     cats = region.standard.resolve_categories(categories)
     mins = tuple(sorted({int(m) for m in minutes}))
     if not 1 <= k <= config.MAX_K or not mins or mins[0] < 1 or mins[-1] > config.MAX_MINUTES:
-        raise InvalidParameter(f"k={k} must be 1 to {config.MAX_K} and minutes {list(minutes)} "
-                               f"1 to {config.MAX_MINUTES}")
+        raise InvalidParameter(
+            f"k={k} must be 1 to {config.MAX_K} and minutes {list(minutes)} "
+            f"1 to {config.MAX_MINUTES}"
+        )
     speed = region.standard.speed(speed_m_s=speed_m_s)
     limits = np.asarray(mins, dtype=np.float64) * 60 * speed
     horizon = float(limits[-1] if horizon_m is None else max(horizon_m, limits[-1]))
@@ -317,14 +355,23 @@ def analyse(
     rows = np.flatnonzero(np.isin(fac.category, codes))
     slot = np.full(max(len(region.standard.categories), 1), -1, dtype=np.int64)
     slot[codes] = np.arange(len(codes))
-    k_best, within = _k_and_counts(rg.pairs_within(fac.snap[rows], demand.snap, horizon),
-                                   slot[fac.category[rows]], len(cats), len(demand), k, limits)
+    k_best, within = _k_and_counts(
+        rg.pairs_within(fac.snap[rows], demand.snap, horizon),
+        slot[fac.category[rows]],
+        len(cats),
+        len(demand),
+        k,
+        limits,
+    )
     t3 = time.perf_counter()
     tell(f"counting facilities within {', '.join(map(str, mins))} min", 1, 1)
     timings.update(graph=t1 - t0, nearest=t2 - t1, k_and_counts=t3 - t2)
-    out = {c: CategoryAccess(c, region.radius_for(c), node_m[c], nearest[c], k_best[i],
-                             within[:, i, :])
-           for i, c in enumerate(cats)}
+    out = {
+        c: CategoryAccess(
+            c, region.radius_for(c), node_m[c], nearest[c], k_best[i], within[:, i, :]
+        )
+        for i, c in enumerate(cats)
+    }
     return Analysis(region.name, region.standard, demand, speed, mins, k, horizon, out, timings)
 
 
@@ -332,16 +379,20 @@ def no_progress(stage: str, done: int, total: int) -> None:
     """A progress callback that tells no one."""
 
 
-def _points_nearest(region: Region, node_m: FloatArray, demand: Demand, mine: Snap
-                    ) -> FloatArray:
+def _points_nearest(region: Region, node_m: FloatArray, demand: Demand, mine: Snap) -> FloatArray:
     dist = points_distance(region.net, node_m, demand.snap, mine)
     # the engine searches no farther than its limit: beyond it there is "none"
     return np.where(dist <= config.NEAREST_MAX_RADIUS_M, dist, np.inf)
 
 
-def _k_and_counts(chunks: Iterable[PairChunk], place_slot: NDArray[np.int64], n_slots: int,
-                  n_points: int, k: int, limits: FloatArray
-                  ) -> tuple[list[NDArray[np.float32]], NDArray[np.int32]]:
+def _k_and_counts(
+    chunks: Iterable[PairChunk],
+    place_slot: NDArray[np.int64],
+    n_slots: int,
+    n_points: int,
+    k: int,
+    limits: FloatArray,
+) -> tuple[list[NDArray[np.float32]], NDArray[np.int32]]:
     """Per category slot: the k smallest distances per point; and counts within each limit.
 
     ``within`` is ``(points, slots, limits)``. Pairs are kept as one sortable 64-bit key each:
@@ -357,7 +408,7 @@ def _k_and_counts(chunks: Iterable[PairChunk], place_slot: NDArray[np.int64], n_
         order = np.argsort(slot, kind="stable")
         bounds = np.searchsorted(slot[order], np.arange(n_slots + 1))
         for j in np.flatnonzero(np.diff(bounds)).tolist():
-            keys[j].append(key[order[bounds[j]:bounds[j + 1]]])
+            keys[j].append(key[order[bounds[j] : bounds[j + 1]]])
     within = np.zeros((n_points, n_slots, len(limits)), dtype=np.int32)
     best = []
     for j, part in enumerate(keys):
@@ -373,8 +424,13 @@ def _ceil32_bits(dist: FloatArray) -> NDArray[np.uint64]:
     return low.view(np.uint32).astype(np.uint64)
 
 
-def _k_smallest(parts: list[NDArray[np.uint64]], n_points: int, k: int, limits: FloatArray,
-                within: NDArray[np.int32]) -> NDArray[np.float32]:
+def _k_smallest(
+    parts: list[NDArray[np.uint64]],
+    n_points: int,
+    k: int,
+    limits: FloatArray,
+    within: NDArray[np.int32],
+) -> NDArray[np.float32]:
     """``(points, k)`` smallest distances from (point, distance) keys (``inf`` fills).
 
     Also writes the counts within each limit into ``within`` (points x limits).
@@ -397,8 +453,9 @@ def _k_smallest(parts: list[NDArray[np.uint64]], n_points: int, k: int, limits: 
     return best
 
 
-def gap_areas(region: Region, analysis: Analysis, category: str,
-              radius_m: float | None = None) -> gpd.GeoDataFrame:
+def gap_areas(
+    region: Region, analysis: Analysis, category: str, radius_m: float | None = None
+) -> gpd.GeoDataFrame:
     """Areas beyond a category's radius, as polygons with the residents they hold.
 
     The streets from which the nearest facility is farther than the radius are drawn as a band
@@ -431,15 +488,27 @@ def gap_areas(region: Region, analysis: Analysis, category: str,
         np.add.at(count, hit, 1)
     street = _street_km(region, pieces, parts)
     frame = gpd.GeoDataFrame(
-        {"category": category, "radius_m": radius, "population": population, "points": count,
-         "area_m2": shapely.area(parts) if len(parts) else np.zeros(0), "street_km": street},
-        geometry=[region.unproject_geom(p) for p in parts], crs="EPSG:4326")
-    return frame.sort_values(["population", "area_m2"], ascending=False, kind="stable"
-                             ).reset_index(drop=True)
+        {
+            "category": category,
+            "radius_m": radius,
+            "population": population,
+            "points": count,
+            "area_m2": shapely.area(parts) if len(parts) else np.zeros(0),
+            "street_km": street,
+        },
+        geometry=[region.unproject_geom(p) for p in parts],
+        crs="EPSG:4326",
+    )
+    return frame.sort_values(["population", "area_m2"], ascending=False, kind="stable").reset_index(
+        drop=True
+    )
 
 
-def _street_km(region: Region, pieces: tuple[NDArray[np.int32], FloatArray, FloatArray],
-               parts: NDArray[np.object_]) -> FloatArray:
+def _street_km(
+    region: Region,
+    pieces: tuple[NDArray[np.int32], FloatArray, FloatArray],
+    parts: NDArray[np.object_],
+) -> FloatArray:
     """Length of gap street per area (a stretch counts in the area nearest its middle)."""
     out = np.zeros(len(parts))
     edge, start, end = pieces

@@ -34,13 +34,17 @@ MAX_INTERVALS = 64
 #: Time zone of a region whose centre lies in no zone (open sea).
 FALLBACK_TIMEZONE = "UTC"
 #: What ``open_at`` may look like, for error messages.
-OPEN_AT_FORMAT = ("ISO 8601 date and time, YYYY-MM-DDTHH:MM[:SS] with an optional offset "
-                  "(Z or +HH:MM), e.g. 2025-01-15T17:45 (the region's local time) or "
-                  "2025-01-15T17:45+02:00")
+OPEN_AT_FORMAT = (
+    "ISO 8601 date and time, YYYY-MM-DDTHH:MM[:SS] with an optional offset "
+    "(Z or +HH:MM), e.g. 2025-01-15T17:45 (the region's local time) or "
+    "2025-01-15T17:45+02:00"
+)
 
 _STATUS: dict[opening_hours.State, OpenStatus] = {
-    opening_hours.State.OPEN: "open", opening_hours.State.CLOSED: "closed",
-    opening_hours.State.UNKNOWN: "unknown"}
+    opening_hours.State.OPEN: "open",
+    opening_hours.State.CLOSED: "closed",
+    opening_hours.State.UNKNOWN: "unknown",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +93,8 @@ def zone(name: str) -> ZoneInfo:
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidParameter(
             f"unknown time zone {name!r}; allowed: an IANA time zone name such as "
-            "Asia/Shanghai or Europe/Helsinki") from None
+            "Asia/Shanghai or Europe/Helsinki"
+        ) from None
 
 
 def parse_open_at(text: str) -> datetime:
@@ -106,20 +111,23 @@ def parse_open_at(text: str) -> datetime:
     except ValueError:
         when = None
     if when is None or len(value) <= len("YYYY-MM-DD"):  # a date alone is not a moment
-        raise InvalidParameter(f"open_at={text!r} is not a date and time; allowed: "
-                               f"{OPEN_AT_FORMAT}")
+        raise InvalidParameter(
+            f"open_at={text!r} is not a date and time; allowed: {OPEN_AT_FORMAT}"
+        )
     return when
 
 
-def _parse(text: str, tz: ZoneInfo, coords: tuple[float, float] | None
-           ) -> opening_hours.OpeningHours | None:
+def _parse(
+    text: str, tz: ZoneInfo, coords: tuple[float, float] | None
+) -> opening_hours.OpeningHours | None:
     if not text.strip() or text.lstrip().startswith('"'):
         # nothing, or a comment alone ('"by appointment"'): the parser would call it open
         # all the time, opening_hours.js and the OSM wiki call it unknown
         return None
     try:  # coordinates give public holidays (the country) and sunrise and sunset
-        return opening_hours.OpeningHours(text, timezone=tz, coords=coords,
-                                          max_interval_days=LOOKAHEAD_DAYS)
+        return opening_hours.OpeningHours(
+            text, timezone=tz, coords=coords, max_interval_days=LOOKAHEAD_DAYS
+        )
     except Exception:  # ParserError, or anything the parser refuses: unknown
         return None
 
@@ -139,9 +147,13 @@ class RegionHours:
         A facility closing within this many minutes is closing soon.
     """
 
-    def __init__(self, texts: Sequence[str], timezone: str,
-                 centre: tuple[float, float] | None = None,
-                 closing_soon_minutes: int = config.CLOSING_SOON_MINUTES) -> None:
+    def __init__(
+        self,
+        texts: Sequence[str],
+        timezone: str,
+        centre: tuple[float, float] | None = None,
+        closing_soon_minutes: int = config.CLOSING_SOON_MINUTES,
+    ) -> None:
         self.texts = texts
         self.timezone = timezone
         self.zone = zone(timezone)
@@ -208,8 +220,9 @@ class RegionHours:
             known[text] = self.state(text, at)
         return [known[text] for text in picked]
 
-    def open_mask(self, rows: NDArray[np.int64], when: datetime | None = None,
-                  include_unknown: bool = False) -> NDArray[np.bool_]:
+    def open_mask(
+        self, rows: NDArray[np.int64], when: datetime | None = None, include_unknown: bool = False
+    ) -> NDArray[np.bool_]:
         """Whether each of facility ``rows`` is open at ``when`` (or unknown, if included).
 
         Only the state is evaluated (not the next change), once per distinct string.

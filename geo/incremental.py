@@ -82,8 +82,19 @@ class Graph:
         """The graph of a region as it is (no street can be switched off)."""
         net = rg.net
         indptr, indices, weights, _ = net.csr
-        return cls(net.n_nodes, net.node_xy, net.node_tree, rg.ptr, rg.head, rg.weight, None,
-                   indptr, indices, np.maximum(weights, _MIN_WEIGHT), None)
+        return cls(
+            net.n_nodes,
+            net.node_xy,
+            net.node_tree,
+            rg.ptr,
+            rg.head,
+            rg.weight,
+            None,
+            indptr,
+            indices,
+            np.maximum(weights, _MIN_WEIGHT),
+            None,
+        )
 
     @classmethod
     def from_network(cls, net: StreetNetwork) -> Graph:
@@ -112,16 +123,16 @@ class Graph:
         return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int32)
 
 
-def _csr(row: IntArray, col: IntArray, w: FloatArray, edge: NDArray[np.int64], n: int
-         ) -> tuple[NDArray[np.int64], IntArray, FloatArray, NDArray[np.int64]]:
+def _csr(
+    row: IntArray, col: IntArray, w: FloatArray, edge: NDArray[np.int64], n: int
+) -> tuple[NDArray[np.int64], IntArray, FloatArray, NDArray[np.int64]]:
     order = np.argsort(row, kind="stable")
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(row, minlength=n), out=ptr[1:])
     return ptr, col[order].astype(np.int32), w[order], edge[order]
 
 
-def _ranges(ptr: NDArray[np.int64], rows: IntArray) -> tuple[NDArray[np.int64],
-                                                            NDArray[np.int64]]:
+def _ranges(ptr: NDArray[np.int64], rows: IntArray) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Positions ``ptr[r]:ptr[r+1]`` of every row in ``rows``, concatenated, and the counts."""
     rows = rows.astype(np.int64)
     count = ptr[rows + 1] - ptr[rows]
@@ -129,8 +140,9 @@ def _ranges(ptr: NDArray[np.int64], rows: IntArray) -> tuple[NDArray[np.int64],
     return np.arange(int(count.sum()), dtype=np.int64) + shift, count
 
 
-def _enabled(edge: NDArray[np.int64] | None, arcs: NDArray[np.int64],
-             edge_ok: NDArray[np.bool_] | None) -> NDArray[np.bool_]:
+def _enabled(
+    edge: NDArray[np.int64] | None, arcs: NDArray[np.int64], edge_ok: NDArray[np.bool_] | None
+) -> NDArray[np.bool_]:
     if edge_ok is None or edge is None:
         return np.ones(len(arcs), dtype=bool)
     return np.asarray(edge_ok[edge[arcs]], dtype=np.bool_)
@@ -148,8 +160,10 @@ class Sources:
         """Several source lists as one."""
         if not parts:
             return Sources(np.zeros(0, np.int32), np.zeros(0))
-        return Sources(np.concatenate([p.node for p in parts]).astype(np.int32),
-                       np.concatenate([p.cost for p in parts]))
+        return Sources(
+            np.concatenate([p.node for p in parts]).astype(np.int32),
+            np.concatenate([p.cost for p in parts]),
+        )
 
     def best(self) -> Sources:
         """One entry per node (sorted), the cheapest; none that cannot be reached."""
@@ -171,8 +185,10 @@ def facility_sources(net: StreetNetwork, places: Snap) -> Sources:
     edge, off = places.edge, places.offset_m
     length, oneway = net.edge_length[edge], net.edge_oneway[edge]
     back = ~oneway | (length - off <= AT_NODE_M)
-    return Sources(np.concatenate([net.edge_u[edge], net.edge_v[edge][back]]).astype(np.int32),
-                   np.concatenate([off + places.access_m, (length - off + places.access_m)[back]]))
+    return Sources(
+        np.concatenate([net.edge_u[edge], net.edge_v[edge][back]]).astype(np.int32),
+        np.concatenate([off + places.access_m, (length - off + places.access_m)[back]]),
+    )
 
 
 def arc_sources(net: StreetNetwork, edges: NDArray[np.int64], field: FloatArray) -> Sources:
@@ -187,8 +203,9 @@ def arc_sources(net: StreetNetwork, edges: NDArray[np.int64], field: FloatArray)
     return Sources(a[keep].astype(np.int32), cost[keep])
 
 
-def _local_dijkstra(g: Graph, nodes: IntArray, src: Sources, limit: float,
-                    edge_ok: NDArray[np.bool_] | None) -> FloatArray:
+def _local_dijkstra(
+    g: Graph, nodes: IntArray, src: Sources, limit: float, edge_ok: NDArray[np.bool_] | None
+) -> FloatArray:
     """Distances from the sources to every node of ``nodes`` (sorted), on arcs among them."""
     loc = g.scratch
     loc[nodes] = np.arange(len(nodes))
@@ -198,8 +215,14 @@ def _local_dijkstra(g: Graph, nodes: IntArray, src: Sources, limit: float,
         loc[nodes] = -1
 
 
-def _dijkstra_on(g: Graph, nodes: IntArray, src: Sources, limit: float,
-                 edge_ok: NDArray[np.bool_] | None, loc: NDArray[np.int64]) -> FloatArray:
+def _dijkstra_on(
+    g: Graph,
+    nodes: IntArray,
+    src: Sources,
+    limit: float,
+    edge_ok: NDArray[np.bool_] | None,
+    loc: NDArray[np.int64],
+) -> FloatArray:
     arcs, count = _ranges(g.rev_ptr, nodes)
     rows = np.repeat(np.arange(len(nodes), dtype=np.int64), count)
     heads = loc[g.rev_head[arcs]]
@@ -229,9 +252,15 @@ def _beats(cand: FloatArray, bound: FloatArray, ties: bool) -> NDArray[np.bool_]
     return np.asarray(cand < bound, dtype=np.bool_)
 
 
-def _grow(g: Graph, src: Sources, bound: FloatArray, ties: bool,
-          edge_ok: NDArray[np.bool_] | None, first_m: float,
-          limit: float) -> tuple[IntArray, FloatArray]:
+def _grow(
+    g: Graph,
+    src: Sources,
+    bound: FloatArray,
+    ties: bool,
+    edge_ok: NDArray[np.bool_] | None,
+    first_m: float,
+    limit: float,
+) -> tuple[IntArray, FloatArray]:
     """Nodes whose distance from the sources beats ``bound`` (or ties it), and that distance.
 
     The search runs on a disc around the sources, exact up to its radius; it widens while an
@@ -246,15 +275,24 @@ def _grow(g: Graph, src: Sources, bound: FloatArray, ties: bool,
         nodes = g.disc(g.xy[np.unique(src.node)], radius * _SLACK + _PAD_M)
         dist = _local_dijkstra(g, nodes, src, radius, edge_ok)
         hit = np.isfinite(dist) & _beats(dist, bound[nodes], ties)
-        if radius >= limit or not _escapes(g, nodes[hit], dist[hit], src, bound, ties,
-                                           edge_ok, radius, limit):
+        if radius >= limit or not _escapes(
+            g, nodes[hit], dist[hit], src, bound, ties, edge_ok, radius, limit
+        ):
             return nodes[hit], dist[hit]
         radius = min(radius * 4, limit)
 
 
-def _escapes(g: Graph, nodes: IntArray, dist: FloatArray, src: Sources, bound: FloatArray,
-             ties: bool, edge_ok: NDArray[np.bool_] | None, radius: float,
-             limit: float) -> bool:
+def _escapes(
+    g: Graph,
+    nodes: IntArray,
+    dist: FloatArray,
+    src: Sources,
+    bound: FloatArray,
+    ties: bool,
+    edge_ok: NDArray[np.bool_] | None,
+    radius: float,
+    limit: float,
+) -> bool:
     """Whether a node past ``radius`` might still be improved (so the disc must widen)."""
     far_src = (src.cost > radius) & _beats(src.cost, bound[src.node], ties)
     if far_src.any():
@@ -266,9 +304,13 @@ def _escapes(g: Graph, nodes: IntArray, dist: FloatArray, src: Sources, bound: F
     return bool((ok & _beats(cand, bound[heads], ties)).any())
 
 
-def improve(g: Graph, field: FloatArray, src: Sources,
-            edge_ok: NDArray[np.bool_] | None = None,
-            limit: float = config.NEAREST_MAX_RADIUS_M) -> tuple[FloatArray, IntArray]:
+def improve(
+    g: Graph,
+    field: FloatArray,
+    src: Sources,
+    edge_ok: NDArray[np.bool_] | None = None,
+    limit: float = config.NEAREST_MAX_RADIUS_M,
+) -> tuple[FloatArray, IntArray]:
     """The field after new sources open: ``min(field, distance from the sources)``.
 
     Returns the new field and the nodes it changed.
@@ -280,16 +322,26 @@ def improve(g: Graph, field: FloatArray, src: Sources,
     return out, nodes
 
 
-def affected(g: Graph, field: FloatArray, via: Sources, edge_ok: NDArray[np.bool_] | None,
-             limit: float = config.NEAREST_MAX_RADIUS_M) -> IntArray:
+def affected(
+    g: Graph,
+    field: FloatArray,
+    via: Sources,
+    edge_ok: NDArray[np.bool_] | None,
+    limit: float = config.NEAREST_MAX_RADIUS_M,
+) -> IntArray:
     """Nodes whose distance in ``field`` may be the distance through ``via`` (ties included)."""
     nodes, _ = _grow(g, via, field, True, edge_ok, FIRST_RADIUS_M, limit)
     return nodes
 
 
-def recompute(g: Graph, field: FloatArray, nodes: IntArray, remaining: Sources,
-              edge_ok: NDArray[np.bool_] | None,
-              limit: float = config.NEAREST_MAX_RADIUS_M) -> FloatArray:
+def recompute(
+    g: Graph,
+    field: FloatArray,
+    nodes: IntArray,
+    remaining: Sources,
+    edge_ok: NDArray[np.bool_] | None,
+    limit: float = config.NEAREST_MAX_RADIUS_M,
+) -> FloatArray:
     """The field with ``nodes`` recomputed: from the other nodes' distances and ``remaining``.
 
     Every node outside ``nodes`` keeps its distance; a walk from inside leaves it by an arc
@@ -313,9 +365,15 @@ def recompute(g: Graph, field: FloatArray, nodes: IntArray, remaining: Sources,
     return out
 
 
-def close(g: Graph, field: FloatArray, via: Sources, remaining: Sources,
-          edge_ok_before: NDArray[np.bool_] | None, edge_ok_after: NDArray[np.bool_] | None,
-          limit: float = config.NEAREST_MAX_RADIUS_M) -> tuple[FloatArray, IntArray]:
+def close(
+    g: Graph,
+    field: FloatArray,
+    via: Sources,
+    remaining: Sources,
+    edge_ok_before: NDArray[np.bool_] | None,
+    edge_ok_after: NDArray[np.bool_] | None,
+    limit: float = config.NEAREST_MAX_RADIUS_M,
+) -> tuple[FloatArray, IntArray]:
     """The field after the walks through ``via`` are gone.
 
     ``via`` are the closed facilities' entries, or the closed streets' steps

@@ -25,8 +25,9 @@ STATES = ("queued", "running", "done", "failed")
 
 def canonical_json(value: object) -> str:
     """``value`` as JSON with sorted keys and no spaces: equal inputs, equal text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def job_id(kind: str, region: str, loaded_at: datetime, inputs: Mapping[str, Any]) -> str:
@@ -104,16 +105,19 @@ _LAYER = re.compile(r"^[a-z][a-z_]{0,31}$")
 def check_job_id(job_id: str) -> str:
     """``job_id`` if it looks like one (24 hex digits), else ``JobNotFound``."""
     if not _ID.match(job_id):
-        raise JobNotFound(f"there is no job {job_id!r}; job ids are 24 hex digits, as the "
-                          "POST that made the job answered")
+        raise JobNotFound(
+            f"there is no job {job_id!r}; job ids are 24 hex digits, as the "
+            "POST that made the job answered"
+        )
     return job_id
 
 
 def check_layer_name(name: str) -> str:
     """A layer name: lowercase letters and ``_``, at most 32."""
     if not _LAYER.match(name):
-        raise InvalidParameter(f"layer name {name!r} is not allowed; use 1 to 32 lowercase "
-                               "letters or '_'")
+        raise InvalidParameter(
+            f"layer name {name!r} is not allowed; use 1 to 32 lowercase letters or '_'"
+        )
     return name
 
 
@@ -125,11 +129,20 @@ def missing_layer(job_id: str, name: str, kept: Iterable[str]) -> JobNotFound:
 
 def job_to_json(job: Job) -> dict[str, Any]:
     """A job as JSON-able values (times in ISO 8601)."""
-    return asdict(job) | {"created_at": job.created_at.isoformat(),
-                          "updated_at": job.updated_at.isoformat()}
+    return asdict(job) | {
+        "created_at": job.created_at.isoformat(),
+        "updated_at": job.updated_at.isoformat(),
+    }
 
 
 def job_from_json(raw: Mapping[str, Any]) -> Job:
     """The inverse of :func:`job_to_json`."""
-    return Job(**(dict(raw) | {"created_at": datetime.fromisoformat(raw["created_at"]),
-                               "updated_at": datetime.fromisoformat(raw["updated_at"])}))
+    return Job(
+        **(
+            dict(raw)
+            | {
+                "created_at": datetime.fromisoformat(raw["created_at"]),
+                "updated_at": datetime.fromisoformat(raw["updated_at"]),
+            }
+        )
+    )

@@ -21,8 +21,10 @@ from livingcircle.geo.store import ApiKey
 _TOKEN = re.compile(r"^lc_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 _OWNER = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 #: What each role may do; a department key is today's key (changes its own facilities).
-ROLES = {"department": "change its own facilities and statuses",
-         "planner": "also run analyses and read their results"}
+ROLES = {
+    "department": "change its own facilities and statuses",
+    "planner": "also run analyses and read their results",
+}
 # scrypt cost: about 70 ms per check on one core, 16 MiB of memory
 _N, _R, _P = 2**14, 8, 1
 
@@ -49,7 +51,8 @@ def require_role(key: ApiKey, role: str, doing: str) -> ApiKey:
     if key.role != role:
         raise WrongRole(
             f"{doing} needs a {role} key; the key of {key.owner!r} is a {key.role} key (ask "
-            f"the administrator for one: 'livingcircle keys add --owner NAME --role {role}')")
+            f"the administrator for one: 'livingcircle keys add --owner NAME --role {role}')"
+        )
     return key
 
 
@@ -62,8 +65,14 @@ def new_key(owner: str, role: str = "department") -> tuple[str, ApiKey]:
     """A fresh key for ``owner`` with ``role``: the token to hand out (once) and the record."""
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     salt = secrets.token_bytes(16)
-    record = ApiKey(key_id, check_owner(owner), salt.hex(), hash_secret(secret, salt).hex(),
-                    datetime.now(UTC), check_role(role))
+    record = ApiKey(
+        key_id,
+        check_owner(owner),
+        salt.hex(),
+        hash_secret(secret, salt).hex(),
+        datetime.now(UTC),
+        check_role(role),
+    )
     return f"lc_{key_id}_{secret}", record
 
 
@@ -92,8 +101,13 @@ def verify_key(token: str | None, lookup: Callable[[str], ApiKey | None]) -> Api
     match = _TOKEN.match(token)
     # unknown ids are refused without hashing, so junk keys cost no CPU; an id is no secret
     key = lookup(match.group(1)) if match else None
-    if match is None or key is None or not hmac.compare_digest(
-            hash_secret(match.group(2), bytes.fromhex(key.salt)), bytes.fromhex(key.digest)):
+    if (
+        match is None
+        or key is None
+        or not hmac.compare_digest(
+            hash_secret(match.group(2), bytes.fromhex(key.salt)), bytes.fromhex(key.digest)
+        )
+    ):
         raise WrongApiKey(
             "the API key is not valid (unknown, revoked or mistyped); keys look like "
             "'lc_<12 hex digits>_<43 characters>'"

@@ -22,8 +22,18 @@ MAX_NAME_CHARS = 80
 MIN_REFRESH_S, MAX_REFRESH_S = 10, 86_400
 MAX_CATEGORIES = 30
 #: What a kiosk lists when its categories are not given: the everyday services.
-DEFAULT_CATEGORIES = ("pharmacy", "clinic", "supermarket", "convenience", "toilets", "bus_stop",
-                      "bank", "post_office", "park", "community_centre")
+DEFAULT_CATEGORIES = (
+    "pharmacy",
+    "clinic",
+    "supermarket",
+    "convenience",
+    "toilets",
+    "bus_stop",
+    "bank",
+    "post_office",
+    "park",
+    "community_centre",
+)
 
 
 @dataclass(frozen=True)
@@ -41,8 +51,12 @@ class Kiosk:
     refresh_s: int = 300
 
 
-def check_kiosk(kiosk: Kiosk, standard: Standard, regions: Iterable[RegionInfo],
-                contains: Callable[[str, float, float], bool] | None = None) -> Kiosk:
+def check_kiosk(
+    kiosk: Kiosk,
+    standard: Standard,
+    regions: Iterable[RegionInfo],
+    contains: Callable[[str, float, float], bool] | None = None,
+) -> Kiosk:
     """``kiosk`` if it can be served, else an error saying what is allowed.
 
     Parameters
@@ -60,8 +74,17 @@ def check_kiosk(kiosk: Kiosk, standard: Standard, regions: Iterable[RegionInfo],
     check_kiosk_fields(kiosk)
     categories = standard.resolve_categories(kiosk.categories)
     _check_place(kiosk, list(regions), contains)
-    return Kiosk(kiosk.id, kiosk.name_zh.strip(), kiosk.name_en.strip(), kiosk.region,
-                 kiosk.lat, kiosk.lon, kiosk.language, categories, kiosk.refresh_s)
+    return Kiosk(
+        kiosk.id,
+        kiosk.name_zh.strip(),
+        kiosk.name_en.strip(),
+        kiosk.region,
+        kiosk.lat,
+        kiosk.lon,
+        kiosk.language,
+        categories,
+        kiosk.refresh_s,
+    )
 
 
 def check_kiosk_fields(kiosk: Kiosk) -> Kiosk:
@@ -71,38 +94,57 @@ def check_kiosk_fields(kiosk: Kiosk) -> Kiosk:
     categories are known.
     """
     if not _ID.match(kiosk.id):
-        raise InvalidParameter(f"kiosk id {kiosk.id!r} is not allowed; use 1 to 64 letters, "
-                               "digits, '-' or '_' (e.g. 'haishu-station')")
+        raise InvalidParameter(
+            f"kiosk id {kiosk.id!r} is not allowed; use 1 to 64 letters, "
+            "digits, '-' or '_' (e.g. 'haishu-station')"
+        )
     for label, name in (("name-zh", kiosk.name_zh), ("name-en", kiosk.name_en)):
         if not name.strip() or len(name) > MAX_NAME_CHARS:
-            raise InvalidParameter(f"--{label} {name!r} is not allowed; give 1 to "
-                                   f"{MAX_NAME_CHARS} characters")
+            raise InvalidParameter(
+                f"--{label} {name!r} is not allowed; give 1 to {MAX_NAME_CHARS} characters"
+            )
         check_note(name)
     if kiosk.language not in LANGUAGES:
-        raise InvalidParameter(f"language {kiosk.language!r} is not allowed; allowed: "
-                               f"{', '.join(LANGUAGES)}")
+        raise InvalidParameter(
+            f"language {kiosk.language!r} is not allowed; allowed: {', '.join(LANGUAGES)}"
+        )
     if not MIN_REFRESH_S <= kiosk.refresh_s <= MAX_REFRESH_S:
-        raise InvalidParameter(f"refresh_s={kiosk.refresh_s} is out of range; allowed: "
-                               f"{MIN_REFRESH_S} to {MAX_REFRESH_S} seconds")
-    if not (math.isfinite(kiosk.lat) and math.isfinite(kiosk.lon)
-            and -90 <= kiosk.lat <= 90 and -180 <= kiosk.lon <= 180):
-        raise InvalidParameter(f"kiosk position ({kiosk.lat}, {kiosk.lon}) is not allowed; "
-                               "latitude -90 to 90, longitude -180 to 180")
+        raise InvalidParameter(
+            f"refresh_s={kiosk.refresh_s} is out of range; allowed: "
+            f"{MIN_REFRESH_S} to {MAX_REFRESH_S} seconds"
+        )
+    if not (
+        math.isfinite(kiosk.lat)
+        and math.isfinite(kiosk.lon)
+        and -90 <= kiosk.lat <= 90
+        and -180 <= kiosk.lon <= 180
+    ):
+        raise InvalidParameter(
+            f"kiosk position ({kiosk.lat}, {kiosk.lon}) is not allowed; "
+            "latitude -90 to 90, longitude -180 to 180"
+        )
     if not kiosk.categories or len(kiosk.categories) > MAX_CATEGORIES:
-        raise InvalidParameter(f"kiosk {kiosk.id!r} lists {len(kiosk.categories)} categories; "
-                               f"allowed: 1 to {MAX_CATEGORIES} (--category, repeated)")
+        raise InvalidParameter(
+            f"kiosk {kiosk.id!r} lists {len(kiosk.categories)} categories; "
+            f"allowed: 1 to {MAX_CATEGORIES} (--category, repeated)"
+        )
     return kiosk
 
 
-def _check_place(kiosk: Kiosk, infos: list[RegionInfo],
-                 contains: Callable[[str, float, float], bool] | None) -> None:
+def _check_place(
+    kiosk: Kiosk, infos: list[RegionInfo], contains: Callable[[str, float, float], bool] | None
+) -> None:
     info = next((i for i in infos if i.name == kiosk.region), None)
     if info is None:
         raise RegionNotFound(kiosk.region, [i.name for i in infos])
-    inside = (contains(info.name, kiosk.lon, kiosk.lat) if contains is not None
-              else info.covers(kiosk.lon, kiosk.lat, margin_deg=0.0))
+    inside = (
+        contains(info.name, kiosk.lon, kiosk.lat)
+        if contains is not None
+        else info.covers(kiosk.lon, kiosk.lat, margin_deg=0.0)
+    )
     if not inside:
         w, s, e, n = info.bounds
         raise PointOutsideRegion(
             f"kiosk {kiosk.id!r} at ({kiosk.lat:.6f}, {kiosk.lon:.6f}) is outside region "
-            f"{info.name!r}, which covers lat {s:.4f} to {n:.4f}, lon {w:.4f} to {e:.4f}")
+            f"{info.name!r}, which covers lat {s:.4f} to {n:.4f}, lon {w:.4f} to {e:.4f}"
+        )

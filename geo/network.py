@@ -116,12 +116,14 @@ def _frames(
     for (_, _, coords, _), iu, iv in zip(records, u, v, strict=True):
         lonlat[iu], lonlat[iv] = coords[0], coords[-1]
     new_id = np.cumsum(keep_node) - 1
-    nodes = pd.DataFrame({
-        "node": np.arange(keep_node.sum(), dtype=np.int32),
-        "osmid": osmids[keep_node],
-        "lon": lonlat[keep_node, 0],
-        "lat": lonlat[keep_node, 1],
-    })
+    nodes = pd.DataFrame(
+        {
+            "node": np.arange(keep_node.sum(), dtype=np.int32),
+            "osmid": osmids[keep_node],
+            "lon": lonlat[keep_node, 0],
+            "lat": lonlat[keep_node, 1],
+        }
+    )
     kept = [r for r, k in zip(records, keep_edge, strict=True) if k]
     edges = gpd.GeoDataFrame(
         {
@@ -252,8 +254,9 @@ class StreetNetwork:
         base = np.concatenate([[0.0], np.cumsum(self.edge_length + 1.0)[:-1]])
         return xy, ptr, base[owner] + along, base
 
-    def positions_along(self, edge: IntArray, start_m: FloatArray, end_m: FloatArray,
-                        spacing_m: float) -> tuple[IntArray, FloatArray]:
+    def positions_along(
+        self, edge: IntArray, start_m: FloatArray, end_m: FloatArray, spacing_m: float
+    ) -> tuple[IntArray, FloatArray]:
         """Positions every ``spacing_m`` (and at both ends) along ``[start_m, end_m]`` of edges.
 
         Returns the edge and the metres from its ``u`` end of each position.
@@ -276,16 +279,18 @@ class StreetNetwork:
         j = np.clip(np.searchsorted(key, target, side="right") - 1, ptr[edge], ptr[edge + 1] - 2)
         span = key[j + 1] - key[j]
         frac = np.where(span > 0, (target - key[j]) / np.where(span > 0, span, 1.0), 0.0)
-        return np.column_stack([vx[j] + frac * (vx[j + 1] - vx[j]),
-                                vy[j] + frac * (vy[j + 1] - vy[j])])
+        return np.column_stack(
+            [vx[j] + frac * (vx[j + 1] - vx[j]), vy[j] + frac * (vy[j + 1] - vy[j])]
+        )
 
     @cached_property
     def _vertex_columns(self) -> tuple[FloatArray, FloatArray]:
         xy = self.vertices[0]
         return np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
 
-    def walk_coords(self, edge: IntArray, from_m: FloatArray, to_m: FloatArray
-                    ) -> tuple[FloatArray, NDArray[np.intp]]:
+    def walk_coords(
+        self, edge: IntArray, from_m: FloatArray, to_m: FloatArray
+    ) -> tuple[FloatArray, NDArray[np.intp]]:
         """Coordinates of edges walked from ``from_m`` to ``to_m`` (metres from ``u``).
 
         Each walk gives its two end points (interpolated) and, in walking order, the vertices
@@ -294,8 +299,9 @@ class StreetNetwork:
         """
         xy, ptr, key, base = self.vertices
         lo, hi = np.minimum(from_m, to_m), np.maximum(from_m, to_m)
-        first = np.clip(np.searchsorted(key, base[edge] + lo, side="right"),
-                        ptr[edge], ptr[edge + 1])
+        first = np.clip(
+            np.searchsorted(key, base[edge] + lo, side="right"), ptr[edge], ptr[edge + 1]
+        )
         stop = np.clip(np.searchsorted(key, base[edge] + hi, side="left"), first, ptr[edge + 1])
         count = stop - first + 2
         walk = np.repeat(np.arange(len(edge)), count)
@@ -341,8 +347,15 @@ class StreetNetwork:
 
     def warm(self) -> StreetNetwork:
         """Build every index now rather than on the first query."""
-        for name in ("geom_length", "csr", "incidence", "vertices", "_vertex_columns",
-                     "node_tree", "edge_tree"):
+        for name in (
+            "geom_length",
+            "csr",
+            "incidence",
+            "vertices",
+            "_vertex_columns",
+            "node_tree",
+            "edge_tree",
+        ):
             getattr(self, name)
         return self
 

@@ -115,8 +115,9 @@ def plan(
     """
     tell = progress or no_progress
     graph = ReachGraph(region.net)
-    analysis = analyse(region, demand, k=k, minutes=minutes, speed_m_s=speed_m_s, graph=graph,
-                       progress=progress)
+    analysis = analyse(
+        region, demand, k=k, minutes=minutes, speed_m_s=speed_m_s, graph=graph, progress=progress
+    )
     cats = region.standard.resolve_categories(focus) if focus else required(region)
     gaps = []
     for i, c in enumerate(cats):
@@ -129,8 +130,11 @@ def plan(
         sitings.append(best_sites(region, analysis, c, n_sites, parcels, graph=graph))
     if sitings:
         tell(f"choosing {n_sites} new sites per category", len(cats), len(cats))
-    gap_frame = gpd.GeoDataFrame(pd.concat(gaps, ignore_index=True), crs="EPSG:4326") \
-        if gaps else gpd.GeoDataFrame({"category": []}, geometry=[], crs="EPSG:4326")
+    gap_frame = (
+        gpd.GeoDataFrame(pd.concat(gaps, ignore_index=True), crs="EPSG:4326")
+        if gaps
+        else gpd.GeoDataFrame({"category": []}, geometry=[], crs="EPSG:4326")
+    )
     tell("supply and demand scores", 0, 1)
     scores = scores_frame(demand, supply_scores(region, demand, cats, capacities, graph=graph))
     tell("supply and demand scores", 1, 1)
@@ -139,9 +143,19 @@ def plan(
         tell(f"comparing siting methods: {', '.join(methods)}", 0, 1)
         compared = compare_for_plan(region, analysis, cats, n_sites, parcels, methods, graph)
         tell(f"comparing siting methods: {', '.join(methods)}", 1, 1)
-    return PlannerTables(analysis, analysis.points_frame(), analysis.coverage(),
-                         analysis.tier_coverage(), gap_frame, picks_frame(sitings), sitings,
-                         tuple(cats), scores, equity(analysis, cats), *compared)
+    return PlannerTables(
+        analysis,
+        analysis.points_frame(),
+        analysis.coverage(),
+        analysis.tier_coverage(),
+        gap_frame,
+        picks_frame(sitings),
+        sitings,
+        tuple(cats),
+        scores,
+        equity(analysis, cats),
+        *compared,
+    )
 
 
 def required(region: Region) -> tuple[str, ...]:

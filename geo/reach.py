@@ -86,8 +86,9 @@ def _tile_side(xy: FloatArray, radius: float) -> float:
     return float(max(radius, 250.0, np.sqrt(w * h * PLACES_PER_TILE / len(xy))))
 
 
-def _ranges(ptr: NDArray[np.int64], rows: NDArray[np.int64]) -> tuple[NDArray[np.int64],
-                                                                      NDArray[np.int64]]:
+def _ranges(
+    ptr: NDArray[np.int64], rows: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Positions ``ptr[r]:ptr[r+1]`` of every row in ``rows``, concatenated, and the counts."""
     count = ptr[rows + 1] - ptr[rows]
     shift = np.repeat(ptr[rows] - np.cumsum(count) + count, count)
@@ -130,8 +131,14 @@ class ReachGraph:
         np.minimum.at(entry, starts, costs)
         ends = np.flatnonzero(np.isfinite(entry)).astype(np.int32)
         ptr = np.append(self.ptr, self.ptr[-1] + len(ends))
-        graph = csr_matrix((np.concatenate([self.weight, np.maximum(entry[ends], _MIN_WEIGHT)]),
-                            np.concatenate([self.head, ends]), ptr), shape=(n + 1, n + 1))
+        graph = csr_matrix(
+            (
+                np.concatenate([self.weight, np.maximum(entry[ends], _MIN_WEIGHT)]),
+                np.concatenate([self.head, ends]),
+                ptr,
+            ),
+            shape=(n + 1, n + 1),
+        )
         dist = dijkstra(graph, directed=True, indices=n, limit=limit_m)
         return np.asarray(dist[:n], dtype=np.float64)
 
@@ -178,17 +185,22 @@ class ReachGraph:
 class _Tiles:
     """The tiled bounded search of :meth:`ReachGraph.pairs_within`."""
 
-    def __init__(self, graph: ReachGraph, places: Snap, points: Snap, radius_m: float,
-                 tile_m: float | None) -> None:
+    def __init__(
+        self, graph: ReachGraph, places: Snap, points: Snap, radius_m: float, tile_m: float | None
+    ) -> None:
         self.g, self.net = graph, graph.net
         self.places, self.points, self.radius = places, points, float(radius_m)
         self.reach = self.radius * _SLACK + _PAD_M
         xy = self.net.node_xy
         tile = float(tile_m) if tile_m else _tile_side(places.xy, self.radius)
-        origin = np.minimum(xy.min(axis=0), np.minimum(places.xy.min(axis=0),
-                                                       points.xy.min(axis=0))) - self.reach
-        far = np.maximum(xy.max(axis=0), np.maximum(places.xy.max(axis=0),
-                                                    points.xy.max(axis=0))) + self.reach
+        origin = (
+            np.minimum(xy.min(axis=0), np.minimum(places.xy.min(axis=0), points.xy.min(axis=0)))
+            - self.reach
+        )
+        far = (
+            np.maximum(xy.max(axis=0), np.maximum(places.xy.max(axis=0), points.xy.max(axis=0)))
+            + self.reach
+        )
         cell = tile / 2
         ncx = int((far[0] - origin[0]) // cell) + 2
         self.node_cells = _Cells(xy, cell, origin, ncx)
@@ -232,7 +244,7 @@ class _Tiles:
             try:
                 step = max(1, _MAX_BLOCK // max(len(nodes), 1))
                 for i in range(0, len(tile), step):
-                    chunk = self._search(tile[i:i + step], nodes)
+                    chunk = self._search(tile[i : i + step], nodes)
                     if len(chunk.place):
                         yield chunk
             finally:
@@ -269,9 +281,9 @@ class _Tiles:
         out = dijkstra(graph, directed=True, indices=n_loc + np.arange(n_pl), limit=self.radius)
         return np.asarray(out[:, :n_loc], dtype=np.float64)
 
-    def _via_nodes(self, places: NDArray[np.int64], dist: FloatArray,
-                   nodes: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64],
-                                                      FloatArray]:
+    def _via_nodes(
+        self, places: NDArray[np.int64], dist: FloatArray, nodes: NDArray[np.int64]
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], FloatArray]:
         """Pairs whose point walks off its edge by an end node (each pair found once)."""
         net, pts, loc = self.net, self.points, self.loc
         row, col = np.nonzero(dist < np.inf)
@@ -289,8 +301,9 @@ class _Tiles:
         keep &= self.places.edge[places[pl]] != edge  # same-edge pairs are done apart
         return places[pl[keep]], pt[keep], total[keep]
 
-    def _same_edge(self, places: NDArray[np.int64], dist: FloatArray) -> tuple[
-            NDArray[np.int64], NDArray[np.int64], FloatArray]:
+    def _same_edge(
+        self, places: NDArray[np.int64], dist: FloatArray
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], FloatArray]:
         """Pairs on one edge: straight along it, or round by the nodes if that is shorter."""
         net, pts, loc = self.net, self.points, self.loc
         edge = self.places.edge[places]

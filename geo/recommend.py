@@ -24,8 +24,9 @@ from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.routing import snap_geometries
 
 
-def site_effects(region: Region, analysis: Analysis, sites: gpd.GeoDataFrame,
-                 graph: ReachGraph | None = None) -> pd.DataFrame:
+def site_effects(
+    region: Region, analysis: Analysis, sites: gpd.GeoDataFrame, graph: ReachGraph | None = None
+) -> pd.DataFrame:
     """Per site row: residents it brings within reach and residents completing each tier.
 
     Parameters
@@ -45,8 +46,9 @@ def site_effects(region: Region, analysis: Analysis, sites: gpd.GeoDataFrame,
         of ``m`` minutes becomes complete) per row.
     """
     tiers = [t.minutes for t in analysis.standard.tiers]
-    out = pd.DataFrame(0.0, index=sites.index,
-                       columns=["gain_population", *(f"tier_{m}min" for m in tiers)])
+    out = pd.DataFrame(
+        0.0, index=sites.index, columns=["gain_population", *(f"tier_{m}min" for m in tiers)]
+    )
     if sites.empty:
         return out
     rg = graph or ReachGraph(region.net)
@@ -62,14 +64,22 @@ def site_effects(region: Region, analysis: Analysis, sites: gpd.GeoDataFrame,
     return out
 
 
-def _effects(region: Region, analysis: Analysis, comp: Compliance, category: str,
-             points: NDArray[np.object_], rg: ReachGraph) -> NDArray[np.float64]:
+def _effects(
+    region: Region,
+    analysis: Analysis,
+    comp: Compliance,
+    category: str,
+    points: NDArray[np.object_],
+    rg: ReachGraph,
+) -> NDArray[np.float64]:
     """Rows of (gain, tier completions...) for one category's picks in rank order."""
     acc = analysis.access(category)
     radius = acc.radius_m
     pop = analysis.demand.population
-    metric = np.array([shapely.transform(g, lambda c: region.project(c[:, 0], c[:, 1]))
-                       for g in points], dtype=object)
+    metric = np.array(
+        [shapely.transform(g, lambda c: region.project(c[:, 0], c[:, 1])) for g in points],
+        dtype=object,
+    )
     places, _ = snap_geometries(region.net, metric, config.MAX_FACILITY_SNAP_M)
     open_ = np.flatnonzero(acc.nearest_m > radius)
     none = len(points)
@@ -91,12 +101,13 @@ def _effects(region: Region, analysis: Analysis, comp: Compliance, category: str
 
 def _newly_met(comp: Compliance, category: str, radius_m: float) -> NDArray[np.bool_]:
     """Which requirements a facility of ``category`` within ``radius_m`` meets."""
-    return np.array([category in req.categories and req.radius_m >= radius_m
-                     for _, req in comp.requirements], dtype=bool)
+    return np.array(
+        [category in req.categories and req.radius_m >= radius_m for _, req in comp.requirements],
+        dtype=bool,
+    )
 
 
-def _tiers_met(comp: Compliance, met: NDArray[np.bool_], analysis: Analysis
-               ) -> NDArray[np.bool_]:
+def _tiers_met(comp: Compliance, met: NDArray[np.bool_], analysis: Analysis) -> NDArray[np.bool_]:
     """``(points, tiers)``: every analysed requirement of the tier met."""
     cols = []
     for tier in analysis.standard.tiers:

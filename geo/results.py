@@ -111,24 +111,73 @@ class Hits(Sequence[FacilityHit]):
         time_s = np.asarray(self.time_s, dtype=float)
         distance, seconds, minutes = (  # rounded in one pass each, not hit by hit
             np.round(np.asarray(self.distance_m, dtype=float), 3).tolist(),
-            np.round(time_s, 3).tolist(), np.round(time_s / 60, 1).tolist())
+            np.round(time_s, 3).tolist(),
+            np.round(time_s / 60, 1).tolist(),
+        )
         return [
-            {"type": "Feature", "geometry": {"type": "Point", "coordinates": (lon, lat)},
-             "properties": {
-                 "kind": "facility", "id": i, "name": n, "name_zh": nz, "category": c,
-                 "category_en": en, "category_zh": zh, "distance_m": d, "time_s": t,
-                 "minutes": m, **({"opening_hours": oh} if oh else {}),
-                 **({"ring_minutes": ring} if ring is not None else {}),
-                 "open_status": status, "closing_soon": soon,
-                 **({"opens_at": opens.isoformat()} if opens is not None else {}),
-                 **({"closes_at": closes.isoformat()} if closes is not None else {}),
-                 **({"access_from": leg} if leg is not None else {})}}
-            for i, n, nz, c, en, zh, lon, lat, d, t, m, oh, ring, status, soon, opens, closes,
-            leg in zip(self.id, self.name, self.name_zh, self.category, self.label_en,
-                       self.label_zh, self.lon, self.lat, distance, seconds, minutes,
-                       self.opening_hours, self.ring_minutes, self.open_status,
-                       self.closing_soon, self.opens_at, self.closes_at, self.access_from,
-                       strict=True)
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": (lon, lat)},
+                "properties": {
+                    "kind": "facility",
+                    "id": i,
+                    "name": n,
+                    "name_zh": nz,
+                    "category": c,
+                    "category_en": en,
+                    "category_zh": zh,
+                    "distance_m": d,
+                    "time_s": t,
+                    "minutes": m,
+                    **({"opening_hours": oh} if oh else {}),
+                    **({"ring_minutes": ring} if ring is not None else {}),
+                    "open_status": status,
+                    "closing_soon": soon,
+                    **({"opens_at": opens.isoformat()} if opens is not None else {}),
+                    **({"closes_at": closes.isoformat()} if closes is not None else {}),
+                    **({"access_from": leg} if leg is not None else {}),
+                },
+            }
+            for (
+                i,
+                n,
+                nz,
+                c,
+                en,
+                zh,
+                lon,
+                lat,
+                d,
+                t,
+                m,
+                oh,
+                ring,
+                status,
+                soon,
+                opens,
+                closes,
+                leg,
+            ) in zip(
+                self.id,
+                self.name,
+                self.name_zh,
+                self.category,
+                self.label_en,
+                self.label_zh,
+                self.lon,
+                self.lat,
+                distance,
+                seconds,
+                minutes,
+                self.opening_hours,
+                self.ring_minutes,
+                self.open_status,
+                self.closing_soon,
+                self.opens_at,
+                self.closes_at,
+                self.access_from,
+                strict=True,
+            )
         ]
 
 
@@ -146,20 +195,40 @@ class NearestResult:
     def to_geojson(self) -> dict[str, Any]:
         """A FeatureCollection: origin, one Point per facility, one LineString per route."""
         features = [_origin_feature(self.origin)]
-        ranked = [(rank, hit) for hits in self.by_category.values()
-                  for rank, hit in enumerate(hits, start=1)]
+        ranked = [
+            (rank, hit)
+            for hits in self.by_category.values()
+            for rank, hit in enumerate(hits, start=1)
+        ]
         points = Hits.of([hit for _, hit in ranked]).features()
         for (rank, hit), point in zip(ranked, points, strict=True):
             point["properties"]["rank"] = rank
             features.append(point)
             if hit.route is not None:
-                features.append(_feature(hit.route, {
-                    "kind": "route", "id": hit.id, "category": hit.category,
-                    "distance_m": point["properties"]["distance_m"], "rank": rank}))
+                features.append(
+                    _feature(
+                        hit.route,
+                        {
+                            "kind": "route",
+                            "id": hit.id,
+                            "category": hit.category,
+                            "distance_m": point["properties"]["distance_m"],
+                            "rank": rank,
+                        },
+                    )
+                )
         missing = [c for c, hits in self.by_category.items() if not hits]
-        return {"type": "FeatureCollection", "features": features,
-                "properties": {"region": self.region, "speed_m_s": self.speed_m_s, "k": self.k,
-                               "not_found": missing, "searched_m": self.searched_m}}
+        return {
+            "type": "FeatureCollection",
+            "features": features,
+            "properties": {
+                "region": self.region,
+                "speed_m_s": self.speed_m_s,
+                "k": self.k,
+                "not_found": missing,
+                "searched_m": self.searched_m,
+            },
+        }
 
 
 @dataclass(frozen=True)
@@ -204,15 +273,25 @@ class TierSummary:
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
-            "minutes": self.minutes, "distance_m": self.distance_m,
-            "label_en": self.label_en, "label_zh": self.label_zh,
-            "present": [r.id for r in self.requirements if r.present], "missing": self.missing,
-            "requirements": [{
-                "id": r.id, "label_en": r.label_en, "label_zh": r.label_zh,
-                "categories": list(r.categories), "radius_m": r.radius_m, "present": r.present,
-                "nearest_id": r.nearest_id,
-                "nearest_m": None if r.nearest_m is None else round(r.nearest_m, 3),
-            } for r in self.requirements],
+            "minutes": self.minutes,
+            "distance_m": self.distance_m,
+            "label_en": self.label_en,
+            "label_zh": self.label_zh,
+            "present": [r.id for r in self.requirements if r.present],
+            "missing": self.missing,
+            "requirements": [
+                {
+                    "id": r.id,
+                    "label_en": r.label_en,
+                    "label_zh": r.label_zh,
+                    "categories": list(r.categories),
+                    "radius_m": r.radius_m,
+                    "present": r.present,
+                    "nearest_id": r.nearest_id,
+                    "nearest_m": None if r.nearest_m is None else round(r.nearest_m, 3),
+                }
+                for r in self.requirements
+            ],
         }
 
 
@@ -231,20 +310,39 @@ class CatchmentResult:
         """A FeatureCollection: origin, ring polygons (largest first), facility Points."""
         features = [_origin_feature(self.origin)]
         for ring in sorted(self.rings, key=lambda r: -r.minutes):
-            features.append(_feature(ring.polygon, {
-                "kind": "ring", "minutes": ring.minutes, "area_m2": round(ring.area_m2, 1),
-                "street_m": round(ring.street_m, 1)}))
+            features.append(
+                _feature(
+                    ring.polygon,
+                    {
+                        "kind": "ring",
+                        "minutes": ring.minutes,
+                        "area_m2": round(ring.area_m2, 1),
+                        "street_m": round(ring.street_m, 1),
+                    },
+                )
+            )
         features += self.facilities.features()
-        return {"type": "FeatureCollection", "features": features,
-                "properties": {"region": self.region, "speed_m_s": self.speed_m_s,
-                               "tiers": [t.to_dict() for t in self.tiers]}}
+        return {
+            "type": "FeatureCollection",
+            "features": features,
+            "properties": {
+                "region": self.region,
+                "speed_m_s": self.speed_m_s,
+                "tiers": [t.to_dict() for t in self.tiers],
+            },
+        }
 
 
 def _origin_feature(origin: Origin) -> dict[str, Any]:
-    return _point_feature(origin.lon, origin.lat, {
-        "kind": "origin",
-        "snapped": [round(origin.snapped_lon, DECIMALS), round(origin.snapped_lat, DECIMALS)],
-        "access_m": round(origin.access_m, 3)})
+    return _point_feature(
+        origin.lon,
+        origin.lat,
+        {
+            "kind": "origin",
+            "snapped": [round(origin.snapped_lon, DECIMALS), round(origin.snapped_lat, DECIMALS)],
+            "access_m": round(origin.access_m, 3),
+        },
+    )
 
 
 def _feature(geom: BaseGeometry, props: dict[str, Any]) -> dict[str, Any]:
@@ -268,8 +366,10 @@ def geojson_geometry(geom: BaseGeometry) -> dict[str, Any]:
     if kind == "Polygon":
         return {"type": kind, "coordinates": _polygon_coordinates(geom)}
     if kind == "MultiPolygon":
-        return {"type": kind,
-                "coordinates": [_polygon_coordinates(p) for p in shapely.get_parts(geom)]}
+        return {
+            "type": kind,
+            "coordinates": [_polygon_coordinates(p) for p in shapely.get_parts(geom)],
+        }
     return dict(shapely.geometry.mapping(geom))
 
 
@@ -287,5 +387,8 @@ def _rounded(xy: NDArray[np.float64]) -> NDArray[np.float64]:
 
 def _point_feature(lon: float, lat: float, props: dict[str, Any]) -> dict[str, Any]:
     """A Point Feature without a shapely object (catchments have hundreds of them)."""
-    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": (lon, lat)},
-            "properties": props}
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": (lon, lat)},
+        "properties": props,
+    }

@@ -83,9 +83,7 @@ def snap_geometries(
     if n == 0:
         return Snap(edge, offset, access, xy), anchor
     # an unbounded query is faster than one with max_distance; filter afterwards
-    (src, hit), dist = net.edge_tree.query_nearest(
-        geoms, return_distance=True, all_matches=False
-    )
+    (src, hit), dist = net.edge_tree.query_nearest(geoms, return_distance=True, all_matches=False)
     near = dist <= max_distance_m
     src, hit, dist = src[near], hit[near], dist[near]
     lines = net.edge_geom[hit]
@@ -156,9 +154,9 @@ class Search:
         net = self.net
         reached = self.nodes[self.dist < max(budgets)]
         ind_ptr, ind_edges = net.incidence
-        edges = _distinct(np.concatenate([
-            _gather(ind_ptr, ind_edges, reached), self.start.edge.astype(np.int32)
-        ]))
+        edges = _distinct(
+            np.concatenate([_gather(ind_ptr, ind_edges, reached), self.start.edge.astype(np.int32)])
+        )
         length, oneway = net.edge_length[edges], net.edge_oneway[edges]
         du, dv = self.node_dist(net.edge_u[edges]), self.node_dist(net.edge_v[edges])
         src_edge, src_off = int(self.start.edge[0]), float(self.start.offset_m[0])
@@ -170,10 +168,17 @@ class Search:
             full = from_u + from_v >= length
             back = 0.0 if net.edge_oneway[src_edge] else budget
             e = np.concatenate([edges[full], edges[~full], edges[~full], [src_edge]])
-            s = np.concatenate([np.zeros(full.sum()), np.zeros((~full).sum()),
-                                (length - from_v)[~full], [max(0.0, src_off - back)]])
-            t = np.concatenate([length[full], from_u[~full], length[~full],
-                                [min(src_len, src_off + budget)]])
+            s = np.concatenate(
+                [
+                    np.zeros(full.sum()),
+                    np.zeros((~full).sum()),
+                    (length - from_v)[~full],
+                    [max(0.0, src_off - back)],
+                ]
+            )
+            t = np.concatenate(
+                [length[full], from_u[~full], length[~full], [min(src_len, src_off + budget)]]
+            )
             keep = t > s
             out.append(_merge_intervals(e[keep].astype(np.int32), s[keep], t[keep]))
         return out
@@ -185,8 +190,9 @@ class Search:
         The arcs are sorted by (source, target), so one binary search finds the arc of every
         step of a path.
         """
-        keys: NDArray[np.int64] = self.arc_src.astype(np.int64) * (len(self.nodes) + 1) \
-            + self.arc_dst
+        keys: NDArray[np.int64] = (
+            self.arc_src.astype(np.int64) * (len(self.nodes) + 1) + self.arc_dst
+        )
         return keys
 
     def path_edges(self, end_node: int) -> list[tuple[int, bool]]:

@@ -138,8 +138,12 @@ class Scenario:
         return bool(self.add_links or self.close_streets)
 
     def __len__(self) -> int:
-        return (len(self.add_facilities) + len(self.close_facilities) + len(self.add_links)
-                + len(self.close_streets))
+        return (
+            len(self.add_facilities)
+            + len(self.close_facilities)
+            + len(self.add_links)
+            + len(self.close_streets)
+        )
 
 
 # -- the changed network ------------------------------------------------------------------
@@ -184,8 +188,15 @@ class NetworkChange:
         ids = np.full(self.net.n_edges, -1, dtype=np.int64)
         ids[keep] = np.arange(int(keep.sum()))
         n = self.net
-        final = StreetNetwork(n.crs, n.node_xy, n.edge_u[keep], n.edge_v[keep],
-                              n.edge_length[keep], n.edge_oneway[keep], n.edge_geom[keep])
+        final = StreetNetwork(
+            n.crs,
+            n.node_xy,
+            n.edge_u[keep],
+            n.edge_v[keep],
+            n.edge_length[keep],
+            n.edge_oneway[keep],
+            n.edge_geom[keep],
+        )
         return final, ids
 
     def remap(self, snap: Snap) -> Snap:
@@ -202,19 +213,30 @@ class NetworkChange:
 def _base_cut(region: Region, xy: FloatArray, limit: float) -> tuple[Snap, FloatArray]:
     """Snap points onto the region's streets, and each one's distance to the nearest street."""
     net = region.net
-    _, dist = net.edge_tree.query_nearest(shapely.points(xy), return_distance=True,
-                                                 all_matches=False)
+    _, dist = net.edge_tree.query_nearest(
+        shapely.points(xy), return_distance=True, all_matches=False
+    )
     return snap_points(net, xy, limit), np.asarray(dist, dtype=np.float64)
 
 
-def _net_with(region: Region, cut_edge: list[int], cut_off: list[float], links: list[
-        tuple[int, int, bool]], closed: NDArray[np.bool_]) -> NetworkChange:
+def _net_with(
+    region: Region,
+    cut_edge: list[int],
+    cut_off: list[float],
+    links: list[tuple[int, int, bool]],
+    closed: NDArray[np.bool_],
+) -> NetworkChange:
     """The region's network with edges split at the cuts and links between nodes."""
     net = region.net
     n0, e0 = net.n_nodes, net.n_edges
     node_xy = [net.node_xy]
-    u, v, length, oneway, geoms = ([net.edge_u], [net.edge_v], [net.edge_length],
-                                   [net.edge_oneway], [net.edge_geom])
+    u, v, length, oneway, geoms = (
+        [net.edge_u],
+        [net.edge_v],
+        [net.edge_length],
+        [net.edge_oneway],
+        [net.edge_geom],
+    )
     pieces: dict[int, tuple[FloatArray, NDArray[np.int64]]] = {}
     next_node, next_edge = n0, e0
     for e in sorted(set(cut_edge)):
@@ -226,8 +248,12 @@ def _net_with(region: Region, cut_edge: list[int], cut_off: list[float], links: 
         cuts = np.concatenate([[0.0], offs, [net.edge_length[e]]])
         frac = cuts * (net.geom_length[e] / net.edge_length[e])
         geom = net.edge_geom[e]
-        geoms.append(np.array([shapely.ops.substring(geom, a, b)
-                               for a, b in itertools.pairwise(frac)], dtype=object))
+        geoms.append(
+            np.array(
+                [shapely.ops.substring(geom, a, b) for a, b in itertools.pairwise(frac)],
+                dtype=object,
+            )
+        )
         u.append(ends[:-1].astype(np.int32))
         v.append(ends[1:].astype(np.int32))
         length.append(np.diff(cuts))
@@ -243,9 +269,15 @@ def _net_with(region: Region, cut_edge: list[int], cut_off: list[float], links: 
         length.append(np.array([geodesic_m(lonlat[[a, b]])]))
         oneway.append(np.array([one]))
         geoms.append(np.array([shapely.LineString(xy[[a, b]])], dtype=object))
-    full = StreetNetwork(net.crs, xy, np.concatenate(u), np.concatenate(v),
-                         np.concatenate(length), np.concatenate(oneway).astype(bool),
-                         np.concatenate(geoms))
+    full = StreetNetwork(
+        net.crs,
+        xy,
+        np.concatenate(u),
+        np.concatenate(v),
+        np.concatenate(length),
+        np.concatenate(oneway).astype(bool),
+        np.concatenate(geoms),
+    )
     m = full.n_edges
     flag_closed = np.zeros(m, dtype=bool)
     flag_closed[:e0] = closed
@@ -254,7 +286,7 @@ def _net_with(region: Region, cut_edge: list[int], cut_off: list[float], links: 
         replaced[e] = True
         flag_closed[ids] = closed[e]
     link = np.zeros(m, dtype=bool)
-    link[m - len(links):] = True
+    link[m - len(links) :] = True
     return NetworkChange(full, n0, e0, flag_closed, replaced, link, pieces)
 
 
@@ -271,22 +303,26 @@ class _Resolved:
     closed_edges: NDArray[np.bool_]
     cut_edge: list[int] = field(default_factory=list)
     cut_off: list[float] = field(default_factory=list)
-    link_ends: list[tuple[tuple[int, float], tuple[int, float], bool]] = field(
-        default_factory=list)
+    link_ends: list[tuple[tuple[int, float], tuple[int, float], bool]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
-def _resolve(region: Region, scenario: Scenario, way_ids: NDArray[np.int64] | None
-             ) -> _Resolved:
+def _resolve(region: Region, scenario: Scenario, way_ids: NDArray[np.int64] | None) -> _Resolved:
     """Check every change and resolve it to rows, edges and snapped points."""
-    res = _Resolved(np.zeros(0, np.int64), np.zeros((0, 2)), np.zeros(0, np.int64),
-                    np.zeros(region.net.n_edges, dtype=bool))
+    res = _Resolved(
+        np.zeros(0, np.int64),
+        np.zeros((0, 2)),
+        np.zeros(0, np.int64),
+        np.zeros(region.net.n_edges, dtype=bool),
+    )
     if len(scenario) == 0:
-        res.problems.append("it lists no change; allowed: add_facility, close_facility, "
-                            "add_link, close_street")
+        res.problems.append(
+            "it lists no change; allowed: add_facility, close_facility, add_link, close_street"
+        )
     if len(scenario) > MAX_CHANGES:
-        res.problems.append(f"it lists {len(scenario):,} changes; at most {MAX_CHANGES:,} "
-                            "are allowed")
+        res.problems.append(
+            f"it lists {len(scenario):,} changes; at most {MAX_CHANGES:,} are allowed"
+        )
         return res
     _resolve_new(region, scenario.add_facilities, res)
     ids = region.facilities.text["id"]
@@ -298,11 +334,18 @@ def _resolve(region: Region, scenario: Scenario, way_ids: NDArray[np.int64] | No
             rows.append(index[fid])
             continue
         close = difflib.get_close_matches(fid, ids, n=3)
-        hint = f"did you mean {', '.join(close)}?" if close else \
-            f"ids look like {ids[0]!r}" if ids else "the region has no facility"
-        res.problems.append(f"close_facility #{i}: no facility {fid!r} in region "
-                            f"{region.name!r}; allowed: the id of one of its "
-                            f"{len(ids):,} facilities ({hint})")
+        hint = (
+            f"did you mean {', '.join(close)}?"
+            if close
+            else f"ids look like {ids[0]!r}"
+            if ids
+            else "the region has no facility"
+        )
+        res.problems.append(
+            f"close_facility #{i}: no facility {fid!r} in region "
+            f"{region.name!r}; allowed: the id of one of its "
+            f"{len(ids):,} facilities ({hint})"
+        )
     res.closed_rows = np.unique(np.asarray(rows, dtype=np.int64))
     for i, street in enumerate(scenario.close_streets, start=1):
         _resolve_closure(region, street, i, way_ids, res)
@@ -319,8 +362,10 @@ def _resolve_new(region: Region, new: Sequence[NewFacility], res: _Resolved) -> 
         if fac.category not in std.category_ids:
             close = difflib.get_close_matches(fac.category, std.category_ids, n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            res.problems.append(f"{where}: unknown category {fac.category!r}{hint}; allowed: "
-                                f"{', '.join(sorted(std.category_ids))}")
+            res.problems.append(
+                f"{where}: unknown category {fac.category!r}{hint}; allowed: "
+                f"{', '.join(sorted(std.category_ids))}"
+            )
             continue
         if fac.capacity is not None and not (np.isfinite(fac.capacity) and fac.capacity >= 0):
             res.problems.append(f"{where}: capacity {fac.capacity} must be a number >= 0")
@@ -335,55 +380,70 @@ def _resolve_new(region: Region, new: Sequence[NewFacility], res: _Resolved) -> 
 
 def _inside(region: Region, lon: float, lat: float, where: str, res: _Resolved) -> bool:
     if not (np.isfinite([lon, lat]).all() and -180 <= lon <= 180 and -90 <= lat <= 90):
-        res.problems.append(f"{where}: coordinates lon={lon}, lat={lat} are invalid; allowed: "
-                            "lon -180 to 180, lat -90 to 90 (WGS 84 degrees)")
+        res.problems.append(
+            f"{where}: coordinates lon={lon}, lat={lat} are invalid; allowed: "
+            "lon -180 to 180, lat -90 to 90 (WGS 84 degrees)"
+        )
         return False
     if not region.contains(lon, lat):
         w, s, e, n = region.boundary.bounds
-        res.problems.append(f"{where}: point (lon {lon:.6f}, lat {lat:.6f}) is outside region "
-                            f"{region.name!r}, which covers lon {w:.4f} to {e:.4f}, lat "
-                            f"{s:.4f} to {n:.4f}")
+        res.problems.append(
+            f"{where}: point (lon {lon:.6f}, lat {lat:.6f}) is outside region "
+            f"{region.name!r}, which covers lon {w:.4f} to {e:.4f}, lat "
+            f"{s:.4f} to {n:.4f}"
+        )
         return False
     return True
 
 
-def _snap_end(region: Region, point: Lonlat, limit: float, where: str, res: _Resolved
-              ) -> tuple[int, float] | None:
+def _snap_end(
+    region: Region, point: Lonlat, limit: float, where: str, res: _Resolved
+) -> tuple[int, float] | None:
     """A point on the nearest street within ``limit``: (edge, offset), or a problem told."""
     if not _inside(region, point[0], point[1], where, res):
         return None
     if not 0 < limit <= region.max_snap_m:
-        res.problems.append(f"{where}: max_snap_m {limit} is out of range; allowed: more "
-                            f"than 0 up to {region.max_snap_m:.0f} m")
+        res.problems.append(
+            f"{where}: max_snap_m {limit} is out of range; allowed: more "
+            f"than 0 up to {region.max_snap_m:.0f} m"
+        )
         return None
     snap, dist = _base_cut(region, region.project(point[0], point[1]), limit)
     if snap.edge[0] < 0:
-        res.problems.append(f"{where}: (lon {point[0]:.6f}, lat {point[1]:.6f}) is "
-                            f"{dist[0]:,.0f} m from the nearest street; the limit is "
-                            f"{limit:,.0f} m (move it nearer a street, or raise max_snap_m "
-                            f"up to {region.max_snap_m:.0f})")
+        res.problems.append(
+            f"{where}: (lon {point[0]:.6f}, lat {point[1]:.6f}) is "
+            f"{dist[0]:,.0f} m from the nearest street; the limit is "
+            f"{limit:,.0f} m (move it nearer a street, or raise max_snap_m "
+            f"up to {region.max_snap_m:.0f})"
+        )
         return None
     return int(snap.edge[0]), float(snap.offset_m[0])
 
 
-def _resolve_closure(region: Region, street: ClosedStreet, i: int,
-                     way_ids: NDArray[np.int64] | None, res: _Resolved) -> None:
+def _resolve_closure(
+    region: Region, street: ClosedStreet, i: int, way_ids: NDArray[np.int64] | None, res: _Resolved
+) -> None:
     where = f"close_street #{i}" + (f" ({street.name})" if street.name else "")
     given = [x is not None for x in (street.way_id, street.at, street.between)]
     if sum(given) != 1:
-        res.problems.append(f"{where}: give exactly one of way_id, at (a point) or between "
-                            "(two points)")
+        res.problems.append(
+            f"{where}: give exactly one of way_id, at (a point) or between (two points)"
+        )
         return
     if street.way_id is not None:
         if way_ids is None:
-            res.problems.append(f"{where}: this region's way ids are not known here; close "
-                                "the street by a point (at) or two points (between)")
+            res.problems.append(
+                f"{where}: this region's way ids are not known here; close "
+                "the street by a point (at) or two points (between)"
+            )
             return
         hit = way_ids == int(street.way_id)
         if not hit.any():
-            res.problems.append(f"{where}: no street of way id {street.way_id} in region "
-                                f"{region.name!r}; allowed: the OSM way id of one of its "
-                                f"{len(np.unique(way_ids)):,} ways")
+            res.problems.append(
+                f"{where}: no street of way id {street.way_id} in region "
+                f"{region.name!r}; allowed: the OSM way id of one of its "
+                f"{len(np.unique(way_ids)):,} ways"
+            )
         res.closed_edges |= hit
         return
     if street.at is not None:
@@ -397,9 +457,11 @@ def _resolve_closure(region: Region, street: ClosedStreet, i: int,
     if a is not None and b is not None:
         edges = _path_edges(region, a, b)
         if edges is None:
-            res.problems.append(f"{where}: no walk of at most {CLOSE_PATH_MAX_M:,.0f} m joins "
-                                "its two points; allowed: two points on one street or on "
-                                "streets joined within that walk")
+            res.problems.append(
+                f"{where}: no walk of at most {CLOSE_PATH_MAX_M:,.0f} m joins "
+                "its two points; allowed: two points on one street or on "
+                "streets joined within that walk"
+            )
         else:
             res.closed_edges[edges] = True
 
@@ -409,8 +471,12 @@ def _path_edges(region: Region, a: tuple[int, float], b: tuple[int, float]) -> l
     if a[0] == b[0]:
         return [a[0]]
     net = region.net
-    start = Snap(np.array([a[0]], np.int32), np.array([a[1]]), np.zeros(1),
-                 net.points_at(np.array([a[0]], np.int32), np.array([a[1]])))
+    start = Snap(
+        np.array([a[0]], np.int32),
+        np.array([a[1]]),
+        np.zeros(1),
+        net.points_at(np.array([a[0]], np.int32), np.array([a[1]])),
+    )
     srch = search(net, start, CLOSE_PATH_MAX_M)
     ends = np.array([net.edge_u[b[0]], net.edge_v[b[0]]])
     dist = srch.node_dist(ends) + np.array([b[1], net.edge_length[b[0]] - b[1]])
@@ -428,19 +494,24 @@ def _resolve_link(region: Region, link: NewLink, i: int, res: _Resolved) -> None
         return
     for end, name in ((a, "start"), (b, "end")):
         if res.closed_edges[end[0]]:
-            res.problems.append(f"{where}: its {name} joins a street this scenario closes; "
-                                "allowed: ends on open streets")
+            res.problems.append(
+                f"{where}: its {name} joins a street this scenario closes; "
+                "allowed: ends on open streets"
+            )
             return
     net = region.net
     xy = net.points_at(np.array([a[0], b[0]], np.int32), np.array([a[1], b[1]]))
     span = float(np.hypot(*(xy[1] - xy[0])))
     if span <= NODE_MERGE_M:
-        res.problems.append(f"{where}: both ends meet the streets at the same point; allowed: "
-                            f"ends more than {NODE_MERGE_M:.0f} m apart")
+        res.problems.append(
+            f"{where}: both ends meet the streets at the same point; allowed: "
+            f"ends more than {NODE_MERGE_M:.0f} m apart"
+        )
         return
     if span > MAX_LINK_M:
-        res.problems.append(f"{where}: the link would be {span:,.0f} m long; at most "
-                            f"{MAX_LINK_M:,.0f} m is allowed")
+        res.problems.append(
+            f"{where}: the link would be {span:,.0f} m long; at most {MAX_LINK_M:,.0f} m is allowed"
+        )
         return
     res.link_ends.append((a, b, link.oneway))
 
@@ -461,8 +532,9 @@ def _link_nodes(region: Region, res: _Resolved) -> list[tuple[int, int, bool]]:
     cuts = sorted({(e, o) for kind, e, o in ends if kind == "cut"})
     merged: dict[tuple[int, float], tuple[int, float]] = {}
     for e, o in cuts:  # cuts within a metre on one edge share their node
-        prev = next((k for k in merged.values() if k[0] == e and abs(k[1] - o)
-                     <= NODE_MERGE_M), None)
+        prev = next(
+            (k for k in merged.values() if k[0] == e and abs(k[1] - o) <= NODE_MERGE_M), None
+        )
         merged[(e, o)] = prev or (e, o)
     kept = sorted(set(merged.values()))
     res.cut_edge, res.cut_off = [e for e, _ in kept], [o for _, o in kept]
@@ -474,12 +546,12 @@ def _link_nodes(region: Region, res: _Resolved) -> list[tuple[int, int, bool]]:
 # -- placing points on the changed network -------------------------------------------------
 
 
-def _nearest_open(change: NetworkChange, base: StreetNetwork, xy: FloatArray, limit: float
-                  ) -> Snap:
+def _nearest_open(change: NetworkChange, base: StreetNetwork, xy: FloatArray, limit: float) -> Snap:
     """Snap points onto the nearest open edge of the changed network (edge -1: none)."""
     n = len(xy)
-    out = Snap(np.full(n, -1, np.int32), np.full(n, np.nan), np.full(n, np.nan),
-               np.full((n, 2), np.nan))
+    out = Snap(
+        np.full(n, -1, np.int32), np.full(n, np.nan), np.full(n, np.nan), np.full((n, 2), np.nan)
+    )
     if n == 0:
         return out
     pts = shapely.points(xy)
@@ -503,15 +575,15 @@ def _nearest_open(change: NetworkChange, base: StreetNetwork, xy: FloatArray, li
     glen = np.maximum(shapely.length(geoms[first]), 1e-9)
     off = np.clip(along / glen, 0.0, 1.0) * change.net.edge_length[edge]
     on = shapely.line_interpolate_point(geoms[first], along)
-    snap = change.remap(Snap(edge.astype(np.int32), off, dist[first],
-                             shapely.get_coordinates(on)))
+    snap = change.remap(Snap(edge.astype(np.int32), off, dist[first], shapely.get_coordinates(on)))
     out.edge[who], out.offset_m[who] = snap.edge, snap.offset_m
     out.access_m[who], out.xy[who] = snap.access_m, snap.xy
     return out
 
 
-def _place(change: NetworkChange, base: StreetNetwork, xy: FloatArray, snap: Snap,
-           limit: float) -> tuple[Snap, NDArray[np.bool_]]:
+def _place(
+    change: NetworkChange, base: StreetNetwork, xy: FloatArray, snap: Snap, limit: float
+) -> tuple[Snap, NDArray[np.bool_]]:
     """Points on the changed network: kept, moved off a closed street, or onto a link.
 
     Returns the new positions and which points moved.
@@ -532,8 +604,9 @@ def _place(change: NetworkChange, base: StreetNetwork, xy: FloatArray, snap: Sna
     idx = np.flatnonzero(moved)
     if len(idx):
         again = _nearest_open(change, base, xy[idx], limit)
-        placed = Snap(placed.edge.copy(), placed.offset_m.copy(), placed.access_m.copy(),
-                      placed.xy.copy())
+        placed = Snap(
+            placed.edge.copy(), placed.offset_m.copy(), placed.access_m.copy(), placed.xy.copy()
+        )
         placed.edge[idx], placed.offset_m[idx] = again.edge, again.offset_m
         placed.access_m[idx], placed.xy[idx] = again.access_m, again.xy
     return placed, moved
@@ -593,18 +666,38 @@ class ScenarioResult:
         ``mean_change_min``, ``unreachable_before``/``_after`` (residents), ``homes_changed``.
         """
         rows = [self._summary_row(c) for c in self.categories]
-        return pd.DataFrame(rows, columns=[
-            "category", "label_zh", "label_en", "radius_m", "population", "covered_before",
-            "covered_after", "covered_change", "covered_share_before", "covered_share_after",
-            "mean_minutes_before", "mean_minutes_after", "mean_change_min",
-            "unreachable_before", "unreachable_after", "homes_changed"])
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "category",
+                "label_zh",
+                "label_en",
+                "radius_m",
+                "population",
+                "covered_before",
+                "covered_after",
+                "covered_change",
+                "covered_share_before",
+                "covered_share_after",
+                "mean_minutes_before",
+                "mean_minutes_after",
+                "mean_change_min",
+                "unreachable_before",
+                "unreachable_after",
+                "homes_changed",
+            ],
+        )
 
     def _summary_row(self, category: str) -> dict[str, object]:
         cat = self.before.standard.category(category)
         pop = self.before.demand.population
         total = float(pop.sum())
-        row: dict[str, object] = {"category": category, "label_zh": cat.label_zh,
-                                  "label_en": cat.label_en, "population": total}
+        row: dict[str, object] = {
+            "category": category,
+            "label_zh": cat.label_zh,
+            "label_en": cat.label_en,
+            "population": total,
+        }
         for when, res in (("before", self.before), ("after", self.after)):
             acc = res.access(category)
             near = acc.nearest_m
@@ -614,8 +707,9 @@ class ScenarioResult:
             w = float(pop[reach].sum())
             row[f"covered_{when}"] = cov
             row[f"covered_share_{when}"] = cov / total if total else np.nan
-            row[f"mean_minutes_{when}"] = float((pop[reach] * near[reach]).sum() / w
-                                                / res.speed_m_s / 60) if w else np.nan
+            row[f"mean_minutes_{when}"] = (
+                float((pop[reach] * near[reach]).sum() / w / res.speed_m_s / 60) if w else np.nan
+            )
             row[f"unreachable_{when}"] = float(pop[~reach].sum())
         num = {k: v for k, v in row.items() if isinstance(v, float)}
         row["covered_change"] = num["covered_after"] - num["covered_before"]
@@ -635,26 +729,37 @@ class ScenarioResult:
         rows = []
         for tier, (b, a) in zip(self.before.standard.tiers, self._tier_met(), strict=True):
             met_b, met_a = float(pop[b].sum()), float(pop[a].sum())
-            rows.append({"tier_minutes": tier.minutes, "label_zh": tier.label_zh,
-                         "label_en": tier.label_en, "population": total,
-                         "met_before": met_b, "met_after": met_a, "met_change": met_a - met_b,
-                         "share_before": met_b / total if total else np.nan,
-                         "share_after": met_a / total if total else np.nan,
-                         "homes_gained": int((a & ~b).sum()), "homes_lost": int((b & ~a).sum())})
+            rows.append(
+                {
+                    "tier_minutes": tier.minutes,
+                    "label_zh": tier.label_zh,
+                    "label_en": tier.label_en,
+                    "population": total,
+                    "met_before": met_b,
+                    "met_after": met_a,
+                    "met_change": met_a - met_b,
+                    "share_before": met_b / total if total else np.nan,
+                    "share_after": met_a / total if total else np.nan,
+                    "homes_gained": int((a & ~b).sum()),
+                    "homes_lost": int((b & ~a).sum()),
+                }
+            )
         return pd.DataFrame(rows)
 
     def _tier_met(self) -> list[tuple[NDArray[np.bool_], NDArray[np.bool_]]]:
         cb, ca = self.before.compliance(), self.after.compliance()
-        return [(cb.tier_met(t.minutes), ca.tier_met(t.minutes))
-                for t in self.before.standard.tiers]
+        return [
+            (cb.tier_met(t.minutes), ca.tier_met(t.minutes)) for t in self.before.standard.tiers
+        ]
 
     def _changed(self, category: str, tol_min: float = 1e-6) -> NDArray[np.bool_]:
         b = self.before.minutes_to(category)
         a = self.after.minutes_to(category)
         both = np.isfinite(a) & np.isfinite(b)
         step = np.subtract(a, b, out=np.zeros_like(a), where=both)
-        return np.asarray(np.where(both, np.abs(step) > tol_min,
-                                   np.isfinite(a) != np.isfinite(b)), dtype=np.bool_)
+        return np.asarray(
+            np.where(both, np.abs(step) > tol_min, np.isfinite(a) != np.isfinite(b)), dtype=np.bool_
+        )
 
     def changes(self, tol_min: float = 1e-6) -> gpd.GeoDataFrame:
         """The difference layer: one row per home and category whose walk changed.
@@ -671,32 +776,50 @@ class ScenarioResult:
         tier); ``tiers_gained``, ``tiers_lost`` (tier minutes, comma separated, "" if none).
         """
         tiers = self._tier_met()
-        parts = [pd.DataFrame(self._category_rows(c, np.flatnonzero(self._changed(c, tol_min)),
-                                                  tiers)) for c in self.categories]
-        frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-            columns=["home_id", "geometry"])
+        parts = [
+            pd.DataFrame(self._category_rows(c, np.flatnonzero(self._changed(c, tol_min)), tiers))
+            for c in self.categories
+        ]
+        frame = (
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else pd.DataFrame(columns=["home_id", "geometry"])
+        )
         return gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
 
-    def _category_rows(self, category: str, idx: NDArray[np.intp], tiers: list[tuple[
-            NDArray[np.bool_], NDArray[np.bool_]]]) -> dict[str, object]:
+    def _category_rows(
+        self,
+        category: str,
+        idx: NDArray[np.intp],
+        tiers: list[tuple[NDArray[np.bool_], NDArray[np.bool_]]],
+    ) -> dict[str, object]:
         dem = self.before.demand
         before = self.before.minutes_to(category)[idx]
         after = self.after.minutes_to(category)[idx]
         fb, fa = np.isfinite(before), np.isfinite(after)
-        status = np.where(fb & fa, np.where(after < before, "nearer", "farther"),
-                          np.where(fa, "newly reachable", "no longer reachable"))
+        status = np.where(
+            fb & fa,
+            np.where(after < before, "nearer", "farther"),
+            np.where(fa, "newly reachable", "no longer reachable"),
+        )
         cat = self.before.standard.category(category)
         radius = self.before.access(category).radius_m
         limit_min = radius / self.before.speed_m_s / 60
         rows: dict[str, object] = {
-            "home_id": dem.frame["id"].to_numpy()[idx], "community": dem.community[idx],
-            "population": dem.population[idx], "category": category,
-            "label_zh": cat.label_zh, "label_en": cat.label_en, "radius_m": radius,
+            "home_id": dem.frame["id"].to_numpy()[idx],
+            "community": dem.community[idx],
+            "population": dem.population[idx],
+            "category": category,
+            "label_zh": cat.label_zh,
+            "label_en": cat.label_en,
+            "radius_m": radius,
             "minutes_before": np.where(fb, before, np.nan),
             "minutes_after": np.where(fa, after, np.nan),
-            "change_min": np.subtract(after, before, out=np.full(len(idx), np.nan),
-                                      where=fb & fa), "status": status,
-            "covered_before": before <= limit_min, "covered_after": after <= limit_min}
+            "change_min": np.subtract(after, before, out=np.full(len(idx), np.nan), where=fb & fa),
+            "status": status,
+            "covered_before": before <= limit_min,
+            "covered_after": after <= limit_min,
+        }
         gained = [[] for _ in idx]  # type: list[list[str]]
         lost = [[] for _ in idx]  # type: list[list[str]]
         for tier, (b, a) in zip(self.before.standard.tiers, tiers, strict=True):
@@ -721,13 +844,21 @@ class ScenarioResult:
         ``capacity``. ``streets``: the links (``"link"``) and closed streets
         (``"closed"``) as lines, with ``name`` and ``length_m``.
         """
-        return {"summary": self.summary(), "tiers": self.tiers(), "changes": self.changes(),
-                "facilities": self.facilities, "streets": self.streets}
+        return {
+            "summary": self.summary(),
+            "tiers": self.tiers(),
+            "changes": self.changes(),
+            "facilities": self.facilities,
+            "streets": self.streets,
+        }
 
 
-def check_scenario(region: Region, scenario: Scenario,
-                   way_ids: NDArray[np.int64] | None = None,
-                   source: str = "the scenario") -> None:
+def check_scenario(
+    region: Region,
+    scenario: Scenario,
+    way_ids: NDArray[np.int64] | None = None,
+    source: str = "the scenario",
+) -> None:
     """Check a scenario against a region without computing it (cheap: snaps and lookups).
 
     Raises
@@ -780,28 +911,46 @@ def run_scenario(
     if res.problems:
         raise ScenarioError(res.problems, source)
     if len(demand) != len(before.demand):
-        raise InvalidParameter(f"the analysis has {len(before.demand):,} homes but demand "
-                               f"{len(demand):,}; pass the demand the analysis was made for")
+        raise InvalidParameter(
+            f"the analysis has {len(before.demand):,} homes but demand "
+            f"{len(demand):,}; pass the demand the analysis was made for"
+        )
     rg = graph if graph is not None else ReachGraph(region.net)
     links = _link_nodes(region, res) if scenario.changes_network else []
-    change = _net_with(region, res.cut_edge, res.cut_off, links, res.closed_edges) \
-        if scenario.changes_network else None
+    change = (
+        _net_with(region, res.cut_edge, res.cut_off, links, res.closed_edges)
+        if scenario.changes_network
+        else None
+    )
     t1 = time.perf_counter()
     run = _Run(region, demand, before, res, change, rg)
     after = run.after()
     t2 = time.perf_counter()
     cats = tuple(before.categories) if change is not None else run.changed_categories
-    return ScenarioResult(scenario, before, after, cats, change,
-                          _facility_layer(region, scenario, res),
-                          _street_layer(region, change), {
-                              "prepare": t1 - t0, "compute": t2 - t1, **run.timings})
+    return ScenarioResult(
+        scenario,
+        before,
+        after,
+        cats,
+        change,
+        _facility_layer(region, scenario, res),
+        _street_layer(region, change),
+        {"prepare": t1 - t0, "compute": t2 - t1, **run.timings},
+    )
 
 
 class _Run:
     """One scenario's computation over every analysed category."""
 
-    def __init__(self, region: Region, demand: Demand, before: Analysis, res: _Resolved,
-                 change: NetworkChange | None, rg: ReachGraph) -> None:
+    def __init__(
+        self,
+        region: Region,
+        demand: Demand,
+        before: Analysis,
+        res: _Resolved,
+        change: NetworkChange | None,
+        rg: ReachGraph,
+    ) -> None:
         self.region, self.demand, self.before, self.res = region, demand, before, res
         self.change, self.rg = change, rg
         self.timings: dict[str, float] = {}
@@ -815,15 +964,18 @@ class _Run:
             self.net = change.net
             self.graph = incremental.Graph.from_network(change.net)
             home_xy = _project(region, demand.frame)
-            self.homes, self.homes_moved = _place(change, base, home_xy, demand.snap,
-                                                  region.max_snap_m)
+            self.homes, self.homes_moved = _place(
+                change, base, home_xy, demand.snap, region.max_snap_m
+            )
         self.fac = self._facilities()
         self.timings["place"] = time.perf_counter() - t
-        codes = np.unique(np.concatenate([self.fac.added_category,
-                                          region.facilities.category[self.fac.removed]]))
+        codes = np.unique(
+            np.concatenate([self.fac.added_category, region.facilities.category[self.fac.removed]])
+        )
         ids = region.standard.category_ids
-        self.changed_categories = tuple(c for c in before.categories
-                                        if change is not None or ids.index(c) in codes)
+        self.changed_categories = tuple(
+            c for c in before.categories if change is not None or ids.index(c) in codes
+        )
 
     def _facilities(self) -> _Facilities:
         region, res, change = self.region, self.res, self.change
@@ -889,15 +1041,15 @@ class _Run:
         if change is not None and change.closed.any():
             closed = np.flatnonzero(change.closed & ~change.replaced)
             via = incremental.arc_sources(net, closed, field)
-            field, _ = incremental.close(g, field, via, remaining, before_ok,
-                                         change.closed_ok)
+            field, _ = incremental.close(g, field, via, remaining, before_ok, change.closed_ok)
         if change is not None and change.link.any():
             via = incremental.arc_sources(net, np.flatnonzero(change.link), field)
             field, _ = incremental.improve(g, field, via, after_ok)
         mine = np.flatnonzero(fac.added_category == code)
         if len(mine):
             field, _ = incremental.improve(
-                g, field, incremental.facility_sources(net, fac.added_snap[mine]), after_ok)
+                g, field, incremental.facility_sources(net, fac.added_snap[mine]), after_ok
+            )
         return field, field != start
 
     def _remaining(self, code: int) -> incremental.Sources:
@@ -917,18 +1069,19 @@ class _Run:
         region, change = self.region, self.change
         cut_edge = np.asarray(self.res.cut_edge, dtype=np.int32)
         cut_off = np.asarray(self.res.cut_off, dtype=np.float64)
-        at = Snap(cut_edge, cut_off, np.zeros(len(cut_edge)),
-                  region.net.points_at(cut_edge, cut_off))
+        at = Snap(
+            cut_edge, cut_off, np.zeros(len(cut_edge)), region.net.points_at(cut_edge, cut_off)
+        )
         mine = region.facilities.snap[np.flatnonzero(region.facilities.category == code)]
         extra = points_distance(region.net, old, at, mine)
         extra = np.where(extra <= config.NEAREST_MAX_RADIUS_M, extra, np.inf)
-        return np.concatenate([old, extra, np.full(change.net.n_nodes - len(old) - len(extra),
-                                                   np.inf)])
+        return np.concatenate(
+            [old, extra, np.full(change.net.n_nodes - len(old) - len(extra), np.inf)]
+        )
 
     # -- homes ------------------------------------------------------------------------------
 
-    def _nearest(self, category: str, node_m: FloatArray, changed: NDArray[np.bool_]
-                 ) -> FloatArray:
+    def _nearest(self, category: str, node_m: FloatArray, changed: NDArray[np.bool_]) -> FloatArray:
         """Each home's walk to the nearest, redone where its street or field changed."""
         code = self.region.standard.category_index(category)
         out = self.before.access(category).nearest_m.copy()
@@ -938,8 +1091,9 @@ class _Run:
         touched = np.zeros(net.n_edges, dtype=bool)
         touched[fac.removed_snap.edge[self.region.facilities.category[fac.removed] == code]] = 1
         touched[fac.added_snap.edge[fac.added_category == code]] = True
-        redo = ok & (changed[net.edge_u[edge]] | changed[net.edge_v[edge]] | touched[edge]
-                     | self.homes_moved)
+        redo = ok & (
+            changed[net.edge_u[edge]] | changed[net.edge_v[edge]] | touched[edge] | self.homes_moved
+        )
         if self.change is not None:
             redo |= ok & (self.change.link[edge] | (edge >= self.change.n_base_edges))
         idx = np.flatnonzero(redo)
@@ -949,8 +1103,9 @@ class _Run:
         out[~ok] = np.inf
         return out
 
-    def _k_and_counts(self, todo: Sequence[str]
-                      ) -> dict[str, tuple[NDArray[np.float32], NDArray[np.int32]]]:
+    def _k_and_counts(
+        self, todo: Sequence[str]
+    ) -> dict[str, tuple[NDArray[np.float32], NDArray[np.int32]]]:
         """The k nearest and counts for the homes within the horizon of a change."""
         before, homes = self.before, self.homes
         reach = before.horizon_m * _SLACK + _PAD_M
@@ -960,9 +1115,14 @@ class _Run:
         per_cat: dict[str, NDArray[np.bool_]] = {}
         for c in todo:
             code = std.category_index(c)
-            pts = np.vstack([self.fac.removed_snap.xy[
-                self.region.facilities.category[self.fac.removed] == code],
-                self.fac.added_snap.xy[self.fac.added_category == code]])
+            pts = np.vstack(
+                [
+                    self.fac.removed_snap.xy[
+                        self.region.facilities.category[self.fac.removed] == code
+                    ],
+                    self.fac.added_snap.xy[self.fac.added_category == code],
+                ]
+            )
             mask = near_net | _near_points(homes.xy, pts, reach, ok)
             if mask.any():
                 per_cat[c] = mask & ok
@@ -973,23 +1133,27 @@ class _Run:
             return {}
         return self._recount(per_cat, union, reach)
 
-    def _recount(self, per_cat: dict[str, NDArray[np.bool_]], union: NDArray[np.intp],
-                 reach: float) -> dict[str, tuple[NDArray[np.float32], NDArray[np.int32]]]:
+    def _recount(
+        self, per_cat: dict[str, NDArray[np.bool_]], union: NDArray[np.intp], reach: float
+    ) -> dict[str, tuple[NDArray[np.float32], NDArray[np.int32]]]:
         before, std, fac = self.before, self.region.standard, self.fac
         codes = np.array([std.category_index(c) for c in per_cat], dtype=np.int64)
         slot = np.full(len(std.categories), -1, dtype=np.int64)
         slot[codes] = np.arange(len(codes))
         wanted = np.flatnonzero(np.isin(fac.category, codes))
         if len(wanted):
-            d, _ = cKDTree(self.homes.xy[union]).query(fac.snap.xy[wanted],
-                                                       distance_upper_bound=reach)
+            d, _ = cKDTree(self.homes.xy[union]).query(
+                fac.snap.xy[wanted], distance_upper_bound=reach
+            )
             wanted = wanted[np.isfinite(d)]
         rg, places, points = self._pair_graph(fac.snap[wanted], self.homes[union])
         limits = np.asarray(before.minutes, dtype=np.float64) * 60 * before.speed_m_s
-        chunks = rg.pairs_within(places, points, before.horizon_m,
-                                 tile_m=max(before.horizon_m, 500.0))
-        best, within = _k_and_counts(chunks, slot[fac.category[wanted]], len(codes),
-                                     len(union), before.k, limits)
+        chunks = rg.pairs_within(
+            places, points, before.horizon_m, tile_m=max(before.horizon_m, 500.0)
+        )
+        best, within = _k_and_counts(
+            chunks, slot[fac.category[wanted]], len(codes), len(union), before.k, limits
+        )
         out = {}
         for j, c in enumerate(per_cat):
             acc = before.access(c)
@@ -1007,8 +1171,10 @@ class _Run:
         if self.change is None:
             return self.rg, places, points
         final, ids = self.change.final_network()
+
         def on(s: Snap) -> Snap:
             return Snap(ids[s.edge].astype(np.int32), s.offset_m, s.access_m, s.xy)
+
         return ReachGraph(final), on(places), on(points)
 
     def _near_network(self, reach: float) -> NDArray[np.bool_]:
@@ -1026,8 +1192,9 @@ def _project(region: Region, frame: gpd.GeoDataFrame) -> FloatArray:
     return region.project(shapely.get_x(geom), shapely.get_y(geom))
 
 
-def _near_points(xy: FloatArray, centres: FloatArray, reach: float, ok: NDArray[np.bool_]
-                 ) -> NDArray[np.bool_]:
+def _near_points(
+    xy: FloatArray, centres: FloatArray, reach: float, ok: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
     """Which of the points (those ``ok``) lie within ``reach`` of a centre."""
     out = np.zeros(len(xy), dtype=bool)
     if len(centres) == 0 or not ok.any():
@@ -1039,8 +1206,7 @@ def _near_points(xy: FloatArray, centres: FloatArray, reach: float, ok: NDArray[
     return out
 
 
-def _near_lines(xy: FloatArray, lines: NDArray[np.object_], reach: float
-                ) -> NDArray[np.bool_]:
+def _near_lines(xy: FloatArray, lines: NDArray[np.object_], reach: float) -> NDArray[np.bool_]:
     out = np.zeros(len(xy), dtype=bool)
     if len(lines) == 0:
         return out
@@ -1056,25 +1222,40 @@ def _near_lines(xy: FloatArray, lines: NDArray[np.object_], reach: float
 
 def _concat_snaps(parts: Iterable[Snap]) -> Snap:
     parts = list(parts)
-    return Snap(np.concatenate([p.edge for p in parts]).astype(np.int32),
-                np.concatenate([p.offset_m for p in parts]),
-                np.concatenate([p.access_m for p in parts]),
-                np.concatenate([p.xy for p in parts]).reshape(-1, 2))
+    return Snap(
+        np.concatenate([p.edge for p in parts]).astype(np.int32),
+        np.concatenate([p.offset_m for p in parts]),
+        np.concatenate([p.access_m for p in parts]),
+        np.concatenate([p.xy for p in parts]).reshape(-1, 2),
+    )
 
 
 def _facility_layer(region: Region, scenario: Scenario, res: _Resolved) -> gpd.GeoDataFrame:
-    rows = [{"change": "add", "id": f.id or f"scenario:{i}", "name": f.name,
-             "category": f.category, "capacity": f.capacity,
-             "geometry": shapely.Point(f.lon, f.lat)}
-            for i, f in enumerate(scenario.add_facilities, start=1)]
+    rows = [
+        {
+            "change": "add",
+            "id": f.id or f"scenario:{i}",
+            "name": f.name,
+            "category": f.category,
+            "capacity": f.capacity,
+            "geometry": shapely.Point(f.lon, f.lat),
+        }
+        for i, f in enumerate(scenario.add_facilities, start=1)
+    ]
     fac = region.facilities
     for r in res.closed_rows.tolist():
         lon, lat = fac.anchor_lonlat[r]
-        rows.append({"change": "close", "id": fac.text["id"][r], "name": fac.text["name"][r],
-                     "category": region.standard.category_ids[int(fac.category[r])],
-                     "capacity": None, "geometry": shapely.Point(lon, lat)})
-    frame = pd.DataFrame(rows, columns=["change", "id", "name", "category", "capacity",
-                                        "geometry"])
+        rows.append(
+            {
+                "change": "close",
+                "id": fac.text["id"][r],
+                "name": fac.text["name"][r],
+                "category": region.standard.category_ids[int(fac.category[r])],
+                "capacity": None,
+                "geometry": shapely.Point(lon, lat),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["change", "id", "name", "category", "capacity", "geometry"])
     frame["capacity"] = frame["capacity"].astype(float)
     return gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
 
@@ -1082,13 +1263,17 @@ def _facility_layer(region: Region, scenario: Scenario, res: _Resolved) -> gpd.G
 def _street_layer(region: Region, change: NetworkChange | None) -> gpd.GeoDataFrame:
     cols = ["change", "edge", "length_m", "geometry"]
     if change is None:
-        return gpd.GeoDataFrame(pd.DataFrame(columns=cols), geometry="geometry",
-                                crs="EPSG:4326")
+        return gpd.GeoDataFrame(pd.DataFrame(columns=cols), geometry="geometry", crs="EPSG:4326")
     closed = np.flatnonzero(change.closed & ~change.replaced & ~change.link)
     links = np.flatnonzero(change.link)
     edges = np.concatenate([closed, links])
     geoms = np.asarray(shapely.transform(change.net.edge_geom[edges], region.unproject))
-    frame = pd.DataFrame({"change": ["closed"] * len(closed) + ["link"] * len(links),
-                          "edge": edges, "length_m": change.net.edge_length[edges],
-                          "geometry": geoms})
+    frame = pd.DataFrame(
+        {
+            "change": ["closed"] * len(closed) + ["link"] * len(links),
+            "edge": edges,
+            "length_m": change.net.edge_length[edges],
+            "geometry": geoms,
+        }
+    )
     return gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")

@@ -155,14 +155,25 @@ class Hit:
         """A GeoJSON Point Feature."""
         e = self.entry
         props: dict[str, Any] = {
-            "kind": e.kind, "id": e.id, "name": e.name, "name_zh": e.name_zh,
-            "name_en": e.name_en, "category": e.category, "category_zh": e.category_zh,
-            "category_en": e.category_en, "score": self.score, "region": e.region}
+            "kind": e.kind,
+            "id": e.id,
+            "name": e.name,
+            "name_zh": e.name_zh,
+            "name_en": e.name_en,
+            "category": e.category,
+            "category_zh": e.category_zh,
+            "category_en": e.category_en,
+            "score": self.score,
+            "region": e.region,
+        }
         if self.distance_m is not None:
             props["distance_m"] = self.distance_m
-        return {"type": "Feature", "id": f"{e.kind}:{e.id}",
-                "geometry": {"type": "Point", "coordinates": [e.lon, e.lat]},
-                "properties": props}
+        return {
+            "type": "Feature",
+            "id": f"{e.kind}:{e.id}",
+            "geometry": {"type": "Point", "coordinates": [e.lon, e.lat]},
+            "properties": props,
+        }
 
 
 @dataclass(frozen=True)
@@ -177,15 +188,24 @@ class SearchResult:
 
     def to_geojson(self) -> dict[str, Any]:
         """A GeoJSON FeatureCollection of Points, with the suggestions in its properties."""
-        return {"type": "FeatureCollection", "features": [h.to_feature() for h in self.hits],
-                "properties": {"regions": list(self.regions), "returned": len(self.hits),
-                               "suggestions": self.suggestions, "message": self.message}}
+        return {
+            "type": "FeatureCollection",
+            "features": [h.to_feature() for h in self.hits],
+            "properties": {
+                "regions": list(self.regions),
+                "returned": len(self.hits),
+                "suggestions": self.suggestions,
+                "message": self.message,
+            },
+        }
 
 
 # -- building -------------------------------------------------------------------------------
 
-def index_region(data: RegionData, standard: Standard | None = None,
-                 kiosks: Iterable[NamedPlace] = ()) -> SearchIndex:
+
+def index_region(
+    data: RegionData, standard: Standard | None = None, kiosks: Iterable[NamedPlace] = ()
+) -> SearchIndex:
     """The search index of a stored region: its facilities, its streets, and ``kiosks``.
 
     Parameters
@@ -200,9 +220,13 @@ def index_region(data: RegionData, standard: Standard | None = None,
     return build_index(data.info.name, data.facilities, data.edges, standard, kiosks)
 
 
-def build_index(region: str, facilities: gpd.GeoDataFrame | None = None,
-                edges: gpd.GeoDataFrame | None = None, standard: Standard | None = None,
-                kiosks: Iterable[NamedPlace] = ()) -> SearchIndex:
+def build_index(
+    region: str,
+    facilities: gpd.GeoDataFrame | None = None,
+    edges: gpd.GeoDataFrame | None = None,
+    standard: Standard | None = None,
+    kiosks: Iterable[NamedPlace] = (),
+) -> SearchIndex:
     """A search index from frames in EPSG:4326.
 
     Parameters
@@ -220,9 +244,11 @@ def build_index(region: str, facilities: gpd.GeoDataFrame | None = None,
     kiosks
         Named places (``id``, ``name_zh``, ``name_en``, ``lon``, ``lat``) to find as kiosks.
     """
-    entries = [*_facility_entries(region, facilities, standard),
-               *_street_entries(region, edges),
-               *(_kiosk_entry(region, k) for k in kiosks)]
+    entries = [
+        *_facility_entries(region, facilities, standard),
+        *_street_entries(region, edges),
+        *(_kiosk_entry(region, k) for k in kiosks),
+    ]
     index = SearchIndex(region, tuple(entries), _Keys(), _Keys(), _Keys())
     for i, entry in enumerate(entries):
         for name in entry.names:
@@ -241,8 +267,9 @@ def _add_keys(index: SearchIndex, name: str, owner: int) -> None:
         index.initials.add(_compact(fold(" ".join(initials))), owner)
 
 
-def _facility_entries(region: str, frame: gpd.GeoDataFrame | None,
-                      standard: Standard | None) -> list[Entry]:
+def _facility_entries(
+    region: str, frame: gpd.GeoDataFrame | None, standard: Standard | None
+) -> list[Entry]:
     if frame is None or frame.empty:
         return []
     points = shapely.point_on_surface(frame.geometry.to_numpy())
@@ -253,9 +280,21 @@ def _facility_entries(region: str, frame: gpd.GeoDataFrame | None,
         if not any(names) or point is None or point.is_empty:
             continue
         zh, en = _labels(standard, text["category"][i])
-        entries.append(Entry("facility", text["id"][i], next(n for n in names if n), names[1],
-                             names[2], round(point.x, 7), round(point.y, 7), region,
-                             text["category"][i], zh, en))
+        entries.append(
+            Entry(
+                "facility",
+                text["id"][i],
+                next(n for n in names if n),
+                names[1],
+                names[2],
+                round(point.x, 7),
+                round(point.y, 7),
+                region,
+                text["category"][i],
+                zh,
+                en,
+            )
+        )
     return entries
 
 
@@ -283,8 +322,18 @@ def _street_entries(region: str, edges: gpd.GeoDataFrame | None) -> list[Entry]:
     for name, group in named.groupby(named["name"].astype(str).str.strip(), sort=True):
         middle = street_middle(group.geometry.to_numpy())
         if middle is not None:
-            entries.append(Entry("street", str(name), str(name), _han_or_empty(str(name)), "",
-                                 round(middle[0], 7), round(middle[1], 7), region))
+            entries.append(
+                Entry(
+                    "street",
+                    str(name),
+                    str(name),
+                    _han_or_empty(str(name)),
+                    "",
+                    round(middle[0], 7),
+                    round(middle[1], 7),
+                    region,
+                )
+            )
     return entries
 
 
@@ -311,14 +360,27 @@ def _han_or_empty(name: str) -> str:
 
 def _kiosk_entry(region: str, place: NamedPlace) -> Entry:
     name = place.name_en or place.name_zh
-    return Entry("kiosk", place.id, name, place.name_zh, place.name_en,
-                 float(place.lon), float(place.lat), region)
+    return Entry(
+        "kiosk",
+        place.id,
+        name,
+        place.name_zh,
+        place.name_en,
+        float(place.lon),
+        float(place.lat),
+        region,
+    )
 
 
 # -- searching ------------------------------------------------------------------------------
 
-def search(index: SearchIndex | Sequence[SearchIndex], q: str,
-           lonlat: tuple[float, float] | None = None, limit: int = 10) -> SearchResult:
+
+def search(
+    index: SearchIndex | Sequence[SearchIndex],
+    q: str,
+    lonlat: tuple[float, float] | None = None,
+    limit: int = 10,
+) -> SearchResult:
     """Find facilities, streets and kiosks by name.
 
     Parameters
@@ -362,15 +424,19 @@ def search(index: SearchIndex | Sequence[SearchIndex], q: str,
 
 def check_query(q: str) -> str:
     """``q`` if it is a query a search accepts; raises :class:`InvalidParameter`."""
-    allowed = (f"allowed: 1 to {MAX_QUERY_CHARS} characters of letters, digits, spaces and "
-               "punctuation in any script, without control characters")
+    allowed = (
+        f"allowed: 1 to {MAX_QUERY_CHARS} characters of letters, digits, spaces and "
+        "punctuation in any script, without control characters"
+    )
     if not q.strip() or len(q) > MAX_QUERY_CHARS:
-        raise InvalidParameter(f"q has {len(q)} characters{' (all blank)' if q else ''}; "
-                               + allowed)
+        raise InvalidParameter(
+            f"q has {len(q)} characters{' (all blank)' if q else ''}; " + allowed
+        )
     bad = next((i for i, ch in enumerate(q) if unicodedata.category(ch) in _REFUSED), None)
     if bad is not None:
-        raise InvalidParameter(f"q holds a control character (U+{ord(q[bad]):04X} at "
-                               f"position {bad + 1}); {allowed}")
+        raise InvalidParameter(
+            f"q holds a control character (U+{ord(q[bad]):04X} at position {bad + 1}); {allowed}"
+        )
     return q
 
 
@@ -389,8 +455,7 @@ def _query_forms(q: str) -> _Forms:
     return _Forms(text, _compact(text), pinyin, han)
 
 
-def _matches(index: SearchIndex, forms: _Forms, lonlat: tuple[float, float] | None
-             ) -> list[Hit]:
+def _matches(index: SearchIndex, forms: _Forms, lonlat: tuple[float, float] | None) -> list[Hit]:
     best: dict[int, float] = {}
     if forms.text:
         _score_into(best, index.text, forms.text, 1.0, fuzzy=True)
@@ -398,14 +463,16 @@ def _matches(index: SearchIndex, forms: _Forms, lonlat: tuple[float, float] | No
         _score_into(best, index.pinyin, forms.pinyin, HOMOPHONE_WEIGHT, fuzzy=False)
     elif forms.compact:
         _score_into(best, index.pinyin, forms.compact, 1.0, fuzzy=True)
-        _score_into(best, index.initials, forms.compact, INITIALS_WEIGHT, fuzzy=False,
-                    parts=False)
-    return [Hit(index.entries[i], round(s, 1), _distance(index.entries[i], lonlat))
-            for i, s in best.items()]
+        _score_into(best, index.initials, forms.compact, INITIALS_WEIGHT, fuzzy=False, parts=False)
+    return [
+        Hit(index.entries[i], round(s, 1), _distance(index.entries[i], lonlat))
+        for i, s in best.items()
+    ]
 
 
-def _score_into(best: dict[int, float], keys: _Keys, query: str, weight: float,
-                fuzzy: bool, parts: bool = True) -> None:
+def _score_into(
+    best: dict[int, float], keys: _Keys, query: str, weight: float, fuzzy: bool, parts: bool = True
+) -> None:
     """Keep each entry's best score over ``keys``: exact, prefix, word prefix, part, fuzzy."""
     for text, owner in zip(keys.texts, keys.owners, strict=True):
         score = _plain_score(text, query, parts)
@@ -422,13 +489,21 @@ def _score_into(best: dict[int, float], keys: _Keys, query: str, weight: float,
 
 def _fuzzy(query: str, texts: list[str]) -> list[tuple[int, float]]:
     """Keys like ``query`` with typos: the whole name, or a stretch of a longer one."""
-    whole = process.extract(query, texts, scorer=fuzz.ratio, processor=None,
-                            score_cutoff=FUZZY_CUTOFF, limit=None)
-    part = process.extract(query, texts, scorer=fuzz.partial_ratio, processor=None,
-                           score_cutoff=FUZZY_CUTOFF, limit=None)
+    whole = process.extract(
+        query, texts, scorer=fuzz.ratio, processor=None, score_cutoff=FUZZY_CUTOFF, limit=None
+    )
+    part = process.extract(
+        query,
+        texts,
+        scorer=fuzz.partial_ratio,
+        processor=None,
+        score_cutoff=FUZZY_CUTOFF,
+        limit=None,
+    )
     # a stretch only of a longer name: "K&K" is not "Kauppatori" with typos
     return [(i, raw) for _, raw, i in whole] + [
-        (i, raw) for _, raw, i in part if len(texts[i]) >= len(query)]
+        (i, raw) for _, raw, i in part if len(texts[i]) >= len(query)
+    ]
 
 
 def _plain_score(text: str, query: str, parts: bool) -> float:
@@ -473,27 +548,35 @@ def suggest(indexes: Sequence[SearchIndex], q: str, n: int = SUGGESTIONS) -> lis
         for keys, query in pairs:
             if not query or not keys.texts:
                 continue
-            for _, raw, i in process.extract(query, keys.texts, scorer=fuzz.WRatio,
-                                             processor=None, limit=n * 4):
+            for _, raw, i in process.extract(
+                query, keys.texts, scorer=fuzz.WRatio, processor=None, limit=n * 4
+            ):
                 scored.append((raw, index.entries[keys.owners[i]].name))
     scored.sort(key=lambda s: (-s[0], s[1]))
     return list(dict.fromkeys(name for _, name in scored))[:n]
 
 
 def _nothing_message(q: str, regions: Sequence[str], suggestions: Sequence[str]) -> str:
-    where = regions[0] if len(regions) == 1 else (
-        f"any of {', '.join(regions)}" if regions else "any loaded region (none is loaded)")
+    where = (
+        regions[0]
+        if len(regions) == 1
+        else (f"any of {', '.join(regions)}" if regions else "any loaded region (none is loaded)")
+    )
     closest = f"; closest: {', '.join(suggestions)}" if suggestions else ""
     return f"nothing called {q.strip()!r} in {where}{closest}"
 
 
 # -- text -----------------------------------------------------------------------------------
 
+
 def fold(text: str) -> str:
     """``text`` as it is compared: NFKC, no accents, case-folded, punctuation as spaces."""
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
-    bare = "".join(ch for ch in decomposed
-                   if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf")
+    bare = "".join(
+        ch
+        for ch in decomposed
+        if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
+    )
     return _NOT_WORD.sub(" ", bare.casefold()).strip()
 
 

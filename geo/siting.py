@@ -114,22 +114,30 @@ def best_sites(
     total = float(pop.sum())
     covered = np.cumsum(gains)
     picks = gpd.GeoDataFrame(
-        {"rank": np.arange(1, len(chosen) + 1), "candidate": labels[chosen],
-         "gain_population": gains, "gain_points": counts, "covered_population": covered,
-         "remaining_population": total - covered},
+        {
+            "rank": np.arange(1, len(chosen) + 1),
+            "candidate": labels[chosen],
+            "gain_population": gains,
+            "gain_points": counts,
+            "covered_population": covered,
+            "remaining_population": total - covered,
+        },
         geometry=gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]) if len(chosen) else [],
-        crs="EPSG:4326")
+        crs="EPSG:4326",
+    )
     picks.insert(0, "category", category)
     return Siting(category, radius, total, picks, covered_by)
 
 
-def _node_candidates(region: Region, uncovered_xy: FloatArray, radius: float
-                     ) -> tuple[Snap, NDArray[np.int64]]:
+def _node_candidates(
+    region: Region, uncovered_xy: FloatArray, radius: float
+) -> tuple[Snap, NDArray[np.int64]]:
     """Street nodes within straight-line reach of an uncovered resident, as snapped places."""
     net = region.net
     if len(uncovered_xy) == 0:
-        return Snap(np.zeros(0, np.int32), np.zeros(0), np.zeros(0), np.zeros((0, 2))), \
-            np.zeros(0, np.int64)
+        return Snap(np.zeros(0, np.int32), np.zeros(0), np.zeros(0), np.zeros((0, 2))), np.zeros(
+            0, np.int64
+        )
     dist, _ = cKDTree(uncovered_xy).query(net.node_xy, distance_upper_bound=radius * _SLACK + 1)
     nodes = np.flatnonzero(np.isfinite(dist)).astype(np.int64)
     return node_places(region, nodes), nodes
@@ -145,21 +153,21 @@ def node_places(region: Region, nodes: NDArray[np.int64]) -> Snap:
     return Snap(edge.astype(np.int32), offset, np.zeros(len(nodes)), net.node_xy[nodes].copy())
 
 
-def _parcel_candidates(region: Region, parcels: gpd.GeoDataFrame
-                       ) -> tuple[Snap, NDArray[np.int64]]:
+def _parcel_candidates(region: Region, parcels: gpd.GeoDataFrame) -> tuple[Snap, NDArray[np.int64]]:
     geoms = parcels.geometry.to_crs(region.net.crs).to_numpy()
     snap, anchor = snap_geometries(region.net, geoms, config.MAX_FACILITY_SNAP_M)
     ok = np.flatnonzero(snap.edge >= 0)
     if len(ok) == 0:
-        raise InvalidParameter(f"none of the {len(parcels)} parcels lies within "
-                               f"{config.MAX_FACILITY_SNAP_M:.0f} m of a walkable street")
+        raise InvalidParameter(
+            f"none of the {len(parcels)} parcels lies within "
+            f"{config.MAX_FACILITY_SNAP_M:.0f} m of a walkable street"
+        )
     places = snap[ok]
     places = Snap(places.edge, places.offset_m, places.access_m, anchor[ok])
     return places, np.arange(len(parcels), dtype=np.int64)[ok]
 
 
-def _coverage(rg: ReachGraph, places: Snap, points: Snap, radius: float
-              ) -> csr_matrix:
+def _coverage(rg: ReachGraph, places: Snap, points: Snap, radius: float) -> csr_matrix:
     """Sparse (candidates x uncovered points) matrix: 1 where the point walks there in time."""
     rows, cols = [], []
     for chunk in rg.pairs_within(places, points, radius):
@@ -167,12 +175,12 @@ def _coverage(rg: ReachGraph, places: Snap, points: Snap, radius: float
         cols.append(chunk.point)
     r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
     c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
-    return csr_matrix((np.ones(len(r), dtype=np.float64), (r, c)),
-                      shape=(len(places), len(points)))
+    return csr_matrix((np.ones(len(r), dtype=np.float64), (r, c)), shape=(len(places), len(points)))
 
 
-def _greedy(matrix: csr_matrix, pop: FloatArray, n: int
-            ) -> tuple[NDArray[np.int32], FloatArray, NDArray[np.int64], NDArray[np.int64]]:
+def _greedy(
+    matrix: csr_matrix, pop: FloatArray, n: int
+) -> tuple[NDArray[np.int32], FloatArray, NDArray[np.int64], NDArray[np.int64]]:
     """Greedy maximum coverage: picks, their population gains and point counts.
 
     Ties go to the lower candidate index, so the answer does not depend on timing.
@@ -187,7 +195,7 @@ def _greedy(matrix: csr_matrix, pop: FloatArray, n: int
         if len(gain) == 0 or gain.max() <= tiny:
             break
         best = int(np.argmax(gain))  # first of the maxima
-        new = matrix.indices[matrix.indptr[best]:matrix.indptr[best + 1]]
+        new = matrix.indices[matrix.indptr[best] : matrix.indptr[best + 1]]
         new = new[ranks[new] == 0]
         chosen.append(best)
         gains.append(float(left[new].sum()))
@@ -198,8 +206,12 @@ def _greedy(matrix: csr_matrix, pop: FloatArray, n: int
         gain -= np.asarray(lost, dtype=np.float64).ravel()
         left[new] = 0.0
         gain[best] = 0.0
-    return ranks, np.asarray(gains), np.asarray(counts, dtype=np.int64), \
-        np.asarray(chosen, dtype=np.int64)
+    return (
+        ranks,
+        np.asarray(gains),
+        np.asarray(counts, dtype=np.int64),
+        np.asarray(chosen, dtype=np.int64),
+    )
 
 
 def picks_frame(sitings: list[Siting]) -> gpd.GeoDataFrame:
@@ -208,7 +220,6 @@ def picks_frame(sitings: list[Siting]) -> gpd.GeoDataFrame:
     if not frames:
         return gpd.GeoDataFrame({"category": [], "rank": []}, geometry=[], crs="EPSG:4326")
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
-
 
 
 # -- comparing greedy with the optimising models -------------------------------------------
@@ -304,19 +315,36 @@ def compare_sites(
     wanted = _methods(methods)
     if n < 1:
         raise InvalidParameter(f"n={n} must be at least 1")
-    inst = _instance(region, analysis, category, parcels, radius_m, max_walk_m, capacity,
-                     max_candidates, graph or ReachGraph(region.net), "pmedian" in wanted)
+    inst = _instance(
+        region,
+        analysis,
+        category,
+        parcels,
+        radius_m,
+        max_walk_m,
+        capacity,
+        max_candidates,
+        graph or ReachGraph(region.net),
+        "pmedian" in wanted,
+    )
     if len(inst.labels) < n:
         raise InvalidParameter(
             f"cannot choose {n} {category} sites from {len(inst.labels)} candidate sites: ask "
-            f"for at most {len(inst.labels)}" + ("" if parcels is not None else
-                                                 ", or give parcels to choose among"))
+            f"for at most {len(inst.labels)}"
+            + ("" if parcels is not None else ", or give parcels to choose among")
+        )
     return _compare(region, analysis, category, inst, n, wanted, time_limit_s)
 
 
-def compare_for_plan(region: Region, analysis: Analysis, categories: Sequence[str], n: int,
-                     parcels: gpd.GeoDataFrame | None, methods: Sequence[str],
-                     graph: ReachGraph | None = None) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+def compare_for_plan(
+    region: Region,
+    analysis: Analysis,
+    categories: Sequence[str],
+    n: int,
+    parcels: gpd.GeoDataFrame | None,
+    methods: Sequence[str],
+    graph: ReachGraph | None = None,
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """:func:`compare_sites` for several categories, as one summary and one sites frame.
 
     A category without candidates (everyone covered, no parcels) is left out; one with fewer
@@ -326,24 +354,43 @@ def compare_for_plan(region: Region, analysis: Analysis, categories: Sequence[st
     rg = graph or ReachGraph(region.net)
     summaries, frames = [], []
     for cat in categories:
-        inst = _instance(region, analysis, cat, parcels, None, None, None,
-                         DEFAULT_MAX_CANDIDATES, rg, "pmedian" in wanted)
+        inst = _instance(
+            region,
+            analysis,
+            cat,
+            parcels,
+            None,
+            None,
+            None,
+            DEFAULT_MAX_CANDIDATES,
+            rg,
+            "pmedian" in wanted,
+        )
         if len(inst.labels) == 0:
             continue
-        summary, sites = _compare(region, analysis, cat, inst, min(n, len(inst.labels)),
-                                  wanted, DEFAULT_TIME_LIMIT_S)
+        summary, sites = _compare(
+            region, analysis, cat, inst, min(n, len(inst.labels)), wanted, DEFAULT_TIME_LIMIT_S
+        )
         summaries.append(summary)
         frames.append(sites)
     if not summaries:
-        return pd.DataFrame({"category": [], "method": []}), \
-            gpd.GeoDataFrame({"category": [], "method": []}, geometry=[], crs="EPSG:4326")
-    return pd.concat(summaries, ignore_index=True), \
-        gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
+        return pd.DataFrame({"category": [], "method": []}), gpd.GeoDataFrame(
+            {"category": [], "method": []}, geometry=[], crs="EPSG:4326"
+        )
+    return pd.concat(summaries, ignore_index=True), gpd.GeoDataFrame(
+        pd.concat(frames, ignore_index=True), crs="EPSG:4326"
+    )
 
 
-def _compare(region: Region, analysis: Analysis, category: str, inst: _Instance, n: int,
-             wanted: tuple[str, ...], time_limit_s: float
-             ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+def _compare(
+    region: Region,
+    analysis: Analysis,
+    category: str,
+    inst: _Instance,
+    n: int,
+    wanted: tuple[str, ...],
+    time_limit_s: float,
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Every wanted method on one instance: the summary rows and the chosen sites."""
     pop = analysis.demand.population
     chosen: dict[str, tuple[NDArray[np.int64], float, bool, float, float]] = {}
@@ -353,8 +400,11 @@ def _compare(region: Region, analysis: Analysis, category: str, inst: _Instance,
     summary = pd.DataFrame(rows)
     summary.insert(0, "category", category)
     best = summary.loc[summary["method"] == "mclp", "newly_covered_population"]
-    summary["share_of_mclp_optimum"] = (summary["newly_covered_population"] / best.iloc[0]
-                                        if len(best) and best.iloc[0] > 0 else np.nan)
+    summary["share_of_mclp_optimum"] = (
+        summary["newly_covered_population"] / best.iloc[0]
+        if len(best) and best.iloc[0] > 0
+        else np.nan
+    )
     frames = [_sites_frame(region, m, inst, pop, chosen[m][0]) for m in wanted]
     sites = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
     sites.insert(0, "category", category)
@@ -374,15 +424,19 @@ def shortfall(summary: pd.DataFrame) -> list[str]:
         if "mclp" in by.index and by.loc["mclp", "newly_covered_population"] > 0:
             m = float(by.loc["mclp", "newly_covered_population"])
             share = float(g["newly_covered_population"]) / m
-            notes.append(f"{cat}: greedy covers {100 * share:.1f}% of the MCLP optimum "
-                         f"({g['newly_covered_population']:,.0f} of {m:,.0f} residents newly "
-                         "covered)" if share < 1 - 1e-9 else
-                         f"{cat}: greedy reaches the MCLP optimum ({m:,.0f} residents newly "
-                         "covered)")
+            notes.append(
+                f"{cat}: greedy covers {100 * share:.1f}% of the MCLP optimum "
+                f"({g['newly_covered_population']:,.0f} of {m:,.0f} residents newly "
+                "covered)"
+                if share < 1 - 1e-9
+                else f"{cat}: greedy reaches the MCLP optimum ({m:,.0f} residents newly covered)"
+            )
         if "pmedian" in by.index and by.loc["pmedian", "mean_m"] > 0:
             best, mine = float(by.loc["pmedian", "mean_m"]), float(g["mean_m"])
-            notes.append(f"{cat}: greedy's mean walk is {mine:,.0f} m against the p-median "
-                         f"optimum {best:,.0f} m (+{100 * (mine / best - 1):.1f}%)")
+            notes.append(
+                f"{cat}: greedy's mean walk is {mine:,.0f} m against the p-median "
+                f"optimum {best:,.0f} m (+{100 * (mine / best - 1):.1f}%)"
+            )
     return notes
 
 
@@ -390,27 +444,34 @@ def _methods(methods: Sequence[str]) -> tuple[str, ...]:
     wanted = tuple(dict.fromkeys(str(m).strip().lower() for m in methods))
     bad = [m for m in wanted if m not in METHODS]
     if bad or not wanted:
-        raise InvalidParameter(f"unknown siting method(s) {', '.join(bad) or '(none)'}: "
-                               f"allowed {', '.join(METHODS)}")
+        raise InvalidParameter(
+            f"unknown siting method(s) {', '.join(bad) or '(none)'}: allowed {', '.join(METHODS)}"
+        )
     return wanted
 
 
-def _instance(region: Region, analysis: Analysis, category: str,
-              parcels: gpd.GeoDataFrame | None, radius_m: float | None,
-              max_walk_m: float | None, capacity: str | float | None, max_candidates: int,
-              rg: ReachGraph, with_cost: bool) -> _Instance:
+def _instance(
+    region: Region,
+    analysis: Analysis,
+    category: str,
+    parcels: gpd.GeoDataFrame | None,
+    radius_m: float | None,
+    max_walk_m: float | None,
+    capacity: str | float | None,
+    max_candidates: int,
+    rg: ReachGraph,
+    with_cost: bool,
+) -> _Instance:
     """Candidates and the pairs every method reads."""
     acc = analysis.access(category)
     radius = acc.radius_m if radius_m is None else float(radius_m)
     bound = max(radius, analysis.horizon_m) if max_walk_m is None else float(max_walk_m)
     if bound < radius:
-        raise InvalidParameter(f"max_walk_m={bound:.0f} must be at least the radius "
-                               f"{radius:.0f} m")
+        raise InvalidParameter(f"max_walk_m={bound:.0f} must be at least the radius {radius:.0f} m")
     demand = analysis.demand
     uncovered = np.flatnonzero(acc.nearest_m > radius).astype(np.int64)
     if parcels is None:
-        places, labels = _street_candidates(region, demand, uncovered, radius, max_candidates,
-                                            rg)
+        places, labels = _street_candidates(region, demand, uncovered, radius, max_candidates, rg)
     else:
         places, labels = _parcel_candidates(region, parcels)
     caps = _candidate_capacity(parcels, labels, capacity)
@@ -431,14 +492,21 @@ def _pairs(rg: ReachGraph, places: Snap, points: Snap, radius: float) -> Pairs:
     chunks = list(rg.pairs_within(places, points, radius))
     if not chunks:
         return Pairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
-    return Pairs(np.concatenate([c.place for c in chunks]).astype(np.int64),
-                 np.concatenate([c.point for c in chunks]).astype(np.int64),
-                 np.concatenate([c.dist_m for c in chunks]))
+    return Pairs(
+        np.concatenate([c.place for c in chunks]).astype(np.int64),
+        np.concatenate([c.point for c in chunks]).astype(np.int64),
+        np.concatenate([c.dist_m for c in chunks]),
+    )
 
 
-def _street_candidates(region: Region, demand: Demand, uncovered: NDArray[np.int64],
-                       radius: float, limit: int, rg: ReachGraph
-                       ) -> tuple[Snap, NDArray[np.int64]]:
+def _street_candidates(
+    region: Region,
+    demand: Demand,
+    uncovered: NDArray[np.int64],
+    radius: float,
+    limit: int,
+    rg: ReachGraph,
+) -> tuple[Snap, NDArray[np.int64]]:
     """Up to ``limit`` street nodes near uncovered residents, the best-covering first.
 
     Uncovered residents are binned into cells half the radius wide; each cell offers the
@@ -455,8 +523,7 @@ def _street_candidates(region: Region, demand: Demand, uncovered: NDArray[np.int
     inverse = inverse.ravel()
     w = np.maximum(pop, 1e-9)
     total = np.bincount(inverse, weights=w)
-    centre = np.column_stack([np.bincount(inverse, weights=w * xy[:, i]) / total
-                              for i in range(2)])
+    centre = np.column_stack([np.bincount(inverse, weights=w * xy[:, i]) / total for i in range(2)])
     nodes = np.unique(cKDTree(region.net.node_xy).query(centre)[1]).astype(np.int64)
     places = node_places(region, nodes)
     cover = _pairs(rg, places, demand.snap[uncovered], radius)
@@ -466,8 +533,9 @@ def _street_candidates(region: Region, demand: Demand, uncovered: NDArray[np.int
     return places[keep], nodes[keep]
 
 
-def _candidate_capacity(parcels: gpd.GeoDataFrame | None, labels: NDArray[np.int64],
-                        capacity: str | float | None) -> FloatArray | None:
+def _candidate_capacity(
+    parcels: gpd.GeoDataFrame | None, labels: NDArray[np.int64], capacity: str | float | None
+) -> FloatArray | None:
     """Per candidate, residents it may serve (inf: no limit); None when nothing is limited."""
     if capacity is None:
         if parcels is None or "capacity" not in parcels.columns:
@@ -475,8 +543,10 @@ def _candidate_capacity(parcels: gpd.GeoDataFrame | None, labels: NDArray[np.int
         capacity = "capacity"
     if isinstance(capacity, str):
         if parcels is None or capacity not in parcels.columns:
-            raise InvalidParameter(f"capacity column {capacity!r} needs parcels that have it; "
-                                   "give a number for street-point candidates")
+            raise InvalidParameter(
+                f"capacity column {capacity!r} needs parcels that have it; "
+                "give a number for street-point candidates"
+            )
         values = pd.to_numeric(parcels[capacity], errors="coerce").to_numpy(np.float64)
         caps = values[labels]
     else:
@@ -487,8 +557,9 @@ def _candidate_capacity(parcels: gpd.GeoDataFrame | None, labels: NDArray[np.int
     return caps
 
 
-def _run(method: str, inst: _Instance, pop: FloatArray, n: int, time_limit_s: float
-         ) -> tuple[NDArray[np.int64], float, bool, float, float]:
+def _run(
+    method: str, inst: _Instance, pop: FloatArray, n: int, time_limit_s: float
+) -> tuple[NDArray[np.int64], float, bool, float, float]:
     """Chosen candidates, objective, optimal?, gap and seconds for one method."""
     t0 = time.perf_counter()
     pop_unc = pop[inst.uncovered]
@@ -507,21 +578,25 @@ def _run(method: str, inst: _Instance, pop: FloatArray, n: int, time_limit_s: fl
 
 def _cover_matrix(inst: _Instance) -> csr_matrix:
     c = inst.cover
-    return csr_matrix((np.ones(len(c)), (c.place, c.point)),
-                      shape=(len(inst.labels), len(inst.uncovered)))
+    return csr_matrix(
+        (np.ones(len(c)), (c.place, c.point)), shape=(len(inst.labels), len(inst.uncovered))
+    )
 
 
 def _merge_points(cover: Pairs, pop: FloatArray, n_cand: int) -> tuple[Pairs, FloatArray]:
     """Points that the same candidates cover, as one weighted point (an exact reduction)."""
     words = np.zeros((len(pop), (n_cand + 63) // 64), dtype=np.uint64)
-    np.bitwise_or.at(words, (cover.point, cover.place // 64),
-                     np.left_shift(np.uint64(1), (cover.place % 64).astype(np.uint64)))
+    np.bitwise_or.at(
+        words,
+        (cover.point, cover.place // 64),
+        np.left_shift(np.uint64(1), (cover.place % 64).astype(np.uint64)),
+    )
     reached = np.flatnonzero(words.any(axis=1))
-    _, first, group = np.unique(words[reached], axis=0, return_index=True,
-                                return_inverse=True)
+    _, first, group = np.unique(words[reached], axis=0, return_index=True, return_inverse=True)
     group = group.ravel()
-    weight = np.asarray(np.bincount(group, weights=pop[reached], minlength=len(first)),
-                        dtype=np.float64)
+    weight = np.asarray(
+        np.bincount(group, weights=pop[reached], minlength=len(first)), dtype=np.float64
+    )
     slot = np.full(len(pop), -1, np.int64)
     slot[reached[first]] = np.arange(len(first))
     mine = slot[cover.point] >= 0  # the pairs of each group's first point stand for it
@@ -540,22 +615,36 @@ def _relevant(inst: _Instance, pop: FloatArray) -> tuple[Pairs, FloatArray, Floa
     return cost, pop[points], inst.fallback_m[points], constant
 
 
-def _summary_row(method: str, inst: _Instance, pop: FloatArray, chosen: NDArray[np.int64],
-                 objective: float, optimal: bool, gap: float, seconds: float
-                 ) -> dict[str, object]:
+def _summary_row(
+    method: str,
+    inst: _Instance,
+    pop: FloatArray,
+    chosen: NDArray[np.int64],
+    objective: float,
+    optimal: bool,
+    gap: float,
+    seconds: float,
+) -> dict[str, object]:
     open_ = np.zeros(len(inst.labels), dtype=bool)
     open_[chosen] = True
     reached = np.zeros(len(inst.uncovered), dtype=bool)
     reached[inst.cover.point[open_[inst.cover.place]]] = True
     total = _walks(inst, open_) @ pop if inst.cost is not None else np.nan
     people = float(pop.sum())
-    return {"method": method, "candidates": len(inst.labels), "sites": len(chosen),
-            "newly_covered_population": float(pop[inst.uncovered][reached].sum()),
-            "share_of_mclp_optimum": np.nan, "total_weighted_m": float(total),
-            "mean_m": float(total) / people if people > 0 else np.nan,
-            "objective": objective,
-            "objective_kind": "weighted walk (m)" if method == "pmedian" else
-            "residents newly covered", "optimal": optimal, "gap": gap, "solve_s": seconds}
+    return {
+        "method": method,
+        "candidates": len(inst.labels),
+        "sites": len(chosen),
+        "newly_covered_population": float(pop[inst.uncovered][reached].sum()),
+        "share_of_mclp_optimum": np.nan,
+        "total_weighted_m": float(total),
+        "mean_m": float(total) / people if people > 0 else np.nan,
+        "objective": objective,
+        "objective_kind": "weighted walk (m)" if method == "pmedian" else "residents newly covered",
+        "optimal": optimal,
+        "gap": gap,
+        "solve_s": seconds,
+    }
 
 
 def _walks(inst: _Instance, open_: NDArray[np.bool_]) -> FloatArray:
@@ -567,8 +656,9 @@ def _walks(inst: _Instance, open_: NDArray[np.bool_]) -> FloatArray:
     return walk
 
 
-def _sites_frame(region: Region, method: str, inst: _Instance, pop: FloatArray,
-                 chosen: NDArray[np.int64]) -> gpd.GeoDataFrame:
+def _sites_frame(
+    region: Region, method: str, inst: _Instance, pop: FloatArray, chosen: NDArray[np.int64]
+) -> gpd.GeoDataFrame:
     """The chosen sites ranked by what each adds to those above it."""
     sub = _cover_matrix(inst)[chosen]
     _, gains, _, order = _greedy(sub, pop[inst.uncovered], len(chosen))
@@ -576,15 +666,23 @@ def _sites_frame(region: Region, method: str, inst: _Instance, pop: FloatArray,
     order = np.concatenate([order, rest]).astype(np.int64)
     gains = np.concatenate([gains, np.zeros(len(rest))])
     ranked = chosen[order]
-    served = _served(inst, pop, chosen)[order] if inst.cost is not None else \
-        np.full(len(ranked), np.nan)
+    served = (
+        _served(inst, pop, chosen)[order] if inst.cost is not None else np.full(len(ranked), np.nan)
+    )
     lonlat = region.unproject(inst.places.xy[ranked]) if len(ranked) else np.zeros((0, 2))
     caps = inst.capacity[ranked] if inst.capacity is not None else np.full(len(ranked), np.inf)
     return gpd.GeoDataFrame(
-        {"method": method, "rank": np.arange(1, len(ranked) + 1),
-         "candidate": inst.labels[ranked], "gain_population": gains,
-         "served_population": served, "capacity": caps},
-        geometry=gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]), crs="EPSG:4326")
+        {
+            "method": method,
+            "rank": np.arange(1, len(ranked) + 1),
+            "candidate": inst.labels[ranked],
+            "gain_population": gains,
+            "served_population": served,
+            "capacity": caps,
+        },
+        geometry=gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]),
+        crs="EPSG:4326",
+    )
 
 
 def _served(inst: _Instance, pop: FloatArray, chosen: NDArray[np.int64]) -> FloatArray:
@@ -597,5 +695,6 @@ def _served(inst: _Instance, pop: FloatArray, chosen: NDArray[np.int64]) -> Floa
     best = mine.dist_m <= walk[mine.point]
     point, site = mine.point[best], slot[mine.place[best]]
     _, first = np.unique(point, return_index=True)  # ties go to one site only
-    return np.asarray(np.bincount(site[first], weights=pop[point[first]],
-                                  minlength=len(chosen)), dtype=np.float64)
+    return np.asarray(
+        np.bincount(site[first], weights=pop[point[first]], minlength=len(chosen)), dtype=np.float64
+    )

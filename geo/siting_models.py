@@ -83,9 +83,15 @@ class Solution:
     solve_s: float
 
 
-def mclp(cover: Pairs, weight: FloatArray, n_candidates: int, p: int,
-         capacity: FloatArray | None = None, time_limit_s: float = DEFAULT_TIME_LIMIT_S,
-         mip_gap: float = 0.0) -> Solution:
+def mclp(
+    cover: Pairs,
+    weight: FloatArray,
+    n_candidates: int,
+    p: int,
+    capacity: FloatArray | None = None,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    mip_gap: float = 0.0,
+) -> Solution:
     """Choose ``p`` candidates covering the most weight (maximal covering location problem).
 
     Parameters
@@ -117,9 +123,16 @@ def mclp(cover: Pairs, weight: FloatArray, n_candidates: int, p: int,
     return Solution(chosen, -value, optimal, status, gap, time.perf_counter() - t0)
 
 
-def pmedian(cost: Pairs, weight: FloatArray, fallback_m: FloatArray, n_candidates: int, p: int,
-            capacity: FloatArray | None = None, time_limit_s: float = DEFAULT_TIME_LIMIT_S,
-            mip_gap: float = 0.0) -> Solution:
+def pmedian(
+    cost: Pairs,
+    weight: FloatArray,
+    fallback_m: FloatArray,
+    n_candidates: int,
+    p: int,
+    capacity: FloatArray | None = None,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    mip_gap: float = 0.0,
+) -> Solution:
     """Choose ``p`` candidates so the population-weighted walk is least (p-median).
 
     Parameters
@@ -158,8 +171,10 @@ def _check_p(p: int, n_candidates: int) -> None:
     if n_candidates == 0:
         raise InvalidParameter("there are no candidate sites to choose from")
     if not 1 <= p <= n_candidates:
-        raise InvalidParameter(f"cannot choose {p} sites from {n_candidates} candidate sites: "
-                               f"ask for 1 to {n_candidates}, or give more candidates")
+        raise InvalidParameter(
+            f"cannot choose {p} sites from {n_candidates} candidate sites: "
+            f"ask for 1 to {n_candidates}, or give more candidates"
+        )
 
 
 def _capacities(capacity: FloatArray | None, n: int) -> FloatArray | None:
@@ -199,8 +214,14 @@ class _Model:
     def n_rows(self) -> int:
         return sum(len(r) for r in self.row_lo)
 
-    def add_rows(self, rows: IntArray, cols: IntArray, vals: FloatArray | float,
-                 lo: FloatArray, hi: FloatArray) -> None:
+    def add_rows(
+        self,
+        rows: IntArray,
+        cols: IntArray,
+        vals: FloatArray | float,
+        lo: FloatArray,
+        hi: FloatArray,
+    ) -> None:
         """Rows numbered from 0 within this block; ``lo``/``hi`` give the block's size."""
         start = self.n_rows
         self.rows.append(np.asarray(rows, np.int64) + start)
@@ -209,13 +230,17 @@ class _Model:
         self.row_lo.append(np.asarray(lo, np.float64))
         self.row_hi.append(np.asarray(hi, np.float64))
 
-    def solve(self, time_limit_s: float, mip_gap: float
-              ) -> tuple[FloatArray, float, bool, str, float]:
+    def solve(
+        self, time_limit_s: float, mip_gap: float
+    ) -> tuple[FloatArray, float, bool, str, float]:
         """Column values, objective, optimal?, status text and relative gap."""
         # the bare solver: highspy.Highs() prints a banner to stdout, which a CLI must not
         h = highspy._Highs()  # type: ignore[attr-defined]  # in highspy.__all__, not typed
-        for name, value in (("output_flag", False), ("time_limit", float(time_limit_s)),
-                            ("mip_rel_gap", float(mip_gap))):
+        for name, value in (
+            ("output_flag", False),
+            ("time_limit", float(time_limit_s)),
+            ("mip_rel_gap", float(mip_gap)),
+        ):
             h.setOptionValue(name, value)
         h.passModel(self._lp())
         h.run()
@@ -223,20 +248,22 @@ class _Model:
         info = h.getInfo()
         x = np.asarray(h.getSolution().col_value, dtype=np.float64)
         if len(x) != len(self.cost) or info.primal_solution_status != 2:  # 2: feasible
-            raise InvalidParameter(f"the siting model found no solution "
-                                   f"({h.modelStatusToString(status)} after "
-                                   f"{time_limit_s:.0f} s): allow more time or fewer "
-                                   "candidates")
+            raise InvalidParameter(
+                f"the siting model found no solution "
+                f"({h.modelStatusToString(status)} after "
+                f"{time_limit_s:.0f} s): allow more time or fewer "
+                "candidates"
+            )
         optimal = status == highspy.HighsModelStatus.kOptimal
         gap = 0.0 if optimal else float(info.mip_gap)
-        return x, float(info.objective_function_value), optimal, \
-            h.modelStatusToString(status), gap
+        return x, float(info.objective_function_value), optimal, h.modelStatusToString(status), gap
 
     def _lp(self) -> highspy.HighsLp:
         n = len(self.cost)
-        a = coo_matrix((np.concatenate(self.vals), (np.concatenate(self.rows),
-                                                    np.concatenate(self.cols))),
-                       shape=(self.n_rows, n)).tocsc()
+        a = coo_matrix(
+            (np.concatenate(self.vals), (np.concatenate(self.rows), np.concatenate(self.cols))),
+            shape=(self.n_rows, n),
+        ).tocsc()
         a.sum_duplicates()
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = n, self.n_rows
@@ -248,33 +275,40 @@ class _Model:
         lp.a_matrix_.start_ = a.indptr.astype(np.int32)
         lp.a_matrix_.index_ = a.indices.astype(np.int32)
         lp.a_matrix_.value_ = a.data
-        lp.integrality_ = [highspy.HighsVarType.kInteger] * self.integer + \
-            [highspy.HighsVarType.kContinuous] * (n - self.integer)
+        lp.integrality_ = [highspy.HighsVarType.kInteger] * self.integer + [
+            highspy.HighsVarType.kContinuous
+        ] * (n - self.integer)
         return lp
 
 
 def _choose_p(model: _Model, n_candidates: int, p: int) -> None:
     """Exactly ``p`` sites, as spopt's models ask."""
-    model.add_rows(np.zeros(n_candidates, np.int64), np.arange(n_candidates), 1.0,
-                   np.array([p]), np.array([p]))
+    model.add_rows(
+        np.zeros(n_candidates, np.int64), np.arange(n_candidates), 1.0, np.array([p]), np.array([p])
+    )
 
 
 def _mclp_model(cover: Pairs, weight: FloatArray, n_cand: int, p: int) -> _Model:
     """Columns ``y`` (sites) then ``z`` (points covered); ``z_i <= sum of y_j covering i``."""
     n_pts = len(weight)
-    model = _Model.empty(np.concatenate([np.zeros(n_cand), -np.asarray(weight, np.float64)]),
-                         n_cand)
+    model = _Model.empty(
+        np.concatenate([np.zeros(n_cand), -np.asarray(weight, np.float64)]), n_cand
+    )
     pts = np.arange(n_pts)
-    model.add_rows(np.concatenate([pts, cover.point]),
-                   np.concatenate([n_cand + pts, cover.place]),
-                   np.concatenate([np.ones(n_pts), -np.ones(len(cover))]),
-                   np.full(n_pts, -np.inf), np.zeros(n_pts))
+    model.add_rows(
+        np.concatenate([pts, cover.point]),
+        np.concatenate([n_cand + pts, cover.place]),
+        np.concatenate([np.ones(n_pts), -np.ones(len(cover))]),
+        np.full(n_pts, -np.inf),
+        np.zeros(n_pts),
+    )
     _choose_p(model, n_cand, p)
     return model
 
 
-def _capacitated_mclp_model(cover: Pairs, weight: FloatArray, n_cand: int, p: int,
-                            caps: FloatArray) -> _Model:
+def _capacitated_mclp_model(
+    cover: Pairs, weight: FloatArray, n_cand: int, p: int, caps: FloatArray
+) -> _Model:
     """Columns ``y`` then one assignment ``x`` per pair, limited by the site's capacity."""
     w = np.asarray(weight, np.float64)[cover.point]
     model = _Model.empty(np.concatenate([np.zeros(n_cand), -w]), n_cand)
@@ -284,13 +318,20 @@ def _capacitated_mclp_model(cover: Pairs, weight: FloatArray, n_cand: int, p: in
     return model
 
 
-def _pmedian_model(cost: Pairs, weight: FloatArray, fallback: FloatArray, n_cand: int, p: int,
-                   caps: FloatArray | None) -> _Model:
+def _pmedian_model(
+    cost: Pairs,
+    weight: FloatArray,
+    fallback: FloatArray,
+    n_cand: int,
+    p: int,
+    caps: FloatArray | None,
+) -> _Model:
     """Columns ``y``, one ``x`` per pair, then one fallback ``g`` per point."""
     w = np.asarray(weight, np.float64)
     n_pairs = len(cost)
-    model = _Model.empty(np.concatenate([np.zeros(n_cand), w[cost.point] * cost.dist_m,
-                                         w * fallback]), n_cand)
+    model = _Model.empty(
+        np.concatenate([np.zeros(n_cand), w[cost.point] * cost.dist_m, w * fallback]), n_cand
+    )
     _assignments(model, cost, n_cand, len(w), n_cand + n_pairs)
     if caps is not None:
         _capacity_rows(model, cost, w[cost.point], n_cand, caps)
@@ -298,8 +339,9 @@ def _pmedian_model(cost: Pairs, weight: FloatArray, fallback: FloatArray, n_cand
     return model
 
 
-def _radius_model(cost: Pairs, weight: FloatArray, fallback: FloatArray, n_cand: int, p: int
-                  ) -> tuple[_Model, float]:
+def _radius_model(
+    cost: Pairs, weight: FloatArray, fallback: FloatArray, n_cand: int, p: int
+) -> tuple[_Model, float]:
     """The uncapacitated p-median in Elloumi's radius form, points merged where it is exact.
 
     A point's walk is its nearest candidate's, plus each step ``D[k+1] - D[k]`` up its sorted
@@ -322,20 +364,24 @@ def _radius_model(cost: Pairs, weight: FloatArray, fallback: FloatArray, n_cand:
     model = _Model.empty(np.concatenate([np.zeros(n_cand), coef]), n_cand)
     bits = np.unpackbits(keys.view(np.uint8), axis=1, bitorder="little")[:, :n_cand]
     zrow, ycol = np.nonzero(bits)
-    model.add_rows(np.concatenate([np.arange(n_z), zrow]),
-                   np.concatenate([n_cand + np.arange(n_z), ycol]), 1.0,
-                   np.ones(n_z), np.full(n_z, np.inf))
+    model.add_rows(
+        np.concatenate([np.arange(n_z), zrow]),
+        np.concatenate([n_cand + np.arange(n_z), ycol]),
+        1.0,
+        np.ones(n_z),
+        np.full(n_z, np.inf),
+    )
     _choose_p(model, n_cand, p)
     return model, constant
 
 
-def _prefix_masks(place: IntArray, first: NDArray[np.bool_], n_cand: int
-                  ) -> NDArray[np.uint64]:
+def _prefix_masks(place: IntArray, first: NDArray[np.bool_], n_cand: int) -> NDArray[np.uint64]:
     """Per pair (sorted by point, then distance), the set of candidates up to it, as bits."""
     words = (n_cand + 63) // 64
     masks = np.zeros((len(place), words), np.uint64)
     masks[np.arange(len(place)), place // 64] = np.left_shift(
-        np.uint64(1), (place % 64).astype(np.uint64))
+        np.uint64(1), (place % 64).astype(np.uint64)
+    )
     start = np.flatnonzero(first)
     rank = np.arange(len(place)) - np.repeat(start, np.diff(np.r_[start, len(place)]))
     for k in range(1, int(rank.max(initial=0)) + 1):  # at most one pass per candidate
@@ -344,8 +390,9 @@ def _prefix_masks(place: IntArray, first: NDArray[np.bool_], n_cand: int
     return masks
 
 
-def _assignments(model: _Model, pairs: Pairs, n_cand: int, n_pts: int,
-                 fallback_col: int | None) -> None:
+def _assignments(
+    model: _Model, pairs: Pairs, n_cand: int, n_pts: int, fallback_col: int | None
+) -> None:
     """Each point served once at most (exactly once with a fallback), only by open sites."""
     k = np.arange(len(pairs))
     rows, cols = pairs.point, n_cand + k
@@ -353,16 +400,26 @@ def _assignments(model: _Model, pairs: Pairs, n_cand: int, n_pts: int,
         model.add_rows(rows, cols, 1.0, np.full(n_pts, -np.inf), np.ones(n_pts))
     else:
         pts = np.arange(n_pts)
-        model.add_rows(np.concatenate([rows, pts]), np.concatenate([cols, fallback_col + pts]),
-                       1.0, np.ones(n_pts), np.ones(n_pts))
+        model.add_rows(
+            np.concatenate([rows, pts]),
+            np.concatenate([cols, fallback_col + pts]),
+            1.0,
+            np.ones(n_pts),
+            np.ones(n_pts),
+        )
     # x_k <= y_j: the strong form, whose LP relaxation is nearly always integral
-    model.add_rows(np.concatenate([k, k]), np.concatenate([n_cand + k, pairs.place]),
-                   np.concatenate([np.ones(len(k)), -np.ones(len(k))]),
-                   np.full(len(k), -np.inf), np.zeros(len(k)))
+    model.add_rows(
+        np.concatenate([k, k]),
+        np.concatenate([n_cand + k, pairs.place]),
+        np.concatenate([np.ones(len(k)), -np.ones(len(k))]),
+        np.full(len(k), -np.inf),
+        np.zeros(len(k)),
+    )
 
 
-def _capacity_rows(model: _Model, pairs: Pairs, w: FloatArray, n_cand: int,
-                   caps: FloatArray) -> None:
+def _capacity_rows(
+    model: _Model, pairs: Pairs, w: FloatArray, n_cand: int, caps: FloatArray
+) -> None:
     """Residents assigned to site ``j`` stay within ``cap_j`` when it is open."""
     limited = np.flatnonzero(np.isfinite(caps))
     slot = np.full(n_cand, -1, np.int64)

@@ -216,8 +216,10 @@ def _parse(raw: dict[str, Any]) -> Standard:
     categories = tuple(_category(c) for c in raw["categories"])
     known = {c.id for c in categories}
     tiers = tuple(sorted((_tier(t, known) for t in raw["tiers"]), key=lambda t: t.minutes))
-    profiles = {k: Profile(k, float(v["speed_m_s"]), v["label_en"], v["label_zh"])
-                for k, v in raw["profiles"].items()}
+    profiles = {
+        k: Profile(k, float(v["speed_m_s"]), v["label_en"], v["label_zh"])
+        for k, v in raw["profiles"].items()
+    }
     w = raw["walkable"]
     walkable = WalkableFilter(
         require=tuple(w["require"]),
@@ -225,8 +227,12 @@ def _parse(raw: dict[str, Any]) -> Standard:
         oneway_tag=w["oneway_tag"],
     )
     return Standard(
-        name=raw["meta"]["name"], source=raw["meta"]["source"], categories=categories,
-        tiers=tiers, profiles=profiles, walkable=walkable,
+        name=raw["meta"]["name"],
+        source=raw["meta"]["source"],
+        categories=categories,
+        tiers=tiers,
+        profiles=profiles,
+        walkable=walkable,
         status=parse_rules(raw.get("status", {}), known),
         _index={c.id: i for i, c in enumerate(categories)},
         groups=tuple(_group(g, known) for g in raw.get("groups", [])),
@@ -246,8 +252,10 @@ def _group(raw: dict[str, Any], known: set[str]) -> Group:
 def _closing_soon(display: dict[str, Any]) -> int:
     minutes = display.get("closing_soon_minutes", config.CLOSING_SOON_MINUTES)
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 <= minutes <= 1440:
-        raise InvalidParameter(f"[display] closing_soon_minutes = {minutes!r} is out of range; "
-                               "allowed: whole minutes from 0 to 1440")
+        raise InvalidParameter(
+            f"[display] closing_soon_minutes = {minutes!r} is out of range; "
+            "allowed: whole minutes from 0 to 1440"
+        )
     return minutes
 
 
@@ -258,7 +266,8 @@ def _timezones(raw: dict[str, Any]) -> dict[str, str]:
         except (ZoneInfoNotFoundError, ValueError):
             raise InvalidParameter(
                 f"[timezones] {region} = {name!r} is not a time zone; allowed: an IANA name "
-                "such as Asia/Shanghai or Europe/Helsinki") from None
+                "such as Asia/Shanghai or Europe/Helsinki"
+            ) from None
     return {str(k): str(v) for k, v in raw.items()}
 
 
@@ -277,9 +286,20 @@ def _tier(raw: dict[str, Any], known: set[str]) -> Tier:
         unknown = set(r["categories"]) - known
         if unknown:
             raise UnknownCategory(sorted(unknown)[0], known)
-        requirements.append(Requirement(
-            r["id"], r["label_en"], r["label_zh"], tuple(r["categories"]),
-            float(r.get("radius_m", distance)),
-        ))
-    return Tier(int(raw["minutes"]), distance, raw["label_en"], raw["label_zh"],
-                raw["population"], tuple(requirements))
+        requirements.append(
+            Requirement(
+                r["id"],
+                r["label_en"],
+                r["label_zh"],
+                tuple(r["categories"]),
+                float(r.get("radius_m", distance)),
+            )
+        )
+    return Tier(
+        int(raw["minutes"]),
+        distance,
+        raw["label_en"],
+        raw["label_zh"],
+        raw["population"],
+        tuple(requirements),
+    )

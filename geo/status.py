@@ -66,9 +66,13 @@ class FacilityStatus:
 
     def to_json(self) -> dict[str, Any]:
         """Everything kept, as JSON (what the audit log records)."""
-        return {"facility_id": self.facility_id, "category": self.category,
-                "updated_at": self.updated_at.isoformat(), "actor": self.actor,
-                **self.values()}
+        return {
+            "facility_id": self.facility_id,
+            "category": self.category,
+            "updated_at": self.updated_at.isoformat(),
+            "actor": self.actor,
+            **self.values(),
+        }
 
     @property
     def full(self) -> bool:
@@ -80,12 +84,16 @@ def status_from_json(raw: Mapping[str, Any]) -> FacilityStatus:
     """A status back from :meth:`FacilityStatus.to_json`."""
     closed = raw.get("closed_until")
     return FacilityStatus(
-        facility_id=str(raw["facility_id"]), category=str(raw["category"]),
+        facility_id=str(raw["facility_id"]),
+        category=str(raw["category"]),
         updated_at=datetime.fromisoformat(str(raw["updated_at"])),
-        actor=str(raw.get("actor", "")), spaces_free=_int_or_none(raw.get("spaces_free")),
+        actor=str(raw.get("actor", "")),
+        spaces_free=_int_or_none(raw.get("spaces_free")),
         spaces_total=_int_or_none(raw.get("spaces_total")),
         closed_until=datetime.fromisoformat(str(closed)) if closed else None,
-        note=str(raw.get("note") or ""), queue_minutes=_int_or_none(raw.get("queue_minutes")))
+        note=str(raw.get("note") or ""),
+        queue_minutes=_int_or_none(raw.get("queue_minutes")),
+    )
 
 
 def _int_or_none(value: object) -> int | None:
@@ -93,6 +101,7 @@ def _int_or_none(value: object) -> int | None:
 
 
 # -- checks -----------------------------------------------------------------------------------
+
 
 def check_status(status: FacilityStatus, now: datetime) -> FacilityStatus:
     """``status`` if every field is in range, else an error saying what is allowed.
@@ -107,17 +116,29 @@ def check_status(status: FacilityStatus, now: datetime) -> FacilityStatus:
     if not status.values():
         raise InvalidParameter(
             f"a status needs at least one field; allowed: {', '.join(FIELDS)} (e.g. "
-            '{"spaces_free": 42, "spaces_total": 120})')
-    for name, most, least in (("spaces_free", MAX_SPACES, 0), ("spaces_total", MAX_SPACES, 1),
-                              ("queue_minutes", MAX_QUEUE_MINUTES, 0)):
+            '{"spaces_free": 42, "spaces_total": 120})'
+        )
+    for name, most, least in (
+        ("spaces_free", MAX_SPACES, 0),
+        ("spaces_total", MAX_SPACES, 1),
+        ("queue_minutes", MAX_QUEUE_MINUTES, 0),
+    ):
         _check_count(name, getattr(status, name), least, most)
-    if (status.spaces_free is not None and status.spaces_total is not None
-            and status.spaces_free > status.spaces_total):
+    if (
+        status.spaces_free is not None
+        and status.spaces_total is not None
+        and status.spaces_free > status.spaces_total
+    ):
         raise InvalidParameter(
             f"spaces_free={status.spaces_free} exceeds spaces_total={status.spaces_total}; "
-            "allowed: 0 to spaces_total")
-    _check_time("updated_at", status.updated_at, now - timedelta(days=MAX_CLOSED_DAYS),
-                now + timedelta(seconds=CLOCK_SKEW_S))
+            "allowed: 0 to spaces_total"
+        )
+    _check_time(
+        "updated_at",
+        status.updated_at,
+        now - timedelta(days=MAX_CLOSED_DAYS),
+        now + timedelta(seconds=CLOCK_SKEW_S),
+    )
     if status.closed_until is not None:
         span = timedelta(days=MAX_CLOSED_DAYS)
         _check_time("closed_until", status.closed_until, now - span, now + span)
@@ -129,30 +150,36 @@ def _check_count(name: str, value: object, least: int, most: int) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
-        raise InvalidParameter(f"{name}={value!r} is not allowed; use a whole number from "
-                               f"{least} to {most}")
+        raise InvalidParameter(
+            f"{name}={value!r} is not allowed; use a whole number from {least} to {most}"
+        )
 
 
 def _check_time(name: str, value: datetime, earliest: datetime, latest: datetime) -> None:
     if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidParameter(f"{name} {value.isoformat()!r} has no time zone; give one, "
-                               "e.g. '2026-05-01T18:00:00+08:00' or '...Z'")
+        raise InvalidParameter(
+            f"{name} {value.isoformat()!r} has no time zone; give one, "
+            "e.g. '2026-05-01T18:00:00+08:00' or '...Z'"
+        )
     if not earliest <= value <= latest:
         raise InvalidParameter(
             f"{name} {value.isoformat()!r} is out of range; allowed: {earliest.isoformat()} "
-            f"to {latest.isoformat()}")
+            f"to {latest.isoformat()}"
+        )
 
 
 def check_note(note: str) -> str:
     """A note of at most 200 characters without control characters (no line breaks)."""
     if len(note) > MAX_NOTE_CHARS:
-        raise InvalidParameter(f"note is {len(note)} characters long; allowed: at most "
-                               f"{MAX_NOTE_CHARS}")
+        raise InvalidParameter(
+            f"note is {len(note)} characters long; allowed: at most {MAX_NOTE_CHARS}"
+        )
     bad = next((c for c in note if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co")), None)
     if bad is not None:
         raise InvalidParameter(
             f"note holds the control character U+{ord(bad):04X}; allowed: letters, digits, "
-            "spaces and punctuation on one line")
+            "spaces and punctuation on one line"
+        )
     return note
 
 
@@ -172,6 +199,7 @@ def may_set_status(owner: str, source: str, tags: str | Mapping[str, Any] | None
 
 
 # -- freshness --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class StatusRules:
@@ -195,8 +223,12 @@ class StatusRules:
     def shown(self, status: FacilityStatus, now: datetime) -> dict[str, Any]:
         """What an answer carries: the fields, when, how old, and whether closed now."""
         closed = status.closed_until is not None and status.closed_until > now
-        return {**status.values(), "updated_at": status.updated_at.isoformat(),
-                "age_s": round(self.age_s(status, now)), "closed": closed}
+        return {
+            **status.values(),
+            "updated_at": status.updated_at.isoformat(),
+            "age_s": round(self.age_s(status, now)),
+            "closed": closed,
+        }
 
 
 def parse_rules(raw: Mapping[str, Any], categories: Iterable[str]) -> StatusRules:
@@ -208,15 +240,22 @@ def parse_rules(raw: Mapping[str, Any], categories: Iterable[str]) -> StatusRule
         if category not in known:
             raise UnknownCategory(category, known | {"default"})
         if not 0 < float(seconds) <= 7 * 86400:
-            raise InvalidParameter(f"[status.stale_after_s] {category} = {seconds} is out of "
-                                   "range; allowed: 1 to 604800 seconds")
+            raise InvalidParameter(
+                f"[status.stale_after_s] {category} = {seconds} is out of "
+                "range; allowed: 1 to 604800 seconds"
+            )
     return StatusRules({k: float(v) for k, v in table.items()}, default)
 
 
 # -- answers ----------------------------------------------------------------------------------
 
-def attach_status(collection: dict[str, Any], statuses: Mapping[str, FacilityStatus],
-                  rules: StatusRules, now: datetime) -> dict[str, Any]:
+
+def attach_status(
+    collection: dict[str, Any],
+    statuses: Mapping[str, FacilityStatus],
+    rules: StatusRules,
+    now: datetime,
+) -> dict[str, Any]:
     """Add each facility's fresh status to its properties (``status``), in place."""
     if not statuses:
         return collection
@@ -230,8 +269,9 @@ def attach_status(collection: dict[str, Any], statuses: Mapping[str, FacilitySta
     return collection
 
 
-def full_facilities(statuses: Iterable[FacilityStatus], rules: StatusRules,
-                    now: datetime) -> dict[str, set[str]]:
+def full_facilities(
+    statuses: Iterable[FacilityStatus], rules: StatusRules, now: datetime
+) -> dict[str, set[str]]:
     """Ids of facilities reported full (and fresh), by category."""
     out: dict[str, set[str]] = {}
     for status in statuses:
@@ -240,19 +280,25 @@ def full_facilities(statuses: Iterable[FacilityStatus], rules: StatusRules,
     return out
 
 
-def skip_full(result: NearestResult, wider: NearestResult, full: Mapping[str, set[str]],
-              k: int) -> NearestResult:
+def skip_full(
+    result: NearestResult, wider: NearestResult, full: Mapping[str, set[str]], k: int
+) -> NearestResult:
     """``result`` with the full facilities of each category replaced by the next nearest.
 
     ``wider`` is the same query for the categories that have full facilities, asking for
     enough more (``k`` plus their number) that ``k`` remain once the full ones are dropped.
     """
     by_category = {
-        c: ([h for h in wider.by_category.get(c, []) if h.id not in full[c]][:k]
-            if full.get(c) else hits)
-        for c, hits in result.by_category.items()}
-    return replace(result, by_category=by_category,
-                   searched_m=max(result.searched_m, wider.searched_m))
+        c: (
+            [h for h in wider.by_category.get(c, []) if h.id not in full[c]][:k]
+            if full.get(c)
+            else hits
+        )
+        for c, hits in result.by_category.items()
+    }
+    return replace(
+        result, by_category=by_category, searched_m=max(result.searched_m, wider.searched_m)
+    )
 
 
 def describe(shown: Mapping[str, Any], language: str = "zh") -> str:

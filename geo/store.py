@@ -73,8 +73,9 @@ class RegionData:
 
 def with_facilities(data: RegionData, facilities: gpd.GeoDataFrame) -> RegionData:
     """``data`` with other facilities (and their count in its record)."""
-    return RegionData(replace(data.info, n_facilities=len(facilities)), data.nodes, data.edges,
-                      facilities)
+    return RegionData(
+        replace(data.info, n_facilities=len(facilities)), data.nodes, data.edges, facilities
+    )
 
 
 #: ``change(info, facilities)`` of :meth:`Store.update_facilities`: the new facilities, or None.
@@ -148,6 +149,7 @@ class Store(Protocol):
 
 
 # -- facility edits by the departments that own the data -------------------------------------
+
 
 @dataclass(frozen=True)
 class FacilityRecord:
@@ -242,8 +244,9 @@ class FacilityEditor(Protocol):
         """Revoke a key; raises ``InvalidParameter`` if there is no such key."""
         ...
 
-    def save_facility(self, region: str, record: FacilityRecord, actor: str,
-                      create: bool) -> AuditEntry:
+    def save_facility(
+        self, region: str, record: FacilityRecord, actor: str, create: bool
+    ) -> AuditEntry:
         """Create (``create``) or replace a facility.
 
         Raises ``FacilityExists`` or ``FacilityNotFound`` when the id is taken or missing.

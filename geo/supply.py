@@ -77,8 +77,9 @@ class SupplyRules:
     gravity_min_m: float = 50.0
 
 
-def parse_supply(supply: Mapping[str, Any], capacity: Mapping[str, Any],
-                 categories: Iterable[str]) -> SupplyRules:
+def parse_supply(
+    supply: Mapping[str, Any], capacity: Mapping[str, Any], categories: Iterable[str]
+) -> SupplyRules:
     """Read ``[supply]`` and ``[capacity]`` of a standards file (checked, with defaults)."""
     known = set(categories)
     defaults = dict(capacity.get("default", {}))
@@ -86,15 +87,18 @@ def parse_supply(supply: Mapping[str, Any], capacity: Mapping[str, Any],
         if cat not in known:
             raise UnknownCategory(cat, known)
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise InvalidParameter(f"[capacity.default] {cat} = {value!r}: allowed: a number "
-                                   "of residents above 0")
+            raise InvalidParameter(
+                f"[capacity.default] {cat} = {value!r}: allowed: a number of residents above 0"
+            )
     base = SupplyRules()
-    rules = SupplyRules({k: float(v) for k, v in defaults.items()},
-                        str(supply.get("decay", base.decay)),
-                        tuple(float(s) for s in supply.get("steps", base.steps)),
-                        float(supply.get("gaussian_sigma", base.gaussian_sigma)),
-                        float(supply.get("gravity_beta", base.gravity_beta)),
-                        float(supply.get("gravity_min_m", base.gravity_min_m)))
+    rules = SupplyRules(
+        {k: float(v) for k, v in defaults.items()},
+        str(supply.get("decay", base.decay)),
+        tuple(float(s) for s in supply.get("steps", base.steps)),
+        float(supply.get("gaussian_sigma", base.gaussian_sigma)),
+        float(supply.get("gravity_beta", base.gravity_beta)),
+        float(supply.get("gravity_min_m", base.gravity_min_m)),
+    )
     _check_rules(rules)
     return rules
 
@@ -103,21 +107,29 @@ def _check_rules(rules: SupplyRules) -> None:
     if rules.decay not in DECAYS:
         raise InvalidParameter(f"[supply] decay = {rules.decay!r}; allowed: {', '.join(DECAYS)}")
     if not rules.steps or min(rules.steps) < 0 or max(rules.steps) <= 0:
-        raise InvalidParameter(f"[supply] steps = {list(rules.steps)}: allowed: one or more "
-                               "weights >= 0, at least one above 0")
+        raise InvalidParameter(
+            f"[supply] steps = {list(rules.steps)}: allowed: one or more "
+            "weights >= 0, at least one above 0"
+        )
     if not 0 < rules.gaussian_sigma <= 10:
-        raise InvalidParameter(f"[supply] gaussian_sigma = {rules.gaussian_sigma}: allowed: "
-                               "above 0, at most 10 (a share of the catchment)")
+        raise InvalidParameter(
+            f"[supply] gaussian_sigma = {rules.gaussian_sigma}: allowed: "
+            "above 0, at most 10 (a share of the catchment)"
+        )
     if not 0 <= rules.gravity_beta <= 10 or not 0 < rules.gravity_min_m <= 10_000:
-        raise InvalidParameter(f"[supply] gravity_beta = {rules.gravity_beta} (allowed 0 to "
-                               f"10) or gravity_min_m = {rules.gravity_min_m} (allowed above "
-                               "0, at most 10000)")
+        raise InvalidParameter(
+            f"[supply] gravity_beta = {rules.gravity_beta} (allowed 0 to "
+            f"10) or gravity_min_m = {rules.gravity_min_m} (allowed above "
+            "0, at most 10000)"
+        )
 
 
 # -- the scores -------------------------------------------------------------------------------
 
-def decay_weights(dist_m: FloatArray, catchment_m: float, method: str,
-                  rules: SupplyRules) -> FloatArray:
+
+def decay_weights(
+    dist_m: FloatArray, catchment_m: float, method: str, rules: SupplyRules
+) -> FloatArray:
     """Each pair's weight ``w(d)`` for ``method`` (one of :data:`METHODS`).
 
     Distances are within the catchment already; 2SFCA weighs every pair 1.
@@ -126,7 +138,7 @@ def decay_weights(dist_m: FloatArray, catchment_m: float, method: str,
         return np.ones(len(dist_m))
     if method == "gravity":
         floor = np.maximum(dist_m, rules.gravity_min_m) / catchment_m
-        return np.asarray(floor ** -rules.gravity_beta, dtype=np.float64)
+        return np.asarray(floor**-rules.gravity_beta, dtype=np.float64)
     if method != "e2sfca":
         raise InvalidParameter(f"unknown score {method!r}; allowed: {', '.join(METHODS)}")
     if rules.decay == "gaussian":
@@ -142,8 +154,13 @@ def step_edges(catchment_m: float, n: int) -> FloatArray:
     return np.asarray(catchment_m * np.arange(1, n + 1) / n, dtype=np.float64)
 
 
-def fca_scores(home: NDArray[np.int64], facility: NDArray[np.int64], weight: FloatArray,
-               population: FloatArray, capacity: FloatArray) -> tuple[FloatArray, FloatArray]:
+def fca_scores(
+    home: NDArray[np.int64],
+    facility: NDArray[np.int64],
+    weight: FloatArray,
+    population: FloatArray,
+    capacity: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
     """The two floating-catchment steps over weighted (home, facility) pairs.
 
     Parameters
@@ -229,15 +246,21 @@ def supply_scores(
         rows = np.flatnonzero(region.facilities.category == region.standard.category_index(cat))
         cap, source = facility_capacity(region, cat, rows, capacities)
         home, fac, dist = catchment_pairs(rg, region.facilities.snap[rows], demand.snap, radius)
-        out[cat] = _category_supply(region, cat, radius, demand.population, cap, source,
-                                    (home, fac, dist))
+        out[cat] = _category_supply(
+            region, cat, radius, demand.population, cap, source, (home, fac, dist)
+        )
     return out
 
 
-def _category_supply(region: Region, cat: str, radius: float, population: FloatArray,
-                     cap: FloatArray, source: NDArray[np.object_],
-                     pairs: tuple[NDArray[np.int64], NDArray[np.int64], FloatArray]
-                     ) -> CategorySupply:
+def _category_supply(
+    region: Region,
+    cat: str,
+    radius: float,
+    population: FloatArray,
+    cap: FloatArray,
+    source: NDArray[np.object_],
+    pairs: tuple[NDArray[np.int64], NDArray[np.int64], FloatArray],
+) -> CategorySupply:
     home, fac, dist = pairs
     rules = region.standard.supply
     scores, ratios = {}, {}
@@ -248,32 +271,41 @@ def _category_supply(region: Region, cat: str, radius: float, population: FloatA
     return CategorySupply(cat, radius, cap, source, scores, ratios, count)
 
 
-def _catchment(region: Region, category: str,
-               catchment_m: float | Mapping[str, float] | None) -> float:
+def _catchment(
+    region: Region, category: str, catchment_m: float | Mapping[str, float] | None
+) -> float:
     value = catchment_m.get(category) if isinstance(catchment_m, Mapping) else catchment_m
     radius = region.radius_for(category) if value is None else float(value)
     if not 0 < radius <= 20_000:
-        raise InvalidParameter(f"catchment {radius} m for {category!r}: allowed: above 0, at "
-                               "most 20000 m")
+        raise InvalidParameter(
+            f"catchment {radius} m for {category!r}: allowed: above 0, at most 20000 m"
+        )
     return radius
 
 
-def catchment_pairs(graph: ReachGraph, places: Snap, points: Snap, radius_m: float
-                    ) -> tuple[NDArray[np.int64], NDArray[np.int64], FloatArray]:
+def catchment_pairs(
+    graph: ReachGraph, places: Snap, points: Snap, radius_m: float
+) -> tuple[NDArray[np.int64], NDArray[np.int64], FloatArray]:
     """Every (home, facility) pair within ``radius_m`` on foot: home, facility, distance."""
     chunks = list(graph.pairs_within(places, points, radius_m))
     if not chunks:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    return (np.concatenate([c.point for c in chunks]).astype(np.int64),
-            np.concatenate([c.place for c in chunks]).astype(np.int64),
-            np.concatenate([c.dist_m for c in chunks]))
+    return (
+        np.concatenate([c.point for c in chunks]).astype(np.int64),
+        np.concatenate([c.place for c in chunks]).astype(np.int64),
+        np.concatenate([c.dist_m for c in chunks]),
+    )
 
 
 # -- capacities -------------------------------------------------------------------------------
 
-def facility_capacity(region: Region, category: str, rows: NDArray[np.int64],
-                      capacities: Mapping[str, float] | None = None
-                      ) -> tuple[FloatArray, NDArray[np.object_]]:
+
+def facility_capacity(
+    region: Region,
+    category: str,
+    rows: NDArray[np.int64],
+    capacities: Mapping[str, float] | None = None,
+) -> tuple[FloatArray, NDArray[np.object_]]:
     """Supply of each facility ``rows`` of ``category``, and where each value came from.
 
     A stated capacity (``capacities``, by facility id) wins; the others of the category get
@@ -281,8 +313,11 @@ def facility_capacity(region: Region, category: str, rows: NDArray[np.int64],
     file's default for the category, else 1 each.
     """
     ids = np.asarray(region.facilities.text["id"], dtype=object)[rows]
-    cap = pd.Series(capacities, dtype=np.float64).reindex(ids).to_numpy(dtype=np.float64) \
-        if capacities else np.full(len(rows), np.nan)
+    cap = (
+        pd.Series(capacities, dtype=np.float64).reindex(ids).to_numpy(dtype=np.float64)
+        if capacities
+        else np.full(len(rows), np.nan)
+    )
     given = np.isfinite(cap) & (cap >= 0)
     source = np.where(given, "stated", "").astype(object)
     if given.any():
@@ -304,9 +339,11 @@ def capacities_from_frame(facilities: pd.DataFrame) -> dict[str, float]:
     if "id" not in facilities or len(facilities) == 0:
         return {}
     ids = facilities["id"].astype(str).to_numpy()
-    cap = pd.to_numeric(facilities["capacity"], errors="coerce").to_numpy(dtype=np.float64,
-                                                                         copy=True) \
-        if "capacity" in facilities else np.full(len(ids), np.nan)
+    cap = (
+        pd.to_numeric(facilities["capacity"], errors="coerce").to_numpy(dtype=np.float64, copy=True)
+        if "capacity" in facilities
+        else np.full(len(ids), np.nan)
+    )
     if "tags" in facilities:
         missing = ~np.isfinite(cap)
         cap[missing] = _tag_capacity(facilities["tags"].to_numpy()[missing])
@@ -320,8 +357,11 @@ def _tag_capacity(tags: NDArray[np.object_]) -> FloatArray:
     Tags are JSON objects as the loaders write them (text; a dict is written out first); the
     keys are found by pattern over the whole column at once, not parsed row by row.
     """
-    text = pd.Series(tags, dtype=object).map(
-        lambda t: json.dumps(t) if isinstance(t, Mapping) else str(t)).astype(str)
+    text = (
+        pd.Series(tags, dtype=object)
+        .map(lambda t: json.dumps(t) if isinstance(t, Mapping) else str(t))
+        .astype(str)
+    )
     out = np.full(len(tags), np.nan)
     for key in CAPACITY_TAGS:
         found = text.str.extract(_number_of(key), expand=False)
@@ -338,6 +378,7 @@ def _number_of(key: str) -> str:
 
 # -- tables -----------------------------------------------------------------------------------
 
+
 def scores_frame(demand: Demand, supplies: Mapping[str, CategorySupply]) -> pd.DataFrame:
     """The tidy table: one row per home and category, its scores and catchment.
 
@@ -345,18 +386,35 @@ def scores_frame(demand: Demand, supplies: Mapping[str, CategorySupply]) -> pd.D
     ``facilities`` (within the catchment) and ``score_<method>`` per method.
     """
     n = len(demand)
-    ids = demand.frame["id"].astype(str).to_numpy(dtype=object) if "id" in demand.frame \
+    ids = (
+        demand.frame["id"].astype(str).to_numpy(dtype=object)
+        if "id" in demand.frame
         else np.arange(n).astype(str).astype(object)
+    )
     parts = []
     for cat, sup in supplies.items():
-        part = {"id": ids, "community": demand.community, "category": np.full(n, cat, object),
-                "population": demand.population, "catchment_m": np.full(n, sup.catchment_m),
-                "facilities": sup.facilities}
+        part = {
+            "id": ids,
+            "community": demand.community,
+            "category": np.full(n, cat, object),
+            "population": demand.population,
+            "catchment_m": np.full(n, sup.catchment_m),
+            "facilities": sup.facilities,
+        }
         part |= {f"score_{m}": sup.scores[m] for m in METHODS}
         parts.append(pd.DataFrame(part))
     if not parts:
-        return pd.DataFrame(columns=["id", "community", "category", "population",
-                                     "catchment_m", "facilities",
-                                     *(f"score_{m}" for m in METHODS)])
-    return pd.concat(parts, ignore_index=True).astype({"id": "str", "community": "str",
-                                                       "category": "str"})
+        return pd.DataFrame(
+            columns=[
+                "id",
+                "community",
+                "category",
+                "population",
+                "catchment_m",
+                "facilities",
+                *(f"score_{m}" for m in METHODS),
+            ]
+        )
+    return pd.concat(parts, ignore_index=True).astype(
+        {"id": "str", "community": "str", "category": "str"}
+    )

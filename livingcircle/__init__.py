@@ -30,8 +30,18 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-__all__ = ["Analysis", "Answer", "PlaceNotFound", "Region", "__version__", "categories",
-           "fetch", "load", "open", "regions"]
+__all__ = [
+    "Analysis",
+    "Answer",
+    "PlaceNotFound",
+    "Region",
+    "__version__",
+    "categories",
+    "fetch",
+    "load",
+    "open",
+    "regions",
+]
 
 
 def __getattr__(name: str) -> Any:

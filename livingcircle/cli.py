@@ -71,41 +71,77 @@ T = TypeVar("T")
 
 Lat = Annotated[float, typer.Option("--lat", help="Latitude, WGS 84 degrees.", min=-90, max=90)]
 Lon = Annotated[float, typer.Option("--lon", help="Longitude, WGS 84 degrees.", min=-180, max=180)]
-RegionOpt = Annotated[str | None, typer.Option(
-    "--region", "-r", help="Region to ask; default: the loaded region containing the point.")]
-Profile = Annotated[str, typer.Option(
-    "--profile", help="Walking profile: standard (1.0 m/s), elderly (0.8), brisk (1.25).")]
-Speed = Annotated[float | None, typer.Option(
-    "--speed", help="Walking speed in m/s; overrides --profile.")]
+RegionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--region", "-r", help="Region to ask; default: the loaded region containing the point."
+    ),
+]
+Profile = Annotated[
+    str,
+    typer.Option(
+        "--profile", help="Walking profile: standard (1.0 m/s), elderly (0.8), brisk (1.25)."
+    ),
+]
+Speed = Annotated[
+    float | None, typer.Option("--speed", help="Walking speed in m/s; overrides --profile.")
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print GeoJSON instead of a table.")]
-AsRecords = Annotated[bool, typer.Option(
-    "--json", help="Print a JSON list of records (not GeoJSON) instead of a table.")]
+AsRecords = Annotated[
+    bool,
+    typer.Option("--json", help="Print a JSON list of records (not GeoJSON) instead of a table."),
+]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
-DataDir = Annotated[Path | None, typer.Option(
-    "--data-dir", help="Embedded store folder (default: LC_DATA_DIR or the user data folder).")]
-Offline = Annotated[bool, typer.Option(
-    "--offline", help="Map makes no network request: Leaflet inlined, streets drawn instead "
-    "of web tiles (for kiosks and bad connections).")]
-Standards = Annotated[Path | None, typer.Option(
-    "--standards", help="Standards TOML replacing the bundled GB 50180-2018 file.")]
-Database = Annotated[str | None, typer.Option(
-    "--database", help="PostGIS store URL, postgresql+psycopg://USER:PASSWORD@HOST:5432/DB "
-    "(default: LC_DATABASE_URL); without one the embedded store is used.")]
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Embedded store folder (default: LC_DATA_DIR or the user data folder)."
+    ),
+]
+Offline = Annotated[
+    bool,
+    typer.Option(
+        "--offline",
+        help="Map makes no network request: Leaflet inlined, streets drawn instead "
+        "of web tiles (for kiosks and bad connections).",
+    ),
+]
+Standards = Annotated[
+    Path | None,
+    typer.Option("--standards", help="Standards TOML replacing the bundled GB 50180-2018 file."),
+]
+Database = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        help="PostGIS store URL, postgresql+psycopg://USER:PASSWORD@HOST:5432/DB "
+        "(default: LC_DATABASE_URL); without one the embedded store is used.",
+    ),
+]
 
-db_app = typer.Typer(help="The PostGIS store's database: create or update its tables.",
-                     no_args_is_help=True)
+db_app = typer.Typer(
+    help="The PostGIS store's database: create or update its tables.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
-map_app = typer.Typer(help="Write a map as one HTML file: a resident's catchment, a planner's "
-                           "district view, or a kiosk's page.", no_args_is_help=True)
+map_app = typer.Typer(
+    help="Write a map as one HTML file: a resident's catchment, a planner's "
+    "district view, or a kiosk's page.",
+    no_args_is_help=True,
+)
 app.add_typer(map_app, name="map")
 regions_app = typer.Typer(help="The loaded regions: list them (the default) or remove one.")
 app.add_typer(regions_app, name="regions")
-sample_app = typer.Typer(help="Sample files for trying the commands (the README's examples), "
-                              "made from a loaded region: homes, communities, a department's "
-                              "list.", no_args_is_help=True)
+sample_app = typer.Typer(
+    help="Sample files for trying the commands (the README's examples), "
+    "made from a loaded region: homes, communities, a department's "
+    "list.",
+    no_args_is_help=True,
+)
 app.add_typer(sample_app, name="sample")
-keys_app = typer.Typer(help="API keys of the departments that change facility data through the "
-                            "HTTP API.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="API keys of the departments that change facility data through the HTTP API.",
+    no_args_is_help=True,
+)
 app.add_typer(keys_app, name="keys")
 
 
@@ -120,8 +156,9 @@ def main() -> None:
 
 def _store(data_dir: Path | None, database: str | None = None) -> Store:
     given = {"data_dir": data_dir, "database_url": database}
-    return open_store(StoreSettings().model_copy(
-        update={k: v for k, v in given.items() if v is not None}))
+    return open_store(
+        StoreSettings().model_copy(update={k: v for k, v in given.items() if v is not None})
+    )
 
 
 def _standard(path: Path | None) -> Standard:
@@ -137,8 +174,12 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, str], None] | None]
     if not enabled:
         yield None
         return
-    columns = (SpinnerColumn(), TextColumn("{task.description}"),
-               TextColumn("[dim]{task.completed:,} {task.fields[unit]}"), TimeElapsedColumn())
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("[dim]{task.completed:,} {task.fields[unit]}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=err, transient=True) as bar:
         tasks: dict[str, TaskID] = {}
 
@@ -156,8 +197,13 @@ def _steps(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
     if not enabled:
         yield None
         return
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=20),
-               MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=20),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=err, transient=True) as bar:
         tasks: dict[str, TaskID] = {}
 
@@ -203,21 +249,29 @@ def _after_load(store: Store, standards: Path | None) -> None:
         save_standard(_standard(standards))
     stats = getattr(store, "last_load", None)
     if stats is not None:
-        err.print(f"facilities: {stats.inserted:,} new, {stats.updated:,} changed, "
-                  f"{stats.unchanged:,} unchanged, {stats.deleted:,} removed", highlight=False)
+        err.print(
+            f"facilities: {stats.inserted:,} new, {stats.updated:,} changed, "
+            f"{stats.unchanged:,} unchanged, {stats.deleted:,} removed",
+            highlight=False,
+        )
 
 
 @regions_app.callback(invoke_without_command=True)
-def regions(ctx: typer.Context, data_dir: DataDir = None, database: Database = None,
-            as_json: AsRecords = False) -> None:
+def regions(
+    ctx: typer.Context,
+    data_dir: DataDir = None,
+    database: Database = None,
+    as_json: AsRecords = False,
+) -> None:
     """List the loaded regions ('livingcircle regions' alone does the same as 'list')."""
     if ctx.invoked_subcommand is None:
         _list_regions(_store(data_dir, database), as_json)
 
 
 @regions_app.command("list")
-def regions_list(data_dir: DataDir = None, database: Database = None,
-                 as_json: AsRecords = False) -> None:
+def regions_list(
+    data_dir: DataDir = None, database: Database = None, as_json: AsRecords = False
+) -> None:
     """List the loaded regions: source, load time, size and bounds."""
     _list_regions(_store(data_dir, database), as_json)
 
@@ -247,30 +301,49 @@ def _list_regions(store: Store, as_json: bool) -> None:
     for col in ("nodes", "edges", "facilities"):
         table.add_column(col, justify="right", no_wrap=True)
     for i in infos:
-        table.add_row(i.name, i.loaded_at.strftime("%Y-%m-%d %H:%M"), f"{i.n_nodes:,}",
-                      f"{i.n_edges:,}", f"{i.n_facilities:,}")
+        table.add_row(
+            i.name,
+            i.loaded_at.strftime("%Y-%m-%d %H:%M"),
+            f"{i.n_nodes:,}",
+            f"{i.n_edges:,}",
+            f"{i.n_facilities:,}",
+        )
     out.print(table)
     for i in infos:  # on lines of their own: a path and four numbers make a table too wide
         w, s, e, n = i.bounds
-        out.print(f"{i.name}: lat {s:.4f} to {n:.4f}, lon {w:.4f} to {e:.4f}\n"
-                  f"  from {i.source}", highlight=False)
+        out.print(
+            f"{i.name}: lat {s:.4f} to {n:.4f}, lon {w:.4f} to {e:.4f}\n  from {i.source}",
+            highlight=False,
+        )
 
 
 def _info_dict(info: RegionInfo) -> dict[str, Any]:
-    return {"name": info.name, "source": info.source, "loaded_at": info.loaded_at.isoformat(),
-            "bounds": list(info.bounds), "n_nodes": info.n_nodes, "n_edges": info.n_edges,
-            "n_facilities": info.n_facilities}
+    return {
+        "name": info.name,
+        "source": info.source,
+        "loaded_at": info.loaded_at.isoformat(),
+        "bounds": list(info.bounds),
+        "n_nodes": info.n_nodes,
+        "n_edges": info.n_edges,
+        "n_facilities": info.n_facilities,
+    }
 
 
 @app.command()
 def nearest(
     lat: Lat,
     lon: Lon,
-    category: Annotated[list[str] | None, typer.Option(
-        "--category", "-c", help="Category id, repeatable (see 'livingcircle categories'); "
-        "default: all.")] = None,
-    k: Annotated[int, typer.Option("--k", "-k", help="Facilities per category.",
-                                   min=1, max=config.MAX_K)] = 1,
+    category: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--category",
+            "-c",
+            help="Category id, repeatable (see 'livingcircle categories'); default: all.",
+        ),
+    ] = None,
+    k: Annotated[
+        int, typer.Option("--k", "-k", help="Facilities per category.", min=1, max=config.MAX_K)
+    ] = 1,
     region: RegionOpt = None,
     profile: Profile = "standard",
     speed: Speed = None,
@@ -281,8 +354,9 @@ def nearest(
 ) -> None:
     """The nearest facilities of each category by walking time, with routes."""
     atlas = _atlas(data_dir, standards, database)
-    result = atlas.nearest(lon, lat, category, region=region, k=k, profile=profile,
-                           speed_m_s=speed, routes=as_json)
+    result = atlas.nearest(
+        lon, lat, category, region=region, k=k, profile=profile, speed_m_s=speed, routes=as_json
+    )
     if as_json:
         print(json.dumps(result.to_geojson(), ensure_ascii=False))
     else:
@@ -293,16 +367,20 @@ def nearest(
 def catchment(
     lat: Lat,
     lon: Lon,
-    minutes: Annotated[list[int] | None, typer.Option(
-        "--minutes", "-m", help="Ring in minutes, repeatable; default 5, 10, 15.")] = None,
+    minutes: Annotated[
+        list[int] | None,
+        typer.Option("--minutes", "-m", help="Ring in minutes, repeatable; default 5, 10, 15."),
+    ] = None,
     region: RegionOpt = None,
     profile: Profile = "standard",
     speed: Speed = None,
     as_json: AsJson = False,
-    out_file: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Also write a resident map (HTML) here.")] = None,
-    html: Annotated[Path | None, typer.Option(
-        "--html", hidden=True, help="Deprecated name of --out.")] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Also write a resident map (HTML) here.")
+    ] = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", hidden=True, help="Deprecated name of --out.")
+    ] = None,
     offline: Offline = False,
     data_dir: DataDir = None,
     database: Database = None,
@@ -315,8 +393,9 @@ def catchment(
     if html is not None:
         err.print("--html is deprecated; use --out (-o), as every command does")
     if (out_file or html) is not None:
-        near = atlas.nearest(lon, lat, region=result.region, profile=profile, speed_m_s=speed,
-                             max_minutes=max(rings))
+        near = atlas.nearest(
+            lon, lat, region=result.region, profile=profile, speed_m_s=speed, max_minutes=max(rings)
+        )
         _write_map(atlas, result, near, out_file or html, offline)  # type: ignore[arg-type]
     walking = _walking(profile, speed)
     if as_json:
@@ -344,8 +423,16 @@ def categories(standards: Standards = None, as_json: AsRecords = False) -> None:
     """List facility categories and the GB 50180 tiers that require them."""
     standard = _standard(standards)
     if as_json:
-        print(json.dumps([{"id": c.id, "label_en": c.label_en, "label_zh": c.label_zh}
-                          for c in standard.categories], ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                [
+                    {"id": c.id, "label_en": c.label_en, "label_zh": c.label_zh}
+                    for c in standard.categories
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     needed: dict[str, list[str]] = {}
     for tier in standard.tiers:
@@ -365,12 +452,14 @@ def categories(standards: Standards = None, as_json: AsRecords = False) -> None:
 @app.command()
 def demo(
     out_file: Annotated[Path, typer.Option("--out", "-o", help="Where to write the map.")] = Path(
-        "livingcircle-demo.html"),
+        "livingcircle-demo.html"
+    ),
     data_dir: DataDir = None,
     database: Database = None,
     offline: Offline = False,
-    open_browser: Annotated[bool, typer.Option(
-        "--open", help="Open the map in a browser.")] = False,
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="Open the map in a browser.")
+    ] = False,
 ) -> None:
     """Load the Helsinki sample if needed, answer for a sample point and write a map."""
     atlas = _atlas(data_dir, None, database)
@@ -394,40 +483,58 @@ def _ensure_sample(atlas: Atlas, region: str, quiet: bool) -> Region:
     return atlas.region(region)
 
 
-SampleRegion = Annotated[str, typer.Option(
-    "--region", "-r", help="Region to make it for; the Helsinki sample is loaded when missing.")]
+SampleRegion = Annotated[
+    str,
+    typer.Option(
+        "--region", "-r", help="Region to make it for; the Helsinki sample is loaded when missing."
+    ),
+]
 
 
 @sample_app.command("homes")
 def sample_homes_command(
-    out_file: Annotated[Path, typer.Option(
-        "--out", "-o", help="CSV (lon, lat, population, id), or .gpkg/.geojson.")],
+    out_file: Annotated[
+        Path, typer.Option("--out", "-o", help="CSV (lon, lat, population, id), or .gpkg/.geojson.")
+    ],
     region: SampleRegion = SAMPLE_REGION,
-    population: Annotated[float, typer.Option(
-        "--population", help="District total, spread over the homes by floor area.",
-        min=1)] = SAMPLE_POPULATION,
-    osm: Annotated[Path | None, typer.Option(
-        "--osm", help="OSM file with the residential buildings (default for the sample: its "
-        "extract; else every street node is a home).")] = None,
+    population: Annotated[
+        float,
+        typer.Option(
+            "--population", help="District total, spread over the homes by floor area.", min=1
+        ),
+    ] = SAMPLE_POPULATION,
+    osm: Annotated[
+        Path | None,
+        typer.Option(
+            "--osm",
+            help="OSM file with the residential buildings (default for the sample: its "
+            "extract; else every street node is a home).",
+        ),
+    ] = None,
     data_dir: DataDir = None,
     database: Database = None,
     quiet: Quiet = False,
 ) -> None:
     """Homes with residents, from the region's residential buildings, for 'gaps --homes'."""
-    homes = sample_homes(_ensure_sample(_atlas(data_dir, None, database), region, quiet),
-                         population, osm)
+    homes = sample_homes(
+        _ensure_sample(_atlas(data_dir, None, database), region, quiet), population, osm
+    )
     if out_file.suffix.lower() == ".csv":
         homes.drop(columns="geometry").to_csv(out_file, index=False)
     else:
         _write_geo(homes, out_file)
-    err.print(f"{len(homes):,} homes with {homes['population'].sum():,.0f} residents "
-              f"written to {out_file}", highlight=False)
+    err.print(
+        f"{len(homes):,} homes with {homes['population'].sum():,.0f} residents "
+        f"written to {out_file}",
+        highlight=False,
+    )
 
 
 @sample_app.command("communities")
 def sample_communities_command(
-    out_file: Annotated[Path, typer.Option(
-        "--out", "-o", help="GIS file: .gpkg, .geojson or .parquet.")],
+    out_file: Annotated[
+        Path, typer.Option("--out", "-o", help="GIS file: .gpkg, .geojson or .parquet.")
+    ],
     region: SampleRegion = SAMPLE_REGION,
     rows: Annotated[int, typer.Option("--rows", help="Grid rows.", min=1, max=5)] = 2,
     cols: Annotated[int, typer.Option("--cols", help="Grid columns.", min=1, max=5)] = 3,
@@ -444,10 +551,10 @@ def sample_communities_command(
 
 @sample_app.command("department")
 def sample_department_command(
-    out_file: Annotated[Path, typer.Option(
-        "--out", "-o", help="The list: .xlsx or .csv.")],
-    mapping: Annotated[Path, typer.Option(
-        "--mapping", "-m", help="Where to write its TOML mapping.")],
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="The list: .xlsx or .csv.")],
+    mapping: Annotated[
+        Path, typer.Option("--mapping", "-m", help="Where to write its TOML mapping.")
+    ],
     region: SampleRegion = SAMPLE_REGION,
     data_dir: DataDir = None,
     database: Database = None,
@@ -464,8 +571,9 @@ def sample_department_command(
     else:
         rows.to_csv(out_file, index=False, encoding="utf-8")
     mapping.write_text(text, encoding="utf-8")
-    err.print(f"{len(rows)} rows written to {out_file}, their mapping to {mapping}",
-              highlight=False)
+    err.print(
+        f"{len(rows)} rows written to {out_file}, their mapping to {mapping}", highlight=False
+    )
 
 
 @sample_app.command("osm-path")
@@ -477,8 +585,10 @@ def sample_osm_path() -> None:
 def _write_geo(frame: Any, path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix not in (".gpkg", ".geojson", ".parquet"):
-        raise InvalidParameter(f"cannot write {path.name}: allowed endings .gpkg, .geojson, "
-                               ".parquet" + (" (and .csv for homes)" if suffix else ""))
+        raise InvalidParameter(
+            f"cannot write {path.name}: allowed endings .gpkg, .geojson, "
+            ".parquet" + (" (and .csv for homes)" if suffix else "")
+        )
     if suffix == ".parquet":
         frame.to_parquet(path)
     else:
@@ -487,8 +597,13 @@ def _write_geo(frame: Any, path: Path) -> None:
 
 @app.command()
 def fetch(
-    area: Annotated[str, typer.Argument(help="A place name ('Haishu District, Ningbo, China'), "
-                                             "a box 'west,south,east,north' or a polygon file.")],
+    area: Annotated[
+        str,
+        typer.Argument(
+            help="A place name ('Haishu District, Ningbo, China'), "
+            "a box 'west,south,east,north' or a polygon file."
+        ),
+    ],
     region: Annotated[str, typer.Option("--region", "-r", help="Name to store it under.")],
     data_dir: DataDir = None,
     database: Database = None,
@@ -510,10 +625,12 @@ def fetch(
     store = _store(data_dir, database)
     with _progress(not quiet) as progress:
         polygon = area_polygon(_area(area), NominatimSettings().url)
-        info = fetch_region(store, region, polygon, _standard(standards), options, area,
-                            progress)
-    err.print(f"fetched region [bold]{info.name}[/]: {info.n_nodes:,} street nodes, "
-              f"{info.n_edges:,} edges, {info.n_facilities:,} facilities", highlight=False)
+        info = fetch_region(store, region, polygon, _standard(standards), options, area, progress)
+    err.print(
+        f"fetched region [bold]{info.name}[/]: {info.n_nodes:,} street nodes, "
+        f"{info.n_edges:,} edges, {info.n_facilities:,} facilities",
+        highlight=False,
+    )
     _after_load(store, standards)
 
 
@@ -531,15 +648,27 @@ def _area(text: str) -> str | tuple[float, float, float, float] | Path:
 
 @app.command("import")
 def import_list_command(
-    file: Annotated[Path, typer.Argument(help="A department's facility list: .csv, .xlsx, "
-                                              ".geojson or .gpkg.")],
-    mapping: Annotated[Path, typer.Option("--mapping", "-m", help="TOML mapping file: columns, "
-                                          "crs (wgs84, gcj02, bd09, EPSG:n) and categories.")],
+    file: Annotated[
+        Path, typer.Argument(help="A department's facility list: .csv, .xlsx, .geojson or .gpkg.")
+    ],
+    mapping: Annotated[
+        Path,
+        typer.Option(
+            "--mapping",
+            "-m",
+            help="TOML mapping file: columns, crs (wgs84, gcj02, bd09, EPSG:n) and categories.",
+        ),
+    ],
     region: Annotated[str, typer.Option("--region", "-r", help="Region to merge it into.")],
-    report: Annotated[Path | None, typer.Option(
-        "--report", help="Where to write the rejected rows (CSV with a reason per row; the "
-        "whole report, conflicts included, goes beside it as .json); default: FILE's name "
-        "with .rejected.csv, beside it.")] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Where to write the rejected rows (CSV with a reason per row; the "
+            "whole report, conflicts included, goes beside it as .json); default: FILE's name "
+            "with .rejected.csv, beside it.",
+        ),
+    ] = None,
     data_dir: DataDir = None,
     database: Database = None,
     standards: Standards = None,
@@ -556,8 +685,14 @@ def import_list_command(
 
     standard = _standard(standards)
     with _steps(not quiet) as progress:
-        result = import_list(_store(data_dir, database), region, file,
-                             load_mapping(mapping, standard), standard, progress)
+        result = import_list(
+            _store(data_dir, database),
+            region,
+            file,
+            load_mapping(mapping, standard),
+            standard,
+            progress,
+        )
     report_path = report or file.with_name(f"{file.stem}.rejected.csv")
     result.write_rejected(report_path)
     result.write_json(report_path.with_suffix(".json"))
@@ -580,21 +715,30 @@ def db_upgrade(database: Database = None) -> None:
     if not url:
         raise InvalidParameter("no database given; pass --database URL or set LC_DATABASE_URL")
     revision = upgrade(url)
-    err.print(f"database {safe_url(url)} is at schema revision {revision} (up to date)",
-              highlight=False)
+    err.print(
+        f"database {safe_url(url)} is at schema revision {revision} (up to date)", highlight=False
+    )
 
 
-def _write_map(atlas: Atlas, result: CatchmentResult, near: NearestResult, path: Path,
-               offline: bool, tiles: str = "osm") -> None:
+def _write_map(
+    atlas: Atlas,
+    result: CatchmentResult,
+    near: NearestResult,
+    path: Path,
+    offline: bool,
+    tiles: str = "osm",
+) -> None:
     from livingcircle.maps.resident import resident_map  # noqa: PLC0415  (folium only when a map is asked)
 
     streets = None
     if offline:
         reach = max(r.minutes for r in result.rings) * 60 * result.speed_m_s + 300
-        streets = atlas.region(result.region).streets_near(result.origin.lon,
-                                                           result.origin.lat, reach)
-    fmap = resident_map(result, atlas.standard, near, streets=streets, offline=offline,
-                        tiles=_tiles(tiles))
+        streets = atlas.region(result.region).streets_near(
+            result.origin.lon, result.origin.lat, reach
+        )
+    fmap = resident_map(
+        result, atlas.standard, near, streets=streets, offline=offline, tiles=_tiles(tiles)
+    )
     fmap.save(str(path))
     err.print(f"map written to {path}", highlight=False)
 
@@ -606,8 +750,12 @@ def _tiles(name: str) -> Tiles:
 
 
 Out = Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")]
-TilesOpt = Annotated[str, typer.Option(
-    "--tiles", help="Online base map: osm, amap (data shifted to GCJ-02 to match Amap) or none.")]
+TilesOpt = Annotated[
+    str,
+    typer.Option(
+        "--tiles", help="Online base map: osm, amap (data shifted to GCJ-02 to match Amap) or none."
+    ),
+]
 
 
 @map_app.command("resident")
@@ -615,8 +763,10 @@ def map_resident(
     lat: Lat,
     lon: Lon,
     out: Out,
-    minutes: Annotated[list[int] | None, typer.Option(
-        "--minutes", "-m", help="Ring in minutes, repeatable; default 5, 10, 15.")] = None,
+    minutes: Annotated[
+        list[int] | None,
+        typer.Option("--minutes", "-m", help="Ring in minutes, repeatable; default 5, 10, 15."),
+    ] = None,
     region: RegionOpt = None,
     profile: Profile = "standard",
     speed: Speed = None,
@@ -629,27 +779,42 @@ def map_resident(
     atlas = _atlas(data_dir, None, database)
     rings = minutes or list(config.DEFAULT_MINUTES)
     result = atlas.catchment(lon, lat, rings, region=region, profile=profile, speed_m_s=speed)
-    near = atlas.nearest(lon, lat, region=result.region, profile=profile, speed_m_s=speed,
-                         max_minutes=max(rings))
+    near = atlas.nearest(
+        lon, lat, region=result.region, profile=profile, speed_m_s=speed, max_minutes=max(rings)
+    )
     _write_map(atlas, result, near, out, offline, tiles)
 
 
 @map_app.command("planner")
 def map_planner(
     region: Annotated[str, typer.Option("--region", "-r", help="Region to map.")],
-    category: Annotated[str, typer.Option(
-        "--category", "-c", help="Category whose walking times are painted.")],
+    category: Annotated[
+        str, typer.Option("--category", "-c", help="Category whose walking times are painted.")
+    ],
     out: Out,
-    homes: Annotated[Path | None, typer.Option(
-        "--homes", help="Homes with residents (CSV lon/lat/population or a GIS file); "
-        "default: every street node counts one resident.")] = None,
-    communities: Annotated[Path | None, typer.Option(
-        "--communities", help="Community boundaries, shaded by living-circle score.")] = None,
-    hexagons: Annotated[bool | None, typer.Option(
-        "--hexagons/--points", help="Residents as H3 hexagons or as one circle per home; "
-        "default: hexagons for street nodes or more than 5,000 homes.")] = None,
-    sites: Annotated[int, typer.Option("--sites", help="Proposed new sites to number.",
-                                       min=0, max=20)] = 3,
+    homes: Annotated[
+        Path | None,
+        typer.Option(
+            "--homes",
+            help="Homes with residents (CSV lon/lat/population or a GIS file); "
+            "default: every street node counts one resident.",
+        ),
+    ] = None,
+    communities: Annotated[
+        Path | None,
+        typer.Option("--communities", help="Community boundaries, shaded by living-circle score."),
+    ] = None,
+    hexagons: Annotated[
+        bool | None,
+        typer.Option(
+            "--hexagons/--points",
+            help="Residents as H3 hexagons or as one circle per home; "
+            "default: hexagons for street nodes or more than 5,000 homes.",
+        ),
+    ] = None,
+    sites: Annotated[
+        int, typer.Option("--sites", help="Proposed new sites to number.", min=0, max=20)
+    ] = 3,
     profile: Profile = "standard",
     speed: Speed = None,
     offline: Offline = False,
@@ -664,21 +829,31 @@ def map_planner(
     atlas = _atlas(data_dir, None, database)
     engine = atlas.region(region)
     speed_m_s = atlas.standard.speed(profile, speed)
-    fmap = planner_map(engine, category, speed_m_s, offline=offline, tiles=_tiles(tiles),
-                       homes=read_homes(homes) if homes else None,
-                       communities=read_boundaries(communities) if communities else None,
-                       hexagons=hexagons, n_sites=sites)
+    fmap = planner_map(
+        engine,
+        category,
+        speed_m_s,
+        offline=offline,
+        tiles=_tiles(tiles),
+        homes=read_homes(homes) if homes else None,
+        communities=read_boundaries(communities) if communities else None,
+        hexagons=hexagons,
+        n_sites=sites,
+    )
     fmap.save(str(out))
     err.print(f"map written to {out}", highlight=False)
 
 
 @map_app.command("kiosk")
 def map_kiosk(
-    kiosk_id: Annotated[str, typer.Option(
-        "--kiosk", "-k", help="Kiosk id, from the store or the kiosks file.")],
+    kiosk_id: Annotated[
+        str, typer.Option("--kiosk", "-k", help="Kiosk id, from the store or the kiosks file.")
+    ],
     out: Out,
-    kiosks: Annotated[Path | None, typer.Option(
-        "--kiosks", help="Kiosks TOML (default: LC_KIOSKS_FILE or maps/kiosks.toml).")] = None,
+    kiosks: Annotated[
+        Path | None,
+        typer.Option("--kiosks", help="Kiosks TOML (default: LC_KIOSKS_FILE or maps/kiosks.toml)."),
+    ] = None,
     data_dir: DataDir = None,
     database: Database = None,
 ) -> None:
@@ -694,22 +869,33 @@ def map_kiosk(
 @map_app.command("poster")
 def map_poster(
     out: Annotated[Path, typer.Option("--out", "-o", help="PDF file to write (A4).")],
-    kiosk_id: Annotated[str | None, typer.Option(
-        "--kiosk", "-k", help="Where the poster hangs: a kiosk's place and names.")] = None,
-    lat: Annotated[float | None, typer.Option(
-        "--lat", help="Or a latitude (WGS 84)...", min=-90, max=90)] = None,
-    lon: Annotated[float | None, typer.Option(
-        "--lon", help="...and a longitude.", min=-180, max=180)] = None,
+    kiosk_id: Annotated[
+        str | None,
+        typer.Option("--kiosk", "-k", help="Where the poster hangs: a kiosk's place and names."),
+    ] = None,
+    lat: Annotated[
+        float | None, typer.Option("--lat", help="Or a latitude (WGS 84)...", min=-90, max=90)
+    ] = None,
+    lon: Annotated[
+        float | None, typer.Option("--lon", help="...and a longitude.", min=-180, max=180)
+    ] = None,
     region: RegionOpt = None,
-    name_zh: Annotated[str, typer.Option("--name-zh", help="Title in Chinese (with --lat/--lon).")
-                       ] = "步行生活圈",
-    name_en: Annotated[str, typer.Option("--name-en", help="Title in English (with --lat/--lon).")
-                       ] = "Your walking neighbourhood",
-    app_url: Annotated[str, typer.Option(
-        "--app-url", help="The live app the QR code opens (with ?lat=..&lon=..&lang=zh).")
-        ] = "http://127.0.0.1:8000/",
-    kiosks: Annotated[Path | None, typer.Option(
-        "--kiosks", help="Kiosks TOML (default: LC_KIOSKS_FILE or maps/kiosks.toml).")] = None,
+    name_zh: Annotated[
+        str, typer.Option("--name-zh", help="Title in Chinese (with --lat/--lon).")
+    ] = "步行生活圈",
+    name_en: Annotated[
+        str, typer.Option("--name-en", help="Title in English (with --lat/--lon).")
+    ] = "Your walking neighbourhood",
+    app_url: Annotated[
+        str,
+        typer.Option(
+            "--app-url", help="The live app the QR code opens (with ?lat=..&lon=..&lang=zh)."
+        ),
+    ] = "http://127.0.0.1:8000/",
+    kiosks: Annotated[
+        Path | None,
+        typer.Option("--kiosks", help="Kiosks TOML (default: LC_KIOSKS_FILE or maps/kiosks.toml)."),
+    ] = None,
     data_dir: DataDir = None,
     database: Database = None,
 ) -> None:
@@ -731,16 +917,30 @@ def map_poster(
 
 @map_app.command("scenario")
 def map_scenario(
-    file: Annotated[Path, typer.Argument(help="Scenario file: .toml, or .geojson with a "
-                                              "'change' property per feature.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Scenario file: .toml, or .geojson with a 'change' property per feature."
+        ),
+    ],
     region: Annotated[str, typer.Option("--region", "-r", help="Region to try it on.")],
     out: Out,
-    homes: Annotated[Path | None, typer.Option(
-        "--homes", help="Homes with residents (CSV lon/lat/population or a GIS file); "
-        "default: every street node is a home.")] = None,
-    category: Annotated[str | None, typer.Option(
-        "--category", "-c", help="Category whose change is painted; default: the first "
-        "the scenario changes.")] = None,
+    homes: Annotated[
+        Path | None,
+        typer.Option(
+            "--homes",
+            help="Homes with residents (CSV lon/lat/population or a GIS file); "
+            "default: every street node is a home.",
+        ),
+    ] = None,
+    category: Annotated[
+        str | None,
+        typer.Option(
+            "--category",
+            "-c",
+            help="Category whose change is painted; default: the first the scenario changes.",
+        ),
+    ] = None,
     profile: Profile = "standard",
     speed: Speed = None,
     offline: Offline = False,
@@ -756,10 +956,21 @@ def map_scenario(
     spec = read_scenario(file)
     atlas = _atlas(data_dir, None, database)
     with _steps(not quiet) as progress:
-        result = _scenario_result(atlas, spec, file.name, region, homes, None, None, 5,
-                                  atlas.standard.speed(profile, speed), progress)
-    scenario_map(atlas.region(region), result, category, offline=offline,
-                 tiles=_tiles(tiles)).save(str(out))
+        result = _scenario_result(
+            atlas,
+            spec,
+            file.name,
+            region,
+            homes,
+            None,
+            None,
+            5,
+            atlas.standard.speed(profile, speed),
+            progress,
+        )
+    scenario_map(atlas.region(region), result, category, offline=offline, tiles=_tiles(tiles)).save(
+        str(out)
+    )
     err.print(f"scenario map written to {out}", highlight=False)
 
 
@@ -771,8 +982,10 @@ def _find_kiosk(kiosk_id: str, kiosks: dict[str, Any]) -> Any:
 
 def _print_nearest(result: NearestResult, standard: Standard, walking: str) -> None:
     o = result.origin
-    table = Table(title=f"Nearest services on foot from ({o.lat:.5f}, {o.lon:.5f}) in "
-                        f"{result.region}, walking at {_mps(result.speed_m_s)} ({walking})")
+    table = Table(
+        title=f"Nearest services on foot from ({o.lat:.5f}, {o.lon:.5f}) in "
+        f"{result.region}, walking at {_mps(result.speed_m_s)} ({walking})"
+    )
     table.add_column("category", overflow="fold")
     table.add_column("类别", no_wrap=True)
     table.add_column("name", overflow="fold", ratio=1)
@@ -783,65 +996,118 @@ def _print_nearest(result: NearestResult, standard: Standard, walking: str) -> N
         if not hits:
             table.add_row(cat.label_en, cat.label_zh, "[dim]none found[/]", "", "")
         for h in hits:
-            table.add_row(cat.label_en, cat.label_zh, h.name_zh or h.name or "(unnamed)",
-                          f"{h.time_s / 60:.1f}", f"{h.distance_m:.0f}")
+            table.add_row(
+                cat.label_en,
+                cat.label_zh,
+                h.name_zh or h.name or "(unnamed)",
+                f"{h.time_s / 60:.1f}",
+                f"{h.distance_m:.0f}",
+            )
     out.print(table)
 
 
 def _print_catchment(result: CatchmentResult, walking: str) -> None:
     o = result.origin
-    out.print(f"[bold]Catchment of ({o.lat:.5f}, {o.lon:.5f}) in {result.region}[/]\n"
-              f"  walking at {_mps(result.speed_m_s)} ({walking}); joins the street "
-              f"{o.access_m:.0f} m away", highlight=False)
+    out.print(
+        f"[bold]Catchment of ({o.lat:.5f}, {o.lon:.5f}) in {result.region}[/]\n"
+        f"  walking at {_mps(result.speed_m_s)} ({walking}); joins the street "
+        f"{o.access_m:.0f} m away",
+        highlight=False,
+    )
     for ring in result.rings:
         n = sum(1 for h in result.facilities if h.ring_minutes == ring.minutes)
-        out.print(f"  {ring.minutes:>2} min: {ring.area_m2 / 1e4:7.1f} ha, "
-                  f"{ring.street_m / 1000:5.1f} km of street, {n} new facilities",
-                  highlight=False)
+        out.print(
+            f"  {ring.minutes:>2} min: {ring.area_m2 / 1e4:7.1f} ha, "
+            f"{ring.street_m / 1000:5.1f} km of street, {n} new facilities",
+            highlight=False,
+        )
     for tier in result.tiers:
         met = sum(r.present for r in tier.requirements)
         line = f"  {tier.label_en} ({tier.label_zh}): {met}/{len(tier.requirements)} met"
-        missing = [f"\n      {r.label_en} ({r.radius_m:.0f} m)"
-                   for r in tier.requirements if not r.present]
+        missing = [
+            f"\n      {r.label_en} ({r.radius_m:.0f} m)" for r in tier.requirements if not r.present
+        ]
         out.print(line + ("; missing:" + "".join(missing) if missing else ""), highlight=False)
 
 
 @app.command()
 def gaps(
     region: Annotated[str, typer.Option("--region", "-r", help="Region to analyse.")],
-    out_file: Annotated[Path, typer.Option(
-        "--out", "-o", help="Result file: .gpkg (layers), .parquet or .csv (one file per "
-        "table beside it); a report NAME.report.md is written beside it.")],
-    category: Annotated[list[str] | None, typer.Option(
-        "--category", "-c", help="Category for gap areas and new sites, repeatable; default: "
-        "every category the standard requires. Every category is analysed.")] = None,
-    homes: Annotated[Path | None, typer.Option(
-        "--homes", help="Your homes or population points: CSV with lon/lat (WGS 84) and "
-        "population columns, or GeoPackage/GeoJSON/GeoParquet.")] = None,
-    osm: Annotated[Path | None, typer.Option(
-        "--osm", help="OSM file to take residential buildings and admin boundaries from "
-        "(without --homes); without either, every street node is a home.")] = None,
-    population: Annotated[float | None, typer.Option(
-        "--population", help="District total, spread over the homes.", min=0)] = None,
-    spread: Annotated[str, typer.Option(
-        "--spread", help="How a total is spread over buildings: floor_area or count.")
+    out_file: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Result file: .gpkg (layers), .parquet or .csv (one file per "
+            "table beside it); a report NAME.report.md is written beside it.",
+        ),
+    ],
+    category: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--category",
+            "-c",
+            help="Category for gap areas and new sites, repeatable; default: "
+            "every category the standard requires. Every category is analysed.",
+        ),
+    ] = None,
+    homes: Annotated[
+        Path | None,
+        typer.Option(
+            "--homes",
+            help="Your homes or population points: CSV with lon/lat (WGS 84) and "
+            "population columns, or GeoPackage/GeoJSON/GeoParquet.",
+        ),
+    ] = None,
+    osm: Annotated[
+        Path | None,
+        typer.Option(
+            "--osm",
+            help="OSM file to take residential buildings and admin boundaries from "
+            "(without --homes); without either, every street node is a home.",
+        ),
+    ] = None,
+    population: Annotated[
+        float | None,
+        typer.Option("--population", help="District total, spread over the homes.", min=0),
+    ] = None,
+    spread: Annotated[
+        str,
+        typer.Option("--spread", help="How a total is spread over buildings: floor_area or count."),
     ] = "floor_area",
-    communities: Annotated[Path | None, typer.Option(
-        "--communities", help="Community boundaries (polygons with a name column).")] = None,
-    parcels: Annotated[Path | None, typer.Option(
-        "--parcels", help="Candidate parcels for new sites; default: street nodes.")] = None,
-    sites: Annotated[int, typer.Option("--sites", help="New sites per category.", min=0,
-                                       max=100)] = 5,
-    siting: Annotated[str, typer.Option(
-        "--siting", help="Siting methods to compare on the same candidates, comma-separated: "
-        "greedy, mclp (maximal coverage), pmedian (least total walk); writes "
-        "NAME.siting.csv and NAME.siting-sites.geojson beside --out.")] = "greedy",
-    k: Annotated[int, typer.Option("--k", "-k", help="Nearest facilities kept per home.",
-                                   min=1, max=config.MAX_K)] = 5,
+    communities: Annotated[
+        Path | None,
+        typer.Option("--communities", help="Community boundaries (polygons with a name column)."),
+    ] = None,
+    parcels: Annotated[
+        Path | None,
+        typer.Option("--parcels", help="Candidate parcels for new sites; default: street nodes."),
+    ] = None,
+    sites: Annotated[
+        int, typer.Option("--sites", help="New sites per category.", min=0, max=100)
+    ] = 5,
+    siting: Annotated[
+        str,
+        typer.Option(
+            "--siting",
+            help="Siting methods to compare on the same candidates, comma-separated: "
+            "greedy, mclp (maximal coverage), pmedian (least total walk); writes "
+            "NAME.siting.csv and NAME.siting-sites.geojson beside --out.",
+        ),
+    ] = "greedy",
+    k: Annotated[
+        int,
+        typer.Option(
+            "--k", "-k", help="Nearest facilities kept per home.", min=1, max=config.MAX_K
+        ),
+    ] = 5,
     profile: Profile = "standard",
     speed: Speed = None,
-    report: Annotated[str, typer.Option(
-        "--report", help="Report format: md, html, pdf (printed by Chromium) or none.")
+    report: Annotated[
+        str,
+        typer.Option(
+            "--report", help="Report format: md, html, pdf (printed by Chromium) or none."
+        ),
     ] = "md",
     data_dir: DataDir = None,
     database: Database = None,
@@ -854,28 +1120,45 @@ def gaps(
 
     methods = tuple(m.strip().lower() for m in siting.split(",") if m.strip())
     if not methods or set(methods) - set(METHODS):
-        raise InvalidParameter(f"--siting {siting!r}: allowed a comma-separated list of "
-                               f"{', '.join(METHODS)}")
+        raise InvalidParameter(
+            f"--siting {siting!r}: allowed a comma-separated list of {', '.join(METHODS)}"
+        )
 
     if spread not in ("floor_area", "count") or report not in ("md", "html", "pdf", "none"):
-        raise InvalidParameter(f"--spread {spread!r} / --report {report!r}: allowed "
-                               "floor_area or count / md, html, pdf or none")
+        raise InvalidParameter(
+            f"--spread {spread!r} / --report {report!r}: allowed "
+            "floor_area or count / md, html, pdf or none"
+        )
     atlas = _atlas(data_dir, standards, database)
-    job = GapsJob(region, out_file, category or [], homes, osm, population,
-                  spread,  # type: ignore[arg-type]
-                  communities, parcels, sites, k, config.DEFAULT_MINUTES,
-                  atlas.standard.speed(profile, speed), None if report == "none" else report,
-                  siting=methods)
+    job = GapsJob(
+        region,
+        out_file,
+        category or [],
+        homes,
+        osm,
+        population,
+        spread,  # type: ignore[arg-type]
+        communities,
+        parcels,
+        sites,
+        k,
+        config.DEFAULT_MINUTES,
+        atlas.standard.speed(profile, speed),
+        None if report == "none" else report,
+        siting=methods,
+    )
     start = time.perf_counter()
     with _steps(not quiet) as progress:
         done = run_gaps(atlas, job, progress)
     _print_gaps(done.result)
     for note in shortfall(done.result.siting_comparison):
         err.print(note, highlight=False)
-    err.print(f"homes from {done.source}; analysed in {time.perf_counter() - start:.1f} s; "
-              f"wrote {', '.join(str(f) for f in done.files)}"
-              + (f"; PostGIS tables {', '.join(done.tables)}" if done.tables else ""),
-              highlight=False)
+    err.print(
+        f"homes from {done.source}; analysed in {time.perf_counter() - start:.1f} s; "
+        f"wrote {', '.join(str(f) for f in done.files)}"
+        + (f"; PostGIS tables {', '.join(done.tables)}" if done.tables else ""),
+        highlight=False,
+    )
 
 
 def _print_gaps(result: Any) -> None:
@@ -885,8 +1168,9 @@ def _print_gaps(result: Any) -> None:
     table = Table(title=title)
     for col in frame.columns:  # category ids stay whole; number headers wrap instead
         text = col in ("category", "设施 · Facility")
-        table.add_column(str(col), justify="left" if text else "right", no_wrap=text,
-                         overflow="fold")
+        table.add_column(
+            str(col), justify="left" if text else "right", no_wrap=text, overflow="fold"
+        )
     columns = [_cells(frame[col]) for col in frame.columns]
     for row in zip(*columns, strict=True):
         table.add_row(*row)
@@ -910,16 +1194,28 @@ def _cells(column: Any) -> list[str]:
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.", min=1, max=65535)] = 8000,
-    workers: Annotated[int, typer.Option(
-        "--workers", help="Server processes; one per core is a good start.", min=1, max=64)] = 1,
-    access_log: Annotated[bool, typer.Option(
-        "--access-log/--no-access-log", help="Log every request.")] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", help="Server processes; one per core is a good start.", min=1, max=64
+        ),
+    ] = 1,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request.")
+    ] = True,
     data_dir: DataDir = None,
     database: Database = None,
     standards: Standards = None,
-    kiosks: Annotated[Path | None, typer.Option(
-        "--kiosks", help="Kiosks TOML served beside the store's kiosks (default: "
-        "LC_KIOSKS_FILE or the bundled maps/kiosks.toml).", exists=True, dir_okay=False)] = None,
+    kiosks: Annotated[
+        Path | None,
+        typer.Option(
+            "--kiosks",
+            help="Kiosks TOML served beside the store's kiosks (default: "
+            "LC_KIOSKS_FILE or the bundled maps/kiosks.toml).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP API (uvicorn); its documentation is at /docs.
 
@@ -929,31 +1225,49 @@ def serve(
     from livingcircle.api.serve import serve as run_server  # noqa: PLC0415  (only the server needs it)
 
     # each worker process builds the app from the environment (api.app:create_app)
-    for name, value in (("LC_DATA_DIR", data_dir), ("LC_DATABASE_URL", database),
-                        ("LC_STANDARDS_FILE", standards), ("LC_KIOSKS_FILE", kiosks)):
+    for name, value in (
+        ("LC_DATA_DIR", data_dir),
+        ("LC_DATABASE_URL", database),
+        ("LC_STANDARDS_FILE", standards),
+        ("LC_KIOSKS_FILE", kiosks),
+    ):
         if value is not None:
             os.environ[name] = str(value)
-    err.print(f"starting the API on http://{host}:{port} (docs at /docs), {workers} worker(s)",
-              highlight=False)
+    err.print(
+        f"starting the API on http://{host}:{port} (docs at /docs), {workers} worker(s)",
+        highlight=False,
+    )
     run_server(host, port, workers, access_log)
 
 
 def _editor(data_dir: Path | None, database: str | None) -> FacilityEditor:
     store = _store(data_dir, database)
     if not isinstance(store, FacilityEditor):
-        raise NotSupportedByStore(f"{type(store).__name__} cannot keep API keys yet; use the "
-                                  "embedded store (--data-dir, without --database)")
+        raise NotSupportedByStore(
+            f"{type(store).__name__} cannot keep API keys yet; use the "
+            "embedded store (--data-dir, without --database)"
+        )
     return store
 
 
 @keys_app.command("add")
 def keys_add(
-    owner: Annotated[str, typer.Option(
-        "--owner", help="The department the key is for, e.g. health-bureau; facilities it "
-        "creates get ids 'OWNER:...'.")],
-    role: Annotated[str, typer.Option(
-        "--role", help="department (changes its own facilities) or planner (also runs "
-        "analyses through POST /v1/regions/REGION/analyses).")] = "department",
+    owner: Annotated[
+        str,
+        typer.Option(
+            "--owner",
+            help="The department the key is for, e.g. health-bureau; facilities it "
+            "creates get ids 'OWNER:...'.",
+        ),
+    ],
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            help="department (changes its own facilities) or planner (also runs "
+            "analyses through POST /v1/regions/REGION/analyses).",
+        ),
+    ] = "department",
     data_dir: DataDir = None,
     database: Database = None,
 ) -> None:
@@ -961,8 +1275,11 @@ def keys_add(
     token, record = new_key(owner, role)
     _editor(data_dir, database).add_api_key(record)
     print(token)
-    err.print(f"{role} key {record.key_id} for {owner}: give it to them now, it cannot be shown "
-              "again (send it as the X-API-Key header)", highlight=False)
+    err.print(
+        f"{role} key {record.key_id} for {owner}: give it to them now, it cannot be shown "
+        "again (send it as the X-API-Key header)",
+        highlight=False,
+    )
 
 
 @keys_app.command("list")
@@ -987,36 +1304,57 @@ def keys_remove(
 
 # -- kiosks -----------------------------------------------------------------------------------
 
-kiosk_app = typer.Typer(help="Kiosks kept in the store, for any city: add, list, remove. "
-                             "'livingcircle serve' serves them beside the kiosks file's.",
-                        no_args_is_help=True)
+kiosk_app = typer.Typer(
+    help="Kiosks kept in the store, for any city: add, list, remove. "
+    "'livingcircle serve' serves them beside the kiosks file's.",
+    no_args_is_help=True,
+)
 app.add_typer(kiosk_app, name="kiosk")
 
 
 def _kiosk_registry(store: Store) -> KioskRegistry:
     if not isinstance(store, KioskRegistry):
-        raise NotSupportedByStore(f"{type(store).__name__} cannot keep kiosks; use the "
-                                  "embedded store (--data-dir) or PostGIS (--database)")
+        raise NotSupportedByStore(
+            f"{type(store).__name__} cannot keep kiosks; use the "
+            "embedded store (--data-dir) or PostGIS (--database)"
+        )
     return store
 
 
 @kiosk_app.command("add")
 def kiosk_add(
-    kiosk_id: Annotated[str, typer.Option("--id", help="Kiosk id: letters, digits, '-', '_' "
-                                          "(its page is /v1/maps/kiosk/ID).")],
+    kiosk_id: Annotated[
+        str,
+        typer.Option(
+            "--id", help="Kiosk id: letters, digits, '-', '_' (its page is /v1/maps/kiosk/ID)."
+        ),
+    ],
     region: Annotated[str, typer.Option("--region", "-r", help="The loaded region it stands in.")],
     lat: Lat,
     lon: Lon,
     name_zh: Annotated[str, typer.Option("--name-zh", help="Its name in Chinese.")],
     name_en: Annotated[str, typer.Option("--name-en", help="Its name in English.")],
-    language: Annotated[str, typer.Option(
-        "--language", help="Which language comes first on the page: zh or en.")] = "zh",
-    category: Annotated[list[str] | None, typer.Option(
-        "--category", "-c", help="A category it lists (repeat); default: the everyday "
-        "services (see 'livingcircle categories').")] = None,
-    refresh_s: Annotated[int, typer.Option(
-        "--refresh-s", help="How often the served page refreshes its list, in seconds.",
-        min=10, max=86_400)] = 300,
+    language: Annotated[
+        str, typer.Option("--language", help="Which language comes first on the page: zh or en.")
+    ] = "zh",
+    category: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--category",
+            "-c",
+            help="A category it lists (repeat); default: the everyday "
+            "services (see 'livingcircle categories').",
+        ),
+    ] = None,
+    refresh_s: Annotated[
+        int,
+        typer.Option(
+            "--refresh-s",
+            help="How often the served page refreshes its list, in seconds.",
+            min=10,
+            max=86_400,
+        ),
+    ] = 300,
     data_dir: DataDir = None,
     database: Database = None,
     standards: Standards = None,
@@ -1025,20 +1363,23 @@ def kiosk_add(
     from livingcircle.geo.kiosks import DEFAULT_CATEGORIES, Kiosk, check_kiosk  # noqa: PLC0415
 
     atlas = _atlas(data_dir, standards, database)
-    wanted = tuple(category or [c for c in DEFAULT_CATEGORIES
-                                if c in atlas.standard.category_ids])
+    wanted = tuple(category or [c for c in DEFAULT_CATEGORIES if c in atlas.standard.category_ids])
     given = Kiosk(kiosk_id, name_zh, name_en, region, lat, lon, language, wanted, refresh_s)
-    checked = check_kiosk(given, atlas.standard, atlas.infos(),
-                          lambda name, x, y: atlas.region(name).contains(x, y))
+    checked = check_kiosk(
+        given, atlas.standard, atlas.infos(), lambda name, x, y: atlas.region(name).contains(x, y)
+    )
     _kiosk_registry(atlas.store).save_kiosk(checked)
-    err.print(f"kiosk {checked.id} kept in region {region}; served at "
-              f"/v1/maps/kiosk/{checked.id} once 'livingcircle serve' (re)starts",
-              highlight=False)
+    err.print(
+        f"kiosk {checked.id} kept in region {region}; served at "
+        f"/v1/maps/kiosk/{checked.id} once 'livingcircle serve' (re)starts",
+        highlight=False,
+    )
 
 
 @kiosk_app.command("list")
-def kiosk_list(data_dir: DataDir = None, database: Database = None,
-               as_json: AsRecords = False) -> None:
+def kiosk_list(
+    data_dir: DataDir = None, database: Database = None, as_json: AsRecords = False
+) -> None:
     """List the kiosks kept in the store."""
     kept = _kiosk_registry(_store(data_dir, database)).kiosks()
     if as_json:
@@ -1046,8 +1387,13 @@ def kiosk_list(data_dir: DataDir = None, database: Database = None,
         return
     table = Table("id", "region", "lat, lon", "name", "lists")
     for k in kept:
-        table.add_row(k.id, k.region, f"{k.lat:.5f}, {k.lon:.5f}",
-                      f"{k.name_zh} · {k.name_en}", ", ".join(k.categories))
+        table.add_row(
+            k.id,
+            k.region,
+            f"{k.lat:.5f}, {k.lon:.5f}",
+            f"{k.name_zh} · {k.name_en}",
+            ", ".join(k.categories),
+        )
     out.print(table)
 
 
@@ -1063,38 +1409,73 @@ def kiosk_remove(
 
 
 def _kiosk_dict(k: Any) -> dict[str, Any]:
-    return {"id": k.id, "region": k.region, "lat": k.lat, "lon": k.lon, "name_zh": k.name_zh,
-            "name_en": k.name_en, "language": k.language, "categories": list(k.categories),
-            "refresh_s": k.refresh_s}
+    return {
+        "id": k.id,
+        "region": k.region,
+        "lat": k.lat,
+        "lon": k.lon,
+        "name_zh": k.name_zh,
+        "name_en": k.name_en,
+        "language": k.language,
+        "categories": list(k.categories),
+        "refresh_s": k.refresh_s,
+    }
 
 
-scenario_app = typer.Typer(help="What-if scenarios: open or close facilities, add a walking "
-                                "link, close a street; before and after, never an edit.",
-                           no_args_is_help=True)
+scenario_app = typer.Typer(
+    help="What-if scenarios: open or close facilities, add a walking "
+    "link, close a street; before and after, never an edit.",
+    no_args_is_help=True,
+)
 app.add_typer(scenario_app, name="scenario")
 
 
 @scenario_app.command("run")
 def scenario_run(
-    file: Annotated[Path, typer.Argument(help="Scenario file: .toml, or .geojson with a "
-                                              "'change' property per feature.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Scenario file: .toml, or .geojson with a 'change' property per feature."
+        ),
+    ],
     region: Annotated[str, typer.Option("--region", "-r", help="Region to try it on.")],
-    homes: Annotated[Path | None, typer.Option(
-        "--homes", help="Homes with residents (CSV lon/lat/population or a GIS file); "
-        "default: every street node is a home.")] = None,
-    communities: Annotated[Path | None, typer.Option(
-        "--communities", help="Community boundaries (polygons with a name column).")] = None,
-    population: Annotated[float | None, typer.Option(
-        "--population", help="District total, spread over the homes.", min=0)] = None,
-    out_file: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Difference layers: .gpkg (layers summary, tiers, changes, "
-        "facilities, streets), or .parquet/.csv (one file per layer).")] = None,
-    k: Annotated[int, typer.Option("--k", "-k", help="Nearest facilities kept per home.",
-                                   min=1, max=config.MAX_K)] = 5,
+    homes: Annotated[
+        Path | None,
+        typer.Option(
+            "--homes",
+            help="Homes with residents (CSV lon/lat/population or a GIS file); "
+            "default: every street node is a home.",
+        ),
+    ] = None,
+    communities: Annotated[
+        Path | None,
+        typer.Option("--communities", help="Community boundaries (polygons with a name column)."),
+    ] = None,
+    population: Annotated[
+        float | None,
+        typer.Option("--population", help="District total, spread over the homes.", min=0),
+    ] = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Difference layers: .gpkg (layers summary, tiers, changes, "
+            "facilities, streets), or .parquet/.csv (one file per layer).",
+        ),
+    ] = None,
+    k: Annotated[
+        int,
+        typer.Option(
+            "--k", "-k", help="Nearest facilities kept per home.", min=1, max=config.MAX_K
+        ),
+    ] = 5,
     profile: Profile = "standard",
     speed: Speed = None,
-    as_json: Annotated[bool, typer.Option(
-        "--json", help="Print the before/after figures as JSON instead of tables.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the before/after figures as JSON instead of tables."),
+    ] = False,
     data_dir: DataDir = None,
     database: Database = None,
     standards: Standards = None,
@@ -1108,37 +1489,74 @@ def scenario_run(
     )
 
     if out_file is not None and out_file.suffix.lower() not in OUT_SUFFIXES:
-        raise InvalidParameter(f"cannot write {out_file.name}: allowed endings "
-                               f"{', '.join(OUT_SUFFIXES)}")
+        raise InvalidParameter(
+            f"cannot write {out_file.name}: allowed endings {', '.join(OUT_SUFFIXES)}"
+        )
     spec = read_scenario(file)
     atlas = _atlas(data_dir, standards, database)
     start = time.perf_counter()
     with _steps(not quiet) as progress:
-        result = _scenario_result(atlas, spec, file.name, region, homes, communities,
-                                  population, k, atlas.standard.speed(profile, speed),
-                                  progress)
+        result = _scenario_result(
+            atlas,
+            spec,
+            file.name,
+            region,
+            homes,
+            communities,
+            population,
+            k,
+            atlas.standard.speed(profile, speed),
+            progress,
+        )
     files = write_scenario_result(result, out_file) if out_file is not None else []
     summary, tiers = result.summary(), result.tiers()
     if as_json:
-        out.print_json(data={"scenario": spec.name, "region": region,
-                             "categories": json.loads(summary.to_json(orient="records")),
-                             "tiers": json.loads(tiers.to_json(orient="records"))})
+        out.print_json(
+            data={
+                "scenario": spec.name,
+                "region": region,
+                "categories": json.loads(summary.to_json(orient="records")),
+                "tiers": json.loads(tiers.to_json(orient="records")),
+            }
+        )
     else:
-        _print_frame(f"{spec.name}: per category, before → after", summary[[
-            "category", "covered_before", "covered_after", "mean_minutes_before",
-            "mean_minutes_after", "homes_changed"]])
-        _print_frame("GB 50180 tiers met (residents)", tiers[[
-            "tier_minutes", "met_before", "met_after", "homes_gained", "homes_lost"]])
-    err.print(f"scenario computed in {result.timings_s['compute']:.2f} s "
-              f"({time.perf_counter() - start:.1f} s with the homes and the before analysis)"
-              + (f"; wrote {', '.join(str(f) for f in files)}" if files else ""),
-              highlight=False)
+        _print_frame(
+            f"{spec.name}: per category, before → after",
+            summary[
+                [
+                    "category",
+                    "covered_before",
+                    "covered_after",
+                    "mean_minutes_before",
+                    "mean_minutes_after",
+                    "homes_changed",
+                ]
+            ],
+        )
+        _print_frame(
+            "GB 50180 tiers met (residents)",
+            tiers[["tier_minutes", "met_before", "met_after", "homes_gained", "homes_lost"]],
+        )
+    err.print(
+        f"scenario computed in {result.timings_s['compute']:.2f} s "
+        f"({time.perf_counter() - start:.1f} s with the homes and the before analysis)"
+        + (f"; wrote {', '.join(str(f) for f in files)}" if files else ""),
+        highlight=False,
+    )
 
 
-def _scenario_result(atlas: Atlas, spec: Any, source: str, region_name: str,
-                     homes: Path | None, communities: Path | None, population: float | None,
-                     k: int, speed: float, progress: Callable[[str, int, int], None] | None
-                     ) -> Any:
+def _scenario_result(
+    atlas: Atlas,
+    spec: Any,
+    source: str,
+    region_name: str,
+    homes: Path | None,
+    communities: Path | None,
+    population: float | None,
+    k: int,
+    speed: float,
+    progress: Callable[[str, int, int], None] | None,
+) -> Any:
     """Homes, the before analysis and the scenario's after, on the region as stored."""
     from livingcircle.data.demand import demand_for_region  # noqa: PLC0415
     from livingcircle.data.user_files import read_boundaries, read_homes  # noqa: PLC0415
@@ -1159,8 +1577,9 @@ def _scenario_result(atlas: Atlas, spec: Any, source: str, region_name: str,
     graph = ReachGraph(engine.net)
     before = analyse(engine, demand, k=k, speed_m_s=speed, graph=graph, progress=progress)
     tell("computing the scenario", 0, 1)
-    result = run_scenario(engine, demand, before, spec, graph,
-                          edges["way_id"].to_numpy(np.int64), source)
+    result = run_scenario(
+        engine, demand, before, spec, graph, edges["way_id"].to_numpy(np.int64), source
+    )
     tell("computing the scenario", 1, 1)
     return result
 
@@ -1169,8 +1588,9 @@ def _print_frame(title: str, frame: Any) -> None:
     table = Table(title=title)
     for col in frame.columns:
         text = frame[col].dtype.kind not in "iuf"
-        table.add_column(str(col), justify="left" if text else "right", no_wrap=text,
-                         overflow="fold")
+        table.add_column(
+            str(col), justify="left" if text else "right", no_wrap=text, overflow="fold"
+        )
     for row in zip(*[_cells(frame[col]) for col in frame.columns], strict=True):
         table.add_row(*row)
     out.print(table)

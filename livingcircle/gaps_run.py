@@ -60,8 +60,9 @@ def run_gaps(atlas: Atlas, job: GapsJob, progress: StepProgress | None = None) -
     """
     tell = progress or no_progress
     if job.out.suffix.lower() not in SUFFIXES:  # before the work, not after it
-        raise InvalidParameter(f"cannot write {job.out.name}: allowed endings "
-                               f"{', '.join(SUFFIXES)}")
+        raise InvalidParameter(
+            f"cannot write {job.out.name}: allowed endings {', '.join(SUFFIXES)}"
+        )
     tell(f"building the street graph of {job.region}", 0, 1)
     region = atlas.region(job.region)
     tell(f"building the street graph of {job.region}", 1, 1)
@@ -69,16 +70,32 @@ def run_gaps(atlas: Atlas, job: GapsJob, progress: StepProgress | None = None) -
     parcels: gpd.GeoDataFrame | None = read_parcels(job.parcels) if job.parcels else None
     # the capacities departments stated (the engine keeps no tags): read once more
     capacities = capacities_from_frame(atlas.store.load_region(job.region).facilities)
-    result = plan(region, demand, job.categories or None, job.sites, parcels, job.k,
-                  job.minutes, job.speed_m_s, progress=progress, capacities=capacities,
-                  methods=job.siting)
+    result = plan(
+        region,
+        demand,
+        job.categories or None,
+        job.sites,
+        parcels,
+        job.k,
+        job.minutes,
+        job.speed_m_s,
+        progress=progress,
+        capacities=capacities,
+        methods=job.siting,
+    )
     tell("writing the results", 0, 1)
     files = write_result(result, job.out)
     files += _write_siting(result, job.out)
     if job.report:
-        files.append(write_report(result, region, job.out.with_name(
-            f"{job.out.stem}.report.{job.report}"), source,
-            read_boundaries(job.communities) if job.communities else None))
+        files.append(
+            write_report(
+                result,
+                region,
+                job.out.with_name(f"{job.out.stem}.report.{job.report}"),
+                source,
+                read_boundaries(job.communities) if job.communities else None,
+            )
+        )
     tables: list[str] = []
     engine = getattr(atlas.store, "engine", None)
     if job.database and engine is not None:  # the PostGIS store: QGIS reads the tables there
@@ -103,8 +120,9 @@ def _demand(region: Region, job: GapsJob, tell: StepProgress) -> tuple[Demand, s
     tell("reading homes", 0, 1)
     homes = read_homes(job.homes, job.population) if job.homes else None
     bounds = read_boundaries(job.communities) if job.communities else None
-    demand_frame, source = demand_for_region(region, job.osm, homes, job.population,
-                                             job.spread, bounds)
+    demand_frame, source = demand_for_region(
+        region, job.osm, homes, job.population, job.spread, bounds
+    )
     tell("reading homes", 1, 1)
     tell(f"placing {len(demand_frame):,} homes on the streets", 0, 1)
     demand = place_demand(region.net, demand_frame, region.max_snap_m)

@@ -42,15 +42,37 @@ from livingcircle.settings import EngineSettings, StoreSettings, open_store
 if TYPE_CHECKING:
     import folium
 
-__all__ = ["Analysis", "Answer", "PlaceNotFound", "Region", "categories", "fetch", "load",
-           "open", "regions"]
+__all__ = [
+    "Analysis",
+    "Answer",
+    "PlaceNotFound",
+    "Region",
+    "categories",
+    "fetch",
+    "load",
+    "open",
+    "regions",
+]
 
 #: Origins per batch step: memory stays bounded however many origins a batch has.
 BATCH_CHUNK = 20_000
 #: The columns of a nearest answer, in order (the GeoJSON properties of its facilities,
 #: plus the origin and, where no facility was found, the reason).
-NEAREST_COLUMNS = ("origin", "category", "rank", "id", "name", "name_zh", "category_en",
-                   "category_zh", "distance_m", "time_s", "minutes", "opening_hours", "reason")
+NEAREST_COLUMNS = (
+    "origin",
+    "category",
+    "rank",
+    "id",
+    "name",
+    "name_zh",
+    "category_en",
+    "category_zh",
+    "distance_m",
+    "time_s",
+    "minutes",
+    "opening_hours",
+    "reason",
+)
 
 #: Places sharing a name this close together (metres across) are taken as one place.
 SAME_PLACE_M = 300.0
@@ -124,9 +146,15 @@ class Analysis:
     @property
     def layers(self) -> dict[str, pd.DataFrame]:
         """Every layer by name, as ``livingcircle gaps`` writes them."""
-        return {"points": self.points, "coverage": self.coverage, "tiers": self.tiers,
-                "gaps": self.gaps, "sites": self.sites, "access_scores": self.access_scores,
-                "equity": self.equity}
+        return {
+            "points": self.points,
+            "coverage": self.coverage,
+            "tiers": self.tiers,
+            "gaps": self.gaps,
+            "sites": self.sites,
+            "access_scores": self.access_scores,
+            "equity": self.equity,
+        }
 
 
 @dataclass(frozen=True)
@@ -161,8 +189,13 @@ class ScenarioOutcome:
     @property
     def layers(self) -> dict[str, pd.DataFrame]:
         """Every layer by name, as ``livingcircle scenario run --out`` writes them."""
-        return {"summary": self.summary, "tiers": self.tiers, "changes": self.changes,
-                "facilities": self.facilities, "streets": self.streets}
+        return {
+            "summary": self.summary,
+            "tiers": self.tiers,
+            "changes": self.changes,
+            "facilities": self.facilities,
+            "streets": self.streets,
+        }
 
 
 class Region:
@@ -182,21 +215,28 @@ class Region:
         Points farther than this from a street are refused.
     """
 
-    def __init__(self, store: Store, name: str, standard: Standard,
-                 max_snap_m: float = config.MAX_SNAP_M) -> None:
+    def __init__(
+        self, store: Store, name: str, standard: Standard, max_snap_m: float = config.MAX_SNAP_M
+    ) -> None:
         data = store.load_region(name)
         self.store, self.name, self.standard = store, name, standard
-        self.engine = Engine(name, StreetNetwork.from_frames(data.nodes, data.edges),
-                             data.facilities, standard, max_snap_m)
+        self.engine = Engine(
+            name,
+            StreetNetwork.from_frames(data.nodes, data.edges),
+            data.facilities,
+            standard,
+            max_snap_m,
+        )
         self._streets = _street_points(data.edges)
         self._graph: ReachGraph | None = None
-        self._way_ids = data.edges["way_id"].to_numpy(np.int64) if "way_id" in data.edges \
-            else None
+        self._way_ids = data.edges["way_id"].to_numpy(np.int64) if "way_id" in data.edges else None
 
     def __repr__(self) -> str:
         fac = len(self.engine.facilities.category)
-        return (f"<livingcircle.Region {self.name!r}: {self.engine.net.n_nodes:,} street "
-                f"nodes, {fac:,} facilities>")
+        return (
+            f"<livingcircle.Region {self.name!r}: {self.engine.net.n_nodes:,} street "
+            f"nodes, {fac:,} facilities>"
+        )
 
     @property
     def info(self) -> RegionInfo:
@@ -260,8 +300,9 @@ class Region:
         if isinstance(where, gpd.GeoDataFrame | gpd.GeoSeries):
             return self._nearest_many(where, cats, k, speed, max_minutes, progress)
         lon, lat = self._point(where)
-        result = self.engine.nearest(lon, lat, cats, k=k, speed_m_s=speed,
-                                     max_minutes=max_minutes, routes=False)
+        result = self.engine.nearest(
+            lon, lat, cats, k=k, speed_m_s=speed, max_minutes=max_minutes, routes=False
+        )
         return _nearest_frame(result, self.standard)
 
     def catchment(
@@ -351,19 +392,42 @@ class Region:
         focus = _names("categories", categories)
         with _Bar(progress, "analysis") as bar:
             bar("reading homes", 0, "homes")
-            home_frame = read_homes(Path(homes), population) if isinstance(homes, str | Path) \
+            home_frame = (
+                read_homes(Path(homes), population)
+                if isinstance(homes, str | Path)
                 else _frame("homes", homes)
-            bounds = read_boundaries(Path(communities)) if isinstance(communities, str | Path) \
+            )
+            bounds = (
+                read_boundaries(Path(communities))
+                if isinstance(communities, str | Path)
                 else _frame("communities", communities)
-            demand_frame, source = demand_for_region(self.engine, None, home_frame, population,
-                                                     "floor_area", bounds)
+            )
+            demand_frame, source = demand_for_region(
+                self.engine, None, home_frame, population, "floor_area", bounds
+            )
             demand = place_demand(self.engine.net, demand_frame, self.engine.max_snap_m)
             bar("analysing every category", len(demand_frame), "homes")
-            tables = plan(self.engine, demand, focus or None, _int("sites", sites, 0, 100),
-                          None, _int("k", k, 1, config.MAX_K), config.DEFAULT_MINUTES, speed,
-                          capacities=capacities_from_frame(self.facilities))
-        return Analysis(tables.points, tables.coverage, tables.tiers, tables.gaps,
-                        tables.sites, source, tables.access_scores, tables.equity)
+            tables = plan(
+                self.engine,
+                demand,
+                focus or None,
+                _int("sites", sites, 0, 100),
+                None,
+                _int("k", k, 1, config.MAX_K),
+                config.DEFAULT_MINUTES,
+                speed,
+                capacities=capacities_from_frame(self.facilities),
+            )
+        return Analysis(
+            tables.points,
+            tables.coverage,
+            tables.tiers,
+            tables.gaps,
+            tables.sites,
+            source,
+            tables.access_scores,
+            tables.equity,
+        )
 
     def scenario(
         self,
@@ -417,27 +481,47 @@ class Region:
         elif isinstance(scenario, ScenarioSpec):
             spec, source = scenario, "the scenario"
         else:
-            raise TypeError(f"scenario must be a file path or a Scenario, not "
-                            f"{type(scenario).__name__}")
+            raise TypeError(
+                f"scenario must be a file path or a Scenario, not {type(scenario).__name__}"
+            )
         speed = self.standard.speed(_profile(profile), speed_m_s)
         with _Bar(progress, "scenario") as bar:
             bar("reading homes", 0, "homes")
-            home_frame = read_homes(Path(homes), population) if isinstance(homes, str | Path) \
+            home_frame = (
+                read_homes(Path(homes), population)
+                if isinstance(homes, str | Path)
                 else _frame("homes", homes)
-            bounds = read_boundaries(Path(communities)) if isinstance(communities, str | Path) \
+            )
+            bounds = (
+                read_boundaries(Path(communities))
+                if isinstance(communities, str | Path)
                 else _frame("communities", communities)
-            demand_frame, _ = demand_for_region(self.engine, None, home_frame, population,
-                                                "floor_area", bounds)
+            )
+            demand_frame, _ = demand_for_region(
+                self.engine, None, home_frame, population, "floor_area", bounds
+            )
             demand = place_demand(self.engine.net, demand_frame, self.engine.max_snap_m)
             bar("analysing before", len(demand_frame), "homes")
             self._graph = self._graph or ReachGraph(self.engine.net)
-            before = analyse(self.engine, demand, k=_int("k", k, 1, config.MAX_K),
-                             speed_m_s=speed, graph=self._graph)
+            before = analyse(
+                self.engine,
+                demand,
+                k=_int("k", k, 1, config.MAX_K),
+                speed_m_s=speed,
+                graph=self._graph,
+            )
             bar("computing the scenario", len(demand_frame), "homes")
-            result = run_scenario(self.engine, demand, before, spec, self._graph,
-                                  self._way_ids, source)
-        return ScenarioOutcome(result.summary(), result.tiers(), result.changes(),
-                               result.facilities, result.streets, result)
+            result = run_scenario(
+                self.engine, demand, before, spec, self._graph, self._way_ids, source
+            )
+        return ScenarioOutcome(
+            result.summary(),
+            result.tiers(),
+            result.changes(),
+            result.facilities,
+            result.streets,
+            result,
+        )
 
     def explore(
         self,
@@ -476,8 +560,10 @@ class Region:
         speed = self.standard.speed(_profile(profile), speed_m_s)
         if where is None:
             if category is None:
-                raise InvalidParameter("explore needs a place (where=) for the resident's map "
-                                       "or a category (category=) for the planner's map")
+                raise InvalidParameter(
+                    "explore needs a place (where=) for the resident's map "
+                    "or a category (category=) for the planner's map"
+                )
             from livingcircle.maps.planner import planner_map  # noqa: PLC0415
 
             self.standard.category(category)
@@ -513,12 +599,16 @@ class Region:
             raise TypeError(f"a place name must be a non-empty str, not {name!r}")
         wanted = name.strip().casefold()
         fac = self.engine.facilities
-        hits = [i for i, names in enumerate(zip(fac.text["name"], fac.text["name_zh"],
-                                                strict=True))
-                if wanted in (n.casefold() for n in names if n)]
+        hits = [
+            i
+            for i, names in enumerate(zip(fac.text["name"], fac.text["name_zh"], strict=True))
+            if wanted in (n.casefold() for n in names if n)
+        ]
         places = [(float(x), float(y)) for x, y in fac.anchor_lonlat[hits]]
-        labels = [self.standard.category(self.standard.category_ids[int(fac.category[i])])
-                  .label_en for i in hits]
+        labels = [
+            self.standard.category(self.standard.category_ids[int(fac.category[i])]).label_en
+            for i in hits
+        ]
         if wanted in self._streets:
             places.append(self._streets[wanted])
             labels.append("street")
@@ -526,16 +616,17 @@ class Region:
             return self._one_place(name, places, labels)
         every = {n.casefold(): n for col in ("name", "name_zh") for n in fac.text[col] if n}
         every |= {n: n for n in self._streets if n not in every}
-        close = [every[c] for c in difflib.get_close_matches(wanted, list(every), n=5,
-                                                            cutoff=0.5)]
+        close = [every[c] for c in difflib.get_close_matches(wanted, list(every), n=5, cutoff=0.5)]
         hint = f"closest names: {', '.join(close)}" if close else "no similar name either"
-        raise PlaceNotFound(f"no facility or street called {name!r} in region "
-                            f"{self.name!r}; {hint}")
+        raise PlaceNotFound(
+            f"no facility or street called {name!r} in region {self.name!r}; {hint}"
+        )
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _one_place(self, name: str, places: list[tuple[float, float]],
-                   labels: list[str]) -> shapely.Point:
+    def _one_place(
+        self, name: str, places: list[tuple[float, float]], labels: list[str]
+    ) -> shapely.Point:
         """The place a name means, or an error naming the places it could mean.
 
         Several places within :data:`SAME_PLACE_M` of each other (a market square mapped as
@@ -545,11 +636,15 @@ class Region:
         if np.ptp(xy, axis=0).max(initial=0.0) <= SAME_PLACE_M:
             mid = np.argmin(np.linalg.norm(xy - xy.mean(axis=0), axis=1))
             return shapely.Point(places[int(mid)])
-        listed = "; ".join(f"{label} at ({lat:.5f}, {lon:.5f})"
-                           for (lon, lat), label in list(zip(places, labels, strict=True))[:5])
-        raise PlaceNotFound(f"{len(places)} places in region {self.name!r} are called "
-                            f"{name!r}, too far apart to be one ({listed}); give coordinates "
-                            "(lat, lon) instead")
+        listed = "; ".join(
+            f"{label} at ({lat:.5f}, {lon:.5f})"
+            for (lon, lat), label in list(zip(places, labels, strict=True))[:5]
+        )
+        raise PlaceNotFound(
+            f"{len(places)} places in region {self.name!r} are called "
+            f"{name!r}, too far apart to be one ({listed}); give coordinates "
+            "(lat, lon) instead"
+        )
 
     def _point(self, where: object) -> tuple[float, float]:
         """``where`` as (lon, lat)."""
@@ -558,33 +653,65 @@ class Region:
             return float(p.x), float(p.y)
         if isinstance(where, shapely.Point):
             return float(where.x), float(where.y)
-        if isinstance(where, tuple | list) and len(where) == 2 and all(
-                isinstance(v, int | float | np.number) and not isinstance(v, bool)
-                for v in where):
+        if (
+            isinstance(where, tuple | list)
+            and len(where) == 2
+            and all(
+                isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in where
+            )
+        ):
             lat, lon = (float(v) for v in where)
             return lon, lat
-        raise TypeError(f"where must be (lat, lon), a shapely Point (lon, lat), a place name "
-                        f"or a GeoDataFrame of origins, not {type(where).__name__}")
+        raise TypeError(
+            f"where must be (lat, lon), a shapely Point (lon, lat), a place name "
+            f"or a GeoDataFrame of origins, not {type(where).__name__}"
+        )
 
-    def _nearest_many(self, origins: gpd.GeoDataFrame | gpd.GeoSeries, cats: list[str],
-                      k: int, speed: float, max_minutes: float | None,
-                      progress: bool) -> Answer:
+    def _nearest_many(
+        self,
+        origins: gpd.GeoDataFrame | gpd.GeoSeries,
+        cats: list[str],
+        k: int,
+        speed: float,
+        max_minutes: float | None,
+        progress: bool,
+    ) -> Answer:
         geoms = _origins(origins)
         lon, lat = shapely.get_x(geoms.to_numpy()), shapely.get_y(geoms.to_numpy())
         self._graph = self._graph or ReachGraph(self.engine.net)
         parts = []
         steps = range(0, len(lon), BATCH_CHUNK)
-        for start in tqdm(steps, desc="nearest", unit="chunk", disable=not progress
-                          or len(steps) < 2):
-            part = nearest_many(self.engine, lon[start:start + BATCH_CHUNK],
-                                lat[start:start + BATCH_CHUNK], cats, k, speed, max_minutes,
-                                self._graph)
+        for start in tqdm(
+            steps, desc="nearest", unit="chunk", disable=not progress or len(steps) < 2
+        ):
+            part = nearest_many(
+                self.engine,
+                lon[start : start + BATCH_CHUNK],
+                lat[start : start + BATCH_CHUNK],
+                cats,
+                k,
+                speed,
+                max_minutes,
+                self._graph,
+            )
             parts.append(_many_frame(part, self.engine, speed, origins.index[start:]))
-        frame = pd.concat(parts, ignore_index=True) if parts else _many_frame(
-            nearest_many(self.engine, lon, lat, cats, k, speed, max_minutes, self._graph),
-            self.engine, speed, origins.index)
-        return _answer(frame, lambda: _frame_geojson(frame, self.name, speed, k),
-                       region=self.name, speed_m_s=speed, k=k)
+        frame = (
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else _many_frame(
+                nearest_many(self.engine, lon, lat, cats, k, speed, max_minutes, self._graph),
+                self.engine,
+                speed,
+                origins.index,
+            )
+        )
+        return _answer(
+            frame,
+            lambda: _frame_geojson(frame, self.name, speed, k),
+            region=self.name,
+            speed_m_s=speed,
+            k=k,
+        )
 
 
 # -- module functions -------------------------------------------------------------------
@@ -604,12 +731,36 @@ def regions(data_dir: str | Path | None = None, database: str | None = None) -> 
     >>> "helsinki" in lc.regions()["name"].tolist()
     True
     """
-    rows = [{"name": i.name, "source": i.source, "loaded_at": i.loaded_at,
-             "n_nodes": i.n_nodes, "n_edges": i.n_edges, "n_facilities": i.n_facilities,
-             "west": i.bounds[0], "south": i.bounds[1], "east": i.bounds[2],
-             "north": i.bounds[3]} for i in _store(data_dir, database).regions()]
-    return pd.DataFrame(rows, columns=["name", "source", "loaded_at", "n_nodes", "n_edges",
-                                       "n_facilities", "west", "south", "east", "north"])
+    rows = [
+        {
+            "name": i.name,
+            "source": i.source,
+            "loaded_at": i.loaded_at,
+            "n_nodes": i.n_nodes,
+            "n_edges": i.n_edges,
+            "n_facilities": i.n_facilities,
+            "west": i.bounds[0],
+            "south": i.bounds[1],
+            "east": i.bounds[2],
+            "north": i.bounds[3],
+        }
+        for i in _store(data_dir, database).regions()
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "name",
+            "source",
+            "loaded_at",
+            "n_nodes",
+            "n_edges",
+            "n_facilities",
+            "west",
+            "south",
+            "east",
+            "north",
+        ],
+    )
 
 
 def open(  # lc.open, as osmnx and geopandas users expect; builtins.open is untouched
@@ -636,8 +787,9 @@ def open(  # lc.open, as osmnx and geopandas users expect; builtins.open is unto
     """
     if not isinstance(region, str):
         raise TypeError(f"region must be a region name (str), not {type(region).__name__}")
-    return Region(_store(data_dir, database), region, _standard(standards),
-                  EngineSettings().max_snap_m)
+    return Region(
+        _store(data_dir, database), region, _standard(standards), EngineSettings().max_snap_m
+    )
 
 
 def load(
@@ -722,19 +874,27 @@ def categories(standards: str | Path | None = None) -> pd.DataFrame:
         for req in tier.requirements:
             for c in req.categories:
                 needed.setdefault(c, []).append(f"{tier.minutes} min ({req.radius_m:.0f} m)")
-    return pd.DataFrame([{"id": c.id, "label_zh": c.label_zh, "label_en": c.label_en,
-                          "required_by": ", ".join(needed.get(c.id, []))}
-                         for c in standard.categories])
+    return pd.DataFrame(
+        [
+            {
+                "id": c.id,
+                "label_zh": c.label_zh,
+                "label_en": c.label_en,
+                "required_by": ", ".join(needed.get(c.id, [])),
+            }
+            for c in standard.categories
+        ]
+    )
 
 
 # -- private helpers --------------------------------------------------------------------
 
 
 def _store(data_dir: str | Path | None, database: str | None) -> Store:
-    given = {"data_dir": Path(data_dir) if data_dir is not None else None,
-             "database_url": database}
-    return open_store(StoreSettings().model_copy(
-        update={k: v for k, v in given.items() if v is not None}))
+    given = {"data_dir": Path(data_dir) if data_dir is not None else None, "database_url": database}
+    return open_store(
+        StoreSettings().model_copy(update={k: v for k, v in given.items() if v is not None})
+    )
 
 
 def _standard(path: str | Path | None) -> Standard:
@@ -774,8 +934,9 @@ def _street_points(edges: gpd.GeoDataFrame) -> dict[str, tuple[float, float]]:
     named = edges.loc[edges["name"].fillna("").astype(str) != "", ["name", "geometry"]]
     geo = named.geometry.to_crs(named.geometry.estimate_utm_crs())
     longest = geo.length.groupby(named["name"].str.casefold()).idxmax()
-    mids = shapely.line_interpolate_point(named.geometry.loc[longest.to_numpy()].to_numpy(),
-                                          0.5, normalized=True)
+    mids = shapely.line_interpolate_point(
+        named.geometry.loc[longest.to_numpy()].to_numpy(), 0.5, normalized=True
+    )
     xy = np.round(shapely.get_coordinates(mids), 7)
     return {n: (float(x), float(y)) for n, (x, y) in zip(longest.index, xy, strict=True)}
 
@@ -787,8 +948,10 @@ def _origins(origins: gpd.GeoDataFrame | gpd.GeoSeries) -> gpd.GeoSeries:
     geoms = geoms.to_crs("EPSG:4326")
     kinds = set(geoms.geom_type.dropna())
     if not kinds <= {"Point"}:
-        raise ValueError(f"origins must be Points, not {', '.join(sorted(kinds - {'Point'}))}; "
-                         "use .centroid or .representative_point() first")
+        raise ValueError(
+            f"origins must be Points, not {', '.join(sorted(kinds - {'Point'}))}; "
+            "use .centroid or .representative_point() first"
+        )
     return geoms
 
 
@@ -821,7 +984,8 @@ def _minutes(minutes: Sequence[int]) -> list[int]:
     if isinstance(minutes, int | np.integer):
         minutes = [int(minutes)]
     if isinstance(minutes, str) or not all(
-            isinstance(m, int | np.integer) and not isinstance(m, bool) for m in minutes):
+        isinstance(m, int | np.integer) and not isinstance(m, bool) for m in minutes
+    ):
         raise TypeError(f"minutes must be whole numbers, e.g. [5, 10, 15], not {minutes!r}")
     return [int(m) for m in minutes]
 
@@ -829,12 +993,10 @@ def _minutes(minutes: Sequence[int]) -> list[int]:
 def _frame(what: str, value: object) -> gpd.GeoDataFrame | None:
     if value is None or isinstance(value, gpd.GeoDataFrame):
         return value
-    raise TypeError(f"{what} must be a GeoDataFrame or a file path, not "
-                    f"{type(value).__name__}")
+    raise TypeError(f"{what} must be a GeoDataFrame or a file path, not {type(value).__name__}")
 
 
-def _answer(frame: pd.DataFrame, geojson: Callable[[], dict[str, Any]],
-            **attrs: object) -> Answer:
+def _answer(frame: pd.DataFrame, geojson: Callable[[], dict[str, Any]], **attrs: object) -> Answer:
     answer = Answer(frame, geometry="geometry", crs="EPSG:4326")
     answer._geojson = geojson
     answer.attrs.update(attrs)
@@ -846,51 +1008,82 @@ def _nearest_frame(result: NearestResult, standard: Standard) -> Answer:
     for cat, hits in result.by_category.items():
         if not hits:
             c = standard.category(cat)
-            rows.append({"origin": 0, "category": cat, "rank": 0, "category_en": c.label_en,
-                         "category_zh": c.label_zh, "reason": f"no {cat} within "
-                         f"{config.NEAREST_MAX_RADIUS_M:,.0f} m on foot", "geometry": None})
+            rows.append(
+                {
+                    "origin": 0,
+                    "category": cat,
+                    "rank": 0,
+                    "category_en": c.label_en,
+                    "category_zh": c.label_zh,
+                    "reason": f"no {cat} within {config.NEAREST_MAX_RADIUS_M:,.0f} m on foot",
+                    "geometry": None,
+                }
+            )
         for rank, hit in enumerate(hits, start=1):
             props = hit.properties()
-            rows.append({"origin": 0, "category": cat, "rank": rank, **{
-                c: props.get(c) for c in NEAREST_COLUMNS[3:-1]}, "reason": None,
-                "geometry": shapely.Point(hit.lon, hit.lat)})
+            rows.append(
+                {
+                    "origin": 0,
+                    "category": cat,
+                    "rank": rank,
+                    **{c: props.get(c) for c in NEAREST_COLUMNS[3:-1]},
+                    "reason": None,
+                    "geometry": shapely.Point(hit.lon, hit.lat),
+                }
+            )
     frame = pd.DataFrame(rows, columns=[*NEAREST_COLUMNS, "geometry"])
     frame["opening_hours"] = frame["opening_hours"].fillna("")
-    return _answer(frame, result.to_geojson, region=result.region,
-                   speed_m_s=result.speed_m_s, k=result.k)
+    return _answer(
+        frame, result.to_geojson, region=result.region, speed_m_s=result.speed_m_s, k=result.k
+    )
 
 
-def _many_frame(many: ManyNearest, engine: Engine, speed: float,
-                index: pd.Index) -> pd.DataFrame:
+def _many_frame(many: ManyNearest, engine: Engine, speed: float, index: pd.Index) -> pd.DataFrame:
     fac, std = engine.facilities, engine.standard
     ok = many.row >= 0
     row = np.where(ok, many.row, 0)
     labels = {c: std.category(c) for c in many.categories}
     cat = np.asarray(many.categories, dtype=object)[many.category]
-    text = {c: np.asarray(fac.text[c] or [""], dtype=object)[row] for c in
-            ("id", "name", "name_zh", "opening_hours")}
+    text = {
+        c: np.asarray(fac.text[c] or [""], dtype=object)[row]
+        for c in ("id", "name", "name_zh", "opening_hours")
+    }
     dist = np.where(ok, np.round(many.distance_m, 3), np.nan)
     time_s = np.round(many.distance_m / speed, 3)
     lonlat = fac.anchor_lonlat[row] if len(fac.category) else np.zeros((len(row), 2))
-    frame = pd.DataFrame({
-        "origin": np.asarray(index)[many.origin], "category": cat, "rank": many.rank,
-        **{c: np.where(ok, text[c], np.asarray(None, dtype=object))
-           for c in ("id", "name", "name_zh")},
-        "category_en": [labels[c].label_en for c in cat],
-        "category_zh": [labels[c].label_zh for c in cat],
-        "distance_m": dist, "time_s": np.where(ok, time_s, np.nan),
-        "minutes": np.where(ok, np.round(many.distance_m / speed / 60, 1), np.nan),
-        "opening_hours": np.where(ok, text["opening_hours"], ""), "reason": many.reason,
-        "geometry": [p if good else None for p, good in zip(
-            shapely.points(lonlat).tolist(), ok.tolist(), strict=True)]})
+    frame = pd.DataFrame(
+        {
+            "origin": np.asarray(index)[many.origin],
+            "category": cat,
+            "rank": many.rank,
+            **{
+                c: np.where(ok, text[c], np.asarray(None, dtype=object))
+                for c in ("id", "name", "name_zh")
+            },
+            "category_en": [labels[c].label_en for c in cat],
+            "category_zh": [labels[c].label_zh for c in cat],
+            "distance_m": dist,
+            "time_s": np.where(ok, time_s, np.nan),
+            "minutes": np.where(ok, np.round(many.distance_m / speed / 60, 1), np.nan),
+            "opening_hours": np.where(ok, text["opening_hours"], ""),
+            "reason": many.reason,
+            "geometry": [
+                p if good else None
+                for p, good in zip(shapely.points(lonlat).tolist(), ok.tolist(), strict=True)
+            ],
+        }
+    )
     return frame
 
 
 def _frame_geojson(frame: pd.DataFrame, region: str, speed: float, k: int) -> dict[str, Any]:
     gdf = gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
     features = gdf.iterfeatures(drop_id=True, na="drop")
-    return {"type": "FeatureCollection", "features": builtins.list(features),
-            "properties": {"region": region, "speed_m_s": speed, "k": k}}
+    return {
+        "type": "FeatureCollection",
+        "features": builtins.list(features),
+        "properties": {"region": region, "speed_m_s": speed, "k": k},
+    }
 
 
 def _catchment_frame(result: CatchmentResult) -> Answer:
@@ -898,5 +1091,10 @@ def _catchment_frame(result: CatchmentResult) -> Answer:
     features = [f for f in geojson["features"] if f["properties"]["kind"] != "origin"]
     frame = gpd.GeoDataFrame.from_features(features, crs="EPSG:4326")
     props = geojson["properties"]
-    return _answer(frame, result.to_geojson, region=props["region"],
-                   speed_m_s=props["speed_m_s"], tiers=props["tiers"])
+    return _answer(
+        frame,
+        result.to_geojson,
+        region=props["region"],
+        speed_m_s=props["speed_m_s"],
+        tiers=props["tiers"],
+    )

@@ -23,7 +23,8 @@ class StoreSettings(BaseSettings):
         description="Folder of the embedded store (LC_DATA_DIR).",
     )
     database_url: str | None = Field(
-        default=None, description="PostGIS URL; when set, PostGIS is the store (LC_DATABASE_URL).",
+        default=None,
+        description="PostGIS URL; when set, PostGIS is the store (LC_DATABASE_URL).",
     )
 
 
@@ -46,7 +47,8 @@ class EngineSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LC_")
 
     standards_file: Path | None = Field(
-        default=None, description="A standards TOML replacing the bundled GB 50180 file.",
+        default=None,
+        description="A standards TOML replacing the bundled GB 50180 file.",
     )
     max_snap_m: float = Field(default=config.MAX_SNAP_M, gt=0, le=2000)
 
@@ -56,13 +58,22 @@ class OverpassSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LC_OVERPASS_")
 
-    url: str = Field(default="https://overpass-api.de/api",
-                     description="Overpass API base URL, without /interpreter (LC_OVERPASS_URL); "
-                                 "point it at a self-hosted Overpass.")
-    timeout_s: float = Field(default=180.0, gt=0, le=3600,
-                             description="Seconds to wait for an answer (LC_OVERPASS_TIMEOUT_S).")
-    rate_limit: bool = Field(default=True, description="Wait for a slot from the server's "
-                             "/status before each query (LC_OVERPASS_RATE_LIMIT).")
+    url: str = Field(
+        default="https://overpass-api.de/api",
+        description="Overpass API base URL, without /interpreter (LC_OVERPASS_URL); "
+        "point it at a self-hosted Overpass.",
+    )
+    timeout_s: float = Field(
+        default=180.0,
+        gt=0,
+        le=3600,
+        description="Seconds to wait for an answer (LC_OVERPASS_TIMEOUT_S).",
+    )
+    rate_limit: bool = Field(
+        default=True,
+        description="Wait for a slot from the server's "
+        "/status before each query (LC_OVERPASS_RATE_LIMIT).",
+    )
 
 
 class NominatimSettings(BaseSettings):
@@ -70,5 +81,8 @@ class NominatimSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LC_NOMINATIM_")
 
-    url: str | None = Field(default=None, description="Nominatim base URL (LC_NOMINATIM_URL); "
-                            "default: osmnx's, the public Nominatim.")
+    url: str | None = Field(
+        default=None,
+        description="Nominatim base URL (LC_NOMINATIM_URL); "
+        "default: osmnx's, the public Nominatim.",
+    )

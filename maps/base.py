@@ -28,8 +28,10 @@ from livingcircle.maps.offline import FONT_STACK, assets_installed, embed_assets
 Tiles = Literal["osm", "amap", "none"]
 TILES: tuple[str, ...] = ("osm", "amap", "none")
 
-_AMAP_URL = ("https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1"
-             "&style=8&x={x}&y={y}&z={z}")
+_AMAP_URL = (
+    "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1"
+    "&style=8&x={x}&y={y}&z={z}"
+)
 
 
 @dataclass(frozen=True)
@@ -60,23 +62,30 @@ class Display:
         return shapely.transform(geometry, self.xy) if self.shifted else geometry
 
 
-def base_map(lon: float, lat: float, display: Display, offline: bool, zoom: int = 15,
-             **options: object) -> folium.Map:
+def base_map(
+    lon: float, lat: float, display: Display, offline: bool, zoom: int = 15, **options: object
+) -> folium.Map:
     """A Folium map centred on a point, with tiles (or none when offline) and a scale bar.
 
     Finish it with :func:`finish`.
     """
     tiles = "none" if offline else display.tiles
-    fmap = folium.Map(location=display.latlon(lon, lat), zoom_start=zoom, tiles=None,
-                      control_scale=False, **options)
+    fmap = folium.Map(
+        location=display.latlon(lon, lat),
+        zoom_start=zoom,
+        tiles=None,
+        control_scale=False,
+        **options,
+    )
     # without a tile layer Leaflet has no zoom range, and clustering refuses to run
     fmap.options.update(max_zoom=19, min_zoom=3)
     MetricScale().add_to(fmap)  # folium's control_scale shows miles and feet as well
     if tiles == "osm":
         folium.TileLayer("OpenStreetMap", control=False).add_to(fmap)
     elif tiles == "amap":
-        folium.TileLayer(_AMAP_URL, attr="© 高德地图 AutoNavi", subdomains="1234",
-                         max_zoom=18, control=False).add_to(fmap)
+        folium.TileLayer(
+            _AMAP_URL, attr="© 高德地图 AutoNavi", subdomains="1234", max_zoom=18, control=False
+        ).add_to(fmap)
     return fmap
 
 
@@ -89,8 +98,9 @@ def finish(fmap: folium.Map, offline: bool, font_url: str | None = None) -> foli
     subsets the page's text needs are inlined.
     """
     # no icon: a browser would ask the server (or the disk) for /favicon.ico
-    fmap.get_root().header.add_child(Element(f'<link rel="icon" href="data:,">'
-                                             f"<style>{_PAGE_CSS}</style>"), name="lc_page")
+    fmap.get_root().header.add_child(
+        Element(f'<link rel="icon" href="data:,"><style>{_PAGE_CSS}</style>'), name="lc_page"
+    )
     if offline or assets_installed():
         embed_assets(fmap)  # first: a render (embed_font's) adds the CDN links for good
         embed_font(fmap, font_url)
@@ -105,7 +115,7 @@ _PAGE_CSS = f"""
 
 def ink(color: str) -> str:
     """Black or white, whichever reads better on ``color`` (``#rrggbb``)."""
-    r, g, b = (int(color.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    r, g, b = (int(color.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4))
     lum = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
     luminance = 0.2126 * lum[0] + 0.7152 * lum[1] + 0.0722 * lum[2]
     # the WCAG contrast against white and against black; take the larger
@@ -115,14 +125,33 @@ def ink(color: str) -> str:
 #: the letter on each category's marker, so a category is told by more than its colour
 #: (colours are per everyday group, in the standards file; letters tell a group's members apart)
 GLYPHS = {
-    "hospital": "H", "clinic": "+", "pharmacy": "Rx",
-    "wet_market": "M", "supermarket": "S", "convenience": "C", "restaurant": "R", "bank": "B",
-    "daily_services": "L", "parcel_locker": "PL",
-    "kindergarten": "K", "primary_school": "1", "junior_high_school": "2", "school": "Sc",
-    "elderly_care": "E", "community_centre": "C", "culture": "L",
-    "sports": "S", "park": "P",
-    "post_office": "PO", "police": "P", "government": "G", "toilets": "WC", "recycling": "R",
-    "bus_stop": "B", "car_parking": "P", "bicycle_parking": "B",
+    "hospital": "H",
+    "clinic": "+",
+    "pharmacy": "Rx",
+    "wet_market": "M",
+    "supermarket": "S",
+    "convenience": "C",
+    "restaurant": "R",
+    "bank": "B",
+    "daily_services": "L",
+    "parcel_locker": "PL",
+    "kindergarten": "K",
+    "primary_school": "1",
+    "junior_high_school": "2",
+    "school": "Sc",
+    "elderly_care": "E",
+    "community_centre": "C",
+    "culture": "L",
+    "sports": "S",
+    "park": "P",
+    "post_office": "PO",
+    "police": "P",
+    "government": "G",
+    "toilets": "WC",
+    "recycling": "R",
+    "bus_stop": "B",
+    "car_parking": "P",
+    "bicycle_parking": "B",
 }
 
 
@@ -135,9 +164,11 @@ def badge_html(category: Category, size: int = 24) -> str:
     """A category's marker: its colour, and its letter in black or white, whichever reads."""
     letters = glyph(category)
     font = round(size * (0.5 if len(letters) == 1 else 0.42))
-    return (f"<span class='lc-badge' style='width:{size}px;height:{size}px;"
-            f"font-size:{font}px;background:{category.color};"
-            f"color:{ink(category.color)}'>{letters}</span>")
+    return (
+        f"<span class='lc-badge' style='width:{size}px;height:{size}px;"
+        f"font-size:{font}px;background:{category.color};"
+        f"color:{ink(category.color)}'>{letters}</span>"
+    )
 
 
 class MetricScale(MacroElement):  # type: ignore[misc]
@@ -157,7 +188,9 @@ def add_streets(fmap: folium.Map, streets: BaseGeometry | None, display: Display
         return
     folium.GeoJson(
         shapely.geometry.mapping(display.geom(streets)),
-        name="街道 · Streets", control=False, interactive=False,
+        name="街道 · Streets",
+        control=False,
+        interactive=False,
         style_function=lambda _f: {"color": "#8a8a8a", "weight": 1.5, "opacity": 0.8},
     ).add_to(fmap)
 
@@ -267,8 +300,9 @@ class Legend(MacroElement):  # type: ignore[misc]
     pixels (phones), open on wider ones.
     """
 
-    def __init__(self, title: str, sections: list[tuple[str, list[LegendRow]]],
-                 fold_below: int = 600) -> None:
+    def __init__(
+        self, title: str, sections: list[tuple[str, list[LegendRow]]], fold_below: int = 600
+    ) -> None:
         super().__init__()
         self._name = "Legend"
         self._template = _LEGEND

@@ -39,12 +39,20 @@ def load_kiosks(path: Path | None = None) -> dict[str, Kiosk]:
     source = path or DEFAULT_KIOSKS_FILE
     try:
         raw = tomllib.loads(source.read_text(encoding="utf-8"))
-        return {kid: Kiosk(id=kid, name_zh=k["name_zh"], name_en=k["name_en"],
-                           region=k["region"], lat=float(k["lat"]), lon=float(k["lon"]),
-                           language=k.get("language", "zh"),
-                           categories=tuple(k["categories"]),
-                           refresh_s=int(k.get("refresh_s", 300)))
-                for kid, k in raw.get("kiosks", {}).items()}
+        return {
+            kid: Kiosk(
+                id=kid,
+                name_zh=k["name_zh"],
+                name_en=k["name_en"],
+                region=k["region"],
+                lat=float(k["lat"]),
+                lon=float(k["lon"]),
+                language=k.get("language", "zh"),
+                categories=tuple(k["categories"]),
+                refresh_s=int(k.get("refresh_s", 300)),
+            )
+            for kid, k in raw.get("kiosks", {}).items()
+        }
     except (OSError, tomllib.TOMLDecodeError, KeyError, ValueError) as exc:
         raise InvalidParameter(f"cannot read kiosks file {source}: {exc}") from exc
 
@@ -65,8 +73,12 @@ def kiosk(kiosk_id: str, path: Path | None = None) -> Kiosk:
     return kiosks[kiosk_id]
 
 
-def kiosk_data(k: Kiosk, nearest: NearestResult, standard: Standard,
-               statuses: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+def kiosk_data(
+    k: Kiosk,
+    nearest: NearestResult,
+    standard: Standard,
+    statuses: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
     """What the list shows (also the JSON the page refreshes from).
 
     ``statuses`` are the fresh live statuses by facility id (``StatusRules.shown``); a
@@ -78,26 +90,47 @@ def kiosk_data(k: Kiosk, nearest: NearestResult, standard: Standard,
     for cat_id, hits in nearest.by_category.items():
         if hits:
             h = hits[0]
-            rows.append({"category": cat_id, "color": colors[cat_id],
-                         "label_zh": h.label_zh, "label_en": h.label_en,
-                         "name": h.name_zh or h.name or "", "minutes": round(h.time_s / 60, 1),
-                         "metres": round(h.distance_m), "lon": h.lon, "lat": h.lat,
-                         **_status_words((statuses or {}).get(h.id))})
+            rows.append(
+                {
+                    "category": cat_id,
+                    "color": colors[cat_id],
+                    "label_zh": h.label_zh,
+                    "label_en": h.label_en,
+                    "name": h.name_zh or h.name or "",
+                    "minutes": round(h.time_s / 60, 1),
+                    "metres": round(h.distance_m),
+                    "lon": h.lon,
+                    "lat": h.lat,
+                    **_status_words((statuses or {}).get(h.id)),
+                }
+            )
     rows.sort(key=lambda r: r["minutes"])
-    return {"kiosk": k.id, "name_zh": k.name_zh, "name_en": k.name_en,
-            "language": k.language, "services": rows}
+    return {
+        "kiosk": k.id,
+        "name_zh": k.name_zh,
+        "name_en": k.name_en,
+        "language": k.language,
+        "services": rows,
+    }
 
 
 def _status_words(shown: Mapping[str, Any] | None) -> dict[str, Any]:
     if shown is None:
         return {}
-    return {"status": dict(shown), "status_zh": describe(shown, "zh"),
-            "status_en": describe(shown, "en")}
+    return {
+        "status": dict(shown),
+        "status_zh": describe(shown, "zh"),
+        "status_en": describe(shown, "en"),
+    }
 
 
-def kiosk_page(k: Kiosk, region: Region, refresh_url: str | None = None,
-               font_url: str | None = None,
-               statuses: Mapping[str, Mapping[str, Any]] | None = None) -> folium.Map:
+def kiosk_page(
+    k: Kiosk,
+    region: Region,
+    refresh_url: str | None = None,
+    font_url: str | None = None,
+    statuses: Mapping[str, Mapping[str, Any]] | None = None,
+) -> folium.Map:
     """The kiosk's page as a Folium map (``.save(path)`` or ``.get_root().render()``).
 
     The web font is inlined (the subsets the page's text needs), or linked from ``font_url``
@@ -111,13 +144,22 @@ def kiosk_page(k: Kiosk, region: Region, refresh_url: str | None = None,
     for hits in near.by_category.values():
         if hits and hits[0].route is not None:
             color = region.standard.category(hits[0].category).color
-            folium.PolyLine([(y, x) for x, y in shapely.get_coordinates(hits[0].route)],
-                            color=color, weight=5, opacity=0.8).add_to(fmap)
+            folium.PolyLine(
+                [(y, x) for x, y in shapely.get_coordinates(hits[0].route)],
+                color=color,
+                weight=5,
+                opacity=0.8,
+            ).add_to(fmap)
     for i, row in enumerate(data["services"], start=1):
-        folium.Marker([row["lat"], row["lon"]], icon=folium.DivIcon(
-            html=f"<div class='lc-kiosk-pin' style='background:{row['color']};"
-                 f"color:{ink(row['color'])}'>{i}</div>",
-            icon_size=(34, 34), icon_anchor=(17, 17))).add_to(fmap)
+        folium.Marker(
+            [row["lat"], row["lon"]],
+            icon=folium.DivIcon(
+                html=f"<div class='lc-kiosk-pin' style='background:{row['color']};"
+                f"color:{ink(row['color'])}'>{i}</div>",
+                icon_size=(34, 34),
+                icon_anchor=(17, 17),
+            ),
+        ).add_to(fmap)
     you_are_here(fmap, k.lon, k.lat, show, radius=14)
     root = fmap.get_root()
     root.header.add_child(Element(f"<style>{_CSS}</style>"), name="lc_kiosk_css")
@@ -128,14 +170,17 @@ def kiosk_page(k: Kiosk, region: Region, refresh_url: str | None = None,
 def _panel(k: Kiosk, data: dict[str, Any], refresh_url: str | None) -> str:
     first, second = (k.name_zh, k.name_en) if k.language == "zh" else (k.name_en, k.name_zh)
     blob = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
-    config = json.dumps({"refresh_url": refresh_url, "refresh_s": k.refresh_s,
-                         "language": k.language})
-    return (f"<aside id='lc-panel'><header><div class='lc-here-label'><i></i>"
-            f"{'您在这里' if k.language == 'zh' else 'You are here'}</div>"
-            f"<h1>{html.escape(first)}</h1><h2>{html.escape(second)}</h2></header>"
-            f"<ol id='lc-services'></ol><footer id='lc-updated'></footer></aside>"
-            f"<script id='lc-data' type='application/json'>{blob}</script>"
-            f"<script>var LC_KIOSK = {config};{_JS}</script>")
+    config = json.dumps(
+        {"refresh_url": refresh_url, "refresh_s": k.refresh_s, "language": k.language}
+    )
+    return (
+        f"<aside id='lc-panel'><header><div class='lc-here-label'><i></i>"
+        f"{'您在这里' if k.language == 'zh' else 'You are here'}</div>"
+        f"<h1>{html.escape(first)}</h1><h2>{html.escape(second)}</h2></header>"
+        f"<ol id='lc-services'></ol><footer id='lc-updated'></footer></aside>"
+        f"<script id='lc-data' type='application/json'>{blob}</script>"
+        f"<script>var LC_KIOSK = {config};{_JS}</script>"
+    )
 
 
 _CSS = """

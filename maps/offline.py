@@ -30,13 +30,17 @@ ASSETS = Path(__file__).with_name("assets") / "node_modules"
 #: package -> (scripts, stylesheets) under its dist/ folder, in load order
 PACKAGES = {
     "leaflet": (("leaflet.js",), ("leaflet.css",)),
-    "leaflet.markercluster": (("leaflet.markercluster.js",),
-                              ("MarkerCluster.css", "MarkerCluster.Default.css")),
+    "leaflet.markercluster": (
+        ("leaflet.markercluster.js",),
+        ("MarkerCluster.css", "MarkerCluster.Default.css"),
+    ),
     "leaflet.featuregroup.subgroup": (("leaflet.featuregroup.subgroup.js",), ()),
 }
 #: Folium element class -> the asset package it needs (beyond Leaflet)
-_PLUGINS = {"MarkerCluster": "leaflet.markercluster",
-            "FeatureGroupSubGroup": "leaflet.featuregroup.subgroup"}
+_PLUGINS = {
+    "MarkerCluster": "leaflet.markercluster",
+    "FeatureGroupSubGroup": "leaflet.featuregroup.subgroup",
+}
 _REMOTE = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//[^"']+["']""", re.IGNORECASE)
 
 
@@ -46,8 +50,9 @@ class AssetsMissing(LivingCircleError, FileNotFoundError):
 
 def assets_installed() -> bool:
     """Whether every asset package (the web font too) is installed locally."""
-    return font_installed() and all((ASSETS / name / "dist" / js[0]).is_file()
-                                    for name, (js, _) in PACKAGES.items())
+    return font_installed() and all(
+        (ASSETS / name / "dist" / js[0]).is_file() for name, (js, _) in PACKAGES.items()
+    )
 
 
 @cache
@@ -65,9 +70,14 @@ def _inline(package: str) -> str:
     css = re.sub(r"url\((images/[^)]+\.png)\)", lambda m: _data_uri(dist / m.group(1)), css)
     js = "\n".join((dist / f).read_text(encoding="utf-8") for f in scripts)
     if package == "leaflet":  # Folium creates markers with the default icon first
-        icons = {k: _data_uri(dist / "images" / f)[4:-1] for k, f in (
-            ("iconUrl", "marker-icon.png"), ("iconRetinaUrl", "marker-icon-2x.png"),
-            ("shadowUrl", "marker-shadow.png"))}
+        icons = {
+            k: _data_uri(dist / "images" / f)[4:-1]
+            for k, f in (
+                ("iconUrl", "marker-icon.png"),
+                ("iconRetinaUrl", "marker-icon-2x.png"),
+                ("shadowUrl", "marker-shadow.png"),
+            )
+        }
         js += f"\nL.Icon.Default.mergeOptions({json.dumps(icons)});"
     return f"<style>{css}</style>\n<script>{js}</script>"
 
@@ -160,7 +170,8 @@ def font_subsets(weight: int) -> tuple[FontSubset, ...]:
         raise AssetsMissing(
             f"the web font {FONT_FAMILY} is not installed (looked for {css}). In a source "
             "checkout, run 'make assets' (needs npm); with pip, install a wheel built where "
-            "npm is available.")
+            "npm is available."
+        )
     subsets = []
     for block in _FACE.findall(css.read_text(encoding="utf-8")):
         file, urange = _FILE.search(block), _RANGE.search(block)
@@ -184,13 +195,22 @@ def _spans(unicode_range: str) -> tuple[tuple[int, int], ...]:
 
 def text_codepoints(page: str) -> frozenset[int]:
     r"""Every character a page can show: its text, entities and ``\uXXXX`` escapes (JSON)."""
-    decoded = _ESCAPE.sub(lambda m: m.group(0).encode("ascii").decode("unicode_escape")
-                          .encode("utf-16", "surrogatepass").decode("utf-16", "replace"), page)
+    decoded = _ESCAPE.sub(
+        lambda m: (
+            m.group(0)
+            .encode("ascii")
+            .decode("unicode_escape")
+            .encode("utf-16", "surrogatepass")
+            .decode("utf-16", "replace")
+        ),
+        page,
+    )
     return frozenset(ord(c) for c in html_lib.unescape(decoded))
 
 
-def font_css(text: str | None = None, url: str | None = None,
-             weights: tuple[int, ...] = FONT_WEIGHTS) -> str:
+def font_css(
+    text: str | None = None, url: str | None = None, weights: tuple[int, ...] = FONT_WEIGHTS
+) -> str:
     """The ``@font-face`` rules of the web font, weights 400 and 700.
 
     Parameters
@@ -218,7 +238,8 @@ def font_css(text: str | None = None, url: str | None = None,
             rules.append(
                 f"@font-face{{font-family:'{FONT_FAMILY}';font-style:normal;"
                 f"font-display:swap;font-weight:{weight};src:{src} format('woff2');"
-                f"unicode-range:{subset.unicode_range}}}")
+                f"unicode-range:{subset.unicode_range}}}"
+            )
     return "\n".join(rules)
 
 

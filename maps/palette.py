@@ -51,8 +51,9 @@ def band_of(minutes: NDArray[np.float64]) -> NDArray[np.intp]:
     return np.where(np.isfinite(minutes), idx, len(BANDS)).astype(np.intp)
 
 
-def home_radius(population: NDArray[np.float64], top: float, low: float = 0.0
-                ) -> NDArray[np.float64]:
+def home_radius(
+    population: NDArray[np.float64], top: float, low: float = 0.0
+) -> NDArray[np.float64]:
     """Marker radius in pixels: area grows with residents, 3 to 16 px (5 px if all equal)."""
     if top <= low * 1.5:  # every home alike (street nodes, one resident each)
         return np.full(len(population), 5.0)

@@ -26,23 +26,38 @@ def print_pdf(page: str, out: Path, what: str = "report", chromium: Path = CHROM
     from playwright.sync_api import sync_playwright  # noqa: PLC0415
 
     if not chromium.exists():
-        raise LivingCircleError(f"Chromium is needed to print the {what} as PDF and is not at "
-                                f"{chromium}; install it (Debian: apt-get install chromium), "
-                                "or ask for HTML")
+        raise LivingCircleError(
+            f"Chromium is needed to print the {what} as PDF and is not at "
+            f"{chromium}; install it (Debian: apt-get install chromium), "
+            "or ask for HTML"
+        )
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(chromium), args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            browser = p.chromium.launch(
+                executable_path=str(chromium),
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
             try:
                 tab = browser.new_page()
-                tab.route("**/*", lambda route: route.abort()
-                          if not route.request.url.startswith(("data:", "about:"))
-                          else route.continue_())
+                tab.route(
+                    "**/*",
+                    lambda route: (
+                        route.abort()
+                        if not route.request.url.startswith(("data:", "about:"))
+                        else route.continue_()
+                    ),
+                )
                 tab.set_content(page, wait_until="load", timeout=RENDER_TIMEOUT_MS)
                 tab.evaluate("document.fonts.ready.then(() => true)")
                 tab.set_default_timeout(RENDER_TIMEOUT_MS)
-                tab.pdf(path=str(out), format="A4", print_background=True,
-                        prefer_css_page_size=True, outline=True, tagged=True)
+                tab.pdf(
+                    path=str(out),
+                    format="A4",
+                    print_background=True,
+                    prefer_css_page_size=True,
+                    outline=True,
+                    tagged=True,
+                )
             finally:
                 browser.close()
     except PlaywrightError as exc:

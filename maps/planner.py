@@ -149,28 +149,36 @@ def planner_layers(
     acc = result.analysis.access(category)
     points = _homes(result, category)
     street_nodes = homes is None and source.startswith("street nodes")
-    use_hex = (street_nodes or len(points) > MAX_HOME_MARKERS) if hexagons is None else \
-        hexagons
+    use_hex = (street_nodes or len(points) > MAX_HOME_MARKERS) if hexagons is None else hexagons
     res = hex_resolution(region)
     cov = result.coverage
     row = cov[(cov["community"] == DISTRICT) & (cov["category"] == category)]
     return PlannerLayers(
-        category, acc.radius_m, result.analysis.speed_m_s,
-        street_bands(region, acc.node_m, result.analysis.speed_m_s), points,
-        hexagon_cells(points, res) if use_hex else None, res,
+        category,
+        acc.radius_m,
+        result.analysis.speed_m_s,
+        street_bands(region, acc.node_m, result.analysis.speed_m_s),
+        points,
+        hexagon_cells(points, res) if use_hex else None,
+        res,
         result.gaps[result.gaps["category"] == category].reset_index(drop=True),
-        _sites(result, category), _scored(result, communities),
+        _sites(result, category),
+        _scored(result, communities),
         int(np.sum(region.facilities.category == region.standard.category_index(category))),
-        float(row["covered_share"].iloc[0]) if len(row) else math.nan, source)
+        float(row["covered_share"].iloc[0]) if len(row) else math.nan,
+        source,
+    )
 
 
 def _homes(result: PlannerTables, category: str) -> gpd.GeoDataFrame:
     """Demand points with population, minutes to the nearest and band."""
     frame = result.analysis.demand.frame
     mins = result.analysis.minutes_to(category)
-    return gpd.GeoDataFrame({"population": result.analysis.demand.population,
-                             "minutes": mins, "band": band_of(mins)},
-                            geometry=frame.geometry.to_numpy(), crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {"population": result.analysis.demand.population, "minutes": mins, "band": band_of(mins)},
+        geometry=frame.geometry.to_numpy(),
+        crs="EPSG:4326",
+    )
 
 
 def _sites(result: PlannerTables, category: str) -> gpd.GeoDataFrame:
@@ -180,8 +188,7 @@ def _sites(result: PlannerTables, category: str) -> gpd.GeoDataFrame:
     return sites[sites["category"] == category].reset_index(drop=True)
 
 
-def _scored(result: PlannerTables, communities: gpd.GeoDataFrame | None
-            ) -> gpd.GeoDataFrame | None:
+def _scored(result: PlannerTables, communities: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
     """Community polygons with their population-weighted living-circle score."""
     if communities is None or communities.empty:
         return None
@@ -192,8 +199,9 @@ def _scored(result: PlannerTables, communities: gpd.GeoDataFrame | None
     return out
 
 
-def street_bands(region: Region, node_m: NDArray[np.float64], speed_m_s: float
-                 ) -> list[tuple[BaseGeometry, float]]:
+def street_bands(
+    region: Region, node_m: NDArray[np.float64], speed_m_s: float
+) -> list[tuple[BaseGeometry, float]]:
     """Per band of :data:`ALL_BANDS`: the streets whose middle is in it, and their km."""
     net = region.net
     mid = np.minimum(node_m[net.edge_u], node_m[net.edge_v]) + net.edge_length / 2
@@ -218,8 +226,7 @@ def hex_resolution(region: Region) -> int:
 def hexagon_cells(homes: gpd.GeoDataFrame, resolution: int) -> gpd.GeoDataFrame:
     """H3 cells holding homes: residents, the residents' median minutes, its band."""
     lon, lat = homes.geometry.x.to_numpy(), homes.geometry.y.to_numpy()
-    cells = np.array([h3.latlng_to_cell(y, x, resolution) for x, y in zip(lon, lat,
-                                                                          strict=True)])
+    cells = np.array([h3.latlng_to_cell(y, x, resolution) for x, y in zip(lon, lat, strict=True)])
     mins = homes["minutes"].to_numpy(dtype=np.float64)
     pop = homes["population"].to_numpy(dtype=np.float64)
     order = np.lexsort((np.nan_to_num(mins, posinf=np.finfo(float).max), cells))
@@ -227,11 +234,15 @@ def hexagon_cells(homes: gpd.GeoDataFrame, resolution: int) -> gpd.GeoDataFrame:
     keys, start = np.unique(cells, return_index=True)
     ends = np.append(start[1:], len(cells))
     total = np.add.reduceat(pop, start) if len(cells) else np.zeros(0)
-    median = np.array([_weighted_median(mins[a:b], pop[a:b]) for a, b in zip(start, ends,
-                                                                            strict=True)])
+    median = np.array(
+        [_weighted_median(mins[a:b], pop[a:b]) for a, b in zip(start, ends, strict=True)]
+    )
     shapes = [shapely.Polygon([(x, y) for y, x in h3.cell_to_boundary(c)]) for c in keys]
-    return gpd.GeoDataFrame({"cell": keys, "population": total, "minutes": median,
-                             "band": band_of(median)}, geometry=shapes, crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {"cell": keys, "population": total, "minutes": median, "band": band_of(median)},
+        geometry=shapes,
+        crs="EPSG:4326",
+    )
 
 
 def _weighted_median(values: NDArray[np.float64], weights: NDArray[np.float64]) -> float:
@@ -259,13 +270,15 @@ def planner_map(
     Parameters are those of :func:`planner_layers`; ``offline`` writes every script into the
     page and draws the streets instead of tiles, ``tiles`` picks the online base map.
     """
-    layers = planner_layers(region, category, speed_m_s, homes, communities, hexagons,
-                            n_sites, result)
+    layers = planner_layers(
+        region, category, speed_m_s, homes, communities, hexagons, n_sites, result
+    )
     return draw(region, layers, offline, tiles)
 
 
-def draw(region: Region, layers: PlannerLayers, offline: bool = False,
-         tiles: Tiles = "osm") -> folium.Map:
+def draw(
+    region: Region, layers: PlannerLayers, offline: bool = False, tiles: Tiles = "osm"
+) -> folium.Map:
     """The Folium map of laid-out planner layers."""
     show = Display(tiles)
     w, s, e, n = region.boundary.bounds
@@ -274,8 +287,9 @@ def draw(region: Region, layers: PlannerLayers, offline: bool = False,
     css = _CSS.replace("FONTS", FONT_STACK)
     fmap.get_root().header.add_child(folium.Element(f"<style>{css}</style>"), name="lc_plan")
     if offline:
-        add_streets(fmap, region.unproject_geom(shapely.multilinestrings(region.net.edge_geom)),
-                    show)
+        add_streets(
+            fmap, region.unproject_geom(shapely.multilinestrings(region.net.edge_geom)), show
+        )
     if layers.communities is not None:
         _communities(fmap, layers.communities, show)
     _streets(fmap, layers, show)
@@ -288,8 +302,7 @@ def draw(region: Region, layers: PlannerLayers, offline: bool = False,
     _facilities(fmap, region, layers.category, show)
     _site_markers(fmap, layers, region, show)
     _legend(fmap, region, layers)
-    fmap.get_root().html.add_child(folium.Element(banner_html(region, layers)),
-                                   name="lc_banner")
+    fmap.get_root().html.add_child(folium.Element(banner_html(region, layers)), name="lc_banner")
     folium.LayerControl(collapsed=True).add_to(fmap)
     lo, hi = show.xy(np.array([[w, s], [e, n]]))
     FitBeside([[lo[1], lo[0]], [hi[1], hi[0]]]).add_to(fmap)
@@ -357,9 +370,11 @@ def banner_html(region: Region, layers: PlannerLayers) -> str:
         text, css = words.no_facility(cat.label_zh, cat.label_en), "lc-banner lc-missing"
     else:
         share = words.percent(layers.covered_share)
-        text = (f"{words.metres(layers.radius_m).split(' · ')[0]}内有{cat.label_zh}的居民 "
-                f"{share} · residents within {layers.radius_m:.0f} m of a "
-                f"{words.lower_first(cat.label_en)}: {share}")
+        text = (
+            f"{words.metres(layers.radius_m).split(' · ')[0]}内有{cat.label_zh}的居民 "
+            f"{share} · residents within {layers.radius_m:.0f} m of a "
+            f"{words.lower_first(cat.label_en)}: {share}"
+        )
         css = "lc-banner"
     return f"<div class='{css}' role='status'>{html.escape(text)}</div>"
 
@@ -371,9 +386,14 @@ def _streets(fmap: folium.Map, layers: PlannerLayers, show: Display) -> None:
             continue
         dash = "2 4" if band is UNREACHABLE else None
         folium.GeoJson(
-            shapely.geometry.mapping(show.geom(lines)), interactive=False,
+            shapely.geometry.mapping(show.geom(lines)),
+            interactive=False,
             style_function=lambda _f, c=band.color, d=dash: {
-                "color": c, "weight": 2, "opacity": 0.55, "dashArray": d},
+                "color": c,
+                "weight": 2,
+                "opacity": 0.55,
+                "dashArray": d,
+            },
         ).add_to(group)
     group.add_to(fmap)
 
@@ -381,21 +401,32 @@ def _streets(fmap: folium.Map, layers: PlannerLayers, show: Display) -> None:
 def _hexagons(fmap: folium.Map, cells: gpd.GeoDataFrame, show: Display) -> None:
     top = max(float(cells["population"].max()), 1.0) if len(cells) else 1.0
     features = []
-    for cell, pop, mins, band, geom in cells[["cell", "population", "minutes", "band",
-                                              "geometry"]].itertuples(index=False):
+    for cell, pop, mins, band, geom in cells[
+        ["cell", "population", "minutes", "band", "geometry"]
+    ].itertuples(index=False):
         b = ALL_BANDS[band]
-        features.append({"type": "Feature", "geometry": shapely.geometry.mapping(
-            show.geom(geom)), "properties": {
-            "cell": cell, "color": b.color,
-            "opacity": round(0.3 + 0.6 * math.sqrt(max(pop, 0) / top), 3),
-            "tip": f"{words.residents(pop)}<br>{_minutes_tip(mins)}"}})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(show.geom(geom)),
+                "properties": {
+                    "cell": cell,
+                    "color": b.color,
+                    "opacity": round(0.3 + 0.6 * math.sqrt(max(pop, 0) / top), 3),
+                    "tip": f"{words.residents(pop)}<br>{_minutes_tip(mins)}",
+                },
+            }
+        )
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
         name="居民（六边形）· Residents (hexagons)",
-        style_function=lambda f: {"color": "#ffffff", "weight": 0.6,
-                                  "fillColor": f["properties"]["color"],
-                                  "fillOpacity": f["properties"]["opacity"],
-                                  "className": "lc-hex"},
+        style_function=lambda f: {
+            "color": "#ffffff",
+            "weight": 0.6,
+            "fillColor": f["properties"]["color"],
+            "fillOpacity": f["properties"]["opacity"],
+            "className": "lc-hex",
+        },
         tooltip=folium.GeoJsonTooltip(["tip"], labels=False),
     ).add_to(fmap)
 
@@ -408,26 +439,41 @@ def _minutes_tip(mins: float) -> str:
 
 def _home_points(fmap: folium.Map, homes: gpd.GeoDataFrame, show: Display) -> None:
     pop = homes["population"].to_numpy(dtype=np.float64)
-    radius = home_radius(pop, float(pop.max()) if len(pop) else 1.0,
-                         float(pop.min()) if len(pop) else 0.0)
+    radius = home_radius(
+        pop, float(pop.max()) if len(pop) else 1.0, float(pop.min()) if len(pop) else 0.0
+    )
     order = np.argsort(-pop, kind="stable")  # big ones first, small ones drawn on top
-    xy = show.xy(np.column_stack([homes.geometry.x, homes.geometry.y])) if len(homes) else \
-        np.zeros((0, 2))
-    features = [{"type": "Feature",
-                 "geometry": {"type": "Point", "coordinates": [float(xy[i, 0]),
-                                                               float(xy[i, 1])]},
-                 "properties": {"color": ALL_BANDS[int(homes["band"].iat[i])].color,
-                                "radius": round(float(radius[i]), 1),
-                                "tip": f"{words.residents(pop[i])}<br>"
-                                       f"{_minutes_tip(float(homes['minutes'].iat[i]))}"}}
-                for i in order.tolist()]
+    xy = (
+        show.xy(np.column_stack([homes.geometry.x, homes.geometry.y]))
+        if len(homes)
+        else np.zeros((0, 2))
+    )
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [float(xy[i, 0]), float(xy[i, 1])]},
+            "properties": {
+                "color": ALL_BANDS[int(homes["band"].iat[i])].color,
+                "radius": round(float(radius[i]), 1),
+                "tip": f"{words.residents(pop[i])}<br>"
+                f"{_minutes_tip(float(homes['minutes'].iat[i]))}",
+            },
+        }
+        for i in order.tolist()
+    ]
     folium.GeoJson(
-        {"type": "FeatureCollection", "features": features}, name="居民住宅 · Homes",
+        {"type": "FeatureCollection", "features": features},
+        name="居民住宅 · Homes",
         marker=folium.CircleMarker(radius=5),
-        style_function=lambda f: {"radius": f["properties"]["radius"], "color": "#ffffff",
-                                  "weight": 1.2, "fill": True,
-                                  "fillColor": f["properties"]["color"], "fillOpacity": 0.85,
-                                  "className": "lc-home"},
+        style_function=lambda f: {
+            "radius": f["properties"]["radius"],
+            "color": "#ffffff",
+            "weight": 1.2,
+            "fill": True,
+            "fillColor": f["properties"]["color"],
+            "fillOpacity": 0.85,
+            "className": "lc-home",
+        },
         tooltip=folium.GeoJsonTooltip(["tip"], labels=False),
     ).add_to(fmap)
 
@@ -435,8 +481,10 @@ def _home_points(fmap: folium.Map, homes: gpd.GeoDataFrame, show: Display) -> No
 def gap_label(population: float, radius_m: float) -> str:
     """``缺口：1,240 位居民 · gap: 1,240 residents`` beyond the radius."""
     count = words.people(population)
-    return (f"{count} 位居民 · {count} residents<br><small>超出 {radius_m:.0f} 米 · "
-            f"beyond {radius_m:.0f} m</small>")
+    return (
+        f"{count} 位居民 · {count} residents<br><small>超出 {radius_m:.0f} 米 · "
+        f"beyond {radius_m:.0f} m</small>"
+    )
 
 
 def _gaps(fmap: folium.Map, layers: PlannerLayers, show: Display) -> None:
@@ -449,32 +497,53 @@ def _gaps(fmap: folium.Map, layers: PlannerLayers, show: Display) -> None:
         text = gap_label(float(pop), layers.radius_m)
         folium.GeoJson(
             shapely.geometry.mapping(show.geom(geom)),
-            style_function=lambda _f: {"color": GAP_COLOR, "weight": 2.5, "dashArray": "8 5",
-                                       "fill": False, "className": "lc-gap"},
+            style_function=lambda _f: {
+                "color": GAP_COLOR,
+                "weight": 2.5,
+                "dashArray": "8 5",
+                "fill": False,
+                "className": "lc-gap",
+            },
             tooltip=folium.Tooltip(text),
         ).add_to(group)
         if i < MAX_GAP_LABELS:
             spot = geom.representative_point()
-            folium.Marker(show.latlon(spot.x, spot.y), icon=folium.DivIcon(
-                html=f"<div class='lc-gap-label'>{text}</div>", icon_size=(0, 0),
-                class_name="lc-gap-pin")).add_to(group)
+            folium.Marker(
+                show.latlon(spot.x, spot.y),
+                icon=folium.DivIcon(
+                    html=f"<div class='lc-gap-label'>{text}</div>",
+                    icon_size=(0, 0),
+                    class_name="lc-gap-pin",
+                ),
+            ).add_to(group)
     group.add_to(fmap)
 
 
 def _communities(fmap: folium.Map, comm: gpd.GeoDataFrame, show: Display) -> None:
     group = folium.FeatureGroup(name="社区生活圈得分 · Communities by living-circle score")
     for name, score, geom in comm[["name", "score", "geometry"]].itertuples(index=False):
-        text = html.escape(str(name)) + "<br>" + (
-            f"生活圈得分 {words.percent(score)} · score {words.percent(score)}"
-            if math.isfinite(score) else "无居民 · no residents")
+        text = (
+            html.escape(str(name))
+            + "<br>"
+            + (
+                f"生活圈得分 {words.percent(score)} · score {words.percent(score)}"
+                if math.isfinite(score)
+                else "无居民 · no residents"
+            )
+        )
         fill = score_color(score)
         folium.GeoJson(
             shapely.geometry.mapping(show.geom(geom)),
             style_function=lambda _f, c=fill: {
-                "color": "#333333", "weight": 2, "fillColor": c, "fillOpacity": 0.45,
-                "className": "lc-community"},
-            tooltip=folium.Tooltip(text, permanent=True, direction="center",
-                                   class_name="lc-community-label"),
+                "color": "#333333",
+                "weight": 2,
+                "fillColor": c,
+                "fillOpacity": 0.45,
+                "className": "lc-community",
+            },
+            tooltip=folium.Tooltip(
+                text, permanent=True, direction="center", class_name="lc-community-label"
+            ),
         ).add_to(group)
     group.add_to(fmap)
 
@@ -482,18 +551,24 @@ def _communities(fmap: folium.Map, comm: gpd.GeoDataFrame, show: Display) -> Non
 def _facilities(fmap: folium.Map, region: Region, category: str, show: Display) -> None:
     cat = region.standard.category(category)
     fac = region.facilities
-    rows: NDArray[np.intp] = np.flatnonzero(fac.category == region.standard.category_index(
-        category))
-    cluster = MarkerCluster(name=f"{cat.label_zh} · {cat.label_en} ({len(rows)})",
-                            options={"disableClusteringAtZoom": 16},
-                            icon_create_function=_CLUSTER_ICON)
+    rows: NDArray[np.intp] = np.flatnonzero(
+        fac.category == region.standard.category_index(category)
+    )
+    cluster = MarkerCluster(
+        name=f"{cat.label_zh} · {cat.label_en} ({len(rows)})",
+        options={"disableClusteringAtZoom": 16},
+        icon_create_function=_CLUSTER_ICON,
+    )
     letter = html.escape(glyph(cat))
     for (x, y), row in zip(show.xy(fac.anchor_lonlat[rows]).tolist(), rows, strict=True):
-        name = html.escape(str(fac.text["name_zh"][row] or fac.text["name"][row] or
-                               cat.label_en))
+        name = html.escape(str(fac.text["name_zh"][row] or fac.text["name"][row] or cat.label_en))
         folium.Marker(
-            [y, x], icon=folium.DivIcon(html=f"<div class='lc-facility'>{letter}</div>",
-                                        icon_size=(20, 20), icon_anchor=(10, 10)),
+            [y, x],
+            icon=folium.DivIcon(
+                html=f"<div class='lc-facility'>{letter}</div>",
+                icon_size=(20, 20),
+                icon_anchor=(10, 10),
+            ),
             tooltip=f"{name} · {html.escape(cat.label_zh)} · {html.escape(cat.label_en)}",
         ).add_to(cluster)
     cluster.add_to(fmap)
@@ -505,92 +580,167 @@ _CLUSTER_ICON = """function (cluster) {
 }"""
 
 
-def _site_markers(fmap: folium.Map, layers: PlannerLayers, region: Region,
-                  show: Display) -> None:
+def _site_markers(fmap: folium.Map, layers: PlannerLayers, region: Region, show: Display) -> None:
     sites = layers.sites
     if sites.empty:
         return
     cat = region.standard.category(layers.category)
     group = folium.FeatureGroup(name="建议新址 · Proposed sites")
-    for rank, gain, geom in zip(sites["rank"], sites.get("gain_population", np.nan),
-                                sites.geometry, strict=True):
-        tip = (f"建议新址 {rank}：新{cat.label_zh} · proposed site {rank}: a new "
-               f"{words.lower_first(cat.label_en)}<br>+{words.residents(float(gain))} "
-               f"({words.metres(layers.radius_m)})")
-        folium.Marker(show.latlon(geom.x, geom.y), icon=folium.DivIcon(
-            html=f"<div class='lc-site'>{int(rank)}</div>", icon_size=(26, 26),
-            icon_anchor=(13, 13)), tooltip=tip, z_index_offset=1000).add_to(group)
+    for rank, gain, geom in zip(
+        sites["rank"], sites.get("gain_population", np.nan), sites.geometry, strict=True
+    ):
+        tip = (
+            f"建议新址 {rank}：新{cat.label_zh} · proposed site {rank}: a new "
+            f"{words.lower_first(cat.label_en)}<br>+{words.residents(float(gain))} "
+            f"({words.metres(layers.radius_m)})"
+        )
+        folium.Marker(
+            show.latlon(geom.x, geom.y),
+            icon=folium.DivIcon(
+                html=f"<div class='lc-site'>{int(rank)}</div>",
+                icon_size=(26, 26),
+                icon_anchor=(13, 13),
+            ),
+            tooltip=tip,
+            z_index_offset=1000,
+        ).add_to(group)
     group.add_to(fmap)
 
 
 def _legend(fmap: folium.Map, region: Region, layers: PlannerLayers) -> None:
     cat = region.standard.category(layers.category)
-    Legend(html.escape(words.both(f"步行至最近的{cat.label_zh}",
-                                  f"Walk to the nearest {words.lower_first(cat.label_en)}")),
-           legend_sections(region, layers)).add_to(fmap)
+    Legend(
+        html.escape(
+            words.both(
+                f"步行至最近的{cat.label_zh}",
+                f"Walk to the nearest {words.lower_first(cat.label_en)}",
+            )
+        ),
+        legend_sections(region, layers),
+    ).add_to(fmap)
 
 
-def legend_sections(region: Region, layers: PlannerLayers
-                    ) -> list[tuple[str, list[LegendRow]]]:
+def legend_sections(region: Region, layers: PlannerLayers) -> list[tuple[str, list[LegendRow]]]:
     """The legend: headline, minutes on foot, residents, gaps, facilities, communities."""
     cat = region.standard.category(layers.category)
     head = []
     if not layers.facilities:
-        head.append(LegendRow(html.escape(words.no_facility(cat.label_zh, cat.label_en)),
-                              "", "text", "lc-legend-row lc-legend-missing"))
+        head.append(
+            LegendRow(
+                html.escape(words.no_facility(cat.label_zh, cat.label_en)),
+                "",
+                "text",
+                "lc-legend-row lc-legend-missing",
+            )
+        )
     else:
         share = words.percent(layers.covered_share)
-        head.append(LegendRow(html.escape(
-            f"{layers.radius_m:.0f} 米内有{cat.label_zh}的居民：{share} · residents within "
-            f"{layers.radius_m:.0f} m of one: {share}"), "", "text", "lc-legend-row lc-headline"))
+        head.append(
+            LegendRow(
+                html.escape(
+                    f"{layers.radius_m:.0f} 米内有{cat.label_zh}的居民：{share} · residents within "
+                    f"{layers.radius_m:.0f} m of one: {share}"
+                ),
+                "",
+                "text",
+                "lc-legend-row lc-headline",
+            )
+        )
     kind = "box" if layers.hexagons is not None else "dot"
     speed = f"{layers.speed_m_s:g} m/s"
-    bands = [LegendRow(html.escape(f"{b.label} ({km:.1f} km)"), b.color, kind,
-                       "lc-legend-band")
-             for b, (_, km) in zip(ALL_BANDS, layers.streets, strict=True)]
-    sections = [("", head), (html.escape(words.both(f"步行时间（{speed}）",
-                                                    f"Minutes on foot at {speed}")) +
-                             "<br><small>（括号内为街道长度 · street length in brackets）</small>",
-                             bands),
-                (html.escape(words.both("居民", "Residents")), _resident_rows(layers))]
+    bands = [
+        LegendRow(html.escape(f"{b.label} ({km:.1f} km)"), b.color, kind, "lc-legend-band")
+        for b, (_, km) in zip(ALL_BANDS, layers.streets, strict=True)
+    ]
+    sections = [
+        ("", head),
+        (
+            html.escape(words.both(f"步行时间（{speed}）", f"Minutes on foot at {speed}"))
+            + "<br><small>（括号内为街道长度 · street length in brackets）</small>",
+            bands,
+        ),
+        (html.escape(words.both("居民", "Residents")), _resident_rows(layers)),
+    ]
     marks = []
     if layers.facilities:
-        marks.append(LegendRow(html.escape(words.both(
-            f"超出 {layers.radius_m:.0f} 米的缺口（标注居民数）",
-            f"gap beyond {layers.radius_m:.0f} m, labelled with its residents")),
-            GAP_COLOR, "outline", "lc-legend-gap"))
-    marks.append(LegendRow(html.escape(f"{cat.label_zh} · {cat.label_en} ({layers.facilities})"),
-                           "", "badge", "lc-legend-row lc-legend-facility",
-                           badge=f"<span class='lc-facility'>{html.escape(glyph(cat))}</span>"))
+        marks.append(
+            LegendRow(
+                html.escape(
+                    words.both(
+                        f"超出 {layers.radius_m:.0f} 米的缺口（标注居民数）",
+                        f"gap beyond {layers.radius_m:.0f} m, labelled with its residents",
+                    )
+                ),
+                GAP_COLOR,
+                "outline",
+                "lc-legend-gap",
+            )
+        )
+    marks.append(
+        LegendRow(
+            html.escape(f"{cat.label_zh} · {cat.label_en} ({layers.facilities})"),
+            "",
+            "badge",
+            "lc-legend-row lc-legend-facility",
+            badge=f"<span class='lc-facility'>{html.escape(glyph(cat))}</span>",
+        )
+    )
     if not layers.sites.empty:
-        marks.append(LegendRow(html.escape(words.both("建议新址（按优先顺序）",
-                                                      "proposed new sites, in order")),
-                               "", "badge", "lc-legend-row lc-legend-site",
-                               badge="<span class='lc-site'>1</span>"))
+        marks.append(
+            LegendRow(
+                html.escape(words.both("建议新址（按优先顺序）", "proposed new sites, in order")),
+                "",
+                "badge",
+                "lc-legend-row lc-legend-site",
+                badge="<span class='lc-site'>1</span>",
+            )
+        )
     sections.append((html.escape(words.both("缺口与设施", "Gaps and facilities")), marks))
     if layers.communities is not None:
-        sections.append((html.escape(words.both("社区生活圈得分", "Community living-circle score")),
-                         _score_rows()))
+        sections.append(
+            (
+                html.escape(words.both("社区生活圈得分", "Community living-circle score")),
+                _score_rows(),
+            )
+        )
     return sections
 
 
 def _resident_rows(layers: PlannerLayers) -> list[LegendRow]:
     source = html.escape(f"数据来源 · from: {layers.source}") if layers.source else ""
     if layers.hexagons is not None:
-        rows = [LegendRow(html.escape(words.both(
-            f"H3 六边形（分辨率 {layers.resolution}），颜色越深居民越多",
-            f"H3 hexagons (resolution {layers.resolution}): stronger colour, more residents; "
-            "colour: the residents' median time")), "", "badge", "lc-legend-row",
-            badge="<span class='lc-swatch' style='width:28px;height:14px;background:"
-                  "linear-gradient(90deg,#56B4E94d,#56B4E9)'></span>")]
+        rows = [
+            LegendRow(
+                html.escape(
+                    words.both(
+                        f"H3 六边形（分辨率 {layers.resolution}），颜色越深居民越多",
+                        f"H3 hexagons (resolution {layers.resolution}): stronger colour, "
+                        "more residents; "
+                        "colour: the residents' median time",
+                    )
+                ),
+                "",
+                "badge",
+                "lc-legend-row",
+                badge="<span class='lc-swatch' style='width:28px;height:14px;background:"
+                "linear-gradient(90deg,#56B4E94d,#56B4E9)'></span>",
+            )
+        ]
     else:
         pop = layers.homes["population"].to_numpy(dtype=np.float64)
         top = float(pop.max()) if len(pop) else 1.0
         low = float(pop.min()) if len(pop) else 0.0
         sizes = [top] if top <= 1.5 * low else _nice_sizes(top)
-        rows = [LegendRow(html.escape(words.residents(v)), "", "badge", "lc-legend-row",
-                          badge=_size_badge(float(home_radius(np.array([v]), top, low)[0])))
-                for v in sizes]
+        rows = [
+            LegendRow(
+                html.escape(words.residents(v)),
+                "",
+                "badge",
+                "lc-legend-row",
+                badge=_size_badge(float(home_radius(np.array([v]), top, low)[0])),
+            )
+            for v in sizes
+        ]
     if source:
         rows.append(LegendRow(source, "", "text"))
     return rows
@@ -598,8 +748,10 @@ def _resident_rows(layers: PlannerLayers) -> list[LegendRow]:
 
 def _size_badge(radius: float) -> str:
     d = round(2 * radius)
-    return (f"<span class='lc-swatch' style='width:{d}px;height:{d}px;border-radius:50%;"
-            f"border:1.5px solid #333;background:#ffffff'></span>")
+    return (
+        f"<span class='lc-swatch' style='width:{d}px;height:{d}px;border-radius:50%;"
+        f"border:1.5px solid #333;background:#ffffff'></span>"
+    )
 
 
 def _nice_sizes(top: float) -> list[float]:
@@ -608,12 +760,19 @@ def _nice_sizes(top: float) -> list[float]:
         return [top]
     big = 10 ** math.floor(math.log10(top))
     big = max(v * big for v in (1, 2, 5) if v * big <= top)
-    return sorted({big, max(big / 10, 1.0), max(big / 100, 1.0)} if big >= 100 else
-                  {big, max(big / 10, 1.0)})
+    return sorted(
+        {big, max(big / 10, 1.0), max(big / 100, 1.0)} if big >= 100 else {big, max(big / 10, 1.0)}
+    )
 
 
 def _score_rows() -> list[LegendRow]:
-    labels = {0.8: "80% 以上 · 80% or more", 0.6: "60–80%", 0.4: "40–60%",
-              0.0: "40% 以下 · under 40%"}
-    return [LegendRow(html.escape(labels[low]), color, "box", "lc-legend-row lc-legend-score")
-            for low, color in SCORE_CLASSES]
+    labels = {
+        0.8: "80% 以上 · 80% or more",
+        0.6: "60–80%",
+        0.4: "40–60%",
+        0.0: "40% 以下 · under 40%",
+    }
+    return [
+        LegendRow(html.escape(labels[low]), color, "box", "lc-legend-row lc-legend-score")
+        for low, color in SCORE_CLASSES
+    ]

@@ -52,8 +52,10 @@ def app_link(app_url: str, lon: float, lat: float, language: str = "zh") -> str:
     """The live app's address at a place: ``APP_URL?lat=..&lon=..&lang=zh``."""
     parts = urlsplit(app_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InvalidParameter(f"--app-url {app_url!r} is not allowed; give an http(s) address "
-                               f"such as {DEFAULT_APP_URL}")
+        raise InvalidParameter(
+            f"--app-url {app_url!r} is not allowed; give an http(s) address "
+            f"such as {DEFAULT_APP_URL}"
+        )
     query = urlencode({"lat": f"{lat:.5f}", "lon": f"{lon:.5f}", "lang": language})
     base = app_url.split("#", 1)[0]
     return f"{base}{'&' if parts.query else '?'}{query}"
@@ -61,24 +63,33 @@ def app_link(app_url: str, lon: float, lat: float, language: str = "zh") -> str:
 
 # -- the page ---------------------------------------------------------------------------------
 
+
 def poster_html(region: Region, place: Place, app_url: str = DEFAULT_APP_URL) -> str:
     """The poster as a self-contained HTML page (A4 portrait, print CSS)."""
     minutes = list(config.DEFAULT_MINUTES)
     catchment = region.catchment(place.lon, place.lat, minutes)
     wanted = [c for c in place.categories if c in region.standard.category_ids]
-    near = region.nearest(place.lon, place.lat, wanted, k=1, max_minutes=max(minutes),
-                          routes=False)
+    near = region.nearest(place.lon, place.lat, wanted, k=1, max_minutes=max(minutes), routes=False)
     services = _services(near)
     colours = {c.id: c.color for c in region.standard.categories}
     link = app_link(app_url, place.lon, place.lat)
-    body = ("<header>" + _title(place, region.name) + _qr(link) + "</header>"
-            + "<section class='middle'>" + _map_svg(region, place, catchment, services, colours)
-            + _service_list(services, colours) + "</section>"
-            + _checklist(catchment.tiers))
+    body = (
+        "<header>"
+        + _title(place, region.name)
+        + _qr(link)
+        + "</header>"
+        + "<section class='middle'>"
+        + _map_svg(region, place, catchment, services, colours)
+        + _service_list(services, colours)
+        + "</section>"
+        + _checklist(catchment.tiers)
+    )
     fonts = font_css(text=body) if font_installed() else ""
-    return (f"<!DOCTYPE html><html lang='zh-Hans'><head><meta charset='utf-8'>"
-            f"<title>{html.escape(place.name_zh)} · {html.escape(place.name_en)}</title>"
-            f"<style>{fonts}\n{_CSS}</style></head><body>{body}</body></html>")
+    return (
+        f"<!DOCTYPE html><html lang='zh-Hans'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(place.name_zh)} · {html.escape(place.name_en)}</title>"
+        f"<style>{fonts}\n{_CSS}</style></head><body>{body}</body></html>"
+    )
 
 
 def _services(near: NearestResult) -> list[FacilityHit]:
@@ -88,15 +99,19 @@ def _services(near: NearestResult) -> list[FacilityHit]:
 
 def _title(place: Place, region: str) -> str:
     where = f"{place.lat:.5f}, {place.lon:.5f} · {region}"
-    return (f"<div class='title'><div class='here'><i></i>您在这里 · You are here</div>"
-            f"<h1>{html.escape(place.name_zh)}</h1><h2>{html.escape(place.name_en)}</h2>"
-            f"<div class='where'>{html.escape(where)}</div></div>")
+    return (
+        f"<div class='title'><div class='here'><i></i>您在这里 · You are here</div>"
+        f"<h1>{html.escape(place.name_zh)}</h1><h2>{html.escape(place.name_en)}</h2>"
+        f"<div class='where'>{html.escape(where)}</div></div>"
+    )
 
 
 def _service_list(services: list[FacilityHit], colours: dict[str, str]) -> str:
     if not services:
-        return ("<div class='services'><h3>附近的生活服务 · Nearest services</h3><p>15 分钟内"
-                "没有找到 · none within a 15-minute walk</p></div>")
+        return (
+            "<div class='services'><h3>附近的生活服务 · Nearest services</h3><p>15 分钟内"
+            "没有找到 · none within a 15-minute walk</p></div>"
+        )
     rows = []
     for i, h in enumerate(services, start=1):
         minutes = max(1, round(h.time_s / 60))
@@ -106,9 +121,12 @@ def _service_list(services: list[FacilityHit], colours: dict[str, str]) -> str:
             f"<span class='cat'>{html.escape(h.label_zh)}<small>{html.escape(h.label_en)}"
             f"</small></span><span class='min'>{minutes}<small>分钟 · min</small></span>"
             f"<span class='name'>{round(h.distance_m)} 米 · m{' · ' if name else ''}{name}"
-            f"</span></li>")
-    return ("<div class='services'><h3>附近的生活服务 <small>Nearest everyday services, on "
-            "foot</small></h3><ol>" + "".join(rows) + "</ol></div>")
+            f"</span></li>"
+        )
+    return (
+        "<div class='services'><h3>附近的生活服务 <small>Nearest everyday services, on "
+        "foot</small></h3><ol>" + "".join(rows) + "</ol></div>"
+    )
 
 
 def _badge(colour: str) -> str:
@@ -117,10 +135,12 @@ def _badge(colour: str) -> str:
 
 def _qr(link: str) -> str:
     code = segno.make(link, error="m")
-    return (f"<div class='qr'><img alt='QR code: {html.escape(link)}' "
-            f"src='{code.svg_data_uri(border=4, dark='#000', light='#fff')}'>"
-            f"<p class='scan'>扫码打开实时地图<br><small>Scan to open the live map</small></p>"
-            f"<p class='url'>{html.escape(link)}</p></div>")
+    return (
+        f"<div class='qr'><img alt='QR code: {html.escape(link)}' "
+        f"src='{code.svg_data_uri(border=4, dark='#000', light='#fff')}'>"
+        f"<p class='scan'>扫码打开实时地图<br><small>Scan to open the live map</small></p>"
+        f"<p class='url'>{html.escape(link)}</p></div>"
+    )
 
 
 def _checklist(tiers: list[TierSummary]) -> str:
@@ -128,23 +148,32 @@ def _checklist(tiers: list[TierSummary]) -> str:
     for tier in tiers:
         missing = [r for r in tier.requirements if not r.present]
         met = [r for r in tier.requirements if r.present]
-        lines = [f"<li class='no'><b>✗</b> {tier.minutes} 分钟内没有{html.escape(r.label_zh)}"
-                 f"<small> · no {html.escape(r.label_en.lower())} within a {tier.minutes}-"
-                 f"minute walk</small></li>" for r in missing]
+        lines = [
+            f"<li class='no'><b>✗</b> {tier.minutes} 分钟内没有{html.escape(r.label_zh)}"
+            f"<small> · no {html.escape(r.label_en.lower())} within a {tier.minutes}-"
+            f"minute walk</small></li>"
+            for r in missing
+        ]
         if met:
             lines.append(
                 f"<li class='yes'><b>✓</b> {tier.minutes} 分钟内有："
                 f"{'、'.join(html.escape(r.label_zh) for r in met)}<small> · within "
                 f"{tier.minutes} minutes: "
-                f"{', '.join(html.escape(r.label_en.lower()) for r in met)}</small></li>")
-        blocks.append(f"<div class='tier'><h4>{html.escape(tier.label_zh)} <small>"
-                      f"{html.escape(tier.label_en)}, {tier.distance_m:.0f} m</small></h4>"
-                      f"<ul>{''.join(lines)}</ul></div>")
-    return ("<section class='check'><h3>生活圈检查 <small>GB 50180 living-circle check, "
-            "walking at 1 m/s</small></h3>" + "".join(blocks) + "</section>")
+                f"{', '.join(html.escape(r.label_en.lower()) for r in met)}</small></li>"
+            )
+        blocks.append(
+            f"<div class='tier'><h4>{html.escape(tier.label_zh)} <small>"
+            f"{html.escape(tier.label_en)}, {tier.distance_m:.0f} m</small></h4>"
+            f"<ul>{''.join(lines)}</ul></div>"
+        )
+    return (
+        "<section class='check'><h3>生活圈检查 <small>GB 50180 living-circle check, "
+        "walking at 1 m/s</small></h3>" + "".join(blocks) + "</section>"
+    )
 
 
 # -- the map ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Frame:
@@ -164,8 +193,11 @@ class _Frame:
 
 
 def _frame(place: Place, rings: BaseGeometry) -> _Frame:
-    w, s, e, n = rings.bounds if not rings.is_empty else (
-        place.lon - 0.01, place.lat - 0.006, place.lon + 0.01, place.lat + 0.006)
+    w, s, e, n = (
+        rings.bounds
+        if not rings.is_empty
+        else (place.lon - 0.01, place.lat - 0.006, place.lon + 0.01, place.lat + 0.006)
+    )
     probe = _Frame(place.lon, place.lat, 0.0, 0.0, 1.0, 1.0)
     (x1, y1), (x2, y2) = probe.xy(w, n), probe.xy(e, s)
     width, height = (x2 - x1) * 1.02, (y2 - y1) * 1.02
@@ -180,8 +212,9 @@ def _path(frame: _Frame, geom: BaseGeometry, closed: bool) -> str:
     for line in _lines(geom):
         points = [frame.xy(x, y) for x, y in shapely.get_coordinates(line)]
         if len(points) >= 2:
-            parts.append("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in points)
-                         + ("Z" if closed else ""))
+            parts.append(
+                "M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in points) + ("Z" if closed else "")
+            )
     return "".join(parts)
 
 
@@ -194,8 +227,13 @@ def _lines(geom: BaseGeometry) -> list[BaseGeometry]:
     return list(getattr(geom, "geoms", [geom]))
 
 
-def _map_svg(region: Region, place: Place, catchment: CatchmentResult,
-             services: list[FacilityHit], colours: dict[str, str]) -> str:
+def _map_svg(
+    region: Region,
+    place: Place,
+    catchment: CatchmentResult,
+    services: list[FacilityHit],
+    colours: dict[str, str],
+) -> str:
     rings = {r.minutes: r.polygon for r in catchment.rings}
     outer = rings[max(rings)] if rings else shapely.Point(place.lon, place.lat)
     frame = _frame(place, outer)
@@ -204,38 +242,53 @@ def _map_svg(region: Region, place: Place, catchment: CatchmentResult,
     parts = [f"<rect width='{frame.width:.0f}' height='{frame.height:.0f}' fill='#fbfaf7'/>"]
     for minutes in sorted(rings, reverse=True):
         colour = RING_COLOURS.get(minutes, "#cccccc")
-        parts.append(f"<path d='{_path(frame, rings[minutes], True)}' fill='{colour}' "
-                     f"fill-opacity='0.35' fill-rule='evenodd' stroke='{colour}' "
-                     "stroke-width='2.5' vector-effect='non-scaling-stroke'/>")
-    parts.append(f"<path d='{_path(frame, streets, False)}' fill='none' stroke='#6b6b6b' "
-                 "stroke-width='0.9' vector-effect='non-scaling-stroke' "
-                 "stroke-linecap='round'/>")
+        parts.append(
+            f"<path d='{_path(frame, rings[minutes], True)}' fill='{colour}' "
+            f"fill-opacity='0.35' fill-rule='evenodd' stroke='{colour}' "
+            "stroke-width='2.5' vector-effect='non-scaling-stroke'/>"
+        )
+    parts.append(
+        f"<path d='{_path(frame, streets, False)}' fill='none' stroke='#6b6b6b' "
+        "stroke-width='0.9' vector-effect='non-scaling-stroke' "
+        "stroke-linecap='round'/>"
+    )
     size = frame.width * 2.6 / _MAP_W  # pins 5 mm across on paper
     here = frame.xy(place.lon, place.lat)
     points = [frame.xy(h.lon, h.lat) for h in services]
     pins = _spread(here, points, size)
     for (x, y), (px, py) in zip(points, pins, strict=True):  # leader lines first, under all
         if (x, y) != (px, py):
-            parts.append(f"<line x1='{x:.1f}' y1='{y:.1f}' x2='{px:.1f}' y2='{py:.1f}' "
-                         "stroke='#222' stroke-width='1.2' vector-effect='non-scaling-stroke'/>"
-                         f"<circle cx='{x:.1f}' cy='{y:.1f}' r='{size / 4:.1f}' fill='#222'/>")
-    parts.append(f"<circle cx='{here[0]:.1f}' cy='{here[1]:.1f}' r='{size * 1.1:.1f}' "
-                 f"fill='#d7191c' stroke='#fff' stroke-width='{size / 3:.1f}'/>")
+            parts.append(
+                f"<line x1='{x:.1f}' y1='{y:.1f}' x2='{px:.1f}' y2='{py:.1f}' "
+                "stroke='#222' stroke-width='1.2' vector-effect='non-scaling-stroke'/>"
+                f"<circle cx='{x:.1f}' cy='{y:.1f}' r='{size / 4:.1f}' fill='#222'/>"
+            )
+    parts.append(
+        f"<circle cx='{here[0]:.1f}' cy='{here[1]:.1f}' r='{size * 1.1:.1f}' "
+        f"fill='#d7191c' stroke='#fff' stroke-width='{size / 3:.1f}'/>"
+    )
     for i, ((x, y), hit) in enumerate(zip(pins, services, strict=True), start=1):
         colour = colours.get(hit.category, GREY)
-        parts.append(f"<circle cx='{x:.1f}' cy='{y:.1f}' r='{size:.1f}' fill='{colour}' "
-                     f"stroke='#fff' stroke-width='{size / 5:.1f}'/><text x='{x:.1f}' "
-                     f"y='{y + size * 0.42:.1f}' font-size='{size * 1.25:.1f}' "
-                     f"fill='{ink(colour)}' text-anchor='middle' font-weight='700'>{i}</text>")
-    svg = (f"<svg viewBox='0 0 {frame.width:.0f} {frame.height:.0f}' "
-           f"xmlns='http://www.w3.org/2000/svg' role='img' aria-label='map'>{''.join(parts)}"
-           "</svg>")
-    return (f"<div class='mapcol'><figure class='map'>{svg}</figure>"
-            f"{_legend(sorted(rings), frame.width)}</div>")
+        parts.append(
+            f"<circle cx='{x:.1f}' cy='{y:.1f}' r='{size:.1f}' fill='{colour}' "
+            f"stroke='#fff' stroke-width='{size / 5:.1f}'/><text x='{x:.1f}' "
+            f"y='{y + size * 0.42:.1f}' font-size='{size * 1.25:.1f}' "
+            f"fill='{ink(colour)}' text-anchor='middle' font-weight='700'>{i}</text>"
+        )
+    svg = (
+        f"<svg viewBox='0 0 {frame.width:.0f} {frame.height:.0f}' "
+        f"xmlns='http://www.w3.org/2000/svg' role='img' aria-label='map'>{''.join(parts)}"
+        "</svg>"
+    )
+    return (
+        f"<div class='mapcol'><figure class='map'>{svg}</figure>"
+        f"{_legend(sorted(rings), frame.width)}</div>"
+    )
 
 
-def _spread(here: tuple[float, float], points: list[tuple[float, float]],
-            size: float) -> list[tuple[float, float]]:
+def _spread(
+    here: tuple[float, float], points: list[tuple[float, float]], size: float
+) -> list[tuple[float, float]]:
     """Where each numbered pin goes: at its facility, or pushed out until uncovered.
 
     A pin hidden by an earlier one or by the you-are-here dot moves away from the place
@@ -262,13 +315,16 @@ def _spread(here: tuple[float, float], points: list[tuple[float, float]],
 
 def _legend(minutes: list[int], width_m: float) -> str:
     items = "".join(
-        f"<span><i style='background:{RING_COLOURS.get(m, '#ccc')}'></i>{m} 分钟 · {m} min"
-        f"</span>" for m in minutes)
+        f"<span><i style='background:{RING_COLOURS.get(m, '#ccc')}'></i>{m} 分钟 · {m} min</span>"
+        for m in minutes
+    )
     bar_m = _nice(width_m / 5)
     bar_mm = bar_m / width_m * _MAP_W
-    return (f"<div class='legend'><span><i class='you'></i>您在这里 · you are here</span>{items}"
-            f"<span class='bar'><em style='width:{bar_mm:.1f}mm'></em>{bar_m:.0f} 米 · m"
-            f"</span></div>")
+    return (
+        f"<div class='legend'><span><i class='you'></i>您在这里 · you are here</span>{items}"
+        f"<span class='bar'><em style='width:{bar_mm:.1f}mm'></em>{bar_m:.0f} 米 · m"
+        f"</span></div>"
+    )
 
 
 def _nice(metres: float) -> float:
@@ -280,8 +336,8 @@ def _nice(metres: float) -> float:
 
 # -- to PDF -----------------------------------------------------------------------------------
 
-def make_poster(region: Region, place: Place, out: Path,
-                app_url: str = DEFAULT_APP_URL) -> Path:
+
+def make_poster(region: Region, place: Place, out: Path, app_url: str = DEFAULT_APP_URL) -> Path:
     """Write the poster of ``place`` to ``out`` (PDF)."""
     return print_pdf(poster_html(region, place, app_url), out, "poster")
 

@@ -43,9 +43,13 @@ SECTIONS = (
     ("gaps", "最大的缺口", "Largest gaps"),
     ("method", "方法与数据", "Method and data"),
 )
-METHODS = {"greedy": ("贪心算法", "greedy"), "mclp": ("最大覆盖模型", "maximal coverage (MCLP)"),
-           "p-median": ("P 中位模型", "p-median"), "p_median": ("P 中位模型", "p-median"),
-           "pmedian": ("P 中位模型", "p-median")}
+METHODS = {
+    "greedy": ("贪心算法", "greedy"),
+    "mclp": ("最大覆盖模型", "maximal coverage (MCLP)"),
+    "p-median": ("P 中位模型", "p-median"),
+    "p_median": ("P 中位模型", "p-median"),
+    "pmedian": ("P 中位模型", "p-median"),
+}
 MAX_MAPS = 3
 MAX_RECOMMENDATIONS = 10
 MAX_GAPS = 10
@@ -74,17 +78,21 @@ class ReportData:
     communities: gpd.GeoDataFrame | None
 
 
-def report_data(result: PlannerTables, region: Region, source: str = "",
-                communities: gpd.GeoDataFrame | None = None) -> ReportData:
+def report_data(
+    result: PlannerTables,
+    region: Region,
+    source: str = "",
+    communities: gpd.GeoDataFrame | None = None,
+) -> ReportData:
     """Everything the report needs: counts, site effects and the maps."""
-    codes = np.bincount(region.facilities.category,
-                        minlength=len(region.standard.category_ids))
+    codes = np.bincount(region.facilities.category, minlength=len(region.standard.category_ids))
     counts = {c: int(codes[i]) for i, c in enumerate(region.standard.category_ids)}
     effects = site_effects(region, result.analysis, result.sites)
     cats = map_categories(result)
     maps = [(c, map_svg(result, region, c, communities)) for c in cats]
-    return ReportData(result.analysis.region, result, region.standard, counts, effects,
-                      source, maps, communities)
+    return ReportData(
+        result.analysis.region, result, region.standard, counts, effects, source, maps, communities
+    )
 
 
 def map_categories(result: PlannerTables) -> list[str]:
@@ -96,8 +104,13 @@ def map_categories(result: PlannerTables) -> list[str]:
     return [str(district["category"].iloc[i]) for i in order[:MAX_MAPS]]
 
 
-def write_report(result: PlannerTables, region: Region, path: Path, source: str = "",
-                 communities: gpd.GeoDataFrame | None = None) -> Path:
+def write_report(
+    result: PlannerTables,
+    region: Region,
+    path: Path,
+    source: str = "",
+    communities: gpd.GeoDataFrame | None = None,
+) -> Path:
     """Write ``path``: .html, .pdf or .md (a Markdown report's maps go beside it as SVG)."""
     data = report_data(result, region, source, communities)
     suffix = path.suffix.lower()
@@ -128,33 +141,57 @@ def summary_lines(data: ReportData) -> list[str]:
     tiers = data.result.tiers
     district = tiers[tiers["community"] == DISTRICT]
     score = district[district["requirement"] == "(score)"]["met_share"]
-    lines = [words.both(f"分析了 {words.people(total)} 位居民（{len(a.demand):,} 个住址）",
-                        f"{words.people(total)} residents analysed ({len(a.demand):,} homes)"),
-             words.both(f"步行速度 {a.speed_m_s:g} 米/秒", f"walking at {a.speed_m_s:g} m/s")]
+    lines = [
+        words.both(
+            f"分析了 {words.people(total)} 位居民（{len(a.demand):,} 个住址）",
+            f"{words.people(total)} residents analysed ({len(a.demand):,} homes)",
+        ),
+        words.both(f"步行速度 {a.speed_m_s:g} 米/秒", f"walking at {a.speed_m_s:g} m/s"),
+    ]
     if len(score):
         s = words.percent(float(score.iloc[0]))
-        lines.append(words.both(f"平均生活圈得分 {s}（满足 GB 50180 要求的比例）",
-                                f"mean living-circle score {s} (share of the GB 50180 "
-                                "requirements met, weighted by residents)"))
+        lines.append(
+            words.both(
+                f"平均生活圈得分 {s}（满足 GB 50180 要求的比例）",
+                f"mean living-circle score {s} (share of the GB 50180 "
+                "requirements met, weighted by residents)",
+            )
+        )
     for tier in data.standard.tiers:
-        row = district[(district["tier_minutes"] == tier.minutes) &
-                       (district["requirement"] == "(all)")]
+        row = district[
+            (district["tier_minutes"] == tier.minutes) & (district["requirement"] == "(all)")
+        ]
         if len(row):
             s = words.percent(float(row["met_share"].iloc[0]))
-            lines.append(words.both(f"{tier.label_zh}完整达标的居民 {s}",
-                                    f"residents whose {tier.label_en} is complete: {s}"))
+            lines.append(
+                words.both(
+                    f"{tier.label_zh}完整达标的居民 {s}",
+                    f"residents whose {tier.label_en} is complete: {s}",
+                )
+            )
     if a.demand.dropped:
-        lines.append(words.both(f"{a.demand.dropped:,} 个住址离街道太远，未计入",
-                                f"{a.demand.dropped:,} homes too far from a street left out"))
+        lines.append(
+            words.both(
+                f"{a.demand.dropped:,} 个住址离街道太远，未计入",
+                f"{a.demand.dropped:,} homes too far from a street left out",
+            )
+        )
     return lines
 
 
 def missing_lines(data: ReportData) -> list[str]:
     """Sentences for each requirement (and focus category) the region has no facility for."""
-    lines = [words.no_facility(r.label_zh, r.label_en)
-             for r in words.missing_requirements(data.standard, data.counts)]
-    named = {c for t in data.standard.tiers for r in t.requirements for c in r.categories
-             if all(data.counts.get(x, 0) == 0 for x in r.categories)}
+    lines = [
+        words.no_facility(r.label_zh, r.label_en)
+        for r in words.missing_requirements(data.standard, data.counts)
+    ]
+    named = {
+        c
+        for t in data.standard.tiers
+        for r in t.requirements
+        for c in r.categories
+        if all(data.counts.get(x, 0) == 0 for x in r.categories)
+    }
     for c in data.result.focus:
         if data.counts.get(c, 0) == 0 and c not in named:
             cat = data.standard.category(c)
@@ -180,21 +217,38 @@ def recommendations(data: ReportData) -> dict[str, list[Recommendation]]:
     sites = data.result.sites
     if sites.empty:
         return {}
-    methods = sites["method"].astype(str) if "method" in sites else \
-        pd.Series("greedy", index=sites.index)
+    methods = (
+        sites["method"].astype(str) if "method" in sites else pd.Series("greedy", index=sites.index)
+    )
     out: dict[str, list[Recommendation]] = {}
     minutes = [t.minutes for t in data.standard.tiers]
     for i in sites.index:
-        gain = sites.at[i, "gain_population"] if "gain_population" in sites else \
-            data.effects.at[i, "gain_population"]
+        gain = (
+            sites.at[i, "gain_population"]
+            if "gain_population" in sites
+            else data.effects.at[i, "gain_population"]
+        )
         geom = sites.geometry[i]
-        tiers = [(m, float(data.effects.at[i, f"tier_{m}min"])) for m in minutes
-                 if data.effects.at[i, f"tier_{m}min"] >= 0.5]
-        out.setdefault(methods[i], []).append(Recommendation(
-            str(sites.at[i, "category"]), int(sites.at[i, "rank"]), methods[i], geom.x,
-            geom.y, float(gain), tiers))
-    return {m: sorted(recs, key=lambda r: (-r.gained, r.category, r.rank))[:MAX_RECOMMENDATIONS]
-            for m, recs in out.items()}
+        tiers = [
+            (m, float(data.effects.at[i, f"tier_{m}min"]))
+            for m in minutes
+            if data.effects.at[i, f"tier_{m}min"] >= 0.5
+        ]
+        out.setdefault(methods[i], []).append(
+            Recommendation(
+                str(sites.at[i, "category"]),
+                int(sites.at[i, "rank"]),
+                methods[i],
+                geom.x,
+                geom.y,
+                float(gain),
+                tiers,
+            )
+        )
+    return {
+        m: sorted(recs, key=lambda r: (-r.gained, r.category, r.rank))[:MAX_RECOMMENDATIONS]
+        for m, recs in out.items()
+    }
 
 
 def method_label(method: str) -> str:
@@ -206,8 +260,10 @@ def method_label(method: str) -> str:
 def summary_tables(result: PlannerTables) -> dict[str, pd.DataFrame]:
     """The report's tables, written as the report writes them (labels, rounded numbers)."""
     standard = result.analysis.standard
-    out = {title("coverage"): coverage_table(result, standard),
-           title("tiers"): tier_table(result, standard)}
+    out = {
+        title("coverage"): coverage_table(result, standard),
+        title("tiers"): tier_table(result, standard),
+    }
     comm = community_table(result, standard)
     if len(comm):
         out[title("communities")] = comm
@@ -220,19 +276,26 @@ def coverage_table(result: PlannerTables, standard: Standard) -> pd.DataFrame:
     cov = result.coverage
     d = cov[(cov["community"] == DISTRICT) & cov["category"].isin(result.focus)]
     longest = max(result.analysis.minutes)
-    none = [result.analysis.access(c).node_m.size > 0 and
-            not np.isfinite(result.analysis.access(c).node_m).any() for c in d["category"]]
-    return pd.DataFrame({
-        "设施 · Facility": [words.category_label(standard.category(c)) for c in d["category"]],
-        "服务半径 · Radius": [words.metres(r) for r in d["radius_m"]],
-        "半径内的居民 · Residents within it": [
-            "没有 · none in region" if n else f"{words.percent(s)} ({words.people(p)})"
-            for s, p, n in zip(d["covered_share"], d["covered_population"], none,
-                               strict=True)],
-        f"{longest} 分钟内 · Within {longest} min": [words.percent(s)
-                                                     for s in d["within_share"]],
-        "平均步行（分钟）· Mean walk (min)": [words.minutes(m) for m in d["mean_minutes"]],
-        "无法到达 · Unreachable": [words.people(p) for p in d["unreachable_population"]]})
+    none = [
+        result.analysis.access(c).node_m.size > 0
+        and not np.isfinite(result.analysis.access(c).node_m).any()
+        for c in d["category"]
+    ]
+    return pd.DataFrame(
+        {
+            "设施 · Facility": [words.category_label(standard.category(c)) for c in d["category"]],
+            "服务半径 · Radius": [words.metres(r) for r in d["radius_m"]],
+            "半径内的居民 · Residents within it": [
+                "没有 · none in region" if n else f"{words.percent(s)} ({words.people(p)})"
+                for s, p, n in zip(d["covered_share"], d["covered_population"], none, strict=True)
+            ],
+            f"{longest} 分钟内 · Within {longest} min": [
+                words.percent(s) for s in d["within_share"]
+            ],
+            "平均步行（分钟）· Mean walk (min)": [words.minutes(m) for m in d["mean_minutes"]],
+            "无法到达 · Unreachable": [words.people(p) for p in d["unreachable_population"]],
+        }
+    )
 
 
 def tier_table(result: PlannerTables, standard: Standard) -> pd.DataFrame:
@@ -240,15 +303,20 @@ def tier_table(result: PlannerTables, standard: Standard) -> pd.DataFrame:
     tiers = result.tiers
     t = tiers[(tiers["community"] == DISTRICT) & (tiers["tier_minutes"] > 0)]
     tier_label = {x.minutes: words.both(x.label_zh, x.label_en) for x in standard.tiers}
-    req_label = {r.id: words.both(r.label_zh, r.label_en) for x in standard.tiers
-                 for r in x.requirements}
+    req_label = {
+        r.id: words.both(r.label_zh, r.label_en) for x in standard.tiers for r in x.requirements
+    }
     req_label["(all)"] = words.both("整级完整", "the whole tier")
-    return pd.DataFrame({
-        "生活圈 · Tier": [tier_label.get(m, str(m)) for m in t["tier_minutes"]],
-        "要求 · Requirement": [req_label.get(r, r) for r in t["requirement"]],
-        "距离 · Distance": ["–" if not math.isfinite(r) else words.metres(r)
-                            for r in t["radius_m"]],
-        "达标居民 · Residents meeting it": [words.percent(s) for s in t["met_share"]]})
+    return pd.DataFrame(
+        {
+            "生活圈 · Tier": [tier_label.get(m, str(m)) for m in t["tier_minutes"]],
+            "要求 · Requirement": [req_label.get(r, r) for r in t["requirement"]],
+            "距离 · Distance": [
+                "–" if not math.isfinite(r) else words.metres(r) for r in t["radius_m"]
+            ],
+            "达标居民 · Residents meeting it": [words.percent(s) for s in t["met_share"]],
+        }
+    )
 
 
 def community_table(result: PlannerTables, standard: Standard) -> pd.DataFrame:
@@ -257,14 +325,19 @@ def community_table(result: PlannerTables, standard: Standard) -> pd.DataFrame:
     score = tiers[(tiers["requirement"] == "(score)") & (tiers["community"] != DISTRICT)]
     if score.empty:
         return pd.DataFrame()
-    out = pd.DataFrame({"社区 · Community": score["community"].to_numpy(),
-                        "居民 · Residents": [words.people(p) for p in score["population"]],
-                        "生活圈得分 · Score": [words.percent(s) for s in score["met_share"]]})
+    out = pd.DataFrame(
+        {
+            "社区 · Community": score["community"].to_numpy(),
+            "居民 · Residents": [words.people(p) for p in score["population"]],
+            "生活圈得分 · Score": [words.percent(s) for s in score["met_share"]],
+        }
+    )
     for c in result.focus[:4]:
         rows = cov[(cov["category"] == c)].set_index("community")["covered_share"]
         label = standard.category(c)
         out[words.both(label.label_zh, label.label_en)] = [
-            words.percent(float(rows.get(n, math.nan))) for n in score["community"]]
+            words.percent(float(rows.get(n, math.nan))) for n in score["community"]
+        ]
     return out
 
 
@@ -273,38 +346,57 @@ def gap_table(result: PlannerTables, standard: Standard) -> pd.DataFrame:
     gaps = result.gaps
     gaps = gaps[gaps["population"] >= 0.5].sort_values("population", ascending=False)
     gaps = gaps.head(MAX_GAPS)
-    return pd.DataFrame({
-        "设施 · Facility": [words.category_label(standard.category(c))
-                            for c in gaps["category"]],
-        "居民 · Residents": [words.people(p) for p in gaps["population"]],
-        "住址 · Homes": [f"{int(n):,}" for n in gaps["points"]],
-        "面积（公顷）· Area (ha)": [f"{a / 1e4:,.0f}" if a >= 1e5 else f"{a / 1e4:.1f}"
-                                   for a in gaps["area_m2"]],
-        "街道（公里）· Street (km)": [f"{k:.0f}" if k >= 10 else f"{k:.1f}"
-                                     for k in gaps["street_km"]]})
+    return pd.DataFrame(
+        {
+            "设施 · Facility": [
+                words.category_label(standard.category(c)) for c in gaps["category"]
+            ],
+            "居民 · Residents": [words.people(p) for p in gaps["population"]],
+            "住址 · Homes": [f"{int(n):,}" for n in gaps["points"]],
+            "面积（公顷）· Area (ha)": [
+                f"{a / 1e4:,.0f}" if a >= 1e5 else f"{a / 1e4:.1f}" for a in gaps["area_m2"]
+            ],
+            "街道（公里）· Street (km)": [
+                f"{k:.0f}" if k >= 10 else f"{k:.1f}" for k in gaps["street_km"]
+            ],
+        }
+    )
 
 
 def method_lines(data: ReportData) -> list[str]:
     """How the figures were made."""
     a = data.result.analysis
     lines = [
-        words.both("步行距离沿真实街道网络计算，住址与设施吸附到最近的可步行街道",
-                   "walks follow the street network; homes and facilities join their "
-                   "nearest walkable street"),
-        words.both("服务半径取自 GB 50180-2018（可在标准文件中修改）",
-                   "service radii from GB 50180-2018 (editable in the standards file)"),
-        words.both(f"居民数据来源：{data.source or '未注明'}",
-                   f"residents from: {data.source or 'not stated'}"),
-        words.both("缺口：离最近设施超过服务半径的街道两侧区域",
-                   "gaps: the areas along streets farther than the radius from the nearest "
-                   "facility"),
-        words.both("建议新址按新覆盖的居民排序；“完整”指该级生活圈的所有要求均已满足",
-                   "sites are ranked by residents newly within the radius; a tier is "
-                   "complete when every one of its requirements is met"),
+        words.both(
+            "步行距离沿真实街道网络计算，住址与设施吸附到最近的可步行街道",
+            "walks follow the street network; homes and facilities join their "
+            "nearest walkable street",
+        ),
+        words.both(
+            "服务半径取自 GB 50180-2018（可在标准文件中修改）",
+            "service radii from GB 50180-2018 (editable in the standards file)",
+        ),
+        words.both(
+            f"居民数据来源：{data.source or '未注明'}",
+            f"residents from: {data.source or 'not stated'}",
+        ),
+        words.both(
+            "缺口：离最近设施超过服务半径的街道两侧区域",
+            "gaps: the areas along streets farther than the radius from the nearest facility",
+        ),
+        words.both(
+            "建议新址按新覆盖的居民排序；“完整”指该级生活圈的所有要求均已满足",
+            "sites are ranked by residents newly within the radius; a tier is "
+            "complete when every one of its requirements is met",
+        ),
     ]
     if a.demand.dropped:
-        lines.append(words.both(f"未计入 {a.demand.dropped:,} 个离街道太远的住址",
-                                f"{a.demand.dropped:,} homes too far from a street left out"))
+        lines.append(
+            words.both(
+                f"未计入 {a.demand.dropped:,} 个离街道太远的住址",
+                f"{a.demand.dropped:,} homes too far from a street left out",
+            )
+        )
     return lines
 
 
@@ -345,17 +437,21 @@ def page(data: ReportData, fonts: bool = False) -> str:
     from livingcircle.maps.offline import FONT_STACK, font_css, font_installed  # noqa: PLC0415
 
     heading = words.both(f"{data.region} 生活圈缺口报告", f"Living-circle gaps: {data.region}")
-    body = [f"<header><h1>{html.escape(heading)}</h1><p class='meta'>"
-            f"{html.escape(words.both('面向规划的步行可达性分析', 'walking access for planners'))}"
-            "</p></header>"]
+    body = [
+        f"<header><h1>{html.escape(heading)}</h1><p class='meta'>"
+        f"{html.escape(words.both('面向规划的步行可达性分析', 'walking access for planners'))}"
+        "</p></header>"
+    ]
     body += [_section(a, _render[a](data)) for a, _, _ in SECTIONS]
     text = "\n".join(body)
     style = _CSS.replace("FONTS", FONT_STACK)
     font = font_css(text=text) if fonts and font_installed() else ""
-    return ("<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
-            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<title>{html.escape(heading)}</title><link rel='icon' href='data:,'>"
-            f"<style>{font}{style}</style></head><body>{text}</body></html>")
+    return (
+        "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(heading)}</title><link rel='icon' href='data:,'>"
+        f"<style>{font}{style}</style></head><body>{text}</body></html>"
+    )
 
 
 def _section(anchor: str, inner: str) -> str:
@@ -363,16 +459,22 @@ def _section(anchor: str, inner: str) -> str:
 
 
 def _ul(lines: list[str], css: str = "facts") -> str:
-    return f"<ul class='{css}'>" + "".join(f"<li>{html.escape(x)}</li>" for x in lines) + \
-        "</ul>"
+    return f"<ul class='{css}'>" + "".join(f"<li>{html.escape(x)}</li>" for x in lines) + "</ul>"
 
 
 def _missing_html(data: ReportData) -> str:
     lines = missing_lines(data)
     if not lines:
-        return "<p class='ok'>" + html.escape(words.both(
-            "每项要求都至少有一处设施", "the region has at least one facility for every "
-            "requirement")) + "</p>"
+        return (
+            "<p class='ok'>"
+            + html.escape(
+                words.both(
+                    "每项要求都至少有一处设施",
+                    "the region has at least one facility for every requirement",
+                )
+            )
+            + "</p>"
+        )
     return _ul(lines, "missing")
 
 
@@ -384,18 +486,34 @@ def recommendation_table(data: ReportData) -> pd.DataFrame:
             cat = data.standard.category(rec.category)
             radius = data.result.analysis.access(rec.category).radius_m
             tiers = {t.minutes: t for t in data.standard.tiers}
-            done = "；".join(words.both(f"{tiers[m].label_zh} {words.people(n)} 人",
-                                       f"{tiers[m].label_en}: {words.people(n)}")
-                            for m, n in rec.tiers) or "–"
-            rows.append({"序 · #": str(i), "方法 · Method": method_label(method),
-                         "新建 · Build": words.category_label(cat) + f" (#{rec.rank})",
-                         "位置 · Where (lat, lon)": f"{rec.lat:.5f}, {rec.lon:.5f}",
-                         "新增半径内居民 · Residents newly within the radius":
-                             f"+{words.people(rec.gained)} ({radius:.0f} m)",
-                         "使生活圈完整的居民 · Residents whose tier it completes": done})
+            done = (
+                "；".join(
+                    words.both(
+                        f"{tiers[m].label_zh} {words.people(n)} 人",
+                        f"{tiers[m].label_en}: {words.people(n)}",
+                    )
+                    for m, n in rec.tiers
+                )
+                or "–"
+            )
+            rows.append(
+                {
+                    "序 · #": str(i),
+                    "方法 · Method": method_label(method),
+                    "新建 · Build": words.category_label(cat) + f" (#{rec.rank})",
+                    "位置 · Where (lat, lon)": f"{rec.lat:.5f}, {rec.lon:.5f}",
+                    "新增半径内居民 · Residents newly within the radius": (
+                        f"+{words.people(rec.gained)} ({radius:.0f} m)"
+                    ),
+                    "使生活圈完整的居民 · Residents whose tier it completes": done,
+                }
+            )
     table = pd.DataFrame(rows)
-    if len(table) and set(table["方法 · Method"]) == {method_label("greedy")} and \
-            "method" not in data.result.sites:
+    if (
+        len(table)
+        and set(table["方法 · Method"]) == {method_label("greedy")}
+        and "method" not in data.result.sites
+    ):
         table = table.drop(columns="方法 · Method")
     return table
 
@@ -404,24 +522,36 @@ def recommendation_note(table: pd.DataFrame) -> str:
     """A line under the recommendations when none of them completes a tier."""
     col = "使生活圈完整的居民 · Residents whose tier it completes"
     if len(table) and (table[col] == "–").all():
-        return words.both("这些新址单独都不能使任何一级生活圈完整：其他要求的设施仍然缺少",
-                          "none of these sites alone completes a tier: facilities for other "
-                          "requirements are still missing")
+        return words.both(
+            "这些新址单独都不能使任何一级生活圈完整：其他要求的设施仍然缺少",
+            "none of these sites alone completes a tier: facilities for other "
+            "requirements are still missing",
+        )
     return ""
 
 
 def _recs_html(data: ReportData) -> str:
     table = recommendation_table(data)
     if table.empty:
-        return "<p>" + html.escape(words.both("没有建议：所有居民都已在服务半径内，或未要求选址",
-                                              "no recommendation: every resident is within "
-                                              "reach, or no sites were asked for")) + "</p>"
+        return (
+            "<p>"
+            + html.escape(
+                words.both(
+                    "没有建议：所有居民都已在服务半径内，或未要求选址",
+                    "no recommendation: every resident is within reach, or no sites were asked for",
+                )
+            )
+            + "</p>"
+        )
     note = recommendation_note(table)
     out = _table_html(table) + (f"<p>{html.escape(note)}</p>" if note else "")
     methods = methods_table(data)
     if not methods.empty:
-        out += (f"<h3>{html.escape(METHODS_TITLE)}</h3>" + _table_html(methods)
-                + _ul(shortfall_lines(data)))
+        out += (
+            f"<h3>{html.escape(METHODS_TITLE)}</h3>"
+            + _table_html(methods)
+            + _ul(shortfall_lines(data))
+        )
     return out
 
 
@@ -435,8 +565,9 @@ def shortfall_lines(data: ReportData) -> list[str]:
 
 
 #: the heading of the siting methods' comparison, under the recommendations
-METHODS_TITLE = words.both("选址方法比较（同一批候选地点）",
-                           "Siting methods compared on the same candidates")
+METHODS_TITLE = words.both(
+    "选址方法比较（同一批候选地点）", "Siting methods compared on the same candidates"
+)
 
 
 def methods_table(data: ReportData) -> pd.DataFrame:
@@ -447,18 +578,26 @@ def methods_table(data: ReportData) -> pd.DataFrame:
     rows = []
     for r in summary.itertuples(index=False):
         share = getattr(r, "share_of_mclp_optimum", float("nan"))
-        rows.append({
-            words.both("设施", "Facility"): words.category_label(
-                data.standard.category(str(r.category))),
-            words.both("方法", "Method"): method_label(str(r.method)),
-            words.both("新覆盖居民", "Residents newly covered"): words.people(
-                float(r.newly_covered_population)),
-            words.both("占最优覆盖", "Share of the MCLP optimum"): "–" if math.isnan(share)
-            else words.percent(float(share)),
-            words.both("平均步行距离", "Mean walk"): "–" if math.isnan(r.mean_m)
-            else words.metres(float(r.mean_m)),
-            words.both("已证明最优", "Proven optimal"): words.both("是", "yes") if r.optimal
-            else words.both("否", "no")})
+        rows.append(
+            {
+                words.both("设施", "Facility"): words.category_label(
+                    data.standard.category(str(r.category))
+                ),
+                words.both("方法", "Method"): method_label(str(r.method)),
+                words.both("新覆盖居民", "Residents newly covered"): words.people(
+                    float(r.newly_covered_population)
+                ),
+                words.both("占最优覆盖", "Share of the MCLP optimum"): "–"
+                if math.isnan(share)
+                else words.percent(float(share)),
+                words.both("平均步行距离", "Mean walk"): "–"
+                if math.isnan(r.mean_m)
+                else words.metres(float(r.mean_m)),
+                words.both("已证明最优", "Proven optimal"): words.both("是", "yes")
+                if r.optimal
+                else words.both("否", "no"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -467,16 +606,20 @@ def _maps_html(data: ReportData) -> str:
         return "<p>" + html.escape(words.both("没有地图", "no map")) + "</p>"
     figures = []
     for category, svg in data.maps:
-        figures.append(f"<figure><figcaption>{html.escape(map_caption(data, category))}"
-                       f"</figcaption>{svg}{_key_html(data, category)}</figure>")
+        figures.append(
+            f"<figure><figcaption>{html.escape(map_caption(data, category))}"
+            f"</figcaption>{svg}{_key_html(data, category)}</figure>"
+        )
     return "".join(figures)
 
 
 def map_caption(data: ReportData, category: str) -> str:
     """``步行至最近的药店（分钟）· Minutes on foot to the nearest pharmacy``."""
     cat = data.standard.category(category)
-    text = words.both(f"步行至最近的{cat.label_zh}（分钟）",
-                      f"minutes on foot to the nearest {words.lower_first(cat.label_en)}")
+    text = words.both(
+        f"步行至最近的{cat.label_zh}（分钟）",
+        f"minutes on foot to the nearest {words.lower_first(cat.label_en)}",
+    )
     if data.counts.get(category, 0) == 0:
         text += f" — {words.no_facility(cat.label_zh, cat.label_en)}"
     return text
@@ -486,14 +629,22 @@ def key_rows(data: ReportData, category: str) -> list[tuple[str, str]]:
     """The map's legend: (kind or colour, label)."""
     radius = data.result.analysis.access(category).radius_m
     rows = [(b.color, b.label) for b in ALL_BANDS]
-    rows += [("size", words.both("圆越大居民越多", "bigger circle: more residents")),
-             ("gap", words.both(f"超出 {radius:.0f} 米的缺口（标注居民数）",
-                                f"gap beyond {radius:.0f} m, with its residents")),
-             ("facility", words.category_label(data.standard.category(category))),
-             ("site", words.both("建议新址（序号）", "proposed site, ranked"))]
+    rows += [
+        ("size", words.both("圆越大居民越多", "bigger circle: more residents")),
+        (
+            "gap",
+            words.both(
+                f"超出 {radius:.0f} 米的缺口（标注居民数）",
+                f"gap beyond {radius:.0f} m, with its residents",
+            ),
+        ),
+        ("facility", words.category_label(data.standard.category(category))),
+        ("site", words.both("建议新址（序号）", "proposed site, ranked")),
+    ]
     if data.communities is not None:
-        rows.append(("community", words.both("社区（颜色越深得分越低）",
-                                             "community: darker, lower score")))
+        rows.append(
+            ("community", words.both("社区（颜色越深得分越低）", "community: darker, lower score"))
+        )
     return rows
 
 
@@ -503,7 +654,8 @@ def _key_html(data: ReportData, category: str) -> str:
         "gap": f"<span class='sw' style='border-radius:0;border:2px dashed {GAP_COLOR}'></span>",
         "facility": "<span class='sw' style='border-radius:2px;background:#000'></span>",
         "site": "<span class='sw' style='background:#fff;border:3px solid #000'></span>",
-        "community": "<span class='sw' style='border-radius:0;background:#969696'></span>"}
+        "community": "<span class='sw' style='border-radius:0;background:#969696'></span>",
+    }
     items = []
     for kind, label in key_rows(data, category):
         sw = swatches.get(kind, f"<span class='sw' style='background:{kind}'></span>")
@@ -515,22 +667,32 @@ def _table_html(table: pd.DataFrame) -> str:
     if table.empty:
         return "<p>" + html.escape(words.both("无", "none")) + "</p>"
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
-    rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-                   for row in table.itertuples(index=False))
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+        for row in table.itertuples(index=False)
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
-def _tables_html(pick: Callable[[PlannerTables, Standard], pd.DataFrame]
-                 ) -> Callable[[ReportData], str]:
+def _tables_html(
+    pick: Callable[[PlannerTables, Standard], pd.DataFrame],
+) -> Callable[[ReportData], str]:
     return lambda data: _table_html(pick(data.result, data.standard))
 
 
 def _communities_html(data: ReportData) -> str:
     table = community_table(data.result, data.standard)
     if table.empty:
-        return "<p>" + html.escape(words.both("未提供社区边界（--communities）",
-                                              "no community boundaries given "
-                                              "(--communities)")) + "</p>"
+        return (
+            "<p>"
+            + html.escape(
+                words.both(
+                    "未提供社区边界（--communities）",
+                    "no community boundaries given (--communities)",
+                )
+            )
+            + "</p>"
+        )
     return _table_html(table)
 
 
@@ -563,24 +725,38 @@ def _md_section(data: ReportData, anchor: str, stem: str) -> list[str]:
         return [f"- {x}" for x in summary_lines(data)]
     if anchor == "missing":
         lines = missing_lines(data)
-        return [f"- **{x}**" for x in lines] or [words.both(
-            "每项要求都至少有一处设施", "the region has at least one facility for every "
-            "requirement")]
+        return [f"- **{x}**" for x in lines] or [
+            words.both(
+                "每项要求都至少有一处设施",
+                "the region has at least one facility for every requirement",
+            )
+        ]
     if anchor == "recommendations":
         return _md_recs(data)
     if anchor == "maps":
         out = []
         for i, (category, _) in enumerate(data.maps, start=1):
-            out += [f"**{map_caption(data, category)}**", "",
-                    f"![{map_caption(data, category)}]({_map_name(stem, i)})", "",
-                    *(f"- {'■' if k.startswith('#') else '·'} {label}"
-                      + (f" ({k})" if k.startswith("#") else "")
-                      for k, label in key_rows(data, category)), ""]
+            out += [
+                f"**{map_caption(data, category)}**",
+                "",
+                f"![{map_caption(data, category)}]({_map_name(stem, i)})",
+                "",
+                *(
+                    f"- {'■' if k.startswith('#') else '·'} {label}"
+                    + (f" ({k})" if k.startswith("#") else "")
+                    for k, label in key_rows(data, category)
+                ),
+                "",
+            ]
         return out
     if anchor == "method":
         return [f"- {x}" for x in method_lines(data)]
-    tables = {"coverage": coverage_table, "tiers": tier_table, "communities": community_table,
-              "gaps": gap_table}
+    tables = {
+        "coverage": coverage_table,
+        "tiers": tier_table,
+        "communities": community_table,
+        "gaps": gap_table,
+    }
     return [_md_table(tables[anchor](data.result, data.standard))]
 
 
@@ -592,16 +768,23 @@ def _md_recs(data: ReportData) -> list[str]:
     out = [_md_table(table), *(["", note] if note else [])]
     methods = methods_table(data)
     if not methods.empty:
-        out += ["", f"### {METHODS_TITLE}", "", _md_table(methods), "",
-                *(f"- {line}" for line in shortfall_lines(data))]
+        out += [
+            "",
+            f"### {METHODS_TITLE}",
+            "",
+            _md_table(methods),
+            "",
+            *(f"- {line}" for line in shortfall_lines(data)),
+        ]
     return out
 
 
 def _md_table(table: pd.DataFrame) -> str:
     if table.empty:
         return words.both("无", "none")
-    cells = [[str(c) for c in table.columns]] + [[str(v) for v in row]
-                                                 for row in table.itertuples(index=False)]
+    cells = [[str(c) for c in table.columns]] + [
+        [str(v) for v in row] for row in table.itertuples(index=False)
+    ]
     head = "| " + " | ".join(cells[0]) + " |"
     rule = "|" + "|".join("---" for _ in cells[0]) + "|"
     return "\n".join([head, rule, *("| " + " | ".join(r) + " |" for r in cells[1:])])
@@ -619,8 +802,12 @@ class _Frame:
     scale: float
 
     def xy(self, coords: np.ndarray) -> np.ndarray:
-        return np.column_stack([(coords[:, 0] - self.lo[0]) * self.scale + 10,
-                                (self.hi[1] - coords[:, 1]) * self.scale + 10])
+        return np.column_stack(
+            [
+                (coords[:, 0] - self.lo[0]) * self.scale + 10,
+                (self.hi[1] - coords[:, 1]) * self.scale + 10,
+            ]
+        )
 
     @property
     def box(self) -> shapely.Geometry:
@@ -632,8 +819,12 @@ class _Frame:
         return int((self.hi[1] - self.lo[1]) * self.scale) + 20
 
 
-def map_svg(result: PlannerTables, region: Region, category: str | None = None,
-            communities: gpd.GeoDataFrame | None = None) -> str:
+def map_svg(
+    result: PlannerTables,
+    region: Region,
+    category: str | None = None,
+    communities: gpd.GeoDataFrame | None = None,
+) -> str:
     """Streets, homes by minutes and residents, labelled gaps and numbered sites (SVG).
 
     The map shows the first focus category unless ``category`` is given; its legend is the
@@ -643,20 +834,23 @@ def map_svg(result: PlannerTables, region: Region, category: str | None = None,
     net = region.net
     lo, hi = net.node_xy.min(axis=0), net.node_xy.max(axis=0)
     frame = _Frame(lo, hi, _WIDTH / max(float((hi - lo).max()), 1.0))
-    body = [_svg_communities(result, region, frame, communities),
-            _svg_streets(region, frame)]
+    body = [_svg_communities(result, region, frame, communities), _svg_streets(region, frame)]
     if cat is not None:
-        body += [_svg_gaps(result, region, frame, cat), _svg_homes(result, region, frame, cat),
-                 _svg_facilities(region, frame, cat), _svg_sites(result, region, frame, cat),
-                 _svg_gap_labels(result, region, frame, cat)]
+        body += [
+            _svg_gaps(result, region, frame, cat),
+            _svg_homes(result, region, frame, cat),
+            _svg_facilities(region, frame, cat),
+            _svg_sites(result, region, frame, cat),
+            _svg_gap_labels(result, region, frame, cat),
+        ]
         label = region.standard.category(cat)
-        body.insert(0, f"<title>{html.escape(words.both(label.label_zh, label.label_en))}"
-                       "</title>")
+        body.insert(0, f"<title>{html.escape(words.both(label.label_zh, label.label_en))}</title>")
     body.append(_svg_scale(frame))
     h = frame.height + 30
-    return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{_WIDTH + 20}' height='{h}' "
-            f"viewBox='0 0 {_WIDTH + 20} {h}' font-family='sans-serif'>" + "".join(body)
-            + "</svg>")
+    return (
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{_WIDTH + 20}' height='{h}' "
+        f"viewBox='0 0 {_WIDTH + 20} {h}' font-family='sans-serif'>" + "".join(body) + "</svg>"
+    )
 
 
 def _metric(region: Region, geom: shapely.Geometry) -> shapely.Geometry:
@@ -668,12 +862,15 @@ def _svg_streets(region: Region, frame: _Frame) -> str:
     edges = np.arange(net.n_edges)
     if len(edges) > _MAX_EDGES:
         edges = edges[:: int(np.ceil(len(edges) / _MAX_EDGES))]
-    return (f"<path d='{_path(net.edge_geom[edges], frame.xy)}' stroke='#9a9a9a' fill='none' "
-            "stroke-width='1'/>")
+    return (
+        f"<path d='{_path(net.edge_geom[edges], frame.xy)}' stroke='#9a9a9a' fill='none' "
+        "stroke-width='1'/>"
+    )
 
 
-def _svg_communities(result: PlannerTables, region: Region, frame: _Frame,
-                     communities: gpd.GeoDataFrame | None) -> str:
+def _svg_communities(
+    result: PlannerTables, region: Region, frame: _Frame, communities: gpd.GeoDataFrame | None
+) -> str:
     if communities is None or communities.empty:
         return ""
     tiers = result.tiers
@@ -682,8 +879,10 @@ def _svg_communities(result: PlannerTables, region: Region, frame: _Frame,
     for name, geom in zip(communities["name"], communities.geometry, strict=True):
         s = float(score.get(name, math.nan))
         rings = _rings(_metric(region, geom))
-        out.append(f"<path d='{_path(rings, frame.xy, True)}' fill='{score_color(s)}' "
-                   "fill-opacity='0.6' stroke='#333' stroke-width='1.5' fill-rule='evenodd'/>")
+        out.append(
+            f"<path d='{_path(rings, frame.xy, True)}' fill='{score_color(s)}' "
+            "fill-opacity='0.6' stroke='#333' stroke-width='1.5' fill-rule='evenodd'/>"
+        )
         inside = _metric(region, geom).intersection(frame.box)
         spot = (inside if not inside.is_empty else _metric(region, geom)).representative_point()
         c = frame.xy(np.array(spot.coords))[0]
@@ -693,8 +892,9 @@ def _svg_communities(result: PlannerTables, region: Region, frame: _Frame,
 
 
 def _rings(geom: shapely.Geometry) -> np.ndarray:
-    return np.array([r for p in shapely.get_parts(geom) for r in [p.exterior, *p.interiors]],
-                    dtype=object)
+    return np.array(
+        [r for p in shapely.get_parts(geom) for r in [p.exterior, *p.interiors]], dtype=object
+    )
 
 
 def _gaps_of(result: PlannerTables, cat: str) -> gpd.GeoDataFrame:
@@ -708,19 +908,21 @@ def _gaps_of(result: PlannerTables, cat: str) -> gpd.GeoDataFrame:
 def _svg_gaps(result: PlannerTables, region: Region, frame: _Frame, cat: str) -> str:
     out = []
     for geom in _gaps_of(result, cat).geometry:
-        out.append(f"<path d='{_path(_rings(_metric(region, geom)), frame.xy, True)}' "
-                   f"stroke='{GAP_COLOR}' fill='{GAP_COLOR}' fill-opacity='0.08' "
-                   "fill-rule='evenodd' stroke-width='2' stroke-dasharray='7 4'/>")
+        out.append(
+            f"<path d='{_path(_rings(_metric(region, geom)), frame.xy, True)}' "
+            f"stroke='{GAP_COLOR}' fill='{GAP_COLOR}' fill-opacity='0.08' "
+            "fill-rule='evenodd' stroke-width='2' stroke-dasharray='7 4'/>"
+        )
     return "".join(out)
 
 
 def _svg_gap_labels(result: PlannerTables, region: Region, frame: _Frame, cat: str) -> str:
     out = []
-    for pop, geom in list(zip(_gaps_of(result, cat)["population"],
-                              _gaps_of(result, cat).geometry, strict=True))[:3]:
+    for pop, geom in list(
+        zip(_gaps_of(result, cat)["population"], _gaps_of(result, cat).geometry, strict=True)
+    )[:3]:
         c = frame.xy(np.array(_metric(region, geom.representative_point()).coords))[0]
-        out.append(_svg_text(c[0], c[1], words.residents(float(pop)), 18, "#1d1d1d",
-                             box=GAP_COLOR))
+        out.append(_svg_text(c[0], c[1], words.residents(float(pop)), 18, "#1d1d1d", box=GAP_COLOR))
     return "".join(out)
 
 
@@ -728,15 +930,23 @@ def _svg_homes(result: PlannerTables, region: Region, frame: _Frame, cat: str) -
     a = result.analysis
     mins = a.minutes_to(cat)
     pop = a.demand.population
-    xy = frame.xy(region.project(a.demand.frame.geometry.x.to_numpy(),
-                                 a.demand.frame.geometry.y.to_numpy()))
-    radius = home_radius(pop, float(pop.max()) if len(pop) else 1.0,
-                         float(pop.min()) if len(pop) else 0.0) * 0.8
+    xy = frame.xy(
+        region.project(a.demand.frame.geometry.x.to_numpy(), a.demand.frame.geometry.y.to_numpy())
+    )
+    radius = (
+        home_radius(
+            pop, float(pop.max()) if len(pop) else 1.0, float(pop.min()) if len(pop) else 0.0
+        )
+        * 0.8
+    )
     band = band_of(mins)
     order = np.argsort(-pop, kind="stable")[:20_000]
-    return "".join(f"<circle cx='{xy[i, 0]:.1f}' cy='{xy[i, 1]:.1f}' r='{radius[i]:.1f}' "
-                   f"fill='{ALL_BANDS[band[i]].color}' fill-opacity='0.85' stroke='#fff' "
-                   "stroke-width='1'/>" for i in order.tolist())
+    return "".join(
+        f"<circle cx='{xy[i, 0]:.1f}' cy='{xy[i, 1]:.1f}' r='{radius[i]:.1f}' "
+        f"fill='{ALL_BANDS[band[i]].color}' fill-opacity='0.85' stroke='#fff' "
+        "stroke-width='1'/>"
+        for i in order.tolist()
+    )
 
 
 def _svg_facilities(region: Region, frame: _Frame, cat: str) -> str:
@@ -746,8 +956,11 @@ def _svg_facilities(region: Region, frame: _Frame, cat: str) -> str:
         return ""
     lonlat = fac.anchor_lonlat[rows]
     xy = frame.xy(region.project(lonlat[:, 0], lonlat[:, 1]))
-    return "".join(f"<rect x='{x - 6:.1f}' y='{y - 6:.1f}' width='12' height='12' rx='2' "
-                   "fill='#000' stroke='#fff' stroke-width='2'/>" for x, y in xy.tolist())
+    return "".join(
+        f"<rect x='{x - 6:.1f}' y='{y - 6:.1f}' width='12' height='12' rx='2' "
+        "fill='#000' stroke='#fff' stroke-width='2'/>"
+        for x, y in xy.tolist()
+    )
 
 
 def _svg_sites(result: PlannerTables, region: Region, frame: _Frame, cat: str) -> str:
@@ -760,22 +973,30 @@ def _svg_sites(result: PlannerTables, region: Region, frame: _Frame, cat: str) -
     out = []
     for rank, geom in zip(sites["rank"], sites.geometry, strict=True):
         px, py = frame.xy(region.project(geom.x, geom.y))[0]
-        out.append(f"<circle cx='{px:.1f}' cy='{py:.1f}' r='11' fill='#fff' stroke='{SITE_INK}'"
-                   f" stroke-width='3'/><text x='{px:.1f}' y='{py + 5:.1f}' font-size='14' "
-                   f"font-weight='700' text-anchor='middle'>{int(rank)}</text>")
+        out.append(
+            f"<circle cx='{px:.1f}' cy='{py:.1f}' r='11' fill='#fff' stroke='{SITE_INK}'"
+            f" stroke-width='3'/><text x='{px:.1f}' y='{py + 5:.1f}' font-size='14' "
+            f"font-weight='700' text-anchor='middle'>{int(rank)}</text>"
+        )
     return "".join(out)
 
 
 def _svg_text(x: float, y: float, text: str, size: int, color: str, box: str = "") -> str:
-    width = size * (0.62 * len(text.encode("ascii", "ignore")) +
-                    1.0 * sum(1 for ch in text if ord(ch) > 0x2E80))
-    rect = (f"<rect x='{x - width / 2 - 5:.1f}' y='{y - size:.1f}' width='{width + 10:.1f}' "
-            f"height='{size * 1.5:.1f}' rx='5' fill='#fff' stroke='{box}' stroke-width='2'/>"
-            if box else "")
+    width = size * (
+        0.62 * len(text.encode("ascii", "ignore")) + 1.0 * sum(1 for ch in text if ord(ch) > 0x2E80)
+    )
+    rect = (
+        f"<rect x='{x - width / 2 - 5:.1f}' y='{y - size:.1f}' width='{width + 10:.1f}' "
+        f"height='{size * 1.5:.1f}' rx='5' fill='#fff' stroke='{box}' stroke-width='2'/>"
+        if box
+        else ""
+    )
     halo = "" if box else " stroke='#fff' stroke-width='3' paint-order='stroke'"
-    return (f"{rect}<text x='{x:.1f}' y='{y + size * 0.15:.1f}' font-size='{size}' "
-            f"font-weight='700' fill='{color}' text-anchor='middle'{halo}>"
-            f"{html.escape(text)}</text>")
+    return (
+        f"{rect}<text x='{x:.1f}' y='{y + size * 0.15:.1f}' font-size='{size}' "
+        f"font-weight='700' fill='{color}' text-anchor='middle'{halo}>"
+        f"{html.escape(text)}</text>"
+    )
 
 
 def _svg_scale(frame: _Frame) -> str:
@@ -783,8 +1004,10 @@ def _svg_scale(frame: _Frame) -> str:
     px = metres * frame.scale
     y = frame.height + 12
     label = words.metres(metres)
-    return (f"<path d='M10 {y}h{px:.1f}' stroke='#000' stroke-width='3'/>"
-            f"<text x='{14 + px:.1f}' y='{y + 4}' font-size='12'>{html.escape(label)}</text>")
+    return (
+        f"<path d='M10 {y}h{px:.1f}' stroke='#000' stroke-width='3'/>"
+        f"<text x='{14 + px:.1f}' y='{y + 4}' font-size='12'>{html.escape(label)}</text>"
+    )
 
 
 def _nice(metres: float) -> float:
@@ -792,8 +1015,7 @@ def _nice(metres: float) -> float:
     return max(v * step for v in (1, 2, 5) if v * step <= max(metres, 1.0))
 
 
-def _path(geoms: np.ndarray, xy: Callable[[np.ndarray], np.ndarray], close: bool = False
-          ) -> str:
+def _path(geoms: np.ndarray, xy: Callable[[np.ndarray], np.ndarray], close: bool = False) -> str:
     if len(geoms) == 0:
         return ""
     coords, owner = shapely.get_coordinates(geoms, return_index=True)

@@ -85,14 +85,20 @@ def resident_map(
     return finish(fmap, offline, font_url)
 
 
-def you_are_here(fmap: folium.Map, lon: float, lat: float, show: Display,
-                 radius: int = 9) -> None:
+def you_are_here(fmap: folium.Map, lon: float, lat: float, show: Display, radius: int = 9) -> None:
     """The red dot of the resident's (or the kiosk's) position, above every marker."""
     folium.map.CustomPane(HERE_PANE, z_index=640, pointer_events=True).add_to(fmap)
     dot = folium.CircleMarker(
-        show.latlon(lon, lat), radius=radius, color="#ffffff", weight=3, fill=True,
-        fill_color="#d7191c", fill_opacity=1.0, tooltip="您在这里 · You are here",
-        class_name="lc-here")
+        show.latlon(lon, lat),
+        radius=radius,
+        color="#ffffff",
+        weight=3,
+        fill=True,
+        fill_color="#d7191c",
+        fill_opacity=1.0,
+        tooltip="您在这里 · You are here",
+        class_name="lc-here",
+    )
     dot.options["pane"] = HERE_PANE  # folium's CircleMarker does not pass a pane on
     dot.add_to(fmap)
 
@@ -114,8 +120,12 @@ def _rings(fmap: folium.Map, catchment: CatchmentResult, show: Display) -> None:
         folium.GeoJson(
             shapely.geometry.mapping(show.geom(ring.polygon)),
             style_function=lambda _f, c=color, d=dash: {
-                "color": c, "weight": 3, "dashArray": d or None, "fillColor": c,
-                "fillOpacity": 0.16},
+                "color": c,
+                "weight": 3,
+                "dashArray": d or None,
+                "fillColor": c,
+                "fillOpacity": 0.16,
+            },
             tooltip=f"{ring.minutes} 分钟步行 · {ring.minutes} minutes on foot",
         ).add_to(layer)
         layer.add_to(fmap)
@@ -128,20 +138,29 @@ def _popup_html(hit: FacilityHit) -> str:
     if other:
         lines.append(other)
     lines.append(f"{html.escape(hit.label_zh)} · {html.escape(hit.label_en)}")
-    lines.append(f"<b>步行 {hit.time_s / 60:.1f} 分钟</b> · {hit.time_s / 60:.1f} min on foot "
-                 f"({hit.distance_m:.0f} m)")
+    lines.append(
+        f"<b>步行 {hit.time_s / 60:.1f} 分钟</b> · {hit.time_s / 60:.1f} min on foot "
+        f"({hit.distance_m:.0f} m)"
+    )
     if hit.opening_hours:
         lines.append(f"营业时间 · Opening hours: {html.escape(hit.opening_hours)}")
     return "<br>".join(lines)
 
 
-def _facilities(fmap: folium.Map, hits: Sequence[FacilityHit], standard: Standard,
-                show: Display) -> None:
+def _facilities(
+    fmap: folium.Map, hits: Sequence[FacilityHit], standard: Standard, show: Display
+) -> None:
     """One cluster of every facility, with a layer (a sub-group of it) per category."""
-    cluster = MarkerCluster(control=False, icon_create_function=_CLUSTER_ICON,
-                            options={"maxClusterRadius": 56, "showCoverageOnHover": False,
-                                     "disableClusteringAtZoom": 18,
-                                     "spiderfyOnMaxZoom": True})
+    cluster = MarkerCluster(
+        control=False,
+        icon_create_function=_CLUSTER_ICON,
+        options={
+            "maxClusterRadius": 56,
+            "showCoverageOnHover": False,
+            "disableClusteringAtZoom": 18,
+            "spiderfyOnMaxZoom": True,
+        },
+    )
     cluster.add_to(fmap)
     by_cat: dict[str, list[FacilityHit]] = defaultdict(list)
     for hit in hits:
@@ -186,19 +205,19 @@ var {{ this.get_name() }} = L.featureGroup.subGroup({{ this._group.get_name() }}
 {% endmacro %}
 """)
 
-    def __init__(self, cluster: MarkerCluster, category: Category,
-                 hits: Sequence[FacilityHit], show: Display) -> None:
-        super().__init__(cluster, name=f"{category.label_zh} · {category.label_en} "
-                                       f"({len(hits)})")
+    def __init__(
+        self, cluster: MarkerCluster, category: Category, hits: Sequence[FacilityHit], show: Display
+    ) -> None:
+        super().__init__(cluster, name=f"{category.label_zh} · {category.label_en} ({len(hits)})")
         self.badge = badge_html(category)
         xy = show.xy(np.array([[h.lon, h.lat] for h in hits]))
-        self.rows = [[round(y, 7), round(x, 7), _popup_html(h),
-                      h.name_zh or h.name or category.label_en]
-                     for h, (x, y) in zip(hits, xy.tolist(), strict=True)]
+        self.rows = [
+            [round(y, 7), round(x, 7), _popup_html(h), h.name_zh or h.name or category.label_en]
+            for h, (x, y) in zip(hits, xy.tolist(), strict=True)
+        ]
 
 
-def _routes(fmap: folium.Map, nearest: NearestResult, standard: Standard,
-            show: Display) -> None:
+def _routes(fmap: folium.Map, nearest: NearestResult, standard: Standard, show: Display) -> None:
     layer = folium.FeatureGroup(name="最近设施路线 · Routes to the nearest")
     for cat_id, hits in nearest.by_category.items():
         if not hits or hits[0].route is None:
@@ -206,23 +225,50 @@ def _routes(fmap: folium.Map, nearest: NearestResult, standard: Standard,
         hit, cat = hits[0], standard.category(cat_id)
         coords = [(y, x) for x, y in shapely.get_coordinates(show.geom(hit.route))]
         folium.PolyLine(
-            coords, color=cat.color, weight=4, opacity=0.85, dash_array="6 6",
+            coords,
+            color=cat.color,
+            weight=4,
+            opacity=0.85,
+            dash_array="6 6",
             tooltip=f"{cat.label_zh} · {cat.label_en}: {hit.time_s / 60:.1f} min",
         ).add_to(layer)
     layer.add_to(fmap)
 
 
 def _legend(fmap: folium.Map, catchment: CatchmentResult, standard: Standard) -> None:
-    rings = [LegendRow(f"{r.minutes} 分钟 · {r.minutes} min", _ring_color(r.minutes, i), "box",
-                       "lc-legend-ring", dash=_ring_dash(i)[1])
-             for i, r in enumerate(catchment.rings)]
+    rings = [
+        LegendRow(
+            f"{r.minutes} 分钟 · {r.minutes} min",
+            _ring_color(r.minutes, i),
+            "box",
+            "lc-legend-ring",
+            dash=_ring_dash(i)[1],
+        )
+        for i, r in enumerate(catchment.rings)
+    ]
     present = {h.category for h in catchment.facilities}
-    cats = [LegendRow(html.escape(f"{c.label_zh} · {c.label_en}"), c.color, "badge",
-                      "lc-legend-category", badge=badge_html(c, size=22))
-            for c in standard.categories if c.id in present]
-    missing = [LegendRow(html.escape(f"{t.minutes} 分钟: {r.label_zh} · {r.label_en}"), "",
-                         "text", "lc-legend-missing")
-               for t in catchment.tiers for r in t.requirements if not r.present]
+    cats = [
+        LegendRow(
+            html.escape(f"{c.label_zh} · {c.label_en}"),
+            c.color,
+            "badge",
+            "lc-legend-category",
+            badge=badge_html(c, size=22),
+        )
+        for c in standard.categories
+        if c.id in present
+    ]
+    missing = [
+        LegendRow(
+            html.escape(f"{t.minutes} 分钟: {r.label_zh} · {r.label_en}"),
+            "",
+            "text",
+            "lc-legend-missing",
+        )
+        for t in catchment.tiers
+        for r in t.requirements
+        if not r.present
+    ]
     sections = [("", rings), ("设施 · Facilities", cats)]
     if missing:
         sections.append(("未达标 · Missing (GB 50180)", missing))

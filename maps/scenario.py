@@ -65,23 +65,22 @@ class ChangeClass:
 
 #: diverging: nearer in blues, farther in orange to vermilion; reach gained/lost apart
 CHANGE_CLASSES = (
-    ChangeClass(math.nan, math.nan, "#009E73", "新可到达", "newly reachable",
-                "newly reachable"),
+    ChangeClass(math.nan, math.nan, "#009E73", "新可到达", "newly reachable", "newly reachable"),
     ChangeClass(-math.inf, -5, "#0072B2", "近 5 分钟以上", "5 min or more nearer"),
     ChangeClass(-5, -1, "#56B4E9", "近 1–5 分钟", "1–5 min nearer"),
     ChangeClass(-1, 0, "#B9E0F5", "近不到 1 分钟", "under 1 min nearer"),
     ChangeClass(0, 1, "#F6D08B", "远不到 1 分钟", "under 1 min farther"),
     ChangeClass(1, 5, "#E69F00", "远 1–5 分钟", "1–5 min farther"),
     ChangeClass(5, math.inf, "#D55E00", "远 5 分钟以上", "5 min or more farther"),
-    ChangeClass(math.nan, math.nan, "#000000", "不再可到达", "no longer reachable",
-                "no longer reachable"),
+    ChangeClass(
+        math.nan, math.nan, "#000000", "不再可到达", "no longer reachable", "no longer reachable"
+    ),
 )
 LINK_COLOR = "#009E73"
 CLOSED_COLOR = "#000000"
 
 
-def change_class(change_min: NDArray[np.float64], status: NDArray[np.object_]
-                 ) -> NDArray[np.intp]:
+def change_class(change_min: NDArray[np.float64], status: NDArray[np.object_]) -> NDArray[np.intp]:
     """Index into :data:`CHANGE_CLASSES` per changed home."""
     out = np.zeros(len(change_min), dtype=np.intp)
     for i, c in enumerate(CHANGE_CLASSES):
@@ -140,23 +139,38 @@ def scenario_layers(result: ScenarioResult, category: str | None = None) -> Scen
     """The layers of ``result`` for ``category`` (default: :func:`default_category`)."""
     cat = category or default_category(result)
     if cat not in result.categories:
-        raise InvalidParameter(f"the scenario does not change the walks to {cat!r}; "
-                               f"allowed --category: {', '.join(result.categories)}")
+        raise InvalidParameter(
+            f"the scenario does not change the walks to {cat!r}; "
+            f"allowed --category: {', '.join(result.categories)}"
+        )
     summary = result.summary().set_index("category").loc[cat]
     changes = result.changes()
     homes = changes[changes["category"] == cat].reset_index(drop=True)
-    homes["cls"] = change_class(homes["change_min"].to_numpy(np.float64),
-                                homes["status"].to_numpy(object))
+    homes["cls"] = change_class(
+        homes["change_min"].to_numpy(np.float64), homes["status"].to_numpy(object)
+    )
     total = len(homes)
     if total > MAX_HOME_MARKERS:
         size = np.nan_to_num(np.abs(homes["change_min"].to_numpy(np.float64)), nan=np.inf)
         homes = homes.iloc[np.argsort(-size, kind="stable")[:MAX_HOME_MARKERS]]
-    return ScenarioLayers(result.scenario.name, cat, summary, homes.reset_index(drop=True),
-                          total, result.facilities, result.streets)
+    return ScenarioLayers(
+        result.scenario.name,
+        cat,
+        summary,
+        homes.reset_index(drop=True),
+        total,
+        result.facilities,
+        result.streets,
+    )
 
 
-def scenario_map(region: Region, result: ScenarioResult, category: str | None = None,
-                 offline: bool = False, tiles: Tiles = "osm") -> folium.Map:
+def scenario_map(
+    region: Region,
+    result: ScenarioResult,
+    category: str | None = None,
+    offline: bool = False,
+    tiles: Tiles = "osm",
+) -> folium.Map:
     """A district map of a scenario's difference layer for one category.
 
     Parameters
@@ -173,8 +187,9 @@ def scenario_map(region: Region, result: ScenarioResult, category: str | None = 
     return draw(region, scenario_layers(result, category), offline, tiles)
 
 
-def draw(region: Region, layers: ScenarioLayers, offline: bool = False,
-         tiles: Tiles = "osm") -> folium.Map:
+def draw(
+    region: Region, layers: ScenarioLayers, offline: bool = False, tiles: Tiles = "osm"
+) -> folium.Map:
     """The Folium map of laid-out scenario layers."""
     show = Display(tiles)
     w, s, e, n = region.boundary.bounds
@@ -183,16 +198,17 @@ def draw(region: Region, layers: ScenarioLayers, offline: bool = False,
     css = _CSS.replace("FONTS", FONT_STACK)
     fmap.get_root().header.add_child(folium.Element(f"<style>{css}</style>"), name="lc_scen")
     if offline:
-        add_streets(fmap, region.unproject_geom(shapely.multilinestrings(region.net.edge_geom)),
-                    show)
+        add_streets(
+            fmap, region.unproject_geom(shapely.multilinestrings(region.net.edge_geom)), show
+        )
     _street_changes(fmap, layers.streets, show)
     _homes(fmap, layers, show)
     _facilities(fmap, region, layers, show)
     _facility_changes(fmap, region, layers.facilities, show)
-    Legend(html.escape(f"方案 · Scenario: {layers.name}"),
-           legend_sections(region, layers)).add_to(fmap)
-    fmap.get_root().html.add_child(folium.Element(banner_html(region, layers)),
-                                   name="lc_banner")
+    Legend(html.escape(f"方案 · Scenario: {layers.name}"), legend_sections(region, layers)).add_to(
+        fmap
+    )
+    fmap.get_root().html.add_child(folium.Element(banner_html(region, layers)), name="lc_banner")
     folium.LayerControl(collapsed=True).add_to(fmap)
     lo, hi = show.xy(np.array([[w, s], [e, n]]))
     FitBeside([[lo[1], lo[0]], [hi[1], hi[0]]]).add_to(fmap)
@@ -233,22 +249,33 @@ def banner_html(region: Region, layers: ScenarioLayers) -> str:
     cat = region.standard.category(layers.category)
     row = layers.summary
     radius, change = float(row["radius_m"]), signed(float(row["covered_change"]))
-    head = (f"{change} 位居民在 {radius:.0f} 米内 · {change} residents within {radius:.0f} m "
-            f"of a {words.lower_first(cat.label_en)}")
+    head = (
+        f"{change} 位居民在 {radius:.0f} 米内 · {change} residents within {radius:.0f} m "
+        f"of a {words.lower_first(cat.label_en)}"
+    )
     mean = float(row["mean_change_min"])
-    walk = f"{'+' if mean > 0 else '−' if mean < 0 else '±'}{words.minutes(abs(mean))}" \
-        if math.isfinite(mean) else "–"
+    walk = (
+        f"{'+' if mean > 0 else '−' if mean < 0 else '±'}{words.minutes(abs(mean))}"
+        if math.isfinite(mean)
+        else "–"
+    )
     homes = f"{int(row['homes_changed']):,}"
-    sub = (f"{homes} 处住宅步行时间变化，全区平均 {walk} 分钟 · walk changed for {homes} "
-           f"homes, district mean {walk} min")
-    return (f"<div class='lc-banner' role='status'>{html.escape(head)}"
-            f"<small>{html.escape(sub)}</small></div>")
+    sub = (
+        f"{homes} 处住宅步行时间变化，全区平均 {walk} 分钟 · walk changed for {homes} "
+        f"homes, district mean {walk} min"
+    )
+    return (
+        f"<div class='lc-banner' role='status'>{html.escape(head)}"
+        f"<small>{html.escape(sub)}</small></div>"
+    )
 
 
 def _tip(pop: float, before: float, after: float) -> str:
     b, a = words.minutes(before), words.minutes(after)
-    return (f"{words.residents(pop)}<br>{words.both(f'步行 {b} → {a} 分钟', f'{b} → {a} min')}"
-            "<br><small>（– 为无法到达 · – : none within reach）</small>")
+    return (
+        f"{words.residents(pop)}<br>{words.both(f'步行 {b} → {a} 分钟', f'{b} → {a} min')}"
+        "<br><small>（– 为无法到达 · – : none within reach）</small>"
+    )
 
 
 def _homes(fmap: folium.Map, layers: ScenarioLayers, show: Display) -> None:
@@ -258,30 +285,44 @@ def _homes(fmap: folium.Map, layers: ScenarioLayers, show: Display) -> None:
     pop = homes["population"].to_numpy(dtype=np.float64)
     radius = home_radius(pop, float(pop.max()), float(pop.min()))
     xy = show.xy(np.column_stack([homes.geometry.x, homes.geometry.y]))
-    features = [{"type": "Feature",
-                 "geometry": {"type": "Point", "coordinates": [float(xy[i, 0]),
-                                                               float(xy[i, 1])]},
-                 "properties": {"color": CHANGE_CLASSES[int(homes["cls"].iat[i])].color,
-                                "radius": round(float(radius[i]), 1),
-                                "tip": _tip(pop[i], float(homes["minutes_before"].iat[i]),
-                                            float(homes["minutes_after"].iat[i]))}}
-                for i in np.argsort(-pop, kind="stable").tolist()]
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [float(xy[i, 0]), float(xy[i, 1])]},
+            "properties": {
+                "color": CHANGE_CLASSES[int(homes["cls"].iat[i])].color,
+                "radius": round(float(radius[i]), 1),
+                "tip": _tip(
+                    pop[i],
+                    float(homes["minutes_before"].iat[i]),
+                    float(homes["minutes_after"].iat[i]),
+                ),
+            },
+        }
+        for i in np.argsort(-pop, kind="stable").tolist()
+    ]
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
         name="步行时间有变化的住宅 · Homes whose walk changed",
         marker=folium.CircleMarker(radius=5),
-        style_function=lambda f: {"radius": f["properties"]["radius"], "color": "#333333",
-                                  "weight": 1, "fill": True,
-                                  "fillColor": f["properties"]["color"], "fillOpacity": 0.9,
-                                  "className": "lc-home"},
+        style_function=lambda f: {
+            "radius": f["properties"]["radius"],
+            "color": "#333333",
+            "weight": 1,
+            "fill": True,
+            "fillColor": f["properties"]["color"],
+            "fillOpacity": 0.9,
+            "className": "lc-home",
+        },
         tooltip=folium.GeoJsonTooltip(["tip"], labels=False),
     ).add_to(fmap)
 
 
 def _street_changes(fmap: folium.Map, streets: gpd.GeoDataFrame, show: Display) -> None:
     for change, name, color, dash in (
-            ("link", "新增步行连接 · Added links", LINK_COLOR, None),
-            ("closed", "封闭街道 · Closed streets", CLOSED_COLOR, "6 5")):
+        ("link", "新增步行连接 · Added links", LINK_COLOR, None),
+        ("closed", "封闭街道 · Closed streets", CLOSED_COLOR, "6 5"),
+    ):
         lines = streets[streets["change"] == change]
         if lines.empty:
             continue
@@ -290,91 +331,152 @@ def _street_changes(fmap: folium.Map, streets: gpd.GeoDataFrame, show: Display) 
             folium.GeoJson(
                 shapely.geometry.mapping(show.geom(geom)),
                 style_function=lambda _f, c=color, d=dash, k=change: {
-                    "color": c, "weight": 6, "opacity": 0.95, "dashArray": d,
-                    "className": f"lc-street-{k}"},
+                    "color": c,
+                    "weight": 6,
+                    "opacity": 0.95,
+                    "dashArray": d,
+                    "className": f"lc-street-{k}",
+                },
                 tooltip=f"{html.escape(name)} ({words.metres(float(length))})",
             ).add_to(group)
         group.add_to(fmap)
 
 
-def _facilities(fmap: folium.Map, region: Region, layers: ScenarioLayers,
-                show: Display) -> None:
+def _facilities(fmap: folium.Map, region: Region, layers: ScenarioLayers, show: Display) -> None:
     """The category's facilities that stay open, small and quiet."""
     cat = region.standard.category(layers.category)
     fac = region.facilities
     closed = set(layers.facilities["id"][layers.facilities["change"] == "close"].tolist())
-    rows = [r for r in np.flatnonzero(fac.category == region.standard.category_index(
-        layers.category)).tolist() if fac.text["id"][r] not in closed]
+    rows = [
+        r
+        for r in np.flatnonzero(
+            fac.category == region.standard.category_index(layers.category)
+        ).tolist()
+        if fac.text["id"][r] not in closed
+    ]
     group = folium.FeatureGroup(name=f"{cat.label_zh} · {cat.label_en} ({len(rows)})")
     letter = html.escape(glyph(cat))
     for r in rows:
         x, y = show.xy(fac.anchor_lonlat[[r]])[0].tolist()
         name = html.escape(str(fac.text["name_zh"][r] or fac.text["name"][r] or cat.label_en))
-        folium.Marker([y, x], icon=folium.DivIcon(
-            html=f"<div class='lc-existing'>{letter}</div>", icon_size=(18, 18),
-            icon_anchor=(9, 9)), tooltip=name).add_to(group)
+        folium.Marker(
+            [y, x],
+            icon=folium.DivIcon(
+                html=f"<div class='lc-existing'>{letter}</div>",
+                icon_size=(18, 18),
+                icon_anchor=(9, 9),
+            ),
+            tooltip=name,
+        ).add_to(group)
     group.add_to(fmap)
 
 
-def _facility_changes(fmap: folium.Map, region: Region, facilities: gpd.GeoDataFrame,
-                      show: Display) -> None:
+def _facility_changes(
+    fmap: folium.Map, region: Region, facilities: gpd.GeoDataFrame, show: Display
+) -> None:
     if facilities.empty:
         return
     group = folium.FeatureGroup(name="新开与关闭的设施 · Opened and closed facilities")
-    for change, name, category, geom in facilities[["change", "name", "category",
-                                                    "geometry"]].itertuples(index=False):
+    for change, name, category, geom in facilities[
+        ["change", "name", "category", "geometry"]
+    ].itertuples(index=False):
         cat = region.standard.category(category)
         opened = change == "add"
         what = words.both("新开" if opened else "关闭", "opened" if opened else "closed")
         tip = f"{what}：{name or cat.label_en} · {words.category_label(cat)}"
         inner = html.escape(glyph(cat)) if opened else "&#10005;"
         size = 28 if opened else 26
-        folium.Marker(show.latlon(geom.x, geom.y), icon=folium.DivIcon(
-            html=f"<div class='{'lc-opened' if opened else 'lc-closed'}'>{inner}</div>",
-            icon_size=(size, size), icon_anchor=(size // 2, size // 2)),
-            tooltip=html.escape(tip), z_index_offset=1000).add_to(group)
+        folium.Marker(
+            show.latlon(geom.x, geom.y),
+            icon=folium.DivIcon(
+                html=f"<div class='{'lc-opened' if opened else 'lc-closed'}'>{inner}</div>",
+                icon_size=(size, size),
+                icon_anchor=(size // 2, size // 2),
+            ),
+            tooltip=html.escape(tip),
+            z_index_offset=1000,
+        ).add_to(group)
     group.add_to(fmap)
 
 
-def legend_sections(region: Region, layers: ScenarioLayers
-                    ) -> list[tuple[str, list[LegendRow]]]:
+def legend_sections(region: Region, layers: ScenarioLayers) -> list[tuple[str, list[LegendRow]]]:
     """The legend: change classes with their residents, sizes, facilities and streets."""
     cat = region.standard.category(layers.category)
     pop = layers.homes.groupby("cls")["population"].sum() if len(layers.homes) else {}
     counts = [float(pop.get(i, 0.0)) for i in range(len(CHANGE_CLASSES))]
-    rows = [LegendRow(html.escape(f"{c.label} ({words.people(n)})"), c.color, "dot",
-                      "lc-legend-change" + ("" if n else " lc-legend-none"))
-            for c, n in zip(CHANGE_CLASSES, counts, strict=True)]
-    heading = html.escape(words.both(
-        f"步行至最近{cat.label_zh}的时间变化",
-        f"Change in the walk to the nearest {words.lower_first(cat.label_en)}")) + \
-        "<br><small>（括号内为居民数 · residents in brackets）</small>"
+    rows = [
+        LegendRow(
+            html.escape(f"{c.label} ({words.people(n)})"),
+            c.color,
+            "dot",
+            "lc-legend-change" + ("" if n else " lc-legend-none"),
+        )
+        for c, n in zip(CHANGE_CLASSES, counts, strict=True)
+    ]
+    heading = (
+        html.escape(
+            words.both(
+                f"步行至最近{cat.label_zh}的时间变化",
+                f"Change in the walk to the nearest {words.lower_first(cat.label_en)}",
+            )
+        )
+        + "<br><small>（括号内为居民数 · residents in brackets）</small>"
+    )
     sections = [(heading, rows)]
     if layers.total_changed > len(layers.homes):
-        rows.append(LegendRow(html.escape(words.both(
-            f"仅显示变化最大的 {len(layers.homes):,} 处住宅",
-            f"only the {len(layers.homes):,} homes that changed most are drawn")), "", "text"))
-    sections.append((html.escape(words.both("居民（圆越大人越多）", "Residents (bigger: more)")),
-                     _size_rows(layers.homes)))
-    sections.append((html.escape(words.both("方案的改动", "What the scenario changes")),
-                     _change_rows(cat, layers)))
+        rows.append(
+            LegendRow(
+                html.escape(
+                    words.both(
+                        f"仅显示变化最大的 {len(layers.homes):,} 处住宅",
+                        f"only the {len(layers.homes):,} homes that changed most are drawn",
+                    )
+                ),
+                "",
+                "text",
+            )
+        )
+    sections.append(
+        (
+            html.escape(words.both("居民（圆越大人越多）", "Residents (bigger: more)")),
+            _size_rows(layers.homes),
+        )
+    )
+    sections.append(
+        (
+            html.escape(words.both("方案的改动", "What the scenario changes")),
+            _change_rows(cat, layers),
+        )
+    )
     return sections
 
 
 def _size_rows(homes: gpd.GeoDataFrame) -> list[LegendRow]:
     if homes.empty:
-        return [LegendRow(html.escape(words.both("没有住宅的步行时间变化",
-                                                 "no home's walk changed")), "", "text")]
+        return [
+            LegendRow(
+                html.escape(words.both("没有住宅的步行时间变化", "no home's walk changed")),
+                "",
+                "text",
+            )
+        ]
     pop = homes["population"].to_numpy(dtype=np.float64)
     top, low = float(pop.max()), float(pop.min())
     sizes = [top] if top <= 1.5 * low else _round_sizes(top)
     out = []
     for v in sizes:
         d = round(2 * float(home_radius(np.array([v]), top, low)[0]))
-        out.append(LegendRow(html.escape(words.residents(v)), "", "badge", "lc-legend-row",
-                             badge=f"<span class='lc-swatch' style='width:{d}px;height:{d}px;"
-                                   "border-radius:50%;border:1.5px solid #333;"
-                                   "background:#fff'></span>"))
+        out.append(
+            LegendRow(
+                html.escape(words.residents(v)),
+                "",
+                "badge",
+                "lc-legend-row",
+                badge=f"<span class='lc-swatch' style='width:{d}px;height:{d}px;"
+                "border-radius:50%;border:1.5px solid #333;"
+                "background:#fff'></span>",
+            )
+        )
     return out
 
 
@@ -391,25 +493,53 @@ def _change_rows(cat: Category, layers: ScenarioLayers) -> list[LegendRow]:
     n_link = int((streets["change"] == "link").sum())
     n_closed = int((streets["change"] == "closed").sum())
     label = words.both(f"{cat.label_zh}（保留）", f"{cat.label_en} (kept)")
-    rows = [LegendRow(html.escape(label), "", "badge",
-                      "lc-legend-row lc-legend-existing",
-                      badge=f"<span class='lc-existing'>{html.escape(glyph(cat))}</span>")]
+    rows = [
+        LegendRow(
+            html.escape(label),
+            "",
+            "badge",
+            "lc-legend-row lc-legend-existing",
+            badge=f"<span class='lc-existing'>{html.escape(glyph(cat))}</span>",
+        )
+    ]
     if n_add:
-        rows.append(LegendRow(html.escape(words.both(f"新开设施（{n_add}）",
-                                                     f"opened facility ({n_add})")),
-                              "", "badge", "lc-legend-row lc-legend-opened",
-                              badge="<span class='lc-opened'>+</span>"))
+        rows.append(
+            LegendRow(
+                html.escape(words.both(f"新开设施（{n_add}）", f"opened facility ({n_add})")),
+                "",
+                "badge",
+                "lc-legend-row lc-legend-opened",
+                badge="<span class='lc-opened'>+</span>",
+            )
+        )
     if n_close:
-        rows.append(LegendRow(html.escape(words.both(f"关闭设施（{n_close}）",
-                                                     f"closed facility ({n_close})")),
-                              "", "badge", "lc-legend-row lc-legend-closed",
-                              badge="<span class='lc-closed'>&#10005;</span>"))
+        rows.append(
+            LegendRow(
+                html.escape(words.both(f"关闭设施（{n_close}）", f"closed facility ({n_close})")),
+                "",
+                "badge",
+                "lc-legend-row lc-legend-closed",
+                badge="<span class='lc-closed'>&#10005;</span>",
+            )
+        )
     if n_link:
-        rows.append(LegendRow(html.escape(words.both("新增步行连接", "added walking link")),
-                              LINK_COLOR, "line", "lc-legend-row lc-legend-link"))
+        rows.append(
+            LegendRow(
+                html.escape(words.both("新增步行连接", "added walking link")),
+                LINK_COLOR,
+                "line",
+                "lc-legend-row lc-legend-link",
+            )
+        )
     if n_closed:
-        rows.append(LegendRow(html.escape(words.both("封闭街道", "closed street")), "", "badge",
-                              "lc-legend-row lc-legend-closed-street",
-                              badge="<span class='lc-swatch' style='width:18px;height:0;"
-                                    "border-top:4px dashed #000'></span>"))
+        rows.append(
+            LegendRow(
+                html.escape(words.both("封闭街道", "closed street")),
+                "",
+                "badge",
+                "lc-legend-row lc-legend-closed-street",
+                badge="<span class='lc-swatch' style='width:18px;height:0;"
+                "border-top:4px dashed #000'></span>",
+            )
+        )
     return rows

@@ -6,7 +6,7 @@ One list for the store contract and the API tests, so both try the same things.
 ATTACKS = [
     "' OR '1'='1",
     "helsinki'; DROP TABLE facilities; --",
-    "x\" OR 1=1 --",
+    'x" OR 1=1 --',
     "1; DELETE FROM regions",
     "%' OR name LIKE '%",
     "') UNION SELECT name, source FROM regions --",

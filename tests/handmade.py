@@ -41,9 +41,14 @@ def network(
     names = list(nodes)
     ids = {n: i for i, n in enumerate(names)}
     ll = np.array([lonlat(*nodes[n]) for n in names])
-    node_frame = pd.DataFrame({"node": np.arange(len(names), dtype=np.int32),
-                               "osmid": np.arange(len(names), dtype=np.int64) + 1000,
-                               "lon": ll[:, 0], "lat": ll[:, 1]})
+    node_frame = pd.DataFrame(
+        {
+            "node": np.arange(len(names), dtype=np.int32),
+            "osmid": np.arange(len(names), dtype=np.int64) + 1000,
+            "lon": ll[:, 0],
+            "lat": ll[:, 1],
+        }
+    )
     rows, geoms = [], []
     for i, e in enumerate(edges):
         a, b = e[0], e[1]
@@ -51,8 +56,18 @@ def network(
         via = list(e[3]) if len(e) > 3 else []  # type: ignore[misc]
         xy = np.array([nodes[a], *via, nodes[b]], dtype=float)
         length = float(np.hypot(*np.diff(xy, axis=0).T).sum())
-        rows.append({"edge": i, "u": ids[a], "v": ids[b], "length_m": length,
-                     "oneway": oneway, "way_id": i + 1, "highway": "footway", "name": f"{a}{b}"})
+        rows.append(
+            {
+                "edge": i,
+                "u": ids[a],
+                "v": ids[b],
+                "length_m": length,
+                "oneway": oneway,
+                "way_id": i + 1,
+                "highway": "footway",
+                "name": f"{a}{b}",
+            }
+        )
         geoms.append(shapely.LineString([lonlat(x, y) for x, y in xy]))
     edge_frame = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms, crs="EPSG:4326")
     edge_frame = edge_frame.astype({"edge": np.int32, "u": np.int32, "v": np.int32})
@@ -61,12 +76,35 @@ def network(
 
 def facilities(points: dict[str, tuple[str, float, float]]) -> gpd.GeoDataFrame:
     """Point facilities ``{id: (category, x, y)}``."""
-    rows = [{"id": fid, "source": "test", "source_id": fid, "name": fid, "name_zh": "",
-             "name_en": "", "category": cat, "opening_hours": "", "tags": json.dumps({})}
-            for fid, (cat, _, _) in points.items()]
+    rows = [
+        {
+            "id": fid,
+            "source": "test",
+            "source_id": fid,
+            "name": fid,
+            "name_zh": "",
+            "name_en": "",
+            "category": cat,
+            "opening_hours": "",
+            "tags": json.dumps({}),
+        }
+        for fid, (cat, _, _) in points.items()
+    ]
     geoms = [shapely.Point(lonlat(x, y)) for _, x, y in points.values()]
-    frame = pd.DataFrame(rows, columns=["id", "source", "source_id", "name", "name_zh",
-                                        "name_en", "category", "opening_hours", "tags"])
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "id",
+            "source",
+            "source_id",
+            "name",
+            "name_zh",
+            "name_en",
+            "category",
+            "opening_hours",
+            "tags",
+        ],
+    )
     return gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
 
 

@@ -16,8 +16,14 @@ LAT, LON = "60.1710", "24.9414"
 def run(data_dir: Path, *args: str, columns: int = 200) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LC_DATA_DIR": str(data_dir), "COLUMNS": str(columns)}
     env.pop("LC_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "livingcircle", *args], env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "livingcircle", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +49,21 @@ def test_regions_lists_the_loaded_sample(data_dir: Path) -> None:
 
 
 def test_nearest_prints_geojson(data_dir: Path) -> None:
-    done = run(data_dir, "nearest", "--lat", LAT, "--lon", LON, "-c", "pharmacy", "-c",
-               "clinic", "--k", "2", "--json")
+    done = run(
+        data_dir,
+        "nearest",
+        "--lat",
+        LAT,
+        "--lon",
+        LON,
+        "-c",
+        "pharmacy",
+        "-c",
+        "clinic",
+        "--k",
+        "2",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     fc = json.loads(done.stdout)
     assert fc["type"] == "FeatureCollection"
@@ -67,8 +86,19 @@ def test_nearest_table_for_people(data_dir: Path) -> None:
 
 def test_catchment_geojson_and_map(data_dir: Path, tmp_path: Path) -> None:
     html = tmp_path / "map.html"
-    done = run(data_dir, "catchment", "--lat", LAT, "--lon", LON, "--profile", "elderly",
-               "--json", "--out", str(html))
+    done = run(
+        data_dir,
+        "catchment",
+        "--lat",
+        LAT,
+        "--lon",
+        LON,
+        "--profile",
+        "elderly",
+        "--json",
+        "--out",
+        str(html),
+    )
     assert done.returncode == 0, done.stderr
     fc = json.loads(done.stdout)
     rings = [f for f in fc["features"] if f["properties"]["kind"] == "ring"]
@@ -84,16 +114,25 @@ def test_catchment_geojson_and_map(data_dir: Path, tmp_path: Path) -> None:
     assert "leaflet" in page.lower() and "lc-legend" in page
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["nearest", "--lat", LAT, "--lon", LON, "-c", "chemist"],
-     "unknown category 'chemist'; allowed: bank, bicycle_parking"),
-    (["nearest", "--lat", "31.23", "--lon", "121.47"],
-     "outside every loaded region; the nearest is helsinki (lat 60.16"),
-    (["catchment", "--lat", LAT, "--lon", LON, "-m", "90"], "out of range"),
-    (["nearest", "--lat", LAT, "--lon", LON, "--profile", "jogger"], "unknown walking profile"),
-    (["nearest", "--lat", LAT, "--lon", LON, "--region", "ningbo"],
-     "region 'ningbo' is not loaded (loaded regions: helsinki)"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["nearest", "--lat", LAT, "--lon", LON, "-c", "chemist"],
+            "unknown category 'chemist'; allowed: bank, bicycle_parking",
+        ),
+        (
+            ["nearest", "--lat", "31.23", "--lon", "121.47"],
+            "outside every loaded region; the nearest is helsinki (lat 60.16",
+        ),
+        (["catchment", "--lat", LAT, "--lon", LON, "-m", "90"], "out of range"),
+        (["nearest", "--lat", LAT, "--lon", LON, "--profile", "jogger"], "unknown walking profile"),
+        (
+            ["nearest", "--lat", LAT, "--lon", LON, "--region", "ningbo"],
+            "region 'ningbo' is not loaded (loaded regions: helsinki)",
+        ),
+    ],
+)
 def test_bad_input_gets_one_clear_line(data_dir: Path, args: list[str], message: str) -> None:
     done = run(data_dir, *args)
     assert done.returncode == 2
@@ -120,12 +159,15 @@ def test_demo_loads_the_sample_and_writes_a_map(tmp_path: Path) -> None:
     assert out.stat().st_size > 50_000
 
 
-@pytest.mark.parametrize("args", [
-    ["map", "resident", "--lat", LAT, "--lon", LON, "--offline"],
-    ["map", "resident", "--lat", LAT, "--lon", LON, "--tiles", "amap"],
-    ["map", "planner", "--region", "helsinki", "--category", "pharmacy", "--offline"],
-    ["map", "kiosk", "--kiosk", "helsinki-station"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["map", "resident", "--lat", LAT, "--lon", LON, "--offline"],
+        ["map", "resident", "--lat", LAT, "--lon", LON, "--tiles", "amap"],
+        ["map", "planner", "--region", "helsinki", "--category", "pharmacy", "--offline"],
+        ["map", "kiosk", "--kiosk", "helsinki-station"],
+    ],
+)
 def test_map_commands_write_pages(data_dir: Path, tmp_path: Path, args: list[str]) -> None:
     out = tmp_path / "page.html"
     done = run(data_dir, *args, "--out", str(out))
@@ -137,16 +179,38 @@ def test_map_commands_write_pages(data_dir: Path, tmp_path: Path, args: list[str
 
 
 def test_map_with_unknown_tiles_is_refused(data_dir: Path, tmp_path: Path) -> None:
-    done = run(data_dir, "map", "resident", "--lat", LAT, "--lon", LON, "--tiles", "bing",
-               "--out", str(tmp_path / "x.html"))
+    done = run(
+        data_dir,
+        "map",
+        "resident",
+        "--lat",
+        LAT,
+        "--lon",
+        LON,
+        "--tiles",
+        "bing",
+        "--out",
+        str(tmp_path / "x.html"),
+    )
     assert done.returncode == 2
     assert "unknown tiles 'bing'; allowed: osm, amap, none" in done.stderr
 
 
 def test_catchment_states_the_walking_speed_and_keeps_html_as_an_alias(
-        data_dir: Path, tmp_path: Path) -> None:
-    done = run(data_dir, "catchment", "--lat", LAT, "--lon", LON, "--speed", "1.25",
-               "--html", str(tmp_path / "old.html"))
+    data_dir: Path, tmp_path: Path
+) -> None:
+    done = run(
+        data_dir,
+        "catchment",
+        "--lat",
+        LAT,
+        "--lon",
+        LON,
+        "--speed",
+        "1.25",
+        "--html",
+        str(tmp_path / "old.html"),
+    )
     assert done.returncode == 0, done.stderr
     assert "in helsinki" in done.stdout
     assert "walking at 1.25 m/s (custom, --speed)" in done.stdout
@@ -168,12 +232,15 @@ def test_json_of_regions_and_categories_is_not_called_geojson() -> None:
     assert "GeoJSON" in run(Path("unused"), "nearest", "--help").stdout
 
 
-@pytest.mark.parametrize("args", [
-    ["regions"],
-    ["categories"],
-    ["nearest", "--lat", LAT, "--lon", LON, "-c", "clinic", "-c", "pharmacy", "--k", "3"],
-    ["catchment", "--lat", LAT, "--lon", LON],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["regions"],
+        ["categories"],
+        ["nearest", "--lat", LAT, "--lon", LON, "-c", "clinic", "-c", "pharmacy", "--k", "3"],
+        ["catchment", "--lat", LAT, "--lon", LON],
+    ],
+)
 def test_tables_fit_80_columns(data_dir: Path, args: list[str]) -> None:
     done = run(data_dir, *args, columns=80)
     assert done.returncode == 0, done.stderr
@@ -196,8 +263,10 @@ def test_regions_remove(tmp_path: Path, sample_path: Path) -> None:
     done = run(tmp_path, "regions", "remove", "copy")
     assert done.returncode == 0 and "region copy removed" in done.stderr
     assert [r["name"] for r in json.loads(run(tmp_path, "regions", "--json").stdout)] == [
-        "helsinki"]
-    assert [r["name"] for r in json.loads(run(tmp_path, "regions", "list", "--json").stdout)
-            ] == ["helsinki"]
+        "helsinki"
+    ]
+    assert [r["name"] for r in json.loads(run(tmp_path, "regions", "list", "--json").stdout)] == [
+        "helsinki"
+    ]
     done = run(tmp_path, "regions", "remove", "copy")
     assert done.returncode == 2 and "region 'copy' is not loaded" in done.stderr

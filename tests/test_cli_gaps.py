@@ -20,16 +20,38 @@ def loaded(tmp_path_factory: pytest.TempPathFactory, sample_path: Path) -> Path:
     return path
 
 
-def test_gaps_from_osm_homes_to_a_geopackage(loaded: Path, sample_path: Path,
-                                             tmp_path: Path) -> None:
+def test_gaps_from_osm_homes_to_a_geopackage(
+    loaded: Path, sample_path: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "gaps.gpkg"
-    done = run(loaded, "gaps", "-r", "helsinki", "--osm", str(sample_path), "--population",
-               "20000", "-c", "clinic", "--sites", "3", "-o", str(out))
+    done = run(
+        loaded,
+        "gaps",
+        "-r",
+        "helsinki",
+        "--osm",
+        str(sample_path),
+        "--population",
+        "20000",
+        "-c",
+        "clinic",
+        "--sites",
+        "3",
+        "-o",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr
     assert "OSM residential buildings" in done.stderr
     assert "社区卫生服务站 · Clinic / health station" in done.stdout
     assert {name for name, _ in pyogrio.list_layers(out)} == {
-        "points", "gaps", "sites", "coverage", "tiers", "access_scores", "equity"}
+        "points",
+        "gaps",
+        "sites",
+        "coverage",
+        "tiers",
+        "access_scores",
+        "equity",
+    }
     scores = gpd.read_file(out, layer="access_scores")
     assert set(scores["category"]) == {"clinic"} and (scores["score_e2sfca"] >= 0).all()
     equity = gpd.read_file(out, layer="equity")
@@ -44,10 +66,22 @@ def test_gaps_from_osm_homes_to_a_geopackage(loaded: Path, sample_path: Path,
 
 def test_gaps_with_a_homes_csv_and_html_report(loaded: Path, tmp_path: Path) -> None:
     homes = tmp_path / "homes.csv"
-    homes.write_text("lon,lat,population,elderly\n24.9414,60.1710,100,30\n"
-                     "24.9500,60.1650,50,0\n")
-    done = run(loaded, "gaps", "-r", "helsinki", "--homes", str(homes), "-c", "pharmacy",
-               "--report", "html", "-o", str(tmp_path / "out.csv"), "--quiet")
+    homes.write_text("lon,lat,population,elderly\n24.9414,60.1710,100,30\n24.9500,60.1650,50,0\n")
+    done = run(
+        loaded,
+        "gaps",
+        "-r",
+        "helsinki",
+        "--homes",
+        str(homes),
+        "-c",
+        "pharmacy",
+        "--report",
+        "html",
+        "-o",
+        str(tmp_path / "out.csv"),
+        "--quiet",
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out.sites.csv").exists() and (tmp_path / "out.report.html").exists()
     equity = pd.read_csv(tmp_path / "out.equity.csv")

@@ -30,16 +30,31 @@ def _scenario(path: Path, body: str) -> Path:
     return file
 
 
-CLINIC = ('name = "Harbour clinic"\n[[add_facility]]\ncategory = "clinic"\n'
-          'name = "Harbour clinic"\nlon = 24.9500\nlat = 60.1651\n')
+CLINIC = (
+    'name = "Harbour clinic"\n[[add_facility]]\ncategory = "clinic"\n'
+    'name = "Harbour clinic"\nlon = 24.9500\nlat = 60.1651\n'
+)
 
 
 def test_a_new_clinic_before_and_after(loaded: Path, tmp_path: Path) -> None:
-    file = _scenario(tmp_path, CLINIC + '[[add_link]]\nname = "Footbridge"\n'
-                     'from = [24.9414, 60.1712]\nto = [24.9440, 60.1716]\n')
+    file = _scenario(
+        tmp_path,
+        CLINIC + '[[add_link]]\nname = "Footbridge"\n'
+        "from = [24.9414, 60.1712]\nto = [24.9440, 60.1716]\n",
+    )
     out = tmp_path / "diff.gpkg"
-    done = run(loaded, "scenario", "run", str(file), "-r", "helsinki", "--homes",
-               str(loaded / "homes.csv"), "-o", str(out))
+    done = run(
+        loaded,
+        "scenario",
+        "run",
+        str(file),
+        "-r",
+        "helsinki",
+        "--homes",
+        str(loaded / "homes.csv"),
+        "-o",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr
     assert "Harbour clinic" in done.stdout and "clinic" in done.stdout
     assert "tiers met" in done.stdout and "scenario computed in" in done.stderr
@@ -48,8 +63,18 @@ def test_a_new_clinic_before_and_after(loaded: Path, tmp_path: Path) -> None:
     assert len(clinic) >= 1 and (clinic["change_min"] < 0).all()
     streets = gpd.read_file(out, layer="streets")
     assert streets["change"].tolist() == ["link"]
-    done = run(loaded, "scenario", "run", str(file), "-r", "helsinki", "--homes",
-               str(loaded / "homes.csv"), "--json", "--quiet")
+    done = run(
+        loaded,
+        "scenario",
+        "run",
+        str(file),
+        "-r",
+        "helsinki",
+        "--homes",
+        str(loaded / "homes.csv"),
+        "--json",
+        "--quiet",
+    )
     data = json.loads(done.stdout)
     assert data["scenario"] == "Harbour clinic"
     row = next(r for r in data["categories"] if r["category"] == "clinic")
@@ -59,25 +84,38 @@ def test_a_new_clinic_before_and_after(loaded: Path, tmp_path: Path) -> None:
 
 def test_the_stored_region_is_not_changed(loaded: Path, tmp_path: Path) -> None:
     before = run(loaded, "regions", "--json").stdout
-    file = _scenario(tmp_path, '[[close_street]]\nat = [24.9414, 60.1712]\n')
-    done = run(loaded, "scenario", "run", str(file), "-r", "helsinki", "--homes",
-               str(loaded / "homes.csv"), "--quiet")
+    file = _scenario(tmp_path, "[[close_street]]\nat = [24.9414, 60.1712]\n")
+    done = run(
+        loaded,
+        "scenario",
+        "run",
+        str(file),
+        "-r",
+        "helsinki",
+        "--homes",
+        str(loaded / "homes.csv"),
+        "--quiet",
+    )
     assert done.returncode == 0, done.stderr
     assert run(loaded, "regions", "--json").stdout == before
 
 
 def test_bad_scenarios_are_refused_with_the_reason(loaded: Path, tmp_path: Path) -> None:
-    file = _scenario(tmp_path, '[[add_facility]]\ncategory = "clinc"\nlon = 24.95\nlat = 60.17\n'
-                     '[[close_facility]]\nid = "osm:node/1"\n'
-                     '[[add_link]]\nfrom = [24.9414, 60.1712]\nto = [24.80, 60.10]\n')
+    file = _scenario(
+        tmp_path,
+        '[[add_facility]]\ncategory = "clinc"\nlon = 24.95\nlat = 60.17\n'
+        '[[close_facility]]\nid = "osm:node/1"\n'
+        "[[add_link]]\nfrom = [24.9414, 60.1712]\nto = [24.80, 60.10]\n",
+    )
     done = run(loaded, "scenario", "run", str(file), "-r", "helsinki", "--quiet")
     assert done.returncode == 2
     assert "what-if.toml has 3 problems" in done.stderr
     assert "unknown category 'clinc'" in done.stderr
     assert "no facility 'osm:node/1'" in done.stderr
     assert "outside region" in done.stderr
-    done = run(loaded, "scenario", "run", str(file), "-r", "helsinki", "-o",
-               str(tmp_path / "x.xlsx"))
+    done = run(
+        loaded, "scenario", "run", str(file), "-r", "helsinki", "-o", str(tmp_path / "x.xlsx")
+    )
     assert done.returncode == 2 and "allowed endings .gpkg, .parquet, .csv" in done.stderr
     bad = _scenario(tmp_path, '[[add_facility]]\ncategory = "clinic"\n')
     done = run(loaded, "scenario", "run", str(bad), "-r", "helsinki")
@@ -87,12 +125,14 @@ def test_bad_scenarios_are_refused_with_the_reason(loaded: Path, tmp_path: Path)
 def test_the_python_api(loaded: Path) -> None:
     helsinki = lc.open("helsinki", data_dir=loaded)
     homes = str(loaded / "homes.csv")
-    out = helsinki.scenario(Scenario("c", (NewFacility("clinic", 24.9500, 60.1651),)),
-                            homes=homes, progress=False)
+    out = helsinki.scenario(
+        Scenario("c", (NewFacility("clinic", 24.9500, 60.1651),)), homes=homes, progress=False
+    )
     assert out.summary["category"].tolist() == ["clinic"]
     assert set(out.layers) == {"summary", "tiers", "changes", "facilities", "streets"}
     assert out.facilities["change"].tolist() == ["add"]
     assert (out.changes["minutes_after"] <= out.changes["minutes_before"]).all()
     with pytest.raises(ScenarioError, match="unknown category"):
-        helsinki.scenario(Scenario("x", (NewFacility("nope", 24.95, 60.165),)), homes=homes,
-                          progress=False)
+        helsinki.scenario(
+            Scenario("x", (NewFacility("nope", 24.95, 60.165),)), homes=homes, progress=False
+        )

@@ -75,8 +75,9 @@ def in_sample_store(sample_store: Path, monkeypatch: pytest.MonkeyPatch) -> None
 @pytest.mark.skipif(not PUBLIC.is_file(), reason="livingcircle/public.py is not written yet")
 @pytest.mark.parametrize("example", _examples(), ids=lambda t: t.name)
 @pytest.mark.usefixtures("in_sample_store")
-def test_public_examples_run(example: doctest.DocTest, tmp_path: Path,
-                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_public_examples_run(
+    example: doctest.DocTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)  # an example that writes a file writes it here
     example.globs.update({"lc": livingcircle})
     out = io.StringIO()
@@ -87,8 +88,11 @@ def test_public_examples_run(example: doctest.DocTest, tmp_path: Path,
 
 @pytest.mark.skipif(not PUBLIC.is_file(), reason="livingcircle/public.py is not written yet")
 def test_every_public_function_has_an_example() -> None:
-    missing = [name for name, obj in _public_callables()
-               if name not in NEEDS_NETWORK and ">>>" not in (inspect.getdoc(obj) or "")]
+    missing = [
+        name
+        for name, obj in _public_callables()
+        if name not in NEEDS_NETWORK and ">>>" not in (inspect.getdoc(obj) or "")
+    ]
     assert missing == [], f"public functions without an example: {missing}"
 
 
@@ -96,12 +100,31 @@ def test_every_public_function_has_an_example() -> None:
 def test_docs_build_without_warnings(tmp_path: Path) -> None:
     out = tmp_path / "html"
     built = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-E", "-W", "--keep-going", "-q", "-b", "html",
-         str(REPO / "docs"), str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-E",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-b",
+            "html",
+            str(REPO / "docs"),
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert built.returncode == 0, built.stderr[-5000:]
     api = (out / "api.html").read_text(encoding="utf-8")
-    undocumented = [name for name in livingcircle.__all__ if not name.startswith("__")
-                    and f'id="livingcircle.{name}"' not in api]
+    undocumented = [
+        name
+        for name in livingcircle.__all__
+        if not name.startswith("__") and f'id="livingcircle.{name}"' not in api
+    ]
     assert undocumented == [], "names in livingcircle.__all__ missing from the API reference"
     assert "livingcircle nearest" in (out / "cli.html").read_text(encoding="utf-8")

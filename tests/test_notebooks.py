@@ -25,8 +25,9 @@ def _code(path: Path) -> str:
 def test_notebook_uses_only_public_names(path: Path) -> None:
     tree = ast.parse(_code(path))
     imports = [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
-    assert all(isinstance(n, ast.Import) and [a.name for a in n.names] == ["livingcircle"]
-               for n in imports), "import only livingcircle (as lc)"
+    assert all(
+        isinstance(n, ast.Import) and [a.name for a in n.names] == ["livingcircle"] for n in imports
+    ), "import only livingcircle (as lc)"
     used = set(re.findall(r"\blc\.(\w+)", _code(path)))
     assert used <= set(lc.__all__), used - set(lc.__all__)
 
@@ -39,8 +40,12 @@ def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("LC_DATA_DIR", str(store))
     monkeypatch.delenv("LC_DATABASE_URL", raising=False)
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
     client.execute()
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]

@@ -41,9 +41,12 @@ def origins(region: lc.Region) -> gpd.GeoDataFrame:
     west, south, east, north = region.engine.boundary.bounds
     lon, lat = rng.uniform(west, east, 1000), rng.uniform(south, north, 1000)
     lon[:3], lat[:3] = (130.0, np.nan, 24.9414), (10.0, 60.17, 60.1710)  # two bad origins
-    return gpd.GeoDataFrame({"home": [f"h{i}" for i in range(1000)]},
-                            geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326",
-                            index=np.arange(1000) + 100)
+    return gpd.GeoDataFrame(
+        {"home": [f"h{i}" for i in range(1000)]},
+        geometry=gpd.points_from_xy(lon, lat),
+        crs="EPSG:4326",
+        index=np.arange(1000) + 100,
+    )
 
 
 def test_regions_and_open_use_the_given_store(data_dir: Path) -> None:
@@ -57,14 +60,22 @@ def test_nearest_is_a_geodataframe_with_the_geojson_properties(region: lc.Region
     near = region.nearest(POINT, ["pharmacy", "clinic"], k=2)
     assert isinstance(near, gpd.GeoDataFrame) and near.crs == "EPSG:4326"
     assert list(near["category"]) == ["pharmacy", "pharmacy", "clinic", "clinic"]
-    features = [f for f in near.to_geojson()["features"]
-                if f["properties"]["kind"] == "facility"]
+    features = [f for f in near.to_geojson()["features"] if f["properties"]["kind"] == "facility"]
     assert [f["properties"]["id"] for f in features] == near["id"].tolist()
-    for column in ("name", "name_zh", "category_en", "category_zh", "distance_m", "time_s",
-                   "minutes", "rank"):
+    for column in (
+        "name",
+        "name_zh",
+        "category_en",
+        "category_zh",
+        "distance_m",
+        "time_s",
+        "minutes",
+        "rank",
+    ):
         assert [f["properties"][column] for f in features] == near[column].tolist()
     assert [tuple(f["geometry"]["coordinates"]) for f in features] == [
-        (p.x, p.y) for p in near.geometry]
+        (p.x, p.y) for p in near.geometry
+    ]
 
 
 def test_where_takes_points_and_place_names(region: lc.Region) -> None:
@@ -82,16 +93,20 @@ def test_place_name_errors_list_the_closest_names(region: lc.Region) -> None:
         region.nearest("Kaupatori")
 
 
-@pytest.mark.parametrize(("kwargs", "error", "says"), [
-    ({"where": [60.17]}, TypeError, "where must be"),
-    ({"where": POINT, "k": 0}, ValueError, "k=0 is out of range"),
-    ({"where": POINT, "k": 2.5}, TypeError, "k must be a whole number"),
-    ({"where": POINT, "categories": [3]}, TypeError, "categories must be"),
-    ({"where": POINT, "categories": ["spaceport"]}, UnknownCategory, "spaceport"),
-    ({"where": POINT, "profile": "jetpack"}, UnknownProfile, "allowed: brisk"),
-])
-def test_wrong_arguments_name_the_parameter(region: lc.Region, kwargs: dict[str, object],
-                                            error: type[Exception], says: str) -> None:
+@pytest.mark.parametrize(
+    ("kwargs", "error", "says"),
+    [
+        ({"where": [60.17]}, TypeError, "where must be"),
+        ({"where": POINT, "k": 0}, ValueError, "k=0 is out of range"),
+        ({"where": POINT, "k": 2.5}, TypeError, "k must be a whole number"),
+        ({"where": POINT, "categories": [3]}, TypeError, "categories must be"),
+        ({"where": POINT, "categories": ["spaceport"]}, UnknownCategory, "spaceport"),
+        ({"where": POINT, "profile": "jetpack"}, UnknownProfile, "allowed: brisk"),
+    ],
+)
+def test_wrong_arguments_name_the_parameter(
+    region: lc.Region, kwargs: dict[str, object], error: type[Exception], says: str
+) -> None:
     with pytest.raises(error, match=says):
         region.nearest(**kwargs)  # type: ignore[arg-type]
 
@@ -122,7 +137,8 @@ def test_a_batch_equals_single_calls(region: lc.Region, origins: gpd.GeoDataFram
 
 
 def test_a_batch_of_k1_has_one_row_per_origin_and_category(
-        region: lc.Region, origins: gpd.GeoDataFrame) -> None:
+    region: lc.Region, origins: gpd.GeoDataFrame
+) -> None:
     batch = region.nearest(origins.to_crs(3067), ["pharmacy", "clinic"], progress=False)
     assert len(batch) == 2 * len(origins)
     assert batch.loc[batch["origin"] == 100, "reason"].str.contains("outside region").all()
@@ -151,7 +167,14 @@ def test_analyse_returns_layers(region: lc.Region) -> None:
     assert isinstance(result.points, gpd.GeoDataFrame) and len(result.points) > 1000
     assert result.points.crs == "EPSG:4326"
     assert len(result.sites) == 2 and set(result.layers) == {
-        "points", "coverage", "tiers", "gaps", "sites", "access_scores", "equity"}
+        "points",
+        "coverage",
+        "tiers",
+        "gaps",
+        "sites",
+        "access_scores",
+        "equity",
+    }
     scores = result.access_scores
     assert set(scores["category"]) == {"pharmacy"} and len(scores) == len(result.points)
     assert (scores["score_2sfca"] >= 0).all() and (scores["score_2sfca"] > 0).any()

@@ -36,7 +36,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 #: Line prefixes not run, and why.
 SKIPPED = {
     "make ": "make installs system packages and PostGIS as root; 'livingcircle demo', which "
-             "'make demo' runs, is a README line of its own",
+    "'make demo' runs, is a README line of its own",
     ". .venv/bin/activate": "the test puts the venv's bin folder on PATH itself",
 }
 POSTGIS_URL = re.compile(r"postgresql\+psycopg://\S+")
@@ -85,8 +85,12 @@ class Shell:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def env(self, data_dir: str = "store") -> dict[str, str]:
-        env = {**os.environ, "LC_DATA_DIR": str(self.folder / data_dir), "COLUMNS": "80",
-               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+        env = {
+            **os.environ,
+            "LC_DATA_DIR": str(self.folder / data_dir),
+            "COLUMNS": "80",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        }
         for name in ("LC_DATABASE_URL", "LC_STANDARDS_FILE", "LC_KIOSKS_FILE"):
             env.pop(name, None)
         return env
@@ -102,16 +106,25 @@ class Shell:
         elif POSTGIS_URL.search(line):
             self.with_postgis(line)
         elif line.startswith("curl "):
-            self.shell(README_PORT.sub(f"127.0.0.1:{self.port}", line).replace(
-                "curl ", "curl --fail --silent --show-error ", 1))
+            self.shell(
+                README_PORT.sub(f"127.0.0.1:{self.port}", line).replace(
+                    "curl ", "curl --fail --silent --show-error ", 1
+                )
+            )
         else:
             self.shell(line)
 
     def shell(self, line: str, env: dict[str, str] | None = None) -> None:
         start = time.perf_counter()
-        done = subprocess.run(["bash", "-o", "pipefail", "-c", line], cwd=self.folder,
-                              env=env or self.env(), capture_output=True, text=True,
-                              timeout=300, check=False)
+        done = subprocess.run(
+            ["bash", "-o", "pipefail", "-c", line],
+            cwd=self.folder,
+            env=env or self.env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert done.returncode == 0, f"README line failed: {line}\n{done.stdout}\n{done.stderr}"
         print(f"{time.perf_counter() - start:5.1f} s  {line}")  # shown with pytest -s
 
@@ -123,11 +136,14 @@ class Shell:
         """
         place = shlex.split(line)[2]
         xy = np.array([v[:2] for v in self.overpass.data.nodes.values()])
-        self.overpass.places[place] = shapely.box(*(xy.min(axis=0) - 0.001),
-                                                  *(xy.max(axis=0) + 0.001))
-        env = self.env("fetched") | {"LC_OVERPASS_URL": self.overpass.url,
-                                     "LC_NOMINATIM_URL": self.overpass.nominatim_url,
-                                     "LC_OVERPASS_RATE_LIMIT": "false"}
+        self.overpass.places[place] = shapely.box(
+            *(xy.min(axis=0) - 0.001), *(xy.max(axis=0) + 0.001)
+        )
+        env = self.env("fetched") | {
+            "LC_OVERPASS_URL": self.overpass.url,
+            "LC_NOMINATIM_URL": self.overpass.nominatim_url,
+            "LC_OVERPASS_RATE_LIMIT": "false",
+        }
         self.shell(line, env)
 
     def with_postgis(self, line: str) -> None:
@@ -142,16 +158,21 @@ class Shell:
         self.stop_server()  # a later serve line replaces the earlier server
         command = re.sub(r"--port \d+", f"--port {self.port}", line)
         with (self.folder / "serve.log").open("wb") as log:
-            self.server = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=self.folder,
-                                           env=self.env(), stdout=log, stderr=log,
-                                           start_new_session=True)
+            self.server = subprocess.Popen(
+                ["bash", "-c", f"exec {command}"],
+                cwd=self.folder,
+                env=self.env(),
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            assert self.server.poll() is None, \
+            assert self.server.poll() is None, (
                 f"README line failed: {line}\n{(self.folder / 'serve.log').read_text()}"
+            )
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/v1/regions",
-                                            timeout=2):
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/v1/regions", timeout=2):
                     return
             except OSError:
                 time.sleep(0.5)
@@ -186,8 +207,10 @@ def test_readme_lines_are_found() -> None:
 
 def readme_files(text: str) -> dict[str, str]:
     """The files the README shows in full: ```toml blocks whose first line is ``# NAME``."""
-    return {m.group(1): m.group(2) for m in re.finditer(
-        r"^```toml\n# ([\w.-]+\.toml)\n(.*?)^```", text, flags=re.M | re.S)}
+    return {
+        m.group(1): m.group(2)
+        for m in re.finditer(r"^```toml\n# ([\w.-]+\.toml)\n(.*?)^```", text, flags=re.M | re.S)
+    }
 
 
 def test_every_readme_command_runs(shell: Shell) -> None:
@@ -199,11 +222,23 @@ def test_every_readme_command_runs(shell: Shell) -> None:
         shell.run(line)
     ran = len(lines) - len(shell.skipped)
     assert ran >= 20, f"only {ran} README lines ran; skipped: {shell.skipped}"
-    assert {why for _, why in shell.skipped} <= {*SKIPPED.values(),
-                                                 "no PostGIS test server (LC_TEST_DATABASE_URL)"}
-    for name in ("homes.csv", "communities.gpkg", "gaps.gpkg", "gaps.report.html",
-                 "map.html", "kiosk.html", "rejected.csv", "catchment.geojson",
-                 "what-if.toml", "diff.gpkg", "poster.pdf"):
+    assert {why for _, why in shell.skipped} <= {
+        *SKIPPED.values(),
+        "no PostGIS test server (LC_TEST_DATABASE_URL)",
+    }
+    for name in (
+        "homes.csv",
+        "communities.gpkg",
+        "gaps.gpkg",
+        "gaps.report.html",
+        "map.html",
+        "kiosk.html",
+        "rejected.csv",
+        "catchment.geojson",
+        "what-if.toml",
+        "diff.gpkg",
+        "poster.pdf",
+    ):
         assert (shell.folder / name).stat().st_size > 0, name
 
 
@@ -214,11 +249,19 @@ def test_python_blocks_run(tmp_path: Path) -> None:
 
     store = tmp_path / "store"
     lc.load(sample_file(), "helsinki", data_dir=store, progress=False)
-    code = "\n".join(re.findall(r"^```python\n(.*?)^```", README.read_text(encoding="utf-8"),
-                                flags=re.M | re.S))
+    code = "\n".join(
+        re.findall(r"^```python\n(.*?)^```", README.read_text(encoding="utf-8"), flags=re.M | re.S)
+    )
     assert "lc.open" in code
     env = {**os.environ, "LC_DATA_DIR": str(store)}
     env.pop("LC_DATABASE_URL", None)
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]

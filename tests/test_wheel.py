@@ -51,7 +51,6 @@ DATA_FILES = (
 LAT, LON = "60.1710", "24.9414"
 
 
-
 @dataclass(frozen=True)
 class Outside:
     """A fresh venv with the wheel installed, and a working folder outside the repository."""
@@ -65,13 +64,21 @@ class Outside:
 
     def __call__(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run a command there; it must succeed."""
-        done = subprocess.run(list(args), cwd=self.work, env=self.env, capture_output=True,
-                              text=True, timeout=timeout, check=False)
+        done = subprocess.run(
+            list(args),
+            cwd=self.work,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         assert done.returncode == 0, f"{args}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         return done
 
 
 # -- the repository: the editable install -----------------------------------------------------
+
 
 def test_repo_tests_import_the_editable_package() -> None:
     assert Path(livingcircle.__file__).parent == REPO / "livingcircle"
@@ -86,9 +93,13 @@ def test_repo_tests_import_the_editable_package() -> None:
 
 # -- the wheel, installed elsewhere ------------------------------------------------------------
 
+
 def _clean_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("LC_", "PYTHON", "VIRTUAL_ENV", "CONDA"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LC_", "PYTHON", "VIRTUAL_ENV", "CONDA"))
+    }
     env["PATH"] = f"{home / 'venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["LC_DATA_DIR"] = str(home / "data")
     env["PYTHONNOUSERSITE"] = "1"
@@ -99,8 +110,14 @@ def _clean_env(home: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(REPO)],
-                   cwd=REPO, check=True, capture_output=True, text=True, timeout=180)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(REPO)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     (built,) = out.glob("livingcircle-*.whl")
     return built
 
@@ -111,10 +128,22 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Outside:
     home = tmp_path_factory.mktemp("outside")
     outside = Outside(home, _clean_env(home))
     outside.work.mkdir()
-    subprocess.run([sys.executable, "-m", "venv", str(home / "venv")], check=True,
-                   env=outside.env, cwd=home, timeout=120)
-    outside(str(home / "venv" / "bin" / "python"), "-m", "pip", "install", "--quiet",
-            str(wheel), timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "venv", str(home / "venv")],
+        check=True,
+        env=outside.env,
+        cwd=home,
+        timeout=120,
+    )
+    outside(
+        str(home / "venv" / "bin" / "python"),
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        str(wheel),
+        timeout=300,
+    )
     outside("livingcircle", "demo", "--out", "d.html")
     return outside
 
@@ -132,8 +161,9 @@ def test_wheel_holds_one_package_and_its_data(wheel: Path) -> None:
     tops = {PurePosixPath(n).parts[0] for n in names}
     assert tops == {"livingcircle", wheel.name.split("-py3")[0] + ".dist-info"}, tops
     assert not set(DATA_FILES) - set(names)
-    assert not [n for n in names if n.startswith("livingcircle/maps/assets/") and
-                "/node_modules/" not in n], "only the npm files the package reads"
+    assert not [
+        n for n in names if n.startswith("livingcircle/maps/assets/") and "/node_modules/" not in n
+    ], "only the npm files the package reads"
 
 
 @pytest.mark.slow
@@ -148,11 +178,13 @@ def test_pip_show_lists_one_top_level_package(installed: Outside) -> None:
 
 @pytest.mark.slow
 def test_python_api_imports_outside_the_repo(installed: Outside) -> None:
-    code = ("import json, sys, livingcircle as lc\n"
-            "if hasattr(lc, 'open'):\n"
-            "    r = lc.open('helsinki')\n"
-            "print(json.dumps({'version': lc.__version__, 'file': lc.__file__, "
-            "'path': sys.path}))")
+    code = (
+        "import json, sys, livingcircle as lc\n"
+        "if hasattr(lc, 'open'):\n"
+        "    r = lc.open('helsinki')\n"
+        "print(json.dumps({'version': lc.__version__, 'file': lc.__file__, "
+        "'path': sys.path}))"
+    )
     answer = json.loads(installed("python", "-c", code).stdout)
     assert answer["version"]
     assert "site-packages" in answer["file"]
@@ -169,23 +201,44 @@ def test_readme_commands_run_from_the_wheel(installed: Outside) -> None:
     geojson = json.loads(installed("livingcircle", "catchment", *lat_lon, "--json").stdout)
     assert geojson["type"] == "FeatureCollection"
     installed("livingcircle", "catchment", *lat_lon, "--profile", "elderly", "--out", "c.html")
-    installed("livingcircle", "map", "planner", "--region", "helsinki", "--category", "pharmacy",
-              "--out", "p.html")
+    installed(
+        "livingcircle",
+        "map",
+        "planner",
+        "--region",
+        "helsinki",
+        "--category",
+        "pharmacy",
+        "--out",
+        "p.html",
+    )
 
 
 @pytest.mark.slow
 def test_offline_and_kiosk_maps_from_the_wheel(installed: Outside) -> None:
     installed("livingcircle", "map", "kiosk", "--kiosk", "helsinki-station", "--out", "k.html")
-    installed("livingcircle", "map", "resident", "--lat", LAT, "--lon", LON, "--offline",
-              "--out", "r.html")
+    installed(
+        "livingcircle",
+        "map",
+        "resident",
+        "--lat",
+        LAT,
+        "--lon",
+        LON,
+        "--offline",
+        "--out",
+        "r.html",
+    )
     _assert_offline(installed, "k.html")
     _assert_offline(installed, "r.html")
 
 
 @pytest.mark.slow
 def test_installed_migrations_are_found(installed: Outside) -> None:
-    code = ("from alembic.script import ScriptDirectory\n"
-            "from livingcircle.data.postgis import MIGRATIONS\n"
-            "print(' '.join(sorted(r.revision for r in "
-            "ScriptDirectory(str(MIGRATIONS)).walk_revisions())))")
+    code = (
+        "from alembic.script import ScriptDirectory\n"
+        "from livingcircle.data.postgis import MIGRATIONS\n"
+        "print(' '.join(sorted(r.revision for r in "
+        "ScriptDirectory(str(MIGRATIONS)).walk_revisions())))"
+    )
     assert len(installed("python", "-c", code).stdout.split()) >= 2

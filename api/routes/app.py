@@ -27,17 +27,23 @@ from livingcircle.maps.offline import ASSETS
 #: The app's folder: maps/app beside api/ in a checkout, livingcircle/maps/app when installed.
 APP = Path(__file__).resolve().parents[2] / "maps" / "app"
 #: the app's own files: name -> media type
-FILES = {"app.js": "text/javascript", "app.css": "text/css", "sw.js": "text/javascript",
-         "icon.svg": "image/svg+xml", "manifest.webmanifest": "application/manifest+json"}
+FILES = {
+    "app.js": "text/javascript",
+    "app.css": "text/css",
+    "sw.js": "text/javascript",
+    "icon.svg": "image/svg+xml",
+    "manifest.webmanifest": "application/manifest+json",
+}
 #: third-party files the app loads, from the npm packages: URL name -> (path, media type)
 VENDOR = {
     "leaflet.js": ("leaflet/dist/leaflet.js", "text/javascript"),
     "leaflet.css": ("leaflet/dist/leaflet.css", "text/css"),
-    "markercluster.js": ("leaflet.markercluster/dist/leaflet.markercluster.js",
-                         "text/javascript"),
+    "markercluster.js": ("leaflet.markercluster/dist/leaflet.markercluster.js", "text/javascript"),
     "MarkerCluster.css": ("leaflet.markercluster/dist/MarkerCluster.css", "text/css"),
-    "MarkerCluster.Default.css": ("leaflet.markercluster/dist/MarkerCluster.Default.css",
-                                  "text/css"),
+    "MarkerCluster.Default.css": (
+        "leaflet.markercluster/dist/MarkerCluster.Default.css",
+        "text/css",
+    ),
 }
 #: The app's shell may change with a release: revalidate within an hour; vendor files are
 #: pinned by package.json and kept a day.
@@ -52,15 +58,19 @@ router = APIRouter(tags=["app"], responses=problems(404))
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def index() -> Response:
     """The resident app."""
-    return FileResponse(APP / "index.html", media_type="text/html",
-                        headers={"Cache-Control": "no-cache"})
+    return FileResponse(
+        APP / "index.html", media_type="text/html", headers={"Cache-Control": "no-cache"}
+    )
 
 
 @router.get("/sw.js", include_in_schema=False)
 def service_worker() -> Response:
     """The app's service worker, at the root so that it may keep the whole app."""
-    return FileResponse(APP / "sw.js", media_type="text/javascript",
-                        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"})
+    return FileResponse(
+        APP / "sw.js",
+        media_type="text/javascript",
+        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"},
+    )
 
 
 @router.get("/app/{name}", include_in_schema=False)
@@ -68,8 +78,7 @@ def app_file(name: str) -> Response:
     """One of the app's own files."""
     if name not in FILES:
         raise InvalidParameter(f"no app file {name!r}; allowed: {', '.join(sorted(FILES))}")
-    return FileResponse(APP / name, media_type=FILES[name],
-                        headers={"Cache-Control": SHELL_CACHE})
+    return FileResponse(APP / name, media_type=FILES[name], headers={"Cache-Control": SHELL_CACHE})
 
 
 @router.get("/app/vendor/{name}", include_in_schema=False)
@@ -79,13 +88,19 @@ def vendor_file(name: str) -> Response:
         raise InvalidParameter(f"no vendor file {name!r}; allowed: {', '.join(sorted(VENDOR))}")
     path, media = VENDOR[name]
     if not (ASSETS / path).is_file():
-        raise LivingCircleError("the app's map library is not installed; reinstall livingcircle "
-                                "from a wheel built with npm, or run 'make assets' in a checkout")
+        raise LivingCircleError(
+            "the app's map library is not installed; reinstall livingcircle "
+            "from a wheel built with npm, or run 'make assets' in a checkout"
+        )
     return FileResponse(ASSETS / path, media_type=media, headers={"Cache-Control": VENDOR_CACHE})
 
 
-@router.get("/v1/regions/{region}/streets", tags=["meta"], response_class=GeoJSONResponse,
-            responses=problems(404, 422, 503))
+@router.get(
+    "/v1/regions/{region}/streets",
+    tags=["meta"],
+    response_class=GeoJSONResponse,
+    responses=problems(404, 422, 503),
+)
 def streets(
     region: RegionPath,
     atlas: AtlasDep,
@@ -110,6 +125,11 @@ def streets(
     lines = shapely.multilinestrings(engine.net.edge_geom[edges])
     if simplify:
         lines = shapely.line_merge(lines)
-    geom = shapely.set_precision(engine.unproject_geom(lines), 10.0 ** -STREET_DECIMALS)
-    return GeoJSONResponse({"type": "Feature", "geometry": shapely.geometry.mapping(geom),
-                            "properties": {"region": region, "edges": len(edges)}})
+    geom = shapely.set_precision(engine.unproject_geom(lines), 10.0**-STREET_DECIMALS)
+    return GeoJSONResponse(
+        {
+            "type": "Feature",
+            "geometry": shapely.geometry.mapping(geom),
+            "properties": {"region": region, "edges": len(edges)},
+        }
+    )

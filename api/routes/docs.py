@@ -54,8 +54,9 @@ ASSETS = {
     "swagger-ui/swagger-ui-bundle.js": Asset("swagger-ui-dist/swagger-ui-bundle.js", JS),
     "swagger-ui/swagger-ui.css": Asset("swagger-ui-dist/swagger-ui.css", CSS),
     "swagger-ui/favicon-32x32.png": Asset("swagger-ui-dist/favicon-32x32.png", "image/png"),
-    "redoc/redoc.standalone.js": Asset("redoc/bundles/redoc.standalone.js", JS,
-                                       ((_REDOC_LOGO, _EMPTY_SVG),)),
+    "redoc/redoc.standalone.js": Asset(
+        "redoc/bundles/redoc.standalone.js", JS, ((_REDOC_LOGO, _EMPTY_SVG),)
+    ),
 }
 FAVICON = "swagger-ui/favicon-32x32.png"
 
@@ -65,21 +66,27 @@ def swagger_ui(request: Request) -> HTMLResponse:
     """Swagger UI over the OpenAPI schema, every file from this server."""
     app = request.app
     return get_swagger_ui_html(
-        openapi_url=app.openapi_url, title=f"{app.title} · API",
+        openapi_url=app.openapi_url,
+        title=f"{app.title} · API",
         swagger_js_url=asset_url("swagger-ui/swagger-ui-bundle.js"),
         swagger_css_url=asset_url("swagger-ui/swagger-ui.css"),
         swagger_favicon_url=asset_url(FAVICON),
         # no badge from validator.swagger.io
-        swagger_ui_parameters={"validatorUrl": None})
+        swagger_ui_parameters={"validatorUrl": None},
+    )
 
 
 @router.get("/redoc", response_class=HTMLResponse)
 def redoc(request: Request) -> HTMLResponse:
     """ReDoc over the OpenAPI schema, every file from this server (no Google fonts)."""
     app = request.app
-    return get_redoc_html(openapi_url=app.openapi_url, title=f"{app.title} · API",
-                          redoc_js_url=asset_url("redoc/redoc.standalone.js"),
-                          redoc_favicon_url=asset_url(FAVICON), with_google_fonts=False)
+    return get_redoc_html(
+        openapi_url=app.openapi_url,
+        title=f"{app.title} · API",
+        redoc_js_url=asset_url("redoc/redoc.standalone.js"),
+        redoc_favicon_url=asset_url(FAVICON),
+        with_google_fonts=False,
+    )
 
 
 @router.get("/assets/{name:path}")
@@ -89,8 +96,9 @@ def asset(name: str) -> Response:
         return _font(name.removeprefix("fonts/"))
     if name not in ASSETS:
         raise StarletteHTTPException(404, _unknown(name))
-    return Response(_content(name), media_type=ASSETS[name].media_type,
-                    headers={"Cache-Control": CACHE})
+    return Response(
+        _content(name), media_type=ASSETS[name].media_type, headers={"Cache-Control": CACHE}
+    )
 
 
 def asset_url(name: str) -> str:
@@ -103,9 +111,13 @@ def _content(name: str) -> bytes:
     item = ASSETS[name]
     path = NODE_MODULES / item.file
     if not path.is_file():
-        raise StarletteHTTPException(503, (
-            f"the documentation assets are not installed (looked for {path}); in a source "
-            "checkout run 'make assets' (needs npm), or install a wheel built with npm"))
+        raise StarletteHTTPException(
+            503,
+            (
+                f"the documentation assets are not installed (looked for {path}); in a source "
+                "checkout run 'make assets' (needs npm), or install a wheel built with npm"
+            ),
+        )
     data = path.read_bytes()
     for old, new in item.patch:
         data = data.replace(old, new)
@@ -114,8 +126,11 @@ def _content(name: str) -> bytes:
 
 def _font(file: str) -> Response:
     if file in (FONT_CSS, FONT_CSS_REGULAR):
-        return Response(_font_stylesheet(file == FONT_CSS_REGULAR), media_type=CSS,
-                        headers={"Cache-Control": CACHE})
+        return Response(
+            _font_stylesheet(file == FONT_CSS_REGULAR),
+            media_type=CSS,
+            headers={"Cache-Control": CACHE},
+        )
     path: Path | None = font_path(file)
     if path is None or not path.is_file():
         raise StarletteHTTPException(404, _unknown(f"fonts/{file}"))
@@ -128,5 +143,7 @@ def _font_stylesheet(regular_only: bool = False) -> str:
 
 
 def _unknown(name: str) -> str:
-    return (f"no asset {name[:100]!r}; served are: {', '.join(sorted(ASSETS))}, "
-            f"fonts/{FONT_CSS} and the .woff2 files it names")
+    return (
+        f"no asset {name[:100]!r}; served are: {', '.join(sorted(ASSETS))}, "
+        f"fonts/{FONT_CSS} and the .woff2 files it names"
+    )

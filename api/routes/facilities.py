@@ -28,25 +28,42 @@ from livingcircle.api.params import MAX_QUERY_CHARS, FacilityId, RegionPath
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.store import Bounds
 
-router = APIRouter(prefix="/v1/regions/{region}", tags=["facilities"],
-                   responses=problems(404, 422, 503))
+router = APIRouter(
+    prefix="/v1/regions/{region}", tags=["facilities"], responses=problems(404, 422, 503)
+)
 _GEOD = Geod(ellps="WGS84")
 #: Hard ceilings in the schema; the settings may lower them.
 PAGE_CEILING = 5_000
 OFFSET_CEILING = 1_000_000
 
-BBox = Annotated[str | None, Query(
-    max_length=200, pattern=r"^[-+0-9.eE]+(,[-+0-9.eE]+){3}$",
-    description="west,south,east,north in WGS 84 degrees; its area is capped "
-                "(LC_MAX_BBOX_KM2, default 25 km²).", examples=["24.93,60.16,24.96,60.18"])]
-Limit = Annotated[int, Query(ge=1, le=PAGE_CEILING,
-                             description="Page size, at most LC_MAX_PAGE_SIZE (default 500).")]
+BBox = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        pattern=r"^[-+0-9.eE]+(,[-+0-9.eE]+){3}$",
+        description="west,south,east,north in WGS 84 degrees; its area is capped "
+        "(LC_MAX_BBOX_KM2, default 25 km²).",
+        examples=["24.93,60.16,24.96,60.18"],
+    ),
+]
+Limit = Annotated[
+    int,
+    Query(ge=1, le=PAGE_CEILING, description="Page size, at most LC_MAX_PAGE_SIZE (default 500)."),
+]
 Offset = Annotated[int, Query(ge=0, le=OFFSET_CEILING, description="Facilities to skip.")]
-Text = Annotated[str | None, Query(
-    min_length=1, max_length=MAX_QUERY_CHARS,
-    description="Part of a name (any language), case-insensitive.", examples=["apteekki"])]
-Categories = Annotated[list[str] | None, Query(
-    alias="category", max_length=40, description="Category id, repeatable; default: all.")]
+Text = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=MAX_QUERY_CHARS,
+        description="Part of a name (any language), case-insensitive.",
+        examples=["apteekki"],
+    ),
+]
+Categories = Annotated[
+    list[str] | None,
+    Query(alias="category", max_length=40, description="Category id, repeatable; default: all."),
+]
 
 
 @router.get("/facilities", response_model=FacilityCollection, response_class=GeoJSONResponse)
@@ -72,22 +89,39 @@ def facilities(
         frame = store.facilities(region, bounds, cats, limit, offset)
     features = facility_features(frame, standard)
     more = len(features) == limit
-    return GeoJSONResponse({"type": "FeatureCollection", "features": features, "properties": {
-        "region": region, "limit": limit, "offset": offset, "returned": len(features),
-        "next_offset": offset + limit if more else None}})
+    return GeoJSONResponse(
+        {
+            "type": "FeatureCollection",
+            "features": features,
+            "properties": {
+                "region": region,
+                "limit": limit,
+                "offset": offset,
+                "returned": len(features),
+                "next_offset": offset + limit if more else None,
+            },
+        }
+    )
 
 
-@router.get("/facilities/{facility_id:path}", response_model=FacilityFeature,
-            response_class=GeoJSONResponse)
-def facility(region: RegionPath, facility_id: FacilityId, catalog: CatalogDep,
-             standard: StandardDep) -> GeoJSONResponse:
+@router.get(
+    "/facilities/{facility_id:path}", response_model=FacilityFeature, response_class=GeoJSONResponse
+)
+def facility(
+    region: RegionPath, facility_id: FacilityId, catalog: CatalogDep, standard: StandardDep
+) -> GeoJSONResponse:
     """One facility by id."""
     return GeoJSONResponse(facility_features(catalog.facility(region, facility_id), standard)[0])
 
 
 @router.get("/audit", response_model=list[AuditOut], response_class=FastJSONResponse)
-def audit(region: RegionPath, editor: EditorDep, settings: SettingsDep,
-          limit: Limit = 100, offset: Offset = 0) -> FastJSONResponse:
+def audit(
+    region: RegionPath,
+    editor: EditorDep,
+    settings: SettingsDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> FastJSONResponse:
     """Recorded changes to the region's facilities, newest first: who, when, before, after."""
     check_page(limit, settings.api.max_page_size)
     return FastJSONResponse([audit_json(e) for e in editor.audit(region, limit, offset)])
@@ -96,8 +130,9 @@ def audit(region: RegionPath, editor: EditorDep, settings: SettingsDep,
 def check_page(limit: int, most: int) -> None:
     """Refuse pages larger than the configured size."""
     if limit > most:
-        raise InvalidParameter(f"limit={limit} is too large; allowed: 1 to {most} (page "
-                               "through with offset)")
+        raise InvalidParameter(
+            f"limit={limit} is too large; allowed: 1 to {most} (page through with offset)"
+        )
 
 
 def parse_bbox(text: str, max_km2: float) -> Bounds:
@@ -105,14 +140,18 @@ def parse_bbox(text: str, max_km2: float) -> Bounds:
     try:
         w, s, e, n = (float(v) for v in text.split(","))
     except ValueError:
-        raise InvalidParameter(f"bbox {text!r} is not four numbers; allowed: "
-                               "west,south,east,north in degrees") from None
+        raise InvalidParameter(
+            f"bbox {text!r} is not four numbers; allowed: west,south,east,north in degrees"
+        ) from None
     if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
         raise InvalidParameter(
             f"bbox {text!r} is invalid; allowed: west < east within -180 to 180 and south < "
-            "north within -90 to 90 (west,south,east,north)")
+            "north within -90 to 90 (west,south,east,north)"
+        )
     area_km2 = abs(_GEOD.geometry_area_perimeter(box(w, s, e, n))[0]) / 1e6
     if area_km2 > max_km2:
-        raise InvalidParameter(f"bbox covers {area_km2:,.1f} km²; allowed: at most "
-                               f"{max_km2:g} km² (ask for a smaller area, or page by category)")
+        raise InvalidParameter(
+            f"bbox covers {area_km2:,.1f} km²; allowed: at most "
+            f"{max_km2:g} km² (ask for a smaller area, or page by category)"
+        )
     return (w, s, e, n)

@@ -31,12 +31,21 @@ MAX_HOMES = 5_000
 #: Most categories one analysis may focus on.
 MAX_CATEGORIES = 40
 
-router = APIRouter(prefix="/v1/regions/{region}/analyses", tags=["planner"],
-                   responses=problems(401, 403, 404, 413, 422, 501, 503))
+router = APIRouter(
+    prefix="/v1/regions/{region}/analyses",
+    tags=["planner"],
+    responses=problems(401, 403, 404, 413, 422, 501, 503),
+)
 
 LayerName = Literal["points", "gaps", "sites", "coverage", "tiers"]  # api.jobs.LAYERS
-JobIdPath = Annotated[str, Path(min_length=1, max_length=64, description="A job id (24 hex "
-                                "digits) from the POST that made the job.")]
+JobIdPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        description="A job id (24 hex digits) from the POST that made the job.",
+    ),
+]
 
 
 class PointIn(BaseModel):
@@ -44,8 +53,9 @@ class PointIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     type: Literal["Point"]
-    coordinates: tuple[Annotated[float, Field(ge=-180, le=180)],
-                       Annotated[float, Field(ge=-90, le=90)]]
+    coordinates: tuple[
+        Annotated[float, Field(ge=-180, le=180)], Annotated[float, Field(ge=-90, le=90)]
+    ]
 
 
 class HomeIn(BaseModel):
@@ -53,8 +63,9 @@ class HomeIn(BaseModel):
 
     type: Literal["Feature"]
     geometry: PointIn
-    properties: dict[Annotated[str, Field(max_length=64)],
-                     float | int | str | None] = Field(default_factory=dict, max_length=20)
+    properties: dict[Annotated[str, Field(max_length=64)], float | int | str | None] = Field(
+        default_factory=dict, max_length=20
+    )
 
 
 class HomesIn(BaseModel):
@@ -69,28 +80,36 @@ class AnalysisIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     categories: list[Annotated[str, Field(max_length=64)]] = Field(
-        default_factory=list, max_length=MAX_CATEGORIES,
+        default_factory=list,
+        max_length=MAX_CATEGORIES,
         description="Focus categories for gaps and sites (GET /v1/categories); default: the "
-                    "ones GB 50180 requires.")
+        "ones GB 50180 requires.",
+    )
     sites: int = Field(default=3, ge=0, le=20, description="New sites per focus category.")
     k: int = Field(default=5, ge=1, le=10, description="Nearest facilities kept per home.")
-    profile: str = Field(default="standard", max_length=32,
-                         description="Walking profile (GET /v1/standards).")
+    profile: str = Field(
+        default="standard", max_length=32, description="Walking profile (GET /v1/standards)."
+    )
     homes: HomesIn | None = Field(
-        default=None, description=f"At most {MAX_HOMES:,} homes with a 'population' "
-        "property; default: every street node, one resident each.")
+        default=None,
+        description=f"At most {MAX_HOMES:,} homes with a 'population' "
+        "property; default: every street node, one resident each.",
+    )
 
 
 def get_jobs(store: StoreDep) -> JobStore:
     """The store, for jobs."""
     if not isinstance(store, JobStore):
-        raise NotSupportedByStore(f"the configured store ({type(store).__name__}) cannot keep "
-                                  "jobs; the embedded and PostGIS stores can")
+        raise NotSupportedByStore(
+            f"the configured store ({type(store).__name__}) cannot keep "
+            "jobs; the embedded and PostGIS stores can"
+        )
     return store
 
 
-def get_planner(editor: EditorDep,
-                token: Annotated[str | None, Security(api_key_header)] = None) -> ApiKey:
+def get_planner(
+    editor: EditorDep, token: Annotated[str | None, Security(api_key_header)] = None
+) -> ApiKey:
     """The planner's key: 401 without a key, 403 with a wrong one or a department's."""
     keys = {k.key_id: k for k in editor.api_keys()}
     return require_role(verify_key(token, keys.get), "planner", "running or reading analyses")
@@ -110,8 +129,14 @@ def runner(request: Request, atlas: Atlas, jobs: JobStore) -> JobRunner:
 
 
 @router.post("", status_code=202)
-def submit_analysis(region: RegionPath, body: AnalysisIn, caller: PlannerDep, jobs: JobsDep,
-                    atlas: AtlasDep, request: Request) -> JSONResponse:
+def submit_analysis(
+    region: RegionPath,
+    body: AnalysisIn,
+    caller: PlannerDep,
+    jobs: JobsDep,
+    atlas: AtlasDep,
+    request: Request,
+) -> JSONResponse:
     """Start an analysis (or find the one with the same inputs)."""
     info = next((i for i in atlas.infos() if i.name == region), None)
     if info is None:
@@ -120,51 +145,77 @@ def submit_analysis(region: RegionPath, body: AnalysisIn, caller: PlannerDep, jo
     atlas.standard.speed(body.profile)  # UnknownProfile likewise
     inputs = body.model_dump(mode="json")
     now = datetime.now(UTC)
-    job = Job(job_id("analysis", region, info.loaded_at, inputs), "analysis", region,
-              caller.owner, "queued", inputs, now, now,
-              {"stage": "queued", "done": 0, "total": 1})
+    job = Job(
+        job_id("analysis", region, info.loaded_at, inputs),
+        "analysis",
+        region,
+        caller.owner,
+        "queued",
+        inputs,
+        now,
+        now,
+        {"stage": "queued", "done": 0, "total": 1},
+    )
     kept, new = jobs.create_job(job)
     if new:
         runner(request, atlas, jobs).submit(kept)
     status = 202 if kept.state in ("queued", "running") else 200
-    return JSONResponse(_view(kept), status_code=status,
-                        headers={"Location": _path(kept)})
+    return JSONResponse(_view(kept), status_code=status, headers={"Location": _path(kept)})
 
 
 @router.get("/{job}")
-def read_analysis(region: RegionPath, job: JobIdPath, caller: PlannerDep,
-                  jobs: JobsDep) -> dict[str, Any]:
+def read_analysis(
+    region: RegionPath, job: JobIdPath, caller: PlannerDep, jobs: JobsDep
+) -> dict[str, Any]:
     """An analysis job: state, progress, summary or error, inputs and layer links."""
     return _view(_kept(jobs, region, job))
 
 
-@router.get("/{job}/layers/{name}", response_class=Response,
-            responses={200: {"content": {"application/geo+json": {},
-                                         "application/vnd.apache.parquet": {}}}})
-def download_layer(region: RegionPath, job: JobIdPath,
-                   name: Annotated[LayerName, Path(description="A result layer.")],
-                   caller: PlannerDep, jobs: JobsDep,
-                   format: Annotated[Literal["geojson", "parquet"], Query(
-                       description="GeoJSON, or GeoParquet (plain Parquet for tables)")] =
-                   "geojson") -> Response:
+@router.get(
+    "/{job}/layers/{name}",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/geo+json": {}, "application/vnd.apache.parquet": {}}}
+    },
+)
+def download_layer(
+    region: RegionPath,
+    job: JobIdPath,
+    name: Annotated[LayerName, Path(description="A result layer.")],
+    caller: PlannerDep,
+    jobs: JobsDep,
+    format: Annotated[
+        Literal["geojson", "parquet"],
+        Query(description="GeoJSON, or GeoParquet (plain Parquet for tables)"),
+    ] = "geojson",
+) -> Response:
     """One result layer of a finished analysis, as GeoJSON or GeoParquet."""
     data = jobs.job_layer(_kept(jobs, region, job).id, name)
     filename = f"{region}-{job}-{name}"
     if format == "parquet":
-        return Response(data, media_type="application/vnd.apache.parquet", headers={
-            "Content-Disposition": f'attachment; filename="{filename}.parquet"'})
-    return Response(layer_geojson(data), media_type="application/geo+json", headers={
-        "Content-Disposition": f'attachment; filename="{filename}.geojson"'})
+        return Response(
+            data,
+            media_type="application/vnd.apache.parquet",
+            headers={"Content-Disposition": f'attachment; filename="{filename}.parquet"'},
+        )
+    return Response(
+        layer_geojson(data),
+        media_type="application/geo+json",
+        headers={"Content-Disposition": f'attachment; filename="{filename}.geojson"'},
+    )
 
 
 def _kept(jobs: JobStore, region: str, job: str) -> Job:
     kept = jobs.job(job)
     if kept.kind != "analysis":
-        raise JobNotFound(f"job {job} is a {kept.kind}, not an analysis; read it at "
-                          f"/v1/regions/{kept.region}/{kept.kind}s/{kept.id}")
+        raise JobNotFound(
+            f"job {job} is a {kept.kind}, not an analysis; read it at "
+            f"/v1/regions/{kept.region}/{kept.kind}s/{kept.id}"
+        )
     if kept.region != region:
-        raise JobNotFound(f"job {job} belongs to region {kept.region!r}, not {region!r}; "
-                          f"read it at {_path(kept)}")
+        raise JobNotFound(
+            f"job {job} belongs to region {kept.region!r}, not {region!r}; read it at {_path(kept)}"
+        )
     return kept
 
 
@@ -173,12 +224,21 @@ def _path(job: Job) -> str:
 
 
 def _view(job: Job) -> dict[str, Any]:
-    layers = {n: f"{_path(job)}/layers/{n}?format=geojson" for n in LAYERS} \
-        if job.state == "done" else {}
-    return {"id": job.id, "region": job.region, "state": job.state, "owner": job.owner,
-            "progress": job.progress, "summary": job.summary, "error": job.error,
-            "inputs": job.inputs, "created_at": job.created_at.isoformat(),
-            "updated_at": job.updated_at.isoformat(), "links": {"self": _path(job),
-                                                               "layers": layers}}
-
-
+    layers = (
+        {n: f"{_path(job)}/layers/{n}?format=geojson" for n in LAYERS}
+        if job.state == "done"
+        else {}
+    )
+    return {
+        "id": job.id,
+        "region": job.region,
+        "state": job.state,
+        "owner": job.owner,
+        "progress": job.progress,
+        "summary": job.summary,
+        "error": job.error,
+        "inputs": job.inputs,
+        "created_at": job.created_at.isoformat(),
+        "updated_at": job.updated_at.isoformat(),
+        "links": {"self": _path(job), "layers": layers},
+    }

@@ -20,11 +20,18 @@ from livingcircle.maps.kiosk import WALK_MINUTES, Kiosk, kiosk_data, kiosk_page
 from livingcircle.maps.offline import FONT_URL
 from livingcircle.maps.resident import resident_map
 
-router = APIRouter(prefix="/v1/maps", tags=["maps"], default_response_class=HTMLResponse,
-                   responses=problems(404, 422, 503))
-_HTML: dict[int | str, dict[str, Any]] = {200: {
-    "content": {"text/html": {"example": "<!DOCTYPE html><html>...</html>"}},
-    "description": "A self-contained HTML page (Leaflet)."}}
+router = APIRouter(
+    prefix="/v1/maps",
+    tags=["maps"],
+    default_response_class=HTMLResponse,
+    responses=problems(404, 422, 503),
+)
+_HTML: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/html": {"example": "<!DOCTYPE html><html>...</html>"}},
+        "description": "A self-contained HTML page (Leaflet).",
+    }
+}
 
 
 @router.get("/resident", responses=_HTML)
@@ -32,9 +39,13 @@ def resident(
     atlas: AtlasDep,
     lat: Lat,
     lon: Lon,
-    offline: Annotated[bool, Query(
-        description="No network request from the page: Leaflet inlined, streets drawn "
-                    "instead of web tiles.")] = False,
+    offline: Annotated[
+        bool,
+        Query(
+            description="No network request from the page: Leaflet inlined, streets drawn "
+            "instead of web tiles."
+        ),
+    ] = False,
     profile: Profile = "standard",
     speed: Speed = None,
     region: RegionQuery = None,
@@ -43,27 +54,34 @@ def resident(
     return HTMLResponse(render_map(atlas, lon, lat, region, profile, speed, offline))
 
 
-KioskId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
-                             examples=["helsinki-station"])]
+KioskId = Annotated[
+    str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$", examples=["helsinki-station"])
+]
 
 
 @router.get("/kiosk/{kiosk_id}", responses=_HTML)
 def kiosk(request: Request, atlas: AtlasDep, live: LiveDep, kiosk_id: KioskId) -> HTMLResponse:
     """A kiosk's page: offline map and nearest services in big type, refreshing itself."""
     k = _kiosk(request, kiosk_id)
-    page = kiosk_page(k, atlas.region(k.region), refresh_url=f"{request.url.path}/data",
-                      statuses=live.shown(k.region), font_url=FONT_URL)
+    page = kiosk_page(
+        k,
+        atlas.region(k.region),
+        refresh_url=f"{request.url.path}/data",
+        statuses=live.shown(k.region),
+        font_url=FONT_URL,
+    )
     return HTMLResponse(str(page.get_root().render()))
 
 
-@router.get("/kiosk/{kiosk_id}/data", response_model=KioskData,
-            response_class=FastJSONResponse)
-def kiosk_services(request: Request, atlas: AtlasDep, live: LiveDep,
-                   kiosk_id: KioskId) -> FastJSONResponse:
+@router.get("/kiosk/{kiosk_id}/data", response_model=KioskData, response_class=FastJSONResponse)
+def kiosk_services(
+    request: Request, atlas: AtlasDep, live: LiveDep, kiosk_id: KioskId
+) -> FastJSONResponse:
     """What a kiosk's list shows, with live statuses, for its page to refresh in place."""
     k = _kiosk(request, kiosk_id)
-    near = atlas.nearest(k.lon, k.lat, k.categories, region=k.region, k=1,
-                         max_minutes=WALK_MINUTES, routes=False)
+    near = atlas.nearest(
+        k.lon, k.lat, k.categories, region=k.region, k=1, max_minutes=WALK_MINUTES, routes=False
+    )
     return FastJSONResponse(kiosk_data(k, near, atlas.standard, live.shown(k.region)))
 
 
@@ -74,17 +92,32 @@ def _kiosk(request: Request, kiosk_id: str) -> Kiosk:
     return kiosks[kiosk_id]
 
 
-def render_map(atlas: Atlas, lon: float, lat: float, region: str | None, profile: str,
-               speed: float | None, offline: bool) -> str:
+def render_map(
+    atlas: Atlas,
+    lon: float,
+    lat: float,
+    region: str | None,
+    profile: str,
+    speed: float | None,
+    offline: bool,
+) -> str:
     """The resident map of a point as an HTML page."""
-    result = atlas.catchment(lon, lat, config.DEFAULT_MINUTES, region=region, profile=profile,
-                             speed_m_s=speed)
-    near = atlas.nearest(lon, lat, region=result.region, profile=profile, speed_m_s=speed,
-                         max_minutes=max(config.DEFAULT_MINUTES))
+    result = atlas.catchment(
+        lon, lat, config.DEFAULT_MINUTES, region=region, profile=profile, speed_m_s=speed
+    )
+    near = atlas.nearest(
+        lon,
+        lat,
+        region=result.region,
+        profile=profile,
+        speed_m_s=speed,
+        max_minutes=max(config.DEFAULT_MINUTES),
+    )
     streets = None
     if offline:
         reach = max(config.DEFAULT_MINUTES) * 60 * result.speed_m_s + 300
         streets = atlas.region(result.region).streets_near(lon, lat, reach)
-    fmap = resident_map(result, atlas.standard, near, streets=streets, offline=offline,
-                        font_url=FONT_URL)  # served: the font from /assets/fonts/
+    fmap = resident_map(
+        result, atlas.standard, near, streets=streets, offline=offline, font_url=FONT_URL
+    )  # served: the font from /assets/fonts/
     return str(fmap.get_root().render())

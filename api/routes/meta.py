@@ -36,16 +36,25 @@ def ready(store: StoreDep) -> dict[str, Any]:
     return {"status": "ready", "store": type(store).__name__, "regions": names}
 
 
-@router.get("/v1/regions", response_model=RegionCollection, response_class=GeoJSONResponse,
-            responses=problems(503))
+@router.get(
+    "/v1/regions",
+    response_model=RegionCollection,
+    response_class=GeoJSONResponse,
+    responses=problems(503),
+)
 def regions(store: StoreDep) -> GeoJSONResponse:
     """Every loaded region, with its extent as a bounding-box polygon."""
-    return GeoJSONResponse({"type": "FeatureCollection",
-                            "features": [region_feature(i) for i in store.regions()]})
+    return GeoJSONResponse(
+        {"type": "FeatureCollection", "features": [region_feature(i) for i in store.regions()]}
+    )
 
 
-@router.get("/v1/regions/{region}", response_model=RegionFeature,
-            response_class=GeoJSONResponse, responses=problems(404, 422, 503))
+@router.get(
+    "/v1/regions/{region}",
+    response_model=RegionFeature,
+    response_class=GeoJSONResponse,
+    responses=problems(404, 422, 503),
+)
 def region(region: RegionPath, store: StoreDep) -> GeoJSONResponse:
     """One region's record and extent."""
     infos = store.regions()
@@ -55,8 +64,7 @@ def region(region: RegionPath, store: StoreDep) -> GeoJSONResponse:
     raise RegionNotFound(region, [i.name for i in infos])
 
 
-@router.get("/v1/categories", response_model=list[CategoryOut],
-            response_class=FastJSONResponse)
+@router.get("/v1/categories", response_model=list[CategoryOut], response_class=FastJSONResponse)
 def categories(standard: StandardDep) -> FastJSONResponse:
     """Facility categories with Chinese and English labels, and the tiers requiring them."""
     needed: dict[str, set[int]] = {}
@@ -64,24 +72,64 @@ def categories(standard: StandardDep) -> FastJSONResponse:
         for req in tier.requirements:
             for c in req.categories:
                 needed.setdefault(c, set()).add(tier.minutes)
-    return FastJSONResponse([
-        {"id": c.id, "label_en": c.label_en, "label_zh": c.label_zh, "color": c.color,
-         "required_by": sorted(needed.get(c.id, ()))} for c in standard.categories])
+    return FastJSONResponse(
+        [
+            {
+                "id": c.id,
+                "label_en": c.label_en,
+                "label_zh": c.label_zh,
+                "color": c.color,
+                "required_by": sorted(needed.get(c.id, ())),
+            }
+            for c in standard.categories
+        ]
+    )
 
 
 @router.get("/v1/standards", response_model=StandardOut, response_class=FastJSONResponse)
 def standards(standard: StandardDep) -> FastJSONResponse:
     """The living-circle standard (GB 50180-2018): tiers, requirements, walking profiles."""
-    return FastJSONResponse({
-        "name": standard.name, "source": standard.source,
-        "profiles": [{"id": p.id, "speed_m_s": p.speed_m_s, "label_en": p.label_en,
-                      "label_zh": p.label_zh} for p in standard.profiles.values()],
-        "tiers": [{"minutes": t.minutes, "distance_m": t.distance_m, "label_en": t.label_en,
-                   "label_zh": t.label_zh, "population": t.population,
-                   "requirements": [{"id": r.id, "label_en": r.label_en, "label_zh": r.label_zh,
-                                     "categories": list(r.categories), "radius_m": r.radius_m}
-                                    for r in t.requirements]}
-                  for t in standard.tiers],
-        "groups": [{"id": g.id, "label_en": g.label_en, "label_zh": g.label_zh,
-                    "categories": list(g.categories)} for g in standard.groups],
-    })
+    return FastJSONResponse(
+        {
+            "name": standard.name,
+            "source": standard.source,
+            "profiles": [
+                {
+                    "id": p.id,
+                    "speed_m_s": p.speed_m_s,
+                    "label_en": p.label_en,
+                    "label_zh": p.label_zh,
+                }
+                for p in standard.profiles.values()
+            ],
+            "tiers": [
+                {
+                    "minutes": t.minutes,
+                    "distance_m": t.distance_m,
+                    "label_en": t.label_en,
+                    "label_zh": t.label_zh,
+                    "population": t.population,
+                    "requirements": [
+                        {
+                            "id": r.id,
+                            "label_en": r.label_en,
+                            "label_zh": r.label_zh,
+                            "categories": list(r.categories),
+                            "radius_m": r.radius_m,
+                        }
+                        for r in t.requirements
+                    ],
+                }
+                for t in standard.tiers
+            ],
+            "groups": [
+                {
+                    "id": g.id,
+                    "label_en": g.label_en,
+                    "label_zh": g.label_zh,
+                    "categories": list(g.categories),
+                }
+                for g in standard.groups
+            ],
+        }
+    )

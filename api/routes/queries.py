@@ -52,24 +52,51 @@ async def nearest(
     open_at: OpenAt = None,
     open_now: OpenNow = False,
     include_unknown: IncludeUnknown = False,
-    skip_full: Annotated[bool, Query(
-        description="Skip facilities whose department reports no free space (a fresh "
-                    "report); the next nearest take their place, k answers still.")] = False,
+    skip_full: Annotated[
+        bool,
+        Query(
+            description="Skip facilities whose department reports no free space (a fresh "
+            "report); the next nearest take their place, k answers still."
+        ),
+    ] = False,
 ) -> GeoJSONResponse:
     """Nearest facilities of each category by walking time, with their routes.
 
     A facility's live status (free spaces, closure, queue), when its department reported
     one recently enough, is in its properties as ``status``, with its age.
     """
-    result = atlas.nearest(lon, lat, category, region=region, k=k, profile=profile,
-                           speed_m_s=speed, max_minutes=max_minutes, routes=routes,
-                           open_at=_moment(open_at), open_now=open_now,
-                           include_unknown=include_unknown)
+    result = atlas.nearest(
+        lon,
+        lat,
+        category,
+        region=region,
+        k=k,
+        profile=profile,
+        speed_m_s=speed,
+        max_minutes=max_minutes,
+        routes=routes,
+        open_at=_moment(open_at),
+        open_now=open_now,
+        include_unknown=include_unknown,
+    )
     if skip_full:
-        result = live.skip_full(result, lambda cats, more: atlas.nearest(
-            lon, lat, cats, region=result.region, k=more, profile=profile, speed_m_s=speed,
-            max_minutes=max_minutes, routes=routes, open_at=_moment(open_at),
-            open_now=open_now, include_unknown=include_unknown))
+        result = live.skip_full(
+            result,
+            lambda cats, more: atlas.nearest(
+                lon,
+                lat,
+                cats,
+                region=result.region,
+                k=more,
+                profile=profile,
+                speed_m_s=speed,
+                max_minutes=max_minutes,
+                routes=routes,
+                open_at=_moment(open_at),
+                open_now=open_now,
+                include_unknown=include_unknown,
+            ),
+        )
     return GeoJSONResponse(live.attach(result.to_geojson(), result.region))
 
 
@@ -87,8 +114,9 @@ async def catchment(
 ) -> GeoJSONResponse:
     """Areas within each walking time, their facilities, and the GB 50180 tier checklist."""
     rings = minutes or list(config.DEFAULT_MINUTES)
-    result = atlas.catchment(lon, lat, rings, region=region, profile=profile, speed_m_s=speed,
-                             open_at=_moment(open_at))
+    result = atlas.catchment(
+        lon, lat, rings, region=region, profile=profile, speed_m_s=speed, open_at=_moment(open_at)
+    )
     return GeoJSONResponse(live.attach(result.to_geojson(), result.region))
 
 

@@ -37,22 +37,44 @@ ON_LOOP_ENTRIES = 5_000
 
 router = APIRouter(prefix="/v1", tags=["queries"], responses=problems(404, 422, 503))
 
-SearchText = Annotated[str, Query(
-    min_length=1, max_length=names.MAX_QUERY_CHARS,
-    description="A name or part of one: Chinese characters or pinyin (full, or initials such "
-                "as 'sqws'), English or the local language; typos are tolerated. 1 to 100 "
-                "characters, no control characters.",
-    examples=["Kauppatori"])]
-SearchLat = Annotated[float | None, Query(
-    ge=-90, le=90, description="Where the user is (latitude, WGS 84): ranks equal matches "
-    "nearest first, adds distance_m, and picks the region.", examples=[60.1710])]
-SearchLon = Annotated[float | None, Query(
-    ge=-180, le=180, description="Where the user is (longitude, WGS 84).", examples=[24.9414])]
+SearchText = Annotated[
+    str,
+    Query(
+        min_length=1,
+        max_length=names.MAX_QUERY_CHARS,
+        description="A name or part of one: Chinese characters or pinyin (full, or initials such "
+        "as 'sqws'), English or the local language; typos are tolerated. 1 to 100 "
+        "characters, no control characters.",
+        examples=["Kauppatori"],
+    ),
+]
+SearchLat = Annotated[
+    float | None,
+    Query(
+        ge=-90,
+        le=90,
+        description="Where the user is (latitude, WGS 84): ranks equal matches "
+        "nearest first, adds distance_m, and picks the region.",
+        examples=[60.1710],
+    ),
+]
+SearchLon = Annotated[
+    float | None,
+    Query(
+        ge=-180, le=180, description="Where the user is (longitude, WGS 84).", examples=[24.9414]
+    ),
+]
 SearchLimit = Annotated[int, Query(ge=1, le=names.MAX_RESULTS, description="Most answers.")]
-SearchRegion = Annotated[str | None, Query(
-    pattern=REGION_PATTERN, max_length=63,
-    description="Region to search; default: the region containing lat/lon, else every "
-                "loaded region.", examples=["helsinki"])]
+SearchRegion = Annotated[
+    str | None,
+    Query(
+        pattern=REGION_PATTERN,
+        max_length=63,
+        description="Region to search; default: the region containing lat/lon, else every "
+        "loaded region.",
+        examples=["helsinki"],
+    ),
+]
 
 
 @router.get("/search", response_model=SearchCollection, response_class=GeoJSONResponse)
@@ -84,13 +106,18 @@ async def search(
 
 def _lonlat(lon: float | None, lat: float | None) -> tuple[float, float] | None:
     if (lon is None) != (lat is None):
-        raise InvalidParameter("give both lat and lon, or neither; allowed: lat -90 to 90 "
-                               "with lon -180 to 180")
+        raise InvalidParameter(
+            "give both lat and lon, or neither; allowed: lat -90 to 90 with lon -180 to 180"
+        )
     return None if lon is None or lat is None else (lon, lat)
 
 
-def _regions(atlas: Atlas, infos: Sequence[RegionInfo], region: str | None,
-             lonlat: tuple[float, float] | None) -> list[RegionInfo]:
+def _regions(
+    atlas: Atlas,
+    infos: Sequence[RegionInfo],
+    region: str | None,
+    lonlat: tuple[float, float] | None,
+) -> list[RegionInfo]:
     """The named region, else the one holding the point, else every loaded region."""
     by_name = {i.name: i for i in infos}
     if region is not None:
@@ -114,8 +141,7 @@ class SearchIndexes:
         self._built: dict[str, tuple[Any, SearchIndex]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def get(self, info: RegionInfo, kiosks: tuple[Any, ...], atlas: Atlas
-                  ) -> SearchIndex:
+    async def get(self, info: RegionInfo, kiosks: tuple[Any, ...], atlas: Atlas) -> SearchIndex:
         """The index of ``info``'s region as loaded then, built (in a thread) when missing."""
         key = (info.loaded_at, kiosks)
         async with self._locks.setdefault(info.name, asyncio.Lock()):

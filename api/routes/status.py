@@ -23,26 +23,39 @@ from livingcircle.geo.errors import NotSupportedByStore, NotYourFacility
 from livingcircle.geo.status import FacilityStatus, may_set_status
 from livingcircle.geo.store import StatusBoard
 
-router = APIRouter(prefix="/v1/regions/{region}", tags=["status"],
-                   responses=problems(404, 422, 503))
+router = APIRouter(
+    prefix="/v1/regions/{region}", tags=["status"], responses=problems(404, 422, 503)
+)
 
 
 async def get_board(store: StoreDep) -> StatusBoard:
     """The store, for live statuses."""
     if not isinstance(store, StatusBoard):
-        raise NotSupportedByStore(f"the configured store ({type(store).__name__}) cannot keep "
-                                  "live statuses; the embedded and PostGIS stores can")
+        raise NotSupportedByStore(
+            f"the configured store ({type(store).__name__}) cannot keep "
+            "live statuses; the embedded and PostGIS stores can"
+        )
     return store
 
 
 BoardDep = Annotated[StatusBoard, Depends(get_board)]
 
 
-@router.put("/facilities/{facility_id:path}/status", response_model=StatusOut,
-            response_class=FastJSONResponse, responses=problems(401, 403, 413, 501))
-def set_status(region: RegionPath, facility_id: FacilityId, body: StatusIn,
-               caller: CallerDep, board: BoardDep, catalog: CatalogDep,
-               live: LiveDep) -> FastJSONResponse:
+@router.put(
+    "/facilities/{facility_id:path}/status",
+    response_model=StatusOut,
+    response_class=FastJSONResponse,
+    responses=problems(401, 403, 413, 501),
+)
+def set_status(
+    region: RegionPath,
+    facility_id: FacilityId,
+    body: StatusIn,
+    caller: CallerDep,
+    board: BoardDep,
+    catalog: CatalogDep,
+    live: LiveDep,
+) -> FastJSONResponse:
     """Report a facility's live status (free spaces, a closure, a queue) with the owner's key."""
     row = catalog.facility(region, facility_id)
     source, tags = str(row["source"].iloc[0]), row["tags"].iloc[0]
@@ -50,9 +63,11 @@ def set_status(region: RegionPath, facility_id: FacilityId, body: StatusIn,
         raise NotYourFacility(
             f"facility {facility_id!r} belongs to {source!r} and no list of "
             f"{caller.owner!r} describes it; a department may set the status only of its own "
-            f"facilities (ids starting with '{caller.owner}:', or merged from its import)")
-    status = FacilityStatus(facility_id, str(row["category"].iloc[0]), live.clock(),
-                            **body.model_dump())
+            f"facilities (ids starting with '{caller.owner}:', or merged from its import)"
+        )
+    status = FacilityStatus(
+        facility_id, str(row["category"].iloc[0]), live.clock(), **body.model_dump()
+    )
     entry = board.set_status(region, status, caller.owner)
     live.forget(region)
     kept = next(s for s in board.statuses(region) if s.facility_id == entry.facility_id)
@@ -60,10 +75,14 @@ def set_status(region: RegionPath, facility_id: FacilityId, body: StatusIn,
 
 
 @router.get("/status", response_model=list[StatusOut], response_class=FastJSONResponse)
-def statuses(region: RegionPath, board: BoardDep, live: LiveDep,
-             include_stale: Annotated[bool, Query(
-                 description="Also list reports too old to be shown in answers.")] = False,
-             ) -> FastJSONResponse:
+def statuses(
+    region: RegionPath,
+    board: BoardDep,
+    live: LiveDep,
+    include_stale: Annotated[
+        bool, Query(description="Also list reports too old to be shown in answers.")
+    ] = False,
+) -> FastJSONResponse:
     """Current live statuses of the region's facilities, by facility id."""
     shown = [_out(s, live) for s in board.statuses(region)]
     return FastJSONResponse([s for s in shown if include_stale or not s["stale"]])
@@ -71,6 +90,10 @@ def statuses(region: RegionPath, board: BoardDep, live: LiveDep,
 
 def _out(status: FacilityStatus, live: LiveStatuses) -> dict[str, Any]:
     now = live.clock()
-    return {"facility_id": status.facility_id, "category": status.category,
-            "actor": status.actor, **live.rules.shown(status, now),
-            "stale": not live.rules.fresh(status, now)}
+    return {
+        "facility_id": status.facility_id,
+        "category": status.category,
+        "actor": status.actor,
+        **live.rules.shown(status, now),
+        "stale": not live.rules.fresh(status, now),
+    }

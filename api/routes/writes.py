@@ -23,15 +23,23 @@ from livingcircle.geo.errors import InvalidParameter, NotYourFacility, RegionNot
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import ApiKey, FacilityCatalog, FacilityRecord
 
-router = APIRouter(prefix="/v1/regions/{region}/facilities", tags=["writes"],
-                   responses=problems(400, 401, 403, 404, 409, 413, 422, 501, 503))
+router = APIRouter(
+    prefix="/v1/regions/{region}/facilities",
+    tags=["writes"],
+    responses=problems(400, 401, 403, 404, 409, 413, 422, 501, 503),
+)
 
 
-@router.post("", status_code=201, response_model=FacilityFeature,
-             response_class=GeoJSONResponse)
-def create_facility(region: RegionPath, body: NewFacilityIn, caller: CallerDep,
-                    editor: EditorDep, catalog: CatalogDep, atlas: AtlasDep,
-                    standard: StandardDep) -> GeoJSONResponse:
+@router.post("", status_code=201, response_model=FacilityFeature, response_class=GeoJSONResponse)
+def create_facility(
+    region: RegionPath,
+    body: NewFacilityIn,
+    caller: CallerDep,
+    editor: EditorDep,
+    catalog: CatalogDep,
+    atlas: AtlasDep,
+    standard: StandardDep,
+) -> GeoJSONResponse:
     """Add a facility owned by the key's department."""
     record = _record(region, f"{caller.owner}:{body.properties.source_id}", body, caller, atlas)
     entry = editor.save_facility(region, record, caller.owner, create=True)
@@ -39,11 +47,17 @@ def create_facility(region: RegionPath, body: NewFacilityIn, caller: CallerDep,
     return _feature(catalog, region, entry.facility_id, standard, 201)
 
 
-@router.put("/{facility_id:path}", response_model=FacilityFeature,
-            response_class=GeoJSONResponse)
-def update_facility(region: RegionPath, facility_id: FacilityId, body: FacilityIn,
-                    caller: CallerDep, editor: EditorDep, catalog: CatalogDep, atlas: AtlasDep,
-                    standard: StandardDep) -> GeoJSONResponse:
+@router.put("/{facility_id:path}", response_model=FacilityFeature, response_class=GeoJSONResponse)
+def update_facility(
+    region: RegionPath,
+    facility_id: FacilityId,
+    body: FacilityIn,
+    caller: CallerDep,
+    editor: EditorDep,
+    catalog: CatalogDep,
+    atlas: AtlasDep,
+    standard: StandardDep,
+) -> GeoJSONResponse:
     """Replace a facility the key's department owns."""
     _check_owner(catalog, region, facility_id, caller)
     record = _record(region, facility_id, body, caller, atlas)
@@ -53,8 +67,14 @@ def update_facility(region: RegionPath, facility_id: FacilityId, body: FacilityI
 
 
 @router.delete("/{facility_id:path}", status_code=204, response_class=Response)
-def delete_facility(region: RegionPath, facility_id: FacilityId, caller: CallerDep,
-                    editor: EditorDep, catalog: CatalogDep, atlas: AtlasDep) -> Response:
+def delete_facility(
+    region: RegionPath,
+    facility_id: FacilityId,
+    caller: CallerDep,
+    editor: EditorDep,
+    catalog: CatalogDep,
+    atlas: AtlasDep,
+) -> Response:
     """Remove a facility the key's department owns."""
     _check_owner(catalog, region, facility_id, caller)
     editor.delete_facility(region, facility_id, caller.owner)
@@ -62,26 +82,34 @@ def delete_facility(region: RegionPath, facility_id: FacilityId, caller: CallerD
     return Response(status_code=204)
 
 
-def _check_owner(catalog: FacilityCatalog, region: str, facility_id: str,
-                 caller: ApiKey) -> None:
+def _check_owner(catalog: FacilityCatalog, region: str, facility_id: str, caller: ApiKey) -> None:
     source = str(catalog.facility(region, facility_id)["source"].iloc[0])
     if source != caller.owner:
         raise NotYourFacility(
             f"facility {facility_id!r} belongs to {source!r}; the key of {caller.owner!r} may "
-            f"change only facilities whose id starts with '{caller.owner}:'")
+            f"change only facilities whose id starts with '{caller.owner}:'"
+        )
 
 
-def _record(region: str, facility_id: str, body: FacilityIn, caller: ApiKey,
-            atlas: Atlas) -> FacilityRecord:
+def _record(
+    region: str, facility_id: str, body: FacilityIn, caller: ApiKey, atlas: Atlas
+) -> FacilityRecord:
     props = body.properties
     atlas.standard.category(props.category)  # UnknownCategory lists the allowed ones
     lon, lat = body.geometry.coordinates
     _check_inside(atlas, region, lon, lat)
     return FacilityRecord(
-        id=facility_id, source=caller.owner, source_id=facility_id.split(":", 1)[1],
-        category=props.category, geometry=Point(lon, lat), name=props.name,
-        name_zh=props.name_zh, name_en=props.name_en, opening_hours=props.opening_hours,
-        tags=json.dumps(props.tags, ensure_ascii=False, sort_keys=True))
+        id=facility_id,
+        source=caller.owner,
+        source_id=facility_id.split(":", 1)[1],
+        category=props.category,
+        geometry=Point(lon, lat),
+        name=props.name,
+        name_zh=props.name_zh,
+        name_en=props.name_en,
+        opening_hours=props.opening_hours,
+        tags=json.dumps(props.tags, ensure_ascii=False, sort_keys=True),
+    )
 
 
 def _check_inside(atlas: Atlas, region: str, lon: float, lat: float) -> None:
@@ -93,11 +121,13 @@ def _check_inside(atlas: Atlas, region: str, lon: float, lat: float) -> None:
         w, s, e, n = info.bounds
         raise InvalidParameter(
             f"facility at ({lat:.6f}, {lon:.6f}) lies outside region {region!r}; allowed: "
-            f"lat {s:.4f} to {n:.4f}, lon {w:.4f} to {e:.4f} (with a 0.01° margin)")
+            f"lat {s:.4f} to {n:.4f}, lon {w:.4f} to {e:.4f} (with a 0.01° margin)"
+        )
 
 
-def _feature(catalog: FacilityCatalog, region: str, facility_id: str, standard: Standard,
-             status: int) -> GeoJSONResponse:
+def _feature(
+    catalog: FacilityCatalog, region: str, facility_id: str, standard: Standard, status: int
+) -> GeoJSONResponse:
     feature = facility_features(catalog.facility(region, facility_id), standard)[0]
     headers = {"Location": f"/v1/regions/{region}/facilities/{facility_id}"}
     return GeoJSONResponse(feature, status_code=status, headers=headers)

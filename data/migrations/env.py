@@ -17,11 +17,14 @@ _UPGRADE_LOCK = (0x4C43, 0)
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=Base.metadata,
-                      transaction_per_migration=False)
+    context.configure(
+        connection=connection, target_metadata=Base.metadata, transaction_per_migration=False
+    )
     with context.begin_transaction():
-        connection.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"),
-                           {"a": _UPGRADE_LOCK[0], "b": _UPGRADE_LOCK[1]})
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(:a, :b)"),
+            {"a": _UPGRADE_LOCK[0], "b": _UPGRADE_LOCK[1]},
+        )
         context.run_migrations()
 
 
@@ -31,8 +34,9 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    url = context.get_x_argument(as_dictionary=True).get("url") or \
-        context.config.get_main_option("sqlalchemy.url")
+    url = context.get_x_argument(as_dictionary=True).get("url") or context.config.get_main_option(
+        "sqlalchemy.url"
+    )
     engine = create_engine(url)
     try:
         with engine.connect() as conn:

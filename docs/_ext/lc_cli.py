@@ -67,8 +67,9 @@ class Commands(SphinxDirective):
             lines += _section(path, command)
         container = nodes.section()
         container.document = self.state.document
-        self.state.nested_parse(StringList(lines, source="livingcircle --help"), 0, container,
-                                match_titles=True)
+        self.state.nested_parse(
+            StringList(lines, source="livingcircle --help"), 0, container, match_titles=True
+        )
         return list(container.children)
 
 

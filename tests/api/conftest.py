@@ -31,8 +31,9 @@ CORS_ORIGIN = "https://kiosk.example.org"
 
 
 @pytest.fixture(scope="session")
-def sample_store_dir(tmp_path_factory: pytest.TempPathFactory, sample_path: Path,
-                     standard: Standard) -> Path:
+def sample_store_dir(
+    tmp_path_factory: pytest.TempPathFactory, sample_path: Path, standard: Standard
+) -> Path:
     """A data folder with the Helsinki sample loaded (read-only: copy it to change it)."""
     folder = tmp_path_factory.mktemp("api-sample")
     load_osm(FileStore(folder), sample_path, SAMPLE_REGION, standard)
@@ -40,8 +41,11 @@ def sample_store_dir(tmp_path_factory: pytest.TempPathFactory, sample_path: Path
 
 
 @pytest.fixture(scope="module")
-def sample_postgis_url(make_database: Callable[..., str], sample_path: Path,  # noqa: F811
-                       standard: Standard) -> str:
+def sample_postgis_url(
+    make_database: Callable[..., str],  # noqa: F811
+    sample_path: Path,
+    standard: Standard,
+) -> str:
     """A throwaway PostGIS database of this module with the Helsinki sample loaded."""
     from livingcircle.data.postgis import PostgisStore  # noqa: PLC0415
 
@@ -54,8 +58,11 @@ def sample_postgis_url(make_database: Callable[..., str], sample_path: Path,  # 
 
 def settings_for(store: StoreSettings, **api: object) -> Settings:
     """Settings naming ``store``, with CORS for one origin and any API overrides."""
-    return Settings(api=APISettings(cors_origins=[CORS_ORIGIN], **api),  # type: ignore[arg-type]
-                    store=store, engine=EngineSettings(standards_file=None))
+    return Settings(
+        api=APISettings(cors_origins=[CORS_ORIGIN], **api),  # type: ignore[arg-type]
+        store=store,
+        engine=EngineSettings(standards_file=None),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +73,7 @@ def file_settings(tmp_path_factory: pytest.TempPathFactory, sample_store_dir: Pa
     return settings_for(StoreSettings(data_dir=folder, database_url=None))
 
 
-@pytest.fixture(scope="module",
-                params=["file", pytest.param("postgis", marks=pytest.mark.postgis)])
+@pytest.fixture(scope="module", params=["file", pytest.param("postgis", marks=pytest.mark.postgis)])
 def store_kind(request: pytest.FixtureRequest) -> str:
     """Each store, by name."""
     return str(request.param)
@@ -100,6 +106,7 @@ def file_client(file_settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture(scope="module")
 def key_for(client: TestClient) -> Callable[[str], str]:
     """Makes an API key for an owner in the store of ``client``; returns the token."""
+
     def make(owner: str) -> str:
         token, record = new_key(owner)
         client.app.state.store.add_api_key(record)  # type: ignore[attr-defined]

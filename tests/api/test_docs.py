@@ -36,11 +36,14 @@ def test_docs_pages_load_nothing_from_another_host(file_client: TestClient, path
 
 
 def test_assets_have_their_content_types(file_client: TestClient) -> None:
-    types = {"swagger-ui/swagger-ui-bundle.js": "text/javascript",
-             "swagger-ui/swagger-ui.css": "text/css", "swagger-ui/favicon-32x32.png": "image/png",
-             "redoc/redoc.standalone.js": "text/javascript",
-             "fonts/noto-sans-sc.css": "text/css",
-             "fonts/noto-sans-sc-119-400-normal.woff2": "font/woff2"}
+    types = {
+        "swagger-ui/swagger-ui-bundle.js": "text/javascript",
+        "swagger-ui/swagger-ui.css": "text/css",
+        "swagger-ui/favicon-32x32.png": "image/png",
+        "redoc/redoc.standalone.js": "text/javascript",
+        "fonts/noto-sans-sc.css": "text/css",
+        "fonts/noto-sans-sc-119-400-normal.woff2": "font/woff2",
+    }
     assert set(ASSETS) <= set(types)
     for name, media in types.items():
         response = file_client.get(f"/assets/{name}")
@@ -61,8 +64,16 @@ def test_font_stylesheet_links_every_subset_here(file_client: TestClient) -> Non
     assert {"font-weight:400", "font-weight:700"} <= set(re.findall(r"font-weight:\d+", css))
 
 
-@pytest.mark.parametrize("name", ["nope.js", "fonts/x.woff2", "swagger-ui/index.html",
-                                  "redoc/../../../etc/passwd", "fonts/400.css"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "nope.js",
+        "fonts/x.woff2",
+        "swagger-ui/index.html",
+        "redoc/../../../etc/passwd",
+        "fonts/400.css",
+    ],
+)
 def test_only_listed_files_are_served(file_client: TestClient, name: str) -> None:
     response = file_client.get(f"/assets/{name}")
     assert response.status_code == 404

@@ -15,8 +15,7 @@ def test_bbox_and_category(client: TestClient) -> None:
     response = client.get(URL, params={"bbox": CENTRE, "category": "pharmacy", "limit": 500})
     assert response.status_code == 200, response.text
     fc = response.json()
-    assert fc["features"] and {f["properties"]["category"] for f in fc["features"]} == {
-        "pharmacy"}
+    assert fc["features"] and {f["properties"]["category"] for f in fc["features"]} == {"pharmacy"}
     ids = [f["id"] for f in fc["features"]]
     assert ids == sorted(ids)
     for f in fc["features"]:
@@ -32,7 +31,8 @@ def test_pages_follow_each_other(client: TestClient) -> None:
     second = client.get(URL, params={"limit": 7, "offset": 7}).json()
     both = client.get(URL, params={"limit": 14}).json()
     assert [f["id"] for f in first["features"] + second["features"]] == [
-        f["id"] for f in both["features"]]
+        f["id"] for f in both["features"]
+    ]
     last = client.get(URL, params={"limit": 500, "offset": 700}).json()
     assert last["properties"]["next_offset"] is None
 
@@ -56,19 +56,23 @@ def test_one_facility_by_id(client: TestClient) -> None:
     assert_problem(client.get(f"{URL}/osm:node/1"), 404, "'osm:node/1'")
 
 
-@pytest.mark.parametrize(("params", "status", "words"), [
-    ({"bbox": "24.0,60.0,25.0,61.0"}, 422, ["km²", "at most 25"]),
-    ({"bbox": "24.96,60.16,24.93,60.18"}, 422, ["west < east"]),
-    ({"bbox": "1,2,3"}, 422, ["bbox"]),
-    ({"bbox": "24.93,60.16,24.96,95"}, 422, ["-90 to 90"]),
-    ({"limit": 501}, 422, ["limit", "500"]),
-    ({"limit": 0}, 422, ["limit"]),
-    ({"offset": -1}, 422, ["offset"]),
-    ({"category": "zoo"}, 422, ["'zoo'", "pharmacy"]),
-    ({"q": "x" * 101}, 422, ["q", "100"]),
-])
-def test_refusals(client: TestClient, params: dict[str, object], status: int,
-                  words: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("params", "status", "words"),
+    [
+        ({"bbox": "24.0,60.0,25.0,61.0"}, 422, ["km²", "at most 25"]),
+        ({"bbox": "24.96,60.16,24.93,60.18"}, 422, ["west < east"]),
+        ({"bbox": "1,2,3"}, 422, ["bbox"]),
+        ({"bbox": "24.93,60.16,24.96,95"}, 422, ["-90 to 90"]),
+        ({"limit": 501}, 422, ["limit", "500"]),
+        ({"limit": 0}, 422, ["limit"]),
+        ({"offset": -1}, 422, ["offset"]),
+        ({"category": "zoo"}, 422, ["'zoo'", "pharmacy"]),
+        ({"q": "x" * 101}, 422, ["q", "100"]),
+    ],
+)
+def test_refusals(
+    client: TestClient, params: dict[str, object], status: int, words: list[str]
+) -> None:
     assert_problem(client.get(URL, params=params), status, *words)
 
 

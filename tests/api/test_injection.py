@@ -41,8 +41,10 @@ def requests_with(text: str) -> list[tuple[str, dict[str, object]]]:
 
 def state(client: TestClient) -> object:
     regions = client.get("/v1/regions").json()
-    facilities = [client.get(FACILITIES, params={"limit": 500, "offset": o}).json()["features"]
-                  for o in (0, 500)]
+    facilities = [
+        client.get(FACILITIES, params={"limit": 500, "offset": o}).json()["features"]
+        for o in (0, 500)
+    ]
     return regions, facilities
 
 
@@ -63,5 +65,8 @@ def test_injection_is_harmless(client: TestClient, attack: str) -> None:
 def test_name_search_takes_wildcards_literally(client: TestClient) -> None:
     for wildcard in ("%", "_", "%%", ".*", "\\", "\\%", "[a-z]"):
         found = client.get(FACILITIES, params={"q": wildcard}).json()["features"]
-        assert all(wildcard in f["properties"]["name"] + f["properties"]["name_zh"]
-                   + f["properties"]["name_en"] for f in found)
+        assert all(
+            wildcard
+            in f["properties"]["name"] + f["properties"]["name_zh"] + f["properties"]["name_en"]
+            for f in found
+        )

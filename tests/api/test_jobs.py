@@ -26,19 +26,37 @@ Served = tuple[str, Path, dict[str, str]]
 
 
 def make_key(folder: Path, owner: str, *role: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "livingcircle", "keys", "add", "--owner", owner,
-                           *role, "--data-dir", str(folder)], capture_output=True, text=True,
-                          timeout=60, check=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "livingcircle",
+            "keys",
+            "add",
+            "--owner",
+            owner,
+            *role,
+            "--data-dir",
+            str(folder),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return done.stdout.strip()
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory,
-           sample_store_dir: Path) -> Iterator[tuple[str, Path, dict[str, str]]]:
+def served(
+    tmp_path_factory: pytest.TempPathFactory, sample_store_dir: Path
+) -> Iterator[tuple[str, Path, dict[str, str]]]:
     folder = tmp_path_factory.mktemp("jobs-served")
     shutil.copytree(sample_store_dir, folder, dirs_exist_ok=True)
-    keys = {"planner": make_key(folder, "planning", "--role", "planner"),
-            "department": make_key(folder, "health-bureau")}
+    keys = {
+        "planner": make_key(folder, "planning", "--role", "planner"),
+        "department": make_key(folder, "health-bureau"),
+    }
     process, port = start_server(folder)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -62,11 +80,17 @@ def served(tmp_path_factory: pytest.TempPathFactory,
 
 def homes(folder: Path, n: int = 60, population: bool = True) -> dict[str, Any]:
     nodes = FileStore(folder).load_region(SAMPLE_REGION).nodes.iloc[::37].head(n)
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(lon, 6),
-                                                                          round(lat, 6)]},
-         "properties": {"population": 10 + i % 7} if population else {"name": f"h{i}"}}
-        for i, (lon, lat) in enumerate(zip(nodes["lon"], nodes["lat"], strict=True))]}
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
+                "properties": {"population": 10 + i % 7} if population else {"name": f"h{i}"},
+            }
+            for i, (lon, lat) in enumerate(zip(nodes["lon"], nodes["lat"], strict=True))
+        ],
+    }
 
 
 def wait_done(http: httpx.Client, path: str, key: str, timeout_s: float = 180) -> dict[str, Any]:
@@ -102,8 +126,11 @@ def test_a_planner_runs_an_analysis_and_downloads_its_layers(served: Served) -> 
         assert points.headers["content-type"] == "application/geo+json"
         features = points.json()["features"]
         assert len(features) == summary["homes"] and features[0]["geometry"]["type"] == "Point"
-        parquet = http.get(f"{started.headers['location']}/layers/sites",
-                           params={"format": "parquet"}, headers={"X-API-Key": keys["planner"]})
+        parquet = http.get(
+            f"{started.headers['location']}/layers/sites",
+            params={"format": "parquet"},
+            headers={"X-API-Key": keys["planner"]},
+        )
         assert parquet.status_code == 200
         sites = gpd.read_parquet(io.BytesIO(parquet.content))
         assert len(sites) == summary["sites"] and sites.crs.to_epsg() == 4326
@@ -124,21 +151,26 @@ def test_keys_without_the_planner_role_are_refused(served: Served) -> None:
         assert read.status_code == 403
         missing = http.get(f"{BASE}/{'0' * 24}", headers={"X-API-Key": keys["planner"]})
         assert missing.status_code == 404
-        unknown = http.post(BASE, json={"categories": ["spaceport"]},
-                            headers={"X-API-Key": keys["planner"]})
+        unknown = http.post(
+            BASE, json={"categories": ["spaceport"]}, headers={"X-API-Key": keys["planner"]}
+        )
         assert unknown.status_code == 422 and "clinic" in unknown.json()["detail"]
 
 
 def test_a_job_finishes_after_its_client_disconnects(served: Served) -> None:
     base, folder, keys = served
-    body = json.dumps({"categories": ["school"], "sites": 1, "k": 2,
-                       "homes": homes(folder, 40)}).encode()
+    body = json.dumps(
+        {"categories": ["school"], "sites": 1, "k": 2, "homes": homes(folder, 40)}
+    ).encode()
     host, port = base.removeprefix("http://").split(":")
     before = kept_jobs(folder)
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(f"POST {BASE} HTTP/1.1\r\nHost: {host}\r\nX-API-Key: {keys['planner']}\r\n"
-                     "Content-Type: application/json\r\nContent-Length: "
-                     f"{len(body)}\r\n\r\n".encode() + body)
+        sock.sendall(
+            f"POST {BASE} HTTP/1.1\r\nHost: {host}\r\nX-API-Key: {keys['planner']}\r\n"
+            "Content-Type: application/json\r\nContent-Length: "
+            f"{len(body)}\r\n\r\n".encode()
+            + body
+        )
     # gone before reading a byte of the answer; the job is in the store all the same
     deadline = time.monotonic() + 30
     while not (made := kept_jobs(folder) - before):
@@ -163,6 +195,7 @@ def test_a_failed_job_keeps_its_error_and_inputs(served: Served) -> None:
         failed = wait_done(http, started.headers["location"], keys["planner"])
         assert failed["state"] == "failed" and "population" in failed["error"]
         assert failed["inputs"]["homes"] == body["homes"]
-        layer = http.get(f"{started.headers['location']}/layers/points",
-                         headers={"X-API-Key": keys["planner"]})
+        layer = http.get(
+            f"{started.headers['location']}/layers/points", headers={"X-API-Key": keys["planner"]}
+        )
         assert layer.status_code == 404

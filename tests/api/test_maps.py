@@ -21,8 +21,7 @@ def test_resident_map_page(client: TestClient) -> None:
 
 
 def test_offline_resident_map_makes_no_request(client: TestClient) -> None:
-    response = client.get("/v1/maps/resident", params={"lat": LAT, "lon": LON,
-                                                       "offline": True})
+    response = client.get("/v1/maps/resident", params={"lat": LAT, "lon": LON, "offline": True})
     assert response.status_code == 200, response.text
     assert requests_made(response.text) == []
 
@@ -43,5 +42,6 @@ def test_unknown_kiosk_and_bad_points(client: TestClient) -> None:
     assert_problem(client.get("/v1/maps/kiosk/nowhere"), 404, "'nowhere'", "helsinki-station")
     assert_problem(client.get("/v1/maps/kiosk/nowhere/data"), 404, "'nowhere'")
     assert_problem(client.get("/v1/maps/resident", params={"lat": 95, "lon": LON}), 422, "lat")
-    assert_problem(client.get("/v1/maps/resident", params={"lat": 31.0, "lon": 121.0}), 404,
-                   "outside")
+    assert_problem(
+        client.get("/v1/maps/resident", params={"lat": 31.0, "lon": 121.0}), 404, "outside"
+    )

@@ -52,8 +52,10 @@ def test_openapi_documents_limits_examples_and_problems(client: TestClient) -> N
     assert ok["schema"]["$ref"].endswith("/NearestCollection")
     assert set(nearest["responses"]["422"]["content"]) == {"application/problem+json"}
     assert schema["components"]["schemas"]["NearestCollection"]["examples"]
-    page = {p["name"]: p for p in
-            schema["paths"]["/v1/regions/{region}/facilities"]["get"]["parameters"]}
+    page = {
+        p["name"]: p
+        for p in schema["paths"]["/v1/regions/{region}/facilities"]["get"]["parameters"]
+    }
     assert page["limit"]["schema"]["maximum"] == 500
     assert "ApiKey" in schema["components"]["securitySchemes"]
 
@@ -68,8 +70,13 @@ def test_cors_for_the_configured_origin_only(client: TestClient) -> None:
     assert allowed.headers["access-control-allow-origin"] == CORS_ORIGIN
     other = client.get("/health", headers={"Origin": "https://evil.example.com"})
     assert "access-control-allow-origin" not in other.headers
-    preflight = client.options("/v1/regions/helsinki/facilities", headers={
-        "Origin": CORS_ORIGIN, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "X-API-Key"})
+    preflight = client.options(
+        "/v1/regions/helsinki/facilities",
+        headers={
+            "Origin": CORS_ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "X-API-Key",
+        },
+    )
     assert preflight.status_code == 200
     assert "x-api-key" in preflight.headers["access-control-allow-headers"].lower()

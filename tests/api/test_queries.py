@@ -10,25 +10,40 @@ from tests.api.conftest import LAT, LON, assert_problem
 
 
 def test_nearest_matches_the_engine(client: TestClient, sample_region: Region) -> None:
-    response = client.get("/v1/nearest", params={
-        "lat": LAT, "lon": LON, "category": ["pharmacy", "clinic"], "k": 2})
+    response = client.get(
+        "/v1/nearest", params={"lat": LAT, "lon": LON, "category": ["pharmacy", "clinic"], "k": 2}
+    )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/geo+json"
     fc = response.json()
     assert fc["type"] == "FeatureCollection" and fc["properties"]["k"] == 2
-    got = [(f["properties"]["id"], f["properties"]["distance_m"]) for f in fc["features"]
-           if f["properties"]["kind"] == "facility"]
+    got = [
+        (f["properties"]["id"], f["properties"]["distance_m"])
+        for f in fc["features"]
+        if f["properties"]["kind"] == "facility"
+    ]
     expected = sample_region.nearest(LON, LAT, ["pharmacy", "clinic"], k=2, routes=False)
-    assert got == [(h.id, pytest.approx(h.distance_m, abs=1e-3))
-                   for hits in expected.by_category.values() for h in hits]
+    assert got == [
+        (h.id, pytest.approx(h.distance_m, abs=1e-3))
+        for hits in expected.by_category.values()
+        for h in hits
+    ]
     routes = [f for f in fc["features"] if f["properties"]["kind"] == "route"]
     assert len(routes) == 4 and all(r["geometry"]["type"] == "LineString" for r in routes)
 
 
 def test_nearest_profile_max_minutes_and_no_routes(client: TestClient) -> None:
-    fc = client.get("/v1/nearest", params={"lat": LAT, "lon": LON, "category": "hospital",
-                                           "profile": "elderly", "max_minutes": 1,
-                                           "routes": False}).json()
+    fc = client.get(
+        "/v1/nearest",
+        params={
+            "lat": LAT,
+            "lon": LON,
+            "category": "hospital",
+            "profile": "elderly",
+            "max_minutes": 1,
+            "routes": False,
+        },
+    ).json()
     assert fc["properties"]["speed_m_s"] == 0.8
     assert fc["properties"]["not_found"] == ["hospital"]
     assert not [f for f in fc["features"] if f["properties"]["kind"] == "route"]
@@ -37,8 +52,7 @@ def test_nearest_profile_max_minutes_and_no_routes(client: TestClient) -> None:
 
 
 def test_catchment_rings_facilities_and_tiers(client: TestClient) -> None:
-    response = client.get("/v1/catchment", params={"lat": LAT, "lon": LON,
-                                                   "minutes": [5, 10]})
+    response = client.get("/v1/catchment", params={"lat": LAT, "lon": LON, "minutes": [5, 10]})
     assert response.status_code == 200, response.text
     fc = response.json()
     rings = [f for f in fc["features"] if f["properties"]["kind"] == "ring"]
@@ -56,50 +70,63 @@ def test_catchment_rings_facilities_and_tiers(client: TestClient) -> None:
 
 def test_catchment_default_rings(client: TestClient) -> None:
     fc = client.get("/v1/catchment", params={"lat": LAT, "lon": LON}).json()
-    assert sorted(f["properties"]["minutes"] for f in fc["features"]
-                  if f["properties"]["kind"] == "ring") == [5, 10, 15]
+    assert sorted(
+        f["properties"]["minutes"] for f in fc["features"] if f["properties"]["kind"] == "ring"
+    ) == [5, 10, 15]
 
 
-@pytest.mark.parametrize(("params", "status", "words"), [
-    ({"lat": 91, "lon": LON}, 422, ["lat", "90"]),
-    ({"lat": LAT, "lon": -181}, 422, ["lon", "-180"]),
-    ({"lat": "north", "lon": LON}, 422, ["lat", "number"]),
-    ({"lon": LON}, 422, ["lat", "required"]),
-    ({"lat": LAT, "lon": LON, "k": 51}, 422, ["k", "50"]),
-    ({"lat": LAT, "lon": LON, "k": 0}, 422, ["k", "1"]),
-    ({"lat": LAT, "lon": LON, "max_minutes": 61}, 422, ["max_minutes", "60"]),
-    ({"lat": LAT, "lon": LON, "speed": 9}, 422, ["speed", "3"]),
-    ({"lat": LAT, "lon": LON, "category": "zoo"}, 422, ["'zoo'", "pharmacy"]),
-    ({"lat": LAT, "lon": LON, "profile": "runner"}, 422, ["'runner'", "elderly"]),
-    ({"lat": LAT, "lon": LON, "region": "ningbo"}, 404, ["'ningbo'", "helsinki"]),
-    ({"lat": LAT, "lon": LON, "region": "Bad Name"}, 422, ["region"]),
-    ({"lat": 31.0, "lon": 121.0}, 404, ["outside every loaded region", "helsinki"]),
-])
-def test_nearest_refusals_say_what_is_allowed(client: TestClient, params: dict[str, object],
-                                              status: int, words: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("params", "status", "words"),
+    [
+        ({"lat": 91, "lon": LON}, 422, ["lat", "90"]),
+        ({"lat": LAT, "lon": -181}, 422, ["lon", "-180"]),
+        ({"lat": "north", "lon": LON}, 422, ["lat", "number"]),
+        ({"lon": LON}, 422, ["lat", "required"]),
+        ({"lat": LAT, "lon": LON, "k": 51}, 422, ["k", "50"]),
+        ({"lat": LAT, "lon": LON, "k": 0}, 422, ["k", "1"]),
+        ({"lat": LAT, "lon": LON, "max_minutes": 61}, 422, ["max_minutes", "60"]),
+        ({"lat": LAT, "lon": LON, "speed": 9}, 422, ["speed", "3"]),
+        ({"lat": LAT, "lon": LON, "category": "zoo"}, 422, ["'zoo'", "pharmacy"]),
+        ({"lat": LAT, "lon": LON, "profile": "runner"}, 422, ["'runner'", "elderly"]),
+        ({"lat": LAT, "lon": LON, "region": "ningbo"}, 404, ["'ningbo'", "helsinki"]),
+        ({"lat": LAT, "lon": LON, "region": "Bad Name"}, 422, ["region"]),
+        ({"lat": 31.0, "lon": 121.0}, 404, ["outside every loaded region", "helsinki"]),
+    ],
+)
+def test_nearest_refusals_say_what_is_allowed(
+    client: TestClient, params: dict[str, object], status: int, words: list[str]
+) -> None:
     body = assert_problem(client.get("/v1/nearest", params=params), status, *words)
     if status == 422 and "errors" in body:
         assert body["errors"][0]["location"] == "query"  # type: ignore[index]
 
 
-@pytest.mark.parametrize(("minutes", "words"), [
-    ([61], ["minutes", "60"]),
-    ([0], ["minutes", "1"]),
-    ([5, 10, 15, 20, 25, 30, 35], ["minutes", "6"]),
-])
+@pytest.mark.parametrize(
+    ("minutes", "words"),
+    [
+        ([61], ["minutes", "60"]),
+        ([0], ["minutes", "1"]),
+        ([5, 10, 15, 20, 25, 30, 35], ["minutes", "6"]),
+    ],
+)
 def test_catchment_refusals(client: TestClient, minutes: list[int], words: list[str]) -> None:
-    assert_problem(client.get("/v1/catchment", params={"lat": LAT, "lon": LON,
-                                                       "minutes": minutes}), 422, *words)
+    assert_problem(
+        client.get("/v1/catchment", params={"lat": LAT, "lon": LON, "minutes": minutes}),
+        422,
+        *words,
+    )
 
 
-def test_unexpected_errors_hide_the_trace(client: TestClient,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unexpected_errors_hide_the_trace(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     atlas = client.app.state.atlas  # type: ignore[attr-defined]
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret internals at /srv/livingcircle")
 
     monkeypatch.setattr(atlas, "nearest", broken)
-    body = assert_problem(client.get("/v1/nearest", params={"lat": LAT, "lon": LON}), 500,
-                          "reference")
+    body = assert_problem(
+        client.get("/v1/nearest", params={"lat": LAT, "lon": LON}), 500, "reference"
+    )
     assert "secret" not in str(body) and "RuntimeError" not in str(body)

@@ -33,19 +33,26 @@ from tests.api.conftest import settings_for
 #: Examples per operation; ``LC_SCHEMA_EXAMPLES`` raises it for a longer hunt.
 EXAMPLES = int(os.environ.get("LC_SCHEMA_EXAMPLES", "50"))
 WEST, SOUTH, EAST, NORTH = 24.936, 60.165, 24.952, 60.178
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
-def into_helsinki(context: schemathesis.HookContext, query: dict[str, Any] | None
-                  ) -> dict[str, Any] | None:
+def into_helsinki(
+    context: schemathesis.HookContext, query: dict[str, Any] | None
+) -> dict[str, Any] | None:
     """Move every other generated point into the sample region."""
     lat, lon = (query or {}).get("lat"), (query or {}).get("lon")
-    if not all(isinstance(v, float) and abs(v) <= 180 for v in (lat, lon)) \
-            or int(abs(lat) * 8) % 2:  # type: ignore[arg-type]
+    if not all(isinstance(v, float) and abs(v) <= 180 for v in (lat, lon)) or int(abs(lat) * 8) % 2:  # type: ignore[arg-type]
         return query
-    return {**query, "lat": SOUTH + abs(lat) % 1 * (NORTH - SOUTH),  # type: ignore[dict-item]
-            "lon": WEST + abs(lon) % 1 * (EAST - WEST)}
+    return {
+        **query,
+        "lat": SOUTH + abs(lat) % 1 * (NORTH - SOUTH),  # type: ignore[dict-item]
+        "lon": WEST + abs(lon) % 1 * (EAST - WEST),
+    }
 
 
 # Schemathesis's fixture-based loader does not run on pytest 9 (it sets a private node id), so
@@ -69,7 +76,12 @@ def running_app(sample_store_dir: Path) -> Iterator[None]:
 
 @pytest.mark.slow
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 def test_schema_holds(case: schemathesis.Case) -> None:
     case.call_and_validate(checks=CHECKS)

@@ -36,12 +36,23 @@ def first(body: dict[str, Any]) -> dict[str, Any]:
     return props
 
 
-def add(client: TestClient, token: str, source_id: str, category: str, name_zh: str,
-        lon: float, lat: float) -> str:
-    body = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-            "properties": {"source_id": source_id, "category": category, "name_zh": name_zh}}
-    response = client.post("/v1/regions/helsinki/facilities", json=body,
-                           headers={"X-API-Key": token})
+def add(
+    client: TestClient,
+    token: str,
+    source_id: str,
+    category: str,
+    name_zh: str,
+    lon: float,
+    lat: float,
+) -> str:
+    body = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        "properties": {"source_id": source_id, "category": category, "name_zh": name_zh},
+    }
+    response = client.post(
+        "/v1/regions/helsinki/facilities", json=body, headers={"X-API-Key": token}
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
@@ -51,15 +62,21 @@ def chinese_ids(client: TestClient, key_for: Callable[[str], str]) -> dict[str, 
     """Two facilities with Chinese names, added after the region was first searched."""
     assert get(client, q=CLINIC)["features"] == []  # builds the index before the edit
     token = key_for("health-bureau")
-    return {"clinic": add(client, token, "search-clinic", "clinic", CLINIC, 24.9420, 60.1705),
-            "kindergarten": add(client, token, "search-kg", "kindergarten", KINDERGARTEN,
-                                24.9460, 60.1690)}
+    return {
+        "clinic": add(client, token, "search-clinic", "clinic", CLINIC, 24.9420, 60.1705),
+        "kindergarten": add(
+            client, token, "search-kg", "kindergarten", KINDERGARTEN, 24.9460, 60.1690
+        ),
+    }
 
 
 def test_english_name(client: TestClient) -> None:
     props = first(get(client, q="kauppatori"))
-    assert (props["kind"], props["name"], props["category"]) == ("facility", "Kauppatori",
-                                                                 "bus_stop")
+    assert (props["kind"], props["name"], props["category"]) == (
+        "facility",
+        "Kauppatori",
+        "bus_stop",
+    )
     assert props["category_zh"] and props["category_en"] and props["score"] == 100
     assert props["region"] == "helsinki" and "distance_m" not in props
 
@@ -87,8 +104,9 @@ def test_kiosk_name(client: TestClient, q: str) -> None:
 
 
 @pytest.mark.parametrize("q", [CLINIC, "社区卫生", "shequ weisheng", "shequweisheng", "sqws"])
-def test_chinese_by_characters_and_pinyin(client: TestClient, chinese_ids: dict[str, str],
-                                          q: str) -> None:
+def test_chinese_by_characters_and_pinyin(
+    client: TestClient, chinese_ids: dict[str, str], q: str
+) -> None:
     props = first(get(client, q=q, lat=LAT, lon=LON))
     assert props["id"] == chinese_ids["clinic"], q
     assert props["name_zh"] == CLINIC and props["category"] == "clinic"
@@ -131,17 +149,20 @@ def test_point_outside_every_region_searches_them_all(client: TestClient) -> Non
     assert first(body)["distance_m"] > 7_000_000  # from Ningbo, in a straight line
 
 
-@pytest.mark.parametrize(("params", "words"), [
-    ({"q": "a\x00b"}, ["U+0000", "allowed: 1 to 100 characters", "control"]),
-    ({"q": "line\nbreak"}, ["U+000A", "allowed"]),
-    ({"q": "   "}, ["allowed: 1 to 100 characters"]),
-    ({"q": ""}, ["q", "at least 1"]),
-    ({"q": "x" * 101}, ["q", "at most 100"]),
-    ({"q": "a", "limit": 51}, ["limit", "at most 50"]),
-    ({"q": "a", "lat": LAT}, ["both lat and lon"]),
-    ({"q": "a", "lat": 91, "lon": 0}, ["lat", "at most 90"]),
-    ({"q": "a", "region": "Not A Region"}, ["region"]),
-])
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"q": "a\x00b"}, ["U+0000", "allowed: 1 to 100 characters", "control"]),
+        ({"q": "line\nbreak"}, ["U+000A", "allowed"]),
+        ({"q": "   "}, ["allowed: 1 to 100 characters"]),
+        ({"q": ""}, ["q", "at least 1"]),
+        ({"q": "x" * 101}, ["q", "at most 100"]),
+        ({"q": "a", "limit": 51}, ["limit", "at most 50"]),
+        ({"q": "a", "lat": LAT}, ["both lat and lon"]),
+        ({"q": "a", "lat": 91, "lon": 0}, ["lat", "at most 90"]),
+        ({"q": "a", "region": "Not A Region"}, ["region"]),
+    ],
+)
 def test_bad_requests(client: TestClient, params: dict[str, Any], words: list[str]) -> None:
     assert_problem(client.get(URL, params=params), 422, *words)
 
@@ -151,8 +172,9 @@ def test_missing_q(client: TestClient) -> None:
 
 
 def test_unknown_region(client: TestClient) -> None:
-    assert_problem(client.get(URL, params={"q": "a", "region": "atlantis"}), 404, "atlantis",
-                   "helsinki")
+    assert_problem(
+        client.get(URL, params={"q": "a", "region": "atlantis"}), 404, "atlantis", "helsinki"
+    )
 
 
 def test_script_is_returned_as_data(client: TestClient) -> None:
@@ -160,8 +182,9 @@ def test_script_is_returned_as_data(client: TestClient) -> None:
     assert body["features"] == [] and "<script>" in body["properties"]["message"]
 
 
-def test_neither_query_nor_point_is_logged(client: TestClient,
-                                           caplog: pytest.LogCaptureFixture) -> None:
+def test_neither_query_nor_point_is_logged(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.DEBUG):
         get(client, q="Zyxwvutsrq", lat=60.17123, lon=24.94156)
         client.get(URL, params={"q": "Qwertyuiop\x00"})
@@ -179,15 +202,17 @@ def test_openapi_documents_search(client: TestClient) -> None:
     assert params["q"]["maxLength"] == 100 and params["limit"]["maximum"] == 50
 
 
-def test_index_follows_the_region_load_time(client: TestClient,
-                                            chinese_ids: dict[str, str]) -> None:
+def test_index_follows_the_region_load_time(
+    client: TestClient, chinese_ids: dict[str, str]
+) -> None:
     get(client, q="a")
     loaded = client.app.state.atlas.infos()[0].loaded_at  # type: ignore[attr-defined]
     assert client.app.state.search_indexes.built_at("helsinki") == loaded  # type: ignore[attr-defined]
 
 
-def test_large_indexes_searched_off_the_loop(client: TestClient,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_large_indexes_searched_off_the_loop(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     on_loop = get(client, q="Kaupatori", lat=LAT, lon=LON)
     monkeypatch.setattr(search_routes, "ON_LOOP_ENTRIES", 0)
     assert get(client, q="Kaupatori", lat=LAT, lon=LON) == on_loop

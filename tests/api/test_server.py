@@ -30,9 +30,23 @@ def start_server(folder: Path, *options: str) -> tuple[subprocess.Popen[str], in
     env = {**os.environ, "LC_DATA_DIR": str(folder)}
     env.pop("LC_DATABASE_URL", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "livingcircle", "serve", "--host", "127.0.0.1", "--port",
-         str(port), "--no-access-log", *options], env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "livingcircle",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            *options,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     return process, port
 
 
@@ -75,8 +89,9 @@ def test_health_over_http(server: str) -> None:
 
 def test_nearest_over_http(server: str) -> None:
     with httpx.Client(base_url=server, timeout=10) as http:
-        response = http.get("/v1/nearest", params={"lat": LAT, "lon": LON,
-                                                   "category": "pharmacy", "k": 3})
+        response = http.get(
+            "/v1/nearest", params={"lat": LAT, "lon": LON, "category": "pharmacy", "k": 3}
+        )
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/geo+json"
         hits = [f for f in response.json()["features"] if f["properties"]["kind"] == "facility"]
@@ -88,11 +103,13 @@ def test_nearest_over_http(server: str) -> None:
 
 def test_large_answers_are_gzipped_for_clients_that_accept_it(server: str) -> None:
     params = {"lat": LAT, "lon": LON}
-    plain = httpx.get(f"{server}/v1/catchment", params=params,
-                      headers={"Accept-Encoding": "identity"}, timeout=10)
+    plain = httpx.get(
+        f"{server}/v1/catchment", params=params, headers={"Accept-Encoding": "identity"}, timeout=10
+    )
     assert "content-encoding" not in plain.headers
-    packed = httpx.get(f"{server}/v1/catchment", params=params,
-                       headers={"Accept-Encoding": "gzip"}, timeout=10)
+    packed = httpx.get(
+        f"{server}/v1/catchment", params=params, headers={"Accept-Encoding": "gzip"}, timeout=10
+    )
     assert packed.headers["content-encoding"] == "gzip"
     assert "accept-encoding" in packed.headers["vary"].lower()
     assert int(packed.headers["content-length"]) * 4 < len(plain.content)  # a slow link's friend
@@ -111,15 +128,22 @@ def test_two_workers_share_the_connections(tmp_path: Path, sample_store_dir: Pat
         deadline = time.monotonic() + 90
         workers: list[psutil.Process] = []
         while len(workers) < 2 or not all(_listening(w, port) for w in workers):
-            assert process.poll() is None and time.monotonic() < deadline, \
-                process.communicate()[0]
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()[0]
             time.sleep(0.3)
-            workers = [p for p in psutil.Process(process.pid).children(recursive=True)
-                       if _listening(p, port)]
+            workers = [
+                p
+                for p in psutil.Process(process.pid).children(recursive=True)
+                if _listening(p, port)
+            ]
         for client in clients:
             assert client.get("/health").status_code == 200  # one connection each, kept open
-        held = [sum(c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port
-                    for c in w.net_connections("tcp")) for w in workers]
+        held = [
+            sum(
+                c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port
+                for c in w.net_connections("tcp")
+            )
+            for w in workers
+        ]
         assert sum(held) == 16 and min(held) > 0, held
     finally:
         for client in clients:
@@ -127,13 +151,14 @@ def test_two_workers_share_the_connections(tmp_path: Path, sample_store_dir: Pat
         process.terminate()
         output = process.communicate(timeout=60)[0]
     assert process.returncode == 0, output
-    assert output.count("Application shutdown complete") == 2 and "Traceback" not in output, \
-        output
+    assert output.count("Application shutdown complete") == 2 and "Traceback" not in output, output
 
 
 def _listening(worker: psutil.Process, port: int) -> bool:
     try:
-        return any(c.status == psutil.CONN_LISTEN and c.laddr.port == port
-                   for c in worker.net_connections("tcp"))
+        return any(
+            c.status == psutil.CONN_LISTEN and c.laddr.port == port
+            for c in worker.net_connections("tcp")
+        )
     except psutil.NoSuchProcess:
         return False

@@ -20,9 +20,15 @@ OWNER = "parking-office"
 
 
 def car_park(source_id: str, dlat: float) -> dict[str, object]:
-    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [LON, LAT + dlat]},
-            "properties": {"source_id": source_id, "category": "car_parking",
-                           "name_zh": f"停车场 {source_id}"}}
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [LON, LAT + dlat]},
+        "properties": {
+            "source_id": source_id,
+            "category": "car_parking",
+            "name_zh": f"停车场 {source_id}",
+        },
+    }
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +46,9 @@ def parks(client: TestClient, parking_key: str) -> Iterator[list[str]]:
     """Two car parks of the parking office right by the query point, nearer one first."""
     ids = []
     for source_id, dlat in (("p-near", 0.0001), ("p-far", 0.0004)):
-        response = client.post(URL, json=car_park(source_id, dlat),
-                               headers={"X-API-Key": parking_key})
+        response = client.post(
+            URL, json=car_park(source_id, dlat), headers={"X-API-Key": parking_key}
+        )
         assert response.status_code == 201, response.text
         ids.append(response.json()["id"])
     yield ids
@@ -67,15 +74,18 @@ def put_status(client: TestClient, fid: str, key: str, **body: object) -> Any:
 
 
 def nearest_parks(client: TestClient, **params: object) -> list[dict[str, Any]]:
-    answer = client.get("/v1/nearest", params={"lat": LAT, "lon": LON,
-                                               "category": "car_parking", **params})
+    answer = client.get(
+        "/v1/nearest", params={"lat": LAT, "lon": LON, "category": "car_parking", **params}
+    )
     assert answer.status_code == 200, answer.text
-    return [f["properties"] for f in answer.json()["features"]
-            if f["properties"]["kind"] == "facility"]
+    return [
+        f["properties"] for f in answer.json()["features"] if f["properties"]["kind"] == "facility"
+    ]
 
 
-def test_owner_sets_status_shown_in_answers_and_audited(client: TestClient, parks: list[str],
-                                                         parking_key: str) -> None:
+def test_owner_sets_status_shown_in_answers_and_audited(
+    client: TestClient, parks: list[str], parking_key: str
+) -> None:
     response = put_status(client, parks[0], parking_key, spaces_free=42, spaces_total=120)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -87,8 +97,11 @@ def test_owner_sets_status_shown_in_answers_and_audited(client: TestClient, park
     assert first["id"] == parks[0]
     assert first["status"]["spaces_free"] == 42 and first["status"]["age_s"] < 60
     catchment = client.get("/v1/catchment", params={"lat": LAT, "lon": LON, "minutes": 5})
-    shown = [f["properties"] for f in catchment.json()["features"]
-             if f["properties"].get("id") == parks[0]]
+    shown = [
+        f["properties"]
+        for f in catchment.json()["features"]
+        if f["properties"].get("id") == parks[0]
+    ]
     assert shown and shown[0]["status"]["spaces_free"] == 42
     entry = client.get("/v1/regions/helsinki/audit").json()[0]
     assert (entry["action"], entry["facility_id"], entry["actor"]) == ("status", parks[0], OWNER)
@@ -96,8 +109,9 @@ def test_owner_sets_status_shown_in_answers_and_audited(client: TestClient, park
 
 
 @pytest.mark.parametrize("headers", [{}, {"X-API-Key": ""}])
-def test_status_without_a_key_is_401(client: TestClient, parks: list[str],
-                                     headers: dict[str, str]) -> None:
+def test_status_without_a_key_is_401(
+    client: TestClient, parks: list[str], headers: dict[str, str]
+) -> None:
     before = client.get("/v1/regions/helsinki/audit").json()
     response = client.put(f"{URL}/{parks[0]}/status", json={"spaces_free": 1}, headers=headers)
     assert_problem(response, 401, "X-API-Key")
@@ -109,29 +123,43 @@ def test_status_with_a_wrong_key_is_403(client: TestClient, parks: list[str]) ->
     assert_problem(response, 403, "not valid")
 
 
-def test_another_departments_facility_is_403(client: TestClient, parks: list[str],
-                                             police_key: str, parking_key: str) -> None:
-    assert_problem(put_status(client, parks[0], police_key, spaces_free=1), 403,
-                   f"'{OWNER}'", "'police:'")
+def test_another_departments_facility_is_403(
+    client: TestClient, parks: list[str], police_key: str, parking_key: str
+) -> None:
+    assert_problem(
+        put_status(client, parks[0], police_key, spaces_free=1), 403, f"'{OWNER}'", "'police:'"
+    )
     osm = client.get(URL, params={"category": "car_parking", "limit": 1}).json()["features"]
     osm_id = next(f["id"] for f in osm if f["properties"]["source"] == "osm")
     assert_problem(put_status(client, osm_id, parking_key, spaces_free=1), 403, "'osm'")
     assert_problem(put_status(client, "osm:node/1", parking_key, spaces_free=1), 404)
 
 
-@pytest.mark.parametrize("body", [
-    {}, {"spaces_free": -1}, {"spaces_free": "42"}, {"spaces_free": 4.5},
-    {"spaces_free": 10, "spaces_total": 5}, {"note": "x" * 201}, {"note": "a\u0007b"},
-    {"queue_minutes": 99999}, {"colour": "red"}, {"closed_until": "2027-01-01T10:00:00"},
-    {"closed_until": "not a time"},
-])
-def test_bad_status_is_422(client: TestClient, parks: list[str], parking_key: str,
-                           body: dict[str, object]) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"spaces_free": -1},
+        {"spaces_free": "42"},
+        {"spaces_free": 4.5},
+        {"spaces_free": 10, "spaces_total": 5},
+        {"note": "x" * 201},
+        {"note": "a\u0007b"},
+        {"queue_minutes": 99999},
+        {"colour": "red"},
+        {"closed_until": "2027-01-01T10:00:00"},
+        {"closed_until": "not a time"},
+    ],
+)
+def test_bad_status_is_422(
+    client: TestClient, parks: list[str], parking_key: str, body: dict[str, object]
+) -> None:
     assert_problem(put_status(client, parks[0], parking_key, **body), 422)
 
 
-def test_stale_status_is_hidden(client: TestClient, parks: list[str], parking_key: str,
-                                clock: Callable[[timedelta], None]) -> None:
+def test_stale_status_is_hidden(
+    client: TestClient, parks: list[str], parking_key: str, clock: Callable[[timedelta], None]
+) -> None:
     put_status(client, parks[1], parking_key, spaces_free=7, spaces_total=20)
     assert next(p for p in nearest_parks(client, k=2) if p["id"] == parks[1])["status"]
     clock(timedelta(seconds=901))  # car parks go stale after 900 s (the standards file)
@@ -139,26 +167,31 @@ def test_stale_status_is_hidden(client: TestClient, parks: list[str], parking_ke
     assert all(s["facility_id"] not in parks for s in client.get(STATUS).json())
     stale = client.get(STATUS, params={"include_stale": True}).json()
     assert {s["facility_id"]: s["stale"] for s in stale if s["facility_id"] in parks} == {
-        parks[0]: True, parks[1]: True}
+        parks[0]: True,
+        parks[1]: True,
+    }
     assert stale[0]["age_s"] >= 901
 
 
-def test_status_set_in_the_past_through_the_store_is_hidden(client: TestClient,
-                                                            parks: list[str]) -> None:
+def test_status_set_in_the_past_through_the_store_is_hidden(
+    client: TestClient, parks: list[str]
+) -> None:
     store = client.app.state.store  # type: ignore[attr-defined]
     then = datetime.now(UTC) - timedelta(minutes=20)
     store.set_status("helsinki", FacilityStatus(parks[1], "", then, spaces_free=3), OWNER)
     client.app.state.live.forget("helsinki")  # type: ignore[attr-defined]
     assert all("status" not in p for p in nearest_parks(client, k=2) if p["id"] == parks[1])
-    store.set_status("helsinki", FacilityStatus(parks[1], "", then + timedelta(minutes=10),
-                                                spaces_free=3), OWNER)
+    store.set_status(
+        "helsinki", FacilityStatus(parks[1], "", then + timedelta(minutes=10), spaces_free=3), OWNER
+    )
     client.app.state.live.forget("helsinki")  # type: ignore[attr-defined]
     shown = next(p for p in nearest_parks(client, k=2) if p["id"] == parks[1])
     assert 590 <= shown["status"]["age_s"] <= 700
 
 
-def test_skip_full_keeps_k_answers(client: TestClient, parks: list[str],
-                                   parking_key: str, clock: Callable[[timedelta], None]) -> None:
+def test_skip_full_keeps_k_answers(
+    client: TestClient, parks: list[str], parking_key: str, clock: Callable[[timedelta], None]
+) -> None:
     put_status(client, parks[0], parking_key, spaces_free=0, spaces_total=120)
     put_status(client, parks[1], parking_key, spaces_free=5, spaces_total=20)
     [full] = nearest_parks(client)
@@ -168,18 +201,28 @@ def test_skip_full_keeps_k_answers(client: TestClient, parks: list[str],
     two = nearest_parks(client, skip_full=True, k=2)
     assert len(two) == 2 and parks[0] not in [p["id"] for p in two]
     assert [p["rank"] for p in two] == [1, 2]
-    with_routes = client.get("/v1/nearest", params={
-        "lat": LAT, "lon": LON, "category": ["car_parking", "pharmacy"], "skip_full": True})
-    kinds = {(f["properties"]["kind"], f["properties"]["category"])
-             for f in with_routes.json()["features"] if f["properties"]["kind"] != "origin"}
-    assert kinds == {("facility", "car_parking"), ("facility", "pharmacy"),
-                     ("route", "car_parking"), ("route", "pharmacy")}
+    with_routes = client.get(
+        "/v1/nearest",
+        params={"lat": LAT, "lon": LON, "category": ["car_parking", "pharmacy"], "skip_full": True},
+    )
+    kinds = {
+        (f["properties"]["kind"], f["properties"]["category"])
+        for f in with_routes.json()["features"]
+        if f["properties"]["kind"] != "origin"
+    }
+    assert kinds == {
+        ("facility", "car_parking"),
+        ("facility", "pharmacy"),
+        ("route", "car_parking"),
+        ("route", "pharmacy"),
+    }
     clock(timedelta(seconds=901))  # a stale "full" is not believed
     assert nearest_parks(client, skip_full=True)[0]["id"] == parks[0]
 
 
-def test_kiosk_shows_status_with_its_age(client: TestClient, parks: list[str],
-                                         parking_key: str) -> None:
+def test_kiosk_shows_status_with_its_age(
+    client: TestClient, parks: list[str], parking_key: str
+) -> None:
     put_status(client, parks[0], parking_key, spaces_free=42, spaces_total=120)
     kiosks = client.app.state.kiosks  # type: ignore[attr-defined]
     base = kiosks["helsinki-station"]

@@ -18,10 +18,18 @@ URL = "/v1/regions/helsinki/facilities"
 
 
 def clinic(source_id: str = "clinic-17", **props: object) -> dict[str, object]:
-    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [LON, LAT + 0.0002]},
-            "properties": {"source_id": source_id, "category": "clinic",
-                           "name_zh": "社区卫生服务站", "opening_hours": "Mo-Fr 08:00-17:00",
-                           "tags": {"phone": "+358 9 000"}, **props}}
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [LON, LAT + 0.0002]},
+        "properties": {
+            "source_id": source_id,
+            "category": "clinic",
+            "name_zh": "社区卫生服务站",
+            "opening_hours": "Mo-Fr 08:00-17:00",
+            "tags": {"phone": "+358 9 000"},
+            **props,
+        },
+    }
 
 
 def without_source_id(feature: dict[str, object]) -> dict[str, object]:
@@ -32,9 +40,11 @@ def without_source_id(feature: dict[str, object]) -> dict[str, object]:
 
 def snapshot(client: TestClient) -> tuple[object, object]:
     """Everything a refused write must leave as it was."""
-    return (client.get(URL, params={"limit": 500, "offset": 0}).json()["features"]
-            + client.get(URL, params={"limit": 500, "offset": 500}).json()["features"],
-            client.get("/v1/regions/helsinki/audit").json())
+    return (
+        client.get(URL, params={"limit": 500, "offset": 0}).json()["features"]
+        + client.get(URL, params={"limit": 500, "offset": 500}).json()["features"],
+        client.get("/v1/regions/helsinki/audit").json(),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +66,8 @@ def created(client: TestClient, health_key: str) -> Iterator[str]:
     client.delete(f"{URL}/{response.json()['id']}", headers={"X-API-Key": health_key})
 
 
-def test_create_answers_queries_at_once_and_is_audited(client: TestClient,
-                                                       health_key: str) -> None:
-    before = client.get("/v1/nearest", params={"lat": LAT, "lon": LON,
-                                                     "category": "clinic"}).json()
+def test_create_answers_queries_at_once_and_is_audited(client: TestClient, health_key: str) -> None:
+    before = client.get("/v1/nearest", params={"lat": LAT, "lon": LON, "category": "clinic"}).json()
     response = client.post(URL, json=clinic("c-1"), headers={"X-API-Key": health_key})
     assert response.status_code == 201, response.text
     feature = response.json()
@@ -68,23 +76,28 @@ def test_create_answers_queries_at_once_and_is_audited(client: TestClient,
     assert feature["properties"]["source"] == "health-bureau"
     assert feature["properties"]["tags"] == {"phone": "+358 9 000"}
     assert client.get(f"{URL}/health-bureau:c-1").json() == feature
-    after = client.get("/v1/nearest", params={"lat": LAT, "lon": LON,
-                                                    "category": "clinic"}).json()
-    nearest = [f["properties"]["id"] for f in after["features"]
-               if f["properties"]["kind"] == "facility"]
-    assert nearest == ["health-bureau:c-1"] != [
-        f["properties"]["id"] for f in before["features"] if f["properties"]["kind"] == "facility"]
+    after = client.get("/v1/nearest", params={"lat": LAT, "lon": LON, "category": "clinic"}).json()
+    nearest = [
+        f["properties"]["id"] for f in after["features"] if f["properties"]["kind"] == "facility"
+    ]
+    assert (
+        nearest
+        == ["health-bureau:c-1"]
+        != [
+            f["properties"]["id"]
+            for f in before["features"]
+            if f["properties"]["kind"] == "facility"
+        ]
+    )
     entry = client.get("/v1/regions/helsinki/audit").json()[0]
     assert entry["action"] == "create" and entry["actor"] == "health-bureau"
     assert entry["facility_id"] == "health-bureau:c-1" and entry["before"] is None
     assert entry["after"]["name_zh"] == "社区卫生服务站" and entry["at"].endswith("+00:00")
 
 
-def test_update_and_delete_by_the_owner(client: TestClient, health_key: str,
-                                        created: str) -> None:
+def test_update_and_delete_by_the_owner(client: TestClient, health_key: str, created: str) -> None:
     changed = without_source_id(clinic(name_zh="海曙社区卫生服务站"))
-    response = client.put(f"{URL}/{created}", json=changed,
-                               headers={"X-API-Key": health_key})
+    response = client.put(f"{URL}/{created}", json=changed, headers={"X-API-Key": health_key})
     assert response.status_code == 200, response.text
     assert response.json()["properties"]["name_zh"] == "海曙社区卫生服务站"
     entry = client.get("/v1/regions/helsinki/audit").json()[0]
@@ -98,30 +111,31 @@ def test_update_and_delete_by_the_owner(client: TestClient, health_key: str,
     assert entry["action"] == "delete" and entry["after"] is None
 
 
-def test_duplicate_create_conflicts(client: TestClient, health_key: str,
-                                    created: str) -> None:
+def test_duplicate_create_conflicts(client: TestClient, health_key: str, created: str) -> None:
     again = client.post(URL, json=clinic(), headers={"X-API-Key": health_key})
     assert_problem(again, 409, "already exists")
 
 
 @pytest.mark.parametrize("headers", [{}, {"X-API-Key": ""}])
 def test_writes_without_a_key_are_refused_and_change_nothing(
-        client: TestClient, created: str, headers: dict[str, str]) -> None:
+    client: TestClient, created: str, headers: dict[str, str]
+) -> None:
     before = snapshot(client)
-    assert_problem(client.post(URL, json=clinic("c-2"), headers=headers), 401,
-                   "X-API-Key")
-    response = client.put(f"{URL}/{created}", json=without_source_id(clinic()),
-                               headers=headers)
+    assert_problem(client.post(URL, json=clinic("c-2"), headers=headers), 401, "X-API-Key")
+    response = client.put(f"{URL}/{created}", json=without_source_id(clinic()), headers=headers)
     assert_problem(response, 401)
     assert response.headers["www-authenticate"].startswith("ApiKey")
     assert_problem(client.delete(f"{URL}/{created}", headers=headers), 401)
     assert snapshot(client) == before
 
 
-@pytest.mark.parametrize("key", [
-    "wrong", "lc_000000000000_" + "A" * 43, "' OR '1'='1", "lc_" + "f" * 12 + "_" + "x" * 43])
+@pytest.mark.parametrize(
+    "key",
+    ["wrong", "lc_000000000000_" + "A" * 43, "' OR '1'='1", "lc_" + "f" * 12 + "_" + "x" * 43],
+)
 def test_writes_with_a_wrong_key_are_refused_and_change_nothing(
-        client: TestClient, created: str, health_key: str, key: str) -> None:
+    client: TestClient, created: str, health_key: str, key: str
+) -> None:
     before = snapshot(client)
     headers = {"X-API-Key": key}
     assert_problem(client.post(URL, json=clinic("c-3"), headers=headers), 403, "not valid")
@@ -131,41 +145,47 @@ def test_writes_with_a_wrong_key_are_refused_and_change_nothing(
     assert snapshot(client) == before
 
 
-def test_other_departments_facilities_are_not_yours(client: TestClient, created: str,
-                                                     police_key: str) -> None:
+def test_other_departments_facilities_are_not_yours(
+    client: TestClient, created: str, police_key: str
+) -> None:
     before = snapshot(client)
     headers = {"X-API-Key": police_key}
-    assert_problem(client.delete(f"{URL}/{created}", headers=headers), 403,
-                   "'health-bureau'", "'police:'")
-    assert_problem(client.delete(f"{URL}/osm:node/25502063", headers=headers), 403,
-                   "'osm'")
+    assert_problem(
+        client.delete(f"{URL}/{created}", headers=headers), 403, "'health-bureau'", "'police:'"
+    )
+    assert_problem(client.delete(f"{URL}/osm:node/25502063", headers=headers), 403, "'osm'")
     assert snapshot(client) == before
 
 
 def test_revoked_key_is_refused(client: TestClient, key_for: Callable[[str], str]) -> None:
     token = key_for("parks")
     client.app.state.store.remove_api_key(token.split("_")[1])  # type: ignore[attr-defined]
-    assert_problem(client.post(URL, json=clinic("p-1"), headers={"X-API-Key": token}),
-                   403)
+    assert_problem(client.post(URL, json=clinic("p-1"), headers={"X-API-Key": token}), 403)
 
 
-@pytest.mark.parametrize(("change", "words"), [
-    ({"category": "zoo"}, ["'zoo'", "clinic"]),
-    ({"source_id": "bad id!"}, ["source_id"]),
-    ({"name_zh": "长" * 201}, ["name_zh", "200"]),
-    ({"unexpected": 1}, ["unexpected"]),
-])
-def test_bad_bodies_say_what_is_allowed(client: TestClient, health_key: str,
-                                        change: dict[str, object], words: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"category": "zoo"}, ["'zoo'", "clinic"]),
+        ({"source_id": "bad id!"}, ["source_id"]),
+        ({"name_zh": "长" * 201}, ["name_zh", "200"]),
+        ({"unexpected": 1}, ["unexpected"]),
+    ],
+)
+def test_bad_bodies_say_what_is_allowed(
+    client: TestClient, health_key: str, change: dict[str, object], words: list[str]
+) -> None:
     body = clinic(**change)
-    assert_problem(client.post(URL, json=body, headers={"X-API-Key": health_key}), 422,
-                   *words)
+    assert_problem(client.post(URL, json=body, headers={"X-API-Key": health_key}), 422, *words)
 
 
 def test_facility_outside_the_region(client: TestClient, health_key: str) -> None:
     body = {**clinic(), "geometry": {"type": "Point", "coordinates": [121.55, 29.87]}}
-    assert_problem(client.post(URL, json=body, headers={"X-API-Key": health_key}), 422,
-                   "outside region 'helsinki'")
+    assert_problem(
+        client.post(URL, json=body, headers={"X-API-Key": health_key}),
+        422,
+        "outside region 'helsinki'",
+    )
 
 
 def test_body_size_is_capped(client: TestClient, health_key: str) -> None:
@@ -179,8 +199,9 @@ def test_body_size_is_capped(client: TestClient, health_key: str) -> None:
             yield b"x" * 1000
         yield b'"}}'
 
-    streamed = client.post(URL, content=chunks(), headers={
-        **headers, "Content-Type": "application/json"})
+    streamed = client.post(
+        URL, content=chunks(), headers={**headers, "Content-Type": "application/json"}
+    )
     assert_problem(streamed, 413, "16384 bytes")
 
 
@@ -189,15 +210,18 @@ def test_each_store_refuses_unauthorised_writes(client: TestClient) -> None:
     assert_problem(response, 403, "not valid")
 
 
-def test_a_failed_write_changes_nothing(client: TestClient, health_key: str,
-                                        created: str) -> None:
+def test_a_failed_write_changes_nothing(client: TestClient, health_key: str, created: str) -> None:
     """A refused duplicate, or a change of a facility that is not there, leaves it all."""
     before = snapshot(client)
     loaded = client.get("/v1/regions/helsinki").json()
     headers = {"X-API-Key": health_key}
     assert_problem(client.post(URL, json=clinic(), headers=headers), 409, "already exists")
-    assert_problem(client.put(f"{URL}/health-bureau:nowhere", json=without_source_id(clinic()),
-                              headers=headers), 404)
+    assert_problem(
+        client.put(
+            f"{URL}/health-bureau:nowhere", json=without_source_id(clinic()), headers=headers
+        ),
+        404,
+    )
     assert_problem(client.delete(f"{URL}/health-bureau:nowhere", headers=headers), 404)
     assert snapshot(client) == before
     assert client.get("/v1/regions/helsinki").json() == loaded
@@ -205,9 +229,11 @@ def test_a_failed_write_changes_nothing(client: TestClient, health_key: str,
 
 def test_an_edit_moves_the_load_time_on(client: TestClient, health_key: str) -> None:
     """Other worker processes watch the load time to rebuild their engines."""
+
     def loaded() -> datetime:
         return datetime.fromisoformat(
-            client.get("/v1/regions/helsinki").json()["properties"]["loaded_at"])
+            client.get("/v1/regions/helsinki").json()["properties"]["loaded_at"]
+        )
 
     first = loaded()
     made = client.post(URL, json=clinic("t-1"), headers={"X-API-Key": health_key})
@@ -218,14 +244,17 @@ def test_an_edit_moves_the_load_time_on(client: TestClient, health_key: str) -> 
 
 
 def test_other_workers_see_a_change_within_the_refresh_time(
-        store_settings: Settings, health_key: str) -> None:
+    store_settings: Settings, health_key: str
+) -> None:
     """Two apps over one store stand for two worker processes."""
-    fast = dataclasses.replace(store_settings, api=store_settings.api.model_copy(
-        update={"refresh_seconds": 0.2}))
+    fast = dataclasses.replace(
+        store_settings, api=store_settings.api.model_copy(update={"refresh_seconds": 0.2})
+    )
     params = {"lat": LAT, "lon": LON, "category": "clinic", "k": 5}
     with TestClient(create_app(fast)) as one, TestClient(create_app(fast)) as other:
-        made = one.post(URL, json=clinic("w-1", category="clinic"),
-                        headers={"X-API-Key": health_key})
+        made = one.post(
+            URL, json=clinic("w-1", category="clinic"), headers={"X-API-Key": health_key}
+        )
         assert made.status_code == 201, made.text
         deadline = time.monotonic() + 10
         while True:

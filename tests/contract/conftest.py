@@ -55,9 +55,13 @@ class PostgisServer:
         """A new empty database (with the schema when ``upgraded``); returns its URL."""
         name = f"livingcircle_test_{secrets.token_hex(6)}"
         with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as conn:
-            template = TEMPLATE if conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", [TEMPLATE]).fetchone() \
+            template = (
+                TEMPLATE
+                if conn.execute(
+                    "SELECT 1 FROM pg_database WHERE datname = %s", [TEMPLATE]
+                ).fetchone()
                 else "template1"
+            )
             _create_database(conn, name, template)
         self.created.append(name)
         url = self.url.set(database=name).render_as_string(hide_password=False)
@@ -69,14 +73,16 @@ class PostgisServer:
         dispose_engines()
         with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as conn:
             for name in self.created:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                             .format(sql.Identifier(name)))
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
         self.created.clear()
 
 
 def _create_database(conn: psycopg.Connection, name: str, template: str) -> None:
     statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-        sql.Identifier(name), sql.Identifier(template))
+        sql.Identifier(name), sql.Identifier(template)
+    )
     for attempt in range(20):  # another session may be copying the template right now
         try:
             conn.execute(statement)
@@ -95,12 +101,13 @@ def postgis_server() -> Iterator[PostgisServer]:
         with psycopg.connect(server.conninfo, autocommit=True, connect_timeout=5):
             pass
     except psycopg.Error as exc:
-        message = (f"no PostgreSQL server for the tests at {safe_url(url)} "
-                   f"({str(exc).strip().splitlines()[0]}); run 'make postgis' or set "
-                   "LC_TEST_DATABASE_URL")
+        message = (
+            f"no PostgreSQL server for the tests at {safe_url(url)} "
+            f"({str(exc).strip().splitlines()[0]}); run 'make postgis' or set "
+            "LC_TEST_DATABASE_URL"
+        )
         if postgis_required():
-            pytest.fail(f"{message} (LC_REQUIRE_POSTGIS=1: PostGIS tests must run)",
-                        pytrace=False)
+            pytest.fail(f"{message} (LC_REQUIRE_POSTGIS=1: PostGIS tests must run)", pytrace=False)
         pytest.skip(message)
     yield server
     server.drop_all()
@@ -144,8 +151,9 @@ def store_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def open_store(store_kind: str, request: pytest.FixtureRequest,
-               tmp_path: Path) -> tuple[str, Callable[[], Store]]:
+def open_store(
+    store_kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> tuple[str, Callable[[], Store]]:
     """``(where, opener)``: the store's folder or URL, and how to open it again."""
     if store_kind == "file":
         where = str(tmp_path / "store")
@@ -158,11 +166,21 @@ def open_store(store_kind: str, request: pytest.FixtureRequest,
 def region_data(extract: Extract, name: str = REGION) -> RegionData:
     """A region from an extract, with a fixed load time."""
     nodes = extract.nodes
-    bounds = (float(nodes["lon"].min()), float(nodes["lat"].min()),
-              float(nodes["lon"].max()), float(nodes["lat"].max()))
-    info = RegionInfo(name, "osm-file:Helsinki.osm.pbf", datetime(2026, 1, 2, 3, 4, 5, 678901,
-                                                                  tzinfo=UTC),
-                      bounds, len(nodes), len(extract.edges), len(extract.facilities))
+    bounds = (
+        float(nodes["lon"].min()),
+        float(nodes["lat"].min()),
+        float(nodes["lon"].max()),
+        float(nodes["lat"].max()),
+    )
+    info = RegionInfo(
+        name,
+        "osm-file:Helsinki.osm.pbf",
+        datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
+        bounds,
+        len(nodes),
+        len(extract.edges),
+        len(extract.facilities),
+    )
     return RegionData(info, nodes, extract.edges, extract.facilities)
 
 
@@ -173,8 +191,11 @@ def sample_data(sample_extract: Extract) -> RegionData:
 
 
 @pytest.fixture(scope="session")
-def pair(tmp_path_factory: pytest.TempPathFactory, make_database: Callable[..., str],
-         sample_data: RegionData) -> tuple[FileStore, PostgisStore]:
+def pair(
+    tmp_path_factory: pytest.TempPathFactory,
+    make_database: Callable[..., str],
+    sample_data: RegionData,
+) -> tuple[FileStore, PostgisStore]:
     """Both stores, each with the Helsinki sample loaded (a database of their own)."""
     file_store = FileStore(tmp_path_factory.mktemp("pair"))
     postgis_store = PostgisStore(make_database())

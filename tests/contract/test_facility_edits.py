@@ -57,10 +57,16 @@ CENTRE = (24.935, 60.164, 24.954, 60.180)
 def clinic(source_id: str = "c-1", **fields: Any) -> FacilityRecord:
     """A facility of the health bureau near the centre of the sample."""
     values: dict[str, Any] = {
-        "id": f"health-bureau:{source_id}", "source": "health-bureau", "source_id": source_id,
-        "category": "clinic", "geometry": shapely.Point(LON, LAT), "name": "Terveysasema",
-        "name_zh": "社区卫生服务站", "opening_hours": "Mo-Fr 08:00-17:00",
-        "tags": '{"phone": "+358 9 000"}'} | fields
+        "id": f"health-bureau:{source_id}",
+        "source": "health-bureau",
+        "source_id": source_id,
+        "category": "clinic",
+        "geometry": shapely.Point(LON, LAT),
+        "name": "Terveysasema",
+        "name_zh": "社区卫生服务站",
+        "opening_hours": "Mo-Fr 08:00-17:00",
+        "tags": '{"phone": "+358 9 000"}',
+    } | fields
     return FacilityRecord(**values)
 
 
@@ -72,8 +78,11 @@ def editor(store: Store) -> Any:
 
 def state(store: Any) -> tuple[object, ...]:
     """Everything a refused change must leave as it was."""
-    return (store.load_region(REGION).facilities.to_wkt().to_dict("records"), store.regions(),
-            store.audit(REGION, limit=1000))
+    return (
+        store.load_region(REGION).facilities.to_wkt().to_dict("records"),
+        store.regions(),
+        store.audit(REGION, limit=1000),
+    )
 
 
 def without_time(entries: list[AuditEntry]) -> list[tuple[object, ...]]:
@@ -81,8 +90,11 @@ def without_time(entries: list[AuditEntry]) -> list[tuple[object, ...]]:
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory, make_database: Callable[..., str],
-         sample_data: RegionData) -> tuple[FileStore, PostgisStore]:
+def pair(
+    tmp_path_factory: pytest.TempPathFactory,
+    make_database: Callable[..., str],
+    sample_data: RegionData,
+) -> tuple[FileStore, PostgisStore]:
     """Both stores with the Helsinki sample, for this module only.
 
     (The session's pair must not be opened before test_postgis disposes every engine.)
@@ -102,6 +114,7 @@ def loaded(store: Store, sample_data: RegionData) -> Any:
 
 
 # -- look-ups ---------------------------------------------------------------------------------
+
 
 def test_store_is_a_catalog_and_an_editor(store: Store) -> None:
     assert isinstance(store, FacilityCatalog)
@@ -138,8 +151,9 @@ SEARCHES: list[dict[str, Any]] = [
 
 @pytest.mark.postgis
 @pytest.mark.parametrize("search", SEARCHES, ids=lambda s: repr(s["text"]))
-def test_name_search_answers_as_the_file_store(pair: tuple[FileStore, PostgisStore],
-                                               search: dict[str, Any]) -> None:
+def test_name_search_answers_as_the_file_store(
+    pair: tuple[FileStore, PostgisStore], search: dict[str, Any]
+) -> None:
     file_store, postgis_store = pair
     want = file_store.find_facilities(REGION, **search)
     got = postgis_store.find_facilities(REGION, **search)
@@ -154,8 +168,9 @@ def test_facility_by_id_answers_as_the_file_store(pair: tuple[FileStore, Postgis
     everything = file_store.facilities(REGION, limit=10_000)
     outlines = everything[everything.geom_type != "Point"]["id"].head(3).tolist()
     for facility_id in [*everything["id"].iloc[::97], *outlines]:
-        assert_geodataframe_equal(postgis_store.facility(REGION, facility_id),
-                                  file_store.facility(REGION, facility_id))
+        assert_geodataframe_equal(
+            postgis_store.facility(REGION, facility_id), file_store.facility(REGION, facility_id)
+        )
 
 
 def test_wildcards_in_the_name_search_are_literal(loaded: Any) -> None:
@@ -175,12 +190,14 @@ def test_injection_in_ids_and_text_changes_nothing(loaded: Any) -> None:
         with pytest.raises(FacilityNotFound):
             loaded.delete_facility(REGION, attack, "health-bureau")
         with pytest.raises(FacilityNotFound):
-            loaded.save_facility(REGION, replace(clinic(), id=attack), "health-bureau",
-                                 create=False)
+            loaded.save_facility(
+                REGION, replace(clinic(), id=attack), "health-bureau", create=False
+            )
     assert state(loaded) == before
 
 
 # -- edits ------------------------------------------------------------------------------------
+
 
 def test_create_update_delete_are_recorded(loaded: Any) -> None:
     start = loaded.regions()[0]
@@ -192,16 +209,24 @@ def test_create_update_delete_are_recorded(loaded: Any) -> None:
     assert made.at.tzinfo is not None and abs(made.at - datetime.now(UTC)) < timedelta(minutes=1)
     row = loaded.facility(REGION, "health-bureau:c-1")
     assert row[["source", "source_id", "category", "name", "opening_hours", "tags"]].iloc[
-        0].tolist() == ["health-bureau", "c-1", "clinic", "Terveysasema", "Mo-Fr 08:00-17:00",
-                        '{"phone": "+358 9 000"}']
+        0
+    ].tolist() == [
+        "health-bureau",
+        "c-1",
+        "clinic",
+        "Terveysasema",
+        "Mo-Fr 08:00-17:00",
+        '{"phone": "+358 9 000"}',
+    ]
     after_create = loaded.regions()[0]
     assert after_create.n_facilities == start.n_facilities + 1
     assert after_create.loaded_at > start.loaded_at
     assert after_create.loaded_at == made.at
 
     moved = shapely.Point(LON + 0.001, LAT)
-    changed = loaded.save_facility(REGION, clinic(name_zh="海曙社区卫生服务站", geometry=moved),
-                                   "health-bureau", create=False)
+    changed = loaded.save_facility(
+        REGION, clinic(name_zh="海曙社区卫生服务站", geometry=moved), "health-bureau", create=False
+    )
     assert changed.before == made.after
     assert changed.after is not None and changed.after["name_zh"] == "海曙社区卫生服务站"
     assert loaded.facility(REGION, "health-bureau:c-1").geometry.iloc[0].equals(moved)
@@ -225,8 +250,12 @@ def test_failed_writes_change_nothing(loaded: Any) -> None:
     with pytest.raises(FacilityExists, match="already exists"):
         loaded.save_facility(REGION, clinic(name="Toinen"), "health-bureau", create=True)
     with pytest.raises(FacilityExists):
-        loaded.save_facility(REGION, replace(clinic(), id="osm:node/25502063", source="osm",
-                                             source_id="node/25502063"), "osm", create=True)
+        loaded.save_facility(
+            REGION,
+            replace(clinic(), id="osm:node/25502063", source="osm", source_id="node/25502063"),
+            "osm",
+            create=True,
+        )
     with pytest.raises(FacilityNotFound):
         loaded.save_facility(REGION, clinic("c-2"), "health-bureau", create=False)
     with pytest.raises(FacilityNotFound):
@@ -273,21 +302,27 @@ def test_api_keys_are_kept_hashed(store: Store) -> None:
 
 # -- the PostGIS store's own promises ---------------------------------------------------------
 
+
 def edit_sequence(store: Any) -> list[AuditEntry]:
     store.save_facility(REGION, clinic(), "health-bureau", create=True)
-    store.save_facility(REGION, clinic("c-2", geometry=shapely.box(LON, LAT, LON + 0.001,
-                                                                   LAT + 0.001), name=""),
-                        "health-bureau", create=True)
+    store.save_facility(
+        REGION,
+        clinic("c-2", geometry=shapely.box(LON, LAT, LON + 0.001, LAT + 0.001), name=""),
+        "health-bureau",
+        create=True,
+    )
     # tags as the loaders and the API write them: sorted keys (PostGIS keeps them as JSONB)
-    store.save_facility(REGION, clinic(tags='{"a": {"x": [1, null]}, "b": "2"}'),
-                        "health-bureau", create=False)
+    store.save_facility(
+        REGION, clinic(tags='{"a": {"x": [1, null]}, "b": "2"}'), "health-bureau", create=False
+    )
     store.delete_facility(REGION, "health-bureau:c-2", "health-bureau")
     return list(store.audit(REGION))
 
 
 @pytest.mark.postgis
 def test_edits_are_recorded_as_the_file_store_records_them(
-        postgis_url: str, tmp_path: Path, sample_data: RegionData) -> None:
+    postgis_url: str, tmp_path: Path, sample_data: RegionData
+) -> None:
     file_store, postgis_store = FileStore(tmp_path / "store"), empty_postgis(postgis_url)
     for store in (file_store, postgis_store):
         store.save_region(sample_data)
@@ -295,8 +330,9 @@ def test_edits_are_recorded_as_the_file_store_records_them(
     got = edit_sequence(postgis_store)
     assert without_time(got) == without_time(want)
     assert [list(e.after or {}) for e in got] == [list(e.after or {}) for e in want]
-    assert_geodataframe_equal(postgis_store.load_region(REGION).facilities,
-                              file_store.load_region(REGION).facilities)
+    assert_geodataframe_equal(
+        postgis_store.load_region(REGION).facilities, file_store.load_region(REGION).facilities
+    )
     assert postgis_store.regions()[0].n_facilities == file_store.regions()[0].n_facilities
 
 
@@ -308,8 +344,11 @@ def test_an_update_keeps_the_row_key(postgis_url: str, sample_data: RegionData) 
 
     def fid() -> int:
         with pg.engine.connect() as conn:
-            return int(conn.execute(text("SELECT fid FROM facilities WHERE id = :i"),
-                                    {"i": "health-bureau:c-1"}).scalar_one())
+            return int(
+                conn.execute(
+                    text("SELECT fid FROM facilities WHERE id = :i"), {"i": "health-bureau:c-1"}
+                ).scalar_one()
+            )
 
     first = fid()
     pg.save_facility(REGION, clinic(name="Uusi"), "health-bureau", create=False)
@@ -321,16 +360,21 @@ def test_an_update_keeps_the_row_key(postgis_url: str, sample_data: RegionData) 
 
 @pytest.mark.postgis
 @pytest.mark.parametrize("action", ["create", "update", "delete"])
-def test_a_change_whose_audit_row_fails_is_not_made(postgis_url: str, sample_data: RegionData,
-                                                    action: str) -> None:
+def test_a_change_whose_audit_row_fails_is_not_made(
+    postgis_url: str, sample_data: RegionData, action: str
+) -> None:
     """The facility and its audit row are one transaction: no change is ever unrecorded."""
     pg = empty_postgis(postgis_url)
     pg.save_region(sample_data)
     pg.save_facility(REGION, clinic(), "health-bureau", create=True)
     before = state(pg)
     with pg.engine.begin() as conn:
-        conn.execute(text("ALTER TABLE facility_audit ADD CONSTRAINT lc_test_no_saboteur "
-                          "CHECK (actor <> 'saboteur')"))
+        conn.execute(
+            text(
+                "ALTER TABLE facility_audit ADD CONSTRAINT lc_test_no_saboteur "
+                "CHECK (actor <> 'saboteur')"
+            )
+        )
     try:
         with pytest.raises(StoreError, match="lc_test_no_saboteur"):
             if action == "create":
@@ -365,7 +409,9 @@ def test_an_edit_during_a_facility_update_waits_and_is_kept(loaded: Any) -> None
             assert not edit_done.wait(0.5)  # it waits for this update
         imported = gpd.GeoDataFrame(
             [{c: getattr(clinic("imported"), c) for c in facilities.columns if c != "geometry"}],
-            geometry=[shapely.Point(LON + 0.001, LAT)], crs=facilities.crs)
+            geometry=[shapely.Point(LON + 0.001, LAT)],
+            crs=facilities.crs,
+        )
         return pd.concat([facilities, imported], ignore_index=True)
 
     assert loaded.update_facilities(REGION, change) is True
@@ -380,13 +426,18 @@ def test_an_edit_during_a_facility_update_waits_and_is_kept(loaded: Any) -> None
 
 
 def test_a_reload_from_osm_keeps_facilities_made_through_the_api(
-        loaded: Any, sample_path: Path, standard: Standard) -> None:
+    loaded: Any, sample_path: Path, standard: Standard
+) -> None:
     record = clinic("kept")
     loaded.save_facility(REGION, record, "health-bureau", create=True)
     info = load_osm(loaded, sample_path, REGION, standard)
     row = loaded.facility(REGION, record.id).iloc[0]  # not dropped as if OSM owned it
     assert (row["name"], row["category"], row["opening_hours"], row["tags"]) == (
-        record.name, record.category, record.opening_hours, record.tags)
+        record.name,
+        record.category,
+        record.opening_hours,
+        record.tags,
+    )
     assert row.geometry.equals(record.geometry)
     assert info.n_facilities == len(loaded.load_region(REGION).facilities)
     assert info.source == f"osm-file:{sample_path.name}"
@@ -409,8 +460,10 @@ def test_edits_wait_for_a_load_of_the_region(postgis_url: str, sample_data: Regi
 
     def hold_the_lock() -> None:
         with pg.engine.begin() as conn:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:c, hashtext(:r))"),
-                         {"c": LOAD_LOCK, "r": REGION})
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(:c, hashtext(:r))"),
+                {"c": LOAD_LOCK, "r": REGION},
+            )
             held.set()
             time.sleep(0.5)
 
@@ -437,9 +490,11 @@ def test_database_at_revision_0001_says_run_upgrade(make_database: Callable[...,
 
 def test_frames_of_look_ups_have_the_columns_of_facilities(loaded: Any) -> None:
     page = loaded.facilities(REGION, limit=5)
-    for frame in (loaded.facility(REGION, page["id"].iloc[0]),
-                  loaded.find_facilities(REGION, text="apteekki"),
-                  loaded.find_facilities(REGION, text="no such name")):
+    for frame in (
+        loaded.facility(REGION, page["id"].iloc[0]),
+        loaded.find_facilities(REGION, text="apteekki"),
+        loaded.find_facilities(REGION, text="no such name"),
+    ):
         assert isinstance(frame, gpd.GeoDataFrame)
         assert list(frame.columns) == list(page.columns)
         assert frame.dtypes.to_dict() == page.dtypes.to_dict()
@@ -453,9 +508,14 @@ def test_keys_on_the_command_line_against_postgis(postgis_url: str) -> None:
     env.pop("LC_DATABASE_URL", None)
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "livingcircle", "keys", *args,
-                               "--database", postgis_url], env=env, capture_output=True,
-                              text=True, timeout=120, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "livingcircle", "keys", *args, "--database", postgis_url],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
 
     made = cli("add", "--owner", "health-bureau")
     assert made.returncode == 0, made.stderr

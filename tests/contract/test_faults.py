@@ -59,13 +59,15 @@ def _mid_load_hook(store: Store) -> tuple[Any, str]:
 
 
 def test_injected_failure_half_way_keeps_the_previous_version(
-        store: Store, sample_data: RegionData, standard: Standard,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    store: Store, sample_data: RegionData, standard: Standard, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store.save_region(sample_data)
     before = store.load_region(REGION)
     if isinstance(store, FileStore):
+
         def disk_full(*args: Any) -> None:
             raise OSError(28, "No space left on device")
+
         monkeypatch.setattr(livingcircle.data.embedded, "_write_json", disk_full)
     else:
         original = livingcircle.data.postgis.copy_rows
@@ -74,6 +76,7 @@ def test_injected_failure_half_way_keeps_the_previous_version(
             if table == "walk_edges":  # facilities merged, network half replaced
                 raise psycopg.OperationalError("server closed the connection unexpectedly")
             original(conn, table, *args)
+
         monkeypatch.setattr(livingcircle.data.postgis, "copy_rows", connection_lost)
     with pytest.raises(StoreError) as caught:
         store.save_region(changed(sample_data, 3))
@@ -85,16 +88,24 @@ def test_injected_failure_half_way_keeps_the_previous_version(
 
 
 def test_killed_load_keeps_the_previous_version(
-        store_kind: str, open_store: tuple[str, Callable[[], Store]], sample_data: RegionData,
-        standard: Standard, tmp_path: Path) -> None:
+    store_kind: str,
+    open_store: tuple[str, Callable[[], Store]],
+    sample_data: RegionData,
+    standard: Standard,
+    tmp_path: Path,
+) -> None:
     where, reopen = open_store
     store = reopen()
     store.save_region(sample_data)
     before = store.load_region(REGION)
     pickled = tmp_path / "region.pickle"
     pickled.write_bytes(pickle.dumps(changed(sample_data, 5)))
-    with subprocess.Popen([sys.executable, str(SLOW_LOAD), store_kind, where, str(pickled)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as loader:
+    with subprocess.Popen(
+        [sys.executable, str(SLOW_LOAD), store_kind, where, str(pickled)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as loader:
         try:
             line = loader.stdout.readline() if loader.stdout else ""
             assert line.strip() == "HALFWAY", loader.stderr.read() if loader.stderr else line
@@ -123,7 +134,8 @@ def _retry_busy(load: Callable[[], None], seconds: float = 10) -> None:
 
 
 def test_concurrent_loads_of_one_region_never_mix(
-        store: Store, sample_data: RegionData, monkeypatch: pytest.MonkeyPatch) -> None:
+    store: Store, sample_data: RegionData, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store.save_region(sample_data)
     first, second = changed(sample_data, 1), changed(sample_data, 2)
     module, name = _mid_load_hook(store)

@@ -20,25 +20,28 @@ from tests.handmade import lonlat, region
 pytestmark = pytest.mark.postgis
 
 
-def test_each_region_replaces_only_its_rows(make_database: Callable[..., str],
-                                            standard: Standard) -> None:
-    reg = region({"A": (0, 0), "B": (1000, 0)}, [("A", "B")],
-                 {"c1": ("clinic", 100, 0)}, standard)
+def test_each_region_replaces_only_its_rows(
+    make_database: Callable[..., str], standard: Standard
+) -> None:
+    reg = region({"A": (0, 0), "B": (1000, 0)}, [("A", "B")], {"c1": ("clinic", 100, 0)}, standard)
     ll = np.array([lonlat(x, 0) for x in (0, 500, 900)])
-    frame = demand_frame(gpd.points_from_xy(ll[:, 0], ll[:, 1]), np.array([1.0, 2.0, 3.0]),
-                         np.array(["a", "b", "c"], dtype=object))
+    frame = demand_frame(
+        gpd.points_from_xy(ll[:, 0], ll[:, 1]),
+        np.array([1.0, 2.0, 3.0]),
+        np.array(["a", "b", "c"], dtype=object),
+    )
     result = plan(reg, place_demand(reg.net, frame), ["clinic"], n_sites=2)
     store = PostgisStore(make_database())
     for name in ("east", "west", "east"):  # writing east again replaces east's rows only
         assert write_postgis(result, store.engine, name) == list(PG_TABLES.values())
     with store.engine.connect() as conn:
-        points = gpd.read_postgis(text("SELECT * FROM gaps_points ORDER BY region, id"), conn,
-                                  geom_col="geometry")
+        points = gpd.read_postgis(
+            text("SELECT * FROM gaps_points ORDER BY region, id"), conn, geom_col="geometry"
+        )
         coverage = pd.read_sql(text("SELECT * FROM gaps_coverage"), conn)
         scores = pd.read_sql(text("SELECT * FROM gaps_access_scores"), conn)
         equity = pd.read_sql(text("SELECT * FROM gaps_equity"), conn)
-        srid = conn.execute(text("SELECT Find_SRID('public', 'gaps_areas', 'geometry')")
-                            ).scalar()
+        srid = conn.execute(text("SELECT Find_SRID('public', 'gaps_areas', 'geometry')")).scalar()
     assert points["region"].tolist() == ["east"] * 3 + ["west"] * 3
     assert points.crs.to_epsg() == 4326 and srid == 4326
     assert points["clinic_ok"].tolist() == [True, False, False] * 2
@@ -48,11 +51,11 @@ def test_each_region_replaces_only_its_rows(make_database: Callable[..., str],
 
 
 def test_a_result_without_sites(make_database: Callable[..., str], standard: Standard) -> None:
-    reg = region({"A": (0, 0), "B": (400, 0)}, [("A", "B")],
-                 {"c1": ("clinic", 100, 0)}, standard)
+    reg = region({"A": (0, 0), "B": (400, 0)}, [("A", "B")], {"c1": ("clinic", 100, 0)}, standard)
     ll = np.array([lonlat(50, 0)])
-    frame = demand_frame(gpd.points_from_xy(ll[:, 0], ll[:, 1]), np.array([1.0]),
-                         np.array(["a"], dtype=object))
+    frame = demand_frame(
+        gpd.points_from_xy(ll[:, 0], ll[:, 1]), np.array([1.0]), np.array(["a"], dtype=object)
+    )
     result = plan(reg, place_demand(reg.net, frame), ["clinic"], n_sites=0)
     assert len(result.sites) == 0
     store = PostgisStore(make_database())

@@ -19,14 +19,22 @@ AT = datetime(2027, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def _job(inputs: dict[str, object]) -> Job:
-    return Job(job_id("analysis", "helsinki", AT, inputs), "analysis", "helsinki", "planning",
-               "queued", inputs, AT, AT, {"stage": "queued", "done": 0, "total": 1})
+    return Job(
+        job_id("analysis", "helsinki", AT, inputs),
+        "analysis",
+        "helsinki",
+        "planning",
+        "queued",
+        inputs,
+        AT,
+        AT,
+        {"stage": "queued", "done": 0, "total": 1},
+    )
 
 
 def _parquet() -> bytes:
     buffer = io.BytesIO()
-    gpd.GeoDataFrame({"v": [1.5]}, geometry=[Point(24.9, 60.1)], crs="EPSG:4326") \
-        .to_parquet(buffer)
+    gpd.GeoDataFrame({"v": [1.5]}, geometry=[Point(24.9, 60.1)], crs="EPSG:4326").to_parquet(buffer)
     return buffer.getvalue()
 
 
@@ -45,8 +53,13 @@ def test_a_job_moves_on_and_keeps_its_layers(store: Store) -> None:
     assert isinstance(store, JobStore)
     job, _ = store.create_job(_job({"k": 3}))
     later = datetime(2027, 1, 2, 3, 5, tzinfo=UTC)
-    done = replace(job, state="done", progress={"stage": "done", "done": 1, "total": 1},
-                   summary={"coverage": {"clinic": 0.42}}, updated_at=later)
+    done = replace(
+        job,
+        state="done",
+        progress={"stage": "done", "done": 1, "total": 1},
+        summary={"coverage": {"clinic": 0.42}},
+        updated_at=later,
+    )
     data = _parquet()
     store.save_job_layers(job.id, {"points": data, "gaps": data})
     store.save_job(done)

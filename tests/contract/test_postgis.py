@@ -29,8 +29,18 @@ from tests.contract.conftest import empty_postgis
 
 pytestmark = pytest.mark.postgis
 REGION = "helsinki"
-TABLES = ("regions", "facilities", "walk_nodes", "walk_edges", "categories",
-          "tier_requirements", "api_keys", "facility_audit", "facility_status", "kiosks")
+TABLES = (
+    "regions",
+    "facilities",
+    "walk_nodes",
+    "walk_edges",
+    "categories",
+    "tier_requirements",
+    "api_keys",
+    "facility_audit",
+    "facility_status",
+    "kiosks",
+)
 
 
 @pytest.fixture
@@ -45,6 +55,7 @@ def row_keys(store: PostgisStore) -> dict[str, int]:
 
 # -- loads ------------------------------------------------------------------------------------
 
+
 def test_row_keys_stay_stable_across_reloads(pg: PostgisStore, sample_data: RegionData) -> None:
     pg.save_region(sample_data)
     keys = row_keys(pg)
@@ -54,8 +65,14 @@ def test_row_keys_stay_stable_across_reloads(pg: PostgisStore, sample_data: Regi
     new.loc[new["id"] == renamed, "name"] = "Toinen nimi"
     added = new.iloc[[0]].assign(id="dept:1", source="dept", source_id="1")
     new = pd.concat([new, added], ignore_index=True)
-    pg.save_region(RegionData(replace(sample_data.info, n_facilities=len(new)),
-                              sample_data.nodes, sample_data.edges, new))
+    pg.save_region(
+        RegionData(
+            replace(sample_data.info, n_facilities=len(new)),
+            sample_data.nodes,
+            sample_data.edges,
+            new,
+        )
+    )
     assert pg.last_load is not None
     assert (pg.last_load.inserted, pg.last_load.updated, pg.last_load.deleted) == (1, 1, 1)
     assert pg.last_load.unchanged == len(facilities) - 2
@@ -65,8 +82,9 @@ def test_row_keys_stay_stable_across_reloads(pg: PostgisStore, sample_data: Regi
     assert {k: after[k] for k in keys} == keys
 
 
-@pytest.mark.parametrize("spoil", ["no geometry", "bad tags", "repeated source id",
-                                   "missing column"])
+@pytest.mark.parametrize(
+    "spoil", ["no geometry", "bad tags", "repeated source id", "missing column"]
+)
 def test_bad_input_fails_cleanly(pg: PostgisStore, sample_data: RegionData, spoil: str) -> None:
     pg.save_region(sample_data)
     before = pg.load_region(REGION)
@@ -89,10 +107,20 @@ def test_bad_input_fails_cleanly(pg: PostgisStore, sample_data: RegionData, spoi
 def test_synthetic_city_round_trips_like_the_file_store(pg: PostgisStore, tmp_path: Path) -> None:
     """One-way streets, polygons, other sources: still identical to the embedded store."""
     nodes, edges, facilities = grid_city(2_000, seed=3)
-    info = RegionInfo("grid", "synthetic", datetime(2026, 5, 1, tzinfo=UTC),
-                      (float(nodes["lon"].min()), float(nodes["lat"].min()),
-                       float(nodes["lon"].max()), float(nodes["lat"].max())),
-                      len(nodes), len(edges), len(facilities))
+    info = RegionInfo(
+        "grid",
+        "synthetic",
+        datetime(2026, 5, 1, tzinfo=UTC),
+        (
+            float(nodes["lon"].min()),
+            float(nodes["lat"].min()),
+            float(nodes["lon"].max()),
+            float(nodes["lat"].max()),
+        ),
+        len(nodes),
+        len(edges),
+        len(facilities),
+    )
     region = RegionData(info, nodes, edges, facilities)
     file_store = FileStore(tmp_path)
     for store in (file_store, pg):
@@ -104,17 +132,27 @@ def test_synthetic_city_round_trips_like_the_file_store(pg: PostgisStore, tmp_pa
     assert_geodataframe_equal(a.facilities, b.facilities)
     assert edges["oneway"].any()
     lon, lat = float(nodes["lon"].mean()), float(nodes["lat"].mean())
-    assert_geodataframe_equal(file_store.nearest_candidates("grid", lon, lat, None, 25),
-                              pg.nearest_candidates("grid", lon, lat, None, 25))
+    assert_geodataframe_equal(
+        file_store.nearest_candidates("grid", lon, lat, None, 25),
+        pg.nearest_candidates("grid", lon, lat, None, 25),
+    )
 
 
 def test_network_is_ready_for_pgrouting(pg: PostgisStore) -> None:
     nodes, edges, facilities = grid_city(500, seed=1)
-    info = RegionInfo("grid", "synthetic", datetime(2026, 5, 1, tzinfo=UTC), (0, 0, 1, 1),
-                      len(nodes), len(edges), len(facilities))
+    info = RegionInfo(
+        "grid",
+        "synthetic",
+        datetime(2026, 5, 1, tzinfo=UTC),
+        (0, 0, 1, 1),
+        len(nodes),
+        len(edges),
+        len(facilities),
+    )
     pg.save_region(RegionData(info, nodes, edges, facilities))
     with pg.engine.connect() as conn:
-        bad = conn.execute(text("""
+        bad = conn.execute(
+            text("""
             SELECT count(*) FROM walk_edges e WHERE region = 'grid' AND NOT (
                 e.cost = e.length_m
                 AND e.reverse_cost = CASE WHEN e.oneway THEN -1 ELSE e.cost END
@@ -122,9 +160,11 @@ def test_network_is_ready_for_pgrouting(pg: PostgisStore) -> None:
                             AND n.node = e.source AND ST_Equals(n.geom, ST_StartPoint(e.geom)))
                 AND EXISTS (SELECT 1 FROM walk_nodes n WHERE n.region = e.region
                             AND n.node = e.target AND ST_Equals(n.geom, ST_EndPoint(e.geom))))
-        """)).scalar_one()
-        oneway = conn.execute(text(
-            "SELECT count(*) FROM walk_edges WHERE reverse_cost = -1")).scalar_one()
+        """)
+        ).scalar_one()
+        oneway = conn.execute(
+            text("SELECT count(*) FROM walk_edges WHERE reverse_cost = -1")
+        ).scalar_one()
     assert bad == 0
     assert oneway == int(edges["oneway"].sum()) > 0
 
@@ -134,33 +174,46 @@ def test_standard_is_kept_in_tables(pg: PostgisStore, standard: object) -> None:
     pg.save_standard(standard)  # type: ignore[arg-type]
     with pg.engine.connect() as conn:
         ids = conn.execute(text("SELECT id FROM categories ORDER BY position")).scalars().all()
-        tiers = conn.execute(text(
-            "SELECT DISTINCT tier_minutes FROM tier_requirements ORDER BY 1")).scalars().all()
+        tiers = (
+            conn.execute(text("SELECT DISTINCT tier_minutes FROM tier_requirements ORDER BY 1"))
+            .scalars()
+            .all()
+        )
     assert ids == [c.id for c in standard.categories]  # type: ignore[attr-defined]
     assert tiers == [5, 10, 15]
 
 
 # -- schema -----------------------------------------------------------------------------------
 
+
 def test_every_table_opens_in_qgis(postgis_url: str) -> None:
     """A primary key on every table; an SRID and a GiST index on every geometry column."""
     store = PostgisStore(postgis_url)
     with store.engine.connect() as conn:
-        geometry = conn.execute(text(
-            "SELECT f_table_name, f_geometry_column, srid FROM geometry_columns "
-            "WHERE f_table_schema = 'public'")).all()
-        indexed = conn.execute(text("""
+        geometry = conn.execute(
+            text(
+                "SELECT f_table_name, f_geometry_column, srid FROM geometry_columns "
+                "WHERE f_table_schema = 'public'"
+            )
+        ).all()
+        indexed = conn.execute(
+            text("""
             SELECT t.relname, a.attname FROM pg_index x
             JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am am ON am.oid = i.relam
             JOIN pg_class t ON t.oid = x.indrelid
             JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY(x.indkey)
-            WHERE am.amname = 'gist'""")).all()
+            WHERE am.amname = 'gist'""")
+        ).all()
     inspector = inspect(store.engine)
     for table in TABLES:
         assert inspector.get_pk_constraint(table)["constrained_columns"], table
     assert {(t, c) for t, c, _ in geometry} == {
-        ("regions", "boundary"), ("facilities", "geom"), ("facilities", "anchor"),
-        ("walk_nodes", "geom"), ("walk_edges", "geom")}
+        ("regions", "boundary"),
+        ("facilities", "geom"),
+        ("facilities", "anchor"),
+        ("walk_nodes", "geom"),
+        ("walk_edges", "geom"),
+    }
     assert {srid for _, _, srid in geometry} == {4326}
     assert {(t, c) for t, c, _ in geometry} <= set(indexed)
 
@@ -186,11 +239,16 @@ def test_knn_query_walks_the_geography_index(pg: PostgisStore, sample_data: Regi
     )
 
     pg.save_region(sample_data)
-    sql = _KNN_SQL.format(where="region = %(r)s", margin=_KNN_MARGIN,
-                          columns=_FACILITY_COLUMNS_SQL, here=_HERE)
+    sql = _KNN_SQL.format(
+        where="region = %(r)s", margin=_KNN_MARGIN, columns=_FACILITY_COLUMNS_SQL, here=_HERE
+    )
     with pg.engine.connect() as conn:
-        plan = "\n".join(row[0] for row in _fetch(conn, "EXPLAIN " + sql, {
-            "r": REGION, "lon": 24.9414, "lat": 60.171, "k": 5}))
+        plan = "\n".join(
+            row[0]
+            for row in _fetch(
+                conn, "EXPLAIN " + sql, {"r": REGION, "lon": 24.9414, "lat": 60.171, "k": 5}
+            )
+        )
     assert "facilities_anchor_geog_gist" in plan
     assert "Order By" in plan
 
@@ -201,6 +259,7 @@ def test_upgrade_is_idempotent(postgis_url: str) -> None:
 
 
 # -- bad URLs and schemas ---------------------------------------------------------------------
+
 
 def test_server_down_names_the_url_without_password() -> None:
     with pytest.raises(DatabaseUnavailable) as caught:
@@ -244,8 +303,10 @@ def test_old_schema_revision_says_run_upgrade(make_database: Callable[..., str])
 
 # -- configuration and the command line -------------------------------------------------------
 
-def test_lc_database_url_selects_postgis(postgis_url: str, tmp_path: Path,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_lc_database_url_selects_postgis(
+    postgis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from livingcircle.cli import _store  # noqa: PLC0415
 
     monkeypatch.delenv("LC_DATABASE_URL", raising=False)
@@ -259,12 +320,17 @@ def test_lc_database_url_selects_postgis(postgis_url: str, tmp_path: Path,
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200"}
     env.pop("LC_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "livingcircle", *args], env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "livingcircle", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
-def test_command_line_against_postgis(make_database: Callable[..., str],
-                                      sample_path: Path) -> None:
+def test_command_line_against_postgis(make_database: Callable[..., str], sample_path: Path) -> None:
     url = make_database(upgraded=False)
     done = cli("db", "upgrade", "--database", url)
     assert done.returncode == 0, done.stderr
@@ -275,8 +341,18 @@ def test_command_line_against_postgis(make_database: Callable[..., str],
     done = cli("regions", "--json", "--database", url)
     assert done.returncode == 0, done.stderr
     assert [r["name"] for r in json.loads(done.stdout)] == [REGION], done.stdout
-    done = cli("nearest", "--lat", "60.171", "--lon", "24.9414", "--json", "-c", "pharmacy",
-               "--database", url)
+    done = cli(
+        "nearest",
+        "--lat",
+        "60.171",
+        "--lon",
+        "24.9414",
+        "--json",
+        "-c",
+        "pharmacy",
+        "--database",
+        url,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["features"]
     with PostgisStore(url).engine.connect() as conn:
@@ -284,8 +360,15 @@ def test_command_line_against_postgis(make_database: Callable[..., str],
 
 
 def test_command_line_wrong_url_is_one_clear_line() -> None:
-    done = cli("nearest", "--lat", "60.171", "--lon", "24.9414", "--database",
-               "postgresql://livingcircle:s3cr3t@127.0.0.1:1/nowhere")
+    done = cli(
+        "nearest",
+        "--lat",
+        "60.171",
+        "--lon",
+        "24.9414",
+        "--database",
+        "postgresql://livingcircle:s3cr3t@127.0.0.1:1/nowhere",
+    )
     assert done.returncode == 2
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()
@@ -295,25 +378,31 @@ def test_command_line_wrong_url_is_one_clear_line() -> None:
     assert "make postgis" in lines[0]
 
 
-def test_polygon_query_takes_any_shapely_geometry(pg: PostgisStore,
-                                                  sample_data: RegionData) -> None:
+def test_polygon_query_takes_any_shapely_geometry(
+    pg: PostgisStore, sample_data: RegionData
+) -> None:
     pg.save_region(sample_data)
     square = shapely.box(24.94, 60.168, 24.946, 60.173)
     multi = shapely.MultiPolygon([square, shapely.box(24.95, 60.175, 24.952, 60.177)])
-    assert len(pg.facilities_in_polygon(REGION, multi)) >= len(
-        pg.facilities_in_polygon(REGION, square)) > 0
+    assert (
+        len(pg.facilities_in_polygon(REGION, multi))
+        >= len(pg.facilities_in_polygon(REGION, square))
+        > 0
+    )
 
 
-def test_connections_dropped_by_the_server_are_replaced(pg: PostgisStore,
-                                                        sample_data: RegionData) -> None:
+def test_connections_dropped_by_the_server_are_replaced(
+    pg: PostgisStore, sample_data: RegionData
+) -> None:
     """After a server restart or an idle timeout the next query still answers."""
     pg.save_region(sample_data)
     assert len(pg.nearest_candidates(REGION, 24.9414, 60.171, None, 5)) == 5
     conninfo = pg.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        dropped = conn.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                               "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                               ).fetchone()
+        dropped = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
     assert dropped and dropped[0] >= 1
     assert len(pg.nearest_candidates(REGION, 24.9414, 60.171, None, 5)) == 5
     pg.save_region(sample_data)
@@ -324,11 +413,21 @@ def test_tags_come_back_as_canonical_json(pg: PostgisStore, sample_data: RegionD
     """Tags are JSONB; they come back as the loaders write them (sorted keys, non-ASCII kept),
     whether flat strings (written by PostgreSQL) or anything else (redone in Python)."""
     facilities = sample_data.facilities.head(4).copy()
-    given = ['{"a": [1, 2], "b": {"y": 1, "x": null}}', '{"b":"2","a":"1"}', "{}",
-             '{"名称": "社区", "Z": "\\u0001\\t"}']
+    given = [
+        '{"a": [1, 2], "b": {"y": 1, "x": null}}',
+        '{"b":"2","a":"1"}',
+        "{}",
+        '{"名称": "社区", "Z": "\\u0001\\t"}',
+    ]
     facilities["tags"] = given
-    pg.save_region(RegionData(replace(sample_data.info, n_facilities=4), sample_data.nodes,
-                              sample_data.edges, facilities))
+    pg.save_region(
+        RegionData(
+            replace(sample_data.info, n_facilities=4),
+            sample_data.nodes,
+            sample_data.edges,
+            facilities,
+        )
+    )
     back = pg.load_region(REGION).facilities.set_index("id")["tags"]
     for fid, tags in zip(facilities["id"], given, strict=True):
         assert back[fid] == json.dumps(json.loads(tags), ensure_ascii=False, sort_keys=True)

@@ -23,8 +23,9 @@ def _twice(store: Store, data: RegionData) -> None:
     store.save_region(replace(data, info=replace(data.info, name="copy")))
 
 
-def test_regions_remove_on_each_store(open_store: tuple[str, Callable[[], Store]],
-                                      store_kind: str, sample_data: RegionData) -> None:
+def test_regions_remove_on_each_store(
+    open_store: tuple[str, Callable[[], Store]], store_kind: str, sample_data: RegionData
+) -> None:
     where, opener = open_store
     _twice(opener(), sample_data)
     flag = "--data-dir" if store_kind == "file" else "--database"
@@ -35,8 +36,9 @@ def test_regions_remove_on_each_store(open_store: tuple[str, Callable[[], Store]
     assert again.exit_code != 0
 
 
-def test_overlapping_regions_are_never_chosen_silently(store: Store, sample_data: RegionData,
-                                                       standard: Standard) -> None:
+def test_overlapping_regions_are_never_chosen_silently(
+    store: Store, sample_data: RegionData, standard: Standard
+) -> None:
     _twice(store, sample_data)
     atlas = Atlas(store, standard)
     with pytest.raises(AmbiguousRegion, match=r"pass --region NAME.*allowed: copy, helsinki"):
@@ -47,9 +49,9 @@ def test_overlapping_regions_are_never_chosen_silently(store: Store, sample_data
     assert atlas.catchment(LON, LAT, [5]).region == "helsinki"
 
 
-def test_outside_names_the_nearest_region_and_its_bounds(store: Store,
-                                                         sample_data: RegionData,
-                                                         standard: Standard) -> None:
+def test_outside_names_the_nearest_region_and_its_bounds(
+    store: Store, sample_data: RegionData, standard: Standard
+) -> None:
     store.save_region(sample_data)
     w, s, e, n = sample_data.info.bounds
     with pytest.raises(PointOutsideRegion) as caught:

@@ -44,12 +44,19 @@ def test_regions_listing_is_identical(pair: Pair) -> None:
     assert [i.name for i in a] == [REGION]
 
 
-@pytest.mark.parametrize("bbox", [None, (24.940, 60.168, 24.946, 60.173),
-                                  (24.9351878, 60.1641581, 24.953411, 60.1791074),
-                                  (0.0, 0.0, 1.0, 1.0)])
+@pytest.mark.parametrize(
+    "bbox",
+    [
+        None,
+        (24.940, 60.168, 24.946, 60.173),
+        (24.9351878, 60.1641581, 24.953411, 60.1791074),
+        (0.0, 0.0, 1.0, 1.0),
+    ],
+)
 @pytest.mark.parametrize("categories", [None, ["restaurant"], ["pharmacy", "clinic", "park"]])
-def test_facilities_pages_are_identical(pair: Pair, bbox: tuple[float, float, float, float] | None,
-                                        categories: list[str] | None) -> None:
+def test_facilities_pages_are_identical(
+    pair: Pair, bbox: tuple[float, float, float, float] | None, categories: list[str] | None
+) -> None:
     file_store, postgis_store = pair
     seen = 0
     for offset in range(0, 900, 150):
@@ -62,11 +69,13 @@ def test_facilities_pages_are_identical(pair: Pair, bbox: tuple[float, float, fl
     assert whole["id"].is_monotonic_increasing
 
 
-@pytest.mark.parametrize("categories", [None, ["restaurant"], ["pharmacy", "supermarket"],
-                                        ["hospital"]])
+@pytest.mark.parametrize(
+    "categories", [None, ["restaurant"], ["pharmacy", "supermarket"], ["hospital"]]
+)
 @pytest.mark.parametrize("limit", [1, 5, 40])
-def test_nearest_candidates_are_identical(pair: Pair, categories: list[str] | None,
-                                          limit: int) -> None:
+def test_nearest_candidates_are_identical(
+    pair: Pair, categories: list[str] | None, limit: int
+) -> None:
     file_store, postgis_store = pair
     for lon, lat in points():
         a = file_store.nearest_candidates(REGION, lon, lat, categories, limit)
@@ -84,8 +93,9 @@ def test_nearest_candidates_far_away_still_agree(pair: Pair) -> None:
 
 
 @pytest.mark.parametrize("categories", [None, ["restaurant", "bus_stop"]])
-def test_facilities_in_polygon_are_identical(pair: Pair, standard: Standard,
-                                             categories: list[str] | None) -> None:
+def test_facilities_in_polygon_are_identical(
+    pair: Pair, standard: Standard, categories: list[str] | None
+) -> None:
     file_store, postgis_store = pair
     polygons = [shapely.Point(lon, lat).buffer(0.003) for lon, lat in points(6)]
     atlas = Atlas(file_store, standard)
@@ -98,8 +108,9 @@ def test_facilities_in_polygon_are_identical(pair: Pair, standard: Standard,
 
 
 def _nearest_key(result: NearestResult) -> dict[str, list[tuple[str, float, float]]]:
-    return {c: [(h.id, h.time_s, h.distance_m) for h in hits]
-            for c, hits in result.by_category.items()}
+    return {
+        c: [(h.id, h.time_s, h.distance_m) for h in hits] for c, hits in result.by_category.items()
+    }
 
 
 def _catchment_key(result: CatchmentResult) -> tuple[object, ...]:

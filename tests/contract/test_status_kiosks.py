@@ -37,8 +37,9 @@ def car_park(loaded: Any) -> str:
 
 
 def spaces(facility_id: str, free: int = 42, **fields: Any) -> FacilityStatus:
-    return FacilityStatus(facility_id, "", datetime.now(UTC), spaces_free=free,
-                          spaces_total=120, **fields)
+    return FacilityStatus(
+        facility_id, "", datetime.now(UTC), spaces_free=free, spaces_total=120, **fields
+    )
 
 
 def test_status_round_trip_and_audit(loaded: Any) -> None:
@@ -47,12 +48,17 @@ def test_status_round_trip_and_audit(loaded: Any) -> None:
     assert first.action == "status" and first.before is None
     assert first.after["spaces_free"] == 42 and first.after["category"] == "car_parking"
     until = (NOW + timedelta(hours=2)).replace(microsecond=0)
-    second = loaded.set_status(REGION, spaces(fid, 0, closed_until=until, note="维修 · repairs"),
-                               "parking-office")
+    second = loaded.set_status(
+        REGION, spaces(fid, 0, closed_until=until, note="维修 · repairs"), "parking-office"
+    )
     assert second.before == first.after
     [kept] = loaded.statuses(REGION)
     assert (kept.facility_id, kept.category, kept.spaces_free, kept.actor) == (
-        fid, "car_parking", 0, "parking-office")
+        fid,
+        "car_parking",
+        0,
+        "parking-office",
+    )
     assert kept.closed_until == until and kept.note == "维修 · repairs"
     assert kept.updated_at.tzinfo is not None  # the time it was set, not the module's import
     assert abs(kept.updated_at - datetime.now(UTC)) < timedelta(minutes=5)
@@ -67,15 +73,25 @@ def test_status_set_in_the_past_is_kept_with_its_time(loaded: Any) -> None:
     assert loaded.statuses(REGION)[0].updated_at == then
 
 
-@pytest.mark.parametrize("bad", [
-    {"spaces_free": -1}, {"spaces_free": 100_001}, {"spaces_total": 0},
-    {"spaces_free": 10, "spaces_total": 5}, {"queue_minutes": 1441}, {"note": "x" * 201},
-    {"note": "a\nb"}, {"note": "\x00"}, {"spaces_free": True}, {"spaces_free": 1.5},
-    {"closed_until": datetime(2026, 1, 1)},  # no time zone
-    {"closed_until": NOW + timedelta(days=400)},
-    {"updated_at": NOW + timedelta(hours=1)},
-    {"spaces_free": None, "spaces_total": None},  # nothing set
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"spaces_free": -1},
+        {"spaces_free": 100_001},
+        {"spaces_total": 0},
+        {"spaces_free": 10, "spaces_total": 5},
+        {"queue_minutes": 1441},
+        {"note": "x" * 201},
+        {"note": "a\nb"},
+        {"note": "\x00"},
+        {"spaces_free": True},
+        {"spaces_free": 1.5},
+        {"closed_until": datetime(2026, 1, 1)},  # no time zone
+        {"closed_until": NOW + timedelta(days=400)},
+        {"updated_at": NOW + timedelta(hours=1)},
+        {"spaces_free": None, "spaces_total": None},  # nothing set
+    ],
+)
 def test_bad_status_is_refused_and_leaves_nothing(loaded: Any, bad: dict[str, Any]) -> None:
     fid = car_park(loaded)
     before = loaded.audit(REGION)
@@ -107,9 +123,16 @@ def test_statuses_go_with_their_region(loaded: Any, sample_data: RegionData) -> 
 
 def kiosk(kiosk_id: str = "haishu-1", **fields: Any) -> Kiosk:
     values: dict[str, Any] = {
-        "id": kiosk_id, "name_zh": "社区服务中心", "name_en": "Community centre",
-        "region": REGION, "lat": 60.1712, "lon": 24.9414, "language": "zh",
-        "categories": ("pharmacy", "car_parking"), "refresh_s": 120} | fields
+        "id": kiosk_id,
+        "name_zh": "社区服务中心",
+        "name_en": "Community centre",
+        "region": REGION,
+        "lat": 60.1712,
+        "lon": 24.9414,
+        "language": "zh",
+        "categories": ("pharmacy", "car_parking"),
+        "refresh_s": 120,
+    } | fields
     return Kiosk(**values)
 
 
@@ -125,11 +148,21 @@ def test_kiosk_round_trip(loaded: Any) -> None:
         loaded.remove_kiosk("a")
 
 
-@pytest.mark.parametrize("bad", [
-    {"id": "bad id"}, {"id": "x" * 65}, {"language": "fr"}, {"refresh_s": 1},
-    {"lat": 91.0}, {"lon": float("nan")}, {"categories": ()}, {"name_zh": " "},
-    {"name_en": "a\x00b"}, *({"id": a} for a in ATTACKS if a != "_"),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"id": "bad id"},
+        {"id": "x" * 65},
+        {"language": "fr"},
+        {"refresh_s": 1},
+        {"lat": 91.0},
+        {"lon": float("nan")},
+        {"categories": ()},
+        {"name_zh": " "},
+        {"name_en": "a\x00b"},
+        *({"id": a} for a in ATTACKS if a != "_"),
+    ],
+)
 def test_bad_kiosk_is_refused(loaded: Any, bad: dict[str, Any]) -> None:
     with pytest.raises(InvalidParameter, match="allowed"):
         loaded.save_kiosk(kiosk(**bad))

@@ -23,8 +23,9 @@ def by_id(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame.sort_values("id", kind="stable").reset_index(drop=True)
 
 
-def with_facilities(data: RegionData, facilities: gpd.GeoDataFrame,
-                    name: str = REGION) -> RegionData:
+def with_facilities(
+    data: RegionData, facilities: gpd.GeoDataFrame, name: str = REGION
+) -> RegionData:
     info = replace(data.info, name=name, n_facilities=len(facilities))
     return RegionData(info, data.nodes, data.edges, facilities.reset_index(drop=True))
 
@@ -60,8 +61,9 @@ def test_regions_do_not_see_each_other(store: Store, sample_data: RegionData) ->
     assert len(store.nearest_candidates("other", 24.9414, 60.171, None, 50)) == 10
 
 
-def test_unknown_region_is_reported_with_the_loaded_ones(store: Store,
-                                                         sample_data: RegionData) -> None:
+def test_unknown_region_is_reported_with_the_loaded_ones(
+    store: Store, sample_data: RegionData
+) -> None:
     store.save_region(sample_data)
     calls = [
         lambda: store.load_region("nowhere"),
@@ -117,7 +119,8 @@ def test_reload_of_the_same_data_changes_nothing(store: Store, sample_data: Regi
 
 
 def test_reload_removes_vanished_and_updates_changed_facilities(
-        store: Store, sample_data: RegionData) -> None:
+    store: Store, sample_data: RegionData
+) -> None:
     store.save_region(sample_data)
     facilities = sample_data.facilities
     removed, renamed = facilities["id"].iloc[10], facilities["id"].iloc[20]
@@ -131,8 +134,9 @@ def test_reload_removes_vanished_and_updates_changed_facilities(
     assert_geodataframe_equal(back, by_id(new))
 
 
-def test_a_region_without_facilities_still_answers(store: Store, sample_data: RegionData,
-                                                   standard: Standard) -> None:
+def test_a_region_without_facilities_still_answers(
+    store: Store, sample_data: RegionData, standard: Standard
+) -> None:
     empty = with_facilities(sample_data, sample_data.facilities.head(0))
     store.save_region(empty)
     assert len(store.load_region(REGION).facilities) == 0
@@ -145,11 +149,21 @@ def test_a_region_without_facilities_still_answers(store: Store, sample_data: Re
 def test_awkward_text_round_trips(store: Store, sample_data: RegionData) -> None:
     """Tabs, newlines, backslashes, quotes, Chinese, empty and missing values survive."""
     facilities = sample_data.facilities.head(8).copy()
-    names = ["tab\there", "new\nline", "back\\slash \\N", 'quote " and \' and ,',
-             "社区卫生服务站", "", None, "carriage\r\nreturn 🏥"]
+    names = [
+        "tab\there",
+        "new\nline",
+        "back\\slash \\N",
+        "quote \" and ' and ,",
+        "社区卫生服务站",
+        "",
+        None,
+        "carriage\r\nreturn 🏥",
+    ]
     facilities["name"] = pd.Series(names, dtype="str", index=facilities.index)
-    facilities["tags"] = [json.dumps({"name": n or "", "note": "a\tb\\c"}, ensure_ascii=False,
-                                     sort_keys=True) for n in names]
+    facilities["tags"] = [
+        json.dumps({"name": n or "", "note": "a\tb\\c"}, ensure_ascii=False, sort_keys=True)
+        for n in names
+    ]
     store.save_region(with_facilities(sample_data, facilities))
     back = store.load_region(REGION).facilities
     assert_geodataframe_equal(back, by_id(facilities))

@@ -39,7 +39,8 @@ class OsmData:
     nodes: dict[int, tuple[float, float, dict[str, str]]] = field(default_factory=dict)
     ways: dict[int, tuple[list[int], dict[str, str]]] = field(default_factory=dict)
     relations: dict[int, tuple[list[tuple[str, int, str]], dict[str, str]]] = field(
-        default_factory=dict)
+        default_factory=dict
+    )
 
     @classmethod
     def read(cls, path: Path) -> OsmData:
@@ -52,8 +53,10 @@ class OsmData:
             elif obj.is_way():
                 data.ways[obj.id] = ([n.ref for n in obj.nodes], tags)
             elif obj.is_relation():
-                data.relations[obj.id] = ([(kinds[m.type], m.ref, m.role) for m in obj.members],
-                                          tags)
+                data.relations[obj.id] = (
+                    [(kinds[m.type], m.ref, m.role) for m in obj.members],
+                    tags,
+                )
         return data
 
 
@@ -100,42 +103,61 @@ class OverpassServer:
         return set(ids[shapely.contains_xy(polygon, xy[:, 0], xy[:, 1])].tolist())
 
     def _network(self, inside: set[int]) -> dict[str, Any]:
-        ways = [w for w, (refs, tags) in self.data.ways.items()
-                if self.standard.walkable.is_walkable(tags) and inside.intersection(refs)]
+        ways = [
+            w
+            for w, (refs, tags) in self.data.ways.items()
+            if self.standard.walkable.is_walkable(tags) and inside.intersection(refs)
+        ]
         return self._elements(set(), ways, [])
 
     def _features(self, query: str, inside: set[int]) -> dict[str, Any]:
-        wanted = [(kind, ast.literal_eval(key), ast.literal_eval(value) if value else None)
-                  for kind, key, value in _CLAUSE.findall(query)]
+        wanted = [
+            (kind, ast.literal_eval(key), ast.literal_eval(value) if value else None)
+            for kind, key, value in _CLAUSE.findall(query)
+        ]
 
         def hit(kind: str, tags: dict[str, str]) -> bool:
-            return any(k == kind and key in tags and (value is None or tags[key] == value)
-                       for k, key, value in wanted)
+            return any(
+                k == kind and key in tags and (value is None or tags[key] == value)
+                for k, key, value in wanted
+            )
 
-        nodes = {n for n, (_, _, tags) in self.data.nodes.items() if n in inside
-                 and hit("node", tags)}
-        ways = [w for w, (refs, tags) in self.data.ways.items()
-                if hit("way", tags) and inside.intersection(refs)]
-        relations = [r for r, (members, tags) in self.data.relations.items()
-                     if hit("relation", tags) and self._relation_inside(members, inside)]
+        nodes = {
+            n for n, (_, _, tags) in self.data.nodes.items() if n in inside and hit("node", tags)
+        }
+        ways = [
+            w
+            for w, (refs, tags) in self.data.ways.items()
+            if hit("way", tags) and inside.intersection(refs)
+        ]
+        relations = [
+            r
+            for r, (members, tags) in self.data.relations.items()
+            if hit("relation", tags) and self._relation_inside(members, inside)
+        ]
         return self._elements(nodes, ways, relations)
 
     def _relation_inside(self, members: list[tuple[str, int, str]], inside: set[int]) -> bool:
         for kind, ref, _ in members:
             if kind == "node" and ref in inside:
                 return True
-            if kind == "way" and ref in self.data.ways and inside.intersection(
-                    self.data.ways[ref][0]):
+            if (
+                kind == "way"
+                and ref in self.data.ways
+                and inside.intersection(self.data.ways[ref][0])
+            ):
                 return True
         return False
 
-    def _elements(self, nodes: set[int], ways: list[int],
-                  relations: list[int]) -> dict[str, Any]:
+    def _elements(self, nodes: set[int], ways: list[int], relations: list[int]) -> dict[str, Any]:
         """The elements and everything below them (``>``), as Overpass JSON."""
         way_ids = set(ways)
         for r in relations:
-            way_ids |= {ref for kind, ref, _ in self.data.relations[r][0]
-                        if kind == "way" and ref in self.data.ways}
+            way_ids |= {
+                ref
+                for kind, ref, _ in self.data.relations[r][0]
+                if kind == "way" and ref in self.data.ways
+            }
             nodes |= {ref for kind, ref, _ in self.data.relations[r][0] if kind == "node"}
         for w in way_ids:
             nodes |= set(self.data.ways[w][0])
@@ -143,16 +165,27 @@ class OverpassServer:
         for n in sorted(nodes):
             if n in self.data.nodes:
                 lon, lat, tags = self.data.nodes[n]
-                elements.append({"type": "node", "id": n, "lat": lat, "lon": lon}
-                                | ({"tags": tags} if tags else {}))
+                elements.append(
+                    {"type": "node", "id": n, "lat": lat, "lon": lon}
+                    | ({"tags": tags} if tags else {})
+                )
         for w in sorted(way_ids):
             refs, tags = self.data.ways[w]
-            elements.append({"type": "way", "id": w, "nodes": refs}
-                            | ({"tags": tags} if tags else {}))
+            elements.append(
+                {"type": "way", "id": w, "nodes": refs} | ({"tags": tags} if tags else {})
+            )
         for r in sorted(relations):
             members, tags = self.data.relations[r]
-            elements.append({"type": "relation", "id": r, "tags": tags, "members": [
-                {"type": kind, "ref": ref, "role": role} for kind, ref, role in members]})
+            elements.append(
+                {
+                    "type": "relation",
+                    "id": r,
+                    "tags": tags,
+                    "members": [
+                        {"type": kind, "ref": ref, "role": role} for kind, ref, role in members
+                    ],
+                }
+            )
         return {"version": 0.6, "generator": "livingcircle test server", "elements": elements}
 
     def search(self, query: str) -> list[dict[str, Any]]:
@@ -162,11 +195,21 @@ class OverpassServer:
         shape = self.places[query]
         w, s, e, n = shape.bounds
         centre = shape.centroid
-        return [{"place_id": 1, "osm_type": "relation", "osm_id": 1, "class": "boundary",
-                 "type": "administrative", "importance": 0.8, "display_name": query,
-                 "lat": str(centre.y), "lon": str(centre.x),
-                 "boundingbox": [str(s), str(n), str(w), str(e)],
-                 "geojson": shapely.geometry.mapping(shape)}]
+        return [
+            {
+                "place_id": 1,
+                "osm_type": "relation",
+                "osm_id": 1,
+                "class": "boundary",
+                "type": "administrative",
+                "importance": 0.8,
+                "display_name": query,
+                "lat": str(centre.y),
+                "lon": str(centre.x),
+                "boundingbox": [str(s), str(n), str(w), str(e)],
+                "geojson": shapely.geometry.mapping(shape),
+            }
+        ]
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -193,8 +236,9 @@ class OverpassServer:
                     self._send(404, b"not found", "text/plain")
                     return
                 query = parse_qs(params).get("q", [""])[0]
-                self._send(200, json.dumps(server.search(query)).encode("utf-8"),
-                           "application/json")
+                self._send(
+                    200, json.dumps(server.search(query)).encode("utf-8"), "application/json"
+                )
 
             def _send(self, status: int, payload: bytes, kind: str) -> None:
                 try:

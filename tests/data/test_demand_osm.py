@@ -51,8 +51,11 @@ def osm_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         text, refs = _square(wid * 10, x, y, side)
         nodes.append(text)
         ways.append(_way(wid, refs, tags))
-    xml = ('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="test">\n'
-           + "\n".join(nodes + ways) + "\n</osm>\n")
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="test">\n'
+        + "\n".join(nodes + ways)
+        + "\n</osm>\n"
+    )
     path = tmp_path_factory.mktemp("osm") / "homes.osm"
     path.write_text(xml, encoding="utf-8")
     return path

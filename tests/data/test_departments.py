@@ -67,13 +67,19 @@ extra = ["电话"]
 """
 
 
-def write_mapping(folder: Path, crs: str | None = "wgs84", coords: str = "lon/lat",
-                  source: str = SOURCE) -> Path:
-    lines = {"lon/lat": 'lon = "经度"\nlat = "纬度"', "geometry": "",
-             "coordinates": 'coordinates = "坐标"'}[coords]
+def write_mapping(
+    folder: Path, crs: str | None = "wgs84", coords: str = "lon/lat", source: str = SOURCE
+) -> Path:
+    lines = {
+        "lon/lat": 'lon = "经度"\nlat = "纬度"',
+        "geometry": "",
+        "coordinates": 'coordinates = "坐标"',
+    }[coords]
     path = folder / f"{source}-{coords.replace('/', '')}-{crs or 'file'}.toml"
-    path.write_text(MAPPING.format(source=source, coords=lines,
-                                   crs_line=f'crs = "{crs}"' if crs else ""), encoding="utf-8")
+    path.write_text(
+        MAPPING.format(source=source, coords=lines, crs_line=f'crs = "{crs}"' if crs else ""),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -83,11 +89,19 @@ def moved(lon: float, lat: float, east_m: float, north_m: float = 0.0) -> tuple[
     return float(lon3), float(lat3)
 
 
-def row(source_id: str, name: str, category: str, lon: Any, lat: Any,
-        **more: str) -> dict[str, Any]:
-    return {"编号": source_id, "名称": name, "类型": category, "地址": more.get("address", ""),
-            "开放时间": more.get("hours", ""), "经度": lon, "纬度": lat,
-            "电话": more.get("phone", "")}
+def row(
+    source_id: str, name: str, category: str, lon: Any, lat: Any, **more: str
+) -> dict[str, Any]:
+    return {
+        "编号": source_id,
+        "名称": name,
+        "类型": category,
+        "地址": more.get("address", ""),
+        "开放时间": more.get("hours", ""),
+        "经度": lon,
+        "纬度": lat,
+        "电话": more.get("phone", ""),
+    }
 
 
 def write_csv(rows: list[dict[str, Any]], path: Path) -> Path:
@@ -98,8 +112,9 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> Path:
 def facilities_by_id(store: Store, region: str) -> dict[str, dict[str, Any]]:
     frame = store.load_region(region).facilities
     out = {}
-    for values, geom in zip(frame.drop(columns="geometry").to_dict("records"),
-                            frame.geometry, strict=True):
+    for values, geom in zip(
+        frame.drop(columns="geometry").to_dict("records"), frame.geometry, strict=True
+    ):
         values["tags"] = json.loads(values["tags"])
         values["wkb"] = shapely.to_wkb(geom, hex=True)
         out[values["id"]] = {k: ("" if v is None else v) for k, v in values.items()}
@@ -163,15 +178,21 @@ def helsinki_list(sample_extract: Extract) -> HelsinkiList:
     return HelsinkiList(sample_extract.facilities)
 
 
-def import_helsinki(store: Store, folder: Path, listing: HelsinkiList, standard: Standard,
-                    rows: list[dict[str, Any]] | None = None) -> ImportReport:
+def import_helsinki(
+    store: Store,
+    folder: Path,
+    listing: HelsinkiList,
+    standard: Standard,
+    rows: list[dict[str, Any]] | None = None,
+) -> ImportReport:
     path = write_csv(listing.rows if rows is None else rows, folder / "health.csv")
     mapping = load_mapping(write_mapping(folder), standard)
     return import_list(store, "helsinki", path, mapping, standard)
 
 
-def check_helsinki_result(store: Store, before: dict[str, dict[str, Any]],
-                          listing: HelsinkiList, report: ImportReport) -> None:
+def check_helsinki_result(
+    store: Store, before: dict[str, dict[str, Any]], listing: HelsinkiList, report: ImportReport
+) -> None:
     after = facilities_by_id(store, "helsinki")
     assert report.rows_read == len(listing.rows)
     assert (report.merged, report.imported) == (len(listing.matches), 2)
@@ -190,8 +211,7 @@ def check_helsinki_result(store: Store, before: dict[str, dict[str, Any]],
         entries = merged["tags"][SOURCES_KEY]
         assert [(e["source"], e["source_id"]) for e in entries] == [(SOURCE, source_id)]
         assert entries[0]["match"]["distance_m"] < 11
-        assert {k: v for k, v in merged["tags"].items() if not k.startswith("lc:")} \
-            == old["tags"]
+        assert {k: v for k, v in merged["tags"].items() if not k.startswith("lc:")} == old["tags"]
     conflict = after[listing.conflicted]["tags"][CONFLICTS_KEY]
     assert {c["field"] for c in conflict} == {"name"}
     assert conflict[0]["value"].endswith(" Oy") and conflict[0]["source_id"] == "R0"
@@ -204,8 +224,9 @@ def check_helsinki_result(store: Store, before: dict[str, dict[str, Any]],
     assert all(after[k] == before[k] for k in untouched)  # nothing else changed
 
 
-def test_mixed_good_and_bad_rows(helsinki_store: FileStore, helsinki_list: HelsinkiList,
-                                 standard: Standard, tmp_path: Path) -> None:
+def test_mixed_good_and_bad_rows(
+    helsinki_store: FileStore, helsinki_list: HelsinkiList, standard: Standard, tmp_path: Path
+) -> None:
     before = facilities_by_id(helsinki_store, "helsinki")
     report = import_helsinki(helsinki_store, tmp_path, helsinki_list, standard)
     check_helsinki_result(helsinki_store, before, helsinki_list, report)
@@ -218,8 +239,9 @@ def test_mixed_good_and_bad_rows(helsinki_store: FileStore, helsinki_list: Helsi
     assert reasons["B5"].startswith("coordinates out of range")
     assert reasons["P0"].startswith("repeated id 'P0' (also on row 2)")
     assert reasons[""].startswith("missing id")
-    assert [r.row for r in report.rejected] == list(range(2 + helsinki_list.good,
-                                                          2 + len(helsinki_list.rows)))
+    assert [r.row for r in report.rejected] == list(
+        range(2 + helsinki_list.good, 2 + len(helsinki_list.rows))
+    )
     out = tmp_path / "rejected.csv"
     report.write_rejected(out)
     back = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
@@ -228,8 +250,8 @@ def test_mixed_good_and_bad_rows(helsinki_store: FileStore, helsinki_list: Helsi
 
 
 def test_reimport_changes_nothing_and_edits_change_only_themselves(
-        helsinki_store: FileStore, helsinki_list: HelsinkiList, standard: Standard,
-        tmp_path: Path) -> None:
+    helsinki_store: FileStore, helsinki_list: HelsinkiList, standard: Standard, tmp_path: Path
+) -> None:
     import_helsinki(helsinki_store, tmp_path, helsinki_list, standard)
     version = (helsinki_store.root / "regions" / "helsinki" / "CURRENT").read_text()
     first = facilities_by_id(helsinki_store, "helsinki")
@@ -239,7 +261,7 @@ def test_reimport_changes_nothing_and_edits_change_only_themselves(
     assert (helsinki_store.root / "regions" / "helsinki" / "CURRENT").read_text() == version
     assert facilities_by_id(helsinki_store, "helsinki") == first
 
-    rows = [dict(r) for r in helsinki_list.rows[:helsinki_list.good]]
+    rows = [dict(r) for r in helsinki_list.rows[: helsinki_list.good]]
     by_id = {r["编号"]: r for r in rows}
     by_id["P1"]["电话"] = "09-999"  # a changed field of a merged row
     by_id["C9"]["经度"], by_id["C9"]["纬度"] = moved(*helsinki_list.new_point, 30.0)
@@ -248,36 +270,47 @@ def test_reimport_changes_nothing_and_edits_change_only_themselves(
     edited = import_helsinki(helsinki_store, tmp_path, helsinki_list, standard, rows)
     assert edited.written
     assert edited.added == [] and edited.removed == [f"{SOURCE}:N0"]
-    assert sorted(edited.changed) == sorted([helsinki_list.matches["P1"],
-                                             helsinki_list.matches["P2"], f"{SOURCE}:C9"])
+    assert sorted(edited.changed) == sorted(
+        [helsinki_list.matches["P1"], helsinki_list.matches["P2"], f"{SOURCE}:C9"]
+    )
     after = facilities_by_id(helsinki_store, "helsinki")
-    assert after[helsinki_list.matches["P1"]]["tags"][SOURCES_KEY][0]["fields"] == \
-        {"电话": "09-999"}
+    assert after[helsinki_list.matches["P1"]]["tags"][SOURCES_KEY][0]["fields"] == {
+        "电话": "09-999"
+    }
     assert SOURCES_KEY not in after[helsinki_list.matches["P2"]]["tags"]
-    unchanged = set(first) - {helsinki_list.matches["P1"], helsinki_list.matches["P2"],
-                              f"{SOURCE}:C9", f"{SOURCE}:N0"}
+    unchanged = set(first) - {
+        helsinki_list.matches["P1"],
+        helsinki_list.matches["P2"],
+        f"{SOURCE}:C9",
+        f"{SOURCE}:N0",
+    }
     assert all(after[k] == first[k] for k in unchanged)
 
 
 def test_reloading_osm_keeps_department_records(
-        helsinki_store: FileStore, helsinki_list: HelsinkiList, standard: Standard,
-        tmp_path: Path, sample_path: Path) -> None:
+    helsinki_store: FileStore,
+    helsinki_list: HelsinkiList,
+    standard: Standard,
+    tmp_path: Path,
+    sample_path: Path,
+) -> None:
     import_helsinki(helsinki_store, tmp_path, helsinki_list, standard)
     imported = facilities_by_id(helsinki_store, "helsinki")
     load_osm(helsinki_store, sample_path, "helsinki", standard)
     assert facilities_by_id(helsinki_store, "helsinki") == imported
 
 
-def test_two_departments_share_a_record(helsinki_store: FileStore,
-                                        helsinki_list: HelsinkiList, standard: Standard,
-                                        tmp_path: Path) -> None:
+def test_two_departments_share_a_record(
+    helsinki_store: FileStore, helsinki_list: HelsinkiList, standard: Standard, tmp_path: Path
+) -> None:
     import_helsinki(helsinki_store, tmp_path, helsinki_list, standard)
     other = tmp_path / "other"
     other.mkdir()
     clinic = row("X1", "KALLION TERVEYSASEMA", "诊所", *moved(*helsinki_list.new_point, 5.0))
     mapping = load_mapping(write_mapping(other, source="city-survey"), standard)
-    report = import_list(helsinki_store, "helsinki", write_csv([clinic], other / "s.csv"),
-                         mapping, standard)
+    report = import_list(
+        helsinki_store, "helsinki", write_csv([clinic], other / "s.csv"), mapping, standard
+    )
     assert (report.merged, report.changed) == (1, [f"{SOURCE}:C9"])
     record = facilities_by_id(helsinki_store, "helsinki")[f"{SOURCE}:C9"]
     assert [e["source"] for e in record["tags"][SOURCES_KEY]] == ["city-survey", SOURCE]
@@ -288,9 +321,13 @@ def test_two_departments_share_a_record(helsinki_store: FileStore,
     assert facilities_by_id(helsinki_store, "helsinki") == before
 
 
-def test_a_failed_write_changes_nothing(helsinki_store: FileStore,
-                                        helsinki_list: HelsinkiList, standard: Standard,
-                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_write_changes_nothing(
+    helsinki_store: FileStore,
+    helsinki_list: HelsinkiList,
+    standard: Standard,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     before = facilities_by_id(helsinki_store, "helsinki")
     folder = helsinki_store.root / "regions" / "helsinki"
     versions = sorted(p.name for p in folder.iterdir())
@@ -299,8 +336,11 @@ def test_a_failed_write_changes_nothing(helsinki_store: FileStore,
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(gpd.GeoDataFrame, "to_parquet", broken)
-    with pytest.raises(StoreError, match=r"cannot update the facilities of region 'helsinki' "
-                                         r".*No space left on device"):
+    with pytest.raises(
+        StoreError,
+        match=r"cannot update the facilities of region 'helsinki' "
+        r".*No space left on device",
+    ):
         import_helsinki(helsinki_store, tmp_path, helsinki_list, standard)
     monkeypatch.undo()
     assert facilities_by_id(helsinki_store, "helsinki") == before
@@ -319,8 +359,9 @@ def test_mapping_errors(tmp_path: Path, standard: Standard) -> None:
     path.write_text('source = "x"\n[columns]\nname = "n"\n', encoding="utf-8")
     with pytest.raises(ImportFileError, match="id = COLUMN"):
         load_mapping(path, standard)
-    path.write_text('source = "x"\n[columns]\nid = "i"\n[categories]\n"a" = "spa"\n',
-                    encoding="utf-8")
+    path.write_text(
+        'source = "x"\n[columns]\nid = "i"\n[categories]\n"a" = "spa"\n', encoding="utf-8"
+    )
     with pytest.raises(UnknownCategory, match="allowed: bank"):
         load_mapping(path, standard)
     path.write_text('source = "osm"\n[columns]\nid = "i"\n', encoding="utf-8")
@@ -328,8 +369,9 @@ def test_mapping_errors(tmp_path: Path, standard: Standard) -> None:
         load_mapping(path, standard)
 
 
-def test_a_missing_column_is_named(helsinki_store: FileStore, standard: Standard,
-                                   tmp_path: Path) -> None:
+def test_a_missing_column_is_named(
+    helsinki_store: FileStore, standard: Standard, tmp_path: Path
+) -> None:
     path = tmp_path / "list.csv"
     pd.DataFrame([{"编号": "1", "名称": "x"}]).to_csv(path, index=False)
     mapping = load_mapping(write_mapping(tmp_path), standard)
@@ -343,15 +385,27 @@ def test_a_missing_column_is_named(helsinki_store: FileStore, standard: Standard
 @pytest.fixture(scope="module")
 def ningbo_data() -> RegionData:
     nodes, edges, facilities = grid_city(900, seed=3, center=NINGBO)
-    bounds = (float(nodes["lon"].min()), float(nodes["lat"].min()),
-              float(nodes["lon"].max()), float(nodes["lat"].max()))
-    info = RegionInfo("ningbo", "synthetic", datetime(2026, 1, 1, tzinfo=UTC), bounds,
-                      len(nodes), len(edges), len(facilities))
+    bounds = (
+        float(nodes["lon"].min()),
+        float(nodes["lat"].min()),
+        float(nodes["lon"].max()),
+        float(nodes["lat"].max()),
+    )
+    info = RegionInfo(
+        "ningbo",
+        "synthetic",
+        datetime(2026, 1, 1, tzinfo=UTC),
+        bounds,
+        len(nodes),
+        len(edges),
+        len(facilities),
+    )
     return RegionData(info, nodes, edges, facilities)
 
 
-def ningbo_rows(facilities: gpd.GeoDataFrame) -> tuple[list[dict[str, Any]], dict[str, str],
-                                                       dict[str, tuple[float, float]]]:
+def ningbo_rows(
+    facilities: gpd.GeoDataFrame,
+) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, tuple[float, float]]]:
     """Rows in WGS-84: three matching synthetic facilities by Chinese name, three new ones."""
     points = facilities[facilities.geom_type == "Point"]
     picked = points[points["category"].isin(["pharmacy", "clinic"])].head(3)
@@ -382,20 +436,29 @@ def write_list(rows: list[dict[str, Any]], folder: Path, fmt: str, crs: str) -> 
             frame.to_excel(path, index=False, sheet_name="facilities")
         return path
     epsg = crs if crs.startswith("EPSG") else "EPSG:4326"  # GCJ-02/BD-09 mislabelled, as found
-    geo = gpd.GeoDataFrame(frame.drop(columns=["经度", "纬度"]),
-                           geometry=gpd.points_from_xy(x, y), crs=epsg)
+    geo = gpd.GeoDataFrame(
+        frame.drop(columns=["经度", "纬度"]), geometry=gpd.points_from_xy(x, y), crs=epsg
+    )
     geo.to_file(path, driver="GeoJSON" if fmt == "geojson" else "GPKG")
     return path
 
 
-@pytest.mark.parametrize(("fmt", "crs", "file_crs"), [
-    ("csv", "gcj02", False), ("csv", "EPSG:32651", False), ("xlsx", "bd09", False),
-    ("xlsx", "wgs84", False), ("geojson", "wgs84", True), ("geojson", "gcj02", False),
-    ("gpkg", "EPSG:4547", True), ("gpkg", "bd09", False),
-])
-def test_formats_and_coordinate_systems(ningbo_data: RegionData, standard: Standard,
-                                        tmp_path: Path, fmt: str, crs: str,
-                                        file_crs: bool) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "crs", "file_crs"),
+    [
+        ("csv", "gcj02", False),
+        ("csv", "EPSG:32651", False),
+        ("xlsx", "bd09", False),
+        ("xlsx", "wgs84", False),
+        ("geojson", "wgs84", True),
+        ("geojson", "gcj02", False),
+        ("gpkg", "EPSG:4547", True),
+        ("gpkg", "bd09", False),
+    ],
+)
+def test_formats_and_coordinate_systems(
+    ningbo_data: RegionData, standard: Standard, tmp_path: Path, fmt: str, crs: str, file_crs: bool
+) -> None:
     store = FileStore(tmp_path / "store")
     store.save_region(ningbo_data)
     rows, matches, truth = ningbo_rows(ningbo_data.facilities)
@@ -416,8 +479,9 @@ def test_formats_and_coordinate_systems(ningbo_data: RegionData, standard: Stand
     assert not import_list(store, "ningbo", path, mapping, standard).written
 
 
-def test_coordinates_in_one_column(ningbo_data: RegionData, standard: Standard,
-                                   tmp_path: Path) -> None:
+def test_coordinates_in_one_column(
+    ningbo_data: RegionData, standard: Standard, tmp_path: Path
+) -> None:
     store = FileStore(tmp_path / "store")
     store.save_region(ningbo_data)
     rows, _, truth = ningbo_rows(ningbo_data.facilities)
@@ -435,14 +499,26 @@ def test_coordinates_in_one_column(ningbo_data: RegionData, standard: Standard,
 # -- the command line -------------------------------------------------------------------------
 
 
-def test_cli_import(helsinki_store: FileStore, helsinki_list: HelsinkiList,
-                    standard: Standard, tmp_path: Path) -> None:
+def test_cli_import(
+    helsinki_store: FileStore, helsinki_list: HelsinkiList, standard: Standard, tmp_path: Path
+) -> None:
     path = write_csv(helsinki_list.rows, tmp_path / "health.csv")
     mapping = write_mapping(tmp_path)
     report = tmp_path / "out" / "rejected.csv"
     report.parent.mkdir()
-    args = ["import", str(path), "--mapping", str(mapping), "--region", "helsinki",
-            "--data-dir", str(helsinki_store.root), "--report", str(report), "--json"]
+    args = [
+        "import",
+        str(path),
+        "--mapping",
+        str(mapping),
+        "--region",
+        "helsinki",
+        "--data-dir",
+        str(helsinki_store.root),
+        "--report",
+        str(report),
+        "--json",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
@@ -451,7 +527,8 @@ def test_cli_import(helsinki_store: FileStore, helsinki_list: HelsinkiList,
     assert len(pd.read_csv(report, encoding="utf-8-sig")) == len(helsinki_list.bad)
     full = json.loads(report.with_suffix(".json").read_text(encoding="utf-8"))
     assert [(c["id"], c["field"]) for c in full["conflicts"]] == [
-        (helsinki_list.conflicted, "name")]
+        (helsinki_list.conflicted, "name")
+    ]
     assert len(full["rejected"]) == len(helsinki_list.bad)
     again = CliRunner().invoke(app, args)
     assert json.loads(again.stdout)["written"] is False
@@ -461,27 +538,41 @@ def test_cli_import(helsinki_store: FileStore, helsinki_list: HelsinkiList,
 
 
 @pytest.mark.postgis
-def test_postgis_keeps_provenance_queryable(postgis_url: str,  # noqa: F811
-                                            sample_extract: Extract,
-                                            helsinki_list: HelsinkiList, standard: Standard,
-                                            tmp_path: Path, sample_path: Path,
-                                            helsinki_store: FileStore) -> None:
+def test_postgis_keeps_provenance_queryable(
+    postgis_url: str,  # noqa: F811
+    sample_extract: Extract,
+    helsinki_list: HelsinkiList,
+    standard: Standard,
+    tmp_path: Path,
+    sample_path: Path,
+    helsinki_store: FileStore,
+) -> None:
     store = empty_postgis(postgis_url)
     store.save_region(region_data(sample_extract))
     before = facilities_by_id(store, "helsinki")
     report = import_helsinki(store, tmp_path, helsinki_list, standard)
     check_helsinki_result(store, before, helsinki_list, report)
     assert store.last_load is not None
-    assert (store.last_load.inserted, store.last_load.updated, store.last_load.deleted) == \
-        (2, len(helsinki_list.matches), 0)
+    assert (store.last_load.inserted, store.last_load.updated, store.last_load.deleted) == (
+        2,
+        len(helsinki_list.matches),
+        0,
+    )
     with store.engine.connect() as conn:
-        ids = conn.execute(text(
-            "SELECT source_id, id FROM facilities, jsonb_array_elements(tags -> 'lc:sources') e "
-            "WHERE region = 'helsinki' AND e ->> 'source' = :s ORDER BY 1"),
-            {"s": SOURCE}).all()
-        conflicts = conn.execute(text(
-            "SELECT count(*) FROM facilities WHERE region = 'helsinki' "
-            "AND tags ? 'lc:conflicts'")).scalar_one()
+        ids = conn.execute(
+            text(
+                "SELECT source_id, id FROM facilities, "
+                "jsonb_array_elements(tags -> 'lc:sources') e "
+                "WHERE region = 'helsinki' AND e ->> 'source' = :s ORDER BY 1"
+            ),
+            {"s": SOURCE},
+        ).all()
+        conflicts = conn.execute(
+            text(
+                "SELECT count(*) FROM facilities WHERE region = 'helsinki' "
+                "AND tags ? 'lc:conflicts'"
+            )
+        ).scalar_one()
     assert len(ids) == helsinki_list.good and conflicts == 1
     again = import_helsinki(store, tmp_path, helsinki_list, standard)
     assert not again.written
@@ -492,4 +583,3 @@ def test_postgis_keeps_provenance_queryable(postgis_url: str,  # noqa: F811
     # both stores end with the same facilities
     import_helsinki(helsinki_store, tmp_path, helsinki_list, standard)
     assert facilities_by_id(store, "helsinki") == facilities_by_id(helsinki_store, "helsinki")
-

@@ -35,8 +35,13 @@ from tests.contract.conftest import (  # noqa: F401  (fixtures)
 )
 from tests.data.overpass_server import OsmData, OverpassServer
 
-POINTS = [(24.9414, 60.1710), (24.9380, 60.1680), (24.9500, 60.1750), (24.9450, 60.1660),
-          (24.9470, 60.1720)]
+POINTS = [
+    (24.9414, 60.1710),
+    (24.9380, 60.1680),
+    (24.9500, 60.1750),
+    (24.9450, 60.1660),
+    (24.9470, 60.1720),
+]
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +64,9 @@ def server(osm_data: OsmData, standard: Standard) -> Iterator[OverpassServer]:
 @pytest.fixture(scope="module")
 def fetched(osm_data: OsmData, standard: Standard, whole_area: shapely.Polygon) -> Extract:
     with OverpassServer(osm_data, standard) as running:
-        extract = fetch_osm(whole_area, standard,
-                            OverpassOptions(running.url, timeout_s=30, rate_limit=False))
+        extract = fetch_osm(
+            whole_area, standard, OverpassOptions(running.url, timeout_s=30, rate_limit=False)
+        )
         queries = list(running.queries)
     # osmnx asked with the one walkable definition
     assert sum(standard.walkable.overpass_filter() in q for q in queries) == 1
@@ -83,33 +89,39 @@ def test_same_facilities_as_the_file(fetched: Extract, sample_extract: Extract) 
     assert (got.loc[want.index, "name"] == want["name"]).all()
 
 
-def test_same_nearest_answers(fetched: Extract, sample_extract: Extract,
-                              standard: Standard) -> None:
-    regions = [Region("helsinki", StreetNetwork.from_frames(e.nodes, e.edges), e.facilities,
-                      standard) for e in (fetched, sample_extract)]
+def test_same_nearest_answers(
+    fetched: Extract, sample_extract: Extract, standard: Standard
+) -> None:
+    regions = [
+        Region("helsinki", StreetNetwork.from_frames(e.nodes, e.edges), e.facilities, standard)
+        for e in (fetched, sample_extract)
+    ]
     for lon, lat in POINTS:
         got, want = (r.nearest(lon, lat, k=2, routes=False) for r in regions)
         for category, hits in want.by_category.items():
             other = got.by_category[category]
             assert [h.id for h in other] == [h.id for h in hits], (lon, lat, category)
             assert [h.distance_m for h in other] == pytest.approx(
-                [h.distance_m for h in hits], abs=0.01)
+                [h.distance_m for h in hits], abs=0.01
+            )
 
 
-def test_server_error_is_clear(server: OverpassServer, standard: Standard,
-                               whole_area: shapely.Polygon) -> None:
+def test_server_error_is_clear(
+    server: OverpassServer, standard: Standard, whole_area: shapely.Polygon
+) -> None:
     server.mode = "error"
     with pytest.raises(OverpassError, match=r"answered with an error.*500"):
-        fetch_osm(whole_area, standard, OverpassOptions(server.url, timeout_s=5,
-                                                        rate_limit=False))
+        fetch_osm(whole_area, standard, OverpassOptions(server.url, timeout_s=5, rate_limit=False))
 
 
-def test_timeout_is_clear(server: OverpassServer, standard: Standard,
-                          whole_area: shapely.Polygon) -> None:
+def test_timeout_is_clear(
+    server: OverpassServer, standard: Standard, whole_area: shapely.Polygon
+) -> None:
     server.mode, server.delay_s = "timeout", 2.0
     with pytest.raises(OverpassError, match="no answer in time"):
-        fetch_osm(whole_area, standard, OverpassOptions(server.url, timeout_s=0.5,
-                                                        rate_limit=False))
+        fetch_osm(
+            whole_area, standard, OverpassOptions(server.url, timeout_s=0.5, rate_limit=False)
+        )
 
 
 def test_areas(tmp_path: Path, whole_area: shapely.Polygon) -> None:
@@ -129,41 +141,78 @@ def test_place_names(server: OverpassServer, whole_area: shapely.Polygon) -> Non
         area_polygon("Atlantis", server.nominatim_url)
 
 
-def test_cli_fetch_place(server: OverpassServer, whole_area: shapely.Polygon, tmp_path: Path,
-                         sample_extract: Extract, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_fetch_place(
+    server: OverpassServer,
+    whole_area: shapely.Polygon,
+    tmp_path: Path,
+    sample_extract: Extract,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     server.places["Haishu District, Ningbo, China"] = whole_area  # the sample stands in
     monkeypatch.setenv("LC_OVERPASS_URL", server.url)
     monkeypatch.setenv("LC_OVERPASS_RATE_LIMIT", "false")
     monkeypatch.setenv("LC_NOMINATIM_URL", server.nominatim_url)
-    result = CliRunner().invoke(app, ["fetch", "Haishu District, Ningbo, China", "--region",
-                                      "haishu", "--data-dir", str(tmp_path), "--quiet"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "fetch",
+            "Haishu District, Ningbo, China",
+            "--region",
+            "haishu",
+            "--data-dir",
+            str(tmp_path),
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
     info = FileStore(tmp_path).regions()[0]
     assert info.source == "overpass:Haishu District, Ningbo, China"
     assert info.n_facilities == len(sample_extract.facilities)
 
 
-def test_cli_fetch(server: OverpassServer, whole_area: shapely.Polygon, tmp_path: Path,
-                   sample_extract: Extract, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_fetch(
+    server: OverpassServer,
+    whole_area: shapely.Polygon,
+    tmp_path: Path,
+    sample_extract: Extract,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("LC_OVERPASS_URL", server.url)
     monkeypatch.setenv("LC_OVERPASS_RATE_LIMIT", "false")
     bbox = ",".join(f"{v:.6f}" for v in whole_area.bounds)
-    result = CliRunner().invoke(app, ["fetch", bbox, "--region", "helsinki-online",
-                                      "--data-dir", str(tmp_path), "--quiet"])
+    result = CliRunner().invoke(
+        app, ["fetch", bbox, "--region", "helsinki-online", "--data-dir", str(tmp_path), "--quiet"]
+    )
     assert result.exit_code == 0, result.output
     info = FileStore(tmp_path).regions()[0]
     assert (info.name, info.n_nodes, info.n_facilities) == (
-        "helsinki-online", len(sample_extract.nodes), len(sample_extract.facilities))
+        "helsinki-online",
+        len(sample_extract.nodes),
+        len(sample_extract.facilities),
+    )
 
 
 @pytest.mark.postgis
-def test_fetch_into_postgis(server: OverpassServer, whole_area: shapely.Polygon,
-                            standard: Standard, sample_extract: Extract,
-                            postgis_url: str) -> None:  # noqa: F811
+def test_fetch_into_postgis(
+    server: OverpassServer,
+    whole_area: shapely.Polygon,
+    standard: Standard,
+    sample_extract: Extract,
+    postgis_url: str,  # noqa: F811
+) -> None:
     store = empty_postgis(postgis_url)
-    info = fetch_region(store, "helsinki-online", whole_area, standard,
-                        OverpassOptions(server.url, timeout_s=30, rate_limit=False), "test box")
+    info = fetch_region(
+        store,
+        "helsinki-online",
+        whole_area,
+        standard,
+        OverpassOptions(server.url, timeout_s=30, rate_limit=False),
+        "test box",
+    )
     assert info.source == "overpass:test box"
     back = store.load_region("helsinki-online")
     assert (len(back.nodes), len(back.edges), len(back.facilities)) == (
-        len(sample_extract.nodes), len(sample_extract.edges), len(sample_extract.facilities))
+        len(sample_extract.nodes),
+        len(sample_extract.edges),
+        len(sample_extract.facilities),
+    )

@@ -21,23 +21,31 @@ from tests.handmade import lonlat, region
 
 @pytest.fixture(scope="module")
 def result(standard: Standard) -> tuple[object, PlannerTables]:
-    reg = region({"A": (0, 0), "B": (1000, 0)}, [("A", "B")],
-                 {"c1": ("clinic", 100, 0)}, standard)
+    reg = region({"A": (0, 0), "B": (1000, 0)}, [("A", "B")], {"c1": ("clinic", 100, 0)}, standard)
     ll = np.array([lonlat(x, 0) for x in (0, 500, 900)])
-    frame = demand_frame(gpd.points_from_xy(ll[:, 0], ll[:, 1]), np.array([1.0, 2.0, 3.0]),
-                         np.array(["a", "b", "c"], dtype=object),
-                         np.array(["东", "东", "西"], dtype=object))
+    frame = demand_frame(
+        gpd.points_from_xy(ll[:, 0], ll[:, 1]),
+        np.array([1.0, 2.0, 3.0]),
+        np.array(["a", "b", "c"], dtype=object),
+        np.array(["东", "东", "西"], dtype=object),
+    )
     return reg, plan(reg, place_demand(reg.net, frame), ["clinic"], n_sites=2)
 
 
-def test_geopackage_has_seven_layers(result: tuple[object, PlannerTables], tmp_path: Path
-                                    ) -> None:
+def test_geopackage_has_seven_layers(result: tuple[object, PlannerTables], tmp_path: Path) -> None:
     _, res = result
     path = tmp_path / "out.gpkg"
     assert write_result(res, path) == [path]
     layers = dict(pyogrio.list_layers(path))
-    assert set(layers) == {"points", "gaps", "sites", "coverage", "tiers", "access_scores",
-                           "equity"}
+    assert set(layers) == {
+        "points",
+        "gaps",
+        "sites",
+        "coverage",
+        "tiers",
+        "access_scores",
+        "equity",
+    }
     points = gpd.read_file(path, layer="points")
     assert points["clinic_ok"].tolist() == [True, False, False]
     sites = gpd.read_file(path, layer="sites")
@@ -54,13 +62,20 @@ def test_geopackage_has_seven_layers(result: tuple[object, PlannerTables], tmp_p
     assert set(equity["group"]) == {"everyone"}
 
 
-def test_parquet_and_csv_beside_each_other(result: tuple[object, PlannerTables],
-                                           tmp_path: Path) -> None:
+def test_parquet_and_csv_beside_each_other(
+    result: tuple[object, PlannerTables], tmp_path: Path
+) -> None:
     _, res = result
     files = write_result(res, tmp_path / "r.parquet")
-    assert [f.name for f in files] == ["r.parquet", "r.gaps.parquet", "r.sites.parquet",
-                                       "r.coverage.parquet", "r.tiers.parquet",
-                                       "r.access_scores.parquet", "r.equity.parquet"]
+    assert [f.name for f in files] == [
+        "r.parquet",
+        "r.gaps.parquet",
+        "r.sites.parquet",
+        "r.coverage.parquet",
+        "r.tiers.parquet",
+        "r.access_scores.parquet",
+        "r.equity.parquet",
+    ]
     assert gpd.read_parquet(files[0]).crs.to_epsg() == 4326
     files = write_result(res, tmp_path / "r.csv")
     points = pd.read_csv(files[0])

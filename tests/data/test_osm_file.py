@@ -20,11 +20,18 @@ from livingcircle.geo.standards import Standard
 # A 3 x 1 ladder of footways 0.001 degrees apart (~55 m east-west, ~111 m north-south),
 # a cycleway and a private road that must be left out, and facilities as node and area.
 NODES = {
-    1: (60.0000, 25.000), 2: (60.0000, 25.001), 3: (60.0000, 25.002),
-    4: (60.0010, 25.000), 5: (60.0010, 25.001), 6: (60.0010, 25.002),
-    7: (60.0020, 25.000), 8: (60.0020, 25.001),
+    1: (60.0000, 25.000),
+    2: (60.0000, 25.001),
+    3: (60.0000, 25.002),
+    4: (60.0010, 25.000),
+    5: (60.0010, 25.001),
+    6: (60.0010, 25.002),
+    7: (60.0020, 25.000),
+    8: (60.0020, 25.001),
     # school grounds, a square north-east of node 6
-    20: (60.0012, 25.0022), 21: (60.0012, 25.0030), 22: (60.0018, 25.0030),
+    20: (60.0012, 25.0022),
+    21: (60.0012, 25.0030),
+    22: (60.0018, 25.0030),
     23: (60.0018, 25.0022),
 }
 WAYS = [
@@ -44,8 +51,11 @@ POIS = {
 }
 
 
-def osm_xml(nodes: dict[int, tuple[float, float]] = NODES, ways: list = WAYS,  # type: ignore[type-arg]
-            pois: dict[int, dict[str, str]] = POIS) -> str:
+def osm_xml(
+    nodes: dict[int, tuple[float, float]] = NODES,
+    ways: list = WAYS,  # type: ignore[type-arg]
+    pois: dict[int, dict[str, str]] = POIS,
+) -> str:
     out = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="test">']
     for nid, (lat, lon) in nodes.items():
         tags = "".join(f'<tag k="{k}" v="{v}"/>' for k, v in pois.get(nid, {}).items())
@@ -137,8 +147,9 @@ def test_extract_without_streets(tmp_path: Path, standard: Standard) -> None:
         read_osm_file(path, standard)
 
 
-def test_failed_load_keeps_the_loaded_region(tmp_path: Path, ladder: Path,
-                                             standard: Standard) -> None:
+def test_failed_load_keeps_the_loaded_region(
+    tmp_path: Path, ladder: Path, standard: Standard
+) -> None:
     store = FileStore(tmp_path / "store")
     first = load_osm(store, ladder, "ladder", standard)
     broken = tmp_path / "broken.osm"
@@ -150,9 +161,9 @@ def test_failed_load_keeps_the_loaded_region(tmp_path: Path, ladder: Path,
     assert len(store.load_region("ladder").edges) == 7
 
 
-def test_write_failure_leaves_no_partial_version(tmp_path: Path, ladder: Path,
-                                                 standard: Standard,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_write_failure_leaves_no_partial_version(
+    tmp_path: Path, ladder: Path, standard: Standard, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = FileStore(tmp_path / "store")
     first = load_osm(store, ladder, "ladder", standard)
 

@@ -30,10 +30,12 @@ def test_sample_homes_come_from_residential_buildings(sample_region: Region) -> 
     assert again.drop(columns="geometry").equals(homes.drop(columns="geometry"))
 
 
-def test_sample_homes_without_buildings_are_street_nodes(sample_region: Region,
-                                                        sample_extract: Extract) -> None:
-    elsewhere = Region("elsewhere", sample_region.net, sample_extract.facilities,
-                       sample_region.standard)  # not the sample: no OSM file is assumed
+def test_sample_homes_without_buildings_are_street_nodes(
+    sample_region: Region, sample_extract: Extract
+) -> None:
+    elsewhere = Region(
+        "elsewhere", sample_region.net, sample_extract.facilities, sample_region.standard
+    )  # not the sample: no OSM file is assumed
     homes = sample_homes(elsewhere, population=1000)
     assert len(homes) == sample_region.net.n_nodes
     assert homes["population"].sum() == pytest.approx(1000, abs=1)

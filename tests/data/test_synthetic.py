@@ -15,8 +15,18 @@ from livingcircle.geo.standards import load_standard
 
 N = 400
 EDGE_COLUMNS = ["edge", "u", "v", "length_m", "oneway", "way_id", "highway", "name", "geometry"]
-FACILITY_COLUMNS = ["id", "source", "source_id", "name", "name_zh", "name_en", "category",
-                    "opening_hours", "tags", "geometry"]
+FACILITY_COLUMNS = [
+    "id",
+    "source",
+    "source_id",
+    "name",
+    "name_zh",
+    "name_en",
+    "category",
+    "opening_hours",
+    "tags",
+    "geometry",
+]
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +47,14 @@ def test_edges_schema(city: tuple[pd.DataFrame, gpd.GeoDataFrame, gpd.GeoDataFra
     nodes, edges, _ = city
     assert list(edges.columns) == EDGE_COLUMNS
     assert edges.crs == "EPSG:4326"
-    for col, dtype in [("edge", np.int32), ("u", np.int32), ("v", np.int32),
-                       ("length_m", np.float64), ("oneway", np.bool_), ("way_id", np.int64)]:
+    for col, dtype in [
+        ("edge", np.int32),
+        ("u", np.int32),
+        ("v", np.int32),
+        ("length_m", np.float64),
+        ("oneway", np.bool_),
+        ("way_id", np.int64),
+    ]:
         assert edges[col].dtype == dtype, col
     assert pd.api.types.is_string_dtype(edges["highway"])
     assert pd.api.types.is_string_dtype(edges["name"])
@@ -52,8 +68,7 @@ def test_edges_schema(city: tuple[pd.DataFrame, gpd.GeoDataFrame, gpd.GeoDataFra
     coords = shapely.get_coordinates(edges.geometry.to_numpy()).reshape(-1, 2, 2)
     lonlat = nodes[["lon", "lat"]].to_numpy()
     assert np.array_equal(coords[:, 0], lonlat[u]) and np.array_equal(coords[:, 1], lonlat[v])
-    exact = np.array([geodesic_m(shapely.get_coordinates(g))
-                      for g in edges.geometry])
+    exact = np.array([geodesic_m(shapely.get_coordinates(g)) for g in edges.geometry])
     length = edges["length_m"].to_numpy()
     assert (length > 0).all()
     np.testing.assert_allclose(length, exact, rtol=0, atol=1e-6)

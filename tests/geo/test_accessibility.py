@@ -34,8 +34,9 @@ def test_one_pass_per_category_equals_nearest(sample_region: Region, standard: S
 
 def test_one_way_streets_are_walked_the_right_way(standard: Standard) -> None:
     nodes = {"A": (0, 0), "B": (100, 0), "C": (50, 80)}
-    reg = region(nodes, [("A", "B", True), ("B", "C"), ("C", "A")],
-                 {"f": ("clinic", 70, 0)}, standard)
+    reg = region(
+        nodes, [("A", "B", True), ("B", "C"), ("C", "A")], {"f": ("clinic", 70, 0)}, standard
+    )
     fac = reg.facilities
     node_d = distance_to_nearest(reg.net, fac.snap)
     side = np.hypot(50, 80)

@@ -22,8 +22,7 @@ def china_points() -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("crs", ["gcj02", "bd09", "EPSG:4547", "EPSG:32651", "wgs84"])
-def test_round_trip_under_one_metre(china_points: tuple[np.ndarray, np.ndarray],
-                                    crs: str) -> None:
+def test_round_trip_under_one_metre(china_points: tuple[np.ndarray, np.ndarray], crs: str) -> None:
     lon, lat = china_points
     x, y = from_wgs84(lon, lat, crs)
     back_lon, back_lat = to_wgs84(x, y, crs)
@@ -32,8 +31,9 @@ def test_round_trip_under_one_metre(china_points: tuple[np.ndarray, np.ndarray],
 
 
 @pytest.mark.parametrize(("crs", "least_m"), [("gcj02", 100.0), ("bd09", 300.0)])
-def test_chinese_offsets_are_real(china_points: tuple[np.ndarray, np.ndarray], crs: str,
-                                  least_m: float) -> None:
+def test_chinese_offsets_are_real(
+    china_points: tuple[np.ndarray, np.ndarray], crs: str, least_m: float
+) -> None:
     lon, lat = china_points
     x, y = from_wgs84(lon[:500], lat[:500], crs)
     _, _, offset = GEOD.inv(lon[:500], lat[:500], x, y)

@@ -65,8 +65,9 @@ def test_street_nodes_fallback_and_communities(standard: Standard) -> None:
     reg = region({"A": (0, 0), "B": (200, 0)}, [("A", "B")], {}, standard)
     d = demand_from_nodes(reg.net, reg.unproject(reg.net.node_xy), total=1000)
     assert d["population"].tolist() == [500, 500]
-    west = shapely.Polygon([lonlat(x, y) for x, y in ((-50, -50), (100, -50), (100, 50),
-                                                       (-50, 50))])
+    west = shapely.Polygon(
+        [lonlat(x, y) for x, y in ((-50, -50), (100, -50), (100, 50), (-50, 50))]
+    )
     bounds = gpd.GeoDataFrame({"name": ["west"]}, geometry=[west], crs="EPSG:4326")
     named = assign_communities(d, bounds)
     assert named["community"].tolist() == ["west", ""]
@@ -75,8 +76,11 @@ def test_street_nodes_fallback_and_communities(standard: Standard) -> None:
 def test_place_demand_drops_points_too_far_from_a_street(standard: Standard) -> None:
     reg = region({"A": (0, 0), "B": (200, 0)}, [("A", "B")], {}, standard)
     ll = np.array([lonlat(50, 10), lonlat(50, 900)])
-    frame = demand_frame(gpd.points_from_xy(ll[:, 0], ll[:, 1]), np.array([3.0, 7.0]),
-                         np.array(["near", "far"], dtype=object))
+    frame = demand_frame(
+        gpd.points_from_xy(ll[:, 0], ll[:, 1]),
+        np.array([3.0, 7.0]),
+        np.array(["near", "far"], dtype=object),
+    )
     placed = place_demand(reg.net, frame, 250)
     assert len(placed) == 1 and placed.frame["id"].tolist() == ["near"]
     assert placed.dropped == 1 and placed.dropped_population == 7

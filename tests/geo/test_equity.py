@@ -54,12 +54,16 @@ def test_worst_decile() -> None:
     assert worst_decile(np.zeros(0), np.zeros(0)).homes == 0
 
 
-def homes(reg: Region, xs: list[float], pop: list[float], community: list[str],
-          **columns: list[float]) -> Demand:
+def homes(
+    reg: Region, xs: list[float], pop: list[float], community: list[str], **columns: list[float]
+) -> Demand:
     ll = np.array([lonlat(x, 0) for x in xs])
-    frame = demand_frame(gpd.points_from_xy(ll[:, 0], ll[:, 1]), np.asarray(pop, float),
-                         np.array([f"h{i}" for i in range(len(xs))], dtype=object),
-                         np.array(community, dtype=object))
+    frame = demand_frame(
+        gpd.points_from_xy(ll[:, 0], ll[:, 1]),
+        np.asarray(pop, float),
+        np.array([f"h{i}" for i in range(len(xs))], dtype=object),
+        np.array(community, dtype=object),
+    )
     for name, values in columns.items():
         frame[name] = values
     return place_demand(reg.net, frame)
@@ -68,10 +72,14 @@ def homes(reg: Region, xs: list[float], pop: list[float], community: list[str],
 @pytest.fixture(scope="module")
 def street(standard: Standard) -> tuple[Region, Demand, Analysis]:
     """A 1.2 km street with a clinic at 0 m; homes at 100, 280, 450, 800 m and one at 1200."""
-    reg = region({"A": (0, 0), "B": (1200, 0)}, [("A", "B")], {"c": ("clinic", 0, 0)},
-                 standard)
-    dem = homes(reg, [100, 280, 450, 800, 1200], [10, 20, 30, 40, 50], ["a", "a", "b", "b", "b"],
-                elderly=[5, 10, 0, 20, 0])
+    reg = region({"A": (0, 0), "B": (1200, 0)}, [("A", "B")], {"c": ("clinic", 0, 0)}, standard)
+    dem = homes(
+        reg,
+        [100, 280, 450, 800, 1200],
+        [10, 20, 30, 40, 50],
+        ["a", "a", "b", "b", "b"],
+        elderly=[5, 10, 0, 20, 0],
+    )
     return reg, dem, analyse(reg, dem, ["clinic", "hospital"], k=1, minutes=(5, 10, 15))
 
 
@@ -80,8 +88,7 @@ def test_everyone_per_community_and_district(street: tuple[Region, Demand, Analy
     table = equity(res)
     assert set(table["group"]) == {EVERYONE, "elderly"}
     assert table["community"].iloc[0] == DISTRICT
-    row = table.set_index(["community", "group", "category"]).loc[(DISTRICT, EVERYONE,
-                                                                   "clinic")]
+    row = table.set_index(["community", "group", "category"]).loc[(DISTRICT, EVERYONE, "clinic")]
     t = np.array([100, 280, 450, 800, 1200]) / 60
     pop = np.array([10, 20, 30, 40, 50.0])
     assert row["population"] == 150 and row["unreachable_population"] == 0
@@ -98,35 +105,33 @@ def test_everyone_per_community_and_district(street: tuple[Region, Demand, Analy
     assert row["worst_decile_mean_minutes"] == pytest.approx(20, abs=1e-3)
     b = table.set_index(["community", "group", "category"]).loc[("b", EVERYONE, "clinic")]
     assert b["population"] == 120 and b["within_5min_share"] == 0
-    hospital = table.set_index(["community", "group", "category"]).loc[(DISTRICT, EVERYONE,
-                                                                        "hospital")]
+    hospital = table.set_index(["community", "group", "category"]).loc[
+        (DISTRICT, EVERYONE, "hospital")
+    ]
     assert hospital["unreachable_population"] == 150 and np.isnan(hospital["mean_minutes"])
     # no one reaches a hospital: the worst tenth is the first home of the ties
-    assert np.isnan(hospital["gini"]) and hospital["worst_decile_share"] == pytest.approx(
-        10 / 150)
+    assert np.isnan(hospital["gini"]) and hospital["worst_decile_share"] == pytest.approx(10 / 150)
 
 
-def test_older_residents_walk_at_the_elderly_pace(street: tuple[Region, Demand, Analysis]
-                                                  ) -> None:
+def test_older_residents_walk_at_the_elderly_pace(street: tuple[Region, Demand, Analysis]) -> None:
     _, _, res = street
     table = equity(res, ["clinic"]).set_index(["community", "group"])
     old = table.loc[(DISTRICT, "elderly")]
     assert old["speed_m_s"] == res.standard.profiles["elderly"].speed_m_s == 0.8
     assert old["population"] == 35
     # at 0.8 m/s: 100 m is 2.1 min, 280 m is 5.8 min (over five minutes: 240 m), 800 m 16.7
-    assert old["mean_minutes"] == pytest.approx((5 * 100 + 10 * 280 + 20 * 800) / 35 / 48,
-                                                abs=1e-3)
+    assert old["mean_minutes"] == pytest.approx((5 * 100 + 10 * 280 + 20 * 800) / 35 / 48, abs=1e-3)
     assert old["within_5min_share"] == pytest.approx(5 / 35)
     assert old["within_10min_share"] == pytest.approx(15 / 35)  # 500 m at 1 m/s: 400 m
     assert old["within_15min_share"] == pytest.approx(15 / 35)  # 800 m: 800 at 0.8 m/s
     assert table.loc[("b", "elderly"), "population"] == 20
 
 
-def test_groups_from_shares_and_a_mapping(street: tuple[Region, Demand, Analysis],
-                                          standard: Standard) -> None:
+def test_groups_from_shares_and_a_mapping(
+    street: tuple[Region, Demand, Analysis], standard: Standard
+) -> None:
     reg, _, _ = street
-    dem = homes(reg, [100, 800], [10, 40], ["a", "b"], children_share=[0.5, 0.25],
-                under3=[1, 2])
+    dem = homes(reg, [100, 800], [10, 40], ["a", "b"], children_share=[0.5, 0.25], under3=[1, 2])
     groups = resident_groups(dem)
     assert list(groups) == [EVERYONE, "children"]
     assert groups["children"].tolist() == [5, 10]
@@ -142,8 +147,11 @@ def test_bad_groups_say_what_is_allowed(street: tuple[Region, Demand, Analysis])
     with pytest.raises(InvalidParameter, match=r"no column 'over65'; columns: id, population"):
         resident_groups(dem, {"elderly": "over65"})
     bad = homes(reg, [100, 800], [10, 40], ["a", "b"], elderly=[11, 2])
-    with pytest.raises(InvalidParameter, match=r"'elderly'.*1 homes.*allowed: residents from 0 "
-                                               r"to the home's population"):
+    with pytest.raises(
+        InvalidParameter,
+        match=r"'elderly'.*1 homes.*allowed: residents from 0 "
+        r"to the home's population",
+    ):
         resident_groups(bad)
     bad = homes(reg, [100, 800], [10, 40], ["a", "b"], elderly_share=[0.5, 1.5])
     with pytest.raises(InvalidParameter, match="allowed: a share from 0 to 1"):

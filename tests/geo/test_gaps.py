@@ -20,22 +20,31 @@ from tests.geo.test_reference_dijkstra import query_points
 from tests.handmade import lonlat, region
 
 
-def demand_at(reg: Region, xy: list[tuple[float, float]], pop: list[float],
-              community: list[str] | None = None) -> Demand:
+def demand_at(
+    reg: Region, xy: list[tuple[float, float]], pop: list[float], community: list[str] | None = None
+) -> Demand:
     ll = np.array([lonlat(x, y) for x, y in xy])
-    frame = demand_frame(gpd.points_from_xy(ll[:, 0], ll[:, 1]), np.asarray(pop, float),
-                         np.array([f"p{i}" for i in range(len(xy))], dtype=object),
-                         None if community is None else np.array(community, dtype=object))
+    frame = demand_frame(
+        gpd.points_from_xy(ll[:, 0], ll[:, 1]),
+        np.asarray(pop, float),
+        np.array([f"p{i}" for i in range(len(xy))], dtype=object),
+        None if community is None else np.array(community, dtype=object),
+    )
     return place_demand(reg.net, frame)
 
 
 @pytest.fixture(scope="module")
 def line(standard: Standard) -> tuple[Region, Demand, Analysis]:
     """A 1 km street with clinics at 100 m and 620 m and four homes."""
-    reg = region({"A": (0, 0), "B": (1000, 0)}, [("A", "B")],
-                 {"c1": ("clinic", 100, 0), "c2": ("clinic", 620, 0)}, standard)
-    dem = demand_at(reg, [(0, 0), (350, 40), (880, 0), (1000, 0)], [10, 20, 30, 40],
-                    ["a", "a", "b", "b"])
+    reg = region(
+        {"A": (0, 0), "B": (1000, 0)},
+        [("A", "B")],
+        {"c1": ("clinic", 100, 0), "c2": ("clinic", 620, 0)},
+        standard,
+    )
+    dem = demand_at(
+        reg, [(0, 0), (350, 40), (880, 0), (1000, 0)], [10, 20, 30, 40], ["a", "a", "b", "b"]
+    )
     return reg, dem, analyse(reg, dem, k=3, minutes=(5, 15))
 
 
@@ -50,13 +59,13 @@ def test_times_k_nearest_and_counts_on_a_line(line: tuple[Region, Demand, Analys
     assert np.isinf(acc.k_nearest_m[:, 2]).all()  # only two clinics
     # within 5 min (300 m) and 15 min (900 m) at 1 m/s
     assert acc.within.tolist() == [[1, 2], [1, 2], [1, 2], [0, 1]]
-    assert res.minutes_to("clinic") == pytest.approx(np.array([100, 290, 260, 380]) / 60,
-                                                     abs=0.01)
+    assert res.minutes_to("clinic") == pytest.approx(np.array([100, 290, 260, 380]) / 60, abs=0.01)
     assert np.isinf(res.categories["hospital"].nearest_m).all()
 
 
 def test_coverage_shares_and_population_weighted_time(
-        line: tuple[Region, Demand, Analysis]) -> None:
+    line: tuple[Region, Demand, Analysis],
+) -> None:
     _, _, res = line
     cov = res.coverage().set_index(["community", "category"])
     clinic = cov.loc[(DISTRICT, "clinic")]
@@ -69,7 +78,8 @@ def test_coverage_shares_and_population_weighted_time(
     assert cov.loc[("a", "clinic"), "covered_share"] == pytest.approx(1.0)
     assert cov.loc[("b", "clinic"), "covered_share"] == pytest.approx(30 / 70)
     assert cov.loc[("b", "clinic"), "mean_minutes"] == pytest.approx(
-        (30 * 260 + 40 * 380) / 70 / 60, abs=1e-3)
+        (30 * 260 + 40 * 380) / 70 / 60, abs=1e-3
+    )
     hospital = cov.loc[(DISTRICT, "hospital")]
     assert hospital["covered_share"] == 0 and hospital["unreachable_population"] == 100
     assert np.isnan(hospital["mean_minutes"])
@@ -105,8 +115,9 @@ def test_points_frame_columns(line: tuple[Region, Demand, Analysis]) -> None:
 def test_one_way_street_changes_who_is_covered(standard: Standard) -> None:
     # A -> B one way for walkers; a clinic at 100 m; B is joined back to A by a long detour
     nodes = {"A": (0, 0), "B": (400, 0), "C": (200, 300)}
-    reg = region(nodes, [("A", "B", True), ("B", "C"), ("C", "A")],
-                 {"c": ("clinic", 100, 0)}, standard)
+    reg = region(
+        nodes, [("A", "B", True), ("B", "C"), ("C", "A")], {"c": ("clinic", 100, 0)}, standard
+    )
     dem = demand_at(reg, [(50, 0), (250, 0)], [1, 1])
     acc = analyse(reg, dem, categories=["clinic"]).categories["clinic"]
     detour = 2 * np.hypot(200, 300)
@@ -132,15 +143,19 @@ def test_gap_areas_hold_the_uncovered_population(line: tuple[Region, Demand, Ana
 def street(standard: Standard) -> tuple[Region, Analysis]:
     """Five junctions 400 m apart, no clinic, homes in three clusters."""
     nodes = {n: (400 * i, 0) for i, n in enumerate("ABCDE")}
-    reg = region(nodes, [(a, b) for a, b in zip("ABCD", "BCDE", strict=True)],
-                 {"s": ("supermarket", 0, 0)}, standard)
-    dem = demand_at(reg, [(0, 0), (800, 0), (850, 0), (1600, 0), (1450, 0)],
-                    [5, 50, 10, 20, 1])
+    reg = region(
+        nodes,
+        [(a, b) for a, b in zip("ABCD", "BCDE", strict=True)],
+        {"s": ("supermarket", 0, 0)},
+        standard,
+    )
+    dem = demand_at(reg, [(0, 0), (800, 0), (850, 0), (1600, 0), (1450, 0)], [5, 50, 10, 20, 1])
     return reg, analyse(reg, dem, categories=["clinic", "supermarket"])
 
 
 def test_greedy_siting_picks_by_gain_and_updates_what_is_left(
-        street: tuple[Region, Analysis]) -> None:
+    street: tuple[Region, Analysis],
+) -> None:
     reg, res = street
     siting = best_sites(reg, res, "clinic", n=5)
     picks = siting.picks
@@ -187,16 +202,19 @@ def test_bad_parameters(line: tuple[Region, Demand, Analysis]) -> None:
         analyse(reg, dem, categories=["nope"])
 
 
-def test_every_point_equals_the_engine_on_the_sample(sample_region: Region,
-                                                     standard: Standard) -> None:
+def test_every_point_equals_the_engine_on_the_sample(
+    sample_region: Region, standard: Standard
+) -> None:
     reg = sample_region
     points = query_points(reg, 40, seed=11)
     ll = np.array(points)
-    frame = demand_frame(gpd.points_from_xy(ll[:, 0], ll[:, 1]), np.ones(len(ll)),
-                         np.array([f"q{i}" for i in range(len(ll))], dtype=object))
+    frame = demand_frame(
+        gpd.points_from_xy(ll[:, 0], ll[:, 1]),
+        np.ones(len(ll)),
+        np.array([f"q{i}" for i in range(len(ll))], dtype=object),
+    )
     dem = place_demand(reg.net, frame, reg.max_snap_m)
-    kept = [p for p, ok in zip(points, np.isin(frame["id"], dem.frame["id"]), strict=True)
-            if ok]
+    kept = [p for p, ok in zip(points, np.isin(frame["id"], dem.frame["id"]), strict=True) if ok]
     res = analyse(reg, dem, k=3)
     checked = 0
     for i, (lon, lat) in enumerate(kept):

@@ -77,13 +77,15 @@ def test_one_way_path_forces_the_detour(standard: Standard, prepared: bool) -> N
     # ... and its route goes round the loop too, not 25 m back against the traffic
     assert hit.route is not None
     assert Geod(ellps="WGS84").geometry_length(hit.route) == pytest.approx(
-        5 + 2 * side + 70, abs=1.0)
+        5 + 2 * side + 70, abs=1.0
+    )
     # start 50 m along: the clinic is 20 m ahead, with the traffic
     hit = reg.nearest(*lonlat(50, -3), ["clinic"], speed_m_s=1.0).by_category["clinic"][0]
     assert hit.distance_m == pytest.approx(3 + 20, abs=TOL)
     # a two-way copy of the same network takes the short way back
-    two_way = region(nodes, [("A", "B"), ("B", "C"), ("C", "A")],
-                     {"f": ("clinic", 70, 0)}, standard, prepared)
+    two_way = region(
+        nodes, [("A", "B"), ("B", "C"), ("C", "A")], {"f": ("clinic", 70, 0)}, standard, prepared
+    )
     hit = two_way.nearest(*lonlat(95, -3), ["clinic"], speed_m_s=1.0).by_category["clinic"][0]
     assert hit.distance_m == pytest.approx(3 + 25, abs=TOL)
 
@@ -174,4 +176,3 @@ def test_prepared_search_goes_only_as_far_as_the_answer(standard: Standard) -> N
     # edge), where the widening search needs a second one of 4 km
     assert ready.nearest(*lonlat(100, 0), ["clinic"]).searched_m == pytest.approx(2000, abs=1)
     assert plain.nearest(*lonlat(100, 0), ["clinic"]).searched_m == 4000.0
-

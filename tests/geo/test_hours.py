@@ -49,8 +49,18 @@ def test_always_open_never_closes_soon() -> None:
     assert (state.status, state.closes_at, state.closing_soon) == ("open", None, False)
 
 
-@pytest.mark.parametrize("text", ["garbage", "", "   ", "Mo-Fr 25:00-26:00", "open daily",
-                                  "Mo-Fr 08:00-18:00 unknown", '"by appointment"'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "garbage",
+        "",
+        "   ",
+        "Mo-Fr 25:00-26:00",
+        "open daily",
+        "Mo-Fr 08:00-18:00 unknown",
+        '"by appointment"',
+    ],
+)
 def test_what_cannot_be_read_is_unknown_never_an_error(text: str) -> None:
     book = hours(text)
     state = book.state(text, at(15, 10))
@@ -76,11 +86,13 @@ def test_a_moment_without_offset_is_local_time_and_offsets_are_converted() -> No
     assert book.state(text, datetime(2025, 1, 15, 16, 30, tzinfo=UTC)).status == "closed"
     summer = book.state(text, datetime(2025, 7, 15, 14, 30, tzinfo=UTC))  # 17:30 local
     assert summer.status == "open" and summer.closing_soon
-    assert summer.closes_at is not None and summer.closes_at.isoformat() == \
-        "2025-07-15T18:00:00+03:00"
+    assert (
+        summer.closes_at is not None and summer.closes_at.isoformat() == "2025-07-15T18:00:00+03:00"
+    )
     winter = book.state(text, at(15, 17, 30))  # naive: Helsinki's clock
-    assert winter.closes_at is not None and winter.closes_at.isoformat() == \
-        "2025-01-15T18:00:00+02:00"
+    assert (
+        winter.closes_at is not None and winter.closes_at.isoformat() == "2025-01-15T18:00:00+02:00"
+    )
     # 03:30 on 30 March 2025 never happened in Helsinki (clocks went 03:00 -> 04:00)
     assert book.local(datetime(2025, 3, 30, 3, 30)).utcoffset() is not None
     assert book.state("24/7", datetime(2025, 3, 30, 3, 30)).status == "open"
@@ -105,17 +117,33 @@ def test_time_zone_of_a_point_offline() -> None:
     assert timezone_at(121.55, 29.87) == "Asia/Shanghai"  # Ningbo
 
 
-@pytest.mark.parametrize(("text", "offset"), [
-    ("2025-01-15T17:45", None), ("2025-01-15T17:45:30", None), ("2025-01-15 17:45", None),
-    ("2025-01-15T17:45+02:00", 7200), ("2025-01-15T15:45Z", 0)])
+@pytest.mark.parametrize(
+    ("text", "offset"),
+    [
+        ("2025-01-15T17:45", None),
+        ("2025-01-15T17:45:30", None),
+        ("2025-01-15 17:45", None),
+        ("2025-01-15T17:45+02:00", 7200),
+        ("2025-01-15T15:45Z", 0),
+    ],
+)
 def test_open_at_is_iso_8601(text: str, offset: int | None) -> None:
     when = parse_open_at(text)
     got = when.utcoffset()
     assert (None if got is None else got.total_seconds()) == offset
 
 
-@pytest.mark.parametrize("text", ["tomorrow", "2025-01-15", "15.01.2025 17:45", "2025-13-01T10:00",
-                                  "", "2025-01-15T17:45+25:00"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tomorrow",
+        "2025-01-15",
+        "15.01.2025 17:45",
+        "2025-13-01T10:00",
+        "",
+        "2025-01-15T17:45+25:00",
+    ],
+)
 def test_bad_open_at_names_the_format(text: str) -> None:
     with pytest.raises(InvalidParameter, match=r"ISO 8601.*YYYY-MM-DDTHH:MM"):
         parse_open_at(text)
@@ -124,11 +152,16 @@ def test_bad_open_at_names_the_format(text: str) -> None:
 def test_standards_file_names_time_zones_and_minutes(tmp_path: Path) -> None:
     base = DEFAULT_STANDARDS_FILE.read_text(encoding="utf-8")
     good = tmp_path / "good.toml"
-    good.write_text(base.replace("closing_soon_minutes = 30", "closing_soon_minutes = 45")
-                    + '\n[timezones]\nhaishu = "Asia/Shanghai"\n', encoding="utf-8")
+    good.write_text(
+        base.replace("closing_soon_minutes = 30", "closing_soon_minutes = 45")
+        + '\n[timezones]\nhaishu = "Asia/Shanghai"\n',
+        encoding="utf-8",
+    )
     standard = load_standard(good)
     assert (standard.closing_soon_minutes, dict(standard.timezones)) == (
-        45, {"haishu": "Asia/Shanghai"})
+        45,
+        {"haishu": "Asia/Shanghai"},
+    )
     bad = tmp_path / "bad.toml"
     bad.write_text(base + '\n[timezones]\nhaishu = "Asia/Ningbo"\n', encoding="utf-8")
     with pytest.raises(InvalidParameter, match=r"Asia/Ningbo.*IANA"):
@@ -152,8 +185,8 @@ def _region_of(sample_extract: Extract, standard: Standard, keep: gpd.GeoDataFra
 
 @pytest.mark.parametrize("include_unknown", [False, True], ids=["open", "open-or-unknown"])
 def test_open_now_equals_nearest_among_the_open_ones_only(
-        sample_region: Region, sample_extract: Extract, standard: Standard,
-        include_unknown: bool) -> None:
+    sample_region: Region, sample_extract: Extract, standard: Standard, include_unknown: bool
+) -> None:
     """k open facilities: the same as asking a region that only has the open ones."""
     fac = sample_region.facilities
     mask = sample_region.hours.open_mask(np.arange(len(fac.category)), EVENING, include_unknown)
@@ -162,28 +195,38 @@ def test_open_now_equals_nearest_among_the_open_ones_only(
     only_open = _region_of(sample_extract, standard, frame[frame["id"].isin(keep_ids)])
     compared = 0
     for lon, lat in query_points(sample_region, 12, seed=3):
-        got = sample_region.nearest(lon, lat, k=3, open_at=EVENING, open_now=True,
-                                    include_unknown=include_unknown, routes=False)
+        got = sample_region.nearest(
+            lon,
+            lat,
+            k=3,
+            open_at=EVENING,
+            open_now=True,
+            include_unknown=include_unknown,
+            routes=False,
+        )
         want = only_open.nearest(lon, lat, k=3, open_at=EVENING, routes=False)
         for cat, hits in want.by_category.items():
-            assert [(h.id, h.distance_m) for h in got.by_category[cat]] == \
-                [(h.id, h.distance_m) for h in hits], cat
+            assert [(h.id, h.distance_m) for h in got.by_category[cat]] == [
+                (h.id, h.distance_m) for h in hits
+            ], cat
             compared += len(hits)
             allowed = {"open", "unknown"} if include_unknown else {"open"}
             assert {h.open_status for h in got.by_category[cat]} <= allowed
     assert compared > 40
 
 
-def test_open_now_with_prepared_fields_still_finds_k(sample_extract: Extract,
-                                                     standard: Standard) -> None:
+def test_open_now_with_prepared_fields_still_finds_k(
+    sample_extract: Extract, standard: Standard
+) -> None:
     # the distance fields know the nearest of any status; open ones farther are still found
     region = _region_of(sample_extract, standard, sample_extract.facilities).prepare_nearest()
     fac = region.facilities
     is_open = region.hours.open_mask(np.arange(len(fac.category)), EVENING)
     cats = ["pharmacy", "supermarket", "convenience"]
     plain = region.nearest(24.9414, 60.1710, cats, k=3, open_at=EVENING, routes=False)
-    open_ = region.nearest(24.9414, 60.1710, cats, k=3, open_at=EVENING, open_now=True,
-                           routes=False)
+    open_ = region.nearest(
+        24.9414, 60.1710, cats, k=3, open_at=EVENING, open_now=True, routes=False
+    )
     for cat in cats:
         n_open = int((is_open & (fac.category == standard.category_index(cat))).sum())
         assert len(open_.by_category[cat]) == min(3, n_open) > 1, cat
@@ -197,10 +240,14 @@ def test_catchment_statuses_follow_open_at(sample_region: Region) -> None:
     assert noon.facilities.open_status.count("open") > night.facilities.open_status.count("open")
     props = noon.facilities.features()
     known = [p["properties"] for p in props if p["properties"]["open_status"] == "open"]
-    assert known and all("closes_at" in p or p["opening_hours"] == "24/7" for p in known
-                         if "opening_hours" in p)
-    assert all(p["properties"]["open_status"] == "unknown" for p in props
-               if "opening_hours" not in p["properties"])
+    assert known and all(
+        "closes_at" in p or p["opening_hours"] == "24/7" for p in known if "opening_hours" in p
+    )
+    assert all(
+        p["properties"]["open_status"] == "unknown"
+        for p in props
+        if "opening_hours" not in p["properties"]
+    )
 
 
 def test_only_mask_of_the_wrong_shape_is_refused(sample_region: Region) -> None:

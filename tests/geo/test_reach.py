@@ -22,25 +22,33 @@ def sample_points(reg: Region, n: int, seed: int) -> Snap:
     fs = reg.facilities.snap[np.arange(min(n, len(reg.facilities.category)))]
     off = np.clip(fs.offset_m + rng.uniform(-30, 30, len(fs)), 0, reg.net.edge_length[fs.edge])
     on = Snap(fs.edge, off, rng.uniform(0, 20, len(fs)), fs.xy)
-    return Snap(*(np.concatenate([a, b]) for a, b in
-                  zip((near.edge, near.offset_m, near.access_m, near.xy),
-                      (on.edge, on.offset_m, on.access_m, on.xy), strict=True)))
+    return Snap(
+        *(
+            np.concatenate([a, b])
+            for a, b in zip(
+                (near.edge, near.offset_m, near.access_m, near.xy),
+                (on.edge, on.offset_m, on.access_m, on.xy),
+                strict=True,
+            )
+        )
+    )
 
 
-def pairs_by_place(rg: ReachGraph, places: Snap, points: Snap, radius: float,
-                   tile_m: float | None = None) -> dict[int, dict[int, float]]:
+def pairs_by_place(
+    rg: ReachGraph, places: Snap, points: Snap, radius: float, tile_m: float | None = None
+) -> dict[int, dict[int, float]]:
     out: dict[int, dict[int, float]] = {}
     for ch in rg.pairs_within(places, points, radius, tile_m):
-        for pl, pt, d in zip(ch.place.tolist(), ch.point.tolist(), ch.dist_m.tolist(),
-                             strict=True):
+        for pl, pt, d in zip(ch.place.tolist(), ch.point.tolist(), ch.dist_m.tolist(), strict=True):
             assert pt not in out.setdefault(pl, {}), "a pair is listed twice"
             out[pl][pt] = d
     return out
 
 
 @pytest.mark.parametrize("tile_m", [None, 300.0])
-def test_pairs_equal_one_facility_passes_on_the_sample(sample_region: Region,
-                                                       tile_m: float | None) -> None:
+def test_pairs_equal_one_facility_passes_on_the_sample(
+    sample_region: Region, tile_m: float | None
+) -> None:
     reg, radius = sample_region, 600.0
     points = sample_points(reg, 800, seed=5)
     fac = reg.facilities.snap
@@ -69,10 +77,12 @@ def test_nearest_pass_equals_distance_to_nearest(sample_region: Region) -> None:
 
 def test_one_way_and_same_edge_pairs(standard: Standard) -> None:
     nodes = {"A": (0, 0), "B": (400, 0), "C": (200, 300)}
-    reg = region(nodes, [("A", "B", True), ("B", "C"), ("C", "A")],
-                 {"f": ("clinic", 200, 0)}, standard)
-    pts = snap_points(reg.net, reg.project(*np.array(
-        [lonlat(50, 0), lonlat(350, 0), lonlat(200, 5)]).T), 50)
+    reg = region(
+        nodes, [("A", "B", True), ("B", "C"), ("C", "A")], {"f": ("clinic", 200, 0)}, standard
+    )
+    pts = snap_points(
+        reg.net, reg.project(*np.array([lonlat(50, 0), lonlat(350, 0), lonlat(200, 5)]).T), 50
+    )
     found = pairs_by_place(ReachGraph(reg.net), reg.facilities.snap, pts, 1500)[0]
     loop = 2 * np.hypot(200, 300)
     assert found[0] == pytest.approx(150, abs=0.3)  # ahead on the one-way
@@ -82,8 +92,7 @@ def test_one_way_and_same_edge_pairs(standard: Standard) -> None:
 
 
 def test_beyond_counts_a_facility_on_the_edge(standard: Standard) -> None:
-    reg = region({"A": (0, 0), "B": (2000, 0)}, [("A", "B")],
-                 {"f": ("clinic", 1000, 0)}, standard)
+    reg = region({"A": (0, 0), "B": (2000, 0)}, [("A", "B")], {"f": ("clinic", 1000, 0)}, standard)
     fac = reg.facilities.snap
     node_d = distance_to_nearest(reg.net, fac)
     _, start, end = beyond(reg.net, node_d, 300, fac)

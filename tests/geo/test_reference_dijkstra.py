@@ -77,8 +77,12 @@ def prepared_region(sample_extract, standard) -> Region:  # type: ignore[no-unty
 
 
 @pytest.mark.parametrize("prepared", [False, True], ids=["widening", "prepared"])
-def test_nearest_of_every_category_matches_networkx(reference, standard, prepared,  # type: ignore[no-untyped-def]
-                                                     prepared_region) -> None:
+def test_nearest_of_every_category_matches_networkx(
+    reference,
+    standard,
+    prepared,  # type: ignore[no-untyped-def]
+    prepared_region,
+) -> None:
     region, fac_positions = reference
     if prepared:  # the same network and facilities, with distance fields
         region = prepared_region
@@ -95,8 +99,11 @@ def test_nearest_of_every_category_matches_networkx(reference, standard, prepare
         result = region.nearest(lon, lat, k=1, speed_m_s=SPEED, routes=False)
         for ci, cat in enumerate(standard.category_ids):
             rows = np.flatnonzero(fac.category == ci)
-            ref = [dist[f"f{r}"] + fac.snap.access_m[r] + start.access_m[0]
-                   for r in rows if f"f{r}" in dist]
+            ref = [
+                dist[f"f{r}"] + fac.snap.access_m[r] + start.access_m[0]
+                for r in rows
+                if f"f{r}" in dist
+            ]
             hits = result.by_category[cat]
             if not ref:
                 assert hits == [], cat
@@ -127,7 +134,8 @@ def test_catchment_facilities_match_networkx(reference) -> None:  # type: ignore
         got = {h.id: h.distance_m for h in result.facilities}
         assert set(got) >= set(expected)
         assert set(got) - set(expected) <= {  # only boundary cases within float noise
-            i for i in got if abs(got[i] - 900) < 1e-6}
+            i for i in got if abs(got[i] - 900) < 1e-6
+        }
         for fid, total in expected.items():
             assert got[fid] == pytest.approx(total, abs=1e-6), fid
             ring = next(h.ring_minutes for h in result.facilities if h.id == fid)
@@ -179,8 +187,7 @@ def test_catchment_features_are_each_hits_properties(sample_region: Region) -> N
     assert [f["geometry"]["coordinates"] for f in features] == [(h.lon, h.lat) for h in hits]
     for feature, hit in zip(features, hits, strict=True):
         props = feature["properties"]
-        assert (props["kind"], props["id"], props["category"]) == ("facility", hit.id,
-                                                                    hit.category)
+        assert (props["kind"], props["id"], props["category"]) == ("facility", hit.id, hit.category)
         assert props["distance_m"] == round(hit.distance_m, 3)
         assert props["minutes"] == round(hit.time_s / 60, 1)
         assert props["ring_minutes"] in (5, 10, 15)
@@ -194,8 +201,9 @@ def test_catchment_geojson_is_lean_and_rounded(sample_region: Region) -> None:
         for part in ring["geometry"]["coordinates"]:
             xy = np.asarray(part)
             assert (np.abs(np.diff(xy, axis=0)).max(axis=1) > 0).all()  # no point twice in a row
-    coords = np.concatenate([np.asarray(c, dtype=float).reshape(-1, 2) for c in _coordinates(
-        collection)])
+    coords = np.concatenate(
+        [np.asarray(c, dtype=float).reshape(-1, 2) for c in _coordinates(collection)]
+    )
     assert np.array_equal(coords, np.round(coords, 7))  # about a centimetre, no noise digits
 
 
@@ -203,8 +211,11 @@ def _coordinates(collection: dict[str, Any]) -> list[Any]:
     out: list[Any] = []
     for feature in collection["features"]:
         geometry = feature["geometry"]
-        parts = {"Point": [[geometry["coordinates"]]], "LineString": [geometry["coordinates"]],
-                 "Polygon": geometry["coordinates"]}.get(geometry["type"])
+        parts = {
+            "Point": [[geometry["coordinates"]]],
+            "LineString": [geometry["coordinates"]],
+            "Polygon": geometry["coordinates"],
+        }.get(geometry["type"])
         out += parts if parts is not None else [r for p in geometry["coordinates"] for r in p]
     out.append([collection["features"][0]["properties"]["snapped"]])  # the origin's
     return out

@@ -41,26 +41,35 @@ TOL_S = 1e-6
 class City:
     """A region with homes, its before analysis and what a full re-analysis needs."""
 
-    def __init__(self, reg: Region, facilities: gpd.GeoDataFrame, homes: gpd.GeoDataFrame,
-                 way_ids: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        reg: Region,
+        facilities: gpd.GeoDataFrame,
+        homes: gpd.GeoDataFrame,
+        way_ids: np.ndarray | None = None,
+    ) -> None:
         self.region, self.facilities, self.homes, self.way_ids = reg, facilities, homes, way_ids
         self.demand = place_demand(reg.net, homes)
         self.graph = ReachGraph(reg.net)
         self.before = analyse(reg, self.demand, graph=self.graph)
 
     def run(self, scenario: Scenario) -> ScenarioResult:
-        return run_scenario(self.region, self.demand, self.before, scenario, self.graph,
-                            self.way_ids)
+        return run_scenario(
+            self.region, self.demand, self.before, scenario, self.graph, self.way_ids
+        )
 
     def full(self, scenario: Scenario, result: ScenarioResult) -> Analysis:
         """The reference: a new region with the changes, analysed from scratch."""
         fac = self.facilities[~self.facilities["id"].isin(scenario.close_facilities)]
         new = gpd.GeoDataFrame(
-            {"id": [f"scenario:{i}" for i in range(1, len(scenario.add_facilities) + 1)],
-             "name": [f.name for f in scenario.add_facilities],
-             "category": [f.category for f in scenario.add_facilities]},
+            {
+                "id": [f"scenario:{i}" for i in range(1, len(scenario.add_facilities) + 1)],
+                "name": [f.name for f in scenario.add_facilities],
+                "category": [f.category for f in scenario.add_facilities],
+            },
             geometry=[shapely.Point(f.lon, f.lat) for f in scenario.add_facilities],
-            crs="EPSG:4326")
+            crs="EPSG:4326",
+        )
         fac = pd.concat([fac, new], ignore_index=True)
         net = self.region.net if result.network is None else result.network.final_network()[0]
         ref = Region(self.region.name, net, fac, self.region.standard)
@@ -80,8 +89,11 @@ def random_homes(reg: Region, n: int, seed: int) -> gpd.GeoDataFrame:
     rng = np.random.default_rng(seed)
     xy = reg.net.node_xy[rng.choice(reg.net.n_nodes, n)] + rng.normal(0, 40, (n, 2))
     ll = reg.unproject(xy)
-    return demand_frame(gpd.points_from_xy(ll[:, 0], ll[:, 1], crs="EPSG:4326"),
-                        rng.uniform(1, 80, n), np.array([f"h{i}" for i in range(n)], dtype=object))
+    return demand_frame(
+        gpd.points_from_xy(ll[:, 0], ll[:, 1], crs="EPSG:4326"),
+        rng.uniform(1, 80, n),
+        np.array([f"h{i}" for i in range(n)], dtype=object),
+    )
 
 
 def assert_same(result: ScenarioResult, full: Analysis) -> None:
@@ -111,19 +123,27 @@ def river(standard: Standard) -> City:
     |
     C---------D   (south bank, y=0); the clinic stands at D, homes at B and near C.
     """
-    reg = region({"A": (0, 200), "B": (1000, 200), "C": (0, 0), "D": (1000, 0)},
-                 [("A", "B"), ("A", "C"), ("C", "D")], {"c1": ("clinic", 1000, 0)}, standard)
+    reg = region(
+        {"A": (0, 200), "B": (1000, 200), "C": (0, 0), "D": (1000, 0)},
+        [("A", "B"), ("A", "C"), ("C", "D")],
+        {"c1": ("clinic", 1000, 0)},
+        standard,
+    )
     ll = np.array([lonlat(1000, 200), lonlat(0, 0)])
-    homes = demand_frame(gpd.points_from_xy(ll[:, 0], ll[:, 1], crs="EPSG:4326"),
-                         np.array([100.0, 50.0]), np.array(["B", "C"], dtype=object))
+    homes = demand_frame(
+        gpd.points_from_xy(ll[:, 0], ll[:, 1], crs="EPSG:4326"),
+        np.array([100.0, 50.0]),
+        np.array(["B", "C"], dtype=object),
+    )
     return City(reg, facilities({"c1": ("clinic", 1000, 0)}), homes)
 
 
 def test_a_footbridge_shortens_the_walk_by_hand(river: City) -> None:
     before = river.before.access("clinic").nearest_m
     assert before == pytest.approx([2200, 1000], abs=0.5)
-    bridge = Scenario("bridge", add_links=(NewLink(lonlat(900, 200), lonlat(900, 0),
-                                                   name="Footbridge"),))
+    bridge = Scenario(
+        "bridge", add_links=(NewLink(lonlat(900, 200), lonlat(900, 0), name="Footbridge"),)
+    )
     res = river.run(bridge)
     after = res.after.access("clinic").nearest_m
     # B walks 100 m west, crosses 200 m, then 100 m east: 400 m (the link is measured on
@@ -141,8 +161,7 @@ def test_a_footbridge_shortens_the_walk_by_hand(river: City) -> None:
 
 def test_a_one_way_link_and_a_closed_street_by_hand(river: City) -> None:
     # walkable only from the south bank to the north: no help to B
-    one = Scenario("one-way", add_links=(NewLink(lonlat(900, 0), lonlat(900, 200),
-                                                 oneway=True),))
+    one = Scenario("one-way", add_links=(NewLink(lonlat(900, 0), lonlat(900, 200), oneway=True),))
     assert river.run(one).after.access("clinic").nearest_m[0] == pytest.approx(2200, abs=0.5)
     shut = Scenario("works", close_streets=(ClosedStreet(at=lonlat(0, 100)),))
     res = river.run(shut)
@@ -152,8 +171,11 @@ def test_a_one_way_link_and_a_closed_street_by_hand(river: City) -> None:
 
 
 def test_opening_and_closing_clinics_by_hand(river: City) -> None:
-    add = Scenario("clinic", add_facilities=(NewFacility("clinic", *lonlat(1000, 200)),),
-                   close_facilities=("c1",))
+    add = Scenario(
+        "clinic",
+        add_facilities=(NewFacility("clinic", *lonlat(1000, 200)),),
+        close_facilities=("c1",),
+    )
     res = river.run(add)
     assert res.after.access("clinic").nearest_m == pytest.approx([0, 1200], abs=0.5)
     assert res.summary().set_index("category").loc["clinic", "covered_after"] == 100
@@ -168,10 +190,15 @@ def test_the_region_is_not_changed(river: City) -> None:
     n_fac = len(river.region.facilities.category)
     snap = river.region.facilities.snap.edge.copy()
     field = river.before.access("clinic").node_m.copy()
-    river.run(Scenario("all", add_facilities=(NewFacility("clinic", *lonlat(0, 200)),),
-                       close_facilities=("c1",),
-                       add_links=(NewLink(lonlat(500, 200), lonlat(500, 0)),),
-                       close_streets=(ClosedStreet(at=lonlat(0, 100)),)))
+    river.run(
+        Scenario(
+            "all",
+            add_facilities=(NewFacility("clinic", *lonlat(0, 200)),),
+            close_facilities=("c1",),
+            add_links=(NewLink(lonlat(500, 200), lonlat(500, 0)),),
+            close_streets=(ClosedStreet(at=lonlat(0, 100)),),
+        )
+    )
     assert (net.edge_u == u).all() and (net.edge_length == length).all()
     assert net.n_edges == 3 and len(river.region.facilities.category) == n_fac
     assert (river.region.facilities.snap.edge == snap).all()
@@ -185,8 +212,9 @@ def test_the_region_is_not_changed(river: City) -> None:
 def sample(sample_region: Region, sample_extract: object) -> City:
     facilities = pointed(sample_region, sample_extract.facilities)  # type: ignore[attr-defined]
     reg = Region("helsinki", sample_region.net, facilities, sample_region.standard)
-    return City(reg, facilities, random_homes(reg, 4000, 1),
-                sample_extract.edges["way_id"].to_numpy())  # type: ignore[attr-defined]
+    return City(
+        reg, facilities, random_homes(reg, 4000, 1), sample_extract.edges["way_id"].to_numpy()
+    )  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="module")
@@ -202,13 +230,21 @@ def _facility_scenario(city: City) -> Scenario:
     reg = city.region
     ids, cats = reg.facilities.text["id"], reg.facilities.category
     std = reg.standard
-    closed = [ids[i] for c in ("clinic", "pharmacy", "kindergarten")
-              for i in np.flatnonzero(cats == std.category_index(c))[:2]]
+    closed = [
+        ids[i]
+        for c in ("clinic", "pharmacy", "kindergarten")
+        for i in np.flatnonzero(cats == std.category_index(c))[:2]
+    ]
     centre = reg.unproject(reg.net.node_xy[[reg.net.n_nodes // 2, reg.net.n_nodes // 3]])
-    return Scenario("facilities", add_facilities=(
-        NewFacility("clinic", *centre[0], name="New clinic", capacity=30),
-        NewFacility("elderly_care", *centre[1], name="Day care"),
-        NewFacility("clinic", *(centre[1] + 0.002))), close_facilities=tuple(closed))
+    return Scenario(
+        "facilities",
+        add_facilities=(
+            NewFacility("clinic", *centre[0], name="New clinic", capacity=30),
+            NewFacility("elderly_care", *centre[1], name="Day care"),
+            NewFacility("clinic", *(centre[1] + 0.002)),
+        ),
+        close_facilities=tuple(closed),
+    )
 
 
 def _network_scenario(city: City) -> Scenario:
@@ -216,26 +252,36 @@ def _network_scenario(city: City) -> Scenario:
     reg = city.region
     net = reg.net
     mid = np.median(net.node_xy, axis=0)
-    e = np.argsort(np.hypot(*(net.points_at(np.arange(net.n_edges, dtype=np.int32),
-                                            net.edge_length / 2) - mid).T))
+    e = np.argsort(
+        np.hypot(
+            *(net.points_at(np.arange(net.n_edges, dtype=np.int32), net.edge_length / 2) - mid).T
+        )
+    )
     half = net.points_at(e[:400].astype(np.int32), net.edge_length[e[:400]] / 2)
     far = np.hypot(*(half - half[0]).T)
     other = int(np.flatnonzero((far > 120) & (far < 400))[0])
     link = reg.unproject(half[[0, other]])
-    shut = reg.unproject(net.points_at(e[[10, 25]].astype(np.int32),
-                                       net.edge_length[e[[10, 25]]] / 3))
-    return Scenario("network", add_links=(NewLink(tuple(link[0]), tuple(link[1]),
-                                                  name="Footbridge"),),
-                    close_streets=(ClosedStreet(at=tuple(shut[0])),
-                                   ClosedStreet(at=tuple(shut[1]), name="Underpass")),
-                    add_facilities=(NewFacility("pharmacy", *link[1]),))
+    shut = reg.unproject(
+        net.points_at(e[[10, 25]].astype(np.int32), net.edge_length[e[[10, 25]]] / 3)
+    )
+    return Scenario(
+        "network",
+        add_links=(NewLink(tuple(link[0]), tuple(link[1]), name="Footbridge"),),
+        close_streets=(
+            ClosedStreet(at=tuple(shut[0])),
+            ClosedStreet(at=tuple(shut[1]), name="Underpass"),
+        ),
+        add_facilities=(NewFacility("pharmacy", *link[1]),),
+    )
 
 
-@pytest.mark.parametrize("make", [_facility_scenario, _network_scenario],
-                         ids=["facilities", "network"])
+@pytest.mark.parametrize(
+    "make", [_facility_scenario, _network_scenario], ids=["facilities", "network"]
+)
 @pytest.mark.parametrize("which", ["sample", "grid"])
-def test_incremental_equals_a_full_reanalysis(which: str, make: object,
-                                              request: pytest.FixtureRequest) -> None:
+def test_incremental_equals_a_full_reanalysis(
+    which: str, make: object, request: pytest.FixtureRequest
+) -> None:
     city: City = request.getfixturevalue(which)
     scenario = make(city)  # type: ignore[operator]
     res = city.run(scenario)
@@ -245,8 +291,10 @@ def test_incremental_equals_a_full_reanalysis(which: str, make: object,
         assert res.categories == tuple(city.before.categories)
     else:
         fac = city.region.facilities
-        closed = {city.region.standard.category_ids[fac.category[fac.text["id"].index(i)]]
-                  for i in scenario.close_facilities}
+        closed = {
+            city.region.standard.category_ids[fac.category[fac.text["id"].index(i)]]
+            for i in scenario.close_facilities
+        }
         assert set(res.categories) == closed | {f.category for f in scenario.add_facilities}
 
 
@@ -254,10 +302,29 @@ def test_the_difference_layer_and_its_files(grid: City, tmp_path: Path) -> None:
     res = grid.run(_facility_scenario(grid))
     changes = res.changes()
     assert list(changes.columns) == [
-        "home_id", "community", "population", "category", "label_zh", "label_en", "radius_m",
-        "minutes_before", "minutes_after", "change_min", "status", "covered_before",
-        "covered_after", "tier5_before", "tier5_after", "tier10_before", "tier10_after",
-        "tier15_before", "tier15_after", "tiers_gained", "tiers_lost", "geometry"]
+        "home_id",
+        "community",
+        "population",
+        "category",
+        "label_zh",
+        "label_en",
+        "radius_m",
+        "minutes_before",
+        "minutes_after",
+        "change_min",
+        "status",
+        "covered_before",
+        "covered_after",
+        "tier5_before",
+        "tier5_after",
+        "tier10_before",
+        "tier10_after",
+        "tier15_before",
+        "tier15_after",
+        "tiers_gained",
+        "tiers_lost",
+        "geometry",
+    ]
     assert changes.crs == "EPSG:4326" and (changes.geom_type == "Point").all()
     near = changes["status"] == "nearer"
     assert (changes.loc[near, "change_min"] < 0).all() and near.any()
@@ -268,8 +335,13 @@ def test_the_difference_layer_and_its_files(grid: City, tmp_path: Path) -> None:
     assert sorted(layers) == ["changes", "facilities", "streets", "summary", "tiers"]
     assert len(gpd.read_file(written[0], layer="changes")) == len(changes)
     csvs = write_scenario_result(res, tmp_path / "diff.csv")
-    assert {p.name for p in csvs} == {"diff.csv", "diff.summary.csv", "diff.tiers.csv",
-                                      "diff.facilities.csv", "diff.streets.csv"}
+    assert {p.name for p in csvs} == {
+        "diff.csv",
+        "diff.summary.csv",
+        "diff.tiers.csv",
+        "diff.facilities.csv",
+        "diff.streets.csv",
+    }
 
 
 # -- bad input ---------------------------------------------------------------------------------
@@ -283,13 +355,15 @@ def _problems(city: City, scenario: Scenario) -> str:
 
 def test_bad_scenarios_say_what_is_wrong_and_what_is_allowed(river: City) -> None:
     msg = _problems(river, Scenario("x", add_facilities=(NewFacility("clinc", *lonlat(0, 0)),)))
-    assert "unknown category 'clinc'" in msg and "did you mean clinic" in msg \
-        and "allowed:" in msg
+    assert "unknown category 'clinc'" in msg and "did you mean clinic" in msg and "allowed:" in msg
     msg = _problems(river, Scenario("x", close_facilities=("c2",)))
     assert "no facility 'c2'" in msg and "c1" in msg
     msg = _problems(river, Scenario("x", add_links=(NewLink(lonlat(500, 100), lonlat(500, 0)),)))
-    assert "add_link #1 start" in msg and "100 m from the nearest street" in msg \
+    assert (
+        "add_link #1 start" in msg
+        and "100 m from the nearest street" in msg
         and "the limit is 50 m" in msg
+    )
     msg = _problems(river, Scenario("x", close_streets=(ClosedStreet(),)))
     assert "exactly one of way_id, at" in msg
     msg = _problems(river, Scenario("x", close_streets=(ClosedStreet(way_id=5),)))
@@ -298,8 +372,12 @@ def test_bad_scenarios_say_what_is_wrong_and_what_is_allowed(river: City) -> Non
     assert "outside region" in msg
     msg = _problems(river, Scenario("x"))
     assert "no change" in msg
-    two = _problems(river, Scenario("x", add_facilities=(NewFacility("nope", *lonlat(0, 0)),),
-                                    close_facilities=("zz",)))
+    two = _problems(
+        river,
+        Scenario(
+            "x", add_facilities=(NewFacility("nope", *lonlat(0, 0)),), close_facilities=("zz",)
+        ),
+    )
     assert two.startswith("the scenario has 2 problems")
 
 
@@ -310,10 +388,13 @@ def test_a_closed_way_that_is_not_there(sample: City) -> None:
 
 def test_reading_toml_and_geojson(tmp_path: Path) -> None:
     toml = tmp_path / "s.toml"
-    toml.write_text('name = "Harbour"\n[[add_facility]]\ncategory = "clinic"\nlon = 24.95\n'
-                    'lat = 60.17\ncapacity = 30\n[[close_facility]]\nid = "osm:node/1"\n'
-                    '[[add_link]]\nfrom = [24.94, 60.165]\nto = [24.947, 60.1655]\n'
-                    'oneway = true\n[[close_street]]\nway_id = 42\n', encoding="utf-8")
+    toml.write_text(
+        'name = "Harbour"\n[[add_facility]]\ncategory = "clinic"\nlon = 24.95\n'
+        'lat = 60.17\ncapacity = 30\n[[close_facility]]\nid = "osm:node/1"\n'
+        "[[add_link]]\nfrom = [24.94, 60.165]\nto = [24.947, 60.1655]\n"
+        "oneway = true\n[[close_street]]\nway_id = 42\n",
+        encoding="utf-8",
+    )
     sc = read_scenario(toml)
     assert sc.name == "Harbour" and sc.add_facilities[0].capacity == 30
     assert sc.close_facilities == ("osm:node/1",) and sc.add_links[0].oneway
@@ -325,26 +406,37 @@ def test_reading_toml_and_geojson(tmp_path: Path) -> None:
         ' "geometry": {"type": "Point", "coordinates": [24.95, 60.17]}},'
         '{"type": "Feature", "properties": {"change": "add_link"}, "geometry": '
         '{"type": "LineString", "coordinates": [[24.94, 60.165], [24.945, 60.1652], '
-        '[24.947, 60.1655]]}},'
+        "[24.947, 60.1655]]}},"
         '{"type": "Feature", "properties": {"change": "close_street"}, "geometry": '
-        '{"type": "Point", "coordinates": [24.94, 60.17]}}]}', encoding="utf-8")
+        '{"type": "Point", "coordinates": [24.94, 60.17]}}]}',
+        encoding="utf-8",
+    )
     sc = read_scenario(geo)
     assert sc.name == "G" and sc.add_links[0].end == (24.947, 60.1655)
     assert sc.close_streets[0].at == (24.94, 60.17)
 
 
-@pytest.mark.parametrize(("text", "suffix", "expected"), [
-    ('[[add_facility]]\ncategory = "clinic"\nlon = 1\nlat = 2\ncolour = "red"\n', ".toml",
-     "unknown field colour; allowed: capacity, category, id, lat, lon, name"),
-    ('[[add_facilty]]\n', ".toml", "unknown section add_facilty; allowed: name, add_facility"),
-    ('[[add_link]]\nfrom = [1, 2]\n', ".toml", "add_link #1: the field to is missing"),
-    ('[[add_link]]\nfrom = [1]\nto = [1, 2]\n', ".toml", "from must be a point [lon, lat]"),
-    ('[[add_facility\n', ".toml", "it is not valid TOML"),
-    ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
-     '{"change": "build"}, "geometry": null}]}', ".geojson",
-     "feature #1: its change 'build' is unknown; allowed: add_facility, close_facility"),
-    ('{"type": "Feature"}', ".geojson", "must be a FeatureCollection"),
-])
+@pytest.mark.parametrize(
+    ("text", "suffix", "expected"),
+    [
+        (
+            '[[add_facility]]\ncategory = "clinic"\nlon = 1\nlat = 2\ncolour = "red"\n',
+            ".toml",
+            "unknown field colour; allowed: capacity, category, id, lat, lon, name",
+        ),
+        ("[[add_facilty]]\n", ".toml", "unknown section add_facilty; allowed: name, add_facility"),
+        ("[[add_link]]\nfrom = [1, 2]\n", ".toml", "add_link #1: the field to is missing"),
+        ("[[add_link]]\nfrom = [1]\nto = [1, 2]\n", ".toml", "from must be a point [lon, lat]"),
+        ("[[add_facility\n", ".toml", "it is not valid TOML"),
+        (
+            '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+            '{"change": "build"}, "geometry": null}]}',
+            ".geojson",
+            "feature #1: its change 'build' is unknown; allowed: add_facility, close_facility",
+        ),
+        ('{"type": "Feature"}', ".geojson", "must be a FeatureCollection"),
+    ],
+)
 def test_bad_files_are_told(tmp_path: Path, text: str, suffix: str, expected: str) -> None:
     path = tmp_path / f"bad{suffix}"
     path.write_text(text, encoding="utf-8")

@@ -41,16 +41,23 @@ class Place:
 @pytest.fixture(scope="module")
 def helsinki(sample_extract: Extract, standard: Standard) -> SearchIndex:
     kiosks = [k for k in load_kiosks().values() if k.region == "helsinki"]
-    return build_index("helsinki", sample_extract.facilities, sample_extract.edges, standard,
-                       kiosks)
+    return build_index(
+        "helsinki", sample_extract.facilities, sample_extract.edges, standard, kiosks
+    )
 
 
 def facilities(*rows: tuple[str, str, str, str, float, float]) -> gpd.GeoDataFrame:
     """Facilities (id, name, name_zh, category, lon, lat)."""
     return gpd.GeoDataFrame(
-        {"id": [r[0] for r in rows], "name": [r[1] for r in rows],
-         "name_zh": [r[2] for r in rows], "category": [r[3] for r in rows]},
-        geometry=[Point(r[4], r[5]) for r in rows], crs="EPSG:4326")
+        {
+            "id": [r[0] for r in rows],
+            "name": [r[1] for r in rows],
+            "name_zh": [r[2] for r in rows],
+            "category": [r[3] for r in rows],
+        },
+        geometry=[Point(r[4], r[5]) for r in rows],
+        crs="EPSG:4326",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +76,7 @@ def names(result: object) -> list[str]:
 
 
 # -- the sample ------------------------------------------------------------------------------
+
 
 def test_english_name_case_insensitive(helsinki: SearchIndex, standard: Standard) -> None:
     result = search(helsinki, "kauppatori")
@@ -98,11 +106,9 @@ def test_accents_do_not_matter(helsinki: SearchIndex) -> None:
     assert names(search(helsinki, "paaposti"))[0] == "Pääposti"
 
 
-def test_street_is_one_entry_at_its_middle(helsinki: SearchIndex,
-                                           sample_extract: Extract) -> None:
+def test_street_is_one_entry_at_its_middle(helsinki: SearchIndex, sample_extract: Extract) -> None:
     result = search(helsinki, "Mannerheimintie")
-    assert (result.hits[0].entry.kind, result.hits[0].entry.name) == ("street",
-                                                                      "Mannerheimintie")
+    assert (result.hits[0].entry.kind, result.hits[0].entry.name) == ("street", "Mannerheimintie")
     street = [h for h in result.hits if h.entry.name == "Mannerheimintie"]
     assert len(street) == 1 and street[0].score == EXACT  # its 61 edges are one street
     edges = sample_extract.edges[sample_extract.edges["name"] == "Mannerheimintie"]
@@ -160,16 +166,38 @@ def test_geojson_points(helsinki: SearchIndex) -> None:
     feature = search(helsinki, "Mannerheimintie", lonlat=STATION).to_geojson()["features"][0]
     assert feature["geometry"]["type"] == "Point"
     props = feature["properties"]
-    assert {"kind", "id", "name", "name_zh", "category", "category_zh", "category_en",
-            "score", "distance_m", "region"} <= set(props)
+    assert {
+        "kind",
+        "id",
+        "name",
+        "name_zh",
+        "category",
+        "category_zh",
+        "category_en",
+        "score",
+        "distance_m",
+        "region",
+    } <= set(props)
     assert props["region"] == "helsinki" and props["distance_m"] > 0
 
 
 # -- Chinese ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("q", ["社区卫生服务站", "社区卫生", "卫生服务", "shequ weisheng",
-                               "shequweisheng", "SheQu WeiSheng FuWu Zhan", "sqws",
-                               "sqwsfwz", "shequ weishen"])
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "社区卫生服务站",
+        "社区卫生",
+        "卫生服务",
+        "shequ weisheng",
+        "shequweisheng",
+        "SheQu WeiSheng FuWu Zhan",
+        "sqws",
+        "sqwsfwz",
+        "shequ weishen",
+    ],
+)
 def test_chinese_by_characters_and_pinyin(chinese: SearchIndex, q: str) -> None:
     hit = search(chinese, q).hits[0]
     assert hit.entry.id == "dept:1", q
@@ -197,8 +225,9 @@ def test_same_sound_other_characters(chinese: SearchIndex) -> None:
 
 
 def test_u_umlaut_as_v_or_u(standard: Standard) -> None:
-    index = build_index("x", facilities(("g", "绿地公园", "绿地公园", "park", 0, 0)), None,
-                        standard)
+    index = build_index(
+        "x", facilities(("g", "绿地公园", "绿地公园", "park", 0, 0)), None, standard
+    )
     for q in ("lvdi", "ludi gongyuan", "绿地"):
         assert [h.entry.id for h in search(index, q).hits] == ["g"], q
 
@@ -217,10 +246,12 @@ def test_several_regions_rank_together(chinese: SearchIndex, helsinki: SearchInd
 
 # -- building --------------------------------------------------------------------------------
 
+
 def test_polygons_and_kiosks(standard: Standard) -> None:
     square = Polygon([(0, 0), (0.001, 0), (0.001, 0.001), (0, 0.001)])
-    frame = gpd.GeoDataFrame({"id": ["a"], "name": ["Park"], "category": ["no-such"]},
-                             geometry=[square], crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(
+        {"id": ["a"], "name": ["Park"], "category": ["no-such"]}, geometry=[square], crs="EPSG:4326"
+    )
     index = build_index("x", frame, None, standard, [Place("k1", "亭", "Booth", 1.0, 2.0)])
     park, booth = index.entries
     assert square.contains(Point(park.lon, park.lat)) and park.category_en == ""
@@ -235,15 +266,20 @@ def test_street_middle_of_longest_stretch() -> None:
 
 def test_unnamed_facilities_and_streets_left_out(standard: Standard) -> None:
     frame = facilities(("a", "", "", "clinic", 0, 0))
-    edges = gpd.GeoDataFrame({"name": ["", None]}, geometry=[
-        LineString([(0, 0), (1, 0)]), LineString([(1, 0), (2, 0)])], crs="EPSG:4326")
+    edges = gpd.GeoDataFrame(
+        {"name": ["", None]},
+        geometry=[LineString([(0, 0), (1, 0)]), LineString([(1, 0), (2, 0)])],
+        crs="EPSG:4326",
+    )
     assert len(build_index("x", frame, edges, standard)) == 0
 
 
 # -- bad queries -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("q", ["", "   ", "a\x00b", "line\nbreak", "tab\there", "\u2028",
-                               "x" * 101, "\ud800"])
+
+@pytest.mark.parametrize(
+    "q", ["", "   ", "a\x00b", "line\nbreak", "tab\there", "\u2028", "x" * 101, "\ud800"]
+)
 def test_bad_queries_refused(helsinki: SearchIndex, q: str) -> None:
     with pytest.raises(InvalidParameter, match="allowed: 1 to 100 characters"):
         search(helsinki, q)

@@ -34,8 +34,9 @@ BOUND_M = 900.0
 def district(standard: Standard) -> tuple[Region, Analysis, gpd.GeoDataFrame]:
     names = {(i, j): f"n{i}{j}" for i in range(5) for j in range(4)}
     nodes = {name: (200.0 * i, 200.0 * j) for (i, j), name in names.items()}
-    edges = [(names[i, j], names[i + 1, j]) for i in range(4) for j in range(4)] + \
-            [(names[i, j], names[i, j + 1]) for i in range(5) for j in range(3)]
+    edges = [(names[i, j], names[i + 1, j]) for i in range(4) for j in range(4)] + [
+        (names[i, j], names[i, j + 1]) for i in range(5) for j in range(3)
+    ]
     reg = region(nodes, edges, {"c": ("clinic", 0, 0)}, standard)
     rng = np.random.default_rng(14)
     along = rng.uniform(0, 800, 30)
@@ -44,9 +45,11 @@ def district(standard: Standard) -> tuple[Region, Analysis, gpd.GeoDataFrame]:
     dem = demand_at(reg, homes, rng.integers(1, 40, 30).astype(float).tolist())
     spots = [(100 + 170 * k % 800, 200 * (k % 4) + 10) for k in range(10)]
     ll = np.array([lonlat(x, y) for x, y in spots])
-    parcels = gpd.GeoDataFrame({"capacity": np.full(10, np.nan)},
-                               geometry=gpd.points_from_xy(ll[:, 0], ll[:, 1]),
-                               crs="EPSG:4326")
+    parcels = gpd.GeoDataFrame(
+        {"capacity": np.full(10, np.nan)},
+        geometry=gpd.points_from_xy(ll[:, 0], ll[:, 1]),
+        crs="EPSG:4326",
+    )
     return reg, analyse(reg, dem, categories=["clinic"]), parcels
 
 
@@ -69,13 +72,17 @@ def test_mclp_equals_spopt_and_beats_or_ties_greedy(district: tuple) -> None:
     cost = dense(reg, res, parcels, acc.radius_m)[uncovered]
     pop = res.demand.population[uncovered]
     ref = MCLP.from_cost_matrix(cost, pop, acc.radius_m, N_SITES).solve(
-        pulp.PULP_CBC_CMD(msg=False))
+        pulp.PULP_CBC_CMD(msg=False)
+    )
     assert by.loc["mclp", "newly_covered_population"] == pytest.approx(
-        ref.problem.objective.value())
+        ref.problem.objective.value()
+    )
     assert by.loc["mclp", "objective"] == pytest.approx(ref.problem.objective.value())
     assert by.loc["mclp", "optimal"]
-    assert by.loc["greedy", "newly_covered_population"] <= \
-        by.loc["mclp", "newly_covered_population"] + 1e-9
+    assert (
+        by.loc["greedy", "newly_covered_population"]
+        <= by.loc["mclp", "newly_covered_population"] + 1e-9
+    )
     assert by.loc["mclp", "share_of_mclp_optimum"] == pytest.approx(1.0)
     assert set(sites["method"]) == {"greedy", "mclp", "pmedian"}
     assert (sites.groupby("method").size() == N_SITES).all()
@@ -87,8 +94,9 @@ def test_mclp_equals_spopt_and_beats_or_ties_greedy(district: tuple) -> None:
 
 def test_pmedian_equals_spopt_with_the_existing_clinic_fixed(district: tuple) -> None:
     reg, res, parcels = district
-    summary, _ = compare_sites(reg, res, "clinic", N_SITES, parcels, methods=["pmedian"],
-                               max_walk_m=BOUND_M)
+    summary, _ = compare_sites(
+        reg, res, "clinic", N_SITES, parcels, methods=["pmedian"], max_walk_m=BOUND_M
+    )
     row = summary.iloc[0]
     pop = res.demand.population
     existing = np.minimum(res.access("clinic").nearest_m, BOUND_M)
@@ -97,9 +105,9 @@ def test_pmedian_equals_spopt_with_the_existing_clinic_fixed(district: tuple) ->
     matrix = np.column_stack([cost, existing])
     fixed = np.zeros(matrix.shape[1], dtype=int)
     fixed[-1] = 1
-    ref = PMedian.from_cost_matrix(matrix, pop, N_SITES + 1,
-                                   predefined_facilities_arr=fixed).solve(
-        pulp.PULP_CBC_CMD(msg=False))
+    ref = PMedian.from_cost_matrix(matrix, pop, N_SITES + 1, predefined_facilities_arr=fixed).solve(
+        pulp.PULP_CBC_CMD(msg=False)
+    )
     assert row["objective"] == pytest.approx(ref.problem.objective.value(), rel=1e-9)
     assert row["total_weighted_m"] == pytest.approx(row["objective"], rel=1e-9)
     assert row["mean_m"] == pytest.approx(row["objective"] / pop.sum())
@@ -153,8 +161,9 @@ def test_plan_compares_only_when_asked(district: tuple) -> None:
     reg, res, parcels = district
     plain = plan(reg, res.demand, ["clinic"], N_SITES, parcels)
     assert plain.siting_comparison.empty and plain.compared_sites.empty
-    both = plan(reg, res.demand, ["clinic"], N_SITES, parcels,
-                methods=("greedy", "mclp", "pmedian"))
+    both = plan(
+        reg, res.demand, ["clinic"], N_SITES, parcels, methods=("greedy", "mclp", "pmedian")
+    )
     assert both.siting_comparison["method"].tolist() == ["greedy", "mclp", "pmedian"]
     assert len(both.compared_sites) == 3 * N_SITES
     assert both.sites.equals(plain.sites)  # the greedy picks are as before

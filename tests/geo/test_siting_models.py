@@ -39,13 +39,17 @@ def test_pmedian_equals_spopt_with_a_fixed_fallback(seed: int) -> None:
     p = int(rng.integers(1, 5))
     ours = pmedian(pairs(cost, cost < fallback[:, None]), w, fallback, 10, p)
     fixed = np.r_[np.zeros(10, int), 1]
-    ref = PMedian.from_cost_matrix(np.column_stack([np.minimum(cost, 700), fallback]), w,
-                                   p + 1, predefined_facilities_arr=fixed).solve(
-        pulp.PULP_CBC_CMD(msg=False))
+    ref = PMedian.from_cost_matrix(
+        np.column_stack([np.minimum(cost, 700), fallback]),
+        w,
+        p + 1,
+        predefined_facilities_arr=fixed,
+    ).solve(pulp.PULP_CBC_CMD(msg=False))
     assert ours.objective == pytest.approx(ref.problem.objective.value(), rel=1e-9)
     # the assignment form (used with capacities) agrees when capacities do not bind
-    loose = pmedian(pairs(cost, cost < fallback[:, None]), w, fallback, 10, p,
-                    capacity=np.full(10, w.sum() + 1))
+    loose = pmedian(
+        pairs(cost, cost < fallback[:, None]), w, fallback, 10, p, capacity=np.full(10, w.sum() + 1)
+    )
     assert loose.objective == pytest.approx(ours.objective, rel=1e-9)
 
 

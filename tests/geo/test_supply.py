@@ -41,11 +41,16 @@ RTOL = ATOL = 1e-9
 
 # -- by hand ----------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def street(standard: Standard) -> tuple[Region, Demand]:
     """A 1 km street, clinics f1 at 100 m and f2 at 700 m, homes at 0, 400 and 1000 m."""
-    reg = region({"A": (0, 0), "B": (1000, 0)}, [("A", "B")],
-                 {"f1": ("clinic", 100, 0), "f2": ("clinic", 700, 0)}, standard)
+    reg = region(
+        {"A": (0, 0), "B": (1000, 0)},
+        [("A", "B")],
+        {"f1": ("clinic", 100, 0), "f2": ("clinic", 700, 0)},
+        standard,
+    )
     return reg, demand_at(reg, [(0, 0), (400, 0), (1000, 0)], [10, 20, 30], ["a", "a", "b"])
 
 
@@ -65,9 +70,17 @@ def test_three_homes_two_clinics_by_hand(street: tuple[Region, Demand]) -> None:
     # gravity, w = 350 / d: R1 = 60 / (35 + 70 / 3) = 36/35, R2 = 150 / (50 * 7 / 6) = 18/7
     assert sup.scores["gravity"] == pytest.approx([3.6, 4.2, 3.0], rel=2e-3)
     frame = scores_frame(dem, {"clinic": sup})
-    assert frame.columns.tolist() == ["id", "community", "category", "population",
-                                      "catchment_m", "facilities", "score_2sfca",
-                                      "score_e2sfca", "score_gravity"]
+    assert frame.columns.tolist() == [
+        "id",
+        "community",
+        "category",
+        "population",
+        "catchment_m",
+        "facilities",
+        "score_2sfca",
+        "score_e2sfca",
+        "score_gravity",
+    ]
     assert frame["id"].tolist() == ["p0", "p1", "p2"] and frame["category"].eq("clinic").all()
 
 
@@ -101,12 +114,20 @@ def test_step_zones_and_decays() -> None:
 
 
 def test_capacities_from_columns_and_tags() -> None:
-    frame = pd.DataFrame({
-        "id": ["a", "b", "c", "d", "e", "f"],
-        "capacity": [120, None, None, None, "lots", -3],
-        "tags": [json.dumps({"beds": "9"}), json.dumps({"beds": "40", "seats": "7"}),
-                 {"places": 25}, json.dumps({"capacity:disabled": "3", "seats": "12.5"}),
-                 "{}", json.dumps({"name": "beds"})]})
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d", "e", "f"],
+            "capacity": [120, None, None, None, "lots", -3],
+            "tags": [
+                json.dumps({"beds": "9"}),
+                json.dumps({"beds": "40", "seats": "7"}),
+                {"places": 25},
+                json.dumps({"capacity:disabled": "3", "seats": "12.5"}),
+                "{}",
+                json.dumps({"name": "beds"}),
+            ],
+        }
+    )
     assert capacities_from_frame(frame) == {"a": 120, "b": 40, "c": 25, "d": 12.5}
     assert capacities_from_frame(frame.drop(columns=["tags"])) == {"a": 120}
     assert capacities_from_frame(frame.iloc[:0]) == {}
@@ -127,8 +148,11 @@ def test_standards_file_checks(standard: Standard) -> None:
 
 def test_homes_without_population_are_refused(street: tuple[Region, Demand]) -> None:
     reg, dem = street
-    with pytest.raises(InvalidParameter, match=r"need a 'population' column.*the homes have: "
-                                               r"id, community, geometry; allowed: rename"):
+    with pytest.raises(
+        InvalidParameter,
+        match=r"need a 'population' column.*the homes have: "
+        r"id, community, geometry; allowed: rename",
+    ):
         place_demand(reg.net, dem.frame.drop(columns=["population"]))
 
 
@@ -140,9 +164,11 @@ def test_bad_catchment(street: tuple[Region, Demand]) -> None:
 
 # -- against PySAL access ---------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
-def sample_pairs(sample_region: Region) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame,
-                                                 Demand, float]:
+def sample_pairs(
+    sample_region: Region,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Demand, float]:
     """Every street node of the sample a home with a random population; restaurants with
     random capacities; the (home, restaurant, metres) table within 600 m."""
     reg = sample_region
@@ -152,25 +178,42 @@ def sample_pairs(sample_region: Region) -> tuple[pd.DataFrame, pd.DataFrame, pd.
     dem = place_demand(reg.net, frame)
     rows = np.flatnonzero(reg.facilities.category == reg.standard.category_index("restaurant"))
     radius = 600.0
-    home, fac, dist = catchment_pairs(ReachGraph(reg.net), reg.facilities.snap[rows],
-                                      dem.snap, radius)
+    home, fac, dist = catchment_pairs(
+        ReachGraph(reg.net), reg.facilities.snap[rows], dem.snap, radius
+    )
     cost = pd.DataFrame({"origin": home, "dest": fac, "cost": dist})
     demand_df = pd.DataFrame({"pop": dem.population}, index=pd.RangeIndex(len(dem), name="id"))
-    supply_df = pd.DataFrame({"cap": rng.uniform(10, 500, len(rows))},
-                             index=pd.RangeIndex(len(rows), name="id"))
+    supply_df = pd.DataFrame(
+        {"cap": rng.uniform(10, 500, len(rows))}, index=pd.RangeIndex(len(rows), name="id")
+    )
     return cost, demand_df, supply_df, dem, radius
 
 
 def _access(cost: pd.DataFrame, demand_df: pd.DataFrame, supply_df: pd.DataFrame) -> Access:
-    return Access(demand_df=demand_df, demand_index=True, demand_value="pop",
-                  supply_df=supply_df, supply_index=True, supply_value="cap",
-                  cost_df=cost, cost_origin="origin", cost_dest="dest", cost_name="cost")
+    return Access(
+        demand_df=demand_df,
+        demand_index=True,
+        demand_value="pop",
+        supply_df=supply_df,
+        supply_index=True,
+        supply_value="cap",
+        cost_df=cost,
+        cost_origin="origin",
+        cost_dest="dest",
+        cost_name="cost",
+    )
 
 
-def _ours(cost: pd.DataFrame, demand_df: pd.DataFrame, supply_df: pd.DataFrame,
-          weight: np.ndarray) -> np.ndarray:
-    score, _ = fca_scores(cost["origin"].to_numpy(), cost["dest"].to_numpy(), weight,
-                          demand_df["pop"].to_numpy(), supply_df["cap"].to_numpy())
+def _ours(
+    cost: pd.DataFrame, demand_df: pd.DataFrame, supply_df: pd.DataFrame, weight: np.ndarray
+) -> np.ndarray:
+    score, _ = fca_scores(
+        cost["origin"].to_numpy(),
+        cost["dest"].to_numpy(),
+        weight,
+        demand_df["pop"].to_numpy(),
+        supply_df["cap"].to_numpy(),
+    )
     return score
 
 
@@ -179,57 +222,68 @@ def _theirs(series: pd.DataFrame, n: int) -> np.ndarray:
     return series.iloc[:, 0].reindex(range(n)).fillna(0).to_numpy()
 
 
-def test_2sfca_matches_access(sample_pairs: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame,
-                                                  Demand, float]) -> None:
+def test_2sfca_matches_access(
+    sample_pairs: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Demand, float],
+) -> None:
     cost, demand_df, supply_df, _, radius = sample_pairs
     assert len(cost) > 10_000 and cost["origin"].nunique() > 1000  # a real test
     ref = _access(cost, demand_df, supply_df).two_stage_fca(name="t", max_cost=radius)
-    ours = _ours(cost, demand_df, supply_df, decay_weights(cost["cost"].to_numpy(), radius,
-                                                           "2sfca", SupplyRules()))
+    ours = _ours(
+        cost,
+        demand_df,
+        supply_df,
+        decay_weights(cost["cost"].to_numpy(), radius, "2sfca", SupplyRules()),
+    )
     np.testing.assert_allclose(ours, _theirs(ref, len(demand_df)), rtol=RTOL, atol=ATOL)
     assert (ours > 0).sum() == cost["origin"].nunique()
 
 
 @pytest.mark.parametrize("decay", ["steps", "gaussian"])
-def test_e2sfca_matches_access(sample_pairs: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame,
-                                                   Demand, float], decay: str) -> None:
+def test_e2sfca_matches_access(
+    sample_pairs: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Demand, float], decay: str
+) -> None:
     cost, demand_df, supply_df, _, radius = sample_pairs
     rules = replace(SupplyRules(), decay=decay)
     if decay == "steps":
-        fn = weights.step_fn(dict(zip(step_edges(radius, 3).tolist(), rules.steps,
-                                      strict=True)))
+        fn = weights.step_fn(dict(zip(step_edges(radius, 3).tolist(), rules.steps, strict=True)))
     else:
         fn = weights.gaussian(rules.gaussian_sigma * radius)
     ref = _access(cost, demand_df, supply_df).enhanced_two_stage_fca(
-        name="e", max_cost=radius, weight_fn=fn)
-    ours = _ours(cost, demand_df, supply_df,
-                 decay_weights(cost["cost"].to_numpy(), radius, "e2sfca", rules))
+        name="e", max_cost=radius, weight_fn=fn
+    )
+    ours = _ours(
+        cost, demand_df, supply_df, decay_weights(cost["cost"].to_numpy(), radius, "e2sfca", rules)
+    )
     np.testing.assert_allclose(ours, _theirs(ref, len(demand_df)), rtol=RTOL, atol=ATOL)
 
 
-def test_gravity_matches_access(sample_pairs: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame,
-                                                    Demand, float]) -> None:
+def test_gravity_matches_access(
+    sample_pairs: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Demand, float],
+) -> None:
     cost, demand_df, supply_df, _, radius = sample_pairs
     rules = SupplyRules()
     fn = weights.gravity(scale=radius, alpha=-rules.gravity_beta, min_dist=rules.gravity_min_m)
-    ref = _access(cost, demand_df, supply_df).two_stage_fca(name="g", max_cost=radius,
-                                                            weight_fn=fn)
-    ours = _ours(cost, demand_df, supply_df,
-                 decay_weights(cost["cost"].to_numpy(), radius, "gravity", rules))
+    ref = _access(cost, demand_df, supply_df).two_stage_fca(name="g", max_cost=radius, weight_fn=fn)
+    ours = _ours(
+        cost, demand_df, supply_df, decay_weights(cost["cost"].to_numpy(), radius, "gravity", rules)
+    )
     np.testing.assert_allclose(ours, _theirs(ref, len(demand_df)), rtol=RTOL, atol=ATOL)
 
 
 def test_supply_scores_on_the_sample_match_access(
-        sample_region: Region,
-        sample_pairs: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Demand, float]) -> None:
+    sample_region: Region,
+    sample_pairs: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Demand, float],
+) -> None:
     """The whole path (pairs, capacities by id, every method) against access."""
     cost, demand_df, supply_df, dem, radius = sample_pairs
-    rows = np.flatnonzero(sample_region.facilities.category
-                          == sample_region.standard.category_index("restaurant"))
+    rows = np.flatnonzero(
+        sample_region.facilities.category == sample_region.standard.category_index("restaurant")
+    )
     ids = np.asarray(sample_region.facilities.text["id"], dtype=object)[rows]
     stated = dict(zip(ids.tolist(), supply_df["cap"].tolist(), strict=True))
     sup = supply_scores(sample_region, dem, ["restaurant"], stated, catchment_m=radius)
     ref = _access(cost, demand_df, supply_df).two_stage_fca(name="t", max_cost=radius)
-    np.testing.assert_allclose(sup["restaurant"].scores["2sfca"], _theirs(ref, len(dem)),
-                               rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        sup["restaurant"].scores["2sfca"], _theirs(ref, len(dem)), rtol=RTOL, atol=ATOL
+    )
     assert set(sup["restaurant"].scores) == set(METHODS)

@@ -26,9 +26,10 @@ from tests.api.test_server import start_server, wait_ready
 pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).with_name("screenshots")
 HOME = {"latitude": 60.1710, "longitude": 24.9414}
-VIEWS = {"phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True,
-                   "has_touch": True},
-         "desktop": {"viewport": {"width": 1280, "height": 800}}}
+VIEWS = {
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+}
 LOCAL = ("http://127.0.0.1", "data:", "blob:", "about:")
 
 
@@ -38,8 +39,7 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory,
-           sample_store_dir: Path) -> Iterator[Served]:
+def served(tmp_path_factory: pytest.TempPathFactory, sample_store_dir: Path) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("app")
     shutil.copytree(sample_store_dir, folder, dirs_exist_ok=True)
     process, port = start_server(folder, "--access-log")
@@ -62,8 +62,13 @@ class Session:
 
 
 def session(browser: Browser, view: str, **options: Any) -> Session:
-    context = browser.new_context(**VIEWS[view], locale=options.pop("locale", "zh-CN"),
-                                  geolocation=HOME, permissions=["geolocation"], **options)
+    context = browser.new_context(
+        **VIEWS[view],
+        locale=options.pop("locale", "zh-CN"),
+        geolocation=HOME,
+        permissions=["geolocation"],
+        **options,
+    )
     page = context.new_page()
     errors: list[str] = []
     remote: list[str] = []
@@ -116,8 +121,9 @@ def test_a_tap_on_the_map_and_the_chips(browser: Browser, served: Served) -> Non
     s.page.goto(served.base + "/?lat=60.1700&lon=24.9400")
     before = results(s.page)
     s.page.get_by_role("button", name="儿童").click()  # children: kindergartens, schools
-    s.page.wait_for_function(f"document.querySelectorAll('#results li').length > {len(before)}",
-                             timeout=30_000)
+    s.page.wait_for_function(
+        f"document.querySelectorAll('#results li').length > {len(before)}", timeout=30_000
+    )
     assert "children" in s.page.url
     box = s.page.locator("#map").bounding_box()
     assert box is not None
@@ -135,8 +141,9 @@ def test_a_tapped_facility_shows_its_card_and_route(browser: Browser, served: Se
     s.page.locator("#results li button").first.click()
     s.page.wait_for_selector("#card:not([hidden]) h2")
     s.page.wait_for_function("layers.route.getLayers().length > 0", timeout=30_000)
-    s.page.wait_for_function("document.querySelector('#card').textContent.includes('数据来源')",
-                             timeout=30_000)
+    s.page.wait_for_function(
+        "document.querySelector('#card').textContent.includes('数据来源')", timeout=30_000
+    )
     card = s.page.locator("#card").inner_text()
     assert "分钟" in card and "数据来源" in card
     shot(s.page, "phone-card")
@@ -208,8 +215,7 @@ def test_a_refused_location_says_what_to_do(browser: Browser, served: Served) ->
     context.close()
 
 
-def test_a_place_outside_every_region_offers_the_regions(browser: Browser,
-                                                          served: Served) -> None:
+def test_a_place_outside_every_region_offers_the_regions(browser: Browser, served: Served) -> None:
     s = session(browser, "phone", locale="en-GB")
     s.page.goto(served.base + "/?lat=29.87&lon=121.55")
     s.page.wait_for_selector("#message button", timeout=30_000)
@@ -225,11 +231,17 @@ def test_the_server_log_holds_no_coordinates(served: Served) -> None:
     assert answer.status_code == 200
 
 
-@pytest.mark.parametrize(("query", "found"), [("赫尔辛基中央", "赫尔辛基中央车站"),  # a kiosk
-                                             ("zhongguolou", "中國樓酒家"),  # pinyin
-                                             ("Kaupatori", "Kauppatori")])  # a typo
-def test_search_by_characters_pinyin_and_typos(browser: Browser, served: Served, query: str,
-                                               found: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("赫尔辛基中央", "赫尔辛基中央车站"),  # a kiosk
+        ("zhongguolou", "中國樓酒家"),  # pinyin
+        ("Kaupatori", "Kauppatori"),
+    ],
+)  # a typo
+def test_search_by_characters_pinyin_and_typos(
+    browser: Browser, served: Served, query: str, found: str
+) -> None:
     s = session(browser, "phone")
     s.page.goto(served.base + "/")
     s.page.fill("#search", query)
@@ -262,8 +274,9 @@ def test_open_now_with_a_fixed_clock(browser: Browser, served: Served) -> None:
     every = results(s.page)
     s.page.get_by_text("正在营业").click()
     s.page.wait_for_function("location.search.includes('open=1')")
-    s.page.wait_for_function(f"document.querySelectorAll('#results li').length < {len(every)}",
-                             timeout=30_000)
+    s.page.wait_for_function(
+        f"document.querySelectorAll('#results li').length < {len(every)}", timeout=30_000
+    )
     states = s.page.locator("#results li .state").all_inner_texts()
     assert states and set(states) <= {"营业中", "即将关门"}
     shot(s.page, "phone-open-now")
@@ -289,8 +302,10 @@ def test_chinese_renders_with_the_bundled_font(browser: Browser, served: Served)
 def test_a_hand_made_link_is_refused_as_text(browser: Browser, served: Served) -> None:
     s = session(browser, "phone", locale="en-GB")
     hostile = "%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E"
-    s.page.goto(f"{served.base}/?lat={hostile}&lon=24.94&groups={hostile}&profile={hostile}"
-                f"&lang={hostile}&q={'x' * 5000}")
+    s.page.goto(
+        f"{served.base}/?lat={hostile}&lon=24.94&groups={hostile}&profile={hostile}"
+        f"&lang={hostile}&q={'x' * 5000}"
+    )
     s.page.wait_for_timeout(1500)
     assert s.page.locator("img[src=x]").count() == 0
     assert "lat=" not in s.page.url  # the bad place was dropped, not used
@@ -300,8 +315,9 @@ def test_a_hand_made_link_is_refused_as_text(browser: Browser, served: Served) -
     s.context.close()
 
 
-def test_a_served_kiosk_page_survives_a_restart_without_network(browser: Browser,
-                                                                 served: Served) -> None:
+def test_a_served_kiosk_page_survives_a_restart_without_network(
+    browser: Browser, served: Served
+) -> None:
     context = browser.new_context(viewport={"width": 1080, "height": 1920}, locale="zh-CN")
     page = context.new_page()
     url = served.base + "/v1/maps/kiosk/helsinki-station"

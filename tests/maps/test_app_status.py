@@ -30,25 +30,49 @@ OWNER = "parking-office"
 def cli(folder: Path, *args: str) -> str:
     env = {**os.environ, "LC_DATA_DIR": str(folder)}
     env.pop("LC_DATABASE_URL", None)
-    done = subprocess.run([sys.executable, "-m", "livingcircle", *args], env=env,
-                          capture_output=True, text=True, timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "livingcircle", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return done.stdout.strip()
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory,
-           sample_store_dir: Path) -> Iterator[tuple[str, str]]:
+def served(
+    tmp_path_factory: pytest.TempPathFactory, sample_store_dir: Path
+) -> Iterator[tuple[str, str]]:
     folder = tmp_path_factory.mktemp("status")
     shutil.copytree(sample_store_dir, folder, dirs_exist_ok=True)
     standards = folder / "standards.toml"
     text = DEFAULT_STANDARDS_FILE.read_text(encoding="utf-8")
     assert "car_parking = 900" in text
-    standards.write_text(text.replace("car_parking = 900", f"car_parking = {STALE_S}"),
-                         encoding="utf-8")
+    standards.write_text(
+        text.replace("car_parking = 900", f"car_parking = {STALE_S}"), encoding="utf-8"
+    )
     key = cli(folder, "keys", "add", "--owner", OWNER)
-    cli(folder, "kiosk", "add", "--id", "station-parking", "--region", "helsinki", "--lat",
-        str(LAT), "--lon", str(LON), "--name-zh", "车站停车", "--name-en", "Station parking",
-        "-c", "car_parking")
+    cli(
+        folder,
+        "kiosk",
+        "add",
+        "--id",
+        "station-parking",
+        "--region",
+        "helsinki",
+        "--lat",
+        str(LAT),
+        "--lon",
+        str(LON),
+        "--name-zh",
+        "车站停车",
+        "--name-en",
+        "Station parking",
+        "-c",
+        "car_parking",
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LC_STANDARDS_FILE", str(standards))
         process, port = start_server(folder)
@@ -59,22 +83,33 @@ def served(tmp_path_factory: pytest.TempPathFactory,
     process.communicate(timeout=30)
 
 
-def test_live_spaces_show_with_their_age_then_go(browser: Browser,
-                                                 served: tuple[str, str]) -> None:
+def test_live_spaces_show_with_their_age_then_go(browser: Browser, served: tuple[str, str]) -> None:
     base, key = served
     url = f"{base}/v1/regions/helsinki/facilities"
-    park = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [LON, LAT + 0.0001]},
-            "properties": {"source_id": "p-1", "category": "car_parking",
-                           "name_zh": "车站停车场", "name": "Station car park"}}
+    park = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [LON, LAT + 0.0001]},
+        "properties": {
+            "source_id": "p-1",
+            "category": "car_parking",
+            "name_zh": "车站停车场",
+            "name": "Station car park",
+        },
+    }
     made = httpx.post(url, json=park, headers={"X-API-Key": key}, timeout=30)
     assert made.status_code == 201, made.text
     fid = made.json()["id"]
     time.sleep(1.5)  # the workers pick the new facility up from the store
-    put = httpx.put(f"{url}/{fid}/status", json={"spaces_free": 42, "spaces_total": 120},
-                    headers={"X-API-Key": key}, timeout=30)
+    put = httpx.put(
+        f"{url}/{fid}/status",
+        json={"spaces_free": 42, "spaces_total": 120},
+        headers={"X-API-Key": key},
+        timeout=30,
+    )
     assert put.status_code == 200, put.text
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                  locale="zh-CN")
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, locale="zh-CN"
+    )
     page = context.new_page()
     app = f"{base}/?lat={LAT}&lon={LON}&groups=parking"
     page.goto(app)

@@ -14,8 +14,7 @@ NINGBO = np.array([[121.5440, 29.8683], [121.6000, 29.9000]])  # Haishu, Yinzhou
 
 def test_amap_shifts_chinese_points_by_hundreds_of_metres() -> None:
     shifted = Display("amap").xy(NINGBO)
-    _, _, metres = Geod(ellps="WGS84").inv(NINGBO[:, 0], NINGBO[:, 1],
-                                           shifted[:, 0], shifted[:, 1])
+    _, _, metres = Geod(ellps="WGS84").inv(NINGBO[:, 0], NINGBO[:, 1], shifted[:, 0], shifted[:, 1])
     assert (metres > 200).all() and (metres < 1000).all()
     back = np.column_stack(coordTransform.gcj02_to_wgs84(shifted[:, 0], shifted[:, 1]))
     _, _, error = Geod(ellps="WGS84").inv(NINGBO[:, 0], NINGBO[:, 1], back[:, 0], back[:, 1])

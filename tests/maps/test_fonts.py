@@ -24,8 +24,10 @@ def test_every_weight_has_its_subsets_installed() -> None:
     for weight in FONT_WEIGHTS:
         subsets = font_subsets(weight)
         assert len(subsets) > 90
-        assert all(font_path(s.file) is not None and font_path(s.file).is_file()  # type: ignore[union-attr]
-                   for s in subsets)
+        assert all(
+            font_path(s.file) is not None and font_path(s.file).is_file()  # type: ignore[union-attr]
+            for s in subsets
+        )
     assert font_path("../../package.json") is None and font_path("400.css") is None
 
 
@@ -39,8 +41,7 @@ def test_a_page_gets_only_the_subsets_its_text_touches() -> None:
         assert 2 <= len(touching) < 10
         assert sum(f"font-weight:{weight};" in r for r in rules) == len(touching)
     # every character of the text is in a subset the page carries
-    assert all(any(c in s.codes for s in font_subsets(400) if s.touches(needed))
-               for c in needed)
+    assert all(any(c in s.codes for s in font_subsets(400) if s.touches(needed)) for c in needed)
     assert all("data:font/woff2;base64," in r for r in rules)
     assert "url(/" not in css and "http" not in css
 
@@ -54,7 +55,11 @@ def test_a_latin_only_page_carries_no_chinese_subset() -> None:
 def test_escaped_text_counts_too() -> None:
     # folium writes JSON with \\uXXXX escapes, HTML may use entities; an emoji is a pair
     assert text_codepoints(r'{"name": "\u793e\u533a"} &#x56fd; \ud83d\ude00') >= {
-        ord("社"), ord("区"), ord("国"), 0x1F600}
+        ord("社"),
+        ord("区"),
+        ord("国"),
+        0x1F600,
+    }
 
 
 @pytest.mark.parametrize("weight", FONT_WEIGHTS)

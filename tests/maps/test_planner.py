@@ -27,8 +27,9 @@ SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
 @pytest.fixture(scope="module")
 def homes(sample_region: Region) -> gpd.GeoDataFrame:
     raw = sample_homes(sample_region)
-    return demand_frame(raw.geometry.to_numpy(), raw["population"].to_numpy(),
-                        raw["id"].to_numpy(dtype=object))
+    return demand_frame(
+        raw.geometry.to_numpy(), raw["population"].to_numpy(), raw["id"].to_numpy(dtype=object)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -37,21 +38,32 @@ def communities(sample_region: Region) -> gpd.GeoDataFrame:
 
 
 @pytest.fixture(scope="module")
-def planned(sample_region: Region, homes: gpd.GeoDataFrame,
-            communities: gpd.GeoDataFrame) -> PlannerTables:
+def planned(
+    sample_region: Region, homes: gpd.GeoDataFrame, communities: gpd.GeoDataFrame
+) -> PlannerTables:
     frame = assign_communities(homes, communities)
     return plan(sample_region, place_demand(sample_region.net, frame), ["pharmacy"], 3)
 
 
 @pytest.fixture(scope="module")
-def pages(sample_region: Region, planned: PlannerTables, homes: gpd.GeoDataFrame,
-          communities: gpd.GeoDataFrame, tmp_path_factory: pytest.TempPathFactory
-          ) -> dict[str, Path]:
+def pages(
+    sample_region: Region,
+    planned: PlannerTables,
+    homes: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("planner")
     out = {}
     for name, hexes in (("homes", False), ("hexagons", True)):
-        layers = planner_layers(sample_region, "pharmacy", communities=communities,
-                                hexagons=hexes, result=planned, source="sample homes")
+        layers = planner_layers(
+            sample_region,
+            "pharmacy",
+            communities=communities,
+            hexagons=hexes,
+            result=planned,
+            source="sample homes",
+        )
         out[name] = folder / f"{name}.html"
         draw(sample_region, layers, offline=True).save(str(out[name]))
     out["none"] = folder / "none.html"  # the sample has no kindergarten at all
@@ -64,10 +76,18 @@ def test_words_are_written_as_people_write_them() -> None:
     assert words.people(1240.4) == "1,240" and words.people(85.6) == "86"
     assert words.residents(1240) == "1,240 位居民 · 1,240 residents"
     assert [words.percent(x) for x in (0.45, 0.001, 0.998, 1.0, 0.0, math.nan)] == [
-        "45%", "<1%", ">99%", "100%", "0%", "–"]
+        "45%",
+        "<1%",
+        ">99%",
+        "100%",
+        "0%",
+        "–",
+    ]
     assert words.minutes(12.456) == "12.5" and words.minutes(math.inf) == "–"
-    assert words.no_facility("社区卫生服务站", "Community health station") == \
-        "这个区域没有社区卫生服务站 · this region has no community health station"
+    assert (
+        words.no_facility("社区卫生服务站", "Community health station")
+        == "这个区域没有社区卫生服务站 · this region has no community health station"
+    )
 
 
 def test_more_than_15_minutes_and_unreachable_are_apart() -> None:
@@ -77,10 +97,12 @@ def test_more_than_15_minutes_and_unreachable_are_apart() -> None:
     assert len(set(colours)) == len(colours) and ALL_BANDS[-1] is UNREACHABLE
 
 
-def test_layers_use_the_analysis(sample_region: Region, planned: PlannerTables,
-                                 communities: gpd.GeoDataFrame) -> None:
-    layers = planner_layers(sample_region, "pharmacy", communities=communities,
-                            hexagons=True, result=planned)
+def test_layers_use_the_analysis(
+    sample_region: Region, planned: PlannerTables, communities: gpd.GeoDataFrame
+) -> None:
+    layers = planner_layers(
+        sample_region, "pharmacy", communities=communities, hexagons=True, result=planned
+    )
     # the gap areas are the analysis's own, not drawn again
     expected = gap_areas(sample_region, planned.analysis, "pharmacy")
     assert layers.gaps["population"].tolist() == pytest.approx(expected["population"].tolist())
@@ -90,7 +112,8 @@ def test_layers_use_the_analysis(sample_region: Region, planned: PlannerTables,
     assert layers.hexagons["population"].sum() == pytest.approx(total)
     assert layers.homes["population"].sum() == pytest.approx(total)
     assert sum(km for _, km in layers.streets) == pytest.approx(
-        sample_region.net.edge_length.sum() / 1000)
+        sample_region.net.edge_length.sum() / 1000
+    )
     assert layers.communities is not None and layers.communities["score"].notna().sum() >= 5
     assert list(layers.sites["rank"]) == [1, 2, 3] and layers.facilities > 0
 
@@ -104,8 +127,9 @@ def test_offline_pages_link_no_other_host(pages: dict[str, Path]) -> None:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("size", list(SIZES))
-def test_planner_map_shows_homes_gaps_and_sites(pages: dict[str, Path], size: str,
-                                                sample_region: Region) -> None:
+def test_planner_map_shows_homes_gaps_and_sites(
+    pages: dict[str, Path], size: str, sample_region: Region
+) -> None:
     width, height = SIZES[size]
     with open_page(pages["homes"].as_uri(), width, height) as (page, log):
         assert log.errors == [] and log.remote == []
@@ -125,9 +149,11 @@ def test_planner_map_shows_homes_gaps_and_sites(pages: dict[str, Path], size: st
             page.locator("#lc-legend-toggle").click()
         # the view holds the whole district, and not much more
         w, s, e, n = sample_region.boundary.bounds
-        view = page.evaluate("() => { const m = Object.values(window).find(v => v && "
-                             "v._leaflet_id && v.getBounds); const b = m.getBounds(); "
-                             "return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }")
+        view = page.evaluate(
+            "() => { const m = Object.values(window).find(v => v && "
+            "v._leaflet_id && v.getBounds); const b = m.getBounds(); "
+            "return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }"
+        )
         assert view[0] <= w and view[1] <= s and view[2] >= e and view[3] >= n
         assert (view[2] - view[0]) < 4 * (e - w) or (view[3] - view[1]) < 4 * (n - s)
         SCREENSHOTS.mkdir(exist_ok=True)

@@ -35,11 +35,13 @@ def test_unknown_kiosk_names_the_configured_ones() -> None:
 
 @pytest.mark.browser
 @pytest.mark.parametrize(("width", "height"), [(1080, 1920), (1920, 1080)])
-def test_kiosk_is_legible_in_both_orientations(kiosk_file: Path, sample_region: Region,
-                                               width: int, height: int) -> None:
+def test_kiosk_is_legible_in_both_orientations(
+    kiosk_file: Path, sample_region: Region, width: int, height: int
+) -> None:
     k = kiosk("helsinki-station")
-    expected = kiosk_data(k, sample_region.nearest(k.lon, k.lat, k.categories),
-                          sample_region.standard)["services"]
+    expected = kiosk_data(
+        k, sample_region.nearest(k.lon, k.lat, k.categories), sample_region.standard
+    )["services"]
     with open_page(kiosk_file.as_uri(), width, height) as (page, log):
         assert log.errors == [] and log.remote == []
         items = page.locator("#lc-services li")
@@ -50,9 +52,11 @@ def test_kiosk_is_legible_in_both_orientations(kiosk_file: Path, sample_region: 
         assert expected[0]["label_zh"] in first and expected[0]["label_en"] in first
         # every piece of text in the panel is at least 24 px
         sizes = page.eval_on_selector_all(
-            "#lc-panel *", "els => els.filter(e => e.childNodes.length && "
+            "#lc-panel *",
+            "els => els.filter(e => e.childNodes.length && "
             "[...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))"
-            ".map(e => parseFloat(getComputedStyle(e).fontSize))")
+            ".map(e => parseFloat(getComputedStyle(e).fontSize))",
+        )
         assert sizes and min(sizes) >= 24
         # map and list side by side (landscape) or stacked (portrait), both on screen
         box_map = page.locator(".folium-map").bounding_box()

@@ -38,8 +38,23 @@ def first_page(poster: Path) -> Path:
         pytest.fail("pdftoppm is missing: apt-get install poppler-utils")
     SCREENSHOTS.mkdir(exist_ok=True)
     stem = SCREENSHOTS / "poster"
-    subprocess.run(["pdftoppm", "-r", "200", "-png", "-singlefile", "-f", "1", "-l", "1",
-                    str(poster), str(stem)], check=True, timeout=120)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "200",
+            "-png",
+            "-singlefile",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            str(poster),
+            str(stem),
+        ],
+        check=True,
+        timeout=120,
+    )
     return stem.with_suffix(".png")
 
 
@@ -50,9 +65,16 @@ def test_one_a4_page(poster: Path) -> None:
     assert float(box.width) == pytest.approx(A4_PT[0], abs=1.5)
     assert float(box.height) == pytest.approx(A4_PT[1], abs=1.5)
     text = "".join(reader.pages[0].extract_text().split())  # spaces fall between CJK glyphs
-    for words in ("赫尔辛基中央车站", "Helsinki Central Station", "附近的生活服务", "药店",
-                  "Pharmacy", "5 分钟内没有幼儿园", "no kindergarten / nursery within a 5-minute",
-                  "扫码打开实时地图"):
+    for words in (
+        "赫尔辛基中央车站",
+        "Helsinki Central Station",
+        "附近的生活服务",
+        "药店",
+        "Pharmacy",
+        "5 分钟内没有幼儿园",
+        "no kindergarten / nursery within a 5-minute",
+        "扫码打开实时地图",
+    ):
         assert "".join(words.split()) in text, words
 
 
@@ -64,8 +86,10 @@ def test_qr_code_opens_the_app_at_the_place(first_page: Path) -> None:
 
 
 def test_app_links_and_bad_addresses() -> None:
-    assert app_link("https://lc.example.org/app?x=1", 121.5, 29.87, "en") == \
-        "https://lc.example.org/app?x=1&lat=29.87000&lon=121.50000&lang=en"
+    assert (
+        app_link("https://lc.example.org/app?x=1", 121.5, 29.87, "en")
+        == "https://lc.example.org/app?x=1&lat=29.87000&lon=121.50000&lang=en"
+    )
     for bad in ("javascript:alert(1)", "ftp://x/", "127.0.0.1:8000"):
         with pytest.raises(ValueError, match="http"):
             app_link(bad, 0.0, 0.0)
@@ -76,19 +100,41 @@ def test_names_reach_the_page_as_text_only(sample_region: Region) -> None:
     assert "<script>x" not in page and "&lt;script&gt;x" in page
 
 
-def test_command_line_poster_of_a_kiosk_and_of_a_point(tmp_path: Path,
-                                                      sample_extract: Extract) -> None:
+def test_command_line_poster_of_a_kiosk_and_of_a_point(
+    tmp_path: Path, sample_extract: Extract
+) -> None:
     FileStore(tmp_path / "data").save_region(region_data(sample_extract))
     env = {k: v for k, v in os.environ.items() if k != "LC_DATABASE_URL"}
     env["LC_DATA_DIR"] = str(tmp_path / "data")
     for args in (("--kiosk", "helsinki-station"), ("--lat", "60.1712", "--lon", "24.9414")):
         out = tmp_path / "poster.pdf"
-        done = subprocess.run([sys.executable, "-m", "livingcircle", "map", "poster", *args,
-                               "--out", str(out), "--app-url", "https://lc.example.org/"],
-                              env=env, capture_output=True, text=True, timeout=300, check=False)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "livingcircle",
+                "map",
+                "poster",
+                *args,
+                "--out",
+                str(out),
+                "--app-url",
+                "https://lc.example.org/",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         assert len(pypdf.PdfReader(out).pages) == 1
-    done = subprocess.run([sys.executable, "-m", "livingcircle", "map", "poster", "--out",
-                           str(out)], env=env, capture_output=True, text=True, timeout=300,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "livingcircle", "map", "poster", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 2 and "--kiosk ID, or --lat and --lon" in done.stderr

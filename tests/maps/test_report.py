@@ -30,19 +30,34 @@ def communities(sample_region: Region) -> gpd.GeoDataFrame:
 @pytest.fixture(scope="module")
 def planned(sample_region: Region, communities: gpd.GeoDataFrame) -> PlannerTables:
     raw = sample_homes(sample_region)
-    frame = assign_communities(demand_frame(raw.geometry.to_numpy(), raw["population"].to_numpy(),
-                                            raw["id"].to_numpy(dtype=object)), communities)
-    return plan(sample_region, place_demand(sample_region.net, frame),
-                ["clinic", "pharmacy", "kindergarten"], 3)
+    frame = assign_communities(
+        demand_frame(
+            raw.geometry.to_numpy(), raw["population"].to_numpy(), raw["id"].to_numpy(dtype=object)
+        ),
+        communities,
+    )
+    return plan(
+        sample_region,
+        place_demand(sample_region.net, frame),
+        ["clinic", "pharmacy", "kindergarten"],
+        3,
+    )
 
 
 @pytest.fixture(scope="module")
-def reports(sample_region: Region, planned: PlannerTables, communities: gpd.GeoDataFrame,
-            tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def reports(
+    sample_region: Region,
+    planned: PlannerTables,
+    communities: gpd.GeoDataFrame,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("report")
-    return {ext: write_report(planned, sample_region, folder / f"gaps.report.{ext}",
-                              "sample homes", communities)
-            for ext in ("html", "md", "pdf")}
+    return {
+        ext: write_report(
+            planned, sample_region, folder / f"gaps.report.{ext}", "sample homes", communities
+        )
+        for ext in ("html", "md", "pdf")
+    }
 
 
 def test_html_says_it_in_both_languages(reports: dict[str, Path]) -> None:
@@ -77,15 +92,16 @@ def test_pdf_has_the_sections_of_the_html(reports: dict[str, Path]) -> None:
     assert len(reader.pages) >= 2 and (not outline or outline[0])
     if shutil.which("pdftoppm"):  # pictures of the pages, for a person to look at
         SCREENSHOTS.mkdir(exist_ok=True)
-        subprocess.run(["pdftoppm", "-r", "60", "-png", str(reports["pdf"]),
-                        str(SCREENSHOTS / "report-pdf")], check=True, timeout=120)
+        subprocess.run(
+            ["pdftoppm", "-r", "60", "-png", str(reports["pdf"]), str(SCREENSHOTS / "report-pdf")],
+            check=True,
+            timeout=120,
+        )
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize(("size", "width", "height"), [("phone", 390, 844),
-                                                       ("desktop", 1280, 800)])
-def test_report_in_a_browser(reports: dict[str, Path], size: str, width: int,
-                             height: int) -> None:
+@pytest.mark.parametrize(("size", "width", "height"), [("phone", 390, 844), ("desktop", 1280, 800)])
+def test_report_in_a_browser(reports: dict[str, Path], size: str, width: int, height: int) -> None:
     with open_page(reports["html"].as_uri(), width, height) as (page, log):
         assert log.errors == [] and log.remote == []
         assert page.locator("h2").all_inner_texts() == HEADINGS

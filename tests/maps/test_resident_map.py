@@ -17,8 +17,9 @@ SCREENSHOTS = Path(__file__).with_name("screenshots")  # for a person to look at
 
 
 @pytest.fixture(scope="module")
-def offline_page(sample_region: Region, standard: Standard,
-                 tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, int]:
+def offline_page(
+    sample_region: Region, standard: Standard, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, int, int]:
     catch = sample_region.catchment(LON, LAT)
     near = sample_region.nearest(LON, LAT)
     streets = sample_region.streets_near(LON, LAT, 1200)
@@ -59,8 +60,11 @@ def test_offline_map_renders_without_network(offline_page, tmp_path: Path) -> No
         assert page.locator(".leaflet-control-layers").count() == 1
         assert page.locator(".leaflet-control-scale").count() == 1
         # a facility's marker (above the routes) opens its bilingual popup
-        marker = next(m for m in page.locator(".leaflet-marker-icon.lc-facility").all()
-                      if (b := m.bounding_box()) and b["x"] > 500)
+        marker = next(
+            m
+            for m in page.locator(".leaflet-marker-icon.lc-facility").all()
+            if (b := m.bounding_box()) and b["x"] > 500
+        )
         marker.click()
         text = page.locator(".leaflet-popup-content").inner_text(timeout=3000)
         assert "min on foot" in text and "分钟" in text
@@ -70,10 +74,16 @@ def test_offline_map_renders_without_network(offline_page, tmp_path: Path) -> No
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize(("width", "height", "name"), [
-    (390, 844, "phone"), (1280, 800, "desktop"), (1080, 1920, "kiosk")])
-def test_resident_map_on_each_screen(offline_page, width: int, height: int,  # type: ignore[no-untyped-def]
-                                     name: str) -> None:
+@pytest.mark.parametrize(
+    ("width", "height", "name"),
+    [(390, 844, "phone"), (1280, 800, "desktop"), (1080, 1920, "kiosk")],
+)
+def test_resident_map_on_each_screen(
+    offline_page,
+    width: int,
+    height: int,  # type: ignore[no-untyped-def]
+    name: str,
+) -> None:
     path, _, _ = offline_page
     with open_page(path.as_uri(), width, height) as (page, log):
         toggle = page.locator("#lc-legend-toggle")
@@ -102,7 +112,6 @@ def test_chinese_is_drawn_in_the_inlined_web_font(offline_page) -> None:  # type
         font = page.evaluate(WEB_FONT)
         assert font["check"] is True
         assert font["faces"] and all(f == ["Noto Sans SC", "loaded"] for f in font["faces"])
-        family = page.evaluate("getComputedStyle(document.querySelector('#lc-legend'))"
-                               ".fontFamily")
+        family = page.evaluate("getComputedStyle(document.querySelector('#lc-legend')).fontFamily")
         assert family.startswith('"Noto Sans SC"')
         assert log.errors == [] and log.remote == []

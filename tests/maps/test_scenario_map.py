@@ -24,21 +24,24 @@ SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
 @pytest.fixture(scope="module")
 def result(sample_region: Region) -> ScenarioResult:
     raw = sample_homes(sample_region)
-    frame = demand_frame(raw.geometry.to_numpy(), raw["population"].to_numpy(),
-                         raw["id"].to_numpy(dtype=object))
+    frame = demand_frame(
+        raw.geometry.to_numpy(), raw["population"].to_numpy(), raw["id"].to_numpy(dtype=object)
+    )
     demand = place_demand(sample_region.net, frame)
     before = analyse(sample_region, demand, ["clinic", "pharmacy"])
     near = before.access("clinic").nearest_m
     far = int(np.argmax(np.where(np.isfinite(near), near, -1)))
     spot = frame.geometry.iloc[far]
-    what_if = Scenario("港湾诊所 Harbour clinic",
-                       (NewFacility("clinic", spot.x, spot.y, "Harbour clinic"),))
+    what_if = Scenario(
+        "港湾诊所 Harbour clinic", (NewFacility("clinic", spot.x, spot.y, "Harbour clinic"),)
+    )
     return run_scenario(sample_region, demand, before, what_if)
 
 
 @pytest.fixture(scope="module")
-def page(sample_region: Region, result: ScenarioResult,
-         tmp_path_factory: pytest.TempPathFactory) -> Path:
+def page(
+    sample_region: Region, result: ScenarioResult, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     path = tmp_path_factory.mktemp("scenario") / "scenario.html"
     scenario_map(sample_region, result, offline=True).save(str(path))
     return path
@@ -46,8 +49,9 @@ def page(sample_region: Region, result: ScenarioResult,
 
 def test_changes_fall_in_one_class_each() -> None:
     change = np.array([-7.0, -5.0, -2.0, -0.5, 0.3, 1.0, 3.0, 9.0, np.nan, np.nan])
-    status = np.array(["nearer"] * 4 + ["farther"] * 4 + ["newly reachable",
-                                                         "no longer reachable"], dtype=object)
+    status = np.array(
+        ["nearer"] * 4 + ["farther"] * 4 + ["newly reachable", "no longer reachable"], dtype=object
+    )
     assert change_class(change, status).tolist() == [1, 1, 2, 3, 4, 4, 5, 6, 0, 7]
     assert len({c.color for c in CHANGE_CLASSES}) == len(CHANGE_CLASSES)
 
@@ -88,13 +92,37 @@ def test_the_map_command(tmp_path: Path, sample_path: Path) -> None:
     done = run(tmp_path, "load", str(sample_path), "--region", "helsinki", "--quiet")
     assert done.returncode == 0, done.stderr
     file = tmp_path / "what-if.toml"
-    file.write_text('name = "Harbour clinic"\n[[add_facility]]\ncategory = "clinic"\n'
-                    'lon = 24.9500\nlat = 60.1651\n', encoding="utf-8")
+    file.write_text(
+        'name = "Harbour clinic"\n[[add_facility]]\ncategory = "clinic"\n'
+        "lon = 24.9500\nlat = 60.1651\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "scenario.html"
-    done = run(tmp_path, "map", "scenario", str(file), "-r", "helsinki", "--out", str(out),
-               "--offline", "--quiet")
+    done = run(
+        tmp_path,
+        "map",
+        "scenario",
+        str(file),
+        "-r",
+        "helsinki",
+        "--out",
+        str(out),
+        "--offline",
+        "--quiet",
+    )
     assert done.returncode == 0, done.stderr
     assert "lc-legend-change" in out.read_text(encoding="utf-8")
-    done = run(tmp_path, "map", "scenario", str(file), "-r", "helsinki", "--category",
-               "park", "--out", str(out), "--quiet")
+    done = run(
+        tmp_path,
+        "map",
+        "scenario",
+        str(file),
+        "-r",
+        "helsinki",
+        "--category",
+        "park",
+        "--out",
+        str(out),
+        "--quiet",
+    )
     assert done.returncode == 2 and "allowed --category: clinic" in done.stderr

@@ -23,8 +23,12 @@ def _geom(kind: str) -> Geometry:
 
 
 def _region() -> sa.Column[str]:
-    return sa.Column("region", sa.Text, sa.ForeignKey(
-        "regions.name", onupdate="CASCADE", ondelete="CASCADE"), nullable=False)
+    return sa.Column(
+        "region",
+        sa.Text,
+        sa.ForeignKey("regions.name", onupdate="CASCADE", ondelete="CASCADE"),
+        nullable=False,
+    )
 
 
 def _gist(table: str, column: str) -> None:
@@ -48,8 +52,7 @@ def _regions() -> None:
         sa.Column("source", sa.Text, nullable=False),
         sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
         *(sa.Column(c, sa.Double, nullable=False) for c in ("west", "south", "east", "north")),
-        *(sa.Column(c, sa.Integer, nullable=False)
-          for c in ("n_nodes", "n_edges", "n_facilities")),
+        *(sa.Column(c, sa.Integer, nullable=False) for c in ("n_nodes", "n_edges", "n_facilities")),
         sa.Column("boundary", _geom("POLYGON"), nullable=False),
     )
     op.create_index("regions_boundary_gist", "regions", ["boundary"], postgresql_using="gist")
@@ -69,17 +72,21 @@ def _facilities() -> None:
         sa.Column("tags", JSONB, nullable=False, server_default="{}"),
         sa.Column("geom", _geom("GEOMETRY"), nullable=False),
         sa.Column("anchor", _geom("POINT"), nullable=False),
-        *(sa.Column(c, sa.Double, nullable=False)
-          for c in ("min_lon", "min_lat", "max_lon", "max_lat")),
+        *(
+            sa.Column(c, sa.Double, nullable=False)
+            for c in ("min_lon", "min_lat", "max_lon", "max_lat")
+        ),
         sa.UniqueConstraint("region", "source", "source_id", name="facilities_source_key"),
-        sa.UniqueConstraint("region", "id", name="facilities_id_key",
-                            deferrable=True, initially="DEFERRED"),
+        sa.UniqueConstraint(
+            "region", "id", name="facilities_id_key", deferrable=True, initially="DEFERRED"
+        ),
     )
     _gist("facilities", "geom")
     _gist("facilities", "anchor")
     # distances in metres from the nearest-first (KNN) queries use this one
-    op.execute("CREATE INDEX facilities_anchor_geog_gist ON facilities "
-               "USING gist ((anchor::geography))")
+    op.execute(
+        "CREATE INDEX facilities_anchor_geog_gist ON facilities USING gist ((anchor::geography))"
+    )
     op.create_index("facilities_region_category", "facilities", ["region", "category"])
 
 
@@ -101,8 +108,7 @@ def _network() -> None:
         sa.Column("edge", sa.Integer, nullable=False),
         sa.Column("source", sa.Integer, nullable=False),
         sa.Column("target", sa.Integer, nullable=False),
-        *(sa.Column(c, sa.Double, nullable=False)
-          for c in ("length_m", "cost", "reverse_cost")),
+        *(sa.Column(c, sa.Double, nullable=False) for c in ("length_m", "cost", "reverse_cost")),
         sa.Column("oneway", sa.Boolean, nullable=False),
         sa.Column("way_id", sa.BigInteger, nullable=False),
         sa.Column("highway", sa.Text),
@@ -114,8 +120,10 @@ def _network() -> None:
     op.create_index("walk_edges_region_source", "walk_edges", ["region", "source"])
     op.create_index("walk_edges_region_target", "walk_edges", ["region", "target"])
     for table in ("walk_nodes", "walk_edges", "facilities"):
-        op.execute(f"COMMENT ON TABLE {table} IS "
-                   "'livingcircle: reload with livingcircle load FILE --region NAME'")
+        op.execute(
+            f"COMMENT ON TABLE {table} IS "
+            "'livingcircle: reload with livingcircle load FILE --region NAME'"
+        )
 
 
 def _standard() -> None:
@@ -123,8 +131,7 @@ def _standard() -> None:
         "categories",
         sa.Column("id", sa.Text, primary_key=True),
         sa.Column("position", sa.Integer, nullable=False),
-        *(sa.Column(c, sa.Text, nullable=False)
-          for c in ("label_en", "label_zh", "color", "icon")),
+        *(sa.Column(c, sa.Text, nullable=False) for c in ("label_en", "label_zh", "color", "icon")),
     )
     op.create_table(
         "tier_requirements",
@@ -145,6 +152,12 @@ def _standard() -> None:
 
 def downgrade() -> None:
     """Drop every livingcircle table (the postgis extension stays)."""
-    for table in ("tier_requirements", "categories", "walk_edges", "walk_nodes", "facilities",
-                  "regions"):
+    for table in (
+        "tier_requirements",
+        "categories",
+        "walk_edges",
+        "walk_nodes",
+        "facilities",
+        "regions",
+    ):
         op.drop_table(table)

@@ -28,8 +28,10 @@ def upgrade() -> None:
         sa.Column("digest", sa.Text, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
-    op.execute("COMMENT ON TABLE api_keys IS 'livingcircle: salted scrypt hashes of API keys "
-               "(livingcircle keys add/list/remove); secrets are never stored'")
+    op.execute(
+        "COMMENT ON TABLE api_keys IS 'livingcircle: salted scrypt hashes of API keys "
+        "(livingcircle keys add/list/remove); secrets are never stored'"
+    )
     # no foreign key to regions: the record of changes outlives a deleted region
     op.create_table(
         "facility_audit",
@@ -41,8 +43,9 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("before", JSONB),
         sa.Column("after", JSONB),
-        sa.CheckConstraint("action IN ('create', 'update', 'delete')",
-                           name="facility_audit_action_check"),
+        sa.CheckConstraint(
+            "action IN ('create', 'update', 'delete')", name="facility_audit_action_check"
+        ),
     )
     op.create_index("facility_audit_region_id", "facility_audit", ["region", "id"])
 

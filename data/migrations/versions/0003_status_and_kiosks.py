@@ -23,8 +23,8 @@ STATUS_CHECKS = {
     "facility_status_queue_check": "queue_minutes BETWEEN 0 AND 1440",
     "facility_status_note_check": "char_length(note) <= 200 AND note !~ '[[:cntrl:]]'",
     "facility_status_any_check": "spaces_free IS NOT NULL OR spaces_total IS NOT NULL OR "
-                                 "closed_until IS NOT NULL OR note <> '' OR "
-                                 "queue_minutes IS NOT NULL",
+    "closed_until IS NOT NULL OR note <> '' OR "
+    "queue_minutes IS NOT NULL",
 }
 KIOSK_CHECKS = {
     "kiosks_id_check": "id ~ '^[A-Za-z0-9_-]{1,64}$'",
@@ -41,8 +41,12 @@ def upgrade() -> None:
     op.create_table(
         "facility_status",
         sa.Column("gid", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("region", sa.Text, sa.ForeignKey("regions.name", onupdate="CASCADE",
-                                                   ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "region",
+            sa.Text,
+            sa.ForeignKey("regions.name", onupdate="CASCADE", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("facility_id", sa.Text, nullable=False),
         sa.Column("category", sa.Text, nullable=False),
         sa.Column("spaces_free", sa.Integer),
@@ -55,8 +59,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("region", "facility_id", name="facility_status_key"),
         *(sa.CheckConstraint(sql, name=name) for name, sql in STATUS_CHECKS.items()),
     )
-    op.execute("COMMENT ON TABLE facility_status IS 'livingcircle: the last live status "
-               "(free spaces, closure, queue) each department reported for its facilities'")
+    op.execute(
+        "COMMENT ON TABLE facility_status IS 'livingcircle: the last live status "
+        "(free spaces, closure, queue) each department reported for its facilities'"
+    )
     op.create_table(
         "kiosks",
         sa.Column("gid", sa.Integer, sa.Identity(), primary_key=True),
@@ -71,8 +77,10 @@ def upgrade() -> None:
         sa.Column("refresh_s", sa.Integer, nullable=False),
         *(sa.CheckConstraint(sql, name=name) for name, sql in KIOSK_CHECKS.items()),
     )
-    op.execute("COMMENT ON TABLE kiosks IS 'livingcircle: street and community kiosks "
-               "(livingcircle kiosk add/list/remove)'")
+    op.execute(
+        "COMMENT ON TABLE kiosks IS 'livingcircle: street and community kiosks "
+        "(livingcircle kiosk add/list/remove)'"
+    )
     _audit_actions((*ACTIONS, "status"))
 
 
@@ -87,5 +95,6 @@ def downgrade() -> None:
 def _audit_actions(actions: tuple[str, ...]) -> None:
     op.drop_constraint("facility_audit_action_check", "facility_audit", type_="check")
     listed = ", ".join(f"'{a}'" for a in actions)
-    op.create_check_constraint("facility_audit_action_check", "facility_audit",
-                               f"action IN ({listed})")
+    op.create_check_constraint(
+        "facility_audit_action_check", "facility_audit", f"action IN ({listed})"
+    )

@@ -23,8 +23,9 @@ STATE_CHECK = "state IN ('queued', 'running', 'done', 'failed')"
 
 def upgrade() -> None:
     """Add ``api_keys.role`` (existing keys are department keys); create ``jobs``."""
-    op.add_column("api_keys", sa.Column("role", sa.Text, nullable=False,
-                                        server_default="department"))
+    op.add_column(
+        "api_keys", sa.Column("role", sa.Text, nullable=False, server_default="department")
+    )
     op.create_check_constraint("api_keys_role_check", "api_keys", ROLE_CHECK)
     op.create_table(
         "jobs",
@@ -42,19 +43,22 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(STATE_CHECK, name="jobs_state_check"),
     )
-    op.execute("COMMENT ON TABLE jobs IS 'livingcircle: planner analyses run through the API "
-               "(POST /v1/regions/{region}/analyses), their inputs, progress and summary'")
+    op.execute(
+        "COMMENT ON TABLE jobs IS 'livingcircle: planner analyses run through the API "
+        "(POST /v1/regions/{region}/analyses), their inputs, progress and summary'"
+    )
     op.create_table(
         "job_layers",
         sa.Column("gid", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("job_id", sa.Text, sa.ForeignKey("jobs.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column("job_id", sa.Text, sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
         sa.Column("name", sa.Text, nullable=False),
         sa.Column("parquet", sa.LargeBinary, nullable=False),
         sa.UniqueConstraint("job_id", "name", name="job_layers_key"),
     )
-    op.execute("COMMENT ON TABLE job_layers IS 'livingcircle: result layers of the planner "
-               "jobs, as GeoParquet'")
+    op.execute(
+        "COMMENT ON TABLE job_layers IS 'livingcircle: result layers of the planner "
+        "jobs, as GeoParquet'"
+    )
 
 
 def downgrade() -> None:
