@@ -150,3 +150,22 @@ class UnknownKiosk(LivingCircleError, KeyError):
 
     def __init__(self, kiosk: str, allowed: Iterable[str]) -> None:
         super().__init__(f"unknown kiosk {kiosk!r}; configured kiosks: {_allowed(allowed)}")
+
+
+class ClusterUnavailable(LivingCircleError, ConnectionError):
+    """A Dask scheduler that cannot be reached, or a local cluster that cannot start."""
+
+    def __init__(self, address: str | None, reason: str) -> None:
+        if address is None:
+            message = (
+                f"cannot start a local Dask cluster ({reason}); try fewer --workers, or name "
+                "a running scheduler with --scheduler tcp://HOST:8786"
+            )
+        else:
+            message = (
+                f"cannot reach the Dask scheduler at {address} ({reason}); check the address "
+                "(tcp://HOST:8786) and that the scheduler runs, or leave out --scheduler and "
+                "LC_DASK_SCHEDULER to start a local cluster"
+            )
+        super().__init__(message)
+        self.address = address

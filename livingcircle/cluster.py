@@ -1,0 +1,131 @@
+"""Where Dask work runs: a local cluster by default, or an existing scheduler.
+
+``connect()`` is the one place livingcircle opens a :class:`distributed.Client`. Without a
+scheduler address it starts a :class:`distributed.LocalCluster` of single-threaded worker
+processes (the engine's searches hold the GIL, so processes, not threads, use the cores);
+with ``scheduler="tcp://HOST:8786"`` or ``LC_DASK_SCHEDULER`` it joins a cluster that runs
+elsewhere (Kubernetes, Slurm, a few machines started by hand). The dashboard link is printed
+so a long run can be watched.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+from distributed import Client, LocalCluster
+
+from livingcircle.geo.errors import ClusterUnavailable, InvalidParameter
+
+#: The environment variable naming an existing scheduler (same as ``--scheduler``).
+SCHEDULER_ENV = "LC_DASK_SCHEDULER"
+#: Seconds to wait for a named scheduler before giving up with :class:`ClusterUnavailable`.
+CONNECT_TIMEOUT_S = 5.0
+#: A worker's memory limit in a local cluster; the machine's memory is shared by the workers.
+LOCAL_MEMORY_LIMIT = "auto"
+
+
+def scheduler_address(scheduler: str | None = None) -> str | None:
+    """The scheduler to join: the argument, else ``LC_DASK_SCHEDULER``, else None (local)."""
+    address = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    if address is not None and "://" not in address:
+        address = f"tcp://{address}"
+    return address
+
+
+def default_workers() -> int:
+    """Workers of a local cluster when none is asked for: one per core, at least one."""
+    return max(1, os.cpu_count() or 1)
+
+
+@contextmanager
+def connect(
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool = True,
+    stream: TextIO | None = None,
+) -> Iterator[Client]:
+    """A Dask client for the length of the ``with`` block.
+
+    Parameters
+    ----------
+    workers
+        Worker processes of the local cluster (default: one per core). Ignored, with a
+        message, when a scheduler is named: an existing cluster has its own workers.
+    scheduler
+        Address of an existing scheduler, ``tcp://HOST:8786``. Default: ``LC_DASK_SCHEDULER``,
+        else a local cluster is started and stopped with the block.
+    progress
+        Print the dashboard link (and which cluster is used) to ``stream``.
+    stream
+        Where the messages go; default ``sys.stderr``.
+
+    Yields
+    ------
+    distributed.Client
+        The connected client; closed (and the local cluster stopped) when the block ends.
+
+    Raises
+    ------
+    ClusterUnavailable
+        The named scheduler does not answer within :data:`CONNECT_TIMEOUT_S` seconds, or a
+        local cluster cannot start.
+    InvalidParameter
+        ``workers`` below 1.
+    """
+    if workers is not None and workers < 1:
+        raise InvalidParameter(f"workers must be at least 1, got {workers}")
+    out = stream or sys.stderr
+    address = scheduler_address(scheduler)
+    if address is None:
+        with _local_client(workers or default_workers()) as client:
+            _announce(client, progress, out, "local cluster, ")
+            yield client
+        return
+    if workers is not None and progress:
+        print(f"--workers {workers} ignored: the cluster at {address} has its own", file=out)
+    with _remote_client(address) as client:
+        _announce(client, progress, out, f"scheduler {address}, ")
+        yield client
+
+
+@contextmanager
+def _local_client(workers: int) -> Iterator[Client]:
+    try:
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # a free port: several runs on one machine do not clash
+            memory_limit=LOCAL_MEMORY_LIMIT,
+        )
+    except (OSError, RuntimeError) as exc:
+        raise ClusterUnavailable(None, _reason(exc)) from exc
+    with cluster, Client(cluster) as client:
+        yield client
+
+
+@contextmanager
+def _remote_client(address: str) -> Iterator[Client]:
+    try:
+        client = Client(address, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ClusterUnavailable(address, _reason(exc)) from exc
+    with client:
+        yield client
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _announce(client: Client, progress: bool, out: TextIO, what: str) -> None:
+    if not progress:
+        return
+    count = len(client.scheduler_info().get("workers", {}))
+    print(f"Dask: {what}{count} worker(s) connected", file=out)
+    print(f"Dask dashboard: {client.dashboard_link}", file=out)
