@@ -29,6 +29,7 @@ embedded :class:`livingcircle.data.embedded.FileStore` does; ``tests/contract`` 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -52,6 +53,7 @@ from sqlalchemy import (
     TextClause,
     create_engine,
     delete,
+    event,
     insert,
     null,
     text,
@@ -65,6 +67,7 @@ from sqlalchemy.exc import (
     OperationalError,
     SQLAlchemyError,
 )
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from livingcircle.data.pg_schema import (
     SCHEMA_REVISION,
@@ -74,6 +77,7 @@ from livingcircle.data.pg_schema import (
     CategoryRow,
     RequirementRow,
 )
+from livingcircle.data.pg_timeouts import GRACE_S, WATCHDOG, DbTimeouts
 from livingcircle.geo.errors import (
     DatabaseUnavailable,
     FacilityExists,
@@ -135,6 +139,7 @@ _GEOD = Geod(ellps="WGS84")
 T = TypeVar("T")
 _CRS = CRS.from_epsg(SRID)
 _ENGINES: dict[str, Engine] = {}
+_ENGINE_TIMEOUTS: dict[str, DbTimeouts] = {}
 _CHECKED: set[str] = set()
 _ENGINES_LOCK = threading.Lock()
 #: KNN orders by sphere distance, answers rank on the WGS 84 ellipsoid (0.6 % apart at most):
@@ -167,26 +172,30 @@ def safe_url(url: str | URL) -> str:
     return parse_url(url).render_as_string(hide_password=True)
 
 
-def engine_for(url: str | URL) -> Engine:
-    """The engine of ``url`` in this process (created on first use, then shared)."""
+def engine_for(url: str | URL, timeouts: DbTimeouts | None = None) -> Engine:
+    """The engine of ``url`` in this process (created on first use, then shared).
+
+    Its connections carry the connect and statement timeouts of ``timeouts`` (default
+    :class:`~livingcircle.data.pg_timeouts.DbTimeouts`), and the store's watchdog follows them.
+    """
     parsed = parse_url(url)
+    timeouts = timeouts or DbTimeouts()
     key = parsed.render_as_string(hide_password=False)
     with _ENGINES_LOCK:
         engine = _ENGINES.get(key)
-        if engine is None:
+        if engine is None or _ENGINE_TIMEOUTS.get(key) != timeouts:
             try:
                 engine = create_engine(
                     parsed,
                     pool_recycle=1800,
-                    connect_args={
-                        "connect_timeout": 5,
-                        "application_name": "livingcircle",
-                        "options": "-c timezone=UTC",
-                    },
+                    pool_timeout=timeouts.pool_s,
+                    connect_args={"application_name": "livingcircle", **timeouts.connect_args()},
                 )
             except (ArgumentError, NoSuchModuleError) as exc:
                 raise StoreError(f"cannot use database URL {safe_url(parsed)}: {exc}") from exc
-            _ENGINES[key] = engine
+            event.listen(engine, "checkout", WATCHDOG.checkout)
+            event.listen(engine, "checkin", WATCHDOG.checkin)
+            _ENGINES[key], _ENGINE_TIMEOUTS[key] = engine, timeouts
         return engine
 
 
@@ -196,6 +205,7 @@ def dispose_engines() -> None:
         for engine in _ENGINES.values():
             engine.dispose()
         _ENGINES.clear()
+        _ENGINE_TIMEOUTS.clear()
         _CHECKED.clear()
 
 
@@ -214,34 +224,82 @@ def translate_errors(url: URL, doing: str) -> Iterator[None]:
 
 
 def _translate(exc: Exception, url: URL, doing: str) -> StoreError:
+    """The livingcircle error of a database error.
+
+    Its message says what is wrong and what to do, without the server's address, user or
+    database name (API clients see it); those, with the driver's words, go to
+    ``operator_detail`` for the server log and the CLI.
+    """
     orig = getattr(exc, "orig", None) or exc
     state = getattr(orig, "sqlstate", None) or ""
     reason = _first_line(orig, url)
-    where = url.render_as_string(hide_password=True)
+    error = _public_error(exc, orig, state, reason, doing, url)
+    return located(error, f"{url.render_as_string(hide_password=True)}: {reason}")
+
+
+def _public_error(  # noqa: PLR0911  (one answer per kind of failure)
+    exc: Exception, orig: BaseException, state: str, reason: str, doing: str, url: URL
+) -> StoreError:
     if state == "3D000" or (not state and "database" in reason and "does not exist" in reason):
         return DatabaseUnavailable(
-            f"database {url.database!r} does not exist at {where}; create it (createdb) and "
-            f"run 'livingcircle db upgrade --database URL'"
+            "the database named in the settings does not exist; the operator must create it "
+            "(createdb) and run 'livingcircle db upgrade --database URL'"
         )
     refused = "authentication failed" in reason or ("role" in reason and "does not exist" in reason)
     if state.startswith("28") or (not state and refused):
         return DatabaseUnavailable(
-            f"the database at {where} refused the login ({reason}); check the user and "
+            "the database refused the service's login; the operator must check the user and "
             "password in --database / LC_DATABASE_URL"
+        )
+    if isinstance(exc, PoolTimeout):
+        return DatabaseUnavailable(
+            f"every database connection is busy (while {doing}); try again in a moment, and "
+            "tell the service's operator if it lasts"
+        )
+    if state == "57014":
+        return DatabaseUnavailable(
+            f"the database took longer than its statement timeout while {doing}; try again "
+            "in a moment, and tell the service's operator if it lasts"
         )
     if state.startswith(("08", "57P")) or (
         isinstance(orig, psycopg.OperationalError) and not state
     ):
-        return DatabaseUnavailable(
-            f"cannot reach the database at {where} while {doing} ({reason}); {SERVER_HINT}"
-        )
+        return not_answering(doing)
     if state in ("42P01", "42883", "42704"):
-        return SchemaOutOfDate(
-            f"the database at {where} lacks the livingcircle schema ({reason}); {UPGRADE_HINT}"
-        )
+        return SchemaOutOfDate(f"the database lacks the livingcircle schema; {UPGRADE_HINT}")
     if state == "42501":
-        return StoreError(f"permission denied at {where} while {doing} ({reason})")
-    return StoreError(f"database error at {where} while {doing}: {reason}")
+        return StoreError(
+            f"the database refused permission while {doing}; the operator must grant the "
+            "service's role access to the livingcircle tables"
+        )
+    return StoreError(f"database error while {doing}: {_scrub(reason, url)}")
+
+
+def not_answering(doing: str, seconds: float | None = None) -> DatabaseUnavailable:
+    """The database is down or does not answer: what a client is told."""
+    within = "" if seconds is None else f" within {seconds:g} s"
+    return DatabaseUnavailable(
+        f"the database is not answering{within} (while {doing}); try again in a minute, and "
+        f"tell the service's operator if it lasts (operator: {SERVER_HINT})"
+    )
+
+
+E = TypeVar("E", bound=LivingCircleError)
+
+
+def located(error: E, detail: str) -> E:
+    """``error`` with ``operator_detail``: where and why, for the server log and the CLI only."""
+    error.operator_detail = detail  # type: ignore[attr-defined]
+    return error
+
+
+def _scrub(reason: str, url: URL) -> str:
+    """The server's words without the user, host, port or database name."""
+    for word in sorted(
+        {str(w) for w in (url.database, url.username, url.host, url.port) if w}, key=len
+    )[::-1]:
+        reason = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", "***", reason)
+    return reason
 
 
 def _first_line(exc: BaseException, url: URL) -> str:
@@ -313,6 +371,9 @@ class PostgisStore:
     ----------
     url
         ``postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE`` (``postgresql://`` works too).
+    timeouts
+        How long to wait for the database (connect, statement, load, pool); a unit of work the
+        database does not answer in time fails with ``DatabaseUnavailable``.
 
     Raises
     ------
@@ -322,9 +383,10 @@ class PostgisStore:
         The database lacks the schema or has another revision of it.
     """
 
-    def __init__(self, url: str | URL) -> None:
+    def __init__(self, url: str | URL, timeouts: DbTimeouts | None = None) -> None:
         self.url = parse_url(url)
-        self.engine = engine_for(self.url)
+        self.timeouts = timeouts or DbTimeouts()
+        self.engine = engine_for(self.url, self.timeouts)
         # one-statement reads need no BEGIN/ROLLBACK round trips
         self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.last_load: LoadStats | None = None
@@ -358,6 +420,7 @@ class PostgisStore:
 
         def work() -> LoadStats:
             with self.engine.begin() as conn:
+                conn.execute(_text(self.timeouts.local_statement_timeout()))
                 self._lock(conn, name)
                 out = data
                 if keep is not None:
@@ -384,7 +447,7 @@ class PostgisStore:
                 conn.execute(_text("ANALYZE facilities (region, category)"))
             return stats
 
-        self.last_load = self._unit(f"loading region {name!r}", work)
+        self.last_load = self._unit(f"loading region {name!r}", work, bulk=True)
 
     def load_region(self, name: str) -> RegionData:
         """Read a region back (one consistent snapshot), rows in key order."""
@@ -393,6 +456,7 @@ class PostgisStore:
 
         def work() -> RegionData:
             with snapshot.begin() as conn:
+                conn.execute(_text(self.timeouts.local_statement_timeout()))
                 row = conn.execute(_text(_REGION_SQL + " WHERE name = :r"), {"r": name}).first()
                 if row is None:
                     raise RegionNotFound(name, self._names(conn))
@@ -403,7 +467,7 @@ class PostgisStore:
                 )
             return RegionData(_info(row), nodes, edges, facilities)
 
-        return self._unit(f"reading region {name!r}", work)
+        return self._unit(f"reading region {name!r}", work, bulk=True)
 
     def update_facilities(self, region: str, change: FacilityChange) -> bool:
         """Replace the facilities with ``change(info, facilities)`` in one transaction.
@@ -417,6 +481,7 @@ class PostgisStore:
 
         def work() -> LoadStats | None:
             with self.engine.begin() as conn:
+                conn.execute(_text(self.timeouts.local_statement_timeout()))
                 self._edit_lock(conn, region)
                 row = conn.execute(
                     _text(_REGION_SQL + " WHERE name = :r FOR UPDATE"), {"r": region}
@@ -442,7 +507,7 @@ class PostgisStore:
                 conn.execute(_text("ANALYZE facilities (region, category)"))
             return stats
 
-        stats = self._unit(f"updating the facilities of region {region!r}", work)
+        stats = self._unit(f"updating the facilities of region {region!r}", work, bulk=True)
         if stats is not None:
             self.last_load = stats
         return stats is not None
@@ -1035,8 +1100,8 @@ class PostgisStore:
             if getattr(exc.orig, "sqlstate", None) != "55P03":
                 raise
             raise RegionBusy(
-                f"region {name!r} is being loaded or changed in {safe_url(self.url)} by another "
-                "process; wait for it to finish, then try again"
+                f"region {name!r} is being loaded or changed by another process; wait for it "
+                "to finish, then try again"
             ) from None
         conn.execute(_text("SET LOCAL lock_timeout = 0"))
 
@@ -1045,14 +1110,27 @@ class PostgisStore:
     def _errors(self, doing: str) -> Any:
         return translate_errors(self.url, doing)
 
-    def _unit(self, doing: str, work: Callable[[], T]) -> T:
+    def _unit(self, doing: str, work: Callable[[], T], bulk: bool = False) -> T:
         """Run one unit of work, errors translated; once more if a pooled connection was dead.
 
         The pool does not ping connections on checkout (a round trip per query); a connection
         the server dropped meanwhile (restart, idle timeout) fails on first use instead, and
         SQLAlchemy invalidates the pool. Every unit is a single transaction or a read, and a
         load is idempotent, so running it again on a fresh connection is safe.
+
+        The unit is cut when the database does not answer within the statement timeout (the
+        load timeout when ``bulk``), plus a grace: then it fails with ``DatabaseUnavailable``.
         """
+        limit = self.timeouts.load_s if bulk else self.timeouts.statement_s
+        with WATCHDOG.unit(limit + GRACE_S) as unit:
+            try:
+                return self._attempts(doing, work)
+            except LivingCircleError as exc:
+                if unit.cut:
+                    raise located(not_answering(doing, limit), safe_url(self.url)) from exc
+                raise
+
+    def _attempts(self, doing: str, work: Callable[[], T]) -> T:
         with self._errors(doing):
             try:
                 return work()
@@ -1093,9 +1171,12 @@ class PostgisStore:
             _text("SELECT pg_try_advisory_xact_lock(:c, hashtext(:r))"), {"c": LOAD_LOCK, "r": name}
         ).scalar_one()
         if not got:
-            raise RegionBusy(
-                f"region {name!r} is being loaded into {safe_url(self.url)} by another process; "
-                "wait for it to finish, then try again"
+            raise located(
+                RegionBusy(
+                    f"region {name!r} is being loaded by another process; wait for it to "
+                    "finish, then try again"
+                ),
+                safe_url(self.url),
             )
 
     def _check_schema(self) -> None:
@@ -1107,17 +1188,23 @@ class PostgisStore:
         def work() -> Any:
             with self._reader.connect() as conn:
                 if conn.execute(_text("SELECT to_regclass('alembic_version')")).scalar() is None:
-                    raise SchemaOutOfDate(
-                        f"the database at {where} has no livingcircle schema yet; {UPGRADE_HINT}"
+                    raise located(
+                        SchemaOutOfDate(
+                            f"the database has no livingcircle schema yet; {UPGRADE_HINT}"
+                        ),
+                        where,
                     )
                 return conn.execute(_text("SELECT version_num FROM alembic_version")).scalar()
 
         found = self._unit("opening the store", work)
         if found != SCHEMA_REVISION:
-            raise SchemaOutOfDate(
-                f"the database at {where} has schema revision {found}, this livingcircle needs "
-                f"{SCHEMA_REVISION}; {UPGRADE_HINT} (if a newer livingcircle made it, upgrade "
-                "livingcircle instead)"
+            raise located(
+                SchemaOutOfDate(
+                    f"the database has schema revision {found}, this livingcircle needs "
+                    f"{SCHEMA_REVISION}; {UPGRADE_HINT} (if a newer livingcircle made it, upgrade "
+                    "livingcircle instead)"
+                ),
+                where,
             )
         with _ENGINES_LOCK:
             _CHECKED.add(key)

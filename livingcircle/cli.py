@@ -150,7 +150,9 @@ def main() -> None:
     try:
         app()
     except LivingCircleError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)  # one line
+        where = getattr(exc, "operator_detail", None)  # the server, for the operator
+        where = f" ({where})" if where else ""
+        err.print("[bold red]error:[/]", f"{exc}{where}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from livingcircle.data.embedded import FileStore
+from livingcircle.data.pg_timeouts import DbTimeouts
 from livingcircle.geo import config
 from livingcircle.geo.store import Store
 
@@ -26,6 +27,34 @@ class StoreSettings(BaseSettings):
         default=None,
         description="PostGIS URL; when set, PostGIS is the store (LC_DATABASE_URL).",
     )
+    db_connect_timeout_s: float = Field(
+        default=5.0, ge=1, le=300, description="Seconds to wait for a PostGIS connection."
+    )
+    db_statement_timeout_s: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="Seconds one PostGIS query or edit may take; past it (or when the server "
+        "does not answer) the request fails with 503 (LC_DB_STATEMENT_TIMEOUT_S).",
+    )
+    db_load_timeout_s: float = Field(
+        default=600.0,
+        gt=0,
+        le=86_400,
+        description="Seconds a whole-region load, import or read may take on PostGIS.",
+    )
+    db_pool_timeout_s: float = Field(
+        default=5.0, gt=0, le=300, description="Seconds to wait for a free pooled connection."
+    )
+
+    def db_timeouts(self) -> DbTimeouts:
+        """The PostGIS timeouts these settings give."""
+        return DbTimeouts(
+            self.db_connect_timeout_s,
+            self.db_statement_timeout_s,
+            self.db_load_timeout_s,
+            self.db_pool_timeout_s,
+        )
 
 
 def open_store(settings: StoreSettings | None = None) -> Store:
@@ -37,7 +66,7 @@ def open_store(settings: StoreSettings | None = None) -> Store:
     if settings.database_url:
         from livingcircle.data.postgis import PostgisStore  # noqa: PLC0415  (SQLAlchemy only when asked)
 
-        return PostgisStore(settings.database_url)
+        return PostgisStore(settings.database_url, settings.db_timeouts())
     return FileStore(settings.data_dir)
 
 
