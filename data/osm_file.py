@@ -2,7 +2,10 @@
 
 One pass gives the walkable ways (by the standard's walkable filter) with their node
 locations, and every tagged node, closed way or multipolygon that matches a facility
-category.
+category. The file streams: node locations are kept in an index on disk, walkable ways in
+flat columns, and the network is built from those with array operations
+(:mod:`livingcircle.data.osm_stream`), so memory is bounded by the walking network, not by
+the file.
 """
 
 from __future__ import annotations
@@ -13,14 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import osmium
 import pandas as pd
 import shapely
 import shapely.wkb
 
+from livingcircle.data.osm_stream import (
+    LOCATIONS,
+    WayColumns,
+    location_storage,
+    network_from_arrays,
+    read_guarded,
+)
 from livingcircle.geo.errors import OSMFileError
-from livingcircle.geo.network import Way, build_network
 from livingcircle.geo.standards import Standard
 
 #: ``progress(stage, count, unit)``, e.g. ``("reading OSM file", 20000, "objects")``
@@ -49,7 +57,9 @@ class Extract:
     bounds: tuple[float, float, float, float] | None
 
 
-def read_osm_file(path: Path, standard: Standard, progress: Progress | None = None) -> Extract:
+def read_osm_file(
+    path: Path, standard: Standard, progress: Progress | None = None, locations: str = LOCATIONS
+) -> Extract:
     """Read the walking network and facilities from an OSM file.
 
     Parameters
@@ -60,6 +70,9 @@ def read_osm_file(path: Path, standard: Standard, progress: Progress | None = No
         Supplies the walkable filter and the facility categories.
     progress
         Called as ``progress(stage, count, unit)`` while reading.
+    locations
+        libosmium's node location index (see
+        :func:`livingcircle.data.osm_stream.read_walking_network`); on disk by default.
 
     Raises
     ------
@@ -69,10 +82,10 @@ def read_osm_file(path: Path, standard: Standard, progress: Progress | None = No
         The file has no walkable street.
     """
     _check_path(path)
-    ways, facilities = _Collector(standard, progress).read(path)
+    ways, facilities = _Collector(standard, progress).read(path, locations)
     if progress:
         progress("building walking network", len(ways), "ways")
-    nodes, edges = build_network(ways)
+    nodes, edges = network_from_arrays(ways)
     return Extract(nodes, edges, facilities, _header_box(path))
 
 
@@ -101,28 +114,23 @@ class _Collector:
     def __init__(self, standard: Standard, progress: Progress | None) -> None:
         self.standard = standard
         self.progress = progress
-        self.ways: list[Way] = []
+        self.ways = WayColumns()
         self.rows: list[dict[str, object]] = []
         self.geoms: list[shapely.Geometry] = []
         self.wkb = osmium.geom.WKBFactory()
 
-    def read(self, path: Path) -> tuple[list[Way], gpd.GeoDataFrame]:
-        processor = (
-            osmium.FileProcessor(str(path))
-            .with_locations()
-            .with_areas()
-            .with_filter(osmium.filter.EmptyTagFilter())
-        )
-        try:
-            for i, obj in enumerate(processor):
+    def read(self, path: Path, locations: str) -> tuple[WayColumns, gpd.GeoDataFrame]:
+        with location_storage(locations) as storage:
+            processor = (
+                osmium.FileProcessor(str(path))
+                .with_locations(storage)
+                .with_areas()
+                .with_filter(osmium.filter.EmptyTagFilter())
+            )
+            for i, obj in enumerate(read_guarded(path, processor)):
                 self._take(obj)
                 if self.progress and i % 20_000 == 0:
                     self.progress(f"reading {path.name}", i, "objects")
-        except RuntimeError as exc:  # libosmium reports parse errors as RuntimeError
-            raise OSMFileError(
-                f"cannot read OSM file {path}: {exc}; check that the file is complete "
-                "(a download may have been cut short) and in PBF or OSM XML format"
-            ) from exc
         frame = pd.DataFrame(self.rows, columns=FACILITY_COLUMNS)
         return self.ways, gpd.GeoDataFrame(frame, geometry=self.geoms, crs="EPSG:4326")
 
@@ -131,32 +139,12 @@ class _Collector:
             self._facility(obj, "node", obj.id, lambda: shapely.Point(obj.lon, obj.lat))
         elif obj.is_way():
             if self.standard.walkable.is_walkable(obj.tags):
-                self._way(obj)
+                self.ways.add(obj, self.standard.walkable)
             elif not obj.is_closed():  # closed ways come back as areas
                 self._facility(obj, "way", obj.id, lambda: self._line_point(obj))
         elif obj.is_area():
             kind = "way" if obj.from_way() else "relation"
             self._facility(obj, kind, obj.orig_id(), lambda: self._area(obj))
-
-    def _way(self, way: osmium.osm.Way) -> None:
-        refs = [n.ref for n in way.nodes]
-        coords = [(n.lon, n.lat) if n.location.valid() else (np.nan, np.nan) for n in way.nodes]
-        arr = np.asarray(coords, dtype=np.float64)
-        ok = ~np.isnan(arr[:, 0])
-        # a clipped extract lacks some nodes: keep each run of located nodes as its own way
-        breaks = np.flatnonzero(np.diff(ok.astype(np.int8)) != 0) + 1
-        for run in np.split(np.arange(len(refs)), breaks):
-            if len(run) >= 2 and ok[run[0]]:
-                self.ways.append(
-                    Way(
-                        id=way.id,
-                        refs=np.asarray(refs, dtype=np.int64)[run],
-                        lonlat=arr[run],
-                        oneway=self.standard.walkable.oneway(way.tags),
-                        highway=way.tags.get("highway", ""),
-                        name=way.tags.get("name", ""),
-                    )
-                )
 
     def _facility(
         self,
