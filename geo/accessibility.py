@@ -11,17 +11,21 @@ of homes (the "precompute" peer tools need gigabytes for).
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
+from livingcircle.geo import positions
 from livingcircle.geo.network import FloatArray, StreetNetwork
-from livingcircle.geo.routing import AT_NODE_M, Pieces, Snap
+from livingcircle.geo.positions import Snap
+from livingcircle.geo.reach import ReachGraph
+from livingcircle.geo.routing import Pieces
 
 
 def distance_to_nearest(
-    net: StreetNetwork, facilities: Snap, limit_m: float = np.inf
+    net: StreetNetwork, facilities: Snap, limit_m: float = np.inf, graph: ReachGraph | None = None
 ) -> FloatArray:
     """Network distance from every node to its nearest facility (``inf`` past ``limit_m``).
+
+    The pass is :meth:`livingcircle.geo.reach.ReachGraph.nearest`; give ``graph`` to reuse
+    one reversed graph for several categories.
 
     Parameters
     ----------
@@ -31,31 +35,10 @@ def distance_to_nearest(
         Snapped facilities of one category; their access legs are included.
     limit_m
         Stop searching past this distance.
+    graph
+        The network's reversed graph, if already built.
     """
-    n = net.n_nodes
-    if len(facilities) == 0:
-        return np.full(n, np.inf)
-    edge, off = facilities.edge, facilities.offset_m
-    length, oneway = net.edge_length[edge], net.edge_oneway[edge]
-    # reversed graph: an arc node -> source means the walk goes source -> node
-    indptr, indices, weights, _ = net.csr
-    src = np.repeat(np.arange(n, dtype=np.int32), np.diff(indptr))
-    # from the virtual node: reach u (walk u -> facility along the edge), or v when the edge
-    # may be walked back (two-way, or the facility stands at v itself)
-    back = ~oneway | (length - off <= AT_NODE_M)
-    starts = np.concatenate([net.edge_u[edge], net.edge_v[edge][back]])
-    costs = np.concatenate([off, (length - off)[back]]) + np.concatenate(
-        [facilities.access_m, facilities.access_m[back]]
-    )
-    entry = np.full(n, np.inf)  # several facilities may share an end node: keep the nearest
-    np.minimum.at(entry, starts, costs)
-    ends = np.flatnonzero(np.isfinite(entry)).astype(np.int32)
-    rows = np.concatenate([indices, np.full(len(ends), n, dtype=np.int32)])
-    cols = np.concatenate([src, ends])
-    w = np.maximum(np.concatenate([weights, entry[ends]]), 1e-9)
-    graph = csr_matrix((w, (rows, cols)), shape=(n + 1, n + 1))
-    dist = dijkstra(graph, directed=True, indices=n, limit=limit_m)
-    return np.asarray(dist[:n], dtype=np.float64)
+    return (graph or ReachGraph(net)).nearest(facilities, limit_m)
 
 
 def points_distance(
@@ -66,33 +49,11 @@ def points_distance(
     Includes the points' and facilities' access legs; a facility on the point's own edge is
     reached directly when that is shorter.
     """
-    edge, off = points.edge, points.offset_m
-    length, oneway = net.edge_length[edge], net.edge_oneway[edge]
-    via_v = (length - off) + node_dist[net.edge_v[edge]]
-    via_u = np.where(oneway & (off > AT_NODE_M), np.inf, off + node_dist[net.edge_u[edge]])
-    best = np.minimum(via_u, via_v)
-    if len(facilities):
-        best = np.minimum(best, _same_edge(net, points, facilities))
+    edge = points.edge
+    du, dv = node_dist[net.edge_u[edge]], node_dist[net.edge_v[edge]]
+    best = positions.to_nodes(net, edge, points.offset_m, du, dv)
+    best = np.minimum(best, positions.same_edge_nearest(net, points, facilities))
     return np.asarray(best + points.access_m, dtype=np.float64)
-
-
-def _same_edge(net: StreetNetwork, points: Snap, facilities: Snap) -> FloatArray:
-    """Direct distance along a shared edge to the nearest facility on it (``inf`` if none)."""
-    order = np.argsort(facilities.edge, kind="stable")
-    f_edge = facilities.edge[order]
-    lo = np.searchsorted(f_edge, points.edge, side="left")
-    hi = np.searchsorted(f_edge, points.edge, side="right")
-    out = np.full(len(points), np.inf)
-    count = hi - lo
-    if not count.any():
-        return out
-    # every (point, facility on its edge) pair, vectorised
-    point = np.repeat(np.arange(len(points)), count)
-    f = order[np.arange(int(count.sum())) + np.repeat(lo - np.cumsum(count) + count, count)]
-    ahead = facilities.offset_m[f] - points.offset_m[point]
-    allowed = (ahead >= -AT_NODE_M) | ~net.edge_oneway[points.edge[point]]
-    np.minimum.at(out, point[allowed], (np.abs(ahead) + facilities.access_m[f])[allowed])
-    return out
 
 
 def beyond(

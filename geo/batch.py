@@ -36,9 +36,6 @@ from livingcircle.geo.routing import Snap
 
 #: The smallest search radius of a group of origins; radii double from here.
 FIRST_RADIUS_M = 250.0
-#: Straight lines in the projected CRS may be longer than geodesic walks by the UTM scale
-#: factor: a facility this much farther than the radius may still be in reach.
-_SLACK = 1.001
 #: A k-th distance this far inside the radius is certainly among the k nearest (the answer
 #: orders distances rounded to the micrometre, as the single query does).
 _SURE_M = 1e-5
@@ -235,7 +232,7 @@ def _within(
 
 def _near(places: Snap, points: Snap, radius: float) -> NDArray[np.intp]:
     """Facilities within ``radius`` of some point in a straight line (metric, slack added)."""
-    gap, _ = cKDTree(points.xy).query(places.xy, distance_upper_bound=radius * _SLACK + 1.0)
+    gap, _ = cKDTree(points.xy).query(places.xy, distance_upper_bound=config.disc_radius(radius))
     return np.flatnonzero(np.isfinite(gap))
 
 

@@ -33,3 +33,15 @@ MIN_COMPONENT_NODES = 10
 #: A facility closing within this many minutes is "closing soon" (the standards file's
 #: ``[display] closing_soon_minutes`` overrides it).
 CLOSING_SOON_MINUTES = 30
+#: Every node within network distance ``r`` of a point lies within straight-line distance
+#: ``r`` of it, but straight lines in the projected CRS may be longer than the geodesic
+#: street lengths by the UTM scale factor (under 0.1 %): a search cut to a disc or box
+#: widens it by this factor, and by :data:`DISC_PAD_M`, so no reachable node is cut.
+DISC_SLACK = 1.001
+#: Metres added to a widened disc or box (see :data:`DISC_SLACK`).
+DISC_PAD_M = 1.0
+
+
+def disc_radius(radius_m: float) -> float:
+    """The straight-line radius that holds every node within network distance ``radius_m``."""
+    return radius_m * DISC_SLACK + DISC_PAD_M

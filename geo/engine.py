@@ -19,12 +19,13 @@ from pyproj import Transformer
 from scipy.spatial import ConvexHull, QhullError, cKDTree
 from shapely.geometry.base import BaseGeometry
 
-from livingcircle.geo import config
-from livingcircle.geo.accessibility import distance_to_nearest
+from livingcircle.geo import config, positions
 from livingcircle.geo.catchment import ring_polygons
 from livingcircle.geo.errors import InvalidParameter, PointOutsideRegion, PointTooFarFromNetwork
 from livingcircle.geo.hours import RegionHours, timezone_at
 from livingcircle.geo.network import FloatArray, IntArray, StreetNetwork
+from livingcircle.geo.positions import Snap
+from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.results import (
     DECIMALS,
     CatchmentResult,
@@ -35,10 +36,8 @@ from livingcircle.geo.results import (
     Ring,
     TierSummary,
 )
-from livingcircle.geo.routing import AT_NODE_M, Search, Snap, search, snap_geometries, snap_points
+from livingcircle.geo.routing import Search, search, snap_geometries, snap_points
 from livingcircle.geo.standards import Standard
-
-_SLACK = 1.001
 
 
 @dataclass(frozen=True)
@@ -188,9 +187,10 @@ class Region:
         fields = np.full(
             (len(self.standard.categories), self.net.n_nodes), np.inf, dtype=np.float32
         )
+        graph = ReachGraph(self.net)  # one reversed graph for every category
         for code in np.flatnonzero(self._category_counts):
             mine = fac.snap[np.flatnonzero(fac.category == code)]
-            fields[code] = distance_to_nearest(self.net, mine, config.NEAREST_MAX_RADIUS_M)
+            fields[code] = graph.nearest(mine, config.NEAREST_MAX_RADIUS_M)
         self._fields = fields
         return self
 
@@ -243,7 +243,7 @@ class Region:
         """Every street node's walking distance to the nearest facility of ``category``."""
         code = self.standard.category_index(category)
         mine = self.facilities.snap[np.flatnonzero(self.facilities.category == code)]
-        return distance_to_nearest(self.net, mine, limit_m)
+        return ReachGraph(self.net).nearest(mine, limit_m)
 
     def radius_for(self, category: str) -> float:
         """The tightest GB 50180 service radius that names ``category`` (1000 m if none)."""
@@ -404,15 +404,12 @@ class Region:
             return config.NEAREST_START_RADIUS_M
         if len(codes) == 0:
             return 0.0
-        net = self.net
-        edge, off = int(start.edge[0]), float(start.offset_m[0])
-        length = float(net.edge_length[edge])
+        net, edge = self.net, start.edge[:1]
         fields = self._fields  # gather only the asked columns: a row is a whole network
-        via_v = length - off + fields[codes, int(net.edge_v[edge])]
-        via_u = off + fields[codes, int(net.edge_u[edge])]
-        if net.edge_oneway[edge] and off > AT_NODE_M:
-            via_u = np.full_like(via_u, np.inf)
-        return float(np.minimum(via_u, via_v).max()) * (1 + 1e-6) + 0.01
+        du, dv = fields[codes, int(net.edge_u[edge[0]])], fields[codes, int(net.edge_v[edge[0]])]
+        cats = np.zeros(len(codes), dtype=np.int64)  # every category leaves the same edge
+        best = positions.to_nodes(net, edge[cats], start.offset_m[cats], du, dv)
+        return float(best.max()) * (1 + 1e-6) + 0.01
 
     def _allowed(
         self,
@@ -445,7 +442,7 @@ class Region:
     ) -> Found:
         """Facilities of the wanted categories (and ``allowed`` rows) the search knows exactly."""
         fac = self.facilities
-        disc = srch.radius_m * _SLACK + 1.0
+        disc = config.disc_radius(srch.radius_m)
         rows = np.asarray(fac.tree.query_ball_point(srch.start.xy[0], disc), dtype=np.int64)
         rows = np.sort(rows[np.isin(fac.category[rows], wanted)])
         if allowed is not None:
@@ -537,8 +534,7 @@ class Region:
         legs: list[tuple[int, float, float, int]] = []  # (edge, from m, to m, route)
         for i, (row, dist) in enumerate(zip(rows.tolist(), net_m.tolist(), strict=True)):
             edge, off = int(fac.snap.edge[row]), float(fac.snap.offset_m[row])
-            straight = off - s_off >= -AT_NODE_M or not net.edge_oneway[edge]  # allowed?
-            if edge == s_edge and straight and abs(off - s_off) <= dist + 1e-9:
+            if edge == s_edge and self._along(s_edge, s_off, off) <= dist + 1e-9:
                 legs.append((edge, s_off, off, i))  # straight along the shared edge
                 continue
             u, length = int(net.edge_u[edge]), float(net.edge_length[edge])
@@ -566,6 +562,11 @@ class Region:
         keep[1:] = (owner[1:] != owner[:-1]) | (coords[1:] != coords[:-1]).any(axis=1)
         keep[np.concatenate([owner[1:] != owner[:-1], [True]])] = True  # every route's last
         return list(shapely.linestrings(self.unproject(coords[keep]), indices=owner[keep]))
+
+    def _along(self, edge: int, from_m: float, to_m: float) -> float:
+        """Metres straight along ``edge`` between two offsets (``inf``: back on a one-way)."""
+        one = np.array([edge], dtype=np.int32)
+        return float(positions.along(self.net, one, np.array([from_m]), np.array([to_m]))[0])
 
     def _rings(self, srch: Search, minutes: list[int], budgets: list[float]) -> list[Ring]:
         pieces = srch.reached_pieces_many([max(b, 0.0) for b in budgets])

@@ -31,14 +31,11 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from livingcircle.geo import config
+from livingcircle.geo import config, positions
 from livingcircle.geo.network import FloatArray, IntArray, StreetNetwork
+from livingcircle.geo.positions import Snap
 from livingcircle.geo.reach import ReachGraph
-from livingcircle.geo.routing import AT_NODE_M, Snap
 
-#: Straight-line distance may exceed network length by the UTM scale factor (as in routing).
-_SLACK = 1.001
-_PAD_M = 1.0
 _MIN_WEIGHT = 1e-9  # as ReachGraph: zero-length steps stay arcs
 #: A node whose distance via a closed thing is within this of its distance used it.
 _TIE_REL, _TIE_ABS = 1e-12, 1e-9
@@ -179,16 +176,9 @@ class Sources:
 def facility_sources(net: StreetNetwork, places: Snap) -> Sources:
     """The end nodes from which each place is walked to, and the cost from there.
 
-    As :meth:`ReachGraph.nearest` enters them: by ``u`` along the edge, by ``v`` when the edge
-    may be walked back (two-way, or the place stands at ``v``).
+    As :meth:`ReachGraph.nearest` enters them (:func:`livingcircle.geo.positions.entries`).
     """
-    edge, off = places.edge, places.offset_m
-    length, oneway = net.edge_length[edge], net.edge_oneway[edge]
-    back = ~oneway | (length - off <= AT_NODE_M)
-    return Sources(
-        np.concatenate([net.edge_u[edge], net.edge_v[edge][back]]).astype(np.int32),
-        np.concatenate([off + places.access_m, (length - off + places.access_m)[back]]),
-    )
+    return Sources(*positions.entries(net, places))
 
 
 def arc_sources(net: StreetNetwork, edges: NDArray[np.int64], field: FloatArray) -> Sources:
@@ -272,7 +262,7 @@ def _grow(
         return np.zeros(0, dtype=np.int32), np.zeros(0)
     radius = min(max(first_m, FIRST_RADIUS_M), limit)
     while True:
-        nodes = g.disc(g.xy[np.unique(src.node)], radius * _SLACK + _PAD_M)
+        nodes = g.disc(g.xy[np.unique(src.node)], config.disc_radius(radius))
         dist = _local_dijkstra(g, nodes, src, radius, edge_ok)
         hit = np.isfinite(dist) & _beats(dist, bound[nodes], ties)
         if radius >= limit or not _escapes(

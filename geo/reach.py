@@ -4,10 +4,9 @@ Two passes serve the planner analysis, both over the street graph walked backwar
 ``b -> a`` for every street step ``a -> b``), so one-way streets are respected:
 
 * :meth:`ReachGraph.nearest` is one Dijkstra per category from a virtual node joined to every
-  facility, giving each street node its distance *to* the nearest one (as
-  :func:`livingcircle.geo.accessibility.distance_to_nearest`, on a reversed graph built once
-  instead of
-  once per category).
+  facility, giving each street node its distance *to* the nearest one: the one nearest-field
+  kernel (:func:`livingcircle.geo.accessibility.distance_to_nearest` calls it), on a
+  reversed graph built once for every category.
 * :meth:`ReachGraph.pairs_within` lists every (place, point) pair closer than a radius: the
   places (facilities, candidate sites) are grouped into square tiles, and one SciPy Dijkstra
   call per tile runs from all of its places at once on the graph cut to the tile's box widened
@@ -29,13 +28,11 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from livingcircle.geo import positions
+from livingcircle.geo.config import disc_radius
 from livingcircle.geo.network import FloatArray, StreetNetwork
-from livingcircle.geo.routing import AT_NODE_M, Snap
+from livingcircle.geo.positions import EdgeGroups, Snap
 
-#: Straight-line distance in the projected CRS may exceed the geodesic edge length by the UTM
-#: scale factor; boxes are widened by this much so no reachable node is cut (as in routing).
-_SLACK = 1.001
-_PAD_M = 1.0
 #: A tile's distance block (places x local nodes) is split so it holds at most this many cells.
 _MAX_BLOCK = 4_000_000
 _MIN_WEIGHT = 1e-9  # SciPy drops zero-weight arcs; a zero-length street step stays an arc
@@ -121,12 +118,13 @@ class ReachGraph:
     def nearest(self, places: Snap, limit_m: float = np.inf) -> FloatArray:
         """Every node's network distance to the nearest of ``places`` (``inf`` past the limit).
 
-        Equal to :func:`livingcircle.geo.accessibility.distance_to_nearest`; access legs included.
+        The places are entered as :func:`livingcircle.geo.positions.entries` says; access
+        legs included.
         """
         n = self.net.n_nodes
         if len(places) == 0:
             return np.full(n, np.inf)
-        starts, costs = self._entries(places)
+        starts, costs = positions.entries(self.net, places)
         entry = np.full(n, np.inf)  # several places may share an end node: keep the nearest
         np.minimum.at(entry, starts, costs)
         ends = np.flatnonzero(np.isfinite(entry)).astype(np.int32)
@@ -141,16 +139,6 @@ class ReachGraph:
         )
         dist = dijkstra(graph, directed=True, indices=n, limit=limit_m)
         return np.asarray(dist[:n], dtype=np.float64)
-
-    def _entries(self, places: Snap) -> tuple[NDArray[np.int32], FloatArray]:
-        """End nodes from which each place is walked to, and the cost from there."""
-        net = self.net
-        edge, off = places.edge, places.offset_m
-        length, oneway = net.edge_length[edge], net.edge_oneway[edge]
-        back = ~oneway | (length - off <= AT_NODE_M)
-        starts = np.concatenate([net.edge_u[edge], net.edge_v[edge][back]])
-        costs = np.concatenate([off + places.access_m, (length - off + places.access_m)[back]])
-        return starts, costs
 
     # -- pairs within a radius ---------------------------------------------------------------
 
@@ -190,7 +178,7 @@ class _Tiles:
     ) -> None:
         self.g, self.net = graph, graph.net
         self.places, self.points, self.radius = places, points, float(radius_m)
-        self.reach = self.radius * _SLACK + _PAD_M
+        self.reach = disc_radius(self.radius)
         xy = self.net.node_xy
         tile = float(tile_m) if tile_m else _tile_side(places.xy, self.radius)
         origin = (
@@ -221,7 +209,7 @@ class _Tiles:
         """Points listed by the nodes they are read off: ``v`` always, ``u`` when allowed."""
         net, pts = self.net, self.points
         edge, off = pts.edge, pts.offset_m
-        self.via_u_ok = ~net.edge_oneway[edge] | (off <= AT_NODE_M)
+        self.via_u_ok = positions.can_leave_by_u(net, edge, off)
         via_u = np.flatnonzero(self.via_u_ok)
         node = np.concatenate([net.edge_u[edge[via_u]], net.edge_v[edge]])
         point = np.concatenate([via_u, np.arange(len(pts))])
@@ -230,10 +218,7 @@ class _Tiles:
         self.att_point, self.att_is_u = point[order], is_u[order]
         self.att_ptr = np.zeros(net.n_nodes + 1, dtype=np.int64)
         np.cumsum(np.bincount(node, minlength=net.n_nodes), out=self.att_ptr[1:])
-        by_edge = np.argsort(edge, kind="stable")
-        self.edge_point = by_edge
-        self.edge_ptr = np.zeros(net.n_edges + 1, dtype=np.int64)
-        np.cumsum(np.bincount(edge, minlength=net.n_edges), out=self.edge_ptr[1:])
+        self.on_edge = EdgeGroups(edge)
 
     def run(self) -> Iterator[PairChunk]:
         for a, b in zip(self.bounds[:-1], self.bounds[1:], strict=True):
@@ -266,11 +251,11 @@ class _Tiles:
         rows = np.repeat(np.arange(n_loc), count)[keep]
         snap = self.places[places]
         edge, off, acc = snap.edge, snap.offset_m, snap.access_m
-        length = net.edge_length[edge]
         lu, lv = loc[net.edge_u[edge]], loc[net.edge_v[edge]]
-        back = (~net.edge_oneway[edge] | (length - off <= AT_NODE_M)) & (lv >= 0) & (lv != lu)
+        from_u, from_v = positions.enter_costs(net, edge, off)
+        back = np.isfinite(from_v) & (lv >= 0) & (lv != lu)
         pl_cols = np.stack([lu, lv], axis=1)
-        pl_w = np.stack([off + acc, length - off + acc], axis=1)
+        pl_w = np.stack([from_u + acc, from_v + acc], axis=1)
         pl_ok = np.stack([lu >= 0, back], axis=1)
         row_count = np.concatenate([np.bincount(rows, minlength=n_loc), pl_ok.sum(axis=1)])
         ptr = np.zeros(n_loc + n_pl + 1, dtype=np.int64)
@@ -294,8 +279,9 @@ class _Tiles:
         lu, lv = loc[net.edge_u[edge]], loc[net.edge_v[edge]]
         du = np.where(lu >= 0, dist[pl, lu], np.inf)
         dv = np.where(lv >= 0, dist[pl, lv], np.inf)
-        via_u = np.where(self.via_u_ok[pt], du + off, np.inf)
-        total = np.minimum(via_u, dv + net.edge_length[edge] - off) + pts.access_m[pt]
+        leave_u, leave_v = positions.leave_costs(net, edge, off)
+        via_u = leave_u + du
+        total = np.minimum(via_u, leave_v + dv) + pts.access_m[pt]
         # a pair reachable by both ends is listed under u and v: keep the u listing
         keep = (total <= self.radius) & (self.att_is_u[att] | np.isinf(via_u))
         keep &= self.places.edge[places[pl]] != edge  # same-edge pairs are done apart
@@ -307,19 +293,13 @@ class _Tiles:
         """Pairs on one edge: straight along it, or round by the nodes if that is shorter."""
         net, pts, loc = self.net, self.points, self.loc
         edge = self.places.edge[places]
-        hits, count = _ranges(self.edge_ptr, edge.astype(np.int64))
-        pl = np.repeat(np.arange(len(places)), count)
-        pt = self.edge_point[hits]
+        pl, pt = self.on_edge.pairs(edge)
         e, p_off, q_off = edge[pl], pts.offset_m[pt], self.places.offset_m[places[pl]]
-        ahead = q_off - p_off
-        oneway = net.edge_oneway[e]
-        direct = np.where((ahead >= -AT_NODE_M) | ~oneway, np.abs(ahead), np.inf)
-        direct += self.places.access_m[places[pl]]
+        direct = positions.along(net, e, p_off, q_off) + self.places.access_m[places[pl]]
         lu, lv = loc[net.edge_u[e]], loc[net.edge_v[e]]
         du = np.where(lu >= 0, dist[pl, lu], np.inf)
         dv = np.where(lv >= 0, dist[pl, lv], np.inf)
-        via_u = np.where(self.via_u_ok[pt], du + p_off, np.inf)
-        around = np.minimum(via_u, dv + net.edge_length[e] - p_off)
+        around = positions.to_nodes(net, e, p_off, du, dv)
         total = np.minimum(direct, around) + pts.access_m[pt]
         keep = total <= self.radius
         return places[pl[keep]], pt[keep], total[keep]

@@ -19,46 +19,17 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from livingcircle.geo import positions
+from livingcircle.geo.config import disc_radius
 from livingcircle.geo.network import FloatArray, IntArray, StreetNetwork
+from livingcircle.geo.positions import Snap
+
+# Snap lives in positions; importers of routing find it here too
+__all__ = ["Pieces", "Search", "Snap", "search", "snap_geometries", "snap_points"]
 
 Pieces = tuple[IntArray, FloatArray, FloatArray]
 
-#: Straight-line distances in the projected CRS differ from great-circle lengths by the UTM
-#: scale factor (under 0.1 %); the disc is widened by this much so no reachable node is cut.
-_DISC_SLACK = 1.001
-_DISC_PAD_M = 1.0
 _NO_PRED = -9999
-#: A point this close to an edge's end stands on that node: it may leave the edge by that
-#: end even against a one-way edge's direction (the step has no length).
-AT_NODE_M = 1e-6
-
-
-@dataclass(frozen=True)
-class Snap:
-    """Points placed on their nearest street edge.
-
-    Attributes
-    ----------
-    edge
-        Edge id per point, -1 where no edge lies within the snapping distance.
-    offset_m
-        Position along the edge from its ``u`` end, in the edge's metres.
-    access_m
-        Straight-line distance from the point to the edge (the access leg), metres.
-    xy
-        The snapped positions in the network's CRS.
-    """
-
-    edge: IntArray
-    offset_m: FloatArray
-    access_m: FloatArray
-    xy: FloatArray
-
-    def __len__(self) -> int:
-        return len(self.edge)
-
-    def __getitem__(self, index: NDArray[np.intp] | slice) -> Snap:
-        return Snap(self.edge[index], self.offset_m[index], self.access_m[index], self.xy[index])
 
 
 def snap_points(net: StreetNetwork, xy: FloatArray, max_distance_m: float) -> Snap:
@@ -131,14 +102,12 @@ class Search:
         when the point shares the start's edge. Access legs are not included.
         """
         net = self.net
-        length, oneway = net.edge_length[edge], net.edge_oneway[edge]
-        via_u = self.node_dist(net.edge_u[edge]) + offset_m
-        back_ok = ~oneway | (length - offset_m <= AT_NODE_M)
-        via_v = np.where(back_ok, self.node_dist(net.edge_v[edge]) + length - offset_m, np.inf)
-        best = np.minimum(via_u, via_v)
+        du, dv = self.node_dist(net.edge_u[edge]), self.node_dist(net.edge_v[edge])
+        best = positions.from_nodes(net, edge, offset_m, du, dv)
         same = edge == self.start.edge[0]
-        ahead = offset_m - self.start.offset_m[0]
-        direct = np.where((ahead >= -AT_NODE_M) | ~oneway, np.abs(ahead), np.inf)
+        direct = positions.along(
+            net, edge, np.full_like(offset_m, self.start.offset_m[0]), offset_m
+        )
         return np.where(same, np.minimum(best, direct), best)
 
     def reached_pieces(self, budget_m: float) -> Pieces:
@@ -224,7 +193,7 @@ def search(net: StreetNetwork, start: Snap, radius_m: float) -> Search:
         Network distance up to which answers must be exact.
     """
     indptr, indices, weights, _ = net.csr
-    disc = radius_m * _DISC_SLACK + _DISC_PAD_M
+    disc = disc_radius(radius_m)
     edge = int(start.edge[0])
     u, v = int(net.edge_u[edge]), int(net.edge_v[edge])
     near = net.node_tree.query_ball_point(start.xy[0], disc, return_sorted=False)
@@ -236,14 +205,7 @@ def search(net: StreetNetwork, start: Snap, radius_m: float) -> Search:
         pos = local[indices[arc_ids]]
     inside = pos >= 0
     arc_ids, arc_src, arc_dst = arc_ids[inside], arc_src[inside], pos[inside]
-    offset, length = float(start.offset_m[0]), float(net.edge_length[edge])
-    lu, lv = int(np.searchsorted(nodes, u)), int(np.searchsorted(nodes, v))
-    if u == v:  # a loop edge: leave by whichever end is closer
-        out_dst, out_w = [lu], [min(offset, length - offset)]
-    elif net.edge_oneway[edge] and offset > AT_NODE_M:
-        out_dst, out_w = [lv], [length - offset]
-    else:
-        out_dst, out_w = [lv, lu], [length - offset, offset]
+    out_dst, out_w = _start_arcs(net, start, nodes)
     # arcs are grouped by source already: the local CSR is built directly, start row last
     local_ptr = np.zeros(n + 2, dtype=np.int32)  # the same index type as ``cols``: no copy
     np.cumsum(np.bincount(arc_src, minlength=n), out=local_ptr[1 : n + 1])
@@ -254,6 +216,21 @@ def search(net: StreetNetwork, start: Snap, radius_m: float) -> Search:
     graph = csr_matrix((w, cols, local_ptr), shape=(n + 1, n + 1))
     dist, pred = dijkstra(graph, directed=True, indices=n, limit=disc, return_predecessors=True)
     return Search(net, start, radius_m, nodes, dist[:n], pred, arc_ids, arc_src, arc_dst)
+
+
+def _start_arcs(net: StreetNetwork, start: Snap, nodes: IntArray) -> tuple[IntArray, FloatArray]:
+    """Arcs from the start point to the local ends of its edge it may leave by, and their costs.
+
+    A loop edge leaves by its one node, whichever way round is shorter.
+    """
+    edge = start.edge[:1]
+    to_u, to_v = positions.leave_costs(net, edge, start.offset_m[:1])
+    ends = np.searchsorted(nodes, np.concatenate([net.edge_v[edge], net.edge_u[edge]]))
+    cost = np.concatenate([to_v, to_u])
+    if ends[0] == ends[1]:
+        return ends[:1].astype(np.int32), cost.min(keepdims=True)
+    ok = np.isfinite(cost)
+    return ends[ok].astype(np.int32), cost[ok]
 
 
 def _merge_intervals(

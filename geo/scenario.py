@@ -63,8 +63,6 @@ CLOSE_PATH_MAX_M = 3_000.0
 MAX_CHANGES = 1_000
 #: Longest walking link a scenario may add, metres.
 MAX_LINK_M = 2_000.0
-_SLACK = 1.001
-_PAD_M = 1.0
 Lonlat = tuple[float, float]
 
 
@@ -1108,7 +1106,7 @@ class _Run:
     ) -> dict[str, tuple[NDArray[np.float32], NDArray[np.int32]]]:
         """The k nearest and counts for the homes within the horizon of a change."""
         before, homes = self.before, self.homes
-        reach = before.horizon_m * _SLACK + _PAD_M
+        reach = config.disc_radius(before.horizon_m)
         ok = homes.edge >= 0
         near_net = self._near_network(reach) | self.homes_moved
         std = self.region.standard

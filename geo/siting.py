@@ -37,9 +37,6 @@ from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.routing import Snap, snap_geometries
 from livingcircle.geo.siting_models import DEFAULT_TIME_LIMIT_S, Pairs, mclp, pmedian
 
-#: Straight-line slack when looking for candidate nodes near uncovered residents.
-_SLACK = 1.001
-
 
 @dataclass(frozen=True)
 class Siting:
@@ -138,7 +135,9 @@ def _node_candidates(
         return Snap(np.zeros(0, np.int32), np.zeros(0), np.zeros(0), np.zeros((0, 2))), np.zeros(
             0, np.int64
         )
-    dist, _ = cKDTree(uncovered_xy).query(net.node_xy, distance_upper_bound=radius * _SLACK + 1)
+    dist, _ = cKDTree(uncovered_xy).query(
+        net.node_xy, distance_upper_bound=config.disc_radius(radius)
+    )
     nodes = np.flatnonzero(np.isfinite(dist)).astype(np.int64)
     return node_places(region, nodes), nodes
 
