@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
@@ -37,6 +37,7 @@ from livingcircle.api.routes import docs, facilities, jobs, maps, meta, queries,
 from livingcircle.api.routes import scenarios as scenario_routes
 from livingcircle.api.routes import status as status_routes
 from livingcircle.api.settings import Settings
+from livingcircle.api.strict import HonestMethods, StrictJSON, document_options, strict_query
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import LivingCircleError
 from livingcircle.geo.standards import Standard, load_standard
@@ -124,10 +125,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=TAGS,
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(strict_query)],  # '1_0' is no number: api/strict.py
     )  # served offline by routes/docs.py
     app.state.settings = settings
     app.state.standard = load_standard(settings.engine.standards_file)
     add_exception_handlers(app)
+    app.add_middleware(HonestMethods, routes=app.router.routes)  # inside CORS: after preflight
     if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -138,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     if settings.api.gzip_level:  # phones and kiosks on slow links: GeoJSON compresses well
         app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=settings.api.gzip_level)
+    app.add_middleware(StrictJSON)  # inside BodyLimit, which bounds what it reads
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     # status before writes: its PUT .../facilities/{id}/status would match theirs
     for module in (
@@ -251,6 +255,7 @@ def _openapi(app: FastAPI, standard: Standard, settings: Settings) -> dict[str, 
     for path in schema["paths"].values():
         for operation in path.values():
             _document_operation(operation, enums, settings)
+    document_options(schema["paths"])  # the server answers OPTIONS itself (api/strict.py)
     props = schema["components"]["schemas"]["FacilityPropertiesIn"]["properties"]
     props["category"]["enum"] = enums["category"]
     schema["components"]["schemas"]["Problem"]["properties"]["type"]["examples"] = [

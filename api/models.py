@@ -316,15 +316,18 @@ class FacilityCollection(BaseModel):
     properties: PageInfo
 
 
+#: JSON numbers only: strict, so ``"60.1"`` and ``true`` are refused, not read as numbers.
+JSONLon = Annotated[float, Field(strict=True, ge=-180, le=180)]
+JSONLat = Annotated[float, Field(strict=True, ge=-90, le=90)]
+
+
 class PointIn(BaseModel):
     """A GeoJSON Point, longitude then latitude (WGS 84)."""
 
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["Point"]
-    coordinates: tuple[
-        Annotated[float, Field(ge=-180, le=180)], Annotated[float, Field(ge=-90, le=90)]
-    ]
+    coordinates: tuple[JSONLon, JSONLat]
 
 
 Text = Annotated[str, Field(max_length=200)]
