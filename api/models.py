@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from livingcircle.geo.text import MAX_CHARS, check_tags, check_text
 
 GeometryType = Literal[
     "Point",
@@ -330,7 +332,13 @@ class PointIn(BaseModel):
     coordinates: tuple[JSONLon, JSONLat]
 
 
-Text = Annotated[str, Field(max_length=200)]
+def _stored(kind: str) -> AfterValidator:
+    """The one rule of text that is stored (``geo.text``), as a pydantic validator."""
+    return AfterValidator(lambda v, info: check_text(v, kind, info.field_name or "text"))
+
+
+Text = Annotated[str, Field(max_length=MAX_CHARS["name"]), _stored("name")]
+TagText = Annotated[str, Field(max_length=MAX_CHARS["tag_value"]), _stored("tag_value")]
 
 
 class FacilityPropertiesIn(BaseModel):
@@ -344,9 +352,13 @@ class FacilityPropertiesIn(BaseModel):
     name: Text = ""
     name_zh: Text = Field(default="", examples=["海曙社区卫生服务站"])
     name_en: Text = ""
-    opening_hours: Text = Field(default="", examples=["Mo-Fr 08:00-17:00"])
-    tags: dict[Annotated[str, Field(max_length=64)], Text] = Field(
-        default_factory=dict, max_length=50, examples=[{"phone": "+86 574 0000 0000"}]
+    opening_hours: TagText = Field(default="", examples=["Mo-Fr 08:00-17:00"])
+    tags: Annotated[dict[str, str], AfterValidator(check_tags)] = Field(
+        default_factory=dict,
+        max_length=50,
+        description=f"Keys of at most {MAX_CHARS['tag_key']} characters on one line, values of "
+        f"at most {MAX_CHARS['tag_value']}; no NUL, lone surrogate or control character.",
+        examples=[{"phone": "+86 574 0000 0000"}],
     )
 
 

@@ -66,6 +66,7 @@ from livingcircle.geo.coords import normalise_crs, to_wgs84
 from livingcircle.geo.errors import LivingCircleError, UnknownCategory
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import RegionInfo, Store
+from livingcircle.geo.text import text_problem
 
 TABLE_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 GEO_SUFFIXES = (".geojson", ".json", ".gpkg")
@@ -255,7 +256,11 @@ def check_rows(
     result = Checked([], [], [])
     for i, record in enumerate(raw.attributes.to_dict("records")):
         values = {str(k): _text(v) for k, v in record.items()}
-        reason = problems[i] or _id_problem(values, mapping, seen, raw.row_numbers[i])
+        reason = (
+            _text_problem(values, mapping)
+            or problems[i]
+            or _id_problem(values, mapping, seen, raw.row_numbers[i])
+        )
         category, category_problem = _category(values, mapping, standard)
         reason = reason or category_problem
         if not reason and not (
@@ -390,6 +395,22 @@ def _convert(geoms: np.ndarray, crs: str) -> np.ndarray:
         return np.column_stack([lon, lat])
 
     return np.asarray(shapely.transform(filled, move), dtype=object)
+
+
+#: the text kind (``geo.text``) of each mapped column that is stored; the rest are values
+_KINDS = {"id": "id", "name": "name", "name_zh": "name", "name_en": "name", "category": "name"}
+
+
+def _text_problem(values: dict[str, str], mapping: ListMapping) -> str | None:
+    """Why a row's stored text breaks the rule of ``geo.text`` (the first column), or None."""
+    columns = [(k, c) for k, c in mapping.columns.items() if k not in ("lon", "lat", "coordinates")]
+    for key, column in [*columns, *(("field", c) for c in mapping.extra)]:
+        value = values.get(column, "")  # mapped columns are stored stripped, extra ones as read
+        value = value if key == "field" else value.strip()
+        found = text_problem(value, _KINDS.get(key, "tag_value"))
+        if found is not None:
+            return f"column {column!r} ({key}) {found[0]}"
+    return None
 
 
 def _id_problem(

@@ -70,6 +70,7 @@ from livingcircle.geo.store import (
     check_region_name,
     with_facilities,
 )
+from livingcircle.geo.text import check_facilities, check_record, check_region
 
 #: How long an edit waits for a load or another edit of its region before giving up.
 EDIT_WAIT_S = 10.0
@@ -115,6 +116,7 @@ class FileStore:
                 live = self._live(name)
                 stored = None if live is None else gpd.read_parquet(live / "facilities.parquet")
                 data = with_facilities(data, keep(stored))
+            check_region(data)
             folder = self._regions / name
             version = folder / f"v-{time.time_ns()}-{os.getpid()}"
             try:
@@ -160,6 +162,7 @@ class FileStore:
             frame = change(_read_info(live / "region.json"), facilities)
             if frame is None:
                 return False
+            check_facilities(frame, f"region {region!r}")
             self._publish(
                 region,
                 live,
@@ -266,6 +269,7 @@ class FileStore:
                 )
             if not create and not hit.any():
                 raise FacilityNotFound(region, record.id)
+            check_record(record)  # the one rule of geo.text, as the PostGIS store
             row = {c: getattr(record, c, "") for c in frame.columns if c != "geometry"}
             added = gpd.GeoDataFrame([row], geometry=[record.geometry], crs=frame.crs)
             before = _row_json(frame[hit]) if hit.any() else None

@@ -31,7 +31,7 @@ from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
 from shapely.geometry.base import BaseGeometry
 
 from livingcircle.data.departments import carry_department_records
-from livingcircle.data.load import stored_info
+from livingcircle.data.load import clean_text, stored_info
 from livingcircle.data.osm_file import FACILITY_COLUMNS, Extract, Progress
 from livingcircle.geo.errors import EmptyExtract, InvalidParameter, LivingCircleError
 from livingcircle.geo.network import Way, build_network
@@ -265,7 +265,7 @@ def fetch_region(
 ) -> RegionInfo:
     """Fetch an area and store it as ``region`` (replacing an earlier version whole)."""
     check_region_name(region)
-    extract = fetch_osm(polygon, standard, options, progress)
+    extract = clean_text(fetch_osm(polygon, standard, options, progress), region)
     nodes = extract.nodes
     bounds = (
         float(nodes["lon"].min()),

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from livingcircle.data.departments import carry_department_records
-from livingcircle.data.osm_file import Progress, read_osm_file
+from livingcircle.data.osm_file import Extract, Progress, read_osm_file
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import RegionData, RegionInfo, Store, check_region_name
+from livingcircle.geo.text import clean_edges, clean_facilities
+
+log = logging.getLogger("livingcircle.load")
 
 
 def load_osm(
@@ -20,7 +25,7 @@ def load_osm(
     leaves the stored region as it was.
     """
     check_region_name(region)
-    extract = read_osm_file(path, standard, progress)
+    extract = clean_text(read_osm_file(path, standard, progress), region)
     nodes = extract.nodes
     bounds = (
         float(nodes["lon"].min()),
@@ -50,3 +55,18 @@ def load_osm(
 def stored_info(store: Store, region: str) -> RegionInfo:
     """The record of ``region`` as stored (its facilities counted after what was kept)."""
     return next(i for i in store.regions() if i.name == region)
+
+
+def clean_text(extract: Extract, region: str) -> Extract:
+    """The extract with text the stores refuse cleaned (``geo.text``), each change logged.
+
+    OpenStreetMap's text is not ours to refuse: a name with a control character loses the
+    character, not the facility, the same way on both stores.
+    """
+    facilities, cleaned = clean_facilities(extract.facilities)
+    edges, cleaned_edges = clean_edges(extract.edges)
+    for c in (cleaned + cleaned_edges)[:20]:
+        log.warning("region %r: %s %s", region, c.id, c.change)
+    if len(cleaned) + len(cleaned_edges) > 20:
+        log.warning("region %r: %d more text changes", region, len(cleaned + cleaned_edges) - 20)
+    return replace(extract, facilities=facilities, edges=edges)

@@ -113,6 +113,7 @@ from livingcircle.geo.store import (
     check_region_name,
     with_facilities,
 )
+from livingcircle.geo.text import check_facilities, check_record, check_region
 
 __all__ = ["LoadStats", "PostgisStore", "dispose_engines", "parse_url", "safe_url", "upgrade"]
 
@@ -439,6 +440,7 @@ class PostgisStore:
                             )
                         )
                     out = with_facilities(data, keep(stored))
+                check_region(out)
                 _check_facilities(name, out.facilities)
                 _upsert_region(conn, out.info)
                 stats = _merge_facilities(conn, name, out.facilities)
@@ -494,6 +496,7 @@ class PostgisStore:
                 frame = change(_info(row), facilities)
                 if frame is None:
                     return None
+                check_facilities(frame, f"region {region!r}")
                 _check_facilities(region, frame)
                 stats = _merge_facilities(conn, region, frame)
                 conn.execute(
@@ -1479,13 +1482,9 @@ _UPDATE_FACILITY_SQL = (
 def _record_values(region: str, record: FacilityRecord) -> dict[str, Any]:
     """A department's record as the parameters of ``_INSERT/_UPDATE_FACILITY_SQL``."""
     values: dict[str, Any] = {"r": region}
+    check_record(record)  # the one rule of geo.text: no NUL, surrogate, control, over-long
     for column in FACILITY_COLUMNS:
-        value = getattr(record, column)
-        if value is not None and "\x00" in str(value):
-            raise InvalidParameter(
-                f"{column} of facility {record.id!r} contains a NUL character; text fields may not"
-            )
-        values[column] = value
+        values[column] = getattr(record, column)
     try:
         json.loads(record.tags or "{}")
     except ValueError as exc:

@@ -45,6 +45,26 @@ class InvalidParameter(LivingCircleError, ValueError):
     """A parameter outside its allowed range (minutes, k, speed, coordinates...)."""
 
 
+class InvalidText(InvalidParameter):
+    """Text that cannot be stored: a NUL, a lone surrogate, a control character, or too long.
+
+    ``field`` names it, ``problem`` says what is wrong and what to do, ``position`` is the
+    offending character's (from 1; None for a length problem); ``where`` names the record.
+    The rule is :mod:`livingcircle.geo.text`'s.
+    """
+
+    def __init__(self, field: str, problem: str, position: int | None, where: str = "") -> None:
+        super().__init__(f"{where}: {field} {problem}" if where else f"{field} {problem}")
+        self.field = field
+        self.problem = problem
+        self.position = position
+        self.where = where
+
+    def of(self, where: str) -> InvalidText:
+        """The same problem, said of a record (``"facility 'osm:node/1'"``)."""
+        return InvalidText(self.field, self.problem, self.position, where)
+
+
 class RegionNotFound(LivingCircleError, KeyError):
     """A region name that is not loaded in the store."""
 
