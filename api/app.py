@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from livingcircle.api.errors import PROBLEM_JSON, PROBLEM_TYPE, add_exception_handlers
-from livingcircle.api.live import LiveStatuses
+from livingcircle.api.outage import BodyTimeout, OutageHeaders, StoreHealth, TolerantLiveStatuses
 from livingcircle.api.privacy import keep_queries_out_of_logs
 from livingcircle.api.routes import app as app_routes
 from livingcircle.api.routes import docs, facilities, jobs, maps, meta, queries, search, writes
@@ -71,11 +71,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             log.info("region %s ready", info.name)
     app.state.store, app.state.atlas = store, atlas
     app.state.kiosks = served_kiosks(store, settings.api.kiosks_file)
-    app.state.live = LiveStatuses(store, app.state.standard.status)
+    app.state.live = TolerantLiveStatuses(app.state.health, store, app.state.standard.status)
     watcher = None
     if settings.api.refresh_seconds > 0:
         seen = {i.name: i.loaded_at for i in infos}
-        watcher = asyncio.create_task(watch_regions(atlas, seen, settings.api.refresh_seconds))
+        watcher = asyncio.create_task(
+            watch_regions(atlas, seen, settings.api.refresh_seconds, app.state.health)
+        )
     # Everything built so far (the app, the libraries, the engines) lives as long as the
     # process: keep it out of the garbage collector's full passes, which would otherwise walk
     # it again and again while requests allocate their answers (long pauses at p99).
@@ -85,7 +87,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         watcher.cancel()
 
 
-async def watch_regions(atlas: Atlas, seen: dict[str, datetime], every_s: float) -> None:
+async def watch_regions(
+    atlas: Atlas, seen: dict[str, datetime], every_s: float, health: StoreHealth | None = None
+) -> None:
     """Rebuild the engines of regions reloaded or edited since they were built.
 
     Each worker process holds its own engines: a change made through another worker, or a
@@ -97,7 +101,11 @@ async def watch_regions(atlas: Atlas, seen: dict[str, datetime], every_s: float)
             now = {i.name: i.loaded_at for i in await run_in_threadpool(atlas.infos)}
         except LivingCircleError as exc:  # the store is down for now: /ready says so
             log.warning("cannot check the regions: %s", exc)
+            if health is not None:
+                health.failed(exc)
             continue
+        if health is not None:
+            health.ok()
         for name in seen.keys() | now.keys():
             if seen.get(name) != now.get(name):
                 log.info("region %s changed in the store; rebuilding its engine", name)
@@ -128,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(strict_query)],  # '1_0' is no number: api/strict.py
     )  # served offline by routes/docs.py
     app.state.settings = settings
+    app.state.health = StoreHealth()  # api/outage.py: answers from memory while it is down
     app.state.standard = load_standard(settings.engine.standards_file)
     add_exception_handlers(app)
     app.add_middleware(HonestMethods, routes=app.router.routes)  # inside CORS: after preflight
@@ -143,6 +152,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=settings.api.gzip_level)
     app.add_middleware(StrictJSON)  # inside BodyLimit, which bounds what it reads
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(OutageHeaders, health=app.state.health)
+    app.add_middleware(BodyTimeout, seconds=settings.api.body_timeout_s)  # outermost: all reads
     # status before writes: its PUT .../facilities/{id}/status would match theirs
     for module in (
         meta,

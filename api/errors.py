@@ -114,8 +114,12 @@ def _kind(exc: Exception) -> str:
 async def livingcircle_error(request: Request, exc: Exception) -> JSONResponse:
     """A livingcircle error: its status from the table, its message as the detail."""
     status = status_of(exc)
-    if status >= 500:
-        log.warning("%s %s: %s", request.method, request.url.path, exc)
+    detail = getattr(exc, "operator_detail", None)  # where and why: the log, never the body
+    health = getattr(request.app.state, "health", None)
+    if isinstance(exc, DatabaseUnavailable) and health is not None:
+        health.failed(exc)  # api/outage.py: queries answer from memory meanwhile
+    if status >= 500 or detail:
+        log.warning("%s %s: %s [%s]", request.method, request.url.path, exc, detail or "")
     headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
     return problem(status, str(exc), request, _kind(exc), headers=headers)
 

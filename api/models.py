@@ -473,11 +473,12 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    """The store answers and every region is loaded."""
+    """The store answers and every region is loaded (ready), or regions answer from memory."""
 
-    status: Literal["ready"]
+    status: Literal["ready", "degraded"]
     store: str
-    regions: list[str]
+    regions: list[str] = Field(description="Regions loaded (degraded: those in memory).")
+    error: str | None = Field(default=None, description="Why the store is unavailable.")
 
 
 class CategoryOut(BaseModel):

@@ -41,6 +41,27 @@ class APISettings(BaseSettings):
         description="gzip level for responses over 1 KiB to clients that accept gzip (a "
         "catchment shrinks about 6-fold at level 1, for ~1 ms); 0 sends them as is.",
     )
+    body_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Seconds a request's whole body may take to arrive; past it, 408 "
+        "(LC_BODY_TIMEOUT_S).",
+    )
+    max_header_bytes: int = Field(
+        default=16_384,
+        ge=1_024,
+        le=1_048_576,
+        description="Largest request line and headers accepted; more is refused with 431 "
+        "(LC_MAX_HEADER_BYTES).",
+    )
+    shutdown_grace_s: int = Field(
+        default=30,
+        ge=1,
+        le=600,
+        description="Seconds a stopping worker (SIGTERM, rolling restart) gives requests in "
+        "flight to finish (LC_SHUTDOWN_GRACE_S).",
+    )
     kiosks_file: Path = Field(
         default=DEFAULT_KIOSKS_FILE, description="TOML file of kiosks ([kiosks.ID] tables)."
     )

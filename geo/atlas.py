@@ -12,7 +12,7 @@ from threading import Lock
 
 from livingcircle.geo import config
 from livingcircle.geo.engine import Region
-from livingcircle.geo.errors import AmbiguousRegion, PointOutsideRegion, RegionNotFound
+from livingcircle.geo.errors import AmbiguousRegion, PointOutsideRegion, RegionNotFound, StoreError
 from livingcircle.geo.network import StreetNetwork
 from livingcircle.geo.results import CatchmentResult, NearestResult
 from livingcircle.geo.standards import Standard
@@ -69,6 +69,11 @@ class Atlas:
                 self._engines[name] = engine.prepare_nearest() if self.prepare_nearest else engine
             return self._engines[name]
 
+    def in_memory(self) -> list[str]:
+        """The regions whose engines are built (they answer while the store is down)."""
+        with self._lock:
+            return sorted(self._engines)
+
     def forget(self, name: str) -> None:
         """Drop a cached engine (after the region was reloaded or removed)."""
         with self._lock:
@@ -95,7 +100,13 @@ class Atlas:
         except RegionNotFound:  # one of the regions remembered is gone
             hits = []
         if not hits:  # the regions remembered may be outdated: ask the store
-            known = self.infos()
+            try:
+                known = self.infos()
+            except StoreError:  # the store is down: the engines in memory answer alone
+                hits = [n for n in self.in_memory() if self.region(n).contains(lon, lat)]
+                if len(hits) != 1:
+                    raise
+                return self.region(hits[0])
             hits = self._containing(lon, lat, known)
         if len(hits) == 1:
             return self.region(hits[0])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from livingcircle.api.deps import StandardDep, StoreDep
+from livingcircle.api.deps import AtlasDep, StandardDep, StoreDep
 from livingcircle.api.errors import problems
 from livingcircle.api.geojson import FastJSONResponse, GeoJSONResponse, region_feature
 from livingcircle.api.models import (
@@ -18,7 +18,7 @@ from livingcircle.api.models import (
     StandardOut,
 )
 from livingcircle.api.params import RegionPath
-from livingcircle.geo.errors import RegionNotFound
+from livingcircle.geo.errors import RegionNotFound, StoreError
 
 router = APIRouter(tags=["meta"])
 
@@ -30,10 +30,27 @@ async def health() -> dict[str, str]:
 
 
 @router.get("/ready", response_model=Readiness, responses=problems(503))
-def ready(store: StoreDep) -> dict[str, Any]:
-    """The store answers; the regions were loaded at start-up (the app serves only after)."""
-    names = [info.name for info in store.regions()]
-    return {"status": "ready", "store": type(store).__name__, "regions": names}
+def ready(store: StoreDep, atlas: AtlasDep, request: Request) -> dict[str, Any]:
+    """The store answers (ready), or is down while regions answer from memory (degraded).
+
+    Degraded is a 200: the worker still answers nearest and catchment, so a load balancer
+    should keep it. With the store down and no region in memory, 503.
+    """
+    kind = type(store).__name__
+    try:
+        names = [info.name for info in store.regions()]
+    except StoreError as exc:
+        request.app.state.health.failed(exc)
+        if not atlas.in_memory():
+            raise
+        return {
+            "status": "degraded",
+            "store": kind,
+            "regions": atlas.in_memory(),
+            "error": str(exc),
+        }
+    request.app.state.health.ok()
+    return {"status": "ready", "store": kind, "regions": names}
 
 
 @router.get(

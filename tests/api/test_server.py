@@ -125,6 +125,7 @@ def test_two_workers_share_the_connections(tmp_path: Path, sample_store_dir: Pat
     base = f"http://127.0.0.1:{port}"
     clients = [httpx.Client(base_url=base, timeout=10) for _ in range(16)]
     try:
+        wait_ready(process, base, 120)  # the master holds the sockets: listening is not ready
         deadline = time.monotonic() + 90
         workers: list[psutil.Process] = []
         while len(workers) < 2 or not all(_listening(w, port) for w in workers):
