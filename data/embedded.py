@@ -38,6 +38,20 @@ import shapely
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
+from livingcircle.geo.audit import (
+    GENESIS,
+    STORE_LOG,
+    ChainReport,
+    canonical_bytes,
+    entry_from_record,
+    entry_record,
+    import_entry,
+    load_entry,
+    prefix_hash,
+    removal_entry,
+    seal,
+    verify_chain,
+)
 from livingcircle.geo.errors import (
     FacilityExists,
     FacilityNotFound,
@@ -112,9 +126,9 @@ class FileStore:
         """
         name = check_region_name(data.info.name)
         with self._lock(name):
+            live = self._live(name)
+            stored = None if live is None else gpd.read_parquet(live / "facilities.parquet")
             if keep is not None:
-                live = self._live(name)
-                stored = None if live is None else gpd.read_parquet(live / "facilities.parquet")
                 data = with_facilities(data, keep(stored))
             check_region(data)
             folder = self._regions / name
@@ -129,6 +143,8 @@ class FileStore:
                 )
                 _write_json(version / "region.json", _info_json(data.info))
                 _fsync_dir(version)
+                old = None if live is None else _read_info(live / "region.json")
+                self._append_audit(load_entry(data, stored, old))
                 self._switch(folder, version)
             except OSError as exc:
                 shutil.rmtree(version, ignore_errors=True)
@@ -150,11 +166,14 @@ class FileStore:
             ) from exc
         return RegionData(info, nodes, edges, facilities)
 
-    def update_facilities(self, region: str, change: FacilityChange) -> bool:
+    def update_facilities(
+        self, region: str, change: FacilityChange, *, source: str = "", actor: str = ""
+    ) -> bool:
         """Replace the facilities with ``change(info, facilities)`` under the region's lock.
 
         The new version shares the live one's network files (hard links); None from
-        ``change`` writes nothing.
+        ``change`` writes nothing. The audit log records an ``import`` of ``source`` by
+        ``actor`` (default: this process's user) with the facilities added, changed, removed.
         """
         with self._lock(region, EDIT_WAIT_S):
             live = self._require(region)
@@ -163,19 +182,22 @@ class FileStore:
             if frame is None:
                 return False
             check_facilities(frame, f"region {region!r}")
+            entry = import_entry(region, facilities, frame, source, actor)
             self._publish(
                 region,
                 live,
                 frame,
-                datetime.now(UTC),
+                entry.at,
                 f"cannot update the facilities of region {region!r}",
+                lambda: self._record(entry),
             )
         return True
 
     def delete_region(self, name: str) -> None:
         """Remove a region and all its versions."""
-        self._require(name)
+        live = self._require(name)
         with self._lock(name):
+            self._append_audit(removal_entry(_read_info(live / "region.json")))
             shutil.rmtree(self._regions / name)
 
     # -- facilities ------------------------------------------------------------------------
@@ -290,16 +312,49 @@ class FileStore:
         return self._edit(region, facility_id, "delete", actor, change)
 
     def audit(self, region: str, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
-        """Recorded changes of a region, newest first."""
-        check_region_name(region)
+        """Recorded changes of a region (or the store's keys: ``STORE_LOG``), newest first."""
+        lines = self._audit_lines(region)
+        numbered = list(enumerate(lines, start=1))[::-1][offset : offset + limit]
+        entries = []
+        for number, line in numbered:
+            try:
+                entries.append(entry_from_record(json.loads(line), number))
+            except (ValueError, KeyError, TypeError):
+                continue  # a write cut short; 'livingcircle audit verify' names it
+        return entries
+
+    def audit_logs(self) -> list[str]:
+        """Every log kept: ``audit/NAME.jsonl`` (``_store.jsonl`` is the keys' log)."""
+        folder = self.root / "audit"
+        names = sorted(p.stem for p in folder.glob("*.jsonl")) if folder.is_dir() else []
+        return [STORE_LOG if n == _STORE_FILE else n for n in names]
+
+    def check_audit(self, log: str) -> ChainReport:
+        """Check the chain of ``audit/NAME.jsonl``, line by line as stored."""
+        lines = self._audit_lines(log)
+        start = _unchained(lines)
+        prefix = prefix_hash([(line + "\n").encode() for line in lines[:start]])
+        report = verify_chain(
+            log,
+            ((f"line {i}", _record(line)) for i, line in enumerate(lines, 1) if i > start),
+            prefix,
+            start + 1,
+        )
+        report.unchained = start
+        return report
+
+    def _audit_path(self, log: str) -> Path:
+        name = _STORE_FILE if log == STORE_LOG else check_region_name(log)
+        return self.root / "audit" / f"{name}.jsonl"
+
+    def _audit_lines(self, log: str) -> list[str]:
         try:
-            lines = (self.root / "audit" / f"{region}.jsonl").read_text("utf-8").splitlines()
+            text = self._audit_path(log).read_text("utf-8")
         except FileNotFoundError:
-            lines = []
-        except OSError as exc:
-            raise StoreError(f"cannot read the audit log of {region!r}: {exc}") from exc
-        page = lines[::-1][offset : offset + limit]
-        return [_audit_entry(json.loads(line)) for line in page if line.strip()]
+            return []
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"cannot read the audit log of {log!r}: {exc}") from exc
+        return [line for line in text.split("\n") if line.strip()]
 
     def add_api_key(self, key: ApiKey) -> None:
         """Keep a new key's record (its hash; never the secret)."""
@@ -358,7 +413,7 @@ class FileStore:
                 kept[status.facility_id],
             )
             try:
-                self._append_audit(entry)
+                entry = self._append_audit(entry)
                 _replace_json(folder / "status.json", dict(sorted(kept.items())))
             except OSError as exc:
                 raise StoreError(
@@ -555,6 +610,7 @@ class FileStore:
                 before,
                 _row_json(kept) if len(kept) else None,
             )
+            sealed: list[AuditEntry] = []
             # the entry goes first: a change is never live unrecorded
             self._publish(
                 region,
@@ -562,9 +618,9 @@ class FileStore:
                 frame,
                 entry.at,
                 f"cannot change facility {facility_id!r} of region {region!r}",
-                lambda: self._append_audit(entry),
+                lambda: sealed.append(self._append_audit(entry)),
             )
-        return entry
+        return sealed[0]
 
     def _publish(
         self,
@@ -603,25 +659,23 @@ class FileStore:
             raise StoreError(f"{doing} under {self.root}: {exc}") from exc
         self._collect(folder, keep=version.name)
 
-    def _append_audit(self, entry: AuditEntry) -> None:
-        folder = self.root / "audit"
-        folder.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(
-            {
-                "region": entry.region,
-                "facility_id": entry.facility_id,
-                "action": entry.action,
-                "actor": entry.actor,
-                "at": entry.at.isoformat(),
-                "before": entry.before,
-                "after": entry.after,
-            },
-            ensure_ascii=False,
-        )
-        with open(folder / f"{entry.region}.jsonl", "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+    def _record(self, entry: AuditEntry) -> None:
+        self._append_audit(entry)
+
+    def _append_audit(self, entry: AuditEntry) -> AuditEntry:
+        """Seal ``entry`` as the next of its log and append it (O_APPEND, fsync); returns it.
+
+        The log's own lock (``audit/NAME.lock``) is held from reading the last entry to the
+        fsync, so two writers (an edit and a status, two processes) never fork the chain.
+        """
+        path = self._audit_path(entry.region)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._file_lock(path.with_suffix(".lock"), EDIT_WAIT_S):
+            last_seq, last_hash, torn = _log_tail(path)
+            sealed = seal(entry, last_seq, last_hash)
+            line = canonical_bytes(entry_record(sealed)) + b"\n"
+            _append_bytes(path, b"\n" + line if torn else line)
+        return sealed
 
     @contextmanager
     def _keys_file(self) -> Iterator[list[ApiKey]]:
@@ -745,16 +799,72 @@ def _plain(value: object) -> object:
     )
 
 
-def _audit_entry(raw: dict[str, object]) -> AuditEntry:
-    return AuditEntry(
-        str(raw["region"]),
-        str(raw["facility_id"]),
-        str(raw["action"]),
-        str(raw["actor"]),
-        datetime.fromisoformat(str(raw["at"])),
-        raw["before"],
-        raw["after"],
-    )  # type: ignore[arg-type]
+_STORE_FILE = "_store"  # audit/_store.jsonl: the store-wide log (API keys)
+_TAIL_CHUNK = 65536
+
+
+def _record(line: str) -> dict[str, Any] | None:
+    """A log line as a record, or None when it is not one."""
+    try:
+        raw = json.loads(line)
+    except ValueError:
+        return None
+    return raw if isinstance(raw, dict) else None
+
+
+def _unchained(lines: list[str]) -> int:
+    """How many lines at the start were written before the chain (records without a hash)."""
+    count = 0
+    for line in lines:
+        raw = _record(line)
+        if raw is None or "hash" in raw:
+            break
+        count += 1
+    return count
+
+
+def _log_tail(path: Path) -> tuple[int, str, bool]:
+    """``(seq, hash)`` of a log's last entry, and whether its last write was cut short."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            tail = b""
+            while size > 0 and tail.count(b"\n") < 2:
+                step = min(_TAIL_CHUNK, size)
+                size -= step
+                handle.seek(size)
+                tail = handle.read(step) + tail
+    except FileNotFoundError:
+        return 0, GENESIS, False
+    torn = bool(tail) and not tail.endswith(b"\n")
+    lines = [line for line in tail.split(b"\n")[: None if not torn else -1] if line.strip()]
+    last = _record(lines[-1].decode("utf-8", "replace")) if lines else None
+    if last is not None and "hash" in last:
+        return int(last["seq"]), str(last["hash"]), torn
+    # the last line is no chained entry: find the last one, or seal the unchained lines
+    every = [line for line in path.read_text("utf-8").split("\n") if line.strip()]
+    for line in reversed(every):
+        raw = _record(line)
+        if raw is not None and "hash" in raw:
+            return int(raw["seq"]), str(raw["hash"]), torn
+    start = _unchained(every)
+    return start, prefix_hash([(line + "\n").encode() for line in every[:start]]), torn
+
+
+def _append_bytes(path: Path, data: bytes) -> None:
+    """Append ``data`` in one write to a file opened O_APPEND, then fsync it."""
+    new = not path.exists()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if new:
+        _fsync_dir(path.parent)
 
 
 def _write_json(path: Path, value: object) -> None:

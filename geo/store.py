@@ -106,8 +106,13 @@ class Store(Protocol):
         """Read a region back; raises ``RegionNotFound``."""
         ...
 
-    def update_facilities(self, region: str, change: FacilityChange) -> bool:
+    def update_facilities(
+        self, region: str, change: FacilityChange, *, source: str = "", actor: str = ""
+    ) -> bool:
         """Replace a region's facilities with ``change(info, facilities)``, network untouched.
+
+        The audit log records it (action ``import``: ``source``, by ``actor``, default the
+        process's user) with the ids of the facilities added, changed and removed.
 
         The read, ``change`` and the write happen under the region's lock, so an edit made
         meanwhile (through the API, say) is neither lost nor overwritten: it waits. When
@@ -175,16 +180,22 @@ class AuditEntry:
     """One recorded change: who did what to which facility, when, and the rows around it.
 
     ``before`` and ``after`` are the facility's columns (``tags`` parsed) and its ``geometry``
-    as GeoJSON, or None for a creation or a deletion.
+    as GeoJSON, or None for a creation or a deletion. A load or an import (``facility_id``
+    empty) has the ids of the facilities added, changed and removed in ``after``; a key
+    entry (region empty: the store-wide log) has the key's id as ``facility_id``. ``seq``,
+    ``prev`` and ``hash`` chain the entries of a log (see :mod:`livingcircle.geo.audit`).
     """
 
     region: str
     facility_id: str
-    action: str  # "create", "update" or "delete"
+    action: str  # one of livingcircle.geo.audit.ACTIONS
     actor: str
     at: datetime
     before: dict[str, object] | None
     after: dict[str, object] | None
+    seq: int = 0
+    prev: str = ""
+    hash: str = ""
 
 
 @dataclass(frozen=True)

@@ -1596,3 +1596,8 @@ def _print_frame(title: str, frame: Any) -> None:
     for row in zip(*[_cells(frame[col]) for col in frame.columns], strict=True):
         table.add_row(*row)
     out.print(table)
+
+
+from livingcircle.cli_audit import audit_app  # noqa: E402
+
+app.add_typer(audit_app, name="audit")

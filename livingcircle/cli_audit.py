@@ -1,0 +1,146 @@
+"""``livingcircle audit``: check the audit log's hash chain, and list its entries.
+
+``audit verify`` checks every log of the store (each region's, and the store's log of API
+keys) from its first entry to its last, and names any entry that was edited, removed or
+moved. Exit code 0 and one summary line when every chain is intact, 1 when one is broken.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from livingcircle.geo.audit import STORE_LOG, AuditTrail, ChainReport, entry_record
+from livingcircle.geo.errors import NotSupportedByStore
+from livingcircle.settings import StoreSettings, open_store
+
+audit_app = typer.Typer(
+    help="The audit log: check that no entry was edited, removed or moved (verify), or list "
+    "entries (list).",
+    no_args_is_help=True,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Embedded store folder (default: LC_DATA_DIR or the user data folder)."
+    ),
+]
+Database = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        help="PostGIS store URL (default: LC_DATABASE_URL); without one the embedded store "
+        "is used.",
+    ),
+]
+
+
+def _trail(data_dir: Path | None, database: str | None) -> AuditTrail:
+    given = {"data_dir": data_dir, "database_url": database}
+    store = open_store(
+        StoreSettings().model_copy(update={k: v for k, v in given.items() if v is not None})
+    )
+    if not isinstance(store, AuditTrail):
+        raise NotSupportedByStore(
+            f"{type(store).__name__} keeps no audit log; use the embedded or the PostGIS store"
+        )
+    return store
+
+
+@audit_app.command("verify")
+def verify(
+    region: Annotated[
+        str | None,
+        typer.Option("--region", "-r", help="Check this region's log only; default: every log."),
+    ] = None,
+    head: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--head",
+            help="A head hash printed by an earlier verify (repeatable): fails unless it is "
+            "still in the chain, so a cut at the end shows too.",
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+    database: Database = None,
+) -> None:
+    """Check the hash chain of every audit log; name each edited, removed or moved entry."""
+    store = _trail(data_dir, database)
+    logs = [region] if region is not None else store.audit_logs()
+    reports = [store.check_audit(log) for log in logs]
+    lost = [h for h in head or [] if not any(h in r.hashes for r in reports)]
+    for report in reports:
+        for warning in report.warnings:
+            err.print(f"warning: {report.name}: {warning}")
+        for problem in report.problems:
+            out.print(f"{report.name}: {problem}")
+    for h in lost:
+        out.print(f"head {h[:16]}… is not in any log: entries after it were cut, or it is wrong")
+    broken = [r for r in reports if not r.intact]
+    if broken or lost:
+        out.print(
+            f"audit log BROKEN: {sum(len(r.problems) for r in reports) + len(lost)} problems "
+            f"in {len(broken)} of {len(reports)} logs"
+        )
+        raise typer.Exit(1)
+    out.print(_summary(reports))
+
+
+def _summary(reports: list[ChainReport]) -> str:
+    entries = sum(r.entries for r in reports)
+    heads = ", ".join(f"{r.name} {r.head[:16]}" for r in reports)
+    sealed = sum(r.unchained for r in reports)
+    older = f" (and {sealed} older lines sealed)" if sealed else ""
+    return (
+        f"audit log intact: {entries} entries{older} in {len(reports)} logs; heads: "
+        f"{heads or 'none'}"
+    )
+
+
+@audit_app.command("list")
+def list_entries(
+    region: Annotated[
+        str | None,
+        typer.Option("--region", "-r", help="The region's log; default: the store's API keys."),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Entries to skip.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+    data_dir: DataDir = None,
+    database: Database = None,
+) -> None:
+    """List audit entries, newest first: sequence, time, actor, action, what changed."""
+    store = _trail(data_dir, database)
+    entries = store.audit(STORE_LOG if region is None else region, limit, offset)
+    if as_json:
+        print(json.dumps([entry_record(e) for e in entries], ensure_ascii=False, indent=2))
+        return
+    table = Table("seq", "at (UTC)", "actor", "action", "subject", "what", "hash")
+    for e in entries:
+        table.add_row(
+            str(e.seq),
+            e.at.strftime("%Y-%m-%d %H:%M:%S"),
+            e.actor,
+            e.action,
+            e.facility_id,
+            _what(e.after if e.after is not None else e.before),
+            e.hash[:12],
+        )
+    out.print(table)
+
+
+def _what(value: dict[str, object] | None) -> str:
+    if not value:
+        return ""
+    counts = value.get("counts")
+    if isinstance(counts, dict):
+        return ", ".join(f"{v} {k}" for k, v in counts.items())
+    return ", ".join(f"{k}={value[k]}" for k in ("name", "owner", "role") if k in value)
