@@ -1,8 +1,9 @@
 """Dependencies: what the lifespan put on ``app.state``, and who is calling.
 
 The look-ups of ``app.state`` are ``async``: FastAPI runs a plain function dependency in its
-thread pool, a hop that cost more than the look-up itself. Only :func:`get_caller`, which
-reads the keys from the store, stays a plain function.
+thread pool, a hop that cost more than the look-up itself. The key checks are ``async`` too:
+they hash in the gatekeeper's own pool (:mod:`livingcircle.api.auth`), never in the one that
+answers reads.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
+from livingcircle.api.auth import Gatekeeper
 from livingcircle.api.settings import Settings
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import NotSupportedByStore
-from livingcircle.geo.keys import verify_key
+from livingcircle.geo.keys import EDITING_ROLES, PLANNING_ROLES, require_any_role
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import ApiKey, FacilityCatalog, FacilityEditor, Store
 
@@ -80,17 +82,42 @@ api_key_header = APIKeyHeader(
     name="X-API-Key",
     auto_error=False,
     scheme_name="ApiKey",
-    description="A department's key ('livingcircle keys add --owner NAME'); needed to change "
-    "facilities, never to read.",
+    description="An API key ('livingcircle keys add --owner NAME --role ROLE'): a department's "
+    "or an admin's to change facilities, a planner's for analyses; never needed to read.",
 )
 
 
-def get_caller(
-    editor: EditorDep, token: Annotated[str | None, Security(api_key_header)] = None
+def gatekeeper(request: Request) -> Gatekeeper:
+    """The app's key checker, made on first use (see :mod:`livingcircle.api.auth`)."""
+    state = request.app.state
+    if getattr(state, "gatekeeper", None) is None:
+        state.gatekeeper = Gatekeeper(state.settings.api)
+    keeper: Gatekeeper = state.gatekeeper
+    return keeper
+
+
+async def get_key(
+    request: Request,
+    editor: EditorDep,
+    token: Annotated[str | None, Security(api_key_header)] = None,
 ) -> ApiKey:
-    """The key that authorises a change: 401 without one, 403 with a wrong one."""
-    keys = {k.key_id: k for k in editor.api_keys()}
-    return verify_key(token, keys.get)
+    """The usable key the request carries: 401 without, 403 if wrong, 429 after many failures."""
+    address = request.client.host if request.client else "unknown"
+    return await gatekeeper(request).check(token, address, editor)
+
+
+KeyDep = Annotated[ApiKey, Depends(get_key)]
+
+
+async def get_caller(key: KeyDep) -> ApiKey:
+    """The key that authorises a change: an admin's or a department's."""
+    return require_any_role(key, EDITING_ROLES, "changing facility data")
+
+
+async def get_planner(key: KeyDep) -> ApiKey:
+    """The key of a planner (or an admin): for analyses and the audit log."""
+    return require_any_role(key, PLANNING_ROLES, "running analyses or reading the audit log")
 
 
 CallerDep = Annotated[ApiKey, Depends(get_caller)]
+PlannerDep = Annotated[ApiKey, Depends(get_planner)]

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from livingcircle.api.models import Problem
 from livingcircle.geo.errors import (
     AccessDenied,
+    AuthBusy,
     DatabaseUnavailable,
     EmptyExtract,
     FacilityExists,
@@ -40,6 +41,7 @@ from livingcircle.geo.errors import (
     RegionNotFound,
     SchemaOutOfDate,
     StoreError,
+    TooManyAuthFailures,
     UnknownCategory,
     UnknownKiosk,
     UnknownProfile,
@@ -69,6 +71,8 @@ STATUS: dict[type[Exception], int] = {
     RegionBusy: 409,
     AccessDenied: 403,
     MissingApiKey: 401,
+    TooManyAuthFailures: 429,  # with Retry-After
+    AuthBusy: 503,  # with Retry-After
     StoreError: 503,
     DatabaseUnavailable: 503,
     SchemaOutOfDate: 503,
@@ -121,6 +125,8 @@ async def livingcircle_error(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500 or detail:
         log.warning("%s %s: %s [%s]", request.method, request.url.path, exc, detail or "")
     headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
+    if (retry := getattr(exc, "retry_after", None)) is not None:
+        headers = {**(headers or {}), "Retry-After": str(retry)}
     return problem(status, str(exc), request, _kind(exc), headers=headers)
 
 

@@ -74,6 +74,40 @@ class APISettings(BaseSettings):
         "(and rebuilds their engines); 0 never checks.",
     )
 
+    auth_threads: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="Threads that hash API keys (scrypt, ~70 ms each), apart from the ones "
+        "that answer reads, so a flood of wrong keys cannot take the CPU from public reads.",
+    )
+    auth_queue: int = Field(
+        default=16,
+        ge=1,
+        le=10_000,
+        description="Key checks that may run or wait at once; beyond it a check gets 503 "
+        "with Retry-After: 1 at once.",
+    )
+    auth_fail_limit: int = Field(
+        default=10,
+        ge=1,
+        description="Failed key checks one client address may make per window; beyond it "
+        "429 with Retry-After, without hashing.",
+    )
+    auth_fail_key_limit: int = Field(
+        default=20, ge=1, description="Failed key checks per key id per window (as above)."
+    )
+    auth_fail_window_s: float = Field(
+        default=60.0, gt=0, le=86_400, description="The sliding window of failed key checks."
+    )
+    auth_cache_s: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="How long a verified key skips scrypt (its record is still read on every "
+        "request, so a revoked key stops at once); 0 hashes every request.",
+    )
+
 
 @dataclass
 class Settings:

@@ -70,6 +70,7 @@ from livingcircle.geo.jobs import (
     job_to_json,
     missing_layer,
 )
+from livingcircle.geo.keys import SOURCES_KEY, check_owner, revoked, sources_in_tags
 from livingcircle.geo.kiosks import Kiosk, check_kiosk_fields
 from livingcircle.geo.status import FacilityStatus, check_status, status_from_json
 from livingcircle.geo.store import (
@@ -357,39 +358,61 @@ class FileStore:
         return [line for line in text.split("\n") if line.strip()]
 
     def add_api_key(self, key: ApiKey) -> None:
-        """Keep a new key's record (its hash; never the secret)."""
+        """Keep a new key's record (its hash; never the secret); its owner must be no source."""
+        check_owner(key.owner, self.import_sources())
         with self._keys_file() as keys:
+            if any(k.key_id == key.key_id for k in keys):
+                raise InvalidParameter(
+                    f"there is already an API key {key.key_id!r}; make another with "
+                    "'livingcircle keys add'"
+                )
             keys.append(key)
 
     def api_keys(self) -> list[ApiKey]:
-        """Every key, oldest first."""
+        """Every key, oldest first (revoked ones too)."""
         try:
             raw = json.loads((self.root / "keys.json").read_text("utf-8"))
         except FileNotFoundError:
             return []
         except (OSError, ValueError) as exc:
             raise StoreError(f"cannot read the API keys in {self.root}: {exc}") from exc
-        return [
-            ApiKey(
-                k["key_id"],
-                k["owner"],
-                k["salt"],
-                k["digest"],
-                datetime.fromisoformat(k["created_at"]),
-                k.get("role", "department"),
-            )
-            for k in raw
-        ]
+        return [_key_from_json(k) for k in raw]
 
     def remove_api_key(self, key_id: str) -> None:
-        """Revoke a key."""
+        """Delete a key's record (``revoke_api_key`` keeps it)."""
         with self._keys_file() as keys:
             kept = [k for k in keys if k.key_id != key_id]
             if len(kept) == len(keys):
-                raise InvalidParameter(
-                    f"there is no API key {key_id!r}; see 'livingcircle keys list'"
-                )
+                raise _no_key(key_id)
             keys[:] = kept
+
+    def revoke_api_key(self, key_id: str) -> ApiKey:
+        """Mark a key revoked now (kept in the list); returns it."""
+        with self._keys_file() as keys:
+            at = next((i for i, k in enumerate(keys) if k.key_id == key_id), None)
+            if at is None:
+                raise _no_key(key_id)
+            was = keys[at]
+            keys[at] = revoked(keys[at])
+            return keys[at]
+
+    def touch_api_key(self, key_id: str, at: datetime) -> None:
+        """Record a key's last use (ignored for an unknown id)."""
+        with self._keys_file() as keys:
+            for i, k in enumerate(keys):
+                if k.key_id == key_id and (k.last_used_at is None or k.last_used_at < at):
+                    keys[i] = replace(k, last_used_at=at)
+
+    def import_sources(self) -> set[str]:
+        """The sources named in the regions' facilities' ``lc:sources``."""
+        found: set[str] = set()
+        for info in self.regions():
+            live = self._live(info.name)
+            if live is None:
+                continue
+            tags = pd.read_parquet(live / "facilities.parquet", columns=["tags"])["tags"]
+            found |= sources_in_tags(t for t in tags if isinstance(t, str) and SOURCES_KEY in t)
+        return found
 
     # -- live statuses and kiosks -------------------------------------------------------
 
@@ -689,17 +712,7 @@ class FileStore:
                 tmp = self.root / f".keys.{os.getpid()}.json"
                 _write_json(
                     tmp,
-                    [
-                        {
-                            "key_id": k.key_id,
-                            "owner": k.owner,
-                            "salt": k.salt,
-                            "digest": k.digest,
-                            "created_at": k.created_at.isoformat(),
-                            "role": k.role,
-                        }
-                        for k in keys
-                    ],
+                    [_key_json(k) for k in keys],
                 )
                 os.replace(tmp, self.root / "keys.json")
                 _fsync_dir(self.root)
@@ -796,6 +809,37 @@ def _plain(value: object) -> object:
         else value
         if isinstance(value, int | float | bool)
         else str(value)
+    )
+
+
+def _no_key(key_id: str) -> InvalidParameter:
+    return InvalidParameter(f"there is no API key {key_id!r}; see 'livingcircle keys list'")
+
+
+def _key_json(key: ApiKey) -> dict[str, object]:
+    times = ("created_at", "expires_at", "revoked_at", "last_used_at")
+    out: dict[str, object] = asdict(key)
+    for name in times:
+        value = out[name]
+        out[name] = value.isoformat() if isinstance(value, datetime) else None
+    return out
+
+
+def _key_from_json(raw: dict[str, Any]) -> ApiKey:
+    def when(name: str) -> datetime | None:
+        value = raw.get(name)
+        return datetime.fromisoformat(value) if value else None
+
+    return ApiKey(
+        raw["key_id"],
+        raw["owner"],
+        raw["salt"],
+        raw["digest"],
+        datetime.fromisoformat(raw["created_at"]),
+        raw.get("role", "department"),
+        expires_at=when("expires_at"),
+        revoked_at=when("revoked_at"),
+        last_used_at=when("last_used_at"),
     )
 
 

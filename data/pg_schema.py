@@ -40,7 +40,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: The Alembic revision this code reads and writes; the store refuses any other.
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 SRID = 4326
 
 
@@ -195,7 +195,7 @@ class ApiKeyRow(Base):
 
     __tablename__ = "api_keys"
     __table_args__ = (
-        CheckConstraint("role IN ('department', 'planner')", name="api_keys_role_check"),
+        CheckConstraint("role IN ('admin', 'department', 'planner')", name="api_keys_role_check"),
     )
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
@@ -205,6 +205,9 @@ class ApiKeyRow(Base):
     digest: Mapped[str] = mapped_column(Text)  # hex
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     role: Mapped[str] = mapped_column(Text, server_default="department")
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class JobRow(Base):

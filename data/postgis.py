@@ -98,6 +98,7 @@ from livingcircle.geo.jobs import (
     check_layer_name,
     missing_layer,
 )
+from livingcircle.geo.keys import SOURCES_KEY, check_owner
 from livingcircle.geo.kiosks import Kiosk, check_kiosk_fields
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.status import FacilityStatus, check_status
@@ -309,6 +310,30 @@ def _first_line(exc: BaseException, url: URL) -> str:
     if url.password:
         message = message.replace(str(url.password), "***")
     return message
+
+
+_KEY_COLUMNS = "key_id, owner, salt, digest, created_at, role, expires_at, revoked_at, last_used_at"
+
+
+def _api_key(row: Any) -> ApiKey:
+    def utc(value: datetime | None) -> datetime | None:
+        return value.astimezone(UTC) if value is not None else None
+
+    return ApiKey(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4].astimezone(UTC),
+        row[5],
+        expires_at=utc(row[6]),
+        revoked_at=utc(row[7]),
+        last_used_at=utc(row[8]),
+    )
+
+
+def _no_key(key_id: str) -> InvalidParameter:
+    return InvalidParameter(f"there is no API key {key_id!r}; see 'livingcircle keys list'")
 
 
 # -- migrations -------------------------------------------------------------------------------
@@ -755,6 +780,9 @@ class PostgisStore:
                             digest=key.digest,
                             created_at=created,
                             role=key.role,
+                            expires_at=key.expires_at,
+                            revoked_at=key.revoked_at,
+                            last_used_at=key.last_used_at,
                         )
                     )
             except IntegrityError as exc:
@@ -768,34 +796,83 @@ class PostgisStore:
         self._unit("adding an API key", work)
 
     def api_keys(self) -> list[ApiKey]:
-        """Every key, oldest first."""
+        """Every key, oldest first (revoked ones too)."""
 
         def work() -> list[ApiKey]:
             with self._reader.connect() as conn:
-                rows = conn.execute(
-                    _text(
-                        "SELECT key_id, owner, salt, digest, created_at, role FROM api_keys "
-                        "ORDER BY id"
-                    )
-                ).all()
-            return [ApiKey(r[0], r[1], r[2], r[3], r[4].astimezone(UTC), r[5]) for r in rows]
+                rows = conn.execute(_text(f"SELECT {_KEY_COLUMNS} FROM api_keys ORDER BY id")).all()
+            return [_api_key(r) for r in rows]
 
         return self._unit("reading the API keys", work)
 
     def remove_api_key(self, key_id: str) -> None:
-        """Revoke a key; raises ``InvalidParameter`` if there is no such key."""
+        """Delete a key's record (``revoke_api_key`` keeps it)."""
 
         def work() -> None:
             with self.engine.begin() as conn:
                 gone = conn.execute(
-                    _text("DELETE FROM api_keys WHERE key_id = :k"), {"k": str(key_id)}
-                )
-                if gone.rowcount == 0:
-                    raise InvalidParameter(
-                        f"there is no API key {key_id!r}; see 'livingcircle keys list'"
-                    )
+                    _text(f"DELETE FROM api_keys WHERE key_id = :k RETURNING {_KEY_COLUMNS}"),
+                    {"k": str(key_id)},
+                ).first()
+                if gone is None:
+                    raise _no_key(key_id)
 
         self._unit("removing an API key", work)
+
+    def revoke_api_key(self, key_id: str) -> ApiKey:
+        """Mark a key revoked now (the record stays); returns it."""
+
+        def work() -> ApiKey:
+            with self.engine.begin() as conn:
+                was = conn.execute(
+                    _text(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE key_id = :k FOR UPDATE"),
+                    {"k": str(key_id)},
+                ).first()
+                row = conn.execute(
+                    _text(
+                        "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
+                        f"WHERE key_id = :k RETURNING {_KEY_COLUMNS}"
+                    ),
+                    {"k": str(key_id)},
+                ).first()
+                if row is None or was is None:
+                    raise _no_key(key_id)
+                before, after = _api_key(was), _api_key(row)
+            return after
+
+        return self._unit("revoking an API key", work)
+
+    def touch_api_key(self, key_id: str, at: datetime) -> None:
+        """Record a key's last use (ignored for an unknown id)."""
+
+        def work() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    _text(
+                        "UPDATE api_keys SET last_used_at = :at WHERE key_id = :k "
+                        "AND (last_used_at IS NULL OR last_used_at < :at)"
+                    ),
+                    {"k": str(key_id), "at": at},
+                )
+
+        self._unit("recording a key's use", work)
+
+    def import_sources(self) -> set[str]:
+        """The sources named in the facilities' ``lc:sources``."""
+
+        def work() -> set[str]:
+            with self._reader.connect() as conn:
+                rows = conn.execute(
+                    _text(
+                        "SELECT DISTINCT e ->> 'source' FROM facilities, jsonb_array_elements("
+                        "CASE WHEN jsonb_typeof(tags -> :k) = 'array' THEN tags -> :k "
+                        "ELSE '[]'::jsonb END) AS e WHERE tags ? :k"
+                    ),
+                    {"k": SOURCES_KEY},
+                ).all()
+            return {str(r[0]) for r in rows if r[0] is not None}
+
+        return self._unit("reading the imported sources", work)
 
     # -- live statuses and kiosks -------------------------------------------------------
 

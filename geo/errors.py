@@ -161,6 +161,34 @@ class NotYourFacility(AccessDenied):
     """A valid key whose owner does not own the facility it tries to change."""
 
 
+class RevokedApiKey(WrongApiKey):
+    """A right key that was revoked ('livingcircle keys revoke')."""
+
+
+class ExpiredApiKey(WrongApiKey):
+    """A right key past its expiry date."""
+
+
+class ReservedOwner(InvalidParameter):
+    """A key owner that names a data source (``osm``, an imported list), which no key may own."""
+
+
+class TooManyAuthFailures(AccessDenied):
+    """Too many failed key checks from one address or for one key id; retry after a while."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AuthBusy(LivingCircleError):
+    """More key checks at once than the server takes; retry in a moment."""
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class JobNotFound(LivingCircleError, KeyError):
     """A job id (or a layer of a job) that the store does not keep."""
 

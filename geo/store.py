@@ -202,8 +202,11 @@ class AuditEntry:
 class ApiKey:
     """A stored API key: its public id, its owner, its role and a salted hash of its secret.
 
-    ``role`` is ``department`` (changes its own facilities) or ``planner`` (also runs and
-    reads analyses); see :data:`livingcircle.geo.keys.ROLES`.
+    ``role`` is ``admin`` (edits any source), ``department`` (edits its own records) or
+    ``planner`` (runs analyses, reads the audit log); see :data:`livingcircle.geo.keys.ROLES`.
+    ``expires_at`` None never expires (keys made before expiry existed); a revoked key is
+    kept with ``revoked_at`` and refused from then on; ``last_used_at`` is recorded at most
+    once a minute per key. All times are UTC.
     """
 
     key_id: str
@@ -212,6 +215,9 @@ class ApiKey:
     digest: str  # hex
     created_at: datetime
     role: str = "department"
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
 
 
 @runtime_checkable
@@ -252,7 +258,25 @@ class FacilityEditor(Protocol):
         ...
 
     def remove_api_key(self, key_id: str) -> None:
-        """Revoke a key; raises ``InvalidParameter`` if there is no such key."""
+        """Delete a key's record; raises ``InvalidParameter`` if there is no such key.
+
+        Prefer :meth:`revoke_api_key`, which keeps the record (who had which key, and when).
+        """
+        ...
+
+    def revoke_api_key(self, key_id: str) -> ApiKey:
+        """Mark a key revoked (now) and return it; ``InvalidParameter`` if there is no such key.
+
+        Revoking a revoked key keeps its first revocation time.
+        """
+        ...
+
+    def touch_api_key(self, key_id: str, at: datetime) -> None:
+        """Record that the key was used at ``at`` (an unknown id is ignored)."""
+        ...
+
+    def import_sources(self) -> set[str]:
+        """The sources of the department lists imported into any region (``lc:sources``)."""
         ...
 
     def save_facility(

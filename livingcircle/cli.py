@@ -46,7 +46,6 @@ from livingcircle.geo.errors import (
     NotSupportedByStore,
     UnknownKiosk,
 )
-from livingcircle.geo.keys import new_key
 from livingcircle.geo.results import CatchmentResult, NearestResult
 from livingcircle.geo.standards import Standard, load_standard
 from livingcircle.geo.store import FacilityEditor, KioskRegistry, RegionInfo, Store
@@ -138,11 +137,6 @@ sample_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(sample_app, name="sample")
-keys_app = typer.Typer(
-    help="API keys of the departments that change facility data through the HTTP API.",
-    no_args_is_help=True,
-)
-app.add_typer(keys_app, name="keys")
 
 
 def main() -> None:
@@ -1252,58 +1246,6 @@ def _editor(data_dir: Path | None, database: str | None) -> FacilityEditor:
     return store
 
 
-@keys_app.command("add")
-def keys_add(
-    owner: Annotated[
-        str,
-        typer.Option(
-            "--owner",
-            help="The department the key is for, e.g. health-bureau; facilities it "
-            "creates get ids 'OWNER:...'.",
-        ),
-    ],
-    role: Annotated[
-        str,
-        typer.Option(
-            "--role",
-            help="department (changes its own facilities) or planner (also runs "
-            "analyses through POST /v1/regions/REGION/analyses).",
-        ),
-    ] = "department",
-    data_dir: DataDir = None,
-    database: Database = None,
-) -> None:
-    """Make a key for a department or a planner. It is printed once; only its hash is stored."""
-    token, record = new_key(owner, role)
-    _editor(data_dir, database).add_api_key(record)
-    print(token)
-    err.print(
-        f"{role} key {record.key_id} for {owner}: give it to them now, it cannot be shown "
-        "again (send it as the X-API-Key header)",
-        highlight=False,
-    )
-
-
-@keys_app.command("list")
-def keys_list(data_dir: DataDir = None, database: Database = None) -> None:
-    """List the keys (ids and owners; secrets are never stored)."""
-    table = Table("key id", "owner", "role", "created (UTC)")
-    for key in _editor(data_dir, database).api_keys():
-        table.add_row(key.key_id, key.owner, key.role, key.created_at.strftime("%Y-%m-%d %H:%M"))
-    out.print(table)
-
-
-@keys_app.command("remove")
-def keys_remove(
-    key_id: Annotated[str, typer.Argument(help="The key id shown by 'livingcircle keys list'.")],
-    data_dir: DataDir = None,
-    database: Database = None,
-) -> None:
-    """Revoke a key at once."""
-    _editor(data_dir, database).remove_api_key(key_id)
-    err.print(f"key {key_id} revoked", highlight=False)
-
-
 # -- kiosks -----------------------------------------------------------------------------------
 
 kiosk_app = typer.Typer(
@@ -1597,6 +1539,11 @@ def _print_frame(title: str, frame: Any) -> None:
         table.add_row(*row)
     out.print(table)
 
+
+# the keys commands need the options above, so they register last
+from livingcircle.cli_keys import keys_app  # noqa: E402
+
+app.add_typer(keys_app, name="keys")
 
 from livingcircle.cli_audit import audit_app  # noqa: E402
 

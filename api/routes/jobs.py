@@ -11,19 +11,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, Security
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from livingcircle.api.deps import AtlasDep, EditorDep, StoreDep, api_key_header
+from livingcircle.api.deps import AtlasDep, PlannerDep, StoreDep
 from livingcircle.api.errors import problems
 from livingcircle.api.jobs import LAYERS, JobRunner, layer_geojson
 from livingcircle.api.params import RegionPath
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import JobNotFound, NotSupportedByStore, RegionNotFound
 from livingcircle.geo.jobs import Job, JobStore, job_id
-from livingcircle.geo.keys import require_role, verify_key
-from livingcircle.geo.store import ApiKey
 
 #: Most homes one analysis may carry inline (about 100 bytes each; raise LC_MAX_BODY_BYTES
 #: above its 16 KiB default to send more than about 150).
@@ -107,16 +105,7 @@ def get_jobs(store: StoreDep) -> JobStore:
     return store
 
 
-def get_planner(
-    editor: EditorDep, token: Annotated[str | None, Security(api_key_header)] = None
-) -> ApiKey:
-    """The planner's key: 401 without a key, 403 with a wrong one or a department's."""
-    keys = {k.key_id: k for k in editor.api_keys()}
-    return require_role(verify_key(token, keys.get), "planner", "running or reading analyses")
-
-
 JobsDep = Annotated[JobStore, Depends(get_jobs)]
-PlannerDep = Annotated[ApiKey, Depends(get_planner)]
 
 
 def runner(request: Request, atlas: Atlas, jobs: JobStore) -> JobRunner:

@@ -1,7 +1,9 @@
-"""Changes to facility data, for the departments that own it (an API key each).
+"""Changes to facility data, for the departments that own it and for admins (an API key each).
 
-A key's owner may create facilities (their id becomes ``OWNER:SOURCE_ID``) and change or
-delete the facilities it created; OpenStreetMap's and other departments' stay untouched.
+A department's key may create facilities (their id becomes ``OWNER:SOURCE_ID``) and change or
+delete the facilities it created; OpenStreetMap's, imported lists' and other departments' stay
+untouched. An admin's key may change any facility (its source stays); a planner's changes
+nothing. The rule is :func:`livingcircle.geo.keys.require_edit`.
 Every change is recorded with who and when (GET /v1/regions/{region}/audit), and the
 region's engine is rebuilt on the next query so answers include it at once.
 """
@@ -19,7 +21,8 @@ from livingcircle.api.geojson import GeoJSONResponse, facility_features
 from livingcircle.api.models import FacilityFeature, FacilityIn, NewFacilityIn
 from livingcircle.api.params import FacilityId, RegionPath
 from livingcircle.geo.atlas import Atlas
-from livingcircle.geo.errors import InvalidParameter, NotYourFacility, RegionNotFound
+from livingcircle.geo.errors import InvalidParameter, RegionNotFound
+from livingcircle.geo.keys import require_edit
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import ApiKey, FacilityCatalog, FacilityRecord
 
@@ -58,9 +61,9 @@ def update_facility(
     atlas: AtlasDep,
     standard: StandardDep,
 ) -> GeoJSONResponse:
-    """Replace a facility the key's department owns."""
-    _check_owner(catalog, region, facility_id, caller)
-    record = _record(region, facility_id, body, caller, atlas)
+    """Replace a facility the key's department owns (an admin: any facility)."""
+    source, source_id = _check_owner(catalog, region, facility_id, caller)
+    record = _record(region, facility_id, body, caller, atlas, source, source_id)
     editor.save_facility(region, record, caller.owner, create=False)
     atlas.forget(region)
     return _feature(catalog, region, facility_id, standard, 200)
@@ -75,24 +78,32 @@ def delete_facility(
     catalog: CatalogDep,
     atlas: AtlasDep,
 ) -> Response:
-    """Remove a facility the key's department owns."""
+    """Remove a facility the key's department owns (an admin: any facility)."""
     _check_owner(catalog, region, facility_id, caller)
     editor.delete_facility(region, facility_id, caller.owner)
     atlas.forget(region)
     return Response(status_code=204)
 
 
-def _check_owner(catalog: FacilityCatalog, region: str, facility_id: str, caller: ApiKey) -> None:
-    source = str(catalog.facility(region, facility_id)["source"].iloc[0])
-    if source != caller.owner:
-        raise NotYourFacility(
-            f"facility {facility_id!r} belongs to {source!r}; the key of {caller.owner!r} may "
-            f"change only facilities whose id starts with '{caller.owner}:'"
-        )
+def _check_owner(
+    catalog: FacilityCatalog, region: str, facility_id: str, caller: ApiKey
+) -> tuple[str, str]:
+    """The facility's source and source id, if ``caller`` may change it; else 403."""
+    row = catalog.facility(region, facility_id).iloc[0]
+    source = str(row["source"])
+    require_edit(caller, facility_id, source)
+    source_id = row.get("source_id")
+    return source, str(source_id) if source_id else facility_id.split(":", 1)[-1]
 
 
 def _record(
-    region: str, facility_id: str, body: FacilityIn, caller: ApiKey, atlas: Atlas
+    region: str,
+    facility_id: str,
+    body: FacilityIn,
+    caller: ApiKey,
+    atlas: Atlas,
+    source: str | None = None,
+    source_id: str | None = None,
 ) -> FacilityRecord:
     props = body.properties
     atlas.standard.category(props.category)  # UnknownCategory lists the allowed ones
@@ -100,8 +111,8 @@ def _record(
     _check_inside(atlas, region, lon, lat)
     return FacilityRecord(
         id=facility_id,
-        source=caller.owner,
-        source_id=facility_id.split(":", 1)[1],
+        source=source or caller.owner,
+        source_id=source_id or facility_id.split(":", 1)[1],
         category=props.category,
         geometry=Point(lon, lat),
         name=props.name,

@@ -57,7 +57,12 @@ def sample_postgis_url(
 
 
 def settings_for(store: StoreSettings, **api: object) -> Settings:
-    """Settings naming ``store``, with CORS for one origin and any API overrides."""
+    """Settings naming ``store``, with CORS for one origin and any API overrides.
+
+    The failed-key limits are raised: the suite's wrong-key tests all come from one address
+    (tests/api/test_auth.py tests the limits).
+    """
+    api = {"auth_fail_limit": 10_000, "auth_fail_key_limit": 10_000, **api}
     return Settings(
         api=APISettings(cors_origins=[CORS_ORIGIN], **api),  # type: ignore[arg-type]
         store=store,

@@ -525,7 +525,10 @@ def test_keys_on_the_command_line_against_postgis(postgis_url: str) -> None:
     assert token.split("_", 2)[2] not in key.digest
     listed = cli("list")
     assert listed.returncode == 0 and key.key_id in listed.stdout, listed.stderr
-    assert cli("remove", key.key_id).returncode == 0
-    assert store.api_keys() == []
-    again = cli("remove", key.key_id)
+    assert cli("revoke", key.key_id).returncode == 0
+    [revoked] = store.api_keys()  # kept, marked revoked
+    assert revoked.revoked_at is not None and revoked.key_id == key.key_id
+    assert cli("remove", key.key_id).returncode == 0  # an alias: the first time stays
+    assert store.api_keys() == [revoked]
+    again = cli("revoke", "0123456789ab")
     assert again.returncode != 0 and "no API key" in again.stderr
