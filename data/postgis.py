@@ -766,7 +766,8 @@ class PostgisStore:
         return self._unit(f"reading the audit log of {region!r}", work)
 
     def add_api_key(self, key: ApiKey) -> None:
-        """Keep a new key's record (its hash; never the secret)."""
+        """Keep a new key's record (its hash; never the secret); its owner must be no source."""
+        check_owner(key.owner, self.import_sources())
         created = key.created_at if key.created_at.tzinfo else key.created_at.replace(tzinfo=UTC)
 
         def work() -> None:
