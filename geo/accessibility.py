@@ -67,10 +67,9 @@ def beyond(
     from), a facility standing on the edge itself also covers the stretch around it (only the
     stretch behind it on a one-way edge), so an edge may hold several gaps.
     """
-    length, oneway = net.edge_length, net.edge_oneway
-    from_u = np.where(oneway, 0.0, np.clip(radius_m - node_dist[net.edge_u], 0, None))
-    from_v = np.clip(radius_m - node_dist[net.edge_v], 0, None)
-    start, end = from_u, length - from_v
+    du, dv = node_dist[net.edge_u], node_dist[net.edge_v]
+    from_u, from_v = positions.leaving_stretches(net, slice(None), du, dv, radius_m)
+    start, end = from_u, net.edge_length - from_v
     gap = end > start
     if facilities is not None and len(facilities):
         reach = radius_m - facilities.access_m
@@ -97,11 +96,9 @@ def _gaps_around(
     f_edge = facilities.edge
     edges = np.unique(f_edge)
     length = net.edge_length
-    q = facilities.offset_m
-    lo = np.concatenate([np.zeros(len(edges)), length[edges] - from_v[edges], q - reach])
-    hi = np.concatenate(
-        [from_u[edges], length[edges], np.where(net.edge_oneway[f_edge], q, q + reach)]
-    )
+    near_lo, near_hi = positions.along_stretch(net, f_edge, facilities.offset_m, reach, True)
+    lo = np.concatenate([np.zeros(len(edges)), length[edges] - from_v[edges], near_lo])
+    hi = np.concatenate([from_u[edges], length[edges], near_hi])
     owner = np.concatenate([edges, edges, f_edge])
     order = np.lexsort((lo, owner))
     owner, lo, hi = owner[order], np.clip(lo[order], 0, None), hi[order]

@@ -40,6 +40,9 @@ CLOSING_SOON_MINUTES = 30
 DISC_SLACK = 1.001
 #: Metres added to a widened disc or box (see :data:`DISC_SLACK`).
 DISC_PAD_M = 1.0
+#: SciPy's sparse graphs drop zero-weight arcs: a zero-length street step (or a place standing
+#: on a node) is given this many metres instead, so it stays an arc.
+MIN_ARC_M = 1e-9
 
 
 def disc_radius(radius_m: float) -> float:

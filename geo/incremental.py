@@ -32,11 +32,10 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from livingcircle.geo import config, positions
-from livingcircle.geo.network import FloatArray, IntArray, StreetNetwork
+from livingcircle.geo.network import FloatArray, IntArray, StreetNetwork, row_ranges
 from livingcircle.geo.positions import Snap
 from livingcircle.geo.reach import ReachGraph
 
-_MIN_WEIGHT = 1e-9  # as ReachGraph: zero-length steps stay arcs
 #: A node whose distance via a closed thing is within this of its distance used it.
 _TIE_REL, _TIE_ABS = 1e-12, 1e-9
 #: The first disc of a search, metres (it widens as needed).
@@ -89,7 +88,7 @@ class Graph:
             None,
             indptr,
             indices,
-            np.maximum(weights, _MIN_WEIGHT),
+            np.maximum(weights, config.MIN_ARC_M),
             None,
         )
 
@@ -100,7 +99,7 @@ class Graph:
         ids = np.arange(net.n_edges, dtype=np.int64)
         src = np.concatenate([net.edge_u, net.edge_v[two]])
         dst = np.concatenate([net.edge_v, net.edge_u[two]])
-        w = np.maximum(np.concatenate([net.edge_length, net.edge_length[two]]), _MIN_WEIGHT)
+        w = np.maximum(np.concatenate([net.edge_length, net.edge_length[two]]), config.MIN_ARC_M)
         edge = np.concatenate([ids, ids[two]])
         keep = src != dst  # self-loops never shorten a walk
         src, dst, w, edge = src[keep], dst[keep], w[keep], edge[keep]
@@ -127,14 +126,6 @@ def _csr(
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(row, minlength=n), out=ptr[1:])
     return ptr, col[order].astype(np.int32), w[order], edge[order]
-
-
-def _ranges(ptr: NDArray[np.int64], rows: IntArray) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Positions ``ptr[r]:ptr[r+1]`` of every row in ``rows``, concatenated, and the counts."""
-    rows = rows.astype(np.int64)
-    count = ptr[rows + 1] - ptr[rows]
-    shift = np.repeat(ptr[rows] - np.cumsum(count) + count, count)
-    return np.arange(int(count.sum()), dtype=np.int64) + shift, count
 
 
 def _enabled(
@@ -184,7 +175,7 @@ def facility_sources(net: StreetNetwork, places: Snap) -> Sources:
 def arc_sources(net: StreetNetwork, edges: NDArray[np.int64], field: FloatArray) -> Sources:
     """For each step ``a -> b`` along ``edges``: start at ``a``, its length plus ``field[b]``."""
     u, v = net.edge_u[edges], net.edge_v[edges]
-    w = np.maximum(net.edge_length[edges], _MIN_WEIGHT)
+    w = np.maximum(net.edge_length[edges], config.MIN_ARC_M)
     two = ~net.edge_oneway[edges]
     a = np.concatenate([u, v[two]])
     b = np.concatenate([v, u[two]])
@@ -213,7 +204,7 @@ def _dijkstra_on(
     edge_ok: NDArray[np.bool_] | None,
     loc: NDArray[np.int64],
 ) -> FloatArray:
-    arcs, count = _ranges(g.rev_ptr, nodes)
+    arcs, count = row_ranges(g.rev_ptr, nodes)
     rows = np.repeat(np.arange(len(nodes), dtype=np.int64), count)
     heads = loc[g.rev_head[arcs]]
     keep = (heads >= 0) & _enabled(g.rev_edge, arcs, edge_ok)
@@ -223,7 +214,7 @@ def _dijkstra_on(
     v = len(nodes)
     row = np.concatenate([rows[keep], np.full(int(s_keep.sum()), v, dtype=np.int64)])
     col = np.concatenate([heads[keep], s_loc[s_keep]])
-    w = np.concatenate([g.rev_w[arcs[keep]], np.maximum(s.cost[s_keep], _MIN_WEIGHT)])
+    w = np.concatenate([g.rev_w[arcs[keep]], np.maximum(s.cost[s_keep], config.MIN_ARC_M)])
     order = np.lexsort((w, col, row))  # parallel arcs: keep the shortest (a sparse matrix
     row, col, w = row[order], col[order], w[order]  # would add them up)
     first = np.ones(len(row), dtype=bool)
@@ -287,7 +278,7 @@ def _escapes(
     far_src = (src.cost > radius) & _beats(src.cost, bound[src.node], ties)
     if far_src.any():
         return True
-    arcs, count = _ranges(g.rev_ptr, nodes)
+    arcs, count = row_ranges(g.rev_ptr, nodes)
     cand = np.repeat(dist, count) + g.rev_w[arcs]
     heads = g.rev_head[arcs]
     ok = _enabled(g.rev_edge, arcs, edge_ok) & (cand > radius) & (cand <= limit)
@@ -344,7 +335,7 @@ def recompute(
     nodes = np.sort(nodes)
     inside = np.zeros(g.n, dtype=bool)
     inside[nodes] = True
-    arcs, count = _ranges(g.fwd_ptr, nodes)
+    arcs, count = row_ranges(g.fwd_ptr, nodes)
     tail = np.repeat(nodes, count)
     head = g.fwd_head[arcs]
     cross = ~inside[head] & _enabled(g.fwd_edge, arcs, edge_ok) & np.isfinite(field[head])

@@ -364,3 +364,16 @@ def utm_crs(lon: float, lat: float) -> CRS:
     """The WGS 84 / UTM zone CRS containing ``lon``, ``lat``."""
     zone = int((lon + 180) // 6) % 60 + 1
     return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+def row_ranges(
+    ptr: NDArray[np.int64], rows: NDArray[np.integer]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Positions ``ptr[r]:ptr[r+1]`` of every row in ``rows`` of a CSR array, and the counts.
+
+    The positions of all rows are concatenated in the order of ``rows``.
+    """
+    rows = rows.astype(np.int64, copy=False)
+    count = ptr[rows + 1] - ptr[rows]
+    shift = np.repeat(ptr[rows] - np.cumsum(count) + count, count)
+    return np.arange(int(count.sum()), dtype=np.int64) + shift, count

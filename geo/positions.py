@@ -11,6 +11,9 @@ off an edge lives here, vectorised over arrays of positions:
 * **along** the edge from one position to another (:func:`along`): straight, unless that
   walks back against a one-way edge.
 
+The same rules as stretches of street within a budget (catchments, gaps):
+:func:`entered_stretches`, :func:`leaving_stretches`, :func:`along_stretch`.
+
 A position within :data:`AT_NODE_M` of an end stands on that node: it may leave or be
 entered by that end against the edge's direction (the step has no length). Searches that
 give node distances (from a start, or *to* a set of places) turn them into distances to or
@@ -110,6 +113,43 @@ def to_nodes(
     """Distances from positions, given the distances ``du`` and ``dv`` from their edge's ends."""
     leave_u, leave_v = leave_costs(net, edge, offset_m)
     return np.minimum(leave_u + du, leave_v + dv)
+
+
+def entered_stretches(
+    net: StreetNetwork, edge: IntArray | slice, du: FloatArray, dv: FloatArray, budget: float
+) -> tuple[FloatArray, FloatArray]:
+    """Metres of each edge walked in within ``budget``, from its ``u`` end and from its ``v`` end.
+
+    ``du`` and ``dv`` are the distances to the ends; a one-way edge is walked in from ``u``
+    only. The stretches may overlap or run past the edge's length.
+    """
+    from_u = np.clip(budget - du, 0, None)
+    return from_u, np.where(net.edge_oneway[edge], 0.0, np.clip(budget - dv, 0, None))
+
+
+def leaving_stretches(
+    net: StreetNetwork, edge: IntArray | slice, du: FloatArray, dv: FloatArray, budget: float
+) -> tuple[FloatArray, FloatArray]:
+    """Metres of each edge, next to its ``u`` and its ``v`` end, left by that end within ``budget``.
+
+    ``du`` and ``dv`` are the distances from the ends; a one-way edge is left by ``v`` only.
+    """
+    to_u = np.where(net.edge_oneway[edge], 0.0, np.clip(budget - du, 0, None))
+    return to_u, np.clip(budget - dv, 0, None)
+
+
+def along_stretch(
+    net: StreetNetwork, edge: IntArray, offset_m: FloatArray, budget: FloatArray, towards: bool
+) -> tuple[FloatArray, FloatArray]:
+    """The stretch of each edge within ``budget`` straight along it of a position.
+
+    Walking from the position (``towards=False``) or to it (``towards=True``): on a one-way
+    edge only the stretch ahead of it, or behind it. Not clipped to the edge.
+    """
+    back = np.where(net.edge_oneway[edge], 0.0, budget)
+    if towards:
+        return offset_m - budget, offset_m + back
+    return offset_m - back, offset_m + budget
 
 
 def entries(net: StreetNetwork, places: Snap) -> tuple[IntArray, FloatArray]:

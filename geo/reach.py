@@ -29,13 +29,12 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from livingcircle.geo import positions
-from livingcircle.geo.config import disc_radius
-from livingcircle.geo.network import FloatArray, StreetNetwork
+from livingcircle.geo.config import MIN_ARC_M, disc_radius
+from livingcircle.geo.network import FloatArray, StreetNetwork, row_ranges
 from livingcircle.geo.positions import EdgeGroups, Snap
 
 #: A tile's distance block (places x local nodes) is split so it holds at most this many cells.
 _MAX_BLOCK = 4_000_000
-_MIN_WEIGHT = 1e-9  # SciPy drops zero-weight arcs; a zero-length street step stays an arc
 #: Tiles grow until they hold about this many places: one SciPy call then serves many
 #: searches (each call has a fixed cost in Python), while sparse places still get a tile each.
 PLACES_PER_TILE = 128
@@ -83,15 +82,6 @@ def _tile_side(xy: FloatArray, radius: float) -> float:
     return float(max(radius, 250.0, np.sqrt(w * h * PLACES_PER_TILE / len(xy))))
 
 
-def _ranges(
-    ptr: NDArray[np.int64], rows: NDArray[np.int64]
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Positions ``ptr[r]:ptr[r+1]`` of every row in ``rows``, concatenated, and the counts."""
-    count = ptr[rows + 1] - ptr[rows]
-    shift = np.repeat(ptr[rows] - np.cumsum(count) + count, count)
-    return np.arange(int(count.sum()), dtype=np.int64) + shift, count
-
-
 class ReachGraph:
     """The reversed street graph of a network, built once for many passes.
 
@@ -111,7 +101,7 @@ class ReachGraph:
         self.ptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(indices, minlength=n), out=self.ptr[1:])
         self.head = src[order]
-        self.weight = np.maximum(weights[order], _MIN_WEIGHT)
+        self.weight = np.maximum(weights[order], MIN_ARC_M)
 
     # -- nearest: one pass per category ----------------------------------------------------
 
@@ -131,7 +121,7 @@ class ReachGraph:
         ptr = np.append(self.ptr, self.ptr[-1] + len(ends))
         graph = csr_matrix(
             (
-                np.concatenate([self.weight, np.maximum(entry[ends], _MIN_WEIGHT)]),
+                np.concatenate([self.weight, np.maximum(entry[ends], MIN_ARC_M)]),
                 np.concatenate([self.head, ends]),
                 ptr,
             ),
@@ -245,7 +235,7 @@ class _Tiles:
         """Distances (places x local nodes) from each local node to each place."""
         g, net, loc = self.g, self.net, self.loc
         n_loc, n_pl = len(nodes), len(places)
-        arcs, count = _ranges(g.ptr, nodes)
+        arcs, count = row_ranges(g.ptr, nodes)
         heads = loc[g.head[arcs]]
         keep = heads >= 0
         rows = np.repeat(np.arange(n_loc), count)[keep]
@@ -261,7 +251,7 @@ class _Tiles:
         ptr = np.zeros(n_loc + n_pl + 1, dtype=np.int64)
         np.cumsum(row_count, out=ptr[1:])
         cols = np.concatenate([heads[keep], pl_cols[pl_ok]])
-        w = np.maximum(np.concatenate([g.weight[arcs[keep]], pl_w[pl_ok]]), _MIN_WEIGHT)
+        w = np.maximum(np.concatenate([g.weight[arcs[keep]], pl_w[pl_ok]]), MIN_ARC_M)
         graph = csr_matrix((w, cols, ptr), shape=(n_loc + n_pl, n_loc + n_pl))
         out = dijkstra(graph, directed=True, indices=n_loc + np.arange(n_pl), limit=self.radius)
         return np.asarray(out[:, :n_loc], dtype=np.float64)
@@ -272,7 +262,7 @@ class _Tiles:
         """Pairs whose point walks off its edge by an end node (each pair found once)."""
         net, pts, loc = self.net, self.points, self.loc
         row, col = np.nonzero(dist < np.inf)
-        att, count = _ranges(self.att_ptr, nodes[col])
+        att, count = row_ranges(self.att_ptr, nodes[col])
         pl = np.repeat(row, count)
         pt = self.att_point[att]
         edge, off = pts.edge[pt], pts.offset_m[pt]

@@ -20,8 +20,8 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from livingcircle.geo import positions
-from livingcircle.geo.config import disc_radius
-from livingcircle.geo.network import FloatArray, IntArray, StreetNetwork
+from livingcircle.geo.config import MIN_ARC_M, disc_radius
+from livingcircle.geo.network import FloatArray, IntArray, StreetNetwork, row_ranges
 from livingcircle.geo.positions import Snap
 
 # Snap lives in positions; importers of routing find it here too
@@ -124,29 +124,30 @@ class Search:
         reached = self.nodes[self.dist < max(budgets)]
         ind_ptr, ind_edges = net.incidence
         edges = _distinct(
-            np.concatenate([_gather(ind_ptr, ind_edges, reached), self.start.edge.astype(np.int32)])
+            np.concatenate(
+                [ind_edges[row_ranges(ind_ptr, reached)[0]], self.start.edge.astype(np.int32)]
+            )
         )
-        length, oneway = net.edge_length[edges], net.edge_oneway[edges]
+        length = net.edge_length[edges]
         du, dv = self.node_dist(net.edge_u[edges]), self.node_dist(net.edge_v[edges])
-        src_edge, src_off = int(self.start.edge[0]), float(self.start.offset_m[0])
-        src_len = float(net.edge_length[src_edge])
+        src_edge, src_off = self.start.edge[:1], self.start.offset_m[:1]
+        src_len = net.edge_length[src_edge]
         out = []
         for budget in budgets:
-            from_u = np.clip(budget - du, 0, None)
-            from_v = np.where(oneway, 0.0, np.clip(budget - dv, 0, None))
+            from_u, from_v = positions.entered_stretches(net, edges, du, dv, budget)
             full = from_u + from_v >= length
-            back = 0.0 if net.edge_oneway[src_edge] else budget
-            e = np.concatenate([edges[full], edges[~full], edges[~full], [src_edge]])
+            lo, hi = positions.along_stretch(net, src_edge, src_off, np.full(1, budget), False)
+            e = np.concatenate([edges[full], edges[~full], edges[~full], src_edge])
             s = np.concatenate(
                 [
                     np.zeros(full.sum()),
                     np.zeros((~full).sum()),
                     (length - from_v)[~full],
-                    [max(0.0, src_off - back)],
+                    np.maximum(lo, 0.0),
                 ]
             )
             t = np.concatenate(
-                [length[full], from_u[~full], length[~full], [min(src_len, src_off + budget)]]
+                [length[full], from_u[~full], length[~full], np.minimum(hi, src_len)]
             )
             keep = t > s
             out.append(_merge_intervals(e[keep].astype(np.int32), s[keep], t[keep]))
@@ -199,7 +200,7 @@ def search(net: StreetNetwork, start: Snap, radius_m: float) -> Search:
     near = net.node_tree.query_ball_point(start.xy[0], disc, return_sorted=False)
     nodes = _distinct(np.concatenate([np.asarray(near, dtype=np.int32), [u, v]]).astype(np.int32))
     n = len(nodes)
-    arc_ids = _arc_ranges(indptr, nodes)
+    arc_ids = row_ranges(indptr, nodes)[0]
     arc_src = np.repeat(np.arange(n, dtype=np.int32), indptr[nodes + 1] - indptr[nodes])
     with net.local_ids(nodes) as local:  # global node id -> position in ``nodes``, or -1
         pos = local[indices[arc_ids]]
@@ -212,7 +213,7 @@ def search(net: StreetNetwork, start: Snap, radius_m: float) -> Search:
     local_ptr[n + 1] = local_ptr[n] + len(out_dst)
     cols = np.concatenate([arc_dst, np.asarray(out_dst, dtype=np.int32)])
     # Zero-length arcs would vanish from a sparse matrix; a nanometre keeps them as arcs.
-    w = np.maximum(np.concatenate([weights[arc_ids], out_w]), 1e-9)
+    w = np.maximum(np.concatenate([weights[arc_ids], out_w]), MIN_ARC_M)
     graph = csr_matrix((w, cols, local_ptr), shape=(n + 1, n + 1))
     dist, pred = dijkstra(graph, directed=True, indices=n, limit=disc, return_predecessors=True)
     return Search(net, start, radius_m, nodes, dist[:n], pred, arc_ids, arc_src, arc_dst)
@@ -256,16 +257,3 @@ def _distinct(values: IntArray) -> IntArray:
     ordered: IntArray = np.sort(values)
     out: IntArray = ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
     return out
-
-
-def _arc_ranges(indptr: NDArray[np.int64], rows: IntArray) -> NDArray[np.int64]:
-    starts, counts = indptr[rows], indptr[rows + 1] - indptr[rows]
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    shift = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
-    return shift + np.arange(total, dtype=np.int64)
-
-
-def _gather(indptr: NDArray[np.int64], values: IntArray, rows: IntArray) -> IntArray:
-    return values[_arc_ranges(indptr, rows)]
