@@ -101,6 +101,7 @@ class FileStore:
         self._regions = self.root / "regions"
         # facilities of the live version of each region; a version folder never changes
         self._facility_cache: dict[str, tuple[Path, gpd.GeoDataFrame]] = {}
+        self._sweep()
 
     def __repr__(self) -> str:
         return f"FileStore({str(self.root)!r})"
@@ -758,6 +759,28 @@ class FileStore:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def check_not_busy(self, name: str) -> None:
+        """Raise ``RegionBusy`` now if a load or edit of ``name`` runs (before a long read)."""
+        with self._lock(check_region_name(name)):
+            pass
+
+    def _sweep(self) -> None:
+        """Remove version folders that killed loads left behind (not live, not being written).
+
+        A region whose lock another process holds is left alone: its load may be writing.
+        """
+        if not self._regions.is_dir():
+            return
+        for folder in [p for p in self._regions.iterdir() if p.is_dir()]:
+            if not any(folder.glob("v-*")):
+                continue
+            try:
+                with self._lock(folder.name):  # CURRENT read under the lock: it cannot move
+                    live = self._live(folder.name)
+                    self._collect(folder, keep="" if live is None else live.name)
+            except (RegionBusy, OSError):
+                continue
 
     def _collect(self, folder: Path, keep: str) -> None:
         """Remove every version folder but the live one (left-overs of failed loads too)."""

@@ -1247,6 +1247,16 @@ class PostgisStore:
             conn.execute(_text('SELECT name FROM regions ORDER BY name COLLATE "C"')).scalars()
         )
 
+    def check_not_busy(self, name: str) -> None:
+        """Raise ``RegionBusy`` now if a load of ``name`` runs (before a long read)."""
+        check_region_name(name)
+
+        def work() -> None:
+            with self.engine.begin() as conn:
+                self._lock(conn, name)
+
+        self._unit(f"checking region {name!r}", work)
+
     def _lock(self, conn: Connection, name: str) -> None:
         got = conn.execute(
             _text("SELECT pg_try_advisory_xact_lock(:c, hashtext(:r))"), {"c": LOAD_LOCK, "r": name}
