@@ -159,7 +159,8 @@ def test_awkward_text_round_trips(store: Store, sample_data: RegionData) -> None
         None,
         "carriage\r\nreturn 🏥",
     ]
-    facilities["name"] = pd.Series(names, dtype="str", index=facilities.index)
+    # opening_hours, not name: a name holds one line (geo.text), a tag value running text
+    facilities["opening_hours"] = pd.Series(names, dtype="str", index=facilities.index)
     facilities["tags"] = [
         json.dumps({"name": n or "", "note": "a\tb\\c"}, ensure_ascii=False, sort_keys=True)
         for n in names
