@@ -217,3 +217,19 @@ class ClusterUnavailable(LivingCircleError, ConnectionError):
             )
         super().__init__(message)
         self.address = address
+
+
+class WorkerCannotReach(LivingCircleError, OSError):
+    """A Dask worker that cannot read the region or write the output a job needs."""
+
+    def __init__(self, what: str, worker: str, reason: str) -> None:
+        super().__init__(
+            f"Dask worker {worker} cannot reach {what} ({reason}); every worker must see the "
+            "same storage: a folder mounted on every machine, the PostGIS database, or an "
+            "object store URL (s3://...) with its fsspec package installed on the workers"
+        )
+        self.what, self.worker = what, worker
+
+
+class BadOrigins(LivingCircleError, ValueError):
+    """An origins file that cannot be used at all (no CRS, no point, unknown columns)."""

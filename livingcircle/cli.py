@@ -1548,3 +1548,7 @@ app.add_typer(keys_app, name="keys")
 from livingcircle.cli_audit import audit_app  # noqa: E402
 
 app.add_typer(audit_app, name="audit")
+
+from livingcircle.cli_batch import batch_app  # noqa: E402
+
+app.add_typer(batch_app, name="batch")

@@ -341,6 +341,57 @@ class Region:
         result = self.engine.catchment(lon, lat, _minutes(minutes), speed_m_s=speed)
         return _catchment_frame(result)
 
+    def catchments(
+        self,
+        origins: gpd.GeoDataFrame | gpd.GeoSeries,
+        minutes: Sequence[int] = config.DEFAULT_MINUTES,
+        profile: str = "standard",
+        speed_m_s: float | None = None,
+        distributed: bool = True,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        id_column: str | None = None,
+        progress: bool = True,
+    ) -> gpd.GeoDataFrame:
+        """Catchment rings of many origins at once, as a Dask job (see ``livingcircle.batch_run``).
+
+        Parameters
+        ----------
+        origins
+            Points in any CRS (bus stops, schools: thousands are fine).
+        minutes, profile, speed_m_s
+            As :meth:`catchment`.
+        distributed
+            Run on Dask workers (a local cluster unless ``scheduler`` names one); False
+            computes in this process.
+        workers, scheduler
+            As ``livingcircle.cluster.connect``.
+        id_column
+            The origins' id column; default ``id`` if present, else the row number from 1.
+        progress
+            Print the dashboard link.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            One row per origin and ring (largest first): ``origin_id``, ``minutes``,
+            ``area_m2``, ``street_m``, ``access_m``, ``error`` (the text a single call would
+            raise for that origin, or a bad row's reason) and the ring polygon, equal to
+            :meth:`catchment`'s for that origin.
+        """
+        from livingcircle import batch_run  # noqa: PLC0415  (Dask only when asked)
+
+        speed = self.standard.speed(_profile(profile), speed_m_s)
+        rings = _minutes(minutes)
+        frame, _ = batch_run.origins_from_frame(_frame_of(origins), id_column)
+        source = batch_run.source_for(self.store, self.name, self.standard, self.engine.max_snap_m)
+        if not distributed:
+            return batch_run.run_local(frame, source, rings, speed)
+        from livingcircle.cluster import connect  # noqa: PLC0415
+
+        with connect(workers, scheduler, progress=progress) as client:
+            return batch_run.run_catchments(client, frame, source, rings, speed)
+
     def analyse(
         self,
         homes: str | Path | gpd.GeoDataFrame | None = None,
@@ -953,6 +1004,12 @@ def _origins(origins: gpd.GeoDataFrame | gpd.GeoSeries) -> gpd.GeoSeries:
             "use .centroid or .representative_point() first"
         )
     return geoms
+
+
+def _frame_of(origins: object) -> gpd.GeoDataFrame | gpd.GeoSeries:
+    if isinstance(origins, gpd.GeoDataFrame | gpd.GeoSeries):
+        return origins
+    raise TypeError(f"origins must be a GeoDataFrame or GeoSeries, not {type(origins).__name__}")
 
 
 def _names(what: str, values: Iterable[str] | None) -> list[str]:
