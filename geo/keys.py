@@ -56,7 +56,7 @@ ROLES = {
     "planner": "run analyses and read the audit log; change nothing",
 }
 #: Roles that may change facility data.
-EDITING_ROLES = ("admin", "department")
+EDITING_ROLES = ("department", "admin")
 #: Roles that may run analyses and read the audit log.
 PLANNING_ROLES = ("planner", "admin")
 #: Names of OpenStreetMap as a source; ``osm-*``, ``osm_*`` and ``osm.*`` are reserved too.
@@ -209,8 +209,9 @@ def require_any_role(key: ApiKey, roles: Iterable[str], doing: str) -> ApiKey:
     allowed = tuple(roles)
     if key.role not in allowed:
         names = " or ".join(allowed)
+        article = "an" if names[0] in "aeiou" else "a"
         raise WrongRole(
-            f"{doing} needs a {names} key; the key of {key.owner!r} is a {key.role} key (ask "
+            f"{doing} needs {article} {names} key; the key of {key.owner!r} is a {key.role} key (ask "
             f"the administrator for one: 'livingcircle keys add --owner NAME --role "
             f"{allowed[0]}')"
         )

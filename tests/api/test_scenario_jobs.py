@@ -101,6 +101,6 @@ def test_a_department_key_is_refused(served: Served) -> None:  # noqa: F811
             BASE, json={"scenario": CLINIC}, headers={"X-API-Key": keys["department"]}
         )
         assert department.status_code == 403
-        assert "needs a planner key" in department.json()["detail"]
+        assert "needs a planner or admin key" in department.json()["detail"]
         read = http.get(f"{BASE}/{'0' * 24}", headers={"X-API-Key": keys["department"]})
         assert read.status_code == 403
