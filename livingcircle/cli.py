@@ -1028,16 +1028,25 @@ def _print_catchment(result: CatchmentResult, walking: str) -> None:
 
 @app.command()
 def gaps(
-    region: Annotated[str, typer.Option("--region", "-r", help="Region to analyse.")],
     out_file: Annotated[
-        Path,
+        str,
         typer.Option(
             "--out",
             "-o",
             help="Result file: .gpkg (layers), .parquet or .csv (one file per "
-            "table beside it); a report NAME.report.md is written beside it.",
+            "table beside it); a report NAME.report.md is written beside it. With "
+            "--distributed: a folder or fsspec URL (s3://bucket/run with s3fs).",
         ),
     ],
+    region: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--region",
+            "-r",
+            help="Region to analyse; with --distributed repeat it for a province "
+            "(default there: every loaded region).",
+        ),
+    ] = None,
     category: Annotated[
         list[str] | None,
         typer.Option(
@@ -1105,6 +1114,24 @@ def gaps(
             "--report", help="Report format: md, html, pdf (printed by Chromium) or none."
         ),
     ] = "md",
+    distributed: Annotated[
+        bool,
+        typer.Option(
+            "--distributed",
+            help="Province scale: tiles with halos as Dask tasks, partitioned GeoParquet "
+            "and summaries per community, district and city under --out (no siting or report).",
+        ),
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Local Dask worker processes.", min=1)
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Existing Dask scheduler, tcp://HOST:8786."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Keep finished tiles of an earlier run.")
+    ] = False,
     data_dir: DataDir = None,
     database: Database = None,
     standards: Standards = None,
@@ -1112,6 +1139,18 @@ def gaps(
 ) -> None:
     """Who is not within the standard's walk of each service, and where to build next."""
     from livingcircle.gaps_run import GapsJob, run_gaps  # noqa: PLC0415  (heavy imports)
+
+    if distributed:
+        from livingcircle.cli_distributed import gaps_distributed  # noqa: PLC0415
+
+        atlas = _atlas(data_dir, standards, database)
+        speed_m_s = atlas.standard.speed(profile, speed)
+        options = (category, homes, population, communities, k, speed_m_s, workers, scheduler)
+        with _steps(not quiet) as progress:
+            gaps_distributed(atlas, region, out_file, *options, resume, progress, err)
+        return
+    if not region or len(region) > 1:
+        raise InvalidParameter("--region: name exactly one region, or add --distributed")
     from livingcircle.geo.siting import METHODS, shortfall  # noqa: PLC0415
 
     methods = tuple(m.strip().lower() for m in siting.split(",") if m.strip())
@@ -1127,8 +1166,8 @@ def gaps(
         )
     atlas = _atlas(data_dir, standards, database)
     job = GapsJob(
-        region,
-        out_file,
+        region[0],
+        Path(out_file),
         category or [],
         homes,
         osm,

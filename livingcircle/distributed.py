@@ -372,6 +372,7 @@ def _owned_frame(payload: dict[str, Any]) -> gpd.GeoDataFrame:
 
 
 def _tile_points(region: Region, demand: Demand, payload: dict[str, Any]) -> gpd.GeoDataFrame:
+    _check_homes(demand)
     result = analyse(
         region,
         demand,
@@ -384,6 +385,17 @@ def _tile_points(region: Region, demand: Demand, payload: dict[str, Any]) -> gpd
     frame = points_table(result, payload["horizon_m"])
     frame.insert(0, "tile", np.int32(payload["tile"]))
     return frame
+
+
+def _check_homes(demand: Demand) -> None:
+    """Refuse homes whose residents are not a number >= 0 (the summaries would be NaN)."""
+    bad = ~(demand.population >= 0) | ~np.isfinite(demand.population)
+    if bad.any():
+        ids = demand.frame["id"].to_numpy()[bad][:5]
+        raise InvalidParameter(
+            f"{int(bad.sum())} home(s) have a population that is not a number >= 0 (ids "
+            f"{', '.join(map(str, ids))}); allowed: finite residents per home, 0 or more"
+        )
 
 
 def points_table(result: Analysis, horizon: float) -> gpd.GeoDataFrame:
@@ -639,3 +651,65 @@ def _write_summaries(fs: Any, root: str, result: ProvinceResult) -> None:
             f,
             indent=1,
         )
+
+
+# -- a province's homes -------------------------------------------------------------------
+
+
+def place_province_homes(
+    engines: Sequence[Region],
+    homes: gpd.GeoDataFrame | None = None,
+    boundaries: gpd.GeoDataFrame | None = None,
+    population: float | None = None,
+) -> list[tuple[Region, Demand]]:
+    """Each region with its homes placed on its streets.
+
+    ``homes`` (a province-wide frame with ``population``) are split by the region whose area
+    holds them; a home inside two regions' areas is refused (overlapping regions are
+    reported, never silently merged). Without ``homes`` every street node of each region is
+    a home (``population`` then spreads over each region's nodes).
+
+    Raises
+    ------
+    InvalidParameter
+        Homes inside more than one region, or a region that holds no home.
+    """
+    from livingcircle.data.demand import demand_for_region  # noqa: PLC0415  (data side)
+    from livingcircle.geo.demand import assign_communities, place_demand  # noqa: PLC0415
+
+    if homes is None:
+        frames = [
+            demand_for_region(r, None, None, population, "floor_area", boundaries)[0]
+            for r in engines
+        ]
+    else:
+        frames = _split_homes(engines, homes.to_crs("EPSG:4326"))
+        if boundaries is not None:
+            frames = [assign_communities(f, boundaries) for f in frames]
+    return [(r, place_demand(r.net, f, r.max_snap_m)) for r, f in zip(engines, frames, strict=True)]
+
+
+def _split_homes(engines: Sequence[Region], homes: gpd.GeoDataFrame) -> list[gpd.GeoDataFrame]:
+    lon, lat = homes.geometry.x.to_numpy(), homes.geometry.y.to_numpy()
+    inside = np.column_stack([r.contains_many(lon, lat) for r in engines])
+    twice = inside.sum(axis=1) > 1
+    if twice.any():
+        pairs = sorted(
+            {
+                " and ".join(r.name for r, hit in zip(engines, row, strict=True) if hit)
+                for row in inside[twice]
+            }
+        )
+        raise InvalidParameter(
+            f"{int(twice.sum()):,} homes lie inside more than one region ({'; '.join(pairs)}): "
+            "the regions overlap; run overlapping regions separately, or load the province "
+            "as regions that do not overlap"
+        )
+    frames = [homes.loc[inside[:, j]].reset_index(drop=True) for j in range(len(engines))]
+    for region, frame in zip(engines, frames, strict=True):
+        if not len(frame):
+            raise InvalidParameter(
+                f"no home lies inside region {region.name!r}; leave it out of the run, or "
+                "give homes that cover it"
+            )
+    return frames

@@ -3,12 +3,39 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 
+import dask_geopandas
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
 import pytest
+from distributed import Client
 
 from livingcircle.cluster import connect, scheduler_address
+from livingcircle.data.synthetic import grid_city
+from livingcircle.distributed import (
+    ProvinceJob,
+    analyse_province,
+    points_table,
+    run_horizon,
+    summary_from_points,
+    tile_input,
+    tile_region,
+)
+from livingcircle.geo.demand import Demand, demand_from_nodes, place_demand
+from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import ClusterUnavailable, InvalidParameter
+from livingcircle.geo.gaps import analyse
+from livingcircle.geo.network import StreetNetwork
+from livingcircle.geo.standards import Standard
+from livingcircle.geo.tiles import plan_tiles
 
 
 def test_unreachable_scheduler_fails_fast_naming_the_address() -> None:
@@ -35,6 +62,7 @@ def test_workers_below_one_are_refused() -> None:
             pass
 
 
+@pytest.mark.slow
 def test_local_cluster_runs_tasks_and_prints_the_dashboard() -> None:
     out = io.StringIO()
     with connect(workers=1, stream=out) as client:
@@ -43,3 +71,171 @@ def test_local_cluster_runs_tasks_and_prints_the_dashboard() -> None:
     text = out.getvalue()
     assert "Dask dashboard: http://" in text
     assert "1 worker(s)" in text
+
+
+# -- the distributed analysis equals one machine -------------------------------------------
+
+
+def _homes(region: Region) -> Demand:
+    frame = demand_from_nodes(
+        region.net, region.unproject(region.net.node_xy), 3 * region.net.n_nodes
+    )
+    names = np.array(["north", "south"], dtype=object)
+    frame["community"] = names[
+        (region.net.node_xy[:, 1] < np.median(region.net.node_xy[:, 1])).astype(int)
+    ]
+    return place_demand(region.net, frame, region.max_snap_m)
+
+
+def _grid(n: int, standard: Standard, seed: int = 5) -> tuple[Region, Demand]:
+    nodes, edges, fac = grid_city(n, seed=seed)
+    region = Region(f"grid{n}", StreetNetwork.from_frames(nodes, edges), fac, standard)
+    return region, _homes(region)
+
+
+def one_machine(region: Region, demand: Demand, job: ProvinceJob) -> gpd.GeoDataFrame:
+    cats = region.standard.resolve_categories(job.categories)
+    horizon = run_horizon(region.standard, job, cats)
+    result = analyse(region, demand, cats, job.k, job.minutes, job.speed_m_s, horizon_m=horizon)
+    return points_table(result, horizon)
+
+
+def read_points(out: str) -> pd.DataFrame:
+    frame = dask_geopandas.read_parquet(f"{out}/points").compute()
+    return frame.sort_values(["region", "id"], kind="stable").reset_index(drop=True)
+
+
+def assert_same_answers(single: pd.DataFrame, dist: pd.DataFrame) -> None:
+    single = single.sort_values(["region", "id"], kind="stable").reset_index(drop=True)
+    assert single["id"].tolist() == dist["id"].tolist()
+    for col in single.columns:
+        if col == "geometry":
+            assert single.geometry.geom_equals_exact(dist.geometry, 1e-9).all()
+        elif col.endswith("_knn_m"):  # k nearest: the same float32 distances
+            np.testing.assert_array_equal(np.stack(single[col]), np.stack(dist[col]), col)
+        elif col.endswith("_min"):  # times within the horizon to 1e-6 s
+            a, b = single[col].to_numpy(float), dist[col].to_numpy(float)
+            np.testing.assert_array_equal(np.isnan(a), np.isnan(b), col)
+            np.testing.assert_allclose(a * 60, b * 60, rtol=0, atol=1e-6, err_msg=col)
+        elif single[col].dtype.kind == "f":
+            np.testing.assert_allclose(single[col], dist[col], rtol=0, atol=1e-12, err_msg=col)
+        else:  # counts, ok, beyond, tier met: exactly
+            assert single[col].tolist() == dist[col].tolist(), col
+
+
+def assert_same_summaries(single: pd.DataFrame, out: str, job: ProvinceJob, std: Standard) -> None:
+    cats = std.resolve_categories(job.categories)
+    coverage, tiers = summary_from_points(single, cats, job.minutes, std)
+    pd.testing.assert_frame_equal(coverage, pd.read_parquet(f"{out}/coverage.parquet"))
+    pd.testing.assert_frame_equal(tiers, pd.read_parquet(f"{out}/tiers.parquet"))
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    with connect(workers=2, progress=False) as c:
+        yield c
+
+
+def test_tiles_in_process_equal_one_machine(standard: Standard, tmp_path: Path) -> None:
+    region, demand = _grid(8_000, standard)
+    job = ProvinceJob(str(tmp_path), max_points=2_000)
+    cats = standard.resolve_categories(None)
+    horizon = run_horizon(standard, job, cats)
+    plan = plan_tiles(region.net, demand.snap, region.facilities.snap, horizon, 2_000)
+    assert len(plan.tiles) >= 8
+    parts = []
+    for tile in plan.tiles:
+        payload = tile_input(region, demand, tile, cats, job, horizon)
+        sub, homes = tile_region(payload)
+        parts.append(points_table(analyse(sub, homes, cats, horizon_m=horizon), horizon))
+    dist = pd.concat(parts).sort_values("id").reset_index(drop=True)
+    assert_same_answers(one_machine(region, demand, job), dist)
+
+
+@pytest.mark.slow
+def test_sample_on_a_local_cluster_equals_one_machine(
+    client: Client, sample_region: Region, tmp_path: Path
+) -> None:
+    demand = _homes(sample_region)
+    job = ProvinceJob(str(tmp_path / "out"), max_points=max(500, sample_region.net.n_nodes // 2))
+    result = analyse_province(client, [(sample_region, demand)], job)
+    assert result.plans["helsinki"]["tiles"] >= 4
+    assert result.computed == result.plans["helsinki"]["tiles"] and not result.failed
+    single = one_machine(sample_region, demand, job)
+    assert_same_answers(single, read_points(job.out))
+    assert_same_summaries(single, job.out, job, sample_region.standard)
+    # one machine's own coverage agrees on the shares the summary repeats
+    full = analyse(sample_region, demand, horizon_m=result.horizon_m)
+    own = full.coverage().set_index(["community", "category"])
+    district = result.coverage.query("level == 'district'").set_index("category")
+    for cat in ("clinic", "kindergarten", "supermarket"):
+        assert district.loc[cat, "covered_share"] == own.loc[("(district)", cat), "covered_share"]
+        assert district.loc[cat, "within_share"] == own.loc[("(district)", cat), "within_share"]
+
+
+@pytest.mark.slow
+def test_province_of_two_regions_with_resume_and_facilities_once(
+    client: Client, standard: Standard, tmp_path: Path
+) -> None:
+    a, b = _grid(4_000, standard, seed=1), _grid(3_000, standard, seed=2)
+    out = str(tmp_path / "province")
+    job = ProvinceJob(out, max_points=2_000)
+    seen: list[str] = []
+    first = analyse_province(client, [a, b], job, lambda done, total, msg: seen.append(msg))
+    total = int(sum(p["tiles"] for p in first.plans.values()))
+    assert first.computed == total == len(seen)
+    again = analyse_province(client, [a, b], replace(job, resume=True))
+    assert again.computed == 0 and again.resumed == total
+    single = pd.concat([one_machine(*a, job), one_machine(*b, job)])
+    assert_same_answers(single, read_points(out))
+    assert_same_summaries(single, out, job, standard)
+    facilities = dask_geopandas.read_parquet(f"{out}/facilities").compute()
+    counts = facilities.groupby("region")["id"].agg(["count", "nunique"])
+    assert counts.loc["grid4000", "count"] == len(a[0].facilities.snap)
+    assert (counts["count"] == counts["nunique"]).all()  # every facility counted once
+    assert set(first.coverage["level"]) == {"community", "district", "city"}
+    city = first.coverage.query("level == 'city' and category == 'clinic'")
+    assert float(city["population"].iloc[0]) == pytest.approx(3 * (4_000 + 3_000))
+    assert pq.read_metadata(f"{out}/points/_metadata").num_rows == 7_000
+
+
+@pytest.mark.slow
+def test_a_tile_failing_for_a_data_reason_is_reported_and_the_rest_complete(
+    client: Client, standard: Standard, tmp_path: Path
+) -> None:
+    region, demand = _grid(4_000, standard, seed=3)
+    population = demand.population.copy()
+    population[17] = np.nan
+    bad = replace(demand, population=population)
+    job = ProvinceJob(str(tmp_path / "out"), max_points=2_000)
+    result = analyse_province(client, [(region, bad)], job)
+    assert len(result.failed) == 1
+    failure = result.failed[0]
+    assert "population" in failure.reason and str(demand.frame["id"].iloc[17]) in failure.reason
+    assert result.computed == result.plans[region.name]["tiles"] - 1
+    assert (tmp_path / "out" / "failed").is_dir()
+    tiles = pd.read_parquet(tmp_path / "out" / "tiles" / f"{region.name}.parquet")
+    lost = int(tiles.set_index("tile").loc[failure.tile, "homes"])
+    assert len(read_points(job.out)) == len(demand) - lost
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_run_gives_the_same_result(
+    client: Client, standard: Standard, tmp_path: Path
+) -> None:
+    region, demand = _grid(6_000, standard, seed=6)
+    job = ProvinceJob(str(tmp_path / "out"), max_points=1_500)
+    killed: list[str] = []
+
+    def kill_one(done: int, total: int, message: str) -> None:
+        if not killed:
+            victim = sorted(client.scheduler_info()["workers"])[0]
+            killed.append(victim)
+            pid = client.run(os.getpid, workers=[victim])[victim]
+            os.kill(pid, signal.SIGKILL)
+
+    result = analyse_province(client, [(region, demand)], job, kill_one)
+    assert killed and not result.failed
+    assert result.computed == result.plans[region.name]["tiles"] >= 8
+    assert_same_answers(one_machine(region, demand, job), read_points(job.out))
+    client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker
