@@ -14,6 +14,11 @@ REGION_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 MAX_QUERY_CHARS = 100
 #: Longest facility id, characters.
 MAX_ID_CHARS = 200
+#: A longitude and a latitude in plain decimal degrees, within range (no exponent, no '_').
+LON_TEXT = r"-?(?:180(?:\.0+)?|(?:1[0-7][0-9]|[0-9]{1,2})(?:\.[0-9]{1,15})?)"
+LAT_TEXT = r"-?(?:90(?:\.0+)?|[0-8]?[0-9](?:\.[0-9]{1,15})?)"
+#: ``west,south,east,north``: the form and ranges the schema can say (order and area it cannot).
+BBOX_PATTERN = rf"^{LON_TEXT},{LAT_TEXT},{LON_TEXT},{LAT_TEXT}$"
 
 Lat = Annotated[
     float, Query(ge=-90, le=90, description="Latitude, WGS 84 degrees.", examples=[60.1710])

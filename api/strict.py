@@ -134,7 +134,9 @@ def check_json(body: bytes) -> str | None:
         json.loads(body, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except DuplicateKey as exc:
         return f"the key {exc.args[0]!r} is given more than once; give each key once"
-    except (ValueError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:  # FastAPI would answer 400, undocumented where 422 is
+        return f"the body is not UTF-8 text (byte {exc.start}); send JSON in UTF-8"
+    except ValueError as exc:
         if exc.args and exc.args[0] in ("NaN", "Infinity", "-Infinity"):
             return f"{exc.args[0]} is not a JSON number; give a finite number"
         return None  # a syntax error: FastAPI's own 422 says where

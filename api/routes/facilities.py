@@ -24,7 +24,7 @@ from livingcircle.api.geojson import (
     facility_features,
 )
 from livingcircle.api.models import AuditOut, FacilityCollection, FacilityFeature
-from livingcircle.api.params import MAX_QUERY_CHARS, FacilityId, RegionPath
+from livingcircle.api.params import BBOX_PATTERN, MAX_QUERY_CHARS, FacilityId, RegionPath
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.store import Bounds
 
@@ -40,9 +40,9 @@ BBox = Annotated[
     str | None,
     Query(
         max_length=200,
-        pattern=r"^[-+0-9.eE]+(,[-+0-9.eE]+){3}$",
-        description="west,south,east,north in WGS 84 degrees; its area is capped "
-        "(LC_MAX_BBOX_KM2, default 25 km²).",
+        pattern=BBOX_PATTERN,
+        description="west,south,east,north in plain decimal WGS 84 degrees, west < east and "
+        "south < north; its area is capped (LC_MAX_BBOX_KM2, default 25 km²).",
         examples=["24.93,60.16,24.96,60.18"],
     ),
 ]

@@ -129,6 +129,17 @@ def test_nan_and_infinity_are_not_json(client: TestClient, key: str, constant: s
     assert_problem(client.post(URL, content=body, headers=headers), 422, constant)
 
 
+def test_a_body_that_is_not_utf8_is_422_like_any_other_bad_json(
+    client: TestClient, key: str
+) -> None:
+    made = client.post(URL, json=clinic("strict-5"), headers={"X-API-Key": key})
+    assert made.status_code == 201, made.text
+    headers = {"X-API-Key": key, "Content-Type": "application/json"}
+    status = f"{URL}/strict-dept:strict-5/status"
+    assert_problem(client.put(status, content=b'{"note": "\xff"}', headers=headers), 422, "UTF-8")
+    assert_problem(client.post(URL, content=b"\xfe\xff\xd8", headers=headers), 422, "UTF-8")
+
+
 def test_a_streamed_body_over_the_limit_is_still_413(client: TestClient, key: str) -> None:
     def chunks() -> Iterator[bytes]:
         yield b'{"type": "Feature", "properties": {"name": "'
@@ -167,3 +178,27 @@ def test_the_schema_documents_options(client: TestClient) -> None:
     options = paths["/v1/regions/{region}/facilities"]["options"]
     assert set(options["responses"]) == {"204", "404"}
     assert "Allow" in options["responses"]["204"]["headers"]
+
+
+@pytest.mark.parametrize(
+    ("bbox", "accepted"),
+    [
+        ("24.93,60.16,24.96,60.18", True),
+        ("24.930000,60.160,24.96,60.18", True),
+        ("2.493e1,6.016e1,2.496e1,6.018e1", False),  # float() reads these; the schema did too
+        ("24.9_3,60.16,24.96,60.18", False),
+        ("+24.93,60.16,24.96,60.18", False),
+        ("24.93, 60.16,24.96,60.18", False),
+        ("24.93,60.16,24.96,91", False),
+        ("181,60.16,24.96,60.18", False),
+    ],
+)
+def test_the_bbox_pattern_is_what_the_server_reads(
+    client: TestClient, bbox: str, accepted: bool
+) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    params = {p["name"]: p for p in paths["/v1/regions/{region}/facilities"]["get"]["parameters"]}
+    pattern = params["bbox"]["schema"]["anyOf"][0]["pattern"]
+    assert bool(re.search(pattern, bbox)) is accepted
+    response = client.get(URL, params={"bbox": bbox, "limit": 1})
+    assert response.status_code == (200 if accepted else 422), response.text
