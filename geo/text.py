@@ -73,6 +73,13 @@ _BAD = {
 _SPACE_LIKE = frozenset("\t\n\r\x0b\x0c\x85\u2028\u2029")
 #: JSON escapes that may stand for a refused character (a false alarm only costs a parse).
 _JSON_SUSPECT = re.compile(f"\\\\u00[0-9a-fA-F]{{2}}|\\\\u[dD][89a-fA-F]|\\\\[bfnrt]|[{_CONTROLS}]")
+#: A key or a top-level value longer than its limit makes a JSON string token at least as long
+#: (an escape counts once; ``\uXXXX`` five times, and those are suspects anyway).
+_SHORTEST = min(MAX_CHARS["tag_key"] or 0, MAX_CHARS["tag_value"] or 0)
+_RAW_BAD = re.compile(f"[{_CONTROLS}]")
+#: Without escapes a long string is a long run without quotes (fast to find).
+_LONG_RUN = re.compile(f'[^"]{{{_SHORTEST + 1},}}')
+_LONG_STRING = re.compile(f'"(?:[^"\\\\]|\\\\.){{{_SHORTEST + 1},}}"')
 
 
 @dataclass(frozen=True)
@@ -252,12 +259,17 @@ def _all_allowed(values: list[Any], kind: str) -> bool:
 
 def _suspect_tags(texts: list[Any]) -> Iterable[tuple[int, str | None]]:
     """Tags texts that may break the rule: long enough to, or holding a suspect escape."""
-    # a key or value longer than its limit makes the JSON text longer than that, plus quotes
-    shortest_too_long = min(MAX_CHARS["tag_key"] or 0, MAX_CHARS["tag_value"] or 0) + 2
-    for i, text in enumerate(texts):
-        if text is None or not isinstance(text, str):
-            continue
-        if len(text) > shortest_too_long or _JSON_SUSPECT.search(text):
+    strings = [t if isinstance(t, str) else "" for t in texts]
+    joined = " ".join(strings)  # fast path: one search over all of them
+    if "\\" not in joined and not _RAW_BAD.search(joined) and not _LONG_RUN.search(joined):
+        return
+    for i, text in enumerate(strings):
+        escaped = "\\" in text
+        if (
+            _RAW_BAD.search(text)
+            or (escaped and _JSON_SUSPECT.search(text))
+            or (len(text) > _SHORTEST and (_LONG_STRING if escaped else _LONG_RUN).search(text))
+        ):
             yield i, text
 
 

@@ -108,6 +108,9 @@ def test_a_frame_names_the_first_bad_facility() -> None:
     tags = [json.dumps({"k": "v"}), json.dumps({"k": "v" * 300})]
     with pytest.raises(InvalidText, match=r"facility 'osm:node/1': tags value of 'k' is 300"):
         check_facilities(frame(tags=tags), "region 'x'")
+    quoted = [json.dumps({"k": 'say "hi"' * 40})]  # 320 characters, escaped quotes split runs
+    with pytest.raises(InvalidText, match=r"tags value of 'k' is 320 characters"):
+        check_facilities(frame(tags=quoted), "region 'x'")
     escaped = [json.dumps({"a\\u0000b": "literal backslash, not a NUL"})]
     check_facilities(frame(tags=escaped), "region 'x'")
 
