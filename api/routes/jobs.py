@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from livingcircle.api.deps import AtlasDep, PlannerDep, StoreDep
 from livingcircle.api.errors import problems
 from livingcircle.api.jobs import LAYERS, JobRunner, layer_geojson
+from livingcircle.api.models import JSONLat, JSONLon
 from livingcircle.api.params import RegionPath
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import JobNotFound, NotSupportedByStore, RegionNotFound
@@ -51,9 +52,7 @@ class PointIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     type: Literal["Point"]
-    coordinates: tuple[
-        Annotated[float, Field(ge=-180, le=180)], Annotated[float, Field(ge=-90, le=90)]
-    ]
+    coordinates: tuple[JSONLon, JSONLat]  # JSON numbers only: not "24.9" nor true
 
 
 class HomeIn(BaseModel):
@@ -83,8 +82,12 @@ class AnalysisIn(BaseModel):
         description="Focus categories for gaps and sites (GET /v1/categories); default: the "
         "ones GB 50180 requires.",
     )
-    sites: int = Field(default=3, ge=0, le=20, description="New sites per focus category.")
-    k: int = Field(default=5, ge=1, le=10, description="Nearest facilities kept per home.")
+    sites: int = Field(
+        default=3, strict=True, ge=0, le=20, description="New sites per focus category."
+    )
+    k: int = Field(
+        default=5, strict=True, ge=1, le=10, description="Nearest facilities kept per home."
+    )
     profile: str = Field(
         default="standard", max_length=32, description="Walking profile (GET /v1/standards)."
     )

@@ -58,7 +58,9 @@ class ScenarioJobIn(BaseModel):
         "max_snap_m}), 'close_street' ({way_id} or {at} or {between}).",
         max_length=5,
     )
-    k: int = Field(default=5, ge=1, le=10, description="Nearest facilities kept per home.")
+    k: int = Field(
+        default=5, strict=True, ge=1, le=10, description="Nearest facilities kept per home."
+    )
     profile: str = Field(
         default="standard", max_length=32, description="Walking profile (GET /v1/standards)."
     )

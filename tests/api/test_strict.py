@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from livingcircle.geo.keys import new_key
 from tests.api.conftest import LAT, LON, assert_problem
 
 URL = "/v1/regions/helsinki/facilities"
@@ -202,3 +203,41 @@ def test_the_bbox_pattern_is_what_the_server_reads(
     assert bool(re.search(pattern, bbox)) is accepted
     response = client.get(URL, params={"bbox": bbox, "limit": 1})
     assert response.status_code == (200 if accepted else 422), response.text
+
+
+@pytest.fixture(scope="module")
+def planner(client: TestClient) -> str:
+    token, record = new_key("strict-planning", role="planner")
+    client.app.state.store.add_api_key(record)  # type: ignore[attr-defined]
+    return token
+
+
+def home(coordinates: list[object]) -> dict[str, object]:
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": coordinates},
+        "properties": {"population": 10},
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "name"),
+    [
+        ("analyses", {"k": "5"}, "k"),
+        ("analyses", {"k": 5.0}, "k"),
+        ("analyses", {"sites": True}, "sites"),
+        ("scenarios", {"scenario": {"name": "x"}, "k": "3"}, "k"),
+        (
+            "analyses",
+            {"homes": {"type": "FeatureCollection", "features": [home([str(LON), LAT])]}},
+            "coordinates",
+        ),
+    ],
+)
+def test_job_numbers_are_json_numbers(
+    client: TestClient, planner: str, path: str, body: dict[str, object], name: str
+) -> None:
+    response = client.post(
+        f"/v1/regions/helsinki/{path}", json=body, headers={"X-API-Key": planner}
+    )
+    assert_problem(response, 422, name)
