@@ -518,41 +518,19 @@ class Region:
     ) -> list[BaseGeometry]:
         """Walking routes from the query's snapped point to facilities ``rows`` (lon/lat).
 
-        ``net_m`` are the facilities' network distances (``Found.net``). Each route is a list
-        of edge walks: along the start's edge to the node it leaves by, whole edges back along
-        the search's shortest-path tree, and into the facility's edge; or, when that is
-        shorter, straight along the shared edge. All walks are turned into coordinates, and
-        projected, in one call each; consecutive repeated points (where one edge meets the
-        next) are dropped, but a route keeps its last point (a facility at the start is a
-        two-point route).
+        ``net_m`` are the facilities' network distances (``Found.net``). Each route is the
+        search's edge walks to the facility (:meth:`Search.route_legs`) and its anchor. All
+        walks are turned into coordinates, and projected, in one call each; consecutive
+        repeated points (where one edge meets the next) are dropped, but a route keeps its
+        last point (a facility at the start is a two-point route).
         """
         if len(rows) == 0:
             return []
-        net, fac = self.net, self.facilities
-        s_edge, s_off = int(srch.start.edge[0]), float(srch.start.offset_m[0])
-        s_u, s_len = int(net.edge_u[s_edge]), float(net.edge_length[s_edge])
-        legs: list[tuple[int, float, float, int]] = []  # (edge, from m, to m, route)
-        for i, (row, dist) in enumerate(zip(rows.tolist(), net_m.tolist(), strict=True)):
-            edge, off = int(fac.snap.edge[row]), float(fac.snap.offset_m[row])
-            if edge == s_edge and self._along(s_edge, s_off, off) <= dist + 1e-9:
-                legs.append((edge, s_off, off, i))  # straight along the shared edge
-                continue
-            u, length = int(net.edge_u[edge]), float(net.edge_length[edge])
-            at_u = float(srch.node_dist(np.array([u]))[0]) + off <= dist + 1e-9
-            steps = srch.path_edges(u if at_u else int(net.edge_v[edge]))
-            first = steps[0] if steps else None
-            leaves_by_u = (
-                int(net.edge_u[first[0]] if first[1] else net.edge_v[first[0]])
-                if first
-                else (u if at_u else int(net.edge_v[edge]))
-            ) == s_u
-            legs.append((s_edge, s_off, 0.0 if leaves_by_u else s_len, i))
-            for e, forward in steps:
-                e_len = float(net.edge_length[e])
-                legs.append((e, 0.0, e_len, i) if forward else (e, e_len, 0.0, i))
-            legs.append((edge, 0.0 if at_u else length, off, i))
-        edge_a, from_a, to_a, route_a = (np.array(c) for c in zip(*legs, strict=True))
-        coords, walk = net.walk_coords(edge_a.astype(np.int32), from_a, to_a)
+        fac = self.facilities
+        edge_a, from_a, to_a, route_a = srch.route_legs(
+            fac.snap.edge[rows], fac.snap.offset_m[rows], net_m
+        )
+        coords, walk = self.net.walk_coords(edge_a, from_a, to_a)
         # each route's coordinates, then its facility's anchor
         owner = np.concatenate([route_a[walk], np.arange(len(rows))])
         order = np.argsort(owner, kind="stable")
@@ -562,11 +540,6 @@ class Region:
         keep[1:] = (owner[1:] != owner[:-1]) | (coords[1:] != coords[:-1]).any(axis=1)
         keep[np.concatenate([owner[1:] != owner[:-1], [True]])] = True  # every route's last
         return list(shapely.linestrings(self.unproject(coords[keep]), indices=owner[keep]))
-
-    def _along(self, edge: int, from_m: float, to_m: float) -> float:
-        """Metres straight along ``edge`` between two offsets (``inf``: back on a one-way)."""
-        one = np.array([edge], dtype=np.int32)
-        return float(positions.along(self.net, one, np.array([from_m]), np.array([to_m]))[0])
 
     def _rings(self, srch: Search, minutes: list[int], budgets: list[float]) -> list[Ring]:
         pieces = srch.reached_pieces_many([max(b, 0.0) for b in budgets])

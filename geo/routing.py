@@ -110,6 +110,49 @@ class Search:
         )
         return np.where(same, np.minimum(best, direct), best)
 
+    def route_legs(
+        self, edge: IntArray, offset_m: FloatArray, dist_m: FloatArray
+    ) -> tuple[IntArray, FloatArray, FloatArray, NDArray[np.int64]]:
+        """Edge walks from the start to positions at network distances ``dist_m`` (known).
+
+        Each route is along the start's edge to the node it leaves by, whole edges along the
+        shortest-path tree, and into the position's edge by the end that gives ``dist_m``;
+        or, when that is as short, straight along the shared edge. Returns ``(edge, from_m,
+        to_m, route)`` per walk, each route's walks in order.
+        """
+        legs: list[tuple[int, float, float, int]] = []
+        for i, (e, off, dist) in enumerate(
+            zip(edge.tolist(), offset_m.tolist(), dist_m.tolist(), strict=True)
+        ):
+            legs.extend((*leg, i) for leg in self._legs_to(e, off, dist))
+        e_a, from_a, to_a, route_a = (np.array(c) for c in zip(*legs, strict=True))
+        return e_a.astype(np.int32), from_a, to_a, route_a.astype(np.int64)
+
+    def _legs_to(self, edge: int, off: float, dist: float) -> list[tuple[int, float, float]]:
+        """One route's edge walks ``(edge, from_m, to_m)``, as :meth:`route_legs` says."""
+        net = self.net
+        s_edge, s_off = int(self.start.edge[0]), float(self.start.offset_m[0])
+        one = np.array([edge], dtype=np.int32)
+        if edge == s_edge:
+            straight = positions.along(net, one, np.array([s_off]), np.array([off]))[0]
+            if straight <= dist + 1e-9:
+                return [(edge, s_off, off)]
+        u, v, length = int(net.edge_u[edge]), int(net.edge_v[edge]), float(net.edge_length[edge])
+        at_u = float(self.node_dist(np.array([u]))[0]) + off <= dist + 1e-9
+        steps = self.path_edges(u if at_u else v)
+        if steps:
+            e0, forward = steps[0]
+            left_by = int(net.edge_u[e0] if forward else net.edge_v[e0])
+        else:
+            left_by = u if at_u else v
+        s_len = float(net.edge_length[s_edge])
+        legs = [(s_edge, s_off, 0.0 if left_by == int(net.edge_u[s_edge]) else s_len)]
+        for e, fwd in steps:
+            e_len = float(net.edge_length[e])
+            legs.append((e, 0.0, e_len) if fwd else (e, e_len, 0.0))
+        legs.append((edge, 0.0 if at_u else length, off))
+        return legs
+
     def reached_pieces(self, budget_m: float) -> Pieces:
         """The parts of edges within ``budget_m``: ``(edge, start_m, end_m)`` intervals.
 
