@@ -154,19 +154,27 @@ class FileStore:
             self._collect(folder, keep=version.name)
 
     def load_region(self, name: str) -> RegionData:
-        """Read a region's live version."""
-        live = self._require(name)
-        try:
-            info = _read_info(live / "region.json")
-            nodes = pd.read_parquet(live / "nodes.parquet")
-            edges = gpd.read_parquet(live / "edges.parquet")
-            facilities = gpd.read_parquet(live / "facilities.parquet")
-        except (OSError, ValueError) as exc:
-            raise StoreError(
-                f"region {name!r} under {self.root} cannot be read ({exc}); reload it with "
-                f"'livingcircle load FILE --region {name}'"
-            ) from exc
-        return RegionData(info, nodes, edges, facilities)
+        """Read a region's live version (again, if an edit replaced it while it was read)."""
+        while True:
+            live = self._require(name)
+            try:
+                info = _read_info(live / "region.json")
+                nodes = pd.read_parquet(live / "nodes.parquet")
+                edges = gpd.read_parquet(live / "edges.parquet")
+                facilities = gpd.read_parquet(live / "facilities.parquet")
+            except (OSError, ValueError) as exc:
+                if self._moved_on(name, live):  # removed under us: a newer one is live
+                    continue
+                raise StoreError(
+                    f"region {name!r} under {self.root} cannot be read ({exc}); reload it with "
+                    f"'livingcircle load FILE --region {name}'"
+                ) from exc
+            return RegionData(info, nodes, edges, facilities)
+
+    def _moved_on(self, name: str, version: Path) -> bool:
+        """Another version than ``version`` is live now (a load or edit replaced it)."""
+        live = self._live(name)
+        return live is not None and live != version
 
     def update_facilities(
         self, region: str, change: FacilityChange, *, source: str = "", actor: str = ""
@@ -592,8 +600,14 @@ class FileStore:
     def _facilities(self, region: str, bbox: Bounds | None) -> gpd.GeoDataFrame:
         live = self._require(region)
         cached = self._facility_cache.get(region)
-        if cached is None or cached[0] != live:
-            cached = (live, gpd.read_parquet(live / "facilities.parquet"))
+        while cached is None or cached[0] != live:
+            try:
+                cached = (live, gpd.read_parquet(live / "facilities.parquet"))
+            except OSError:
+                if not self._moved_on(region, live):
+                    raise
+                live = self._require(region)  # replaced while read: read the new one
+                continue
             self._facility_cache[region] = cached
         frame = cached[1]
         if bbox is None:

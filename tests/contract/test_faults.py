@@ -493,3 +493,27 @@ def test_a_stalled_body_is_cut_off_with_408(framing: str, body_server: int) -> N
     assert b"application/problem+json" in head
     assert b"did not arrive within 2 s" in body
     assert 1.5 < took < 6, took
+
+
+def test_a_read_racing_an_edit_reads_the_new_version(
+    sample_data: RegionData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load or edit that removes the version a reader is half-way through: it reads again.
+
+    Found by bench/soak.py: a worker starting during edits failed with 'cannot be read'.
+    """
+    store = FileStore(tmp_path)
+    store.save_region(sample_data)
+    newer = changed(sample_data, 2)
+    original = livingcircle.data.embedded.gpd.read_parquet
+    raced: list[Path] = []
+
+    def racing(path: Path, *args: Any, **kwargs: Any) -> Any:
+        if path.name == "facilities.parquet" and not raced:
+            raced.append(path)
+            FileStore(tmp_path).save_region(newer)  # another process; removes this version
+        return original(path, *args, **kwargs)
+
+    monkeypatch.setattr(livingcircle.data.embedded.gpd, "read_parquet", racing)
+    assert store.load_region(REGION).info == newer.info
+    assert raced and not raced[0].exists()
