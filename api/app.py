@@ -37,7 +37,13 @@ from livingcircle.api.routes import docs, facilities, jobs, maps, meta, queries,
 from livingcircle.api.routes import scenarios as scenario_routes
 from livingcircle.api.routes import status as status_routes
 from livingcircle.api.settings import Settings
-from livingcircle.api.strict import HonestMethods, StrictJSON, document_options, strict_query
+from livingcircle.api.strict import (
+    HonestMethods,
+    StrictJSON,
+    document_input_enums,
+    document_options,
+    strict_query,
+)
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import LivingCircleError
 from livingcircle.geo.standards import Standard, load_standard
@@ -269,6 +275,7 @@ def _openapi(app: FastAPI, standard: Standard, settings: Settings) -> dict[str, 
     document_options(schema["paths"])  # the server answers OPTIONS itself (api/strict.py)
     props = schema["components"]["schemas"]["FacilityPropertiesIn"]["properties"]
     props["category"]["enum"] = enums["category"]
+    document_input_enums(schema["components"]["schemas"], enums)
     schema["components"]["schemas"]["Problem"]["properties"]["type"]["examples"] = [
         "about:blank",
         PROBLEM_TYPE + "invalid-request",

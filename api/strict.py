@@ -323,3 +323,16 @@ def document_options(paths: dict[str, dict[str, Any]]) -> None:
                 },
             },
         }
+
+
+def document_input_enums(
+    components: dict[str, dict[str, Any]], enums: dict[str, list[str]]
+) -> None:
+    """Request bodies' ``profile`` and ``categories`` take only the ids the standard has."""
+    for name, component in components.items():
+        props = component.get("properties", {}) if name.endswith("In") else {}
+        if props.get("profile", {}).get("type") == "string":
+            props["profile"]["enum"] = enums["profile"]
+        items = props.get("categories", {}).get("items", {})
+        if items.get("type") == "string":
+            items["enum"] = enums["category"]

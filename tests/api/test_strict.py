@@ -241,3 +241,17 @@ def test_job_numbers_are_json_numbers(
         f"/v1/regions/helsinki/{path}", json=body, headers={"X-API-Key": planner}
     )
     assert_problem(response, 422, name)
+
+
+def test_body_profiles_and_categories_are_enums_the_server_keeps_to(
+    client: TestClient, planner: str
+) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    analysis = schemas["AnalysisIn"]["properties"]
+    assert analysis["profile"]["enum"] == ["standard", "elderly", "brisk"]
+    assert "pharmacy" in analysis["categories"]["items"]["enum"]
+    assert schemas["ScenarioJobIn"]["properties"]["profile"]["enum"] == analysis["profile"]["enum"]
+    headers = {"X-API-Key": planner}
+    for body in ({"profile": "jogging"}, {"categories": ["teahouse"]}):
+        response = client.post("/v1/regions/helsinki/analyses", json=body, headers=headers)
+        assert_problem(response, 422)
