@@ -2,13 +2,18 @@
 
 One :class:`Gatekeeper` per app (made on first use, kept on ``app.state``):
 
-- scrypt runs in its own small thread pool (``LC_AUTH_THREADS``, default 1), never on the
-  event loop nor in the pool that answers reads; at most ``LC_AUTH_QUEUE`` checks run or wait
-  at once, and a further one gets 503 with ``Retry-After: 1`` at once;
+- scrypt runs in its own small thread pool (``LC_AUTH_THREADS``, default 1 per worker) at a
+  lower CPU priority (``LC_AUTH_NICE``, default 10, Linux), never on the event loop nor in
+  the pool that answers reads; at most ``LC_AUTH_QUEUE`` checks run or wait at once, and a
+  further one gets 503 with ``Retry-After: 1``;
 - failed checks are counted per client address and per key id over a sliding window
   (``LC_AUTH_FAIL_LIMIT``, ``LC_AUTH_FAIL_KEY_LIMIT``, ``LC_AUTH_FAIL_WINDOW_S``); past the
   limit a check gets 429 with ``Retry-After`` before any hashing. A check under way counts as
-  a failure until it succeeds, so a burst cannot slip past the limit;
+  a failure until it succeeds, so a burst cannot slip past the limit. Each worker counts for
+  itself (with 2 workers an address gets up to twice the limit);
+- those 429s and 503s are answered after ``LC_AUTH_TARPIT_S`` (1 s; at most the Retry-After):
+  a flooding client that waits for its answers then sends one request per connection per
+  second instead of thousands, and waiting costs the server no CPU, so reads keep it;
 - a token verified in the last ``LC_AUTH_CACHE_S`` seconds (60) skips scrypt. The key's record
   is read from the store on every request all the same, so a revoked or expired key is refused
   at once on every server, not only on the one that revoked it;
@@ -21,7 +26,10 @@ The client address is the connection's peer: behind a reverse proxy, run uvicorn
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import threading
 import time
 from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
@@ -99,7 +107,12 @@ class Gatekeeper:
         s = self.settings
         self.by_address = FailureWindow(s.auth_fail_limit, s.auth_fail_window_s)
         self.by_key = FailureWindow(s.auth_fail_key_limit, s.auth_fail_window_s)
-        self._pool = ThreadPoolExecutor(s.auth_threads, thread_name_prefix="lc-auth")
+        self._pool = ThreadPoolExecutor(
+            s.auth_threads,
+            thread_name_prefix="lc-auth",
+            initializer=_lower_priority,
+            initargs=(s.auth_nice,),
+        )
 
     async def check(self, token: str | None, address: str, editor: FacilityEditor) -> ApiKey:
         """The usable key ``token`` proves, or the error that says why not.
@@ -117,7 +130,7 @@ class Gatekeeper:
             return check_secret(token, lambda _: None)  # MissingApiKey: costs nothing
         key_id = key_id_of(token)
         if key_id is None:  # not even the shape of a key: cheap, but counted
-            self._refuse_if_limited(address, None)
+            await self._refuse_if_limited(address, None)
             self.by_address.add(address, time.monotonic())
             return check_secret(token, lambda _: None)
         key = await self._cached(token, editor) or await self._hash(token, key_id, address, editor)
@@ -140,8 +153,9 @@ class Gatekeeper:
         return key if key is not None and key.digest == digest else None
 
     async def _hash(self, token: str, key_id: str, address: str, editor: FacilityEditor) -> ApiKey:
-        self._refuse_if_limited(address, key_id)
+        await self._refuse_if_limited(address, key_id)
         if self._busy >= self.settings.auth_queue:
+            await asyncio.sleep(self.settings.auth_tarpit_s)  # no CPU: a flood slows itself
             raise AuthBusy(
                 "the server is checking too many API keys at once; retry in a second",
                 retry_after=1,
@@ -167,13 +181,14 @@ class Gatekeeper:
         self.by_address.forgive(address)
         self.by_key.forgive(key_id)
 
-    def _refuse_if_limited(self, address: str, key_id: str | None) -> None:
+    async def _refuse_if_limited(self, address: str, key_id: str | None) -> None:
         now = time.monotonic()
         wait = self.by_address.retry_after(address, now)
         what = f"from {address}"
         if wait is None and key_id is not None:
             wait, what = self.by_key.retry_after(key_id, now), f"for key id {key_id}"
         if wait is not None:
+            await asyncio.sleep(min(wait, self.settings.auth_tarpit_s))
             raise TooManyAuthFailures(
                 f"too many failed API key checks {what} in the last "
                 f"{self.settings.auth_fail_window_s:g} s; retry after {wait} s with a valid key "
@@ -202,6 +217,12 @@ class Gatekeeper:
             await run_in_threadpool(editor.touch_api_key, key.key_id, datetime.now(UTC))
         except LivingCircleError as exc:  # the answer matters more than the last-use time
             log.warning("cannot record the use of key %s: %s", key.key_id, exc)
+
+
+def _lower_priority(nice: int) -> None:
+    """Give this hashing thread a higher nice value, so reads get the CPU first (Linux)."""
+    with contextlib.suppress(AttributeError, OSError):  # no per-thread priority here
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
 
 
 def _check_in_store(token: str, editor: FacilityEditor) -> ApiKey:

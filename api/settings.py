@@ -88,6 +88,20 @@ class APISettings(BaseSettings):
         description="Key checks that may run or wait at once; beyond it a check gets 503 "
         "with Retry-After: 1 at once.",
     )
+    auth_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="How much lower the hashing threads' CPU priority is than the rest "
+        "(Linux nice value; 0 the same).",
+    )
+    auth_tarpit_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=30,
+        description="How long a 429 or 503 of the key checks waits before it is sent (no "
+        "CPU spent), so that a flood slows itself down.",
+    )
     auth_fail_limit: int = Field(
         default=10,
         ge=1,
