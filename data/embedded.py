@@ -46,6 +46,7 @@ from livingcircle.geo.audit import (
     entry_from_record,
     entry_record,
     import_entry,
+    key_entry,
     load_entry,
     prefix_hash,
     removal_entry,
@@ -375,6 +376,7 @@ class FileStore:
                     f"there is already an API key {key.key_id!r}; make another with "
                     "'livingcircle keys add'"
                 )
+            self._append_audit(key_entry("key-add", None, key))
             keys.append(key)
 
     def api_keys(self) -> list[ApiKey]:
@@ -393,6 +395,8 @@ class FileStore:
             kept = [k for k in keys if k.key_id != key_id]
             if len(kept) == len(keys):
                 raise _no_key(key_id)
+            gone = next(k for k in keys if k.key_id == key_id)
+            self._append_audit(key_entry("key-revoke", gone, None))
             keys[:] = kept
 
     def revoke_api_key(self, key_id: str) -> ApiKey:
@@ -403,6 +407,8 @@ class FileStore:
                 raise _no_key(key_id)
             was = keys[at]
             keys[at] = revoked(keys[at])
+            if was.revoked_at is None:
+                self._append_audit(key_entry("key-revoke", was, keys[at]))
             return keys[at]
 
     def touch_api_key(self, key_id: str, at: datetime) -> None:

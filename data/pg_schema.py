@@ -40,7 +40,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: The Alembic revision this code reads and writes; the store refuses any other.
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"
 SRID = 4326
 
 
@@ -247,18 +247,23 @@ class JobLayerRow(Base):
 
 
 class AuditRow(Base):
-    """A recorded facility change: who did what, when, and the facility before and after.
+    """A recorded change: who did what, when, and what was there before and after.
 
     ``before`` and ``after`` hold the facility's columns and its geometry as GeoJSON (NULL for
-    a creation or a deletion); ``id`` orders a region's changes.
+    a creation or a deletion), or a load's or an import's counts and ids. ``seq`` numbers a
+    region's log (region ``''``: the store's API keys), ``prev_hash`` and ``hash`` chain it
+    (:mod:`livingcircle.geo.audit`); triggers refuse UPDATE, DELETE and TRUNCATE.
     """
 
     __tablename__ = "facility_audit"
     __table_args__ = (
         CheckConstraint(
-            "action IN ('create', 'update', 'delete', 'status')", name="facility_audit_action_check"
+            "action IN ('create', 'update', 'delete', 'status', 'load', 'import', "
+            "'region-remove', 'key-add', 'key-revoke')",
+            name="facility_audit_action_check",
         ),
         Index("facility_audit_region_id", "region", "id"),
+        UniqueConstraint("region", "seq", name="facility_audit_log_seq"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -269,6 +274,9 @@ class AuditRow(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     before: Mapped[Any] = mapped_column(JSONB, nullable=True)
     after: Mapped[Any] = mapped_column(JSONB, nullable=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    prev_hash: Mapped[str] = mapped_column(Text)
+    hash: Mapped[str] = mapped_column(Text)
 
 
 class StatusRow(Base):

@@ -78,6 +78,19 @@ from livingcircle.data.pg_schema import (
     RequirementRow,
 )
 from livingcircle.data.pg_timeouts import GRACE_S, WATCHDOG, DbTimeouts
+from livingcircle.geo.audit import (
+    GENESIS,
+    STORE_LOG,
+    ChainReport,
+    entry_record,
+    import_entry,
+    in_column_order,
+    key_entry,
+    load_entry,
+    removal_entry,
+    seal,
+    verify_chain,
+)
 from livingcircle.geo.errors import (
     DatabaseUnavailable,
     FacilityExists,
@@ -449,21 +462,15 @@ class PostgisStore:
                 conn.execute(_text(self.timeouts.local_statement_timeout()))
                 self._lock(conn, name)
                 out = data
-                if keep is not None:
-                    stored = None
-                    if (
-                        conn.execute(
-                            _text("SELECT 1 FROM regions WHERE name = :r"), {"r": name}
-                        ).first()
-                        is not None
-                    ):
-                        stored = _facility_frame(
-                            _fetch(
-                                conn,
-                                f"{_FACILITY_SQL} WHERE region = %(r)s ORDER BY id",
-                                {"r": name},
-                            )
+                old = conn.execute(_text(_REGION_SQL + " WHERE name = :r"), {"r": name}).first()
+                stored = None
+                if old is not None:
+                    stored = _facility_frame(
+                        _fetch(
+                            conn, f"{_FACILITY_SQL} WHERE region = %(r)s ORDER BY id", {"r": name}
                         )
+                    )
+                if keep is not None:
                     out = with_facilities(data, keep(stored))
                 check_region(out)
                 _check_facilities(name, out.facilities)
@@ -472,6 +479,7 @@ class PostgisStore:
                 _replace_network(conn, name, out.nodes, out.edges)
                 # fresh row counts: the planner keeps to the KNN index after a first load
                 conn.execute(_text("ANALYZE facilities (region, category)"))
+                _append_audit(conn, load_entry(out, stored, None if old is None else _info(old)))
             return stats
 
         self.last_load = self._unit(f"loading region {name!r}", work, bulk=True)
@@ -496,13 +504,16 @@ class PostgisStore:
 
         return self._unit(f"reading region {name!r}", work, bulk=True)
 
-    def update_facilities(self, region: str, change: FacilityChange) -> bool:
+    def update_facilities(
+        self, region: str, change: FacilityChange, *, source: str = "", actor: str = ""
+    ) -> bool:
         """Replace the facilities with ``change(info, facilities)`` in one transaction.
 
         The region's edit lock is held from the read to the commit (an API edit meanwhile
         waits for it, and it for an edit, up to 10 s); facilities are merged by
         ``(source, source_id)`` as a load merges them, and the network is not touched.
-        :attr:`last_load` counts the rows when something was written.
+        :attr:`last_load` counts the rows when something was written. The audit log records
+        an ``import`` of ``source`` by ``actor`` in the same transaction.
         """
         check_region_name(region)
 
@@ -533,6 +544,7 @@ class PostgisStore:
                     {"r": region, "n": len(frame)},
                 )
                 conn.execute(_text("ANALYZE facilities (region, category)"))
+                _append_audit(conn, import_entry(region, facilities, frame, source, actor))
             return stats
 
         stats = self._unit(f"updating the facilities of region {region!r}", work, bulk=True)
@@ -547,9 +559,11 @@ class PostgisStore:
         def work() -> None:
             with self.engine.begin() as conn:
                 self._lock(conn, name)
-                gone = conn.execute(_text("DELETE FROM regions WHERE name = :r"), {"r": name})
-                if gone.rowcount == 0:
+                row = conn.execute(_text(_REGION_SQL + " WHERE name = :r"), {"r": name}).first()
+                if row is None:
                     raise RegionNotFound(name, self._names(conn))
+                _append_audit(conn, removal_entry(_info(row)))
+                conn.execute(_text("DELETE FROM regions WHERE name = :r"), {"r": name})
 
         self._unit(f"deleting region {name!r}", work)
 
@@ -743,27 +757,53 @@ class PostgisStore:
         return self._edit(region, str(facility_id), "delete", actor, change, -1)
 
     def audit(self, region: str, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
-        """Recorded changes of a region, newest first."""
-        check_region_name(region)
+        """Recorded changes of a region (or the store's keys: ``STORE_LOG``), newest first."""
+        if region != STORE_LOG:
+            check_region_name(region)
 
         def work() -> list[AuditEntry]:
             with self._reader.connect() as conn:
                 rows = conn.execute(
                     _text(
-                        "SELECT region, facility_id, action, actor, at, before, after "
-                        "FROM facility_audit WHERE region = :r ORDER BY id DESC "
-                        "LIMIT :limit OFFSET :offset"
+                        f"SELECT {_AUDIT_COLUMNS} FROM facility_audit WHERE region = :r "
+                        "ORDER BY seq DESC LIMIT :limit OFFSET :offset"
                     ),
                     {"r": region, "limit": max(int(limit), 0), "offset": max(int(offset), 0)},
                 ).all()
-            return [
-                AuditEntry(
-                    r[0], r[1], r[2], r[3], r[4].astimezone(UTC), _ordered(r[5]), _ordered(r[6])
-                )
-                for r in rows
-            ]
+            return [_audit_entry(r) for r in rows]
 
         return self._unit(f"reading the audit log of {region!r}", work)
+
+    def audit_logs(self) -> list[str]:
+        """Every log kept: the regions with entries (removed ones too) and ``STORE_LOG``."""
+
+        def work() -> list[str]:
+            with self._reader.connect() as conn:
+                return list(
+                    conn.execute(
+                        _text('SELECT DISTINCT region COLLATE "C" FROM facility_audit ORDER BY 1')
+                    ).scalars()
+                )
+
+        return self._unit("listing the audit logs", work)
+
+    def check_audit(self, log: str) -> ChainReport:
+        """Check a log's chain row by row, in the order the rows were written (``id``)."""
+
+        def work() -> list[tuple[str, dict[str, Any]]]:
+            with self._reader.connect() as conn:
+                rows = conn.execute(
+                    _text(
+                        f"SELECT id, {_AUDIT_COLUMNS} FROM facility_audit WHERE region = :r "
+                        "ORDER BY id"
+                    ),
+                    {"r": log},
+                ).all()
+            return [
+                (f"row id {r[0]}", entry_record(_audit_entry(r[1:], ordered=False))) for r in rows
+            ]
+
+        return verify_chain(log, self._unit(f"checking the audit log of {log!r}", work))
 
     def add_api_key(self, key: ApiKey) -> None:
         """Keep a new key's record (its hash; never the secret); its owner must be no source."""
@@ -786,6 +826,7 @@ class PostgisStore:
                             last_used_at=key.last_used_at,
                         )
                     )
+                    _append_audit(conn, key_entry("key-add", None, key))
             except IntegrityError as exc:
                 if getattr(exc.orig, "sqlstate", None) != "23505":
                     raise
@@ -817,6 +858,7 @@ class PostgisStore:
                 ).first()
                 if gone is None:
                     raise _no_key(key_id)
+                _append_audit(conn, key_entry("key-revoke", _api_key(gone), None))
 
         self._unit("removing an API key", work)
 
@@ -839,6 +881,8 @@ class PostgisStore:
                 if row is None or was is None:
                     raise _no_key(key_id)
                 before, after = _api_key(was), _api_key(row)
+                if before.revoked_at is None:
+                    _append_audit(conn, key_entry("key-revoke", before, after))
             return after
 
         return self._unit("revoking an API key", work)
@@ -918,17 +962,7 @@ class PostgisStore:
                     None if old is None else _status(old).to_json(),
                     kept.to_json(),
                 )
-                conn.execute(
-                    insert(AuditRow).values(
-                        region=region,
-                        facility_id=status.facility_id,
-                        action="status",
-                        actor=actor,
-                        at=at,
-                        before=null() if entry.before is None else entry.before,
-                        after=entry.after,
-                    )
-                )
+                entry = _append_audit(conn, entry)
             return entry
 
         return self._unit(f"keeping the status of {status.facility_id!r} in {region!r}", work)
@@ -1143,17 +1177,7 @@ class PostgisStore:
                     None if before is None else _row_json(before),
                     None if after is None else _row_json(after),
                 )
-                conn.execute(
-                    insert(AuditRow).values(
-                        region=region,
-                        facility_id=facility_id,
-                        action=action,
-                        actor=actor,
-                        at=at,
-                        before=null() if entry.before is None else entry.before,
-                        after=null() if entry.after is None else entry.after,
-                    )
-                )
+                entry = _append_audit(conn, entry)
             return entry
 
         return self._unit(f"changing facility {facility_id!r} of region {region!r}", work)
@@ -1619,15 +1643,58 @@ def _row_json(frame: gpd.GeoDataFrame) -> dict[str, object]:
     return out
 
 
-def _ordered(raw: Any) -> dict[str, object] | None:
-    """A facility read back from JSONB, its keys in column order again (tags sorted)."""
-    if raw is None:
-        return None
-    order = [*FACILITY_COLUMNS, "geometry"]
-    out = {k: raw[k] for k in order if k in raw} | {k: v for k, v in raw.items() if k not in order}
-    if isinstance(out.get("tags"), dict):
-        out["tags"] = dict(sorted(out["tags"].items()))
-    return out
+_AUDIT_COLUMNS = "region, facility_id, action, actor, at, before, after, seq, prev_hash, hash"
+#: advisory-lock class of appends to an audit log ("LA"); the object id is ``hashtext(log)``
+AUDIT_LOCK = 0x4C41
+
+
+def _append_audit(conn: Connection, entry: AuditEntry) -> AuditEntry:
+    """Seal ``entry`` as the next of its log and insert it, in ``conn``'s transaction.
+
+    The log's advisory lock, held to the commit, serialises appends: two writers never read
+    the same last entry, so the chain cannot fork. It is the last lock a change takes.
+    """
+    conn.execute(
+        _text("SELECT pg_advisory_xact_lock(:c, hashtext(:r))"),
+        {"c": AUDIT_LOCK, "r": entry.region},
+    )
+    last = conn.execute(
+        _text("SELECT seq, hash FROM facility_audit WHERE region = :r ORDER BY seq DESC LIMIT 1"),
+        {"r": entry.region},
+    ).first()
+    sealed = seal(entry, *((int(last[0]), str(last[1])) if last else (0, GENESIS)))
+    conn.execute(
+        insert(AuditRow).values(
+            region=sealed.region,
+            facility_id=sealed.facility_id,
+            action=sealed.action,
+            actor=sealed.actor,
+            at=sealed.at,
+            before=null() if sealed.before is None else sealed.before,
+            after=null() if sealed.after is None else sealed.after,
+            seq=sealed.seq,
+            prev_hash=sealed.prev,
+            hash=sealed.hash,
+        )
+    )
+    return sealed
+
+
+def _audit_entry(row: Sequence[Any], ordered: bool = True) -> AuditEntry:
+    """A row of ``_AUDIT_COLUMNS`` as an entry (JSON keys in column order when ``ordered``)."""
+    tidy = in_column_order if ordered else (lambda raw: raw)
+    return AuditEntry(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4].astimezone(UTC),
+        tidy(row[5]),
+        tidy(row[6]),
+        int(row[7]),
+        row[8],
+        row[9],
+    )
 
 
 def _check_facilities(region: str, frame: gpd.GeoDataFrame) -> None:

@@ -136,19 +136,36 @@ def seal(entry: AuditEntry, last_seq: int, last_hash: str) -> AuditEntry:
 
 
 def entry_from_record(raw: Mapping[str, Any], position: int = 0) -> AuditEntry:
-    """An entry from its record (a record without ``seq`` takes ``position``)."""
+    """An entry from its record (a record without ``seq`` takes ``position``).
+
+    A facility's columns come in column order again (``id``, ``source``, ..., ``geometry``),
+    tags sorted, as the PostGIS store gives them back.
+    """
     return AuditEntry(
         str(raw["region"]),
         str(raw["facility_id"]),
         str(raw["action"]),
         str(raw["actor"]),
         datetime.fromisoformat(str(raw["at"])).astimezone(UTC),
-        raw.get("before"),
-        raw.get("after"),
+        in_column_order(raw.get("before")),
+        in_column_order(raw.get("after")),
         int(raw.get("seq") or position),
         str(raw.get("prev") or ""),
         str(raw.get("hash") or ""),
     )
+
+
+def in_column_order(raw: Any) -> Any:
+    """A facility's JSON with its keys in column order, then the others sorted; tags sorted."""
+    if not isinstance(raw, Mapping):
+        return raw
+    order = ("id", *COMPARED, "geometry")
+    out = {k: raw[k] for k in order if k in raw} | {
+        k: raw[k] for k in sorted(raw) if k not in order
+    }
+    if isinstance(out.get("tags"), Mapping):
+        out["tags"] = dict(sorted(out["tags"].items()))
+    return out
 
 
 def prefix_hash(lines: Sequence[bytes]) -> str:

@@ -129,7 +129,10 @@ def empty_postgis(url: str) -> PostgisStore:
     store = PostgisStore(url)
     with store.engine.begin() as conn:
         conn.execute(text("DELETE FROM regions"))
+        # the audit log refuses DELETE (0006); its owner may switch the triggers off
+        conn.execute(text("ALTER TABLE facility_audit DISABLE TRIGGER USER"))
         conn.execute(text("DELETE FROM facility_audit"))
+        conn.execute(text("ALTER TABLE facility_audit ENABLE TRIGGER USER"))
         conn.execute(text("DELETE FROM api_keys"))
         conn.execute(text("DELETE FROM kiosks"))
         conn.execute(text("DELETE FROM jobs"))

@@ -238,8 +238,8 @@ def test_create_update_delete_are_recorded(loaded: Any) -> None:
         loaded.facility(REGION, "health-bureau:c-1")
     assert loaded.regions()[0].n_facilities == start.n_facilities
     log = loaded.audit(REGION)
-    assert [e.action for e in log] == ["delete", "update", "create"]
-    assert log == [gone, changed, made]
+    assert [e.action for e in log] == ["delete", "update", "create", "load"]
+    assert log[:3] == [gone, changed, made]
     assert loaded.audit(REGION, limit=1, offset=1) == [changed]
     assert loaded.audit("other") == []
 
@@ -422,7 +422,11 @@ def test_an_edit_during_a_facility_update_waits_and_is_kept(loaded: Any) -> None
     assert after.info.n_facilities == len(after.facilities) == len(network.facilities) + 2
     assert_frame_equal(after.nodes, network.nodes)  # the network is not rewritten
     assert_geodataframe_equal(after.edges, network.edges)
-    assert [e.facility_id for e in loaded.audit(REGION)] == ["health-bureau:during"]
+    assert [(e.action, e.facility_id) for e in loaded.audit(REGION)] == [
+        ("create", "health-bureau:during"),
+        ("import", ""),
+        ("load", ""),
+    ]
 
 
 def test_a_reload_from_osm_keeps_facilities_made_through_the_api(
