@@ -33,6 +33,7 @@ from livingcircle.api.errors import PROBLEM_JSON, PROBLEM_TYPE, add_exception_ha
 from livingcircle.api.outage import BodyTimeout, OutageHeaders, StoreHealth, TolerantLiveStatuses
 from livingcircle.api.privacy import keep_queries_out_of_logs
 from livingcircle.api.routes import app as app_routes
+from livingcircle.api.routes import audit as audit_routes
 from livingcircle.api.routes import docs, facilities, jobs, maps, meta, queries, search, writes
 from livingcircle.api.routes import scenarios as scenario_routes
 from livingcircle.api.routes import status as status_routes
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         queries,
         search,
         facilities,
+        audit_routes,
         status_routes,
         writes,
         maps,

@@ -99,10 +99,13 @@ def region_feature(info: RegionInfo) -> dict[str, Any]:
 def audit_json(entry: AuditEntry) -> dict[str, Any]:
     """An audit entry as JSON."""
     return {
+        "seq": entry.seq,
         "facility_id": entry.facility_id,
         "action": entry.action,
         "actor": entry.actor,
         "at": entry.at.isoformat(),
         "before": entry.before,
         "after": entry.after,
+        "prev": entry.prev,
+        "hash": entry.hash,
     }

@@ -424,14 +424,34 @@ class NewFacilityIn(FacilityIn):
 
 
 class AuditOut(BaseModel):
-    """One recorded change to a facility."""
+    """One entry of the audit log: a facility's change, a status, a load or an import."""
 
-    facility_id: str
-    action: Literal["create", "update", "delete", "status"]
-    actor: str = Field(description="Owner of the API key that made the change.")
+    seq: int = Field(description="Its place in the region's log: 1, 2, 3, ...")
+    facility_id: str = Field(
+        description="The facility changed (empty for a load or an import), or the key's id."
+    )
+    action: Literal[
+        "create",
+        "update",
+        "delete",
+        "status",
+        "load",
+        "import",
+        "region-remove",
+        "key-add",
+        "key-revoke",
+    ]
+    actor: str = Field(
+        description="Owner of the API key that made the change, or local:USER for the CLI."
+    )
     at: str = Field(description="When, ISO 8601 UTC.")
     before: dict[str, Any] | None
-    after: dict[str, Any] | None
+    after: dict[str, Any] | None = Field(
+        description="The facility after the change; for a load or an import the counts and "
+        "the ids of the facilities added, changed and removed."
+    )
+    prev: str = Field(description="SHA-256 of the entry before it (64 zeros for the first).")
+    hash: str = Field(description="SHA-256 of this entry ('livingcircle audit verify').")
 
 
 class KioskService(BaseModel):

@@ -11,6 +11,7 @@ from shapely import box
 from livingcircle.api.deps import (
     CatalogDep,
     EditorDep,
+    PlannerDep,
     SettingsDep,
     StandardDep,
     StoreDep,
@@ -114,15 +115,21 @@ def facility(
     return GeoJSONResponse(facility_features(catalog.facility(region, facility_id), standard)[0])
 
 
-@router.get("/audit", response_model=list[AuditOut], response_class=FastJSONResponse)
+@router.get(
+    "/audit",
+    response_model=list[AuditOut],
+    response_class=FastJSONResponse,
+    responses=problems(401, 403, 429),
+)
 def audit(
     region: RegionPath,
     editor: EditorDep,
     settings: SettingsDep,
+    planner: PlannerDep,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> FastJSONResponse:
-    """Recorded changes to the region's facilities, newest first: who, when, before, after."""
+    """The region's audit log, newest first (a planner's or an admin's key): who, when, what."""
     check_page(limit, settings.api.max_page_size)
     return FastJSONResponse([audit_json(e) for e in editor.audit(region, limit, offset)])
 

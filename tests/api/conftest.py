@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -118,6 +119,21 @@ def key_for(client: TestClient) -> Callable[[str], str]:
         return token
 
     return make
+
+
+def read_audit(client: TestClient, region: str = "helsinki", **params: object) -> Any:
+    """A region's audit log as JSON, read with a planner's key (one per app, made here)."""
+    state = client.app.state  # type: ignore[attr-defined]
+    token = getattr(state, "test_planner_token", None)
+    if token is None:
+        token, record = new_key("audit-reader", "planner")
+        state.store.add_api_key(record)
+        state.test_planner_token = token
+    response = client.get(
+        f"/v1/regions/{region}/audit", params=params, headers={"X-API-Key": token}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def assert_problem(response: object, status: int, *words: str) -> dict[str, object]:

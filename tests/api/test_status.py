@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from livingcircle.geo.kiosks import Kiosk
 from livingcircle.geo.status import FacilityStatus
-from tests.api.conftest import LAT, LON, assert_problem
+from tests.api.conftest import LAT, LON, assert_problem, read_audit
 
 URL = "/v1/regions/helsinki/facilities"
 STATUS = "/v1/regions/helsinki/status"
@@ -103,7 +103,7 @@ def test_owner_sets_status_shown_in_answers_and_audited(
         if f["properties"].get("id") == parks[0]
     ]
     assert shown and shown[0]["status"]["spaces_free"] == 42
-    entry = client.get("/v1/regions/helsinki/audit").json()[0]
+    entry = read_audit(client)[0]
     assert (entry["action"], entry["facility_id"], entry["actor"]) == ("status", parks[0], OWNER)
     assert entry["after"]["spaces_free"] == 42
 
@@ -112,10 +112,10 @@ def test_owner_sets_status_shown_in_answers_and_audited(
 def test_status_without_a_key_is_401(
     client: TestClient, parks: list[str], headers: dict[str, str]
 ) -> None:
-    before = client.get("/v1/regions/helsinki/audit").json()
+    before = read_audit(client)
     response = client.put(f"{URL}/{parks[0]}/status", json={"spaces_free": 1}, headers=headers)
     assert_problem(response, 401, "X-API-Key")
-    assert client.get("/v1/regions/helsinki/audit").json() == before
+    assert read_audit(client) == before
 
 
 def test_status_with_a_wrong_key_is_403(client: TestClient, parks: list[str]) -> None:

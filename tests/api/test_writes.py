@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from livingcircle.api.app import create_app
 from livingcircle.api.settings import Settings
-from tests.api.conftest import LAT, LON, assert_problem
+from tests.api.conftest import LAT, LON, assert_problem, read_audit
 
 URL = "/v1/regions/helsinki/facilities"
 
@@ -43,7 +43,7 @@ def snapshot(client: TestClient) -> tuple[object, object]:
     return (
         client.get(URL, params={"limit": 500, "offset": 0}).json()["features"]
         + client.get(URL, params={"limit": 500, "offset": 500}).json()["features"],
-        client.get("/v1/regions/helsinki/audit").json(),
+        read_audit(client),
     )
 
 
@@ -89,7 +89,7 @@ def test_create_answers_queries_at_once_and_is_audited(client: TestClient, healt
             if f["properties"]["kind"] == "facility"
         ]
     )
-    entry = client.get("/v1/regions/helsinki/audit").json()[0]
+    entry = read_audit(client)[0]
     assert entry["action"] == "create" and entry["actor"] == "health-bureau"
     assert entry["facility_id"] == "health-bureau:c-1" and entry["before"] is None
     assert entry["after"]["name_zh"] == "社区卫生服务站" and entry["at"].endswith("+00:00")
@@ -100,14 +100,14 @@ def test_update_and_delete_by_the_owner(client: TestClient, health_key: str, cre
     response = client.put(f"{URL}/{created}", json=changed, headers={"X-API-Key": health_key})
     assert response.status_code == 200, response.text
     assert response.json()["properties"]["name_zh"] == "海曙社区卫生服务站"
-    entry = client.get("/v1/regions/helsinki/audit").json()[0]
+    entry = read_audit(client)[0]
     assert entry["action"] == "update"
     assert entry["before"]["name_zh"] == "社区卫生服务站"
     assert entry["after"]["name_zh"] == "海曙社区卫生服务站"
     gone = client.delete(f"{URL}/{created}", headers={"X-API-Key": health_key})
     assert gone.status_code == 204
     assert_problem(client.get(f"{URL}/{created}"), 404)
-    entry = client.get("/v1/regions/helsinki/audit").json()[0]
+    entry = read_audit(client)[0]
     assert entry["action"] == "delete" and entry["after"] is None
 
 

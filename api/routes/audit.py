@@ -1,0 +1,31 @@
+"""The store-wide audit log: API keys made and revoked (a planner's or an admin's key).
+
+Each region's own log (facility changes, statuses, loads, imports) is at
+GET /v1/regions/{region}/audit; both are hash-chained (``livingcircle audit verify``).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from livingcircle.api.deps import EditorDep, PlannerDep, SettingsDep
+from livingcircle.api.errors import problems
+from livingcircle.api.geojson import FastJSONResponse, audit_json
+from livingcircle.api.models import AuditOut
+from livingcircle.api.routes.facilities import Limit, Offset, check_page
+from livingcircle.geo.audit import STORE_LOG
+
+router = APIRouter(prefix="/v1", tags=["facilities"], responses=problems(401, 403, 429, 503))
+
+
+@router.get("/audit", response_model=list[AuditOut], response_class=FastJSONResponse)
+def store_audit(
+    editor: EditorDep,
+    settings: SettingsDep,
+    planner: PlannerDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> FastJSONResponse:
+    """The store's audit log, newest first (a planner's or an admin's key): keys made, revoked."""
+    check_page(limit, settings.api.max_page_size)
+    return FastJSONResponse([audit_json(e) for e in editor.audit(STORE_LOG, limit, offset)])
