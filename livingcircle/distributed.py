@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import shapely
 from distributed import Client, as_completed
 
 from livingcircle.geo import config
@@ -404,9 +405,9 @@ def points_table(result: Analysis, horizon: float) -> gpd.GeoDataFrame:
     Columns: ``region``, ``id``, ``population``, ``community``, ``score``,
     ``tier_<m>_met`` per tier, and per category ``<c>_min`` (minutes to the nearest; NaN when
     beyond the horizon), ``<c>_beyond``, ``<c>_ok`` (within its radius), ``<c>_n<m>``
-    (facilities within each of the minutes) and ``<c>_knn_m`` (the k nearest distances,
-    metres, ``inf`` where fewer lie within the horizon). The same function makes the
-    single-machine table, so the two compare column by column.
+    (facilities within each of the minutes) and ``<c>_knn1_m`` to ``<c>_knn<k>_m`` (the k
+    nearest distances, metres, float32, ``inf`` where fewer lie within the horizon). The
+    same function makes the single-machine table, so the two compare column by column.
     """
     demand = result.demand
     frame = demand.frame[["id", "geometry"]].copy()
@@ -426,7 +427,8 @@ def points_table(result: Analysis, horizon: float) -> gpd.GeoDataFrame:
         columns[f"{c}_ok"] = near <= acc.radius_m
         for j, m in enumerate(result.minutes):
             columns[f"{c}_n{m}"] = acc.within[:, j]
-        columns[f"{c}_knn_m"] = list(acc.k_nearest_m)
+        for j in range(result.k):  # one float32 column per rank: columnar, fast to read
+            columns[f"{c}_knn{j + 1}_m"] = acc.k_nearest_m[:, j]
     extra = pd.DataFrame(columns, index=frame.index)
     frame = pd.concat([frame, extra], axis=1)
     return gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
@@ -713,3 +715,84 @@ def _split_homes(engines: Sequence[Region], homes: gpd.GeoDataFrame) -> list[gpd
                 "give homes that cover it"
             )
     return frames
+
+
+# -- PostGIS ------------------------------------------------------------------------------
+
+#: The province tables in PostGIS: homes (one row each) and the two summaries.
+PG_PROVINCE_TABLES = {
+    "points": "province_points",
+    "coverage": "province_coverage",
+    "tiers": "province_tiers",
+}
+
+
+def load_postgis(engine: Any, out: str) -> list[str]:
+    """Load a run's homes and summaries into PostGIS by COPY, one transaction per region.
+
+    ``engine`` is the PostGIS store's SQLAlchemy engine. Each region's rows of
+    ``province_points``, ``province_coverage`` and ``province_tiers`` are replaced in one
+    transaction (a failed load leaves that region's earlier rows); the city rows come last,
+    in a transaction of their own. Tables are created on first use from the partitions'
+    columns; the geometry is a ``geometry(Point, 4326)`` column QGIS opens.
+    """
+    fs, parts = _partitions(out)
+    if not parts:
+        raise InvalidParameter(f"no partition under {out}/points: run the analysis first")
+    _, root = fsspec.core.url_to_fs(out)
+    summaries = {n: _read_frame(fs, f"{root}/{n}.parquet") for n in ("coverage", "tiers")}
+    by_region: dict[str, list[str]] = {}
+    for part in parts:
+        by_region.setdefault(part.rsplit("/", 1)[-1].split(".")[1], []).append(part)
+    _create_tables(engine, fs, parts[0], summaries)
+    for region in [*sorted(by_region), CITY]:
+        with engine.begin() as conn:
+            raw = conn.connection.driver_connection
+            for name, table in PG_PROVINCE_TABLES.items():
+                conn.exec_driver_sql(f'DELETE FROM "{table}" WHERE region = %s', (region,))
+                frames = (
+                    (_read_frame(fs, p) for p in by_region.get(region, []))
+                    if name == "points"
+                    else [summaries[name].query("region == @region")]
+                )
+                for frame in frames:
+                    _copy(raw, table, frame)
+    return list(PG_PROVINCE_TABLES.values())
+
+
+def _read_frame(fs: Any, path: str) -> pd.DataFrame:
+    with fs.open(path, "rb") as f:
+        return pq.read_table(f).to_pandas()
+
+
+def _create_tables(
+    engine: Any, fs: Any, first_part: str, summaries: dict[str, pd.DataFrame]
+) -> None:
+    from sqlalchemy import inspect  # noqa: PLC0415  (only with a database)
+
+    with fs.open(first_part, "rb") as f:
+        points = gpd.read_parquet(f)
+    with engine.begin() as conn:
+        existing = set(inspect(conn).get_table_names())
+        for name, table in PG_PROVINCE_TABLES.items():
+            if table in existing:
+                continue
+            if name == "points":
+                points.head(0).to_postgis(table, conn, index=False)
+            else:
+                summaries[name].head(0).to_sql(table, conn, index=False)
+
+
+def _copy(raw: Any, table: str, frame: pd.DataFrame) -> None:
+    """COPY a frame (geometry as EWKB hex) into ``table``, in the caller's transaction."""
+    if not len(frame):
+        return
+    rows = pd.DataFrame(frame)
+    if "geometry" in rows:  # WKB as Parquet keeps it; PostGIS reads EWKB hex
+        geoms = shapely.set_srid(shapely.from_wkb(rows["geometry"].to_numpy()), 4326)
+        rows["geometry"] = shapely.to_wkb(geoms, hex=True, include_srid=True)
+    buf = io.StringIO()
+    rows.to_csv(buf, index=False, header=False, na_rep="")
+    columns = ", ".join(f'"{c}"' for c in rows.columns)
+    with raw.cursor() as cur, cur.copy(f'COPY "{table}" ({columns}) FROM STDIN (FORMAT csv)') as cp:
+        cp.write(buf.getvalue())

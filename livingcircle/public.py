@@ -42,11 +42,14 @@ from livingcircle.settings import EngineSettings, StoreSettings, open_store
 if TYPE_CHECKING:
     import folium
 
+    from livingcircle.distributed import ProvinceResult
+
 __all__ = [
     "Analysis",
     "Answer",
     "PlaceNotFound",
     "Region",
+    "analyse_province",
     "categories",
     "fetch",
     "load",
@@ -939,6 +942,94 @@ def categories(standards: str | Path | None = None) -> pd.DataFrame:
 
 
 # -- private helpers --------------------------------------------------------------------
+
+
+def analyse_province(
+    regions: Sequence[str | Region] | None,
+    out: str | Path,
+    homes: str | Path | gpd.GeoDataFrame | None = None,
+    categories: Iterable[str] | None = None,
+    k: int = 5,
+    profile: str = "standard",
+    speed_m_s: float | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    data_dir: str | Path | None = None,
+    database: str | None = None,
+) -> ProvinceResult:
+    """The gap analysis of a province (many regions, or one large one) on a Dask cluster.
+
+    Each region is cut into tiles with halos, one Dask task per tile; the answers within the
+    horizon equal :meth:`Region.analyse`'s, farther ones say "beyond". See
+    :mod:`livingcircle.distributed`.
+
+    Parameters
+    ----------
+    regions
+        Region names or opened regions; every loaded region when None.
+    out
+        A folder or fsspec URL (``s3://bucket/run`` with s3fs) every worker can read.
+    homes
+        Province-wide homes (a frame or a file) split by region; every street node when None.
+    categories, k, profile, speed_m_s
+        As :meth:`Region.analyse`.
+    workers, scheduler
+        A local cluster of ``workers`` processes, or an existing scheduler
+        (``tcp://HOST:8786``; default ``LC_DASK_SCHEDULER``).
+    resume
+        Keep the tiles an earlier run into ``out`` finished.
+    progress
+        Show a progress bar per tile and the dashboard link.
+    data_dir, database
+        The store, as :func:`regions`.
+
+    Returns
+    -------
+    livingcircle.distributed.ProvinceResult
+        Tiles computed, resumed and failed, the halo overhead, and the summaries per
+        community, district and city; the homes are in ``result.points_url``.
+
+    Examples
+    --------
+    >>> run = lc.analyse_province(["helsinki"], "province-run", categories=["pharmacy"],
+    ...                           workers=1, progress=False)
+    >>> run.failed, sorted(run.plans)
+    ([], ['helsinki'])
+    """
+    from livingcircle import distributed  # noqa: PLC0415
+    from livingcircle.cluster import connect  # noqa: PLC0415  (Dask only when asked)
+    from livingcircle.data.user_files import read_homes  # noqa: PLC0415
+
+    store = _store(data_dir, database)
+    opened = [
+        r if isinstance(r, Region) else open(r, data_dir, database)
+        for r in (regions if regions is not None else [i.name for i in store.regions()])
+    ]
+    if not opened:
+        raise InvalidParameter("no region is loaded; load one with lc.load(path, region=...)")
+    standard = opened[0].standard
+    frame = read_homes(Path(homes)) if isinstance(homes, str | Path) else _frame("homes", homes)
+    placed = distributed.place_province_homes([r.engine for r in opened], frame)
+    job = distributed.ProvinceJob(
+        str(out),
+        _names("categories", categories) or None,
+        _int("k", k, 1, config.MAX_K),
+        speed_m_s=standard.speed(_profile(profile), speed_m_s),
+        resume=resume,
+    )
+    with connect(workers, scheduler, progress=progress) as client:
+        bar = tqdm(total=0, desc="tiles", disable=not progress)
+
+        def tell(done: int, total: int, message: str) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        try:
+            return distributed.analyse_province(client, placed, job, tell)
+        finally:
+            bar.close()
 
 
 def _store(data_dir: str | Path | None, database: str | None) -> Store:
