@@ -29,6 +29,8 @@ import fsspec
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import shapely
 import shapely.geometry
 from distributed import Client, as_completed
@@ -372,6 +374,32 @@ def write_partition(
     return len(frame), int(frame.loc[frame["error"].notna(), "origin_id"].nunique())
 
 
+def write_metadata(url: str) -> str:
+    """Write ``_metadata`` over the ``part.*.parquet`` files under ``url``; returns its path.
+
+    One file of every partition's row groups, for DuckDB, QGIS and
+    ``dask_geopandas.read_parquet``.
+    """
+    fs, root = fsspec.core.url_to_fs(url)
+    root = root.rstrip("/")
+    merged: pq.FileMetaData | None = None
+    for part in sorted(fs.glob(f"{root}/part.*.parquet")):
+        with fs.open(part, "rb") as f:
+            meta = pq.ParquetFile(f).metadata
+        meta.set_file_path(part.rsplit("/", 1)[-1])
+        if merged is None:
+            merged = meta
+        else:
+            merged.append_row_groups(meta)
+    target = f"{root}/_metadata"
+    if merged is not None:
+        buf = pa.BufferOutputStream()
+        merged.write_metadata_file(buf)
+        with fs.open(target, "wb") as f:
+            f.write(buf.getvalue().to_pybytes())
+    return target
+
+
 # -- the job, from the client -------------------------------------------------------------
 
 
@@ -422,6 +450,8 @@ def write_catchments(
     parts = partitions(origins, _worker_count(client))
     args = [(source, minutes, speed_m_s, out, i) for i in range(len(parts))]
     counts = _run(client, write_partition, parts, args, progress)
+    if parts:  # on a worker: it sees the output as the others did
+        client.submit(write_metadata, out, pure=False).result()
     return sum(c[0] for c in counts), sum(c[1] for c in counts)
 
 

@@ -14,6 +14,7 @@ import dask_geopandas
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import shapely
 from distributed import Client
@@ -224,6 +225,8 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
+# dask's parquet reader calls reset_index(inplace=True), which pandas 3.1 deprecates
+@pytest.mark.filterwarnings("ignore:The inplace keyword in GeoDataFrame.reset_index")
 def test_cli_writes_partitioned_geoparquet(
     data_dir: Path, region: lc.Region, points: gpd.GeoDataFrame, tmp_path: Path
 ) -> None:
@@ -241,6 +244,8 @@ def test_cli_writes_partitioned_geoparquet(
     assert "2 origins have an error" in done.stdout
     parts = sorted(p.name for p in out.glob("part.*.parquet"))
     assert len(parts) == 2  # at least one partition per worker
+    assert (out / "_metadata").exists()
+    assert pq.read_metadata(out / "_metadata").num_rows == 22
     back = dask_geopandas.read_parquet(out).compute().reset_index(drop=True)
     assert back.crs == "EPSG:4326" and len(back) == 22
     first = back.loc[back["origin_id"] == "stops.csv:1"]
