@@ -103,5 +103,11 @@ def gaps_distributed(
         atlas, regions, job, homes, population, communities, workers, scheduler, progress, err
     )
     print_result(result, err)
+    engine = getattr(atlas.store, "engine", None)
+    if engine is not None:  # the PostGIS store: the same tables, loaded by COPY
+        from livingcircle.distributed import load_postgis  # noqa: PLC0415
+
+        tables = load_postgis(engine, result.out)
+        err.print(f"PostGIS tables {', '.join(tables)}", highlight=False)
     if result.failed:
         raise SystemExit(1)
