@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -108,3 +110,18 @@ def test_bad_box_index_and_file_are_refused(tmp_path: Path, standard: Standard) 
     cut.write_text(osm_xml()[:500], encoding="utf-8")
     with pytest.raises(OSMFileError, match="complete"):
         read_walking_network(cut, standard)
+
+
+@pytest.mark.slow
+def test_ingest_bench_runs() -> None:
+    bench = Path(__file__).resolve().parents[2] / "bench" / "bench_ingest.py"
+    done = subprocess.run(
+        [sys.executable, str(bench), "--datasets", "sample", "--readers", "stream", "full"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line.split() for line in done.stdout.splitlines() if line.startswith("sample")]
+    assert [r[2] for r in rows] == ["stream", "full"] and {r[3] for r in rows} == {"3,225"}
