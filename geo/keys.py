@@ -211,8 +211,8 @@ def require_any_role(key: ApiKey, roles: Iterable[str], doing: str) -> ApiKey:
         names = " or ".join(allowed)
         article = "an" if names[0] in "aeiou" else "a"
         raise WrongRole(
-            f"{doing} needs {article} {names} key; the key of {key.owner!r} is a {key.role} key (ask "
-            f"the administrator for one: 'livingcircle keys add --owner NAME --role "
+            f"{doing} needs {article} {names} key; the key of {key.owner!r} is a {key.role} "
+            "key (ask the administrator for one: 'livingcircle keys add --owner NAME --role "
             f"{allowed[0]}')"
         )
     return key
