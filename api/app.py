@@ -15,7 +15,6 @@ import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -81,9 +80,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.live = TolerantLiveStatuses(app.state.health, store, app.state.standard.status)
     watcher = None
     if settings.api.refresh_seconds > 0:
-        seen = {i.name: i.loaded_at for i in infos}
         watcher = asyncio.create_task(
-            watch_regions(atlas, seen, settings.api.refresh_seconds, app.state.health)
+            watch_regions(atlas, settings.api.refresh_seconds, app.state.health)
         )
     # Everything built so far (the app, the libraries, the engines) lives as long as the
     # process: keep it out of the garbage collector's full passes, which would otherwise walk
@@ -92,20 +90,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield  # stores hold no per-app resources (PostGIS engines are shared per process)
     if watcher is not None:
         watcher.cancel()
+    atlas.close()
 
 
-async def watch_regions(
-    atlas: Atlas, seen: dict[str, datetime], every_s: float, health: StoreHealth | None = None
-) -> None:
-    """Rebuild the engines of regions reloaded or edited since they were built.
+async def watch_regions(atlas: Atlas, every_s: float, health: StoreHealth | None = None) -> None:
+    """Refresh the engines of regions loaded, reloaded, edited or removed since they were built.
 
     Each worker process holds its own engines: a change made through another worker, or a
-    'livingcircle load', shows in the store's load times, checked every ``every_s`` seconds.
+    'livingcircle load', shows in the store's load times, checked every ``every_s`` seconds;
+    :meth:`Atlas.refresh_changed` rebuilds those regions off the event loop.
     """
     while True:
         await asyncio.sleep(every_s)
         try:
-            now = {i.name: i.loaded_at for i in await run_in_threadpool(atlas.infos)}
+            infos = await run_in_threadpool(atlas.infos)
         except LivingCircleError as exc:  # the store is down for now: /ready says so
             log.warning("cannot check the regions: %s", exc)
             if health is not None:
@@ -113,13 +111,8 @@ async def watch_regions(
             continue
         if health is not None:
             health.ok()
-        for name in seen.keys() | now.keys():
-            if seen.get(name) != now.get(name):
-                log.info("region %s changed in the store; rebuilding its engine", name)
-                atlas.forget(name)
-                if name in now:
-                    await run_in_threadpool(atlas.region, name)
-        seen = now
+        for name in atlas.refresh_changed(infos):
+            log.info("region %s changed in the store; rebuilding its engine", name)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

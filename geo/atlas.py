@@ -1,22 +1,37 @@
 """All loaded regions behind one object: find the region for a point, answer there.
 
 The CLI and the API hold one :class:`Atlas`. Each region's engine is built on first use and
-kept, so a long-running process builds every region's graph once.
+kept, so a long-running process builds every region's graph once; after a change in the store
+it is rebuilt on a thread while the old one answers (:meth:`Atlas.refresh`).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 from threading import Lock
 
 from livingcircle.geo import config
 from livingcircle.geo.engine import Region
-from livingcircle.geo.errors import AmbiguousRegion, PointOutsideRegion, RegionNotFound, StoreError
+from livingcircle.geo.errors import (
+    AmbiguousRegion,
+    LivingCircleError,
+    PointOutsideRegion,
+    RegionNotFound,
+    StoreError,
+)
 from livingcircle.geo.network import StreetNetwork
 from livingcircle.geo.results import CatchmentResult, NearestResult
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import Bounds, RegionInfo, Store
+
+log = logging.getLogger(__name__)
+
+#: Threads that rebuild engines after a change (builds of one region never overlap).
+REBUILD_THREADS = 2
 
 #: Mean Earth radius (m), for the rough distance to a region named in messages.
 EARTH_RADIUS_M = 6_371_008.8
@@ -24,6 +39,12 @@ EARTH_RADIUS_M = 6_371_008.8
 
 class Atlas:
     """Regions of a store, ready to answer.
+
+    Each region's engine is built on first use and kept. A change in the store reaches the
+    engines one way, :meth:`refresh`: the region is rebuilt on a thread of the atlas's own
+    while the old engine goes on answering, and the new one takes its place when it is ready.
+    Builds hold a lock of their region only, so one region's build never holds up another's
+    queries.
 
     Parameters
     ----------
@@ -50,35 +71,115 @@ class Atlas:
         self.max_snap_m = max_snap_m
         self.prepare_nearest = prepare_nearest
         self._engines: dict[str, Region] = {}
+        self._versions: dict[str, datetime] = {}  # the load time each engine was built from
         self._known: list[RegionInfo] | None = None
-        self._lock = Lock()
+        self._listed: set[str] | None = None  # the regions the last look at the store found
+        self._guard = Lock()  # held only to read or change the dictionaries, never to build
+        self._locks: dict[str, Lock] = {}  # one per region, held while it builds
+        self._queued: dict[str, Future[None]] = {}  # rebuilds not yet started
+        self._pool = ThreadPoolExecutor(REBUILD_THREADS, thread_name_prefix="lc-rebuild")
 
     def infos(self) -> list[RegionInfo]:
         """Every loaded region's record (read from the store, and remembered)."""
         infos = self.store.regions()
         self._known = infos
+        if self._listed is None:
+            self._listed = {i.name for i in infos}
         return infos
 
     def region(self, name: str) -> Region:
-        """The engine of region ``name``, built on first use."""
-        with self._lock:
-            if name not in self._engines:
-                data = self.store.load_region(name)
-                network = StreetNetwork.from_frames(data.nodes, data.edges)
-                engine = Region(name, network, data.facilities, self.standard, self.max_snap_m)
-                self._engines[name] = engine.prepare_nearest() if self.prepare_nearest else engine
-            return self._engines[name]
+        """The engine of region ``name``, built on first use (in the caller's thread)."""
+        engine = self._engines.get(name)
+        if engine is not None:
+            return engine
+        with self._lock_of(name):
+            engine = self._engines.get(name)
+            if engine is None:
+                engine = self._install(name, self._build(name))
+            return engine
 
     def in_memory(self) -> list[str]:
         """The regions whose engines are built (they answer while the store is down)."""
-        with self._lock:
+        with self._guard:
             return sorted(self._engines)
 
-    def forget(self, name: str) -> None:
-        """Drop a cached engine (after the region was reloaded or removed)."""
-        with self._lock:
-            self._engines.pop(name, None)
+    def refresh(self, name: str) -> Future[None]:
+        """Rebuild region ``name`` from the store, off the caller's thread.
+
+        The one way a change reaches the engines: after a write, a reload or a removal, and
+        when :meth:`refresh_changed` finds a newer load time. The old engine answers until the
+        new one is ready; a removed region's engine is dropped. A change made while a rebuild
+        runs gets a rebuild of its own after it.
+
+        Returns
+        -------
+        Future
+            Done when the engine reflects the store as it was when this was called (or the
+            rebuild failed: the old engine stays, the failure is logged, and the next
+            :meth:`refresh_changed` tries again). Wait on it to read one's own write.
+        """
+        with self._guard:
             self._known = None
+            queued = self._queued.get(name)
+            if queued is not None:  # a rebuild not yet started reads the newest data anyway
+                return queued
+            future = self._pool.submit(self._rebuild, name)
+            self._queued[name] = future
+            return future
+
+    def refresh_changed(self, infos: Sequence[RegionInfo]) -> list[str]:
+        """Refresh every built region whose load time in ``infos`` is not its engine's.
+
+        Engines of regions no longer in ``infos`` are dropped, and regions new since the
+        previous look at the store are built, all in the background. Returns the names
+        refreshed.
+        """
+        now = {i.name: i.loaded_at for i in infos}
+        with self._guard:
+            built = dict(self._versions)
+            new = set(now) - (self._listed or set(now)) - set(built)
+            self._listed = set(now)
+        changed = {n for n in built.keys() | now.keys() if n in built and built[n] != now.get(n)}
+        names = sorted(changed | new)
+        for name in names:
+            self.refresh(name)
+        return names
+
+    def close(self) -> None:
+        """Stop the rebuild threads (rebuilds not yet started are dropped)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _lock_of(self, name: str) -> Lock:
+        with self._guard:
+            return self._locks.setdefault(name, Lock())
+
+    def _build(self, name: str) -> tuple[Region, datetime]:
+        data = self.store.load_region(name)
+        network = StreetNetwork.from_frames(data.nodes, data.edges)
+        engine = Region(name, network, data.facilities, self.standard, self.max_snap_m)
+        return (engine.prepare_nearest() if self.prepare_nearest else engine), data.info.loaded_at
+
+    def _install(self, name: str, built: tuple[Region, datetime]) -> Region:
+        engine, version = built
+        with self._guard:
+            self._engines[name], self._versions[name] = engine, version
+        return engine
+
+    def _rebuild(self, name: str) -> None:
+        with self._lock_of(name):  # one build of a region at a time
+            with self._guard:  # from here on a further change needs a rebuild of its own
+                self._queued.pop(name, None)
+            try:
+                built = self._build(name)
+            except RegionNotFound:
+                with self._guard:
+                    self._engines.pop(name, None)
+                    self._versions.pop(name, None)
+                return
+            except LivingCircleError as exc:  # the store is down: the old engine answers
+                log.warning("cannot rebuild region %s: %s", name, exc)
+                return
+            self._install(name, built)
 
     def locate(self, lon: float, lat: float, region: str | None = None) -> Region:
         """The region that answers for a point: ``region`` if named, else the one containing it.
@@ -127,11 +228,31 @@ class Atlas:
         lat: float,
         categories: Iterable[str] | None = None,
         region: str | None = None,
-        **options: object,
+        *,
+        k: int = 1,
+        profile: str = "standard",
+        speed_m_s: float | None = None,
+        max_minutes: float | None = None,
+        routes: bool = True,
+        open_at: datetime | None = None,
+        open_now: bool = False,
+        include_unknown: bool = False,
     ) -> NearestResult:
-        """:meth:`Region.nearest` in the region containing the point."""
+        """:meth:`Region.nearest` in the region containing the point (or ``region``)."""
         self.standard.resolve_categories(categories)
-        return self.locate(lon, lat, region).nearest(lon, lat, categories, **options)  # type: ignore[arg-type]
+        return self.locate(lon, lat, region).nearest(
+            lon,
+            lat,
+            categories,
+            k=k,
+            profile=profile,
+            speed_m_s=speed_m_s,
+            max_minutes=max_minutes,
+            routes=routes,
+            open_at=open_at,
+            open_now=open_now,
+            include_unknown=include_unknown,
+        )
 
     def catchment(
         self,
@@ -139,10 +260,15 @@ class Atlas:
         lat: float,
         minutes: Sequence[float] = config.DEFAULT_MINUTES,
         region: str | None = None,
-        **options: object,
+        *,
+        profile: str = "standard",
+        speed_m_s: float | None = None,
+        open_at: datetime | None = None,
     ) -> CatchmentResult:
-        """:meth:`Region.catchment` in the region containing the point."""
-        return self.locate(lon, lat, region).catchment(lon, lat, minutes, **options)  # type: ignore[arg-type]
+        """:meth:`Region.catchment` in the region containing the point (or ``region``)."""
+        return self.locate(lon, lat, region).catchment(
+            lon, lat, minutes, profile=profile, speed_m_s=speed_m_s, open_at=open_at
+        )
 
 
 def outside_message(lon: float, lat: float, infos: Sequence[RegionInfo]) -> str:

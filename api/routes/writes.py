@@ -46,7 +46,7 @@ def create_facility(
     """Add a facility owned by the key's department."""
     record = _record(region, f"{caller.owner}:{body.properties.source_id}", body, caller, atlas)
     entry = editor.save_facility(region, record, caller.owner, create=True)
-    atlas.forget(region)
+    atlas.refresh(region).result()  # rebuilt off the loop; queries meanwhile use the old
     return _feature(catalog, region, entry.facility_id, standard, 201)
 
 
@@ -65,7 +65,7 @@ def update_facility(
     source, source_id = _check_owner(catalog, region, facility_id, caller)
     record = _record(region, facility_id, body, caller, atlas, source, source_id)
     editor.save_facility(region, record, caller.owner, create=False)
-    atlas.forget(region)
+    atlas.refresh(region).result()  # rebuilt off the loop; queries meanwhile use the old
     return _feature(catalog, region, facility_id, standard, 200)
 
 
@@ -81,7 +81,7 @@ def delete_facility(
     """Remove a facility the key's department owns (an admin: any facility)."""
     _check_owner(catalog, region, facility_id, caller)
     editor.delete_facility(region, facility_id, caller.owner)
-    atlas.forget(region)
+    atlas.refresh(region).result()  # rebuilt off the loop; queries meanwhile use the old
     return Response(status_code=204)
 
 

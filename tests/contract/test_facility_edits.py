@@ -273,10 +273,10 @@ def test_the_engine_sees_a_change_on_the_next_query(loaded: Any, standard: Stand
 
     first = nearest_clinic()
     loaded.save_facility(REGION, clinic(), "health-bureau", create=True)
-    atlas.forget(REGION)
+    atlas.refresh(REGION).result()
     assert nearest_clinic() == "health-bureau:c-1" != first
     loaded.delete_facility(REGION, "health-bureau:c-1", "health-bureau")
-    atlas.forget(REGION)
+    atlas.refresh(REGION).result()
     assert nearest_clinic() == first
 
 

@@ -45,7 +45,7 @@ def test_overlapping_regions_are_never_chosen_silently(
         atlas.nearest(LON, LAT, ["pharmacy"])
     assert atlas.nearest(LON, LAT, ["pharmacy"], region="copy").region == "copy"
     store.delete_region("copy")
-    atlas.forget("copy")
+    atlas.refresh("copy").result()
     assert atlas.catchment(LON, LAT, [5]).region == "helsinki"
 
 
