@@ -142,11 +142,11 @@ def client() -> Iterator[Client]:
 
 
 def test_tiles_in_process_equal_one_machine(standard: Standard, tmp_path: Path) -> None:
-    region, demand = _grid(8_000, standard)
-    job = ProvinceJob(str(tmp_path), max_points=2_000)
+    region, demand = _grid(3_000, standard)
+    job = ProvinceJob(str(tmp_path), max_points=800)
     cats = standard.resolve_categories(None)
     horizon = run_horizon(standard, job, cats)
-    plan = plan_tiles(region.net, demand.snap, region.facilities.snap, horizon, 2_000)
+    plan = plan_tiles(region.net, demand.snap, region.facilities.snap, horizon, 800)
     assert len(plan.tiles) >= 8
     parts = []
     for tile in plan.tiles:
