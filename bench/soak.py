@@ -250,13 +250,19 @@ async def importer(env: dict[str, str], folder: Path, until: float, tally: Tally
         i += 1
 
 
-async def restarter(master: psutil.Process, at: float, tally: Tally) -> None:
-    """SIGHUP the master at ``at``; the restart ends when every old worker is gone."""
+async def restarter(master: psutil.Process, at: float, until: float, tally: Tally) -> None:
+    """SIGHUP the master at ``at``; the restart ends when every old worker is gone.
+
+    A new worker that cannot start leaves the old ones serving: the restart then stays
+    unfinished (the server's log says why), and the soak ends on time anyway.
+    """
     await asyncio.sleep(max(0.0, at - time.monotonic()))
     old = {p.pid for p in master.children() if "spawn_main" in " ".join(p.cmdline())}
     tally.restart = (time.monotonic(), 0.0)
     master.send_signal(signal.SIGHUP)
     while any(psutil.pid_exists(pid) for pid in old):
+        if time.monotonic() > until:
+            return
         await asyncio.sleep(0.1)
     tally.restart = (tally.restart[0], time.monotonic())
 
@@ -330,7 +336,7 @@ async def run_clients(
     tasks = [client(n, base, key, points, until, tally) for n in range(args.clients)]
     tasks += [
         importer(env, folder, until, tally),
-        restarter(master, started + args.seconds / 2, tally),
+        restarter(master, started + args.seconds / 2, until, tally),
     ]
     await asyncio.gather(*tasks)
     wall = time.monotonic() - started
