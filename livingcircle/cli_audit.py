@@ -65,8 +65,8 @@ def verify(
         list[str] | None,
         typer.Option(
             "--head",
-            help="A head hash printed by an earlier verify (repeatable): fails unless it is "
-            "still in the chain, so a cut at the end shows too.",
+            help="A head printed by an earlier verify (16 or more hex digits, repeatable): "
+            "fails unless it is still in the chain, so a cut at the end shows too.",
         ),
     ] = None,
     data_dir: DataDir = None,
@@ -76,7 +76,7 @@ def verify(
     store = _trail(data_dir, database)
     logs = [region] if region is not None else store.audit_logs()
     reports = [store.check_audit(log) for log in logs]
-    lost = [h for h in head or [] if not any(h in r.hashes for r in reports)]
+    lost = [h for h in head or [] if not _kept(h, reports)]
     for report in reports:
         for warning in report.warnings:
             err.print(f"warning: {report.name}: {warning}")
@@ -86,12 +86,19 @@ def verify(
         out.print(f"head {h[:16]}… is not in any log: entries after it were cut, or it is wrong")
     broken = [r for r in reports if not r.intact]
     if broken or lost:
+        count = sum(len(r.problems) for r in reports) + len(lost)
         out.print(
-            f"audit log BROKEN: {sum(len(r.problems) for r in reports) + len(lost)} problems "
-            f"in {len(broken)} of {len(reports)} logs"
+            f"audit log BROKEN: {count} problem{'' if count == 1 else 's'} in {len(broken)} of "
+            f"{len(reports)} logs"
         )
         raise typer.Exit(1)
     out.print(_summary(reports))
+
+
+def _kept(head: str, reports: list[ChainReport]) -> bool:
+    """Whether an entry of the logs has the hash ``head`` begins (16 hex digits at least)."""
+    head = head.strip().lower()
+    return len(head) >= 16 and any(h.startswith(head) for r in reports for h in r.hashes)
 
 
 def _summary(reports: list[ChainReport]) -> str:

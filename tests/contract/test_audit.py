@@ -391,6 +391,10 @@ def test_audit_verify_and_list_on_the_command_line(
     ok = cli(where, "verify")
     assert ok.exit_code == 0, ok.output
     assert "intact" in ok.output and "4 entries" in ok.output
+    head = ok.output.split("helsinki ")[-1].split()[0]
+    assert cli(where, "verify", "--head", head).exit_code == 0
+    cut = cli(where, "verify", "--head", "0123456789abcdef")
+    assert cut.exit_code == 1 and "not in any log" in cut.output
     listed = cli(where, "list", "--region", REGION, "--json")
     assert listed.exit_code == 0, listed.output
     assert [e["action"] for e in json.loads(listed.output)] == [
