@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from livingcircle.api.errors import PROBLEM_JSON, PROBLEM_TYPE, add_exception_handlers
 from livingcircle.api.outage import BodyTimeout, OutageHeaders, StoreHealth, TolerantLiveStatuses
+from livingcircle.api.params import BBOX_PATTERN
 from livingcircle.api.privacy import keep_queries_out_of_logs
 from livingcircle.api.routes import app as app_routes
 from livingcircle.api.routes import audit as audit_routes
@@ -290,6 +291,8 @@ def _document_operation(
         target = target.get("items", target)
         if param["name"] in enums:
             target["enum"] = enums[param["name"]]
+        if param["name"] == "bbox":  # checked by parse_bbox, which says why in words
+            target["pattern"] = BBOX_PATTERN
         if param["name"] == "limit":  # the configured page size, unless the route's is less
             target["maximum"] = min(
                 target.get("maximum", settings.api.max_page_size), settings.api.max_page_size

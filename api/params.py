@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Path, Query
 from pydantic import Field
 
 from livingcircle.geo import config
+from livingcircle.geo.errors import InvalidParameter
 
 REGION_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 #: Longest name search, characters.
@@ -19,6 +21,23 @@ LON_TEXT = r"-?(?:180(?:\.0+)?|(?:1[0-7][0-9]|[0-9]{1,2})(?:\.[0-9]{1,15})?)"
 LAT_TEXT = r"-?(?:90(?:\.0+)?|[0-8]?[0-9](?:\.[0-9]{1,15})?)"
 #: ``west,south,east,north``: the form and ranges the schema can say (order and area it cannot).
 BBOX_PATTERN = rf"^{LON_TEXT},{LAT_TEXT},{LON_TEXT},{LAT_TEXT}$"
+
+
+def check_bbox_text(text: str) -> None:
+    """Refuse a bbox that :data:`BBOX_PATTERN` refuses, saying why in words (422)."""
+    if re.fullmatch(BBOX_PATTERN, text):
+        return
+    parts = text.split(",")
+    if len(parts) == 4 and all(re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", p) for p in parts):
+        raise InvalidParameter(
+            f"bbox {text!r} is out of range; allowed: west and east -180 to 180, south and "
+            "north -90 to 90, in plain decimal degrees (west,south,east,north)"
+        )
+    raise InvalidParameter(
+        f"bbox {text!r} is not four plain decimal numbers; allowed: west,south,east,north in "
+        "degrees, e.g. 24.93,60.16,24.96,60.18 (no spaces, exponents or '_')"
+    )
+
 
 Lat = Annotated[
     float, Query(ge=-90, le=90, description="Latitude, WGS 84 degrees.", examples=[60.1710])

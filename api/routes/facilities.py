@@ -25,7 +25,7 @@ from livingcircle.api.geojson import (
     facility_features,
 )
 from livingcircle.api.models import AuditOut, FacilityCollection, FacilityFeature
-from livingcircle.api.params import BBOX_PATTERN, MAX_QUERY_CHARS, FacilityId, RegionPath
+from livingcircle.api.params import MAX_QUERY_CHARS, FacilityId, RegionPath, check_bbox_text
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.store import Bounds
 
@@ -41,7 +41,6 @@ BBox = Annotated[
     str | None,
     Query(
         max_length=200,
-        pattern=BBOX_PATTERN,
         description="west,south,east,north in plain decimal WGS 84 degrees, west < east and "
         "south < north; its area is capped (LC_MAX_BBOX_KM2, default 25 km²).",
         examples=["24.93,60.16,24.96,60.18"],
@@ -144,6 +143,7 @@ def check_page(limit: int, most: int) -> None:
 
 def parse_bbox(text: str, max_km2: float) -> Bounds:
     """``west,south,east,north`` as bounds, checked for order, range and area."""
+    check_bbox_text(text)  # the schema's pattern (api/app.py), with reasons in words
     try:
         w, s, e, n = (float(v) for v in text.split(","))
     except ValueError:

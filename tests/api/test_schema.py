@@ -2,7 +2,7 @@
 
 A real ``livingcircle serve`` (uvicorn) runs over each store with the Helsinki sample. Every
 operation gets valid and invalid requests from a fixed seed and a bounded number of cases
-(``LC_SCHEMA_EXAMPLES`` per operation, default 12; set it higher for a longer hunt), with a
+(``LC_SCHEMA_EXAMPLES`` per operation, default 8; set it higher for a longer hunt), with a
 department's key (a planner's for analyses, scenarios and the audit log) so that writes reach
 the store.
 The run passes when no answer is a 5xx, every answer's status, content type, headers and
@@ -53,7 +53,7 @@ from tests.api.conftest import LAT, LON
 from tests.api.test_server import free_port, wait_ready
 
 #: Cases per operation and mode; job submissions (each valid one runs a plan) get a third.
-EXAMPLES = int(os.environ.get("LC_SCHEMA_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("LC_SCHEMA_EXAMPLES", "8"))
 WEST, SOUTH, EAST, NORTH = 24.936, 60.165, 24.952, 60.178
 DEPARTMENT = "fuzz-dept"
 CHECKS = [
