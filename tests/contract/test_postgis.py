@@ -420,7 +420,7 @@ def test_tags_come_back_as_canonical_json(pg: PostgisStore, sample_data: RegionD
         '{"a": [1, 2], "b": {"y": 1, "x": null}}',
         '{"b":"2","a":"1"}',
         "{}",
-        '{"名称": "社区", "Z": "\\u0001\\t"}',
+        '{"名称": "社区", "Z": "\\"\\t"}',  # a quote and a tab: escaped, allowed in values
     ]
     facilities["tags"] = given
     pg.save_region(
