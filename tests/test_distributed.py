@@ -246,12 +246,19 @@ def test_a_worker_killed_mid_run_gives_the_same_result(
     client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker
 
 
+#: The generated city of the large equality test: 200,000 nodes took 10 minutes on this
+#: shared 2-core machine (load average 14), so the default is the size that fits about 3;
+#: LC_TEST_CITY_NODES=200000 runs the issue's full size.
+CITY_NODES = int(os.environ.get("LC_TEST_CITY_NODES", "60000"))
+
+
 @pytest.mark.slow
-def test_a_200k_node_city_in_16_tiles_equals_one_machine(
+def test_a_large_city_in_16_tiles_equals_one_machine(
     client: Client, standard: Standard, tmp_path: Path
 ) -> None:
-    region, demand = _grid(200_000, standard, seed=7)
-    job = ProvinceJob(str(tmp_path / "out"), max_points=25_000)
+    region, demand = _grid(CITY_NODES, standard, seed=7)
+    # nodes plus homes (one home per node) halved four times: 16 tiles
+    job = ProvinceJob(str(tmp_path / "out"), max_points=2 * CITY_NODES // 16)
     result = analyse_province(client, [(region, demand)], job)
     assert result.plans[region.name]["tiles"] >= 16 and not result.failed
     single = one_machine(region, demand, job)
