@@ -102,7 +102,8 @@ def batch_catchment(
         )
     out.print(
         f"wrote {rows:,} rows ({len(given.frame):,} origins x {len(rings)} rings) to {target}; "
-        f"{failed:,} origins have an error (column 'error')",
+        + (f"{failed:,} origins have" if failed != 1 else "1 origin has")
+        + " an error (column 'error')",
         highlight=False,
         soft_wrap=True,
     )
