@@ -93,7 +93,13 @@ def make_database(server_url: str) -> tuple[str, Any]:
     name = f"livingcircle_soak_{secrets.token_hex(4)}"
     conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        template = "livingcircle_template"  # with PostGIS ('make postgis'), as the tests use
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [template]).fetchone()
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template if found else "template1")
+            )
+        )
     db_url = url.set(database=name).render_as_string(hide_password=False)
     upgrade(db_url)
 
