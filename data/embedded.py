@@ -34,7 +34,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
@@ -83,10 +82,13 @@ from livingcircle.geo.store import (
     FacilityRecord,
     RegionData,
     RegionInfo,
+    check_facilities,
+    check_record,
     check_region_name,
+    facility_json,
     with_facilities,
 )
-from livingcircle.geo.text import check_facilities, check_record, check_region
+from livingcircle.geo.text import check_edges
 
 #: How long an edit waits for a load or another edit of its region before giving up.
 EDIT_WAIT_S = 10.0
@@ -133,7 +135,8 @@ class FileStore:
             stored = None if live is None else gpd.read_parquet(live / "facilities.parquet")
             if keep is not None:
                 data = with_facilities(data, keep(stored))
-            check_region(data)
+            check_facilities(name, data.facilities)
+            check_edges(data.edges, f"region {name!r}")
             folder = self._regions / name
             version = folder / f"v-{time.time_ns()}-{os.getpid()}"
             try:
@@ -192,7 +195,7 @@ class FileStore:
             frame = change(_read_info(live / "region.json"), facilities)
             if frame is None:
                 return False
-            check_facilities(frame, f"region {region!r}")
+            check_facilities(region, frame)
             entry = import_entry(region, facilities, frame, source, actor)
             self._publish(
                 region,
@@ -302,10 +305,10 @@ class FileStore:
                 )
             if not create and not hit.any():
                 raise FacilityNotFound(region, record.id)
-            check_record(record)  # the one rule of geo.text, as the PostGIS store
+            check_record(record)  # what geo.store accepts, as the PostGIS store
             row = {c: getattr(record, c, "") for c in frame.columns if c != "geometry"}
             added = gpd.GeoDataFrame([row], geometry=[record.geometry], crs=frame.crs)
-            before = _row_json(frame[hit]) if hit.any() else None
+            before = facility_json(frame[hit]) if hit.any() else None
             return pd.concat([frame[~hit], added], ignore_index=True), before
 
         action = "create" if create else "update"
@@ -318,7 +321,7 @@ class FileStore:
             hit = (frame["id"] == facility_id).to_numpy()
             if not hit.any():
                 raise FacilityNotFound(region, facility_id)
-            return frame[~hit], _row_json(frame[hit])
+            return frame[~hit], facility_json(frame[hit])
 
         return self._edit(region, facility_id, "delete", actor, change)
 
@@ -652,7 +655,7 @@ class FileStore:
                 actor,
                 datetime.now(UTC),
                 before,
-                _row_json(kept) if len(kept) else None,
+                facility_json(kept) if len(kept) else None,
             )
             sealed: list[AuditEntry] = []
             # the entry goes first: a change is never live unrecorded
@@ -832,26 +835,6 @@ def _read_info(path: Path) -> RegionInfo:
         int(raw["n_nodes"]),
         int(raw["n_edges"]),
         int(raw["n_facilities"]),
-    )
-
-
-def _row_json(rows: gpd.GeoDataFrame) -> dict[str, object]:
-    """A one-row facility frame as JSON: its columns, tags parsed, geometry as GeoJSON."""
-    row = rows.iloc[0]
-    out: dict[str, object] = {c: _plain(row[c]) for c in rows.columns if c != "geometry"}
-    if isinstance(out.get("tags"), str):
-        out["tags"] = json.loads(str(out["tags"]) or "{}")
-    out["geometry"] = json.loads(shapely.to_geojson(row.geometry))
-    return out
-
-
-def _plain(value: object) -> object:
-    return (
-        None
-        if value is None or (isinstance(value, float) and np.isnan(value))
-        else value
-        if isinstance(value, int | float | bool)
-        else str(value)
     )
 
 

@@ -116,6 +116,7 @@ from livingcircle.geo.kiosks import Kiosk, check_kiosk_fields
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.status import FacilityStatus, check_status
 from livingcircle.geo.store import (
+    FACILITY_COLUMNS,
     ApiKey,
     AuditEntry,
     Bounds,
@@ -124,27 +125,19 @@ from livingcircle.geo.store import (
     FacilityRecord,
     RegionData,
     RegionInfo,
+    check_facilities,
+    check_record,
     check_region_name,
+    facility_json,
     with_facilities,
 )
-from livingcircle.geo.text import check_facilities, check_record, check_region
+from livingcircle.geo.text import check_edges
 
 __all__ = ["LoadStats", "PostgisStore", "dispose_engines", "parse_url", "safe_url", "upgrade"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: advisory-lock class of region loads ("LC"); the object id is ``hashtext(region)``
 LOAD_LOCK = 0x4C43
-FACILITY_COLUMNS = [
-    "id",
-    "source",
-    "source_id",
-    "name",
-    "name_zh",
-    "name_en",
-    "category",
-    "opening_hours",
-    "tags",
-]
 UPGRADE_HINT = "run 'livingcircle db upgrade' (with the same --database or LC_DATABASE_URL)"
 SERVER_HINT = (
     "start PostgreSQL and prepare it with 'make postgis' (scripts/ensure-postgis.sh), "
@@ -473,8 +466,8 @@ class PostgisStore:
                     )
                 if keep is not None:
                     out = with_facilities(data, keep(stored))
-                check_region(out)
-                _check_facilities(name, out.facilities)
+                check_facilities(name, out.facilities)
+                check_edges(out.edges, f"region {name!r}")
                 _upsert_region(conn, out.info)
                 stats = _merge_facilities(conn, name, out.facilities)
                 _replace_network(conn, name, out.nodes, out.edges)
@@ -533,8 +526,7 @@ class PostgisStore:
                 frame = change(_info(row), facilities)
                 if frame is None:
                     return None
-                check_facilities(frame, f"region {region!r}")
-                _check_facilities(region, frame)
+                check_facilities(region, frame)
                 stats = _merge_facilities(conn, region, frame)
                 conn.execute(
                     _text("""
@@ -1016,7 +1008,7 @@ class PostgisStore:
                 rows = conn.execute(
                     _text(f'SELECT {", ".join(_KIOSK_COLUMNS)} FROM kiosks ORDER BY id COLLATE "C"')
                 ).all()
-            return [Kiosk(*r[:7], tuple(r[7]), r[8]) for r in rows]
+            return [Kiosk(**{**r._asdict(), "categories": tuple(r.categories)}) for r in rows]
 
         return self._unit("reading the kiosks", work)
 
@@ -1175,8 +1167,8 @@ class PostgisStore:
                     action,
                     actor,
                     at,
-                    None if before is None else _row_json(before),
-                    None if after is None else _row_json(after),
+                    None if before is None else facility_json(before),
+                    None if after is None else facility_json(after),
                 )
                 entry = _append_audit(conn, entry)
             return entry
@@ -1594,21 +1586,12 @@ _UPDATE_FACILITY_SQL = (
 
 def _record_values(region: str, record: FacilityRecord) -> dict[str, Any]:
     """A department's record as the parameters of ``_INSERT/_UPDATE_FACILITY_SQL``."""
+    check_record(record)
     values: dict[str, Any] = {"r": region}
-    check_record(record)  # the one rule of geo.text: no NUL, surrogate, control, over-long
     for column in FACILITY_COLUMNS:
         values[column] = getattr(record, column)
-    try:
-        json.loads(record.tags or "{}")
-    except ValueError as exc:
-        raise InvalidParameter(f"tags of facility {record.id!r} are not JSON ({exc})") from None
     values["tags"] = record.tags or "{}"
     geometry = record.geometry
-    if geometry is None or geometry.is_empty:
-        raise InvalidParameter(
-            f"facility {record.id!r} has no geometry; every facility needs "
-            "a point or an outline in EPSG:4326"
-        )
     w, s, e, n = geometry.bounds
     values.update(
         geom=shapely.to_wkb(geometry),
@@ -1619,29 +1602,6 @@ def _record_values(region: str, record: FacilityRecord) -> dict[str, Any]:
         max_lat=n,
     )
     return values
-
-
-def _row_json(frame: gpd.GeoDataFrame) -> dict[str, object]:
-    """A one-row facility frame as the audit log keeps it, as the embedded store does.
-
-    Its columns (tags parsed) and its geometry as GeoJSON.
-    """
-    row = frame.iloc[0]
-    out: dict[str, object] = {}
-    for column in frame.columns:
-        if column != "geometry":
-            value = row[column]
-            out[column] = (
-                None
-                if value is None or bool(pd.isna(value))
-                else value
-                if isinstance(value, int | float | bool)
-                else str(value)
-            )
-    if isinstance(out.get("tags"), str):
-        out["tags"] = json.loads(str(out["tags"]) or "{}")
-    out["geometry"] = json.loads(shapely.to_geojson(row.geometry))
-    return out
 
 
 _AUDIT_COLUMNS = "region, facility_id, action, actor, at, before, after, seq, prev_hash, hash"
@@ -1696,33 +1656,6 @@ def _audit_entry(row: Sequence[Any], ordered: bool = True) -> AuditEntry:
         row[8],
         row[9],
     )
-
-
-def _check_facilities(region: str, frame: gpd.GeoDataFrame) -> None:
-    missing = [c for c in FACILITY_COLUMNS if c not in frame.columns]
-    if missing:
-        raise StoreError(
-            f"facilities of region {region!r} lack columns {missing}; "
-            f"expected {FACILITY_COLUMNS} and a geometry"
-        )
-    no_place = frame.geometry.isna().to_numpy() | frame.geometry.is_empty.to_numpy()
-    if no_place.any():
-        ids = ", ".join(map(str, frame.loc[no_place, "id"].head(3)))
-        raise StoreError(
-            f"facilities of region {region!r} have no geometry ({ids}); every "
-            "facility needs a point or an outline in EPSG:4326"
-        )
-    for key in (["source", "source_id"], ["id"]):
-        repeated = frame.loc[frame.duplicated(key, keep=False), key]
-        if len(repeated):
-            examples = ", ".join(
-                "/".join(map(str, r))
-                for r in repeated.drop_duplicates().head(3).itertuples(index=False)
-            )
-            raise StoreError(
-                f"facilities of region {region!r} repeat {'/'.join(key)} ({examples}); every "
-                "facility needs its own, as a reload matches facilities by it"
-            )
 
 
 def _upsert_region(conn: Connection, info: RegionInfo) -> None:

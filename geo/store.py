@@ -6,6 +6,7 @@ no server needed) and the PostGIS store. ``tests/contract`` runs one suite again
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -14,13 +15,28 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 from shapely.geometry.base import BaseGeometry
 
-from livingcircle.geo.errors import InvalidParameter
+from livingcircle.geo import text
+from livingcircle.geo.errors import InvalidParameter, InvalidText, StoreError
 
 if TYPE_CHECKING:  # both import this module
     from livingcircle.geo.kiosks import Kiosk
     from livingcircle.geo.status import FacilityStatus
+
+#: the columns of a region's facilities besides their geometry, in this order
+FACILITY_COLUMNS = [
+    "id",
+    "source",
+    "source_id",
+    "name",
+    "name_zh",
+    "name_en",
+    "category",
+    "opening_hours",
+    "tags",
+]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
@@ -332,3 +348,98 @@ class KioskRegistry(Protocol):
     def remove_kiosk(self, kiosk_id: str) -> None:
         """Forget a kiosk; raises ``UnknownKiosk``."""
         ...
+
+
+# -- what a store accepts and returns ---------------------------------------------------------
+
+
+def check_facilities(region: str, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` if a store may keep it as the facilities of ``region`` (a load, an import).
+
+    Every column of :data:`FACILITY_COLUMNS`, a geometry on every row, one row per
+    ``source``/``source_id`` and per ``id``, tags that are a JSON object, and text that
+    :func:`livingcircle.geo.text.check_facilities` allows. Both stores call it before they
+    write, so they accept and refuse the same frames.
+
+    Raises
+    ------
+    StoreError
+        A column is missing, a facility has no geometry, or a key repeats.
+    InvalidText
+        A text field or the tags are not allowed (naming the facility and the field).
+    """
+    what = f"facilities of region {region!r}"
+    missing = [c for c in FACILITY_COLUMNS if c not in frame.columns]
+    if missing:
+        raise StoreError(
+            f"{what} lack columns {missing}; expected {FACILITY_COLUMNS} and a geometry"
+        )
+    no_place = frame.geometry.isna().to_numpy() | frame.geometry.is_empty.to_numpy()
+    if no_place.any():
+        ids = ", ".join(map(str, frame.loc[no_place, "id"].head(3)))
+        raise StoreError(
+            f"{what} have no geometry ({ids}); every facility needs a point or an outline "
+            "in EPSG:4326"
+        )
+    for key in (["source", "source_id"], ["id"]):
+        _check_unique(what, frame, key)
+    text.check_facilities(frame, f"region {region!r}")
+    for fid, tags in zip(frame["id"].tolist(), frame["tags"].tolist(), strict=True):
+        if isinstance(tags, str):  # a JSON object (the PostGIS column is jsonb)
+            try:
+                text.parse_tags(tags)
+            except InvalidText as exc:
+                raise exc.of(f"{what}: facility {fid!r}") from None
+    return frame
+
+
+def _check_unique(what: str, frame: gpd.GeoDataFrame, key: list[str]) -> None:
+    repeated = frame.loc[frame.duplicated(key, keep=False), key]
+    if len(repeated):
+        examples = ", ".join(
+            "/".join(map(str, r))
+            for r in repeated.drop_duplicates().head(3).itertuples(index=False)
+        )
+        raise StoreError(
+            f"{what} repeat {'/'.join(key)} ({examples}); every facility needs its own, as a "
+            "reload matches facilities by it"
+        )
+
+
+def check_record(record: FacilityRecord) -> FacilityRecord:
+    """``record`` if a store may keep it (a department's create or replace).
+
+    Its text and tags as :func:`livingcircle.geo.text.check_record` allows, and a geometry.
+
+    Raises
+    ------
+    InvalidParameter
+        The record has no geometry, or (``InvalidText``) a field is not allowed.
+    """
+    text.check_record(record)
+    if record.geometry is None or record.geometry.is_empty:
+        raise InvalidParameter(
+            f"facility {record.id!r} has no geometry; every facility needs "
+            "a point or an outline in EPSG:4326"
+        )
+    return record
+
+
+def facility_json(frame: gpd.GeoDataFrame) -> dict[str, object]:
+    """A one-row facility frame as the audit log keeps it.
+
+    Its columns (missing values None, numbers kept, the rest as text, ``tags`` parsed) and
+    its geometry as GeoJSON. Both stores write audit entries with it.
+    """
+    row = frame.iloc[0]
+    out: dict[str, object] = {c: _plain(row[c]) for c in frame.columns if c != "geometry"}
+    if isinstance(out.get("tags"), str):
+        out["tags"] = json.loads(str(out["tags"]) or "{}")
+    out["geometry"] = json.loads(shapely.to_geojson(row.geometry))
+    return out
+
+
+def _plain(value: object) -> object:
+    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
+        return None
+    return value if isinstance(value, int | float | bool) else str(value)

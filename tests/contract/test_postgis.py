@@ -82,28 +82,6 @@ def test_row_keys_stay_stable_across_reloads(pg: PostgisStore, sample_data: Regi
     assert {k: after[k] for k in keys} == keys
 
 
-@pytest.mark.parametrize(
-    "spoil", ["no geometry", "bad tags", "repeated source id", "missing column"]
-)
-def test_bad_input_fails_cleanly(pg: PostgisStore, sample_data: RegionData, spoil: str) -> None:
-    pg.save_region(sample_data)
-    before = pg.load_region(REGION)
-    bad = sample_data.facilities.copy()
-    if spoil == "no geometry":
-        bad.loc[bad.index[-1], "geometry"] = None
-    elif spoil == "bad tags":
-        bad.loc[bad.index[-1], "tags"] = "{not json"
-    elif spoil == "repeated source id":
-        bad.loc[bad.index[-1], "source_id"] = bad["source_id"].iloc[0]
-    else:
-        bad = bad.drop(columns="source_id")
-    with pytest.raises(StoreError, match=r"helsinki|facilities|region"):
-        pg.save_region(RegionData(sample_data.info, sample_data.nodes, sample_data.edges, bad))
-    after = pg.load_region(REGION)
-    assert after.info == before.info
-    assert_geodataframe_equal(after.facilities, before.facilities)
-
-
 def test_synthetic_city_round_trips_like_the_file_store(pg: PostgisStore, tmp_path: Path) -> None:
     """One-way streets, polygons, other sources: still identical to the embedded store."""
     nodes, edges, facilities = grid_city(2_000, seed=3)

@@ -12,9 +12,14 @@ import shapely
 from geopandas.testing import assert_geodataframe_equal
 
 from livingcircle.geo.atlas import Atlas
-from livingcircle.geo.errors import InvalidParameter, RegionNotFound
+from livingcircle.geo.errors import (
+    FacilityNotFound,
+    InvalidParameter,
+    RegionNotFound,
+    StoreError,
+)
 from livingcircle.geo.standards import Standard
-from livingcircle.geo.store import RegionData, Store
+from livingcircle.geo.store import FacilityRecord, RegionData, Store
 
 REGION = "helsinki"
 
@@ -168,3 +173,118 @@ def test_awkward_text_round_trips(store: Store, sample_data: RegionData) -> None
     store.save_region(with_facilities(sample_data, facilities))
     back = store.load_region(REGION).facilities
     assert_geodataframe_equal(back, by_id(facilities))
+
+
+# -- what a store accepts (geo.store.check_facilities, check_record): the same on both --------
+
+SPOILS = [
+    "no geometry",
+    "empty geometry",
+    "bad tags",
+    "tags not an object",
+    "repeated id",
+    "repeated source id",
+    "missing column",
+    "control character",
+]
+
+
+def spoiled(facilities: gpd.GeoDataFrame, spoil: str) -> gpd.GeoDataFrame:
+    bad = facilities.copy()
+    last = bad.index[-1]
+    if spoil == "no geometry":
+        bad.loc[last, "geometry"] = None
+    elif spoil == "empty geometry":
+        bad.loc[last, "geometry"] = shapely.Point()
+    elif spoil == "bad tags":
+        bad.loc[last, "tags"] = "{not json"
+    elif spoil == "tags not an object":
+        bad.loc[last, "tags"] = "[1, 2]"
+    elif spoil == "repeated id":
+        bad.loc[last, "id"] = bad["id"].iloc[0]
+    elif spoil == "repeated source id":
+        bad.loc[last, "source_id"] = bad["source_id"].iloc[0]
+    elif spoil == "missing column":
+        bad = bad.drop(columns="source_id")
+    else:
+        bad.loc[last, "name"] = "bell\x07"
+    return bad
+
+
+@pytest.mark.parametrize("spoil", SPOILS)
+def test_a_bad_load_is_refused_and_changes_nothing(
+    store: Store, sample_data: RegionData, spoil: str
+) -> None:
+    store.save_region(sample_data)
+    before = store.load_region(REGION)
+    bad = spoiled(sample_data.facilities, spoil)
+    with pytest.raises((StoreError, InvalidParameter), match=r"helsinki|facility"):
+        store.save_region(RegionData(sample_data.info, sample_data.nodes, sample_data.edges, bad))
+    after = store.load_region(REGION)
+    assert after.info == before.info
+    assert_geodataframe_equal(after.facilities, before.facilities)
+
+
+@pytest.mark.parametrize("spoil", ["no geometry", "bad tags", "repeated source id"])
+def test_a_bad_import_is_refused_and_changes_nothing(
+    store: Store, sample_data: RegionData, spoil: str
+) -> None:
+    store.save_region(sample_data)
+    before = store.load_region(REGION)
+    with pytest.raises((StoreError, InvalidParameter), match=r"helsinki|facility"):
+        store.update_facilities(REGION, lambda _info, frame: spoiled(frame, spoil))
+    after = store.load_region(REGION)
+    assert after.info == before.info
+    assert_geodataframe_equal(after.facilities, before.facilities)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"geometry": shapely.Point()}, "no geometry"),
+        ({"tags": "{not json"}, "not JSON"),
+        ({"tags": '"text"'}, "not a JSON object"),
+        ({"name": "nul\x00"}, "name"),
+    ],
+)
+def test_a_bad_record_is_refused_on_both_stores(
+    store: Store, sample_data: RegionData, change: dict[str, object], match: str
+) -> None:
+    store.save_region(sample_data)
+    record = replace(RECORD, **change)  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameter, match=match):
+        store.save_facility(REGION, record, "dept", create=True)
+    with pytest.raises(FacilityNotFound):
+        store.facility(REGION, RECORD.id)
+
+
+def test_audit_rows_are_the_same_json_on_both_stores(store: Store, sample_data: RegionData) -> None:
+    """``facility_json`` writes the before and after of every edit, on either store."""
+    store.save_region(sample_data)
+    created = store.save_facility(REGION, RECORD, "dept", create=True)
+    assert created.before is None
+    assert created.after == {
+        "id": RECORD.id,
+        "source": "dept",
+        "source_id": "7",
+        "name": "Terveysasema",
+        "name_zh": "",
+        "name_en": "",
+        "category": "clinic",
+        "opening_hours": "",
+        "tags": {"phone": "+358 9 1"},
+        "geometry": {"type": "Point", "coordinates": [24.9414, 60.171]},
+    }
+    removed = store.delete_facility(REGION, RECORD.id, "dept")
+    assert removed.before == created.after and removed.after is None
+
+
+RECORD = FacilityRecord(
+    id="dept:7",
+    source="dept",
+    source_id="7",
+    category="clinic",
+    geometry=shapely.Point(24.9414, 60.171),
+    name="Terveysasema",
+    tags='{"phone": "+358 9 1"}',
+)
