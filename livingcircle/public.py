@@ -381,6 +381,16 @@ class Region:
             ``area_m2``, ``street_m``, ``access_m``, ``error`` (the text a single call would
             raise for that origin, or a bad row's reason) and the ring polygon, equal to
             :meth:`catchment`'s for that origin.
+
+        Examples
+        --------
+        >>> import geopandas as gpd
+        >>> stops = gpd.GeoDataFrame(
+        ...     {"id": ["station"]}, geometry=gpd.points_from_xy([24.9414], [60.1710]), crs=4326
+        ... )
+        >>> rings = lc.open("helsinki").catchments(stops, minutes=[5, 10], distributed=False)
+        >>> rings["minutes"].astype(int).tolist(), rings["error"].isna().all()
+        ([10, 5], True)
         """
         from livingcircle import batch_run  # noqa: PLC0415  (Dask only when asked)
 
