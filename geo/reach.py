@@ -199,8 +199,9 @@ class _Tiles:
         """Points listed by the nodes they are read off: ``v`` always, ``u`` when allowed."""
         net, pts = self.net, self.points
         edge, off = pts.edge, pts.offset_m
-        self.via_u_ok = positions.can_leave_by_u(net, edge, off)
-        via_u = np.flatnonzero(self.via_u_ok)
+        #: each point's cost to walk off its edge by ``u`` (``inf``: not allowed) and by ``v``
+        self.leave_u, self.leave_v = positions.leave_costs(net, edge, off)
+        via_u = np.flatnonzero(np.isfinite(self.leave_u))
         node = np.concatenate([net.edge_u[edge[via_u]], net.edge_v[edge]])
         point = np.concatenate([via_u, np.arange(len(pts))])
         is_u = np.concatenate([np.ones(len(via_u), bool), np.zeros(len(pts), bool)])
@@ -265,13 +266,12 @@ class _Tiles:
         att, count = row_ranges(self.att_ptr, nodes[col])
         pl = np.repeat(row, count)
         pt = self.att_point[att]
-        edge, off = pts.edge[pt], pts.offset_m[pt]
+        edge = pts.edge[pt]
         lu, lv = loc[net.edge_u[edge]], loc[net.edge_v[edge]]
         du = np.where(lu >= 0, dist[pl, lu], np.inf)
         dv = np.where(lv >= 0, dist[pl, lv], np.inf)
-        leave_u, leave_v = positions.leave_costs(net, edge, off)
-        via_u = leave_u + du
-        total = np.minimum(via_u, leave_v + dv) + pts.access_m[pt]
+        via_u = self.leave_u[pt] + du
+        total = np.minimum(via_u, self.leave_v[pt] + dv) + pts.access_m[pt]
         # a pair reachable by both ends is listed under u and v: keep the u listing
         keep = (total <= self.radius) & (self.att_is_u[att] | np.isinf(via_u))
         keep &= self.places.edge[places[pl]] != edge  # same-edge pairs are done apart
@@ -289,7 +289,7 @@ class _Tiles:
         lu, lv = loc[net.edge_u[e]], loc[net.edge_v[e]]
         du = np.where(lu >= 0, dist[pl, lu], np.inf)
         dv = np.where(lv >= 0, dist[pl, lv], np.inf)
-        around = positions.to_nodes(net, e, p_off, du, dv)
+        around = np.minimum(self.leave_u[pt] + du, self.leave_v[pt] + dv)
         total = np.minimum(direct, around) + pts.access_m[pt]
         keep = total <= self.radius
         return places[pl[keep]], pt[keep], total[keep]
