@@ -389,7 +389,7 @@ class Region:
         ...     {"id": ["station"]}, geometry=gpd.points_from_xy([24.9414], [60.1710]), crs=4326
         ... )
         >>> rings = lc.open("helsinki").catchments(stops, minutes=[5, 10], distributed=False)
-        >>> rings["minutes"].astype(int).tolist(), rings["error"].isna().all()
+        >>> rings["minutes"].astype(int).tolist(), bool(rings["error"].isna().all())
         ([10, 5], True)
         """
         from livingcircle import batch_run  # noqa: PLC0415  (Dask only when asked)
