@@ -8,13 +8,17 @@ One :class:`Gatekeeper` per app (made on first use, kept on ``app.state``):
   further one gets 503 with ``Retry-After: 1``;
 - failed checks are counted per client address and per key id over a sliding window
   (``LC_AUTH_FAIL_LIMIT``, ``LC_AUTH_FAIL_KEY_LIMIT``, ``LC_AUTH_FAIL_WINDOW_S``); past the
-  limit a check gets 429 with ``Retry-After`` before any hashing. A check under way counts as
-  a failure until it succeeds, so a burst cannot slip past the limit. Each worker counts for
-  itself (with 2 workers an address gets up to twice the limit);
+  limit a check gets 429 with ``Retry-After`` before any hashing. Only checks that failed
+  count: a burst of checks still under way is bounded by ``LC_AUTH_QUEUE`` instead, so many
+  clients sharing one valid key are never refused for it. Each worker counts for itself (with
+  2 workers an address gets up to twice the limit);
+- concurrent first checks of one token share one scrypt (single flight): the others wait for
+  its answer without taking a place in the queue;
 - those 429s and 503s are answered after ``LC_AUTH_TARPIT_S`` (1 s; at most the Retry-After):
   a flooding client that waits for its answers then sends one request per connection per
   second instead of thousands, and waiting costs the server no CPU, so reads keep it;
-- a token verified in the last ``LC_AUTH_CACHE_S`` seconds (60) skips scrypt. The key's record
+- a token verified in the last ``LC_AUTH_CACHE_S`` seconds (60) skips scrypt, the failure
+  limits and the queue. The key's record
   is read from the store on every request all the same, so a revoked or expired key is refused
   at once on every server, not only on the one that revoked it;
 - a key's last use is written at most once a minute per key and worker.
@@ -46,7 +50,7 @@ from livingcircle.geo.errors import (
     WrongApiKey,
 )
 from livingcircle.geo.keys import check_secret, check_usable, key_id_of, token_digest
-from livingcircle.geo.store import ApiKey, FacilityEditor
+from livingcircle.geo.store import ApiKey, Store
 
 log = logging.getLogger("livingcircle.api")
 
@@ -72,17 +76,11 @@ class FailureWindow:
         return max(1, int(times[len(times) - self.limit] + self.window_s - now + 0.999))
 
     def add(self, name: str, now: float) -> None:
-        """Count an attempt of ``name`` (taken back by :meth:`forgive` if it succeeds)."""
+        """Count a failed attempt of ``name``."""
         self._prune(name, now).append(now)
         self._seen.move_to_end(name)
         while len(self._seen) > MAX_TRACKED:
             self._seen.popitem(last=False)
-
-    def forgive(self, name: str) -> None:
-        """Take back the latest attempt of ``name``: it succeeded."""
-        times = self._seen.get(name)
-        if times:
-            times.pop()
 
     def _prune(self, name: str, now: float) -> deque[float]:
         times = self._seen.setdefault(name, deque())
@@ -101,6 +99,7 @@ class Gatekeeper:
     _pool: ThreadPoolExecutor = field(init=False)
     _verified: dict[bytes, tuple[str, str, float]] = field(default_factory=dict)
     _touched: dict[str, float] = field(default_factory=dict)
+    _flights: dict[bytes, asyncio.Future[ApiKey]] = field(default_factory=dict)
     _busy: int = 0
 
     def __post_init__(self) -> None:
@@ -114,7 +113,7 @@ class Gatekeeper:
             initargs=(s.auth_nice,),
         )
 
-    async def check(self, token: str | None, address: str, editor: FacilityEditor) -> ApiKey:
+    async def check(self, token: str | None, address: str, store: Store) -> ApiKey:
         """The usable key ``token`` proves, or the error that says why not.
 
         Raises
@@ -133,53 +132,61 @@ class Gatekeeper:
             await self._refuse_if_limited(address, None)
             self.by_address.add(address, time.monotonic())
             return check_secret(token, lambda _: None)
-        key = await self._cached(token, editor) or await self._hash(token, key_id, address, editor)
-        self._remember(token, key)
+        key = await self._cached(token, store) or await self._verify(token, key_id, address, store)
         check_usable(key)
-        await self._touch(key, editor)
+        await self._touch(key, store)
         return key
 
     def close(self) -> None:
         """Stop the hashing threads (after the running checks)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    async def _cached(self, token: str, editor: FacilityEditor) -> ApiKey | None:
+    async def _cached(self, token: str, store: Store) -> ApiKey | None:
         hit = self._verified.get(token_digest(token))
         if hit is None or hit[2] < time.monotonic():
             return None
         key_id, digest, _ = hit
-        keys = await run_in_threadpool(editor.api_keys)
+        keys = await run_in_threadpool(store.api_keys)
         key = next((k for k in keys if k.key_id == key_id), None)
         return key if key is not None and key.digest == digest else None
 
-    async def _hash(self, token: str, key_id: str, address: str, editor: FacilityEditor) -> ApiKey:
+    async def _verify(self, token: str, key_id: str, address: str, store: Store) -> ApiKey:
+        """Hash ``token``, or wait for the check of the same token already under way."""
         await self._refuse_if_limited(address, key_id)
-        if self._busy >= self.settings.auth_queue:
-            await asyncio.sleep(self.settings.auth_tarpit_s)  # no CPU: a flood slows itself
-            raise AuthBusy(
-                "the server is checking too many API keys at once; retry in a second",
-                retry_after=1,
-            )
-        now = time.monotonic()
-        self.by_address.add(address, now)
-        self.by_key.add(key_id, now)
-        self._busy += 1
+        digest = token_digest(token)
+        flight = self._flights.get(digest)
+        if flight is None:
+            if self._busy >= self.settings.auth_queue:
+                await asyncio.sleep(self.settings.auth_tarpit_s)  # no CPU: a flood slows itself
+                raise AuthBusy(
+                    "the server is checking too many API keys at once; retry in a second",
+                    retry_after=1,
+                )
+            self._busy += 1
+            flight = asyncio.ensure_future(self._hash(token, store))
+            self._flights[digest] = flight
+            flight.add_done_callback(lambda done: self._landed(digest, done))
         try:
-            loop = asyncio.get_running_loop()
-            key = await loop.run_in_executor(self._pool, _check_in_store, token, editor)
+            return await asyncio.shield(flight)  # a caller that leaves does not stop the others
         except WrongApiKey:
-            raise  # a failure: it stays counted
-        except BaseException:
-            self._forgive(address, key_id)  # the store failed, not the caller
+            now = time.monotonic()  # only a failed check counts
+            self.by_address.add(address, now)
+            self.by_key.add(key_id, now)
             raise
-        finally:
-            self._busy -= 1
-        self._forgive(address, key_id)
+
+    async def _hash(self, token: str, store: Store) -> ApiKey:
+        """Run scrypt in the hashing pool and remember the key it proves."""
+        loop = asyncio.get_running_loop()
+        key = await loop.run_in_executor(self._pool, _check_in_store, token, store)
+        self._remember(token, key)
         return key
 
-    def _forgive(self, address: str, key_id: str) -> None:
-        self.by_address.forgive(address)
-        self.by_key.forgive(key_id)
+    def _landed(self, digest: bytes, flight: asyncio.Future[ApiKey]) -> None:
+        """A check finished: free its place in the queue and let the next one hash afresh."""
+        self._busy -= 1
+        self._flights.pop(digest, None)
+        if not flight.cancelled():
+            flight.exception()  # retrieved, even when every caller has gone
 
     async def _refuse_if_limited(self, address: str, key_id: str | None) -> None:
         now = time.monotonic()
@@ -208,13 +215,13 @@ class Gatekeeper:
             now + self.settings.auth_cache_s,
         )
 
-    async def _touch(self, key: ApiKey, editor: FacilityEditor) -> None:
+    async def _touch(self, key: ApiKey, store: Store) -> None:
         now = time.monotonic()
         if now - self._touched.get(key.key_id, -TOUCH_EVERY_S) < TOUCH_EVERY_S:
             return
         self._touched[key.key_id] = now
         try:
-            await run_in_threadpool(editor.touch_api_key, key.key_id, datetime.now(UTC))
+            await run_in_threadpool(store.touch_api_key, key.key_id, datetime.now(UTC))
         except LivingCircleError as exc:  # the answer matters more than the last-use time
             log.warning("cannot record the use of key %s: %s", key.key_id, exc)
 
@@ -225,7 +232,7 @@ def _lower_priority(nice: int) -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
 
 
-def _check_in_store(token: str, editor: FacilityEditor) -> ApiKey:
+def _check_in_store(token: str, store: Store) -> ApiKey:
     """Read the keys and hash the secret (in the gatekeeper's pool)."""
-    keys = {k.key_id: k for k in editor.api_keys()}
+    keys = {k.key_id: k for k in store.api_keys()}
     return check_secret(token, keys.get)
