@@ -24,17 +24,22 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from livingcircle.api.models import Problem
 from livingcircle.geo.errors import (
     AccessDenied,
+    AssetsMissing,
     AuthBusy,
+    ClusterUnavailable,
     DatabaseUnavailable,
     EmptyExtract,
     FacilityExists,
     FacilityNotFound,
+    ImportFileError,
     InvalidParameter,
     JobNotFound,
     LivingCircleError,
     MissingApiKey,
     NotSupportedByStore,
     OSMFileError,
+    OverpassError,
+    PlaceNotFound,
     PointOutsideRegion,
     PointTooFarFromNetwork,
     RegionBusy,
@@ -45,8 +50,9 @@ from livingcircle.geo.errors import (
     UnknownCategory,
     UnknownKiosk,
     UnknownProfile,
+    WorkerCannotReach,
 )
-from livingcircle.maps.offline import AssetsMissing
+from livingcircle.geo.scenario import ScenarioError
 
 log = logging.getLogger("livingcircle.api")
 
@@ -62,10 +68,13 @@ STATUS: dict[type[Exception], int] = {
     PointTooFarFromNetwork: 422,
     OSMFileError: 422,
     EmptyExtract: 422,
+    ImportFileError: 422,  # the caller's file
+    ScenarioError: 422,  # lists every problem of the scenario
     PointOutsideRegion: 404,
     RegionNotFound: 404,
     FacilityNotFound: 404,
     UnknownKiosk: 404,
+    PlaceNotFound: 404,
     JobNotFound: 404,
     FacilityExists: 409,
     RegionBusy: 409,
@@ -78,6 +87,9 @@ STATUS: dict[type[Exception], int] = {
     SchemaOutOfDate: 503,
     NotSupportedByStore: 501,
     AssetsMissing: 503,  # the npm assets of maps, fonts and /docs were not installed
+    OverpassError: 502,  # the Overpass server upstream failed
+    ClusterUnavailable: 503,  # the server's Dask cluster
+    WorkerCannotReach: 503,  # a server-side Dask worker's storage
 }
 
 

@@ -202,4 +202,5 @@ def layer_geojson(data: bytes) -> bytes:
         return json.dumps(
             {"type": "FeatureCollection", "features": features}, ensure_ascii=False
         ).encode()
-    return frame.to_crs("EPSG:4326").to_json(na="null", ensure_ascii=False).encode()
+    text: str = frame.to_crs("EPSG:4326").to_json(na="null", ensure_ascii=False)
+    return text.encode()

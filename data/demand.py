@@ -28,6 +28,7 @@ import shapely
 import shapely.wkb
 
 from livingcircle.data.osm_file import Progress, _check_path
+from livingcircle.data.osm_stream import tag_map
 from livingcircle.geo.demand import (
     SpreadBy,
     assign_communities,
@@ -91,7 +92,7 @@ def read_demand_sources(
     )
     try:
         for i, obj in enumerate(processor):
-            if obj.is_area():
+            if isinstance(obj, osmium.osm.Area):
                 collector.take(obj)
             if progress and i % 20_000 == 0:
                 progress(f"reading homes from {path.name}", i, "objects")
@@ -108,7 +109,7 @@ class _Collector:
         self.geoms: dict[str, list[shapely.Geometry]] = {"b": [], "l": [], "a": []}
 
     def take(self, area: osmium.osm.Area) -> None:
-        tags = area.tags
+        tags = tag_map(area)
         kind = "way" if area.from_way() else "relation"
         oid = f"osm:{kind}/{area.orig_id()}"
         building = tags.get("building")

@@ -53,7 +53,10 @@ import pandas as pd
 import shapely
 
 from livingcircle.geo.coords import normalise_crs, to_wgs84
-from livingcircle.geo.errors import LivingCircleError, UnknownCategory
+from livingcircle.geo.errors import (  # ImportFileError: still importable from here
+    ImportFileError,
+    UnknownCategory,
+)
 from livingcircle.geo.provenance import (  # noqa: F401  (the merge's names, used here before)
     CONFLICTS_KEY,
     FILLABLE,
@@ -78,10 +81,6 @@ GEO_SUFFIXES = (".geojson", ".json", ".gpkg")
 _SOURCE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _FIELDS = ("name", "name_zh", "name_en", "category", "address", "opening_hours")
 _EARTH_M_PER_DEG = 111_195.0
-
-
-class ImportFileError(LivingCircleError, ValueError):
-    """A facility list or mapping file that cannot be read as a whole."""
 
 
 # -- the mapping file -------------------------------------------------------------------------

@@ -30,19 +30,19 @@ from osmnx import _overpass
 from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
 from shapely.geometry.base import BaseGeometry
 
-from livingcircle.data.departments import carry_department_records
 from livingcircle.data.load import clean_text, stored_info
 from livingcircle.data.osm_file import FACILITY_COLUMNS, Extract, Progress
-from livingcircle.geo.errors import EmptyExtract, InvalidParameter, LivingCircleError
+from livingcircle.geo.errors import (  # OverpassError: still importable from here
+    EmptyExtract,
+    InvalidParameter,
+    OverpassError,
+)
 from livingcircle.geo.network import Way, build_network
+from livingcircle.geo.provenance import carry_department_records
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import RegionData, RegionInfo, Store, check_region_name
 
 DEFAULT_OVERPASS_URL = "https://overpass-api.de/api"
-
-
-class OverpassError(LivingCircleError, RuntimeError):
-    """The Overpass server failed, timed out or answered with something unusable."""
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from livingcircle.data.departments import carry_department_records
 from livingcircle.data.osm_file import Extract, Progress, read_osm_file
+from livingcircle.geo.provenance import carry_department_records
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import RegionData, RegionInfo, Store, check_region_name
 from livingcircle.geo.text import clean_edges, clean_facilities

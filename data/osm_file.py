@@ -27,6 +27,7 @@ from livingcircle.data.osm_stream import (
     location_storage,
     network_from_arrays,
     read_guarded,
+    tag_map,
 )
 from livingcircle.geo.errors import OSMFileError
 from livingcircle.geo.standards import Standard
@@ -134,26 +135,29 @@ class _Collector:
         frame = pd.DataFrame(self.rows, columns=FACILITY_COLUMNS)
         return self.ways, gpd.GeoDataFrame(frame, geometry=self.geoms, crs="EPSG:4326")
 
-    def _take(self, obj: osmium.osm.OSMObject) -> None:
-        if obj.is_node():
-            self._facility(obj, "node", obj.id, lambda: shapely.Point(obj.lon, obj.lat))
-        elif obj.is_way():
-            if self.standard.walkable.is_walkable(obj.tags):
-                self.ways.add(obj, self.standard.walkable)
-            elif not obj.is_closed():  # closed ways come back as areas
-                self._facility(obj, "way", obj.id, lambda: self._line_point(obj))
-        elif obj.is_area():
-            kind = "way" if obj.from_way() else "relation"
-            self._facility(obj, kind, obj.orig_id(), lambda: self._area(obj))
+    def _take(self, obj: osmium.osm.types.OSMEntity) -> None:
+        if isinstance(obj, osmium.osm.Node):
+            node = obj
+            self._facility(node, "node", node.id, lambda: shapely.Point(node.lon, node.lat))
+        elif isinstance(obj, osmium.osm.Way):
+            way = obj
+            if self.standard.walkable.is_walkable(tag_map(way)):
+                self.ways.add(way, self.standard.walkable)
+            elif not way.is_closed():  # closed ways come back as areas
+                self._facility(way, "way", way.id, lambda: self._line_point(way))
+        elif isinstance(obj, osmium.osm.Area):
+            area = obj
+            kind = "way" if area.from_way() else "relation"
+            self._facility(area, kind, area.orig_id(), lambda: self._area(area))
 
     def _facility(
         self,
-        obj: osmium.osm.OSMObject,
+        obj: osmium.osm.Node | osmium.osm.Way | osmium.osm.Area,
         kind: str,
         osm_id: int,
         geometry: Callable[[], shapely.Geometry | None],
     ) -> None:
-        category = self.standard.classify(obj.tags)
+        category = self.standard.classify(tag_map(obj))
         if category is None:
             return
         try:

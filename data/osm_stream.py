@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import tempfile
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -77,10 +78,11 @@ class WayColumns:
                 self.lon.append(np.nan)
                 self.lat.append(np.nan)
         self.ptr.append(len(self.refs))
+        tags = tag_map(way)
         self.way_id.append(way.id)
-        self.oneway.append(walkable.oneway(way.tags))
-        self.highway.append(way.tags.get("highway", ""))
-        self.name.append(way.tags.get("name", ""))
+        self.oneway.append(walkable.oneway(tags))
+        self.highway.append(tags.get("highway", ""))
+        self.name.append(tags.get("name", ""))
 
     def ways(self) -> Iterator[Way]:
         """The same ways as :class:`Way` records, each run of located nodes apart.
@@ -88,8 +90,8 @@ class WayColumns:
         This is how :mod:`livingcircle.data.osm_file` handed ways to ``build_network``
         before it streamed; the tests compare both builders through it.
         """
-        refs, lon, lat = (np.frombuffer(a) for a in (self.refs, self.lon, self.lat))
-        refs = refs.view(np.int64)
+        refs = np.frombuffer(self.refs, dtype=np.int64)
+        lon, lat = np.frombuffer(self.lon), np.frombuffer(self.lat)
         for i, start, stop in _way_spans(self.ptr):
             ok = ~np.isnan(lon[start:stop])
             breaks = np.flatnonzero(np.diff(ok.astype(np.int8)) != 0) + 1
@@ -156,13 +158,24 @@ def read_walking_network(
         if walkable.require:
             processor.with_filter(osmium.filter.KeyFilter(*walkable.require))
         for obj in read_guarded(path, processor):
-            if obj.is_way() and walkable.is_walkable(obj.tags):
+            if isinstance(obj, osmium.osm.Way) and walkable.is_walkable(tag_map(obj)):
                 if box is None or _touches(obj, box):
                     columns.add(obj, walkable)
     return network_from_arrays(columns, min_component_nodes)
 
 
-def read_guarded(path: Path, processor: osmium.FileProcessor) -> Iterator[osmium.osm.OSMObject]:
+def tag_map(obj: osmium.osm.Node | osmium.osm.Way | osmium.osm.Area) -> Mapping[str, str]:
+    """An object's tags as the standard's rules read them.
+
+    pyosmium's ``TagList`` answers ``in``, ``[]`` and ``get`` as a mapping does, but is not
+    declared one (and types ``get(key, default)`` as ``str | None``), hence the cast.
+    """
+    return cast(Mapping[str, str], obj.tags)
+
+
+def read_guarded(
+    path: Path, processor: osmium.FileProcessor
+) -> Iterator[osmium.osm.types.OSMEntity]:
     """Iterate ``processor``, turning libosmium's parse errors into :class:`OSMFileError`."""
     try:
         yield from processor

@@ -129,8 +129,8 @@ def _feature_change(feat: Any) -> tuple[str, dict[str, Any]] | str:
     coords = geom.get("coordinates") if isinstance(geom, dict) else None
     gtype = geom.get("type") if isinstance(geom, dict) else None
     if kind == "add_facility":
-        if gtype != "Point":
-            return "add_facility needs a Point geometry"
+        if gtype != "Point" or not coords or len(coords) < 2:
+            return "add_facility needs a Point geometry (with its lon and lat)"
         props["lon"], props["lat"] = coords[0], coords[1]
     elif kind == "add_link":
         if gtype != "LineString" or not coords or len(coords) < 2:
@@ -138,7 +138,7 @@ def _feature_change(feat: Any) -> tuple[str, dict[str, Any]] | str:
         props["from"], props["to"] = coords[0], coords[-1]
     elif kind == "close_street" and gtype == "Point":
         props["at"] = coords
-    elif kind == "close_street" and gtype == "LineString":
+    elif kind == "close_street" and gtype == "LineString" and coords:
         props["between"] = [coords[0], coords[-1]]
     return kind, props
 

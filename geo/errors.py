@@ -233,3 +233,19 @@ class WorkerCannotReach(LivingCircleError, OSError):
 
 class BadOrigins(LivingCircleError, ValueError):
     """An origins file that cannot be used at all (no CRS, no point, unknown columns)."""
+
+
+class OverpassError(LivingCircleError, RuntimeError):
+    """The Overpass server failed, timed out or answered with something unusable."""
+
+
+class ImportFileError(LivingCircleError, ValueError):
+    """A facility list or mapping file that cannot be read as a whole."""
+
+
+class AssetsMissing(LivingCircleError, FileNotFoundError):
+    """The map assets were not installed."""
+
+
+class PlaceNotFound(LivingCircleError, LookupError):
+    """A place name that matches nothing in the region, or several things."""

@@ -15,9 +15,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from livingcircle.cli_store import Database, DataDir, open_cli_store
 from livingcircle.geo.audit import STORE_LOG, AuditTrail, ChainReport, entry_record
 from livingcircle.geo.errors import NotSupportedByStore
-from livingcircle.settings import StoreSettings, open_store
 
 audit_app = typer.Typer(
     help="The audit log: check that no entry was edited, removed or moved (verify), or list "
@@ -27,27 +27,9 @@ audit_app = typer.Typer(
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir", help="Embedded store folder (default: LC_DATA_DIR or the user data folder)."
-    ),
-]
-Database = Annotated[
-    str | None,
-    typer.Option(
-        "--database",
-        help="PostGIS store URL (default: LC_DATABASE_URL); without one the embedded store "
-        "is used.",
-    ),
-]
-
 
 def _trail(data_dir: Path | None, database: str | None) -> AuditTrail:
-    given = {"data_dir": data_dir, "database_url": database}
-    store = open_store(
-        StoreSettings().model_copy(update={k: v for k, v in given.items() if v is not None})
-    )
+    store = open_cli_store(data_dir, database)
     if not isinstance(store, AuditTrail):
         raise NotSupportedByStore(
             f"{type(store).__name__} keeps no audit log; use the embedded or the PostGIS store"

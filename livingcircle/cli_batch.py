@@ -11,18 +11,16 @@ import typer
 
 from livingcircle import batch_run
 from livingcircle.cli import (
-    Database,
-    DataDir,
     Profile,
     Quiet,
     Speed,
     Standards,
     _standard,
     _steps,
-    _store,
     err,
     out,
 )
+from livingcircle.cli_store import Database, DataDir, open_cli_store
 from livingcircle.cluster import connect
 from livingcircle.geo import config
 from livingcircle.geo.errors import RegionNotFound
@@ -83,7 +81,7 @@ def batch_catchment(
     quiet: Quiet = False,
 ) -> None:
     """Catchment rings for every origin in a file, one row per origin and ring."""
-    store, standard = _store(data_dir, database), _standard(standards)
+    store, standard = open_cli_store(data_dir, database), _standard(standards)
     names = [info.name for info in store.regions()]
     if region not in names:
         raise RegionNotFound(region, names)

@@ -13,7 +13,8 @@ import typer
 from rich import box
 from rich.table import Table
 
-from livingcircle.cli import Database, DataDir, _editor, err, out
+from livingcircle.cli import _editor, err, out
+from livingcircle.cli_store import Database, DataDir
 from livingcircle.geo.keys import DEFAULT_EXPIRY_DAYS, new_key, parse_expiry
 from livingcircle.geo.store import ApiKey
 

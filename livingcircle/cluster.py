@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import IO
 
 from distributed import Client, LocalCluster
 
@@ -46,7 +46,7 @@ def connect(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: bool = True,
-    stream: TextIO | None = None,
+    stream: IO[str] | None = None,
 ) -> Iterator[Client]:
     """A Dask client for the length of the ``with`` block.
 
@@ -123,7 +123,7 @@ def _reason(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _announce(client: Client, progress: bool, out: TextIO, what: str) -> None:
+def _announce(client: Client, progress: bool, out: IO[str], what: str) -> None:
     if not progress:
         return
     count = len(client.scheduler_info().get("workers", {}))

@@ -29,7 +29,7 @@ from livingcircle.data.load import load_osm
 from livingcircle.geo import config
 from livingcircle.geo.batch import ManyNearest, nearest_many
 from livingcircle.geo.engine import Region as Engine
-from livingcircle.geo.errors import InvalidParameter, LivingCircleError
+from livingcircle.geo.errors import InvalidParameter, PlaceNotFound
 from livingcircle.geo.network import StreetNetwork
 from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.results import CatchmentResult, NearestResult
@@ -81,10 +81,6 @@ NEAREST_COLUMNS = (
 SAME_PLACE_M = 300.0
 
 Where: TypeAlias = tuple[float, float] | shapely.Point | str | gpd.GeoDataFrame | gpd.GeoSeries
-
-
-class PlaceNotFound(LivingCircleError, LookupError):
-    """A place name that matches nothing in the region, or several things."""
 
 
 class Answer(gpd.GeoDataFrame):  # type: ignore[misc]  # geopandas ships no type stubs

@@ -12,18 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import coordTransform
 import folium
 import numpy as np
 import shapely
-from branca.element import Element, MacroElement, Template
+from branca.element import Element, MacroElement
+from jinja2 import Template
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
 from livingcircle.geo.standards import Category
-from livingcircle.maps.offline import FONT_STACK, assets_installed, embed_assets, embed_font
+from livingcircle.maps.offline import FONT_STACK, assets_installed, embed_assets, embed_font, page
 
 Tiles = Literal["osm", "amap", "none"]
 TILES: tuple[str, ...] = ("osm", "amap", "none")
@@ -63,7 +64,7 @@ class Display:
 
 
 def base_map(
-    lon: float, lat: float, display: Display, offline: bool, zoom: int = 15, **options: object
+    lon: float, lat: float, display: Display, offline: bool, zoom: int = 15, **options: Any
 ) -> folium.Map:
     """A Folium map centred on a point, with tiles (or none when offline) and a scale bar.
 
@@ -98,7 +99,7 @@ def finish(fmap: folium.Map, offline: bool, font_url: str | None = None) -> foli
     subsets the page's text needs are inlined.
     """
     # no icon: a browser would ask the server (or the disk) for /favicon.ico
-    fmap.get_root().header.add_child(
+    page(fmap).header.add_child(
         Element(f'<link rel="icon" href="data:,"><style>{_PAGE_CSS}</style>'), name="lc_page"
     )
     if offline or assets_installed():
@@ -171,7 +172,14 @@ def badge_html(category: Category, size: int = 24) -> str:
     )
 
 
-class MetricScale(MacroElement):  # type: ignore[misc]
+class Macro(MacroElement):
+    """A branca ``MacroElement`` with a typed constructor: the base of this package's macros."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # branca leaves it unannotated
+
+
+class MetricScale(Macro):
     """Leaflet's scale bar in metres and kilometres only."""
 
     _template = Template("""
@@ -293,7 +301,7 @@ _LEGEND = Template("""
 """)
 
 
-class Legend(MacroElement):  # type: ignore[misc]
+class Legend(Macro):
     """A legend that folds, in the lower left above the scale; labels must be HTML-escaped.
 
     Its button opens and closes it; it starts folded on screens narrower than ``fold_below``

@@ -27,7 +27,7 @@ from livingcircle.geo.standards import Standard
 from livingcircle.geo.status import describe
 from livingcircle.geo.store import KioskRegistry, Store
 from livingcircle.maps.base import Display, add_streets, base_map, finish, ink
-from livingcircle.maps.offline import FONT_STACK
+from livingcircle.maps.offline import FONT_STACK, page
 from livingcircle.maps.resident import you_are_here
 
 DEFAULT_KIOSKS_FILE = Path(__file__).with_name("kiosks.toml")
@@ -161,7 +161,7 @@ def kiosk_page(
             ),
         ).add_to(fmap)
     you_are_here(fmap, k.lon, k.lat, show, radius=14)
-    root = fmap.get_root()
+    root = page(fmap)
     root.header.add_child(Element(f"<style>{_CSS}</style>"), name="lc_kiosk_css")
     root.html.add_child(Element(_panel(k, data, refresh_url)), name="lc_kiosk_panel")
     return finish(fmap, offline=True, font_url=font_url)

@@ -18,11 +18,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import cast
 
 import folium
-from branca.element import Element
+from branca.element import Element, Figure
+from folium.elements import JSCSSMixin
 
-from livingcircle.geo.errors import LivingCircleError
+from livingcircle.geo.errors import AssetsMissing  # still importable from here
 
 #: ``maps/assets/node_modules`` in a checkout (``make assets``, never committed); a wheel's
 #: build copies the files read here to the same place inside the package (setup.py)
@@ -42,10 +44,6 @@ _PLUGINS = {
     "FeatureGroupSubGroup": "leaflet.featuregroup.subgroup",
 }
 _REMOTE = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//[^"']+["']""", re.IGNORECASE)
-
-
-class AssetsMissing(LivingCircleError, FileNotFoundError):
-    """The map assets were not installed."""
 
 
 def assets_installed() -> bool:
@@ -86,6 +84,11 @@ def _data_uri(path: Path) -> str:
     return f"url(data:image/png;base64,{base64.b64encode(path.read_bytes()).decode('ascii')})"
 
 
+def page(fmap: Element) -> Figure:
+    """The page a map is drawn in (branca types a map's root as a plain ``Element``)."""
+    return cast(Figure, fmap.get_root())
+
+
 def _elements(element: object) -> Iterator[object]:
     yield element
     for child in getattr(element, "_children", {}).values():
@@ -100,10 +103,11 @@ def embed_assets(fmap: folium.Map) -> folium.Map:
     used: set[str | None] = set()
     for element in _elements(fmap):
         used.update(_PLUGINS.get(cls.__name__) for cls in type(element).__mro__)
-        if hasattr(element, "default_js"):
-            element.default_js = []
-            element.default_css = []
-    header = fmap.get_root().header
+        if hasattr(element, "default_js"):  # JSCSSMixin, or a plugin holding its lists
+            links = cast(JSCSSMixin, element)
+            links.default_js = []
+            links.default_css = []
+    header = page(fmap).header
     header.add_child(Element(_inline("leaflet")), name="lc_leaflet", index=0)
     for index, package in enumerate((p for p in _PLUGINS.values() if p in used), start=1):
         header.add_child(Element(_inline(package)), name=f"lc_{package}", index=index)
@@ -255,7 +259,7 @@ def embed_font(fmap: folium.Map, url: str | None = None) -> folium.Map:
     Call when the map is complete (it renders the page to read its text), after
     :func:`embed_assets`: a render adds the CDN links of Folium's plugins to the page.
     """
-    header = fmap.get_root().header
+    header = page(fmap).header
     if url is not None:
         tag = f'<link rel="stylesheet" href="{url}{FONT_CSS}">'
     else:

@@ -22,8 +22,8 @@ import geopandas as gpd
 import h3
 import numpy as np
 import shapely
-from branca.element import MacroElement, Template
 from folium.plugins import MarkerCluster
+from jinja2 import Template
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
@@ -37,13 +37,14 @@ from livingcircle.maps.base import (
     Display,
     Legend,
     LegendRow,
+    Macro,
     Tiles,
     add_streets,
     base_map,
     finish,
     glyph,
 )
-from livingcircle.maps.offline import FONT_STACK
+from livingcircle.maps.offline import FONT_STACK, page
 from livingcircle.maps.palette import (
     ALL_BANDS,
     GAP_COLOR,
@@ -285,7 +286,7 @@ def draw(
     fmap = base_map((w + e) / 2, (s + n) / 2, show, offline, zoom=14)
     fmap.options.update(zoom_snap=0.25, zoom_delta=0.5)  # fit the district, not a zoom step
     css = _CSS.replace("FONTS", FONT_STACK)
-    fmap.get_root().header.add_child(folium.Element(f"<style>{css}</style>"), name="lc_plan")
+    page(fmap).header.add_child(folium.Element(f"<style>{css}</style>"), name="lc_plan")
     if offline:
         add_streets(
             fmap, region.unproject_geom(shapely.multilinestrings(region.net.edge_geom)), show
@@ -302,14 +303,14 @@ def draw(
     _facilities(fmap, region, layers.category, show)
     _site_markers(fmap, layers, region, show)
     _legend(fmap, region, layers)
-    fmap.get_root().html.add_child(folium.Element(banner_html(region, layers)), name="lc_banner")
+    page(fmap).html.add_child(folium.Element(banner_html(region, layers)), name="lc_banner")
     folium.LayerControl(collapsed=True).add_to(fmap)
     lo, hi = show.xy(np.array([[w, s], [e, n]]))
     FitBeside([[lo[1], lo[0]], [hi[1], hi[0]]]).add_to(fmap)
     return finish(fmap, offline)
 
 
-class FitBeside(MacroElement):  # type: ignore[misc]
+class FitBeside(Macro):
     """Fit the view to the district, beside the legend when it is open on a wide screen."""
 
     _template = Template("""

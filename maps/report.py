@@ -1011,7 +1011,7 @@ def _svg_scale(frame: _Frame) -> str:
 
 
 def _nice(metres: float) -> float:
-    step = 10 ** math.floor(math.log10(max(metres, 1.0)))
+    step = 10.0 ** math.floor(math.log10(max(metres, 1.0)))
     return max(v * step for v in (1, 2, 5) if v * step <= max(metres, 1.0))
 
 

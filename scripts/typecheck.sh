@@ -2,7 +2,8 @@
 # mypy --strict on the livingcircle package as it is installed: geo/, data/, api/ and maps/
 # are mapped into livingcircle/ by setuptools' package-dir, which mypy cannot follow, so a
 # tree of links under build/typecheck gives it the installed layout. Arguments: the
-# packages to check (default: those listed in pyproject's [tool.mypy] packages).
+# packages to check (default: pyproject's [tool.mypy] packages, the whole livingcircle
+# package: geo, data, api, maps and livingcircle/*).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tree=build/typecheck/livingcircle

@@ -16,7 +16,8 @@ from livingcircle.api.params import Lat, Lon, Profile, RegionQuery, Speed
 from livingcircle.geo import config
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import UnknownKiosk
-from livingcircle.maps.kiosk import WALK_MINUTES, Kiosk, kiosk_data, kiosk_page
+from livingcircle.geo.kiosks import Kiosk
+from livingcircle.maps.kiosk import WALK_MINUTES, kiosk_data, kiosk_page
 from livingcircle.maps.offline import FONT_URL
 from livingcircle.maps.resident import resident_map
 

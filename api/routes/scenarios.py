@@ -17,7 +17,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from livingcircle.api.deps import AtlasDep
+from livingcircle.api.deps import AtlasDep, PlannerDep
 from livingcircle.api.errors import problems
 from livingcircle.api.jobs import layer_geojson
 from livingcircle.api.params import RegionPath
@@ -26,7 +26,6 @@ from livingcircle.api.routes.jobs import (
     HomesIn,
     JobIdPath,
     JobsDep,
-    PlannerDep,
     runner,
 )
 from livingcircle.api.scenario_jobs import SCENARIO_LAYERS, parse_scenario

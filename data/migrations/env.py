@@ -37,6 +37,8 @@ def run_migrations_online() -> None:
     url = context.get_x_argument(as_dictionary=True).get("url") or context.config.get_main_option(
         "sqlalchemy.url"
     )
+    if not url:
+        raise SystemExit("no database URL: pass -x url=postgresql://... or set sqlalchemy.url")
     engine = create_engine(url)
     try:
         with engine.connect() as conn:

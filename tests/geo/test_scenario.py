@@ -435,6 +435,12 @@ def test_reading_toml_and_geojson(tmp_path: Path) -> None:
             "feature #1: its change 'build' is unknown; allowed: add_facility, close_facility",
         ),
         ('{"type": "Feature"}', ".geojson", "must be a FeatureCollection"),
+        (
+            '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+            '{"change": "add_facility"}, "geometry": {"type": "Point", "coordinates": null}}]}',
+            ".geojson",
+            "feature #1: add_facility needs a Point geometry (with its lon and lat)",
+        ),
     ],
 )
 def test_bad_files_are_told(tmp_path: Path, text: str, suffix: str, expected: str) -> None:
