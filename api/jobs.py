@@ -25,7 +25,8 @@ import pandas as pd
 from livingcircle.api.scenario_jobs import compute_scenario
 from livingcircle.data.demand import demand_for_region
 from livingcircle.geo.atlas import Atlas
-from livingcircle.geo.demand import demand_frame, place_demand
+from livingcircle.geo.demand import Demand, demand_frame, place_demand
+from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import LivingCircleError
 from livingcircle.geo.gaps import DISTRICT
 from livingcircle.geo.jobs import Job, JobStore
@@ -85,15 +86,19 @@ class JobRunner:
         self.store.save_job(moved)
         return moved
 
+    def job_demand(self, job: Job, tell: _Progress) -> tuple[Region, Demand]:
+        """The engine of the job's region and the job's homes placed on its streets."""
+        tell(f"building the street graph of {job.region}", 0, 1)
+        region = self.atlas.region(job.region)
+        homes = homes_frame(job.inputs["homes"]) if job.inputs.get("homes") else None
+        frame, _ = demand_for_region(region, homes=homes)
+        tell(f"placing {len(frame):,} homes on the streets", 0, 1)
+        return region, place_demand(region.net, frame, region.max_snap_m)
+
     def _analyse(self, job: Job) -> PlannerTables:
         inputs = job.inputs
         tell = _Progress(self, job)
-        tell(f"building the street graph of {job.region}", 0, 1)
-        region = self.atlas.region(job.region)
-        homes = homes_frame(inputs["homes"]) if inputs.get("homes") else None
-        frame, _ = demand_for_region(region, homes=homes)
-        tell(f"placing {len(frame):,} homes on the streets", 0, 1)
-        demand = place_demand(region.net, frame, region.max_snap_m)
+        region, demand = self.job_demand(job, tell)
         capacities = capacities_from_frame(self.store_facilities(job.region))
         speed = region.standard.speed(inputs["profile"])
         return plan(

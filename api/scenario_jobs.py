@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from livingcircle.data.demand import demand_for_region
 from livingcircle.data.scenario_file import KINDS, scenario_from_changes
-from livingcircle.geo.demand import place_demand
 from livingcircle.geo.gaps import analyse
 from livingcircle.geo.jobs import Job
 from livingcircle.geo.reach import ReachGraph
@@ -50,17 +48,12 @@ def way_ids(runner: JobRunner, region: str) -> np.ndarray[Any, np.dtype[np.int64
 
 def compute_scenario(runner: JobRunner, job: Job) -> tuple[dict[str, bytes], dict[str, Any]]:
     """Run a scenario job: its layers (Parquet bytes by name) and its summary."""
-    from livingcircle.api.jobs import _Progress, homes_frame  # noqa: PLC0415  (a cycle)
+    from livingcircle.api.jobs import _Progress  # noqa: PLC0415  (a cycle)
 
     inputs = job.inputs
     spec = parse_scenario(inputs["scenario"])
     tell = _Progress(runner, job)
-    tell(f"building the street graph of {job.region}", 0, 1)
-    region = runner.atlas.region(job.region)
-    homes = homes_frame(inputs["homes"]) if inputs.get("homes") else None
-    frame, _ = demand_for_region(region, homes=homes)
-    tell(f"placing {len(frame):,} homes on the streets", 0, 1)
-    demand = place_demand(region.net, frame, region.max_snap_m)
+    region, demand = runner.job_demand(job, tell)
     graph = ReachGraph(region.net)
     speed = region.standard.speed(inputs["profile"])
     before = analyse(region, demand, k=inputs["k"], speed_m_s=speed, graph=graph, progress=tell)
@@ -83,27 +76,13 @@ def scenario_summary(result: ScenarioResult) -> dict[str, Any]:
     """Before and after per category and per tier, rounded as people write them."""
     demand = result.before.demand
     categories = {
-        str(r["category"]): {
-            "covered_before": _round(r["covered_before"], 0),
-            "covered_after": _round(r["covered_after"], 0),
-            "covered_change": _round(r["covered_change"], 0),
-            "covered_share_before": _round(r["covered_share_before"], 3),
-            "covered_share_after": _round(r["covered_share_after"], 3),
-            "mean_minutes_before": _round(r["mean_minutes_before"], 1),
-            "mean_minutes_after": _round(r["mean_minutes_after"], 1),
-            "homes_changed": int(r["homes_changed"]),
-        }
+        str(r["category"]): _rounded(r, CATEGORY_DIGITS)
+        | {"homes_changed": int(r["homes_changed"])}
         for r in _records(result.summary())
     }
     tiers = {
-        str(r["tier_minutes"]): {
-            "met_before": _round(r["met_before"], 0),
-            "met_after": _round(r["met_after"], 0),
-            "share_before": _round(r["share_before"], 3),
-            "share_after": _round(r["share_after"], 3),
-            "homes_gained": int(r["homes_gained"]),
-            "homes_lost": int(r["homes_lost"]),
-        }
+        str(r["tier_minutes"]): _rounded(r, TIER_DIGITS)
+        | {"homes_gained": int(r["homes_gained"]), "homes_lost": int(r["homes_lost"])}
         for r in _records(result.tiers())
     }
     spec = result.scenario
@@ -120,6 +99,23 @@ def scenario_summary(result: ScenarioResult) -> dict[str, Any]:
         "links_added": len(spec.add_links),
         "streets_closed": len(spec.close_streets),
     }
+
+
+#: The summary's numbers per category and per tier, and the decimals each is rounded to.
+CATEGORY_DIGITS = {
+    "covered_before": 0,
+    "covered_after": 0,
+    "covered_change": 0,
+    "covered_share_before": 3,
+    "covered_share_after": 3,
+    "mean_minutes_before": 1,
+    "mean_minutes_after": 1,
+}
+TIER_DIGITS = {"met_before": 0, "met_after": 0, "share_before": 3, "share_after": 3}
+
+
+def _rounded(record: Mapping[str, Any], digits: Mapping[str, int]) -> dict[str, Any]:
+    return {name: _round(record[name], d) for name, d in digits.items()}
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ import webbrowser
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import numpy as np
 import typer
@@ -27,7 +27,6 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from livingcircle.cli_store import Database, DataDir, open_cli_store
 from livingcircle.data.load import load_osm
 from livingcircle.data.sample import (
     SAMPLE_POINT,
@@ -51,7 +50,10 @@ from livingcircle.geo.results import CatchmentResult, NearestResult
 from livingcircle.geo.standards import Standard, load_standard
 from livingcircle.geo.store import FacilityEditor, KioskRegistry, RegionInfo, Store
 from livingcircle.maps.base import TILES, Tiles
-from livingcircle.settings import EngineSettings, StoreSettings
+from livingcircle.settings import EngineSettings, StoreSettings, open_store
+
+if TYPE_CHECKING:
+    import folium
 
 app = typer.Typer(
     name="livingcircle",
@@ -92,6 +94,12 @@ AsRecords = Annotated[
     typer.Option("--json", help="Print a JSON list of records (not GeoJSON) instead of a table."),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Embedded store folder (default: LC_DATA_DIR or the user data folder)."
+    ),
+]
 Offline = Annotated[
     bool,
     typer.Option(
@@ -103,6 +111,14 @@ Offline = Annotated[
 Standards = Annotated[
     Path | None,
     typer.Option("--standards", help="Standards TOML replacing the bundled GB 50180-2018 file."),
+]
+Database = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        help="PostGIS store URL, postgresql+psycopg://USER:PASSWORD@HOST:5432/DB "
+        "(default: LC_DATABASE_URL); without one the embedded store is used.",
+    ),
 ]
 
 db_app = typer.Typer(
@@ -137,7 +153,11 @@ def main() -> None:
         sys.exit(2)
 
 
-_store = open_cli_store
+def _store(data_dir: Path | None, database: str | None = None) -> Store:
+    given = {"data_dir": data_dir, "database_url": database}
+    return open_store(
+        StoreSettings().model_copy(update={k: v for k, v in given.items() if v is not None})
+    )
 
 
 def _standard(path: Path | None) -> Standard:
@@ -416,10 +436,8 @@ def categories(standards: Standards = None, as_json: AsRecords = False) -> None:
     needed: dict[str, list[str]] = {}
     for tier in standard.tiers:
         for req in tier.requirements:
-            for category_id in req.categories:
-                needed.setdefault(category_id, []).append(
-                    f"{tier.minutes} min ({req.radius_m:.0f} m)"
-                )
+            for c in req.categories:
+                needed.setdefault(c, []).append(f"{tier.minutes} min ({req.radius_m:.0f} m)")
     table = Table(title="Facility categories")
     table.add_column("id", no_wrap=True)
     table.add_column("中文", no_wrap=True)
@@ -707,19 +725,13 @@ def _write_map(
     near: NearestResult,
     path: Path,
     offline: bool,
-    tiles: str = "osm",
 ) -> None:
-    from livingcircle.maps.resident import resident_map  # noqa: PLC0415  (folium only when a map is asked)
+    from livingcircle.maps.resident import resident_map_of  # noqa: PLC0415  (folium only when a map is asked)
 
-    streets = None
-    if offline:
-        reach = max(r.minutes for r in result.rings) * 60 * result.speed_m_s + 300
-        streets = atlas.region(result.region).streets_near(
-            result.origin.lon, result.origin.lat, reach
-        )
-    fmap = resident_map(
-        result, atlas.standard, near, streets=streets, offline=offline, tiles=_tiles(tiles)
-    )
+    _save_map(resident_map_of(atlas.region(result.region), result, near, offline), path)
+
+
+def _save_map(fmap: folium.Map, path: Path) -> None:
     fmap.save(str(path))
     err.print(f"map written to {path}", highlight=False)
 
@@ -757,13 +769,12 @@ def map_resident(
     database: Database = None,
 ) -> None:
     """Resident map: rings, facilities with popups, routes to the nearest of each kind."""
-    atlas = _atlas(data_dir, None, database)
+    from livingcircle.maps.resident import resident_map_at  # noqa: PLC0415  (folium only here)
+
+    engine = _atlas(data_dir, None, database).locate(lon, lat, region)
     rings = minutes or list(config.DEFAULT_MINUTES)
-    result = atlas.catchment(lon, lat, rings, region=region, profile=profile, speed_m_s=speed)
-    near = atlas.nearest(
-        lon, lat, region=result.region, profile=profile, speed_m_s=speed, max_minutes=max(rings)
-    )
-    _write_map(atlas, result, near, out, offline, tiles)
+    fmap = resident_map_at(engine, lon, lat, rings, profile, speed, offline, _tiles(tiles))
+    _save_map(fmap, out)
 
 
 @map_app.command("planner")
@@ -1182,7 +1193,7 @@ def gaps(
 
 
 def _print_gaps(result: Any) -> None:
-    from livingcircle.report import summary_tables  # noqa: PLC0415
+    from livingcircle.maps.report import summary_tables  # noqa: PLC0415
 
     title, frame = next(iter(summary_tables(result).items()))
     table = Table(title=title)

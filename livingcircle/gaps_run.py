@@ -17,7 +17,7 @@ from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.gaps import StepProgress, no_progress
 from livingcircle.geo.planning import PlannerTables, plan
 from livingcircle.geo.supply import capacities_from_frame
-from livingcircle.report import write_report
+from livingcircle.maps.report import write_report
 
 
 @dataclass(frozen=True)

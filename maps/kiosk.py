@@ -67,7 +67,11 @@ def served_kiosks(store: Store, path: Path | None = None) -> dict[str, Kiosk]:
 
 def kiosk(kiosk_id: str, path: Path | None = None) -> Kiosk:
     """One kiosk by id; raises :class:`UnknownKiosk`."""
-    kiosks = load_kiosks(path)
+    return pick_kiosk(load_kiosks(path), kiosk_id)
+
+
+def pick_kiosk(kiosks: Mapping[str, Kiosk], kiosk_id: str) -> Kiosk:
+    """Kiosk ``kiosk_id`` of ``kiosks``; raises :class:`UnknownKiosk` naming the ones there are."""
     if kiosk_id not in kiosks:
         raise UnknownKiosk(kiosk_id, kiosks)
     return kiosks[kiosk_id]

@@ -440,10 +440,46 @@ def _minutes_tip(mins: float) -> str:
 
 def _home_points(fmap: folium.Map, homes: gpd.GeoDataFrame, show: Display) -> None:
     pop = homes["population"].to_numpy(dtype=np.float64)
+    mins = homes["minutes"].to_numpy(dtype=np.float64)
+    home_markers(
+        fmap,
+        homes,
+        show,
+        [ALL_BANDS[int(b)].color for b in homes["band"]],
+        [
+            f"{words.residents(p)}<br>{_minutes_tip(float(m))}"
+            for p, m in zip(pop, mins, strict=True)
+        ],
+        HomeStyle("居民住宅 · Homes", "#ffffff", 1.2, 0.85),
+    )
+
+
+@dataclass(frozen=True)
+class HomeStyle:
+    """How a layer of homes is drawn: its name in the layer control, outline and fill."""
+
+    name: str
+    stroke: str
+    weight: float
+    opacity: float
+
+
+def home_markers(
+    fmap: folium.Map,
+    homes: gpd.GeoDataFrame,
+    show: Display,
+    colors: list[str],
+    tips: list[str],
+    style: HomeStyle,
+) -> None:
+    """Homes as circles sized by residents, big ones first so small ones are drawn on top.
+
+    ``colors`` and ``tips`` (HTML) hold one entry per home, in the order of ``homes``.
+    """
+    pop = homes["population"].to_numpy(dtype=np.float64)
     radius = home_radius(
         pop, float(pop.max()) if len(pop) else 1.0, float(pop.min()) if len(pop) else 0.0
     )
-    order = np.argsort(-pop, kind="stable")  # big ones first, small ones drawn on top
     xy = (
         show.xy(np.column_stack([homes.geometry.x, homes.geometry.y]))
         if len(homes)
@@ -454,25 +490,24 @@ def _home_points(fmap: folium.Map, homes: gpd.GeoDataFrame, show: Display) -> No
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": [float(xy[i, 0]), float(xy[i, 1])]},
             "properties": {
-                "color": ALL_BANDS[int(homes["band"].iat[i])].color,
+                "color": colors[i],
                 "radius": round(float(radius[i]), 1),
-                "tip": f"{words.residents(pop[i])}<br>"
-                f"{_minutes_tip(float(homes['minutes'].iat[i]))}",
+                "tip": tips[i],
             },
         }
-        for i in order.tolist()
+        for i in np.argsort(-pop, kind="stable").tolist()
     ]
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
-        name="居民住宅 · Homes",
+        name=style.name,
         marker=folium.CircleMarker(radius=5),
         style_function=lambda f: {
             "radius": f["properties"]["radius"],
-            "color": "#ffffff",
-            "weight": 1.2,
+            "color": style.stroke,
+            "weight": style.weight,
             "fill": True,
             "fillColor": f["properties"]["color"],
-            "fillOpacity": 0.85,
+            "fillOpacity": style.opacity,
             "className": "lc-home",
         },
         tooltip=folium.GeoJsonTooltip(["tip"], labels=False),

@@ -14,11 +14,12 @@ from collections.abc import Sequence
 import folium
 import numpy as np
 import shapely
-from branca.element import Element
+from branca.element import Element, Template
 from folium.plugins import FeatureGroupSubGroup, MarkerCluster
-from jinja2 import Template
 from shapely.geometry.base import BaseGeometry
 
+from livingcircle.geo import config
+from livingcircle.geo.engine import Region
 from livingcircle.geo.results import CatchmentResult, FacilityHit, NearestResult
 from livingcircle.geo.standards import Category, Standard
 from livingcircle.maps.base import (
@@ -32,12 +33,13 @@ from livingcircle.maps.base import (
     finish,
     fit,
 )
-from livingcircle.maps.offline import page
 
 RING_COLORS = {5: "#1a9850", 10: "#fee08b", 15: "#fc8d59"}
 _FALLBACK_RING_COLORS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#7f0000")
 #: ring outlines, innermost first: told apart without colour (SVG dash array, CSS border)
 RING_DASHES = (("", "solid"), ("10 6", "dashed"), ("2 6", "dotted"))
+#: streets drawn offline reach this far (m) beyond the largest ring's walk
+STREETS_PAD_M = 300.0
 #: the pane of the you-are-here dot: above the facility markers (600), below tooltips (650)
 HERE_PANE = "lc-here"
 
@@ -85,6 +87,61 @@ def resident_map(
     folium.LayerControl(collapsed=True).add_to(fmap)
     fit(fmap, [r.polygon for r in catchment.rings], show)
     return finish(fmap, offline, font_url)
+
+
+def resident_map_at(
+    region: Region,
+    lon: float,
+    lat: float,
+    minutes: Sequence[float] = config.DEFAULT_MINUTES,
+    profile: str = "standard",
+    speed_m_s: float | None = None,
+    offline: bool = False,
+    tiles: Tiles = "osm",
+    font_url: str | None = None,
+) -> folium.Map:
+    """The resident's map of a point: the use case the CLI, the API and the Python API share.
+
+    The catchment of ``minutes``, the nearest facility of each kind within the largest ring
+    and the routes to them, drawn by :func:`resident_map_of`.
+
+    Parameters
+    ----------
+    region
+        The engine of the region holding the point (:meth:`Atlas.locate
+        <livingcircle.geo.atlas.Atlas.locate>` finds it).
+    lon, lat
+        The resident's point, WGS 84 degrees.
+    minutes, profile, speed_m_s
+        Rings and walking speed, as :meth:`Region.catchment`.
+    offline, tiles, font_url
+        As :func:`resident_map`.
+    """
+    result = region.catchment(lon, lat, minutes, profile=profile, speed_m_s=speed_m_s)
+    near = region.nearest(lon, lat, profile=profile, speed_m_s=speed_m_s, max_minutes=max(minutes))
+    return resident_map_of(region, result, near, offline, tiles, font_url)
+
+
+def resident_map_of(
+    region: Region,
+    catchment: CatchmentResult,
+    nearest: NearestResult | None = None,
+    offline: bool = False,
+    tiles: Tiles = "osm",
+    font_url: str | None = None,
+) -> folium.Map:
+    """:func:`resident_map` of answers already made, with the region's streets when offline.
+
+    Offline, the streets drawn reach :data:`STREETS_PAD_M` beyond the largest ring's walk.
+    """
+    streets = None
+    if offline:
+        reach = max(r.minutes for r in catchment.rings) * 60 * catchment.speed_m_s
+        origin = catchment.origin
+        streets = region.streets_near(origin.lon, origin.lat, reach + STREETS_PAD_M)
+    return resident_map(
+        catchment, region.standard, nearest, streets, offline, tiles=tiles, font_url=font_url
+    )
 
 
 def you_are_here(fmap: folium.Map, lon: float, lat: float, show: Display, radius: int = 9) -> None:
@@ -181,7 +238,7 @@ function (cluster) {
 }"""
 
 
-class FacilityLayer(FeatureGroupSubGroup):
+class FacilityLayer(FeatureGroupSubGroup):  # type: ignore[misc]
     """A category's facilities: badge markers with a bilingual popup, inside the cluster.
 
     The markers come from a compact JSON array (lat, lon, popup HTML, plain label), so a
@@ -210,8 +267,7 @@ var {{ this.get_name() }} = L.featureGroup.subGroup({{ this._group.get_name() }}
     def __init__(
         self, cluster: MarkerCluster, category: Category, hits: Sequence[FacilityHit], show: Display
     ) -> None:
-        name = f"{category.label_zh} · {category.label_en} ({len(hits)})"
-        super().__init__(cluster, name=name)  # type: ignore[no-untyped-call]  # folium's is untyped
+        super().__init__(cluster, name=f"{category.label_zh} · {category.label_en} ({len(hits)})")
         self.badge = badge_html(category)
         xy = show.xy(np.array([[h.lon, h.lat] for h in hits]))
         self.rows = [
@@ -276,7 +332,7 @@ def _legend(fmap: folium.Map, catchment: CatchmentResult, standard: Standard) ->
     if missing:
         sections.append(("未达标 · Missing (GB 50180)", missing))
     Legend("步行生活圈 · Living circle on foot", sections).add_to(fmap)
-    page(fmap).header.add_child(Element(f"<style>{_CSS}</style>"), name="lc_resident")
+    fmap.get_root().header.add_child(Element(f"<style>{_CSS}</style>"), name="lc_resident")
 
 
 _CSS = """

@@ -38,9 +38,9 @@ from livingcircle.maps.base import (
     finish,
     glyph,
 )
-from livingcircle.maps.offline import FONT_STACK, page
+from livingcircle.maps.offline import FONT_STACK
 from livingcircle.maps.palette import home_radius
-from livingcircle.maps.planner import FitBeside
+from livingcircle.maps.planner import FitBeside, HomeStyle, home_markers
 
 #: more changed homes than this: only the ones whose walk changed most are drawn
 MAX_HOME_MARKERS = 5_000
@@ -196,7 +196,7 @@ def draw(
     fmap = base_map((w + e) / 2, (s + n) / 2, show, offline, zoom=14)
     fmap.options.update(zoom_snap=0.25, zoom_delta=0.5)
     css = _CSS.replace("FONTS", FONT_STACK)
-    page(fmap).header.add_child(folium.Element(f"<style>{css}</style>"), name="lc_scen")
+    fmap.get_root().header.add_child(folium.Element(f"<style>{css}</style>"), name="lc_scen")
     if offline:
         add_streets(
             fmap, region.unproject_geom(shapely.multilinestrings(region.net.edge_geom)), show
@@ -208,7 +208,7 @@ def draw(
     Legend(html.escape(f"方案 · Scenario: {layers.name}"), legend_sections(region, layers)).add_to(
         fmap
     )
-    page(fmap).html.add_child(folium.Element(banner_html(region, layers)), name="lc_banner")
+    fmap.get_root().html.add_child(folium.Element(banner_html(region, layers)), name="lc_banner")
     folium.LayerControl(collapsed=True).add_to(fmap)
     lo, hi = show.xy(np.array([[w, s], [e, n]]))
     FitBeside([[lo[1], lo[0]], [hi[1], hi[0]]]).add_to(fmap)
@@ -283,39 +283,16 @@ def _homes(fmap: folium.Map, layers: ScenarioLayers, show: Display) -> None:
     if homes.empty:
         return
     pop = homes["population"].to_numpy(dtype=np.float64)
-    radius = home_radius(pop, float(pop.max()), float(pop.min()))
-    xy = show.xy(np.column_stack([homes.geometry.x, homes.geometry.y]))
-    features = [
-        {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [float(xy[i, 0]), float(xy[i, 1])]},
-            "properties": {
-                "color": CHANGE_CLASSES[int(homes["cls"].iat[i])].color,
-                "radius": round(float(radius[i]), 1),
-                "tip": _tip(
-                    pop[i],
-                    float(homes["minutes_before"].iat[i]),
-                    float(homes["minutes_after"].iat[i]),
-                ),
-            },
-        }
-        for i in np.argsort(-pop, kind="stable").tolist()
-    ]
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": features},
-        name="步行时间有变化的住宅 · Homes whose walk changed",
-        marker=folium.CircleMarker(radius=5),
-        style_function=lambda f: {
-            "radius": f["properties"]["radius"],
-            "color": "#333333",
-            "weight": 1,
-            "fill": True,
-            "fillColor": f["properties"]["color"],
-            "fillOpacity": 0.9,
-            "className": "lc-home",
-        },
-        tooltip=folium.GeoJsonTooltip(["tip"], labels=False),
-    ).add_to(fmap)
+    before = homes["minutes_before"].to_numpy(dtype=np.float64)
+    after = homes["minutes_after"].to_numpy(dtype=np.float64)
+    home_markers(
+        fmap,
+        homes,
+        show,
+        [CHANGE_CLASSES[int(c)].color for c in homes["cls"]],
+        [_tip(p, float(b), float(a)) for p, b, a in zip(pop, before, after, strict=True)],
+        HomeStyle("步行时间有变化的住宅 · Homes whose walk changed", "#333333", 1, 0.9),
+    )
 
 
 def _street_changes(fmap: folium.Map, streets: gpd.GeoDataFrame, show: Display) -> None:
@@ -494,34 +471,14 @@ def _change_rows(cat: Category, layers: ScenarioLayers) -> list[LegendRow]:
     n_closed = int((streets["change"] == "closed").sum())
     label = words.both(f"{cat.label_zh}（保留）", f"{cat.label_en} (kept)")
     rows = [
-        LegendRow(
-            html.escape(label),
-            "",
-            "badge",
-            "lc-legend-row lc-legend-existing",
-            badge=f"<span class='lc-existing'>{html.escape(glyph(cat))}</span>",
-        )
+        _badge_row(label, "existing", f"<span class='lc-existing'>{html.escape(glyph(cat))}</span>")
     ]
     if n_add:
-        rows.append(
-            LegendRow(
-                html.escape(words.both(f"新开设施（{n_add}）", f"opened facility ({n_add})")),
-                "",
-                "badge",
-                "lc-legend-row lc-legend-opened",
-                badge="<span class='lc-opened'>+</span>",
-            )
-        )
+        opened = words.both(f"新开设施（{n_add}）", f"opened facility ({n_add})")
+        rows.append(_badge_row(opened, "opened", "<span class='lc-opened'>+</span>"))
     if n_close:
-        rows.append(
-            LegendRow(
-                html.escape(words.both(f"关闭设施（{n_close}）", f"closed facility ({n_close})")),
-                "",
-                "badge",
-                "lc-legend-row lc-legend-closed",
-                badge="<span class='lc-closed'>&#10005;</span>",
-            )
-        )
+        closed = words.both(f"关闭设施（{n_close}）", f"closed facility ({n_close})")
+        rows.append(_badge_row(closed, "closed", "<span class='lc-closed'>&#10005;</span>"))
     if n_link:
         rows.append(
             LegendRow(
@@ -532,14 +489,15 @@ def _change_rows(cat: Category, layers: ScenarioLayers) -> list[LegendRow]:
             )
         )
     if n_closed:
-        rows.append(
-            LegendRow(
-                html.escape(words.both("封闭街道", "closed street")),
-                "",
-                "badge",
-                "lc-legend-row lc-legend-closed-street",
-                badge="<span class='lc-swatch' style='width:18px;height:0;"
-                "border-top:4px dashed #000'></span>",
-            )
+        dashed = (
+            "<span class='lc-swatch' style='width:18px;height:0;border-top:4px dashed #000'></span>"
         )
+        rows.append(_badge_row(words.both("封闭街道", "closed street"), "closed-street", dashed))
     return rows
+
+
+def _badge_row(label: str, kind: str, badge: str) -> LegendRow:
+    """A legend row of plain text ``label`` beside an HTML ``badge``."""
+    return LegendRow(
+        html.escape(label), "", "badge", f"lc-legend-row lc-legend-{kind}", badge=badge
+    )

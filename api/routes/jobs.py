@@ -8,6 +8,7 @@ give the same job id: asking twice returns the first job (200 once it has finish
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -20,6 +21,7 @@ from livingcircle.api.errors import problems
 from livingcircle.api.jobs import LAYERS, JobRunner, layer_geojson
 from livingcircle.api.models import JSONLat, JSONLon
 from livingcircle.api.params import RegionPath
+from livingcircle.api.scenario_jobs import SCENARIO_LAYERS
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import JobNotFound, NotSupportedByStore, RegionNotFound
 from livingcircle.geo.jobs import Job, JobStore, job_id
@@ -36,6 +38,15 @@ router = APIRouter(
     responses=problems(401, 403, 404, 413, 422, 501, 503),
 )
 
+KIND = "analysis"
+#: A layer's two encodings, for the OpenAPI document.
+LAYER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/geo+json": {}, "application/vnd.apache.parquet": {}}}
+}
+LayerFormat = Annotated[
+    Literal["geojson", "parquet"],
+    Query(description="GeoJSON, or GeoParquet (plain Parquet for the tables without geometry)"),
+]
 LayerName = Literal["points", "gaps", "sites", "coverage", "tiers"]  # api.jobs.LAYERS
 JobIdPath = Annotated[
     str,
@@ -130,29 +141,10 @@ def submit_analysis(
     request: Request,
 ) -> JSONResponse:
     """Start an analysis (or find the one with the same inputs)."""
-    info = next((i for i in atlas.infos() if i.name == region), None)
-    if info is None:
-        raise RegionNotFound(region, [i.name for i in atlas.infos()])
+    loaded_at = region_loaded_at(atlas, region)
     atlas.standard.resolve_categories(body.categories)  # UnknownCategory names the allowed
     atlas.standard.speed(body.profile)  # UnknownProfile likewise
-    inputs = body.model_dump(mode="json")
-    now = datetime.now(UTC)
-    job = Job(
-        job_id("analysis", region, info.loaded_at, inputs),
-        "analysis",
-        region,
-        caller.owner,
-        "queued",
-        inputs,
-        now,
-        now,
-        {"stage": "queued", "done": 0, "total": 1},
-    )
-    kept, new = jobs.create_job(job)
-    if new:
-        runner(request, atlas, jobs).submit(kept)
-    status = 202 if kept.state in ("queued", "running") else 200
-    return JSONResponse(_view(kept), status_code=status, headers={"Location": _path(kept)})
+    return start_job(request, atlas, jobs, KIND, region, caller.owner, loaded_at, body)
 
 
 @router.get("/{job}")
@@ -160,30 +152,82 @@ def read_analysis(
     region: RegionPath, job: JobIdPath, caller: PlannerDep, jobs: JobsDep
 ) -> dict[str, Any]:
     """An analysis job: state, progress, summary or error, inputs and layer links."""
-    return _view(_kept(jobs, region, job))
+    return job_view(kept_job(jobs, region, job, KIND), LAYERS)
 
 
-@router.get(
-    "/{job}/layers/{name}",
-    response_class=Response,
-    responses={
-        200: {"content": {"application/geo+json": {}, "application/vnd.apache.parquet": {}}}
-    },
-)
+@router.get("/{job}/layers/{name}", response_class=Response, responses=LAYER_RESPONSES)
 def download_layer(
     region: RegionPath,
     job: JobIdPath,
     name: Annotated[LayerName, Path(description="A result layer.")],
     caller: PlannerDep,
     jobs: JobsDep,
-    format: Annotated[
-        Literal["geojson", "parquet"],
-        Query(description="GeoJSON, or GeoParquet (plain Parquet for tables)"),
-    ] = "geojson",
+    format: LayerFormat = "geojson",
 ) -> Response:
     """One result layer of a finished analysis, as GeoJSON or GeoParquet."""
-    data = jobs.job_layer(_kept(jobs, region, job).id, name)
-    filename = f"{region}-{job}-{name}"
+    return layer_response(jobs, kept_job(jobs, region, job, KIND), name, format)
+
+
+# -- what analyses and scenarios share ---------------------------------------------------------
+
+#: The collection of each kind of job under /v1/regions/{region}/, and its layers.
+COLLECTIONS = {"analysis": "analyses", "scenario": "scenarios"}
+LAYERS_OF = {"analysis": LAYERS, "scenario": SCENARIO_LAYERS}
+
+
+def region_loaded_at(atlas: Atlas, region: str) -> datetime:
+    """The load time of ``region`` (a job's id depends on it); RegionNotFound if not loaded."""
+    infos = atlas.infos()
+    info = next((i for i in infos if i.name == region), None)
+    if info is None:
+        raise RegionNotFound(region, [i.name for i in infos])
+    return info.loaded_at
+
+
+def start_job(
+    request: Request,
+    atlas: Atlas,
+    jobs: JobStore,
+    kind: str,
+    region: str,
+    owner: str,
+    loaded_at: datetime,
+    body: BaseModel,
+) -> JSONResponse:
+    """Queue the job of ``body`` (or find the one with the same inputs): 202, or 200 if done."""
+    inputs = body.model_dump(mode="json")
+    now = datetime.now(UTC)
+    progress = {"stage": "queued", "done": 0, "total": 1}
+    key = job_id(kind, region, loaded_at, inputs)
+    job = Job(key, kind, region, owner, "queued", inputs, now, now, progress)
+    kept, new = jobs.create_job(job)
+    if new:
+        runner(request, atlas, jobs).submit(kept)
+    status = 202 if kept.state in ("queued", "running") else 200
+    return JSONResponse(
+        job_view(kept, LAYERS_OF[kind]), status_code=status, headers={"Location": job_path(kept)}
+    )
+
+
+def kept_job(jobs: JobStore, region: str, job: str, kind: str) -> Job:
+    """Job ``job`` if it is a ``kind`` of ``region``; JobNotFound saying where it is if not."""
+    kept = jobs.job(job)
+    if kept.kind != kind:
+        raise JobNotFound(
+            f"job {job} is {_a(kept.kind)}, not {_a(kind)}; read it at {job_path(kept)}"
+        )
+    if kept.region != region:
+        raise JobNotFound(
+            f"job {job} belongs to region {kept.region!r}, not {region!r}; read it at "
+            f"{job_path(kept)}"
+        )
+    return kept
+
+
+def layer_response(jobs: JobStore, job: Job, name: str, format: str) -> Response:
+    """Layer ``name`` of a finished job as GeoParquet (``format="parquet"``) or GeoJSON."""
+    data = jobs.job_layer(job.id, name)
+    filename = f"{job.region}-{job.id}-{name}"
     if format == "parquet":
         return Response(
             data,
@@ -197,30 +241,15 @@ def download_layer(
     )
 
 
-def _kept(jobs: JobStore, region: str, job: str) -> Job:
-    kept = jobs.job(job)
-    if kept.kind != "analysis":
-        raise JobNotFound(
-            f"job {job} is a {kept.kind}, not an analysis; read it at "
-            f"/v1/regions/{kept.region}/{kept.kind}s/{kept.id}"
-        )
-    if kept.region != region:
-        raise JobNotFound(
-            f"job {job} belongs to region {kept.region!r}, not {region!r}; read it at {_path(kept)}"
-        )
-    return kept
+def job_path(job: Job) -> str:
+    """Where a job is read."""
+    return f"/v1/regions/{job.region}/{COLLECTIONS[job.kind]}/{job.id}"
 
 
-def _path(job: Job) -> str:
-    return f"/v1/regions/{job.region}/analyses/{job.id}"
-
-
-def _view(job: Job) -> dict[str, Any]:
-    layers = (
-        {n: f"{_path(job)}/layers/{n}?format=geojson" for n in LAYERS}
-        if job.state == "done"
-        else {}
-    )
+def job_view(job: Job, layers: Iterable[str]) -> dict[str, Any]:
+    """What a job's page shows: state, progress, summary or error, inputs and layer links."""
+    path = job_path(job)
+    links = {n: f"{path}/layers/{n}?format=geojson" for n in layers} if job.state == "done" else {}
     return {
         "id": job.id,
         "region": job.region,
@@ -232,5 +261,9 @@ def _view(job: Job) -> dict[str, Any]:
         "inputs": job.inputs,
         "created_at": job.created_at.isoformat(),
         "updated_at": job.updated_at.isoformat(),
-        "links": {"self": _path(job), "layers": layers},
+        "links": {"self": path, "layers": links},
     }
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"

@@ -13,13 +13,11 @@ from livingcircle.api.geojson import FastJSONResponse
 from livingcircle.api.live import LiveDep
 from livingcircle.api.models import KioskData
 from livingcircle.api.params import Lat, Lon, Profile, RegionQuery, Speed
-from livingcircle.geo import config
 from livingcircle.geo.atlas import Atlas
-from livingcircle.geo.errors import UnknownKiosk
 from livingcircle.geo.kiosks import Kiosk
-from livingcircle.maps.kiosk import WALK_MINUTES, kiosk_data, kiosk_page
+from livingcircle.maps.kiosk import WALK_MINUTES, kiosk_data, kiosk_page, pick_kiosk
 from livingcircle.maps.offline import FONT_URL
-from livingcircle.maps.resident import resident_map
+from livingcircle.maps.resident import resident_map_at
 
 router = APIRouter(
     prefix="/v1/maps",
@@ -87,10 +85,7 @@ def kiosk_services(
 
 
 def _kiosk(request: Request, kiosk_id: str) -> Kiosk:
-    kiosks: dict[str, Kiosk] = request.app.state.kiosks
-    if kiosk_id not in kiosks:
-        raise UnknownKiosk(kiosk_id, kiosks)
-    return kiosks[kiosk_id]
+    return pick_kiosk(request.app.state.kiosks, kiosk_id)
 
 
 def render_map(
@@ -102,23 +97,9 @@ def render_map(
     speed: float | None,
     offline: bool,
 ) -> str:
-    """The resident map of a point as an HTML page."""
-    result = atlas.catchment(
-        lon, lat, config.DEFAULT_MINUTES, region=region, profile=profile, speed_m_s=speed
+    """The resident map of a point as an HTML page (the font served from /assets/fonts/)."""
+    engine = atlas.locate(lon, lat, region)
+    fmap = resident_map_at(
+        engine, lon, lat, profile=profile, speed_m_s=speed, offline=offline, font_url=FONT_URL
     )
-    near = atlas.nearest(
-        lon,
-        lat,
-        region=result.region,
-        profile=profile,
-        speed_m_s=speed,
-        max_minutes=max(config.DEFAULT_MINUTES),
-    )
-    streets = None
-    if offline:
-        reach = max(config.DEFAULT_MINUTES) * 60 * result.speed_m_s + 300
-        streets = atlas.region(result.region).streets_near(lon, lat, reach)
-    fmap = resident_map(
-        result, atlas.standard, near, streets=streets, offline=offline, font_url=FONT_URL
-    )  # served: the font from /assets/fonts/
     return str(fmap.get_root().render())

@@ -28,6 +28,7 @@ from livingcircle.api.params import (
 )
 from livingcircle.geo import config
 from livingcircle.geo.hours import parse_open_at
+from livingcircle.geo.results import NearestResult
 
 router = APIRouter(prefix="/v1", tags=["queries"], responses=problems(404, 422, 503))
 
@@ -65,38 +66,28 @@ async def nearest(
     A facility's live status (free spaces, closure, queue), when its department reported
     one recently enough, is in its properties as ``status``, with its age.
     """
-    result = atlas.nearest(
-        lon,
-        lat,
-        category,
-        region=region,
-        k=k,
-        profile=profile,
-        speed_m_s=speed,
-        max_minutes=max_minutes,
-        routes=routes,
-        open_at=_moment(open_at),
-        open_now=open_now,
-        include_unknown=include_unknown,
-    )
-    if skip_full:
-        result = live.skip_full(
-            result,
-            lambda cats, more: atlas.nearest(
-                lon,
-                lat,
-                cats,
-                region=result.region,
-                k=more,
-                profile=profile,
-                speed_m_s=speed,
-                max_minutes=max_minutes,
-                routes=routes,
-                open_at=_moment(open_at),
-                open_now=open_now,
-                include_unknown=include_unknown,
-            ),
+    moment = _moment(open_at)
+
+    def ask(categories: list[str] | None, k: int, where: str | None) -> NearestResult:
+        return atlas.nearest(
+            lon,
+            lat,
+            categories,
+            region=where,
+            k=k,
+            profile=profile,
+            speed_m_s=speed,
+            max_minutes=max_minutes,
+            routes=routes,
+            open_at=moment,
+            open_now=open_now,
+            include_unknown=include_unknown,
         )
+
+    result = ask(category, k, region)
+    if skip_full:
+        found = result.region
+        result = live.skip_full(result, lambda cats, more: ask(cats, more, found))
     return GeoJSONResponse(live.attach(result.to_geojson(), result.region))
 
 

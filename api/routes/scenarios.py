@@ -10,28 +10,30 @@ same version of the region share one job. The stored region is never changed.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from livingcircle.api.deps import AtlasDep, PlannerDep
 from livingcircle.api.errors import problems
-from livingcircle.api.jobs import layer_geojson
 from livingcircle.api.params import RegionPath
 from livingcircle.api.routes.jobs import (
+    LAYER_RESPONSES,
     MAX_HOMES,
     HomesIn,
     JobIdPath,
     JobsDep,
-    runner,
+    LayerFormat,
+    job_view,
+    kept_job,
+    layer_response,
+    region_loaded_at,
+    start_job,
 )
 from livingcircle.api.scenario_jobs import SCENARIO_LAYERS, parse_scenario
 from livingcircle.geo.atlas import Atlas
-from livingcircle.geo.errors import JobNotFound, RegionNotFound
-from livingcircle.geo.jobs import Job, JobStore, job_id
 from livingcircle.geo.scenario import Scenario, check_scenario
 
 router = APIRouter(
@@ -80,29 +82,10 @@ def submit_scenario(
     request: Request,
 ) -> JSONResponse:
     """Start a scenario (or find the one with the same inputs)."""
-    info = next((i for i in atlas.infos() if i.name == region), None)
-    if info is None:
-        raise RegionNotFound(region, [i.name for i in atlas.infos()])
+    loaded_at = region_loaded_at(atlas, region)
     atlas.standard.speed(body.profile)  # UnknownProfile names the allowed
     _check(atlas, region, parse_scenario(body.scenario))  # ScenarioError lists the problems
-    inputs = body.model_dump(mode="json")
-    now = datetime.now(UTC)
-    job = Job(
-        job_id(KIND, region, info.loaded_at, inputs),
-        KIND,
-        region,
-        caller.owner,
-        "queued",
-        inputs,
-        now,
-        now,
-        {"stage": "queued", "done": 0, "total": 1},
-    )
-    kept, new = jobs.create_job(job)
-    if new:
-        runner(request, atlas, jobs).submit(kept)
-    status = 202 if kept.state in ("queued", "running") else 200
-    return JSONResponse(_view(kept), status_code=status, headers={"Location": _path(kept)})
+    return start_job(request, atlas, jobs, KIND, region, caller.owner, loaded_at, body)
 
 
 def _check(atlas: Atlas, region: str, spec: Scenario) -> None:
@@ -118,77 +101,17 @@ def read_scenario(
     region: RegionPath, job: JobIdPath, caller: PlannerDep, jobs: JobsDep
 ) -> dict[str, Any]:
     """A scenario job: state, progress, summary or error, inputs and layer links."""
-    return _view(_kept(jobs, region, job))
+    return job_view(kept_job(jobs, region, job, KIND), SCENARIO_LAYERS)
 
 
-@router.get(
-    "/{job}/layers/{name}",
-    response_class=Response,
-    responses={
-        200: {"content": {"application/geo+json": {}, "application/vnd.apache.parquet": {}}}
-    },
-)
+@router.get("/{job}/layers/{name}", response_class=Response, responses=LAYER_RESPONSES)
 def download_scenario_layer(
     region: RegionPath,
     job: JobIdPath,
     name: Annotated[ScenarioLayer, Path(description="A result layer.")],
     caller: PlannerDep,
     jobs: JobsDep,
-    format: Annotated[
-        Literal["geojson", "parquet"],
-        Query(description="GeoJSON, or GeoParquet (plain Parquet for summary and tiers)"),
-    ] = "geojson",
+    format: LayerFormat = "geojson",
 ) -> Response:
     """One result layer of a finished scenario, as GeoJSON or GeoParquet."""
-    data = jobs.job_layer(_kept(jobs, region, job).id, name)
-    filename = f"{region}-{job}-{name}"
-    if format == "parquet":
-        return Response(
-            data,
-            media_type="application/vnd.apache.parquet",
-            headers={"Content-Disposition": f'attachment; filename="{filename}.parquet"'},
-        )
-    return Response(
-        layer_geojson(data),
-        media_type="application/geo+json",
-        headers={"Content-Disposition": f'attachment; filename="{filename}.geojson"'},
-    )
-
-
-def _kept(jobs: JobStore, region: str, job: str) -> Job:
-    kept = jobs.job(job)
-    if kept.kind != KIND:
-        raise JobNotFound(
-            f"job {job} is an {kept.kind}, not a scenario; read it at "
-            f"/v1/regions/{kept.region}/analyses/{kept.id}"
-        )
-    if kept.region != region:
-        raise JobNotFound(
-            f"job {job} belongs to region {kept.region!r}, not {region!r}; read it at {_path(kept)}"
-        )
-    return kept
-
-
-def _path(job: Job) -> str:
-    return f"/v1/regions/{job.region}/scenarios/{job.id}"
-
-
-def _view(job: Job) -> dict[str, Any]:
-    layers = (
-        {n: f"{_path(job)}/layers/{n}?format=geojson" for n in SCENARIO_LAYERS}
-        if job.state == "done"
-        else {}
-    )
-    return {
-        "id": job.id,
-        "region": job.region,
-        "state": job.state,
-        "owner": job.owner,
-        "progress": job.progress,
-        "summary": job.summary,
-        "error": job.error,
-        "inputs": job.inputs,
-        "created_at": job.created_at.isoformat(),
-        "updated_at": job.updated_at.isoformat(),
-        "links": {"self": _path(job), "layers": layers},
-    }
+    return layer_response(jobs, kept_job(jobs, region, job, KIND), name, format)

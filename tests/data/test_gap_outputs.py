@@ -15,7 +15,7 @@ from livingcircle.geo.demand import demand_frame, place_demand
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.planning import PlannerTables, plan
 from livingcircle.geo.standards import Standard
-from livingcircle.report import write_report
+from livingcircle.maps.report import write_report
 from tests.handmade import lonlat, region
 
 
