@@ -628,17 +628,12 @@ class Region:
 
             self.standard.category(category)
             return planner_map(self.engine, category, speed, offline=offline)
-        from livingcircle.maps.resident import resident_map  # noqa: PLC0415
+        from livingcircle.maps.resident import resident_map_at  # noqa: PLC0415
 
         lon, lat = self._point(where)
-        rings = _minutes(minutes)
-        result = self.engine.catchment(lon, lat, rings, speed_m_s=speed)
-        near = self.engine.nearest(lon, lat, speed_m_s=speed, max_minutes=max(rings))
-        streets = None
-        if offline:
-            reach = max(rings) * 60 * speed + 300
-            streets = self.engine.streets_near(lon, lat, reach)
-        return resident_map(result, self.standard, near, streets=streets, offline=offline)
+        return resident_map_at(
+            self.engine, lon, lat, _minutes(minutes), speed_m_s=speed, offline=offline
+        )
 
     def locate(self, name: str) -> shapely.Point:
         """The point (lon, lat) of a facility or street named ``name`` in the region.
