@@ -40,13 +40,15 @@ class DbTimeouts:
     load_s
         A region's load, import or full read (whole-region statements on large regions).
     pool_s
-        Waiting for a free pooled connection when all are in use.
+        Waiting for a free pooled connection when all are in use: long enough that a burst
+        of writes (edits waiting for their region's lock hold connections) queues instead
+        of failing with 503, still bounded.
     """
 
     connect_s: float = 5.0
     statement_s: float = 15.0
     load_s: float = 600.0
-    pool_s: float = 5.0
+    pool_s: float = 30.0
 
     def connect_args(self) -> dict[str, Any]:
         """The connection arguments (libpq) carrying the timeouts."""

@@ -44,7 +44,11 @@ class StoreSettings(BaseSettings):
         description="Seconds a whole-region load, import or read may take on PostGIS.",
     )
     db_pool_timeout_s: float = Field(
-        default=5.0, gt=0, le=300, description="Seconds to wait for a free pooled connection."
+        default=30.0,
+        gt=0,
+        le=300,
+        description="Seconds to wait for a free pooled connection (writes under load queue "
+        "this long before a 503).",
     )
 
     def db_timeouts(self) -> DbTimeouts:
