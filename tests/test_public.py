@@ -14,6 +14,7 @@ import livingcircle as lc
 from livingcircle.data.sample import sample_file
 from livingcircle.geo.errors import (
     InvalidParameter,
+    LivingCircleError,
     RegionNotFound,
     UnknownCategory,
     UnknownProfile,
@@ -119,7 +120,7 @@ def test_a_batch_equals_single_calls(region: lc.Region, origins: gpd.GeoDataFram
         mine = batch[batch["origin"] == origin]
         try:
             single = engine.nearest(point.x, point.y, CATS, k=2, routes=False)
-        except lc.public.LivingCircleError as exc:
+        except LivingCircleError as exc:
             assert mine["id"].isna().all() and set(mine["reason"]) == {str(exc)}
             assert len(mine) == len(CATS)  # one row per category, saying why
             continue
