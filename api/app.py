@@ -172,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router)
+    # FastAPI's documented way to customise the schema is to replace this method
     app.openapi = lambda: _openapi(app, app.state.standard, settings)  # type: ignore[method-assign]
     return app
 

@@ -44,7 +44,7 @@ from livingcircle.geo.errors import LivingCircleError
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 except ImportError:  # httptools is optional: h11 then
-    HttpToolsProtocol = None  # type: ignore[assignment,misc]
+    HttpToolsProtocol = None  # type: ignore[assignment,misc]  # a class when installed
 
 APP = "livingcircle.api.serve:serving_app"
 #: A worker that stops sooner than this after starting is not restarted: it cannot start.

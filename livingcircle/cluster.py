@@ -95,7 +95,7 @@ def connect(
 @contextmanager
 def _local_client(workers: int) -> Iterator[Client]:
     try:
-        cluster = LocalCluster(  # type: ignore[no-untyped-call]
+        cluster = LocalCluster(  # type: ignore[no-untyped-call]  # dask.distributed is unannotated
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
@@ -104,14 +104,16 @@ def _local_client(workers: int) -> Iterator[Client]:
         )
     except (OSError, RuntimeError) as exc:
         raise ClusterUnavailable(None, _reason(exc)) from exc
-    with cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
+    with cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]  # dask.distributed is unannotated
         yield client
 
 
 @contextmanager
 def _remote_client(address: str) -> Iterator[Client]:
     try:
-        client = Client(address, timeout=CONNECT_TIMEOUT_S)  # type: ignore[no-untyped-call]
+        client = Client(  # type: ignore[no-untyped-call]  # dask.distributed is unannotated
+            address, timeout=CONNECT_TIMEOUT_S
+        )
     except (OSError, TimeoutError, ValueError) as exc:
         raise ClusterUnavailable(address, _reason(exc)) from exc
     with client:

@@ -235,7 +235,7 @@ def _write_input(
     fs.makedirs(f"{root}/_inputs/{region.name}", exist_ok=True)
     with fs.open(path, "wb") as f:
         pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
-    return fs.unstrip_protocol(path)  # type: ignore[no-any-return]
+    return fs.unstrip_protocol(path)  # type: ignore[no-any-return]  # fsspec is unannotated
 
 
 def tile_input(
@@ -469,7 +469,7 @@ def _run_tasks(
         for region, tile, url in tasks
     ]
     total, done = len(futures), 0
-    for future in as_completed(futures):  # type: ignore[no-untyped-call]
+    for future in as_completed(futures):  # type: ignore[no-untyped-call]  # dask.distributed is unannotated
         report = future.result()
         done += 1
         if "error" in report:
