@@ -54,6 +54,9 @@ lint: install
 	$(BIN)/ruff format --check geo data api maps livingcircle tests bench docs setup.py
 	MYPY=$(CURDIR)/$(BIN)/mypy bash scripts/typecheck.sh
 
+typecheck: install
+	MYPY=$(CURDIR)/$(BIN)/mypy bash scripts/typecheck.sh
+
 bench: install
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_api.py
