@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from livingcircle.geo.store import Store
-from livingcircle.settings import StoreSettings, open_store
+from livingcircle.settings import store_at
 
 __all__ = ["DataDir", "Database", "open_cli_store"]
 
@@ -38,7 +38,4 @@ def open_cli_store(data_dir: Path | None, database: str | None = None) -> Store:
 
     Options left out fall back to the settings (``LC_DATABASE_URL``, ``LC_DATA_DIR``).
     """
-    given = {"data_dir": data_dir, "database_url": database}
-    return open_store(
-        StoreSettings().model_copy(update={k: v for k, v in given.items() if v is not None})
-    )
+    return store_at(data_dir, database)

@@ -74,6 +74,19 @@ def open_store(settings: StoreSettings | None = None) -> Store:
     return FileStore(settings.data_dir)
 
 
+def store_at(data_dir: str | Path | None = None, database: str | None = None) -> Store:
+    """The store a caller names: PostGIS at ``database``, else the folder ``data_dir``.
+
+    What the CLI's ``--data-dir``/``--database`` and the Python API's ``data_dir=``/
+    ``database=`` open; each one left out (None) falls back to the settings
+    (``LC_DATA_DIR``, ``LC_DATABASE_URL``).
+    """
+    given = {"data_dir": None if data_dir is None else Path(data_dir), "database_url": database}
+    return open_store(
+        StoreSettings().model_copy(update={k: v for k, v in given.items() if v is not None})
+    )
+
+
 class EngineSettings(BaseSettings):
     """Standards file and query limits."""
 
