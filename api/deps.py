@@ -16,10 +16,9 @@ from fastapi.security import APIKeyHeader
 from livingcircle.api.auth import Gatekeeper
 from livingcircle.api.settings import Settings
 from livingcircle.geo.atlas import Atlas
-from livingcircle.geo.errors import NotSupportedByStore
 from livingcircle.geo.keys import EDITING_ROLES, PLANNING_ROLES, require_any_role
 from livingcircle.geo.standards import Standard
-from livingcircle.geo.store import ApiKey, FacilityCatalog, FacilityEditor, Store
+from livingcircle.geo.store import ApiKey, Store
 
 
 async def get_settings(request: Request) -> Settings:
@@ -45,38 +44,10 @@ async def get_standard(atlas: Annotated[Atlas, Depends(get_atlas)]) -> Standard:
     return atlas.standard
 
 
-def _missing(store: Store, what: str) -> NotSupportedByStore:
-    return NotSupportedByStore(
-        f"the configured store ({type(store).__name__}) cannot {what} yet; the embedded "
-        "store (LC_DATA_DIR, without LC_DATABASE_URL) can"
-    )
-
-
-def as_catalog(store: Store) -> FacilityCatalog:
-    """The store, for facility look-ups by id and name (if it can)."""
-    if not isinstance(store, FacilityCatalog):
-        raise _missing(store, "look facilities up by id or name")
-    return store
-
-
-async def get_catalog(store: Annotated[Store, Depends(get_store)]) -> FacilityCatalog:
-    """The store, for facility look-ups by id and name."""
-    return as_catalog(store)
-
-
-async def get_editor(store: Annotated[Store, Depends(get_store)]) -> FacilityEditor:
-    """The store, for facility changes and the audit log."""
-    if not isinstance(store, FacilityEditor):
-        raise _missing(store, "change facilities or keep API keys")
-    return store
-
-
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 AtlasDep = Annotated[Atlas, Depends(get_atlas)]
 StandardDep = Annotated[Standard, Depends(get_standard)]
-CatalogDep = Annotated[FacilityCatalog, Depends(get_catalog)]
-EditorDep = Annotated[FacilityEditor, Depends(get_editor)]
 
 api_key_header = APIKeyHeader(
     name="X-API-Key",
@@ -98,12 +69,12 @@ def gatekeeper(request: Request) -> Gatekeeper:
 
 async def get_key(
     request: Request,
-    editor: EditorDep,
+    store: StoreDep,
     token: Annotated[str | None, Security(api_key_header)] = None,
 ) -> ApiKey:
     """The usable key the request carries: 401 without, 403 if wrong, 429 after many failures."""
     address = request.client.host if request.client else "unknown"
-    return await gatekeeper(request).check(token, address, editor)
+    return await gatekeeper(request).check(token, address, store)
 
 
 KeyDep = Annotated[ApiKey, Depends(get_key)]

@@ -25,7 +25,7 @@ from livingcircle.geo.status import (
     full_facilities,
     skip_full,
 )
-from livingcircle.geo.store import StatusBoard, Store
+from livingcircle.geo.store import Store
 
 Clock = Callable[[], datetime]
 
@@ -36,20 +36,18 @@ def utc_now() -> datetime:
 
 
 class LiveStatuses:
-    """Each region's statuses, kept for ``ttl_s`` seconds; none for a store without them."""
+    """Each region's statuses, kept for ``ttl_s`` seconds."""
 
     def __init__(
         self, store: Store, rules: StatusRules, clock: Clock = utc_now, ttl_s: float = 2.0
     ) -> None:
-        self.board = store if isinstance(store, StatusBoard) else None
+        self.board = store
         self.rules, self.clock, self.ttl_s = rules, clock, ttl_s
         self._kept: dict[str, tuple[float, dict[str, FacilityStatus]]] = {}
         self._lock = threading.Lock()
 
     def of(self, region: str) -> dict[str, FacilityStatus]:
         """The region's statuses by facility id (stale ones too)."""
-        if self.board is None:
-            return {}
         with self._lock:
             kept = self._kept.get(region)
         if kept is not None and time.monotonic() - kept[0] < self.ttl_s:

@@ -582,7 +582,7 @@ def import_list(
         tell(f"writing region {region}", 0, 1)
         return merged if done[0].added or done[0].changed or done[0].removed else None
 
-    written = store.update_facilities(region, change, source=mapping.source)
+    written = store.update_facilities(region, change, source=mapping.source) is not None
     tell(f"writing region {region}", 1, 1)
     m = done[0]
     return ImportReport(

@@ -34,8 +34,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from pyproj import Geod
-from shapely.geometry.base import BaseGeometry
 
 from livingcircle.geo.audit import (
     GENESIS,
@@ -72,6 +70,7 @@ from livingcircle.geo.jobs import (
 )
 from livingcircle.geo.keys import SOURCES_KEY, check_owner, revoked, sources_in_tags
 from livingcircle.geo.kiosks import Kiosk, check_kiosk_fields
+from livingcircle.geo.standards import Standard
 from livingcircle.geo.status import FacilityStatus, check_status, status_from_json
 from livingcircle.geo.store import (
     ApiKey,
@@ -80,12 +79,14 @@ from livingcircle.geo.store import (
     FacilityChange,
     FacilityKeep,
     FacilityRecord,
+    LoadStats,
     RegionData,
     RegionInfo,
     check_facilities,
     check_record,
     check_region_name,
     facility_json,
+    load_stats,
     with_facilities,
 )
 from livingcircle.geo.text import check_edges
@@ -93,7 +94,6 @@ from livingcircle.geo.text import check_edges
 #: How long an edit waits for a load or another edit of its region before giving up.
 EDIT_WAIT_S = 10.0
 _FILES = ("nodes.parquet", "edges.parquet", "facilities.parquet", "region.json")
-_GEOD = Geod(ellps="WGS84")
 
 
 class FileStore:
@@ -122,8 +122,8 @@ class FileStore:
                 infos.append(_read_info(live / "region.json"))
         return infos
 
-    def save_region(self, data: RegionData, keep: FacilityKeep | None = None) -> None:
-        """Write a new version of the region, then make it live in one rename.
+    def save_region(self, data: RegionData, keep: FacilityKeep | None = None) -> LoadStats:
+        """Write a new version of the region, then make it live in one rename; what changed.
 
         ``keep`` (see :meth:`livingcircle.geo.store.Store.save_region`) reads the live facilities
         under
@@ -150,12 +150,13 @@ class FileStore:
                 _write_json(version / "region.json", _info_json(data.info))
                 _fsync_dir(version)
                 old = None if live is None else _read_info(live / "region.json")
-                self._append_audit(load_entry(data, stored, old))
+                entry = self._append_audit(load_entry(data, stored, old))
                 self._switch(folder, version)
             except OSError as exc:
                 shutil.rmtree(version, ignore_errors=True)
                 raise StoreError(f"cannot write region {name!r} under {self.root}: {exc}") from exc
             self._collect(folder, keep=version.name)
+        return load_stats(entry, len(data.facilities))
 
     def load_region(self, name: str) -> RegionData:
         """Read a region's live version (again, if an edit replaced it while it was read)."""
@@ -182,19 +183,20 @@ class FileStore:
 
     def update_facilities(
         self, region: str, change: FacilityChange, *, source: str = "", actor: str = ""
-    ) -> bool:
+    ) -> LoadStats | None:
         """Replace the facilities with ``change(info, facilities)`` under the region's lock.
 
         The new version shares the live one's network files (hard links); None from
-        ``change`` writes nothing. The audit log records an ``import`` of ``source`` by
-        ``actor`` (default: this process's user) with the facilities added, changed, removed.
+        ``change`` writes nothing (and returns None), else it returns what changed. The audit
+        log records an ``import`` of ``source`` by ``actor`` (default: this process's user)
+        with the facilities added, changed, removed.
         """
         with self._lock(region, EDIT_WAIT_S):
             live = self._require(region)
             facilities = gpd.read_parquet(live / "facilities.parquet")
             frame = change(_read_info(live / "region.json"), facilities)
             if frame is None:
-                return False
+                return None
             check_facilities(region, frame)
             entry = import_entry(region, facilities, frame, source, actor)
             self._publish(
@@ -205,7 +207,7 @@ class FileStore:
                 f"cannot update the facilities of region {region!r}",
                 lambda: self._record(entry),
             )
-        return True
+        return load_stats(entry, len(frame))
 
     def delete_region(self, name: str) -> None:
         """Remove a region and all its versions."""
@@ -230,33 +232,6 @@ class FileStore:
             frame = frame[frame["category"].isin(categories)]
         frame = frame.sort_values("id", kind="stable")
         return frame.iloc[offset : offset + limit].reset_index(drop=True)
-
-    def nearest_candidates(
-        self, region: str, lon: float, lat: float, categories: list[str] | None, limit: int
-    ) -> gpd.GeoDataFrame:
-        """The ``limit`` facilities nearest in a straight line, with ``straight_m``."""
-        frame = self._facilities(region, None)
-        if categories:
-            frame = frame[frame["category"].isin(categories)]
-        points = frame.geometry.representative_point()
-        _, _, dist = _GEOD.inv(
-            np.full(len(frame), lon),
-            np.full(len(frame), lat),
-            points.x.to_numpy(),
-            points.y.to_numpy(),
-        )
-        frame = frame.assign(straight_m=dist)
-        return frame.sort_values(["straight_m", "id"]).head(limit).reset_index(drop=True)
-
-    def facilities_in_polygon(
-        self, region: str, polygon: BaseGeometry, categories: list[str] | None = None
-    ) -> gpd.GeoDataFrame:
-        """Facilities whose geometry intersects ``polygon`` (EPSG:4326), ordered by id."""
-        frame = self._facilities(region, polygon.bounds)
-        if categories:
-            frame = frame[frame["category"].isin(categories)]
-        frame = frame[frame.geometry.intersects(polygon)]
-        return frame.sort_values("id", kind="stable").reset_index(drop=True)
 
     # -- facility look-ups and edits (the API's) -----------------------------------------
 
@@ -782,6 +757,11 @@ class FileStore:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def save_standard(self, standard: Standard) -> bool:
+        """Nothing to keep: the file store reads the standard from its file each time."""
+        del standard
+        return False
 
     def check_not_busy(self, name: str) -> None:
         """Raise ``RegionBusy`` now if a load or edit of ``name`` runs (before a long read)."""

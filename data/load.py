@@ -25,9 +25,7 @@ def load_osm(
     leaves the stored region as it was.
     """
     check_region_name(region)
-    check_not_busy = getattr(store, "check_not_busy", None)
-    if check_not_busy is not None:  # a refused load fails now, not after reading the file
-        check_not_busy(region)
+    store.check_not_busy(region)  # a refused load fails now, not after reading the file
     extract = clean_text(read_osm_file(path, standard, progress), region)
     nodes = extract.nodes
     bounds = (

@@ -16,14 +16,12 @@ embedded :class:`livingcircle.data.embedded.FileStore` does; ``tests/contract`` 
   from the source deleted; the network is replaced whole. A failure anywhere, a killed process
   or a lost connection leaves the previous version untouched. Loads of one region are
   serialised by an advisory lock: a second one raises :class:`~livingcircle.geo.errors.RegionBusy`.
-- Facility look-ups by id and name (:class:`livingcircle.geo.store.FacilityCatalog`) are
-  parameterised
-  queries; a name search is ``ILIKE`` with the wildcards of the text escaped.
-- A department's change of a facility (:class:`livingcircle.geo.store.FacilityEditor`) is one
-  transaction
-  with its ``facility_audit`` row and a new ``regions.loaded_at`` (so other API processes
-  rebuild the region); edits of a region wait for each other and for a load under the same
-  advisory lock. API keys are kept in ``api_keys`` as salted hashes only.
+- Facility look-ups by id and name are parameterised queries; a name search is ``ILIKE`` with
+  the wildcards of the text escaped.
+- A department's change of a facility is one transaction with its ``facility_audit`` row and
+  a new ``regions.loaded_at`` (so other API processes rebuild the region); edits of a region
+  wait for each other and for a load under the same advisory lock. API keys are kept in
+  ``api_keys`` as salted hashes only.
 """
 
 from __future__ import annotations
@@ -33,7 +31,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -45,8 +43,7 @@ import pandas as pd
 import psycopg
 import shapely
 from geopandas.array import GeometryArray
-from pyproj import CRS, Geod
-from shapely.geometry.base import BaseGeometry
+from pyproj import CRS
 from sqlalchemy import (
     Connection,
     Engine,
@@ -123,6 +120,7 @@ from livingcircle.geo.store import (
     FacilityChange,
     FacilityKeep,
     FacilityRecord,
+    LoadStats,
     RegionData,
     RegionInfo,
     check_facilities,
@@ -143,16 +141,12 @@ SERVER_HINT = (
     "start PostgreSQL and prepare it with 'make postgis' (scripts/ensure-postgis.sh), "
     "or fix --database / LC_DATABASE_URL"
 )
-_GEOD = Geod(ellps="WGS84")
 T = TypeVar("T")
 _CRS = CRS.from_epsg(SRID)
 _ENGINES: dict[str, Engine] = {}
 _ENGINE_TIMEOUTS: dict[str, DbTimeouts] = {}
 _CHECKED: set[str] = set()
 _ENGINES_LOCK = threading.Lock()
-#: KNN orders by sphere distance, answers rank on the WGS 84 ellipsoid (0.6 % apart at most):
-#: candidates within this factor of the k-th sphere distance contain the true k nearest
-_KNN_MARGIN = 1.02
 
 
 # -- URLs and engines -------------------------------------------------------------------------
@@ -387,16 +381,6 @@ def upgrade(url: str | URL, revision: str = "head") -> str:
 # -- the store --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LoadStats:
-    """What the last load changed: facilities added, changed, unchanged and removed."""
-
-    inserted: int
-    updated: int
-    unchanged: int
-    deleted: int
-
-
 class PostgisStore:
     """Regions in PostGIS, answering as the embedded store does.
 
@@ -440,14 +424,14 @@ class PostgisStore:
 
         return self._unit("listing regions", work)
 
-    def save_region(self, data: RegionData, keep: FacilityKeep | None = None) -> None:
+    def save_region(self, data: RegionData, keep: FacilityKeep | None = None) -> LoadStats:
         """Store a region in one transaction, replacing its earlier version whole or not at all.
 
         Facilities are matched by ``(source, source_id)``: matching rows are updated in place
         (their row keys stay), new ones inserted, vanished ones deleted. :attr:`last_load`
-        counts them. ``keep`` (see :meth:`livingcircle.geo.store.Store.save_region`) reads the
-        stored
-        facilities inside the transaction, after the region's lock is taken.
+        counts them, and the load returns them. ``keep`` (see
+        :meth:`livingcircle.geo.store.Store.save_region`) reads the stored facilities inside
+        the transaction, after the region's lock is taken.
         """
         name = check_region_name(data.info.name)
 
@@ -477,6 +461,7 @@ class PostgisStore:
             return stats
 
         self.last_load = self._unit(f"loading region {name!r}", work, bulk=True)
+        return self.last_load
 
     def load_region(self, name: str) -> RegionData:
         """Read a region back (one consistent snapshot), rows in key order."""
@@ -500,13 +485,14 @@ class PostgisStore:
 
     def update_facilities(
         self, region: str, change: FacilityChange, *, source: str = "", actor: str = ""
-    ) -> bool:
+    ) -> LoadStats | None:
         """Replace the facilities with ``change(info, facilities)`` in one transaction.
 
         The region's edit lock is held from the read to the commit (an API edit meanwhile
         waits for it, and it for an edit, up to 10 s); facilities are merged by
         ``(source, source_id)`` as a load merges them, and the network is not touched.
-        :attr:`last_load` counts the rows when something was written. The audit log records
+        :attr:`last_load` counts the rows when something was written (and they are returned;
+        None when ``change`` gave None). The audit log records
         an ``import`` of ``source`` by ``actor`` in the same transaction.
         """
         check_region_name(region)
@@ -543,7 +529,7 @@ class PostgisStore:
         stats = self._unit(f"updating the facilities of region {region!r}", work, bulk=True)
         if stats is not None:
             self.last_load = stats
-        return stats is not None
+        return stats
 
     def delete_region(self, name: str) -> None:
         """Remove a region and everything in it."""
@@ -560,7 +546,7 @@ class PostgisStore:
 
         self._unit(f"deleting region {name!r}", work)
 
-    def save_standard(self, standard: Standard) -> None:
+    def save_standard(self, standard: Standard) -> bool:
         """Replace the ``categories`` and ``tier_requirements`` tables with ``standard``'s."""
         categories = [
             {
@@ -600,6 +586,7 @@ class PostgisStore:
                     conn.execute(insert(RequirementRow).values(requirements))
 
         self._unit("saving the standard", work)
+        return True
 
     # -- facilities ----------------------------------------------------------------------
 
@@ -615,47 +602,6 @@ class PostgisStore:
         where, params = _bbox_filters(region, bbox, categories)
         sql = f"{_FACILITY_SQL} WHERE {where} ORDER BY id LIMIT %(limit)s OFFSET %(offset)s"
         params.update(limit=max(int(limit), 0), offset=max(int(offset), 0))
-        return self._facility_query(region, sql, params)
-
-    def nearest_candidates(
-        self, region: str, lon: float, lat: float, categories: list[str] | None, limit: int
-    ) -> gpd.GeoDataFrame:
-        """The ``limit`` facilities nearest in a straight line, with ``straight_m``.
-
-        A KNN query on the ``anchor::geography`` GiST index finds the candidates; they are
-        ranked by WGS 84 ellipsoid distance (ties by id) exactly as the embedded store ranks.
-        """
-        where, params = _filters(region, categories)
-        params.update(lon=float(lon), lat=float(lat), k=max(int(limit), 0))
-        sql = _KNN_SQL.format(
-            where=where, margin=_KNN_MARGIN, columns=_FACILITY_COLUMNS_SQL, here=_HERE
-        )
-        rows = self._rows(region, sql, params)
-        if not rows:
-            return _facility_frame(rows, straight_m=np.zeros(0))
-        geoms = _wkb([r[len(FACILITY_COLUMNS)] for r in rows])
-        anchors = shapely.point_on_surface(geoms)  # what representative_point() gives
-        _, _, dist = _GEOD.inv(
-            np.full(len(rows), float(lon)),
-            np.full(len(rows), float(lat)),
-            shapely.get_x(anchors),
-            shapely.get_y(anchors),
-        )
-        order = sorted(range(len(rows)), key=lambda i: (dist[i], rows[i][0]))[: max(limit, 0)]
-        return _facility_frame(
-            [rows[i] for i in order], geoms[order], np.asarray(dist, dtype=np.float64)[order]
-        )
-
-    def facilities_in_polygon(
-        self, region: str, polygon: BaseGeometry, categories: list[str] | None = None
-    ) -> gpd.GeoDataFrame:
-        """Facilities whose geometry intersects ``polygon`` (EPSG:4326), ordered by id."""
-        where, params = _filters(region, categories)
-        params["polygon"] = shapely.to_wkb(polygon)
-        sql = (
-            f"{_FACILITY_SQL} WHERE {where} AND "
-            f"ST_Intersects(geom, ST_GeomFromWKB(%(polygon)s, {SRID})) ORDER BY id"
-        )
         return self._facility_query(region, sql, params)
 
     # -- facility look-ups and edits (the API's) -----------------------------------------
@@ -1372,16 +1318,6 @@ _FACILITY_COLUMNS_SQL = (
     ", ".join(c if c != "tags" else _TAGS_SQL for c in FACILITY_COLUMNS) + ", ST_AsBinary(geom)"
 )
 _FACILITY_SQL = f"SELECT {_FACILITY_COLUMNS_SQL} FROM facilities"
-# the k nearest by sphere distance (index order), then everything a little farther than the
-# k-th of them, which holds the k nearest on the ellipsoid
-_KNN_SQL = """
-SELECT {columns} FROM facilities
-WHERE {where} AND ST_DWithin(anchor::geography, {here}, (
-    SELECT coalesce(max(d) * {margin} + 1, -1) FROM (
-        SELECT anchor::geography <-> {here} AS d FROM facilities
-        WHERE {where} ORDER BY anchor::geography <-> {here} LIMIT %(k)s) AS knn), false)
-"""
-_HERE = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography"
 
 
 _STATUS_COLUMNS = (

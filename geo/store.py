@@ -21,8 +21,10 @@ from shapely.geometry.base import BaseGeometry
 from livingcircle.geo import text
 from livingcircle.geo.errors import InvalidParameter, InvalidText, StoreError
 
-if TYPE_CHECKING:  # both import this module
+if TYPE_CHECKING:  # they import this module
+    from livingcircle.geo.audit import ChainReport
     from livingcircle.geo.kiosks import Kiosk
+    from livingcircle.geo.standards import Standard
     from livingcircle.geo.status import FacilityStatus
 
 #: the columns of a region's facilities besides their geometry, in this order
@@ -101,16 +103,31 @@ FacilityChange = Callable[[RegionInfo, gpd.GeoDataFrame], gpd.GeoDataFrame | Non
 FacilityKeep = Callable[[gpd.GeoDataFrame | None], gpd.GeoDataFrame]
 
 
+@dataclass(frozen=True)
+class LoadStats:
+    """What a load or an import changed: facilities added, changed, unchanged and removed."""
+
+    inserted: int
+    updated: int
+    unchanged: int
+    deleted: int
+
+
 @runtime_checkable
 class Store(Protocol):
-    """Where regions live. Every write is whole or not at all."""
+    """Where regions live, and everything kept with them. Every write is whole or not at all.
+
+    Both stores implement all of it: regions and their facilities, facility look-ups and
+    the departments' edits, API keys, the audit log, live statuses and kiosks. Every change
+    of a facility is one atomic step with its audit entry.
+    """
 
     def regions(self) -> list[RegionInfo]:
         """Every loaded region, by name."""
         ...
 
-    def save_region(self, data: RegionData, keep: FacilityKeep | None = None) -> None:
-        """Store a region, replacing any earlier version atomically.
+    def save_region(self, data: RegionData, keep: FacilityKeep | None = None) -> LoadStats:
+        """Store a region, replacing any earlier version atomically; returns what changed.
 
         With ``keep``, the facilities stored are ``keep(stored)``, where ``stored`` are the
         region's facilities now (None for a new region), read under the region's lock: what
@@ -124,7 +141,7 @@ class Store(Protocol):
 
     def update_facilities(
         self, region: str, change: FacilityChange, *, source: str = "", actor: str = ""
-    ) -> bool:
+    ) -> LoadStats | None:
         """Replace a region's facilities with ``change(info, facilities)``, network untouched.
 
         The audit log records it (action ``import``: ``source``, by ``actor``, default the
@@ -132,7 +149,8 @@ class Store(Protocol):
 
         The read, ``change`` and the write happen under the region's lock, so an edit made
         meanwhile (through the API, say) is neither lost nor overwritten: it waits. When
-        ``change`` returns None nothing is written. Returns whether anything was. ``change``
+        ``change`` returns None nothing is written and None is returned, else what changed.
+        ``change``
         must be a pure function of its arguments (a store may call it again after a lost
         connection).
         """
@@ -140,6 +158,18 @@ class Store(Protocol):
 
     def delete_region(self, name: str) -> None:
         """Remove a region; raises ``RegionNotFound``."""
+        ...
+
+    def check_not_busy(self, name: str) -> None:
+        """Raise ``RegionBusy`` now if a load of ``name`` runs (before a long read)."""
+        ...
+
+    def save_standard(self, standard: Standard) -> bool:
+        """Keep the standard's categories and tier requirements; returns whether it did.
+
+        PostGIS keeps them in tables (for QGIS and SQL); the file store reads the standard
+        from its file each time and keeps nothing (False).
+        """
         ...
 
     def facilities(
@@ -153,19 +183,98 @@ class Store(Protocol):
         """Facilities in a bounding box and categories, ordered by id, one page."""
         ...
 
-    def nearest_candidates(
-        self, region: str, lon: float, lat: float, categories: list[str] | None, limit: int
-    ) -> gpd.GeoDataFrame:
-        """The ``limit`` facilities nearest in a straight line, nearest first.
+    def facility(self, region: str, facility_id: str) -> gpd.GeoDataFrame:
+        """The facility ``facility_id`` as a one-row frame; raises ``FacilityNotFound``."""
+        ...
 
-        A KNN index query; the frame gets a ``straight_m`` column.
+    def find_facilities(
+        self,
+        region: str,
+        bbox: Bounds | None = None,
+        categories: list[str] | None = None,
+        text: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> gpd.GeoDataFrame:
+        """As :meth:`Store.facilities`, also matching ``text`` in any name (case-insensitive)."""
+        ...
+
+    def add_api_key(self, key: ApiKey) -> None:
+        """Keep a new key (its hash; the secret itself is never stored)."""
+        ...
+
+    def api_keys(self) -> list[ApiKey]:
+        """Every key, oldest first."""
+        ...
+
+    def remove_api_key(self, key_id: str) -> None:
+        """Delete a key's record; raises ``InvalidParameter`` if there is no such key.
+
+        Prefer :meth:`revoke_api_key`, which keeps the record (who had which key, and when).
         """
         ...
 
-    def facilities_in_polygon(
-        self, region: str, polygon: BaseGeometry, categories: list[str] | None = None
-    ) -> gpd.GeoDataFrame:
-        """Facilities whose geometry intersects ``polygon`` (EPSG:4326), ordered by id."""
+    def revoke_api_key(self, key_id: str) -> ApiKey:
+        """Mark a key revoked (now) and return it; ``InvalidParameter`` if there is no such key.
+
+        Revoking a revoked key keeps its first revocation time.
+        """
+        ...
+
+    def touch_api_key(self, key_id: str, at: datetime) -> None:
+        """Record that the key was used at ``at`` (an unknown id is ignored)."""
+        ...
+
+    def import_sources(self) -> set[str]:
+        """The sources of the department lists imported into any region (``lc:sources``)."""
+        ...
+
+    def save_facility(
+        self, region: str, record: FacilityRecord, actor: str, create: bool
+    ) -> AuditEntry:
+        """Create (``create``) or replace a facility.
+
+        Raises ``FacilityExists`` or ``FacilityNotFound`` when the id is taken or missing.
+        """
+        ...
+
+    def delete_facility(self, region: str, facility_id: str, actor: str) -> AuditEntry:
+        """Remove a facility; raises ``FacilityNotFound``."""
+        ...
+
+    def audit(self, region: str, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
+        """Recorded changes of a region, newest first."""
+        ...
+
+    def set_status(self, region: str, status: FacilityStatus, actor: str) -> AuditEntry:
+        """Keep ``status`` (checked with ``check_status``), replacing the facility's last one.
+
+        The facility must exist (else ``FacilityNotFound``); the status takes its category.
+        """
+        ...
+
+    def statuses(self, region: str) -> list[FacilityStatus]:
+        """Every facility's last status in the region, by facility id."""
+        ...
+
+    def save_kiosk(self, kiosk: Kiosk) -> None:
+        """Keep a kiosk (checked with ``check_kiosk``), replacing one with the same id."""
+        ...
+
+    def kiosks(self) -> list[Kiosk]:
+        """Every kept kiosk, by id."""
+        ...
+
+    def remove_kiosk(self, kiosk_id: str) -> None:
+        """Forget a kiosk; raises ``UnknownKiosk``."""
+        ...
+
+    def audit_logs(self) -> list[str]:
+        """The names of every audit log: each region's, and the store-wide one of keys."""
+        ...
+
+    def check_audit(self, log: str) -> ChainReport:
+        """Walk one log's chain (see :func:`livingcircle.geo.audit.verify_chain`)."""
         ...
 
 
@@ -234,120 +343,6 @@ class ApiKey:
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
-
-
-@runtime_checkable
-class FacilityCatalog(Protocol):
-    """Facility look-ups beyond :class:`Store`: one by id, and a name search."""
-
-    def facility(self, region: str, facility_id: str) -> gpd.GeoDataFrame:
-        """The facility ``facility_id`` as a one-row frame; raises ``FacilityNotFound``."""
-        ...
-
-    def find_facilities(
-        self,
-        region: str,
-        bbox: Bounds | None = None,
-        categories: list[str] | None = None,
-        text: str | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> gpd.GeoDataFrame:
-        """As :meth:`Store.facilities`, also matching ``text`` in any name (case-insensitive)."""
-        ...
-
-
-@runtime_checkable
-class FacilityEditor(Protocol):
-    """API keys, facility changes and the audit log of a store that accepts edits.
-
-    Every change is one atomic step: the facility and its audit entry are written together
-    or not at all.
-    """
-
-    def add_api_key(self, key: ApiKey) -> None:
-        """Keep a new key (its hash; the secret itself is never stored)."""
-        ...
-
-    def api_keys(self) -> list[ApiKey]:
-        """Every key, oldest first."""
-        ...
-
-    def remove_api_key(self, key_id: str) -> None:
-        """Delete a key's record; raises ``InvalidParameter`` if there is no such key.
-
-        Prefer :meth:`revoke_api_key`, which keeps the record (who had which key, and when).
-        """
-        ...
-
-    def revoke_api_key(self, key_id: str) -> ApiKey:
-        """Mark a key revoked (now) and return it; ``InvalidParameter`` if there is no such key.
-
-        Revoking a revoked key keeps its first revocation time.
-        """
-        ...
-
-    def touch_api_key(self, key_id: str, at: datetime) -> None:
-        """Record that the key was used at ``at`` (an unknown id is ignored)."""
-        ...
-
-    def import_sources(self) -> set[str]:
-        """The sources of the department lists imported into any region (``lc:sources``)."""
-        ...
-
-    def save_facility(
-        self, region: str, record: FacilityRecord, actor: str, create: bool
-    ) -> AuditEntry:
-        """Create (``create``) or replace a facility.
-
-        Raises ``FacilityExists`` or ``FacilityNotFound`` when the id is taken or missing.
-        """
-        ...
-
-    def delete_facility(self, region: str, facility_id: str, actor: str) -> AuditEntry:
-        """Remove a facility; raises ``FacilityNotFound``."""
-        ...
-
-    def audit(self, region: str, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
-        """Recorded changes of a region, newest first."""
-        ...
-
-
-@runtime_checkable
-class StatusBoard(Protocol):
-    """Live statuses of facilities (spaces, closures, queues), set by their departments.
-
-    Setting one is one atomic step with its audit entry (action ``status``); it changes no
-    facility, so no engine is rebuilt.
-    """
-
-    def set_status(self, region: str, status: FacilityStatus, actor: str) -> AuditEntry:
-        """Keep ``status`` (checked with ``check_status``), replacing the facility's last one.
-
-        The facility must exist (else ``FacilityNotFound``); the status takes its category.
-        """
-        ...
-
-    def statuses(self, region: str) -> list[FacilityStatus]:
-        """Every facility's last status in the region, by facility id."""
-        ...
-
-
-@runtime_checkable
-class KioskRegistry(Protocol):
-    """Kiosks kept in the store (``livingcircle kiosk add/list/remove``)."""
-
-    def save_kiosk(self, kiosk: Kiosk) -> None:
-        """Keep a kiosk (checked with ``check_kiosk``), replacing one with the same id."""
-        ...
-
-    def kiosks(self) -> list[Kiosk]:
-        """Every kept kiosk, by id."""
-        ...
-
-    def remove_kiosk(self, kiosk_id: str) -> None:
-        """Forget a kiosk; raises ``UnknownKiosk``."""
-        ...
 
 
 # -- what a store accepts and returns ---------------------------------------------------------
@@ -443,3 +438,12 @@ def _plain(value: object) -> object:
     if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
         return None
     return value if isinstance(value, int | float | bool) else str(value)
+
+
+def load_stats(entry: AuditEntry, n_facilities: int) -> LoadStats:
+    """What a load or an import changed, from its audit entry's counts (``n_facilities`` now)."""
+    counts = (entry.after or {}).get("counts")
+    if not isinstance(counts, dict):
+        return LoadStats(0, 0, n_facilities, 0)
+    added, changed = int(counts.get("added", 0)), int(counts.get("changed", 0))
+    return LoadStats(added, changed, n_facilities - added - changed, int(counts.get("removed", 0)))

@@ -98,11 +98,13 @@ _ENGINES: dict[tuple[str, str | None, str | None, float, str], Engine] = {}
 
 def source_for(store: object, region: str, standard: Standard, max_snap_m: float) -> RegionSource:
     """The :class:`RegionSource` of a region in an open store (FileStore or PostgisStore)."""
-    url = getattr(store, "url", None)
-    if url is not None:
-        text = url.render_as_string(hide_password=False)
+    from livingcircle.data.embedded import FileStore  # noqa: PLC0415
+    from livingcircle.data.postgis import PostgisStore  # noqa: PLC0415  (needs psycopg)
+
+    if isinstance(store, PostgisStore):
+        text = store.url.render_as_string(hide_password=False)
         return RegionSource(region, standard, database_url=text, max_snap_m=max_snap_m)
-    root = getattr(store, "root", None)
+    root = store.root if isinstance(store, FileStore) else None
     return RegionSource(region, standard, data_dir=str(root), max_snap_m=max_snap_m)
 
 

@@ -43,12 +43,11 @@ from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import (
     InvalidParameter,
     LivingCircleError,
-    NotSupportedByStore,
     UnknownKiosk,
 )
 from livingcircle.geo.results import CatchmentResult, NearestResult
 from livingcircle.geo.standards import Standard, load_standard
-from livingcircle.geo.store import FacilityEditor, KioskRegistry, RegionInfo, Store
+from livingcircle.geo.store import RegionInfo, Store, load_stats
 from livingcircle.maps.base import TILES, Tiles
 from livingcircle.settings import EngineSettings, StoreSettings, open_store
 
@@ -238,16 +237,15 @@ def load(
         f"in {time.perf_counter() - start:.1f} s",
         highlight=False,
     )
-    _after_load(store, standards)
+    _after_load(store, standards, info)
 
 
-def _after_load(store: Store, standards: Path | None) -> None:
-    """PostGIS keeps the standard's categories too, and tells what a reload changed."""
-    save_standard = getattr(store, "save_standard", None)
-    if save_standard is not None:
-        save_standard(_standard(standards))
-    stats = getattr(store, "last_load", None)
-    if stats is not None:
+def _after_load(store: Store, standards: Path | None, info: RegionInfo) -> None:
+    """Keep the standard where the store does (PostGIS), and tell what the load changed."""
+    store.save_standard(_standard(standards))
+    last = store.audit(info.name, limit=1)
+    if last and last[0].action == "load":
+        stats = load_stats(last[0], info.n_facilities)
         err.print(
             f"facilities: {stats.inserted:,} new, {stats.updated:,} changed, "
             f"{stats.unchanged:,} unchanged, {stats.deleted:,} removed",
@@ -630,7 +628,7 @@ def fetch(
         f"{info.n_edges:,} edges, {info.n_facilities:,} facilities",
         highlight=False,
     )
-    _after_load(store, standards)
+    _after_load(store, standards, info)
 
 
 def _area(text: str) -> str | tuple[float, float, float, float] | Path:
@@ -1271,14 +1269,8 @@ def serve(
     run_server(host, port, workers, access_log)
 
 
-def _editor(data_dir: Path | None, database: str | None) -> FacilityEditor:
-    store = _store(data_dir, database)
-    if not isinstance(store, FacilityEditor):
-        raise NotSupportedByStore(
-            f"{type(store).__name__} cannot keep API keys yet; use the "
-            "embedded store (--data-dir, without --database)"
-        )
-    return store
+def _editor(data_dir: Path | None, database: str | None) -> Store:
+    return _store(data_dir, database)
 
 
 # -- kiosks -----------------------------------------------------------------------------------
@@ -1289,15 +1281,6 @@ kiosk_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(kiosk_app, name="kiosk")
-
-
-def _kiosk_registry(store: Store) -> KioskRegistry:
-    if not isinstance(store, KioskRegistry):
-        raise NotSupportedByStore(
-            f"{type(store).__name__} cannot keep kiosks; use the "
-            "embedded store (--data-dir) or PostGIS (--database)"
-        )
-    return store
 
 
 @kiosk_app.command("add")
@@ -1347,7 +1330,7 @@ def kiosk_add(
     checked = check_kiosk(
         given, atlas.standard, atlas.infos(), lambda name, x, y: atlas.region(name).contains(x, y)
     )
-    _kiosk_registry(atlas.store).save_kiosk(checked)
+    atlas.store.save_kiosk(checked)
     err.print(
         f"kiosk {checked.id} kept in region {region}; served at "
         f"/v1/maps/kiosk/{checked.id} once 'livingcircle serve' (re)starts",
@@ -1360,7 +1343,7 @@ def kiosk_list(
     data_dir: DataDir = None, database: Database = None, as_json: AsRecords = False
 ) -> None:
     """List the kiosks kept in the store."""
-    kept = _kiosk_registry(_store(data_dir, database)).kiosks()
+    kept = _store(data_dir, database).kiosks()
     if as_json:
         print(json.dumps([_kiosk_dict(k) for k in kept], ensure_ascii=False, indent=2))
         return
@@ -1383,7 +1366,7 @@ def kiosk_remove(
     database: Database = None,
 ) -> None:
     """Remove a kiosk from the store (the kiosks file's are edited in the file)."""
-    _kiosk_registry(_store(data_dir, database)).remove_kiosk(kiosk_id)
+    _store(data_dir, database).remove_kiosk(kiosk_id)
     err.print(f"kiosk {kiosk_id} removed", highlight=False)
 
 

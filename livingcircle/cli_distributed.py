@@ -103,11 +103,12 @@ def gaps_distributed(
         atlas, regions, job, homes, population, communities, workers, scheduler, progress, err
     )
     print_result(result, err)
-    engine = getattr(atlas.store, "engine", None)
-    if engine is not None:  # the PostGIS store: the same tables, loaded by COPY
+    from livingcircle.data.postgis import PostgisStore  # noqa: PLC0415  (needs psycopg)
+
+    if isinstance(atlas.store, PostgisStore):  # the same tables, loaded by COPY
         from livingcircle.distributed import load_postgis  # noqa: PLC0415
 
-        tables = load_postgis(engine, result.out)
+        tables = load_postgis(atlas.store.engine, result.out)
         err.print(f"PostGIS tables {', '.join(tables)}", highlight=False)
     if result.failed:
         raise SystemExit(1)

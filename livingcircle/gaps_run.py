@@ -97,9 +97,11 @@ def run_gaps(atlas: Atlas, job: GapsJob, progress: StepProgress | None = None) -
             )
         )
     tables: list[str] = []
-    engine = getattr(atlas.store, "engine", None)
-    if job.database and engine is not None:  # the PostGIS store: QGIS reads the tables there
-        tables = write_postgis(result, engine, job.region)
+    if job.database:  # the PostGIS store: QGIS reads the tables there
+        from livingcircle.data.postgis import PostgisStore  # noqa: PLC0415  (needs psycopg)
+
+        if isinstance(atlas.store, PostgisStore):
+            tables = write_postgis(result, atlas.store.engine, job.region)
     tell("writing the results", 1, 1)
     return GapsDone(result, files, tables, source)
 

@@ -25,7 +25,7 @@ from livingcircle.geo.kiosks import Kiosk
 from livingcircle.geo.results import NearestResult
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.status import describe
-from livingcircle.geo.store import KioskRegistry, Store
+from livingcircle.geo.store import Store
 from livingcircle.maps.base import Display, add_streets, base_map, finish, ink
 from livingcircle.maps.offline import FONT_STACK, page
 from livingcircle.maps.resident import you_are_here
@@ -60,8 +60,7 @@ def load_kiosks(path: Path | None = None) -> dict[str, Kiosk]:
 def served_kiosks(store: Store, path: Path | None = None) -> dict[str, Kiosk]:
     """The kiosks of the TOML file and those kept in the store (the store's win on an id)."""
     kiosks = load_kiosks(path)
-    if isinstance(store, KioskRegistry):
-        kiosks |= {k.id: k for k in store.kiosks()}
+    kiosks |= {k.id: k for k in store.kiosks()}
     return dict(sorted(kiosks.items()))
 
 

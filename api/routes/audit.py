@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from livingcircle.api.deps import EditorDep, PlannerDep, SettingsDep
+from livingcircle.api.deps import PlannerDep, SettingsDep, StoreDep
 from livingcircle.api.errors import problems
 from livingcircle.api.geojson import FastJSONResponse, audit_json
 from livingcircle.api.models import AuditOut
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["facilities"], responses=problems(401, 40
 
 @router.get("/audit", response_model=list[AuditOut], response_class=FastJSONResponse)
 def store_audit(
-    editor: EditorDep,
+    store: StoreDep,
     settings: SettingsDep,
     planner: PlannerDep,
     limit: Limit = 100,
@@ -28,4 +28,4 @@ def store_audit(
 ) -> FastJSONResponse:
     """The store's audit log, newest first (a planner's or an admin's key): keys made, revoked."""
     check_page(limit, settings.api.max_page_size)
-    return FastJSONResponse([audit_json(e) for e in editor.audit(STORE_LOG, limit, offset)])
+    return FastJSONResponse([audit_json(e) for e in store.audit(STORE_LOG, limit, offset)])

@@ -9,13 +9,10 @@ from pyproj import Geod
 from shapely import box
 
 from livingcircle.api.deps import (
-    CatalogDep,
-    EditorDep,
     PlannerDep,
     SettingsDep,
     StandardDep,
     StoreDep,
-    as_catalog,
 )
 from livingcircle.api.errors import problems
 from livingcircle.api.geojson import (
@@ -83,8 +80,7 @@ def facilities(
     cats = list(standard.resolve_categories(category)) if category else None
     check_page(limit, settings.api.max_page_size)
     if q:
-        # only a name search needs more than the Store protocol
-        frame = as_catalog(store).find_facilities(region, bounds, cats, q, limit, offset)
+        frame = store.find_facilities(region, bounds, cats, q, limit, offset)
     else:
         frame = store.facilities(region, bounds, cats, limit, offset)
     features = facility_features(frame, standard)
@@ -108,10 +104,10 @@ def facilities(
     "/facilities/{facility_id:path}", response_model=FacilityFeature, response_class=GeoJSONResponse
 )
 def facility(
-    region: RegionPath, facility_id: FacilityId, catalog: CatalogDep, standard: StandardDep
+    region: RegionPath, facility_id: FacilityId, store: StoreDep, standard: StandardDep
 ) -> GeoJSONResponse:
     """One facility by id."""
-    return GeoJSONResponse(facility_features(catalog.facility(region, facility_id), standard)[0])
+    return GeoJSONResponse(facility_features(store.facility(region, facility_id), standard)[0])
 
 
 @router.get(
@@ -122,7 +118,7 @@ def facility(
 )
 def audit(
     region: RegionPath,
-    editor: EditorDep,
+    store: StoreDep,
     settings: SettingsDep,
     planner: PlannerDep,
     limit: Limit = 100,
@@ -130,7 +126,7 @@ def audit(
 ) -> FastJSONResponse:
     """The region's audit log, newest first (a planner's or an admin's key): who, when, what."""
     check_page(limit, settings.api.max_page_size)
-    return FastJSONResponse([audit_json(e) for e in editor.audit(region, limit, offset)])
+    return FastJSONResponse([audit_json(e) for e in store.audit(region, limit, offset)])
 
 
 def check_page(limit: int, most: int) -> None:

@@ -11,34 +11,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from livingcircle.api.deps import CallerDep, CatalogDep, StoreDep
+from livingcircle.api.deps import CallerDep, StoreDep
 from livingcircle.api.errors import problems
 from livingcircle.api.geojson import FastJSONResponse
 from livingcircle.api.live import LiveDep, LiveStatuses
 from livingcircle.api.models import StatusIn, StatusOut
 from livingcircle.api.params import FacilityId, RegionPath
-from livingcircle.geo.errors import NotSupportedByStore, NotYourFacility
+from livingcircle.geo.errors import NotYourFacility
 from livingcircle.geo.status import FacilityStatus, may_set_status
-from livingcircle.geo.store import StatusBoard
 
 router = APIRouter(
     prefix="/v1/regions/{region}", tags=["status"], responses=problems(404, 422, 503)
 )
-
-
-async def get_board(store: StoreDep) -> StatusBoard:
-    """The store, for live statuses."""
-    if not isinstance(store, StatusBoard):
-        raise NotSupportedByStore(
-            f"the configured store ({type(store).__name__}) cannot keep "
-            "live statuses; the embedded and PostGIS stores can"
-        )
-    return store
-
-
-BoardDep = Annotated[StatusBoard, Depends(get_board)]
 
 
 @router.put(
@@ -52,12 +38,11 @@ def set_status(
     facility_id: FacilityId,
     body: StatusIn,
     caller: CallerDep,
-    board: BoardDep,
-    catalog: CatalogDep,
+    store: StoreDep,
     live: LiveDep,
 ) -> FastJSONResponse:
     """Report a facility's live status (free spaces, a closure, a queue) with the owner's key."""
-    row = catalog.facility(region, facility_id)
+    row = store.facility(region, facility_id)
     source, tags = str(row["source"].iloc[0]), row["tags"].iloc[0]
     mine = may_set_status(caller.owner, source, tags if isinstance(tags, str) else None)
     if caller.role != "admin" and not mine:  # an admin may edit any source
@@ -69,23 +54,23 @@ def set_status(
     status = FacilityStatus(
         facility_id, str(row["category"].iloc[0]), live.clock(), **body.model_dump()
     )
-    entry = board.set_status(region, status, caller.owner)
+    entry = store.set_status(region, status, caller.owner)
     live.forget(region)
-    kept = next(s for s in board.statuses(region) if s.facility_id == entry.facility_id)
+    kept = next(s for s in store.statuses(region) if s.facility_id == entry.facility_id)
     return FastJSONResponse(_out(kept, live))
 
 
 @router.get("/status", response_model=list[StatusOut], response_class=FastJSONResponse)
 def statuses(
     region: RegionPath,
-    board: BoardDep,
+    store: StoreDep,
     live: LiveDep,
     include_stale: Annotated[
         bool, Query(description="Also list reports too old to be shown in answers.")
     ] = False,
 ) -> FastJSONResponse:
     """Current live statuses of the region's facilities, by facility id."""
-    shown = [_out(s, live) for s in board.statuses(region)]
+    shown = [_out(s, live) for s in store.statuses(region)]
     return FastJSONResponse([s for s in shown if include_stale or not s["stale"]])
 
 

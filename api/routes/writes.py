@@ -15,7 +15,7 @@ import json
 from fastapi import APIRouter, Response
 from shapely import Point
 
-from livingcircle.api.deps import AtlasDep, CallerDep, CatalogDep, EditorDep, StandardDep
+from livingcircle.api.deps import AtlasDep, CallerDep, StandardDep, StoreDep
 from livingcircle.api.errors import problems
 from livingcircle.api.geojson import GeoJSONResponse, facility_features
 from livingcircle.api.models import FacilityFeature, FacilityIn, NewFacilityIn
@@ -24,7 +24,7 @@ from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import InvalidParameter, RegionNotFound
 from livingcircle.geo.keys import require_edit
 from livingcircle.geo.standards import Standard
-from livingcircle.geo.store import ApiKey, FacilityCatalog, FacilityRecord
+from livingcircle.geo.store import ApiKey, FacilityRecord, Store
 
 router = APIRouter(
     prefix="/v1/regions/{region}/facilities",
@@ -38,16 +38,15 @@ def create_facility(
     region: RegionPath,
     body: NewFacilityIn,
     caller: CallerDep,
-    editor: EditorDep,
-    catalog: CatalogDep,
+    store: StoreDep,
     atlas: AtlasDep,
     standard: StandardDep,
 ) -> GeoJSONResponse:
     """Add a facility owned by the key's department."""
     record = _record(region, f"{caller.owner}:{body.properties.source_id}", body, caller, atlas)
-    entry = editor.save_facility(region, record, caller.owner, create=True)
+    entry = store.save_facility(region, record, caller.owner, create=True)
     atlas.refresh(region).result()  # rebuilt off the loop; queries meanwhile use the old
-    return _feature(catalog, region, entry.facility_id, standard, 201)
+    return _feature(store, region, entry.facility_id, standard, 201)
 
 
 @router.put("/{facility_id:path}", response_model=FacilityFeature, response_class=GeoJSONResponse)
@@ -56,17 +55,16 @@ def update_facility(
     facility_id: FacilityId,
     body: FacilityIn,
     caller: CallerDep,
-    editor: EditorDep,
-    catalog: CatalogDep,
+    store: StoreDep,
     atlas: AtlasDep,
     standard: StandardDep,
 ) -> GeoJSONResponse:
     """Replace a facility the key's department owns (an admin: any facility)."""
-    source, source_id = _check_owner(catalog, region, facility_id, caller)
+    source, source_id = _check_owner(store, region, facility_id, caller)
     record = _record(region, facility_id, body, caller, atlas, source, source_id)
-    editor.save_facility(region, record, caller.owner, create=False)
+    store.save_facility(region, record, caller.owner, create=False)
     atlas.refresh(region).result()  # rebuilt off the loop; queries meanwhile use the old
-    return _feature(catalog, region, facility_id, standard, 200)
+    return _feature(store, region, facility_id, standard, 200)
 
 
 @router.delete("/{facility_id:path}", status_code=204, response_class=Response)
@@ -74,22 +72,19 @@ def delete_facility(
     region: RegionPath,
     facility_id: FacilityId,
     caller: CallerDep,
-    editor: EditorDep,
-    catalog: CatalogDep,
+    store: StoreDep,
     atlas: AtlasDep,
 ) -> Response:
     """Remove a facility the key's department owns (an admin: any facility)."""
-    _check_owner(catalog, region, facility_id, caller)
-    editor.delete_facility(region, facility_id, caller.owner)
+    _check_owner(store, region, facility_id, caller)
+    store.delete_facility(region, facility_id, caller.owner)
     atlas.refresh(region).result()  # rebuilt off the loop; queries meanwhile use the old
     return Response(status_code=204)
 
 
-def _check_owner(
-    catalog: FacilityCatalog, region: str, facility_id: str, caller: ApiKey
-) -> tuple[str, str]:
+def _check_owner(store: Store, region: str, facility_id: str, caller: ApiKey) -> tuple[str, str]:
     """The facility's source and source id, if ``caller`` may change it; else 403."""
-    row = catalog.facility(region, facility_id).iloc[0]
+    row = store.facility(region, facility_id).iloc[0]
     source = str(row["source"])
     require_edit(caller, facility_id, source)
     source_id = row.get("source_id")
@@ -137,8 +132,8 @@ def _check_inside(atlas: Atlas, region: str, lon: float, lat: float) -> None:
 
 
 def _feature(
-    catalog: FacilityCatalog, region: str, facility_id: str, standard: Standard, status: int
+    store: Store, region: str, facility_id: str, standard: Standard, status: int
 ) -> GeoJSONResponse:
-    feature = facility_features(catalog.facility(region, facility_id), standard)[0]
+    feature = facility_features(store.facility(region, facility_id), standard)[0]
     headers = {"Location": f"/v1/regions/{region}/facilities/{facility_id}"}
     return GeoJSONResponse(feature, status_code=status, headers=headers)

@@ -1,4 +1,4 @@
-"""Facility look-ups (geo.store.FacilityCatalog) and keyed edits (FacilityEditor), run against
+"""Facility look-ups (geo.store.Store) and keyed edits (Store), run against
 each store; the PostGIS store's answers compared with the embedded store's on the sample."""
 
 from __future__ import annotations
@@ -40,8 +40,6 @@ from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import (
     ApiKey,
     AuditEntry,
-    FacilityCatalog,
-    FacilityEditor,
     FacilityRecord,
     RegionData,
     Store,
@@ -72,7 +70,7 @@ def clinic(source_id: str = "c-1", **fields: Any) -> FacilityRecord:
 
 def editor(store: Store) -> Any:
     """``store`` as a catalog and editor (both stores are)."""
-    assert isinstance(store, FacilityCatalog) and isinstance(store, FacilityEditor)
+    assert isinstance(store, Store)
     return store
 
 
@@ -117,8 +115,7 @@ def loaded(store: Store, sample_data: RegionData) -> Any:
 
 
 def test_store_is_a_catalog_and_an_editor(store: Store) -> None:
-    assert isinstance(store, FacilityCatalog)
-    assert isinstance(store, FacilityEditor)
+    assert isinstance(store, Store)
 
 
 def test_one_facility_by_id(loaded: Any) -> None:
@@ -414,7 +411,8 @@ def test_an_edit_during_a_facility_update_waits_and_is_kept(loaded: Any) -> None
         )
         return pd.concat([facilities, imported], ignore_index=True)
 
-    assert loaded.update_facilities(REGION, change) is True
+    stats = loaded.update_facilities(REGION, change)  # writes return what they did
+    assert stats is not None and (stats.inserted, stats.updated, stats.deleted) == (1, 0, 0)
     assert edit_done.wait(15)
     ids = set(loaded.load_region(REGION).facilities["id"])
     assert {"health-bureau:imported", "health-bureau:during"} <= ids
@@ -449,7 +447,7 @@ def test_a_reload_from_osm_keeps_facilities_made_through_the_api(
 
 def test_a_facility_update_that_changes_nothing_writes_nothing(loaded: Any) -> None:
     before = state(loaded)
-    assert loaded.update_facilities(REGION, lambda info, frame: None) is False
+    assert loaded.update_facilities(REGION, lambda info, frame: None) is None
     assert state(loaded) == before
     with pytest.raises(RegionNotFound, match="helsinki"):
         loaded.update_facilities("nowhere", lambda info, frame: frame)

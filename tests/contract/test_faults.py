@@ -61,7 +61,7 @@ def assert_same_region(a: RegionData, b: RegionData) -> None:
 
 def assert_answers(store: Store, standard: Standard) -> None:
     """The region still answers queries and engine questions."""
-    assert len(store.nearest_candidates(REGION, 24.9414, 60.171, None, 5)) == 5
+    assert len(store.facilities(REGION, limit=5)) == 5
     result = Atlas(store, standard).catchment(24.9414, 60.171, region=REGION)
     assert len(result.facilities) > 10
 
@@ -250,7 +250,7 @@ def test_leftover_versions_are_removed_at_open_unless_a_load_holds_the_lock(
 
 def _answers(store: Store, standard: Standard) -> tuple[list[str], list[str]]:
     """What the region answers at the sample point: nearest ids, catchment facility ids."""
-    near = store.nearest_candidates(REGION, 24.9414, 60.171, None, 10)
+    near = store.facilities(REGION, (24.94, 60.169, 24.943, 60.172))
     result = Atlas(store, standard).catchment(24.9414, 60.171, region=REGION)
     return sorted(near["id"]), sorted(result.facilities.id)
 

@@ -16,14 +16,14 @@ from typer.testing import CliRunner
 from livingcircle.cli import app
 from livingcircle.geo.errors import InvalidParameter, ReservedOwner
 from livingcircle.geo.keys import new_key
-from livingcircle.geo.store import FacilityEditor, FacilityRecord, Store
+from livingcircle.geo.store import FacilityRecord, Store
 from tests.contract.conftest import REGION, RegionData
 
 AT = datetime(2027, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def _editor(store: Store) -> Any:
-    assert isinstance(store, FacilityEditor)
+    assert isinstance(store, Store)
     return store
 
 

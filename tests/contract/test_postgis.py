@@ -14,7 +14,6 @@ from pathlib import Path
 import pandas as pd
 import psycopg
 import pytest
-import shapely
 from geopandas.testing import assert_geodataframe_equal
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
@@ -109,11 +108,6 @@ def test_synthetic_city_round_trips_like_the_file_store(pg: PostgisStore, tmp_pa
     assert_geodataframe_equal(a.edges, b.edges)
     assert_geodataframe_equal(a.facilities, b.facilities)
     assert edges["oneway"].any()
-    lon, lat = float(nodes["lon"].mean()), float(nodes["lat"].mean())
-    assert_geodataframe_equal(
-        file_store.nearest_candidates("grid", lon, lat, None, 25),
-        pg.nearest_candidates("grid", lon, lat, None, 25),
-    )
 
 
 def test_network_is_ready_for_pgrouting(pg: PostgisStore) -> None:
@@ -205,30 +199,6 @@ def test_migration_and_models_agree(postgis_url: str) -> None:
             assert columns[column.name]["nullable"] == column.nullable, (table.name, column)
         indexes = {i["name"] for i in inspector.get_indexes(table.name)}
         assert {i.name for i in table.indexes} <= indexes, table.name
-
-
-def test_knn_query_walks_the_geography_index(pg: PostgisStore, sample_data: RegionData) -> None:
-    from livingcircle.data.postgis import (  # noqa: PLC0415
-        _FACILITY_COLUMNS_SQL,
-        _HERE,
-        _KNN_MARGIN,
-        _KNN_SQL,
-        _fetch,
-    )
-
-    pg.save_region(sample_data)
-    sql = _KNN_SQL.format(
-        where="region = %(r)s", margin=_KNN_MARGIN, columns=_FACILITY_COLUMNS_SQL, here=_HERE
-    )
-    with pg.engine.connect() as conn:
-        plan = "\n".join(
-            row[0]
-            for row in _fetch(
-                conn, "EXPLAIN " + sql, {"r": REGION, "lon": 24.9414, "lat": 60.171, "k": 5}
-            )
-        )
-    assert "facilities_anchor_geog_gist" in plan
-    assert "Order By" in plan
 
 
 def test_upgrade_is_idempotent(postgis_url: str) -> None:
@@ -359,25 +329,12 @@ def test_command_line_wrong_url_is_one_clear_line() -> None:
     assert "make postgis" in lines[0]
 
 
-def test_polygon_query_takes_any_shapely_geometry(
-    pg: PostgisStore, sample_data: RegionData
-) -> None:
-    pg.save_region(sample_data)
-    square = shapely.box(24.94, 60.168, 24.946, 60.173)
-    multi = shapely.MultiPolygon([square, shapely.box(24.95, 60.175, 24.952, 60.177)])
-    assert (
-        len(pg.facilities_in_polygon(REGION, multi))
-        >= len(pg.facilities_in_polygon(REGION, square))
-        > 0
-    )
-
-
 def test_connections_dropped_by_the_server_are_replaced(
     pg: PostgisStore, sample_data: RegionData
 ) -> None:
     """After a server restart or an idle timeout the next query still answers."""
     pg.save_region(sample_data)
-    assert len(pg.nearest_candidates(REGION, 24.9414, 60.171, None, 5)) == 5
+    assert len(pg.facilities(REGION, limit=5)) == 5
     conninfo = pg.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         dropped = conn.execute(
@@ -385,7 +342,7 @@ def test_connections_dropped_by_the_server_are_replaced(
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         ).fetchone()
     assert dropped and dropped[0] >= 1
-    assert len(pg.nearest_candidates(REGION, 24.9414, 60.171, None, 5)) == 5
+    assert len(pg.facilities(REGION, limit=5)) == 5
     pg.save_region(sample_data)
     assert pg.regions()[0].name == REGION
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 from geopandas.testing import assert_geodataframe_equal
 
 from livingcircle.data.embedded import FileStore
@@ -67,44 +66,6 @@ def test_facilities_pages_are_identical(
     whole = file_store.facilities(REGION, bbox, categories, limit=10_000)
     assert seen == len(whole)
     assert whole["id"].is_monotonic_increasing
-
-
-@pytest.mark.parametrize(
-    "categories", [None, ["restaurant"], ["pharmacy", "supermarket"], ["hospital"]]
-)
-@pytest.mark.parametrize("limit", [1, 5, 40])
-def test_nearest_candidates_are_identical(
-    pair: Pair, categories: list[str] | None, limit: int
-) -> None:
-    file_store, postgis_store = pair
-    for lon, lat in points():
-        a = file_store.nearest_candidates(REGION, lon, lat, categories, limit)
-        b = postgis_store.nearest_candidates(REGION, lon, lat, categories, limit)
-        assert_geodataframe_equal(a, b)
-        assert a["straight_m"].is_monotonic_increasing
-
-
-def test_nearest_candidates_far_away_still_agree(pair: Pair) -> None:
-    file_store, postgis_store = pair
-    for lon, lat in [(25.5, 60.5), (24.0, 59.0), (-70.0, -33.0)]:
-        a = file_store.nearest_candidates(REGION, lon, lat, None, 10)
-        b = postgis_store.nearest_candidates(REGION, lon, lat, None, 10)
-        assert_geodataframe_equal(a, b)
-
-
-@pytest.mark.parametrize("categories", [None, ["restaurant", "bus_stop"]])
-def test_facilities_in_polygon_are_identical(
-    pair: Pair, standard: Standard, categories: list[str] | None
-) -> None:
-    file_store, postgis_store = pair
-    polygons = [shapely.Point(lon, lat).buffer(0.003) for lon, lat in points(6)]
-    atlas = Atlas(file_store, standard)
-    polygons += [r.polygon for r in atlas.catchment(24.9414, 60.1710).rings]
-    for polygon in polygons:
-        a = file_store.facilities_in_polygon(REGION, polygon, categories)
-        b = postgis_store.facilities_in_polygon(REGION, polygon, categories)
-        assert_geodataframe_equal(a, b)
-    assert len(a) > 0
 
 
 def _nearest_key(result: NearestResult) -> dict[str, list[tuple[str, float, float]]]:

@@ -16,7 +16,7 @@ from livingcircle.geo.errors import (
 )
 from livingcircle.geo.kiosks import Kiosk
 from livingcircle.geo.status import FacilityStatus
-from livingcircle.geo.store import KioskRegistry, RegionData, StatusBoard, Store
+from livingcircle.geo.store import RegionData, Store
 from tests.attacks import ATTACKS
 
 REGION = "helsinki"
@@ -27,7 +27,7 @@ NOW = datetime.now(UTC)
 def loaded(store: Store, sample_data: RegionData) -> Any:
     """Each store with the Helsinki sample."""
     store.save_region(sample_data)
-    assert isinstance(store, StatusBoard) and isinstance(store, KioskRegistry)
+    assert isinstance(store, Store)
     return store
 
 
