@@ -27,6 +27,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from livingcircle.cli_store import Database, DataDir, open_cli_store
 from livingcircle.data.load import load_osm
 from livingcircle.data.sample import (
     SAMPLE_POINT,
@@ -49,7 +50,7 @@ from livingcircle.geo.results import CatchmentResult, NearestResult
 from livingcircle.geo.standards import Standard, load_standard
 from livingcircle.geo.store import RegionInfo, Store, load_stats
 from livingcircle.maps.base import TILES, Tiles
-from livingcircle.settings import EngineSettings, StoreSettings, open_store
+from livingcircle.settings import EngineSettings, StoreSettings
 
 if TYPE_CHECKING:
     import folium
@@ -93,12 +94,6 @@ AsRecords = Annotated[
     typer.Option("--json", help="Print a JSON list of records (not GeoJSON) instead of a table."),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir", help="Embedded store folder (default: LC_DATA_DIR or the user data folder)."
-    ),
-]
 Offline = Annotated[
     bool,
     typer.Option(
@@ -110,14 +105,6 @@ Offline = Annotated[
 Standards = Annotated[
     Path | None,
     typer.Option("--standards", help="Standards TOML replacing the bundled GB 50180-2018 file."),
-]
-Database = Annotated[
-    str | None,
-    typer.Option(
-        "--database",
-        help="PostGIS store URL, postgresql+psycopg://USER:PASSWORD@HOST:5432/DB "
-        "(default: LC_DATABASE_URL); without one the embedded store is used.",
-    ),
 ]
 
 db_app = typer.Typer(
@@ -152,11 +139,7 @@ def main() -> None:
         sys.exit(2)
 
 
-def _store(data_dir: Path | None, database: str | None = None) -> Store:
-    given = {"data_dir": data_dir, "database_url": database}
-    return open_store(
-        StoreSettings().model_copy(update={k: v for k, v in given.items() if v is not None})
-    )
+_store = open_cli_store
 
 
 def _standard(path: Path | None) -> Standard:
@@ -434,8 +417,10 @@ def categories(standards: Standards = None, as_json: AsRecords = False) -> None:
     needed: dict[str, list[str]] = {}
     for tier in standard.tiers:
         for req in tier.requirements:
-            for c in req.categories:
-                needed.setdefault(c, []).append(f"{tier.minutes} min ({req.radius_m:.0f} m)")
+            for category_id in req.categories:
+                needed.setdefault(category_id, []).append(
+                    f"{tier.minutes} min ({req.radius_m:.0f} m)"
+                )
     table = Table(title="Facility categories")
     table.add_column("id", no_wrap=True)
     table.add_column("中文", no_wrap=True)

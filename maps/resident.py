@@ -14,8 +14,9 @@ from collections.abc import Sequence
 import folium
 import numpy as np
 import shapely
-from branca.element import Element, Template
+from branca.element import Element
 from folium.plugins import FeatureGroupSubGroup, MarkerCluster
+from jinja2 import Template
 from shapely.geometry.base import BaseGeometry
 
 from livingcircle.geo import config
@@ -33,6 +34,7 @@ from livingcircle.maps.base import (
     finish,
     fit,
 )
+from livingcircle.maps.offline import page
 
 RING_COLORS = {5: "#1a9850", 10: "#fee08b", 15: "#fc8d59"}
 _FALLBACK_RING_COLORS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#7f0000")
@@ -238,7 +240,7 @@ function (cluster) {
 }"""
 
 
-class FacilityLayer(FeatureGroupSubGroup):  # type: ignore[misc]
+class FacilityLayer(FeatureGroupSubGroup):
     """A category's facilities: badge markers with a bilingual popup, inside the cluster.
 
     The markers come from a compact JSON array (lat, lon, popup HTML, plain label), so a
@@ -267,7 +269,8 @@ var {{ this.get_name() }} = L.featureGroup.subGroup({{ this._group.get_name() }}
     def __init__(
         self, cluster: MarkerCluster, category: Category, hits: Sequence[FacilityHit], show: Display
     ) -> None:
-        super().__init__(cluster, name=f"{category.label_zh} · {category.label_en} ({len(hits)})")
+        name = f"{category.label_zh} · {category.label_en} ({len(hits)})"
+        super().__init__(cluster, name=name)  # type: ignore[no-untyped-call]  # folium's is untyped
         self.badge = badge_html(category)
         xy = show.xy(np.array([[h.lon, h.lat] for h in hits]))
         self.rows = [
@@ -332,7 +335,7 @@ def _legend(fmap: folium.Map, catchment: CatchmentResult, standard: Standard) ->
     if missing:
         sections.append(("未达标 · Missing (GB 50180)", missing))
     Legend("步行生活圈 · Living circle on foot", sections).add_to(fmap)
-    fmap.get_root().header.add_child(Element(f"<style>{_CSS}</style>"), name="lc_resident")
+    page(fmap).header.add_child(Element(f"<style>{_CSS}</style>"), name="lc_resident")
 
 
 _CSS = """

@@ -38,7 +38,7 @@ from livingcircle.maps.base import (
     finish,
     glyph,
 )
-from livingcircle.maps.offline import FONT_STACK
+from livingcircle.maps.offline import FONT_STACK, page
 from livingcircle.maps.palette import home_radius
 from livingcircle.maps.planner import FitBeside, HomeStyle, home_markers
 
@@ -196,7 +196,7 @@ def draw(
     fmap = base_map((w + e) / 2, (s + n) / 2, show, offline, zoom=14)
     fmap.options.update(zoom_snap=0.25, zoom_delta=0.5)
     css = _CSS.replace("FONTS", FONT_STACK)
-    fmap.get_root().header.add_child(folium.Element(f"<style>{css}</style>"), name="lc_scen")
+    page(fmap).header.add_child(folium.Element(f"<style>{css}</style>"), name="lc_scen")
     if offline:
         add_streets(
             fmap, region.unproject_geom(shapely.multilinestrings(region.net.edge_geom)), show
@@ -208,7 +208,7 @@ def draw(
     Legend(html.escape(f"方案 · Scenario: {layers.name}"), legend_sections(region, layers)).add_to(
         fmap
     )
-    fmap.get_root().html.add_child(folium.Element(banner_html(region, layers)), name="lc_banner")
+    page(fmap).html.add_child(folium.Element(banner_html(region, layers)), name="lc_banner")
     folium.LayerControl(collapsed=True).add_to(fmap)
     lo, hi = show.xy(np.array([[w, s], [e, n]]))
     FitBeside([[lo[1], lo[0]], [hi[1], hi[0]]]).add_to(fmap)
