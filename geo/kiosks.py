@@ -103,7 +103,7 @@ def check_kiosk_fields(kiosk: Kiosk) -> Kiosk:
             raise InvalidParameter(
                 f"--{label} {name!r} is not allowed; give 1 to {MAX_NAME_CHARS} characters"
             )
-        check_note(name)
+        check_note(name, f"--{label}")
     if kiosk.language not in LANGUAGES:
         raise InvalidParameter(
             f"language {kiosk.language!r} is not allowed; allowed: {', '.join(LANGUAGES)}"

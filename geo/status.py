@@ -14,20 +14,19 @@ merged into OpenStreetMap's car parks still reports on them. Nobody else's.
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from livingcircle.geo.errors import InvalidParameter, UnknownCategory
+from livingcircle.geo.errors import InvalidParameter, InvalidText, UnknownCategory
 from livingcircle.geo.results import NearestResult
+from livingcircle.geo.text import text_problem
 
 #: The fields a status may carry.
 FIELDS = ("spaces_free", "spaces_total", "closed_until", "note", "queue_minutes")
 MAX_SPACES = 100_000
 MAX_QUEUE_MINUTES = 24 * 60
-MAX_NOTE_CHARS = 200
 #: A closure may be announced up to this far ahead (and ended up to this far back).
 MAX_CLOSED_DAYS = 366
 #: A report may come from a clock this far ahead of the server's.
@@ -168,19 +167,25 @@ def _check_time(name: str, value: datetime, earliest: datetime, latest: datetime
         )
 
 
-def check_note(note: str) -> str:
-    """A note of at most 200 characters without control characters (no line breaks)."""
-    if len(note) > MAX_NOTE_CHARS:
-        raise InvalidParameter(
-            f"note is {len(note)} characters long; allowed: at most {MAX_NOTE_CHARS}"
-        )
-    bad = next((c for c in note if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co")), None)
-    if bad is not None:
-        raise InvalidParameter(
-            f"note holds the control character U+{ord(bad):04X}; allowed: letters, digits, "
-            "spaces and punctuation on one line"
-        )
-    return note
+def check_note(note: str, field: str = "note") -> str:
+    """``note`` if :mod:`livingcircle.geo.text` allows it as a note (the one text rule).
+
+    At most 200 characters on one line: no NUL, lone surrogate, control character, tab or
+    line break. ``field`` names it in the message.
+
+    Raises
+    ------
+    InvalidText
+        E.g. ``note has a control character (U+0007) at position 5; remove it (allowed:
+        letters, digits, spaces and punctuation on one line)``.
+    """
+    found = text_problem(note, "note")
+    if found is None:
+        return note
+    problem, position = found
+    if position is not None:  # a length problem already says what is allowed
+        problem += " (allowed: letters, digits, spaces and punctuation on one line)"
+    raise InvalidText(field, problem, position)
 
 
 def may_set_status(owner: str, source: str, tags: str | Mapping[str, Any] | None) -> bool:
