@@ -11,7 +11,7 @@ import webbrowser
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import numpy as np
 import typer
@@ -54,6 +54,8 @@ from livingcircle.settings import EngineSettings, StoreSettings
 
 if TYPE_CHECKING:
     import folium
+
+    from livingcircle.geo.demand import SpreadBy
 
 app = typer.Typer(
     name="livingcircle",
@@ -372,11 +374,12 @@ def catchment(
     result = atlas.catchment(lon, lat, rings, region=region, profile=profile, speed_m_s=speed)
     if html is not None:
         err.print("--html is deprecated; use --out (-o), as every command does")
-    if (out_file or html) is not None:
+    map_file = out_file or html
+    if map_file is not None:
         near = atlas.nearest(
             lon, lat, region=result.region, profile=profile, speed_m_s=speed, max_minutes=max(rings)
         )
-        _write_map(atlas, result, near, out_file or html, offline)  # type: ignore[arg-type]
+        _write_map(atlas, result, near, map_file, offline)
     walking = _walking(profile, speed)
     if as_json:
         collection = result.to_geojson()
@@ -722,7 +725,7 @@ def _save_map(fmap: folium.Map, path: Path) -> None:
 def _tiles(name: str) -> Tiles:
     if name not in TILES:
         raise InvalidParameter(f"unknown tiles {name!r}; allowed: {', '.join(TILES)}")
-    return name  # type: ignore[return-value]
+    return cast(Tiles, name)  # one of TILES, checked above
 
 
 Out = Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")]
@@ -1151,7 +1154,7 @@ def gaps(
         homes,
         osm,
         population,
-        spread,  # type: ignore[arg-type]
+        cast("SpreadBy", spread),  # floor_area or count, checked above
         communities,
         parcels,
         sites,
