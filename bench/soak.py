@@ -16,6 +16,7 @@ deleted). It prints p50/p99 by kind, wall and CPU time (server and client) and l
     python bench/soak.py                          # 60 s, embedded store, 64 clients
     python bench/soak.py --seconds 20 --store postgis
     python bench/soak.py --store postgis --database URL   # a server to make a database on
+    python bench/soak.py --log server.log        # keep the server's log (5xx, slow starts)
 
 Targets: 0 5xx, 0 lost writes, 0 requests failing during the rolling restart.
 """
@@ -304,6 +305,8 @@ async def soak(args: argparse.Namespace, env: dict[str, str], folder: Path) -> N
         finally:
             server.terminate()
             server.wait(90)
+            if args.log is not None:  # the temporary folder goes: keep why a request failed
+                args.log.write_text(log.read_text())
     finally:
         if drop is not None:
             drop()
@@ -415,6 +418,7 @@ def main() -> None:
         help="PostgreSQL server (and role) to make the throwaway database on.",
     )
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--log", type=Path, help="Keep the server's log in this file.")
     args = parser.parse_args()
     env = {**os.environ, "LC_REFRESH_SECONDS": "2"}
     with tempfile.TemporaryDirectory(prefix="lc-soak-") as tmp:
