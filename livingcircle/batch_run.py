@@ -40,7 +40,7 @@ from livingcircle.geo.engine import Region as Engine
 from livingcircle.geo.errors import BadOrigins, LivingCircleError, WorkerCannotReach
 from livingcircle.geo.network import StreetNetwork
 from livingcircle.geo.standards import Standard
-from livingcircle.settings import StoreSettings, open_store
+from livingcircle.settings import store_at
 
 #: Origins per task: small enough to spread a few thousand origins over the workers.
 PARTITION_ORIGINS = 250
@@ -84,11 +84,7 @@ class RegionSource:
         return engine
 
     def _load(self) -> Engine:
-        given = {"data_dir": self.data_dir, "database_url": self.database_url}
-        settings = StoreSettings().model_copy(
-            update={k: Path(v) if k == "data_dir" else v for k, v in given.items() if v}
-        )
-        data = open_store(settings).load_region(self.region)
+        data = store_at(self.data_dir or None, self.database_url or None).load_region(self.region)
         net = StreetNetwork.from_frames(data.nodes, data.edges)
         return Engine(self.region, net, data.facilities, self.standard, self.max_snap_m)
 
@@ -471,7 +467,8 @@ def _run(
     tell("catchments", 0, len(parts))
     index = {f.key: i for i, f in enumerate(futures)}
     results: dict[int, Any] = {}
-    for done, future in enumerate(as_completed(futures), start=1):  # type: ignore[no-untyped-call]
+    finished = as_completed(futures)  # type: ignore[no-untyped-call]  # dask is unannotated
+    for done, future in enumerate(finished, start=1):
         results[index[future.key]] = future.result()
         tell("catchments", done, len(parts))
     return [results[i] for i in range(len(parts))]

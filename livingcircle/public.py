@@ -37,7 +37,7 @@ from livingcircle.geo.scenario import Scenario as ScenarioSpec
 from livingcircle.geo.scenario import ScenarioResult
 from livingcircle.geo.standards import Standard, load_standard
 from livingcircle.geo.store import RegionInfo, Store
-from livingcircle.settings import EngineSettings, StoreSettings, open_store
+from livingcircle.settings import EngineSettings, store_at
 
 if TYPE_CHECKING:
     import folium
@@ -1034,10 +1034,7 @@ def analyse_province(
 
 
 def _store(data_dir: str | Path | None, database: str | None) -> Store:
-    given = {"data_dir": Path(data_dir) if data_dir is not None else None, "database_url": database}
-    return open_store(
-        StoreSettings().model_copy(update={k: v for k, v in given.items() if v is not None})
-    )
+    return store_at(data_dir, database)
 
 
 def _standard(path: str | Path | None) -> Standard:
