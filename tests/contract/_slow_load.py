@@ -25,7 +25,7 @@ def main() -> None:
         store: Any = FileStore(Path(where))
         hook = "_write_json"
     else:
-        import livingcircle.data.postgis as module  # noqa: PLC0415
+        import livingcircle.data.pg.store as module  # noqa: PLC0415
         from livingcircle.data.postgis import PostgisStore  # noqa: PLC0415
 
         store = PostgisStore(where)

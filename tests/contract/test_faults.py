@@ -26,7 +26,8 @@ import pytest
 from geopandas.testing import assert_geodataframe_equal
 
 import livingcircle.data.embedded
-import livingcircle.data.postgis
+import livingcircle.data.pg.store
+import livingcircle.data.pg.writes
 from livingcircle.data.embedded import FileStore
 from livingcircle.data.load import load_osm
 from livingcircle.data.osm_file import Extract
@@ -70,7 +71,7 @@ def _mid_load_hook(store: Store) -> tuple[Any, str]:
     """Where each store is half-way through a load: the new version written, not yet live."""
     if isinstance(store, FileStore):
         return livingcircle.data.embedded, "_write_json"
-    return livingcircle.data.postgis, "_replace_network"
+    return livingcircle.data.pg.store, "_replace_network"
 
 
 def test_injected_failure_half_way_keeps_the_previous_version(
@@ -85,14 +86,14 @@ def test_injected_failure_half_way_keeps_the_previous_version(
 
         monkeypatch.setattr(livingcircle.data.embedded, "_write_json", disk_full)
     else:
-        original = livingcircle.data.postgis.copy_rows
+        original = livingcircle.data.pg.writes.copy_rows
 
         def connection_lost(conn: Any, table: str, *args: Any) -> None:
             if table == "walk_edges":  # facilities merged, network half replaced
                 raise psycopg.OperationalError("server closed the connection unexpectedly")
             original(conn, table, *args)
 
-        monkeypatch.setattr(livingcircle.data.postgis, "copy_rows", connection_lost)
+        monkeypatch.setattr(livingcircle.data.pg.writes, "copy_rows", connection_lost)
     with pytest.raises(StoreError) as caught:
         store.save_region(changed(sample_data, 3))
     if not isinstance(store, FileStore):

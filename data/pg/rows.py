@@ -1,0 +1,144 @@
+"""Rows read from the database as the store's values and frames (the file store's dtypes)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from geopandas.array import GeometryArray
+from pyproj import CRS
+
+from livingcircle.data.pg.sql import _STATUS_COLUMNS
+from livingcircle.data.pg_schema import SRID
+from livingcircle.geo.audit import in_column_order
+from livingcircle.geo.errors import InvalidParameter
+from livingcircle.geo.status import FacilityStatus
+from livingcircle.geo.store import FACILITY_COLUMNS, ApiKey, AuditEntry, RegionInfo
+
+_CRS = CRS.from_epsg(SRID)
+
+
+def _api_key(row: Any) -> ApiKey:
+    def utc(value: datetime | None) -> datetime | None:
+        return value.astimezone(UTC) if value is not None else None
+
+    return ApiKey(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4].astimezone(UTC),
+        row[5],
+        expires_at=utc(row[6]),
+        revoked_at=utc(row[7]),
+        last_used_at=utc(row[8]),
+    )
+
+
+def _no_key(key_id: str) -> InvalidParameter:
+    return InvalidParameter(f"there is no API key {key_id!r}; see 'livingcircle keys list'")
+
+
+def _status(row: Sequence[Any]) -> FacilityStatus:
+    values = dict(zip(_STATUS_COLUMNS, row, strict=True))
+    for name in ("closed_until", "updated_at"):
+        if values[name] is not None:
+            values[name] = values[name].astimezone(UTC)
+    return FacilityStatus(**values)
+
+
+def _info(row: Sequence[Any]) -> RegionInfo:
+    name, source, loaded_at, w, s, e, n, n_nodes, n_edges, n_facilities = row
+    return RegionInfo(
+        name, source, loaded_at.astimezone(UTC), (w, s, e, n), n_nodes, n_edges, n_facilities
+    )
+
+
+def _columns(rows: Sequence[Sequence[Any]], n: int) -> list[list[Any]]:
+    """Rows to ``n`` columns (one transposition, in C)."""
+    return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(n)]
+
+
+def _strings(values: list[Any]) -> pd.Series:
+    return pd.Series(values, dtype="str")
+
+
+def _wkb(values: list[Any]) -> Any:
+    return shapely.from_wkb(np.array(values, dtype=object)) if values else np.empty(0, dtype=object)
+
+
+def _nodes_frame(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
+    node, osmid, lon, lat = _columns(rows, 4)
+    return pd.DataFrame(
+        {
+            "node": np.array(node, dtype=np.int32),
+            "osmid": np.array(osmid, dtype=np.int64),
+            "lon": np.array(lon, dtype=np.float64),
+            "lat": np.array(lat, dtype=np.float64),
+        }
+    )
+
+
+def _edges_frame(rows: Sequence[Sequence[Any]]) -> gpd.GeoDataFrame:
+    edge, u, v, length, oneway, way, highway, name, wkb = _columns(rows, 9)
+    return gpd.GeoDataFrame(
+        {
+            "edge": np.array(edge, dtype=np.int32),
+            "u": np.array(u, dtype=np.int32),
+            "v": np.array(v, dtype=np.int32),
+            "length_m": np.array(length, dtype=np.float64),
+            "oneway": np.array(oneway, dtype=bool),
+            "way_id": np.array(way, dtype=np.int64),
+            "highway": _strings(highway),
+            "name": _strings(name),
+        },
+        geometry=GeometryArray(_wkb(wkb), crs=_CRS),
+    )
+
+
+def _facility_frame(
+    rows: Sequence[Sequence[Any]], geoms: Any = None, straight_m: Any = None
+) -> gpd.GeoDataFrame:
+    """Rows of ``_FACILITY_SQL`` as the embedded store's frame (same columns and dtypes)."""
+    values = _columns(rows, len(FACILITY_COLUMNS) + 1)
+    columns: dict[str, Any] = dict(zip(FACILITY_COLUMNS, values, strict=False))
+    columns["tags"] = [_tags_text(t) for t in columns["tags"]]
+    if geoms is None:
+        geoms = _wkb(values[-1])
+    columns["geometry"] = GeometryArray(np.asarray(geoms, dtype=object), crs=_CRS)
+    for c in FACILITY_COLUMNS:  # an empty or all-null list would not be inferred as str
+        if not any(isinstance(v, str) for v in columns[c]):
+            columns[c] = pd.array(columns[c], dtype="str")
+    if straight_m is not None:
+        columns["straight_m"] = np.asarray(straight_m, dtype=np.float64)
+    return gpd.GeoDataFrame(pd.DataFrame(columns), geometry="geometry")
+
+
+def _tags_text(value: str | None) -> str | None:
+    """Tags as the loaders write them (see ``_TAGS_SQL``)."""
+    if value is None or not value.startswith("!"):
+        return value
+    return json.dumps(json.loads(value[1:]), ensure_ascii=False, sort_keys=True)
+
+
+def _audit_entry(row: Sequence[Any], ordered: bool = True) -> AuditEntry:
+    """A row of ``_AUDIT_COLUMNS`` as an entry (JSON keys in column order when ``ordered``)."""
+    tidy = in_column_order if ordered else (lambda raw: raw)
+    return AuditEntry(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4].astimezone(UTC),
+        tidy(row[5]),
+        tidy(row[6]),
+        int(row[7]),
+        row[8],
+        row[9],
+    )

@@ -1,0 +1,420 @@
+"""The PostGIS store: regions, their facilities and the departments' edits.
+
+See :mod:`livingcircle.data.postgis` for what it promises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC
+
+import geopandas as gpd
+from sqlalchemy import Connection, delete, insert
+from sqlalchemy.exc import IntegrityError
+
+from livingcircle.data.pg.records import Records
+from livingcircle.data.pg.rows import _edges_frame, _facility_frame, _info, _nodes_frame
+from livingcircle.data.pg.sql import (
+    _EDGES_SQL,
+    _FACILITY_SQL,
+    _INSERT_FACILITY_SQL,
+    _NODES_SQL,
+    _REGION_SQL,
+    _UPDATE_FACILITY_SQL,
+    _bbox_filters,
+    _fetch,
+    _filters,
+    _like_escape,
+    _text,
+)
+from livingcircle.data.pg.writes import (
+    _append_audit,
+    _merge_facilities,
+    _record_values,
+    _replace_network,
+    _upsert_region,
+)
+from livingcircle.data.pg_schema import CategoryRow, RequirementRow
+from livingcircle.geo.audit import import_entry, load_entry, removal_entry
+from livingcircle.geo.errors import FacilityExists, FacilityNotFound, RegionNotFound
+from livingcircle.geo.standards import Standard
+from livingcircle.geo.store import (
+    AuditEntry,
+    Bounds,
+    FacilityChange,
+    FacilityKeep,
+    FacilityRecord,
+    LoadStats,
+    RegionData,
+    RegionInfo,
+    check_facilities,
+    check_region_name,
+    facility_json,
+    with_facilities,
+)
+from livingcircle.geo.text import check_edges
+
+
+class PostgisStore(Records):
+    """Regions in PostGIS, answering as the embedded store does.
+
+    Parameters
+    ----------
+    url
+        ``postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE`` (``postgresql://`` works too).
+    timeouts
+        How long to wait for the database (connect, statement, load, pool); a unit of work the
+        database does not answer in time fails with ``DatabaseUnavailable``.
+
+    Raises
+    ------
+    DatabaseUnavailable
+        The server cannot be reached or refuses the login.
+    SchemaOutOfDate
+        The database lacks the schema or has another revision of it.
+    """
+
+    def regions(self) -> list[RegionInfo]:
+        """Every loaded region, by name."""
+
+        def work() -> list[RegionInfo]:
+            with self._reader.connect() as conn:
+                rows = conn.execute(_text(_REGION_SQL + ' ORDER BY name COLLATE "C"')).all()
+            return [_info(r) for r in rows]
+
+        return self._unit("listing regions", work)
+
+    def save_region(self, data: RegionData, keep: FacilityKeep | None = None) -> LoadStats:
+        """Store a region in one transaction, replacing its earlier version whole or not at all.
+
+        Facilities are matched by ``(source, source_id)``: matching rows are updated in place
+        (their row keys stay), new ones inserted, vanished ones deleted. :attr:`last_load`
+        counts them, and the load returns them. ``keep`` (see
+        :meth:`livingcircle.geo.store.Store.save_region`) reads the stored facilities inside
+        the transaction, after the region's lock is taken.
+        """
+        name = check_region_name(data.info.name)
+
+        def work() -> LoadStats:
+            with self.engine.begin() as conn:
+                conn.execute(_text(self.timeouts.local_statement_timeout()))
+                self._lock(conn, name)
+                out = data
+                old = conn.execute(_text(_REGION_SQL + " WHERE name = :r"), {"r": name}).first()
+                stored = None
+                if old is not None:
+                    stored = _facility_frame(
+                        _fetch(
+                            conn, f"{_FACILITY_SQL} WHERE region = %(r)s ORDER BY id", {"r": name}
+                        )
+                    )
+                if keep is not None:
+                    out = with_facilities(data, keep(stored))
+                check_facilities(name, out.facilities)
+                check_edges(out.edges, f"region {name!r}")
+                _upsert_region(conn, out.info)
+                stats = _merge_facilities(conn, name, out.facilities)
+                _replace_network(conn, name, out.nodes, out.edges)
+                # fresh row counts: the planner keeps to the KNN index after a first load
+                conn.execute(_text("ANALYZE facilities (region, category)"))
+                _append_audit(conn, load_entry(out, stored, None if old is None else _info(old)))
+            return stats
+
+        self.last_load = self._unit(f"loading region {name!r}", work, bulk=True)
+        return self.last_load
+
+    def load_region(self, name: str) -> RegionData:
+        """Read a region back (one consistent snapshot), rows in key order."""
+        check_region_name(name)
+        snapshot = self.engine.execution_options(isolation_level="REPEATABLE READ")
+
+        def work() -> RegionData:
+            with snapshot.begin() as conn:
+                conn.execute(_text(self.timeouts.local_statement_timeout()))
+                row = conn.execute(_text(_REGION_SQL + " WHERE name = :r"), {"r": name}).first()
+                if row is None:
+                    raise RegionNotFound(name, self._names(conn))
+                nodes = _nodes_frame(_fetch(conn, _NODES_SQL, {"r": name}))
+                edges = _edges_frame(_fetch(conn, _EDGES_SQL, {"r": name}))
+                facilities = _facility_frame(
+                    _fetch(conn, f"{_FACILITY_SQL} WHERE region = %(r)s ORDER BY id", {"r": name})
+                )
+            return RegionData(_info(row), nodes, edges, facilities)
+
+        return self._unit(f"reading region {name!r}", work, bulk=True)
+
+    def update_facilities(
+        self, region: str, change: FacilityChange, *, source: str = "", actor: str = ""
+    ) -> LoadStats | None:
+        """Replace the facilities with ``change(info, facilities)`` in one transaction.
+
+        The region's edit lock is held from the read to the commit (an API edit meanwhile
+        waits for it, and it for an edit, up to 10 s); facilities are merged by
+        ``(source, source_id)`` as a load merges them, and the network is not touched.
+        :attr:`last_load` counts the rows when something was written (and they are returned;
+        None when ``change`` gave None). The audit log records
+        an ``import`` of ``source`` by ``actor`` in the same transaction.
+        """
+        check_region_name(region)
+
+        def work() -> LoadStats | None:
+            with self.engine.begin() as conn:
+                conn.execute(_text(self.timeouts.local_statement_timeout()))
+                self._edit_lock(conn, region)
+                row = conn.execute(
+                    _text(_REGION_SQL + " WHERE name = :r FOR UPDATE"), {"r": region}
+                ).first()
+                if row is None:
+                    raise RegionNotFound(region, self._names(conn))
+                facilities = _facility_frame(
+                    _fetch(conn, f"{_FACILITY_SQL} WHERE region = %(r)s ORDER BY id", {"r": region})
+                )
+                frame = change(_info(row), facilities)
+                if frame is None:
+                    return None
+                check_facilities(region, frame)
+                stats = _merge_facilities(conn, region, frame)
+                conn.execute(
+                    _text("""
+                    UPDATE regions SET n_facilities = :n,
+                        loaded_at = greatest(clock_timestamp(),
+                                             loaded_at + interval '1 microsecond')
+                    WHERE name = :r"""),
+                    {"r": region, "n": len(frame)},
+                )
+                conn.execute(_text("ANALYZE facilities (region, category)"))
+                _append_audit(conn, import_entry(region, facilities, frame, source, actor))
+            return stats
+
+        stats = self._unit(f"updating the facilities of region {region!r}", work, bulk=True)
+        if stats is not None:
+            self.last_load = stats
+        return stats
+
+    def delete_region(self, name: str) -> None:
+        """Remove a region and everything in it."""
+        check_region_name(name)
+
+        def work() -> None:
+            with self.engine.begin() as conn:
+                self._lock(conn, name)
+                row = conn.execute(_text(_REGION_SQL + " WHERE name = :r"), {"r": name}).first()
+                if row is None:
+                    raise RegionNotFound(name, self._names(conn))
+                _append_audit(conn, removal_entry(_info(row)))
+                conn.execute(_text("DELETE FROM regions WHERE name = :r"), {"r": name})
+
+        self._unit(f"deleting region {name!r}", work)
+
+    def save_standard(self, standard: Standard) -> bool:
+        """Replace the ``categories`` and ``tier_requirements`` tables with ``standard``'s."""
+        categories = [
+            {
+                "id": c.id,
+                "position": i,
+                "label_en": c.label_en,
+                "label_zh": c.label_zh,
+                "color": c.color,
+                "icon": c.icon,
+            }
+            for i, c in enumerate(standard.categories)
+        ]
+        requirements = [
+            {
+                "standard": standard.name,
+                "tier_minutes": t.minutes,
+                "tier_distance_m": t.distance_m,
+                "tier_label_en": t.label_en,
+                "tier_label_zh": t.label_zh,
+                "requirement": r.id,
+                "label_en": r.label_en,
+                "label_zh": r.label_zh,
+                "categories": list(r.categories),
+                "radius_m": r.radius_m,
+            }
+            for t in standard.tiers
+            for r in t.requirements
+        ]
+
+        def work() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(delete(RequirementRow))
+                conn.execute(delete(CategoryRow))
+                if categories:
+                    conn.execute(insert(CategoryRow).values(categories))
+                if requirements:
+                    conn.execute(insert(RequirementRow).values(requirements))
+
+        self._unit("saving the standard", work)
+        return True
+
+    def facilities(
+        self,
+        region: str,
+        bbox: Bounds | None = None,
+        categories: list[str] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> gpd.GeoDataFrame:
+        """Facilities whose bounding box meets ``bbox``, in ``categories``, by id, one page."""
+        where, params = _bbox_filters(region, bbox, categories)
+        sql = f"{_FACILITY_SQL} WHERE {where} ORDER BY id LIMIT %(limit)s OFFSET %(offset)s"
+        params.update(limit=max(int(limit), 0), offset=max(int(offset), 0))
+        return self._facility_query(region, sql, params)
+
+    def facility(self, region: str, facility_id: str) -> gpd.GeoDataFrame:
+        """The facility ``facility_id`` as a one-row frame; raises ``FacilityNotFound``."""
+        where, params = _filters(region, None)
+        params["id"] = str(facility_id)
+        # PostgreSQL text holds no NUL: such an id names no facility
+        where += " AND false" if "\x00" in params["id"] else " AND id = %(id)s"
+        frame = self._facility_query(region, f"{_FACILITY_SQL} WHERE {where}", params)
+        if frame.empty:
+            raise FacilityNotFound(region, facility_id)
+        return frame
+
+    def find_facilities(
+        self,
+        region: str,
+        bbox: Bounds | None = None,
+        categories: list[str] | None = None,
+        text: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> gpd.GeoDataFrame:
+        """As :meth:`facilities`, also matching ``text`` in any name (case-insensitive).
+
+        ``text`` is taken literally: percent signs, underscores and backslashes in it match
+        themselves (escaped for ILIKE).
+        """
+        where, params = _bbox_filters(region, bbox, categories)
+        if text and "\x00" in text:  # PostgreSQL text holds no NUL: no name has one
+            where += " AND false"
+        elif text:
+            where += (
+                " AND (name ILIKE %(q)s ESCAPE '\\' OR name_zh ILIKE %(q)s ESCAPE '\\'"
+                " OR name_en ILIKE %(q)s ESCAPE '\\')"
+            )
+            params["q"] = f"%{_like_escape(str(text))}%"
+        sql = f"{_FACILITY_SQL} WHERE {where} ORDER BY id LIMIT %(limit)s OFFSET %(offset)s"
+        params.update(limit=max(int(limit), 0), offset=max(int(offset), 0))
+        return self._facility_query(region, sql, params)
+
+    def save_facility(
+        self, region: str, record: FacilityRecord, actor: str, create: bool
+    ) -> AuditEntry:
+        """Create (``create``) or replace one facility, with its audit entry, in one transaction.
+
+        A replaced facility keeps its row key (``fid``). The region's load time moves on, so
+        other processes rebuild their engines.
+        """
+        check_region_name(region)
+        action = "create" if create else "update"
+
+        def change(conn: Connection, before: gpd.GeoDataFrame | None) -> None:
+            if create and before is not None:
+                raise FacilityExists(
+                    f"facility {record.id!r} already exists in region {region!r}; change it "
+                    "with PUT, or pick another source_id"
+                )
+            if not create and before is None:
+                raise FacilityNotFound(region, record.id)
+            values = _record_values(region, record)
+            try:
+                conn.execute(
+                    _text(_INSERT_FACILITY_SQL if create else _UPDATE_FACILITY_SQL), values
+                )
+            except IntegrityError as exc:  # (source, source_id) of another facility
+                if getattr(exc.orig, "sqlstate", None) != "23505":
+                    raise
+                raise FacilityExists(
+                    f"facility {record.id!r} cannot be saved in region {region!r}: another "
+                    f"facility already has source {record.source!r} and source_id "
+                    f"{record.source_id!r}"
+                ) from None
+
+        return self._edit(
+            region, record.id, action, actor, change, {"create": 1, "update": 0}[action]
+        )
+
+    def delete_facility(self, region: str, facility_id: str, actor: str) -> AuditEntry:
+        """Remove one facility, with its audit entry, in one transaction."""
+        check_region_name(region)
+
+        def change(conn: Connection, before: gpd.GeoDataFrame | None) -> None:
+            if before is None:
+                raise FacilityNotFound(region, facility_id)
+            conn.execute(
+                _text("DELETE FROM facilities WHERE region = :r AND id = :id"),
+                {"r": region, "id": str(facility_id)},
+            )
+
+        return self._edit(region, str(facility_id), "delete", actor, change, -1)
+
+    def _edit(
+        self,
+        region: str,
+        facility_id: str,
+        action: str,
+        actor: str,
+        change: Callable[[Connection, gpd.GeoDataFrame | None], None],
+        counted: int,
+    ) -> AuditEntry:
+        """Apply ``change`` and record it, in one transaction; the region's load time moves on.
+
+        Edits and loads of a region take the same advisory lock: an edit waits for another
+        edit or a load, up to 10 s, then fails with ``RegionBusy``. ``counted`` is the change
+        in the region's number of facilities.
+        """
+
+        def work() -> AuditEntry:
+            with self.engine.begin() as conn:
+                self._edit_lock(conn, region)
+                if (
+                    conn.execute(
+                        _text("SELECT 1 FROM regions WHERE name = :r FOR UPDATE"), {"r": region}
+                    ).first()
+                    is None
+                ):
+                    raise RegionNotFound(region, self._names(conn))
+                before = self._row(conn, region, facility_id)
+                change(conn, before)
+                after = self._row(conn, region, facility_id)
+                at = (
+                    conn.execute(
+                        _text("""
+                    UPDATE regions SET n_facilities = n_facilities + :d,
+                        loaded_at = greatest(clock_timestamp(),
+                                             loaded_at + interval '1 microsecond')
+                    WHERE name = :r RETURNING loaded_at"""),
+                        {"r": region, "d": counted},
+                    )
+                    .scalar_one()
+                    .astimezone(UTC)
+                )
+                entry = AuditEntry(
+                    region,
+                    facility_id,
+                    action,
+                    actor,
+                    at,
+                    None if before is None else facility_json(before),
+                    None if after is None else facility_json(after),
+                )
+                entry = _append_audit(conn, entry)
+            return entry
+
+        return self._unit(f"changing facility {facility_id!r} of region {region!r}", work)
+
+    def _row(self, conn: Connection, region: str, facility_id: str) -> gpd.GeoDataFrame | None:
+        """The facility as a one-row frame, or None (the edit lock keeps it from changing)."""
+        if "\x00" in facility_id:  # PostgreSQL text holds no NUL: no such facility
+            return None
+        frame = _facility_frame(
+            _fetch(
+                conn,
+                f"{_FACILITY_SQL} WHERE region = %(r)s AND id = %(id)s",
+                {"r": region, "id": facility_id},
+            )
+        )
+        return None if frame.empty else frame
