@@ -14,6 +14,10 @@ from collections.abc import Iterable
 class LivingCircleError(Exception):
     """Base class of every error livingcircle raises on purpose."""
 
+    #: where and why a server-side fault happened, for the server log and the CLI only
+    #: (never in an API answer); set by ``livingcircle.data.pg.errors.located``
+    operator_detail: str | None = None
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message

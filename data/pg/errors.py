@@ -105,7 +105,7 @@ E = TypeVar("E", bound=LivingCircleError)
 
 def located(error: E, detail: str) -> E:
     """``error`` with ``operator_detail``: where and why, for the server log and the CLI only."""
-    error.operator_detail = detail  # type: ignore[attr-defined]
+    error.operator_detail = detail
     return error
 
 

@@ -35,7 +35,7 @@ def upgrade(url: str | URL, revision: str = "head") -> str:
             command.upgrade(config, revision)
             now = conn.execute(_text("SELECT version_num FROM alembic_version")).scalar_one()
     except StoreError as exc:
-        said = f"{exc} {getattr(exc, 'operator_detail', '')}"  # the server's words: detail
+        said = f"{exc} {exc.operator_detail or ''}"  # the server's words: detail
         if "extension" in said and "permission denied" in said:
             raise StoreError(
                 f"{exc}; the postgis extension needs a superuser: run "
