@@ -67,6 +67,8 @@ class Tally:
     #: facility id -> name last acknowledged, or None once its DELETE was acknowledged
     written: dict[str, str | None] = field(default_factory=dict)
     imports: list[int] = field(default_factory=list)
+    #: the rolling restart's steps: seconds after SIGHUP, what happened
+    steps: list[tuple[float, str]] = field(default_factory=list)
 
     def failed(self, at: float) -> None:
         if self.restart and self.restart[0] <= at <= (self.restart[1] or float("inf")):
@@ -264,26 +266,40 @@ async def restarter(master: psutil.Process, at: float, until: float, tally: Tall
     unfinished (the server's log says why), and the soak ends on time anyway.
     """
     await asyncio.sleep(max(0.0, at - time.monotonic()))
-    old = {p.pid for p in master.children() if "spawn_main" in " ".join(p.cmdline())}
+    old = _workers(master)
     tally.restart = (time.monotonic(), 0.0)
     master.send_signal(signal.SIGHUP)
+    seen, gone = set(old), set()
     while any(psutil.pid_exists(pid) for pid in old):
         if time.monotonic() > until + 60:  # clients stop at until; a start may take longer
             return
         await asyncio.sleep(0.1)
+        now = _workers(master)
+        after = time.monotonic() - tally.restart[0]
+        tally.steps += [(after, f"worker {pid} started") for pid in sorted(now - seen)]
+        left = {pid for pid in old - gone if not psutil.pid_exists(pid)}
+        tally.steps += [(after, f"worker {pid} gone") for pid in sorted(left)]
+        seen, gone = seen | now, gone | left
     tally.restart = (tally.restart[0], time.monotonic())
 
 
+def _workers(master: psutil.Process) -> set[int]:
+    try:
+        return {p.pid for p in master.children() if "spawn_main" in " ".join(p.cmdline())}
+    except psutil.Error:  # a child went while it was read
+        return set()
+
+
 async def lost_writes(base: str, tally: Tally) -> int:
-    """Acknowledged writes not found as acknowledged."""
+    """Acknowledged writes not found as acknowledged (each one is printed, to find why)."""
     lost = 0
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
         for fid, name in tally.written.items():
             got = await http.get(f"/v1/regions/{REGION}/facilities/{fid}")
-            if name is None:
-                lost += got.status_code != 404
-            else:
-                lost += got.status_code != 200 or got.json()["properties"]["name"] != name
+            found = got.json()["properties"] if got.status_code == 200 else None
+            if (name is None) != (found is None) or (found and found["name"] != name):
+                lost += 1
+                print(f"lost write: {fid} acknowledged as {name!r}, now {got.status_code} {found}")
     return lost
 
 
@@ -404,6 +420,8 @@ def report(
         ["lost writes", fmt(lost)],
     ]
     print(table(["total", "value"], totals))
+    for after, step in tally.steps:  # a process is seen when it forks: it is ready later
+        print(f"  rolling restart +{after:5.1f} s: {step}")
 
 
 def main() -> None:
