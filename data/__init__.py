@@ -1,1 +1,6 @@
-"""Getting data in: OSM files and Overpass, departments' lists, the embedded and PostGIS stores."""
+"""Getting data in: OSM files (streamed) and Overpass, departments' lists, and the two stores.
+
+The embedded store is :mod:`livingcircle.data.embedded`; the PostGIS store is the subpackage
+:mod:`livingcircle.data.pg`, one job a module (errors, engine, sql, migrate, rows, copy,
+writes, base, records, store), re-exported by :mod:`livingcircle.data.postgis`.
+"""
