@@ -719,13 +719,24 @@ class FileStore:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _live(self, name: str) -> Path | None:
+        """The live version's folder, or None when the region has none.
+
+        A writer may switch versions and remove the old folder between reading ``CURRENT``
+        and looking at its files: then ``CURRENT`` has moved on, and it is read again.
+        """
         pointer = self._regions / name / "CURRENT"
-        try:
-            version = pointer.read_text(encoding="utf-8").strip()
-        except OSError:
-            return None
-        path = self._regions / name / version
-        return path if all((path / f).exists() for f in _FILES) else None
+        seen = None
+        while True:
+            try:
+                version = pointer.read_text(encoding="utf-8").strip()
+            except OSError:
+                return None
+            path = self._regions / name / version
+            if all((path / f).exists() for f in _FILES):
+                return path
+            if version == seen:  # unchanged twice: a broken version, not a switch
+                return None
+            seen = version
 
     def _require(self, name: str) -> Path:
         live = self._live(check_region_name(name))
