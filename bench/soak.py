@@ -42,8 +42,7 @@ from typing import Any
 import httpx
 import numpy as np
 import psutil
-
-from bench.common import fmt, table
+from common import fmt, table
 
 HOST = "127.0.0.1"
 REGION = "helsinki"
