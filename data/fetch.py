@@ -16,7 +16,6 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from osmnx import _overpass
 from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
 from shapely.geometry.base import BaseGeometry
 
-from livingcircle.data.load import clean_text, stored_info
+from livingcircle.data.load import save_extract
 from livingcircle.data.osm_file import FACILITY_COLUMNS, Extract, Progress
 from livingcircle.geo.errors import (  # OverpassError: still importable from here
     EmptyExtract,
@@ -38,9 +37,8 @@ from livingcircle.geo.errors import (  # OverpassError: still importable from he
     OverpassError,
 )
 from livingcircle.geo.network import Way, build_network
-from livingcircle.geo.provenance import carry_department_records
 from livingcircle.geo.standards import Standard
-from livingcircle.geo.store import RegionData, RegionInfo, Store, check_region_name
+from livingcircle.geo.store import RegionInfo, Store, check_region_name
 
 DEFAULT_OVERPASS_URL = "https://overpass-api.de/api"
 
@@ -265,29 +263,9 @@ def fetch_region(
 ) -> RegionInfo:
     """Fetch an area and store it as ``region`` (replacing an earlier version whole)."""
     check_region_name(region)
-    extract = clean_text(fetch_osm(polygon, standard, options, progress), region)
-    nodes = extract.nodes
-    bounds = (
-        float(nodes["lon"].min()),
-        float(nodes["lat"].min()),
-        float(nodes["lon"].max()),
-        float(nodes["lat"].max()),
-    )
-    info = RegionInfo(
-        name=region,
-        source=f"overpass:{label}",
-        loaded_at=datetime.now(UTC),
-        bounds=bounds,
-        n_nodes=len(nodes),
-        n_edges=len(extract.edges),
-        n_facilities=len(extract.facilities),
-    )
-    new = extract.facilities
-    store.save_region(
-        RegionData(info, nodes, extract.edges, new),
-        keep=lambda stored: carry_department_records(stored, new),
-    )
-    return stored_info(store, region)
+    store.check_not_busy(region)  # a refused fetch fails before it downloads anything
+    extract = fetch_osm(polygon, standard, options, progress)
+    return save_extract(store, region, extract, f"overpass:{label}", progress)
 
 
 @contextmanager

@@ -26,7 +26,15 @@ def load_osm(
     """
     check_region_name(region)
     store.check_not_busy(region)  # a refused load fails now, not after reading the file
-    extract = clean_text(read_osm_file(path, standard, progress), region)
+    extract = read_osm_file(path, standard, progress)
+    return save_extract(store, region, extract, f"osm-file:{path.name}", progress)
+
+
+def save_extract(
+    store: Store, region: str, extract: Extract, source: str, progress: Progress | None = None
+) -> RegionInfo:
+    """Store a read or fetched extract as ``region``, keeping every department's records."""
+    extract = clean_text(extract, region)
     nodes = extract.nodes
     bounds = (
         float(nodes["lon"].min()),
@@ -36,7 +44,7 @@ def load_osm(
     )
     info = RegionInfo(
         name=region,
-        source=f"osm-file:{path.name}",
+        source=source,
         loaded_at=datetime.now(UTC),
         bounds=bounds,
         n_nodes=len(nodes),
