@@ -73,8 +73,9 @@ _BAD = {
 _SPACE_LIKE = frozenset("\t\n\r\x0b\x0c\x85\u2028\u2029")
 #: JSON escapes that may stand for a refused character (a false alarm only costs a parse).
 _JSON_SUSPECT = re.compile(f"\\\\u00[0-9a-fA-F]{{2}}|\\\\u[dD][89a-fA-F]|\\\\[bfnrt]|[{_CONTROLS}]")
-#: A key or a top-level value longer than its limit makes a JSON string token at least as long
-#: (an escape counts once; ``\uXXXX`` five times, and those are suspects anyway).
+#: A key or a top-level value longer than its limit is a JSON string token at least as long:
+#: an escape only lengthens it (``\n`` is two characters for one, ``\uXXXX`` six), so a
+#: token no longer than the limit cannot hold a string over it.
 _SHORTEST = min(MAX_CHARS["tag_key"] or 0, MAX_CHARS["tag_value"] or 0)
 _RAW_BAD = re.compile(f"[{_CONTROLS}]")
 #: Without escapes a long string is a long run without quotes (fast to find).
