@@ -11,7 +11,7 @@ from livingcircle.api.deps import AtlasDep
 from livingcircle.api.errors import problems
 from livingcircle.api.geojson import FastJSONResponse
 from livingcircle.api.live import LiveDep
-from livingcircle.api.models import KioskData
+from livingcircle.api.models_queries import KioskData
 from livingcircle.api.params import Lat, Lon, Profile, RegionQuery, Speed
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.kiosks import Kiosk

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from livingcircle.api.deps import AtlasDep, StandardDep, StoreDep
 from livingcircle.api.errors import problems
 from livingcircle.api.geojson import FastJSONResponse, GeoJSONResponse, region_feature
-from livingcircle.api.models import (
+from livingcircle.api.models_meta import (
     CategoryOut,
     Health,
     Readiness,

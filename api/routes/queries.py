@@ -11,7 +11,7 @@ from livingcircle.api.deps import AtlasDep
 from livingcircle.api.errors import problems
 from livingcircle.api.geojson import GeoJSONResponse
 from livingcircle.api.live import LiveDep
-from livingcircle.api.models import CatchmentCollection, NearestCollection
+from livingcircle.api.models_queries import CatchmentCollection, NearestCollection
 from livingcircle.api.params import (
     Categories,
     IncludeUnknown,

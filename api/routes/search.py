@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from livingcircle.api.deps import AtlasDep
 from livingcircle.api.errors import problems
 from livingcircle.api.geojson import GeoJSONResponse
-from livingcircle.api.models import SearchCollection
+from livingcircle.api.models_queries import SearchCollection
 from livingcircle.api.params import REGION_PATTERN
 from livingcircle.geo import search as names
 from livingcircle.geo.atlas import Atlas
