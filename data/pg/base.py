@@ -12,10 +12,16 @@ from typing import Any, TypeVar
 import geopandas as gpd
 from sqlalchemy import Connection
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from livingcircle.data.pg.engine import _CHECKED, _ENGINES_LOCK, engine_for, parse_url, safe_url
-from livingcircle.data.pg.errors import UPGRADE_HINT, located, not_answering, translate_errors
+from livingcircle.data.pg.errors import (
+    UPGRADE_HINT,
+    located,
+    not_answering,
+    on_state,
+    translate_errors,
+)
 from livingcircle.data.pg.rows import _facility_frame
 from livingcircle.data.pg.sql import LOAD_LOCK, _ConnectionLost, _fetch, _text
 from livingcircle.data.pg_schema import SCHEMA_REVISION
@@ -43,17 +49,14 @@ class Database:
 
     def _edit_lock(self, conn: Connection, name: str) -> None:
         conn.execute(_text("SET LOCAL lock_timeout = '10s'"))
-        try:
+        busy = RegionBusy(
+            f"region {name!r} is being loaded or changed by another process; wait for it "
+            "to finish, then try again"
+        )
+        with on_state("55P03", lambda: busy):
             conn.execute(
                 _text("SELECT pg_advisory_xact_lock(:c, hashtext(:r))"), {"c": LOAD_LOCK, "r": name}
             )
-        except OperationalError as exc:
-            if getattr(exc.orig, "sqlstate", None) != "55P03":
-                raise
-            raise RegionBusy(
-                f"region {name!r} is being loaded or changed by another process; wait for it "
-                "to finish, then try again"
-            ) from None
         conn.execute(_text("SET LOCAL lock_timeout = 0"))
 
     def _errors(self, doing: str) -> Any:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
 import psycopg
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from livingcircle.geo.errors import (
@@ -37,6 +37,20 @@ def translate_errors(url: URL, doing: str) -> Iterator[None]:
         raise
     except (SQLAlchemyError, psycopg.Error) as exc:
         raise _translate(exc, url, doing) from exc
+
+
+@contextmanager
+def on_state(state: str, error: Callable[[], LivingCircleError]) -> Iterator[None]:
+    """Raise ``error()`` in place of a database error of SQLSTATE ``state``; others pass on.
+
+    E.g. ``23505`` (a unique key taken) or ``55P03`` (a lock not granted in time).
+    """
+    try:
+        yield
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != state:
+            raise
+        raise error() from None
 
 
 def _translate(exc: Exception, url: URL, doing: str) -> StoreError:

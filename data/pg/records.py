@@ -7,13 +7,12 @@ from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
-
 from livingcircle.data.pg.base import Database
+from livingcircle.data.pg.errors import on_state
 from livingcircle.data.pg.rows import _api_key, _audit_entry, _no_key, _status
 from livingcircle.data.pg.sql import (
     _AUDIT_COLUMNS,
+    _INSERT_KEY_SQL,
     _JOB_BINDS,
     _JOB_COLUMNS,
     _KEY_COLUMNS,
@@ -25,7 +24,6 @@ from livingcircle.data.pg.sql import (
     _text,
 )
 from livingcircle.data.pg.writes import _append_audit, _job_values
-from livingcircle.data.pg_schema import ApiKeyRow
 from livingcircle.geo.audit import STORE_LOG, ChainReport, entry_record, key_entry, verify_chain
 from livingcircle.geo.errors import (
     FacilityNotFound,
@@ -99,29 +97,13 @@ class Records(Database):
         created = key.created_at if key.created_at.tzinfo else key.created_at.replace(tzinfo=UTC)
 
         def work() -> None:
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(
-                        insert(ApiKeyRow).values(
-                            key_id=key.key_id,
-                            owner=key.owner,
-                            salt=key.salt,
-                            digest=key.digest,
-                            created_at=created,
-                            role=key.role,
-                            expires_at=key.expires_at,
-                            revoked_at=key.revoked_at,
-                            last_used_at=key.last_used_at,
-                        )
-                    )
-                    _append_audit(conn, key_entry("key-add", None, key))
-            except IntegrityError as exc:
-                if getattr(exc.orig, "sqlstate", None) != "23505":
-                    raise
-                raise InvalidParameter(
-                    f"there is already an API key {key.key_id!r}; make "
-                    "another with 'livingcircle keys add'"
-                ) from None
+            taken = InvalidParameter(
+                f"there is already an API key {key.key_id!r}; make "
+                "another with 'livingcircle keys add'"
+            )
+            with on_state("23505", lambda: taken), self.engine.begin() as conn:
+                conn.execute(_text(_INSERT_KEY_SQL), asdict(key) | {"created_at": created})
+                _append_audit(conn, key_entry("key-add", None, key))
 
         self._unit("adding an API key", work)
 

@@ -1,8 +1,8 @@
-"""The store's SQL, one idiom per job.
+"""The store's SQL, named here, one idiom per job (see :mod:`livingcircle.data.pg`).
 
 Statements and writes are SQLAlchemy ``text()`` with ``:name`` binds (cached by
-:func:`_text`); reads of rows are psycopg with ``%(name)s`` (:func:`_fetch`), which skips
-SQLAlchemy's statement and row objects on the hot path.
+:func:`_text`); reads of a region's rows are psycopg with ``%(name)s`` (:func:`_fetch`),
+which skips SQLAlchemy's statement and row objects on the hot path.
 """
 
 from __future__ import annotations
@@ -21,6 +21,42 @@ LOAD_LOCK = 0x4C43
 
 
 _KEY_COLUMNS = "key_id, owner, salt, digest, created_at, role, expires_at, revoked_at, last_used_at"
+
+
+_INSERT_KEY_SQL = (
+    f"INSERT INTO api_keys ({_KEY_COLUMNS}) VALUES ("
+    + ", ".join(f":{c}" for c in _KEY_COLUMNS.split(", "))
+    + ")"
+)
+
+
+#: the columns of ``categories`` that are a category's fields (``position`` is its order)
+_CATEGORY_FIELDS = ("id", "label_en", "label_zh", "color", "icon")
+
+
+_INSERT_CATEGORY_SQL = (
+    f"INSERT INTO categories (position, {', '.join(_CATEGORY_FIELDS)}) VALUES (:position, "
+    + ", ".join(f":{c}" for c in _CATEGORY_FIELDS)
+    + ")"
+)
+
+
+#: the tier's fields and the requirement's in ``tier_requirements`` (tier ones as ``tier_*``)
+_TIER_FIELDS = ("minutes", "distance_m", "label_en", "label_zh")
+_REQUIREMENT_FIELDS = ("label_en", "label_zh", "categories", "radius_m")
+_REQUIREMENT_COLUMNS = (
+    "standard",
+    "requirement",
+    *(f"tier_{c}" for c in _TIER_FIELDS),
+    *_REQUIREMENT_FIELDS,
+)
+
+
+_INSERT_REQUIREMENT_SQL = (
+    f"INSERT INTO tier_requirements ({', '.join(_REQUIREMENT_COLUMNS)}) VALUES ("
+    + ", ".join(f":{c}" for c in _REQUIREMENT_COLUMNS)
+    + ")"
+)
 
 
 _JOB_COLUMNS = (
@@ -209,6 +245,12 @@ _UPDATE_FACILITY_SQL = (
 
 
 _AUDIT_COLUMNS = "region, facility_id, action, actor, at, before, after, seq, prev_hash, hash"
+
+
+_INSERT_AUDIT_SQL = (
+    f"INSERT INTO facility_audit ({_AUDIT_COLUMNS}) VALUES (:region, :facility_id, :action, "
+    ":actor, :at, CAST(:before AS jsonb), CAST(:after AS jsonb), :seq, :prev_hash, :hash)"
+)
 
 
 #: advisory-lock class of appends to an audit log ("LA"); the object id is ``hashtext(log)``

@@ -9,17 +9,22 @@ from collections.abc import Callable
 from datetime import UTC
 
 import geopandas as gpd
-from sqlalchemy import Connection, delete, insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection
 
+from livingcircle.data.pg.errors import on_state
 from livingcircle.data.pg.records import Records
 from livingcircle.data.pg.rows import _edges_frame, _facility_frame, _info, _nodes_frame
 from livingcircle.data.pg.sql import (
+    _CATEGORY_FIELDS,
     _EDGES_SQL,
     _FACILITY_SQL,
+    _INSERT_CATEGORY_SQL,
     _INSERT_FACILITY_SQL,
+    _INSERT_REQUIREMENT_SQL,
     _NODES_SQL,
     _REGION_SQL,
+    _REQUIREMENT_FIELDS,
+    _TIER_FIELDS,
     _UPDATE_FACILITY_SQL,
     _bbox_filters,
     _fetch,
@@ -34,7 +39,6 @@ from livingcircle.data.pg.writes import (
     _replace_network,
     _upsert_region,
 )
-from livingcircle.data.pg_schema import CategoryRow, RequirementRow
 from livingcircle.geo.audit import import_entry, load_entry, removal_entry
 from livingcircle.geo.errors import FacilityExists, FacilityNotFound, RegionNotFound
 from livingcircle.geo.standards import Standard
@@ -209,41 +213,26 @@ class PostgisStore(Records):
     def save_standard(self, standard: Standard) -> bool:
         """Replace the ``categories`` and ``tier_requirements`` tables with ``standard``'s."""
         categories = [
-            {
-                "id": c.id,
-                "position": i,
-                "label_en": c.label_en,
-                "label_zh": c.label_zh,
-                "color": c.color,
-                "icon": c.icon,
-            }
+            {"position": i, **{f: getattr(c, f) for f in _CATEGORY_FIELDS}}
             for i, c in enumerate(standard.categories)
         ]
         requirements = [
-            {
-                "standard": standard.name,
-                "tier_minutes": t.minutes,
-                "tier_distance_m": t.distance_m,
-                "tier_label_en": t.label_en,
-                "tier_label_zh": t.label_zh,
-                "requirement": r.id,
-                "label_en": r.label_en,
-                "label_zh": r.label_zh,
-                "categories": list(r.categories),
-                "radius_m": r.radius_m,
-            }
+            {"standard": standard.name, "requirement": r.id}
+            | {f"tier_{f}": getattr(t, f) for f in _TIER_FIELDS}
+            | {f: getattr(r, f) for f in _REQUIREMENT_FIELDS}
+            | {"categories": list(r.categories)}  # a tuple would bind as a record
             for t in standard.tiers
             for r in t.requirements
         ]
 
         def work() -> None:
             with self.engine.begin() as conn:
-                conn.execute(delete(RequirementRow))
-                conn.execute(delete(CategoryRow))
+                conn.execute(_text("DELETE FROM tier_requirements"))
+                conn.execute(_text("DELETE FROM categories"))
                 if categories:
-                    conn.execute(insert(CategoryRow).values(categories))
+                    conn.execute(_text(_INSERT_CATEGORY_SQL), categories)
                 if requirements:
-                    conn.execute(insert(RequirementRow).values(requirements))
+                    conn.execute(_text(_INSERT_REQUIREMENT_SQL), requirements)
 
         self._unit("saving the standard", work)
         return True
@@ -320,18 +309,15 @@ class PostgisStore(Records):
             if not create and before is None:
                 raise FacilityNotFound(region, record.id)
             values = _record_values(region, record)
-            try:
+            taken = FacilityExists(  # (source, source_id) of another facility
+                f"facility {record.id!r} cannot be saved in region {region!r}: another "
+                f"facility already has source {record.source!r} and source_id "
+                f"{record.source_id!r}"
+            )
+            with on_state("23505", lambda: taken):
                 conn.execute(
                     _text(_INSERT_FACILITY_SQL if create else _UPDATE_FACILITY_SQL), values
                 )
-            except IntegrityError as exc:  # (source, source_id) of another facility
-                if getattr(exc.orig, "sqlstate", None) != "23505":
-                    raise
-                raise FacilityExists(
-                    f"facility {record.id!r} cannot be saved in region {region!r}: another "
-                    f"facility already has source {record.source!r} and source_id "
-                    f"{record.source_id!r}"
-                ) from None
 
         return self._edit(
             region, record.id, action, actor, change, {"create": 1, "update": 0}[action]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC
 from typing import Any
 
@@ -9,11 +10,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, insert, null
+from sqlalchemy import Connection
 
 from livingcircle.data.pg.copy import _floats, _geoms, _ints, _texts, copy_rows
-from livingcircle.data.pg.sql import _COMPARED, _JOB_COLUMNS, _STAGE_COLUMNS, AUDIT_LOCK, _text
-from livingcircle.data.pg_schema import AuditRow
+from livingcircle.data.pg.sql import (
+    _COMPARED,
+    _INSERT_AUDIT_SQL,
+    _JOB_COLUMNS,
+    _STAGE_COLUMNS,
+    AUDIT_LOCK,
+    _text,
+)
 from livingcircle.geo.audit import GENESIS, seal
 from livingcircle.geo.jobs import Job, canonical_json
 from livingcircle.geo.store import (
@@ -69,21 +76,24 @@ def _append_audit(conn: Connection, entry: AuditEntry) -> AuditEntry:
         {"r": entry.region},
     ).first()
     sealed = seal(entry, *((int(last[0]), str(last[1])) if last else (0, GENESIS)))
+    values = {c: getattr(sealed, c) for c in ("region", "facility_id", "action", "actor", "at")}
     conn.execute(
-        insert(AuditRow).values(
-            region=sealed.region,
-            facility_id=sealed.facility_id,
-            action=sealed.action,
-            actor=sealed.actor,
-            at=sealed.at,
-            before=null() if sealed.before is None else sealed.before,
-            after=null() if sealed.after is None else sealed.after,
-            seq=sealed.seq,
-            prev_hash=sealed.prev,
-            hash=sealed.hash,
-        )
+        _text(_INSERT_AUDIT_SQL),
+        values
+        | {
+            "before": _json(sealed.before),
+            "after": _json(sealed.after),
+            "seq": sealed.seq,
+            "prev_hash": sealed.prev,
+            "hash": sealed.hash,
+        },
     )
     return sealed
+
+
+def _json(value: dict[str, object] | None) -> str | None:
+    """A JSON object as the text a ``CAST(... AS jsonb)`` bind takes (None: SQL NULL)."""
+    return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def _upsert_region(conn: Connection, info: RegionInfo) -> None:
