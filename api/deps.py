@@ -12,10 +12,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
+from starlette.concurrency import run_in_threadpool
 
 from livingcircle.api.auth import Gatekeeper
 from livingcircle.api.settings import Settings
 from livingcircle.geo.atlas import Atlas
+from livingcircle.geo.engine import Region
 from livingcircle.geo.keys import EDITING_ROLES, PLANNING_ROLES, require_any_role
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import ApiKey, Store
@@ -42,6 +44,18 @@ async def get_atlas(request: Request) -> Atlas:
 async def get_standard(atlas: Annotated[Atlas, Depends(get_atlas)]) -> Standard:
     """Categories, tiers and walking profiles."""
     return atlas.standard
+
+
+async def answering(atlas: Atlas, lon: float, lat: float, region: str | None) -> Region:
+    """The engine that answers for a point: at once if built, else found in the thread pool.
+
+    A region not yet built (or regions to read again after a change) are read and built in
+    the thread pool, never on the event loop (:meth:`Atlas.located`).
+    """
+    engine = atlas.located(lon, lat, region)
+    if engine is None:
+        engine = await run_in_threadpool(atlas.locate, lon, lat, region)
+    return engine
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from threading import Lock
+from typing import TypedDict, Unpack
 
 from livingcircle.geo import config
 from livingcircle.geo.engine import Region
@@ -35,6 +36,19 @@ REBUILD_THREADS = 2
 
 #: Mean Earth radius (m), for the rough distance to a region named in messages.
 EARTH_RADIUS_M = 6_371_008.8
+
+
+class NearestOptions(TypedDict, total=False):
+    """The keywords of :meth:`Region.nearest` that :meth:`Atlas.nearest` hands on."""
+
+    k: int
+    profile: str
+    speed_m_s: float | None
+    max_minutes: float | None
+    routes: bool
+    open_at: datetime | None
+    open_now: bool
+    include_unknown: bool
 
 
 class Atlas:
@@ -222,37 +236,39 @@ class Atlas:
             i.name for i in infos if i.covers(lon, lat) and self.region(i.name).contains(lon, lat)
         ]
 
+    def located(self, lon: float, lat: float, region: str | None = None) -> Region | None:
+        """The engine :meth:`locate` gives, when that needs neither a build nor a store read.
+
+        None when the engine is not built yet or the regions are not remembered (after a
+        change): call :meth:`locate` then where a wait harms nobody, as the API does in its
+        thread pool, so that no build runs on its event loop.
+        """
+        if region is not None:
+            return self._engines.get(region)
+        hits = []
+        for info in self._known or []:
+            if info.covers(lon, lat):
+                engine = self._engines.get(info.name)
+                if engine is None:
+                    return None
+                if engine.contains(lon, lat):
+                    hits.append(engine)
+        return hits[0] if len(hits) == 1 else None
+
     def nearest(
         self,
         lon: float,
         lat: float,
         categories: Iterable[str] | None = None,
         region: str | None = None,
-        *,
-        k: int = 1,
-        profile: str = "standard",
-        speed_m_s: float | None = None,
-        max_minutes: float | None = None,
-        routes: bool = True,
-        open_at: datetime | None = None,
-        open_now: bool = False,
-        include_unknown: bool = False,
+        **options: Unpack[NearestOptions],
     ) -> NearestResult:
-        """:meth:`Region.nearest` in the region containing the point (or ``region``)."""
+        """:meth:`Region.nearest` in the region containing the point (or ``region``).
+
+        ``options`` are :meth:`Region.nearest`'s keywords (:class:`NearestOptions`).
+        """
         self.standard.resolve_categories(categories)
-        return self.locate(lon, lat, region).nearest(
-            lon,
-            lat,
-            categories,
-            k=k,
-            profile=profile,
-            speed_m_s=speed_m_s,
-            max_minutes=max_minutes,
-            routes=routes,
-            open_at=open_at,
-            open_now=open_now,
-            include_unknown=include_unknown,
-        )
+        return self.locate(lon, lat, region).nearest(lon, lat, categories, **options)
 
     def catchment(
         self,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from livingcircle.api.deps import AtlasDep
+from livingcircle.api.deps import AtlasDep, answering
 from livingcircle.api.errors import problems
 from livingcircle.api.geojson import GeoJSONResponse
 from livingcircle.api.live import LiveDep
@@ -27,6 +27,7 @@ from livingcircle.api.params import (
     Speed,
 )
 from livingcircle.geo import config
+from livingcircle.geo.atlas import NearestOptions
 from livingcircle.geo.hours import parse_open_at
 from livingcircle.geo.results import NearestResult
 
@@ -34,7 +35,8 @@ router = APIRouter(prefix="/v1", tags=["queries"], responses=problems(404, 422, 
 
 # The two handlers are ``async`` on purpose: the engine is pure CPU on arrays already in memory,
 # so each request runs to completion on the event loop, first come first served, instead of
-# sharing the GIL with its neighbours in the thread pool (one worker process per core).
+# sharing the GIL with its neighbours in the thread pool (one worker process per core). A region
+# not yet built is read and built in the thread pool (``answering``), never on the loop.
 
 
 @router.get("/nearest", response_model=NearestCollection, response_class=GeoJSONResponse)
@@ -67,27 +69,25 @@ async def nearest(
     one recently enough, is in its properties as ``status``, with its age.
     """
     moment = _moment(open_at)
+    atlas.standard.resolve_categories(category)  # UnknownCategory before a point's faults
+    where = (await answering(atlas, lon, lat, region)).name
+    options: NearestOptions = {
+        "profile": profile,
+        "speed_m_s": speed,
+        "max_minutes": max_minutes,
+        "routes": routes,
+        "open_at": moment,
+        "open_now": open_now,
+        "include_unknown": include_unknown,
+    }
 
-    def ask(categories: list[str] | None, k: int, where: str | None) -> NearestResult:
-        return atlas.nearest(
-            lon,
-            lat,
-            categories,
-            region=where,
-            k=k,
-            profile=profile,
-            speed_m_s=speed,
-            max_minutes=max_minutes,
-            routes=routes,
-            open_at=moment,
-            open_now=open_now,
-            include_unknown=include_unknown,
-        )
+    def ask(categories: list[str] | None, k: int) -> NearestResult:
+        asked: NearestOptions = {**options, "k": k}
+        return atlas.nearest(lon, lat, categories, where, **asked)
 
-    result = ask(category, k, region)
+    result = ask(category, k)
     if skip_full:
-        found = result.region
-        result = live.skip_full(result, lambda cats, more: ask(cats, more, found))
+        result = live.skip_full(result, ask)
     return GeoJSONResponse(live.attach(result.to_geojson(), result.region))
 
 
@@ -104,10 +104,9 @@ async def catchment(
     open_at: OpenAt = None,
 ) -> GeoJSONResponse:
     """Areas within each walking time, their facilities, and the GB 50180 tier checklist."""
-    rings = minutes or list(config.DEFAULT_MINUTES)
-    result = atlas.catchment(
-        lon, lat, rings, region=region, profile=profile, speed_m_s=speed, open_at=_moment(open_at)
-    )
+    rings, moment = minutes or list(config.DEFAULT_MINUTES), _moment(open_at)
+    engine = await answering(atlas, lon, lat, region)
+    result = engine.catchment(lon, lat, rings, profile=profile, speed_m_s=speed, open_at=moment)
     return GeoJSONResponse(live.attach(result.to_geojson(), result.region))
 
 

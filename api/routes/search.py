@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from livingcircle.api.deps import AtlasDep
+from livingcircle.api.deps import AtlasDep, answering
 from livingcircle.api.errors import problems
 from livingcircle.api.geojson import GeoJSONResponse
 from livingcircle.api.models_queries import SearchCollection
@@ -95,7 +95,8 @@ async def search(
     check_query(q)
     lonlat = _lonlat(lon, lat)
     infos = await run_in_threadpool(atlas.infos)
-    chosen = _regions(atlas, infos, region, lonlat)
+    here = await _here(atlas, lonlat) if region is None else None
+    chosen = _regions(infos, region, here)
     indexes = [await _index(request, atlas, info) for info in chosen]
     if sum(len(i) for i in indexes) <= ON_LOOP_ENTRIES:
         result = names.search(indexes, q, lonlat, limit)
@@ -112,12 +113,17 @@ def _lonlat(lon: float | None, lat: float | None) -> tuple[float, float] | None:
     return None if lon is None or lat is None else (lon, lat)
 
 
-def _regions(
-    atlas: Atlas,
-    infos: Sequence[RegionInfo],
-    region: str | None,
-    lonlat: tuple[float, float] | None,
-) -> list[RegionInfo]:
+async def _here(atlas: Atlas, lonlat: tuple[float, float] | None) -> str | None:
+    """The one region holding the point, if any (read and built off the event loop)."""
+    if lonlat is None:
+        return None
+    try:
+        return (await answering(atlas, *lonlat, None)).name
+    except (PointOutsideRegion, AmbiguousRegion, RegionNotFound):
+        return None  # search them all, nearest first
+
+
+def _regions(infos: Sequence[RegionInfo], region: str | None, here: str | None) -> list[RegionInfo]:
     """The named region, else the one holding the point, else every loaded region."""
     by_name = {i.name: i for i in infos}
     if region is not None:
@@ -126,12 +132,7 @@ def _regions(
         return [by_name[region]]
     if not infos:
         raise RegionNotFound("(any)", [])
-    if lonlat is not None:
-        try:
-            return [by_name[atlas.locate(*lonlat).name]]
-        except (PointOutsideRegion, AmbiguousRegion, KeyError):
-            pass  # search them all, nearest first
-    return list(infos)
+    return [by_name[here]] if here in by_name else list(infos)
 
 
 class SearchIndexes:

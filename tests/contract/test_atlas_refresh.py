@@ -113,3 +113,23 @@ def test_one_invalidation_path(held: HeldStore, standard: Standard) -> None:
     atlas.refresh("helsinki").result(ANSWER_S)
     assert atlas.in_memory() == []
     atlas.close()
+
+
+def test_located_reads_and_builds_nothing(held: HeldStore, standard: Standard) -> None:
+    """``located`` answers from built engines and remembered regions only (the API's event
+    loop calls it); whatever needs a read or a build is left to ``locate``."""
+    atlas = Atlas(held, standard)  # type: ignore[arg-type]
+    held.held, held.release = "helsinki", threading.Event()  # a read would hang the test
+    assert atlas.located(LON, LAT, "helsinki") is None and atlas.located(LON, LAT) is None
+    assert atlas.infos() and atlas.located(LON, LAT) is None  # remembered, not built
+    assert atlas.in_memory() == [] and not held.reading.is_set()
+    held.release.set()
+    engine = atlas.locate(LON, LAT, "copy")
+    assert atlas.located(LON, LAT, "copy") is engine
+    assert atlas.located(LON, LAT) is None  # helsinki, not built, holds the point too
+    atlas.region("helsinki")
+    assert atlas.located(LON, LAT) is None  # two regions hold it: locate says which
+    assert atlas.located(0.0, 0.0) is None  # outside both: locate names the nearest
+    atlas.refresh("copy").result(ANSWER_S)
+    assert atlas.located(LON, LAT, "copy") is not None  # a named region needs no list
+    atlas.close()
