@@ -5,7 +5,7 @@
 
 Homes as in bench_gaps.py: one per street node, up to 30 m off it, one resident each. For
 one category the analysis runs first (timed apart), then
-:func:`livingcircle.geo.siting.compare_sites` on street-point candidates (the best-covering
+:func:`livingcircle.geo.siting_compare.compare_sites` on street-point candidates (the best-covering
 ``--candidates`` of them): the bounded searches from the candidates (shared by the methods),
 then each method on the same candidates. Times are wall seconds (``solve s`` per method, from
 the comparison itself) and the process's CPU seconds for the whole comparison; the load
@@ -55,7 +55,7 @@ def worker(spec: str, args: argparse.Namespace) -> None:
     from livingcircle.geo.gaps import analyse  # noqa: PLC0415
     from livingcircle.geo.network import StreetNetwork  # noqa: PLC0415
     from livingcircle.geo.reach import ReachGraph  # noqa: PLC0415
-    from livingcircle.geo.siting import compare_sites, shortfall  # noqa: PLC0415
+    from livingcircle.geo.siting_compare import compare_sites, shortfall  # noqa: PLC0415
     from livingcircle.geo.standards import load_standard  # noqa: PLC0415
 
     name, nodes, edges, facilities = load_dataset(spec, args.seed)

@@ -1,4 +1,11 @@
 """The domain core: walking graph, snapping, routing, catchments, standards, store protocol.
 
 Imports no web framework, database driver or map library.
+
+What-if scenarios: ``scenario_spec`` (what a scenario says), ``scenario_check`` (its changes
+checked and resolved against a region), ``scenario_network`` (the changed street network),
+``scenario_result`` (the figures and layers before and after) and ``scenario`` (the
+computation, and the door the other packages import from). Where to build: ``siting`` (the
+greedy picks), ``siting_compare`` (greedy beside MCLP and p-median on the same candidates)
+and ``siting_models`` (those models, solved by HiGHS).
 """

@@ -142,27 +142,6 @@ def demand_frame(
     return frame.reset_index(drop=True)
 
 
-def assign_communities(
-    demand: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame, name: str = "name"
-) -> gpd.GeoDataFrame:
-    """Set each point's ``community`` to the name of the boundary polygon holding it.
-
-    Points in no polygon keep an empty community; where polygons overlap the first wins.
-    """
-    if len(boundaries) == 0 or len(demand) == 0:
-        return demand
-    polys = boundaries.to_crs("EPSG:4326")
-    hit_point, hit_poly = polys.sindex.query(demand.geometry.to_numpy(), predicate="within")
-    names = polys[name].fillna("").astype(str).to_numpy()
-    out = demand.copy()
-    community = out["community"].to_numpy(dtype=object).copy()
-    order = np.lexsort((hit_poly, hit_point))
-    first = np.unique(hit_point[order], return_index=True)[1]
-    community[hit_point[order][first]] = names[hit_poly[order][first]]
-    out["community"] = pd.Series(community, dtype="str", index=out.index)
-    return out
-
-
 @dataclass(frozen=True)
 class Demand:
     """Demand points placed on the network, in the order of the frame they came from.
@@ -232,3 +211,24 @@ def _check_demand(demand: gpd.GeoDataFrame) -> None:
     pop = pd.to_numeric(demand["population"], errors="coerce").to_numpy(dtype=np.float64)
     if (~np.isfinite(pop)).any() or (pop < 0).any():
         raise InvalidParameter("demand 'population' must be a finite number >= 0 everywhere")
+
+
+def assign_communities(
+    demand: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame, name: str = "name"
+) -> gpd.GeoDataFrame:
+    """Set each point's ``community`` to the name of the boundary polygon holding it.
+
+    Points in no polygon keep an empty community; where polygons overlap the first wins.
+    """
+    if len(boundaries) == 0 or len(demand) == 0:
+        return demand
+    polys = boundaries.to_crs("EPSG:4326")
+    hit_point, hit_poly = polys.sindex.query(demand.geometry.to_numpy(), predicate="within")
+    names = polys[name].fillna("").astype(str).to_numpy()
+    out = demand.copy()
+    community = out["community"].to_numpy(dtype=object).copy()
+    order = np.lexsort((hit_poly, hit_point))
+    first = np.unique(hit_point[order], return_index=True)[1]
+    community[hit_point[order][first]] = names[hit_poly[order][first]]
+    out["community"] = pd.Series(community, dtype="str", index=out.index)
+    return out

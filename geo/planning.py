@@ -26,7 +26,8 @@ from livingcircle.geo.gaps import (
     no_progress,
 )
 from livingcircle.geo.reach import ReachGraph
-from livingcircle.geo.siting import Siting, best_sites, compare_for_plan, picks_frame
+from livingcircle.geo.siting import Siting, best_sites, picks_frame
+from livingcircle.geo.siting_compare import compare_for_plan
 from livingcircle.geo.supply import scores_frame, supply_scores
 
 
@@ -61,7 +62,7 @@ class PlannerTables:
     siting_comparison, compared_sites
         With more ``methods`` than greedy: per focus category and method the residents newly
         covered, the weighted walk, the objective and the solver time, and the sites each
-        chose (:func:`livingcircle.geo.siting.compare_sites`); empty otherwise.
+        chose (:func:`livingcircle.geo.siting_compare.compare_sites`); empty otherwise.
     """
 
     analysis: Analysis
@@ -127,7 +128,7 @@ def plan(
     sitings = []
     for i, c in enumerate(cats if n_sites > 0 else ()):
         tell(f"choosing {n_sites} new sites per category", i, len(cats))
-        sitings.append(best_sites(region, analysis, c, n_sites, parcels, graph=graph))
+        sitings.append(best_sites(region, analysis, c, n_sites, parcels=parcels, graph=graph))
     if sitings:
         tell(f"choosing {n_sites} new sites per category", len(cats), len(cats))
     gap_frame = (

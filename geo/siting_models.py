@@ -45,6 +45,13 @@ class Pairs:
     point: IntArray
     dist_m: FloatArray
 
+    def __post_init__(self) -> None:
+        if not len(self.place) == len(self.point) == len(self.dist_m):
+            raise InvalidParameter(
+                f"pairs need as many places as points and distances; got {len(self.place)} "
+                f"places, {len(self.point)} points and {len(self.dist_m)} distances"
+            )
+
     def __len__(self) -> int:
         """Number of pairs."""
         return len(self.place)
@@ -52,6 +59,48 @@ class Pairs:
     def subset(self, keep: NDArray[np.bool_] | IntArray) -> Pairs:
         """The pairs a boolean mask or an index array keeps."""
         return Pairs(self.place[keep], self.point[keep], self.dist_m[keep])
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What both models solve over: who can be served from where, and the solve's bounds.
+
+    Attributes
+    ----------
+    pairs
+        ``(candidate, point)`` pairs: for MCLP those within the service radius; for p-median
+        with the walk in metres, where only pairs nearer than the point's fallback matter.
+    weight
+        Residents per point (MCLP points with equal candidate sets may be merged beforehand).
+    n_candidates
+        Number of candidates (some may reach nobody).
+    capacity
+        Residents each candidate can serve (``inf`` or NaN: no limit; None: none limited).
+        MCLP then assigns residents to a chosen site within reach and within its capacity (a
+        capacitated MCLP: spopt's has none); p-median may split a point between sites, and
+        existing facilities are not limited.
+    time_limit_s, mip_gap
+        Bounds on the solve: seconds, and the relative gap accepted as optimal.
+    """
+
+    pairs: Pairs
+    weight: FloatArray
+    n_candidates: int
+    capacity: FloatArray | None = None
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S
+    mip_gap: float = 0.0
+
+    def capacities(self, p: int) -> FloatArray | None:
+        """The finite capacities (None when no candidate is limited), once ``p`` is checked."""
+        _check_p(p, self.n_candidates)
+        return _capacities(self.capacity, self.n_candidates)
+
+    def solve(self, model: _Model, started: float, sign: float, constant: float) -> Solution:
+        """Solve ``model``; the objective is ``sign`` times the solver's plus ``constant``."""
+        x, value, optimal, status, gap = model.solve(self.time_limit_s, self.mip_gap)
+        chosen = np.flatnonzero(x[: self.n_candidates] > 0.5).astype(np.int64)
+        seconds = time.perf_counter() - started
+        return Solution(chosen, sign * value + constant, optimal, status, gap, seconds)
 
 
 @dataclass(frozen=True)
@@ -83,88 +132,39 @@ class Solution:
     solve_s: float
 
 
-def mclp(
-    cover: Pairs,
-    weight: FloatArray,
-    n_candidates: int,
-    p: int,
-    capacity: FloatArray | None = None,
-    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
-    mip_gap: float = 0.0,
-) -> Solution:
+def mclp(problem: Problem, p: int) -> Solution:
     """Choose ``p`` candidates covering the most weight (maximal covering location problem).
 
-    Parameters
-    ----------
-    cover
-        Pairs ``(candidate, point)`` where the point lies within the service radius.
-    weight
-        Residents per point (points with equal candidate sets may be merged beforehand).
-    n_candidates
-        Number of candidates (some may cover nobody).
-    p
-        Sites to choose; at most ``n_candidates``.
-    capacity
-        Residents each candidate can serve (``inf`` or NaN: no limit); when given, residents
-        are assigned to a chosen site within reach and within its capacity (a capacitated
-        MCLP: spopt's MCLP has none).
-    time_limit_s, mip_gap
-        Bounds on the solve: seconds, and the relative gap accepted as optimal.
+    ``problem.pairs`` are the pairs where the point lies within the service radius; the
+    objective is the residents covered.
     """
-    _check_p(p, n_candidates)
     t0 = time.perf_counter()
-    caps = _capacities(capacity, n_candidates)
+    caps = problem.capacities(p)
+    cover, weight, n_cand = problem.pairs, problem.weight, problem.n_candidates
     if caps is None:
-        model = _mclp_model(cover, weight, n_candidates, p)
+        model = _mclp_model(cover, weight, n_cand, p)
     else:
-        model = _capacitated_mclp_model(cover, weight, n_candidates, p, caps)
-    x, value, optimal, status, gap = model.solve(time_limit_s, mip_gap)
-    chosen = np.flatnonzero(x[:n_candidates] > 0.5).astype(np.int64)
-    return Solution(chosen, -value, optimal, status, gap, time.perf_counter() - t0)
+        model = _capacitated_mclp_model(cover, weight, n_cand, p, caps)
+    return problem.solve(model, t0, -1.0, 0.0)
 
 
-def pmedian(
-    cost: Pairs,
-    weight: FloatArray,
-    fallback_m: FloatArray,
-    n_candidates: int,
-    p: int,
-    capacity: FloatArray | None = None,
-    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
-    mip_gap: float = 0.0,
-) -> Solution:
+def pmedian(problem: Problem, p: int, fallback_m: FloatArray) -> Solution:
     """Choose ``p`` candidates so the population-weighted walk is least (p-median).
 
-    Parameters
-    ----------
-    cost
-        Pairs ``(candidate, point)`` with the walk in metres; only pairs nearer than the
-        point's fallback matter (others may be left out: the fallback serves them).
-    weight
-        Residents per point.
-    fallback_m
-        Per point, the walk when no chosen site is nearer: to the nearest existing facility,
-        capped at the model's bound. Finite.
-    n_candidates, p
-        As :func:`mclp`.
-    capacity
-        Residents each candidate can serve (``inf``/NaN: no limit); existing facilities are
-        not limited. Residents of a point may be split between sites.
-    time_limit_s, mip_gap
-        As :func:`mclp`.
+    ``problem.pairs`` carry the walk in metres; ``fallback_m`` is, per point, the walk when
+    no chosen site is nearer: to the nearest existing facility, capped at the model's bound
+    (finite). The objective is the population-weighted walk in metres.
     """
-    _check_p(p, n_candidates)
+    t0 = time.perf_counter()
+    caps = problem.capacities(p)
     if not np.isfinite(fallback_m).all():
         raise InvalidParameter("every p-median fallback distance must be finite (cap it)")
-    t0 = time.perf_counter()
-    caps = _capacities(capacity, n_candidates)
+    cost, w, n_cand = problem.pairs, problem.weight, problem.n_candidates
     if caps is None:
-        model, constant = _radius_model(cost, weight, fallback_m, n_candidates, p)
+        model, constant = _radius_model(cost, w, fallback_m, n_cand, p)
     else:
-        model, constant = _pmedian_model(cost, weight, fallback_m, n_candidates, p, caps), 0.0
-    x, value, optimal, status, gap = model.solve(time_limit_s, mip_gap)
-    chosen = np.flatnonzero(x[:n_candidates] > 0.5).astype(np.int64)
-    return Solution(chosen, value + constant, optimal, status, gap, time.perf_counter() - t0)
+        model, constant = _pmedian_model(cost, w, fallback_m, n_cand, p, caps), 0.0
+    return problem.solve(model, t0, 1.0, constant)
 
 
 def _check_p(p: int, n_candidates: int) -> None:

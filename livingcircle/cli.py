@@ -1133,7 +1133,7 @@ def gaps(
         return
     if not region or len(region) > 1:
         raise InvalidParameter("--region: name exactly one region, or add --distributed")
-    from livingcircle.geo.siting import METHODS, shortfall  # noqa: PLC0415
+    from livingcircle.geo.siting_compare import METHODS, shortfall  # noqa: PLC0415
 
     methods = tuple(m.strip().lower() for m in siting.split(",") if m.strip())
     if not methods or set(methods) - set(METHODS):

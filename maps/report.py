@@ -26,7 +26,7 @@ from livingcircle.geo.engine import Region
 from livingcircle.geo.gaps import DISTRICT
 from livingcircle.geo.planning import PlannerTables
 from livingcircle.geo.recommend import site_effects
-from livingcircle.geo.siting import shortfall
+from livingcircle.geo.siting_compare import shortfall
 from livingcircle.geo.standards import Standard
 from livingcircle.maps import words
 from livingcircle.maps.palette import ALL_BANDS, GAP_COLOR, band_of, home_radius, score_color

@@ -19,7 +19,7 @@ from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.gaps import Analysis, analyse
 from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.routing import snap_geometries
-from livingcircle.geo.siting import compare_sites, shortfall
+from livingcircle.geo.siting_compare import compare_sites, shortfall
 from livingcircle.geo.standards import Standard
 from tests.geo.test_gaps import demand_at
 from tests.handmade import lonlat, region
