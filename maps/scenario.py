@@ -28,19 +28,9 @@ from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.scenario import ScenarioResult
 from livingcircle.geo.standards import Category
 from livingcircle.maps import words
-from livingcircle.maps.base import (
-    Display,
-    Legend,
-    LegendRow,
-    Tiles,
-    add_streets,
-    base_map,
-    finish,
-    glyph,
-)
-from livingcircle.maps.offline import FONT_STACK, page
+from livingcircle.maps.base import Display, Legend, LegendRow, Tiles, glyph
+from livingcircle.maps.district import HomeStyle, district_map, finish_district, home_markers
 from livingcircle.maps.palette import home_radius
-from livingcircle.maps.planner import FitBeside, HomeStyle, home_markers
 
 #: more changed homes than this: only the ones whose walk changed most are drawn
 MAX_HOME_MARKERS = 5_000
@@ -192,15 +182,7 @@ def draw(
 ) -> folium.Map:
     """The Folium map of laid-out scenario layers."""
     show = Display(tiles)
-    w, s, e, n = region.boundary.bounds
-    fmap = base_map((w + e) / 2, (s + n) / 2, show, offline, zoom=14)
-    fmap.options.update(zoom_snap=0.25, zoom_delta=0.5)
-    css = _CSS.replace("FONTS", FONT_STACK)
-    page(fmap).header.add_child(folium.Element(f"<style>{css}</style>"), name="lc_scen")
-    if offline:
-        add_streets(
-            fmap, region.unproject_geom(shapely.multilinestrings(region.net.edge_geom)), show
-        )
+    fmap = district_map(region, tiles, offline, _CSS, "lc_scen")
     _street_changes(fmap, layers.streets, show)
     _homes(fmap, layers, show)
     _facilities(fmap, region, layers, show)
@@ -208,11 +190,7 @@ def draw(
     Legend(html.escape(f"方案 · Scenario: {layers.name}"), legend_sections(region, layers)).add_to(
         fmap
     )
-    page(fmap).html.add_child(folium.Element(banner_html(region, layers)), name="lc_banner")
-    folium.LayerControl(collapsed=True).add_to(fmap)
-    lo, hi = show.xy(np.array([[w, s], [e, n]]))
-    FitBeside([[lo[1], lo[0]], [hi[1], hi[0]]]).add_to(fmap)
-    return finish(fmap, offline)
+    return finish_district(fmap, region, tiles, offline, banner_html(region, layers))
 
 
 _CSS = """

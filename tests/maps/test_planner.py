@@ -17,7 +17,8 @@ from livingcircle.geo.planning import PlannerTables, plan
 from livingcircle.maps import words
 from livingcircle.maps.offline import remote_references
 from livingcircle.maps.palette import ALL_BANDS, UNREACHABLE, band_of
-from livingcircle.maps.planner import draw, hex_resolution, planner_layers, planner_map
+from livingcircle.maps.planner import draw, planner_map
+from livingcircle.maps.planner_layers import hex_resolution, planner_layers
 from tests.maps.browser import open_page
 from tests.maps.test_resident_map import SCREENSHOTS
 

@@ -15,7 +15,8 @@ from livingcircle.data.sample import sample_communities, sample_homes
 from livingcircle.geo.demand import assign_communities, demand_frame, place_demand
 from livingcircle.geo.engine import Region
 from livingcircle.geo.planning import PlannerTables, plan
-from livingcircle.maps.report import SECTIONS, title, write_report
+from livingcircle.maps.report import write_report
+from livingcircle.maps.report_text import SECTIONS, title
 from tests.maps.browser import open_page
 from tests.maps.test_resident_map import SCREENSHOTS
 
@@ -113,7 +114,7 @@ def test_report_in_a_browser(reports: dict[str, Path], size: str, width: int, he
 
 def test_the_report_compares_the_siting_methods(tmp_path: Path, sample_region: Region) -> None:
     from livingcircle.geo.demand import demand_from_nodes  # noqa: PLC0415
-    from livingcircle.maps.report import METHODS_TITLE  # noqa: PLC0415
+    from livingcircle.maps.report_tables import METHODS_TITLE  # noqa: PLC0415
 
     net = sample_region.net
     homes = demand_from_nodes(net, sample_region.unproject(net.node_xy), 20_000)
