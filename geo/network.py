@@ -28,6 +28,7 @@ from scipy.spatial import cKDTree
 
 from livingcircle.geo.config import MIN_COMPONENT_NODES
 from livingcircle.geo.errors import EmptyExtract
+from livingcircle.geo.snapping import SegmentIndex
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int32]
@@ -326,6 +327,12 @@ class StreetNetwork:
         return shapely.STRtree(self.edge_geom)
 
     @cached_property
+    def segment_index(self) -> SegmentIndex:
+        """Straight segments of the edges, for snapping many points at once."""
+        xy, ptr, _, _ = self.vertices
+        return SegmentIndex(xy, ptr)
+
+    @cached_property
     def _per_thread(self) -> threading.local:
         return threading.local()
 
@@ -355,6 +362,7 @@ class StreetNetwork:
             "_vertex_columns",
             "node_tree",
             "edge_tree",
+            "segment_index",
         ):
             getattr(self, name)
         return self

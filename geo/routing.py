@@ -33,8 +33,31 @@ _NO_PRED = -9999
 
 
 def snap_points(net: StreetNetwork, xy: FloatArray, max_distance_m: float) -> Snap:
-    """Snap (P, 2) points onto the nearest edge within ``max_distance_m``."""
-    return snap_geometries(net, shapely.points(xy), max_distance_m)[0]
+    """Snap (P, 2) points onto the nearest edge within ``max_distance_m``.
+
+    Vectorised over all points (:class:`~livingcircle.geo.snapping.SegmentIndex`); a point
+    equally near two edges is settled by GEOS (``STRtree.query_nearest``), as it always was.
+    """
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    index = net.segment_index
+    seg, dist, frac, tie = index.nearest(xy, max_distance_m)
+    ok = seg >= 0
+    s = seg[ok]
+    edge = np.full(len(xy), -1, dtype=np.int32)
+    offset, access = np.full(len(xy), np.nan), np.full(len(xy), np.nan)
+    on = np.full((len(xy), 2), np.nan)
+    e, f = index.edge[s], frac[ok][:, None]
+    along = index.along0[s] + frac[ok] * index.length[s]
+    edge[ok] = e
+    offset[ok] = np.clip(along / net.geom_length[e], 0.0, 1.0) * net.edge_length[e]
+    access[ok] = dist[ok]
+    a, b = index.a[s], index.b[s]
+    on[ok] = np.where(f >= 1, b, np.where(f <= 0, a, a + f * (b - a)))
+    snap = Snap(edge, offset, access, on)
+    if tie.any():  # GEOS's choice among equally near edges, exactly as before
+        rows = np.flatnonzero(tie)
+        _put(snap, rows, _snap_geos(net, shapely.points(xy[rows]), max_distance_m)[0])
+    return snap
 
 
 def snap_geometries(
@@ -45,8 +68,37 @@ def snap_geometries(
     Returns the snapped edge positions and each geometry's anchor: the point of the geometry
     nearest that edge (a point is its own anchor; a school's grounds are entered from the
     side that meets the street, not from their centroid). ``access_m`` is the gap between
-    anchor and edge (zero where a footway enters a polygon).
+    anchor and edge (zero where a footway enters a polygon). Points take
+    :func:`snap_points`; other geometries GEOS's nearest search.
     """
+    geoms = np.asarray(geoms, dtype=object)
+    point = np.asarray(shapely.get_type_id(geoms) == 0) & ~np.asarray(shapely.is_empty(geoms))
+    rows, other = np.flatnonzero(point), np.flatnonzero(~point)
+    if len(other) == len(geoms):
+        return _snap_geos(net, geoms, max_distance_m)
+    xy = shapely.get_coordinates(geoms[rows])
+    snap = snap_points(net, xy, max_distance_m)
+    anchor = np.full((len(geoms), 2), np.nan)
+    anchor[rows[snap.edge >= 0]] = xy[snap.edge >= 0]  # a point is its own anchor
+    if len(other) == 0:
+        return snap, anchor
+    out = snap[np.zeros(len(geoms), dtype=np.intp)]  # a fresh Snap of the right length
+    rest, anchor[other] = _snap_geos(net, geoms[other], max_distance_m)
+    _put(out, rows, snap)
+    _put(out, other, rest)
+    return out, anchor
+
+
+def _put(out: Snap, rows: NDArray[np.intp], part: Snap) -> None:
+    """Write ``part`` into rows ``rows`` of ``out``."""
+    out.edge[rows], out.offset_m[rows] = part.edge, part.offset_m
+    out.access_m[rows], out.xy[rows] = part.access_m, part.xy
+
+
+def _snap_geos(
+    net: StreetNetwork, geoms: NDArray[np.object_], max_distance_m: float
+) -> tuple[Snap, FloatArray]:
+    """:func:`snap_geometries` through GEOS's nearest search, one tree walk per geometry."""
     n = len(geoms)
     edge = np.full(n, -1, dtype=np.int32)
     offset, access = np.full(n, np.nan), np.full(n, np.nan)
