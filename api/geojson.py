@@ -10,6 +10,7 @@ import orjson
 import shapely
 from fastapi.responses import JSONResponse
 
+from livingcircle.geo.audit import entry_record
 from livingcircle.geo.errors import UnknownCategory
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import AuditEntry, RegionInfo
@@ -97,15 +98,7 @@ def region_feature(info: RegionInfo) -> dict[str, Any]:
 
 
 def audit_json(entry: AuditEntry) -> dict[str, Any]:
-    """An audit entry as JSON."""
-    return {
-        "seq": entry.seq,
-        "facility_id": entry.facility_id,
-        "action": entry.action,
-        "actor": entry.actor,
-        "at": entry.at.isoformat(),
-        "before": entry.before,
-        "after": entry.after,
-        "prev": entry.prev,
-        "hash": entry.hash,
-    }
+    """An audit entry as JSON: as the log keeps it, without the region the path names."""
+    record = entry_record(entry)
+    del record["region"]
+    return record

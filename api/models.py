@@ -212,25 +212,22 @@ class NewFacilityPropertiesIn(FacilityPropertiesIn):
     )
 
 
+#: The example of a facility sent: a department's clinic (a new one adds its ``source_id``).
+_CLINIC: dict[str, Any] = {
+    "type": "Feature",
+    "geometry": {"type": "Point", "coordinates": [24.9414, 60.1712]},
+    "properties": {
+        "category": "clinic",
+        "name_zh": "社区卫生服务站",
+        "opening_hours": "Mo-Fr 08:00-17:00",
+    },
+}
+
+
 class FacilityIn(BaseModel):
     """A facility to store, as a GeoJSON Feature with a Point geometry."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "type": "Feature",
-                    "geometry": {"type": "Point", "coordinates": [24.9414, 60.1712]},
-                    "properties": {
-                        "category": "clinic",
-                        "name_zh": "社区卫生服务站",
-                        "opening_hours": "Mo-Fr 08:00-17:00",
-                    },
-                }
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_CLINIC]})
 
     type: Literal["Feature"]
     geometry: PointIn
@@ -241,21 +238,11 @@ class NewFacilityIn(FacilityIn):
     """A new facility, as a GeoJSON Feature with a Point geometry."""
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
-                {
-                    "type": "Feature",
-                    "geometry": {"type": "Point", "coordinates": [24.9414, 60.1712]},
-                    "properties": {
-                        "source_id": "clinic-17",
-                        "category": "clinic",
-                        "name_zh": "社区卫生服务站",
-                        "opening_hours": "Mo-Fr 08:00-17:00",
-                    },
-                }
+                {**_CLINIC, "properties": {"source_id": "clinic-17", **_CLINIC["properties"]}}
             ]
-        },
+        }
     )
 
     properties: NewFacilityPropertiesIn

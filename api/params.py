@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import Path, Query
 from pydantic import Field
@@ -45,24 +46,20 @@ Lat = Annotated[
 Lon = Annotated[
     float, Query(ge=-180, le=180, description="Longitude, WGS 84 degrees.", examples=[24.9414])
 ]
+
+
+def region_param(kind: Callable[..., Any], description: str) -> Any:
+    """A region name as a query or path parameter (``kind``: ``Query`` or ``Path``)."""
+    return kind(
+        pattern=REGION_PATTERN, max_length=63, description=description, examples=["helsinki"]
+    )
+
+
 RegionQuery = Annotated[
     str | None,
-    Query(
-        pattern=REGION_PATTERN,
-        max_length=63,
-        description="Region to ask; default: the loaded region containing the point.",
-        examples=["helsinki"],
-    ),
+    region_param(Query, "Region to ask; default: the loaded region containing the point."),
 ]
-RegionPath = Annotated[
-    str,
-    Path(
-        pattern=REGION_PATTERN,
-        max_length=63,
-        description="A loaded region (GET /v1/regions).",
-        examples=["helsinki"],
-    ),
-]
+RegionPath = Annotated[str, region_param(Path, "A loaded region (GET /v1/regions).")]
 FacilityId = Annotated[
     str,
     Path(

@@ -250,21 +250,26 @@ def key_entry(
     )
 
 
+#: What the log shows of a key (never its hash), and of a region's record.
+_KEY_FIELDS = ("key_id", "owner", "role", "created_at", "expires_at", "revoked_at")
+_INFO_FIELDS = ("source", "n_nodes", "n_edges", "n_facilities")
+
+
 def _key_summary(key: ApiKey) -> dict[str, object]:
-    shown: dict[str, object] = {"key_id": key.key_id, "owner": key.owner, "role": key.role}
-    for name in ("created_at", "expires_at", "revoked_at"):
-        value = getattr(key, name, None)
-        shown[name] = format_at(value) if isinstance(value, datetime) else None
-    return shown
+    return _summary(key, _KEY_FIELDS)
 
 
 def _info_summary(info: RegionInfo) -> dict[str, object]:
-    return {
-        "source": info.source,
-        "n_nodes": info.n_nodes,
-        "n_edges": info.n_edges,
-        "n_facilities": info.n_facilities,
-    }
+    return _summary(info, _INFO_FIELDS)
+
+
+def _summary(record: object, names: Iterable[str]) -> dict[str, object]:
+    """The named fields of ``record`` (None where it has none), times as the log writes them."""
+    shown: dict[str, object] = {}
+    for name in names:
+        value = getattr(record, name, None)
+        shown[name] = format_at(value) if isinstance(value, datetime) else value
+    return shown
 
 
 # -- changes of a region's facilities, for load and import entries ----------------------------

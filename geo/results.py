@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any, overload
 
@@ -11,6 +11,8 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
+
+from livingcircle.geo.standards import Requirement
 
 
 @dataclass(frozen=True)
@@ -218,17 +220,14 @@ class NearestResult:
                     )
                 )
         missing = [c for c, hits in self.by_category.items() if not hits]
-        return {
-            "type": "FeatureCollection",
-            "features": features,
-            "properties": {
-                "region": self.region,
-                "speed_m_s": self.speed_m_s,
-                "k": self.k,
-                "not_found": missing,
-                "searched_m": self.searched_m,
-            },
-        }
+        return _collection(
+            features,
+            region=self.region,
+            speed_m_s=self.speed_m_s,
+            k=self.k,
+            not_found=missing,
+            searched_m=self.searched_m,
+        )
 
 
 @dataclass(frozen=True)
@@ -242,14 +241,9 @@ class Ring:
 
 
 @dataclass(frozen=True)
-class RequirementStatus:
+class RequirementStatus(Requirement):
     """Whether one requirement of a tier is met from the query point."""
 
-    id: str
-    label_en: str
-    label_zh: str
-    categories: tuple[str, ...]
-    radius_m: float
     present: bool
     nearest_id: str | None = None
     nearest_m: float | None = None
@@ -281,13 +275,8 @@ class TierSummary:
             "missing": self.missing,
             "requirements": [
                 {
-                    "id": r.id,
-                    "label_en": r.label_en,
-                    "label_zh": r.label_zh,
+                    **asdict(r),
                     "categories": list(r.categories),
-                    "radius_m": r.radius_m,
-                    "present": r.present,
-                    "nearest_id": r.nearest_id,
                     "nearest_m": None if r.nearest_m is None else round(r.nearest_m, 3),
                 }
                 for r in self.requirements
@@ -322,15 +311,12 @@ class CatchmentResult:
                 )
             )
         features += self.facilities.features()
-        return {
-            "type": "FeatureCollection",
-            "features": features,
-            "properties": {
-                "region": self.region,
-                "speed_m_s": self.speed_m_s,
-                "tiers": [t.to_dict() for t in self.tiers],
-            },
-        }
+        tiers = [t.to_dict() for t in self.tiers]
+        return _collection(features, region=self.region, speed_m_s=self.speed_m_s, tiers=tiers)
+
+
+def _collection(features: list[dict[str, Any]], **properties: Any) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": features, "properties": properties}
 
 
 def _origin_feature(origin: Origin) -> dict[str, Any]:

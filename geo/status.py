@@ -17,11 +17,13 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from livingcircle.geo.errors import InvalidParameter, InvalidText, UnknownCategory
-from livingcircle.geo.results import NearestResult
 from livingcircle.geo.text import text_problem
+
+if TYPE_CHECKING:  # results holds the standard's requirements, and the standard these rules
+    from livingcircle.geo.results import NearestResult
 
 #: The fields a status may carry.
 FIELDS = ("spaces_free", "spaces_total", "closed_until", "note", "queue_minutes")

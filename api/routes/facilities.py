@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pyproj import Geod
 from shapely import box
 
@@ -24,7 +25,7 @@ from livingcircle.api.geojson import (
 from livingcircle.api.models import AuditOut, FacilityCollection, FacilityFeature
 from livingcircle.api.params import MAX_QUERY_CHARS, FacilityId, RegionPath, check_bbox_text
 from livingcircle.geo.errors import InvalidParameter
-from livingcircle.geo.store import Bounds
+from livingcircle.geo.store import Bounds, Store
 
 router = APIRouter(
     prefix="/v1/regions/{region}", tags=["facilities"], responses=problems(404, 422, 503)
@@ -48,6 +49,27 @@ Limit = Annotated[
     Query(ge=1, le=PAGE_CEILING, description="Page size, at most LC_MAX_PAGE_SIZE (default 500)."),
 ]
 Offset = Annotated[int, Query(ge=0, le=OFFSET_CEILING, description="Facilities to skip.")]
+
+
+@dataclass(frozen=True)
+class Page:
+    """The page asked for: at most ``limit`` items after the first ``offset``."""
+
+    limit: int
+    offset: int
+
+
+async def get_page(settings: SettingsDep, limit: Limit = 100, offset: Offset = 0) -> Page:
+    """The page asked for, refused if larger than the configured size."""
+    most = settings.api.max_page_size
+    if limit > most:
+        raise InvalidParameter(
+            f"limit={limit} is too large; allowed: 1 to {most} (page through with offset)"
+        )
+    return Page(limit, offset)
+
+
+PageDep = Annotated[Page, Depends(get_page)]
 Text = Annotated[
     str | None,
     Query(
@@ -69,16 +91,15 @@ def facilities(
     store: StoreDep,
     settings: SettingsDep,
     standard: StandardDep,
+    page: PageDep,
     bbox: BBox = None,
     category: Categories = None,
     q: Text = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> GeoJSONResponse:
     """Facilities by bounding box, category and name, one page ordered by id."""
     bounds = parse_bbox(bbox, settings.api.max_bbox_km2) if bbox else None
     cats = list(standard.resolve_categories(category)) if category else None
-    check_page(limit, settings.api.max_page_size)
+    limit, offset = page.limit, page.offset
     if q:
         frame = store.find_facilities(region, bounds, cats, q, limit, offset)
     else:
@@ -116,25 +137,14 @@ def facility(
     response_class=FastJSONResponse,
     responses=problems(401, 403, 429),
 )
-def audit(
-    region: RegionPath,
-    store: StoreDep,
-    settings: SettingsDep,
-    planner: PlannerDep,
-    limit: Limit = 100,
-    offset: Offset = 0,
-) -> FastJSONResponse:
+def audit(region: RegionPath, store: StoreDep, planner: PlannerDep, page: PageDep) -> Response:
     """The region's audit log, newest first (a planner's or an admin's key): who, when, what."""
-    check_page(limit, settings.api.max_page_size)
-    return FastJSONResponse([audit_json(e) for e in store.audit(region, limit, offset)])
+    return audit_page(store, region, page)
 
 
-def check_page(limit: int, most: int) -> None:
-    """Refuse pages larger than the configured size."""
-    if limit > most:
-        raise InvalidParameter(
-            f"limit={limit} is too large; allowed: 1 to {most} (page through with offset)"
-        )
+def audit_page(store: Store, log: str, page: Page) -> Response:
+    """One page of an audit log (a region's, or the store's), newest first."""
+    return FastJSONResponse([audit_json(e) for e in store.audit(log, page.limit, page.offset)])
 
 
 def parse_bbox(text: str, max_km2: float) -> Bounds:

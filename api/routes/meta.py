@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -110,43 +111,8 @@ def standards(standard: StandardDep) -> FastJSONResponse:
         {
             "name": standard.name,
             "source": standard.source,
-            "profiles": [
-                {
-                    "id": p.id,
-                    "speed_m_s": p.speed_m_s,
-                    "label_en": p.label_en,
-                    "label_zh": p.label_zh,
-                }
-                for p in standard.profiles.values()
-            ],
-            "tiers": [
-                {
-                    "minutes": t.minutes,
-                    "distance_m": t.distance_m,
-                    "label_en": t.label_en,
-                    "label_zh": t.label_zh,
-                    "population": t.population,
-                    "requirements": [
-                        {
-                            "id": r.id,
-                            "label_en": r.label_en,
-                            "label_zh": r.label_zh,
-                            "categories": list(r.categories),
-                            "radius_m": r.radius_m,
-                        }
-                        for r in t.requirements
-                    ],
-                }
-                for t in standard.tiers
-            ],
-            "groups": [
-                {
-                    "id": g.id,
-                    "label_en": g.label_en,
-                    "label_zh": g.label_zh,
-                    "categories": list(g.categories),
-                }
-                for g in standard.groups
-            ],
+            "profiles": [asdict(p) for p in standard.profiles.values()],
+            "tiers": [asdict(t) for t in standard.tiers],
+            "groups": [asdict(g) for g in standard.groups],
         }
     )

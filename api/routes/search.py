@@ -19,7 +19,7 @@ from livingcircle.api.deps import AtlasDep, answering
 from livingcircle.api.errors import problems
 from livingcircle.api.geojson import GeoJSONResponse
 from livingcircle.api.models_queries import SearchCollection
-from livingcircle.api.params import REGION_PATTERN
+from livingcircle.api.params import region_param
 from livingcircle.geo import search as names
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import (
@@ -67,12 +67,9 @@ SearchLon = Annotated[
 SearchLimit = Annotated[int, Query(ge=1, le=names.MAX_RESULTS, description="Most answers.")]
 SearchRegion = Annotated[
     str | None,
-    Query(
-        pattern=REGION_PATTERN,
-        max_length=63,
-        description="Region to search; default: the region containing lat/lon, else every "
-        "loaded region.",
-        examples=["helsinki"],
+    region_param(
+        Query,
+        "Region to search; default: the region containing lat/lon, else every loaded region.",
     ),
 ]
 
