@@ -211,22 +211,25 @@ def fit(fmap: folium.Map, geometries: Sequence[BaseGeometry], display: Display) 
         fmap.fit_bounds([[s, w], [n, e]])
 
 
+#: a legend row's swatch: a ``box``, ``dot``, ``line``, ``outline``, a marker's ``badge`` or
+#: none (``text``)
+SwatchKind = Literal["box", "dot", "line", "outline", "badge", "text"]
+#: a ``box`` swatch's border style (CSS); empty: solid
+BorderStyle = Literal["", "solid", "dashed", "dotted"]
+
+
 @dataclass(frozen=True)
 class LegendRow:
-    """One legend line: a swatch and a label.
-
-    The swatch is a ``box``, ``dot``, ``line``, ``outline``, a marker's ``badge`` or none
-    (``text``).
-    """
+    """One legend line: a swatch (:data:`SwatchKind`) and a label."""
 
     label: str
     color: str
-    kind: str = "dot"
+    kind: SwatchKind = "dot"
     css_class: str = "lc-legend-row"
     #: for ``kind="badge"``: the marker's HTML (``badge_html``)
     badge: str = ""
-    #: for ``kind="box"``: the border style (``solid``, ``dashed``, ``dotted``)
-    dash: str = ""
+    #: for ``kind="box"``: the border style
+    dash: BorderStyle = ""
 
 
 _LEGEND = Template("""

@@ -8,16 +8,19 @@ screen. Homes are circles sized by their residents.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import folium
 import geopandas as gpd
 import numpy as np
 import shapely
+from folium.map import Layer
 from jinja2 import Template
 
 from livingcircle.geo.engine import Region
-from livingcircle.maps.base import Display, Macro, Tiles, add_streets, base_map, finish
+from livingcircle.maps import words
+from livingcircle.maps.base import Display, Macro, Tiles, add_streets, base_map, finish, glyph
 from livingcircle.maps.offline import FONT_STACK, page
 from livingcircle.maps.palette import home_radius
 
@@ -95,12 +98,13 @@ def home_markers(
     homes: gpd.GeoDataFrame,
     show: Display,
     colors: list[str],
-    tips: list[str],
+    notes: list[str],
     style: HomeStyle,
 ) -> None:
     """Homes as circles sized by residents, big ones first so small ones are drawn on top.
 
-    ``colors`` and ``tips`` (HTML) hold one entry per home, in the order of ``homes``.
+    ``colors`` and ``notes`` hold one entry per home, in the order of ``homes``; a home's
+    tooltip gives its residents, then its note (HTML) on the next line.
     """
     pop = homes["population"].to_numpy(dtype=np.float64)
     radius = home_radius(
@@ -118,7 +122,7 @@ def home_markers(
             "properties": {
                 "color": colors[i],
                 "radius": round(float(radius[i]), 1),
-                "tip": tips[i],
+                "tip": f"{words.residents(pop[i])}<br>{notes[i]}",
             },
         }
         for i in np.argsort(-pop, kind="stable").tolist()
@@ -138,3 +142,35 @@ def home_markers(
         },
         tooltip=folium.GeoJsonTooltip(["tip"], labels=False),
     ).add_to(fmap)
+
+
+def facility_markers(
+    layer: Layer,
+    region: Region,
+    category: str,
+    rows: list[int],
+    show: Display,
+    icon: tuple[str, int],
+    labelled: bool,
+) -> None:
+    """Facilities (``rows`` of the region's) of ``category`` as badges with its letter.
+
+    ``icon`` is the badge's CSS class and size in pixels. The tooltip is the facility's name,
+    and the category's labels after it when ``labelled``.
+    """
+    cat = region.standard.category(category)
+    fac = region.facilities
+    letter = html.escape(glyph(cat))
+    css, size = icon
+    for (x, y), row in zip(show.xy(fac.anchor_lonlat[rows]).tolist(), rows, strict=True):
+        name = html.escape(str(fac.text["name_zh"][row] or fac.text["name"][row] or cat.label_en))
+        labels = f" · {html.escape(cat.label_zh)} · {html.escape(cat.label_en)}"
+        folium.Marker(
+            [y, x],
+            icon=folium.DivIcon(
+                html=f"<div class='{css}'>{letter}</div>",
+                icon_size=(size, size),
+                icon_anchor=(size // 2, size // 2),
+            ),
+            tooltip=name + labels if labelled else name,
+        ).add_to(layer)

@@ -135,11 +135,6 @@ FONT_CSS = "noto-sans-sc.css"
 #: the regular weight alone (the resident app: half the download, bold synthesised)
 FONT_CSS_REGULAR = "noto-sans-sc-400.css"
 
-_FACE = re.compile(r"@font-face\s*\{([^}]*)\}")
-_FILE = re.compile(r"url\(\./files/([A-Za-z0-9-]+\.woff2)\)")
-_RANGE = re.compile(r"unicode-range:\s*([^;]+);")
-_ESCAPE = re.compile(r"(?:\\u[0-9a-fA-F]{4})+")
-
 
 @dataclass(frozen=True)
 class FontSubset:
@@ -164,6 +159,12 @@ def font_path(file: str) -> Path | None:
     """The local file of a subset by its name (only names the font's CSS lists)."""
     known = {s.file for w in FONT_WEIGHTS for s in font_subsets(w)}
     return ASSETS / FONT_PACKAGE / "files" / file if file in known else None
+
+
+#: an ``@font-face`` rule of the font's CSS, and its file and unicode range
+_FACE = re.compile(r"@font-face\s*\{([^}]*)\}")
+_FILE = re.compile(r"url\(\./files/([A-Za-z0-9-]+\.woff2)\)")
+_RANGE = re.compile(r"unicode-range:\s*([^;]+);")
 
 
 @cache
@@ -195,6 +196,10 @@ def _spans(unicode_range: str) -> tuple[tuple[int, int], ...]:
             low, high = low.replace("?", "0"), low.replace("?", "f")
         spans.append((int(low, 16), int(high or low, 16)))
     return tuple(spans)
+
+
+#: ``\uXXXX`` escapes in a page's JSON (runs of them: a surrogate pair is two)
+_ESCAPE = re.compile(r"(?:\\u[0-9a-fA-F]{4})+")
 
 
 def text_codepoints(page: str) -> frozenset[int]:

@@ -21,13 +21,18 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from folium.plugins import MarkerCluster
-from numpy.typing import NDArray
 
 from livingcircle.geo.engine import Region
 from livingcircle.geo.planning import PlannerTables
 from livingcircle.maps import words
-from livingcircle.maps.base import Display, Legend, Tiles, glyph
-from livingcircle.maps.district import HomeStyle, district_map, finish_district, home_markers
+from livingcircle.maps.base import Display, Legend, Tiles
+from livingcircle.maps.district import (
+    HomeStyle,
+    district_map,
+    facility_markers,
+    finish_district,
+    home_markers,
+)
 from livingcircle.maps.palette import ALL_BANDS, GAP_COLOR, UNREACHABLE, score_color
 from livingcircle.maps.planner_layers import DEFAULT_SITES, PlannerLayers, planner_layers
 from livingcircle.maps.planner_legend import legend_sections
@@ -182,17 +187,12 @@ def _minutes_tip(mins: float) -> str:
 
 
 def _home_points(fmap: folium.Map, homes: gpd.GeoDataFrame, show: Display) -> None:
-    pop = homes["population"].to_numpy(dtype=np.float64)
-    mins = homes["minutes"].to_numpy(dtype=np.float64)
     home_markers(
         fmap,
         homes,
         show,
         [ALL_BANDS[int(b)].color for b in homes["band"]],
-        [
-            f"{words.residents(p)}<br>{_minutes_tip(float(m))}"
-            for p, m in zip(pop, mins, strict=True)
-        ],
+        [_minutes_tip(float(m)) for m in homes["minutes"].to_numpy(dtype=np.float64)],
         HomeStyle("居民住宅 · Homes", "#ffffff", 1.2, 0.85),
     )
 
@@ -269,27 +269,13 @@ def _communities(fmap: folium.Map, comm: gpd.GeoDataFrame, show: Display) -> Non
 
 def _facilities(fmap: folium.Map, region: Region, category: str, show: Display) -> None:
     cat = region.standard.category(category)
-    fac = region.facilities
-    rows: NDArray[np.intp] = np.flatnonzero(
-        fac.category == region.standard.category_index(category)
-    )
+    rows = np.flatnonzero(region.facilities.category == region.standard.category_index(category))
     cluster = MarkerCluster(
         name=f"{cat.label_zh} · {cat.label_en} ({len(rows)})",
         options={"disableClusteringAtZoom": 16},
         icon_create_function=_CLUSTER_ICON,
     )
-    letter = html.escape(glyph(cat))
-    for (x, y), row in zip(show.xy(fac.anchor_lonlat[rows]).tolist(), rows, strict=True):
-        name = html.escape(str(fac.text["name_zh"][row] or fac.text["name"][row] or cat.label_en))
-        folium.Marker(
-            [y, x],
-            icon=folium.DivIcon(
-                html=f"<div class='lc-facility'>{letter}</div>",
-                icon_size=(20, 20),
-                icon_anchor=(10, 10),
-            ),
-            tooltip=f"{name} · {html.escape(cat.label_zh)} · {html.escape(cat.label_en)}",
-        ).add_to(cluster)
+    facility_markers(cluster, region, category, rows.tolist(), show, ("lc-facility", 20), True)
     cluster.add_to(fmap)
 
 

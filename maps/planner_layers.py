@@ -25,12 +25,6 @@ from livingcircle.geo.gaps import DISTRICT
 from livingcircle.geo.planning import PlannerTables, plan
 from livingcircle.maps.palette import ALL_BANDS, band_of
 
-#: more homes than this are drawn as hexagons (a marker each would make the page too heavy)
-MAX_HOME_MARKERS = 5_000
-#: the most hexagons a district is cut into; the resolution is the finest that keeps to it
-MAX_HEXAGONS = 3_000
-DEFAULT_SITES = 3
-
 
 @dataclass(frozen=True)
 class PlannerLayers:
@@ -76,6 +70,13 @@ class PlannerLayers:
     facilities: int
     covered_share: float
     source: str
+
+
+#: more homes than this are drawn as hexagons (a marker each would make the page too heavy)
+MAX_HOME_MARKERS = 5_000
+#: the most hexagons a district is cut into; the resolution is the finest that keeps to it
+MAX_HEXAGONS = 3_000
+DEFAULT_SITES = 3
 
 
 def planner_layers(

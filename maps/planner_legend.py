@@ -13,7 +13,7 @@ import numpy as np
 
 from livingcircle.geo.engine import Region
 from livingcircle.maps import words
-from livingcircle.maps.base import LegendRow, glyph
+from livingcircle.maps.base import LegendRow, SwatchKind, glyph
 from livingcircle.maps.palette import ALL_BANDS, GAP_COLOR, SCORE_CLASSES, home_radius
 from livingcircle.maps.planner_layers import PlannerLayers
 
@@ -44,7 +44,7 @@ def legend_sections(region: Region, layers: PlannerLayers) -> list[tuple[str, li
                 "lc-legend-row lc-headline",
             )
         )
-    kind = "box" if layers.hexagons is not None else "dot"
+    kind: SwatchKind = "box" if layers.hexagons is not None else "dot"
     speed = f"{layers.speed_m_s:g} m/s"
     bands = [
         LegendRow(html.escape(f"{b.label} ({km:.1f} km)"), b.color, kind, "lc-legend-band")

@@ -24,6 +24,7 @@ from livingcircle.geo.engine import Region
 from livingcircle.geo.results import CatchmentResult, FacilityHit, NearestResult
 from livingcircle.geo.standards import Category, Standard
 from livingcircle.maps.base import (
+    BorderStyle,
     Display,
     Legend,
     LegendRow,
@@ -39,7 +40,11 @@ from livingcircle.maps.offline import page
 RING_COLORS = {5: "#1a9850", 10: "#fee08b", 15: "#fc8d59"}
 _FALLBACK_RING_COLORS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#7f0000")
 #: ring outlines, innermost first: told apart without colour (SVG dash array, CSS border)
-RING_DASHES = (("", "solid"), ("10 6", "dashed"), ("2 6", "dotted"))
+RING_DASHES: tuple[tuple[str, BorderStyle], ...] = (
+    ("", "solid"),
+    ("10 6", "dashed"),
+    ("2 6", "dotted"),
+)
 #: streets drawn offline reach this far (m) beyond the largest ring's walk
 STREETS_PAD_M = 300.0
 #: the pane of the you-are-here dot: above the facility markers (600), below tooltips (650)
@@ -168,7 +173,7 @@ def _ring_color(minutes: int, i: int) -> str:
     return RING_COLORS.get(minutes, _FALLBACK_RING_COLORS[i % len(_FALLBACK_RING_COLORS)])
 
 
-def _ring_dash(i: int) -> tuple[str, str]:
+def _ring_dash(i: int) -> tuple[str, BorderStyle]:
     return RING_DASHES[min(i, len(RING_DASHES) - 1)]
 
 

@@ -29,7 +29,13 @@ from livingcircle.geo.scenario import ScenarioResult
 from livingcircle.geo.standards import Category
 from livingcircle.maps import words
 from livingcircle.maps.base import Display, Legend, LegendRow, Tiles, glyph
-from livingcircle.maps.district import HomeStyle, district_map, finish_district, home_markers
+from livingcircle.maps.district import (
+    HomeStyle,
+    district_map,
+    facility_markers,
+    finish_district,
+    home_markers,
+)
 from livingcircle.maps.palette import home_radius
 
 #: more changed homes than this: only the ones whose walk changed most are drawn
@@ -158,6 +164,7 @@ def scenario_map(
     region: Region,
     result: ScenarioResult,
     category: str | None = None,
+    *,
     offline: bool = False,
     tiles: Tiles = "osm",
 ) -> folium.Map:
@@ -248,10 +255,10 @@ def banner_html(region: Region, layers: ScenarioLayers) -> str:
     )
 
 
-def _tip(pop: float, before: float, after: float) -> str:
+def _change_note(before: float, after: float) -> str:
     b, a = words.minutes(before), words.minutes(after)
     return (
-        f"{words.residents(pop)}<br>{words.both(f'步行 {b} → {a} 分钟', f'{b} → {a} min')}"
+        f"{words.both(f'步行 {b} → {a} 分钟', f'{b} → {a} min')}"
         "<br><small>（– 为无法到达 · – : none within reach）</small>"
     )
 
@@ -260,7 +267,6 @@ def _homes(fmap: folium.Map, layers: ScenarioLayers, show: Display) -> None:
     homes = layers.homes
     if homes.empty:
         return
-    pop = homes["population"].to_numpy(dtype=np.float64)
     before = homes["minutes_before"].to_numpy(dtype=np.float64)
     after = homes["minutes_after"].to_numpy(dtype=np.float64)
     home_markers(
@@ -268,7 +274,7 @@ def _homes(fmap: folium.Map, layers: ScenarioLayers, show: Display) -> None:
         homes,
         show,
         [CHANGE_CLASSES[int(c)].color for c in homes["cls"]],
-        [_tip(p, float(b), float(a)) for p, b, a in zip(pop, before, after, strict=True)],
+        [_change_note(float(b), float(a)) for b, a in zip(before, after, strict=True)],
         HomeStyle("步行时间有变化的住宅 · Homes whose walk changed", "#333333", 1, 0.9),
     )
 
@@ -310,19 +316,7 @@ def _facilities(fmap: folium.Map, region: Region, layers: ScenarioLayers, show: 
         if fac.text["id"][r] not in closed
     ]
     group = folium.FeatureGroup(name=f"{cat.label_zh} · {cat.label_en} ({len(rows)})")
-    letter = html.escape(glyph(cat))
-    for r in rows:
-        x, y = show.xy(fac.anchor_lonlat[[r]])[0].tolist()
-        name = html.escape(str(fac.text["name_zh"][r] or fac.text["name"][r] or cat.label_en))
-        folium.Marker(
-            [y, x],
-            icon=folium.DivIcon(
-                html=f"<div class='lc-existing'>{letter}</div>",
-                icon_size=(18, 18),
-                icon_anchor=(9, 9),
-            ),
-            tooltip=name,
-        ).add_to(group)
+    facility_markers(group, region, layers.category, rows, show, ("lc-existing", 18), False)
     group.add_to(fmap)
 
 
