@@ -147,27 +147,6 @@ def submit_analysis(
     return start_job(request, atlas, jobs, KIND, region, caller.owner, loaded_at, body)
 
 
-@router.get("/{job}")
-def read_analysis(
-    region: RegionPath, job: JobIdPath, caller: PlannerDep, jobs: JobsDep
-) -> dict[str, Any]:
-    """An analysis job: state, progress, summary or error, inputs and layer links."""
-    return job_view(kept_job(jobs, region, job, KIND), LAYERS)
-
-
-@router.get("/{job}/layers/{name}", response_class=Response, responses=LAYER_RESPONSES)
-def download_layer(
-    region: RegionPath,
-    job: JobIdPath,
-    name: Annotated[LayerName, Path(description="A result layer.")],
-    caller: PlannerDep,
-    jobs: JobsDep,
-    format: LayerFormat = "geojson",
-) -> Response:
-    """One result layer of a finished analysis, as GeoJSON or GeoParquet."""
-    return layer_response(jobs, kept_job(jobs, region, job, KIND), name, format)
-
-
 # -- what analyses and scenarios share ---------------------------------------------------------
 
 #: The collection of each kind of job under /v1/regions/{region}/, and its layers.
@@ -267,3 +246,51 @@ def job_view(job: Job, layers: Iterable[str]) -> dict[str, Any]:
 
 def _a(kind: str) -> str:
     return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def add_job_routes(
+    router: APIRouter, kind: str, layer_names: Any, read: str, download: str
+) -> None:
+    """Add the routes every kind of job has: read a job, download one of its layers.
+
+    ``layer_names`` is the ``Literal`` of the kind's layers (the schema lists them); ``read``
+    and ``download`` name the two handlers, as their operation ids show.
+    """
+    layers = LAYERS_OF[kind]
+
+    def read_job(
+        region: RegionPath, job: JobIdPath, caller: PlannerDep, jobs: JobsDep
+    ) -> dict[str, Any]:
+        return job_view(kept_job(jobs, region, job, kind), layers)
+
+    def download_layer(
+        region: RegionPath,
+        job: JobIdPath,
+        name: str,
+        caller: PlannerDep,
+        jobs: JobsDep,
+        format: LayerFormat = "geojson",
+    ) -> Response:
+        return layer_response(jobs, kept_job(jobs, region, job, kind), name, format)
+
+    # the kind's own layer names, for FastAPI to check and document (a Literal per kind)
+    download_layer.__annotations__["name"] = Annotated[
+        layer_names, Path(description="A result layer.")
+    ]
+    # the docstrings, which become the summaries (api/app.py)
+    read_job.__doc__ = (
+        f"{_a(kind).capitalize()} job: state, progress, summary or error, inputs and layer links."
+    )
+    download_layer.__doc__ = f"One result layer of a finished {kind}, as GeoJSON or GeoParquet."
+    router.add_api_route("/{job}", read_job, methods=["GET"], name=read)
+    router.add_api_route(
+        "/{job}/layers/{name}",
+        download_layer,
+        methods=["GET"],
+        name=download,
+        response_class=Response,
+        responses=LAYER_RESPONSES,
+    )
+
+
+add_job_routes(router, KIND, LayerName, "read_analysis", "download_layer")

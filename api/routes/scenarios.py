@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,19 +20,14 @@ from livingcircle.api.deps import AtlasDep, PlannerDep
 from livingcircle.api.errors import problems
 from livingcircle.api.params import RegionPath
 from livingcircle.api.routes.jobs import (
-    LAYER_RESPONSES,
     MAX_HOMES,
     HomesIn,
-    JobIdPath,
     JobsDep,
-    LayerFormat,
-    job_view,
-    kept_job,
-    layer_response,
+    add_job_routes,
     region_loaded_at,
     start_job,
 )
-from livingcircle.api.scenario_jobs import SCENARIO_LAYERS, parse_scenario
+from livingcircle.api.scenario_jobs import parse_scenario
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.scenario import Scenario, check_scenario
 
@@ -96,22 +91,4 @@ def _check(atlas: Atlas, region: str, spec: Scenario) -> None:
     check_scenario(atlas.region(region), spec, ways)
 
 
-@router.get("/{job}")
-def read_scenario(
-    region: RegionPath, job: JobIdPath, caller: PlannerDep, jobs: JobsDep
-) -> dict[str, Any]:
-    """A scenario job: state, progress, summary or error, inputs and layer links."""
-    return job_view(kept_job(jobs, region, job, KIND), SCENARIO_LAYERS)
-
-
-@router.get("/{job}/layers/{name}", response_class=Response, responses=LAYER_RESPONSES)
-def download_scenario_layer(
-    region: RegionPath,
-    job: JobIdPath,
-    name: Annotated[ScenarioLayer, Path(description="A result layer.")],
-    caller: PlannerDep,
-    jobs: JobsDep,
-    format: LayerFormat = "geojson",
-) -> Response:
-    """One result layer of a finished scenario, as GeoJSON or GeoParquet."""
-    return layer_response(jobs, kept_job(jobs, region, job, KIND), name, format)
+add_job_routes(router, KIND, ScenarioLayer, "read_scenario", "download_scenario_layer")
