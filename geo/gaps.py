@@ -4,7 +4,9 @@
 nearest facility (exact, any distance up to the engine's search limit), to the ``k`` nearest
 and the number reachable within each of ``minutes`` (both within the longest of those
 minutes). It makes one pass per category over the whole street graph for the nearest, and one
-bounded search per *facility* for the rest (:mod:`livingcircle.geo.reach`): never a search per home.
+multi-label pass per category for the rest (the compiled kernel of :mod:`livingcircle.geo.kernels`;
+without Numba, one bounded search per *facility*, :mod:`livingcircle.geo.reach`): never a
+search per home.
 
 The result (:class:`Analysis`) then answers the planner's questions without more searching:
 which GB 50180 requirements each point misses per tier (:meth:`Analysis.compliance`), the
@@ -26,11 +28,11 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from livingcircle.geo import config
+from livingcircle.geo import config, kernels
 from livingcircle.geo.accessibility import beyond, points_distance
 from livingcircle.geo.catchment import ring_polygons
 from livingcircle.geo.demand import Demand
-from livingcircle.geo.engine import Region
+from livingcircle.geo.engine import FacilityIndex, Region
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.network import FloatArray
 from livingcircle.geo.reach import PairChunk, ReachGraph
@@ -351,18 +353,21 @@ def analyse(
     tell("nearest facility: every category", len(cats), len(cats))
     tell(f"counting facilities within {', '.join(map(str, mins))} min", 0, 1)
     t2 = time.perf_counter()
-    # one tiled pass from every facility of every category: tiles stay full of places
-    rows = np.flatnonzero(np.isin(fac.category, codes))
-    slot = np.full(max(len(region.standard.categories), 1), -1, dtype=np.int64)
-    slot[codes] = np.arange(len(codes))
-    k_best, within = _k_and_counts(
-        rg.pairs_within(fac.snap[rows], demand.snap, horizon),
-        slot[fac.category[rows]],
-        len(cats),
-        len(demand),
-        k,
-        limits,
-    )
+    if rg.compiled:
+        k_best, within = _k_and_counts_compiled(rg, fac, codes, demand, k, limits, horizon)
+    else:
+        # one tiled pass from every facility of every category: tiles stay full of places
+        rows = np.flatnonzero(np.isin(fac.category, codes))
+        slot = np.full(max(len(region.standard.categories), 1), -1, dtype=np.int64)
+        slot[codes] = np.arange(len(codes))
+        k_best, within = _k_and_counts(
+            rg.pairs_within(fac.snap[rows], demand.snap, horizon),
+            slot[fac.category[rows]],
+            len(cats),
+            len(demand),
+            k,
+            limits,
+        )
     t3 = time.perf_counter()
     tell(f"counting facilities within {', '.join(map(str, mins))} min", 1, 1)
     timings.update(graph=t1 - t0, nearest=t2 - t1, k_and_counts=t3 - t2)
@@ -383,6 +388,33 @@ def _points_nearest(region: Region, node_m: FloatArray, demand: Demand, mine: Sn
     dist = points_distance(region.net, node_m, demand.snap, mine)
     # the engine searches no farther than its limit: beyond it there is "none"
     return np.where(dist <= config.NEAREST_MAX_RADIUS_M, dist, np.inf)
+
+
+def _k_and_counts_compiled(
+    rg: ReachGraph,
+    fac: FacilityIndex,
+    codes: NDArray[np.int64],
+    demand: Demand,
+    k: int,
+    limits: FloatArray,
+    horizon: float,
+) -> tuple[list[NDArray[np.float32]], NDArray[np.int32]]:
+    """:func:`_k_and_counts` by the compiled multi-label pass, one per category.
+
+    The same numbers: a pair counts within a limit when its float32 rounding up does (so the
+    limit is compared as float32), and the distances kept are rounded up to float32.
+    """
+    homes = kernels.Homes(rg.net, demand.snap)
+    lim32 = limits.astype(np.float32).astype(np.float64)
+    within = np.zeros((len(demand), len(codes), len(limits)), dtype=np.int32)
+    best = []
+    for j, code in enumerate(codes.tolist()):
+        mine = fac.snap[np.flatnonzero(fac.category == code)]
+        dist, within[:, j, :] = kernels.k_and_counts(rg.arrays, homes, mine, k, lim32, horizon)
+        best.append(
+            _ceil32_bits(dist.ravel()).astype(np.uint32).view(np.float32).reshape(dist.shape)
+        )
+    return best, within
 
 
 def _k_and_counts(

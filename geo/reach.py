@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from livingcircle.geo import positions
+from livingcircle.geo import kernels, positions
 from livingcircle.geo.config import MIN_ARC_M, disc_radius
 from livingcircle.geo.network import FloatArray, StreetNetwork, row_ranges
 from livingcircle.geo.positions import EdgeGroups, Snap
@@ -89,10 +89,14 @@ class ReachGraph:
     ----------
     net
         The walking network.
+    compiled
+        Count and rank with the compiled kernel of :mod:`livingcircle.geo.kernels` (the default
+        where Numba imports) or with :meth:`pairs_within` (``False``): the same numbers.
     """
 
-    def __init__(self, net: StreetNetwork) -> None:
+    def __init__(self, net: StreetNetwork, compiled: bool | None = None) -> None:
         self.net = net
+        self.compiled = kernels.AVAILABLE if compiled is None else compiled and kernels.AVAILABLE
         n = net.n_nodes
         indptr, indices, weights, _ = net.csr
         src = np.repeat(np.arange(n, dtype=np.int32), np.diff(indptr))
@@ -102,6 +106,11 @@ class ReachGraph:
         np.cumsum(np.bincount(indices, minlength=n), out=self.ptr[1:])
         self.head = src[order]
         self.weight = np.maximum(weights[order], MIN_ARC_M)
+
+    @property
+    def arrays(self) -> kernels.Graph:
+        """The reversed arcs as CSR: ``(ptr, head, weight)``."""
+        return self.ptr, self.head, self.weight
 
     # -- nearest: one pass per category ----------------------------------------------------
 

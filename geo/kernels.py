@@ -1,0 +1,408 @@
+"""The compiled kernel of the planner analysis (Numba): k nearest and counts in one pass.
+
+:func:`k_and_counts` is one *multi-label* multi-source Dijkstra per category over the reversed
+CSR arrays of :class:`livingcircle.geo.reach.ReachGraph`, with a binary heap: a label is a
+(node, facility) pair, settled once, so every node receives the facilities within the horizon
+in increasing distance. The facilities are taken in tiles (short spatially sorted runs), each
+tile one pass whose labels sit in a small dense block (a row per node reached, a column per
+facility of the tile). Once a tile's heap is empty, every home near it reads its distance to
+each of the tile's facilities off the rows of its edge's two ends (the better end, or straight
+along the edge to a facility on it), and is counted within each limit and kept among its k
+nearest. Nothing is stored per pair, so memory stays a few megabytes whatever the city; the
+work is the number of (node, facility) labels within the horizon, which is what any exact
+count must look at (a k-nearest alone would need only k labels per node).
+
+The nearest of each category (an unbounded one-source pass) stays SciPy's Dijkstra: it is the
+floor the benchmark compares against.
+
+Numba (BSD-2-Clause) compiles the kernel on first use and caches the machine code on disk
+(``cache=True``): the first call in a fresh environment costs a few seconds of compiling
+(bench/bench_gaps.py prints it), later processes load it in well under a second. Where Numba
+cannot be imported, :data:`AVAILABLE` is False and the analysis uses the NumPy/SciPy tiled
+pass of :meth:`livingcircle.geo.reach.ReachGraph.pairs_within` instead, which gives the same
+numbers (tests/geo/test_kernels.py runs both against networkx and against each other).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numpy as np
+from numpy.typing import NDArray
+
+from livingcircle.geo import positions
+from livingcircle.geo.config import MIN_ARC_M
+from livingcircle.geo.network import FloatArray, StreetNetwork
+from livingcircle.geo.positions import EdgeGroups, Snap
+
+
+def _import_numba() -> Any:
+    try:
+        import numba  # noqa: PLC0415  (optional: the NumPy/SciPy pass stands in without it)
+    except ImportError:  # pragma: no cover - the fallback is tested by calling it directly
+        return None
+    return numba
+
+
+numba = _import_numba()
+#: Whether the compiled kernels can run here (else the NumPy/SciPy passes are used).
+AVAILABLE = numba is not None
+#: Facilities per tile of the multi-label pass: large enough that a tile's pass is not
+#: dominated by its set-up, small enough that its label table stays in cache.
+TILE_FACILITIES = 16
+
+F = TypeVar("F", bound=Callable[..., Any])
+#: Reversed arcs as CSR, ``(ptr, head, weight)``: :attr:`~livingcircle.geo.reach.ReachGraph.arrays`.
+Graph = tuple[NDArray[np.int64], NDArray[np.int32], FloatArray]
+
+
+def _compiled(fn: F) -> F:
+    """``fn`` compiled by Numba (machine code cached on disk), or as it is without Numba."""
+    if numba is None:  # pragma: no cover
+        return fn
+    return cast(F, numba.njit(cache=True, nogil=True)(fn))
+
+
+def _inlined(fn: F) -> F:
+    """As :func:`_compiled`, inlined where called (no call, no reference counting per step)."""
+    if numba is None:  # pragma: no cover
+        return fn
+    return cast(F, numba.njit(cache=True, nogil=True, inline="always")(fn))
+
+
+# -- a binary min-heap of (distance, key) in two arrays --------------------------------------
+
+
+@_inlined
+def _push(hd: FloatArray, hk: NDArray[np.int64], size: int, d: float, key: int) -> int:
+    i = size
+    while i > 0:
+        parent = (i - 1) >> 1
+        if hd[parent] <= d:
+            break
+        hd[i], hk[i] = hd[parent], hk[parent]
+        i = parent
+    hd[i], hk[i] = d, key
+    return size + 1
+
+
+@_inlined
+def _pop(hd: FloatArray, hk: NDArray[np.int64], size: int) -> int:
+    """Remove the top (read it first from ``hd[0]``, ``hk[0]``); returns the new size."""
+    size -= 1
+    d, key = hd[size], hk[size]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and hd[child + 1] < hd[child]:
+            child += 1
+        if hd[child] >= d:
+            break
+        hd[i], hk[i] = hd[child], hk[child]
+        i = child
+    if size > 0:
+        hd[i], hk[i] = d, key
+    return size
+
+
+@_inlined
+def _grow(a: Any) -> Any:
+    out = np.empty(2 * len(a), dtype=a.dtype)
+    out[: len(a)] = a
+    return out
+
+
+# -- k nearest and counts: one multi-label pass per tile of facilities -----------------------
+
+
+Heap = tuple[FloatArray, NDArray[np.int64]]
+#: One tile's labels: each vertex's row (-1: none yet), the vertex of each row, and per row
+#: one tentative distance and one settled flag per facility of the tile.
+Block = tuple[NDArray[np.int64], NDArray[np.int64], FloatArray, NDArray[np.bool_]]
+
+
+@_inlined
+def _record(
+    best: FloatArray, within: NDArray[np.int32], p: int, total: float, limits: FloatArray
+) -> None:
+    """A home's next facility: counted within each limit, and kept if among its k nearest."""
+    for i in range(len(limits)):
+        if total <= limits[i]:
+            within[p, i] += 1
+    k = best.shape[1]
+    if total >= best[p, k - 1]:
+        return
+    j = k - 1
+    while j > 0 and best[p, j - 1] > total:
+        best[p, j] = best[p, j - 1]
+        j -= 1
+    best[p, j] = total
+
+
+@_compiled
+def _node_labels(  # noqa: PLR0912  (one loop: a call per label would cost more than it)
+    graph: Graph,
+    seeds: tuple[NDArray[np.int64], NDArray[np.int64], FloatArray],
+    tile: tuple[int, int, float],
+    block: Block,
+    heap: Heap,
+) -> tuple[Block, Heap, int]:
+    """One tile's multi-label pass over the nodes; returns the block, the heap, rows used.
+
+    Node ``v`` gets a row of the block when first reached; label (row, facility) is
+    ``row * width + facility`` in the heap. When the heap is empty every finite entry of
+    the block is settled: the node's exact distance to that facility (within the horizon).
+    """
+    ptr, head, weight = graph
+    seed_ptr, seed_node, seed_cost = seeds
+    first, last, horizon = tile
+    loc, verts, tent, done = block
+    hd, hk = heap
+    width = last - first
+    n_rows, size, f, a, a_end, d = 0, 0, 0, 0, 0, 0.0
+    s, s_end = seed_ptr[first], seed_ptr[last]
+    while True:
+        # the next label offered: a seed, else an arc of the node settled last
+        if s < s_end:
+            while seed_ptr[first + f + 1] <= s:
+                f += 1
+            u, nd = seed_node[s], seed_cost[s]
+            s += 1
+        elif a < a_end:
+            u, nd = head[a], d + weight[a]
+            a += 1
+        elif size > 0:
+            d, i = hd[0], hk[0]
+            size = _pop(hd, hk, size)
+            if not done[i]:
+                done[i] = True
+                v, f = verts[i // width], i % width
+                a, a_end = ptr[v], ptr[v + 1]
+            continue
+        else:
+            break
+        if nd > horizon:
+            continue
+        r = loc[u]
+        if r < 0:
+            r = n_rows
+            if r == len(verts):
+                verts = _grow(verts)
+            if (r + 1) * width > len(tent):
+                old = len(tent)
+                tent, done = _grow(tent), _grow(done)
+                tent[old:] = np.inf
+                done[old:] = False
+            loc[u], verts[r] = r, u
+            n_rows += 1
+        j = r * width + f
+        if nd < tent[j] and not done[j]:
+            tent[j] = nd
+            if size == len(hd):
+                hd, hk = _grow(hd), _grow(hk)
+            size = _push(hd, hk, size, nd, j)
+    return (loc, verts, tent, done), (hd, hk), n_rows
+
+
+@_compiled
+def _home_labels(
+    block: Block,
+    n_rows: int,
+    width: int,
+    homes: tuple[NDArray[np.int64], ...],
+    legs: tuple[FloatArray, FloatArray, FloatArray],
+    direct: tuple[NDArray[np.int64], NDArray[np.int64], FloatArray],
+    stamp: tuple[NDArray[np.int64], int, NDArray[np.int64]],
+    horizon: float,
+    limits: FloatArray,
+    out: tuple[FloatArray, NDArray[np.int32]],
+) -> None:
+    """Every home near the tile: its distance to each facility, by the better end or straight.
+
+    A home reached from both ends, or also straight along its edge, is done once (``stamp``).
+    """
+    loc, verts, tent, _ = block
+    att_ptr, att_pt, end_u, end_v = homes
+    leave_u, leave_v, access = legs
+    d_home, d_fac, d_cost = direct
+    seen, tile_id, chain = stamp
+    best, within = out
+    row = np.full(width, np.inf)
+    n_direct = len(d_home)
+    nxt = np.full(n_direct, -1, dtype=np.int64)  # the straight walks of each home, chained
+    for e in range(n_direct):
+        nxt[e], chain[d_home[e]] = chain[d_home[e]], e
+    for q in range(-n_direct, n_rows):
+        b0, b1 = (att_ptr[verts[q]], att_ptr[verts[q] + 1]) if q >= 0 else (0, 1)
+        for b in range(b0, b1):
+            p = att_pt[b] if q >= 0 else d_home[q + n_direct]
+            if seen[p] == tile_id:
+                continue
+            seen[p] = tile_id
+            ru = loc[end_u[p]] if end_u[p] >= 0 else -1
+            rv = loc[end_v[p]]
+            for f in range(width):
+                row[f] = np.inf
+                if ru >= 0:
+                    row[f] = tent[ru * width + f] + leave_u[p]
+                if rv >= 0:
+                    row[f] = min(row[f], tent[rv * width + f] + leave_v[p])
+            e = chain[p]
+            while e >= 0:
+                row[d_fac[e]] = min(row[d_fac[e]], d_cost[e])
+                e = nxt[e]
+            for f in range(width):
+                total = row[f] + access[p]
+                if total <= horizon:
+                    _record(best, within, p, total, limits)
+    for e in range(n_direct):
+        chain[d_home[e]] = -1
+
+
+@_compiled
+def _all_tiles(
+    graph: Graph,
+    homes: tuple[NDArray[np.int64], ...],
+    legs: tuple[FloatArray, FloatArray, FloatArray],
+    seeds: tuple[NDArray[np.int64], NDArray[np.int64], FloatArray],
+    direct: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], FloatArray],
+    bounds: NDArray[np.int64],
+    horizon: float,
+    limits: FloatArray,
+    out: tuple[FloatArray, NDArray[np.int32]],
+) -> None:
+    rows = 1 << 12
+    block = (
+        np.full(len(graph[0]) - 1, -1, dtype=np.int64),
+        np.empty(rows, dtype=np.int64),
+        np.full(rows * 64, np.inf),
+        np.zeros(rows * 64, dtype=np.bool_),
+    )
+    heap = (np.empty(1 << 12, dtype=np.float64), np.empty(1 << 12, dtype=np.int64))
+    seen = np.full(len(legs[2]), -1, dtype=np.int64)
+    chain = np.full(len(legs[2]), -1, dtype=np.int64)
+    d_ptr, d_home, d_fac, d_cost = direct
+    for t in range(len(bounds) - 1):
+        first, last = bounds[t], bounds[t + 1]
+        block, heap, n_rows = _node_labels(graph, seeds, (first, last, horizon), block, heap)
+        lo, hi = d_ptr[first], d_ptr[last]
+        mine = (d_home[lo:hi], d_fac[lo:hi] - first, d_cost[lo:hi])
+        _home_labels(
+            block, n_rows, last - first, homes, legs, mine, (seen, t, chain), horizon, limits, out
+        )
+        loc, verts, tent, done = block
+        for r in range(n_rows):
+            loc[verts[r]] = -1
+        tent[: n_rows * (last - first)] = np.inf
+        done[: n_rows * (last - first)] = False
+
+
+class Homes:
+    """Demand points read off the nodes at the ends of their edges, built once per analysis.
+
+    A home leaves its edge by ``v`` always and by ``u`` where allowed; ``arrays`` lists the
+    homes at each node (CSR) and each home's ends (``-1``: may not leave that way).
+    """
+
+    def __init__(self, net: StreetNetwork, points: Snap) -> None:
+        self.net, self.points = net, points
+        leave_u, leave_v = positions.leave_costs(net, points.edge, points.offset_m)
+        ok_u = np.isfinite(leave_u)
+        via_u = np.flatnonzero(ok_u)
+        node = np.concatenate([net.edge_u[points.edge[via_u]], net.edge_v[points.edge]])
+        order = np.argsort(node, kind="stable")
+        pt = np.concatenate([via_u, np.arange(len(points))])[order].astype(np.int64)
+        ptr = np.zeros(net.n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(node, minlength=net.n_nodes), out=ptr[1:])
+        end_u = np.where(ok_u, net.edge_u[points.edge], -1).astype(np.int64)
+        self.arrays = (ptr, pt, end_u, net.edge_v[points.edge].astype(np.int64))
+        self.legs = (
+            np.where(ok_u, leave_u, 0.0).astype(np.float64),
+            np.asarray(leave_v, dtype=np.float64),
+            points.access_m.astype(np.float64),
+        )
+        self.on_edge = EdgeGroups(points.edge)
+
+
+def _csr(owner: NDArray[np.int64], n: int) -> NDArray[np.int64]:
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=n), out=ptr[1:])
+    return ptr
+
+
+def _seeds(net: StreetNetwork, homes: Homes, places: Snap) -> tuple[Any, Any]:
+    """Where each place's labels start, and the homes that walk to it straight along its edge.
+
+    Entered from ``u`` always and from ``v`` where allowed (each at least ``MIN_ARC_M``, as the
+    SciPy passes have it); a home on the same edge walks straight along it when allowed
+    (access leg of the place included). Both are grouped by place (CSR).
+    """
+    edge, off, acc = places.edge, places.offset_m, places.access_m
+    from_u, from_v = positions.enter_costs(net, edge, off)
+    back = np.isfinite(from_v) & (net.edge_v[edge] != net.edge_u[edge])
+    f_n = np.concatenate([np.arange(len(edge)), np.flatnonzero(back)])
+    v_n = np.concatenate([net.edge_u[edge], net.edge_v[edge][back]]).astype(np.int64)
+    c_n = np.maximum(np.concatenate([from_u + acc, (from_v + acc)[back]]), MIN_ARC_M)
+    order = np.argsort(f_n, kind="stable")
+    seeds = (_csr(f_n, len(edge)), v_n[order], np.asarray(c_n[order], dtype=np.float64))
+    pl, pt = homes.on_edge.pairs(edge)  # place ascending
+    cost = positions.along(net, edge[pl], homes.points.offset_m[pt], off[pl]) + acc[pl]
+    ok = np.isfinite(cost)
+    pl = pl[ok]
+    direct = (_csr(pl, len(edge)), pt[ok], pl, np.asarray(cost[ok], dtype=np.float64))
+    return seeds, direct
+
+
+def tile_order(xy: FloatArray, side_m: float) -> NDArray[np.int64]:
+    """Places sorted by square tiles of ``side_m`` (row by row), so runs are close together."""
+    cells = np.floor((xy - xy.min(axis=0)) / side_m).astype(np.int64)
+    return np.lexsort((cells[:, 0], cells[:, 1])).astype(np.int64)
+
+
+def k_and_counts(
+    graph: Graph,
+    homes: Homes,
+    places: Snap,
+    k: int,
+    limits: FloatArray,
+    horizon: float,
+) -> tuple[FloatArray, NDArray[np.int32]]:
+    """Each home's k smallest distances to ``places`` and its counts within each limit.
+
+    Parameters
+    ----------
+    graph
+        The reversed arcs of :attr:`livingcircle.geo.reach.ReachGraph.arrays`.
+    homes
+        The demand points as sink vertices (:class:`Homes`).
+    places
+        One category's facilities (snapped).
+    k
+        Distances kept per home.
+    limits
+        Count facilities within each of these distances (access legs included).
+    horizon
+        No distance past this is kept or counted.
+
+    Returns
+    -------
+    tuple
+        ``(homes, k)`` float64 distances, ascending, ``inf`` where fewer are within the
+        horizon; ``(homes, limits)`` int32 counts.
+    """
+    n_pts = len(homes.points)
+    best = np.full((n_pts, k), np.inf)
+    within = np.zeros((n_pts, len(limits)), dtype=np.int32)
+    if len(places) == 0 or n_pts == 0:
+        return best, within
+    order = tile_order(places.xy, max(horizon, 250.0))
+    seeds, direct = _seeds(homes.net, homes, places[order])
+    bounds = np.append(np.arange(0, len(order), TILE_FACILITIES), len(order)).astype(np.int64)
+    lim = limits.astype(np.float64)
+    _all_tiles(
+        graph, homes.arrays, homes.legs, seeds, direct, bounds, float(horizon), lim, (best, within)
+    )
+    return best, within

@@ -1,0 +1,138 @@
+"""The compiled k-nearest-and-counts kernel and its NumPy/SciPy fallback, against networkx.
+
+Both passes of :func:`livingcircle.geo.gaps.analyse` (the Numba multi-label pass of
+:mod:`livingcircle.geo.kernels` and the tiled SciPy pass of
+:meth:`livingcircle.geo.reach.ReachGraph.pairs_within`) run on the real Helsinki sample and
+on a generated 10k-node grid with one-way streets; they must agree exactly with each other,
+and with networkx's Dijkstra over the same network with every position spliced in as a node
+(:func:`tests.geo.test_reference_dijkstra.reference_graph`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+
+from livingcircle.data.synthetic import grid_city
+from livingcircle.geo import kernels
+from livingcircle.geo.demand import Demand, demand_frame, place_demand
+from livingcircle.geo.engine import Region
+from livingcircle.geo.gaps import Analysis, analyse
+from livingcircle.geo.network import StreetNetwork
+from livingcircle.geo.reach import ReachGraph
+from livingcircle.geo.standards import Standard
+from tests.geo.test_reference_dijkstra import Positions, reference_graph
+
+MINUTES = (5, 10, 15)
+K = 5
+
+pytestmark = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is a dependency")
+
+
+def homes(reg: Region, n: int, seed: int) -> Demand:
+    """``n`` homes scattered up to 30 m around random street nodes."""
+    rng = np.random.default_rng(seed)
+    xy = reg.net.node_xy[rng.choice(reg.net.n_nodes, n, replace=False)]
+    ll = reg.unproject(xy + rng.uniform(-30, 30, xy.shape))
+    frame = demand_frame(
+        gpd.points_from_xy(ll[:, 0], ll[:, 1]),
+        np.ones(n),
+        np.array([f"h{i}" for i in range(n)], dtype=object),
+    )
+    return place_demand(reg.net, frame, reg.max_snap_m)
+
+
+def both(reg: Region, dem: Demand) -> tuple[Analysis, Analysis]:
+    """The analysis by the compiled kernel and by the SciPy fallback."""
+    fast = analyse(reg, dem, k=K, minutes=MINUTES, graph=ReachGraph(reg.net, compiled=True))
+    slow = analyse(reg, dem, k=K, minutes=MINUTES, graph=ReachGraph(reg.net, compiled=False))
+    return fast, slow
+
+
+def assert_same(fast: Analysis, slow: Analysis) -> int:
+    """Both passes give the same counts and k nearest, bit for bit; returns pairs counted."""
+    for cat, a in fast.categories.items():
+        b = slow.categories[cat]
+        np.testing.assert_array_equal(a.within, b.within, err_msg=cat)
+        np.testing.assert_array_equal(a.k_nearest_m, b.k_nearest_m, err_msg=cat)
+    return sum(int(a.within[:, -1].sum()) for a in fast.categories.values())
+
+
+def assert_networkx(reg: Region, dem: Demand, res: Analysis, points: range) -> int:
+    """Counts exactly, and the k nearest within float32's rounding up, as networkx has them."""
+    fac, snap = reg.facilities, dem.snap
+    spliced: Positions = defaultdict(list)
+    for row, (e, off) in enumerate(zip(fac.snap.edge, fac.snap.offset_m, strict=True)):
+        spliced[int(e)].append((float(off), f"f{row}"))
+    limits = np.asarray(MINUTES, float) * 60 * res.speed_m_s
+    checked = 0
+    for p in points:
+        here = {e: list(v) for e, v in spliced.items()}
+        here.setdefault(int(snap.edge[p]), []).append((float(snap.offset_m[p]), "S"))
+        dist = nx.single_source_dijkstra_path_length(
+            reference_graph(reg.net, here), "S", cutoff=res.horizon_m
+        )
+        for code, cat in enumerate(reg.standard.category_ids):
+            rows = np.flatnonzero(fac.category == code)
+            ref = np.sort(
+                [
+                    dist[f"f{r}"] + fac.snap.access_m[r] + snap.access_m[p]
+                    for r in rows
+                    if f"f{r}" in dist
+                ]
+            )
+            ref = ref[ref <= res.horizon_m]
+            acc = res.categories[cat]
+            assert acc.within[p].tolist() == [int((ref <= m).sum()) for m in limits], cat
+            got = acc.k_nearest_m[p].astype(np.float64)
+            want = np.full(K, np.inf)
+            want[: min(K, len(ref))] = ref[:K]
+            ulp = np.spacing(np.float32(want), dtype=np.float32).astype(np.float64)
+            # stored rounded up to float32: never shorter than the walk, at most one step longer
+            fin = np.isfinite(want)
+            assert (np.isfinite(got) == fin).all(), cat
+            assert (got[fin] >= want[fin] - 1e-6).all() and (
+                got[fin] - want[fin] <= ulp[fin] + 1e-6
+            ).all(), cat
+            checked += len(ref)
+    return checked
+
+
+@pytest.fixture(scope="module")
+def grid(standard: Standard) -> Region:
+    """A 10k-node jittered grid with one-way streets and facilities of every category."""
+    nodes, edges, facilities = grid_city(10_000, seed=3)
+    assert edges["oneway"].any()
+    return Region("grid-10000", StreetNetwork.from_frames(nodes, edges), facilities, standard)
+
+
+def test_kernel_equals_fallback_and_networkx_on_the_sample(sample_region: Region) -> None:
+    dem = homes(sample_region, 300, seed=5)
+    fast, slow = both(sample_region, dem)
+    assert assert_same(fast, slow) > 10_000
+    assert assert_networkx(sample_region, dem, fast, range(0, 300, 25)) > 1_000
+
+
+def test_kernel_equals_fallback_and_networkx_on_a_one_way_grid(grid: Region) -> None:
+    dem = homes(grid, 2_000, seed=9)
+    fast, slow = both(grid, dem)
+    assert assert_same(fast, slow) > 10_000
+    assert assert_networkx(grid, dem, fast, range(0, 2_000, 200)) > 100
+
+
+def test_counts_compare_as_float32_exactly() -> None:
+    """A distance rounded up to float32 is within a float32 limit exactly when it is itself."""
+    rng = np.random.default_rng(0)
+    limit = np.float32(900.0)
+    d = np.concatenate(
+        [rng.uniform(0, 1800, 100_000), 900.0 + rng.uniform(-1e-4, 1e-4, 100_000), [900.0]]
+    )
+    up = d.astype(np.float32)
+    up = np.where(up < d, np.nextafter(up, np.float32(np.inf)), up)
+    np.testing.assert_array_equal(up <= limit, d <= float(limit))
+    # and the rounding up stays within one float32 step at walking distances
+    assert float((up - d).max()) <= float(np.spacing(np.float32(1800.0)))
