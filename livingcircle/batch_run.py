@@ -19,7 +19,6 @@ import hashlib
 import itertools
 import math
 import pickle
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,17 +28,17 @@ import fsspec
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import shapely
 import shapely.geometry
 from distributed import Client, as_completed
 
+from livingcircle.cluster import probe_storage
 from livingcircle.geo import config
 from livingcircle.geo.engine import Region as Engine
 from livingcircle.geo.errors import BadOrigins, LivingCircleError, WorkerCannotReach
 from livingcircle.geo.network import StreetNetwork
 from livingcircle.geo.standards import Standard
+from livingcircle.partitions import merge_metadata
 from livingcircle.settings import store_at
 
 #: Origins per task: small enough to spread a few thousand origins over the workers.
@@ -380,22 +379,7 @@ def write_metadata(url: str) -> str:
     """
     fs, root = fsspec.core.url_to_fs(url)
     root = root.rstrip("/")
-    merged: pq.FileMetaData | None = None
-    for part in sorted(fs.glob(f"{root}/part.*.parquet")):
-        with fs.open(part, "rb") as f:
-            meta = pq.ParquetFile(f).metadata
-        meta.set_file_path(part.rsplit("/", 1)[-1])
-        if merged is None:
-            merged = meta
-        else:
-            merged.append_row_groups(meta)
-    target = f"{root}/_metadata"
-    if merged is not None:
-        buf = pa.BufferOutputStream()
-        merged.write_metadata_file(buf)
-        with fs.open(target, "wb") as f:
-            f.write(buf.getvalue().to_pybytes())
-    return target
+    return merge_metadata(fs, sorted(fs.glob(f"{root}/part.*.parquet"))) or f"{root}/_metadata"
 
 
 # -- the job, from the client -------------------------------------------------------------
@@ -518,12 +502,7 @@ def _probe(source: RegionSource, out: str | None) -> str | None:
     if out is None:
         return None
     try:
-        fs, root = fsspec.core.url_to_fs(out)
-        fs.makedirs(root, exist_ok=True)
-        probe = f"{root.rstrip('/')}/.probe-{uuid.uuid4().hex}"
-        with fs.open(probe, "wb") as f:
-            f.write(b"livingcircle can write here")
-        fs.rm(probe)
+        probe_storage(out)
     except (OSError, ImportError, ValueError) as exc:
         return f"--out {out}\n{_first_line(exc)}"
     return None

@@ -7,14 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from livingcircle.cluster import connect
 from livingcircle.data.user_files import read_boundaries, read_homes
-from livingcircle.distributed import (
-    ProvinceJob,
-    ProvinceResult,
-    analyse_province,
-    place_province_homes,
-)
+from livingcircle.distributed import ProvinceJob, ProvinceResult, run_province
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import InvalidParameter
 
@@ -43,20 +37,19 @@ def run_distributed_gaps(
     progress: StepProgress | None = None,
     err: Console | None = None,
 ) -> ProvinceResult:
-    """Place each region's homes here, then analyse the province's tiles on the cluster."""
+    """Join the cluster, place each region's homes here, analyse the tiles on the cluster."""
     console = err or Console(stderr=True)
     names = province_names(atlas, regions)
     engines = [atlas.region(n) for n in names]
     frame = read_homes(homes, population) if homes else None
     bounds = read_boundaries(communities) if communities else None
-    placed = place_province_homes(engines, frame, bounds, None if homes else population)
-    with connect(workers, scheduler, progress=True, stream=console.file) as client:
+    pop = None if homes else population
 
-        def tell(done: int, total: int, message: str) -> None:
-            if progress is not None:
-                progress(f"tiles: {message}", done, total)
+    def tell(done: int, total: int, message: str) -> None:
+        if progress is not None:
+            progress(f"tiles: {message}", done, total)
 
-        return analyse_province(client, placed, job, tell)
+    return run_province(engines, job, frame, bounds, pop, workers, scheduler, tell, console.file)
 
 
 def print_result(result: ProvinceResult, console: Console) -> None:
@@ -106,7 +99,7 @@ def gaps_distributed(
     from livingcircle.data.postgis import PostgisStore  # noqa: PLC0415  (needs psycopg)
 
     if isinstance(atlas.store, PostgisStore):  # the same tables, loaded by COPY
-        from livingcircle.distributed import load_postgis  # noqa: PLC0415
+        from livingcircle.province_outputs import load_postgis  # noqa: PLC0415
 
         tables = load_postgis(atlas.store.engine, result.out)
         err.print(f"PostGIS tables {', '.join(tables)}", highlight=False)

@@ -6,19 +6,25 @@ processes (the engine's searches hold the GIL, so processes, not threads, use th
 with ``scheduler="tcp://HOST:8786"`` or ``LC_DASK_SCHEDULER`` it joins a cluster that runs
 elsewhere (Kubernetes, Slurm, a few machines started by hand). The dashboard link is printed
 so a long run can be watched.
+
+``check_storage()`` is the probe run before any work: every worker must read what this
+process wrote under a run's output and write there itself, so a folder that only one
+machine sees fails at once, naming the worker.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
 
+import fsspec
 from distributed import Client, LocalCluster
 
-from livingcircle.geo.errors import ClusterUnavailable, InvalidParameter
+from livingcircle.geo.errors import ClusterUnavailable, InvalidParameter, WorkerCannotReach
 
 #: The environment variable naming an existing scheduler (same as ``--scheduler``).
 SCHEDULER_ENV = "LC_DASK_SCHEDULER"
@@ -131,3 +137,64 @@ def _announce(client: Client, progress: bool, out: IO[str], what: str) -> None:
     count = len(client.scheduler_info().get("workers", {}))
     print(f"Dask: {what}{count} worker(s) connected", file=out)
     print(f"Dask dashboard: {client.dashboard_link}", file=out)
+
+
+# -- before any work: does every worker see the storage this process sees? ---------------
+
+
+def check_storage(client: Client, url: str, what: str) -> None:
+    """Every worker reads a file this process writes under ``url``, then writes one there.
+
+    Parameters
+    ----------
+    client
+        The connected client.
+    url
+        A folder or fsspec URL (created if missing).
+    what
+        How the folder is named in the error (``"the output folder URL"``).
+
+    Raises
+    ------
+    WorkerCannotReach
+        Naming the first worker that cannot read the file or write there, and why.
+    """
+    fs, root = fsspec.core.url_to_fs(url)
+    fs.makedirs(root, exist_ok=True)
+    mark, token = f".probe-{uuid.uuid4().hex}", uuid.uuid4().bytes
+    with fs.open(f"{root.rstrip('/')}/{mark}", "wb") as f:
+        f.write(token)
+    try:
+        answers: dict[str, str | None] = client.run(_storage_problem, url, mark, token)
+    finally:
+        fs.rm(f"{root.rstrip('/')}/{mark}")
+    for worker, problem in sorted(answers.items()):
+        if problem is not None:
+            raise WorkerCannotReach(what, worker, problem)
+
+
+def probe_storage(url: str, mark: str | None = None, token: bytes = b"") -> None:
+    """On a worker: read ``mark`` under ``url`` back as ``token`` (if named), then write there.
+
+    Raises what fsspec raises (``OSError``, ``ValueError``, ``ImportError`` for a protocol
+    whose package is missing), or ``OSError`` when the file holds other bytes.
+    """
+    fs, root = fsspec.core.url_to_fs(url)
+    root = root.rstrip("/")
+    if mark is not None:
+        with fs.open(f"{root}/{mark}", "rb") as f:
+            if f.read() != token:
+                raise OSError(f"{mark} holds other bytes than were written: another folder")
+    fs.makedirs(root, exist_ok=True)
+    probe = f"{root}/.probe-{uuid.uuid4().hex}"
+    with fs.open(probe, "wb") as f:
+        f.write(b"livingcircle can write here")
+    fs.rm(probe)
+
+
+def _storage_problem(url: str, mark: str, token: bytes) -> str | None:
+    try:
+        probe_storage(url, mark, token)
+    except (OSError, ImportError, ValueError) as exc:
+        return f"{type(exc).__name__}: {_reason(exc)}"
+    return None

@@ -18,53 +18,51 @@ reason is recorded with the reason (``OUT/failed/``) and the others complete; wi
 ``points/_metadata`` summarises the partitions (dask-geopandas, DuckDB and QGIS read the
 folder), and ``coverage.parquet`` / ``tiers.parquet`` hold the summary per community,
 district (region) and city (the whole province).
+
+Before any tile is planned, every worker proves it reads what this process writes under
+``OUT`` and can write there (:func:`livingcircle.cluster.check_storage`): a folder only this
+machine sees fails at once, naming the worker, never after the inputs are written.
+
+Rooms: this module plans and runs the tiles; :mod:`livingcircle.tile_tasks` is one tile
+(its input, its task); :mod:`livingcircle.province_outputs` the summaries and PostGIS tables.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import pickle
 import time
-import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import fsspec
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
-import shapely
 from distributed import Client, as_completed
 
+from livingcircle.cluster import check_storage, connect
 from livingcircle.geo import config
 from livingcircle.geo.demand import Demand
-from livingcircle.geo.engine import FacilityIndex, Region
-from livingcircle.geo.errors import InvalidParameter, LivingCircleError
-from livingcircle.geo.gaps import DEFAULT_K, Analysis, analyse
-from livingcircle.geo.network import StreetNetwork
-from livingcircle.geo.routing import Snap
+from livingcircle.geo.engine import Region
+from livingcircle.geo.errors import InvalidParameter
+from livingcircle.geo.gaps import DEFAULT_K
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.tiles import (
     DEFAULT_MAX_POINTS,
     DEFAULT_MAX_SUBGRAPH_NODES,
-    Tile,
     TilePlan,
     horizon_m,
     plan_tiles,
-    remap_snap,
-    subnetwork,
 )
+from livingcircle.province_outputs import summarise, write_metadata
+from livingcircle.tile_tasks import facilities_part, run_tile, tile_input
 
 #: ``progress(done, total, message)`` while tiles finish.
 TileProgress = Callable[[int, int, str], None]
 #: Times Dask retries a tile whose worker died.
 DEFAULT_RETRIES = 3
-#: The whole province, as a name in the city rows of the summaries.
-CITY = "(city)"
 
 
 @dataclass(frozen=True)
@@ -145,6 +143,8 @@ def analyse_province(
 
     Raises
     ------
+    WorkerCannotReach
+        A worker cannot read what this process writes under ``job.out``, or write there.
     InvalidParameter
         Two regions with one name, regions in different standards, or a tile larger than
         ``job.max_subgraph_nodes`` that cannot be split.
@@ -153,6 +153,7 @@ def analyse_province(
     _check_regions(regions)
     fs, root = fsspec.core.url_to_fs(job.out)
     fs.makedirs(f"{root}/points", exist_ok=True)
+    check_storage(client, job.out, f"the output folder {job.out}")
     standard = regions[0][0].standard
     cats = standard.resolve_categories(job.categories)
     horizon = run_horizon(standard, job, cats)
@@ -174,7 +175,7 @@ def analyse_province(
             if job.resume and fs.exists(part):
                 result.resumed += 1
                 continue
-            url = _write_input(fs, root, region, demand, tile, cats, job, horizon)
+            url = _write_input(fs, root, tile_input(region, demand, tile, cats, job, horizon))
             tasks.append((region.name, tile.index, url))
     _run_tasks(client, tasks, job, result, progress)
     write_metadata(job.out)
@@ -216,234 +217,14 @@ def _write_plan(fs: Any, root: str, region: str, plan: TilePlan) -> None:
         rows.to_parquet(f, index=False)
 
 
-# -- one tile's input ---------------------------------------------------------------------
-
-
-def _write_input(
-    fs: Any,
-    root: str,
-    region: Region,
-    demand: Demand,
-    tile: Tile,
-    cats: Sequence[str],
-    job: ProvinceJob,
-    horizon: float,
-) -> str:
-    """Write the tile's subgraph, facilities and homes; returns its URL for the task."""
-    payload = tile_input(region, demand, tile, cats, job, horizon)
-    path = f"{root}/_inputs/{region.name}/tile-{tile.index:05d}.pkl"
-    fs.makedirs(f"{root}/_inputs/{region.name}", exist_ok=True)
+def _write_input(fs: Any, root: str, payload: dict[str, Any]) -> str:
+    """Write a tile's input (:func:`tile_input`) for its task; returns its URL."""
+    folder = f"{root}/_inputs/{payload['region']}"
+    fs.makedirs(folder, exist_ok=True)
+    path = f"{folder}/tile-{payload['tile']:05d}.pkl"
     with fs.open(path, "wb") as f:
         pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
     return fs.unstrip_protocol(path)  # type: ignore[no-any-return]  # fsspec is unannotated
-
-
-def tile_input(
-    region: Region,
-    demand: Demand,
-    tile: Tile,
-    cats: Sequence[str],
-    job: ProvinceJob,
-    horizon: float,
-) -> dict[str, Any]:
-    """A tile's whole input as plain objects: the subgraph, its facilities, the core's homes.
-
-    Facilities and homes keep the positions they were snapped to on the whole network (the
-    subgraph holds their edges), so no answer depends on snapping again.
-    """
-    fac = region.facilities
-    rows = tile.facilities
-    homes = tile.homes
-    frame = demand.frame.iloc[homes][["id", "population", "community", "geometry"]]
-    owned = fac.anchor_lonlat[tile.owned]
-    return {
-        "region": region.name,
-        "tile": tile.index,
-        "standard": region.standard,
-        "timezone": region.timezone,
-        "net": subnetwork(region.net, tile),
-        "fac_text": {k: [v[i] for i in rows.tolist()] for k, v in fac.text.items()},
-        "fac_category": fac.category[rows],
-        "fac_snap": remap_snap(fac.snap[rows], tile.edges),
-        "fac_anchor_xy": fac.anchor_xy[rows],
-        "fac_anchor_lonlat": fac.anchor_lonlat[rows],
-        "fac_street_lonlat": fac.street_lonlat[rows] if len(fac.street_lonlat) else None,
-        "homes": frame.reset_index(drop=True),
-        "home_population": demand.population[homes],
-        "home_community": demand.community[homes],
-        "home_snap": remap_snap(demand.snap[homes], tile.edges),
-        "owned": {
-            "id": [fac.text["id"][i] for i in tile.owned.tolist()],
-            "category": [region.standard.category_ids[c] for c in fac.category[tile.owned]],
-            "lon": owned[:, 0],
-            "lat": owned[:, 1],
-        },
-        "categories": list(cats),
-        "k": job.k,
-        "minutes": tuple(job.minutes),
-        "speed_m_s": job.speed_m_s,
-        "horizon_m": horizon,
-    }
-
-
-def tile_region(payload: dict[str, Any]) -> tuple[Region, Demand]:
-    """The tile as a region of its own and its homes, ready for ``analyse``."""
-    net: StreetNetwork = payload["net"]
-    standard: Standard = payload["standard"]
-    empty = gpd.GeoDataFrame(
-        {"id": [], "category": []}, geometry=gpd.GeoSeries([], crs="EPSG:4326")
-    )
-    region = Region(payload["region"], net, empty, standard, timezone=payload["timezone"])
-    snap: Snap = payload["fac_snap"]
-    street = payload["fac_street_lonlat"]
-    region.facilities = FacilityIndex(
-        payload["fac_text"],
-        payload["fac_category"],
-        snap,
-        payload["fac_anchor_xy"],
-        payload["fac_anchor_lonlat"],
-        _tree(snap),
-        street if street is not None else np.zeros((0, 2)),
-    )
-    homes = payload["homes"]
-    demand = Demand(
-        gpd.GeoDataFrame(homes, geometry="geometry", crs="EPSG:4326"),
-        payload["home_population"],
-        payload["home_community"],
-        payload["home_snap"],
-        0,
-        0.0,
-    )
-    return region, demand
-
-
-def _tree(snap: Snap) -> Any:
-    from scipy.spatial import cKDTree  # noqa: PLC0415
-
-    return cKDTree(snap.xy if len(snap) else np.zeros((0, 2)))
-
-
-# -- one tile's task ----------------------------------------------------------------------
-
-
-def run_tile(input_url: str, part_url: str) -> dict[str, Any]:
-    """Analyse one tile (a Dask task): read its input, write its partition, say how it went.
-
-    A data error (a :class:`LivingCircleError` or ``ValueError`` from the analysis) is
-    returned as ``{"error": reason}`` rather than raised, so Dask does not retry it and the
-    other tiles complete; a worker that dies is retried by Dask.
-    """
-    started = time.perf_counter()
-    with fsspec.open(input_url, "rb") as f:
-        payload = pickle.load(f)  # the run's own scratch, written just before
-    where = {"region": payload["region"], "tile": payload["tile"]}
-    try:
-        region, demand = tile_region(payload)
-        frame = _tile_points(region, demand, payload) if len(demand) else None
-    except (LivingCircleError, ValueError, KeyError) as exc:
-        reason = f"{type(exc).__name__}: {exc}"
-        return {**where, "error": reason, "trace": traceback.format_exc(limit=3)}
-    if frame is not None:
-        _write_atomic(part_url, frame)
-    # the facilities partition comes last: its presence marks the tile as done (resume)
-    _write_atomic(facilities_part(part_url), _owned_frame(payload))
-    homes = 0 if frame is None else len(frame)
-    return {**where, "homes": homes, "seconds": time.perf_counter() - started}
-
-
-def facilities_part(part_url: str) -> str:
-    """The facilities partition beside a points partition (``points/`` to ``facilities/``)."""
-    head, name = part_url.rsplit("/points/", 1)
-    return f"{head}/facilities/{name}"
-
-
-def _owned_frame(payload: dict[str, Any]) -> gpd.GeoDataFrame:
-    """The facilities this tile owns (each facility is owned by exactly one tile)."""
-    owned = payload["owned"]
-    frame = pd.DataFrame(
-        {
-            "region": payload["region"],
-            "tile": np.int32(payload["tile"]),
-            "id": pd.Series(owned["id"], dtype=object),
-            "category": pd.Series(owned["category"], dtype=object),
-        }
-    )
-    geometry = gpd.points_from_xy(owned["lon"], owned["lat"], crs="EPSG:4326")
-    return gpd.GeoDataFrame(frame, geometry=geometry)
-
-
-def _tile_points(region: Region, demand: Demand, payload: dict[str, Any]) -> gpd.GeoDataFrame:
-    _check_homes(demand)
-    result = analyse(
-        region,
-        demand,
-        payload["categories"],
-        payload["k"],
-        payload["minutes"],
-        payload["speed_m_s"],
-        horizon_m=payload["horizon_m"],
-    )
-    frame = points_table(result, payload["horizon_m"])
-    frame.insert(0, "tile", np.int32(payload["tile"]))
-    return frame
-
-
-def _check_homes(demand: Demand) -> None:
-    """Refuse homes whose residents are not a number >= 0 (the summaries would be NaN)."""
-    bad = ~(demand.population >= 0) | ~np.isfinite(demand.population)
-    if bad.any():
-        ids = demand.frame["id"].to_numpy()[bad][:5]
-        raise InvalidParameter(
-            f"{int(bad.sum())} home(s) have a population that is not a number >= 0 (ids "
-            f"{', '.join(map(str, ids))}); allowed: finite residents per home, 0 or more"
-        )
-
-
-def points_table(result: Analysis, horizon: float) -> gpd.GeoDataFrame:
-    """One row per home: the answers within ``horizon`` metres, and which lie beyond it.
-
-    Columns: ``region``, ``id``, ``population``, ``community``, ``score``,
-    ``tier_<m>_met`` per tier, and per category ``<c>_min`` (minutes to the nearest; NaN when
-    beyond the horizon), ``<c>_beyond``, ``<c>_ok`` (within its radius), ``<c>_n<m>``
-    (facilities within each of the minutes) and ``<c>_knn1_m`` to ``<c>_knn<k>_m`` (the k
-    nearest distances, metres, float32, ``inf`` where fewer lie within the horizon). The
-    same function makes the single-machine table, so the two compare column by column.
-    """
-    demand = result.demand
-    frame = demand.frame[["id", "geometry"]].copy()
-    frame.insert(0, "region", result.region)
-    frame["population"] = demand.population
-    frame["community"] = demand.community.astype(str)
-    comp = result.compliance()
-    frame["score"] = comp.score
-    columns: dict[str, Any] = {}
-    for tier in result.standard.tiers:
-        columns[f"tier_{tier.minutes}_met"] = comp.tier_met(tier.minutes)
-    for c, acc in result.categories.items():
-        near = acc.nearest_m
-        beyond = ~(near <= horizon)
-        columns[f"{c}_min"] = np.where(beyond, np.nan, near / result.speed_m_s / 60.0)
-        columns[f"{c}_beyond"] = beyond
-        columns[f"{c}_ok"] = near <= acc.radius_m
-        for j, m in enumerate(result.minutes):
-            columns[f"{c}_n{m}"] = acc.within[:, j]
-        for j in range(result.k):  # one float32 column per rank: columnar, fast to read
-            columns[f"{c}_knn{j + 1}_m"] = acc.k_nearest_m[:, j]
-    extra = pd.DataFrame(columns, index=frame.index)
-    frame = pd.concat([frame, extra], axis=1)
-    return gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
-
-
-def _write_atomic(url: str, frame: gpd.GeoDataFrame) -> None:
-    """Write a partition under a temporary name and move it in place (resume sees whole files)."""
-    fs, path = fsspec.core.url_to_fs(url)
-    fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-    buf = io.BytesIO()
-    frame.to_parquet(buf, index=False)
-    tmp = f"{path}.tmp"
-    with fs.open(tmp, "wb") as f:
-        f.write(buf.getvalue())
-    fs.mv(tmp, path)
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -489,152 +270,6 @@ def _write_failure(fs: Any, root: str, failure: TileFailure) -> None:
     fs.makedirs(f"{root}/failed", exist_ok=True)
     with fs.open(f"{root}/failed/{failure.region}.{failure.tile:05d}.json", "w") as f:
         json.dump({"region": failure.region, "tile": failure.tile, "reason": failure.reason}, f)
-
-
-def _partitions(out: str) -> tuple[Any, list[str]]:
-    fs, root = fsspec.core.url_to_fs(out)
-    parts = sorted(p for p in fs.glob(f"{root}/points/part.*.parquet"))
-    return fs, parts
-
-
-def write_metadata(out: str) -> str | None:
-    """Write ``points/_metadata`` over every partition (its row groups and their files)."""
-    fs, parts = _partitions(out)
-    if not parts:
-        return None
-    merged: pq.FileMetaData | None = None
-    for part in parts:
-        with fs.open(part, "rb") as f:
-            meta = pq.ParquetFile(f).metadata
-        meta.set_file_path(part.rsplit("/", 1)[-1])
-        if merged is None:
-            merged = meta
-        else:
-            merged.append_row_groups(meta)  # raises if a partition's schema differs
-    target = f"{parts[0].rsplit('/', 1)[0]}/_metadata"
-    buf = pa.BufferOutputStream()
-    assert merged is not None
-    merged.write_metadata_file(buf)
-    with fs.open(target, "wb") as f:
-        f.write(buf.getvalue().to_pybytes())
-    return target
-
-
-# -- summaries ----------------------------------------------------------------------------
-
-
-def summarise(
-    out: str, cats: Sequence[str], minutes: Sequence[int], standard: Standard
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Coverage per category and tier shares, per community, district and city.
-
-    Read partition by partition (only the columns needed), so memory stays bounded.
-    """
-    fs, parts = _partitions(out)
-    cols = _summary_columns(cats, standard)
-    sums: list[pd.DataFrame] = []
-    for part in parts:
-        with fs.open(part, "rb") as f:
-            table = pq.read_table(f, columns=cols).to_pandas()
-        sums.append(partial_sums(table, cats, minutes, standard))
-    if not sums:
-        return pd.DataFrame(), pd.DataFrame()
-    total = pd.concat(sums).groupby(["level", "region", "community"], sort=True).sum()
-    return coverage_from_sums(total, cats), tiers_from_sums(total, standard)
-
-
-def summary_from_points(
-    points: pd.DataFrame, cats: Sequence[str], minutes: Sequence[int], standard: Standard
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The same summaries from one points table (the single-machine side of a comparison)."""
-    sums = partial_sums(points, cats, minutes, standard)
-    total = sums.groupby(["level", "region", "community"], sort=True).sum()
-    return coverage_from_sums(total, cats), tiers_from_sums(total, standard)
-
-
-def _summary_columns(cats: Iterable[str], standard: Standard) -> list[str]:
-    cols = ["region", "community", "population", "score"]
-    cols += [f"tier_{t.minutes}_met" for t in standard.tiers]
-    for c in cats:
-        cols += [f"{c}_min", f"{c}_ok"]
-    return cols
-
-
-def partial_sums(
-    points: pd.DataFrame, cats: Iterable[str], minutes: Sequence[int], standard: Standard
-) -> pd.DataFrame:
-    """Population sums of one table of homes, per community, district and city."""
-    pop = points["population"].to_numpy(dtype=np.float64)
-    longest = float(max(minutes))
-    values: dict[str, Any] = {"population": pop, "score_pop": points["score"].to_numpy() * pop}
-    for t in standard.tiers:
-        values[f"tier_{t.minutes}"] = np.where(points[f"tier_{t.minutes}_met"], pop, 0.0)
-    for c in cats:
-        mins = points[f"{c}_min"].to_numpy(dtype=np.float64)
-        known = ~np.isnan(mins)
-        values[f"{c}|covered"] = np.where(points[f"{c}_ok"], pop, 0.0)
-        values[f"{c}|within"] = np.where(known & (mins <= longest), pop, 0.0)
-        values[f"{c}|known"] = np.where(known, pop, 0.0)
-        values[f"{c}|minutes"] = np.where(known, mins * pop, 0.0)
-    frame = pd.DataFrame(values)
-    region = points["region"].astype(str).to_numpy()
-    community = points["community"].astype(str).to_numpy()
-    levels = []
-    for level, reg, com, keep in (
-        ("community", region, community, community != ""),
-        ("district", region, np.full(len(points), ""), np.ones(len(points), bool)),
-        ("city", np.full(len(points), CITY), np.full(len(points), ""), np.ones(len(points), bool)),
-    ):
-        part = frame.loc[keep].assign(level=level, region=reg[keep], community=com[keep])
-        levels.append(part.groupby(["level", "region", "community"], sort=False).sum())
-    return pd.concat(levels).reset_index()
-
-
-def coverage_from_sums(total: pd.DataFrame, cats: Iterable[str]) -> pd.DataFrame:
-    """Per (level, region, community, category): residents covered, within, mean minutes."""
-    rows = []
-    for (level, region, community), row in total.iterrows():
-        pop = float(row["population"])
-        for c in cats:
-            known = float(row[f"{c}|known"])
-            rows.append(
-                {
-                    "level": level,
-                    "region": region,
-                    "community": community,
-                    "category": c,
-                    "population": pop,
-                    "covered_population": float(row[f"{c}|covered"]),
-                    "covered_share": float(row[f"{c}|covered"]) / pop if pop else np.nan,
-                    "within_share": float(row[f"{c}|within"]) / pop if pop else np.nan,
-                    "mean_minutes_within_horizon": (
-                        float(row[f"{c}|minutes"]) / known if known else np.nan
-                    ),
-                    "beyond_population": pop - known,
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def tiers_from_sums(total: pd.DataFrame, standard: Standard) -> pd.DataFrame:
-    """Per (level, region, community, tier): the share of residents meeting the whole tier."""
-    rows = []
-    for (level, region, community), row in total.iterrows():
-        pop = float(row["population"])
-        for t in [*standard.tiers, None]:
-            key = "score_pop" if t is None else f"tier_{t.minutes}"
-            rows.append(
-                {
-                    "level": level,
-                    "region": region,
-                    "community": community,
-                    "tier_minutes": 0 if t is None else t.minutes,
-                    "requirement": "(score)" if t is None else "(all)",
-                    "population": pop,
-                    "met_share": float(row[key]) / pop if pop else np.nan,
-                }
-            )
-    return pd.DataFrame(rows)
 
 
 def _write_summaries(fs: Any, root: str, result: ProvinceResult) -> None:
@@ -717,82 +352,49 @@ def _split_homes(engines: Sequence[Region], homes: gpd.GeoDataFrame) -> list[gpd
     return frames
 
 
-# -- PostGIS ------------------------------------------------------------------------------
-
-#: The province tables in PostGIS: homes (one row each) and the two summaries.
-PG_PROVINCE_TABLES = {
-    "points": "province_points",
-    "coverage": "province_coverage",
-    "tiers": "province_tiers",
-}
+# -- the use case: connect, place, analyse ------------------------------------------------
 
 
-def load_postgis(engine: Any, out: str) -> list[str]:
-    """Load a run's homes and summaries into PostGIS by COPY, one transaction per region.
+def run_province(
+    engines: Sequence[Region],
+    job: ProvinceJob,
+    homes: gpd.GeoDataFrame | None = None,
+    boundaries: gpd.GeoDataFrame | None = None,
+    population: float | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: TileProgress | None = None,
+    stream: IO[str] | None = None,
+) -> ProvinceResult:
+    """A province run as ``livingcircle gaps --distributed`` and ``lc.analyse_province`` do it.
 
-    ``engine`` is the PostGIS store's SQLAlchemy engine. Each region's rows of
-    ``province_points``, ``province_coverage`` and ``province_tiers`` are replaced in one
-    transaction (a failed load leaves that region's earlier rows); the city rows come last,
-    in a transaction of their own. Tables are created on first use from the partitions'
-    columns; the geometry is a ``geometry(Point, 4326)`` column QGIS opens.
+    The cluster is joined first, so an unreachable scheduler fails within seconds (naming
+    its address) before any home is placed; then the homes are placed here
+    (:func:`place_province_homes`) and the tiles analysed on the cluster
+    (:func:`analyse_province`, which first probes the workers' storage).
+
+    Parameters
+    ----------
+    engines
+        The regions of the province.
+    job
+        What to compute and where to write.
+    homes, boundaries, population
+        As :func:`place_province_homes`.
+    workers, scheduler
+        As :func:`livingcircle.cluster.connect`.
+    progress
+        Told ``(done, total, message)`` as tiles finish.
+    stream
+        Where the cluster's dashboard link is printed; None prints nothing.
+
+    Raises
+    ------
+    ClusterUnavailable
+        The scheduler does not answer, or a local cluster cannot start.
+    WorkerCannotReach
+        A worker cannot read or write ``job.out``.
     """
-    fs, parts = _partitions(out)
-    if not parts:
-        raise InvalidParameter(f"no partition under {out}/points: run the analysis first")
-    _, root = fsspec.core.url_to_fs(out)
-    summaries = {n: _read_frame(fs, f"{root}/{n}.parquet") for n in ("coverage", "tiers")}
-    by_region: dict[str, list[str]] = {}
-    for part in parts:
-        by_region.setdefault(part.rsplit("/", 1)[-1].split(".")[1], []).append(part)
-    _create_tables(engine, fs, parts[0], summaries)
-    for region in [*sorted(by_region), CITY]:
-        with engine.begin() as conn:
-            raw = conn.connection.driver_connection
-            for name, table in PG_PROVINCE_TABLES.items():
-                conn.exec_driver_sql(f'DELETE FROM "{table}" WHERE region = %s', (region,))
-                frames = (
-                    (_read_frame(fs, p) for p in by_region.get(region, []))
-                    if name == "points"
-                    else [summaries[name].query("region == @region")]
-                )
-                for frame in frames:
-                    _copy(raw, table, frame)
-    return list(PG_PROVINCE_TABLES.values())
-
-
-def _read_frame(fs: Any, path: str) -> pd.DataFrame:
-    with fs.open(path, "rb") as f:
-        return pq.read_table(f).to_pandas()
-
-
-def _create_tables(
-    engine: Any, fs: Any, first_part: str, summaries: dict[str, pd.DataFrame]
-) -> None:
-    from sqlalchemy import inspect  # noqa: PLC0415  (only with a database)
-
-    with fs.open(first_part, "rb") as f:
-        points = gpd.read_parquet(f)
-    with engine.begin() as conn:
-        existing = set(inspect(conn).get_table_names())
-        for name, table in PG_PROVINCE_TABLES.items():
-            if table in existing:
-                continue
-            if name == "points":
-                points.head(0).to_postgis(table, conn, index=False)
-            else:
-                summaries[name].head(0).to_sql(table, conn, index=False)
-
-
-def _copy(raw: Any, table: str, frame: pd.DataFrame) -> None:
-    """COPY a frame (geometry as EWKB hex) into ``table``, in the caller's transaction."""
-    if not len(frame):
-        return
-    rows = pd.DataFrame(frame)
-    if "geometry" in rows:  # WKB as Parquet keeps it; PostGIS reads EWKB hex
-        geoms = shapely.set_srid(shapely.from_wkb(rows["geometry"].to_numpy()), 4326)
-        rows["geometry"] = shapely.to_wkb(geoms, hex=True, include_srid=True)
-    buf = io.StringIO()
-    rows.to_csv(buf, index=False, header=False, na_rep="")
-    columns = ", ".join(f'"{c}"' for c in rows.columns)
-    with raw.cursor() as cur, cur.copy(f'COPY "{table}" ({columns}) FROM STDIN (FORMAT csv)') as cp:
-        cp.write(buf.getvalue())
+    with connect(workers, scheduler, progress=stream is not None, stream=stream) as client:
+        placed = place_province_homes(engines, homes, boundaries, population)
+        return analyse_province(client, placed, job, progress)

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import dask_geopandas
+import fsspec
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -25,22 +26,16 @@ import livingcircle as lc
 from livingcircle.cluster import connect, scheduler_address
 from livingcircle.data.sample import sample_file
 from livingcircle.data.synthetic import grid_city
-from livingcircle.distributed import (
-    ProvinceJob,
-    analyse_province,
-    points_table,
-    run_horizon,
-    summary_from_points,
-    tile_input,
-    tile_region,
-)
+from livingcircle.distributed import ProvinceJob, analyse_province, run_horizon
 from livingcircle.geo.demand import Demand, demand_from_nodes, place_demand
 from livingcircle.geo.engine import Region
-from livingcircle.geo.errors import ClusterUnavailable, InvalidParameter
+from livingcircle.geo.errors import ClusterUnavailable, InvalidParameter, WorkerCannotReach
 from livingcircle.geo.gaps import analyse
 from livingcircle.geo.network import StreetNetwork
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.tiles import plan_tiles
+from livingcircle.province_outputs import summary_from_points
+from livingcircle.tile_tasks import points_table, tile_input, tile_region
 
 
 def test_unreachable_scheduler_fails_fast_naming_the_address() -> None:
@@ -155,6 +150,47 @@ def test_tiles_in_process_equal_one_machine(standard: Standard, tmp_path: Path) 
         parts.append(points_table(analyse(sub, homes, cats, horizon_m=horizon), horizon))
     dist = pd.concat(parts).sort_values("id").reset_index(drop=True)
     assert_same_answers(one_machine(region, demand, job), dist)
+
+
+def test_an_output_the_workers_cannot_read_fails_before_any_tile(
+    client: Client, standard: Standard, tmp_path: Path
+) -> None:
+    region, demand = _grid(600, standard)
+    # memory:// is this process's own memory: the worker processes see an empty folder
+    job = ProvinceJob(f"memory://lc-probe-{tmp_path.name}/out")
+    with pytest.raises(WorkerCannotReach, match=r"worker tcp://127\.0\.0\.1:\d+") as caught:
+        analyse_province(client, [(region, demand)], job)
+    assert f"the output folder {job.out}" in str(caught.value)
+    assert "FileNotFoundError" in str(caught.value)
+    fs, root = fsspec.core.url_to_fs(job.out)
+    assert not fs.exists(f"{root}/_inputs") and not fs.exists(f"{root}/tiles")
+    assert fs.ls(root, detail=False) == [f"{root}/points"]  # the probe file is removed again
+    # a local folder all workers share passes the probe and the run completes
+    done = analyse_province(client, [(region, demand)], replace(job, out=str(tmp_path / "ok")))
+    assert done.computed >= 1 and not done.failed
+
+
+def test_python_api_and_cli_name_an_unreachable_scheduler_within_seconds(
+    tmp_path: Path,
+) -> None:
+    store = tmp_path / "store"
+    lc.load(sample_file(), "helsinki", data_dir=store, progress=False)
+    started = time.monotonic()
+    with pytest.raises(ClusterUnavailable, match=r"tcp://127\.0\.0\.1:9"):
+        lc.analyse_province(
+            None, tmp_path / "api", scheduler="tcp://127.0.0.1:9", progress=False, data_dir=store
+        )
+    assert time.monotonic() - started < 15
+    assert not (tmp_path / "api").exists()  # nothing written before the cluster answered
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "livingcircle", "gaps", "--distributed", "--scheduler",
+         "tcp://127.0.0.1:9", "--out", str(tmp_path / "cli"), "--data-dir", str(store)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in done.stderr
+    assert time.monotonic() - started < 60  # the interpreter's start-up included
 
 
 @pytest.mark.slow

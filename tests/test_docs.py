@@ -1,8 +1,9 @@
 """The API reference builds without a warning, and every example in it runs.
 
-The examples are the doctests of ``livingcircle/public.py`` (the module behind
-``livingcircle.__all__``), run here against a store holding the Helsinki sample: the same
-``LC_DATA_DIR`` a user has after ``livingcircle demo``. Until that module exists they skip.
+The examples are the doctests of ``livingcircle/public.py`` and of the modules defining the
+other names of ``livingcircle.__all__`` (``region.py``, ``answers.py``), run here against a
+store holding the Helsinki sample: the same ``LC_DATA_DIR`` a user has after
+``livingcircle demo``. Until that module exists they skip.
 """
 
 from __future__ import annotations
@@ -37,10 +38,16 @@ def _public() -> ModuleType | None:
 
 
 def _examples() -> list[doctest.DocTest]:
-    module = _public()
-    if module is None:
+    """The examples of ``livingcircle.public`` and of each module defining a public name."""
+    if _public() is None:
         return []
-    tests = doctest.DocTestFinder().find(module, "livingcircle.public")
+    names = {getattr(livingcircle, n).__module__ for n in livingcircle.__all__ if n[0] != "_"}
+    finder = doctest.DocTestFinder()
+    tests = [
+        t
+        for name in sorted({"livingcircle.public", *names})
+        for t in finder.find(importlib.import_module(name), name)
+    ]
     return sorted((t for t in tests if t.examples), key=lambda t: t.name)
 
 

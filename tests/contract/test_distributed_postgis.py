@@ -14,15 +14,11 @@ from sqlalchemy import text
 from livingcircle.cluster import connect
 from livingcircle.data.postgis import PostgisStore
 from livingcircle.data.synthetic import grid_city
-from livingcircle.distributed import (
-    ProvinceJob,
-    analyse_province,
-    load_postgis,
-    place_province_homes,
-)
+from livingcircle.distributed import ProvinceJob, analyse_province, place_province_homes
 from livingcircle.geo.engine import Region
 from livingcircle.geo.network import StreetNetwork
 from livingcircle.geo.standards import Standard
+from livingcircle.province_outputs import load_postgis
 
 pytestmark = [pytest.mark.postgis, pytest.mark.slow]
 
