@@ -15,8 +15,24 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.config import ExtraValues
 
 from livingcircle.geo.text import MAX_CHARS, check_tags, check_text
+
+
+def examples(*values: dict[str, Any], extra: ExtraValues | None = None) -> ConfigDict:
+    """A model's configuration with its examples, as OpenAPI shows them."""
+    config = ConfigDict(json_schema_extra={"examples": list(values)})
+    if extra is not None:
+        config["extra"] = extra
+    return config
+
+
+def point_example(lon: float, lat: float, **properties: Any) -> dict[str, Any]:
+    """An example GeoJSON Point Feature."""
+    point = {"type": "Point", "coordinates": [lon, lat]}
+    return {"type": "Feature", "geometry": point, "properties": properties}
+
 
 GeometryType = Literal[
     "Point",
@@ -60,20 +76,16 @@ class ProblemItem(BaseModel):
 class Problem(BaseModel):
     """An error, as RFC 9457 problem details (``application/problem+json``)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "type": "urn:livingcircle:problem:point-outside-region",
-                    "title": "Not Found",
-                    "status": 404,
-                    "instance": "/v1/nearest",
-                    "detail": "point (31.000000, 121.000000) is outside every loaded region "
-                    "(helsinki: "
-                    "lat 60.1642 to 60.1791, lon 24.9352 to 24.9534); load the area first with "
-                    "'livingcircle load FILE --region NAME'",
-                }
-            ]
+    model_config = examples(
+        {
+            "type": "urn:livingcircle:problem:point-outside-region",
+            "title": "Not Found",
+            "status": 404,
+            "instance": "/v1/nearest",
+            "detail": "point (31.000000, 121.000000) is outside every loaded region "
+            "(helsinki: "
+            "lat 60.1642 to 60.1791, lon 24.9352 to 24.9534); load the area first with "
+            "'livingcircle load FILE --region NAME'",
         }
     )
 
@@ -107,28 +119,24 @@ class FacilityProperties(BaseModel):
 class FacilityFeature(BaseModel):
     """One facility as a GeoJSON Feature."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "type": "Feature",
-                    "id": "osm:node/25502063",
-                    "geometry": {"type": "Point", "coordinates": [24.9500656, 60.1790676]},
-                    "properties": {
-                        "id": "osm:node/25502063",
-                        "source": "osm",
-                        "source_id": "node/25502063",
-                        "name": "Hakaniemi",
-                        "name_zh": "",
-                        "name_en": "",
-                        "category": "bus_stop",
-                        "category_en": "Bus stop",
-                        "category_zh": "公交站",
-                        "opening_hours": "",
-                        "tags": {"highway": "bus_stop"},
-                    },
-                }
-            ]
+    model_config = examples(
+        {
+            "type": "Feature",
+            "id": "osm:node/25502063",
+            "geometry": {"type": "Point", "coordinates": [24.9500656, 60.1790676]},
+            "properties": {
+                "id": "osm:node/25502063",
+                "source": "osm",
+                "source_id": "node/25502063",
+                "name": "Hakaniemi",
+                "name_zh": "",
+                "name_en": "",
+                "category": "bus_stop",
+                "category_en": "Bus stop",
+                "category_zh": "公交站",
+                "opening_hours": "",
+                "tags": {"highway": "bus_stop"},
+            },
         }
     )
 
@@ -213,21 +221,15 @@ class NewFacilityPropertiesIn(FacilityPropertiesIn):
 
 
 #: The example of a facility sent: a department's clinic (a new one adds its ``source_id``).
-_CLINIC: dict[str, Any] = {
-    "type": "Feature",
-    "geometry": {"type": "Point", "coordinates": [24.9414, 60.1712]},
-    "properties": {
-        "category": "clinic",
-        "name_zh": "社区卫生服务站",
-        "opening_hours": "Mo-Fr 08:00-17:00",
-    },
-}
+_CLINIC = point_example(
+    24.9414, 60.1712, category="clinic", name_zh="社区卫生服务站", opening_hours="Mo-Fr 08:00-17:00"
+)
 
 
 class FacilityIn(BaseModel):
     """A facility to store, as a GeoJSON Feature with a Point geometry."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_CLINIC]})
+    model_config = examples(_CLINIC, extra="forbid")
 
     type: Literal["Feature"]
     geometry: PointIn
@@ -237,12 +239,8 @@ class FacilityIn(BaseModel):
 class NewFacilityIn(FacilityIn):
     """A new facility, as a GeoJSON Feature with a Point geometry."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {**_CLINIC, "properties": {"source_id": "clinic-17", **_CLINIC["properties"]}}
-            ]
-        }
+    model_config = examples(
+        {**_CLINIC, "properties": {"source_id": "clinic-17", **_CLINIC["properties"]}}
     )
 
     properties: NewFacilityPropertiesIn
@@ -293,15 +291,11 @@ class StatusIn(BaseModel):
     most 200 characters on one line.
     """
 
-    model_config = ConfigDict(
+    model_config = examples(
+        {"spaces_free": 42, "spaces_total": 120},
+        {"closed_until": "2027-01-12T18:00:00+08:00", "note": "维修 · closed for repairs"},
+        {"queue_minutes": 25},
         extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"spaces_free": 42, "spaces_total": 120},
-                {"closed_until": "2027-01-12T18:00:00+08:00", "note": "维修 · closed for repairs"},
-                {"queue_minutes": 25},
-            ]
-        },
     )
 
     spaces_free: _Count | None = Field(default=None, ge=0, le=100_000)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from livingcircle.api.models import Feature, Geometry
+from livingcircle.api.models import Feature, Geometry, examples, point_example
 
 # -- nearest and catchment --------------------------------------------------------------------
 
@@ -58,51 +58,41 @@ class CatchmentSummary(BaseModel):
     tiers: list[TierOut]
 
 
-_ORIGIN: dict[str, Any] = {
-    "type": "Feature",
-    "geometry": {"type": "Point", "coordinates": [24.9414, 60.171]},
-    "properties": {"kind": "origin", "snapped": [24.94141, 60.17093], "access_m": 7.6},
-}
-_PHARMACY: dict[str, Any] = {
-    "type": "Feature",
-    "geometry": {"type": "Point", "coordinates": [24.94326, 60.16987]},
-    "properties": {
-        "kind": "facility",
-        "id": "osm:node/1234567",
-        "name": "Apteekki",
-        "name_zh": "",
-        "category": "pharmacy",
-        "category_en": "Pharmacy",
-        "category_zh": "药店",
-        "distance_m": 231.4,
-        "time_s": 231.4,
-        "minutes": 3.9,
-        "open_status": "open",
-        "closing_soon": False,
-        "closes_at": "2025-01-15T21:00:00+02:00",
-        "rank": 1,
-    },
-}
+_ORIGIN = point_example(24.9414, 60.171, kind="origin", snapped=[24.94141, 60.17093], access_m=7.6)
+_PHARMACY = point_example(
+    24.94326,
+    60.16987,
+    kind="facility",
+    id="osm:node/1234567",
+    name="Apteekki",
+    name_zh="",
+    category="pharmacy",
+    category_en="Pharmacy",
+    category_zh="药店",
+    distance_m=231.4,
+    time_s=231.4,
+    minutes=3.9,
+    open_status="open",
+    closing_soon=False,
+    closes_at="2025-01-15T21:00:00+02:00",
+    rank=1,
+)
 
 
 class NearestCollection(BaseModel):
     """Nearest facilities: the origin, each facility (ranked per category) and its route."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "type": "FeatureCollection",
-                    "features": [_ORIGIN, _PHARMACY],
-                    "properties": {
-                        "region": "helsinki",
-                        "speed_m_s": 1.0,
-                        "k": 1,
-                        "not_found": [],
-                        "searched_m": 1000.0,
-                    },
-                }
-            ]
+    model_config = examples(
+        {
+            "type": "FeatureCollection",
+            "features": [_ORIGIN, _PHARMACY],
+            "properties": {
+                "region": "helsinki",
+                "speed_m_s": 1.0,
+                "k": 1,
+                "not_found": [],
+                "searched_m": 1000.0,
+            },
         }
     )
 
@@ -114,63 +104,59 @@ class NearestCollection(BaseModel):
 class CatchmentCollection(BaseModel):
     """A catchment: the origin, one polygon per ring (largest first) and the facilities."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
+    model_config = examples(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                _ORIGIN,
                 {
-                    "type": "FeatureCollection",
-                    "features": [
-                        _ORIGIN,
-                        {
-                            "type": "Feature",
-                            "properties": {
-                                "kind": "ring",
-                                "minutes": 5,
-                                "area_m2": 151230.5,
-                                "street_m": 4120.3,
-                            },
-                            "geometry": {
-                                "type": "Polygon",
-                                "coordinates": [
-                                    [
-                                        [24.938, 60.169],
-                                        [24.945, 60.169],
-                                        [24.945, 60.173],
-                                        [24.938, 60.169],
-                                    ]
-                                ],
-                            },
-                        },
-                        {**_PHARMACY, "properties": {**_PHARMACY["properties"], "ring_minutes": 5}},
-                    ],
+                    "type": "Feature",
                     "properties": {
-                        "region": "helsinki",
-                        "speed_m_s": 1.0,
-                        "tiers": [
-                            {
-                                "minutes": 5,
-                                "distance_m": 300.0,
-                                "label_en": "5-minute living circle",
-                                "label_zh": "五分钟生活圈居住区",
-                                "present": ["pharmacy"],
-                                "missing": [],
-                                "requirements": [
-                                    {
-                                        "id": "pharmacy",
-                                        "label_en": "Pharmacy",
-                                        "label_zh": "药店",
-                                        "categories": ["pharmacy"],
-                                        "radius_m": 300.0,
-                                        "present": True,
-                                        "nearest_id": "osm:node/1234567",
-                                        "nearest_m": 231.4,
-                                    }
-                                ],
-                            }
+                        "kind": "ring",
+                        "minutes": 5,
+                        "area_m2": 151230.5,
+                        "street_m": 4120.3,
+                    },
+                    "geometry": {
+                        "type": "Polygon",
+                        "coordinates": [
+                            [
+                                [24.938, 60.169],
+                                [24.945, 60.169],
+                                [24.945, 60.173],
+                                [24.938, 60.169],
+                            ]
                         ],
                     },
-                }
-            ]
+                },
+                {**_PHARMACY, "properties": {**_PHARMACY["properties"], "ring_minutes": 5}},
+            ],
+            "properties": {
+                "region": "helsinki",
+                "speed_m_s": 1.0,
+                "tiers": [
+                    {
+                        "minutes": 5,
+                        "distance_m": 300.0,
+                        "label_en": "5-minute living circle",
+                        "label_zh": "五分钟生活圈居住区",
+                        "present": ["pharmacy"],
+                        "missing": [],
+                        "requirements": [
+                            {
+                                "id": "pharmacy",
+                                "label_en": "Pharmacy",
+                                "label_zh": "药店",
+                                "categories": ["pharmacy"],
+                                "radius_m": 300.0,
+                                "present": True,
+                                "nearest_id": "osm:node/1234567",
+                                "nearest_m": 231.4,
+                            }
+                        ],
+                    }
+                ],
+            },
         }
     )
 
@@ -253,21 +239,17 @@ class SearchSummary(BaseModel):
 class SearchCollection(BaseModel):
     """Places found by name, best match first, equal matches nearest first."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "type": "FeatureCollection",
-                    "features": [],
-                    "properties": {
-                        "regions": ["helsinki"],
-                        "returned": 0,
-                        "suggestions": ["Kauppatori", "Kauppakeskus Kluuvi"],
-                        "message": "nothing called 'kauppx' in helsinki; closest: Kauppatori, "
-                        "Kauppakeskus Kluuvi",
-                    },
-                }
-            ]
+    model_config = examples(
+        {
+            "type": "FeatureCollection",
+            "features": [],
+            "properties": {
+                "regions": ["helsinki"],
+                "returned": 0,
+                "suggestions": ["Kauppatori", "Kauppakeskus Kluuvi"],
+                "message": "nothing called 'kauppx' in helsinki; closest: Kauppatori, "
+                "Kauppakeskus Kluuvi",
+            },
         }
     )
 
