@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import geopandas as gpd
 import pandas as pd
@@ -71,6 +71,24 @@ class RegionInfo:
         """Whether a point lies in the bounding box (widened by ``margin_deg``)."""
         w, s, e, n = self.bounds
         return w - margin_deg <= lon <= e + margin_deg and s - margin_deg <= lat <= n + margin_deg
+
+    def to_json(self) -> dict[str, object]:
+        """The record as JSON (the load time in ISO 8601, the bounds a list)."""
+        return asdict(self) | {"loaded_at": self.loaded_at.isoformat(), "bounds": list(self.bounds)}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> RegionInfo:
+        """The record :meth:`to_json` wrote."""
+        w, s, e, n = (float(b) for b in raw["bounds"])
+        return cls(
+            raw["name"],
+            raw["source"],
+            datetime.fromisoformat(raw["loaded_at"]),
+            (w, s, e, n),
+            int(raw["n_nodes"]),
+            int(raw["n_edges"]),
+            int(raw["n_facilities"]),
+        )
 
 
 @dataclass

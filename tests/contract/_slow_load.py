@@ -23,7 +23,7 @@ def main() -> None:
         from livingcircle.data.embedded import FileStore  # noqa: PLC0415
 
         store: Any = FileStore(Path(where))
-        hook = "_write_json"
+        hook = "write_json"
     else:
         import livingcircle.data.pg.store as module  # noqa: PLC0415
         from livingcircle.data.postgis import PostgisStore  # noqa: PLC0415

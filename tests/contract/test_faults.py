@@ -70,7 +70,7 @@ def assert_answers(store: Store, standard: Standard) -> None:
 def _mid_load_hook(store: Store) -> tuple[Any, str]:
     """Where each store is half-way through a load: the new version written, not yet live."""
     if isinstance(store, FileStore):
-        return livingcircle.data.embedded, "_write_json"
+        return livingcircle.data.embedded, "write_json"
     return livingcircle.data.pg.store, "_replace_network"
 
 
@@ -84,7 +84,7 @@ def test_injected_failure_half_way_keeps_the_previous_version(
         def disk_full(*args: Any) -> None:
             raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr(livingcircle.data.embedded, "_write_json", disk_full)
+        monkeypatch.setattr(livingcircle.data.embedded, "write_json", disk_full)
     else:
         original = livingcircle.data.pg.writes.copy_rows
 
