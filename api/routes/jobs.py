@@ -83,6 +83,22 @@ class HomesIn(BaseModel):
     features: list[HomeIn] = Field(min_length=1, max_length=MAX_HOMES)
 
 
+#: The inputs every kind of job takes: k nearest per home, the walking profile, the homes.
+JobK = Annotated[
+    int, Field(strict=True, ge=1, le=10, description="Nearest facilities kept per home.")
+]
+JobProfile = Annotated[
+    str, Field(max_length=32, description="Walking profile (GET /v1/standards).")
+]
+JobHomes = Annotated[
+    HomesIn | None,
+    Field(
+        description=f"At most {MAX_HOMES:,} homes with a 'population' property; default: every "
+        "street node, one resident each."
+    ),
+]
+
+
 class AnalysisIn(BaseModel):
     """What to analyse: categories, sites per category, k nearest, walking profile, homes."""
 
@@ -96,17 +112,9 @@ class AnalysisIn(BaseModel):
     sites: int = Field(
         default=3, strict=True, ge=0, le=20, description="New sites per focus category."
     )
-    k: int = Field(
-        default=5, strict=True, ge=1, le=10, description="Nearest facilities kept per home."
-    )
-    profile: str = Field(
-        default="standard", max_length=32, description="Walking profile (GET /v1/standards)."
-    )
-    homes: HomesIn | None = Field(
-        default=None,
-        description=f"At most {MAX_HOMES:,} homes with a 'population' "
-        "property; default: every street node, one resident each.",
-    )
+    k: JobK = 5
+    profile: JobProfile = "standard"
+    homes: JobHomes = None
 
 
 def get_jobs(store: StoreDep) -> JobStore:

@@ -20,8 +20,9 @@ from livingcircle.api.deps import AtlasDep, PlannerDep
 from livingcircle.api.errors import problems
 from livingcircle.api.params import RegionPath
 from livingcircle.api.routes.jobs import (
-    MAX_HOMES,
-    HomesIn,
+    JobHomes,
+    JobK,
+    JobProfile,
     JobsDep,
     add_job_routes,
     region_loaded_at,
@@ -54,17 +55,9 @@ class ScenarioJobIn(BaseModel):
         "max_snap_m}), 'close_street' ({way_id} or {at} or {between}).",
         max_length=5,
     )
-    k: int = Field(
-        default=5, strict=True, ge=1, le=10, description="Nearest facilities kept per home."
-    )
-    profile: str = Field(
-        default="standard", max_length=32, description="Walking profile (GET /v1/standards)."
-    )
-    homes: HomesIn | None = Field(
-        default=None,
-        description=f"At most {MAX_HOMES:,} homes with a 'population' "
-        "property; default: every street node, one resident each.",
-    )
+    k: JobK = 5
+    profile: JobProfile = "standard"
+    homes: JobHomes = None
 
 
 @router.post("", status_code=202)
