@@ -1,7 +1,7 @@
 """Provenance of facilities: matching department records to a region's facilities, merged.
 
 The domain rules of a department import, apart from reading files
-(:mod:`livingcircle.data.departments` reads them). A department record is a dict (``source``,
+(:mod:`livingcircle.data.department_lists` reads them). A department record is a dict (``source``,
 ``source_id``, ``category``, ``lon``, ``lat`` in WGS-84, optional ``name``, ``name_zh``,
 ``name_en``, ``address``, ``opening_hours``, ``wkt``, ``fields``...). Provenance lives in each
 facility's ``tags`` JSON (queryable in PostGIS as ``tags -> 'lc:sources'``):

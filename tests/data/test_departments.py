@@ -21,22 +21,15 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from livingcircle.cli import app
-from livingcircle.data.departments import (
-    CONFLICTS_KEY,
-    FILLED_KEY,
-    SOURCES_KEY,
-    ImportFileError,
-    ImportReport,
-    import_list,
-    load_mapping,
-    name_similarity,
-)
+from livingcircle.data.department_lists import load_mapping
+from livingcircle.data.departments import ImportReport, import_list
 from livingcircle.data.embedded import FileStore
 from livingcircle.data.load import load_osm
 from livingcircle.data.osm_file import Extract
 from livingcircle.data.synthetic import NINGBO, grid_city
 from livingcircle.geo.coords import from_wgs84
-from livingcircle.geo.errors import StoreError, UnknownCategory
+from livingcircle.geo.errors import ImportFileError, StoreError, UnknownCategory
+from livingcircle.geo.provenance import CONFLICTS_KEY, FILLED_KEY, SOURCES_KEY, name_similarity
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import RegionData, RegionInfo, Store
 from tests.contract.conftest import (  # noqa: F401  (fixtures)
