@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
-from livingcircle.geo.store import ApiKey, AuditEntry, RegionData, RegionInfo
+from livingcircle.geo.store import FACILITY_COLUMNS, ApiKey, AuditEntry, RegionData, RegionInfo
 
 #: ``prev`` of a log's first entry.
 GENESIS = "0" * 64
@@ -175,17 +175,8 @@ def prefix_hash(lines: Sequence[bytes]) -> str:
 
 # -- the entries of loads, imports, region removals and keys ----------------------------------
 
-#: Facility columns compared to tell a changed facility (with its geometry).
-COMPARED = (
-    "source",
-    "source_id",
-    "name",
-    "name_zh",
-    "name_en",
-    "category",
-    "opening_hours",
-    "tags",
-)
+#: Facility columns compared to tell a changed facility (with its geometry): all but the id.
+COMPARED = tuple(c for c in FACILITY_COLUMNS if c != "id")
 
 
 def load_entry(
