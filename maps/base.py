@@ -11,7 +11,7 @@ to GCJ-02 for display (``Display``), or it would sit hundreds of metres off the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal
 
 import coordTransform
@@ -226,6 +226,7 @@ class LegendRow:
     color: str
     kind: SwatchKind = "dot"
     css_class: str = "lc-legend-row"
+    _: KW_ONLY  # the options of one kind of swatch each are always named
     #: for ``kind="badge"``: the marker's HTML (``badge_html``)
     badge: str = ""
     #: for ``kind="box"``: the border style
