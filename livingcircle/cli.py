@@ -666,7 +666,8 @@ def import_list_command(
     written to the report to fix and submit again. Importing the same list again changes
     nothing.
     """
-    from livingcircle.data.departments import import_list, load_mapping  # noqa: PLC0415
+    from livingcircle.data.department_lists import load_mapping  # noqa: PLC0415
+    from livingcircle.data.departments import import_list  # noqa: PLC0415
 
     standard = _standard(standards)
     with _steps(not quiet) as progress:
