@@ -12,7 +12,6 @@ self-hosted Overpass with ``overpass_url`` (``LC_OVERPASS_URL`` on the command l
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
 from shapely.geometry.base import BaseGeometry
 
 from livingcircle.data.load import save_extract
-from livingcircle.data.osm_file import FACILITY_COLUMNS, Extract, Progress
+from livingcircle.data.osm_file import Extract, Progress, facility_row
 from livingcircle.geo.errors import (  # OverpassError: still importable from here
     EmptyExtract,
     InvalidParameter,
@@ -38,7 +37,7 @@ from livingcircle.geo.errors import (  # OverpassError: still importable from he
 )
 from livingcircle.geo.network import Way, build_network
 from livingcircle.geo.standards import Standard
-from livingcircle.geo.store import RegionInfo, Store, check_region_name
+from livingcircle.geo.store import FACILITY_COLUMNS, RegionInfo, Store, check_region_name
 
 DEFAULT_OVERPASS_URL = "https://overpass-api.de/api"
 
@@ -209,19 +208,7 @@ def facilities_frame(features: gpd.GeoDataFrame, standard: Standard) -> gpd.GeoD
         ):
             continue  # a street (network only), or an outline the file path reads as an area
         geom = _like_osmium(shape)
-        rows.append(
-            {
-                "id": f"osm:{kind}/{osm_id}",
-                "source": "osm",
-                "source_id": f"{kind}/{osm_id}",
-                "name": tags.get("name", ""),
-                "name_zh": tags.get("name:zh", ""),
-                "name_en": tags.get("name:en", ""),
-                "category": category,
-                "opening_hours": tags.get("opening_hours", ""),
-                "tags": json.dumps(tags, ensure_ascii=False, sort_keys=True),
-            }
-        )
+        rows.append(facility_row(kind, osm_id, tags, category))
         geoms.append(geom)
     frame = pd.DataFrame(rows, columns=FACILITY_COLUMNS)
     return gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")

@@ -51,18 +51,29 @@ def tables(result: PlannerTables) -> dict[str, pd.DataFrame]:
 
 def write_result(result: PlannerTables, path: Path) -> list[Path]:
     """Write the tables in the format the suffix names; returns the files written."""
+    return write_layers(tables(result), path, SUFFIXES, "points")
+
+
+def write_layers(
+    layers: dict[str, pd.DataFrame], path: Path, suffixes: tuple[str, ...], main: str
+) -> list[Path]:
+    """Write ``layers`` as the suffix says; returns the files written.
+
+    ``.gpkg``: one file, a layer each; ``.parquet`` / ``.csv``: the layer ``main`` in the
+    file named and the others beside it (``NAME.LAYER.csv``...).
+    """
     suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise InvalidParameter(f"cannot write {path.name}: allowed endings {', '.join(SUFFIXES)}")
+    if suffix not in suffixes:
+        raise InvalidParameter(f"cannot write {path.name}: allowed endings {', '.join(suffixes)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".gpkg":
         path.unlink(missing_ok=True)
-        for name, frame in tables(result).items():
+        for name, frame in layers.items():
             _as_geo(frame).to_file(path, layer=name, driver="GPKG")
         return [path]
     written = []
-    for name, frame in tables(result).items():
-        target = path if name == "points" else path.with_name(f"{path.stem}.{name}{suffix}")
+    for name, frame in layers.items():
+        target = path if name == main else path.with_name(f"{path.stem}.{name}{suffix}")
         if suffix == ".parquet":
             frame.to_parquet(target, index=False)
         else:

@@ -31,21 +31,11 @@ from livingcircle.data.osm_stream import (
 )
 from livingcircle.geo.errors import OSMFileError
 from livingcircle.geo.standards import Standard
+from livingcircle.geo.store import FACILITY_COLUMNS
 
 #: ``progress(stage, count, unit)``, e.g. ``("reading OSM file", 20000, "objects")``
 Progress = Callable[[str, int, str], None]
 SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz")
-FACILITY_COLUMNS = [
-    "id",
-    "source",
-    "source_id",
-    "name",
-    "name_zh",
-    "name_en",
-    "category",
-    "opening_hours",
-    "tags",
-]
 
 
 @dataclass
@@ -167,19 +157,7 @@ class _Collector:
         if geom is None or geom.is_empty:
             return
         tags = {t.k: t.v for t in obj.tags}
-        self.rows.append(
-            {
-                "id": f"osm:{kind}/{osm_id}",
-                "source": "osm",
-                "source_id": f"{kind}/{osm_id}",
-                "name": tags.get("name", ""),
-                "name_zh": tags.get("name:zh", ""),
-                "name_en": tags.get("name:en", ""),
-                "category": category,
-                "opening_hours": tags.get("opening_hours", ""),
-                "tags": json.dumps(tags, ensure_ascii=False, sort_keys=True),
-            }
-        )
+        self.rows.append(facility_row(kind, osm_id, tags, category))
         self.geoms.append(geom)
 
     def _area(self, area: osmium.osm.Area) -> shapely.Geometry:
@@ -192,3 +170,18 @@ class _Collector:
         if not coords:
             return None
         return shapely.LineString(coords) if len(coords) > 1 else shapely.Point(coords[0])
+
+
+def facility_row(kind: str, osm_id: int, tags: dict[str, str], category: str) -> dict[str, str]:
+    """An OSM object of ``category`` as a store's facility columns (its tags as JSON text)."""
+    return {
+        "id": f"osm:{kind}/{osm_id}",
+        "source": "osm",
+        "source_id": f"{kind}/{osm_id}",
+        "name": tags.get("name", ""),
+        "name_zh": tags.get("name:zh", ""),
+        "name_en": tags.get("name:en", ""),
+        "category": category,
+        "opening_hours": tags.get("opening_hours", ""),
+        "tags": json.dumps(tags, ensure_ascii=False, sort_keys=True),
+    }

@@ -40,8 +40,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from livingcircle.data.gap_outputs import _as_geo, _plain
-from livingcircle.geo.errors import InvalidParameter
+from livingcircle.data.gap_outputs import write_layers
 from livingcircle.geo.scenario import (
     ClosedStreet,
     NewFacility,
@@ -285,24 +284,4 @@ def write_scenario_result(result: ScenarioResult, path: Path) -> list[Path]:
     and ``streets``; ``.parquet`` / ``.csv``: ``changes`` in the file named and the others
     beside it (``NAME.summary.csv``...).
     """
-    suffix = path.suffix.lower()
-    if suffix not in OUT_SUFFIXES:
-        raise InvalidParameter(
-            f"cannot write {path.name}: allowed endings {', '.join(OUT_SUFFIXES)}"
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    layers = result.layers()
-    if suffix == ".gpkg":
-        path.unlink(missing_ok=True)
-        for name, frame in layers.items():
-            _as_geo(frame).to_file(path, layer=name, driver="GPKG")
-        return [path]
-    written = []
-    for name, frame in layers.items():
-        target = path if name == "changes" else path.with_name(f"{path.stem}.{name}{suffix}")
-        if suffix == ".parquet":
-            frame.to_parquet(target, index=False)
-        else:
-            _plain(frame).to_csv(target, index=False)
-        written.append(target)
-    return written
+    return write_layers(result.layers(), path, OUT_SUFFIXES, "changes")
