@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from dataclasses import replace
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 
+from livingcircle.api.app import create_app
+from livingcircle.api.settings import Settings
 from livingcircle.geo.engine import Region
 from tests.api.conftest import LAT, LON, assert_problem
 
@@ -130,3 +136,33 @@ def test_unexpected_errors_hide_the_trace(
         client.get("/v1/nearest", params={"lat": LAT, "lon": LON}), 500, "reference"
     )
     assert "secret" not in str(body) and "RuntimeError" not in str(body)
+
+
+class RecordingStore:
+    """A real store that notes the thread of each region read."""
+
+    def __init__(self, store: Any) -> None:
+        self.store, self.threads = store, set[int]()
+
+    def load_region(self, name: str) -> Any:
+        self.threads.add(threading.get_ident())
+        return self.store.load_region(name)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+def test_a_region_not_built_is_built_off_the_event_loop(file_settings: Settings) -> None:
+    """Without the start-up build, the first query reads and builds its region in the thread
+    pool: the event loop keeps answering meanwhile."""
+    api = file_settings.api.model_copy(update={"warm_regions": False})
+    with TestClient(create_app(replace(file_settings, api=api))) as client:
+        atlas = client.app.state.atlas  # type: ignore[attr-defined]
+        assert atlas.in_memory() == []
+        atlas.store = recording = RecordingStore(atlas.store)
+        response = client.get("/v1/nearest", params={"lat": LAT, "lon": LON})
+        assert response.status_code == 200, response.text
+        assert client.get("/v1/catchment", params={"lat": LAT, "lon": LON}).status_code == 200
+        loop = client.portal.call(threading.get_ident)  # type: ignore[union-attr]
+        assert atlas.in_memory() == ["helsinki"]
+        assert recording.threads and loop not in recording.threads
