@@ -24,7 +24,16 @@ FRONTAGE_M = 50.0
 MAX_HOLE_M2 = 40_000.0
 #: Nearest search starts at this network radius (unless the region has its distance fields,
 #: see Region.prepare_nearest) and widens until it is sure of k per category, metres.
+#: Kept for callers that search without a region's facilities (batch, incremental).
 NEAREST_START_RADIUS_M = 1_000.0
+#: A nearest search starts this far beyond the straight-line distance to each category's
+#: k-th nearest facility (a typical walking detour), and at least
+#: :data:`NEAREST_MIN_RADIUS_M`; until it is sure, it widens by :data:`NEAREST_GROWTH`.
+NEAREST_DETOUR = 1.3
+#: Smallest first radius of a nearest search, metres.
+NEAREST_MIN_RADIUS_M = 100.0
+#: Each widening of a nearest search multiplies its radius by this.
+NEAREST_GROWTH = 1.5
 #: Nearest search stops at this radius; farther facilities count as not reachable, metres.
 NEAREST_MAX_RADIUS_M = 20_000.0
 #: Street-network components smaller than this are dropped at build time (slivers of a

@@ -8,8 +8,8 @@ say is missing?". Both take WGS 84 coordinates and return WGS 84 results.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 import geopandas as gpd
 import numpy as np
@@ -22,12 +22,12 @@ from shapely.geometry.base import BaseGeometry
 from livingcircle.geo import config, positions
 from livingcircle.geo.catchment import ring_polygons
 from livingcircle.geo.errors import InvalidParameter, PointOutsideRegion, PointTooFarFromNetwork
+from livingcircle.geo.facility_index import FacilityIndex, Found, index_facilities
 from livingcircle.geo.hours import RegionHours, timezone_at
-from livingcircle.geo.network import FloatArray, IntArray, StreetNetwork
+from livingcircle.geo.network import FloatArray, StreetNetwork
 from livingcircle.geo.positions import Snap
 from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.results import (
-    DECIMALS,
     CatchmentResult,
     Hits,
     NearestResult,
@@ -36,54 +36,13 @@ from livingcircle.geo.results import (
     Ring,
     TierSummary,
 )
-from livingcircle.geo.routing import Search, search, snap_geometries, snap_points
+from livingcircle.geo.routing import Search, search, snap_points
+from livingcircle.geo.profile_views import no_way_error, only_in_view, walked_at
+from livingcircle.geo.profiles import Profile
 from livingcircle.geo.standards import Standard
 
-
-@dataclass(frozen=True)
-class FacilityIndex:
-    """Facilities that could be snapped, as columns in id order.
-
-    ``text`` holds the ``id``, ``name``, ``name_zh`` and ``opening_hours`` columns as lists of
-    str; ``anchor_xy`` is where a facility is entered (its point, or its polygon's side that
-    meets the street).
-    """
-
-    text: dict[str, list[str]]
-    category: IntArray
-    snap: Snap
-    anchor_xy: FloatArray
-    anchor_lonlat: FloatArray
-    tree: cKDTree
-    #: where each facility's access leg meets the street (lon/lat), for drawing the leg
-    street_lonlat: FloatArray = field(default_factory=lambda: np.zeros((0, 2)))
-
-
-@dataclass(frozen=True)
-class Found:
-    """Facilities found by one search: facility rows, categories, distances (m).
-
-    ``total`` adds both access legs to the network distance ``net``.
-    """
-
-    rows: NDArray[np.int64]
-    cats: IntArray
-    net: FloatArray
-    total: FloatArray
-    search: Search
-
-    def order(self) -> NDArray[np.intp]:
-        """Positions nearest first; distances equal to the micrometre tie, lower id first."""
-        return np.lexsort((self.rows, np.round(self.total, 6)))
-
-    def k_best(self, k: NDArray[np.int64], wanted: NDArray[np.int64]) -> dict[int, list[int]]:
-        """Per wanted category, positions of its ``k[c]`` nearest; ties go to the lower id."""
-        order = self.order()
-        grouped = order[np.argsort(self.cats[order], kind="stable")]
-        cats = self.cats[grouped]
-        lo = np.searchsorted(cats, wanted, side="left")
-        hi = np.minimum(np.searchsorted(cats, wanted, side="right"), lo + k[wanted])
-        return {int(c): grouped[a:b].tolist() for c, a, b in zip(wanted, lo, hi, strict=True)}
+# FacilityIndex lives in facility_index; importers of the engine find it here too
+__all__ = ["FacilityIndex", "Region"]
 
 
 class Region:
@@ -105,6 +64,8 @@ class Region:
     timezone
         The region's IANA time zone, for opening hours; default: the standards file's
         ``[timezones]`` entry for ``name``, else the zone at the region's centre.
+    profile
+        Set on a region as one walking profile walks it (:meth:`walked_at`).
     """
 
     def __init__(
@@ -115,14 +76,25 @@ class Region:
         standard: Standard,
         max_snap_m: float = config.MAX_SNAP_M,
         timezone: str | None = None,
+        profile: Profile | None = None,
     ) -> None:
         self.name = name
+        #: the walking profile this region is walked at (None: by length at any speed)
+        self.profile = profile
+        self.facility_frame = facilities
+        #: this region walked at each profile with edge rules, built on first use
+        self.walked: dict[str, Region] = {}
+        self.base: Region | None = None  # the region a profile's view was made from
+        self.base_edges: NDArray[np.int32] | None = None  # per edge, the base's edge
         self.net = network.warm()
         self.standard = standard
         self.max_snap_m = max_snap_m
         self._to_xy = Transformer.from_crs("EPSG:4326", network.crs, always_xy=True)
         self._to_lonlat = Transformer.from_crs(network.crs, "EPSG:4326", always_xy=True)
-        self.facilities = self._index_facilities(facilities)
+        index, self.unsnapped_facilities = index_facilities(
+            self.net, facilities, standard.category_ids
+        )
+        self.facilities: FacilityIndex = index
         #: The area this region answers for (lon/lat): its streets' hull plus the snap limit.
         self.boundary = self._boundary()
         centre = self.boundary.centroid
@@ -147,37 +119,14 @@ class Region:
 
     # -- set-up ---------------------------------------------------------------------------
 
-    def _index_facilities(self, facilities: gpd.GeoDataFrame) -> FacilityIndex:
-        known = facilities["category"].isin(self.standard.category_ids).to_numpy()
-        # rows in id order: ties in distance break by id, whatever order a store returns
-        table = facilities.loc[known].sort_values("id", kind="stable")
-        geoms = table.geometry.to_crs(self.net.crs).to_numpy()
-        snap, anchor = snap_geometries(self.net, geoms, config.MAX_FACILITY_SNAP_M)
-        ok = snap.edge >= 0
-        self.unsnapped_facilities = int((~ok).sum())
-        kept = table.loc[ok]
-        text = {
-            c: (kept[c].fillna("").astype(str).tolist() if c in kept else [""] * len(kept))
-            for c in ("id", "name", "name_zh", "opening_hours")
-        }
-        codes = {c: i for i, c in enumerate(self.standard.category_ids)}
-        cats = kept["category"].map(codes).to_numpy(dtype=np.int32)
-        snap, anchor = snap[np.flatnonzero(ok)], anchor[ok]
-        lon, lat = self._to_lonlat.transform(anchor[:, 0], anchor[:, 1])
-        tree = cKDTree(snap.xy if len(snap) else np.zeros((0, 2)))
-        lonlat = np.round(np.column_stack([lon, lat]), DECIMALS)  # as GeoJSON gives them
-        slon, slat = self._to_lonlat.transform(snap.xy[:, 0], snap.xy[:, 1])
-        street = np.round(np.column_stack([slon, slat]), DECIMALS)
-        return FacilityIndex(text, cats, snap, anchor, lonlat, tree, street)
-
     def prepare_nearest(self) -> Region:
         """Compute each category's distance field, so nearest queries search only as far as needed.
 
         A field holds every street node's walking distance to the nearest facility of one
         category (one reversed Dijkstra per category; float32, 4 bytes a node a category).
         With the fields a nearest query knows how far its answers lie before it searches, and
-        runs one search of exactly that radius; without them it starts at
-        ``config.NEAREST_START_RADIUS_M`` and widens until it is sure. The answer is the same
+        runs one search of exactly that radius; without them it starts a detour beyond the
+        facilities nearest as the crow flies and widens until it is sure. The answer is the same
         either way (the search decides it); the API prepares its regions at start-up, a
         one-off query from the command line does not pay for it. The facilities' opening
         hours are parsed here too, rather than on the first request.
@@ -193,6 +142,15 @@ class Region:
             fields[code] = graph.nearest(mine, config.NEAREST_MAX_RADIUS_M)
         self._fields = fields
         return self
+
+    @property
+    def prepared(self) -> bool:
+        """Whether :meth:`prepare_nearest` has run."""
+        return self._fields is not None
+
+    def walked_at(self, profile: str) -> Region:
+        """This region as ``profile`` walks it (``geo/profile_views.py``); self if speed only."""
+        return walked_at(self, profile)
 
     def _boundary(self) -> BaseGeometry:
         xy = self.net.node_xy
@@ -299,6 +257,11 @@ class Region:
         only
             Facility rows (:attr:`facilities` order) that may be answered; default all.
         """
+        if (view := self.walked_at(profile)) is not self:
+            return view.nearest(
+                lon, lat, categories, k, profile, speed_m_s, max_minutes, routes, open_at,
+                open_now, include_unknown, only_in_view(self, view, only),
+            )  # fmt: skip
         cats = self.standard.resolve_categories(categories)
         if not 1 <= k <= config.MAX_K:
             raise InvalidParameter(f"k={k} is out of range; allowed: 1 to {config.MAX_K}")
@@ -319,7 +282,7 @@ class Region:
                 self.facilities.category[allowed], minlength=len(self._category_counts)
             ),
         )
-        radius = min(self._first_radius(start, wanted[need[wanted] > 0]), limit)
+        radius = min(self._first_radius(start, wanted[need[wanted] > 0], need), limit)
         while True:
             found = self._facilities_within(search(self.net, start, radius), wanted, allowed)
             picked = found.k_best(need, wanted)
@@ -329,7 +292,7 @@ class Region:
                 for c, p in picked.items()
             ):
                 break
-            radius = min(radius * 4, limit)
+            radius = min(radius * config.NEAREST_GROWTH, limit)
         chosen = [[i for i in picked[int(ci)] if found.total[i] <= limit] for ci in wanted]
         every = np.array([i for mine in chosen for i in mine], dtype=np.intp)
         hits = iter(
@@ -352,6 +315,8 @@ class Region:
         ``open_at`` is the moment of the facilities' ``open_status`` (naive: the region's
         local time); default now.
         """
+        if (view := self.walked_at(profile)) is not self:
+            return view.catchment(lon, lat, minutes, profile, speed_m_s, open_at)
         rings_min = _check_minutes(minutes)
         speed = self.standard.speed(profile, speed_m_s)
         start = self._snap(lon, lat)
@@ -386,30 +351,50 @@ class Region:
         xy = np.array([self._to_xy.transform(lon, lat)])
         snap = snap_points(self.net, xy, self.max_snap_m)
         if snap.edge[0] < 0:
+            if (refusal := no_way_error(self, xy, lon, lat)) is not None:
+                raise refusal
             raise PointTooFarFromNetwork(
                 f"point ({lat:.6f}, {lon:.6f}) is more than {self.max_snap_m:.0f} m from any "
                 f"walkable street in region {self.name!r}; pick a point on or near a street"
             )
         return snap
 
-    def _first_radius(self, start: Snap, codes: NDArray[np.int64]) -> float:
-        """Where a nearest search starts: past each category's nearest facility, if known.
+    def _first_radius(
+        self, start: Snap, codes: NDArray[np.int64], need: NDArray[np.int64]
+    ) -> float:
+        """Where a nearest search starts: past each category's ``need`` nearest, if known.
 
-        From the distance fields, walking to either end of the start's edge and on gives an
-        upper bound of the network distance to each category's nearest facility (a facility
-        on the same edge may be nearer still, which the search finds). float32 fields are
-        rounded up by a centimetre and a part in a million.
+        No walk is shorter than the straight line (less the projection's scale,
+        ``config.DISC_SLACK``), so each category's ``need``-th nearest facility as the crow
+        flies bounds the search from below; it starts a detour factor beyond that
+        (``config.NEAREST_DETOUR``), however large the city. With the distance fields and
+        one facility a category, walking to either end of the start's edge and on gives an
+        upper bound instead (a facility on the same edge may be nearer still, which the
+        search finds); float32 fields are rounded up by a centimetre and a part in a million.
         """
-        if self._fields is None:
-            return config.NEAREST_START_RADIUS_M
         if len(codes) == 0:
             return 0.0
+        crow = max(
+            float(np.max(self._category_trees[c].query(start.xy[0], k=int(need[c]))[0]))
+            for c in codes.tolist()
+        )
+        lower = crow / config.DISC_SLACK
+        if self._fields is None or need[codes].max() > 1:
+            return max(lower * config.NEAREST_DETOUR, config.NEAREST_MIN_RADIUS_M)
         net, edge = self.net, start.edge[:1]
         fields = self._fields  # gather only the asked columns: a row is a whole network
         du, dv = fields[codes, int(net.edge_u[edge[0]])], fields[codes, int(net.edge_v[edge[0]])]
         cats = np.zeros(len(codes), dtype=np.int64)  # every category leaves the same edge
         best = positions.to_nodes(net, edge[cats], start.offset_m[cats], du, dv)
         return float(best.max()) * (1 + 1e-6) + 0.01
+
+    @cached_property
+    def _category_trees(self) -> list[cKDTree]:
+        """A KD-tree per category over its facilities' street positions."""
+        fac = self.facilities
+        return [
+            cKDTree(fac.snap.xy[fac.category == c]) for c in range(len(self.standard.categories))
+        ]
 
     def _allowed(
         self,

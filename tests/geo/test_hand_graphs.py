@@ -14,6 +14,7 @@ import pytest
 import shapely
 from pyproj import Geod
 
+from livingcircle.geo import config
 from livingcircle.geo.errors import InvalidParameter, UnknownCategory
 from livingcircle.geo.routing import search, snap_points
 from livingcircle.geo.standards import Standard
@@ -169,10 +170,12 @@ def test_prepared_search_goes_only_as_far_as_the_answer(standard: Standard) -> N
     for reg in (plain, ready):
         hit = reg.nearest(*lonlat(100, 0), ["pharmacy"]).by_category["pharmacy"][0]
         assert hit.distance_m == pytest.approx(20, abs=TOL)
-    assert plain.nearest(*lonlat(100, 0), ["pharmacy"]).searched_m == 1000.0
+    # without fields: a detour beyond the crow-flies 20 m, but at least the smallest radius
+    assert plain.nearest(*lonlat(100, 0), ["pharmacy"]).searched_m == config.NEAREST_MIN_RADIUS_M
     # bounded by the walk through the edge's end (100 m back to A, 120 m on), not 1 km
     assert ready.nearest(*lonlat(100, 0), ["pharmacy"]).searched_m == pytest.approx(220, abs=1)
-    # the clinic lies past the first radius: one search of 2 km (round either end of the
-    # edge), where the widening search needs a second one of 4 km
+    # the clinic: one search of 2 km (round either end of the edge) with the fields, and
+    # without them one search a detour beyond its 1.8 km as the crow flies (no widening)
     assert ready.nearest(*lonlat(100, 0), ["clinic"]).searched_m == pytest.approx(2000, abs=1)
-    assert plain.nearest(*lonlat(100, 0), ["clinic"]).searched_m == 4000.0
+    crow = 1800 / config.DISC_SLACK * config.NEAREST_DETOUR
+    assert plain.nearest(*lonlat(100, 0), ["clinic"]).searched_m == pytest.approx(crow, rel=1e-3)
