@@ -14,7 +14,7 @@ import numpy as np
 
 from livingcircle.geo import positions
 from livingcircle.geo.network import FloatArray, StreetNetwork
-from livingcircle.geo.positions import Snap
+from livingcircle.geo.positions import EdgeGroups, Snap
 from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.routing import Pieces
 
@@ -42,17 +42,30 @@ def distance_to_nearest(
 
 
 def points_distance(
-    net: StreetNetwork, node_dist: FloatArray, points: Snap, facilities: Snap
+    net: StreetNetwork,
+    node_dist: FloatArray,
+    points: Snap,
+    facilities: Snap,
+    by_edge: EdgeGroups | None = None,
 ) -> FloatArray:
     """Distance from snapped points to the nearest facility, given each node's distance.
 
     Includes the points' and facilities' access legs; a facility on the point's own edge is
-    reached directly when that is shorter.
+    reached directly when that is shorter. ``by_edge`` (the points grouped by edge) saves
+    grouping the facilities when many categories are measured for the same points.
     """
     edge = points.edge
     du, dv = node_dist[net.edge_u[edge]], node_dist[net.edge_v[edge]]
     best = positions.to_nodes(net, edge, points.offset_m, du, dv)
-    best = np.minimum(best, positions.same_edge_nearest(net, points, facilities))
+    if by_edge is None:
+        straight = positions.same_edge_nearest(net, points, facilities)
+    else:  # the same numbers, looked up from the facilities' side
+        straight = np.full(len(points), np.inf)
+        place, point = by_edge.pairs(facilities.edge)
+        off = points.offset_m[point]
+        cost = positions.along(net, facilities.edge[place], off, facilities.offset_m[place])
+        np.minimum.at(straight, point, cost + facilities.access_m[place])
+    best = np.minimum(best, straight)
     return np.asarray(best + points.access_m, dtype=np.float64)
 
 
