@@ -92,3 +92,16 @@ def test_app_bench_runs() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "shell total" in done.stdout and "tap to drawn answer" in done.stdout
+
+
+@pytest.mark.slow
+def test_gaps_bench_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "bench_gaps.py"), "--quick", "--no-baselines"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "grid-5000: nearest step <= 1.5x SciPy's floor" in done.stdout, done.stdout
