@@ -11,9 +11,9 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import geopandas as gpd
@@ -158,6 +158,11 @@ class StreetNetwork:
         every distance. Geometry lengths are only used to place points along an edge.
     edge_geom
         Edge LineStrings in ``crs``, oriented from ``u`` to ``v``.
+    edge_tags
+        The edges' text columns (``highway``, ``name`` and any kept OSM tag), one string per
+        edge, "" where absent: what walking profiles cost edges by (``geo/profiles.py``).
+    node_ele
+        Node elevations in metres (NaN where unknown), when a DEM was sampled at load.
     """
 
     crs: CRS
@@ -167,6 +172,8 @@ class StreetNetwork:
     edge_length: FloatArray
     edge_oneway: NDArray[np.bool_]
     edge_geom: NDArray[np.object_]
+    edge_tags: Mapping[str, NDArray[np.object_]] = field(default_factory=dict)
+    node_ele: FloatArray | None = None
 
     @classmethod
     def from_frames(cls, nodes: pd.DataFrame, edges: gpd.GeoDataFrame) -> StreetNetwork:
@@ -186,6 +193,12 @@ class StreetNetwork:
             edge_length=edges["length_m"].to_numpy(np.float64),
             edge_oneway=edges["oneway"].to_numpy(bool),
             edge_geom=geoms,
+            edge_tags={
+                str(c): _shared_strings(edges[c])
+                for c in edges.columns
+                if c not in _EDGE_ARRAYS and c != edges.geometry.name
+            },
+            node_ele=nodes["ele"].to_numpy(np.float64) if "ele" in nodes else None,
         )
 
     @property
@@ -327,6 +340,24 @@ class StreetNetwork:
         return shapely.STRtree(self.edge_geom)
 
     @cached_property
+    def _to_lonlat(self) -> Transformer:
+        return Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+
+    def geodesic_legs(self, a_xy: FloatArray, b_xy: FloatArray) -> FloatArray:
+        """Metres from points ``a_xy`` to ``b_xy`` (both (n, 2) in ``crs``) on the ellipsoid.
+
+        Access legs are measured so, as edges are: the UTM plane is up to 0.04 % short near
+        the zone's central meridian, which once made an answer shorter than the crow flies.
+        """
+        if len(a_xy) == 0:
+            return np.zeros(0)
+        both = np.vstack([a_xy, b_xy])
+        lon, lat = self._to_lonlat.transform(both[:, 0], both[:, 1])
+        n = len(a_xy)
+        _, _, dist = _GEOD.inv(lon[:n], lat[:n], lon[n:], lat[n:])
+        return np.asarray(dist, dtype=np.float64)
+
+    @cached_property
     def segment_index(self) -> SegmentIndex:
         """Straight segments of the edges, for snapping many points at once."""
         xy, ptr, _, _ = self.vertices
@@ -366,6 +397,17 @@ class StreetNetwork:
         ):
             getattr(self, name)
         return self
+
+
+#: Edge columns :class:`StreetNetwork` holds as arrays of their own (the rest are tags).
+_EDGE_ARRAYS = frozenset({"edge", "u", "v", "length_m", "oneway", "way_id", "geometry"})
+
+
+def _shared_strings(column: pd.Series) -> NDArray[np.object_]:
+    """A text column as str per row, each distinct value one object (8 bytes a row)."""
+    values = pd.Categorical(column.fillna("").astype(str))
+    shared: NDArray[np.object_] = values.categories.to_numpy(object)[values.codes]
+    return shared
 
 
 def utm_crs(lon: float, lat: float) -> CRS:

@@ -37,6 +37,8 @@ def snap_points(net: StreetNetwork, xy: FloatArray, max_distance_m: float) -> Sn
 
     Vectorised over all points (:class:`~livingcircle.geo.snapping.SegmentIndex`); a point
     equally near two edges is settled by GEOS (``STRtree.query_nearest``), as it always was.
+    The nearest edge is found in the projected plane; ``access_m``, the leg from the point
+    to it, is measured on the ellipsoid (:meth:`StreetNetwork.geodesic_legs`).
     """
     xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     index = net.segment_index
@@ -57,6 +59,7 @@ def snap_points(net: StreetNetwork, xy: FloatArray, max_distance_m: float) -> Sn
     if tie.any():  # GEOS's choice among equally near edges, exactly as before
         rows = np.flatnonzero(tie)
         _put(snap, rows, _snap_geos(net, shapely.points(xy[rows]), max_distance_m)[0])
+    snap.access_m[ok] = net.geodesic_legs(xy[ok], snap.xy[ok])
     return snap
 
 
@@ -68,14 +71,17 @@ def snap_geometries(
     Returns the snapped edge positions and each geometry's anchor: the point of the geometry
     nearest that edge (a point is its own anchor; a school's grounds are entered from the
     side that meets the street, not from their centroid). ``access_m`` is the gap between
-    anchor and edge (zero where a footway enters a polygon). Points take
-    :func:`snap_points`; other geometries GEOS's nearest search.
+    anchor and edge on the ellipsoid, as edges are measured (zero where a footway enters a
+    polygon). Points take :func:`snap_points`; other geometries GEOS's nearest search.
     """
     geoms = np.asarray(geoms, dtype=object)
     point = np.asarray(shapely.get_type_id(geoms) == 0) & ~np.asarray(shapely.is_empty(geoms))
     rows, other = np.flatnonzero(point), np.flatnonzero(~point)
     if len(other) == len(geoms):
-        return _snap_geos(net, geoms, max_distance_m)
+        snap, anchor = _snap_geos(net, geoms, max_distance_m)
+        near = snap.edge >= 0
+        snap.access_m[near] = net.geodesic_legs(anchor[near], snap.xy[near])
+        return snap, anchor
     xy = shapely.get_coordinates(geoms[rows])
     snap = snap_points(net, xy, max_distance_m)
     anchor = np.full((len(geoms), 2), np.nan)
@@ -84,6 +90,8 @@ def snap_geometries(
         return snap, anchor
     out = snap[np.zeros(len(geoms), dtype=np.intp)]  # a fresh Snap of the right length
     rest, anchor[other] = _snap_geos(net, geoms[other], max_distance_m)
+    near = rest.edge >= 0
+    rest.access_m[near] = net.geodesic_legs(anchor[other][near], rest.xy[near])
     _put(out, rows, snap)
     _put(out, other, rest)
     return out, anchor

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import shapely
+from pyproj import Geod
 
 from livingcircle.data.synthetic import grid_city
 from livingcircle.geo import snapping
@@ -41,13 +42,17 @@ def _points(net: StreetNetwork) -> np.ndarray:
     )
 
 
-def _same(got: Snap, want: Snap) -> None:
+def _same(net: StreetNetwork, got: Snap, want: Snap, start: np.ndarray) -> None:
+    """``got`` is GEOS's ``want``, with the access leg from ``start`` on the ellipsoid."""
     assert np.array_equal(got.edge, want.edge)
     ok = want.edge >= 0
     assert np.array_equal(np.isnan(got.offset_m), ~ok)
     assert np.abs(got.offset_m - want.offset_m)[ok].max(initial=0) <= 1e-9
-    assert np.abs(got.access_m - want.access_m)[ok].max(initial=0) <= 1e-9
     assert np.abs(got.xy - want.xy)[ok].max(initial=0) <= 1e-9
+    legs = net.geodesic_legs(start[ok], want.xy[ok])
+    assert np.abs(got.access_m[ok] - legs).max(initial=0) <= 1e-9
+    # the plane's leg differs from the ellipsoid's by the projection's scale, under 0.1 %
+    assert np.abs(legs - want.access_m[ok]).max(initial=0) <= 1e-3 * legs.max(initial=0)
 
 
 @pytest.mark.parametrize("which", ["sample", "grid"])
@@ -56,7 +61,7 @@ def test_points_snap_as_geos_snaps_them(
 ) -> None:
     net = sample_region.net if which == "sample" else grid_net
     xy = _points(net)
-    _same(snap_points(net, xy, 250.0), _snap_geos(net, shapely.points(xy), 250.0)[0])
+    _same(net, snap_points(net, xy, 250.0), _snap_geos(net, shapely.points(xy), 250.0)[0], xy)
 
 
 def test_facilities_and_their_anchors_snap_as_before(sample_region: Region) -> None:
@@ -70,7 +75,7 @@ def test_facilities_and_their_anchors_snap_as_before(sample_region: Region) -> N
     assert (shapely.get_type_id(geoms) != 0).any()  # polygons as well as points
     got, anchor = snap_geometries(net, geoms, 500.0)
     want, want_anchor = _snap_geos(net, geoms, 500.0)
-    _same(got, want)
+    _same(net, got, want, want_anchor)
     assert np.array_equal(np.isnan(anchor), np.isnan(want_anchor))
     assert np.nanmax(np.abs(anchor - want_anchor)) == 0.0
 
@@ -84,7 +89,7 @@ def test_a_point_equally_near_two_edges_keeps_geos_choice(standard: Standard) ->
     a = net.node_xy[0]
     xy = a + np.array([[0.0, 0.0], [-10, 10], [-3, 2], [50, 5], [30, 20.5]])
     got = snap_points(net, xy, 250.0)
-    _same(got, _snap_geos(net, shapely.points(xy), 250.0)[0])
+    _same(net, got, _snap_geos(net, shapely.points(xy), 250.0)[0], xy)
     _, _, _, tie = net.segment_index.nearest(xy, 250.0)
     assert tie.tolist() == [True, True, True, False, False]
 
@@ -107,3 +112,24 @@ def test_an_index_without_segments_snaps_nothing() -> None:
     index = snapping.SegmentIndex(np.zeros((0, 2)), np.zeros(1, dtype=np.int64))
     seg, dist, _, tie = index.nearest(np.array([[0.0, 0.0]]), 250.0)
     assert seg.tolist() == [-1] and np.isinf(dist[0]) and not tie[0]
+
+
+def test_no_answer_is_shorter_than_the_crow_flies(sample_region: Region) -> None:
+    reg = sample_region
+    rng = np.random.default_rng(11)
+    nodes = reg.net.node_xy[rng.integers(0, reg.net.n_nodes, 25)]
+    starts = reg.unproject(nodes + rng.normal(0, 15, nodes.shape))
+    geod = Geod(ellps="WGS84")
+    fac = reg.facilities
+    anchor = reg.unproject(fac.anchor_xy)
+    row = {fid: i for i, fid in enumerate(fac.text["id"])}
+    slack = []
+    for lon, lat in starts.tolist():
+        hits = [
+            h for hs in reg.nearest(lon, lat, k=3, routes=False).by_category.values() for h in hs
+        ]
+        hits += reg.catchment(lon, lat).facilities
+        rows = np.array([row[h.id] for h in hits])
+        _, _, crow = geod.inv(np.full(len(rows), lon), np.full(len(rows), lat), *anchor[rows].T)
+        slack.append(np.array([h.distance_m for h in hits]) - crow)
+    assert np.concatenate(slack).min() >= -1e-6
