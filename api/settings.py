@@ -6,16 +6,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from livingcircle.maps.kiosk import DEFAULT_KIOSKS_FILE
-from livingcircle.settings import EngineSettings, StoreSettings
+from livingcircle.settings import EngineSettings, LCSettings, StoreSettings, seconds
 
 
-class APISettings(BaseSettings):
+class APISettings(LCSettings):
     """Limits, CORS and kiosks of the HTTP API."""
-
-    model_config = SettingsConfigDict(env_prefix="LC_")
 
     cors_origins: list[str] = Field(
         default_factory=list,
@@ -41,12 +38,10 @@ class APISettings(BaseSettings):
         description="gzip level for responses over 1 KiB to clients that accept gzip (a "
         "catchment shrinks about 6-fold at level 1, for ~1 ms); 0 sends them as is.",
     )
-    body_timeout_s: float = Field(
-        default=10.0,
-        gt=0,
-        le=600,
-        description="Seconds a request's whole body may take to arrive; past it, 408 "
-        "(LC_BODY_TIMEOUT_S).",
+    body_timeout_s: float = seconds(
+        10.0,
+        600,
+        "Seconds a request's whole body may take to arrive; past it, 408 (LC_BODY_TIMEOUT_S).",
     )
     max_header_bytes: int = Field(
         default=16_384,
@@ -111,9 +106,7 @@ class APISettings(BaseSettings):
     auth_fail_key_limit: int = Field(
         default=20, ge=1, description="Failed key checks per key id per window (as above)."
     )
-    auth_fail_window_s: float = Field(
-        default=60.0, gt=0, le=86_400, description="The sliding window of failed key checks."
-    )
+    auth_fail_window_s: float = seconds(60.0, 86_400, "The sliding window of failed key checks.")
     auth_cache_s: float = Field(
         default=60.0,
         ge=0,

@@ -8,41 +8,30 @@ moved. Exit code 0 and one summary line when every chain is intact, 1 when one i
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from livingcircle.cli_store import Database, DataDir, open_cli_store
-from livingcircle.geo.audit import STORE_LOG, AuditTrail, ChainReport, entry_record
-from livingcircle.geo.errors import NotSupportedByStore
+from livingcircle.cli_options import AsRecords, StoreChoice, command, command_group, region_option
+from livingcircle.geo.audit import STORE_LOG, ChainReport, entry_record
 
-audit_app = typer.Typer(
-    help="The audit log: check that no entry was edited, removed or moved (verify), or list "
-    "entries (list).",
-    no_args_is_help=True,
+audit_app = command_group(
+    "The audit log: check that no entry was edited, removed or moved (verify), or list "
+    "entries (list)."
 )
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _trail(data_dir: Path | None, database: str | None) -> AuditTrail:
-    store = open_cli_store(data_dir, database)
-    if not isinstance(store, AuditTrail):
-        raise NotSupportedByStore(
-            f"{type(store).__name__} keeps no audit log; use the embedded or the PostGIS store"
-        )
-    return store
+OneLog = Annotated[str | None, region_option("Check this region's log only; default: every log.")]
+LogShown = Annotated[str | None, region_option("The region's log; default: the store's API keys.")]
 
 
 @audit_app.command("verify")
+@command
 def verify(
-    region: Annotated[
-        str | None,
-        typer.Option("--region", "-r", help="Check this region's log only; default: every log."),
-    ] = None,
+    *,
+    region: OneLog = None,
     head: Annotated[
         list[str] | None,
         typer.Option(
@@ -51,11 +40,10 @@ def verify(
             "fails unless it is still in the chain, so a cut at the end shows too.",
         ),
     ] = None,
-    data_dir: DataDir = None,
-    database: Database = None,
+    where: StoreChoice,
 ) -> None:
     """Check the hash chain of every audit log; name each edited, removed or moved entry."""
-    store = _trail(data_dir, database)
+    store = where.store()
     logs = [region] if region is not None else store.audit_logs()
     reports = [store.check_audit(log) for log in logs]
     lost = [h for h in head or [] if not _kept(h, reports)]
@@ -95,19 +83,17 @@ def _summary(reports: list[ChainReport]) -> str:
 
 
 @audit_app.command("list")
+@command
 def list_entries(
-    region: Annotated[
-        str | None,
-        typer.Option("--region", "-r", help="The region's log; default: the store's API keys."),
-    ] = None,
+    *,
+    region: LogShown = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20,
     offset: Annotated[int, typer.Option("--offset", min=0, help="Entries to skip.")] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
-    data_dir: DataDir = None,
-    database: Database = None,
+    as_json: AsRecords = False,
+    where: StoreChoice,
 ) -> None:
     """List audit entries, newest first: sequence, time, actor, action, what changed."""
-    store = _trail(data_dir, database)
+    store = where.store()
     entries = store.audit(STORE_LOG if region is None else region, limit, offset)
     if as_json:
         print(json.dumps([entry_record(e) for e in entries], ensure_ascii=False, indent=2))

@@ -1,6 +1,6 @@
 """``livingcircle batch``: many origins at once, as a Dask job.
 
-Registered by :mod:`livingcircle.cli` at its end (it needs the CLI's store options).
+The work is :mod:`livingcircle.batch_run`; this module reads the options and prints the outcome.
 """
 
 from __future__ import annotations
@@ -10,42 +10,35 @@ from typing import Annotated
 import typer
 
 from livingcircle import batch_run
-from livingcircle.cli import (
-    Profile,
+from livingcircle.cli_options import (
+    AtlasChoice,
+    Minutes,
     Quiet,
-    Speed,
-    Standards,
-    _standard,
-    _steps,
-    err,
-    out,
+    Scheduler,
+    Walking,
+    Workers,
+    command,
+    command_group,
+    out_option,
+    region_option,
 )
-from livingcircle.cli_store import Database, DataDir, open_cli_store
+from livingcircle.cli_output import err, out, steps
 from livingcircle.cluster import connect
 from livingcircle.geo import config
 from livingcircle.geo.errors import RegionNotFound
 from livingcircle.settings import EngineSettings
 
-batch_app = typer.Typer(
-    help="Many origins at once (every bus stop, every school) as a Dask job: a local "
-    "cluster by default, or an existing one with --scheduler.",
-    no_args_is_help=True,
+batch_app = command_group(
+    "Many origins at once (every bus stop, every school) as a Dask job: a local "
+    "cluster by default, or an existing one with --scheduler."
 )
-Workers = Annotated[
-    int | None,
-    typer.Option("--workers", "-w", help="Worker processes of the local cluster.", min=1),
-]
-Scheduler = Annotated[
-    str | None,
-    typer.Option(
-        "--scheduler", help="An existing Dask scheduler, tcp://HOST:8786 (or LC_DASK_SCHEDULER)."
-    ),
-]
 
 
 @batch_app.command("catchment")
+@command
 def batch_catchment(
-    region: Annotated[str, typer.Option("--region", "-r", help="The loaded region to ask.")],
+    *,
+    region: Annotated[str, region_option("The loaded region to ask.")],
     origins: Annotated[
         list[str],
         typer.Option(
@@ -54,39 +47,31 @@ def batch_catchment(
             "columns; a path or fsspec URL; repeatable (each file in its own CRS).",
         ),
     ],
-    minutes: Annotated[
-        list[int] | None,
-        typer.Option("--minutes", "-m", help="Ring in minutes, repeatable; default 5, 10, 15."),
-    ] = None,
+    minutes: Minutes = None,
     out_url: Annotated[
         str | None,
-        typer.Option(
-            "--out",
-            "-o",
-            help="Folder or fsspec URL for the GeoParquet parts (every worker writes its own); "
-            "default: REGION-catchments.parquet here.",
+        out_option(
+            "Folder or fsspec URL for the GeoParquet parts (every worker writes its own); "
+            "default: REGION-catchments.parquet here."
         ),
     ] = None,
     id_column: Annotated[
         str | None,
         typer.Option("--id-column", help="The origins' id column (default: id, else row number)."),
     ] = None,
-    profile: Profile = "standard",
-    speed: Speed = None,
+    walk: Walking,
     workers: Workers = None,
     scheduler: Scheduler = None,
-    data_dir: DataDir = None,
-    database: Database = None,
-    standards: Standards = None,
+    where: AtlasChoice,
     quiet: Quiet = False,
 ) -> None:
     """Catchment rings for every origin in a file, one row per origin and ring."""
-    store, standard = open_cli_store(data_dir, database), _standard(standards)
+    store, standard = where.store(), where.standard()
     names = [info.name for info in store.regions()]
     if region not in names:
         raise RegionNotFound(region, names)
     rings = sorted(set(minutes or config.DEFAULT_MINUTES))
-    walking = standard.speed(profile, speed)
+    walking = walk.speed_m_s(standard)
     given = batch_run.read_origins(origins, id_column)
     for note in given.notes:
         err.print(note, highlight=False)
@@ -94,7 +79,7 @@ def batch_catchment(
         err.print(f"[yellow]{summary}[/]", highlight=False, soft_wrap=True)
     source = batch_run.source_for(store, region, standard, EngineSettings().max_snap_m)
     target = out_url or f"{region}-catchments.parquet"
-    with connect(workers, scheduler, progress=not quiet) as client, _steps(not quiet) as bar:
+    with connect(workers, scheduler, progress=not quiet) as client, steps(not quiet) as bar:
         rows, failed = batch_run.write_catchments(
             client, given.frame, source, rings, walking, target, bar
         )

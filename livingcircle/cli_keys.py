@@ -1,7 +1,4 @@
-"""``livingcircle keys``: API keys for departments, planners and admins.
-
-Registered by :mod:`livingcircle.cli` at its end (it needs the CLI's store options).
-"""
+"""``livingcircle keys``: API keys for departments, planners and admins."""
 
 from __future__ import annotations
 
@@ -13,22 +10,23 @@ import typer
 from rich import box
 from rich.table import Table
 
-from livingcircle.cli import _editor, err, out
-from livingcircle.cli_store import Database, DataDir
+from livingcircle.cli_options import AsRecords, StoreChoice, command, command_group
+from livingcircle.cli_output import err, out
 from livingcircle.geo.keys import DEFAULT_EXPIRY_DAYS, new_key, parse_expiry
 from livingcircle.geo.store import ApiKey
 
-keys_app = typer.Typer(
-    help="API keys for the HTTP API: departments change their own facilities, admins any, "
-    "planners run analyses and read the audit log. Reading needs no key.",
-    no_args_is_help=True,
+keys_app = command_group(
+    "API keys for the HTTP API: departments change their own facilities, admins any, "
+    "planners run analyses and read the audit log. Reading needs no key."
 )
 COLUMNS = ("key_id", "owner", "role", "created", "expires", "revoked", "last_use")
 KeyId = Annotated[str, typer.Argument(help="The key id shown by 'livingcircle keys list'.")]
 
 
 @keys_app.command("add")
+@command
 def keys_add(
+    *,
     owner: Annotated[
         str,
         typer.Option(
@@ -53,13 +51,11 @@ def keys_add(
             f"(2027-06-30, end of that day UTC) or 'never'. Default: {DEFAULT_EXPIRY_DAYS}d.",
         ),
     ] = f"{DEFAULT_EXPIRY_DAYS}d",
-    data_dir: DataDir = None,
-    database: Database = None,
+    where: StoreChoice,
 ) -> None:
     """Make a key. It is printed once; only its hash is stored."""
-    editor = _editor(data_dir, database)
     token, record = new_key(owner, role, parse_expiry(expires))
-    editor.add_api_key(record)  # refuses owners that name an imported list
+    where.store().add_api_key(record)  # refuses owners that name an imported list
     print(token)
     until = f"until {_when(record.expires_at)} UTC" if record.expires_at else "with no expiry"
     err.print(
@@ -70,16 +66,11 @@ def keys_add(
 
 
 @keys_app.command("list")
-def keys_list(
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print a JSON list of records instead of a table.")
-    ] = False,
-    data_dir: DataDir = None,
-    database: Database = None,
-) -> None:
+@command
+def keys_list(*, as_json: AsRecords = False, where: StoreChoice) -> None:
     """List the keys: role, owner, created, expires, revoked, last use (UTC; never secrets)."""
     now = datetime.now(UTC)
-    rows = [_row(key, now) for key in _editor(data_dir, database).api_keys()]
+    rows = [_row(key, now) for key in where.store().api_keys()]
     if as_json:
         print(json.dumps(rows, indent=1))
         return
@@ -98,18 +89,24 @@ def keys_list(
 
 
 @keys_app.command("revoke")
-def keys_revoke(key_id: KeyId, data_dir: DataDir = None, database: Database = None) -> None:
+@command
+def keys_revoke(key_id: KeyId, where: StoreChoice) -> None:
     """Revoke a key: kept in the list, refused from now on (at once on every server)."""
-    key = _editor(data_dir, database).revoke_api_key(key_id)
-    err.print(
-        f"key {key_id} of {key.owner} revoked at {_when(key.revoked_at)} UTC", highlight=False
-    )
+    _revoke(key_id, where)
 
 
 @keys_app.command("remove", help="The same as 'keys revoke' (the key stays listed, revoked).")
-def keys_remove(key_id: KeyId, data_dir: DataDir = None, database: Database = None) -> None:
+@command
+def keys_remove(key_id: KeyId, where: StoreChoice) -> None:
     """Revoke a key (an alias of 'keys revoke')."""
-    keys_revoke(key_id, data_dir, database)
+    _revoke(key_id, where)
+
+
+def _revoke(key_id: str, where: StoreChoice) -> None:
+    key = where.store().revoke_api_key(key_id)
+    err.print(
+        f"key {key_id} of {key.owner} revoked at {_when(key.revoked_at)} UTC", highlight=False
+    )
 
 
 def _when(at: datetime | None, missing: str = "") -> str:

@@ -66,7 +66,9 @@ def run_gaps(atlas: Atlas, job: GapsJob, progress: StepProgress | None = None) -
     tell(f"building the street graph of {job.region}", 0, 1)
     region = atlas.region(job.region)
     tell(f"building the street graph of {job.region}", 1, 1)
-    demand, source = _demand(region, job, tell)
+    demand, source = place_homes(
+        region, job.homes, job.osm, job.population, job.spread, job.communities, tell
+    )
     parcels: gpd.GeoDataFrame | None = read_parcels(job.parcels) if job.parcels else None
     # the capacities departments stated (the engine keeps no tags): read once more
     capacities = capacities_from_frame(atlas.store.load_region(job.region).facilities)
@@ -117,14 +119,24 @@ def _write_siting(result: PlannerTables, out: Path) -> list[Path]:
     return [table, sites]
 
 
-def _demand(region: Region, job: GapsJob, tell: StepProgress) -> tuple[Demand, str]:
-    """The job's homes, placed on the region's streets, and where they came from."""
+def place_homes(
+    region: Region,
+    homes: Path | None,
+    osm: Path | None,
+    population: float | None,
+    spread: SpreadBy,
+    communities: Path | None,
+    tell: StepProgress = no_progress,
+) -> tuple[Demand, str]:
+    """The homes the options name, placed on the region's streets, and where they came from.
+
+    ``homes`` (a user's file) first, else the residential buildings of ``osm``, else every
+    street node; ``population`` is spread over them, ``communities`` name their community.
+    """
     tell("reading homes", 0, 1)
-    homes = read_homes(job.homes, job.population) if job.homes else None
-    bounds = read_boundaries(job.communities) if job.communities else None
-    demand_frame, source = demand_for_region(
-        region, job.osm, homes, job.population, job.spread, bounds
-    )
+    frame = read_homes(homes, population) if homes else None
+    bounds = read_boundaries(communities) if communities else None
+    demand_frame, source = demand_for_region(region, osm, frame, population, spread, bounds)
     tell("reading homes", 1, 1)
     tell(f"placing {len(demand_frame):,} homes on the streets", 0, 1)
     demand = place_demand(region.net, demand_frame, region.max_snap_m)

@@ -1,8 +1,13 @@
-"""Settings from the environment (prefix ``LC_``). Only the CLI and the API read them."""
+"""Settings from the environment (prefix ``LC_``). Only the CLI and the API read them.
+
+The one source of every setting: each class is an :class:`LCSettings` (the ``LC_`` prefix),
+and a duration is a :func:`seconds` field. ``livingcircle.api.settings`` adds the API's own.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_data_dir
 from pydantic import Field
@@ -14,10 +19,19 @@ from livingcircle.geo import config
 from livingcircle.geo.store import Store
 
 
-class StoreSettings(BaseSettings):
-    """Where regions are kept."""
+class LCSettings(BaseSettings):
+    """Settings read from ``LC_*`` environment variables (the field's name, upper case)."""
 
     model_config = SettingsConfigDict(env_prefix="LC_")
+
+
+def seconds(default: float, most: float, description: str) -> Any:  # a pydantic Field
+    """A duration setting in seconds: more than 0 and at most ``most``."""
+    return Field(default=default, gt=0, le=most, description=description)
+
+
+class StoreSettings(LCSettings):
+    """Where regions are kept."""
 
     data_dir: Path = Field(
         default_factory=lambda: Path(user_data_dir("livingcircle")),
@@ -30,24 +44,19 @@ class StoreSettings(BaseSettings):
     db_connect_timeout_s: float = Field(
         default=5.0, ge=1, le=300, description="Seconds to wait for a PostGIS connection."
     )
-    db_statement_timeout_s: float = Field(
-        default=15.0,
-        gt=0,
-        le=3600,
-        description="Seconds one PostGIS query or edit may take; past it (or when the server "
+    db_statement_timeout_s: float = seconds(
+        15.0,
+        3600,
+        "Seconds one PostGIS query or edit may take; past it (or when the server "
         "does not answer) the request fails with 503 (LC_DB_STATEMENT_TIMEOUT_S).",
     )
-    db_load_timeout_s: float = Field(
-        default=600.0,
-        gt=0,
-        le=86_400,
-        description="Seconds a whole-region load, import or read may take on PostGIS.",
+    db_load_timeout_s: float = seconds(
+        600.0, 86_400, "Seconds a whole-region load, import or read may take on PostGIS."
     )
-    db_pool_timeout_s: float = Field(
-        default=30.0,
-        gt=0,
-        le=300,
-        description="Seconds to wait for a free pooled connection (writes under load queue "
+    db_pool_timeout_s: float = seconds(
+        30.0,
+        300,
+        "Seconds to wait for a free pooled connection (writes under load queue "
         "this long before a 503).",
     )
 
@@ -87,10 +96,8 @@ def store_at(data_dir: str | Path | None = None, database: str | None = None) ->
     )
 
 
-class EngineSettings(BaseSettings):
+class EngineSettings(LCSettings):
     """Standards file and query limits."""
-
-    model_config = SettingsConfigDict(env_prefix="LC_")
 
     standards_file: Path | None = Field(
         default=None,
@@ -109,11 +116,8 @@ class OverpassSettings(BaseSettings):
         description="Overpass API base URL, without /interpreter (LC_OVERPASS_URL); "
         "point it at a self-hosted Overpass.",
     )
-    timeout_s: float = Field(
-        default=180.0,
-        gt=0,
-        le=3600,
-        description="Seconds to wait for an answer (LC_OVERPASS_TIMEOUT_S).",
+    timeout_s: float = seconds(
+        180.0, 3600, "Seconds to wait for an answer (LC_OVERPASS_TIMEOUT_S)."
     )
     rate_limit: bool = Field(
         default=True,
