@@ -49,6 +49,7 @@ from livingcircle.geo.store import (
     FacilityRecord,
     LoadStats,
     RegionData,
+    canonical_tags,
     check_facilities,
     check_record,
     check_region_name,
@@ -88,6 +89,7 @@ class FileStore(FileRecords):
                 data = with_facilities(data, keep(stored))
             check_facilities(name, data.facilities)
             check_edges(data.edges, f"region {name!r}")
+            data = with_facilities(data, canonical_tags(data.facilities))
             folder = self._regions / name
             version = folder / f"v-{time.time_ns()}-{os.getpid()}"
             try:
@@ -148,7 +150,7 @@ class FileStore(FileRecords):
             frame = change(read_info(live / "region.json"), facilities)
             if frame is None:
                 return None
-            check_facilities(region, frame)
+            frame = canonical_tags(check_facilities(region, frame))
             entry = import_entry(region, facilities, frame, source, actor)
             self._publish(
                 region,
@@ -233,7 +235,9 @@ class FileStore(FileRecords):
                 raise FacilityNotFound(region, record.id)
             check_record(record)  # what geo.store accepts, as the PostGIS store
             row = {c: getattr(record, c, "") for c in frame.columns if c != "geometry"}
-            added = gpd.GeoDataFrame([row], geometry=[record.geometry], crs=frame.crs)
+            added = canonical_tags(
+                gpd.GeoDataFrame([row], geometry=[record.geometry], crs=frame.crs)
+            )
             before = facility_json(frame[hit]) if hit.any() else None
             return pd.concat([frame[~hit], added], ignore_index=True), before
 

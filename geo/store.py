@@ -406,6 +406,22 @@ def check_facilities(region: str, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame
 
 
+def canonical_tags(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` with its tags as the loaders write them: JSON, keys sorted, non-ASCII kept.
+
+    PostGIS keeps tags as ``jsonb`` and reads them back so; the file store writes them so,
+    and both give back the same text for the same load. ``frame`` itself when they are so.
+    """
+    tags = frame["tags"].tolist()
+    fixed = [
+        json.dumps(json.loads(t or "{}"), ensure_ascii=False, sort_keys=True)
+        if isinstance(t, str)
+        else t
+        for t in tags
+    ]
+    return frame if fixed == tags else frame.assign(tags=fixed)
+
+
 def _check_unique(what: str, frame: gpd.GeoDataFrame, key: list[str]) -> None:
     repeated = frame.loc[frame.duplicated(key, keep=False), key]
     if len(repeated):

@@ -27,7 +27,7 @@ from livingcircle.data.pg.sql import LOAD_LOCK, _ConnectionLost, _fetch, _text
 from livingcircle.data.pg_schema import SCHEMA_REVISION
 from livingcircle.data.pg_timeouts import GRACE_S, WATCHDOG, DbTimeouts
 from livingcircle.geo.errors import LivingCircleError, RegionBusy, RegionNotFound, SchemaOutOfDate
-from livingcircle.geo.store import LoadStats, check_region_name
+from livingcircle.geo.store import check_region_name
 
 T = TypeVar("T")
 
@@ -41,7 +41,6 @@ class Database:
         self.engine = engine_for(self.url, self.timeouts)
         # one-statement reads need no BEGIN/ROLLBACK round trips
         self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.last_load: LoadStats | None = None
         self._check_schema()
 
     def __repr__(self) -> str:

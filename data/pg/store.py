@@ -92,8 +92,8 @@ class PostgisStore(Records):
         """Store a region in one transaction, replacing its earlier version whole or not at all.
 
         Facilities are matched by ``(source, source_id)``: matching rows are updated in place
-        (their row keys stay), new ones inserted, vanished ones deleted. :attr:`last_load`
-        counts them, and the load returns them. ``keep`` (see
+        (their row keys stay), new ones inserted, vanished ones deleted; the load returns
+        how many of each. ``keep`` (see
         :meth:`livingcircle.geo.store.Store.save_region`) reads the stored facilities inside
         the transaction, after the region's lock is taken.
         """
@@ -124,8 +124,7 @@ class PostgisStore(Records):
                 _append_audit(conn, load_entry(out, stored, None if old is None else _info(old)))
             return stats
 
-        self.last_load = self._unit(f"loading region {name!r}", work, bulk=True)
-        return self.last_load
+        return self._unit(f"loading region {name!r}", work, bulk=True)
 
     def load_region(self, name: str) -> RegionData:
         """Read a region back (one consistent snapshot), rows in key order."""
@@ -155,8 +154,7 @@ class PostgisStore(Records):
         The region's edit lock is held from the read to the commit (an API edit meanwhile
         waits for it, and it for an edit, up to 10 s); facilities are merged by
         ``(source, source_id)`` as a load merges them, and the network is not touched.
-        :attr:`last_load` counts the rows when something was written (and they are returned;
-        None when ``change`` gave None). The audit log records
+        It returns what changed, or None when ``change`` gave None. The audit log records
         an ``import`` of ``source`` by ``actor`` in the same transaction.
         """
         check_region_name(region)
@@ -190,10 +188,7 @@ class PostgisStore(Records):
                 _append_audit(conn, import_entry(region, facilities, frame, source, actor))
             return stats
 
-        stats = self._unit(f"updating the facilities of region {region!r}", work, bulk=True)
-        if stats is not None:
-            self.last_load = stats
-        return stats
+        return self._unit(f"updating the facilities of region {region!r}", work, bulk=True)
 
     def delete_region(self, name: str) -> None:
         """Remove a region and everything in it."""

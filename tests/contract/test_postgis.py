@@ -1,4 +1,7 @@
-"""What only the PostGIS store has: its schema, stable row keys, bad input, bad URLs, the CLI."""
+"""What only the PostGIS store has: its schema, stable row keys, bad URLs, the CLI.
+
+What every store promises is tests/contract/test_store_contract.py's, run on both.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,6 @@ from pathlib import Path
 import pandas as pd
 import psycopg
 import pytest
-from geopandas.testing import assert_geodataframe_equal
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
@@ -72,42 +74,10 @@ def test_row_keys_stay_stable_across_reloads(pg: PostgisStore, sample_data: Regi
             new,
         )
     )
-    assert pg.last_load is not None
-    assert (pg.last_load.inserted, pg.last_load.updated, pg.last_load.deleted) == (1, 1, 1)
-    assert pg.last_load.unchanged == len(facilities) - 2
     after = row_keys(pg)
     assert removed not in after
     del keys[removed]
     assert {k: after[k] for k in keys} == keys
-
-
-def test_synthetic_city_round_trips_like_the_file_store(pg: PostgisStore, tmp_path: Path) -> None:
-    """One-way streets, polygons, other sources: still identical to the embedded store."""
-    nodes, edges, facilities = grid_city(2_000, seed=3)
-    info = RegionInfo(
-        "grid",
-        "synthetic",
-        datetime(2026, 5, 1, tzinfo=UTC),
-        (
-            float(nodes["lon"].min()),
-            float(nodes["lat"].min()),
-            float(nodes["lon"].max()),
-            float(nodes["lat"].max()),
-        ),
-        len(nodes),
-        len(edges),
-        len(facilities),
-    )
-    region = RegionData(info, nodes, edges, facilities)
-    file_store = FileStore(tmp_path)
-    for store in (file_store, pg):
-        store.save_region(region)
-    a, b = file_store.load_region("grid"), pg.load_region("grid")
-    assert a.info == b.info
-    pd.testing.assert_frame_equal(a.nodes, b.nodes)
-    assert_geodataframe_equal(a.edges, b.edges)
-    assert_geodataframe_equal(a.facilities, b.facilities)
-    assert edges["oneway"].any()
 
 
 def test_network_is_ready_for_pgrouting(pg: PostgisStore) -> None:
@@ -345,27 +315,3 @@ def test_connections_dropped_by_the_server_are_replaced(
     assert len(pg.facilities(REGION, limit=5)) == 5
     pg.save_region(sample_data)
     assert pg.regions()[0].name == REGION
-
-
-def test_tags_come_back_as_canonical_json(pg: PostgisStore, sample_data: RegionData) -> None:
-    """Tags are JSONB; they come back as the loaders write them (sorted keys, non-ASCII kept),
-    whether flat strings (written by PostgreSQL) or anything else (redone in Python)."""
-    facilities = sample_data.facilities.head(4).copy()
-    given = [
-        '{"a": [1, 2], "b": {"y": 1, "x": null}}',
-        '{"b":"2","a":"1"}',
-        "{}",
-        '{"名称": "社区", "Z": "\\"\\t"}',  # a quote and a tab: escaped, allowed in values
-    ]
-    facilities["tags"] = given
-    pg.save_region(
-        RegionData(
-            replace(sample_data.info, n_facilities=4),
-            sample_data.nodes,
-            sample_data.edges,
-            facilities,
-        )
-    )
-    back = pg.load_region(REGION).facilities.set_index("id")["tags"]
-    for fid, tags in zip(facilities["id"], given, strict=True):
-        assert back[fid] == json.dumps(json.loads(tags), ensure_ascii=False, sort_keys=True)

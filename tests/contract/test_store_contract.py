@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import geopandas as gpd
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
 
+from livingcircle.data.synthetic import grid_city
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import (
     FacilityNotFound,
@@ -19,7 +21,7 @@ from livingcircle.geo.errors import (
     StoreError,
 )
 from livingcircle.geo.standards import Standard
-from livingcircle.geo.store import FacilityRecord, RegionData, Store
+from livingcircle.geo.store import FacilityRecord, RegionData, RegionInfo, Store
 
 REGION = "helsinki"
 
@@ -170,6 +172,74 @@ def test_awkward_text_round_trips(store: Store, sample_data: RegionData) -> None
     store.save_region(with_facilities(sample_data, facilities))
     back = store.load_region(REGION).facilities
     assert_geodataframe_equal(back, by_id(facilities))
+
+
+def test_a_reload_returns_what_it_changed(store: Store, sample_data: RegionData) -> None:
+    """``save_region`` and ``update_facilities`` return the facilities added, changed, removed."""
+    first = store.save_region(sample_data)
+    n = len(sample_data.facilities)
+    assert (first.inserted, first.updated, first.unchanged, first.deleted) == (n, 0, 0, 0)
+    facilities = sample_data.facilities
+    removed, renamed = facilities["id"].iloc[3], facilities["id"].iloc[4]
+    new = facilities[facilities["id"] != removed].copy()
+    new.loc[new["id"] == renamed, "name"] = "Toinen nimi"
+    added = new.iloc[[0]].assign(id="dept:1", source="dept", source_id="1")
+    new = pd.concat([new, added], ignore_index=True)
+    stats = store.save_region(with_facilities(sample_data, new))
+    assert (stats.inserted, stats.updated, stats.unchanged, stats.deleted) == (1, 1, n - 2, 1)
+    assert store.update_facilities(REGION, lambda _info, _frame: None) is None
+    again = store.update_facilities(REGION, lambda _info, frame: frame.iloc[1:])
+    assert again is not None
+    assert (again.inserted, again.updated, again.unchanged, again.deleted) == (0, 0, n - 1, 1)
+
+
+def test_a_synthetic_city_round_trips(store: Store) -> None:
+    """One-way streets, outlines and other sources than OSM come back as saved."""
+    nodes, edges, facilities = grid_city(2_000, seed=3)
+    bounds = (
+        float(nodes["lon"].min()),
+        float(nodes["lat"].min()),
+        float(nodes["lon"].max()),
+        float(nodes["lat"].max()),
+    )
+    info = RegionInfo(
+        "grid",
+        "synthetic",
+        datetime(2026, 5, 1, tzinfo=UTC),
+        bounds,
+        len(nodes),
+        len(edges),
+        len(facilities),
+    )
+    store.save_region(RegionData(info, nodes, edges, facilities))
+    back = store.load_region("grid")
+    assert back.info == info
+    pd.testing.assert_frame_equal(back.nodes, nodes.sort_values("node", ignore_index=True))
+    assert_geodataframe_equal(back.edges, edges.sort_values("edge", ignore_index=True))
+    assert_geodataframe_equal(back.facilities, by_id(facilities))
+    assert edges["oneway"].any()
+
+
+def test_tags_come_back_as_canonical_json(store: Store, sample_data: RegionData) -> None:
+    """Tags come back as the loaders write them (keys sorted, non-ASCII kept), as given or not.
+
+    PostGIS keeps jsonb (flat strings written by PostgreSQL, the rest redone in Python); the
+    file store writes them so.
+    """
+    facilities = sample_data.facilities.head(4).copy()
+    given = [
+        '{"a": [1, 2], "b": {"y": 1, "x": null}}',
+        '{"b":"2","a":"1"}',
+        "{}",
+        '{"名称": "社区", "Z": "\\"\\t"}',  # a quote and a tab: escaped, allowed in values
+    ]
+    facilities["tags"] = given
+    store.save_region(with_facilities(sample_data, facilities))
+    back = store.load_region(REGION).facilities.set_index("id")["tags"]
+    for fid, tags in zip(facilities["id"], given, strict=True):
+        assert back[fid] == json.dumps(json.loads(tags), ensure_ascii=False, sort_keys=True)
+    store.save_facility(REGION, replace(RECORD, tags='{"z": 1, "a": "ä"}'), "dept", create=True)
+    assert store.facility(REGION, RECORD.id)["tags"].tolist() == ['{"a": "ä", "z": 1}']
 
 
 # -- what a store accepts (geo.store.check_facilities, check_record): the same on both --------
