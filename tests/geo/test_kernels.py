@@ -30,8 +30,6 @@ from tests.geo.test_reference_dijkstra import Positions, reference_graph
 MINUTES = (5, 10, 15)
 K = 5
 
-pytestmark = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is a dependency")
-
 
 def homes(reg: Region, n: int, seed: int) -> Demand:
     """``n`` homes scattered up to 30 m around random street nodes."""
@@ -136,3 +134,12 @@ def test_counts_compare_as_float32_exactly() -> None:
     np.testing.assert_array_equal(up <= limit, d <= float(limit))
     # and the rounding up stays within one float32 step at walking distances
     assert float((up - d).max()) <= float(np.spacing(np.float32(1800.0)))
+
+
+def test_the_fallback_is_chosen_without_numba(
+    sample_region: Region, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert ReachGraph(sample_region.net).compiled
+    monkeypatch.setattr(kernels, "AVAILABLE", False)
+    assert not ReachGraph(sample_region.net).compiled
+    assert not ReachGraph(sample_region.net, compiled=True).compiled
