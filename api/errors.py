@@ -37,6 +37,7 @@ from livingcircle.geo.errors import (
     LivingCircleError,
     MissingApiKey,
     NotSupportedByStore,
+    NoWayForProfile,
     OSMFileError,
     OverpassError,
     PlaceNotFound,
@@ -66,6 +67,7 @@ STATUS: dict[type[Exception], int] = {
     UnknownCategory: 422,
     UnknownProfile: 422,
     PointTooFarFromNetwork: 422,
+    NoWayForProfile: 422,  # names the nearest street the profile can walk
     OSMFileError: 422,
     EmptyExtract: 422,
     ImportFileError: 422,  # the caller's file

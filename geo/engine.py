@@ -26,6 +26,8 @@ from livingcircle.geo.facility_index import FacilityIndex, Found, index_faciliti
 from livingcircle.geo.hours import RegionHours, timezone_at
 from livingcircle.geo.network import FloatArray, StreetNetwork
 from livingcircle.geo.positions import Snap
+from livingcircle.geo.profile_views import no_way_error, only_in_view, walked_at
+from livingcircle.geo.profiles import Profile
 from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.results import (
     CatchmentResult,
@@ -37,8 +39,6 @@ from livingcircle.geo.results import (
     TierSummary,
 )
 from livingcircle.geo.routing import Search, search, snap_points
-from livingcircle.geo.profile_views import no_way_error, only_in_view, walked_at
-from livingcircle.geo.profiles import Profile
 from livingcircle.geo.standards import Standard
 
 # FacilityIndex lives in facility_index; importers of the engine find it here too
@@ -149,7 +149,7 @@ class Region:
         return self._fields is not None
 
     def walked_at(self, profile: str) -> Region:
-        """This region as ``profile`` walks it (``geo/profile_views.py``); self if speed only."""
+        """The region as ``profile`` walks it (``geo/profile_views.py``); self if speed only."""
         return walked_at(self, profile)
 
     def _boundary(self) -> BaseGeometry:

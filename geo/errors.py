@@ -102,6 +102,29 @@ class PointTooFarFromNetwork(LivingCircleError, ValueError):
     """A point inside a region but too far from any walkable street to snap onto it."""
 
 
+class NoWayForProfile(PointTooFarFromNetwork):
+    """A point whose every nearby street the walking profile excludes (steps, raised kerbs).
+
+    ``street`` and ``street_lonlat`` name the nearest street the profile can walk,
+    ``distance_m`` away.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        profile: str,
+        street: str,
+        street_lonlat: tuple[float, float],
+        distance_m: float,
+    ) -> None:
+        super().__init__(message)
+        self.profile = profile
+        self.street = street
+        self.street_lonlat = street_lonlat
+        self.distance_m = distance_m
+
+
 class OSMFileError(LivingCircleError, ValueError):
     """An OSM file that is missing, unreadable or corrupt."""
 

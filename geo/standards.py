@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from livingcircle.geo import config
 from livingcircle.geo.errors import InvalidParameter, UnknownCategory, UnknownProfile
+from livingcircle.geo.profiles import Profile, parse_profiles
 from livingcircle.geo.status import StatusRules, parse_rules
 from livingcircle.geo.supply import SupplyRules, parse_supply
 
@@ -73,16 +74,6 @@ class Tier:
     label_zh: str
     population: str
     requirements: tuple[Requirement, ...]
-
-
-@dataclass(frozen=True)
-class Profile:
-    """A walking profile: a named speed."""
-
-    id: str
-    speed_m_s: float
-    label_en: str
-    label_zh: str
 
 
 @dataclass(frozen=True)
@@ -216,10 +207,7 @@ def _parse(raw: dict[str, Any]) -> Standard:
     categories = tuple(_category(c) for c in raw["categories"])
     known = {c.id for c in categories}
     tiers = tuple(sorted((_tier(t, known) for t in raw["tiers"]), key=lambda t: t.minutes))
-    profiles = {
-        k: Profile(k, float(v["speed_m_s"]), v["label_en"], v["label_zh"])
-        for k, v in raw["profiles"].items()
-    }
+    profiles = parse_profiles(raw["profiles"])
     w = raw["walkable"]
     walkable = WalkableFilter(
         require=tuple(w["require"]),

@@ -111,7 +111,15 @@ def standards(standard: StandardDep) -> FastJSONResponse:
         {
             "name": standard.name,
             "source": standard.source,
-            "profiles": [asdict(p) for p in standard.profiles.values()],
+            "profiles": [
+                {
+                    "id": p.id,
+                    "speed_m_s": p.speed_m_s,
+                    "label_en": p.label_en,
+                    "label_zh": p.label_zh,
+                }
+                for p in standard.profiles.values()
+            ],
             "tiers": [asdict(t) for t in standard.tiers],
             "groups": [asdict(g) for g in standard.groups],
         }

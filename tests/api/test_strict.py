@@ -250,7 +250,7 @@ def test_body_profiles_and_categories_are_enums_the_server_keeps_to(
 ) -> None:
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
     analysis = schemas["AnalysisIn"]["properties"]
-    assert analysis["profile"]["enum"] == ["standard", "elderly", "brisk"]
+    assert analysis["profile"]["enum"] == ["standard", "elderly", "brisk", "child", "step-free"]
     assert "pharmacy" in analysis["categories"]["items"]["enum"]
     assert schemas["ScenarioJobIn"]["properties"]["profile"]["enum"] == analysis["profile"]["enum"]
     headers = {"X-API-Key": planner}
