@@ -170,7 +170,7 @@ def test_an_output_the_workers_cannot_read_fails_before_any_tile(
     assert done.computed >= 1 and not done.failed
 
 
-def test_python_api_and_cli_name_an_unreachable_scheduler_within_seconds(
+def test_python_api_and_cli_refuse_an_unreachable_scheduler_or_output_before_work(
     tmp_path: Path,
 ) -> None:
     store = tmp_path / "store"
@@ -191,6 +191,15 @@ def test_python_api_and_cli_name_an_unreachable_scheduler_within_seconds(
     assert done.returncode == 2, done.stderr[-2000:]
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in done.stderr
     assert time.monotonic() - started < 60  # the interpreter's start-up included
+    unseen = f"memory://lc-cli-{tmp_path.name}/out"  # the CLI's own memory: workers see none
+    refused = subprocess.run(
+        [sys.executable, "-m", "livingcircle", "gaps", "--distributed", "--workers", "1",
+         "--out", unseen, "--data-dir", str(store), "-c", "clinic"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    assert f"cannot reach the output folder {unseen}" in refused.stderr
+    assert "tiles computed" not in refused.stderr
 
 
 @pytest.mark.slow
