@@ -8,4 +8,9 @@ checked and resolved against a region), ``scenario_network`` (the changed street
 computation, and the door the other packages import from). Where to build: ``siting`` (the
 greedy picks), ``siting_compare`` (greedy beside MCLP and p-median on the same candidates)
 and ``siting_models`` (those models, solved by HiGHS).
+
+Name search: ``search_index`` (what a region holds to be found by name, and the text, pinyin
+and initials keys it is found by) and ``search`` (asking it: matches, ranking, suggestions).
+Regions behind one object: ``atlas`` (finds the region of a point; builds and refreshes the
+engines off the caller's thread).
 """

@@ -28,7 +28,8 @@ from livingcircle.geo.errors import (
     PointOutsideRegion,
     RegionNotFound,
 )
-from livingcircle.geo.search import SearchIndex, check_query, index_region
+from livingcircle.geo.search import check_query
+from livingcircle.geo.search_index import SearchIndex, index_region
 from livingcircle.geo.store import RegionInfo
 
 #: Indexes up to this many entries are searched on the event loop (about 1 to 4 ms for the
