@@ -357,8 +357,8 @@ def cell(r: Result, key: str, digits: int = 1) -> str:
 
 def ratio(theirs: Result, key: str, ours_value: float) -> tuple[float, bool] | None:
     """Their time over ours, and whether it is only a lower bound (their child was stopped)."""
-    if "timeout_s" in theirs:
-        return theirs["timeout_s"] / ours_value, True
+    if "timeout_s" in theirs:  # stopped: its wall time bounds neither its CPU time nor a step
+        return None
     if key not in theirs or not ours_value:
         return None
     return theirs[key] / ours_value, False
