@@ -6,12 +6,16 @@ the standard over it. Its three frames have exactly the columns and dtypes that
 :func:`livingcircle.geo.network.build_network` returns and
 :class:`livingcircle.geo.store.RegionData` stores, so they
 feed ``StreetNetwork.from_frames`` and ``Region`` unchanged. Everything is vectorised: a
-million nodes (about two million edges) take a few seconds.
+million nodes (about two million edges) take a few seconds. :class:`SyntheticCity` builds a
+city's region and homes where it is called (a worker), and :func:`synthetic_province` lays
+out a province of such cities.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +24,10 @@ import shapely
 from pyproj import Geod
 
 from livingcircle.geo.network import FloatArray
+
+if TYPE_CHECKING:
+    from livingcircle.geo.demand import Demand
+    from livingcircle.geo.engine import Region
 
 #: Ningbo (Haishu / Yinzhou), the default centre.
 NINGBO = (121.55, 29.87)
@@ -262,3 +270,53 @@ def _facilities(
         geometry=geoms,
         crs="EPSG:4326",
     )
+
+
+@dataclass(frozen=True)
+class SyntheticCity:
+    """A grid city and its homes, built where it is called: a region builder for a worker.
+
+    Calling it returns the region (:func:`grid_city` on the bundled standard) and one home
+    per street node with ``residents`` each, placed on its streets; it is small to pickle,
+    so a province of such cities is built on the workers
+    (:func:`livingcircle.distributed.analyse_built_province`), never in one process.
+    """
+
+    name: str
+    n_nodes: int
+    seed: int = 0
+    center: tuple[float, float] = NINGBO
+    residents: float = 3.0
+
+    def __call__(self) -> tuple[Region, Demand]:
+        """Build the city, its region and its placed homes."""
+        from livingcircle.geo.demand import demand_from_nodes, place_demand  # noqa: PLC0415
+        from livingcircle.geo.engine import Region  # noqa: PLC0415
+        from livingcircle.geo.network import StreetNetwork  # noqa: PLC0415
+        from livingcircle.geo.standards import load_standard  # noqa: PLC0415
+
+        nodes, edges, facilities = grid_city(self.n_nodes, seed=self.seed, center=self.center)
+        net = StreetNetwork.from_frames(nodes, edges)
+        del nodes, edges
+        region = Region(self.name, net, facilities, load_standard())
+        lonlat = region.unproject(net.node_xy)
+        homes = demand_from_nodes(net, lonlat, self.residents * net.n_nodes)
+        return region, place_demand(net, homes, region.max_snap_m)
+
+
+def synthetic_province(
+    n_nodes: int, city_nodes: int = 1_000_000, seed: int = 0
+) -> list[SyntheticCity]:
+    """A province of grid cities of ``city_nodes`` each (the last smaller), side by side.
+
+    The cities' centres are about 1.5 city widths apart on a grid of rows of five, east and
+    north of Ningbo, so no two overlap; each has its own seed.
+    """
+    count = max(1, int(np.ceil(n_nodes / city_nodes)))
+    step_deg = 1.5 * np.sqrt(city_nodes) * 100.0 / (np.radians(1.0) * _EARTH_RADIUS_M)
+    cities = []
+    for i in range(count):
+        size = min(city_nodes, n_nodes - i * city_nodes)
+        center = (NINGBO[0] + step_deg * (i % 5), NINGBO[1] + step_deg * (i // 5))
+        cities.append(SyntheticCity(f"city{i:02d}", max(size, 4), seed + i, center))
+    return cities

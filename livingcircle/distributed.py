@@ -61,6 +61,8 @@ from livingcircle.tile_tasks import facilities_part, run_tile, tile_input
 
 #: ``progress(done, total, message)`` while tiles finish.
 TileProgress = Callable[[int, int, str], None]
+#: Builds one region and its placed homes where it is called (on a worker); picklable.
+RegionBuilder = Callable[[], tuple[Region, Demand]]
 #: Times Dask retries a tile whose worker died.
 DEFAULT_RETRIES = 3
 
@@ -104,6 +106,7 @@ class ProvinceResult:
     resumed: int = 0
     failed: list[TileFailure] = field(default_factory=list)
     tile_seconds: list[float] = field(default_factory=list)
+    tile_cpu_s: list[float] = field(default_factory=list)
     coverage: pd.DataFrame = field(default_factory=pd.DataFrame)
     tiers: pd.DataFrame = field(default_factory=pd.DataFrame)
     wall_s: float = 0.0
@@ -151,35 +154,146 @@ def analyse_province(
     """
     started = time.perf_counter()
     _check_regions(regions)
+    standard = regions[0][0].standard
+    cats = standard.resolve_categories(job.categories)
+    result = _start(client, job, standard, cats)
+    tasks: list[tuple[str, int, str]] = []
+    for region, demand in regions:
+        _add_plan(result, tasks, plan_region(region, demand, job, cats, result.horizon_m))
+    return _finish(client, tasks, job, result, progress, (cats, standard, started))
+
+
+def analyse_built_province(
+    client: Client,
+    builders: Sequence[RegionBuilder],
+    standard: Standard,
+    job: ProvinceJob,
+    progress: TileProgress | None = None,
+) -> ProvinceResult:
+    """As :func:`analyse_province`, each region built, placed and planned on a worker.
+
+    For a province that does not fit one machine: this process never holds a region. Each
+    builder (a picklable callable returning the region and its placed homes, e.g.
+    :class:`livingcircle.data.synthetic.SyntheticCity`) runs as one Dask task that plans its
+    tiles and writes their inputs under ``job.out``; then the tiles run as in
+    :func:`analyse_province`. Each region's plan summary adds ``build_s`` and
+    ``build_cpu_s`` (building, placing and planning it on the worker).
+
+    Raises
+    ------
+    InvalidParameter
+        No builder, two regions with one name, or a region whose standard is not
+        ``standard``'s.
+    """
+    started = time.perf_counter()
+    if not builders:
+        raise InvalidParameter("a province run needs at least one region")
+    cats = standard.resolve_categories(job.categories)
+    result = _start(client, job, standard, cats)
+    ids = tuple(standard.category_ids)
+    futures = [
+        client.submit(_build_and_plan, b, job, cats, result.horizon_m, ids, pure=False)
+        for b in builders
+    ]
+    tasks: list[tuple[str, int, str]] = []
+    for future in as_completed(futures):  # type: ignore[no-untyped-call]  # dask.distributed is unannotated
+        planned: RegionPlan = future.result()
+        if planned.name in result.plans:
+            client.cancel(futures)  # type: ignore[no-untyped-call]  # dask.distributed is unannotated
+            raise InvalidParameter(f"regions named twice in one run: {planned.name}")
+        _add_plan(result, tasks, planned)
+    return _finish(client, tasks, job, result, progress, (cats, standard, started))
+
+
+@dataclass(frozen=True)
+class RegionPlan:
+    """One region's tiles: its plan summary, the tiles to run and how many were resumed."""
+
+    name: str
+    summary: dict[str, float]
+    tasks: list[tuple[str, int, str]]
+    resumed: int
+
+
+def plan_region(
+    region: Region, demand: Demand, job: ProvinceJob, cats: Sequence[str], horizon: float
+) -> RegionPlan:
+    """Plan a region's tiles and write each tile's input (and the plan) under ``job.out``."""
+    fs, root = fsspec.core.url_to_fs(job.out)
+    plan = plan_tiles(
+        region.net,
+        demand.snap,
+        region.facilities.snap,
+        horizon,
+        job.max_points,
+        job.max_subgraph_nodes,
+    )
+    _write_plan(fs, root, region.name, plan)
+    tasks: list[tuple[str, int, str]] = []
+    resumed = 0
+    for tile in plan.tiles:
+        part = facilities_part(_part_path(root, region.name, tile.index))
+        if job.resume and fs.exists(part):
+            resumed += 1
+            continue
+        url = _write_input(fs, root, tile_input(region, demand, tile, cats, job, horizon))
+        tasks.append((region.name, tile.index, url))
+    return RegionPlan(region.name, plan.summary(), tasks, resumed)
+
+
+def _build_and_plan(
+    builder: RegionBuilder,
+    job: ProvinceJob,
+    cats: Sequence[str],
+    horizon: float,
+    category_ids: tuple[str, ...],
+) -> RegionPlan:
+    """Build a region where this runs (a worker) and plan it (:func:`plan_region`)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    region, demand = builder()
+    if tuple(region.standard.category_ids) != category_ids:
+        raise InvalidParameter(
+            f"region {region.name!r} uses another standards file than the run; every region "
+            "of a province run must use the same one"
+        )
+    planned = plan_region(region, demand, job, cats, horizon)
+    planned.summary["build_s"] = time.perf_counter() - wall
+    planned.summary["build_cpu_s"] = time.process_time() - cpu
+    return planned
+
+
+def _start(
+    client: Client, job: ProvinceJob, standard: Standard, cats: Sequence[str]
+) -> ProvinceResult:
+    """Make the output folder, prove the workers see it, and open the run's result."""
     fs, root = fsspec.core.url_to_fs(job.out)
     fs.makedirs(f"{root}/points", exist_ok=True)
     check_storage(client, job.out, f"the output folder {job.out}")
-    standard = regions[0][0].standard
-    cats = standard.resolve_categories(job.categories)
-    horizon = run_horizon(standard, job, cats)
-    result = ProvinceResult(job.out, horizon, {})
-    tasks: list[tuple[str, int, str]] = []
-    for region, demand in regions:
-        plan = plan_tiles(
-            region.net,
-            demand.snap,
-            region.facilities.snap,
-            horizon,
-            job.max_points,
-            job.max_subgraph_nodes,
-        )
-        result.plans[region.name] = plan.summary()
-        _write_plan(fs, root, region.name, plan)
-        for tile in plan.tiles:
-            part = facilities_part(_part_path(root, region.name, tile.index))
-            if job.resume and fs.exists(part):
-                result.resumed += 1
-                continue
-            url = _write_input(fs, root, tile_input(region, demand, tile, cats, job, horizon))
-            tasks.append((region.name, tile.index, url))
+    return ProvinceResult(job.out, run_horizon(standard, job, cats), {})
+
+
+def _add_plan(
+    result: ProvinceResult, tasks: list[tuple[str, int, str]], planned: RegionPlan
+) -> None:
+    result.plans[planned.name] = planned.summary
+    result.resumed += planned.resumed
+    tasks.extend(planned.tasks)
+
+
+def _finish(
+    client: Client,
+    tasks: list[tuple[str, int, str]],
+    job: ProvinceJob,
+    result: ProvinceResult,
+    progress: TileProgress | None,
+    run: tuple[Sequence[str], Standard, float],
+) -> ProvinceResult:
+    """Run the tiles, then write the metadata and the summaries."""
+    cats, standard, started = run
     _run_tasks(client, tasks, job, result, progress)
     write_metadata(job.out)
     result.coverage, result.tiers = summarise(job.out, cats, job.minutes, standard)
+    fs, root = fsspec.core.url_to_fs(job.out)
     _write_summaries(fs, root, result)
     result.wall_s = time.perf_counter() - started
     return result
@@ -261,6 +375,7 @@ def _run_tasks(
         else:
             result.computed += 1
             result.tile_seconds.append(float(report["seconds"]))
+            result.tile_cpu_s.append(float(report["cpu_s"]))
             message = f"tile {report['region']}/{report['tile']}: {report['homes']:,} homes"
         if progress is not None:
             progress(done, total, message)

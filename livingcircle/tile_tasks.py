@@ -128,7 +128,7 @@ def run_tile(input_url: str, part_url: str) -> dict[str, Any]:
     returned as ``{"error": reason}`` rather than raised, so Dask does not retry it and the
     other tiles complete; a worker that dies is retried by Dask.
     """
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with fsspec.open(input_url, "rb") as f:
         payload = pickle.load(f)  # the run's own scratch, written just before
     where = {"region": payload["region"], "tile": payload["tile"]}
@@ -143,7 +143,8 @@ def run_tile(input_url: str, part_url: str) -> dict[str, Any]:
     # the facilities partition comes last: its presence marks the tile as done (resume)
     _write_atomic(facilities_part(part_url), _owned_frame(payload))
     homes = 0 if frame is None else len(frame)
-    return {**where, "homes": homes, "seconds": time.perf_counter() - started}
+    seconds, cpu_s = time.perf_counter() - started, time.process_time() - cpu
+    return {**where, "homes": homes, "seconds": seconds, "cpu_s": cpu_s}
 
 
 def facilities_part(part_url: str) -> str:

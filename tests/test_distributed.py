@@ -25,8 +25,13 @@ from distributed import Client
 import livingcircle as lc
 from livingcircle.cluster import connect, scheduler_address
 from livingcircle.data.sample import sample_file
-from livingcircle.data.synthetic import grid_city
-from livingcircle.distributed import ProvinceJob, analyse_province, run_horizon
+from livingcircle.data.synthetic import grid_city, synthetic_province
+from livingcircle.distributed import (
+    ProvinceJob,
+    analyse_built_province,
+    analyse_province,
+    run_horizon,
+)
 from livingcircle.geo.demand import Demand, demand_from_nodes, place_demand
 from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import ClusterUnavailable, InvalidParameter, WorkerCannotReach
@@ -343,3 +348,21 @@ def test_cli_and_python_api_give_the_same_province_run(tmp_path: Path) -> None:
 
     rows = duckdb.sql(f"SELECT count(*) FROM read_parquet('{cli_out}/points/part.*.parquet')")
     assert rows.fetchone()[0] == len(read_points(str(cli_out)))  # type: ignore[index]
+
+
+@pytest.mark.slow
+def test_a_province_built_on_the_workers_equals_one_machine(
+    client: Client, standard: Standard, tmp_path: Path
+) -> None:
+    cities = synthetic_province(7_000, city_nodes=4_000, seed=3)
+    assert [c.n_nodes for c in cities] == [4_000, 3_000]
+    job = ProvinceJob(str(tmp_path / "built"), max_points=2_000)
+    result = analyse_built_province(client, cities, standard, job)
+    assert set(result.plans) == {"city00", "city01"} and not result.failed
+    assert result.computed == sum(p["tiles"] for p in result.plans.values())
+    assert all(p["build_cpu_s"] > 0 for p in result.plans.values())
+    single = pd.concat([one_machine(*city(), job) for city in cities])
+    assert_same_answers(single, read_points(job.out))
+    assert_same_summaries(single, job.out, job, standard)
+    with pytest.raises(InvalidParameter, match="named twice"):
+        analyse_built_province(client, [cities[0], cities[0]], standard, job)
