@@ -74,7 +74,8 @@ Profile = Annotated[
     Query(
         max_length=32,
         description="Walking profile (GET /v1/standards): standard 1.0 m/s, "
-        "elderly 0.8 m/s, brisk 1.25 m/s.",
+        "elderly 0.8 m/s, brisk 1.25 m/s, child 0.9 m/s, step-free 0.8 m/s (no steps or "
+        "raised kerbs, ramps at most 8 %).",
     ),
 ]
 Speed = Annotated[

@@ -154,7 +154,9 @@ Minutes = Annotated[
 Profile = Annotated[
     str,
     typer.Option(
-        "--profile", help="Walking profile: standard (1.0 m/s), elderly (0.8), brisk (1.25)."
+        "--profile",
+        help="Walking profile: standard (1.0 m/s), elderly (0.8), brisk (1.25), child (0.9), "
+        "step-free (0.8, no steps or raised kerbs); see the standards file's [profiles].",
     ),
 ]
 Speed = Annotated[

@@ -137,8 +137,9 @@ class Region:
         max_minutes
             Ignore facilities farther than this.
         profile, speed_m_s
-            Walking speed: a named profile (``standard``, ``elderly``, ``brisk``) or a speed
-            in m/s that overrides it.
+            How one walks: a named profile (``standard``, ``elderly``, ``brisk``, ``child``,
+            ``step-free``; the last three also cost streets by their tags, step-free avoids
+            steps) and a speed in m/s that overrides its speed.
         progress
             Show a progress bar for a large batch. A batch is answered in chunks of
             :data:`BATCH_CHUNK` origins, so memory stays bounded however many there are.
@@ -163,8 +164,9 @@ class Region:
             return self._nearest_many(where, cats, k, speed, max_minutes, progress)
         lon, lat = self._places.point(where)
         result = self.engine.nearest(
-            lon, lat, cats, k=k, speed_m_s=speed, max_minutes=max_minutes, routes=False
-        )
+            lon, lat, cats, k=k, profile=profile, speed_m_s=speed, max_minutes=max_minutes,
+            routes=False,
+        )  # fmt: skip
         return nearest_frame(result, self.standard)
 
     def catchment(
@@ -200,7 +202,8 @@ class Region:
         """
         speed = self.standard.speed(check_profile(profile), speed_m_s)
         lon, lat = self._places.point(where)
-        result = self.engine.catchment(lon, lat, check_minutes(minutes), speed_m_s=speed)
+        rings = check_minutes(minutes)
+        result = self.engine.catchment(lon, lat, rings, profile=profile, speed_m_s=speed)
         return catchment_frame(result)
 
     def catchments(

@@ -270,3 +270,18 @@ def test_regions_remove(tmp_path: Path, sample_path: Path) -> None:
     ]
     done = run(tmp_path, "regions", "remove", "copy")
     assert done.returncode == 2 and "region 'copy' is not loaded" in done.stderr
+
+
+def test_nearest_walks_at_the_step_free_profile(data_dir: Path) -> None:
+    args = ["nearest", "--lat", LAT, "--lon", LON, "-c", "clinic", "--json"]
+    times = {}
+    for profile in ("standard", "step-free"):
+        done = run(data_dir, *args, "--profile", profile)
+        assert done.returncode == 0, done.stderr
+        fc = json.loads(done.stdout)
+        times[profile] = next(
+            f["properties"]["time_s"]
+            for f in fc["features"]
+            if f["properties"]["kind"] == "facility"
+        )
+    assert times["step-free"] > times["standard"] / 0.8  # slower, and round the steps

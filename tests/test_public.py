@@ -187,3 +187,17 @@ def test_analyse_returns_layers(region: lc.Region) -> None:
 def test_categories_are_bilingual() -> None:
     table = lc.categories().set_index("id")
     assert table.loc["pharmacy", "label_zh"] == "药店"
+
+
+def test_nearest_and_catchment_walk_at_the_profile_asked(region: lc.Region) -> None:
+    walked = region.nearest(POINT, ["clinic"], profile="step-free")
+    plain = region.nearest(POINT, ["clinic"])
+    lat, lon = POINT
+    engine = region.engine.nearest(lon, lat, ["clinic"], profile="step-free", routes=False)
+    assert walked["time_s"].iloc[0] == pytest.approx(engine.by_category["clinic"][0].time_s)
+    assert walked["time_s"].iloc[0] > plain["time_s"].iloc[0]  # the steps are avoided
+    free = region.catchment(POINT, minutes=[5], profile="step-free")
+    on_foot = region.catchment(POINT, minutes=[5])
+    assert set(free.query("kind == 'facility'")["id"]) < set(
+        on_foot.query("kind == 'facility'")["id"]
+    )

@@ -47,6 +47,16 @@ def test_every_error_class_lives_in_geo_errors_or_has_a_status() -> None:
         (errors.WorkerCannotReach("the region", "tcp://w:1", "no such folder"), 503),
         (errors.ImportFileError("no header row"), 422),
         (errors.PlaceNotFound("no place 'x'"), 404),
+        (
+            errors.NoWayForProfile(
+                "no step-free way",
+                profile="step-free",
+                street="AB",
+                street_lonlat=(0, 0),
+                distance_m=1,
+            ),
+            422,
+        ),
     ],
 )
 def test_status_of_the_moved_and_server_side_errors(error: Exception, status: int) -> None:

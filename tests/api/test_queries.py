@@ -166,3 +166,17 @@ def test_a_region_not_built_is_built_off_the_event_loop(file_settings: Settings)
         loop = client.portal.call(threading.get_ident)  # type: ignore[union-attr]
         assert atlas.in_memory() == ["helsinki"]
         assert recording.threads and loop not in recording.threads
+
+
+def test_nearest_at_the_step_free_profile_is_the_engines(
+    client: TestClient, sample_region: Region
+) -> None:
+    params = {"lat": LAT, "lon": LON, "category": "clinic", "profile": "step-free"}
+    fc = client.get("/v1/nearest", params=params).json()
+    got = [
+        f["properties"]["time_s"] for f in fc["features"] if f["properties"]["kind"] == "facility"
+    ]
+    want = sample_region.nearest(LON, LAT, ["clinic"], profile="step-free", routes=False)
+    assert got == [pytest.approx(want.by_category["clinic"][0].time_s, abs=1e-3)]
+    plain = sample_region.nearest(LON, LAT, ["clinic"], routes=False).by_category["clinic"][0]
+    assert got[0] > plain.time_s and fc["properties"]["speed_m_s"] == 0.8
