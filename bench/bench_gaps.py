@@ -31,6 +31,7 @@ time is noisy, CPU time less so.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -69,6 +70,26 @@ def log(msg: str) -> None:
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak() -> bool:
+    """Start the kernel's peak-RSS count (VmHWM) afresh, where Linux allows it."""
+    gc.collect()
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def rss_peak_mb() -> float | None:
+    """Peak RSS since :func:`reset_peak` (VmHWM), MB; None off Linux."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    line = next((x for x in status.splitlines() if x.startswith("VmHWM:")), None)
+    return float(line.split()[1]) / 1024 if line else None
 
 
 def homes_xy(node_xy: Any, seed: int) -> Any:
@@ -114,6 +135,7 @@ def run_ours(spec: str, seed: int, k: int) -> Result:
     before = peak_mb()
     best: dict[str, float] = {}
     for _ in range(repeats(net.n_nodes)):  # best of a few: other jobs share the machine
+        reset = reset_peak()
         c0, t0 = time.process_time(), time.perf_counter()
         demand = place_demand(net, frame, region.max_snap_m)
         t1 = time.perf_counter()
@@ -128,6 +150,7 @@ def run_ours(spec: str, seed: int, k: int) -> Result:
             "summary_s": t3 - t2,
             "analysis_s": t3 - t0,
             "cpu_s": time.process_time() - c0,
+            "analysis_peak_mb": rss_peak_mb() if reset else None,
             **res.timings_s,
         }
         if not best or run["analysis_s"] < best["analysis_s"]:
@@ -155,6 +178,7 @@ def run_ours(spec: str, seed: int, k: int) -> Result:
         "reached_share": covered,
         "peak_mb_before": before,
         "peak_mb": peak_mb(),
+        "analysis_peak_mb": best["analysis_peak_mb"],
     }
 
 
@@ -366,7 +390,8 @@ def ratio(theirs: Result, key: str, ours_value: float) -> tuple[float, bool] | N
 
 def report(rows: list[dict[str, Any]]) -> tuple[str, list[Result]]:
     ours_h = ["dataset", "nodes", "homes", "facil.", "build s", "snap s", "nearest cpu s"]
-    ours_h += ["k+counts cpu s", "analysis s", "cpu s", "peak MB", "first call s"]
+    ours_h += ["k+counts cpu s", "analysis s", "cpu s", "peak MB", "analysis peak MB"]
+    ours_h += ["first call s"]
     base_h = ["dataset", "pandana s", "cpu s", "queries s", "cpu s", "MB", "cityseer s"]
     base_h += ["cpu s", "SciPy floor s", "cpu s"]
     ours_rows, base_rows, targets = [], [], []
@@ -389,6 +414,7 @@ def report(rows: list[dict[str, Any]]) -> tuple[str, list[Result]]:
                 fmt(o["analysis_s"]),
                 fmt(o["cpu_s"]),
                 fmt(o["peak_mb"], 0),
+                fmt(o.get("analysis_peak_mb"), 0),
                 fmt(o.get("jit_s"), 2),
             ]
         )
@@ -408,8 +434,10 @@ def report(rows: list[dict[str, Any]]) -> tuple[str, list[Result]]:
         )
         targets += dataset_targets(o, pd_, cs, fl)
     parts = [
-        "Ours: snapping the homes + analyse + coverage tables (region build apart; 'first call' "
-        "= loading the compiled kernel, or compiling it when its cache is cold)",
+        "Ours: snapping the homes + analyse + coverage tables (region build apart; peak MB = the "
+        "child's whole life, the dataset's generation included; analysis peak MB = the peak "
+        "RSS while the analysis runs, region and homes included (VmHWM reset before it); "
+        "'first call' = loading the compiled kernel, or compiling it when its cache is cold)",
         table(ours_h, ours_rows),
         "",
         "Baselines on the same graph (pandana s = Network + precompute + queries)",
@@ -463,7 +491,7 @@ def dataset_targets(o: Result, pd_: Result, cs: Result, fl: Result) -> list[Resu
                 cpu < TARGET_LARGE_CPU_S,
             )
         )
-        mb = o["peak_mb"]
+        mb = o.get("analysis_peak_mb") or o["peak_mb"]
         out.append(
             target(
                 f"{name}: peak < {TARGET_LARGE_MB:g} MB", mb, f"{mb:,.0f} MB", mb < TARGET_LARGE_MB
