@@ -13,4 +13,9 @@ Name search: ``search_index`` (what a region holds to be found by name, and the 
 and initials keys it is found by) and ``search`` (asking it: matches, ranking, suggestions).
 Regions behind one object: ``atlas`` (finds the region of a point; builds and refreshes the
 engines off the caller's thread).
+
+Walking profiles: ``profiles`` (a profile's speed and street rules from the standards file,
+and its cost of each edge as equivalent metres), ``profile_views`` (a region as one profile
+walks it, and the refusal of a point it cannot leave), ``profile_analysis`` (homes at
+several profiles in one run, and the homes each loses); ``elevation`` samples a DEM.
 """

@@ -22,9 +22,11 @@ import pytest
 import shapely
 
 from livingcircle.data.osm_file import Extract
+from livingcircle.data.sample import sample_homes
 from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import InvalidParameter, NoWayForProfile, PointTooFarFromNetwork
 from livingcircle.geo.network import StreetNetwork
+from livingcircle.geo.profile_analysis import ANY, HOME_ROW, analyse_profiles, homes_losing, within
 from livingcircle.geo.profiles import (
     RULE_TAGS,
     ProfileWarning,
@@ -341,3 +343,30 @@ def test_bad_profiles_say_what_is_allowed(rule: dict[str, object], message: str)
 )
 def test_incline_tags_become_slopes(text: str, slope: float) -> None:
     assert incline_value(text) == pytest.approx(slope, nan_ok=True)
+
+
+# -- the planner's question: homes that lose a 5-minute facility -----------------------------
+
+
+def test_homes_losing_a_five_minute_facility_under_elderly_and_step_free_walking(
+    tagged_sample: Region, standard: Standard
+) -> None:
+    homes = sample_homes(tagged_sample)
+    five = [c for r in standard.tiers[0].requirements for c in r.categories]
+    runs = analyse_profiles(tagged_sample, homes, ["standard", "elderly", "step-free"], five)
+    table = homes_losing(runs, minutes=5)
+    print("\n" + table.to_string())  # the figure, on the real sample
+    anyone = table[table["category"] == ANY].set_index("profile")
+    assert anyone.loc["step-free", "lost"] > 0 and anyone.loc["elderly", "lost"] > 0
+    assert (table["lost"] <= table["within_reference"]).all()
+    # a home within 5 minutes at standard but not step-free, checked by a single query
+    home = runs["step-free"].demand.frame
+    clinic_free = runs["step-free"].minutes_to("clinic")
+    lost_rows = set(np.flatnonzero(within(runs["standard"], "clinic", 5, len(homes))))
+    lost_rows -= set(np.flatnonzero(within(runs["step-free"], "clinic", 5, len(homes))))
+    row = min(lost_rows)
+    pos = int(np.flatnonzero(home[HOME_ROW].to_numpy() == row)[0])
+    point = home.geometry.iloc[pos]
+    hit = tagged_sample.nearest(point.x, point.y, ["clinic"], profile="step-free")
+    assert hit.by_category["clinic"][0].time_s / 60 == pytest.approx(clinic_free[pos], abs=1e-6)
+    assert clinic_free[pos] > 5
