@@ -8,7 +8,8 @@ give the same job id: asking twice returns the first job (200 once it has finish
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -139,20 +140,45 @@ def runner(request: Request, atlas: Atlas, jobs: JobStore) -> JobRunner:
     return found
 
 
+@dataclass(frozen=True)
+class JobDesk:
+    """Where a job is asked for: the region, the planner's department, the atlas and jobs."""
+
+    request: Request
+    atlas: Atlas
+    jobs: JobStore
+    region: str
+    owner: str
+
+    def start(self, kind: str, body: BaseModel, check: Callable[[], object]) -> JSONResponse:
+        """Queue the job of ``body``: the region is looked up, ``check`` run, then the job."""
+        loaded_at = region_loaded_at(self.atlas, self.region)  # RegionNotFound first
+        check()
+        return start_job(
+            self.request, self.atlas, self.jobs, kind, self.region, self.owner, loaded_at, body
+        )
+
+
+async def job_desk(
+    region: RegionPath, caller: PlannerDep, jobs: JobsDep, atlas: AtlasDep, request: Request
+) -> JobDesk:
+    """The desk of a job a planner submits to ``region``."""
+    return JobDesk(request, atlas, jobs, region, caller.owner)
+
+
+JobDeskDep = Annotated[JobDesk, Depends(job_desk)]
+
+
 @router.post("", status_code=202)
-def submit_analysis(
-    region: RegionPath,
-    body: AnalysisIn,
-    caller: PlannerDep,
-    jobs: JobsDep,
-    atlas: AtlasDep,
-    request: Request,
-) -> JSONResponse:
+def submit_analysis(body: AnalysisIn, desk: JobDeskDep) -> JSONResponse:
     """Start an analysis (or find the one with the same inputs)."""
-    loaded_at = region_loaded_at(atlas, region)
-    atlas.standard.resolve_categories(body.categories)  # UnknownCategory names the allowed
-    atlas.standard.speed(body.profile)  # UnknownProfile likewise
-    return start_job(request, atlas, jobs, KIND, region, caller.owner, loaded_at, body)
+    standard = desk.atlas.standard
+
+    def check() -> None:
+        standard.resolve_categories(body.categories)  # UnknownCategory names the allowed
+        standard.speed(body.profile)  # UnknownProfile likewise
+
+    return desk.start(KIND, body, check)
 
 
 # -- what analyses and scenarios share ---------------------------------------------------------

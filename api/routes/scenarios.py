@@ -12,21 +12,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from livingcircle.api.deps import AtlasDep, PlannerDep
 from livingcircle.api.errors import problems
-from livingcircle.api.params import RegionPath
 from livingcircle.api.routes.jobs import (
+    JobDeskDep,
     JobHomes,
     JobK,
     JobProfile,
-    JobsDep,
     add_job_routes,
-    region_loaded_at,
-    start_job,
 )
 from livingcircle.api.scenario_jobs import parse_scenario
 from livingcircle.geo.atlas import Atlas
@@ -61,19 +57,14 @@ class ScenarioJobIn(BaseModel):
 
 
 @router.post("", status_code=202)
-def submit_scenario(
-    region: RegionPath,
-    body: ScenarioJobIn,
-    caller: PlannerDep,
-    jobs: JobsDep,
-    atlas: AtlasDep,
-    request: Request,
-) -> JSONResponse:
+def submit_scenario(body: ScenarioJobIn, desk: JobDeskDep) -> JSONResponse:
     """Start a scenario (or find the one with the same inputs)."""
-    loaded_at = region_loaded_at(atlas, region)
-    atlas.standard.speed(body.profile)  # UnknownProfile names the allowed
-    _check(atlas, region, parse_scenario(body.scenario))  # ScenarioError lists the problems
-    return start_job(request, atlas, jobs, KIND, region, caller.owner, loaded_at, body)
+
+    def check() -> None:
+        desk.atlas.standard.speed(body.profile)  # UnknownProfile names the allowed
+        _check(desk.atlas, desk.region, parse_scenario(body.scenario))  # ScenarioError: problems
+
+    return desk.start(KIND, body, check)
 
 
 def _check(atlas: Atlas, region: str, spec: Scenario) -> None:
