@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from rich.console import Console
 
+from livingcircle.cli_options import Residents
 from livingcircle.data.user_files import read_boundaries, read_homes
 from livingcircle.distributed import ProvinceJob, ProvinceResult, run_province
 from livingcircle.geo.atlas import Atlas
@@ -23,33 +23,6 @@ def province_names(atlas: Atlas, regions: Sequence[str] | None) -> list[str]:
             "no region is loaded; load one with 'livingcircle load FILE --region NAME'"
         )
     return names
-
-
-def run_distributed_gaps(
-    atlas: Atlas,
-    regions: Sequence[str] | None,
-    job: ProvinceJob,
-    homes: Path | None = None,
-    population: float | None = None,
-    communities: Path | None = None,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    progress: StepProgress | None = None,
-    err: Console | None = None,
-) -> ProvinceResult:
-    """Join the cluster, place each region's homes here, analyse the tiles on the cluster."""
-    console = err or Console(stderr=True)
-    names = province_names(atlas, regions)
-    engines = [atlas.region(n) for n in names]
-    frame = read_homes(homes, population) if homes else None
-    bounds = read_boundaries(communities) if communities else None
-    pop = None if homes else population
-
-    def tell(done: int, total: int, message: str) -> None:
-        if progress is not None:
-            progress(f"tiles: {message}", done, total)
-
-    return run_province(engines, job, frame, bounds, pop, workers, scheduler, tell, console.file)
 
 
 def print_result(result: ProvinceResult, console: Console) -> None:
@@ -77,24 +50,28 @@ def print_result(result: ProvinceResult, console: Console) -> None:
 def gaps_distributed(
     atlas: Atlas,
     regions: Sequence[str] | None,
-    out: str,
-    categories: Sequence[str] | None,
-    homes: Path | None,
-    population: float | None,
-    communities: Path | None,
-    k: int,
-    speed_m_s: float,
+    job: ProvinceJob,
+    residents: Residents,
     workers: int | None,
     scheduler: str | None,
-    resume: bool,
     progress: StepProgress | None,
     err: Console,
 ) -> None:
-    """The CLI's distributed run: analyse, print the plan and the outcome; exit 1 on failures."""
-    job = ProvinceJob(out, categories or None, k, speed_m_s=speed_m_s, resume=resume)
-    result = run_distributed_gaps(
-        atlas, regions, job, homes, population, communities, workers, scheduler, progress, err
-    )
+    """The CLI's distributed run: each region's homes placed here, the tiles on the cluster.
+
+    Prints the plan and the outcome; exits 1 when a tile failed.
+    """
+    engines = [atlas.region(n) for n in province_names(atlas, regions)]
+    homes, population = residents.homes, residents.population
+    frame = read_homes(homes, population) if homes else None
+    bounds = read_boundaries(residents.communities) if residents.communities else None
+
+    def tell(done: int, total: int, message: str) -> None:
+        if progress is not None:
+            progress(f"tiles: {message}", done, total)
+
+    district = None if homes else population  # a district total; a file counts its own
+    result = run_province(engines, job, frame, bounds, district, workers, scheduler, tell, err.file)
     print_result(result, err)
     from livingcircle.data.postgis import PostgisStore  # noqa: PLC0415  (needs psycopg)
 

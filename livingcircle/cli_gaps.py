@@ -124,15 +124,11 @@ def gaps(
     speed_m_s = walk.speed_m_s(atlas.standard)
     if distributed:
         from livingcircle.cli_distributed import gaps_distributed  # noqa: PLC0415
+        from livingcircle.distributed import ProvinceJob  # noqa: PLC0415
 
-        homes, communities, population = (
-            residents.homes,
-            residents.communities,
-            residents.population,
-        )
-        options = (category, homes, population, communities, k, speed_m_s, workers, scheduler)
+        province = ProvinceJob(out_file, category or None, k, speed_m_s=speed_m_s, resume=resume)
         with steps(not quiet) as tell:
-            gaps_distributed(atlas, region, out_file, *options, resume, tell, err)
+            gaps_distributed(atlas, region, province, residents, workers, scheduler, tell, err)
         return
     if not region or len(region) > 1:
         raise InvalidParameter("--region: name exactly one region, or add --distributed")
