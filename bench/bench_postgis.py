@@ -8,8 +8,8 @@ Measures, on the Helsinki sample and on a generated grid city with many faciliti
 - loading: facilities per second through ``save_region`` (COPY into a staging table, upsert,
   network replaced), first load and reload with 1 % of the facilities changed;
 - look-ups as the API makes them: a page of the facilities in a 500 m box around a point
-  (``facilities(bbox)``, ``GET /v1/regions/{r}/facilities?bbox=``) median latency, the bare
-  SQL round trip of the same query, and a name search (``find_facilities(text=)``);
+  (``FacilityQuery(bbox)``, ``GET /v1/regions/{r}/facilities?bbox=``) median latency, the bare
+  SQL round trip of the same query, and a name search (``FacilityQuery(text=)``);
 - catchment end to end: ``Atlas.catchment`` with each store, the first query (which loads the
   region from the store and builds the engine) and the steady-state median; and the planner's
   follow-up query, the facilities in the 15-minute ring's bounding box.
@@ -56,7 +56,7 @@ from livingcircle.data.postgis import PostgisStore, dispose_engines, safe_url, u
 from livingcircle.data.sample import SAMPLE_POINT, sample_file  # noqa: E402
 from livingcircle.geo.atlas import Atlas  # noqa: E402
 from livingcircle.geo.standards import Standard, load_standard  # noqa: E402
-from livingcircle.geo.store import RegionData, RegionInfo  # noqa: E402
+from livingcircle.geo.store import FacilityQuery, RegionData, RegionInfo  # noqa: E402
 
 DEFAULT_SERVER = "postgresql+psycopg://livingcircle:livingcircle@127.0.0.1:5432/postgres"
 TARGET_PAGE_MS = 5.0
@@ -239,15 +239,20 @@ def bench_lookups(
     points: list[tuple[float, float]],
 ) -> list[Row]:
     def page(store: PostgisStore | FileStore) -> Callable[[float, float], Any]:
-        return lambda lon, lat: store.facilities(name, box(lon, lat), limit=100)
+        return lambda lon, lat: store.facilities(name, FacilityQuery(box(lon, lat), limit=100))
 
     repeat(page(pg), points[:20])  # warm the pool
     pg_ms = median_ms(repeat(page(pg), points))
     file_ms = median_ms(repeat(page(file_store), points))
-    words = [str(n)[:4] for n in file_store.facilities(name, limit=50)["name"] if str(n)]
+    words = [
+        str(n)[:4] for n in file_store.facilities(name, FacilityQuery(limit=50))["name"] if str(n)
+    ]
     search = {
         label: median_ms(
-            [timed(lambda s=store, w=word: s.find_facilities(name, text=w))[0] for word in words]
+            [
+                timed(lambda s=store, w=word: s.facilities(name, FacilityQuery(text=w)))[0]
+                for word in words
+            ]
         )
         for label, store in (("pg", pg), ("file", file_store))
     }
@@ -312,7 +317,10 @@ def bench_catchment(
         steady = median_ms(repeat(lambda x, y, a=atlas: a.catchment(x, y, region=name), points[1:]))
         ring = tuple(answer.rings[-1].polygon.bounds)
         inside = median_ms(
-            repeat(lambda x, y, s=store, r=ring: s.facilities(name, r, limit=10_000), points[:10])
+            repeat(
+                lambda x, y, s=store, r=ring: s.facilities(name, FacilityQuery(r, limit=10_000)),
+                points[:10],
+            )
         )
         results[label] = (first * 1e3, steady, inside)
     (pg_first, pg_steady, pg_in), (f_first, f_steady, f_in) = results["pg"], results["file"]

@@ -1,34 +1,10 @@
-"""Departments' facility lists: CSV, Excel, GeoJSON or GeoPackage, merged into a region.
+"""Departments' facility lists merged into a region, in one atomic step.
 
-A small TOML mapping file says which column holds what, in which coordinate system the
-coordinates are, and how the department's categories map to the standard's::
-
-    source = "haishu-health"          # who owns the list (lowercase, digits, '-', '_')
-    crs = "gcj02"                     # wgs84 | gcj02 | bd09 | any EPSG code ("EPSG:4547")
-    sheet = "2024"                    # Excel only (default: the first sheet)
-    encoding = "utf-8"                # CSV only (default utf-8 with or without BOM; "gbk")
-    max_distance_m = 50               # matching: how far a department's point may lie ...
-    min_similarity = 0.6              # ... and how alike the names must be
-
-    [columns]
-    id = "编号"                       # the department's own id: required, unique in the list
-    name = "名称"
-    category = "类型"
-    lon = "经度"                      # or: coordinates = "坐标" ("lon,lat" in one column);
-    lat = "纬度"                      # GeoJSON and GeoPackage use their geometry instead
-    address = "地址"                  # optional, like name_zh, name_en and opening_hours
-    extra = ["电话", "床位数"]         # kept with the source's record, not interpreted
-
-    [categories]                     # source value -> category id of the standard
-    "社区卫生服务站" = "clinic"
-    "药店" = "pharmacy"
-
-A category value that already is a category id of the standard needs no entry.
-
-:mod:`livingcircle.data.department_lists` reads the files, :mod:`livingcircle.data.department_rows`
-checks their rows, and this module merges them; the domain rules (matching a record to a
-facility, and the provenance it leaves in ``tags``: ``lc:sources``, ``lc:conflicts``,
-``lc:filled``) are :mod:`livingcircle.geo.provenance`'s.
+The list and its mapping file (which column holds what, the coordinate system, the
+categories) are read by :mod:`livingcircle.data.department_lists`, their rows checked by
+:mod:`livingcircle.data.department_rows`, and merged here; the domain rules (matching a
+record to a facility, and the provenance it leaves in ``tags``: ``lc:sources``,
+``lc:conflicts``, ``lc:filled``) are :mod:`livingcircle.geo.provenance`'s.
 
 An import replaces everything the list's source contributed before, then matches the list's
 rows to the region's facilities, so re-importing the same list changes nothing and an edited
@@ -49,6 +25,7 @@ import geopandas as gpd
 
 from livingcircle.data.department_lists import ListMapping, read_list
 from livingcircle.data.department_rows import Checked, Rejected, check_rows
+from livingcircle.geo.errors import ImportFileError  # noqa: F401  (still importable from here)
 from livingcircle.geo.provenance import Matching, diff_facilities, merge_records, source_conflicts
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import RegionInfo, Store

@@ -42,10 +42,12 @@ from livingcircle.geo.errors import FacilityExists, FacilityNotFound, RegionBusy
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.status import FacilityStatus, check_status, status_from_json
 from livingcircle.geo.store import (
+    EVERY,
     AuditEntry,
     Bounds,
     FacilityChange,
     FacilityKeep,
+    FacilityQuery,
     FacilityRecord,
     LoadStats,
     RegionData,
@@ -171,21 +173,6 @@ class FileStore(FileRecords):
 
     # -- facilities ------------------------------------------------------------------------
 
-    def facilities(
-        self,
-        region: str,
-        bbox: Bounds | None = None,
-        categories: list[str] | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> gpd.GeoDataFrame:
-        """Facilities intersecting ``bbox`` in ``categories``, ordered by id, one page."""
-        frame = self._facilities(region, bbox)
-        if categories:
-            frame = frame[frame["category"].isin(categories)]
-        frame = frame.sort_values("id", kind="stable")
-        return frame.iloc[offset : offset + limit].reset_index(drop=True)
-
     # -- facility look-ups and edits (the API's) -----------------------------------------
 
     def facility(self, region: str, facility_id: str) -> gpd.GeoDataFrame:
@@ -196,28 +183,20 @@ class FileStore(FileRecords):
             raise FacilityNotFound(region, facility_id)
         return row.reset_index(drop=True)
 
-    def find_facilities(
-        self,
-        region: str,
-        bbox: Bounds | None = None,
-        categories: list[str] | None = None,
-        text: str | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> gpd.GeoDataFrame:
-        """As :meth:`facilities`, also matching ``text`` in any name (case-insensitive)."""
-        frame = self._facilities(region, bbox)
-        if categories:
-            frame = frame[frame["category"].isin(categories)]
-        if text:
-            needle = text.casefold()
+    def facilities(self, region: str, query: FacilityQuery = EVERY) -> gpd.GeoDataFrame:
+        """The facilities ``query`` asks for, ordered by id, one page."""
+        frame = self._facilities(region, query.bbox)
+        if query.categories:
+            frame = frame[frame["category"].isin(query.categories)]
+        if query.text:
+            needle = query.text.casefold()
             hit = np.zeros(len(frame), dtype=bool)
             for column in ("name", "name_zh", "name_en"):
                 names = frame[column].fillna("").astype(str).str.casefold()
                 hit |= names.str.contains(needle, regex=False).to_numpy()
             frame = frame[hit]
         frame = frame.sort_values("id", kind="stable")
-        return frame.iloc[offset : offset + limit].reset_index(drop=True)
+        return frame.iloc[query.offset : query.offset + query.limit].reset_index(drop=True)
 
     def save_facility(
         self, region: str, record: FacilityRecord, actor: str, create: bool

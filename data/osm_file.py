@@ -172,7 +172,7 @@ class _Collector:
         return shapely.LineString(coords) if len(coords) > 1 else shapely.Point(coords[0])
 
 
-def facility_row(kind: str, osm_id: int, tags: dict[str, str], category: str) -> dict[str, str]:
+def facility_row(kind: str, osm_id: int, tags: dict[str, str], category: str) -> dict[str, object]:
     """An OSM object of ``category`` as a store's facility columns (its tags as JSON text)."""
     return {
         "id": f"osm:{kind}/{osm_id}",

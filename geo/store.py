@@ -114,6 +114,26 @@ def with_facilities(data: RegionData, facilities: gpd.GeoDataFrame) -> RegionDat
     )
 
 
+@dataclass(frozen=True)
+class FacilityQuery:
+    """Which facilities a look-up wants, and which page of them (ordered by id).
+
+    ``bbox``: those whose bounding box meets it (an outline may miss it), as PostGIS ``&&``;
+    ``categories``: of these only; ``text``: with it in any name, case-insensitive and
+    literal (no wildcards); ``limit`` and ``offset``: the page.
+    """
+
+    bbox: Bounds | None = None
+    categories: list[str] | None = None
+    text: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+#: every facility (the first page of 100)
+EVERY = FacilityQuery()
+
+
 #: ``change(info, facilities)`` of :meth:`Store.update_facilities`: the new facilities, or None.
 FacilityChange = Callable[[RegionInfo, gpd.GeoDataFrame], gpd.GeoDataFrame | None]
 
@@ -190,31 +210,12 @@ class Store(Protocol):
         """
         ...
 
-    def facilities(
-        self,
-        region: str,
-        bbox: Bounds | None = None,
-        categories: list[str] | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> gpd.GeoDataFrame:
-        """Facilities in a bounding box and categories, ordered by id, one page."""
+    def facilities(self, region: str, query: FacilityQuery = EVERY) -> gpd.GeoDataFrame:
+        """The facilities ``query`` asks for (a :class:`FacilityQuery`), by id, one page."""
         ...
 
     def facility(self, region: str, facility_id: str) -> gpd.GeoDataFrame:
         """The facility ``facility_id`` as a one-row frame; raises ``FacilityNotFound``."""
-        ...
-
-    def find_facilities(
-        self,
-        region: str,
-        bbox: Bounds | None = None,
-        categories: list[str] | None = None,
-        text: str | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> gpd.GeoDataFrame:
-        """As :meth:`Store.facilities`, also matching ``text`` in any name (case-insensitive)."""
         ...
 
     def add_api_key(self, key: ApiKey) -> None:

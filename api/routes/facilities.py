@@ -25,7 +25,7 @@ from livingcircle.api.geojson import (
 from livingcircle.api.models import AuditOut, FacilityCollection, FacilityFeature
 from livingcircle.api.params import MAX_QUERY_CHARS, FacilityId, RegionPath, check_bbox_text
 from livingcircle.geo.errors import InvalidParameter
-from livingcircle.geo.store import Bounds, Store
+from livingcircle.geo.store import Bounds, FacilityQuery, Store
 
 router = APIRouter(
     prefix="/v1/regions/{region}", tags=["facilities"], responses=problems(404, 422, 503)
@@ -100,10 +100,7 @@ def facilities(
     bounds = parse_bbox(bbox, settings.api.max_bbox_km2) if bbox else None
     cats = list(standard.resolve_categories(category)) if category else None
     limit, offset = page.limit, page.offset
-    if q:
-        frame = store.find_facilities(region, bounds, cats, q, limit, offset)
-    else:
-        frame = store.facilities(region, bounds, cats, limit, offset)
+    frame = store.facilities(region, FacilityQuery(bounds, cats, q, limit, offset))
     features = facility_features(frame, standard)
     more = len(features) == limit
     return GeoJSONResponse(

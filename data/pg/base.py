@@ -112,6 +112,12 @@ class Database:
 
         return self._unit(f"querying region {region!r}", work)
 
+    def _require_region(self, conn: Connection, region: str, lock: str = "") -> None:
+        """Raise ``RegionNotFound`` unless ``region`` is loaded; ``lock``: ``FOR UPDATE``..."""
+        found = conn.execute(_text(f"SELECT 1 FROM regions WHERE name = :r {lock}"), {"r": region})
+        if found.first() is None:
+            raise RegionNotFound(region, self._names(conn))
+
     def _names(self, conn: Connection) -> list[str]:
         return list(
             conn.execute(_text('SELECT name FROM regions ORDER BY name COLLATE "C"')).scalars()

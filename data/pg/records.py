@@ -7,6 +7,8 @@ from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Connection, Row
+
 from livingcircle.data.pg.base import Database
 from livingcircle.data.pg.errors import on_state
 from livingcircle.data.pg.rows import _api_key, _audit_entry, _no_key, _status
@@ -29,7 +31,6 @@ from livingcircle.geo.errors import (
     FacilityNotFound,
     InvalidParameter,
     JobNotFound,
-    RegionNotFound,
     UnknownKiosk,
 )
 from livingcircle.geo.jobs import Job, check_job_id, check_layer_name, missing_layer
@@ -122,10 +123,9 @@ class Records(Database):
 
         def work() -> None:
             with self.engine.begin() as conn:
-                gone = conn.execute(
-                    _text(f"DELETE FROM api_keys WHERE key_id = :k RETURNING {_KEY_COLUMNS}"),
-                    {"k": str(key_id)},
-                ).first()
+                gone = _key_row(
+                    conn, f"DELETE FROM api_keys {_KEY_WHERE} RETURNING {_KEY_COLUMNS}", key_id
+                )
                 if gone is None:
                     raise _no_key(key_id)
                 _append_audit(conn, key_entry("key-revoke", _api_key(gone), None))
@@ -137,17 +137,11 @@ class Records(Database):
 
         def work() -> ApiKey:
             with self.engine.begin() as conn:
-                was = conn.execute(
-                    _text(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE key_id = :k FOR UPDATE"),
-                    {"k": str(key_id)},
-                ).first()
-                row = conn.execute(
-                    _text(
-                        "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
-                        f"WHERE key_id = :k RETURNING {_KEY_COLUMNS}"
-                    ),
-                    {"k": str(key_id)},
-                ).first()
+                was = _key_row(
+                    conn, f"SELECT {_KEY_COLUMNS} FROM api_keys {_KEY_WHERE} FOR UPDATE", key_id
+                )
+                revoke = "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
+                row = _key_row(conn, f"{revoke} {_KEY_WHERE} RETURNING {_KEY_COLUMNS}", key_id)
                 if row is None or was is None:
                     raise _no_key(key_id)
                 before, after = _api_key(was), _api_key(row)
@@ -196,13 +190,7 @@ class Records(Database):
 
         def work() -> AuditEntry:
             with self.engine.begin() as conn:
-                if (
-                    conn.execute(
-                        _text("SELECT 1 FROM regions WHERE name = :r FOR KEY SHARE"), {"r": region}
-                    ).first()
-                    is None
-                ):
-                    raise RegionNotFound(region, self._names(conn))
+                self._require_region(conn, region, "FOR KEY SHARE")
                 category = (
                     None
                     if "\x00" in status.facility_id
@@ -244,14 +232,8 @@ class Records(Database):
                 rows = conn.execute(
                     _text(_STATUS_SQL + ' ORDER BY facility_id COLLATE "C"'), {"r": region}
                 ).all()
-                if (
-                    not rows
-                    and conn.execute(
-                        _text("SELECT 1 FROM regions WHERE name = :r"), {"r": region}
-                    ).first()
-                    is None
-                ):
-                    raise RegionNotFound(region, self._names(conn))
+                if not rows:
+                    self._require_region(conn, region)
             return [_status(r) for r in rows]
 
         return self._unit(f"reading the statuses of {region!r}", work)
@@ -262,13 +244,7 @@ class Records(Database):
 
         def work() -> None:
             with self.engine.begin() as conn:
-                if (
-                    conn.execute(
-                        _text("SELECT 1 FROM regions WHERE name = :r"), {"r": kiosk.region}
-                    ).first()
-                    is None
-                ):
-                    raise RegionNotFound(kiosk.region, self._names(conn))
+                self._require_region(conn, kiosk.region)
                 conn.execute(
                     _text(_UPSERT_KIOSK_SQL), asdict(kiosk) | {"categories": list(kiosk.categories)}
                 )
@@ -392,3 +368,11 @@ class Records(Database):
             return bytes(rows[name])
         self.job(job_id)
         raise missing_layer(job_id, name, rows)
+
+
+_KEY_WHERE = "WHERE key_id = :k"
+
+
+def _key_row(conn: Connection, sql: str, key_id: str) -> Row[Any] | None:
+    """The first row of ``sql`` (a key's columns), ``:k`` bound to ``key_id``."""
+    return conn.execute(_text(sql), {"k": str(key_id)}).first()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import geopandas as gpd
@@ -14,7 +14,7 @@ import shapely
 from geopandas.array import GeometryArray
 from pyproj import CRS
 
-from livingcircle.data.pg.sql import _STATUS_COLUMNS
+from livingcircle.data.pg.sql import _KEY_COLUMNS, _STATUS_COLUMNS
 from livingcircle.data.pg_schema import SRID
 from livingcircle.geo.audit import in_column_order
 from livingcircle.geo.errors import InvalidParameter
@@ -24,21 +24,13 @@ from livingcircle.geo.store import FACILITY_COLUMNS, ApiKey, AuditEntry, RegionI
 _CRS = CRS.from_epsg(SRID)
 
 
-def _api_key(row: Any) -> ApiKey:
-    def utc(value: datetime | None) -> datetime | None:
-        return value.astimezone(UTC) if value is not None else None
-
-    return ApiKey(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4].astimezone(UTC),
-        row[5],
-        expires_at=utc(row[6]),
-        revoked_at=utc(row[7]),
-        last_used_at=utc(row[8]),
-    )
+def _api_key(row: Sequence[Any]) -> ApiKey:
+    """A row of ``_KEY_COLUMNS`` (the fields of :class:`ApiKey`) as a key, times in UTC."""
+    values = dict(zip(_KEY_COLUMNS.split(", "), row, strict=True))
+    for name in ("created_at", "expires_at", "revoked_at", "last_used_at"):
+        if values[name] is not None:
+            values[name] = values[name].astimezone(UTC)
+    return ApiKey(**values)
 
 
 def _no_key(key_id: str) -> InvalidParameter:

@@ -43,10 +43,11 @@ from livingcircle.geo.audit import import_entry, load_entry, removal_entry
 from livingcircle.geo.errors import FacilityExists, FacilityNotFound, RegionNotFound
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import (
+    EVERY,
     AuditEntry,
-    Bounds,
     FacilityChange,
     FacilityKeep,
+    FacilityQuery,
     FacilityRecord,
     LoadStats,
     RegionData,
@@ -232,20 +233,6 @@ class PostgisStore(Records):
         self._unit("saving the standard", work)
         return True
 
-    def facilities(
-        self,
-        region: str,
-        bbox: Bounds | None = None,
-        categories: list[str] | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> gpd.GeoDataFrame:
-        """Facilities whose bounding box meets ``bbox``, in ``categories``, by id, one page."""
-        where, params = _bbox_filters(region, bbox, categories)
-        sql = f"{_FACILITY_SQL} WHERE {where} ORDER BY id LIMIT %(limit)s OFFSET %(offset)s"
-        params.update(limit=max(int(limit), 0), offset=max(int(offset), 0))
-        return self._facility_query(region, sql, params)
-
     def facility(self, region: str, facility_id: str) -> gpd.GeoDataFrame:
         """The facility ``facility_id`` as a one-row frame; raises ``FacilityNotFound``."""
         where, params = _filters(region, None)
@@ -257,21 +244,14 @@ class PostgisStore(Records):
             raise FacilityNotFound(region, facility_id)
         return frame
 
-    def find_facilities(
-        self,
-        region: str,
-        bbox: Bounds | None = None,
-        categories: list[str] | None = None,
-        text: str | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> gpd.GeoDataFrame:
-        """As :meth:`facilities`, also matching ``text`` in any name (case-insensitive).
+    def facilities(self, region: str, query: FacilityQuery = EVERY) -> gpd.GeoDataFrame:
+        """The facilities ``query`` asks for, by id, one page.
 
-        ``text`` is taken literally: percent signs, underscores and backslashes in it match
-        themselves (escaped for ILIKE).
+        Its ``text`` is taken literally: percent signs, underscores and backslashes in it
+        match themselves (escaped for ILIKE).
         """
-        where, params = _bbox_filters(region, bbox, categories)
+        where, params = _bbox_filters(region, query.bbox, query.categories)
+        text = query.text
         if text and "\x00" in text:  # PostgreSQL text holds no NUL: no name has one
             where += " AND false"
         elif text:
@@ -281,7 +261,7 @@ class PostgisStore(Records):
             )
             params["q"] = f"%{_like_escape(str(text))}%"
         sql = f"{_FACILITY_SQL} WHERE {where} ORDER BY id LIMIT %(limit)s OFFSET %(offset)s"
-        params.update(limit=max(int(limit), 0), offset=max(int(offset), 0))
+        params.update(limit=max(int(query.limit), 0), offset=max(int(query.offset), 0))
         return self._facility_query(region, sql, params)
 
     def save_facility(
@@ -351,13 +331,7 @@ class PostgisStore(Records):
         def work() -> AuditEntry:
             with self.engine.begin() as conn:
                 self._edit_lock(conn, region)
-                if (
-                    conn.execute(
-                        _text("SELECT 1 FROM regions WHERE name = :r FOR UPDATE"), {"r": region}
-                    ).first()
-                    is None
-                ):
-                    raise RegionNotFound(region, self._names(conn))
+                self._require_region(conn, region, "FOR UPDATE")
                 before = self._row(conn, region, facility_id)
                 change(conn, before)
                 after = self._row(conn, region, facility_id)

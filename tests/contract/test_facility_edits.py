@@ -40,6 +40,7 @@ from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import (
     ApiKey,
     AuditEntry,
+    FacilityQuery,
     FacilityRecord,
     RegionData,
     Store,
@@ -127,7 +128,7 @@ def test_one_facility_by_id(loaded: Any) -> None:
     with pytest.raises(RegionNotFound, match="helsinki"):
         loaded.facility("nowhere", "osm:node/25502063")
     with pytest.raises(RegionNotFound, match="helsinki"):
-        loaded.find_facilities("nowhere", text="apteekki")
+        loaded.facilities("nowhere", FacilityQuery(text="apteekki"))
 
 
 SEARCHES: list[dict[str, Any]] = [
@@ -152,8 +153,8 @@ def test_name_search_answers_as_the_file_store(
     pair: tuple[FileStore, PostgisStore], search: dict[str, Any]
 ) -> None:
     file_store, postgis_store = pair
-    want = file_store.find_facilities(REGION, **search)
-    got = postgis_store.find_facilities(REGION, **search)
+    want = file_store.facilities(REGION, FacilityQuery(**search))
+    got = postgis_store.facilities(REGION, FacilityQuery(**search))
     assert_geodataframe_equal(got, want)
     if search["text"] in ("apteekki", "Ä") and "offset" not in search:
         assert len(want) > 0
@@ -162,7 +163,7 @@ def test_name_search_answers_as_the_file_store(
 @pytest.mark.postgis
 def test_facility_by_id_answers_as_the_file_store(pair: tuple[FileStore, PostgisStore]) -> None:
     file_store, postgis_store = pair
-    everything = file_store.facilities(REGION, limit=10_000)
+    everything = file_store.facilities(REGION, FacilityQuery(limit=10_000))
     outlines = everything[everything.geom_type != "Point"]["id"].head(3).tolist()
     for facility_id in [*everything["id"].iloc[::97], *outlines]:
         assert_geodataframe_equal(
@@ -174,16 +175,17 @@ def test_wildcards_in_the_name_search_are_literal(loaded: Any) -> None:
     record = clinic("w-1", name="100% _juusto_ \\ kauppa")
     loaded.save_facility(REGION, record, "health-bureau", create=True)
     for needle in ("100%", "% _j", "_juusto_", "\\", "0% _JUUSTO_ \\ K"):
-        assert loaded.find_facilities(REGION, text=needle)["id"].tolist() == [record.id], needle
+        found = loaded.facilities(REGION, FacilityQuery(text=needle))
+        assert found["id"].tolist() == [record.id], needle
     for needle in ("1%0", "_uusto", "j_usto", "%%"):
-        found = loaded.find_facilities(REGION, text=needle, limit=1000)
+        found = loaded.facilities(REGION, FacilityQuery(text=needle, limit=1000))
         assert record.id not in found["id"].tolist(), needle
 
 
 def test_injection_in_ids_and_text_changes_nothing(loaded: Any) -> None:
     before = state(loaded)
     for attack in ATTACKS:
-        loaded.find_facilities(REGION, text=attack, limit=1000)
+        loaded.facilities(REGION, FacilityQuery(text=attack, limit=1000))
         with pytest.raises(FacilityNotFound):
             loaded.delete_facility(REGION, attack, "health-bureau")
         with pytest.raises(FacilityNotFound):
@@ -491,11 +493,11 @@ def test_database_at_revision_0001_says_run_upgrade(make_database: Callable[...,
 
 
 def test_frames_of_look_ups_have_the_columns_of_facilities(loaded: Any) -> None:
-    page = loaded.facilities(REGION, limit=5)
+    page = loaded.facilities(REGION, FacilityQuery(limit=5))
     for frame in (
         loaded.facility(REGION, page["id"].iloc[0]),
-        loaded.find_facilities(REGION, text="apteekki"),
-        loaded.find_facilities(REGION, text="no such name"),
+        loaded.facilities(REGION, FacilityQuery(text="apteekki")),
+        loaded.facilities(REGION, FacilityQuery(text="no such name")),
     ):
         assert isinstance(frame, gpd.GeoDataFrame)
         assert list(frame.columns) == list(page.columns)

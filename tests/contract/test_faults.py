@@ -37,7 +37,7 @@ from livingcircle.data.sample import sample_department
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import DatabaseUnavailable, RegionBusy, StoreError
 from livingcircle.geo.standards import Standard
-from livingcircle.geo.store import RegionData, Store
+from livingcircle.geo.store import FacilityQuery, RegionData, Store
 from tests.api.test_server import free_port, start_server, wait_ready
 from tests.contract._own_cluster import DATABASE, PASSWORD, USER, OwnCluster
 from tests.contract._own_cluster import available as own_cluster_available
@@ -62,7 +62,7 @@ def assert_same_region(a: RegionData, b: RegionData) -> None:
 
 def assert_answers(store: Store, standard: Standard) -> None:
     """The region still answers queries and engine questions."""
-    assert len(store.facilities(REGION, limit=5)) == 5
+    assert len(store.facilities(REGION, FacilityQuery(limit=5))) == 5
     result = Atlas(store, standard).catchment(24.9414, 60.171, region=REGION)
     assert len(result.facilities) > 10
 
@@ -251,7 +251,7 @@ def test_leftover_versions_are_removed_at_open_unless_a_load_holds_the_lock(
 
 def _answers(store: Store, standard: Standard) -> tuple[list[str], list[str]]:
     """What the region answers at the sample point: nearest ids, catchment facility ids."""
-    near = store.facilities(REGION, (24.94, 60.169, 24.943, 60.172))
+    near = store.facilities(REGION, FacilityQuery((24.94, 60.169, 24.943, 60.172)))
     result = Atlas(store, standard).catchment(24.9414, 60.171, region=REGION)
     return sorted(near["id"]), sorted(result.facilities.id)
 
@@ -305,13 +305,13 @@ def test_kill_9_of_load_and_import_at_random_points_keeps_a_whole_version(
         at = rng.uniform(1.0, 9.0)
         _killed_at(_cli("load", str(sample_path), "-r", REGION, where=target), at)
         assert _answers(reopen(), standard) == before, f"load killed at {at:.2f} s"
-    listed = sorted(store.facilities(REGION, limit=10_000)["id"])
+    listed = sorted(store.facilities(REGION, FacilityQuery(limit=10_000))["id"])
     for _ in range(2):
         at = rng.uniform(1.0, 9.0)
         _killed_at(_cli(*imported, "-r", REGION, "--report", str(report), where=target), at)
-        seen.append((at, sorted(reopen().facilities(REGION, limit=10_000)["id"])))
+        seen.append((at, sorted(reopen().facilities(REGION, FacilityQuery(limit=10_000))["id"])))
     assert not _killed_at(_cli(*imported, "-r", REGION, "--report", str(report), where=target), 180)
-    merged = sorted(reopen().facilities(REGION, limit=10_000)["id"])
+    merged = sorted(reopen().facilities(REGION, FacilityQuery(limit=10_000))["id"])
     assert merged != listed  # the list adds facilities
     for at, ids in seen:  # each kill left the list wholly in or wholly out
         assert ids in (listed, merged), f"import killed at {at:.2f} s"

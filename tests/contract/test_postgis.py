@@ -25,7 +25,7 @@ from livingcircle.data.pg_schema import SCHEMA_REVISION, Base
 from livingcircle.data.postgis import PostgisStore, upgrade
 from livingcircle.data.synthetic import grid_city
 from livingcircle.geo.errors import DatabaseUnavailable, SchemaOutOfDate, StoreError
-from livingcircle.geo.store import RegionData, RegionInfo, Store
+from livingcircle.geo.store import FacilityQuery, RegionData, RegionInfo, Store
 from tests.contract.conftest import empty_postgis
 
 pytestmark = pytest.mark.postgis
@@ -304,7 +304,7 @@ def test_connections_dropped_by_the_server_are_replaced(
 ) -> None:
     """After a server restart or an idle timeout the next query still answers."""
     pg.save_region(sample_data)
-    assert len(pg.facilities(REGION, limit=5)) == 5
+    assert len(pg.facilities(REGION, FacilityQuery(limit=5))) == 5
     conninfo = pg.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         dropped = conn.execute(
@@ -312,6 +312,6 @@ def test_connections_dropped_by_the_server_are_replaced(
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         ).fetchone()
     assert dropped and dropped[0] >= 1
-    assert len(pg.facilities(REGION, limit=5)) == 5
+    assert len(pg.facilities(REGION, FacilityQuery(limit=5))) == 5
     pg.save_region(sample_data)
     assert pg.regions()[0].name == REGION

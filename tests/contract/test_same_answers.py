@@ -13,7 +13,7 @@ from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import LivingCircleError
 from livingcircle.geo.results import CatchmentResult, NearestResult
 from livingcircle.geo.standards import Standard
-from livingcircle.geo.store import RegionData
+from livingcircle.geo.store import FacilityQuery, RegionData
 
 pytestmark = pytest.mark.postgis
 Pair = tuple[FileStore, PostgisStore]
@@ -59,11 +59,11 @@ def test_facilities_pages_are_identical(
     file_store, postgis_store = pair
     seen = 0
     for offset in range(0, 900, 150):
-        a = file_store.facilities(REGION, bbox, categories, limit=150, offset=offset)
-        b = postgis_store.facilities(REGION, bbox, categories, limit=150, offset=offset)
+        query = FacilityQuery(bbox, categories, limit=150, offset=offset)
+        a, b = file_store.facilities(REGION, query), postgis_store.facilities(REGION, query)
         assert_geodataframe_equal(a, b)
         seen += len(a)
-    whole = file_store.facilities(REGION, bbox, categories, limit=10_000)
+    whole = file_store.facilities(REGION, FacilityQuery(bbox, categories, limit=10_000))
     assert seen == len(whole)
     assert whole["id"].is_monotonic_increasing
 

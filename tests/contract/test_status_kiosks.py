@@ -16,7 +16,7 @@ from livingcircle.geo.errors import (
 )
 from livingcircle.geo.kiosks import Kiosk
 from livingcircle.geo.status import FacilityStatus
-from livingcircle.geo.store import RegionData, Store
+from livingcircle.geo.store import FacilityQuery, RegionData, Store
 from tests.attacks import ATTACKS
 
 REGION = "helsinki"
@@ -32,7 +32,7 @@ def loaded(store: Store, sample_data: RegionData) -> Any:
 
 
 def car_park(loaded: Any) -> str:
-    page = loaded.facilities(REGION, categories=["car_parking"], limit=1)
+    page = loaded.facilities(REGION, FacilityQuery(categories=["car_parking"], limit=1))
     return str(page["id"].iloc[0])
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from livingcircle.geo.errors import InvalidText
 from livingcircle.geo.status import FacilityStatus
-from livingcircle.geo.store import RegionData, Store
+from livingcircle.geo.store import FacilityQuery, RegionData, Store
 
 REGION = "helsinki"
 
@@ -26,7 +26,7 @@ def loaded(store: Store, sample_data: RegionData) -> Any:
 
 
 def _note(loaded: Any, note: str) -> Any:
-    page = loaded.facilities(REGION, categories=["car_parking"], limit=1)
+    page = loaded.facilities(REGION, FacilityQuery(categories=["car_parking"], limit=1))
     status = FacilityStatus(str(page["id"].iloc[0]), "", datetime.now(UTC), note=note)
     return loaded.set_status(REGION, status, "parking-office")
 

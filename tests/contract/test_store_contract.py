@@ -21,7 +21,7 @@ from livingcircle.geo.errors import (
     StoreError,
 )
 from livingcircle.geo.standards import Standard
-from livingcircle.geo.store import FacilityRecord, RegionData, RegionInfo, Store
+from livingcircle.geo.store import FacilityQuery, FacilityRecord, RegionData, RegionInfo, Store
 
 REGION = "helsinki"
 
@@ -64,7 +64,7 @@ def test_regions_do_not_see_each_other(store: Store, sample_data: RegionData) ->
     store.save_region(sample_data)
     store.save_region(with_facilities(sample_data, sample_data.facilities.head(10), "other"))
     assert len(store.load_region(REGION).facilities) == len(sample_data.facilities)
-    assert len(store.facilities("other", limit=1000)) == 10
+    assert len(store.facilities("other", FacilityQuery(limit=1000))) == 10
 
 
 def test_unknown_region_is_reported_with_the_loaded_ones(
@@ -75,7 +75,7 @@ def test_unknown_region_is_reported_with_the_loaded_ones(
         lambda: store.load_region("nowhere"),
         lambda: store.facilities("nowhere"),
         lambda: store.facility("nowhere", "osm:node/1"),
-        lambda: store.find_facilities("nowhere", text="x"),
+        lambda: store.facilities("nowhere", FacilityQuery(text="x")),
         lambda: store.delete_region("nowhere"),
     ]
     for call in calls:
@@ -99,13 +99,15 @@ def test_delete_region_removes_it(store: Store, sample_data: RegionData) -> None
 def test_facility_queries(store: Store, sample_data: RegionData) -> None:
     store.save_region(sample_data)
     everything = by_id(sample_data.facilities)
-    page = store.facilities(REGION, limit=10, offset=20)
+    page = store.facilities(REGION, FacilityQuery(limit=10, offset=20))
     assert list(page["id"]) == list(everything["id"][20:30])
-    shops = store.facilities(REGION, categories=["supermarket", "convenience"], limit=1000)
+    shops = store.facilities(
+        REGION, FacilityQuery(categories=["supermarket", "convenience"], limit=1000)
+    )
     assert set(shops["category"]) == {"supermarket", "convenience"}
     assert len(shops) == everything["category"].isin(["supermarket", "convenience"]).sum()
     box = (24.9394, 60.169, 24.9434, 60.173)
-    inside = store.facilities(REGION, box, limit=1000)
+    inside = store.facilities(REGION, FacilityQuery(box, limit=1000))
     around = shapely.box(*box)
     # every facility whose bounding box meets the box (an outline may miss it)
     assert inside.geometry.envelope.intersects(around).all()
@@ -145,7 +147,7 @@ def test_a_region_without_facilities_still_answers(
     store.save_region(empty)
     assert len(store.load_region(REGION).facilities) == 0
     assert len(store.facilities(REGION)) == 0
-    assert len(store.find_facilities(REGION, text="a")) == 0
+    assert len(store.facilities(REGION, FacilityQuery(text="a"))) == 0
     result = Atlas(store, standard).catchment(24.9414, 60.171, region=REGION)
     assert list(result.facilities) == []
 
