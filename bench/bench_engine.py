@@ -127,6 +127,26 @@ def time_calls(
     return times, skipped
 
 
+#: Region build steps timed one by one: (column, StreetNetwork attribute built).
+BUILD_PARTS = (
+    ("csr", "csr"),
+    ("kd-tree", "node_tree"),
+    ("strtree", "edge_tree"),
+    ("snap grid", "segment_index"),
+    ("other", "geom_length"),
+    ("vertices", "vertices"),
+)
+
+
+def timed(parts: dict[str, list[float]], part: str, fn: Callable[[], Any]) -> Any:
+    """``fn()``, adding its wall and CPU seconds to ``parts[part]``."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    wall, cpu = parts.setdefault(part, [0.0, 0.0])
+    parts[part] = [wall + time.perf_counter() - t0, cpu + time.process_time() - c0]
+    return out
+
+
 def run_worker(spec: str, n_points: int, osmnx_points: int, seed: int) -> Result:
     from livingcircle.geo.engine import Region  # noqa: PLC0415
     from livingcircle.geo.network import StreetNetwork  # noqa: PLC0415
@@ -142,10 +162,13 @@ def run_worker(spec: str, n_points: int, osmnx_points: int, seed: int) -> Result
         f"in {load_s:.1f} s; building region"
     )
     rss0 = rss_mb()
-    t0 = time.perf_counter()
-    net = StreetNetwork.from_frames(nodes, edges)
-    region = Region(name, net, facilities, standard)
-    build_s = time.perf_counter() - t0
+    t0, c0 = time.perf_counter(), time.process_time()
+    parts: dict[str, list[float]] = {}
+    net = timed(parts, "project", lambda: StreetNetwork.from_frames(nodes, edges))
+    for part, attr in BUILD_PARTS:
+        timed(parts, part, lambda attr=attr: getattr(net, attr))
+    region = timed(parts, "facilities", lambda: Region(name, net, facilities, standard))
+    build_s, build_cpu = time.perf_counter() - t0, time.process_time() - c0
     rss1 = rss_mb()
     log(f"{spec}: region built in {build_s:.1f} s (+{rss1 - rss0:.0f} MB RSS)")
 
@@ -182,6 +205,9 @@ def run_worker(spec: str, n_points: int, osmnx_points: int, seed: int) -> Result
         "snapped": len(region.facilities.category),
         "load_s": load_s,
         "build_s": build_s,
+        "build_cpu_s": build_cpu,
+        "build_parts": parts,
+        "load_avg": os.getloadavg()[0],
         "rss_build_mb": rss1 - rss0,
         "arrays_mb": array_mb(region),
         "first_catchment_ms": first_catch * 1e3,
@@ -358,6 +384,28 @@ def run_child(spec: str, args: argparse.Namespace) -> Result:
     return result
 
 
+def build_table(ok: list[Result]) -> str:
+    """The region build step by step, wall / CPU seconds (and the load average)."""
+    names = ["project", *(p for p, _ in BUILD_PARTS), "facilities"]
+    headers = ["dataset", *names, "total", "load avg"]
+    rows = [
+        [
+            r["dataset"],
+            *(
+                "{:.2f} / {:.2f}".format(*r["build_parts"].get(n, [float("nan")] * 2))
+                for n in names
+            ),
+            f"{r['build_s']:.2f} / {r['build_cpu_s']:.2f}",
+            f"{r['load_avg']:.1f}",
+        ]
+        for r in ok
+        if "build_parts" in r
+    ]
+    return "Region build by step, wall / CPU s (facilities: Region(), snapping them)\n" + table(
+        headers, rows
+    )
+
+
 def report(results: list[Result]) -> tuple[str, list[Result]]:
     ok = [r for r in results if "error" not in r]
     parts = [
@@ -410,6 +458,8 @@ def report(results: list[Result]) -> tuple[str, list[Result]]:
         for r in ok
     ]
     parts.append(table(headers, rows))
+    parts.append("")
+    parts.append(build_table(ok))
     for r in results:
         if "error" in r:
             parts.append(f"{r['dataset']}: FAILED ({r['error']})")

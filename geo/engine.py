@@ -22,7 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from livingcircle.geo import config, positions
 from livingcircle.geo.catchment import ring_polygons
 from livingcircle.geo.errors import InvalidParameter, PointOutsideRegion, PointTooFarFromNetwork
-from livingcircle.geo.facility_index import FacilityIndex, Found, index_facilities
+from livingcircle.geo.facility_index import FacilityIndex, Found, Placed, index_facilities
 from livingcircle.geo.hours import RegionHours, timezone_at
 from livingcircle.geo.network import FloatArray, StreetNetwork
 from livingcircle.geo.positions import Snap
@@ -66,6 +66,9 @@ class Region:
         ``[timezones]`` entry for ``name``, else the zone at the region's centre.
     profile
         Set on a region as one walking profile walks it (:meth:`walked_at`).
+    placed
+        The facilities already placed on the network (a region cache,
+        :mod:`livingcircle.geo.region_cache`); default: snapped here.
     """
 
     def __init__(
@@ -77,6 +80,7 @@ class Region:
         max_snap_m: float = config.MAX_SNAP_M,
         timezone: str | None = None,
         profile: Profile | None = None,
+        placed: Placed | None = None,
     ) -> None:
         self.name = name
         #: the walking profile this region is walked at (None: by length at any speed)
@@ -92,7 +96,7 @@ class Region:
         self._to_xy = Transformer.from_crs("EPSG:4326", network.crs, always_xy=True)
         self._to_lonlat = Transformer.from_crs(network.crs, "EPSG:4326", always_xy=True)
         index, self.unsnapped_facilities = index_facilities(
-            self.net, facilities, standard.category_ids
+            self.net, facilities, standard.category_ids, placed
         )
         self.facilities: FacilityIndex = index
         #: The area this region answers for (lon/lat): its streets' hull plus the snap limit.

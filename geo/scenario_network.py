@@ -183,7 +183,8 @@ def nearest_open(change: NetworkChange, base: StreetNetwork, xy: FloatArray, lim
     on = shapely.line_interpolate_point(geoms[first], along)
     snap = change.remap(Snap(edge.astype(np.int32), off, dist[first], shapely.get_coordinates(on)))
     out.edge[who], out.offset_m[who] = snap.edge, snap.offset_m
-    out.access_m[who], out.xy[who] = snap.access_m, snap.xy
+    # the leg on the ellipsoid, as snap_points measures it
+    out.access_m[who], out.xy[who] = base.geodesic_legs(xy[who], snap.xy), snap.xy
     return out
 
 
@@ -206,7 +207,8 @@ def place_points(
         if len(near):
             pts = shapely.points(xy[near])
             d = np.min([shapely.distance(change.net.edge_geom[e], pts) for e in links], axis=0)
-            moved[near[d < placed.access_m[near]]] = True
+            planar = np.hypot(*(xy[near] - placed.xy[near]).T)  # measured as d is
+            moved[near[d < planar]] = True
     idx = np.flatnonzero(moved)
     if len(idx):
         again = nearest_open(change, base, xy[idx], limit)
