@@ -6,7 +6,9 @@ its core's homes) is written once under ``OUT/_inputs/``, and one Dask task per 
 it, runs the single-machine :func:`livingcircle.geo.gaps.analyse` on it and writes the
 tile's homes as one GeoParquet partition ``OUT/points/part.REGION.TILE.parquet``. Inputs and
 outputs are fsspec URLs (a local folder, ``s3://`` with s3fs installed), so workers on other
-machines read the same tiles; no task carries more than a tile.
+machines read the same tiles; no task carries more than a tile. A province too large for
+one process is given as region builders (:func:`analyse_built_province`): each region is
+built, its homes placed and its tiles planned by a task on a worker.
 
 Answers within the horizon (the longest minutes at the fastest profile, or the longest
 service radius) equal the single-machine analysis; a nearest facility beyond it is written
