@@ -34,9 +34,10 @@ from livingcircle.geo.catchment import ring_polygons
 from livingcircle.geo.demand import Demand
 from livingcircle.geo.engine import FacilityIndex, Region
 from livingcircle.geo.errors import InvalidParameter
+from livingcircle.geo.kernels_numpy import ceil32_bits, k_and_counts_from_pairs
 from livingcircle.geo.network import FloatArray
 from livingcircle.geo.positions import EdgeGroups
-from livingcircle.geo.reach import PairChunk, ReachGraph
+from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.routing import Snap
 from livingcircle.geo.standards import Requirement, Standard
 
@@ -362,7 +363,7 @@ def analyse(
         rows = np.flatnonzero(np.isin(fac.category, codes))
         slot = np.full(max(len(region.standard.categories), 1), -1, dtype=np.int64)
         slot[codes] = np.arange(len(codes))
-        k_best, within = _k_and_counts(
+        k_best, within = k_and_counts_from_pairs(
             rg.pairs_within(fac.snap[rows], demand.snap, horizon),
             slot[fac.category[rows]],
             len(cats),
@@ -404,7 +405,7 @@ def _k_and_counts_compiled(
     limits: FloatArray,
     horizon: float,
 ) -> tuple[list[NDArray[np.float32]], NDArray[np.int32]]:
-    """:func:`_k_and_counts` by the compiled multi-label pass, one per category.
+    """:func:`~livingcircle.geo.kernels_numpy.k_and_counts_from_pairs` by the compiled pass.
 
     The same numbers: a pair counts within a limit when its float32 rounding up does (so the
     limit is compared as float32), and the distances kept are rounded up to float32.
@@ -417,77 +418,9 @@ def _k_and_counts_compiled(
         mine = fac.snap[np.flatnonzero(fac.category == code)]
         dist, within[:, j, :] = kernels.k_and_counts(rg.arrays, homes, mine, k, lim32, horizon)
         best.append(
-            _ceil32_bits(dist.ravel()).astype(np.uint32).view(np.float32).reshape(dist.shape)
+            ceil32_bits(dist.ravel()).astype(np.uint32).view(np.float32).reshape(dist.shape)
         )
     return best, within
-
-
-def _k_and_counts(
-    chunks: Iterable[PairChunk],
-    place_slot: NDArray[np.int64],
-    n_slots: int,
-    n_points: int,
-    k: int,
-    limits: FloatArray,
-) -> tuple[list[NDArray[np.float32]], NDArray[np.int32]]:
-    """Per category slot: the k smallest distances per point; and counts within each limit.
-
-    ``within`` is ``(points, slots, limits)``. Pairs are kept as one sortable 64-bit key each:
-    the point in the high half, the distance as float32 bits in the low half (non-negative
-    floats sort as their bit patterns). The float32 is rounded *up* from the exact distance,
-    so it is within a limit exactly when the exact distance is (for limits a float32 holds,
-    as whole metres do), and a reported walk is never shorter than the true one.
-    """
-    keys: list[list[NDArray[np.uint64]]] = [[] for _ in range(n_slots)]
-    for ch in chunks:
-        slot = place_slot[ch.place]
-        key = (ch.point.astype(np.uint64) << np.uint64(32)) | _ceil32_bits(ch.dist_m)
-        order = np.argsort(slot, kind="stable")
-        bounds = np.searchsorted(slot[order], np.arange(n_slots + 1))
-        for j in np.flatnonzero(np.diff(bounds)).tolist():
-            keys[j].append(key[order[bounds[j] : bounds[j + 1]]])
-    within = np.zeros((n_points, n_slots, len(limits)), dtype=np.int32)
-    best = []
-    for j, part in enumerate(keys):
-        best.append(_k_smallest(part, n_points, k, limits, within[:, j, :]))
-        part.clear()  # free as we go
-    return best, within
-
-
-def _ceil32_bits(dist: FloatArray) -> NDArray[np.uint64]:
-    """Bits of the smallest float32 not below each (non-negative) distance."""
-    low = dist.astype(np.float32)
-    low = np.where(low < dist, np.nextafter(low, np.float32(np.inf)), low)
-    return low.view(np.uint32).astype(np.uint64)
-
-
-def _k_smallest(
-    parts: list[NDArray[np.uint64]],
-    n_points: int,
-    k: int,
-    limits: FloatArray,
-    within: NDArray[np.int32],
-) -> NDArray[np.float32]:
-    """``(points, k)`` smallest distances from (point, distance) keys (``inf`` fills).
-
-    Also writes the counts within each limit into ``within`` (points x limits).
-    """
-    best = np.full((n_points, k), np.inf, dtype=np.float32)
-    if not parts:
-        return best
-    key = np.concatenate(parts)
-    key.sort()
-    point = (key >> np.uint64(32)).astype(np.int64)
-    dist = (key & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.float32)
-    del key
-    for i, limit in enumerate(limits):
-        within[:, i] = np.bincount(point[dist <= np.float32(limit)], minlength=n_points)
-    start = np.ones(len(point), dtype=bool)
-    start[1:] = point[1:] != point[:-1]
-    rank = np.arange(len(point)) - np.maximum.accumulate(np.where(start, np.arange(len(point)), 0))
-    keep = rank < k
-    best[point[keep], rank[keep]] = dist[keep]
-    return best
 
 
 def gap_areas(

@@ -49,7 +49,8 @@ from livingcircle.geo.accessibility import points_distance
 from livingcircle.geo.demand import Demand
 from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import InvalidParameter
-from livingcircle.geo.gaps import Analysis, CategoryAccess, _k_and_counts
+from livingcircle.geo.gaps import Analysis, CategoryAccess
+from livingcircle.geo.kernels_numpy import k_and_counts_from_pairs
 from livingcircle.geo.network import FloatArray
 from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.routing import Snap, snap_points
@@ -375,7 +376,7 @@ class _Run:
         chunks = rg.pairs_within(
             places, points, before.horizon_m, tile_m=max(before.horizon_m, 500.0)
         )
-        best, within = _k_and_counts(
+        best, within = k_and_counts_from_pairs(
             chunks, slot[fac.category[wanted]], len(codes), len(union), before.k, limits
         )
         out = {}
