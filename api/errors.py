@@ -28,6 +28,7 @@ from livingcircle.geo.errors import (
     AuthBusy,
     ClusterUnavailable,
     DatabaseUnavailable,
+    DEMError,
     EmptyExtract,
     FacilityExists,
     FacilityNotFound,
@@ -69,6 +70,7 @@ STATUS: dict[type[Exception], int] = {
     PointTooFarFromNetwork: 422,
     NoWayForProfile: 422,  # names the nearest street the profile can walk
     OSMFileError: 422,
+    DEMError: 422,  # the caller's elevation file
     EmptyExtract: 422,
     ImportFileError: 422,  # the caller's file
     ScenarioError: 422,  # lists every problem of the scenario

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from livingcircle.data.osm_file import Extract, Progress, read_osm_file
+from livingcircle.geo.elevation import sample_dem
 from livingcircle.geo.provenance import carry_department_records
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import RegionData, RegionInfo, Store, check_region_name
@@ -17,16 +19,30 @@ log = logging.getLogger("livingcircle.load")
 
 
 def load_osm(
-    store: Store, path: Path, region: str, standard: Standard, progress: Progress | None = None
+    store: Store,
+    path: Path,
+    region: str,
+    standard: Standard,
+    progress: Progress | None = None,
+    dem: Path | None = None,
+    told: Callable[[str], None] | None = None,
 ) -> RegionInfo:
     """Read an OSM file and store it as ``region``, replacing an earlier version whole.
 
     Nothing is written until the file has been read and its network built, so a bad file
-    leaves the stored region as it was.
+    leaves the stored region as it was. With ``dem`` (a GeoTIFF) every street node gets its
+    elevation (an ``ele`` column; the profiles' slope rules use it), and ``told`` hears how
+    much of the region the DEM covers.
     """
     check_region_name(region)
     store.check_not_busy(region)  # a refused load fails now, not after reading the file
     extract = read_osm_file(path, standard, progress)
+    if dem is not None:
+        nodes = extract.nodes
+        heights = sample_dem(dem, nodes["lon"].to_numpy(), nodes["lat"].to_numpy())
+        extract = replace(extract, nodes=nodes.assign(ele=heights.metres))
+        if told:
+            told(heights.describe())
     return save_extract(store, region, extract, f"osm-file:{path.name}", progress)
 
 

@@ -125,6 +125,10 @@ class NoWayForProfile(PointTooFarFromNetwork):
         self.distance_m = distance_m
 
 
+class DEMError(LivingCircleError, ValueError):
+    """A DEM (GeoTIFF) that cannot be read, has no CRS, or does not cover the region."""
+
+
 class OSMFileError(LivingCircleError, ValueError):
     """An OSM file that is missing, unreadable or corrupt."""
 

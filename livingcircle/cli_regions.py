@@ -42,6 +42,14 @@ def load(
     region: NewRegion,
     where: AtlasChoice,
     quiet: Quiet = False,
+    dem: Annotated[
+        Path | None,
+        typer.Option(
+            "--dem",
+            help="A GeoTIFF elevation model: street nodes get its heights, for the walking "
+            "profiles' slope rules (without it, slopes come from incline tags only).",
+        ),
+    ] = None,
 ) -> None:
     """Load a city's walking network and facilities from an OSM file.
 
@@ -50,7 +58,7 @@ def load(
     store, standard = where.store(), where.standard()
     start = time.perf_counter()
     with progress(not quiet) as tell:
-        info = load_osm(store, file, region, standard, tell)
+        info = load_osm(store, file, region, standard, tell, dem=dem, told=_say)
     err.print(
         f"loaded region [bold]{info.name}[/]: {info.n_nodes:,} street nodes, "
         f"{info.n_edges:,} edges, {info.n_facilities:,} facilities "
@@ -58,6 +66,10 @@ def load(
         highlight=False,
     )
     _after_load(store, standard, info)
+
+
+def _say(line: str) -> None:
+    err.print(line, highlight=False)
 
 
 @command
