@@ -184,8 +184,16 @@ class StreetNetwork:
         crs = utm_crs(float(np.mean(lon)), float(np.mean(lat)))
         to_xy = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
         x, y = to_xy.transform(lon, lat)
-        geoms = edges.geometry.to_crs(crs).to_numpy()
-        return cls(
+        # the vertices projected in one call and the lines made from them: what to_crs gives,
+        # without copying every geometry first; the vertices are kept for ``vertices``
+        ll, owner = shapely.get_coordinates(edges.geometry.to_numpy(), return_index=True)
+        vx, vy = to_xy.transform(ll[:, 0], ll[:, 1])
+        vertex_xy = np.column_stack([vx, vy])
+        geoms = shapely.linestrings(vertex_xy, indices=owner)
+        if len(geoms) != len(edges) or shapely.has_z(edges.geometry.to_numpy()).any():
+            geoms = edges.geometry.to_crs(crs).to_numpy()  # an empty line or heights: as stored
+            vertex_xy, owner = shapely.get_coordinates(geoms, return_index=True)
+        net = cls(
             crs=crs,
             node_xy=np.column_stack([x, y]),
             edge_u=edges["u"].to_numpy(np.int32),
@@ -200,6 +208,8 @@ class StreetNetwork:
             },
             node_ele=nodes["ele"].to_numpy(np.float64) if "ele" in nodes else None,
         )
+        net.__dict__["_edge_coords"] = (vertex_xy, owner)  # the cached_property's slot
+        return net
 
     @property
     def n_nodes(self) -> int:
@@ -251,6 +261,12 @@ class StreetNetwork:
         return indptr, edges[order]
 
     @cached_property
+    def _edge_coords(self) -> tuple[FloatArray, NDArray[np.intp]]:
+        """Every edge's vertices, one edge after another, and the edge of each."""
+        xy, owner = shapely.get_coordinates(self.edge_geom, return_index=True)
+        return xy, owner
+
+    @cached_property
     def vertices(self) -> tuple[FloatArray, NDArray[np.int64], FloatArray, FloatArray]:
         """Edge vertices for sampling without GEOS: ``xy``, ``ptr``, ``key``, ``base``.
 
@@ -258,7 +274,7 @@ class StreetNetwork:
         ``base[e]`` plus metres along the edge, one increasing array over all edges, so a
         position on any edge is found with a single ``searchsorted``.
         """
-        xy, owner = shapely.get_coordinates(self.edge_geom, return_index=True)
+        xy, owner = self._edge_coords
         step = np.hypot(*np.diff(xy, axis=0).T)
         step[owner[1:] != owner[:-1]] = 0.0
         along = np.concatenate([[0.0], np.cumsum(step)])
