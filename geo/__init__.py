@@ -18,4 +18,9 @@ Walking profiles: ``profiles`` (a profile's speed and street rules from the stan
 and its cost of each edge as equivalent metres), ``profile_views`` (a region as one profile
 walks it, and the refusal of a point it cannot leave), ``profile_analysis`` (homes at
 several profiles in one run, and the homes each loses); ``elevation`` samples a DEM.
+
+Placing points and building a region: ``snapping`` (the nearest street segment of many points
+at once, by a grid scan), ``routing`` (snapping onto edges, bounded searches from a point),
+``facility_index`` (a region's facilities placed on its streets, the columns queries read) and
+``region_cache`` (a build's CSR arrays and placed facilities, kept by a store between starts).
 """
