@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -44,12 +45,6 @@ from livingcircle.geo.status import FacilityStatus, check_status, status_from_js
 from livingcircle.geo.store import (
     EVERY,
     AuditEntry,
-    Bounds,
-    FacilityChange,
-    FacilityKeep,
-    FacilityQuery,
-    FacilityRecord,
-    LoadStats,
     RegionData,
     canonical_tags,
     check_facilities,
@@ -60,6 +55,16 @@ from livingcircle.geo.store import (
     with_facilities,
 )
 from livingcircle.geo.text import check_edges
+
+if TYPE_CHECKING:  # in annotations only
+    from livingcircle.geo.store import (
+        Bounds,
+        FacilityChange,
+        FacilityKeep,
+        FacilityQuery,
+        FacilityRecord,
+        LoadStats,
+    )
 
 
 class FileStore(FileRecords):
