@@ -172,7 +172,7 @@ def gaps(
 
 
 def _methods(siting: str) -> tuple[str, ...]:
-    """``--siting`` as method names, each one :data:`~livingcircle.geo.siting.METHODS` has."""
+    """``--siting`` as method names, each of :data:`~livingcircle.geo.siting_compare.METHODS`."""
     from livingcircle.geo.siting_compare import METHODS  # noqa: PLC0415  (heavy imports)
 
     methods = tuple(m.strip().lower() for m in siting.split(",") if m.strip())
