@@ -23,4 +23,9 @@ Placing points and building a region: ``snapping`` (the nearest street segment o
 at once, by a grid scan), ``routing`` (snapping onto edges, bounded searches from a point),
 ``facility_index`` (a region's facilities placed on its streets, the columns queries read) and
 ``region_cache`` (a build's CSR arrays and placed facilities, kept by a store between starts).
+
+The planner analysis, every home at once: ``gaps`` (the analysis and its tables), ``reach``
+(the reversed graph: the nearest pass per category, pairs within a radius), ``kernels`` (the
+compiled multi-label pass for the k nearest and the counts, Numba) and ``kernels_numpy`` (the
+same step from tiled pairs, where Numba is missing).
 """
