@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -285,3 +286,57 @@ def test_nearest_walks_at_the_step_free_profile(data_dir: Path) -> None:
             if f["properties"]["kind"] == "facility"
         )
     assert times["step-free"] > times["standard"] / 0.8  # slower, and round the steps
+
+
+def _commands() -> list[tuple[str, Any]]:
+    """Every command of the app, by its full name, as click sees it."""
+    import typer  # noqa: PLC0415
+
+    from livingcircle.cli import app  # noqa: PLC0415
+
+    found: list[tuple[str, Any]] = []
+
+    def walk(command: Any, path: str) -> None:
+        found.append((path, command))
+        if hasattr(command, "list_commands"):  # a group, not a single command
+            ctx = command.context_class(command)
+            for name in command.list_commands(ctx):
+                walk(command.get_command(ctx, name), f"{path} {name}".strip())
+
+    walk(typer.main.get_command(app), "")
+    return found
+
+
+def test_shared_options_are_declared_once() -> None:
+    """--data-dir, --database, --homes... read the same in every command that takes them.
+
+    (The poster's --lat/--lon are its own: optional, beside --kiosk.)
+    """
+    shared = (
+        "--data-dir",
+        "--database",
+        "--standards",
+        "--homes",
+        "--communities",
+        "--profile",
+        "--speed",
+        "--offline",
+        "--tiles",
+        "--quiet",
+        "--scheduler",
+    )
+    helps: dict[str, set[str]] = {name: set() for name in shared}
+    for _, command in _commands():
+        for param in command.params:
+            for name in set(param.opts) & set(shared):
+                helps[name].add(param.help)
+    assert all(len(texts) == 1 for texts in helps.values()), helps
+    assert all(helps.values())
+
+
+def test_a_group_of_options_reaches_the_command(tmp_path: Path) -> None:
+    """A command taking an option group gets the options given (here: the store's folder)."""
+    done = run(tmp_path / "elsewhere", "regions", "--json", "--data-dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []
+    assert (tmp_path / "elsewhere").exists() is False
