@@ -8,7 +8,6 @@ it is rebuilt on a thread while the old one answers (:meth:`Atlas.refresh`).
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
@@ -16,6 +15,7 @@ from threading import Lock
 from typing import TypedDict, Unpack
 
 from livingcircle.geo import config
+from livingcircle.geo.coords import great_circle_m
 from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import (
     AmbiguousRegion,
@@ -33,9 +33,6 @@ log = logging.getLogger(__name__)
 
 #: Threads that rebuild engines after a change (builds of one region never overlap).
 REBUILD_THREADS = 2
-
-#: Mean Earth radius (m), for the rough distance to a region named in messages.
-EARTH_RADIUS_M = 6_371_008.8
 
 
 class NearestOptions(TypedDict, total=False):
@@ -312,7 +309,4 @@ def box_distance_m(lon: float, lat: float, bounds: Bounds) -> float:
     """
     w, s, e, n = bounds
     near_lon, near_lat = min(max(lon, w), e), min(max(lat, s), n)
-    phi1, phi2 = math.radians(lat), math.radians(near_lat)
-    dphi, dlmb = phi2 - phi1, math.radians(near_lon - lon)
-    h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+    return great_circle_m(lon, lat, near_lon, near_lat)

@@ -9,6 +9,8 @@ Outside China GCJ-02 and BD-09 leave coordinates unchanged, as the transforms de
 
 from __future__ import annotations
 
+import math
+
 import coordTransform
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -30,6 +32,16 @@ NAMED = {
     "bd-09": "bd09",
 }
 _ITERATIONS = 4
+#: Mean Earth radius (m), for straight-line distances on a spherical Earth.
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def great_circle_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Straight-line (haversine, spherical Earth) distance between two points, metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
 def normalise_crs(crs: str) -> str:

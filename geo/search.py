@@ -16,7 +16,6 @@ not walking: a search answers "which one do you mean", the walk is asked for nex
 
 from __future__ import annotations
 
-import math
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from livingcircle.geo.coords import great_circle_m
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.search_index import HAN, Entry, Keys, SearchIndex, compact, fold, pinyin_key
 
@@ -40,8 +40,6 @@ FUZZY_CUTOFF = 80.0
 FUZZY_MIN_CHARS = 4
 #: Queries shorter than this match the start of a name or a word only (one letter is in most).
 PART_MIN_CHARS = 2
-#: Mean Earth radius (m), for straight-line distances.
-EARTH_RADIUS_M = 6_371_008.8
 
 KINDS = ("facility", "street", "kiosk")
 
@@ -270,14 +268,6 @@ def _distance(entry: Entry, lonlat: tuple[float, float] | None) -> float | None:
     if lonlat is None:
         return None
     return round(great_circle_m(lonlat[0], lonlat[1], entry.lon, entry.lat), 1)
-
-
-def great_circle_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Straight-line (haversine, spherical Earth) distance between two points, metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
 def suggest(indexes: Sequence[SearchIndex], q: str, n: int = SUGGESTIONS) -> list[str]:

@@ -54,13 +54,19 @@ def _holds(tags: Mapping[str, str], key: str, wanted: TagValue) -> bool:
 
 
 @dataclass(frozen=True)
-class Requirement:
-    """One facility a living-circle tier must provide within ``radius_m``."""
+class CategorySet:
+    """Categories under one id and a name in English and Chinese."""
 
     id: str
     label_en: str
     label_zh: str
     categories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Requirement(CategorySet):
+    """One facility a living-circle tier must provide within ``radius_m``."""
+
     radius_m: float
 
 
@@ -77,13 +83,8 @@ class Tier:
 
 
 @dataclass(frozen=True)
-class Group:
+class Group(CategorySet):
     """An everyday group of categories, as the resident app offers them (daily shopping...)."""
-
-    id: str
-    label_en: str
-    label_zh: str
-    categories: tuple[str, ...]
 
 
 @dataclass(frozen=True)

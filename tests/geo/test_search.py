@@ -9,8 +9,9 @@ import pytest
 from shapely.geometry import LineString, Point, Polygon
 
 from livingcircle.data.osm_file import Extract
+from livingcircle.geo.coords import great_circle_m
 from livingcircle.geo.errors import InvalidParameter
-from livingcircle.geo.search import EXACT, PREFIX, check_query, great_circle_m, search
+from livingcircle.geo.search import EXACT, PREFIX, check_query, search
 from livingcircle.geo.search_index import SearchIndex, build_index, fold, street_middle
 from livingcircle.geo.standards import Standard
 from livingcircle.maps.kiosk import load_kiosks
