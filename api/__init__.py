@@ -10,8 +10,9 @@ Rooms:
   (nearest, catchment, kiosk and search answers), ``models_meta`` (health, standard,
   regions): the bodies OpenAPI documents.
 - ``errors``: the error-to-status table and problem details; ``strict``: strict query
-  numbers, JSON and methods; ``outage``: answering while the store is down; ``privacy``: no
-  query strings in logs.
+  numbers, JSON and methods; ``middleware``: the HTTP middleware base and the body's size
+  and time limits; ``outage``: answering while the store is down; ``privacy``: no query
+  strings in logs.
 - ``geojson``, ``live``: stored rows and live statuses into answers; ``jobs``,
   ``scenario_jobs``: planner jobs off the event loop.
 - ``routes/``: one module of handlers per domain.

@@ -17,19 +17,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from livingcircle.api.errors import PROBLEM_JSON, PROBLEM_TYPE, add_exception_handlers
-from livingcircle.api.outage import BodyTimeout, OutageHeaders, StoreHealth, TolerantLiveStatuses
+from livingcircle.api.middleware import BodyLimit, BodyTimeout
+from livingcircle.api.outage import OutageHeaders, StoreHealth, TolerantLiveStatuses
 from livingcircle.api.params import BBOX_PATTERN
 from livingcircle.api.privacy import keep_queries_out_of_logs
 from livingcircle.api.routes import app as app_routes
@@ -189,61 +186,6 @@ TAGS = [
     {"name": "maps", "description": "Resident and kiosk maps as HTML pages."},
     {"name": "meta", "description": "Health, readiness, regions, categories and the standard."},
 ]
-
-
-class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` with 413, declared or streamed."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Check the declared length first, then count what arrives."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = Headers(scope=scope).get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(scope, send)
-            return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max_bytes:  # FastAPI passes HTTPException through body parsing
-                raise StarletteHTTPException(413, self._detail())
-            return message
-
-        await self.app(scope, counted, send)
-
-    def _detail(self) -> str:
-        return f"request body is too large; allowed: at most {self.max_bytes} bytes"
-
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        body = orjson.dumps(
-            {
-                "type": "about:blank",
-                "title": "Content Too Large",
-                "status": 413,
-                "detail": self._detail(),
-                "instance": scope.get("path", ""),
-            }
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", PROBLEM_JSON.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
 
 
 def _docstrings_as_summaries(router: APIRouter) -> None:

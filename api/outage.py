@@ -1,4 +1,4 @@
-"""What the API does while the store is down, and how long it waits for a request's body.
+"""What the API does while the store is down.
 
 **During a store outage** (the database stopped, frozen or unreachable), nearest and catchment
 answer from the engines this worker holds in memory, never from the store: each such answer
@@ -12,31 +12,24 @@ should keep the worker: it still serves residents), and 503 only when no region 
 While the store is known to be down, request handlers do not ask it again (a frozen database
 would hold each of them for the statement timeout): the region watcher probes it every
 ``LC_REFRESH_SECONDS`` and the first answer ends the outage.
-
-**Body timeout**: uvicorn reads a request's body as it arrives and has no limit on how long
-that takes; :class:`BodyTimeout` gives the whole body ``LC_BODY_TIMEOUT_S`` from the
-request's start, then answers 408 and closes the connection.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
 from typing import Any
 
-import orjson
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from livingcircle.api.live import LiveStatuses
+from livingcircle.api.middleware import HttpMiddleware
 from livingcircle.geo.errors import StoreError
 from livingcircle.geo.status import FacilityStatus
 
 log = logging.getLogger("livingcircle.api")
 
-PROBLEM_JSON = b"application/problem+json"
 #: paths answered from memory during an outage, marked with the headers above
 FROM_MEMORY = ("/v1/nearest", "/v1/catchment")
 #: while the store is down, a request asks it again at most this often (the watcher probes it)
@@ -105,18 +98,19 @@ class TolerantLiveStatuses(LiveStatuses):
         return {} if kept is None else kept[1]
 
 
-class OutageHeaders:
+class OutageHeaders(HttpMiddleware):
     """Mark answers from memory during an outage (``X-Store-Status``, ``X-Data-Age``)."""
 
     def __init__(self, app: ASGIApp, health: StoreHealth) -> None:
-        self.app = app
+        super().__init__(app)
         self.health = health
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Add the headers to the answers of :data:`FROM_MEMORY` while the store is down."""
-        if scope["type"] != "http" or not scope["path"].startswith(FROM_MEMORY):
-            await self.app(scope, receive, send)
-            return
+    def applies(self, scope: Scope) -> bool:
+        """The HTTP requests to :data:`FROM_MEMORY`."""
+        return super().applies(scope) and str(scope["path"]).startswith(FROM_MEMORY)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Add the headers to the answers while the store is down."""
 
         async def marked(message: Message) -> None:
             if message["type"] == "http.response.start" and self.health.down:
@@ -129,79 +123,3 @@ class OutageHeaders:
             await send(message)
 
         await self.app(scope, receive, marked)
-
-
-class BodyTimeout:
-    """Answer 408 when a request's body has not fully arrived ``seconds`` after its start."""
-
-    def __init__(self, app: ASGIApp, seconds: float) -> None:
-        self.app = app
-        self.seconds = seconds
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Read the body under one deadline; past it, 408 and the connection closed."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        deadline = asyncio.get_running_loop().time() + self.seconds
-        done = False
-        started = False
-
-        async def timed() -> Message:
-            nonlocal done
-            if done:
-                return await receive()
-            left = deadline - asyncio.get_running_loop().time()
-            try:
-                message = await asyncio.wait_for(receive(), max(left, 0.0))
-            except TimeoutError:
-                raise _BodyTooSlow(self._detail()) from None
-            done = message["type"] != "http.request" or not message.get("more_body", False)
-            return message
-
-        async def watched(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, timed, watched)
-        except _BodyTooSlow:
-            if not started:
-                await self._refuse(scope, send)
-
-    def _detail(self) -> str:
-        return (
-            f"the request's body did not arrive within {self.seconds:g} s; send it whole and "
-            "at once, then try again"
-        )
-
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        body = orjson.dumps(
-            {
-                "type": "about:blank",
-                "title": "Request Timeout",
-                "status": 408,
-                "detail": self._detail(),
-                "instance": scope.get("path", ""),
-            }
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 408,
-                "headers": [
-                    (b"content-type", PROBLEM_JSON),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-
-class _BodyTooSlow(StarletteHTTPException):
-    """The body's deadline passed: 408 (FastAPI's body reading passes HTTP errors through)."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(408, detail, headers={"Connection": "close"})

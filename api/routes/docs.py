@@ -11,9 +11,11 @@ content type and a long cache lifetime; the pages name them with a hash of their
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -61,32 +63,51 @@ ASSETS = {
 FAVICON = "swagger-ui/favicon-32x32.png"
 
 
+@dataclass(frozen=True)
+class DocsPage:
+    """One documentation page: FastAPI's renderer, its files (keyword to asset), its options."""
+
+    render: Callable[..., HTMLResponse]
+    files: Mapping[str, str]
+    options: Mapping[str, Any]
+
+
+SWAGGER = DocsPage(
+    get_swagger_ui_html,
+    {
+        "swagger_js_url": "swagger-ui/swagger-ui-bundle.js",
+        "swagger_css_url": "swagger-ui/swagger-ui.css",
+        "swagger_favicon_url": FAVICON,
+    },
+    # no badge from validator.swagger.io
+    {"swagger_ui_parameters": {"validatorUrl": None}},
+)
+REDOC = DocsPage(
+    get_redoc_html,
+    {"redoc_js_url": "redoc/redoc.standalone.js", "redoc_favicon_url": FAVICON},
+    {"with_google_fonts": False},
+)
+
+
+def docs_page(request: Request, page: DocsPage) -> HTMLResponse:
+    """``page`` over the app's OpenAPI schema, its files named by :func:`asset_url`."""
+    app = request.app
+    urls = {keyword: asset_url(name) for keyword, name in page.files.items()}
+    return page.render(
+        openapi_url=app.openapi_url, title=f"{app.title} · API", **urls, **page.options
+    )
+
+
 @router.get("/docs", response_class=HTMLResponse)
 def swagger_ui(request: Request) -> HTMLResponse:
     """Swagger UI over the OpenAPI schema, every file from this server."""
-    app = request.app
-    return get_swagger_ui_html(
-        openapi_url=app.openapi_url,
-        title=f"{app.title} · API",
-        swagger_js_url=asset_url("swagger-ui/swagger-ui-bundle.js"),
-        swagger_css_url=asset_url("swagger-ui/swagger-ui.css"),
-        swagger_favicon_url=asset_url(FAVICON),
-        # no badge from validator.swagger.io
-        swagger_ui_parameters={"validatorUrl": None},
-    )
+    return docs_page(request, SWAGGER)
 
 
 @router.get("/redoc", response_class=HTMLResponse)
 def redoc(request: Request) -> HTMLResponse:
     """ReDoc over the OpenAPI schema, every file from this server (no Google fonts)."""
-    app = request.app
-    return get_redoc_html(
-        openapi_url=app.openapi_url,
-        title=f"{app.title} · API",
-        redoc_js_url=asset_url("redoc/redoc.standalone.js"),
-        redoc_favicon_url=asset_url(FAVICON),
-        with_google_fonts=False,
-    )
+    return docs_page(request, REDOC)
 
 
 @router.get("/assets/{name:path}")
