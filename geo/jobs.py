@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from livingcircle.geo.errors import InvalidParameter, JobNotFound
+from livingcircle.geo.text import check_match
 
 #: The states of a job, in order.
 STATES = ("queued", "running", "done", "failed")
@@ -104,21 +105,17 @@ _LAYER = re.compile(r"^[a-z][a-z_]{0,31}$")
 
 def check_job_id(job_id: str) -> str:
     """``job_id`` if it looks like one (24 hex digits), else ``JobNotFound``."""
-    if not _ID.match(job_id):
-        raise JobNotFound(
-            f"there is no job {job_id!r}; job ids are 24 hex digits, as the "
-            "POST that made the job answered"
-        )
-    return job_id
+    message = (
+        f"there is no job {job_id!r}; job ids are 24 hex digits, as the POST that made the "
+        "job answered"
+    )
+    return check_match(_ID, job_id, JobNotFound(message))
 
 
 def check_layer_name(name: str) -> str:
     """A layer name: lowercase letters and ``_``, at most 32."""
-    if not _LAYER.match(name):
-        raise InvalidParameter(
-            f"layer name {name!r} is not allowed; use 1 to 32 lowercase letters or '_'"
-        )
-    return name
+    message = f"layer name {name!r} is not allowed; use 1 to 32 lowercase letters or '_'"
+    return check_match(_LAYER, name, InvalidParameter(message))
 
 
 def missing_layer(job_id: str, name: str, kept: Iterable[str]) -> JobNotFound:

@@ -47,12 +47,11 @@ Bounds = tuple[float, float, float, float]
 
 def check_region_name(name: str) -> str:
     """Validate a region name: lowercase letters, digits, ``-`` and ``_``, at most 63."""
-    if not _NAME.match(name):
-        raise InvalidParameter(
-            f"region name {name!r} is not allowed; use 1 to 63 lowercase letters, digits, "
-            "'-' or '_', starting with a letter or digit (e.g. 'haishu' or 'helsinki-centre')"
-        )
-    return name
+    message = (
+        f"region name {name!r} is not allowed; use 1 to 63 lowercase letters, digits, "
+        "'-' or '_', starting with a letter or digit (e.g. 'haishu' or 'helsinki-centre')"
+    )
+    return text.check_match(_NAME, name, InvalidParameter(message))
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,16 @@ class Cleaned:
     change: str
 
 
+def check_match(pattern: re.Pattern[str], value: str, error: Exception) -> str:
+    """``value`` if ``pattern`` matches it whole, else raise ``error`` (saying what is allowed).
+
+    Ids and names with a fixed form (region names, job ids, layer names) are checked here.
+    """
+    if pattern.fullmatch(value) is None:
+        raise error
+    return value
+
+
 def _limit(kind: str) -> int | None:
     if kind not in MAX_CHARS:
         raise KeyError(f"unknown text kind {kind!r}; allowed: {', '.join(sorted(MAX_CHARS))}")
