@@ -26,7 +26,7 @@ from livingcircle.geo.facility_index import FacilityIndex, Found, Placed, index_
 from livingcircle.geo.hours import RegionHours, timezone_at
 from livingcircle.geo.network import FloatArray, StreetNetwork
 from livingcircle.geo.positions import Snap
-from livingcircle.geo.profile_views import no_way_error, only_in_view, walked_at
+from livingcircle.geo.profile_views import Walking, no_way_error, only_in_view, walked_at
 from livingcircle.geo.profiles import Profile
 from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.results import (
@@ -83,13 +83,8 @@ class Region:
         placed: Placed | None = None,
     ) -> None:
         self.name = name
-        #: the walking profile this region is walked at (None: by length at any speed)
-        self.profile = profile
-        self.facility_frame = facilities
-        #: this region walked at each profile with edge rules, built on first use
-        self.walked: dict[str, Region] = {}
-        self.base: Region | None = None  # the region a profile's view was made from
-        self.base_edges: NDArray[np.int32] | None = None  # per edge, the base's edge
+        #: its walking profile (None: by length) and its views at others (geo/profile_views)
+        self.walking = Walking(profile, facilities)
         self.net = network.warm()
         self.standard = standard
         self.max_snap_m = max_snap_m
@@ -303,7 +298,8 @@ class Region:
             self._hits(found, every, speed, routes=found.search if routes else None, when=when)
         )
         by_cat = {c: [next(hits) for _ in mine] for c, mine in zip(cats, chosen, strict=True)}
-        return NearestResult(self.name, self._origin(lon, lat, start), speed, k, by_cat, radius)
+        origin, notes = self._origin(lon, lat, start), self.walking.notes
+        return NearestResult(self.name, origin, speed, k, by_cat, radius, profile, notes)
 
     def catchment(
         self,
@@ -340,7 +336,8 @@ class Region:
             when=self.hours.local(open_at),
         )
         tiers = self._tiers(found, order)
-        return CatchmentResult(self.name, self._origin(lon, lat, start), speed, rings, hits, tiers)
+        origin, notes = self._origin(lon, lat, start), self.walking.notes
+        return CatchmentResult(self.name, origin, speed, rings, hits, tiers, profile, notes)
 
     # -- helpers --------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ street the profile can walk, never answered with a wrong time.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -19,11 +20,27 @@ import shapely
 from numpy.typing import NDArray
 
 from livingcircle.geo.errors import NoWayForProfile
-from livingcircle.geo.network import FloatArray
+from livingcircle.geo.network import FloatArray, IntArray
 from livingcircle.geo.profiles import Profile, profile_network
 
 if TYPE_CHECKING:
     from livingcircle.geo.engine import Region
+
+
+@dataclass
+class Walking:
+    """How a region is walked: at ``profile`` (None: by length at any speed), and its views.
+
+    A view (a region at one profile) knows the region it was made from (``base``), which
+    edge of it each of its edges is (``base_edges``) and what its answers note.
+    """
+
+    profile: Profile | None
+    facilities: gpd.GeoDataFrame  # as given, for the views to place again
+    views: dict[str, Region] = field(default_factory=dict)
+    base: Region | None = None
+    base_edges: IntArray | None = None
+    notes: tuple[str, ...] = ()
 
 
 def walked_at(region: Region, profile: str) -> Region:
@@ -33,12 +50,13 @@ def walked_at(region: Region, profile: str) -> Region:
     Unknown profiles are left to the caller's speed check (:class:`UnknownProfile`).
     """
     rules = region.standard.profiles.get(profile)
-    if region.profile is not None or rules is None or not rules.has_edge_rules:
+    if region.walking.profile is not None or rules is None or not rules.has_edge_rules:
         return region
-    view = region.walked.get(profile)
+    view = region.walking.views.get(profile)
     if view is None:
         net, kept = profile_network(region.net, rules)
-        facilities = reachable_facilities(rules, region.facility_frame)
+        given = region.walking.facilities
+        facilities = reachable_facilities(rules, given)
         view = type(region)(
             region.name,
             net,
@@ -48,12 +66,30 @@ def walked_at(region: Region, profile: str) -> Region:
             region.timezone,
             profile=rules,
         )
-        view.base = region
-        view.base_edges = kept
+        view.walking.base, view.walking.base_edges = region, kept
+        view.walking.notes = profile_notes(rules, region, len(given) - len(facilities))
         if region.prepared:
             view.prepare_nearest()
-        view = region.walked.setdefault(profile, view)
+        view = region.walking.views.setdefault(profile, view)
     return view
+
+
+def profile_notes(profile: Profile, region: Region, left_out: int) -> tuple[str, ...]:
+    """What answers at ``profile`` say it left out or assumed."""
+    notes = []
+    if left_out:
+        notes.append(
+            f"{left_out} facilities tagged wheelchair=no are not reachable at the {profile.id} "
+            "profile"
+        )
+    given = region.walking.facilities
+    if profile.wheelchair_no == "flag" and "tags" in given:
+        flagged = int(wheelchair_no(given).sum())
+        if flagged:
+            notes.append(f"{flagged} facilities are tagged wheelchair=no: check before going")
+    if profile.slope.rule != "none" and region.net.node_ele is None:
+        notes.append("no elevation model was loaded: slopes come from incline tags only")
+    return tuple(notes)
 
 
 def reachable_facilities(profile: Profile, facilities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -90,7 +126,7 @@ def only_in_view(
 
 def no_way_error(view: Region, xy: FloatArray, lon: float, lat: float) -> NoWayForProfile | None:
     """The refusal of a point near streets ``view``'s profile cannot walk (None: no street)."""
-    base, profile = view.base, view.profile
+    base, profile = view.walking.base, view.walking.profile
     if base is None or profile is None:
         return None
     point = shapely.points(xy[0])

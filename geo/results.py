@@ -193,6 +193,10 @@ class NearestResult:
     k: int
     by_category: dict[str, list[FacilityHit]]
     searched_m: float
+    #: the walking profile asked for (its street rules shaped the routes)
+    profile: str = "standard"
+    #: what the profile left out or assumed (facilities it cannot reach, slopes without a DEM)
+    notes: tuple[str, ...] = ()
 
     def to_geojson(self) -> dict[str, Any]:
         """A FeatureCollection: origin, one Point per facility, one LineString per route."""
@@ -294,6 +298,10 @@ class CatchmentResult:
     rings: list[Ring]
     facilities: Hits
     tiers: list[TierSummary]
+    #: the walking profile asked for
+    profile: str = "standard"
+    #: what the profile left out or assumed, as :attr:`NearestResult.notes`
+    notes: tuple[str, ...] = ()
 
     def to_geojson(self) -> dict[str, Any]:
         """A FeatureCollection: origin, ring polygons (largest first), facility Points."""

@@ -285,7 +285,8 @@ var {{ this.get_name() }} = L.featureGroup.subGroup({{ this._group.get_name() }}
 
 
 def _routes(fmap: folium.Map, nearest: NearestResult, standard: Standard, show: Display) -> None:
-    layer = folium.FeatureGroup(name="最近设施路线 · Routes to the nearest")
+    walk = route_kind(nearest.profile, standard)
+    layer = folium.FeatureGroup(name=f"最近设施路线 · Routes to the nearest{walk}")
     for cat_id, hits in nearest.by_category.items():
         if not hits or hits[0].route is None:
             continue
@@ -297,9 +298,17 @@ def _routes(fmap: folium.Map, nearest: NearestResult, standard: Standard, show: 
             weight=4,
             opacity=0.85,
             dash_array="6 6",
-            tooltip=f"{cat.label_zh} · {cat.label_en}: {hit.time_s / 60:.1f} min",
+            tooltip=f"{cat.label_zh} · {cat.label_en}: {hit.time_s / 60:.1f} min{walk}",
         ).add_to(layer)
     layer.add_to(fmap)
+
+
+def route_kind(profile: str, standard: Standard) -> str:
+    """What a route's label adds for a profile with street rules (" (... · step-free route)")."""
+    rules = standard.profiles.get(profile)
+    if rules is None or not rules.has_edge_rules:
+        return ""
+    return f" ({rules.label_zh}路线 · {profile} route)"
 
 
 def _legend(fmap: folium.Map, catchment: CatchmentResult, standard: Standard) -> None:

@@ -36,6 +36,7 @@ from livingcircle.geo.profiles import (
 )
 from livingcircle.geo.routing import snap_points
 from livingcircle.geo.standards import Standard, load_standard
+from livingcircle.maps.resident import resident_map_at
 from tests.geo.test_reference_dijkstra import query_points
 from tests.handmade import facilities, lonlat, network
 
@@ -44,7 +45,7 @@ N_POINTS = 12
 
 def reference_seconds(view: Region, start_xy: np.ndarray) -> tuple[dict[object, float], float]:
     """Dijkstra seconds from the snapped start to every facility, on the base network."""
-    base, profile, kept = view.base, view.profile, view.base_edges
+    base, profile, kept = view.walking.base, view.walking.profile, view.walking.base_edges
     assert base is not None and profile is not None and kept is not None
     net = base.net
     seconds = profile.edge_seconds(net.edge_length, net.edge_tags, None)
@@ -81,8 +82,8 @@ def reference_seconds(view: Region, start_xy: np.ndarray) -> tuple[dict[object, 
 def mismatches(region: Region, profile: str, points: list[tuple[float, float]]) -> int:
     """Nearest times of every category at ``points`` that differ from networkx by > 1e-6 s."""
     view = region.walked_at(profile)
-    assert view is not region and view.profile is not None
-    speed, fac, bad, checked = view.profile.speed_m_s, view.facilities, 0, 0
+    assert view is not region and view.walking.profile is not None
+    speed, fac, bad, checked = view.walking.profile.speed_m_s, view.facilities, 0, 0
     for lon, lat in points:
         try:
             result = region.nearest(lon, lat, k=1, profile=profile, routes=False)
@@ -370,3 +371,30 @@ def test_homes_losing_a_five_minute_facility_under_elderly_and_step_free_walking
     hit = tagged_sample.nearest(point.x, point.y, ["clinic"], profile="step-free")
     assert hit.by_category["clinic"][0].time_s / 60 == pytest.approx(clinic_free[pos], abs=1e-6)
     assert clinic_free[pos] > 5
+
+
+def test_the_resident_map_draws_the_step_free_route_and_says_so(hand: Region) -> None:
+    lon, lat = lonlat(*START)
+    page = resident_map_at(hand, lon, lat, [5], profile="step-free").get_root().render()
+    assert "step-free route" in page and "无障碍" in page
+    plain = resident_map_at(hand, lon, lat, [5]).get_root().render()
+    assert "step-free route" not in plain
+    near = hand.nearest(lon, lat, ["clinic"], profile="step-free")
+    assert near.profile == "step-free"
+    assert hand.catchment(lon, lat, [5], profile="elderly").profile == "elderly"
+
+
+def test_step_free_leaves_out_facilities_tagged_wheelchair_no_and_says_why(
+    standard: Standard,
+) -> None:
+    nodes, edges, _ = network(NODES, EDGES)
+    fac = facilities({"near": ("pharmacy", 20, 0), "far": ("pharmacy", 190, 40)})
+    fac.loc[fac["id"] == "near", "tags"] = '{"wheelchair": "no"}'
+    region = Region("hand", StreetNetwork.from_frames(nodes, edges), fac, standard)
+    lon, lat = lonlat(*START)
+    assert region.nearest(lon, lat, ["pharmacy"]).by_category["pharmacy"][0].id == "near"
+    free = region.nearest(lon, lat, ["pharmacy"], profile="step-free")
+    assert free.by_category["pharmacy"][0].id == "far"
+    assert any("1 facilities tagged wheelchair=no are not reachable" in n for n in free.notes)
+    assert any("slopes come from incline tags only" in n for n in free.notes)
+    assert region.nearest(lon, lat, ["pharmacy"]).notes == ()
