@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import networkx as nx
@@ -398,3 +399,25 @@ def test_step_free_leaves_out_facilities_tagged_wheelchair_no_and_says_why(
     assert any("1 facilities tagged wheelchair=no are not reachable" in n for n in free.notes)
     assert any("slopes come from incline tags only" in n for n in free.notes)
     assert region.nearest(lon, lat, ["pharmacy"]).notes == ()
+
+
+def test_a_profile_may_flag_wheelchair_no_facilities_instead(standard: Standard) -> None:
+    flagging = parse_profiles(
+        {
+            "buggy": {
+                "speed_m_s": 0.9,
+                "label_en": "Buggy",
+                "label_zh": "婴儿车",
+                "exclude": [{"highway": "steps"}],
+                "wheelchair_no": "flag",
+            }
+        }
+    )
+    mine = replace(standard, profiles={**standard.profiles, **flagging})
+    nodes, edges, _ = network(NODES, EDGES)
+    fac = facilities({"near": ("pharmacy", 20, 0)})
+    fac["tags"] = '{"wheelchair": "no"}'
+    region = Region("hand", StreetNetwork.from_frames(nodes, edges), fac, mine)
+    answer = region.nearest(*lonlat(*START), ["pharmacy"], profile="buggy")
+    assert answer.by_category["pharmacy"][0].id == "near"  # still answered, and flagged
+    assert answer.notes == ("1 facilities are tagged wheelchair=no: check before going",)
