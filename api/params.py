@@ -55,6 +55,11 @@ def region_param(kind: Callable[..., Any], description: str) -> Any:
     )
 
 
+def text_param(kind: Callable[..., Any], max_length: int, description: str, example: str) -> Any:
+    """A non-empty text query or path parameter of at most ``max_length`` characters."""
+    return kind(min_length=1, max_length=max_length, description=description, examples=[example])
+
+
 RegionQuery = Annotated[
     str | None,
     region_param(Query, "Region to ask; default: the loaded region containing the point."),
@@ -62,12 +67,7 @@ RegionQuery = Annotated[
 RegionPath = Annotated[str, region_param(Path, "A loaded region (GET /v1/regions).")]
 FacilityId = Annotated[
     str,
-    Path(
-        min_length=1,
-        max_length=MAX_ID_CHARS,
-        description="Facility id, e.g. 'osm:node/25502063'.",
-        examples=["osm:node/25502063"],
-    ),
+    text_param(Path, MAX_ID_CHARS, "Facility id, e.g. 'osm:node/25502063'.", "osm:node/25502063"),
 ]
 Profile = Annotated[
     str,

@@ -23,7 +23,13 @@ from livingcircle.api.geojson import (
     facility_features,
 )
 from livingcircle.api.models import AuditOut, FacilityCollection, FacilityFeature
-from livingcircle.api.params import MAX_QUERY_CHARS, FacilityId, RegionPath, check_bbox_text
+from livingcircle.api.params import (
+    MAX_QUERY_CHARS,
+    FacilityId,
+    RegionPath,
+    check_bbox_text,
+    text_param,
+)
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.store import Bounds, FacilityQuery, Store
 
@@ -72,11 +78,8 @@ async def get_page(settings: SettingsDep, limit: Limit = 100, offset: Offset = 0
 PageDep = Annotated[Page, Depends(get_page)]
 Text = Annotated[
     str | None,
-    Query(
-        min_length=1,
-        max_length=MAX_QUERY_CHARS,
-        description="Part of a name (any language), case-insensitive.",
-        examples=["apteekki"],
+    text_param(
+        Query, MAX_QUERY_CHARS, "Part of a name (any language), case-insensitive.", "apteekki"
     ),
 ]
 Categories = Annotated[
@@ -85,23 +88,30 @@ Categories = Annotated[
 ]
 
 
-@router.get("/facilities", response_model=FacilityCollection, response_class=GeoJSONResponse)
-def facilities(
-    region: RegionPath,
-    store: StoreDep,
+async def get_facility_query(
     settings: SettingsDep,
     standard: StandardDep,
     page: PageDep,
     bbox: BBox = None,
     category: Categories = None,
     q: Text = None,
-) -> GeoJSONResponse:
-    """Facilities by bounding box, category and name, one page ordered by id."""
+) -> FacilityQuery:
+    """The facilities asked for (box, categories, name) and the page, each checked."""
     bounds = parse_bbox(bbox, settings.api.max_bbox_km2) if bbox else None
     cats = list(standard.resolve_categories(category)) if category else None
-    limit, offset = page.limit, page.offset
-    frame = store.facilities(region, FacilityQuery(bounds, cats, q, limit, offset))
-    features = facility_features(frame, standard)
+    return FacilityQuery(bounds, cats, q, page.limit, page.offset)
+
+
+FacilityQueryDep = Annotated[FacilityQuery, Depends(get_facility_query)]
+
+
+@router.get("/facilities", response_model=FacilityCollection, response_class=GeoJSONResponse)
+def facilities(
+    region: RegionPath, store: StoreDep, standard: StandardDep, query: FacilityQueryDep
+) -> GeoJSONResponse:
+    """Facilities by bounding box, category and name, one page ordered by id."""
+    features = facility_features(store.facilities(region, query), standard)
+    limit, offset = query.limit, query.offset
     more = len(features) == limit
     return GeoJSONResponse(
         {

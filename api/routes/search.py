@@ -19,7 +19,7 @@ from livingcircle.api.deps import AtlasDep, answering
 from livingcircle.api.errors import problems
 from livingcircle.api.geojson import GeoJSONResponse
 from livingcircle.api.models_queries import SearchCollection
-from livingcircle.api.params import region_param
+from livingcircle.api.params import region_param, text_param
 from livingcircle.geo import search as names
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import (
@@ -40,13 +40,13 @@ router = APIRouter(prefix="/v1", tags=["queries"], responses=problems(404, 422, 
 
 SearchText = Annotated[
     str,
-    Query(
-        min_length=1,
-        max_length=names.MAX_QUERY_CHARS,
-        description="A name or part of one: Chinese characters or pinyin (full, or initials such "
-        "as 'sqws'), English or the local language; typos are tolerated. 1 to 100 "
-        "characters, no control characters.",
-        examples=["Kauppatori"],
+    text_param(
+        Query,
+        names.MAX_QUERY_CHARS,
+        "A name or part of one: Chinese characters or pinyin (full, or initials such as "
+        "'sqws'), English or the local language; typos are tolerated. 1 to 100 characters, no "
+        "control characters.",
+        "Kauppatori",
     ),
 ]
 SearchLat = Annotated[
