@@ -149,9 +149,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.api.gzip_level:  # phones and kiosks on slow links: GeoJSON compresses well
         app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=settings.api.gzip_level)
     app.add_middleware(StrictJSON)  # inside BodyLimit, which bounds what it reads
-    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.api.max_body_bytes)
     app.add_middleware(OutageHeaders, health=app.state.health)
-    app.add_middleware(BodyTimeout, seconds=settings.api.body_timeout_s)  # outermost: all reads
+    app.add_middleware(BodyTimeout, limit=settings.api.body_timeout_s)  # outermost: all reads
     # status before writes: its PUT .../facilities/{id}/status would match theirs
     for module in (
         meta,

@@ -44,10 +44,17 @@ class HttpMiddleware:
 
 
 class BodyGuard(HttpMiddleware):
-    """A middleware that may refuse a request's body with ``status`` before the app answers."""
+    """A middleware that may refuse a request's body with ``status`` before the app answers.
+
+    ``limit``: the size (bytes) or time (seconds) a body is allowed.
+    """
 
     status: ClassVar[int]
     title: ClassVar[str]
+
+    def __init__(self, app: ASGIApp, limit: float) -> None:
+        super().__init__(app)
+        self.limit = limit
 
     def detail(self) -> str:
         """What was wrong and what is allowed, for the problem's ``detail``."""
@@ -79,19 +86,15 @@ class BodyGuard(HttpMiddleware):
 
 
 class BodyLimit(BodyGuard):
-    """Refuse request bodies over ``max_bytes`` with 413, declared or streamed."""
+    """Refuse request bodies over ``limit`` bytes with 413, declared or streamed."""
 
     status = 413
     title = "Content Too Large"
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        super().__init__(app)
-        self.max_bytes = max_bytes
-
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check the declared length first, then count what arrives."""
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await self.refuse(scope, send)
             return
         seen = 0
@@ -100,7 +103,7 @@ class BodyLimit(BodyGuard):
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:  # FastAPI passes HTTPException through body parsing
+            if seen > self.limit:  # FastAPI passes HTTPException through body parsing
                 raise StarletteHTTPException(413, self.detail())
             return message
 
@@ -108,22 +111,18 @@ class BodyLimit(BodyGuard):
 
     def detail(self) -> str:
         """The size allowed."""
-        return f"request body is too large; allowed: at most {self.max_bytes} bytes"
+        return f"request body is too large; allowed: at most {self.limit} bytes"
 
 
 class BodyTimeout(BodyGuard):
-    """Answer 408 when a request's body has not fully arrived ``seconds`` after its start."""
+    """Answer 408 when a request's body has not fully arrived ``limit`` seconds after its start."""
 
     status = 408
     title = "Request Timeout"
 
-    def __init__(self, app: ASGIApp, seconds: float) -> None:
-        super().__init__(app)
-        self.seconds = seconds
-
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Read the body under one deadline; past it, 408 and the connection closed."""
-        deadline = asyncio.get_running_loop().time() + self.seconds
+        deadline = asyncio.get_running_loop().time() + self.limit
         done = False
         started = False
 
@@ -153,7 +152,7 @@ class BodyTimeout(BodyGuard):
     def detail(self) -> str:
         """The time allowed."""
         return (
-            f"the request's body did not arrive within {self.seconds:g} s; send it whole and "
+            f"the request's body did not arrive within {self.limit:g} s; send it whole and "
             "at once, then try again"
         )
 
