@@ -79,17 +79,20 @@ def _worker_stats() -> dict[str, float]:
 
 
 @contextmanager
-def measured(workers: int) -> Iterator[tuple[Any, dict[str, float]]]:
-    """A LocalCluster of ``workers`` with warm workers; fills wall, CPU and peak memory."""
+def measured(client: Any) -> Iterator[dict[str, float]]:
+    """Wall, CPU (this process and the warm workers) and the workers' peak memory.
+
+    Start the cluster while this process is small: a worker's peak (``ru_maxrss``) counts
+    the pages it was forked with.
+    """
     stats: dict[str, float] = {}
     me = psutil.Process()
-    with connect(workers=workers, progress=False) as client:
-        before = client.run(_worker_stats)
-        cpu0, t0 = _cpu(me), time.perf_counter()
-        yield client, stats
-        stats["wall"] = time.perf_counter() - t0
-        stats["driver_cpu"] = _cpu(me) - cpu0
-        after = client.run(_worker_stats)
+    before = client.run(_worker_stats)
+    cpu0, t0 = _cpu(me), time.perf_counter()
+    yield stats
+    stats["wall"] = time.perf_counter() - t0
+    stats["driver_cpu"] = _cpu(me) - cpu0
+    after = client.run(_worker_stats)
     stats["cpu"] = stats["driver_cpu"] + sum(after[w]["cpu"] - before[w]["cpu"] for w in after)
     stats["peak_gb"] = max(a["peak_gb"] for a in after.values())
     stats["driver_peak_gb"] = _peak_gb()
@@ -137,7 +140,7 @@ def row(name: str, s: dict[str, float]) -> list[str]:
 
 def province(cities: list[SyntheticCity], workers: int, job: ProvinceJob) -> dict[str, float]:
     shutil.rmtree(job.out, ignore_errors=True)
-    with measured(workers) as (client, stats):
+    with connect(workers=workers, progress=False) as client, measured(client) as stats:
         result = analyse_built_province(client, cities, load_standard(), job)
     if result.failed:
         raise SystemExit(f"{len(result.failed)} tile(s) failed: {result.failed[0].reason}")
@@ -186,11 +189,12 @@ def print_projection(n_nodes: int, s: dict[str, float]) -> None:
 
 
 def one_city(n: int, job: ProvinceJob) -> tuple[dict[str, float], dict[str, float]]:
-    region, demand = SyntheticCity(f"grid{n}", n, seed=11)()
-    single = one_machine(region, demand, job)
     shutil.rmtree(job.out, ignore_errors=True)
-    with measured(2) as (client, stats):
-        result = analyse_province(client, [(region, demand)], job)
+    with connect(workers=2, progress=False) as client:  # before the city: small workers
+        region, demand = SyntheticCity(f"grid{n}", n, seed=11)()
+        single = one_machine(region, demand, job)
+        with measured(client) as stats:
+            result = analyse_province(client, [(region, demand)], job)
     return single, run_stats(result, stats)
 
 
@@ -218,6 +222,12 @@ def timed(what: str, fn: Callable[[], Any]) -> Any:
     return fn()
 
 
+def done(rows: list[list[str]], new: list[str]) -> None:
+    """Keep a finished row and print it at once (a long run shows its rows as they come)."""
+    rows.append(new)
+    print("  " + "  ".join(new), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--province-nodes", type=int, default=2_000_000)
@@ -232,14 +242,15 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="lc-bench-dist-"))
     job = ProvinceJob(str(tmp / "out"), max_points=args.max_points)
     cities = synthetic_province(args.province_nodes, args.city_nodes, seed=21)
-    rows, last = [], {}
+    rows: list[list[str]] = []
+    last: dict[str, float] = {}
     for w in [int(x) for x in args.workers.split(",")]:
         last = timed(f"province, {w} worker(s)", lambda w=w: province(cities, w, job))
-        rows.append(row(f"{args.province_nodes:,}-node province, {w} worker(s)", last))
+        done(rows, row(f"{args.province_nodes:,}-node province, {w} worker(s)", last))
     if args.nodes:
         single, dist = timed(f"{args.nodes:,}-node city", lambda: one_city(args.nodes, job))
-        rows.append(row(f"{args.nodes:,}-node city, one process", single))
-        rows.append(row(f"{args.nodes:,}-node city, Dask 2 workers", dist))
+        done(rows, row(f"{args.nodes:,}-node city, one process", single))
+        done(rows, row(f"{args.nodes:,}-node city, Dask 2 workers", dist))
     print()
     print(f"{len(cities)} cities of up to {args.city_nodes:,} nodes, built on the workers")
     print(table(HEADERS, rows))
