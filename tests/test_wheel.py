@@ -142,7 +142,7 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Outside:
         "install",
         "--quiet",
         str(wheel),
-        timeout=300,
+        timeout=600,  # ~100 wheels, numba and llvmlite among them, on a shared machine
     )
     outside("livingcircle", "demo", "--out", "d.html")
     return outside
