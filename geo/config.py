@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from livingcircle.geo.errors import InvalidParameter
+
 #: GB 50180-2018 plans with 60 m/min.
 DEFAULT_SPEED_M_S = 1.0
 #: Catchment rings, minutes on foot.
@@ -57,3 +61,20 @@ MIN_ARC_M = 1e-9
 def disc_radius(radius_m: float) -> float:
     """The straight-line radius that holds every node within network distance ``radius_m``."""
     return radius_m * DISC_SLACK + DISC_PAD_M
+
+
+def check_minutes(minutes: Sequence[float]) -> list[int]:
+    """The distinct whole minutes of a query, sorted; 1 to 6 of them, each up to MAX_MINUTES."""
+    values = sorted({int(m) for m in minutes})
+    if (
+        not values
+        or any(m != int(m) for m in minutes)
+        or values[0] < 1
+        or values[-1] > MAX_MINUTES
+        or len(values) > 6
+    ):
+        raise InvalidParameter(
+            f"minutes {list(minutes)} are out of range; allowed: 1 to 6 whole minutes, "
+            f"each from 1 to {MAX_MINUTES}"
+        )
+    return values

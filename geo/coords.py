@@ -114,3 +114,12 @@ def _gcj02_to_wgs84(gx: FloatArray, gy: FloatArray) -> tuple[FloatArray, FloatAr
         lon = lon + (gx - fx)
         lat = lat + (gy - fy)
     return lon, lat
+
+
+def check_lonlat(lon: float, lat: float) -> None:
+    """Refuse a WGS 84 point outside lon -180..180, lat -90..90 or not finite."""
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90) or not np.isfinite([lon, lat]).all():
+        raise InvalidParameter(
+            f"coordinates lat={lat}, lon={lon} are invalid; allowed: lat -90 to 90, "
+            "lon -180 to 180 (WGS 84 degrees)"
+        )

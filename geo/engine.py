@@ -21,6 +21,7 @@ from shapely.geometry.base import BaseGeometry
 
 from livingcircle.geo import config, positions
 from livingcircle.geo.catchment import ring_polygons
+from livingcircle.geo.coords import check_lonlat
 from livingcircle.geo.errors import InvalidParameter, PointOutsideRegion, PointTooFarFromNetwork
 from livingcircle.geo.facility_index import FacilityIndex, Found, Placed, index_facilities
 from livingcircle.geo.hours import RegionHours, timezone_at
@@ -267,7 +268,7 @@ class Region:
         speed = self.standard.speed(profile, speed_m_s)
         limit = config.NEAREST_MAX_RADIUS_M
         if max_minutes is not None:
-            limit = _check_minutes([max_minutes])[0] * 60 * speed
+            limit = config.check_minutes([max_minutes])[0] * 60 * speed
         start = self._snap(lon, lat)
         certain_extra = float(start.access_m[0])
         wanted = np.array([self.standard.category_index(c) for c in cats], dtype=np.int64)
@@ -317,7 +318,7 @@ class Region:
         """
         if (view := self.walked_at(profile)) is not self:
             return view.catchment(lon, lat, minutes, profile, speed_m_s, open_at)
-        rings_min = _check_minutes(minutes)
+        rings_min = config.check_minutes(minutes)
         speed = self.standard.speed(profile, speed_m_s)
         start = self._snap(lon, lat)
         access = float(start.access_m[0])
@@ -342,7 +343,7 @@ class Region:
     # -- helpers --------------------------------------------------------------------------
 
     def _snap(self, lon: float, lat: float) -> Snap:
-        _check_lonlat(lon, lat)
+        check_lonlat(lon, lat)
         if not self.contains(lon, lat):
             west, south, east, north = self.boundary.bounds
             raise PointOutsideRegion(
@@ -584,28 +585,4 @@ class Region:
             shapely.transform(
                 geoms, lambda xy: np.column_stack(self._to_lonlat.transform(xy[:, 0], xy[:, 1]))
             )
-        )
-
-
-def _check_minutes(minutes: Sequence[float]) -> list[int]:
-    values = sorted({int(m) for m in minutes})
-    if (
-        not values
-        or any(m != int(m) for m in minutes)
-        or values[0] < 1
-        or values[-1] > config.MAX_MINUTES
-        or len(values) > 6
-    ):
-        raise InvalidParameter(
-            f"minutes {list(minutes)} are out of range; allowed: 1 to 6 whole minutes, "
-            f"each from 1 to {config.MAX_MINUTES}"
-        )
-    return values
-
-
-def _check_lonlat(lon: float, lat: float) -> None:
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90) or not np.isfinite([lon, lat]).all():
-        raise InvalidParameter(
-            f"coordinates lat={lat}, lon={lon} are invalid; allowed: lat -90 to 90, "
-            "lon -180 to 180 (WGS 84 degrees)"
         )
