@@ -45,12 +45,12 @@ from livingcircle.geo.status import FacilityStatus, check_status, status_from_js
 from livingcircle.geo.store import (
     EVERY,
     AuditEntry,
+    FacilityEdit,
     RegionData,
     canonical_tags,
     check_facilities,
     check_record,
     check_region_name,
-    facility_json,
     load_stats,
     with_facilities,
 )
@@ -208,7 +208,7 @@ class FileStore(FileRecords):
     ) -> AuditEntry:
         """Create or replace one facility, with its audit entry, as a new region version."""
 
-        def change(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str, object] | None]:
+        def change(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
             hit = (frame["id"] == record.id).to_numpy()
             if create and hit.any():
                 raise FacilityExists(
@@ -222,22 +222,21 @@ class FileStore(FileRecords):
             added = canonical_tags(
                 gpd.GeoDataFrame([row], geometry=[record.geometry], crs=frame.crs)
             )
-            before = facility_json(frame[hit]) if hit.any() else None
-            return pd.concat([frame[~hit], added], ignore_index=True), before
+            return pd.concat([frame[~hit], added], ignore_index=True), frame[hit]
 
         action = "create" if create else "update"
-        return self._edit(region, record.id, action, actor, change)
+        return self._edit(FacilityEdit(region, record.id, action, actor), change)
 
     def delete_facility(self, region: str, facility_id: str, actor: str) -> AuditEntry:
         """Remove one facility, with its audit entry, as a new region version."""
 
-        def change(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str, object] | None]:
+        def change(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
             hit = (frame["id"] == facility_id).to_numpy()
             if not hit.any():
                 raise FacilityNotFound(region, facility_id)
-            return frame[~hit], facility_json(frame[hit])
+            return frame[~hit], frame[hit]
 
-        return self._edit(region, facility_id, "delete", actor, change)
+        return self._edit(FacilityEdit(region, facility_id, "delete", actor), change)
 
     # -- live statuses and kiosks -------------------------------------------------------
 
@@ -314,26 +313,16 @@ class FileStore(FileRecords):
 
     def _edit(
         self,
-        region: str,
-        facility_id: str,
-        action: str,
-        actor: str,
-        change: Callable[[gpd.GeoDataFrame], tuple[gpd.GeoDataFrame, dict[str, object] | None]],
+        edit: FacilityEdit,
+        change: Callable[[gpd.GeoDataFrame], tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]],
     ) -> AuditEntry:
-        """Apply ``change`` to the facilities as a new version, its audit entry first."""
+        """Apply ``change`` (to the facilities and the old row) as a new version, audit first."""
+        region, facility_id = edit.region, edit.facility_id
         with self._lock(region, EDIT_WAIT_S):
             live = self._require(region)
             frame, before = change(gpd.read_parquet(live / "facilities.parquet"))
-            kept = frame[(frame["id"] == facility_id).to_numpy()]
-            entry = AuditEntry(
-                region,
-                facility_id,
-                action,
-                actor,
-                datetime.now(UTC),
-                before,
-                facility_json(kept) if len(kept) else None,
-            )
+            after = frame[(frame["id"] == facility_id).to_numpy()]
+            entry = edit.entry(datetime.now(UTC), before, after)
             sealed: list[AuditEntry] = []
             # the entry goes first: a change is never live unrecorded
             self._publish(

@@ -342,6 +342,34 @@ class AuditEntry:
 
 
 @dataclass(frozen=True)
+class FacilityEdit:
+    """One facility change asked of a store: which facility of which region, what, by whom.
+
+    Both stores' ``save_facility`` and ``delete_facility`` describe their change with it and
+    record it with :meth:`entry`.
+    """
+
+    region: str
+    facility_id: str
+    action: str  # create, update or delete
+    actor: str
+
+    def entry(
+        self, at: datetime, before: gpd.GeoDataFrame | None, after: gpd.GeoDataFrame | None
+    ) -> AuditEntry:
+        """Its audit entry; ``before`` and ``after`` are one-row frames, None or empty if absent."""
+        return AuditEntry(
+            self.region,
+            self.facility_id,
+            self.action,
+            self.actor,
+            at,
+            None if before is None or before.empty else facility_json(before),
+            None if after is None or after.empty else facility_json(after),
+        )
+
+
+@dataclass(frozen=True)
 class ApiKey:
     """A stored API key: its public id, its owner, its role and a salted hash of its secret.
 

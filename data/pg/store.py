@@ -46,6 +46,7 @@ from livingcircle.geo.store import (
     EVERY,
     AuditEntry,
     FacilityChange,
+    FacilityEdit,
     FacilityKeep,
     FacilityQuery,
     FacilityRecord,
@@ -54,7 +55,6 @@ from livingcircle.geo.store import (
     RegionInfo,
     check_facilities,
     check_region_name,
-    facility_json,
     with_facilities,
 )
 from livingcircle.geo.text import check_edges
@@ -294,9 +294,8 @@ class PostgisStore(Records):
                     _text(_INSERT_FACILITY_SQL if create else _UPDATE_FACILITY_SQL), values
                 )
 
-        return self._edit(
-            region, record.id, action, actor, change, {"create": 1, "update": 0}[action]
-        )
+        edit = FacilityEdit(region, record.id, action, actor)
+        return self._edit(edit, change, {"create": 1, "update": 0}[action])
 
     def delete_facility(self, region: str, facility_id: str, actor: str) -> AuditEntry:
         """Remove one facility, with its audit entry, in one transaction."""
@@ -310,14 +309,11 @@ class PostgisStore(Records):
                 {"r": region, "id": str(facility_id)},
             )
 
-        return self._edit(region, str(facility_id), "delete", actor, change, -1)
+        return self._edit(FacilityEdit(region, str(facility_id), "delete", actor), change, -1)
 
     def _edit(
         self,
-        region: str,
-        facility_id: str,
-        action: str,
-        actor: str,
+        edit: FacilityEdit,
         change: Callable[[Connection, gpd.GeoDataFrame | None], None],
         counted: int,
     ) -> AuditEntry:
@@ -327,6 +323,7 @@ class PostgisStore(Records):
         edit or a load, up to 10 s, then fails with ``RegionBusy``. ``counted`` is the change
         in the region's number of facilities.
         """
+        region, facility_id = edit.region, edit.facility_id
 
         def work() -> AuditEntry:
             with self.engine.begin() as conn:
@@ -347,17 +344,7 @@ class PostgisStore(Records):
                     .scalar_one()
                     .astimezone(UTC)
                 )
-                entry = AuditEntry(
-                    region,
-                    facility_id,
-                    action,
-                    actor,
-                    at,
-                    None if before is None else facility_json(before),
-                    None if after is None else facility_json(after),
-                )
-                entry = _append_audit(conn, entry)
-            return entry
+                return _append_audit(conn, edit.entry(at, before, after))
 
         return self._unit(f"changing facility {facility_id!r} of region {region!r}", work)
 
