@@ -6,7 +6,7 @@ cut by the watchdog when the database does not answer in time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import geopandas as gpd
@@ -60,6 +60,17 @@ class Database:
 
     def _errors(self, doing: str) -> Any:
         return translate_errors(self.url, doing)
+
+    def _write(
+        self, doing: str, sql: str, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Run one statement, once for each of a list of ``params``, as one transaction."""
+
+        def work() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(_text(sql), params)
+
+        self._unit(doing, work)
 
     def _unit(self, doing: str, work: Callable[[], T], bulk: bool = False) -> T:
         """Run one unit of work, errors translated; once more if a pooled connection was dead.

@@ -153,18 +153,12 @@ class Records(Database):
 
     def touch_api_key(self, key_id: str, at: datetime) -> None:
         """Record a key's last use (ignored for an unknown id)."""
-
-        def work() -> None:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    _text(
-                        "UPDATE api_keys SET last_used_at = :at WHERE key_id = :k "
-                        "AND (last_used_at IS NULL OR last_used_at < :at)"
-                    ),
-                    {"k": str(key_id), "at": at},
-                )
-
-        self._unit("recording a key's use", work)
+        self._write(
+            "recording a key's use",
+            "UPDATE api_keys SET last_used_at = :at WHERE key_id = :k "
+            "AND (last_used_at IS NULL OR last_used_at < :at)",
+            {"k": str(key_id), "at": at},
+        )
 
     def import_sources(self) -> set[str]:
         """The sources named in the facilities' ``lc:sources``."""
@@ -296,19 +290,13 @@ class Records(Database):
 
     def save_job(self, job: Job) -> None:
         """Update the job's row."""
-
-        def work() -> None:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    _text(
-                        "UPDATE jobs SET state = :state, progress = CAST(:progress AS jsonb), "
-                        "summary = CAST(:summary AS jsonb), error = :error, "
-                        "updated_at = :updated_at WHERE id = :id"
-                    ),
-                    _job_values(job),
-                )
-
-        self._unit(f"keeping job {job.id}", work)
+        self._write(
+            f"keeping job {job.id}",
+            "UPDATE jobs SET state = :state, progress = CAST(:progress AS jsonb), "
+            "summary = CAST(:summary AS jsonb), error = :error, "
+            "updated_at = :updated_at WHERE id = :id",
+            _job_values(job),
+        )
 
     def job(self, job_id: str) -> Job:
         """The job's row."""
@@ -338,19 +326,14 @@ class Records(Database):
         """Upsert each layer's bytes into ``job_layers``, all in one transaction."""
         check_job_id(job_id)
         rows = [{"j": job_id, "n": check_layer_name(n), "p": d} for n, d in layers.items()]
-
-        def work() -> None:
-            with self.engine.begin() as conn:
-                for row in rows:
-                    conn.execute(
-                        _text(
-                            "INSERT INTO job_layers (job_id, name, parquet) VALUES (:j, :n, :p) "
-                            "ON CONFLICT (job_id, name) DO UPDATE SET parquet = EXCLUDED.parquet"
-                        ),
-                        row,
-                    )
-
-        self._unit(f"keeping the layers of job {job_id}", work)
+        if not rows:
+            return  # (an executemany needs one row at least)
+        self._write(
+            f"keeping the layers of job {job_id}",
+            "INSERT INTO job_layers (job_id, name, parquet) VALUES (:j, :n, :p) "
+            "ON CONFLICT (job_id, name) DO UPDATE SET parquet = EXCLUDED.parquet",
+            rows,
+        )
 
     def job_layer(self, job_id: str, name: str) -> bytes:
         """One layer's bytes from ``job_layers``."""
