@@ -285,17 +285,25 @@ def _escapes(
     return bool((ok & _beats(cand, bound[heads], ties)).any())
 
 
-def improve(
-    g: Graph,
-    field: FloatArray,
-    src: Sources,
-    edge_ok: NDArray[np.bool_] | None = None,
-    limit: float = config.NEAREST_MAX_RADIUS_M,
-) -> tuple[FloatArray, IntArray]:
+@dataclass(frozen=True)
+class Walk:
+    """Where the walks of a field may go: the graph, its open streets, and how far.
+
+    ``edge_ok`` says which streets may be walked (all when None); a walk stops at ``limit``
+    metres, beyond which a field holds no distance.
+    """
+
+    g: Graph
+    edge_ok: NDArray[np.bool_] | None = None
+    limit: float = config.NEAREST_MAX_RADIUS_M
+
+
+def improve(walk: Walk, field: FloatArray, src: Sources) -> tuple[FloatArray, IntArray]:
     """The field after new sources open: ``min(field, distance from the sources)``.
 
     Returns the new field and the nodes it changed.
     """
+    g, edge_ok, limit = walk.g, walk.edge_ok, walk.limit
     first = float(np.nanmax(np.minimum(field[src.node], limit))) if len(src.node) else 0.0
     nodes, dist = _grow(g, src, field, False, edge_ok, first, limit)
     out = field.copy()
@@ -303,32 +311,20 @@ def improve(
     return out, nodes
 
 
-def affected(
-    g: Graph,
-    field: FloatArray,
-    via: Sources,
-    edge_ok: NDArray[np.bool_] | None,
-    limit: float = config.NEAREST_MAX_RADIUS_M,
-) -> IntArray:
+def affected(walk: Walk, field: FloatArray, via: Sources) -> IntArray:
     """Nodes whose distance in ``field`` may be the distance through ``via`` (ties included)."""
-    nodes, _ = _grow(g, via, field, True, edge_ok, FIRST_RADIUS_M, limit)
+    nodes, _ = _grow(walk.g, via, field, True, walk.edge_ok, FIRST_RADIUS_M, walk.limit)
     return nodes
 
 
-def recompute(
-    g: Graph,
-    field: FloatArray,
-    nodes: IntArray,
-    remaining: Sources,
-    edge_ok: NDArray[np.bool_] | None,
-    limit: float = config.NEAREST_MAX_RADIUS_M,
-) -> FloatArray:
+def recompute(walk: Walk, field: FloatArray, nodes: IntArray, remaining: Sources) -> FloatArray:
     """The field with ``nodes`` recomputed: from the other nodes' distances and ``remaining``.
 
     Every node outside ``nodes`` keeps its distance; a walk from inside leaves it by an arc
     to such a node (starting there with that node's distance plus the arc) or ends at one of
     the ``remaining`` facility entries inside.
     """
+    g, edge_ok = walk.g, walk.edge_ok
     out = field.copy()
     if len(nodes) == 0:
         return out
@@ -342,24 +338,18 @@ def recompute(
     border = Sources(tail[cross], field[head[cross]] + g.fwd_w[arcs[cross]])
     own = inside[remaining.node]
     src = Sources.concat([border, Sources(remaining.node[own], remaining.cost[own])])
-    out[nodes] = _local_dijkstra(g, nodes, src, limit, edge_ok)
+    out[nodes] = _local_dijkstra(g, nodes, src, walk.limit, edge_ok)
     return out
 
 
 def close(
-    g: Graph,
-    field: FloatArray,
-    via: Sources,
-    remaining: Sources,
-    edge_ok_before: NDArray[np.bool_] | None,
-    edge_ok_after: NDArray[np.bool_] | None,
-    limit: float = config.NEAREST_MAX_RADIUS_M,
+    before: Walk, after: Walk, field: FloatArray, via: Sources, remaining: Sources
 ) -> tuple[FloatArray, IntArray]:
     """The field after the walks through ``via`` are gone.
 
     ``via`` are the closed facilities' entries, or the closed streets' steps
     (:func:`arc_sources`); the nodes that used them are found on the graph as it was
-    (``edge_ok_before``) and recomputed on the graph as it is (``edge_ok_after``).
+    (``before``) and recomputed on the graph as it is (``after``).
     """
-    nodes = affected(g, field, via, edge_ok_before, limit)
-    return recompute(g, field, nodes, remaining, edge_ok_after, limit), nodes
+    nodes = affected(before, field, via)
+    return recompute(after, field, nodes, remaining), nodes

@@ -256,25 +256,25 @@ class _Run:
         field = self._extended(old, code)
         start = field.copy()
         g, net, change, fac = self.graph, self.net, self.change, self.fac
-        before_ok = change.before_ok if change else None
-        after_ok = change.after_ok if change else None
+        before = incremental.Walk(g, change.before_ok if change else None)
+        after = incremental.Walk(g, change.after_ok if change else None)
         gone = np.flatnonzero(self.region.facilities.category[fac.removed] == code)
         remaining = self._remaining(code)
         if len(gone):
             via = incremental.facility_sources(net, fac.removed_snap[gone])
-            field, _ = incremental.close(g, field, via, remaining, before_ok, before_ok)
+            field, _ = incremental.close(before, before, field, via, remaining)
         if change is not None and change.closed.any():
             closed = np.flatnonzero(change.closed & ~change.replaced)
             via = incremental.arc_sources(net, closed, field)
-            field, _ = incremental.close(g, field, via, remaining, before_ok, change.closed_ok)
+            closed_walk = incremental.Walk(g, change.closed_ok)
+            field, _ = incremental.close(before, closed_walk, field, via, remaining)
         if change is not None and change.link.any():
             via = incremental.arc_sources(net, np.flatnonzero(change.link), field)
-            field, _ = incremental.improve(g, field, via, after_ok)
+            field, _ = incremental.improve(after, field, via)
         mine = np.flatnonzero(fac.added_category == code)
         if len(mine):
-            field, _ = incremental.improve(
-                g, field, incremental.facility_sources(net, fac.added_snap[mine]), after_ok
-            )
+            via = incremental.facility_sources(net, fac.added_snap[mine])
+            field, _ = incremental.improve(after, field, via)
         return field, field != start
 
     def _remaining(self, code: int) -> incremental.Sources:
