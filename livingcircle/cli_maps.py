@@ -212,9 +212,7 @@ def map_scenario(
         result = scenario_result(
             atlas, spec, file.name, region, Residents(homes), speed_m_s=speed_m_s, progress=tell
         )
-    fmap = scenario_map(
-        atlas.region(region), result, category, offline=look.offline, tiles=look.base
-    )
+    fmap = scenario_map(atlas.region(region), result, category, look.drawn())
     save_map(fmap, out, "scenario map")
 
 

@@ -29,6 +29,7 @@ from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.standards import Standard, load_standard
 from livingcircle.geo.store import Store
 from livingcircle.maps.base import TILES, Tiles
+from livingcircle.maps.base import MapLook as Look
 from livingcircle.settings import EngineSettings, store_at
 
 __all__ = [
@@ -300,6 +301,10 @@ class MapLook:
     def base(self) -> Tiles:
         """``--tiles`` checked (see :func:`tiles`)."""
         return tiles(self.tiles)
+
+    def drawn(self) -> Look:
+        """The options as the maps take them."""
+        return Look(self.offline, self.base)
 
 
 def command(fn: Callable[..., None]) -> Callable[..., None]:

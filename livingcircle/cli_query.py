@@ -171,9 +171,10 @@ def demo(
 def _write_map(
     atlas: Atlas, result: CatchmentResult, near: NearestResult, path: Path, offline: bool
 ) -> None:
-    from livingcircle.maps.resident import resident_map_of  # noqa: PLC0415  (folium only when a map is asked)
+    from livingcircle.maps.base import MapLook  # noqa: PLC0415  (folium only when a map is asked)
+    from livingcircle.maps.resident import resident_map_of  # noqa: PLC0415
 
-    save_map(resident_map_of(atlas.region(result.region), result, near, offline), path)
+    save_map(resident_map_of(atlas.region(result.region), result, near, MapLook(offline)), path)
 
 
 def _print_nearest(result: NearestResult, standard: Standard, shown: str) -> None:

@@ -5,7 +5,8 @@ CLI, the API and the Python API call.
 
 The rooms:
 
-- ``base``: what every map shares (base map, tiles and the GCJ-02 display, legend, badges);
+- ``base``: what every map shares (``MapLook``: offline, tiles and font; the base map, the
+  GCJ-02 display, legend, badges);
   ``offline``: Leaflet and the web font written into the page; ``palette``, ``words``: the
   colours and the bilingual way numbers and labels are written.
 - ``resident``: the resident's map; ``kiosk``: the kiosk page; ``poster``: the printed poster;

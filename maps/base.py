@@ -36,6 +36,25 @@ _AMAP_URL = (
 
 
 @dataclass(frozen=True)
+class MapLook:
+    """What a map draws under its layers and how its page loads, for every kind of map.
+
+    ``offline`` makes no network request (Leaflet written into the page, the streets drawn
+    instead of web tiles); ``tiles`` is the online base map: ``osm``, ``amap`` (data shifted
+    to GCJ-02 to sit on Amap's streets) or ``none``; ``font_url`` links the web font from
+    there (a page the API serves) instead of inlining it.
+    """
+
+    offline: bool = False
+    tiles: Tiles = "osm"
+    font_url: str | None = None
+
+
+#: Web tiles, the font inlined: the look a map has unless told otherwise.
+PLAIN = MapLook()
+
+
+@dataclass(frozen=True)
 class Display:
     """Turns WGS-84 data into the coordinates the chosen tiles are drawn in."""
 

@@ -20,41 +20,39 @@ from jinja2 import Template
 
 from livingcircle.geo.engine import Region
 from livingcircle.maps import words
-from livingcircle.maps.base import Display, Macro, Tiles, add_streets, base_map, finish, glyph
+from livingcircle.maps.base import Display, Macro, MapLook, add_streets, base_map, finish, glyph
 from livingcircle.maps.offline import FONT_STACK, page
 from livingcircle.maps.palette import home_radius
 
 
-def district_map(region: Region, tiles: Tiles, offline: bool, css: str, name: str) -> folium.Map:
+def district_map(region: Region, look: MapLook, css: str, name: str) -> folium.Map:
     """The base of a district map: centred on ``region``, its page's ``css`` (named ``name``).
 
     ``FONTS`` in ``css`` becomes the page's font stack. Offline, the region's streets are
     drawn instead of tiles. Finish it with :func:`finish_district`.
     """
-    show = Display(tiles)
+    show = Display(look.tiles)
     w, s, e, n = region.boundary.bounds
-    fmap = base_map((w + e) / 2, (s + n) / 2, show, offline, zoom=14)
+    fmap = base_map((w + e) / 2, (s + n) / 2, show, look.offline, zoom=14)
     fmap.options.update(zoom_snap=0.25, zoom_delta=0.5)  # fit the district, not a zoom step
     style = css.replace("FONTS", FONT_STACK)
     page(fmap).header.add_child(folium.Element(f"<style>{style}</style>"), name=name)
-    if offline:
+    if look.offline:
         add_streets(
             fmap, region.unproject_geom(shapely.multilinestrings(region.net.edge_geom)), show
         )
     return fmap
 
 
-def finish_district(
-    fmap: folium.Map, region: Region, tiles: Tiles, offline: bool, banner: str
-) -> folium.Map:
+def finish_district(fmap: folium.Map, region: Region, look: MapLook, banner: str) -> folium.Map:
     """Last step of a district map: its ``banner`` (HTML), the layer control, the fitted view."""
-    show = Display(tiles)
+    show = Display(look.tiles)
     page(fmap).html.add_child(folium.Element(banner), name="lc_banner")
     folium.LayerControl(collapsed=True).add_to(fmap)
     w, s, e, n = region.boundary.bounds
     lo, hi = show.xy(np.array([[w, s], [e, n]]))
     FitBeside([[lo[1], lo[0]], [hi[1], hi[0]]]).add_to(fmap)
-    return finish(fmap, offline)
+    return finish(fmap, look.offline, look.font_url)
 
 
 class FitBeside(Macro):

@@ -25,7 +25,7 @@ from folium.plugins import MarkerCluster
 from livingcircle.geo.engine import Region
 from livingcircle.geo.planning import PlannerTables
 from livingcircle.maps import words
-from livingcircle.maps.base import Display, Legend, Tiles
+from livingcircle.maps.base import PLAIN, Display, Legend, MapLook, Tiles
 from livingcircle.maps.district import (
     HomeStyle,
     district_map,
@@ -60,15 +60,13 @@ def planner_map(
     layers = planner_layers(
         region, category, speed_m_s, homes, communities, hexagons, n_sites, result
     )
-    return draw(region, layers, offline, tiles)
+    return draw(region, layers, MapLook(offline, tiles))
 
 
-def draw(
-    region: Region, layers: PlannerLayers, offline: bool = False, tiles: Tiles = "osm"
-) -> folium.Map:
+def draw(region: Region, layers: PlannerLayers, look: MapLook = PLAIN) -> folium.Map:
     """The Folium map of laid-out planner layers."""
-    show = Display(tiles)
-    fmap = district_map(region, tiles, offline, _CSS, "lc_plan")
+    show = Display(look.tiles)
+    fmap = district_map(region, look, _CSS, "lc_plan")
     if layers.communities is not None:
         _communities(fmap, layers.communities, show)
     _streets(fmap, layers, show)
@@ -81,7 +79,7 @@ def draw(
     _facilities(fmap, region, layers.category, show)
     _site_markers(fmap, layers, region, show)
     _legend(fmap, region, layers)
-    return finish_district(fmap, region, tiles, offline, banner_html(region, layers))
+    return finish_district(fmap, region, look, banner_html(region, layers))
 
 
 _CSS = """

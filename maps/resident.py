@@ -24,10 +24,12 @@ from livingcircle.geo.engine import Region
 from livingcircle.geo.results import CatchmentResult, FacilityHit, NearestResult
 from livingcircle.geo.standards import Category, Standard
 from livingcircle.maps.base import (
+    PLAIN,
     BorderStyle,
     Display,
     Legend,
     LegendRow,
+    MapLook,
     Tiles,
     add_streets,
     badge_html,
@@ -126,28 +128,26 @@ def resident_map_at(
     """
     result = region.catchment(lon, lat, minutes, profile=profile, speed_m_s=speed_m_s)
     near = region.nearest(lon, lat, profile=profile, speed_m_s=speed_m_s, max_minutes=max(minutes))
-    return resident_map_of(region, result, near, offline, tiles, font_url)
+    return resident_map_of(region, result, near, MapLook(offline, tiles, font_url))
 
 
 def resident_map_of(
     region: Region,
     catchment: CatchmentResult,
     nearest: NearestResult | None = None,
-    offline: bool = False,
-    tiles: Tiles = "osm",
-    font_url: str | None = None,
+    look: MapLook = PLAIN,
 ) -> folium.Map:
     """:func:`resident_map` of answers already made, with the region's streets when offline.
 
     Offline, the streets drawn reach :data:`STREETS_PAD_M` beyond the largest ring's walk.
     """
     streets = None
-    if offline:
+    if look.offline:
         reach = max(r.minutes for r in catchment.rings) * 60 * catchment.speed_m_s
         origin = catchment.origin
         streets = region.streets_near(origin.lon, origin.lat, reach + STREETS_PAD_M)
     return resident_map(
-        catchment, region.standard, nearest, streets, offline, tiles=tiles, font_url=font_url
+        catchment, region.standard, nearest, streets, look.offline, look.tiles, look.font_url
     )
 
 

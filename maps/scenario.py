@@ -28,7 +28,7 @@ from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.scenario import ScenarioResult
 from livingcircle.geo.standards import Category
 from livingcircle.maps import words
-from livingcircle.maps.base import Display, Legend, LegendRow, Tiles, glyph
+from livingcircle.maps.base import PLAIN, Display, Legend, LegendRow, MapLook, glyph
 from livingcircle.maps.district import (
     HomeStyle,
     district_map,
@@ -164,9 +164,7 @@ def scenario_map(
     region: Region,
     result: ScenarioResult,
     category: str | None = None,
-    *,
-    offline: bool = False,
-    tiles: Tiles = "osm",
+    look: MapLook = PLAIN,
 ) -> folium.Map:
     """A district map of a scenario's difference layer for one category.
 
@@ -178,18 +176,16 @@ def scenario_map(
         :func:`livingcircle.geo.scenario.run_scenario`'s result.
     category
         The category mapped; default: the first the scenario changes.
-    offline, tiles
-        As :func:`livingcircle.maps.planner.planner_map`.
+    look
+        Offline or on which tiles, and where the font comes from.
     """
-    return draw(region, scenario_layers(result, category), offline, tiles)
+    return draw(region, scenario_layers(result, category), look)
 
 
-def draw(
-    region: Region, layers: ScenarioLayers, offline: bool = False, tiles: Tiles = "osm"
-) -> folium.Map:
+def draw(region: Region, layers: ScenarioLayers, look: MapLook = PLAIN) -> folium.Map:
     """The Folium map of laid-out scenario layers."""
-    show = Display(tiles)
-    fmap = district_map(region, tiles, offline, _CSS, "lc_scen")
+    show = Display(look.tiles)
+    fmap = district_map(region, look, _CSS, "lc_scen")
     _street_changes(fmap, layers.streets, show)
     _homes(fmap, layers, show)
     _facilities(fmap, region, layers, show)
@@ -197,7 +193,7 @@ def draw(
     Legend(html.escape(f"方案 · Scenario: {layers.name}"), legend_sections(region, layers)).add_to(
         fmap
     )
-    return finish_district(fmap, region, tiles, offline, banner_html(region, layers))
+    return finish_district(fmap, region, look, banner_html(region, layers))
 
 
 _CSS = """

@@ -15,6 +15,7 @@ from livingcircle.geo.engine import Region
 from livingcircle.geo.gaps import gap_areas
 from livingcircle.geo.planning import PlannerTables, plan
 from livingcircle.maps import words
+from livingcircle.maps.base import MapLook
 from livingcircle.maps.offline import remote_references
 from livingcircle.maps.palette import ALL_BANDS, UNREACHABLE, band_of
 from livingcircle.maps.planner import draw, planner_map
@@ -66,7 +67,7 @@ def pages(
             source="sample homes",
         )
         out[name] = folder / f"{name}.html"
-        draw(sample_region, layers, offline=True).save(str(out[name]))
+        draw(sample_region, layers, MapLook(offline=True)).save(str(out[name]))
     out["none"] = folder / "none.html"  # the sample has no kindergarten at all
     planner_map(sample_region, "kindergarten", offline=True, homes=homes).save(str(out["none"]))
     return out

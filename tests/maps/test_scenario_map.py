@@ -12,6 +12,7 @@ from livingcircle.geo.demand import demand_frame, place_demand
 from livingcircle.geo.engine import Region
 from livingcircle.geo.gaps import analyse
 from livingcircle.geo.scenario import NewFacility, Scenario, ScenarioResult, run_scenario
+from livingcircle.maps.base import MapLook
 from livingcircle.maps.offline import remote_references
 from livingcircle.maps.scenario import CHANGE_CLASSES, change_class, scenario_map
 from tests.maps.browser import open_page
@@ -43,7 +44,7 @@ def page(
     sample_region: Region, result: ScenarioResult, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     path = tmp_path_factory.mktemp("scenario") / "scenario.html"
-    scenario_map(sample_region, result, offline=True).save(str(path))
+    scenario_map(sample_region, result, look=MapLook(offline=True)).save(str(path))
     return path
 
 
