@@ -212,7 +212,7 @@ def map_scenario(
         result = scenario_result(
             atlas, spec, file.name, region, Residents(homes), speed_m_s=speed_m_s, progress=tell
         )
-    fmap = scenario_map(atlas.region(region), result, category, look.drawn())
+    fmap = scenario_map(atlas.region(region), result, category, look=look.drawn())
     save_map(fmap, out, "scenario map")
 
 

@@ -164,6 +164,7 @@ def scenario_map(
     region: Region,
     result: ScenarioResult,
     category: str | None = None,
+    *,
     look: MapLook = PLAIN,
 ) -> folium.Map:
     """A district map of a scenario's difference layer for one category.
