@@ -376,13 +376,14 @@ class Region:
         """
         if len(codes) == 0:
             return 0.0
-        crow = max(
-            float(np.max(self._category_trees[c].query(start.xy[0], k=int(need[c]))[0]))
-            for c in codes.tolist()
-        )
-        lower = crow / config.DISC_SLACK
         if self._fields is None or need[codes].max() > 1:
-            return max(lower * config.NEAREST_DETOUR, config.NEAREST_MIN_RADIUS_M)
+            crow = max(
+                float(np.max(self._category_trees[c].query(start.xy[0], k=int(need[c]))[0]))
+                for c in codes.tolist()
+            )
+            return max(
+                crow / config.DISC_SLACK * config.NEAREST_DETOUR, config.NEAREST_MIN_RADIUS_M
+            )
         net, edge = self.net, start.edge[:1]
         fields = self._fields  # gather only the asked columns: a row is a whole network
         du, dv = fields[codes, int(net.edge_u[edge[0]])], fields[codes, int(net.edge_v[edge[0]])]

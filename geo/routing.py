@@ -30,6 +30,8 @@ __all__ = ["Pieces", "Search", "Snap", "search", "snap_geometries", "snap_points
 Pieces = tuple[IntArray, FloatArray, FloatArray]
 
 _NO_PRED = -9999
+#: Up to this many points are snapped by GEOS alone (the same edges and offsets).
+_FEW_POINTS = 16
 
 
 def snap_points(net: StreetNetwork, xy: FloatArray, max_distance_m: float) -> Snap:
@@ -41,6 +43,11 @@ def snap_points(net: StreetNetwork, xy: FloatArray, max_distance_m: float) -> Sn
     to it, is measured on the ellipsoid (:meth:`StreetNetwork.geodesic_legs`).
     """
     xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    if len(xy) <= _FEW_POINTS:  # a query's one point: one GEOS tree walk beats the grid's set-up
+        snap = _snap_geos(net, shapely.points(xy), max_distance_m)[0]
+        ok = snap.edge >= 0
+        snap.access_m[ok] = net.geodesic_legs(xy[ok], snap.xy[ok])
+        return snap
     index = net.segment_index
     seg, dist, frac, tie = index.nearest(xy, max_distance_m)
     ok = seg >= 0
