@@ -19,6 +19,7 @@ from livingcircle.api.settings import Settings
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.engine import Region
 from livingcircle.geo.keys import EDITING_ROLES, PLANNING_ROLES, require_any_role
+from livingcircle.geo.profile_views import view_built
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import ApiKey, Store
 
@@ -46,15 +47,21 @@ async def get_standard(atlas: Annotated[Atlas, Depends(get_atlas)]) -> Standard:
     return atlas.standard
 
 
-async def answering(atlas: Atlas, lon: float, lat: float, region: str | None) -> Region:
+async def answering(
+    atlas: Atlas, lon: float, lat: float, region: str | None, profile: str | None = None
+) -> Region:
     """The engine that answers for a point: at once if built, else found in the thread pool.
 
     A region not yet built (or regions to read again after a change) are read and built in
-    the thread pool, never on the event loop (:meth:`Atlas.located`).
+    the thread pool, never on the event loop (:meth:`Atlas.located`); so is the region's view
+    at a walking profile with street rules, the first time one is asked for
+    (:func:`~livingcircle.geo.profile_views.view_built`).
     """
     engine = atlas.located(lon, lat, region)
     if engine is None:
         engine = await run_in_threadpool(atlas.locate, lon, lat, region)
+    if not view_built(engine, profile):
+        await run_in_threadpool(engine.walked_at, str(profile))
     return engine
 
 

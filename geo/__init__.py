@@ -27,5 +27,6 @@ at once, by a grid scan), ``routing`` (snapping onto edges, bounded searches fro
 The planner analysis, every home at once: ``gaps`` (the analysis and its tables), ``reach``
 (the reversed graph: the nearest pass per category, pairs within a radius), ``kernels`` (the
 compiled multi-label pass for the k nearest and the counts, Numba) and ``kernels_numpy`` (the
-same step from tiled pairs, where Numba is missing).
+same step from tiled pairs, where Numba is missing); ``jit`` decides how both compiled
+modules are built (cached on disk where a folder is writable, plain Python without Numba).
 """

@@ -25,56 +25,30 @@ numbers (tests/geo/test_kernels.py runs both against networkx and against each o
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from livingcircle.geo import positions
+from livingcircle.geo import jit, positions
 from livingcircle.geo.config import MIN_ARC_M
 from livingcircle.geo.network import FloatArray, StreetNetwork
 from livingcircle.geo.positions import EdgeGroups, Snap
 
-
-def _import_numba() -> Any:
-    try:
-        import numba  # noqa: PLC0415  (optional: the NumPy/SciPy pass stands in without it)
-    except ImportError:  # pragma: no cover - the fallback is tested by calling it directly
-        return None
-    return numba
-
-
-numba = _import_numba()
 #: Whether the compiled kernels can run here (else the NumPy/SciPy passes are used).
-AVAILABLE = numba is not None
+AVAILABLE = jit.AVAILABLE
 #: Facilities per tile of the multi-label pass: large enough that a tile's pass is not
 #: dominated by its set-up, small enough that its label table stays in cache.
 TILE_FACILITIES = 16
 
-F = TypeVar("F", bound=Callable[..., Any])
 #: Reversed arcs as CSR, ``(ptr, head, weight)``: :attr:`~livingcircle.geo.reach.ReachGraph.arrays`.
 Graph = tuple[NDArray[np.int64], NDArray[np.int32], FloatArray]
-
-
-def _compiled(fn: F) -> F:
-    """``fn`` compiled by Numba (machine code cached on disk), or as it is without Numba."""
-    if numba is None:  # pragma: no cover
-        return fn
-    return cast(F, numba.njit(cache=True, nogil=True)(fn))
-
-
-def _inlined(fn: F) -> F:
-    """As :func:`_compiled`, inlined where called (no call, no reference counting per step)."""
-    if numba is None:  # pragma: no cover
-        return fn
-    return cast(F, numba.njit(cache=True, nogil=True, inline="always")(fn))
 
 
 # -- a binary min-heap of (distance, key) in two arrays --------------------------------------
 
 
-@_inlined
+@jit.inlined
 def _push(hd: FloatArray, hk: NDArray[np.int64], size: int, d: float, key: int) -> int:
     i = size
     while i > 0:
@@ -87,7 +61,7 @@ def _push(hd: FloatArray, hk: NDArray[np.int64], size: int, d: float, key: int) 
     return size + 1
 
 
-@_inlined
+@jit.inlined
 def _pop(hd: FloatArray, hk: NDArray[np.int64], size: int) -> int:
     """Remove the top (read it first from ``hd[0]``, ``hk[0]``); returns the new size."""
     size -= 1
@@ -108,7 +82,7 @@ def _pop(hd: FloatArray, hk: NDArray[np.int64], size: int) -> int:
     return size
 
 
-@_inlined
+@jit.inlined
 def _grow(a: Any) -> Any:
     out = np.empty(2 * len(a), dtype=a.dtype)
     out[: len(a)] = a
@@ -124,7 +98,7 @@ Heap = tuple[FloatArray, NDArray[np.int64]]
 Block = tuple[NDArray[np.int64], NDArray[np.int64], FloatArray, NDArray[np.bool_]]
 
 
-@_inlined
+@jit.inlined
 def _record(
     best: FloatArray, within: NDArray[np.int32], p: int, total: float, limits: FloatArray
 ) -> None:
@@ -142,7 +116,7 @@ def _record(
     best[p, j] = total
 
 
-@_compiled
+@jit.compiled
 def _node_labels(  # noqa: PLR0912  (one loop: a call per label would cost more than it)
     graph: Graph,
     seeds: tuple[NDArray[np.int64], NDArray[np.int64], FloatArray],
@@ -207,7 +181,7 @@ def _node_labels(  # noqa: PLR0912  (one loop: a call per label would cost more 
     return (loc, verts, tent, done), (hd, hk), n_rows
 
 
-@_compiled
+@jit.compiled
 def _home_labels(
     block: Block,
     n_rows: int,
@@ -262,7 +236,7 @@ def _home_labels(
         chain[d_home[e]] = -1
 
 
-@_compiled
+@jit.compiled
 def _all_tiles(
     graph: Graph,
     homes: tuple[NDArray[np.int64], ...],

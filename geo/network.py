@@ -409,8 +409,7 @@ class StreetNetwork:
             "_vertex_columns",
             "node_tree",
             "edge_tree",
-            "segment_index",
-        ):
+        ):  # not segment_index: only bulk snapping uses it, and builds it when first asked
             getattr(self, name)
         return self
 

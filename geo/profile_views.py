@@ -11,6 +11,7 @@ street the profile can walk, never answered with a wrong time.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,11 @@ from livingcircle.geo.profiles import Profile, profile_network
 
 if TYPE_CHECKING:
     from livingcircle.geo.engine import Region
+
+
+#: One view is built at a time: threads asking at once wait for it instead of building it
+#: twice (a region's view is rare work; a module lock keeps regions picklable).
+_BUILDING = threading.Lock()
 
 
 @dataclass
@@ -53,24 +59,39 @@ def walked_at(region: Region, profile: str) -> Region:
     if region.walking.profile is not None or rules is None or not rules.has_edge_rules:
         return region
     view = region.walking.views.get(profile)
-    if view is None:
-        net, kept = profile_network(region.net, rules)
-        given = region.walking.facilities
-        facilities = reachable_facilities(rules, given)
-        view = type(region)(
-            region.name,
-            net,
-            facilities,
-            region.standard,
-            region.max_snap_m,
-            region.timezone,
-            profile=rules,
-        )
-        view.walking.base, view.walking.base_edges = region, kept
-        view.walking.notes = profile_notes(rules, region, len(given) - len(facilities))
-        if region.prepared:
-            view.prepare_nearest()
-        view = region.walking.views.setdefault(profile, view)
+    if view is not None:
+        return view
+    with _BUILDING:
+        return region.walking.views.get(profile) or _build_view(region, profile, rules)
+
+
+def view_built(region: Region, profile: str | None) -> bool:
+    """Whether answering at ``profile`` needs no view built first (a query's cost only)."""
+    if profile is None or region.walking.profile is not None:
+        return True
+    rules = region.standard.profiles.get(profile)
+    return rules is None or not rules.has_edge_rules or profile in region.walking.views
+
+
+def _build_view(region: Region, profile: str, rules: Profile) -> Region:
+    """Build, keep and give the view of ``region`` at ``profile`` (its lock held)."""
+    net, kept = profile_network(region.net, rules)
+    given = region.walking.facilities
+    facilities = reachable_facilities(rules, given)
+    view = type(region)(
+        region.name,
+        net,
+        facilities,
+        region.standard,
+        region.max_snap_m,
+        region.timezone,
+        profile=rules,
+    )
+    view.walking.base, view.walking.base_edges = region, kept
+    view.walking.notes = profile_notes(rules, region, len(given) - len(facilities))
+    if region.prepared:
+        view.prepare_nearest()
+    region.walking.views[profile] = view
     return view
 
 

@@ -14,17 +14,12 @@ settles it as GEOS does (``STRtree.query_nearest``), so ties keep the rule they 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-numba: Any
-try:
-    import numba
-except ImportError:  # pragma: no cover - the NumPy path is tested by calling it directly
-    numba = None
+from livingcircle.geo.jit import AVAILABLE, compiled
 
 FloatArray = NDArray[np.float64]
 Index = NDArray[np.int64]
@@ -36,17 +31,8 @@ CHUNK = 65_536
 #: Most grid cells an index holds (its cell table is 8 bytes a cell).
 MAX_CELLS = 16_000_000
 
-F = TypeVar("F", bound=Callable[..., Any])
 
-
-def _compiled(fn: F) -> F:
-    """``fn`` compiled by Numba (machine code cached on disk), or as it is without Numba."""
-    if numba is None:  # pragma: no cover
-        return fn
-    return cast(F, numba.njit(cache=True, nogil=True)(fn))
-
-
-@_compiled
+@compiled
 def _cell_lists(i0: Index, i1: Index, width: int, n_cells: int) -> tuple[Index, Index]:
     """:meth:`SegmentIndex._cells` by counting sort (compiled): no sort of the pairs."""
     ptr = np.zeros(n_cells + 1, np.int64)
@@ -66,7 +52,7 @@ def _cell_lists(i0: Index, i1: Index, width: int, n_cells: int) -> tuple[Index, 
     return ptr, seg
 
 
-@_compiled
+@compiled
 def _segment_distance(
     px: float, py: float, ax: float, ay: float, bx: float, by: float, len2: float
 ) -> tuple[float, float]:
@@ -81,7 +67,7 @@ def _segment_distance(
     return abs((qy * dx - qx * dy) / len2) * np.sqrt(len2), r
 
 
-@_compiled
+@compiled
 def _scan(
     px: float,
     py: float,
@@ -115,7 +101,7 @@ def _scan(
     return d1, s1, f1
 
 
-@_compiled
+@compiled
 def _nearest_all(
     p: FloatArray,
     origin: FloatArray,
@@ -213,7 +199,7 @@ class SegmentIndex:
     def _cells(self, lo: FloatArray, hi: FloatArray) -> tuple[Index, Index]:
         """CSR from cell (``iy * width + ix``) to the segments whose boxes touch it."""
         i0, i1 = self._cell_of(lo), self._cell_of(hi)
-        if numba is not None:
+        if AVAILABLE:
             return _cell_lists(i0, i1, self.shape[0], self.shape[0] * self.shape[1])
         nx, ny = i1[:, 0] - i0[:, 0] + 1, i1[:, 1] - i0[:, 1] + 1
         count = nx * ny
@@ -260,7 +246,7 @@ class SegmentIndex:
         if len(self.edge) == 0:
             n = len(p)
             return np.full(n, -1, np.int64), np.full(n, np.inf), np.zeros(n), np.zeros(n, bool)
-        if numba is not None:
+        if AVAILABLE:
             grid = (self.ptr, self.cell_seg, self.seg_xy, self.len2, *self.shape)
             cell = self._cell_of(p)  # in cell order, a point's candidates are in cache
             order = np.argsort(cell[:, 1] * self.shape[0] + cell[:, 0])

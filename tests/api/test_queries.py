@@ -180,3 +180,27 @@ def test_nearest_at_the_step_free_profile_is_the_engines(
     assert got == [pytest.approx(want.by_category["clinic"][0].time_s, abs=1e-3)]
     plain = sample_region.nearest(LON, LAT, ["clinic"], routes=False).by_category["clinic"][0]
     assert got[0] > plain.time_s and fc["properties"]["speed_m_s"] == 0.8
+
+
+def test_a_profile_view_is_built_off_the_event_loop(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first query at a profile with street rules builds the region's view at it (seconds
+    on a city) in the thread pool, never on the event loop; later queries reuse it."""
+    from livingcircle.geo import profile_views  # noqa: PLC0415
+
+    threads: list[int] = []
+    real = profile_views.profile_network
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.get_ident())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(profile_views, "profile_network", recording)
+    engine = client.app.state.atlas.locate(LON, LAT, None)  # type: ignore[attr-defined]
+    engine.walking.views.pop("child", None)
+    params = {"lat": LAT, "lon": LON, "profile": "child"}
+    assert client.get("/v1/catchment", params=params).status_code == 200
+    assert client.get("/v1/nearest", params=params).status_code == 200
+    loop = client.portal.call(threading.get_ident)  # type: ignore[union-attr]
+    assert len(threads) == 1 and loop not in threads

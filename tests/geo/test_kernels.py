@@ -11,6 +11,7 @@ and with networkx's Dijkstra over the same network with every position spliced i
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -143,3 +144,24 @@ def test_the_fallback_is_chosen_without_numba(
     monkeypatch.setattr(kernels, "AVAILABLE", False)
     assert not ReachGraph(sample_region.net).compiled
     assert not ReachGraph(sample_region.net, compiled=True).compiled
+
+
+def test_compiled_without_a_writable_cache_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where Numba finds no folder to cache machine code in (a read-only install for a user
+    without a home), it refuses ``cache=True`` when the function is decorated; the kernels
+    are then compiled per process instead of failing the package's import."""
+    from livingcircle.geo import jit  # noqa: PLC0415
+
+    real = jit.numba.njit
+
+    def refusing(*args: Any, cache: bool = False, **options: Any) -> Any:
+        if cache:
+            raise RuntimeError("cannot cache function 'add': no locator available for file")
+        return real(*args, **options)
+
+    monkeypatch.setattr(jit.numba, "njit", refusing)
+
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    assert jit.compiled(add)(2, 3) == 5
