@@ -51,15 +51,7 @@ def region_for(spec: str, folder: Path) -> lc.Region:
 
         load_osm(store, sample_file(), name, load_standard())
     else:
-        bounds = (
-            float(nodes["lon"].min()),
-            float(nodes["lat"].min()),
-            float(nodes["lon"].max()),
-            float(nodes["lat"].max()),
-        )
-        info = RegionInfo(
-            name, "generated", datetime.now(UTC), bounds, len(nodes), len(edges), len(facilities)
-        )
+        info = RegionInfo.of(name, "generated", datetime.now(UTC), nodes, edges, facilities)
         store.save_region(RegionData(info, nodes, edges, facilities))
     return lc.open(name, data_dir=folder)
 

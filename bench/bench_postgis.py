@@ -91,15 +91,7 @@ def repeat(fn: Callable[[float, float], Any], points: list[tuple[float, float]])
 
 
 def region(name: str, nodes: Any, edges: Any, facilities: Any, source: str) -> RegionData:
-    bounds = (
-        float(nodes["lon"].min()),
-        float(nodes["lat"].min()),
-        float(nodes["lon"].max()),
-        float(nodes["lat"].max()),
-    )
-    info = RegionInfo(
-        name, source, datetime.now(UTC), bounds, len(nodes), len(edges), len(facilities)
-    )
+    info = RegionInfo.of(name, source, datetime.now(UTC), nodes, edges, facilities)
     return RegionData(info, nodes, edges, facilities)
 
 

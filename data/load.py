@@ -52,24 +52,10 @@ def save_extract(
     """Store a read or fetched extract as ``region``, keeping every department's records."""
     extract = clean_text(extract, region)
     nodes = extract.nodes
-    bounds = (
-        float(nodes["lon"].min()),
-        float(nodes["lat"].min()),
-        float(nodes["lon"].max()),
-        float(nodes["lat"].max()),
-    )
-    info = RegionInfo(
-        name=region,
-        source=source,
-        loaded_at=datetime.now(UTC),
-        bounds=bounds,
-        n_nodes=len(nodes),
-        n_edges=len(extract.edges),
-        n_facilities=len(extract.facilities),
-    )
+    new = extract.facilities
+    info = RegionInfo.of(region, source, datetime.now(UTC), nodes, extract.edges, new)
     if progress:
         progress(f"saving region {region}", info.n_facilities, "facilities")
-    new = extract.facilities
     store.save_region(
         RegionData(info, nodes, extract.edges, new),
         keep=lambda stored: carry_department_records(stored, new),

@@ -45,6 +45,12 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 Bounds = tuple[float, float, float, float]
 
 
+def bounds_of(nodes: pd.DataFrame) -> Bounds:
+    """The box ``(west, south, east, north)`` around the ``lon`` and ``lat`` of ``nodes``."""
+    lon, lat = nodes["lon"], nodes["lat"]
+    return (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
+
+
 def check_region_name(name: str) -> str:
     """Validate a region name: lowercase letters, digits, ``-`` and ``_``, at most 63."""
     message = (
@@ -65,6 +71,20 @@ class RegionInfo:
     n_nodes: int
     n_edges: int
     n_facilities: int
+
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        source: str,
+        loaded_at: datetime,
+        nodes: pd.DataFrame,
+        edges: pd.DataFrame,
+        facilities: pd.DataFrame,
+    ) -> RegionInfo:
+        """The record of a region made of these frames: their bounds and their counts."""
+        counts = len(nodes), len(edges), len(facilities)
+        return cls(name, source, loaded_at, bounds_of(nodes), *counts)
 
     def covers(self, lon: float, lat: float, margin_deg: float = 0.01) -> bool:
         """Whether a point lies in the bounding box (widened by ``margin_deg``)."""

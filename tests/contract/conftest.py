@@ -168,23 +168,10 @@ def open_store(
 
 def region_data(extract: Extract, name: str = REGION) -> RegionData:
     """A region from an extract, with a fixed load time."""
-    nodes = extract.nodes
-    bounds = (
-        float(nodes["lon"].min()),
-        float(nodes["lat"].min()),
-        float(nodes["lon"].max()),
-        float(nodes["lat"].max()),
-    )
-    info = RegionInfo(
-        name,
-        "osm-file:Helsinki.osm.pbf",
-        datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
-        bounds,
-        len(nodes),
-        len(extract.edges),
-        len(extract.facilities),
-    )
-    return RegionData(info, nodes, extract.edges, extract.facilities)
+    nodes, edges, facilities = extract.nodes, extract.edges, extract.facilities
+    loaded_at = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    info = RegionInfo.of(name, "osm-file:Helsinki.osm.pbf", loaded_at, nodes, edges, facilities)
+    return RegionData(info, nodes, edges, facilities)
 
 
 @pytest.fixture(scope="session")

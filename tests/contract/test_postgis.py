@@ -82,14 +82,8 @@ def test_row_keys_stay_stable_across_reloads(pg: PostgisStore, sample_data: Regi
 
 def test_network_is_ready_for_pgrouting(pg: PostgisStore) -> None:
     nodes, edges, facilities = grid_city(500, seed=1)
-    info = RegionInfo(
-        "grid",
-        "synthetic",
-        datetime(2026, 5, 1, tzinfo=UTC),
-        (0, 0, 1, 1),
-        len(nodes),
-        len(edges),
-        len(facilities),
+    info = RegionInfo.of(
+        "grid", "synthetic", datetime(2026, 5, 1, tzinfo=UTC), nodes, edges, facilities
     )
     pg.save_region(RegionData(info, nodes, edges, facilities))
     with pg.engine.connect() as conn:

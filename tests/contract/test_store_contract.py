@@ -198,20 +198,8 @@ def test_a_reload_returns_what_it_changed(store: Store, sample_data: RegionData)
 def test_a_synthetic_city_round_trips(store: Store) -> None:
     """One-way streets, outlines and other sources than OSM come back as saved."""
     nodes, edges, facilities = grid_city(2_000, seed=3)
-    bounds = (
-        float(nodes["lon"].min()),
-        float(nodes["lat"].min()),
-        float(nodes["lon"].max()),
-        float(nodes["lat"].max()),
-    )
-    info = RegionInfo(
-        "grid",
-        "synthetic",
-        datetime(2026, 5, 1, tzinfo=UTC),
-        bounds,
-        len(nodes),
-        len(edges),
-        len(facilities),
+    info = RegionInfo.of(
+        "grid", "synthetic", datetime(2026, 5, 1, tzinfo=UTC), nodes, edges, facilities
     )
     store.save_region(RegionData(info, nodes, edges, facilities))
     back = store.load_region("grid")

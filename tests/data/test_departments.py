@@ -378,21 +378,8 @@ def test_a_missing_column_is_named(
 @pytest.fixture(scope="module")
 def ningbo_data() -> RegionData:
     nodes, edges, facilities = grid_city(900, seed=3, center=NINGBO)
-    bounds = (
-        float(nodes["lon"].min()),
-        float(nodes["lat"].min()),
-        float(nodes["lon"].max()),
-        float(nodes["lat"].max()),
-    )
-    info = RegionInfo(
-        "ningbo",
-        "synthetic",
-        datetime(2026, 1, 1, tzinfo=UTC),
-        bounds,
-        len(nodes),
-        len(edges),
-        len(facilities),
-    )
+    loaded_at = datetime(2026, 1, 1, tzinfo=UTC)
+    info = RegionInfo.of("ningbo", "synthetic", loaded_at, nodes, edges, facilities)
     return RegionData(info, nodes, edges, facilities)
 
 
