@@ -19,6 +19,7 @@ import shapely
 from livingcircle.geo.engine import Region
 from livingcircle.geo.network import StreetNetwork
 from livingcircle.geo.standards import Standard
+from livingcircle.geo.store import FACILITY_COLUMNS
 
 LON0, LAT0 = 121.55, 29.87
 _M_PER_DEG_LAT = 111_320.0
@@ -91,20 +92,7 @@ def facilities(points: dict[str, tuple[str, float, float]]) -> gpd.GeoDataFrame:
         for fid, (cat, _, _) in points.items()
     ]
     geoms = [shapely.Point(lonlat(x, y)) for _, x, y in points.values()]
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "id",
-            "source",
-            "source_id",
-            "name",
-            "name_zh",
-            "name_en",
-            "category",
-            "opening_hours",
-            "tags",
-        ],
-    )
+    frame = pd.DataFrame(rows, columns=FACILITY_COLUMNS)
     return gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
 
 

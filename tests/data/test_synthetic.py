@@ -12,21 +12,10 @@ from livingcircle.data.synthetic import grid_city
 from livingcircle.geo.engine import Region
 from livingcircle.geo.network import StreetNetwork, geodesic_m
 from livingcircle.geo.standards import load_standard
+from livingcircle.geo.store import FACILITY_COLUMNS
 
 N = 400
 EDGE_COLUMNS = ["edge", "u", "v", "length_m", "oneway", "way_id", "highway", "name", "geometry"]
-FACILITY_COLUMNS = [
-    "id",
-    "source",
-    "source_id",
-    "name",
-    "name_zh",
-    "name_en",
-    "category",
-    "opening_hours",
-    "tags",
-    "geometry",
-]
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +70,9 @@ def test_facilities_schema(
     city: tuple[pd.DataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame],
 ) -> None:
     facilities = city[2]
-    assert list(facilities.columns) == FACILITY_COLUMNS
+    assert list(facilities.columns) == [*FACILITY_COLUMNS, "geometry"]
     assert facilities.crs == "EPSG:4326"
-    for col in FACILITY_COLUMNS[:-1]:
+    for col in FACILITY_COLUMNS:
         assert pd.api.types.is_string_dtype(facilities[col]), col
     assert facilities["id"].is_unique and facilities["id"].str.startswith("syn:").all()
     assert (facilities["source"] == "synthetic").all()
