@@ -44,6 +44,16 @@ if TYPE_CHECKING:
 
 #: The scores, in the order of the output columns (``score_<method>``).
 METHODS = ("2sfca", "e2sfca", "gravity")
+#: The columns of :func:`scores_frame`, in order.
+SCORE_COLUMNS = (
+    "id",
+    "community",
+    "category",
+    "population",
+    "catchment_m",
+    "facilities",
+    *(f"score_{m}" for m in METHODS),
+)
 #: E2SFCA decay functions a standards file may name.
 DECAYS = ("steps", "gaussian")
 #: Where a facility's own capacity is read, first found wins: its ``capacity`` column, then
@@ -404,17 +414,7 @@ def scores_frame(demand: Demand, supplies: Mapping[str, CategorySupply]) -> pd.D
         part |= {f"score_{m}": sup.scores[m] for m in METHODS}
         parts.append(pd.DataFrame(part))
     if not parts:
-        return pd.DataFrame(
-            columns=[
-                "id",
-                "community",
-                "category",
-                "population",
-                "catchment_m",
-                "facilities",
-                *(f"score_{m}" for m in METHODS),
-            ]
-        )
+        return pd.DataFrame(columns=list(SCORE_COLUMNS))
     return pd.concat(parts, ignore_index=True).astype(
         {"id": "str", "community": "str", "category": "str"}
     )

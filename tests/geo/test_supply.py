@@ -22,6 +22,7 @@ from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.supply import (
     METHODS,
+    SCORE_COLUMNS,
     SupplyRules,
     capacities_from_frame,
     catchment_pairs,
@@ -70,17 +71,8 @@ def test_three_homes_two_clinics_by_hand(street: tuple[Region, Demand]) -> None:
     # gravity, w = 350 / d: R1 = 60 / (35 + 70 / 3) = 36/35, R2 = 150 / (50 * 7 / 6) = 18/7
     assert sup.scores["gravity"] == pytest.approx([3.6, 4.2, 3.0], rel=2e-3)
     frame = scores_frame(dem, {"clinic": sup})
-    assert frame.columns.tolist() == [
-        "id",
-        "community",
-        "category",
-        "population",
-        "catchment_m",
-        "facilities",
-        "score_2sfca",
-        "score_e2sfca",
-        "score_gravity",
-    ]
+    assert frame.columns.tolist() == list(SCORE_COLUMNS)
+    assert SCORE_COLUMNS[-3:] == ("score_2sfca", "score_e2sfca", "score_gravity")
     assert frame["id"].tolist() == ["p0", "p1", "p2"] and frame["category"].eq("clinic").all()
 
 
