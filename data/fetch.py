@@ -1,13 +1,16 @@
 """Reading a city from Overpass through osmnx: the same network and facilities as a file.
 
 The walking ways are downloaded with osmnx's Overpass client and the standard's walkable
-filter (``standard.walkable.overpass_filter()``, osmnx's own walk filter), then turned into
-:class:`livingcircle.geo.network.Way` objects and built by
-:func:`livingcircle.geo.network.build_network`, exactly as
-:mod:`livingcircle.data.osm_file` does; facilities come from ``osmnx.features_from_polygon`` with
-the tags
-the categories' rules name, classified by ``standard.classify``. Point the endpoint at a
-self-hosted Overpass with ``overpass_url`` (``LC_OVERPASS_URL`` on the command line).
+filter (``standard.walkable.overpass_filter()``, osmnx's own walk filter), then put into the
+same flat columns a file is read into and built by
+:func:`livingcircle.data.osm_stream.network_from_arrays`, exactly as
+:mod:`livingcircle.data.osm_file` does: the same edges, with the same way tags and node tags
+(``name`` and the tags walking profiles read; see :mod:`livingcircle.data.osm_stream`). The
+raw Overpass answer (``out;``) carries every tag of every way and node, so osmnx's
+``settings.useful_tags_way`` (which only its graph builder reads) plays no part. Facilities
+come from ``osmnx.features_from_polygon`` with the tags the categories' rules name,
+classified by ``standard.classify``. Point the endpoint at a self-hosted Overpass with
+``overpass_url`` (``LC_OVERPASS_URL`` on the command line).
 """
 
 from __future__ import annotations
@@ -30,12 +33,12 @@ from shapely.geometry.base import BaseGeometry
 
 from livingcircle.data.load import save_extract
 from livingcircle.data.osm_file import Extract, Progress, facility_row
+from livingcircle.data.osm_stream import WayColumns, network_from_arrays
 from livingcircle.geo.errors import (  # OverpassError: still importable from here
     EmptyExtract,
     InvalidParameter,
     OverpassError,
 )
-from livingcircle.geo.network import Way, build_network
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import FACILITY_COLUMNS, RegionInfo, Store, check_region_name
 
@@ -114,51 +117,37 @@ def fetch_osm(
             progress("downloading facilities", 0, "requests")
         features = _features(polygon, standard)
     ways = ways_from_overpass(responses, standard)
-    if not ways:
+    if not len(ways):
         raise EmptyExtract(
             "Overpass returned no walkable street for this area; check the area "
             "(a place name, a west,south,east,north box or a polygon file)"
         )
-    nodes, edges = build_network(ways)
+    nodes, edges = network_from_arrays(ways)
     return Extract(nodes, edges, facilities_frame(features, standard), polygon.bounds)
 
 
-def ways_from_overpass(responses: list[dict[str, Any]], standard: Standard) -> list[Way]:
-    """Walkable ways from Overpass JSON, split where a node is missing (as from a file)."""
+def ways_from_overpass(responses: list[dict[str, Any]], standard: Standard) -> WayColumns:
+    """Walkable ways from Overpass JSON as a file's columns (missing nodes not located)."""
     located: dict[int, tuple[float, float]] = {}
     raw_ways: dict[int, dict[str, Any]] = {}
+    columns = WayColumns()
     for response in responses:
         for element in response.get("elements", []):
             if element["type"] == "node":
                 located[element["id"]] = (element["lon"], element["lat"])
+                if "tags" in element:
+                    columns.add_node(element["id"], element["tags"])
             elif element["type"] == "way":
                 raw_ways[element["id"]] = element
-    ways: list[Way] = []
+    missing = (np.nan, np.nan)
     for way_id in sorted(raw_ways):
-        ways.extend(_runs(raw_ways[way_id], located, standard))
-    return ways
-
-
-def _runs(
-    element: dict[str, Any], located: dict[int, tuple[float, float]], standard: Standard
-) -> Iterator[Way]:
-    tags = element.get("tags", {})
-    if not standard.walkable.is_walkable(tags):
-        return
-    refs = np.asarray(element["nodes"], dtype=np.int64)
-    arr = np.array([located.get(int(r), (np.nan, np.nan)) for r in refs], dtype=np.float64)
-    ok = ~np.isnan(arr[:, 0])
-    breaks = np.flatnonzero(np.diff(ok.astype(np.int8)) != 0) + 1
-    for run in np.split(np.arange(len(refs)), breaks):
-        if len(run) >= 2 and ok[run[0]]:
-            yield Way(
-                id=element["id"],
-                refs=refs[run],
-                lonlat=arr[run],
-                oneway=standard.walkable.oneway(tags),
-                highway=tags.get("highway", ""),
-                name=tags.get("name", ""),
-            )
+        element = raw_ways[way_id]
+        tags = element.get("tags", {})
+        if standard.walkable.is_walkable(tags):
+            refs = element["nodes"]
+            lonlat = [located.get(r, missing) for r in refs]
+            columns.add_located(way_id, refs, lonlat, tags, standard.walkable)
+    return columns
 
 
 def facility_tags(standard: Standard, any_value_from: int = 3) -> dict[str, bool | str | list[str]]:

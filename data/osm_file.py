@@ -128,6 +128,7 @@ class _Collector:
     def _take(self, obj: osmium.osm.types.OSMEntity) -> None:
         if isinstance(obj, osmium.osm.Node):
             node = obj
+            self.ways.add_node(node.id, tag_map(node))
             self._facility(node, "node", node.id, lambda: shapely.Point(node.lon, node.lat))
         elif isinstance(obj, osmium.osm.Way):
             way = obj

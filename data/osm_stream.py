@@ -8,6 +8,18 @@ file is kept. The network is then built from those columns with array operations
 :func:`livingcircle.geo.network.build_network` makes of the same ways: the same nodes in the
 same order, the same edges in the same order, the same lengths.
 
+Each edge keeps its way's ``name`` and the tags walking profiles read
+(:data:`livingcircle.geo.profiles.RULE_TAGS`: ``highway``, ``surface``, ``kerb``...), one text
+column each, ``""`` where the way has none. A way's values are kept as codes into each tag's
+distinct values (4 bytes a way and tag), so memory stays bounded by the number of ways.
+
+Two node tags reach the edges too (:data:`NODE_TAGS`): ``kerb=*`` on a ``barrier=kerb`` node
+and ``crossing=*`` on a ``highway=crossing`` node. An edge whose line passes through or ends at
+such a node takes its value where the edge's own way has no such tag; where it meets several,
+the first along the way. A kerb mapped on the junction of a sidewalk and a crossing therefore
+reaches the sidewalk's edges at that junction as well as the crossing's (the engine costs
+edges, not turns).
+
 :func:`read_walking_network` builds a region's network, or one tile's (``bbox``): the ways
 with a node inside the box, whole, so a tile's edges reach past its border as far as their
 first junction outside it.
@@ -36,6 +48,7 @@ from scipy.sparse.csgraph import connected_components
 from livingcircle.geo.config import MIN_COMPONENT_NODES
 from livingcircle.geo.errors import EmptyExtract, InvalidParameter, OSMFileError
 from livingcircle.geo.network import Way
+from livingcircle.geo.profiles import RULE_TAGS
 from livingcircle.geo.standards import Standard, WalkableFilter
 
 #: Where node locations are kept while a file is read: on disk, so memory stays bounded by
@@ -44,6 +57,46 @@ LOCATIONS = "sparse_file_array"
 Box = tuple[float, float, float, float]
 IntArray = NDArray[np.int64]
 _GEOD = Geod(ellps="WGS84")
+#: The text columns of an edge, in order: its way's name and the tags profiles read.
+EDGE_TEXT_COLUMNS = ("highway", "name", *(k for k in RULE_TAGS if k != "highway"))
+#: Node tags that reach the edges at the node: (key the node must have, its value, the tag).
+NODE_TAGS = (("barrier", "kerb", "kerb"), ("highway", "crossing", "crossing"))
+
+
+class Interned:
+    """A text column kept as codes into its distinct values (4 bytes a row; "" is code 0)."""
+
+    def __init__(self) -> None:
+        self.codes: array[int] = array("i")
+        self._code: dict[str, int] = {"": 0}
+        self.values: list[str] = [""]
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, row: int) -> str:
+        return self.values[self.codes[row]]
+
+    def code(self, value: str) -> int:
+        """The code of ``value`` (a new one the first time it is seen)."""
+        code = self._code.get(value)
+        if code is None:
+            code = self._code[value] = len(self.values)
+            self.values.append(value)
+        return code
+
+    def append(self, value: str) -> None:
+        """Add one row."""
+        self.codes.append(self.code(value))
+
+    def codes_array(self) -> NDArray[np.int32]:
+        """The rows' codes as an array (no copy)."""
+        return np.frombuffer(self.codes, dtype=np.int32)
+
+    def decode(self, codes: NDArray[np.int32]) -> NDArray[np.object_]:
+        """Codes as their values, each distinct value one shared string."""
+        decoded: NDArray[np.object_] = np.array(self.values, dtype=object)[codes]
+        return decoded
 
 
 @dataclass
@@ -60,8 +113,12 @@ class WayColumns:
     ptr: array[int] = field(default_factory=lambda: array("q", [0]))
     way_id: array[int] = field(default_factory=lambda: array("q"))
     oneway: array[int] = field(default_factory=lambda: array("b"))
-    highway: list[str] = field(default_factory=list)
-    name: list[str] = field(default_factory=list)
+    text: dict[str, Interned] = field(
+        default_factory=lambda: {k: Interned() for k in EDGE_TEXT_COLUMNS}
+    )
+    node_ref: array[int] = field(default_factory=lambda: array("q"))
+    node_tag: array[int] = field(default_factory=lambda: array("b"))
+    node_code: array[int] = field(default_factory=lambda: array("i"))
 
     def __len__(self) -> int:
         return len(self.way_id)
@@ -77,12 +134,36 @@ class WayColumns:
             else:
                 self.lon.append(np.nan)
                 self.lat.append(np.nan)
+        self._close(way.id, tag_map(way), walkable)
+
+    def add_located(
+        self,
+        way_id: int,
+        refs: list[int],
+        lonlat: list[tuple[float, float]],
+        tags: Mapping[str, str],
+        walkable: WalkableFilter,
+    ) -> None:
+        """Append one walkable way from its node ids and their lon/lat (NaN: not located)."""
+        self.refs.extend(refs)
+        self.lon.extend(x for x, _ in lonlat)
+        self.lat.extend(y for _, y in lonlat)
+        self._close(way_id, tags, walkable)
+
+    def _close(self, way_id: int, tags: Mapping[str, str], walkable: WalkableFilter) -> None:
         self.ptr.append(len(self.refs))
-        tags = tag_map(way)
-        self.way_id.append(way.id)
+        self.way_id.append(way_id)
         self.oneway.append(walkable.oneway(tags))
-        self.highway.append(tags.get("highway", ""))
-        self.name.append(tags.get("name", ""))
+        for key, column in self.text.items():
+            column.append(tags.get(key) or "")
+
+    def add_node(self, node_id: int, tags: Mapping[str, str]) -> None:
+        """Remember a node whose :data:`NODE_TAGS` tag the edges at it take (others: no-op)."""
+        for i, (key, value, tag) in enumerate(NODE_TAGS):
+            if tags.get(key) == value and (found := tags.get(tag)):
+                self.node_ref.append(node_id)
+                self.node_tag.append(i)
+                self.node_code.append(self.text[tag].code(found))
 
     def ways(self) -> Iterator[Way]:
         """The same ways as :class:`Way` records, each run of located nodes apart.
@@ -102,9 +183,16 @@ class WayColumns:
                         refs=refs[run].copy(),
                         lonlat=np.column_stack([lon[run], lat[run]]),
                         oneway=self.oneway[i],
-                        highway=self.highway[i],
-                        name=self.name[i],
+                        highway=self.text["highway"][i],
+                        name=self.text["name"][i],
                     )
+
+    def way_text(self) -> tuple[IntArray, dict[str, NDArray[np.object_]]]:
+        """Every way's id and its text columns (:data:`EDGE_TEXT_COLUMNS`), way tags only."""
+        everything = np.arange(len(self), dtype=np.int64)
+        return np.frombuffer(self.way_id, dtype=np.int64), {
+            k: c.decode(c.codes_array()[everything]) for k, c in self.text.items()
+        }
 
 
 def _way_spans(ptr: array[int]) -> Iterator[tuple[int, int, int]]:
@@ -155,10 +243,13 @@ def read_walking_network(
     with location_storage(locations) as storage:
         processor = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
         processor.with_locations(storage)
-        if walkable.require:
-            processor.with_filter(osmium.filter.KeyFilter(*walkable.require))
+        if walkable.require:  # a first cut in C; barrier=kerb nodes may have no highway
+            keys = dict.fromkeys([*walkable.require, *(k for k, _, _ in NODE_TAGS)])
+            processor.with_filter(osmium.filter.KeyFilter(*keys))
         for obj in read_guarded(path, processor):
-            if isinstance(obj, osmium.osm.Way) and walkable.is_walkable(tag_map(obj)):
+            if isinstance(obj, osmium.osm.Node):
+                columns.add_node(obj.id, tag_map(obj))
+            elif isinstance(obj, osmium.osm.Way) and walkable.is_walkable(tag_map(obj)):
                 if box is None or _touches(obj, box):
                     columns.add(obj, walkable)
     return network_from_arrays(columns, min_component_nodes)
@@ -251,7 +342,8 @@ def network_from_arrays(
     )
     keep = keep_node[u]
     new_id = np.cumsum(keep_node) - 1
-    a, b, rev, ways_of = a[keep], b[keep], rev[keep], way[a[keep]]
+    a, b = a[keep], b[keep]
+    rev, ways_of = rev[keep], way[a]
     edges = gpd.GeoDataFrame(
         {
             "edge": np.arange(len(a), dtype=np.int32),
@@ -260,8 +352,7 @@ def network_from_arrays(
             "length_m": _lengths(lon, lat, a, b),
             "oneway": np.frombuffer(columns.oneway, dtype=np.int8)[ways_of] != 0,
             "way_id": np.frombuffer(columns.way_id, dtype=np.int64)[ways_of],
-            "highway": _pick(columns.highway, ways_of),
-            "name": _pick(columns.name, ways_of),
+            **_edge_text(columns, ways_of, _node_codes(columns, refs, a, b)),
         },
         geometry=_lines(lon, lat, a, b, rev),
         crs="EPSG:4326",
@@ -347,8 +438,53 @@ def _lines(
     return lines
 
 
-def _pick(values: list[str], index: IntArray) -> list[str]:
-    return [values[i] for i in index]
+def _node_codes(
+    columns: WayColumns, refs: IntArray, a: IntArray, b: IntArray
+) -> dict[str, NDArray[np.int32]]:
+    """Per :data:`NODE_TAGS` tag, each edge's code from the first tagged node on its line (0: none).
+
+    Edge ``i`` covers positions ``a[i]..b[i]``; consecutive edges of a run share an end, so a
+    position lies on at most two edges: the last starting at or before it and the first
+    ending at or after it.
+    """
+    out: dict[str, NDArray[np.int32]] = {}
+    node_ref = np.frombuffer(columns.node_ref, dtype=np.int64)
+    node_tag = np.frombuffer(columns.node_tag, dtype=np.int8)
+    node_code = np.frombuffer(columns.node_code, dtype=np.int32)
+    for i, (_, _, tag) in enumerate(NODE_TAGS):
+        codes = np.zeros(len(a), dtype=np.int32)
+        mine = node_tag == i
+        if mine.any() and len(a):
+            ids, first = np.unique(node_ref[mine], return_index=True)
+            pos = np.flatnonzero(np.isin(refs, ids))
+            code = node_code[mine][first][np.searchsorted(ids, refs[pos])]
+            edge = np.clip(
+                np.r_[np.searchsorted(a, pos, "right") - 1, np.searchsorted(b, pos, "left")],
+                0,
+                len(a) - 1,
+            )
+            at, code = np.r_[pos, pos], np.r_[code, code]
+            on = (a[edge] <= at) & (at <= b[edge])
+            edge, at, code = edge[on], at[on], code[on]
+            order = np.lexsort((at, edge))  # by edge, then along the way
+            edge, code = edge[order], code[order]
+            first_on_edge = np.diff(edge, prepend=-1) != 0
+            codes[edge[first_on_edge]] = code[first_on_edge]
+        out[tag] = codes
+    return out
+
+
+def _edge_text(
+    columns: WayColumns, ways_of: IntArray, node_codes: Mapping[str, NDArray[np.int32]]
+) -> dict[str, NDArray[np.object_]]:
+    """The edges' text columns: their way's tags, a node's where the way has none."""
+    out = {}
+    for key, column in columns.text.items():
+        codes = column.codes_array()[ways_of]
+        if key in node_codes:
+            codes = np.where(codes == 0, node_codes[key], codes)
+        out[key] = column.decode(codes)
+    return out
 
 
 def write_network_pbf(nodes: pd.DataFrame, edges: gpd.GeoDataFrame, path: Path) -> Path:

@@ -35,6 +35,7 @@ import geopandas as gpd
 import pandas as pd
 
 from livingcircle.geo.errors import InvalidText
+from livingcircle.geo.profiles import RULE_TAGS
 
 if TYPE_CHECKING:  # geo.store may use this module one day: no import cycle
     from livingcircle.geo.store import FacilityRecord, RegionData
@@ -62,8 +63,8 @@ FACILITY_TEXT = {
     "category": "id",
     "opening_hours": "tag_value",
 }
-#: What a stored street's text columns are, by kind.
-EDGE_TEXT = {"name": "name", "highway": "tag_value"}
+#: What a stored street's text columns are, by kind: its name and the way tags profiles read.
+EDGE_TEXT = {"name": "name", **{key: "tag_value" for key in RULE_TAGS}}
 
 _CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
 _BAD = {

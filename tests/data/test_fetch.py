@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from typer.testing import CliRunner
@@ -24,6 +25,7 @@ from livingcircle.data.fetch import (
     fetch_region,
 )
 from livingcircle.data.osm_file import Extract
+from livingcircle.data.osm_stream import EDGE_TEXT_COLUMNS
 from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.network import StreetNetwork
@@ -78,6 +80,10 @@ def test_same_network_as_the_file(fetched: Extract, sample_extract: Extract) -> 
     assert len(fetched.edges) == len(sample_extract.edges)
     assert fetched.nodes["osmid"].tolist() == sample_extract.nodes["osmid"].tolist()
     assert np.allclose(fetched.edges["length_m"], sample_extract.edges["length_m"])
+    # the same way and node tags on every edge (what walking profiles read)
+    text = list(EDGE_TEXT_COLUMNS)
+    pd.testing.assert_frame_equal(fetched.edges[text], sample_extract.edges[text])
+    assert (fetched.edges["crossing"] != "").sum() > 100
 
 
 def test_same_facilities_as_the_file(fetched: Extract, sample_extract: Extract) -> None:

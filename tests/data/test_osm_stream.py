@@ -13,7 +13,12 @@ import pytest
 import shapely
 
 from livingcircle.data.osm_file import _Collector, read_osm_file
-from livingcircle.data.osm_stream import read_walking_network, write_network_pbf
+from livingcircle.data.osm_stream import (
+    NODE_TAGS,
+    WayColumns,
+    read_walking_network,
+    write_network_pbf,
+)
 from livingcircle.data.synthetic import grid_city
 from livingcircle.geo.errors import EmptyExtract, InvalidParameter, OSMFileError
 from livingcircle.geo.network import build_network
@@ -22,11 +27,22 @@ from tests.data.test_osm_file import NODES, WAYS, osm_xml
 
 
 def assert_same_network(
-    a: tuple[pd.DataFrame, gpd.GeoDataFrame], b: tuple[pd.DataFrame, gpd.GeoDataFrame]
+    a: tuple[pd.DataFrame, gpd.GeoDataFrame],
+    b: tuple[pd.DataFrame, gpd.GeoDataFrame],
+    b_has_node_tags: bool = True,
 ) -> None:
-    """Same nodes, same edges in the same order, lengths to 1e-6 m, identical lines."""
+    """Same nodes, same edges in the same order, lengths to 1e-6 m, identical lines.
+
+    Where ``b`` was built without node tags, ``a``'s node-tag columns equal ``b``'s where
+    the way has the tag itself.
+    """
     pd.testing.assert_frame_equal(a[0], b[0])
     plain = ["geometry", "length_m"]
+    if not b_has_node_tags:
+        for _, _, tag in NODE_TAGS:
+            own = b[1][tag] != ""
+            assert (a[1][tag][own] == b[1][tag][own]).all()
+        plain += [tag for _, _, tag in NODE_TAGS]
     pd.testing.assert_frame_equal(a[1].drop(columns=plain), b[1].drop(columns=plain))
     np.testing.assert_allclose(a[1]["length_m"], b[1]["length_m"], rtol=0, atol=1e-6)
     assert shapely.equals_exact(a[1].geometry.values, b[1].geometry.values, 0).all()
@@ -34,14 +50,30 @@ def assert_same_network(
 
 
 def legacy(path: Path, standard: Standard) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
-    """The network as it was built before streaming: Way records through build_network."""
+    """The network as it was built before streaming: Way records through build_network.
+
+    Each edge's way tags are joined by way id (node tags are not: compare with
+    ``b_has_node_tags=False``).
+    """
     columns, _ = _Collector(standard, None).read(path, "flex_mem")
-    return build_network(columns.ways())
+    return with_way_text(build_network(columns.ways()), columns)
+
+
+def with_way_text(
+    network: tuple[pd.DataFrame, gpd.GeoDataFrame], columns: WayColumns
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    nodes, edges = network
+    way_id, text = columns.way_text()
+    row = pd.Index(way_id).get_indexer(edges["way_id"])
+    assert (row >= 0).all()
+    joined = edges.assign(**{k: v[row] for k, v in text.items()})
+    order = [c for c in joined.columns if c != "geometry"] + ["geometry"]
+    return nodes, joined[order]
 
 
 def test_sample_network_equals_the_way_by_way_build(sample_path: Path, standard: Standard) -> None:
     streamed = read_walking_network(sample_path, standard)
-    assert_same_network(streamed, legacy(sample_path, standard))
+    assert_same_network(streamed, legacy(sample_path, standard), b_has_node_tags=False)
     full = read_osm_file(sample_path, standard)
     assert_same_network(streamed, (full.nodes, full.edges))
     assert len(full.nodes) > 2_000 and len(full.facilities) > 500
@@ -63,11 +95,9 @@ def test_clipped_ways_reversed_ways_and_loops(tmp_path: Path, standard: Standard
     path = tmp_path / "odd.osm"
     path.write_text(osm_xml(ways=ways), encoding="utf-8")
     streamed = read_walking_network(path, standard, min_component_nodes=1)
+    columns = _Collector(standard, None).read(path, "flex_mem")[0]
     assert_same_network(
-        streamed,
-        build_network(
-            _Collector(standard, None).read(path, "flex_mem")[0].ways(), min_component_nodes=1
-        ),
+        streamed, with_way_text(build_network(columns.ways(), min_component_nodes=1), columns)
     )
     edges = streamed[1]
     assert 110 not in set(edges["way_id"])  # no run of two located nodes is left
@@ -80,7 +110,7 @@ def test_generated_city_round_trips_through_pbf(tmp_path: Path, standard: Standa
     nodes, edges, _ = grid_city(3_000, seed=3)
     path = write_network_pbf(nodes, edges, tmp_path / "grid.osm.pbf")
     got_nodes, got_edges = read_walking_network(path, standard)
-    assert_same_network((got_nodes, got_edges), legacy(path, standard))
+    assert_same_network((got_nodes, got_edges), legacy(path, standard), b_has_node_tags=False)
     assert len(got_nodes) == len(nodes) and len(got_edges) == len(edges)
     np.testing.assert_allclose(got_nodes["lon"], nodes["lon"], atol=1e-7)  # osmium's 1e-7 grid
 
