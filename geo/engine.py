@@ -148,9 +148,9 @@ class Region:
         """Whether :meth:`prepare_nearest` has run."""
         return self._fields is not None
 
-    def walked_at(self, profile: str) -> Region:
+    def walked_at(self, profile: str, speed_m_s: float | None = None) -> Region:
         """The region as ``profile`` walks it (``geo/profile_views.py``); self if speed only."""
-        return walked_at(self, profile)
+        return walked_at(self, profile, speed_m_s)
 
     def _boundary(self) -> BaseGeometry:
         xy = self.net.node_xy
@@ -257,7 +257,7 @@ class Region:
         only
             Facility rows (:attr:`facilities` order) that may be answered; default all.
         """
-        if (view := self.walked_at(profile)) is not self:
+        if (view := self.walked_at(profile, speed_m_s)) is not self:
             return view.nearest(
                 lon, lat, categories, k, profile, speed_m_s, max_minutes, routes, open_at,
                 open_now, include_unknown, only_in_view(self, view, only),
@@ -316,7 +316,7 @@ class Region:
         ``open_at`` is the moment of the facilities' ``open_status`` (naive: the region's
         local time); default now.
         """
-        if (view := self.walked_at(profile)) is not self:
+        if (view := self.walked_at(profile, speed_m_s)) is not self:
             return view.catchment(lon, lat, minutes, profile, speed_m_s, open_at)
         rings_min = config.check_minutes(minutes)
         speed = self.standard.speed(profile, speed_m_s)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -21,7 +21,7 @@ import shapely
 from numpy.typing import NDArray
 
 from livingcircle.geo.errors import NoWayForProfile
-from livingcircle.geo.network import FloatArray, IntArray
+from livingcircle.geo.network import FloatArray, IntArray, StreetNetwork
 from livingcircle.geo.profiles import Profile, profile_network
 
 if TYPE_CHECKING:
@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 #: One view is built at a time: threads asking at once wait for it instead of building it
 #: twice (a region's view is rare work; a module lock keeps regions picklable).
 _BUILDING = threading.Lock()
+#: Views kept per region at speeds other than their profile's (see :func:`view_key`); the
+#: oldest goes first.
+MAX_SPEED_VIEWS = 4
 
 
 @dataclass
@@ -49,33 +52,63 @@ class Walking:
     notes: tuple[str, ...] = ()
 
 
-def walked_at(region: Region, profile: str) -> Region:
+def walked_at(region: Region, profile: str, speed_m_s: float | None = None) -> Region:
     """``region`` as ``profile`` walks it; ``region`` itself for a speed-only profile.
 
     Built on first use and kept; the distance fields are prepared when ``region`` has them.
+    ``speed_m_s`` (a speed that overrides the profile's) matters only to a profile that adds
+    seconds: its view is then costed at that speed, so an added time stays that time.
     Unknown profiles are left to the caller's speed check (:class:`UnknownProfile`).
     """
     rules = region.standard.profiles.get(profile)
     if region.walking.profile is not None or rules is None or not rules.has_edge_rules:
         return region
-    view = region.walking.views.get(profile)
+    key, rules = view_key(region, rules, speed_m_s)
+    view = region.walking.views.get(key)
     if view is not None:
         return view
     with _BUILDING:
-        return region.walking.views.get(profile) or _build_view(region, profile, rules)
+        return region.walking.views.get(key) or _build_view(region, key, rules)
 
 
-def view_built(region: Region, profile: str | None) -> bool:
+def view_key(
+    region: Region, rules: Profile, speed_m_s: float | None
+) -> tuple[str, Profile]:
+    """The name a view of ``rules`` at ``speed_m_s`` is kept by, and the rules it walks.
+
+    A view's costs are equivalent metres at its profile's speed: a time is metres / speed.
+    Factors scale with the speed and stay right at any other; added seconds would not (15 s
+    stored as 12 m at 0.8 m/s are 30 s at 0.4), so a profile with ``add_s`` is walked at
+    another speed by a view of its own, ``"elderly@0.4"``.
+    """
+    if speed_m_s is None or not rules.add_s:
+        return rules.id, rules
+    speed = region.standard.speed(rules.id, speed_m_s)  # checked: a bad speed builds nothing
+    if speed == rules.speed_m_s:
+        return rules.id, rules
+    return f"{rules.id}@{speed!r}", replace(rules, speed_m_s=speed)
+
+
+def view_built(region: Region, profile: str | None, speed_m_s: float | None = None) -> bool:
     """Whether answering at ``profile`` needs no view built first (a query's cost only)."""
     if profile is None or region.walking.profile is not None:
         return True
     rules = region.standard.profiles.get(profile)
-    return rules is None or not rules.has_edge_rules or profile in region.walking.views
+    if rules is None or not rules.has_edge_rules:
+        return True
+    try:
+        key, _ = view_key(region, rules, speed_m_s)
+    except ValueError:  # a bad speed: the query refuses it without building anything
+        return True
+    return key in region.walking.views
 
 
-def _build_view(region: Region, profile: str, rules: Profile) -> Region:
-    """Build, keep and give the view of ``region`` at ``profile`` (its lock held)."""
+def _build_view(region: Region, key: str, rules: Profile) -> Region:
+    """Build, keep and give the view of ``region`` walked by ``rules`` (its lock held)."""
     net, kept = profile_network(region.net, rules)
+    if len(kept) == 0:
+        raise nothing_walkable(region, rules)
+    share_indexes(region.net, net, kept)
     given = region.walking.facilities
     facilities = reachable_facilities(rules, given)
     view = type(region)(
@@ -91,8 +124,50 @@ def _build_view(region: Region, profile: str, rules: Profile) -> Region:
     view.walking.notes = profile_notes(rules, region, len(given) - len(facilities))
     if region.prepared:
         view.prepare_nearest()
-    region.walking.views[profile] = view
+    views = region.walking.views
+    at_speeds = [k for k in views if "@" in k]
+    if "@" in key and len(at_speeds) >= MAX_SPEED_VIEWS:
+        del views[at_speeds[0]]
+    views[key] = view
     return view
+
+
+def share_indexes(base: StreetNetwork, walked: StreetNetwork, kept: IntArray) -> None:
+    """Give ``walked`` (``base`` less its edges not ``kept``) the indexes it shares with it.
+
+    Every node stays, so the node KD-tree is the base's; when no edge is left out, so are
+    the edge R-tree, incidence and geometry lengths (the costs differ, the shapes do not).
+    Otherwise the geometry lengths and vertices are the base's rows, not measured again.
+    What depends on the costs (CSR, positions along edges) is built for ``walked``.
+    """
+    have, cache = base.__dict__, walked.__dict__
+    for name in ("node_tree", "_to_lonlat"):
+        if name in have:
+            cache[name] = have[name]
+    if len(kept) == base.n_edges:
+        for name in ("edge_tree", "incidence", "geom_length", "_edge_coords", "segment_index"):
+            if name in have:
+                cache[name] = have[name]
+        return
+    cache["geom_length"] = base.geom_length[kept]
+    xy, owner = base._edge_coords
+    renumber = np.full(base.n_edges, -1, dtype=np.intp)
+    renumber[kept] = np.arange(len(kept))
+    mine = renumber[owner] >= 0
+    cache["_edge_coords"] = (xy[mine], renumber[owner[mine]])
+
+
+def nothing_walkable(region: Region, rules: Profile) -> NoWayForProfile:
+    """The refusal of a profile that excludes every street of ``region``."""
+    return NoWayForProfile(
+        f"no {rules.id} way from here: the {rules.id} profile ({rules.label_en}) excludes "
+        f"every one of the {region.net.n_edges} streets of region {region.name!r}, so there "
+        "is no street it can walk; ask at another profile (standard walks every street)",
+        profile=rules.id,
+        street="",
+        street_lonlat=(float("nan"), float("nan")),
+        distance_m=float("inf"),
+    )
 
 
 def profile_notes(profile: Profile, region: Region, left_out: int) -> tuple[str, ...]:

@@ -80,14 +80,22 @@ def reference_seconds(view: Region, start_xy: np.ndarray) -> tuple[dict[object, 
     return dist, float(start.access_m[0]) / profile.speed_m_s
 
 
-def mismatches(region: Region, profile: str, points: list[tuple[float, float]]) -> int:
-    """Nearest times of every category at ``points`` that differ from networkx by > 1e-6 s."""
-    view = region.walked_at(profile)
+def mismatches(
+    region: Region, profile: str, points: list[tuple[float, float]], speed_m_s: float | None = None
+) -> int:
+    """Nearest times of every category at ``points`` that differ from networkx by > 1e-6 s.
+
+    ``speed_m_s`` overrides the profile's speed: the reference then walks each edge in
+    ``Profile.edge_seconds`` at that speed (an added time stays that time).
+    """
+    view = region.walked_at(profile, speed_m_s)
     assert view is not region and view.walking.profile is not None
     speed, fac, bad, checked = view.walking.profile.speed_m_s, view.facilities, 0, 0
     for lon, lat in points:
         try:
-            result = region.nearest(lon, lat, k=1, profile=profile, routes=False)
+            result = region.nearest(
+                lon, lat, k=1, profile=profile, speed_m_s=speed_m_s, routes=False
+            )
         except PointTooFarFromNetwork:
             continue
         dist, start_s = reference_seconds(view, view.project(lon, lat))

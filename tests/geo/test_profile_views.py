@@ -1,0 +1,112 @@
+"""A profile's view of a region: a speed override, a street it cannot walk, shared indexes.
+
+Times are checked against networkx Dijkstra with the same weights (``Profile.edge_seconds``
+at the speed asked), as in ``test_profiles.py``, whose fixtures and reference these reuse.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from livingcircle.geo.engine import Region
+from livingcircle.geo.errors import InvalidParameter, NoWayForProfile
+from livingcircle.geo.network import StreetNetwork
+from livingcircle.geo.profile_views import MAX_SPEED_VIEWS
+from livingcircle.geo.standards import Standard
+from tests.geo.test_profiles import (  # noqa: F401  (fixtures)
+    N_POINTS,
+    START,
+    hand,
+    mismatches,
+    tagged_sample,
+)
+from tests.geo.test_reference_dijkstra import query_points
+from tests.handmade import facilities, lonlat, network
+
+
+def _crossing(standard: Standard) -> Region:
+    """100 m of footway, an uncontrolled crossing (elderly: +15 s), then a clinic."""
+    nodes, edges, _ = network({"A": (0, 0), "B": (100, 0), "C": (130, 0)}, [("A", "B"), ("B", "C")])
+    edges["footway"], edges["crossing"] = "", ""
+    edges.loc[edges["name"] == "BC", ["footway", "crossing"]] = ["crossing", "uncontrolled"]
+    fac = facilities({"clinic": ("clinic", 130, 0)})
+    return Region("crossing", StreetNetwork.from_frames(nodes, edges), fac, standard)
+
+
+@pytest.mark.parametrize("speed", [None, 0.8, 0.4, 1.6])
+def test_an_added_time_stays_that_time_at_any_speed(standard: Standard, speed: float) -> None:
+    region = _crossing(standard)
+    walk = 0.8 if speed is None else speed
+    hit = region.nearest(*lonlat(0, 0), ["clinic"], profile="elderly", speed_m_s=speed)
+    assert hit.by_category["clinic"][0].time_s == pytest.approx(130 / walk + 15, abs=1e-3)
+    ring = region.catchment(*lonlat(0, 0), [10], profile="elderly", speed_m_s=speed)
+    assert [h.time_s for h in ring.facilities] == pytest.approx([130 / walk + 15], abs=1e-3)
+
+
+@pytest.mark.parametrize(("profile", "speed"), [("elderly", 0.5), ("child", 1.4)])
+def test_speed_overrides_match_networkx_on_the_sample(
+    tagged_sample: Region,  # noqa: F811
+    profile: str,
+    speed: float,
+) -> None:
+    points = query_points(tagged_sample, N_POINTS)
+    assert mismatches(tagged_sample, profile, points, speed_m_s=speed) == 0
+
+
+@pytest.mark.parametrize("speed", [0.5, 1.2])
+def test_speed_overrides_match_networkx_on_the_hand_graph(
+    hand: Region,  # noqa: F811
+    speed: float,
+) -> None:
+    points = [lonlat(x, y) for x, y in [START, (50, 2), (100, 20), (150, 38), (5, 30)]]
+    assert mismatches(hand, "elderly", points, speed_m_s=speed) == 0
+
+
+def test_views_at_other_speeds_are_kept_a_few_at_a_time(standard: Standard) -> None:
+    region = _crossing(standard)
+    plain = region.walked_at("elderly")
+    assert region.walked_at("elderly", 0.8) is plain  # the profile's own speed: its own view
+    slow = region.walked_at("elderly", 0.5)
+    assert slow is not plain and slow is region.walked_at("elderly", 0.5)
+    for i in range(MAX_SPEED_VIEWS + 2):
+        region.walked_at("elderly", 1.0 + i / 10)
+    assert sum("@" in key for key in region.walking.views) == MAX_SPEED_VIEWS
+    assert "elderly" in region.walking.views
+    # a factor-only profile scales with the speed: no second view
+    assert region.walked_at("step-free", 0.5) is region.walked_at("step-free")
+    with pytest.raises(InvalidParameter, match=r"0.1 to 3.0 m/s"):
+        region.walked_at("elderly", 9.0)
+
+
+def test_a_profile_that_walks_no_street_at_all_says_so(standard: Standard) -> None:
+    nodes, edges, _ = network(
+        {"A": (0, 0), "B": (100, 0), "C": (100, 400)}, [("A", "B"), ("B", "C")]
+    )
+    edges["highway"] = "steps"
+    fac = facilities({"clinic": ("clinic", 0, 5)})
+    region = Region("stairs", StreetNetwork.from_frames(nodes, edges), fac, standard)
+    lon, lat = lonlat(50, 2)
+    assert region.nearest(lon, lat, ["clinic"]).by_category["clinic"]  # on foot: fine
+    with pytest.raises(NoWayForProfile, match=r"no step-free way from here.*every one of the 2"):
+        region.nearest(lon, lat, ["clinic"], profile="step-free")
+    with pytest.raises(NoWayForProfile, match=r"no step-free way from here"):
+        region.catchment(lon, lat, [5], profile="step-free")
+
+
+def test_a_view_shares_the_indexes_its_costs_do_not_change(
+    hand: Region,  # noqa: F811
+) -> None:
+    base = hand.net
+    elderly = hand.walked_at("elderly").net  # costs every edge, excludes none
+    assert elderly.node_tree is base.node_tree and elderly.edge_tree is base.edge_tree
+    assert elderly.geom_length is base.geom_length
+    free = hand.walked_at("step-free")
+    kept = free.walking.base_edges
+    assert kept is not None and len(kept) < base.n_edges
+    assert free.net.node_tree is base.node_tree
+    np.testing.assert_array_equal(free.net.geom_length, base.geom_length[kept])
+    xy, owner = free.net._edge_coords
+    for i, e in enumerate(kept.tolist()):
+        mine = xy[owner == i]
+        np.testing.assert_array_equal(mine, base._edge_coords[0][base._edge_coords[1] == e])
