@@ -11,6 +11,7 @@ import pytest
 import shapely
 
 import livingcircle as lc
+from livingcircle.answers import NEAREST_COLUMNS
 from livingcircle.data.sample import sample_file
 from livingcircle.geo.errors import (
     InvalidParameter,
@@ -63,16 +64,8 @@ def test_nearest_is_a_geodataframe_with_the_geojson_properties(region: lc.Region
     assert list(near["category"]) == ["pharmacy", "pharmacy", "clinic", "clinic"]
     features = [f for f in near.to_geojson()["features"] if f["properties"]["kind"] == "facility"]
     assert [f["properties"]["id"] for f in features] == near["id"].tolist()
-    for column in (
-        "name",
-        "name_zh",
-        "category_en",
-        "category_zh",
-        "distance_m",
-        "time_s",
-        "minutes",
-        "rank",
-    ):
+    unshared = ("origin", "opening_hours", "reason")  # the frame's, or not in an empty feature
+    for column in (c for c in NEAREST_COLUMNS if c not in unshared):
         assert [f["properties"][column] for f in features] == near[column].tolist()
     assert [tuple(f["geometry"]["coordinates"]) for f in features] == [
         (p.x, p.y) for p in near.geometry
