@@ -31,11 +31,13 @@ from typing import Any
 import numpy as np
 from common import fmt, load_dataset, table
 
+from livingcircle.geo.config import DEFAULT_MINUTES
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-TRIP_MINUTES = (5, 10, 15)
+TRIP_MINUTES = DEFAULT_MINUTES
 TARGET_SAMPLE_MS = 10.0
 TARGET_LARGE_MS = 50.0
 TARGET_LARGE_NODES = 1_000_000

@@ -44,12 +44,14 @@ from typing import Any
 import numpy as np
 from common import fmt, load_dataset, table
 
+from livingcircle.geo.config import DEFAULT_MINUTES, DEFAULT_SPEED_M_S
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-MINUTES = (5, 10, 15)
-SPEED = 1.0
+MINUTES = DEFAULT_MINUTES
+SPEED = DEFAULT_SPEED_M_S
 HOME_SCATTER_M = 30.0
 #: issue #17's targets, as ratios in one run
 TARGET_PANDANA = 2.0  # x faster than pandana's queries alone (sample and 100k)
