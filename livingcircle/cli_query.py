@@ -183,19 +183,19 @@ def _print_nearest(result: NearestResult, standard: Standard, shown: str) -> Non
         title=f"Nearest services on foot from ({o.lat:.5f}, {o.lon:.5f}) in "
         f"{result.region}, walking at {mps(result.speed_m_s)} ({shown})"
     )
+    table.add_column("类别", no_wrap=True)  # 中文 first, as everywhere a resident reads
     table.add_column("category", overflow="fold")
-    table.add_column("类别", no_wrap=True)
     table.add_column("name", overflow="fold", ratio=1)
     for col in ("minutes", "metres"):
         table.add_column(col, justify="right", no_wrap=True)
     for cat_id, hits in result.by_category.items():
         cat = standard.category(cat_id)
         if not hits:
-            table.add_row(cat.label_en, cat.label_zh, "[dim]none found[/]", "", "")
+            table.add_row(cat.label_zh, cat.label_en, "[dim]none found[/]", "", "")
         for h in hits:
             table.add_row(
-                cat.label_en,
                 cat.label_zh,
+                cat.label_en,
                 h.name_zh or h.name or "(unnamed)",
                 f"{h.time_s / 60:.1f}",
                 f"{h.distance_m:.0f}",

@@ -83,6 +83,10 @@ def test_nearest_table_for_people(data_dir: Path) -> None:
     done = run(data_dir, "nearest", "--lat", LAT, "--lon", LON, "-c", "pharmacy")
     assert done.returncode == 0, done.stderr
     assert "Pharmacy" in done.stdout and "药店" in done.stdout
+    header = next(line for line in done.stdout.splitlines() if "类别" in line)
+    assert header.index("类别") < header.index("category")  # 中文 first
+    row = next(line for line in done.stdout.splitlines() if "药店" in line)
+    assert row.index("药店") < row.index("Pharmacy")
 
 
 def test_catchment_geojson_and_map(data_dir: Path, tmp_path: Path) -> None:
