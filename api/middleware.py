@@ -11,6 +11,7 @@ request's start, then answers 408 and closes the connection.
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from typing import ClassVar
 
 import orjson
@@ -21,8 +22,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from livingcircle.api.errors import PROBLEM_JSON
 
 
-class HttpMiddleware:
-    """An ASGI middleware for the HTTP requests it :meth:`applies` to; the rest pass through."""
+class HttpMiddleware(ABC):
+    """An ASGI middleware for the HTTP requests it :meth:`applies` to; the rest pass through.
+
+    :meth:`handle` is abstract: a subclass that does not give it cannot be constructed.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -38,9 +42,9 @@ class HttpMiddleware:
             return
         await self.handle(scope, receive, send)
 
+    @abstractmethod
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request through ``self.app``."""
-        raise NotImplementedError
 
 
 class BodyGuard(HttpMiddleware):
@@ -56,9 +60,9 @@ class BodyGuard(HttpMiddleware):
         super().__init__(app)
         self.limit = limit
 
+    @abstractmethod
     def detail(self) -> str:
         """What was wrong and what is allowed, for the problem's ``detail``."""
-        raise NotImplementedError
 
     async def refuse(self, scope: Scope, send: Send) -> None:
         """Answer ``status`` as problem details and close the connection."""
