@@ -9,17 +9,19 @@ so a long run can be watched.
 
 ``check_storage()`` is the probe run before any work: every worker must read what this
 process wrote under a run's output and write there itself, so a folder that only one
-machine sees fails at once, naming the worker.
+machine sees fails at once, naming the worker. Each worker has :data:`PROBE_TIMEOUT_S` to
+answer: a hung worker (or a network mount that stalls) is named too, never waited for.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, Any
 
 import fsspec
 from distributed import Client, LocalCluster
@@ -32,6 +34,8 @@ SCHEDULER_ENV = "LC_DASK_SCHEDULER"
 CONNECT_TIMEOUT_S = 5.0
 #: A worker's memory limit in a local cluster; the machine's memory is shared by the workers.
 LOCAL_MEMORY_LIMIT = "auto"
+#: Seconds each worker has to answer the storage probe before it is named as not answering.
+PROBE_TIMEOUT_S = 60.0
 
 
 def scheduler_address(scheduler: str | None = None) -> str | None:
@@ -142,7 +146,7 @@ def _announce(client: Client, progress: bool, out: IO[str], what: str) -> None:
 # -- before any work: does every worker see the storage this process sees? ---------------
 
 
-def check_storage(client: Client, url: str, what: str) -> None:
+def check_storage(client: Client, url: str, what: str, timeout_s: float = PROBE_TIMEOUT_S) -> None:
     """Every worker reads a file this process writes under ``url``, then writes one there.
 
     Parameters
@@ -153,11 +157,15 @@ def check_storage(client: Client, url: str, what: str) -> None:
         A folder or fsspec URL (created if missing).
     what
         How the folder is named in the error (``"the output folder URL"``).
+    timeout_s
+        Seconds each worker has to answer; one that does not (hung, or its storage stalls)
+        is a worker that cannot reach ``url``.
 
     Raises
     ------
     WorkerCannotReach
-        Naming the first worker that cannot read the file or write there, and why.
+        Naming the first worker that cannot read the file or write there, or that did not
+        answer within ``timeout_s``, and why.
     """
     fs, root = fsspec.core.url_to_fs(url)
     fs.makedirs(root, exist_ok=True)
@@ -165,12 +173,61 @@ def check_storage(client: Client, url: str, what: str) -> None:
     with fs.open(f"{root.rstrip('/')}/{mark}", "wb") as f:
         f.write(token)
     try:
-        answers: dict[str, str | None] = client.run(_storage_problem, url, mark, token)
+        answers = run_each(client, timeout_s, _storage_problem, url, mark, token)
     finally:
         fs.rm(f"{root.rstrip('/')}/{mark}")
     for worker, problem in sorted(answers.items()):
         if problem is not None:
             raise WorkerCannotReach(what, worker, problem)
+
+
+def run_each(
+    client: Client, timeout_s: float, function: Callable[..., str | None], *args: Any
+) -> dict[str, str | None]:
+    """``function(*args)`` on every worker (``client.run``), each given ``timeout_s`` seconds.
+
+    ``client.run`` has no deadline of its own, so each worker is asked apart, on the
+    client's event loop, and the questions still open after ``timeout_s`` are cancelled.
+
+    Returns
+    -------
+    dict
+        Each worker's answer by address; a worker that raised, or did not answer in time,
+        answers what went wrong and what to do.
+    """
+    workers = sorted(client.scheduler_info().get("workers", {}))
+
+    async def ask() -> dict[str, str | None]:
+        asked = {
+            w: asyncio.ensure_future(
+                client.run(function, *args, workers=[w], on_error="return", asynchronous=True)
+            )
+            for w in workers
+        }
+        if asked:
+            await asyncio.wait(asked.values(), timeout=timeout_s)
+        return {w: _answer(w, task, timeout_s) for w, task in asked.items()}
+
+    answers: dict[str, str | None] = client.sync(ask)  # type: ignore[no-untyped-call]  # dask.distributed is unannotated
+    return answers
+
+
+def _answer(worker: str, task: asyncio.Future[Any], timeout_s: float) -> str | None:
+    if not task.done():
+        task.cancel()
+        return (
+            f"no answer within {timeout_s:g} s: the worker is hung or its storage stalls "
+            "(a network mount that does not answer); check or restart that worker"
+        )
+    error = task.exception()
+    if error is not None:
+        return _problem(error)
+    answer = task.result().get(worker)
+    return _problem(answer) if isinstance(answer, BaseException) else answer
+
+
+def _problem(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {_reason(exc)}"
 
 
 def probe_storage(url: str, mark: str | None = None, token: bytes = b"") -> None:
@@ -196,5 +253,5 @@ def _storage_problem(url: str, mark: str, token: bytes) -> str | None:
     try:
         probe_storage(url, mark, token)
     except (OSError, ImportError, ValueError) as exc:
-        return f"{type(exc).__name__}: {_reason(exc)}"
+        return _problem(exc)
     return None

@@ -23,7 +23,7 @@ import pytest
 from distributed import Client
 
 import livingcircle as lc
-from livingcircle.cluster import connect, scheduler_address
+from livingcircle.cluster import check_storage, connect, scheduler_address
 from livingcircle.data.sample import sample_file
 from livingcircle.data.synthetic import grid_city, synthetic_province
 from livingcircle.distributed import (
@@ -173,6 +173,25 @@ def test_an_output_the_workers_cannot_read_fails_before_any_tile(
     # a local folder all workers share passes the probe and the run completes
     done = analyse_province(client, [(region, demand)], replace(job, out=str(tmp_path / "ok")))
     assert done.computed >= 1 and not done.failed
+
+
+def test_a_hung_worker_fails_the_storage_probe_in_time_naming_it(
+    client: Client, tmp_path: Path
+) -> None:
+    hung = sorted(client.scheduler_info()["workers"])[0]
+    pid = client.run(os.getpid, workers=[hung])[hung]
+    os.kill(pid, signal.SIGSTOP)  # as a machine whose mount stalls: it answers nothing
+    try:
+        started = time.monotonic()
+        with pytest.raises(WorkerCannotReach, match="no answer within 2 s") as caught:
+            check_storage(client, str(tmp_path / "out"), f"the output folder {tmp_path}", 2.0)
+        assert time.monotonic() - started < 60  # not the worker's whole hang
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert caught.value.worker == hung and f"the output folder {tmp_path}" in str(caught.value)
+    assert "restart that worker" in str(caught.value)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == []  # the probe file is removed
+    check_storage(client, str(tmp_path / "out"), "the output folder")  # answering again
 
 
 def test_python_api_and_cli_refuse_an_unreachable_scheduler_or_output_before_work(
