@@ -38,17 +38,13 @@ import json
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from livingcircle.data.gap_outputs import write_layers
-from livingcircle.geo.scenario import (
-    ClosedStreet,
-    NewFacility,
-    NewLink,
-    Scenario,
-    ScenarioError,
-    ScenarioResult,
-)
+from livingcircle.geo.scenario import ClosedStreet, NewFacility, NewLink, Scenario, ScenarioError
+
+if TYPE_CHECKING:  # in annotations only
+    from livingcircle.geo.scenario import ScenarioResult
 
 #: Scenario files larger than this are refused, bytes.
 MAX_FILE_BYTES = 10_000_000
