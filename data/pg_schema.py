@@ -11,8 +11,11 @@ The walking network is ready for pgRouting, one region at a time::
            FROM walk_edges WHERE region = ''helsinki''', 42, 900);
 
 ``cost`` and ``reverse_cost`` are seconds at the planning pace (1 m/s); ``reverse_cost`` is -1
-on a one-way path. The migrations in ``data/migrations`` create this schema; these models are
-what the store queries with, and a test checks that both agree.
+on a one-way path. An edge's way tags that walking profiles read are text columns of their
+own (:data:`EDGE_TAG_COLUMNS`; ``ramp:wheelchair`` is ``ramp_wheelchair``), and a node's
+elevation is ``walk_nodes.ele`` (NaN: not known; NULL in a tag or ``ele`` column: the region
+was saved without it). The migrations in ``data/migrations`` create this schema; these models
+are what the store queries with, and a test checks that both agree.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: The Alembic revision this code reads and writes; the store refuses any other.
-SCHEMA_REVISION = "0006"
+SCHEMA_REVISION = "0007"
 SRID = 4326
 
 
@@ -124,7 +127,22 @@ class NodeRow(Base):
     region: Mapped[str] = mapped_column(Text, _region_fk())
     node: Mapped[int] = mapped_column(Integer)
     osmid: Mapped[int] = mapped_column(BigInteger)
+    ele: Mapped[float | None] = mapped_column(Double)
     geom: Mapped[Any] = _geometry("POINT")
+
+
+#: The way tags of an edge (besides ``highway``) and their columns in ``walk_edges``.
+EDGE_TAG_COLUMNS = {
+    "footway": "footway",
+    "surface": "surface",
+    "smoothness": "smoothness",
+    "incline": "incline",
+    "crossing": "crossing",
+    "kerb": "kerb",
+    "wheelchair": "wheelchair",
+    "ramp": "ramp",
+    "ramp:wheelchair": "ramp_wheelchair",
+}
 
 
 class EdgeRow(Base):
@@ -150,6 +168,15 @@ class EdgeRow(Base):
     way_id: Mapped[int] = mapped_column(BigInteger)
     highway: Mapped[str | None] = mapped_column(Text)
     name: Mapped[str | None] = mapped_column(Text)
+    footway: Mapped[str | None] = mapped_column(Text)
+    surface: Mapped[str | None] = mapped_column(Text)
+    smoothness: Mapped[str | None] = mapped_column(Text)
+    incline: Mapped[str | None] = mapped_column(Text)
+    crossing: Mapped[str | None] = mapped_column(Text)
+    kerb: Mapped[str | None] = mapped_column(Text)
+    wheelchair: Mapped[str | None] = mapped_column(Text)
+    ramp: Mapped[str | None] = mapped_column(Text)
+    ramp_wheelchair: Mapped[str | None] = mapped_column(Text)
     geom: Mapped[Any] = _geometry("LINESTRING")
 
 

@@ -15,7 +15,7 @@ from geopandas.array import GeometryArray
 from pyproj import CRS
 
 from livingcircle.data.pg.sql import _KEY_COLUMNS, _STATUS_COLUMNS
-from livingcircle.data.pg_schema import SRID
+from livingcircle.data.pg_schema import EDGE_TAG_COLUMNS, SRID
 from livingcircle.geo.audit import in_column_order
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.status import FacilityStatus
@@ -66,8 +66,9 @@ def _wkb(values: list[Any]) -> Any:
 
 
 def _nodes_frame(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
-    node, osmid, lon, lat = _columns(rows, 4)
-    return pd.DataFrame(
+    """Rows of ``_NODES_SQL``; ``ele`` only where the region was saved with it (not all NULL)."""
+    node, osmid, lon, lat, ele = _columns(rows, 5)
+    frame = pd.DataFrame(
         {
             "node": np.array(node, dtype=np.int32),
             "osmid": np.array(osmid, dtype=np.int64),
@@ -75,10 +76,15 @@ def _nodes_frame(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
             "lat": np.array(lat, dtype=np.float64),
         }
     )
+    if any(e is not None for e in ele):
+        frame["ele"] = np.array(ele, dtype=np.float64)  # NULL and NaN: NaN
+    return frame
 
 
 def _edges_frame(rows: Sequence[Sequence[Any]]) -> gpd.GeoDataFrame:
-    edge, u, v, length, oneway, way, highway, name, wkb = _columns(rows, 9)
+    """Rows of ``_EDGES_SQL``; a tag column only where the region was saved with it."""
+    n_tags = len(EDGE_TAG_COLUMNS)
+    edge, u, v, length, oneway, way, highway, name, *tags, wkb = _columns(rows, 9 + n_tags)
     return gpd.GeoDataFrame(
         {
             "edge": np.array(edge, dtype=np.int32),
@@ -89,6 +95,11 @@ def _edges_frame(rows: Sequence[Sequence[Any]]) -> gpd.GeoDataFrame:
             "way_id": np.array(way, dtype=np.int64),
             "highway": _strings(highway),
             "name": _strings(name),
+            **{
+                tag: _strings(values)
+                for tag, values in zip(EDGE_TAG_COLUMNS, tags, strict=True)
+                if any(t is not None for t in values)
+            },
         },
         geometry=GeometryArray(_wkb(wkb), crs=_CRS),
     )

@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import Connection, TextClause, text
 
-from livingcircle.data.pg_schema import SRID
+from livingcircle.data.pg_schema import EDGE_TAG_COLUMNS, SRID
 from livingcircle.geo.store import FACILITY_COLUMNS, Bounds, check_region_name
 
 #: advisory-lock class of region loads ("LC"); the object id is ``hashtext(region)``
@@ -87,12 +87,14 @@ _REGION_SQL = (
 
 
 _NODES_SQL = (
-    "SELECT node, osmid, ST_X(geom), ST_Y(geom) FROM walk_nodes WHERE region = %(r)s ORDER BY node"
+    "SELECT node, osmid, ST_X(geom), ST_Y(geom), ele FROM walk_nodes WHERE region = %(r)s "
+    "ORDER BY node"
 )
 
 
 _EDGES_SQL = (
     "SELECT edge, source, target, length_m, oneway, way_id, highway, name, "
+    f"{', '.join(EDGE_TAG_COLUMNS.values())}, "
     "ST_AsBinary(geom) FROM walk_edges WHERE region = %(r)s ORDER BY edge"
 )
 

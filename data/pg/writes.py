@@ -12,7 +12,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection
 
-from livingcircle.data.pg.copy import _floats, _geoms, _ints, _texts, copy_rows
+from livingcircle.data.pg.copy import _NULL, _floats, _geoms, _ints, _texts, copy_rows
 from livingcircle.data.pg.sql import (
     _COMPARED,
     _INSERT_AUDIT_SQL,
@@ -21,6 +21,7 @@ from livingcircle.data.pg.sql import (
     AUDIT_LOCK,
     _text,
 )
+from livingcircle.data.pg_schema import EDGE_TAG_COLUMNS
 from livingcircle.geo.audit import GENESIS, seal
 from livingcircle.geo.jobs import Job, canonical_json
 from livingcircle.geo.store import (
@@ -174,16 +175,18 @@ def _replace_network(
     copy_rows(
         conn,
         "walk_nodes",
-        ["region", "node", "osmid", "geom"],
+        ["region", "node", "osmid", "ele", "geom"],
         [
             [region] * n,
             _ints(nodes["node"]),
             _ints(nodes["osmid"]),
+            _floats(nodes["ele"]) if "ele" in nodes.columns else [_NULL] * n,
             _geoms(shapely.points(nodes["lon"].to_numpy(), nodes["lat"].to_numpy())),
         ],
     )
     length = edges["length_m"].to_numpy(dtype=np.float64)
     oneway = edges["oneway"].to_numpy(dtype=bool)
+    n = len(edges)
     copy_rows(
         conn,
         "walk_edges",
@@ -199,6 +202,7 @@ def _replace_network(
             "way_id",
             "highway",
             "name",
+            *EDGE_TAG_COLUMNS.values(),
             "geom",
         ],
         [
@@ -213,6 +217,7 @@ def _replace_network(
             _ints(edges["way_id"]),
             _texts(edges["highway"]),
             _texts(edges["name"]),
+            *(_texts(edges[t]) if t in edges.columns else [_NULL] * n for t in EDGE_TAG_COLUMNS),
             _geoms(edges.geometry.to_numpy()),
         ],
     )
