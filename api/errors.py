@@ -26,6 +26,7 @@ from livingcircle.geo.errors import (
     AccessDenied,
     AssetsMissing,
     AuthBusy,
+    ClusterTaskFailed,
     ClusterUnavailable,
     DatabaseUnavailable,
     DEMError,
@@ -94,6 +95,7 @@ STATUS: dict[type[Exception], int] = {
     OverpassError: 502,  # the Overpass server upstream failed
     ClusterUnavailable: 503,  # the server's Dask cluster
     WorkerCannotReach: 503,  # a server-side Dask worker's storage
+    ClusterTaskFailed: 503,  # a server-side Dask task, not the request's data
 }
 
 

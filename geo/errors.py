@@ -262,6 +262,19 @@ class WorkerCannotReach(LivingCircleError, OSError):
         self.what, self.worker = what, worker
 
 
+class ClusterTaskFailed(LivingCircleError, RuntimeError):
+    """A Dask task of a run that failed for a reason not in its data; the rest were cancelled."""
+
+    def __init__(self, task: str, reason: str, cancelled: int) -> None:
+        super().__init__(
+            f"{task} failed on the Dask cluster ({reason}); the run stopped and its "
+            f"{cancelled} unfinished task(s) were cancelled. Fix the cause (a worker out of "
+            "memory, a file or package the workers do not have), then run again: with "
+            "--resume (resume=True) the tiles already written are kept"
+        )
+        self.task, self.reason, self.cancelled = task, reason, cancelled
+
+
 class BadOrigins(LivingCircleError, ValueError):
     """An origins file that cannot be used at all (no CRS, no point, unknown columns)."""
 

@@ -15,7 +15,9 @@ service radius) equal the single-machine analysis; a nearest facility beyond it 
 as NaN minutes with ``<category>_beyond`` true ("beyond N minutes"), never a wrong time.
 
 Faults: a worker that dies has its task retried (``retries``); a tile that fails for a data
-reason is recorded with the reason (``OUT/failed/``) and the others complete; with
+reason is recorded with the reason (``OUT/failed/``) and the others complete; a task that
+fails for another reason (a region that cannot be built, a tile whose retries ran out) stops
+the run: its unfinished tasks are cancelled and :class:`ClusterTaskFailed` names it; with
 ``resume`` a tile whose partition exists is not recomputed. When all are done,
 ``points/_metadata`` summarises the partitions (dask-geopandas, DuckDB and QGIS read the
 folder), and ``coverage.parquet`` / ``tiers.parquet`` hold the summary per community,
@@ -42,13 +44,13 @@ import fsspec
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from distributed import Client, as_completed
+from distributed import Client, Future, as_completed
 
 from livingcircle.cluster import check_storage, connect
 from livingcircle.geo import config
 from livingcircle.geo.demand import Demand
 from livingcircle.geo.engine import Region
-from livingcircle.geo.errors import InvalidParameter
+from livingcircle.geo.errors import ClusterTaskFailed, InvalidParameter, LivingCircleError
 from livingcircle.geo.gaps import DEFAULT_K
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.tiles import (
@@ -186,6 +188,9 @@ def analyse_built_province(
     InvalidParameter
         No builder, two regions with one name, or a region whose standard is not
         ``standard``'s.
+    ClusterTaskFailed
+        A builder (or a tile) failed for a reason not in its data, naming it; the run's
+        unfinished tasks were cancelled.
     """
     started = time.perf_counter()
     if not builders:
@@ -197,14 +202,56 @@ def analyse_built_province(
         client.submit(_build_and_plan, b, job, cats, result.horizon_m, ids, pure=False)
         for b in builders
     ]
+    labels = [_builder_label(b, i, len(builders)) for i, b in enumerate(builders)]
     tasks: list[tuple[str, int, str]] = []
-    for future in as_completed(futures):  # type: ignore[no-untyped-call]  # dask.distributed is unannotated
-        planned: RegionPlan = future.result()
+
+    def add(planned: RegionPlan) -> None:
         if planned.name in result.plans:
-            client.cancel(futures)  # type: ignore[no-untyped-call]  # dask.distributed is unannotated
             raise InvalidParameter(f"regions named twice in one run: {planned.name}")
         _add_plan(result, tasks, planned)
+
+    each_result(client, futures, labels, add)
     return _finish(client, tasks, job, result, progress, (cats, standard, started))
+
+
+def each_result(
+    client: Client,
+    futures: list[Future[Any]],
+    labels: Sequence[str],
+    use: Callable[[Any], None],
+) -> None:
+    """``use`` each future's result as it completes; the first failure cancels the rest.
+
+    A task's own :class:`LivingCircleError` is raised as it is; another error (a worker
+    killed too often, a file the worker does not have, memory) is raised as
+    :class:`ClusterTaskFailed` naming ``labels[i]``. Either way, and when ``use`` raises,
+    the futures still running or waiting are cancelled first.
+    """
+    label = {f.key: text for f, text in zip(futures, labels, strict=True)}
+    try:
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]  # dask.distributed is unannotated
+            use(_result(future, label[future.key], futures))
+    except BaseException:
+        client.cancel(futures)  # type: ignore[no-untyped-call]  # dask.distributed is unannotated
+        raise
+
+
+def _result(future: Future[Any], label: str, futures: list[Future[Any]]) -> Any:
+    try:
+        return future.result()
+    except LivingCircleError:
+        raise
+    except Exception as exc:
+        unfinished = sum(not f.done() for f in futures)  # type: ignore[no-untyped-call]  # dask.distributed is unannotated
+        reason = (str(exc).strip().splitlines() or [""])[0]
+        raise ClusterTaskFailed(label, f"{type(exc).__name__}: {reason}", unfinished) from exc
+
+
+def _builder_label(builder: RegionBuilder, index: int, count: int) -> str:
+    name = getattr(builder, "name", None)
+    if isinstance(name, str):
+        return f"building region {name}"
+    return f"building region {index + 1} of {count} ({type(builder).__name__})"
 
 
 @dataclass(frozen=True)
@@ -366,8 +413,9 @@ def _run_tasks(
         for region, tile, url in tasks
     ]
     total, done = len(futures), 0
-    for future in as_completed(futures):  # type: ignore[no-untyped-call]  # dask.distributed is unannotated
-        report = future.result()
+
+    def record(report: dict[str, Any]) -> None:
+        nonlocal done
         done += 1
         if "error" in report:
             failure = TileFailure(report["region"], report["tile"], report["error"])
@@ -381,6 +429,8 @@ def _run_tasks(
             message = f"tile {report['region']}/{report['tile']}: {report['homes']:,} homes"
         if progress is not None:
             progress(done, total, message)
+
+    each_result(client, futures, [f"tile {r}/{t}" for r, t, _ in tasks], record)
 
 
 def _write_failure(fs: Any, root: str, failure: TileFailure) -> None:

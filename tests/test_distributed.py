@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import io
 import os
@@ -12,6 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import dask_geopandas
 import fsspec
@@ -25,16 +27,22 @@ from distributed import Client
 import livingcircle as lc
 from livingcircle.cluster import check_storage, connect, scheduler_address
 from livingcircle.data.sample import sample_file
-from livingcircle.data.synthetic import grid_city, synthetic_province
+from livingcircle.data.synthetic import SyntheticCity, grid_city, synthetic_province
 from livingcircle.distributed import (
     ProvinceJob,
+    RegionBuilder,
     analyse_built_province,
     analyse_province,
     run_horizon,
 )
 from livingcircle.geo.demand import Demand, demand_from_nodes, place_demand
 from livingcircle.geo.engine import Region
-from livingcircle.geo.errors import ClusterUnavailable, InvalidParameter, WorkerCannotReach
+from livingcircle.geo.errors import (
+    ClusterTaskFailed,
+    ClusterUnavailable,
+    InvalidParameter,
+    WorkerCannotReach,
+)
 from livingcircle.geo.gaps import analyse
 from livingcircle.geo.network import StreetNetwork
 from livingcircle.geo.standards import Standard
@@ -385,3 +393,29 @@ def test_a_province_built_on_the_workers_equals_one_machine(
     assert_same_summaries(single, job.out, job, standard)
     with pytest.raises(InvalidParameter, match="named twice"):
         analyse_built_province(client, [cities[0], cities[0]], standard, job)
+
+
+def _run_tasks_of(client: Client, prefix: str) -> list[str]:
+    """The scheduler's tasks whose key starts with ``prefix`` (a run's, still held)."""
+    keys: list[str] = client.run_on_scheduler(  # type: ignore[no-untyped-call]  # dask.distributed is unannotated
+        lambda dask_scheduler: [str(k) for k in dask_scheduler.tasks]
+    )
+    return [k for k in keys if k.startswith(prefix)]
+
+
+@pytest.mark.slow
+def test_a_city_failing_for_another_reason_cancels_the_rest_and_names_it(
+    client: Client, standard: Standard, tmp_path: Path
+) -> None:
+    # a builder that reads a file only this machine has: FileNotFoundError on the worker
+    missing = cast(RegionBuilder, functools.partial(open, str(tmp_path / "only-here.pbf")))
+    slow = [SyntheticCity(f"slow{i}", 60_000, seed=i) for i in range(3)]
+    job = ProvinceJob(str(tmp_path / "built"), max_points=20_000)
+    with pytest.raises(ClusterTaskFailed, match="building region 1 of 4") as caught:
+        analyse_built_province(client, [missing, *slow], standard, job)
+    assert "FileNotFoundError" in str(caught.value) and "only-here.pbf" in str(caught.value)
+    assert isinstance(caught.value.__cause__, FileNotFoundError)
+    assert "were cancelled" in str(caught.value) and caught.value.cancelled >= 1
+    # the run's futures are still referenced (by the traceback), yet none is left running
+    assert _run_tasks_of(client, "_build_and_plan") == []
+    assert client.submit(sum, [1, 2]).result() == 3  # the cluster is free for the next run
