@@ -4,6 +4,7 @@ Layout::
 
     DATA_DIR/regions/NAME/CURRENT            name of the live version folder
     DATA_DIR/regions/NAME/v-<time>-<pid>/    nodes, edges, facilities (.parquet), region.json
+                                             and build-KEY.npz, the build cache (if kept)
     DATA_DIR/regions/NAME.lock               held while a load of NAME runs
     DATA_DIR/regions/NAME/status.json        live statuses of its facilities, by id
     DATA_DIR/kiosks.json                     kiosks added with 'livingcircle kiosk add'

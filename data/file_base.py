@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from livingcircle.data.files import append_bytes, locked
+from livingcircle.data.files import append_bytes, locked, replace_file
 from livingcircle.geo.audit import (
     GENESIS,
     STORE_LOG,
@@ -27,13 +27,14 @@ from livingcircle.geo.audit import (
     verify_chain,
 )
 from livingcircle.geo.errors import RegionNotFound, StoreError
-from livingcircle.geo.store import AuditEntry, RegionInfo, check_region_name
+from livingcircle.geo.store import AuditEntry, RegionInfo, check_cache_key, check_region_name
 
 #: How long an edit waits for a load or another edit of its region before giving up.
 EDIT_WAIT_S = 10.0
 _FILES = ("nodes.parquet", "edges.parquet", "facilities.parquet", "region.json")
 _STORE_FILE = "_store"  # audit/_store.jsonl: the store-wide log (API keys)
 _TAIL_CHUNK = 65536
+_CACHE_PREFIX = "build-"  # a version's build cache: build-KEY.npz (geo.region_cache)
 
 
 class FileBase:
@@ -93,6 +94,33 @@ class FileBase:
         )
         with locked(self._regions / f"{name}.lock", wait_s, busy):
             yield
+
+    # -- the build cache -----------------------------------------------------------------
+
+    def region_cache(self, name: str, key: str) -> bytes | None:
+        """The live version's ``build-KEY.npz``, or None when it has none under ``key``.
+
+        The blob lives in the version folder it was built from: a load or an edit makes a
+        new version without it, and removing the region removes it.
+        """
+        path = self._require(name) / _cache_file(key)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:  # none kept, or the version was replaced while read
+            return None
+        except OSError as exc:
+            raise StoreError(
+                f"cannot read the build cache of region {name!r} in {path}: {exc}"
+            ) from exc
+
+    def save_region_cache(self, name: str, key: str, blob: bytes) -> None:
+        """Write ``build-KEY.npz`` into the live version in one rename; other keys' go."""
+        live = self._require(name)
+        path = live / _cache_file(key)
+        replace_file(path, blob, f"build cache of region {name!r}")
+        for old in live.glob(f"{_CACHE_PREFIX}*.npz"):
+            if old != path:
+                old.unlink(missing_ok=True)
 
     # -- the audit logs ------------------------------------------------------------------
 
@@ -155,6 +183,10 @@ class FileBase:
             line = canonical_bytes(entry_record(sealed)) + b"\n"
             append_bytes(path, b"\n" + line if torn else line)
         return sealed
+
+
+def _cache_file(key: str) -> str:
+    return f"{_CACHE_PREFIX}{check_cache_key(key)}.npz"
 
 
 def read_info(path: Path) -> RegionInfo:

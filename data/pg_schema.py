@@ -43,7 +43,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: The Alembic revision this code reads and writes; the store refuses any other.
-SCHEMA_REVISION = "0007"
+SCHEMA_REVISION = "0008"
 SRID = 4326
 
 
@@ -271,6 +271,22 @@ class JobLayerRow(Base):
     job_id: Mapped[str] = mapped_column(Text, ForeignKey("jobs.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(Text)
     parquet: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RegionCacheRow(Base):
+    """A region's build cache (:mod:`livingcircle.geo.region_cache`), an ``.npz`` blob.
+
+    ``key`` is the fingerprint of the data it was built from; a load or a facility edit of
+    the region deletes the row, and removing the region removes it.
+    """
+
+    __tablename__ = "region_caches"
+
+    gid: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    region: Mapped[str] = mapped_column(Text, _region_fk(), unique=True)
+    key: Mapped[str] = mapped_column(Text)
+    blob: Mapped[bytes] = mapped_column(LargeBinary)
+    built_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class AuditRow(Base):

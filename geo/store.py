@@ -60,6 +60,18 @@ def check_region_name(name: str) -> str:
     return text.check_match(_NAME, name, InvalidParameter(message))
 
 
+_CACHE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def check_cache_key(key: str) -> str:
+    """Validate a region build cache's key: 1 to 64 ASCII letters, digits, ``-`` or ``_``."""
+    message = (
+        f"region cache key {key!r} is not allowed; use 1 to 64 ASCII letters, digits, '-' "
+        "or '_' (a fingerprint's hex digest)"
+    )
+    return text.check_match(_CACHE_KEY, key, InvalidParameter(message))
+
+
 @dataclass(frozen=True)
 class RegionInfo:
     """A loaded region's record."""
@@ -219,6 +231,23 @@ class Store(Protocol):
 
     def check_not_busy(self, name: str) -> None:
         """Raise ``RegionBusy`` now if a load of ``name`` runs (before a long read)."""
+        ...
+
+    def region_cache(self, name: str, key: str) -> bytes | None:
+        """The build cache kept for region ``name`` under ``key``, or None.
+
+        ``key`` (see :func:`check_cache_key`) names what the blob was built from
+        (:func:`livingcircle.geo.region_cache.fingerprint`); a blob kept under another key,
+        or none, gives None. Raises ``RegionNotFound``.
+        """
+        ...
+
+    def save_region_cache(self, name: str, key: str, blob: bytes) -> None:
+        """Keep ``blob`` as region ``name``'s build cache under ``key``, replacing any other.
+
+        Saving a region, changing its facilities or deleting it drops the blob with the data
+        it was built from. Raises ``RegionNotFound``.
+        """
         ...
 
     def save_standard(self, standard: Standard) -> bool:

@@ -86,6 +86,24 @@ _REGION_SQL = (
 )
 
 
+# a region's build cache: the row exists only if the region does (RegionNotFound otherwise)
+_CACHE_SQL = (
+    "SELECT c.blob FROM regions r LEFT JOIN region_caches c "
+    "ON c.region = r.name AND c.key = :k WHERE r.name = :r"
+)
+
+
+_SAVE_CACHE_SQL = """
+INSERT INTO region_caches (region, key, blob, built_at)
+SELECT name, :k, :b, clock_timestamp() FROM regions WHERE name = :r
+ON CONFLICT (region) DO UPDATE SET
+    key = EXCLUDED.key, blob = EXCLUDED.blob, built_at = EXCLUDED.built_at
+RETURNING gid"""
+
+
+_DROP_CACHE_SQL = "DELETE FROM region_caches WHERE region = :r"
+
+
 _NODES_SQL = (
     "SELECT node, osmid, ST_X(geom), ST_Y(geom), ele FROM walk_nodes WHERE region = %(r)s "
     "ORDER BY node"

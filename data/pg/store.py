@@ -15,7 +15,9 @@ from livingcircle.data.pg.errors import on_state
 from livingcircle.data.pg.records import Records
 from livingcircle.data.pg.rows import _edges_frame, _facility_frame, _info, _nodes_frame
 from livingcircle.data.pg.sql import (
+    _CACHE_SQL,
     _CATEGORY_FIELDS,
+    _DROP_CACHE_SQL,
     _EDGES_SQL,
     _FACILITY_SQL,
     _INSERT_CATEGORY_SQL,
@@ -24,6 +26,7 @@ from livingcircle.data.pg.sql import (
     _NODES_SQL,
     _REGION_SQL,
     _REQUIREMENT_FIELDS,
+    _SAVE_CACHE_SQL,
     _TIER_FIELDS,
     _UPDATE_FACILITY_SQL,
     _bbox_filters,
@@ -53,6 +56,7 @@ from livingcircle.geo.store import (
     LoadStats,
     RegionData,
     RegionInfo,
+    check_cache_key,
     check_facilities,
     check_region_name,
     with_facilities,
@@ -118,6 +122,7 @@ class PostgisStore(Records):
                 check_facilities(name, out.facilities)
                 check_edges(out.edges, f"region {name!r}")
                 _upsert_region(conn, out.info)
+                conn.execute(_text(_DROP_CACHE_SQL), {"r": name})
                 stats = _merge_facilities(conn, name, out.facilities)
                 _replace_network(conn, name, out.nodes, out.edges)
                 # fresh row counts: the planner keeps to the KNN index after a first load
@@ -176,6 +181,7 @@ class PostgisStore(Records):
                 if frame is None:
                     return None
                 check_facilities(region, frame)
+                conn.execute(_text(_DROP_CACHE_SQL), {"r": region})
                 stats = _merge_facilities(conn, region, frame)
                 conn.execute(
                     _text("""
@@ -205,6 +211,34 @@ class PostgisStore(Records):
                 conn.execute(_text("DELETE FROM regions WHERE name = :r"), {"r": name})
 
         self._unit(f"deleting region {name!r}", work)
+
+    def region_cache(self, name: str, key: str) -> bytes | None:
+        """The build cache kept for ``name`` under ``key`` (``region_caches``), or None."""
+        check_region_name(name)
+        check_cache_key(key)
+
+        def work() -> bytes | None:
+            with self._reader.connect() as conn:
+                row = conn.execute(_text(_CACHE_SQL), {"r": name, "k": key}).first()
+                if row is None:
+                    raise RegionNotFound(name, self._names(conn))
+            return None if row[0] is None else bytes(row[0])
+
+        return self._unit(f"reading the build cache of region {name!r}", work, bulk=True)
+
+    def save_region_cache(self, name: str, key: str, blob: bytes) -> None:
+        """Keep ``blob`` as ``name``'s one build cache, under ``key`` (one upsert)."""
+        check_region_name(name)
+        check_cache_key(key)
+
+        def work() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(_text(self.timeouts.local_statement_timeout()))
+                params = {"r": name, "k": key, "b": blob}
+                if conn.execute(_text(_SAVE_CACHE_SQL), params).first() is None:
+                    raise RegionNotFound(name, self._names(conn))
+
+        self._unit(f"keeping the build cache of region {name!r}", work, bulk=True)
 
     def save_standard(self, standard: Standard) -> bool:
         """Replace the ``categories`` and ``tier_requirements`` tables with ``standard``'s."""
@@ -331,6 +365,7 @@ class PostgisStore(Records):
                 self._require_region(conn, region, "FOR UPDATE")
                 before = self._row(conn, region, facility_id)
                 change(conn, before)
+                conn.execute(_text(_DROP_CACHE_SQL), {"r": region})
                 after = self._row(conn, region, facility_id)
                 at = (
                     conn.execute(

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from livingcircle.cli import app
 from livingcircle.data.embedded import FileStore
+from livingcircle.data.pg_schema import SCHEMA_REVISION
 from livingcircle.data.postgis import PostgisStore, upgrade
 from livingcircle.geo.audit import STORE_LOG, AuditTrail, ChainReport
 from livingcircle.geo.keys import new_key
@@ -362,7 +363,7 @@ def test_the_migration_chains_the_rows_written_before_it(
                 "after) VALUES (%s, 'x:1', %s, 'x', now(), NULL, %s::jsonb)",
                 [region, action, json.dumps({"n": 1.0, "z": -0.0, "big": 1e20, "f": 0.25})],
             )
-    assert upgrade(url) == "0006"
+    assert upgrade(url) == SCHEMA_REVISION
     pg = PostgisStore(url)
     assert pg.audit_logs() == ["a", "b"]
     assert [e.seq for e in pg.audit("a")] == [3, 2, 1]
