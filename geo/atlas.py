@@ -25,6 +25,7 @@ from livingcircle.geo.errors import (
     StoreError,
 )
 from livingcircle.geo.network import StreetNetwork
+from livingcircle.geo.region_cache import placed_from_store
 from livingcircle.geo.results import CatchmentResult, NearestResult
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import Bounds, RegionInfo, Store
@@ -167,7 +168,10 @@ class Atlas:
     def _build(self, name: str) -> tuple[Region, datetime]:
         data = self.store.load_region(name)
         network = StreetNetwork.from_frames(data.nodes, data.edges)
-        engine = Region(name, network, data.facilities, self.standard, self.max_snap_m)
+        placed = placed_from_store(self.store, data, network, self.standard.category_ids)
+        engine = Region(
+            name, network, data.facilities, self.standard, self.max_snap_m, placed=placed
+        )
         return (engine.prepare_nearest() if self.prepare_nearest else engine), data.info.loaded_at
 
     def _install(self, name: str, built: tuple[Region, datetime]) -> Region:

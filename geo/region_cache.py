@@ -6,6 +6,8 @@ back at the next start (:func:`build`). The blob carries a fingerprint of everyt
 built from (the network's arrays, the facilities' ids, categories and geometries, the format);
 a blob whose fingerprint, format or arrays do not fit is ignored with a log line and the
 region is built from its data, so a stale or corrupt cache is never trusted.
+:func:`placed_from_store` is what a server start calls: it reads the blob a store keeps,
+builds with it, and keeps the new one when the old did not fit.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from livingcircle.geo.errors import LivingCircleError, StoreError
 from livingcircle.geo.facility_index import Placed, facility_rows, place_facilities
 from livingcircle.geo.network import StreetNetwork
 from livingcircle.geo.positions import Snap
+from livingcircle.geo.store import RegionData, Store
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,8 @@ log = logging.getLogger(__name__)
 FORMAT = 1
 _CSR = ("indptr", "indices", "weights", "arc_edge")
 _SNAP = ("edge", "offset_m", "access_m", "xy")
+#: Larger blobs are not kept (a 1M-node city's is about 100 MB; PostgreSQL's bytea ends at 1 GB).
+MAX_BLOB_BYTES = 512 * 2**20
 
 
 def fingerprint(
@@ -135,3 +141,37 @@ def build(
         return placed, None
     placed = place_facilities(net, facilities, category_ids)
     return placed, encode(net, placed, key)
+
+
+def placed_from_store(
+    store: Store, data: RegionData, net: StreetNetwork, category_ids: Sequence[str]
+) -> Placed:
+    """Placed facilities of a region read from ``store``, built with the cache it keeps.
+
+    ``net`` is the region's network from ``data`` (its CSR primed from the cache when that
+    fits). A cache that is missing, stale or corrupt is rebuilt and kept again; failing to
+    read or keep it is logged and the build goes on from the data, so a query never fails
+    for it. A region removed meanwhile raises ``RegionNotFound``.
+    """
+    name = data.info.name
+    key = fingerprint(data.nodes, data.edges, data.facilities, category_ids)
+    try:
+        blob = store.region_cache(name, key)
+    except StoreError as err:  # not RegionNotFound: a region removed meanwhile is gone
+        log.warning("region cache of %s unreadable (%s); building from its data", name, err)
+        blob = None
+    placed, new = build(net, data.facilities, category_ids, key, blob)
+    if new is not None:
+        _keep(store, name, key, new)
+    return placed
+
+
+def _keep(store: Store, name: str, key: str, blob: bytes) -> None:
+    """Keep a new blob in the store; a failure is logged, never raised."""
+    if len(blob) > MAX_BLOB_BYTES:
+        log.info("region cache of %s not kept: %d bytes is over the limit", name, len(blob))
+        return
+    try:
+        store.save_region_cache(name, key, blob)
+    except (LivingCircleError, OSError) as err:
+        log.warning("region cache of %s not kept (%s); the next start builds it again", name, err)
