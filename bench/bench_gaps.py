@@ -1,13 +1,15 @@
 """Planner analysis benchmark: every home x every category, against pandana, cityseer and SciPy.
 
     python bench/bench_gaps.py [--quick] [--sizes 100000,1000000] [--k 5]
-                               [--timeout 1800] [--no-baselines] [--json FILE]
+                               [--timeout 1800] [--no-baselines] [--build] [--json FILE]
 
 Homes: one per street node, placed up to 30 m off it (so every home is snapped onto an edge
 with an access leg), one resident each. The full analysis is ``place_demand`` (snapping the
 homes) plus ``geo.gaps.analyse`` for every category of the standard: distance to the nearest
 (exact, unbounded), the k nearest and the counts within 5/10/15 minutes (1 m/s), plus the
-coverage tables. The region build (network arrays, facility snapping) is timed apart.
+coverage tables. The region build (network arrays, facility snapping) is timed apart;
+``--build`` times only the build as a server start does it, cold and from the cache a store
+keeps (:mod:`livingcircle.geo.region_cache`), for the sample and each grid size.
 
 On the same graph, facilities and homes, in one run:
 
@@ -43,6 +45,7 @@ from typing import Any
 
 import numpy as np
 from common import fmt, load_dataset, table
+from gaps_build import build_report, run_build
 
 from livingcircle.geo.config import DEFAULT_MINUTES, DEFAULT_SPEED_M_S
 
@@ -514,6 +517,7 @@ def dataset_targets(o: Result, pd_: Result, cs: Result, fl: Result) -> list[Resu
 
 
 SIDES = {"ours": run_ours, "pandana": run_pandana, "cityseer": run_cityseer, "floor": run_floor}
+WORKERS = {**SIDES, "build": run_build}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -531,16 +535,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-baselines", action="store_true", help="ours and SciPy's floor only")
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
+    parser.add_argument("--build", action="store_true", help="time the region build only")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         side, spec = args.worker.split(":", 1)
-        print(MARK + json.dumps(SIDES[side](spec, args.seed, args.k)))  # children print too
+        print(MARK + json.dumps(WORKERS[side](spec, args.seed, args.k)))  # children print too
         return 0
     os.environ["OMP_NUM_THREADS"] = "1"  # for every child: see the module's docstring
     sizes = args.sizes or ("5000" if args.quick else "100000,1000000")
     specs = ["sample"] + [f"grid{int(s)}" for s in sizes.split(",") if s.strip()]
     t0, load0 = time.perf_counter(), os.getloadavg()
+    if args.build:
+        print(build_report([run_child("build", spec, args, None) for spec in specs]))
+        load1 = os.getloadavg()
+        print(f"(load average at start {load0[0]:.1f}, at end {load1[0]:.1f}; cpu s: all threads)")
+        return 0
     rows = []
     for spec in specs:
         row: dict[str, Any] = {"spec": spec}
