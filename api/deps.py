@@ -48,7 +48,12 @@ async def get_standard(atlas: Annotated[Atlas, Depends(get_atlas)]) -> Standard:
 
 
 async def answering(
-    atlas: Atlas, lon: float, lat: float, region: str | None, profile: str | None = None
+    atlas: Atlas,
+    lon: float,
+    lat: float,
+    region: str | None,
+    profile: str | None = None,
+    speed_m_s: float | None = None,
 ) -> Region:
     """The engine that answers for a point: at once if built, else found in the thread pool.
 
@@ -60,8 +65,8 @@ async def answering(
     engine = atlas.located(lon, lat, region)
     if engine is None:
         engine = await run_in_threadpool(atlas.locate, lon, lat, region)
-    if not view_built(engine, profile):
-        await run_in_threadpool(engine.walked_at, str(profile))
+    if not view_built(engine, profile, speed_m_s):
+        await run_in_threadpool(engine.walked_at, str(profile), speed_m_s)
     return engine
 
 

@@ -31,6 +31,7 @@ from livingcircle.geo.errors import LivingCircleError
 from livingcircle.geo.gaps import DISTRICT
 from livingcircle.geo.jobs import Job, JobStore
 from livingcircle.geo.planning import PlannerTables, plan
+from livingcircle.geo.profile_views import walked_demand
 from livingcircle.geo.supply import capacities_from_frame
 
 log = logging.getLogger("livingcircle.api")
@@ -101,6 +102,7 @@ class JobRunner:
         region, demand = self.job_demand(job, tell)
         capacities = capacities_from_frame(self.store_facilities(job.region))
         speed = region.standard.speed(inputs["profile"])
+        region, demand = walked_demand(region, demand, inputs["profile"])
         return plan(
             region,
             demand,

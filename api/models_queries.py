@@ -40,6 +40,13 @@ class TierOut(BaseModel):
     requirements: list[RequirementOut]
 
 
+_PROFILE = "The walking profile asked for (GET /v1/standards); its street rules shaped the walk."
+_NOTES = (
+    "What the profile left out or assumed: facilities tagged wheelchair=no it cannot reach "
+    "or flags, slopes from incline tags only when no elevation model was loaded."
+)
+
+
 class NearestSummary(BaseModel):
     """What a nearest query searched."""
 
@@ -48,6 +55,8 @@ class NearestSummary(BaseModel):
     k: int
     not_found: list[str] = Field(description="Asked categories with nothing within reach.")
     searched_m: float
+    profile: str = Field("standard", description=_PROFILE)
+    notes: list[str] = Field(default_factory=list, description=_NOTES)
 
 
 class CatchmentSummary(BaseModel):
@@ -56,6 +65,8 @@ class CatchmentSummary(BaseModel):
     region: str
     speed_m_s: float
     tiers: list[TierOut]
+    profile: str = Field("standard", description=_PROFILE)
+    notes: list[str] = Field(default_factory=list, description=_NOTES)
 
 
 _ORIGIN = point_example(24.9414, 60.171, kind="origin", snapped=[24.94141, 60.17093], access_m=7.6)
@@ -92,6 +103,8 @@ class NearestCollection(BaseModel):
                 "k": 1,
                 "not_found": [],
                 "searched_m": 1000.0,
+                "profile": "step-free",
+                "notes": ["no elevation model was loaded: slopes come from incline tags only"],
             },
         }
     )

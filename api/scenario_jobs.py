@@ -18,6 +18,7 @@ import pandas as pd
 from livingcircle.data.scenario_file import KINDS, scenario_from_changes
 from livingcircle.geo.gaps import analyse
 from livingcircle.geo.jobs import Job
+from livingcircle.geo.profile_views import walked_demand, walked_way_ids
 from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.scenario import Scenario, ScenarioResult, run_scenario
 
@@ -54,11 +55,13 @@ def compute_scenario(runner: JobRunner, job: Job) -> tuple[dict[str, bytes], dic
     spec = parse_scenario(inputs["scenario"])
     tell = _Progress(runner, job)
     region, demand = runner.job_demand(job, tell)
-    graph = ReachGraph(region.net)
     speed = region.standard.speed(inputs["profile"])
+    region, demand = walked_demand(region, demand, inputs["profile"])
+    graph = ReachGraph(region.net)
     before = analyse(region, demand, k=inputs["k"], speed_m_s=speed, graph=graph, progress=tell)
     tell("computing the scenario", 0, 1)
-    result = run_scenario(region, demand, before, spec, graph, way_ids(runner, job.region), SOURCE)
+    ways = walked_way_ids(region, way_ids(runner, job.region))
+    result = run_scenario(region, demand, before, spec, graph, ways, SOURCE)
     return scenario_layer_bytes(result), scenario_summary(result)
 
 

@@ -37,6 +37,7 @@ from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.kernels_numpy import ceil32_bits, k_and_counts_from_pairs
 from livingcircle.geo.network import FloatArray
 from livingcircle.geo.positions import EdgeGroups
+from livingcircle.geo.profile_views import walked_demand
 from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.routing import Snap
 from livingcircle.geo.standards import Requirement, Standard
@@ -119,7 +120,8 @@ class Analysis:
 
     ``categories`` maps category id to :class:`CategoryAccess`; ``speed_m_s`` turns distances
     into times; ``minutes`` are the ring limits of ``within``; ``horizon_m`` bounds the k
-    nearest and the counts.
+    nearest and the counts; ``profile`` is the walking profile the homes were judged at and
+    ``notes`` what its answers say it left out or assumed (``geo/profile_views.py``).
     """
 
     region: str
@@ -131,6 +133,8 @@ class Analysis:
     horizon_m: float
     categories: dict[str, CategoryAccess]
     timings_s: dict[str, float] = field(default_factory=dict)
+    profile: str = "standard"
+    notes: tuple[str, ...] = ()
 
     def minutes_to(self, category: str) -> FloatArray:
         """Walking time (minutes) from each demand point to the nearest ``category``."""
@@ -300,10 +304,11 @@ def analyse(
     categories: Iterable[str] | None = None,
     k: int = DEFAULT_K,
     minutes: Sequence[int] = config.DEFAULT_MINUTES,
-    speed_m_s: float = config.DEFAULT_SPEED_M_S,
+    speed_m_s: float | None = None,
     horizon_m: float | None = None,
     graph: ReachGraph | None = None,
     progress: StepProgress | None = None,
+    profile: str = "standard",
 ) -> Analysis:
     """Walking accessibility of every demand point to every category, one pass each.
 
@@ -321,15 +326,22 @@ def analyse(
     minutes
         Count facilities within each of these walking times.
     speed_m_s
-        Walking speed (GB 50180 plans with 1 m/s; older residents about 0.8).
+        Walking speed, overriding the profile's (GB 50180 plans with 1 m/s).
     horizon_m
         Limit of the k nearest and the counts; defaults to the longest of ``minutes``.
     graph
         A reversed graph of ``region.net`` to reuse (built here if None).
     progress
         Called as ``progress(stage, done, total)`` while it works (for a progress bar).
+    profile
+        The walking profile homes are judged at. A profile with street rules (step-free,
+        elderly) walks its own network (:meth:`Region.walked_at`): ``demand`` is placed on
+        it again and ``graph`` is used only if it is that network's.
     """
     tell = progress or no_progress
+    region, demand = walked_demand(region, demand, profile, speed_m_s)
+    if graph is not None and graph.net is not region.net:
+        graph = None
     cats = region.standard.resolve_categories(categories)
     mins = tuple(sorted({int(m) for m in minutes}))
     if not 1 <= k <= config.MAX_K or not mins or mins[0] < 1 or mins[-1] > config.MAX_MINUTES:
@@ -337,7 +349,10 @@ def analyse(
             f"k={k} must be 1 to {config.MAX_K} and minutes {list(minutes)} "
             f"1 to {config.MAX_MINUTES}"
         )
-    speed = region.standard.speed(speed_m_s=speed_m_s)
+    if (walking := region.walking.profile) is not None:  # a view: at its own profile's speed
+        profile, speed = walking.id, walking.speed_m_s if speed_m_s is None else speed_m_s
+    else:
+        speed = region.standard.speed(profile, speed_m_s)
     limits = np.asarray(mins, dtype=np.float64) * 60 * speed
     horizon = float(limits[-1] if horizon_m is None else max(horizon_m, limits[-1]))
     timings: dict[str, float] = {}
@@ -381,7 +396,10 @@ def analyse(
         )
         for i, c in enumerate(cats)
     }
-    return Analysis(region.name, region.standard, demand, speed, mins, k, horizon, out, timings)
+    return Analysis(
+        region.name, region.standard, demand, speed, mins, k, horizon, out, timings,
+        profile, region.walking.notes,
+    )  # fmt: skip
 
 
 def no_progress(stage: str, done: int, total: int) -> None:

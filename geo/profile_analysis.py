@@ -44,13 +44,11 @@ def analyse_profiles(
     frame keeps the homes' row in ``homes`` as ``home_row``.
     """
     marked = homes.assign(**{HOME_ROW: np.arange(len(homes))})
-    out = {}
-    for name in dict.fromkeys(profiles):
-        speed = region.standard.speed(name)
-        view = region.walked_at(name)
-        demand = place_demand(view.net, marked, view.max_snap_m)
-        out[name] = analyse(view, demand, categories, k=k, minutes=minutes, speed_m_s=speed)
-    return out
+    demand = place_demand(region.net, marked, region.max_snap_m)
+    return {
+        name: analyse(region, demand, categories, k=k, minutes=minutes, profile=name)
+        for name in dict.fromkeys(profiles)
+    }
 
 
 def within(analysis: Analysis, category: str, minutes: float, n_homes: int) -> NDArray[np.bool_]:

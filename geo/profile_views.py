@@ -20,6 +20,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from livingcircle.geo.demand import Demand, place_demand
 from livingcircle.geo.errors import NoWayForProfile
 from livingcircle.geo.network import FloatArray, IntArray, StreetNetwork
 from livingcircle.geo.profiles import Profile, profile_network
@@ -71,9 +72,7 @@ def walked_at(region: Region, profile: str, speed_m_s: float | None = None) -> R
         return region.walking.views.get(key) or _build_view(region, key, rules)
 
 
-def view_key(
-    region: Region, rules: Profile, speed_m_s: float | None
-) -> tuple[str, Profile]:
+def view_key(region: Region, rules: Profile, speed_m_s: float | None) -> tuple[str, Profile]:
     """The name a view of ``rules`` at ``speed_m_s`` is kept by, and the rules it walks.
 
     A view's costs are equivalent metres at its profile's speed: a time is metres / speed.
@@ -87,6 +86,33 @@ def view_key(
     if speed == rules.speed_m_s:
         return rules.id, rules
     return f"{rules.id}@{speed!r}", replace(rules, speed_m_s=speed)
+
+
+def walked_demand(
+    region: Region, demand: Demand, profile: str, speed_m_s: float | None = None
+) -> tuple[Region, Demand]:
+    """The region as ``profile`` walks it and ``demand`` placed on its streets.
+
+    Homes placed by a street the profile excludes move to the nearest one it may walk;
+    homes with none within the snapping limit join ``demand``'s dropped ones. A speed-only
+    profile gives ``region`` and ``demand`` unchanged.
+    """
+    view = walked_at(region, profile, speed_m_s)
+    if view is region:
+        return region, demand
+    frame = demand.frame.assign(population=demand.population)
+    placed = place_demand(view.net, frame, view.max_snap_m)
+    return view, replace(
+        placed,
+        dropped=placed.dropped + demand.dropped,
+        dropped_population=placed.dropped_population + demand.dropped_population,
+    )
+
+
+def walked_way_ids(view: Region, way_ids: NDArray[np.int64] | None) -> NDArray[np.int64] | None:
+    """Each edge of ``view``'s network's OSM way id, from its region's (``way_ids``)."""
+    kept = view.walking.base_edges
+    return way_ids if way_ids is None or kept is None else way_ids[kept]
 
 
 def view_built(region: Region, profile: str | None, speed_m_s: float | None = None) -> bool:

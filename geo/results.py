@@ -231,6 +231,8 @@ class NearestResult:
             k=self.k,
             not_found=missing,
             searched_m=self.searched_m,
+            profile=self.profile,
+            notes=list(self.notes),
         )
 
 
@@ -320,7 +322,14 @@ class CatchmentResult:
             )
         features += self.facilities.features()
         tiers = [t.to_dict() for t in self.tiers]
-        return _collection(features, region=self.region, speed_m_s=self.speed_m_s, tiers=tiers)
+        return _collection(
+            features,
+            region=self.region,
+            speed_m_s=self.speed_m_s,
+            tiers=tiers,
+            profile=self.profile,
+            notes=list(self.notes),
+        )
 
 
 def _collection(features: list[dict[str, Any]], **properties: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ layers. The functions below turn the engine's results into these frames.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -71,6 +71,9 @@ class Analysis:
     equity
         Per community, resident group (everyone, and ``elderly``/``children`` when the homes
         carry them) and category: weighted minutes, tier shares, Gini, the worst-served decile.
+    profile, notes
+        The walking profile the homes were judged at (its street rules: step-free homes on
+        the step-free network) and what it left out or assumed.
     """
 
     points: gpd.GeoDataFrame
@@ -81,6 +84,8 @@ class Analysis:
     source: str
     access_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     equity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    profile: str = "standard"
+    notes: tuple[str, ...] = ()
 
     @property
     def layers(self) -> dict[str, pd.DataFrame]:
@@ -191,7 +196,13 @@ def nearest_frame(result: NearestResult, standard: Standard) -> Answer:
     frame = pd.DataFrame(rows, columns=[*NEAREST_COLUMNS, "geometry"])
     frame["opening_hours"] = frame["opening_hours"].fillna("")
     return answer(
-        frame, result.to_geojson, region=result.region, speed_m_s=result.speed_m_s, k=result.k
+        frame,
+        result.to_geojson,
+        region=result.region,
+        speed_m_s=result.speed_m_s,
+        k=result.k,
+        profile=result.profile,
+        notes=result.notes,
     )
 
 
@@ -234,14 +245,27 @@ def many_frame(many: ManyNearest, engine: Engine, speed: float, index: pd.Index)
     return frame
 
 
-def frame_geojson(frame: pd.DataFrame, region: str, speed: float, k: int) -> dict[str, Any]:
+def frame_geojson(
+    frame: pd.DataFrame,
+    region: str,
+    speed: float,
+    k: int,
+    profile: str = "standard",
+    notes: Sequence[str] = (),
+) -> dict[str, Any]:
     """A batch frame as the GeoJSON FeatureCollection the HTTP API would answer."""
     gdf = gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
     features = gdf.iterfeatures(drop_id=True, na="drop")
     return {
         "type": "FeatureCollection",
         "features": list(features),
-        "properties": {"region": region, "speed_m_s": speed, "k": k},
+        "properties": {
+            "region": region,
+            "speed_m_s": speed,
+            "k": k,
+            "profile": profile,
+            "notes": list(notes),
+        },
     }
 
 
@@ -257,4 +281,6 @@ def catchment_frame(result: CatchmentResult) -> Answer:
         region=props["region"],
         speed_m_s=props["speed_m_s"],
         tiers=props["tiers"],
+        profile=result.profile,
+        notes=result.notes,
     )

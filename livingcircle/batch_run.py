@@ -278,13 +278,20 @@ def _read_csv(src: str) -> gpd.GeoDataFrame:
 
 
 def catchment_partition(
-    origins: pd.DataFrame, source: RegionSource, minutes: Sequence[int], speed_m_s: float
+    origins: pd.DataFrame,
+    source: RegionSource,
+    minutes: Sequence[int],
+    speed_m_s: float,
+    profile: str = "standard",
 ) -> gpd.GeoDataFrame:
-    """Rings of every origin of a partition (``origin_id``, ``lon``, ``lat``, ``error``)."""
+    """Rings of every origin of a partition (``origin_id``, ``lon``, ``lat``, ``error``).
+
+    ``profile`` is the walking profile: its street rules shape the rings, as a single call's.
+    """
     engine = source.open()
     rows: list[dict[str, Any]] = []
     for oid, lon, lat, bad in origins[["origin_id", "lon", "lat", "error"]].itertuples(index=False):
-        rows += _origin_rows(engine, str(oid), lon, lat, bad, minutes, speed_m_s)
+        rows += _origin_rows(engine, str(oid), lon, lat, bad, minutes, (profile, speed_m_s))
     return to_frame(rows)
 
 
@@ -295,12 +302,13 @@ def _origin_rows(
     lat: float,
     bad: object,
     minutes: Sequence[int],
-    speed_m_s: float,
+    walk: tuple[str, float],
 ) -> list[dict[str, Any]]:
     if isinstance(bad, str) and bad:
         return _failed(oid, bad, minutes)
+    profile, speed_m_s = walk
     try:
-        result = engine.catchment(float(lon), float(lat), minutes, speed_m_s=speed_m_s)
+        result = engine.catchment(float(lon), float(lat), minutes, profile, speed_m_s)
     except LivingCircleError as exc:
         return _failed(oid, str(exc), minutes)
     access = round(result.origin.access_m, 3)
@@ -359,12 +367,13 @@ def write_partition(
     speed_m_s: float,
     url: str,
     index: int,
+    profile: str = "standard",
 ) -> tuple[int, int]:
     """Compute one partition and write it as ``part.NNNNN.parquet`` under ``url``.
 
     Returns its rows and the origins in it that failed.
     """
-    frame = catchment_partition(origins, source, minutes, speed_m_s)
+    frame = catchment_partition(origins, source, minutes, speed_m_s, profile)
     fs, root = fsspec.core.url_to_fs(url)
     with fs.open(f"{root.rstrip('/')}/part.{index:05d}.parquet", "wb") as f:
         frame.to_parquet(f, index=False)
@@ -402,15 +411,17 @@ def run_catchments(
     minutes: Sequence[int],
     speed_m_s: float,
     progress: Steps | None = None,
+    profile: str = "standard",
 ) -> gpd.GeoDataFrame:
     """Run the batch on ``client`` and bring the answer back, in the origins' order.
 
     Every worker first shows it can open the region, so a store that a worker cannot reach
-    fails before any work starts.
+    fails before any work starts. ``profile`` is the walking profile, as a single call's.
     """
     check_workers(client, source, None)
     parts = partitions(origins, _worker_count(client))
-    frames = _run(client, catchment_partition, parts, (source, minutes, speed_m_s), progress)
+    args = (source, minutes, speed_m_s, profile)
+    frames = _run(client, catchment_partition, parts, args, progress)
     return to_frame([]) if not frames else _concat(frames)
 
 
@@ -422,6 +433,7 @@ def write_catchments(
     speed_m_s: float,
     out: str,
     progress: Steps | None = None,
+    profile: str = "standard",
 ) -> tuple[int, int]:
     """Run the batch on ``client``, each partition written by its worker under ``out``.
 
@@ -430,7 +442,7 @@ def write_catchments(
     """
     check_workers(client, source, out)
     parts = partitions(origins, _worker_count(client))
-    args = [(source, minutes, speed_m_s, out, i) for i in range(len(parts))]
+    args = [(source, minutes, speed_m_s, out, i, profile) for i in range(len(parts))]
     counts = _run(client, write_partition, parts, args, progress)
     if parts:  # on a worker: it sees the output as the others did
         client.submit(write_metadata, out, pure=False).result()
@@ -464,10 +476,16 @@ def _concat(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
 
 
 def run_local(
-    origins: pd.DataFrame, source: RegionSource, minutes: Sequence[int], speed_m_s: float
+    origins: pd.DataFrame,
+    source: RegionSource,
+    minutes: Sequence[int],
+    speed_m_s: float,
+    profile: str = "standard",
 ) -> gpd.GeoDataFrame:
     """The same answer in this process, without Dask (a handful of origins)."""
-    frames = [catchment_partition(p, source, minutes, speed_m_s) for p in partitions(origins, 1)]
+    frames = [
+        catchment_partition(p, source, minutes, speed_m_s, profile) for p in partitions(origins, 1)
+    ]
     return to_frame([]) if not frames else _concat(frames)
 
 

@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from livingcircle import batch_run
 from livingcircle.cli_options import (
     AtlasChoice,
     Minutes,
@@ -23,10 +22,8 @@ from livingcircle.cli_options import (
     region_option,
 )
 from livingcircle.cli_output import err, out, steps
-from livingcircle.cluster import connect
 from livingcircle.geo import config
 from livingcircle.geo.errors import RegionNotFound
-from livingcircle.settings import EngineSettings
 
 batch_app = command_group(
     "Many origins at once (every bus stop, every school) as a Dask job: a local "
@@ -66,6 +63,10 @@ def batch_catchment(
     quiet: Quiet = False,
 ) -> None:
     """Catchment rings for every origin in a file, one row per origin and ring."""
+    from livingcircle import batch_run  # noqa: PLC0415  (Dask and the engine: when it runs)
+    from livingcircle.cluster import connect  # noqa: PLC0415
+    from livingcircle.settings import EngineSettings  # noqa: PLC0415
+
     store, standard = where.store(), where.standard()
     names = [info.name for info in store.regions()]
     if region not in names:
@@ -81,7 +82,7 @@ def batch_catchment(
     target = out_url or f"{region}-catchments.parquet"
     with connect(workers, scheduler, progress=not quiet) as client, steps(not quiet) as bar:
         rows, failed = batch_run.write_catchments(
-            client, given.frame, source, rings, walking, target, bar
+            client, given.frame, source, rings, walking, target, bar, profile=walk.profile
         )
     out.print(
         f"wrote {rows:,} rows ({len(given.frame):,} origins x {len(rings)} rings) to {target}; "

@@ -126,7 +126,9 @@ def gaps(
         from livingcircle.cli_distributed import gaps_distributed  # noqa: PLC0415
         from livingcircle.distributed import ProvinceJob  # noqa: PLC0415
 
-        province = ProvinceJob(out_file, category or None, k, speed_m_s=speed_m_s, resume=resume)
+        province = ProvinceJob(
+            out_file, category or None, k, speed_m_s=speed_m_s, resume=resume, profile=walk.profile
+        )
         with steps(not quiet) as tell:
             gaps_distributed(atlas, region, province, residents, workers, scheduler, tell, err)
         return
@@ -156,6 +158,7 @@ def gaps(
         speed_m_s,
         None if report == "none" else report,
         siting=methods,
+        profile=walk.profile,
     )
     start = time.perf_counter()
     with steps(not quiet) as tell:

@@ -52,6 +52,7 @@ from livingcircle.geo.demand import Demand
 from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import ClusterTaskFailed, InvalidParameter, LivingCircleError
 from livingcircle.geo.gaps import DEFAULT_K
+from livingcircle.geo.profile_views import walked_demand
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.tiles import (
     DEFAULT_MAX_POINTS,
@@ -88,6 +89,8 @@ class ProvinceJob:
     max_subgraph_nodes: int = DEFAULT_MAX_SUBGRAPH_NODES
     resume: bool = False
     retries: int = DEFAULT_RETRIES
+    #: the walking profile: each region's tiles are cut from its view at it (its street rules)
+    profile: str = "standard"
 
 
 @dataclass(frozen=True)
@@ -268,6 +271,7 @@ def plan_region(
     region: Region, demand: Demand, job: ProvinceJob, cats: Sequence[str], horizon: float
 ) -> RegionPlan:
     """Plan a region's tiles and write each tile's input (and the plan) under ``job.out``."""
+    region, demand = walked_demand(region, demand, job.profile, job.speed_m_s)
     fs, root = fsspec.core.url_to_fs(job.out)
     plan = plan_tiles(
         region.net,

@@ -16,6 +16,7 @@ from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.gaps import StepProgress, no_progress
 from livingcircle.geo.planning import PlannerTables, plan
+from livingcircle.geo.profile_views import walked_demand
 from livingcircle.geo.supply import capacities_from_frame
 from livingcircle.maps.report import write_report
 
@@ -38,6 +39,8 @@ class GapsJob:
     minutes: tuple[int, ...] = (5, 10, 15)
     speed_m_s: float = 1.0
     report: str | None = "md"
+    #: the walking profile homes are judged at: its street rules, not only its speed
+    profile: str = "standard"
     database: bool = True
     siting: tuple[str, ...] = ("greedy",)
 
@@ -69,6 +72,7 @@ def run_gaps(atlas: Atlas, job: GapsJob, progress: StepProgress | None = None) -
     demand, source = place_homes(
         region, job.homes, job.osm, job.population, job.spread, job.communities, tell
     )
+    region, demand = walked_demand(region, demand, job.profile, job.speed_m_s)
     parcels: gpd.GeoDataFrame | None = read_parcels(job.parcels) if job.parcels else None
     # the capacities departments stated (the engine keeps no tags): read once more
     capacities = capacities_from_frame(atlas.store.load_region(job.region).facilities)

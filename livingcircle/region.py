@@ -42,6 +42,7 @@ from livingcircle.geo.batch import nearest_many
 from livingcircle.geo.engine import Region as Engine
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.network import StreetNetwork
+from livingcircle.geo.profile_views import walked_demand, walked_way_ids
 from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.scenario import Scenario as ScenarioSpec
 from livingcircle.geo.standards import Standard
@@ -87,7 +88,7 @@ class Region:
             max_snap_m,
         )
         self._places = Places(self.engine, data.edges)
-        self._graph: ReachGraph | None = None
+        self._graphs: dict[int, ReachGraph] = {}  # by network: the region's and its views'
         self._way_ids = data.edges["way_id"].to_numpy(np.int64) if "way_id" in data.edges else None
 
     def __repr__(self) -> str:
@@ -161,7 +162,8 @@ class Region:
         cats = list(self.standard.resolve_categories(check_names("categories", categories)))
         k = check_int("k", k, 1, config.MAX_K)
         if isinstance(where, gpd.GeoDataFrame | gpd.GeoSeries):
-            return self._nearest_many(where, cats, k, speed, max_minutes, progress)
+            walk = self.engine.walked_at(profile, speed_m_s)
+            return self._nearest_many(walk, profile, where, cats, k, speed, max_minutes, progress)
         lon, lat = self._places.point(where)
         result = self.engine.nearest(
             lon, lat, cats, k=k, profile=profile, speed_m_s=speed, max_minutes=max_minutes,
@@ -261,11 +263,11 @@ class Region:
         frame, _ = batch_run.origins_from_frame(origins_of(origins), id_column)
         source = batch_run.source_for(self.store, self.name, self.standard, self.engine.max_snap_m)
         if not distributed:
-            return batch_run.run_local(frame, source, rings, speed)
+            return batch_run.run_local(frame, source, rings, speed, profile)
         from livingcircle.cluster import connect  # noqa: PLC0415
 
         with connect(workers, scheduler, progress=progress) as client:
-            return batch_run.run_catchments(client, frame, source, rings, speed)
+            return batch_run.run_catchments(client, frame, source, rings, speed, profile=profile)
 
     def analyse(
         self,
@@ -315,9 +317,10 @@ class Region:
         focus = check_names("categories", categories)
         with Bar(progress, "analysis") as bar:
             demand, source = self._homes(homes, communities, population, bar)
+            engine, demand = walked_demand(self.engine, demand, profile, speed_m_s)
             bar("analysing every category", len(demand), "homes")
             tables = plan(
-                self.engine,
+                engine,
                 demand,
                 focus or None,
                 check_int("sites", sites, 0, 100),
@@ -336,6 +339,8 @@ class Region:
             source,
             tables.access_scores,
             tables.equity,
+            tables.analysis.profile,
+            tables.analysis.notes,
         )
 
     def scenario(
@@ -387,19 +392,20 @@ class Region:
         speed = self.standard.speed(check_profile(profile), speed_m_s)
         with Bar(progress, "scenario") as bar:
             demand, _ = self._homes(homes, communities, population, bar)
+            engine, demand = walked_demand(self.engine, demand, profile, speed_m_s)
             bar("analysing before", len(demand), "homes")
-            self._graph = self._graph or ReachGraph(self.engine.net)
+            graph = self._reach(engine)
             before = analyse(
-                self.engine,
+                engine,
                 demand,
                 k=check_int("k", k, 1, config.MAX_K),
                 speed_m_s=speed,
-                graph=self._graph,
+                graph=graph,
+                profile=profile,
             )
             bar("computing the scenario", len(demand), "homes")
-            result = run_scenario(
-                self.engine, demand, before, spec, self._graph, self._way_ids, source
-            )
+            ways = walked_way_ids(engine, self._way_ids)
+            result = run_scenario(engine, demand, before, spec, graph, ways, source)
         return ScenarioOutcome(
             result.summary(),
             result.tiers(),
@@ -453,12 +459,19 @@ class Region:
             from livingcircle.maps.planner import planner_map  # noqa: PLC0415
 
             self.standard.category(category)
-            return planner_map(self.engine, category, speed, offline=offline)
+            view = self.engine.walked_at(profile, speed_m_s)
+            return planner_map(view, category, speed, offline=offline)
         from livingcircle.maps.resident import resident_map_at  # noqa: PLC0415
 
         lon, lat = self._places.point(where)
         return resident_map_at(
-            self.engine, lon, lat, check_minutes(minutes), speed_m_s=speed, offline=offline
+            self.engine,
+            lon,
+            lat,
+            check_minutes(minutes),
+            profile=profile,
+            speed_m_s=speed,
+            offline=offline,
         )
 
     def locate(self, name: str) -> shapely.Point:
@@ -508,8 +521,17 @@ class Region:
         )
         return place_demand(self.engine.net, placed, self.engine.max_snap_m), source
 
+    def _reach(self, engine: Engine) -> ReachGraph:
+        """The reversed graph of ``engine`` (the region or its view at a profile), kept."""
+        graph = self._graphs.get(id(engine.net))
+        if graph is None or graph.net is not engine.net:
+            graph = self._graphs[id(engine.net)] = ReachGraph(engine.net)
+        return graph
+
     def _nearest_many(
         self,
+        engine: Engine,
+        profile: str,
         origins: gpd.GeoDataFrame | gpd.GeoSeries,
         cats: list[str],
         k: int,
@@ -519,22 +541,22 @@ class Region:
     ) -> Answer:
         geoms = check_origins(origins)
         lon, lat = shapely.get_x(geoms.to_numpy()), shapely.get_y(geoms.to_numpy())
-        self._graph = self._graph or ReachGraph(self.engine.net)
+        graph = self._reach(engine)
         parts = []
         steps = range(0, max(len(lon), 1), BATCH_CHUNK)  # no origins: one empty step
         for start in tqdm(
             steps, desc="nearest", unit="chunk", disable=not progress or len(steps) < 2
         ):
             chunk = slice(start, start + BATCH_CHUNK)
-            part = nearest_many(
-                self.engine, lon[chunk], lat[chunk], cats, k, speed, max_minutes, self._graph
-            )
-            parts.append(many_frame(part, self.engine, speed, origins.index[start:]))
+            part = nearest_many(engine, lon[chunk], lat[chunk], cats, k, speed, max_minutes, graph)
+            parts.append(many_frame(part, engine, speed, origins.index[start:]))
         frame = pd.concat(parts, ignore_index=True)
         return answer(
             frame,
-            lambda: frame_geojson(frame, self.name, speed, k),
+            lambda: frame_geojson(frame, self.name, speed, k, profile, engine.walking.notes),
             region=self.name,
             speed_m_s=speed,
             k=k,
+            profile=profile,
+            notes=engine.walking.notes,
         )

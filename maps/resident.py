@@ -23,6 +23,7 @@ from livingcircle.geo import config
 from livingcircle.geo.engine import Region
 from livingcircle.geo.results import CatchmentResult, FacilityHit, NearestResult
 from livingcircle.geo.standards import Category, Standard
+from livingcircle.maps import words
 from livingcircle.maps.base import (
     PLAIN,
     BorderStyle,
@@ -348,8 +349,29 @@ def _legend(fmap: folium.Map, catchment: CatchmentResult, standard: Standard) ->
     sections = [("", rings), ("设施 · Facilities", cats)]
     if missing:
         sections.append(("未达标 · Missing (GB 50180)", missing))
+    if (walk := _walking_rows(catchment, standard)) is not None:
+        sections.insert(0, walk)
     Legend("步行生活圈 · Living circle on foot", sections).add_to(fmap)
     page(fmap).header.add_child(Element(f"<style>{_CSS}</style>"), name="lc_resident")
+
+
+def _walking_rows(
+    catchment: CatchmentResult, standard: Standard
+) -> tuple[str, list[LegendRow]] | None:
+    """The legend's first section at a profile other than standard: its name and notes."""
+    rules = standard.profiles.get(catchment.profile)
+    if rules is None or catchment.profile == "standard":
+        return None
+    rows = [
+        LegendRow(
+            html.escape(words.walking(rules, catchment.speed_m_s)), "", "text", "lc-legend-profile"
+        )
+    ]
+    rows += [
+        LegendRow(html.escape(words.profile_note(n)), "", "text", "lc-legend-note")
+        for n in catchment.notes
+    ]
+    return route_kind(catchment.profile, standard).strip(" ()") or "步行方式 · Walking", rows
 
 
 _CSS = """

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from livingcircle.geo.profiles import Profile
 from livingcircle.geo.standards import Category, Requirement, Standard
 
 SEP = " · "
@@ -59,6 +60,28 @@ def metres(m: float) -> str:
 def both(zh: str, en: str) -> str:
     """``中文 · English``."""
     return f"{zh}{SEP}{en}"
+
+
+def walking(profile: Profile, speed_m_s: float) -> str:
+    """``步行方式：老年人 · Walking: Older resident, 0.8 m/s``."""
+    return both(
+        f"步行方式：{profile.label_zh}，{speed_m_s:g} 米/秒",
+        f"Walking: {profile.label_en}, {speed_m_s:g} m/s",
+    )
+
+
+#: What a profile's notes say in Chinese, by their English opening (the notes are English).
+_NOTES_ZH = {
+    "no elevation model was loaded": "未载入高程模型：坡度仅来自 incline 标签",
+    "facilities tagged wheelchair=no are not reachable": "标注 wheelchair=no 的设施视为不可达",
+    "facilities are tagged wheelchair=no": "部分设施标注 wheelchair=no：出发前请确认",
+}
+
+
+def profile_note(note: str) -> str:
+    """A profile's note, 中文 first where it is one of the known kinds, else as given."""
+    zh = next((z for key, z in _NOTES_ZH.items() if key in note), "")
+    return both(zh, note) if zh else note
 
 
 def category_label(category: Category) -> str:

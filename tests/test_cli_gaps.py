@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -94,3 +95,30 @@ def test_gaps_refuses_bad_input(loaded: Path, tmp_path: Path) -> None:
     assert done.returncode == 2 and "allowed endings" in done.stderr
     done = run(loaded, "gaps", "-r", "helsinki", "-c", "nope", "-o", str(tmp_path / "x.csv"))
     assert done.returncode == 2 and "unknown category" in done.stderr
+
+
+def test_gaps_at_step_free_judges_homes_on_the_step_free_network(
+    loaded: Path, tmp_path: Path
+) -> None:
+    homes = tmp_path / "homes.csv"
+    # by the Kauppatori square; a step-free walk to a clinic is longer than the speed alone
+    homes.write_text("lon,lat,population\n24.9414,60.1710,100\n24.9500,60.1650,50\n")
+    args = ["gaps", "-r", "helsinki", "--homes", str(homes), "-c", "clinic", "--sites", "0"]
+    outs = {}
+    for profile in ("standard", "step-free"):
+        out = tmp_path / f"{profile}.csv"
+        done = run(loaded, *args, "--profile", profile, "--report", "none", "-o", str(out), "-q")
+        assert done.returncode == 0, done.stderr
+        outs[profile] = pd.read_csv(out)
+    where = ["--lat", "60.1710", "--lon", "24.9414"]
+    done = run(loaded, "nearest", *where, "-c", "clinic", "--profile", "step-free", "--json")
+    assert done.returncode == 0, done.stderr
+    single = json.loads(done.stdout)
+    time_s = next(
+        f["properties"]["time_s"]
+        for f in single["features"]
+        if f["properties"]["kind"] == "facility"
+    )
+    free, plain = outs["step-free"], outs["standard"]
+    assert free["clinic_min"].iloc[0] * 60 == pytest.approx(time_s, abs=0.01)
+    assert free["clinic_min"].iloc[0] > plain["clinic_min"].iloc[0] / 0.8 + 1e-3

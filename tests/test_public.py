@@ -194,3 +194,40 @@ def test_nearest_and_catchment_walk_at_the_profile_asked(region: lc.Region) -> N
     assert set(free.query("kind == 'facility'")["id"]) < set(
         on_foot.query("kind == 'facility'")["id"]
     )
+
+
+def test_the_planner_analysis_batches_and_maps_walk_at_the_profile_asked(
+    region: lc.Region, origins: gpd.GeoDataFrame
+) -> None:
+    free = region.analyse(categories=["clinic"], sites=0, profile="step-free", progress=False)
+    plain = region.analyse(categories=["clinic"], sites=0, progress=False)
+    assert free.profile == "step-free" and plain.profile == "standard"
+    assert any("incline tags only" in n for n in free.notes)
+    # homes judged on the step-free network: each home's minutes are a single query's
+    for home in free.points.iloc[::400].itertuples():
+        single = region.nearest((home.geometry.y, home.geometry.x), ["clinic"], profile="step-free")
+        assert single["time_s"].iloc[0] / 60 == pytest.approx(home.clinic_min, abs=1e-4)
+    both = plain.points[["id", "clinic_min"]].merge(
+        free.points[["id", "clinic_min"]], on="id", suffixes=("", "_free")
+    )
+    # slower, and round the steps: more than the speed alone makes it (a home by steps only
+    # snaps to another street, so a few may be nearer)
+    assert (both["clinic_min_free"] > both["clinic_min"] / 0.8 + 1e-3).sum() > len(both) / 20
+    # a batch at step-free is the single calls at step-free
+    some = origins.iloc[3:40]
+    batch = region.nearest(some, ["clinic"], profile="step-free", progress=False)
+    assert batch.attrs["profile"] == "step-free"
+    assert batch.to_geojson()["properties"]["profile"] == "step-free"
+    for origin, time_s in batch[["origin", "time_s"]].dropna().itertuples(index=False):
+        point = some.geometry.loc[origin]
+        single = region.nearest((point.y, point.x), ["clinic"], profile="step-free")
+        assert single["time_s"].iloc[0] == pytest.approx(time_s, abs=1e-3)
+    stops = some.iloc[:3]
+    rings = region.catchments(stops, [5], profile="step-free", distributed=False)
+    good = rings[rings["error"].isna()]
+    for oid, area in good[["origin_id", "area_m2"]].itertuples(index=False):
+        point = stops.geometry.iloc[int(oid) - 1]
+        single = region.catchment((point.y, point.x), [5], profile="step-free")
+        assert single.query("kind == 'ring'")["area_m2"].iloc[0] == pytest.approx(area)
+    page = region.explore(POINT, profile="step-free", offline=True).get_root().render()
+    assert "step-free route" in page

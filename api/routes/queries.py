@@ -70,7 +70,7 @@ async def nearest(
     """
     moment = _moment(open_at)
     atlas.standard.resolve_categories(category)  # UnknownCategory before a point's faults
-    where = (await answering(atlas, lon, lat, region, profile)).name
+    where = (await answering(atlas, lon, lat, region, profile, speed)).name
     options: NearestOptions = {
         "profile": profile,
         "speed_m_s": speed,
@@ -105,7 +105,7 @@ async def catchment(
 ) -> GeoJSONResponse:
     """Areas within each walking time, their facilities, and the GB 50180 tier checklist."""
     rings, moment = minutes or list(config.DEFAULT_MINUTES), _moment(open_at)
-    engine = await answering(atlas, lon, lat, region, profile)
+    engine = await answering(atlas, lon, lat, region, profile, speed)
     result = engine.catchment(lon, lat, rings, profile=profile, speed_m_s=speed, open_at=moment)
     return GeoJSONResponse(live.attach(result.to_geojson(), result.region))
 

@@ -204,3 +204,27 @@ def test_a_profile_view_is_built_off_the_event_loop(
     assert client.get("/v1/nearest", params=params).status_code == 200
     loop = client.portal.call(threading.get_ident)  # type: ignore[union-attr]
     assert len(threads) == 1 and loop not in threads
+
+
+def test_answers_name_their_profile_and_its_notes(client: TestClient) -> None:
+    params = {"lat": LAT, "lon": LON, "category": "clinic", "profile": "step-free"}
+    near = client.get("/v1/nearest", params=params).json()["properties"]
+    assert near["profile"] == "step-free"
+    assert "no elevation model was loaded: slopes come from incline tags only" in near["notes"]
+    ring = client.get("/v1/catchment", params={**params, "minutes": 5}).json()["properties"]
+    assert ring["profile"] == "step-free" and ring["notes"] == near["notes"]
+    plain = client.get("/v1/nearest", params={"lat": LAT, "lon": LON}).json()["properties"]
+    assert plain["profile"] == "standard" and plain["notes"] == []
+
+
+def test_a_speed_override_at_a_profile_keeps_its_added_seconds(
+    client: TestClient, sample_region: Region
+) -> None:
+    params = {"lat": LAT, "lon": LON, "category": "clinic", "profile": "elderly", "speed": 0.5}
+    fc = client.get("/v1/nearest", params=params).json()
+    got = [f["properties"] for f in fc["features"] if f["properties"]["kind"] == "facility"]
+    want = sample_region.nearest(
+        LON, LAT, ["clinic"], profile="elderly", speed_m_s=0.5, routes=False
+    ).by_category["clinic"][0]
+    assert got[0]["time_s"] == pytest.approx(want.time_s, abs=1e-3)
+    assert fc["properties"]["speed_m_s"] == 0.5 and fc["properties"]["profile"] == "elderly"

@@ -6,14 +6,21 @@ at the speed asked), as in ``test_profiles.py``, whose fixtures and reference th
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
+import shapely
 
+from livingcircle.data.sample import sample_homes
+from livingcircle.geo.demand import place_demand
 from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import InvalidParameter, NoWayForProfile
+from livingcircle.geo.gaps import analyse
 from livingcircle.geo.network import StreetNetwork
 from livingcircle.geo.profile_views import MAX_SPEED_VIEWS
 from livingcircle.geo.standards import Standard
+from livingcircle.maps.resident import resident_map_at
 from tests.geo.test_profiles import (  # noqa: F401  (fixtures)
     N_POINTS,
     START,
@@ -110,3 +117,87 @@ def test_a_view_shares_the_indexes_its_costs_do_not_change(
     for i, e in enumerate(kept.tolist()):
         mine = xy[owner == i]
         np.testing.assert_array_equal(mine, base._edge_coords[0][base._edge_coords[1] == e])
+
+
+# -- the planner's analysis at a profile ------------------------------------------------------
+
+
+def test_the_gap_analysis_judges_homes_on_the_profiles_own_network(
+    tagged_sample: Region,  # noqa: F811
+) -> None:
+    homes = sample_homes(tagged_sample).iloc[::7]
+    demand = place_demand(tagged_sample.net, homes, tagged_sample.max_snap_m)
+    plain = analyse(tagged_sample, demand, ["clinic", "pharmacy"])
+    free = analyse(tagged_sample, demand, ["clinic", "pharmacy"], profile="step-free")
+    assert free.profile == "step-free" and free.speed_m_s == 0.8
+    assert any("slopes come from incline tags only" in n for n in free.notes)
+    assert plain.profile == "standard" and plain.notes == ()
+    # every home's minutes equal a single step-free query from it (itself exact vs networkx)
+    rows = np.linspace(0, len(free.demand) - 1, 12).astype(int)
+    for row in rows.tolist():
+        point = free.demand.frame.geometry.iloc[row]
+        near = tagged_sample.nearest(point.x, point.y, ["clinic"], profile="step-free")
+        hit = near.by_category["clinic"]
+        assert hit and hit[0].time_s / 60 == pytest.approx(free.minutes_to("clinic")[row], abs=1e-8)
+    # no home is nearer at step-free than walking every street at the same speed
+    slow = analyse(tagged_sample, demand, ["clinic"], speed_m_s=0.8)
+    ids = free.demand.frame["id"].to_numpy()
+    at_08 = pd.Series(slow.minutes_to("clinic"), index=slow.demand.frame["id"].to_numpy())
+    assert (free.minutes_to("clinic") >= at_08.loc[ids].to_numpy() - 1e-9).all()
+    assert (free.minutes_to("clinic") > at_08.loc[ids].to_numpy() + 1e-6).any()
+
+
+def test_the_analysis_of_a_view_is_at_its_profiles_speed(hand: Region) -> None:  # noqa: F811
+    homes = gpd.GeoDataFrame(
+        {"id": ["h"], "population": [10.0]},
+        geometry=gpd.points_from_xy(*zip(lonlat(*START), strict=True)),
+        crs=4326,
+    )
+    demand = place_demand(hand.net, homes, hand.max_snap_m)
+    view = hand.walked_at("elderly")
+    on_view = analyse(view, place_demand(view.net, homes, view.max_snap_m), ["clinic"])
+    asked = analyse(hand, demand, ["clinic"], profile="elderly")
+    single = hand.nearest(*lonlat(*START), ["clinic"], profile="elderly").by_category["clinic"]
+    for result in (on_view, asked):
+        assert result.profile == "elderly" and result.speed_m_s == 0.8
+        assert result.minutes_to("clinic")[0] * 60 == pytest.approx(single[0].time_s, abs=1e-6)
+    slow = analyse(hand, demand, ["clinic"], profile="elderly", speed_m_s=0.5)
+    at_half = hand.nearest(*lonlat(*START), ["clinic"], profile="elderly", speed_m_s=0.5)
+    assert slow.minutes_to("clinic")[0] * 60 == pytest.approx(
+        at_half.by_category["clinic"][0].time_s, abs=1e-6
+    )
+
+
+def test_homes_by_streets_only_excluded_ones_reach_move_or_are_dropped(
+    standard: Standard,
+) -> None:
+    nodes, edges, _ = network(
+        {"A": (0, 0), "B": (100, 0), "C": (100, 400)}, [("A", "B"), ("B", "C")]
+    )
+    edges.loc[edges["name"] == "BC", "highway"] = "steps"
+    fac = facilities({"clinic": ("clinic", 0, 5)})
+    region = Region("stairs", StreetNetwork.from_frames(nodes, edges), fac, standard, max_snap_m=50)
+    xy = [(50, 10), (105, 300)]  # by the footway; by the stairs only
+    homes = gpd.GeoDataFrame(
+        {"id": ["foot", "stairs"], "population": [5.0, 7.0]},
+        geometry=[shapely.Point(lonlat(x, y)) for x, y in xy],
+        crs=4326,
+    )
+    demand = place_demand(region.net, homes, region.max_snap_m)
+    free = analyse(region, demand, ["clinic"], profile="step-free")
+    assert free.demand.frame["id"].tolist() == ["foot"]
+    assert free.demand.dropped == 1 and free.demand.dropped_population == 7.0
+
+
+def test_the_resident_map_legend_names_the_profile_and_its_notes(
+    hand: Region,  # noqa: F811
+) -> None:
+    lon, lat = lonlat(*START)
+    page = resident_map_at(hand, lon, lat, [5], profile="step-free").get_root().render()
+    assert "步行方式：无障碍（轮椅、婴儿车），0.8 米/秒 · Walking: Step-free" in page
+    assert "未载入高程模型：坡度仅来自 incline 标签 · no elevation model was loaded" in page
+    assert "无障碍（轮椅、婴儿车）路线 · step-free route" in page
+    slow = resident_map_at(hand, lon, lat, [5], profile="elderly", speed_m_s=0.6)
+    shown = slow.get_root().render()
+    assert "步行方式：老年人，0.6 米/秒 · Walking: Older resident, 0.6 m/s" in shown
+    assert "步行方式" not in resident_map_at(hand, lon, lat, [5]).get_root().render()
