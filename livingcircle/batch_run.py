@@ -37,6 +37,7 @@ from livingcircle.geo import config
 from livingcircle.geo.engine import Region as Engine
 from livingcircle.geo.errors import BadOrigins, LivingCircleError, WorkerCannotReach
 from livingcircle.geo.network import StreetNetwork
+from livingcircle.geo.region_cache import placed_from_store
 from livingcircle.geo.standards import Standard
 from livingcircle.partitions import merge_metadata
 from livingcircle.settings import store_at
@@ -83,9 +84,13 @@ class RegionSource:
         return engine
 
     def _load(self) -> Engine:
-        data = store_at(self.data_dir or None, self.database_url or None).load_region(self.region)
+        store = store_at(self.data_dir or None, self.database_url or None)
+        data = store.load_region(self.region)
         net = StreetNetwork.from_frames(data.nodes, data.edges)
-        return Engine(self.region, net, data.facilities, self.standard, self.max_snap_m)
+        placed = placed_from_store(store, data, net, self.standard.category_ids)
+        return Engine(
+            self.region, net, data.facilities, self.standard, self.max_snap_m, placed=placed
+        )
 
 
 _ENGINES: dict[tuple[str, str | None, str | None, float, str], Engine] = {}

@@ -44,6 +44,7 @@ from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.network import StreetNetwork
 from livingcircle.geo.profile_views import walked_demand, walked_way_ids
 from livingcircle.geo.reach import ReachGraph
+from livingcircle.geo.region_cache import placed_from_store
 from livingcircle.geo.scenario import Scenario as ScenarioSpec
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import RegionInfo, Store
@@ -80,13 +81,9 @@ class Region:
     ) -> None:
         data = store.load_region(name)
         self.store, self.name, self.standard = store, name, standard
-        self.engine = Engine(
-            name,
-            StreetNetwork.from_frames(data.nodes, data.edges),
-            data.facilities,
-            standard,
-            max_snap_m,
-        )
+        net = StreetNetwork.from_frames(data.nodes, data.edges)
+        placed = placed_from_store(store, data, net, standard.category_ids)  # the store's cache
+        self.engine = Engine(name, net, data.facilities, standard, max_snap_m, placed=placed)
         self._places = Places(self.engine, data.edges)
         self._graphs: dict[int, ReachGraph] = {}  # by network: the region's and its views'
         self._way_ids = data.edges["way_id"].to_numpy(np.int64) if "way_id" in data.edges else None
@@ -187,7 +184,7 @@ class Region:
         minutes
             Ring limits in whole minutes.
         profile, speed_m_s
-            Walking speed, as :meth:`nearest`.
+            How one walks, as :meth:`nearest` (the profile's street rules apply).
 
         Returns
         -------
@@ -300,7 +297,10 @@ class Region:
         k
             Nearest facilities kept per home.
         profile, speed_m_s
-            Walking speed, as :meth:`nearest`.
+            The walking profile homes are judged at, as :meth:`nearest`: at ``step-free``
+            every home walks the step-free network (no steps, facilities tagged
+            ``wheelchair=no`` left out), homes by steps only move to the nearest street it
+            may walk. ``Analysis.profile`` and ``notes`` say which, and what it assumed.
         progress
             Show a progress bar.
 
@@ -439,7 +439,7 @@ class Region:
         minutes
             Rings of the resident's map.
         profile, speed_m_s
-            Walking speed, as :meth:`nearest`.
+            How one walks, as :meth:`nearest` (the profile's street rules apply).
         offline
             Make a page that requests nothing from the network (streets drawn, no tiles).
 
