@@ -50,6 +50,12 @@ const TEXT = {
   route: ["步行路线", "Walking route"],
   no_route: ["没有找到步行路线。", "No walking route found."],
   step_free: ["无障碍路线", "Step-free route"],
+  profile_route: ["{p}路线", "{p} route"],
+  walking_at: ["步行方式：{p}，{v} 米/秒", "Walking: {p}, {v} m/s"],
+  no_way: ["此处附近没有该步行方式可走的街道。", "No street near here can be walked this way."],
+  note_dem: ["未载入高程模型：坡度仅来自 incline 标签", "No elevation model was loaded: slopes come from incline tags only"],
+  note_left_out: ["{n} 个标注 wheelchair=no 的设施不计为可达", "{n} facilities tagged wheelchair=no are left out"],
+  note_flagged: ["{n} 个设施标注 wheelchair=no：出发前请确认", "{n} facilities are tagged wheelchair=no: check before going"],
   checklist: ["这里的生活圈（GB 50180-2018）", "The living circle here (GB 50180-2018)"],
   all_met: ["{tier}：配套齐全", "{tier}: everything required is there"],
   missing: ["{min} 分钟内没有{what}", "no {what} within a {min}-minute walk"],
@@ -260,12 +266,39 @@ async function refresh() {
   if (state.rings) await showRings(); else { layers.rings.clearLayers(); $("checklist").hidden = true; }
 }
 
+/* The walking profile the answer was walked at, and what it left out or assumed. */
+function drawWalking(props) {
+  const box = $("walking"), p = profileOf(props.profile || state.profile);
+  if (!p || p.id === "standard") { box.hidden = true; return; }
+  box.replaceChildren(el("strong", {}, t("walking_at", { p: label(p), v: props.speed_m_s ?? p.speed_m_s })),
+    ...(props.notes || []).map((n) => el("span", { class: "note" }, noteText(n))));
+  box.hidden = false;
+}
+
+function profileOf(id) { return standard.profiles.find((p) => p.id === id); }
+
+function noteText(note) {  // the engine's notes are English: the known kinds in either language
+  const kinds = [["elevation model", "note_dem"], ["are not reachable", "note_left_out"],
+                 ["check before going", "note_flagged"]];
+  const kind = kinds.find(([words]) => note.includes(words));
+  const n = (note.match(/^(\d+) /) || [])[1] || "";
+  return kind ? t(kind[1], { n }) : note;
+}
+
+function routeName() {
+  if (state.profile === "standard") return t("route");
+  if (state.profile === "step-free") return t("step_free");
+  const p = profileOf(state.profile);
+  return p ? t("profile_route", { p: label(p) }) : t("route");
+}
+
 function hits() {
   const found = answer.features.filter((f) => f.properties.kind === "facility");
   return state.openNow ? found.filter((f) => f.properties.open_status !== "closed") : found;
 }
 
 function drawAnswer() {
+  drawWalking(answer.properties);
   const list = $("results");
   list.replaceChildren();
   layers.places.clearLayers();
@@ -327,7 +360,8 @@ function age(seconds) {
 async function openCard(feature) {
   const p = feature.properties, card = $("card");
   const name = (state.lang === "zh" ? p.name_zh || p.name : p.name || p.name_zh) || label({ label_zh: p.category_zh, label_en: p.category_en });
-  const rows = [[t("on_foot"), `${fmtMin(p.time_s)} ${t("min")} · ${Math.round(p.distance_m)} ${t("m")}`]];
+  const rows = [[t("on_foot"), `${fmtMin(p.time_s)} ${t("min")} · ${Math.round(p.distance_m)} ${t("m")}`],
+                [t("route"), routeName()]];
   if (p.opening_hours) rows.push([t("hours"), p.opening_hours]);
   card.replaceChildren(
     el("button", { type: "button", class: "close", "aria-label": t("close"), onclick: () => { card.hidden = true; layers.route.clearLayers(); } }, "×"),
@@ -444,7 +478,8 @@ function say(text, error = false) {
 function showProblem(error) {
   if (error.status === 404 || error.status === 422) {  // outside every region, or a bad spot
     const m = $("message");
-    m.replaceChildren(error.message || t("outside"));
+    const noWay = / way from here/.test(error.message || "");  // a profile's streets: say so first
+    m.replaceChildren(...(noWay ? [t("no_way"), el("br")] : []), error.message || t("outside"));
     m.classList.add("error");
     if (/outside/.test(error.message || "")) {
       m.append(el("br"), ...regions.map((r) => el("button", { type: "button", onclick: () => setPlace(r.lat, r.lon, { fit: true }) },
