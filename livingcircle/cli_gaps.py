@@ -8,6 +8,7 @@ the options and prints the outcome.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
@@ -93,6 +94,15 @@ def gaps(
             "NAME.siting.csv and NAME.siting-sites.geojson beside --out.",
         ),
     ] = "greedy",
+    compare_profiles: Annotated[
+        str,
+        typer.Option(
+            "--compare-profiles",
+            help="Also judge the homes at these walking profiles, comma-separated (elderly,"
+            "step-free): NAME.profiles.csv beside --out counts, per profile and 5-minute "
+            "category, the homes within 5 minutes at --profile and not at it.",
+        ),
+    ] = "",
     k: Kept = 5,
     walk: Walking,
     report: Annotated[
@@ -159,6 +169,7 @@ def gaps(
         None if report == "none" else report,
         siting=methods,
         profile=walk.profile,
+        compare=_profiles(compare_profiles, atlas.standard.profiles),
     )
     start = time.perf_counter()
     with steps(not quiet) as tell:
@@ -172,6 +183,17 @@ def gaps(
         + (f"; PostGIS tables {', '.join(done.tables)}" if done.tables else ""),
         highlight=False,
     )
+
+
+def _profiles(names: str, known: Mapping[str, object]) -> tuple[str, ...]:
+    """``--compare-profiles`` as profile names of the standard, each checked."""
+    from livingcircle.geo.errors import UnknownProfile  # noqa: PLC0415
+
+    wanted = tuple(dict.fromkeys(n.strip() for n in names.split(",") if n.strip()))
+    for name in wanted:
+        if name not in known:
+            raise UnknownProfile(name, known)
+    return wanted
 
 
 def _methods(siting: str) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 
 from livingcircle.data.demand import demand_for_region
 from livingcircle.data.gap_outputs import SUFFIXES, write_postgis, write_result
@@ -16,6 +17,7 @@ from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.gaps import StepProgress, no_progress
 from livingcircle.geo.planning import PlannerTables, plan
+from livingcircle.geo.profile_analysis import analyse_profiles, homes_losing
 from livingcircle.geo.profile_views import walked_demand
 from livingcircle.geo.supply import capacities_from_frame
 from livingcircle.maps.report import write_report
@@ -41,6 +43,8 @@ class GapsJob:
     report: str | None = "md"
     #: the walking profile homes are judged at: its street rules, not only its speed
     profile: str = "standard"
+    #: profiles to judge the homes at too: NAME.profiles.csv, the homes each loses
+    compare: tuple[str, ...] = ()
     database: bool = True
     siting: tuple[str, ...] = ("greedy",)
 
@@ -72,6 +76,7 @@ def run_gaps(atlas: Atlas, job: GapsJob, progress: StepProgress | None = None) -
     demand, source = place_homes(
         region, job.homes, job.osm, job.population, job.spread, job.communities, tell
     )
+    compared = _compare(region, demand, job, tell)
     region, demand = walked_demand(region, demand, job.profile, job.speed_m_s)
     parcels: gpd.GeoDataFrame | None = read_parcels(job.parcels) if job.parcels else None
     # the capacities departments stated (the engine keeps no tags): read once more
@@ -92,6 +97,9 @@ def run_gaps(atlas: Atlas, job: GapsJob, progress: StepProgress | None = None) -
     tell("writing the results", 0, 1)
     files = write_result(result, job.out)
     files += _write_siting(result, job.out)
+    if compared is not None:
+        files.append(job.out.with_name(f"{job.out.stem}.profiles.csv"))
+        compared.to_csv(files[-1], index=False)
     if job.report:
         files.append(
             write_report(
@@ -110,6 +118,26 @@ def run_gaps(atlas: Atlas, job: GapsJob, progress: StepProgress | None = None) -
             tables = write_postgis(result, atlas.store.engine, job.region)
     tell("writing the results", 1, 1)
     return GapsDone(result, files, tables, source)
+
+
+def _compare(
+    region: Region, demand: Demand, job: GapsJob, tell: StepProgress
+) -> pd.DataFrame | None:
+    """The homes each of ``job.compare`` loses against ``job.profile`` (5-minute facilities).
+
+    Each profile walks its own network (:func:`analyse_profiles`); the categories are the
+    5-minute tier's (GB 50180: elderly day-care, clinic, shops...).
+    """
+    if not job.compare:
+        return None
+    names = (job.profile, *[p for p in job.compare if p != job.profile])
+    five = [c for r in region.standard.tiers[0].requirements for c in r.categories]
+    tell(f"judging the homes at {', '.join(names[1:])}", 0, 1)
+    homes = demand.frame.assign(population=demand.population)
+    runs = analyse_profiles(region, homes, names, dict.fromkeys(five), k=1)
+    tell(f"judging the homes at {', '.join(names[1:])}", 1, 1)
+    minutes = region.standard.tiers[0].minutes
+    return homes_losing(runs, minutes=minutes, reference=job.profile)
 
 
 def _write_siting(result: PlannerTables, out: Path) -> list[Path]:

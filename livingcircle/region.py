@@ -184,7 +184,7 @@ class Region:
         minutes
             Ring limits in whole minutes.
         profile, speed_m_s
-            Walking speed, as :meth:`nearest`.
+            How one walks, as :meth:`nearest` (the profile's street rules apply).
 
         Returns
         -------
@@ -297,7 +297,10 @@ class Region:
         k
             Nearest facilities kept per home.
         profile, speed_m_s
-            Walking speed, as :meth:`nearest`.
+            The walking profile homes are judged at, as :meth:`nearest`: at ``step-free``
+            every home walks the step-free network (no steps, facilities tagged
+            ``wheelchair=no`` left out), homes by steps only move to the nearest street it
+            may walk. ``Analysis.profile`` and ``notes`` say which, and what it assumed.
         progress
             Show a progress bar.
 
@@ -436,7 +439,7 @@ class Region:
         minutes
             Rings of the resident's map.
         profile, speed_m_s
-            Walking speed, as :meth:`nearest`.
+            How one walks, as :meth:`nearest` (the profile's street rules apply).
         offline
             Make a page that requests nothing from the network (streets drawn, no tiles).
 

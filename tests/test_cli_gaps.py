@@ -105,11 +105,23 @@ def test_gaps_at_step_free_judges_homes_on_the_step_free_network(
     homes.write_text("lon,lat,population\n24.9414,60.1710,100\n24.9500,60.1650,50\n")
     args = ["gaps", "-r", "helsinki", "--homes", str(homes), "-c", "clinic", "--sites", "0"]
     outs = {}
-    for profile in ("standard", "step-free"):
+    for profile, more in (
+        ("standard", ["--compare-profiles", "elderly,step-free"]),
+        ("step-free", []),
+    ):
         out = tmp_path / f"{profile}.csv"
-        done = run(loaded, *args, "--profile", profile, "--report", "none", "-o", str(out), "-q")
+        done = run(
+            loaded, *args, "--profile", profile, *more, "--report", "none", "-o", str(out), "-q"
+        )
         assert done.returncode == 0, done.stderr
         outs[profile] = pd.read_csv(out)
+    # several profiles in one run: the homes each loses within 5 minutes, per category
+    lost = pd.read_csv(tmp_path / "standard.profiles.csv")
+    assert set(lost["profile"]) == {"elderly", "step-free"}
+    assert {"elderly_care", "clinic", "any"} <= set(lost["category"])
+    assert (lost["lost"] <= lost["within_reference"]).all() and (lost["homes"] == 2).all()
+    bad = run(loaded, *args, "--compare-profiles", "rollerskates", "-o", str(tmp_path / "x.csv"))
+    assert bad.returncode == 2 and "unknown walking profile 'rollerskates'" in bad.stderr
     where = ["--lat", "60.1710", "--lon", "24.9414"]
     done = run(loaded, "nearest", *where, "-c", "clinic", "--profile", "step-free", "--json")
     assert done.returncode == 0, done.stderr
