@@ -16,16 +16,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from livingcircle.data import sample_names
 from livingcircle.data.demand import homes_from_osm, read_demand_sources
 from livingcircle.geo.demand import demand_from_nodes
 from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import InvalidParameter, OSMFileError
 
-SAMPLE_REGION = "helsinki"
-#: A point in front of Helsinki central railway station.
-SAMPLE_POINT = (60.1710, 24.9414)
-#: Residents of the sample district: about central Helsinki's (Kluuvi, Kamppi, Kruununhaka...).
-SAMPLE_POPULATION = 20_000.0
+# the sample's name, point and population (:mod:`~livingcircle.data.sample_names`)
+SAMPLE_REGION = sample_names.SAMPLE_REGION
+SAMPLE_POINT = sample_names.SAMPLE_POINT
+SAMPLE_POPULATION = sample_names.SAMPLE_POPULATION
 #: The department of :func:`sample_department`, as its mapping's ``source``.
 SAMPLE_SOURCE = "health-bureau"
 

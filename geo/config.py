@@ -14,6 +14,8 @@ DEFAULT_MINUTES = (5, 10, 15)
 MAX_MINUTES = 60
 #: Most facilities per category a nearest query may ask for.
 MAX_K = 50
+#: Days a new API key lasts unless told otherwise (``livingcircle keys add --expires``).
+DEFAULT_EXPIRY_DAYS = 365
 #: A query point farther than this from any walkable street is refused, metres.
 MAX_SNAP_M = 250.0
 #: A facility farther than this from any walkable street is left out of routing, metres.

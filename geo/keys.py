@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
+from livingcircle.geo import config
 from livingcircle.geo.errors import (
     ExpiredApiKey,
     InvalidParameter,
@@ -63,8 +64,8 @@ PLANNING_ROLES = ("planner", "admin")
 OSM_SOURCES = frozenset({"osm", "openstreetmap", "overpass"})
 #: The tag where imports list the department records behind a facility.
 SOURCES_KEY = "lc:sources"
-#: Days a new key lasts unless told otherwise.
-DEFAULT_EXPIRY_DAYS = 365
+#: Days a new key lasts unless told otherwise (kept in :mod:`~livingcircle.geo.config`).
+DEFAULT_EXPIRY_DAYS = config.DEFAULT_EXPIRY_DAYS
 # scrypt cost: about 70 ms per check on one core, 16 MiB of memory
 _N, _R, _P = 2**14, 8, 1
 # what an unknown id is checked against: the same work as a known one

@@ -8,14 +8,16 @@ moved. Exit code 0 and one summary line when every chain is intact, 1 when one i
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from livingcircle.cli_options import AsRecords, StoreChoice, command, command_group, region_option
-from livingcircle.geo.audit import STORE_LOG, ChainReport, entry_record
+
+if TYPE_CHECKING:
+    from livingcircle.geo.audit import ChainReport
 
 audit_app = command_group(
     "The audit log: check that no entry was edited, removed or moved (verify), or list "
@@ -93,6 +95,8 @@ def list_entries(
     where: StoreChoice,
 ) -> None:
     """List audit entries, newest first: sequence, time, actor, action, what changed."""
+    from livingcircle.geo.audit import STORE_LOG, entry_record  # noqa: PLC0415  (when it runs)
+
     store = where.store()
     entries = store.audit(STORE_LOG if region is None else region, limit, offset)
     if as_json:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -12,8 +12,10 @@ from rich.table import Table
 
 from livingcircle.cli_options import AsRecords, StoreChoice, command, command_group
 from livingcircle.cli_output import err, out
-from livingcircle.geo.keys import DEFAULT_EXPIRY_DAYS, new_key, parse_expiry
-from livingcircle.geo.store import ApiKey
+from livingcircle.geo.config import DEFAULT_EXPIRY_DAYS
+
+if TYPE_CHECKING:
+    from livingcircle.geo.store import ApiKey
 
 keys_app = command_group(
     "API keys for the HTTP API: departments change their own facilities, admins any, "
@@ -54,6 +56,8 @@ def keys_add(
     where: StoreChoice,
 ) -> None:
     """Make a key. It is printed once; only its hash is stored."""
+    from livingcircle.geo.keys import new_key, parse_expiry  # noqa: PLC0415  (when it runs)
+
     token, record = new_key(owner, role, parse_expiry(expires))
     where.store().add_api_key(record)  # refuses owners that name an imported list
     print(token)

@@ -6,7 +6,7 @@ Folium (and the map modules) are imported inside each command: only a map needs 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -34,7 +34,9 @@ from livingcircle.cli_output import err, save_map, steps
 from livingcircle.cli_scenario import ScenarioRegion, scenario_result
 from livingcircle.geo import config
 from livingcircle.geo.errors import InvalidParameter, UnknownKiosk
-from livingcircle.geo.kiosks import Kiosk
+
+if TYPE_CHECKING:
+    from livingcircle.geo.kiosks import Kiosk
 
 __all__ = ["map_app"]
 

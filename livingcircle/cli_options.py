@@ -19,18 +19,19 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
-from typing import Annotated, Any, cast, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, cast, get_type_hints
 
 import typer
 
 from livingcircle.geo import config
-from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import InvalidParameter
-from livingcircle.geo.standards import Standard, load_standard
-from livingcircle.geo.store import Store
-from livingcircle.maps.base import TILES, Tiles
-from livingcircle.maps.base import MapLook as Look
-from livingcircle.settings import EngineSettings, store_at
+
+if TYPE_CHECKING:  # the engine, the stores and the maps load when a command runs, not for --help
+    from livingcircle.geo.atlas import Atlas
+    from livingcircle.geo.standards import Standard
+    from livingcircle.geo.store import Store
+    from livingcircle.maps.base import MapLook as Look
+    from livingcircle.maps.base import Tiles
 
 __all__ = [
     "AsGeoJson",
@@ -98,11 +99,16 @@ def open_cli_store(data_dir: Path | None, database: str | None = None) -> Store:
 
     Options left out fall back to the settings (``LC_DATABASE_URL``, ``LC_DATA_DIR``).
     """
+    from livingcircle.settings import store_at  # noqa: PLC0415  (the stores: when a command runs)
+
     return store_at(data_dir, database)
 
 
 def cli_standard(path: Path | None) -> Standard:
     """The standard ``--standards`` names, else ``LC_STANDARDS_FILE``, else the bundled one."""
+    from livingcircle.geo.standards import load_standard  # noqa: PLC0415  (the engine's)
+    from livingcircle.settings import EngineSettings  # noqa: PLC0415
+
     return load_standard(path or EngineSettings().standards_file)
 
 
@@ -225,9 +231,11 @@ Scheduler = Annotated[
 
 def tiles(name: str) -> Tiles:
     """``--tiles`` checked: one of :data:`~livingcircle.maps.base.TILES`."""
+    from livingcircle.maps.base import TILES  # noqa: PLC0415  (folium: only when a map is drawn)
+
     if name not in TILES:
         raise InvalidParameter(f"unknown tiles {name!r}; allowed: {', '.join(TILES)}")
-    return cast(Tiles, name)  # one of TILES, checked above
+    return cast("Tiles", name)  # one of TILES, checked above
 
 
 # -- the groups --------------------------------------------------------------------------------
@@ -250,6 +258,9 @@ class StoreChoice:
 
     def atlas(self) -> Atlas:
         """The store's regions, judged by :meth:`standard`."""
+        from livingcircle.geo.atlas import Atlas  # noqa: PLC0415  (the engine: when a command runs)
+        from livingcircle.settings import EngineSettings  # noqa: PLC0415
+
         return Atlas(self.store(), self.standard(), EngineSettings().max_snap_m)
 
 
@@ -304,6 +315,8 @@ class MapLook:
 
     def drawn(self) -> Look:
         """The options as the maps take them."""
+        from livingcircle.maps.base import MapLook as Look  # noqa: PLC0415  (folium)
+
         return Look(self.offline, self.base)
 
 

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -109,6 +108,8 @@ def cells(column: pd.Series[Any]) -> list[str]:
     """
     if column.dtype.kind not in "iuf":
         return [str(v) for v in column]
+    import numpy as np  # noqa: PLC0415  (not at import: --help stays quick)
+
     values = column.to_numpy(dtype=np.float64)
     known = values[~np.isnan(values)]
     digits = 0 if np.all(known == np.round(known)) else 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import webbrowser
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -29,11 +29,13 @@ from livingcircle.cli_options import (
 )
 from livingcircle.cli_output import err, mps, out, save_map
 from livingcircle.cli_sample import ensure_sample
-from livingcircle.data.sample import SAMPLE_POINT, SAMPLE_REGION
+from livingcircle.data.sample_names import SAMPLE_POINT, SAMPLE_REGION
 from livingcircle.geo import config
-from livingcircle.geo.atlas import Atlas
-from livingcircle.geo.results import CatchmentResult, NearestResult
-from livingcircle.geo.standards import Standard
+
+if TYPE_CHECKING:  # the engine loads when a command runs, not for --help
+    from livingcircle.geo.atlas import Atlas
+    from livingcircle.geo.results import CatchmentResult, NearestResult
+    from livingcircle.geo.standards import Standard
 
 __all__ = ["catchment", "categories", "demo", "nearest"]
 

@@ -6,7 +6,7 @@ import json
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -23,11 +23,11 @@ from livingcircle.cli_options import (
     region_option,
 )
 from livingcircle.cli_output import err, out, progress, steps
-from livingcircle.data.load import load_osm
 from livingcircle.geo.errors import InvalidParameter
-from livingcircle.geo.standards import Standard
-from livingcircle.geo.store import RegionInfo, Store, load_stats
-from livingcircle.settings import StoreSettings
+
+if TYPE_CHECKING:  # the engine and the stores load when a command runs, not for --help
+    from livingcircle.geo.standards import Standard
+    from livingcircle.geo.store import RegionInfo, Store
 
 __all__ = ["db_app", "fetch", "import_list_command", "load", "regions_app"]
 
@@ -55,6 +55,8 @@ def load(
 
     Reloading a region replaces it whole; if the load fails, the old version stays.
     """
+    from livingcircle.data.load import load_osm  # noqa: PLC0415  (the OSM reader, when it runs)
+
     store, standard = where.store(), where.standard()
     start = time.perf_counter()
     with progress(not quiet) as tell:
@@ -111,6 +113,8 @@ def fetch(
 
 def _after_load(store: Store, standard: Standard, info: RegionInfo) -> None:
     """Keep the standard where the store does (PostGIS), and tell what the load changed."""
+    from livingcircle.geo.store import load_stats  # noqa: PLC0415
+
     store.save_standard(standard)
     last = store.audit(info.name, limit=1)
     if last and last[0].action == "load":
@@ -252,6 +256,7 @@ def _info_record(info: RegionInfo) -> dict[str, Any]:
 def db_upgrade(database: Database = None) -> None:
     """Create or update the livingcircle tables in a PostGIS database (Alembic migrations)."""
     from livingcircle.data.postgis import safe_url, upgrade  # noqa: PLC0415  (SQLAlchemy only when asked)
+    from livingcircle.settings import StoreSettings  # noqa: PLC0415
 
     url = database or StoreSettings().database_url
     if not url:

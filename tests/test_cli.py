@@ -43,6 +43,23 @@ def test_help_explains_the_commands(tmp_path: Path) -> None:
         assert command in done.stdout
 
 
+#: What the commands load when they run, never for ``--help``.
+HEAVY = ("geopandas", "osmnx", "dask", "distributed", "folium", "sqlalchemy", "numba", "numpy")
+
+
+def test_help_loads_no_heavy_module() -> None:
+    probe = (
+        "import sys; from typer.testing import CliRunner; from livingcircle.cli import app; "
+        "assert CliRunner().invoke(app, ['gaps', '--help']).exit_code == 0; "
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 def test_regions_lists_the_loaded_sample(data_dir: Path) -> None:
     done = run(data_dir, "regions", "--json")
     (info,) = json.loads(done.stdout)
