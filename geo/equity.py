@@ -15,13 +15,15 @@ Groups are every resident, and, when homes carry them, age groups: an ``elderly`
 ``children_share`` (a share of the home's population), or a mapping given by the caller.
 A group named like a walking profile of the standards file (``elderly``) walks at its speed,
 and is judged by the time it needs: a tier of 300 m at the planning pace of 1 m/s allows five
-minutes, which an older resident at 0.8 m/s walks in 240 m.
+minutes, which an older resident at 0.8 m/s walks in 240 m. Given the group's own walk
+(:class:`GroupWalk`, from :func:`livingcircle.geo.profile_analysis.group_walks`), its times
+are the profile's on its own network: the crossings it waits at, the steps it climbs slowly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -158,6 +160,18 @@ def _check_range(name: str, column: str, values: FloatArray, top: FloatArray, al
         )
 
 
+@dataclass(frozen=True)
+class GroupWalk:
+    """A resident group's walk at its own profile: per category, each home's distance.
+
+    ``nearest_m`` holds, per category, one distance per home of the analysis (equivalent
+    metres at ``speed_m_s``; ``inf`` where the profile reaches none, or cannot place the home).
+    """
+
+    speed_m_s: float
+    nearest_m: dict[str, FloatArray] = field(default_factory=dict)
+
+
 def group_speeds(analysis: Analysis, names: Iterable[str]) -> dict[str, float]:
     """Walking speed per group: one named like a profile walks at it, others at the analysis's."""
     profiles = analysis.standard.profiles
@@ -171,6 +185,7 @@ def equity(
     analysis: Analysis,
     categories: Iterable[str] | None = None,
     groups: Mapping[str, str | ArrayLike] | None = None,
+    walks: Mapping[str, GroupWalk] | None = None,
 ) -> pd.DataFrame:
     """The equity table: one row per community, group and category.
 
@@ -182,6 +197,9 @@ def equity(
         Analysed categories; all of them when None.
     groups
         As :func:`resident_groups` (the homes' age-group columns when None).
+    walks
+        Groups judged on their own profile's network (its street rules, not only its
+        speed); the others walk the analysis's distances at their speed.
 
     Returns
     -------
@@ -196,11 +214,15 @@ def equity(
     cats = list(categories) if categories is not None else list(analysis.categories)
     residents = resident_groups(analysis.demand, groups)
     speeds = group_speeds(analysis, residents)
+    own = walks or {}
+    speeds |= {g: w.speed_m_s for g, w in own.items() if g in residents}
     rows = []
     for community, idx in communities(analysis.demand):
         for group, pop in residents.items():
             for cat in cats:
                 acc = analysis.access(cat)
+                walk = own.get(group)
+                dist = walk.nearest_m[cat] if walk is not None else acc.nearest_m
                 rows.append(
                     {
                         "community": community,
@@ -208,7 +230,7 @@ def equity(
                         "category": cat,
                         "speed_m_s": speeds[group],
                     }
-                    | _figures(analysis, acc.nearest_m[idx], acc.radius_m, pop[idx], speeds[group])
+                    | _figures(analysis, dist[idx], acc.radius_m, pop[idx], speeds[group])
                 )
     return pd.DataFrame(rows)
 

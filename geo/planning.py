@@ -25,6 +25,7 @@ from livingcircle.geo.gaps import (
     gap_areas,
     no_progress,
 )
+from livingcircle.geo.profile_analysis import group_walks
 from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.siting import Siting, best_sites, picks_frame
 from livingcircle.geo.siting_compare import compare_for_plan
@@ -154,7 +155,7 @@ def plan(
         sitings,
         tuple(cats),
         scores,
-        equity(analysis, cats),
+        equity(analysis, cats, walks=group_walks(region, demand, cats)),
         *compared,
     )
 

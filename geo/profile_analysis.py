@@ -12,6 +12,7 @@ and none at the other.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import geopandas as gpd
 import numpy as np
@@ -19,8 +20,9 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from livingcircle.geo import config
-from livingcircle.geo.demand import place_demand
+from livingcircle.geo.demand import Demand, place_demand
 from livingcircle.geo.engine import Region
+from livingcircle.geo.equity import AGE_GROUPS, GroupWalk
 from livingcircle.geo.gaps import Analysis, analyse
 
 #: The ``category`` of :func:`homes_losing`'s row for homes that lose any category.
@@ -49,6 +51,34 @@ def analyse_profiles(
         name: analyse(region, demand, categories, k=k, minutes=minutes, profile=name)
         for name in dict.fromkeys(profiles)
     }
+
+
+def group_walks(region: Region, demand: Demand, categories: Sequence[str]) -> dict[str, GroupWalk]:
+    """Each age group of the homes named like a profile with street rules, walked at it.
+
+    GB 50180 judges older residents' 5-minute walk to day-care; an ``elderly`` column on the
+    homes (or ``elderly_share``) makes the equity table time them at the ``elderly``
+    profile on its own network (crossing waits, steps, slopes), not the standard network at
+    a slower speed. None when ``region`` is already a profile's view (every home walks it).
+    """
+    if region.walking.profile is not None or not categories:
+        return {}
+    out = {}
+    for group in AGE_GROUPS:
+        rules = region.standard.profiles.get(group)
+        carried = group in demand.frame or f"{group}_share" in demand.frame
+        if rules is None or not rules.has_edge_rules or not carried:
+            continue
+        rows = np.arange(len(demand))
+        marked = replace(demand, frame=demand.frame.assign(**{HOME_ROW: rows}))
+        walked = analyse(region, marked, categories, k=1, profile=group)
+        placed = walked.demand.frame[HOME_ROW].to_numpy(np.int64)
+        out[group] = GroupWalk(walked.speed_m_s, {})
+        for category in categories:
+            dist = np.full(len(demand), np.inf)
+            dist[placed] = walked.access(category).nearest_m
+            out[group].nearest_m[category] = dist
+    return out
 
 
 def within(analysis: Analysis, category: str, minutes: float, n_homes: int) -> NDArray[np.bool_]:

@@ -15,9 +15,11 @@ import shapely
 from livingcircle.data.sample import sample_homes
 from livingcircle.geo.demand import place_demand
 from livingcircle.geo.engine import Region
+from livingcircle.geo.equity import equity
 from livingcircle.geo.errors import InvalidParameter, NoWayForProfile
 from livingcircle.geo.gaps import analyse
 from livingcircle.geo.network import StreetNetwork
+from livingcircle.geo.profile_analysis import group_walks
 from livingcircle.geo.profile_views import MAX_SPEED_VIEWS
 from livingcircle.geo.standards import Standard
 from livingcircle.maps.resident import resident_map_at
@@ -201,3 +203,24 @@ def test_the_resident_map_legend_names_the_profile_and_its_notes(
     shown = slow.get_root().render()
     assert "步行方式：老年人，0.6 米/秒 · Walking: Older resident, 0.6 m/s" in shown
     assert "步行方式" not in resident_map_at(hand, lon, lat, [5]).get_root().render()
+
+
+def test_older_residents_are_judged_at_the_elderly_profile(hand: Region) -> None:  # noqa: F811
+    homes = gpd.GeoDataFrame(
+        {"id": ["h"], "population": [10.0], "elderly": [4.0]},
+        geometry=[shapely.Point(lonlat(*START))],
+        crs=4326,
+    )
+    demand = place_demand(hand.net, homes, hand.max_snap_m)
+    analysis = analyse(hand, demand, ["clinic"])
+    walks = group_walks(hand, demand, ["clinic"])
+    assert set(walks) == {"elderly"}  # children: no profile of that name
+    table = equity(analysis, ["clinic"], walks=walks).set_index("group")
+    older = hand.nearest(*lonlat(*START), ["clinic"], profile="elderly").by_category["clinic"]
+    # the crossing's 15 s wait and the steps' cost are in it, not only the slower pace
+    assert table.loc["elderly", "mean_minutes"] * 60 == pytest.approx(older[0].time_s, abs=1e-6)
+    assert table.loc["elderly", "speed_m_s"] == 0.8
+    pace_only = analysis.access("clinic").nearest_m[0] / 0.8
+    assert table.loc["elderly", "mean_minutes"] * 60 > pace_only + 1
+    assert table.loc["everyone", "mean_minutes"] == pytest.approx(analysis.minutes_to("clinic")[0])
+    assert group_walks(hand.walked_at("step-free"), demand, ["clinic"]) == {}
