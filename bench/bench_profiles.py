@@ -126,8 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "\nbuild: the profile's network and region, once per region (a speed-only profile "
         "uses the region itself); cost B/edge: its float64 costs (float32 would round a 1 km "
-        "edge by up to 30 micrometres, past the 1e-6 s exactness). A view also builds its own "
-        "CSR, snapping and search indexes, about as much memory again as the region's."
+        "edge by up to 30 micrometres, past the 1e-6 s exactness). A view shares the region's "
+        "node KD-tree (and, when it excludes no edge, its R-tree and geometry lengths) and "
+        "builds its own CSR and positions along edges, which depend on the costs."
     )
     return 0
 
