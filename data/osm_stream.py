@@ -10,8 +10,9 @@ same order, the same edges in the same order, the same lengths.
 
 Each edge keeps its way's ``name`` and the tags walking profiles read
 (:data:`livingcircle.geo.profiles.RULE_TAGS`: ``highway``, ``surface``, ``kerb``...), one text
-column each, ``""`` where the way has none. A way's values are kept as codes into each tag's
-distinct values (4 bytes a way and tag), so memory stays bounded by the number of ways.
+column each, ``""`` where the way has none. While the file streams only the values a way has
+are kept, as codes into each tag's distinct values (:class:`Interned`), so memory grows with
+the tags present, not with ways times tags.
 
 Two node tags reach the edges too (:data:`NODE_TAGS`): ``kerb=*`` on a ``barrier=kerb`` node
 and ``crossing=*`` on a ``highway=crossing`` node. An edge whose line passes through or ends at
@@ -64,18 +65,16 @@ NODE_TAGS = (("barrier", "kerb", "kerb"), ("highway", "crossing", "crossing"))
 
 
 class Interned:
-    """A text column kept as codes into its distinct values (4 bytes a row; "" is code 0)."""
+    """A sparse text column: the rows that have a value, and codes into the distinct values.
+
+    8 + 4 bytes a row with a value, nothing for the others; ``""`` is code 0.
+    """
 
     def __init__(self) -> None:
+        self.rows: array[int] = array("q")
         self.codes: array[int] = array("i")
         self._code: dict[str, int] = {"": 0}
         self.values: list[str] = [""]
-
-    def __len__(self) -> int:
-        return len(self.codes)
-
-    def __getitem__(self, row: int) -> str:
-        return self.values[self.codes[row]]
 
     def code(self, value: str) -> int:
         """The code of ``value`` (a new one the first time it is seen)."""
@@ -85,13 +84,16 @@ class Interned:
             self.values.append(value)
         return code
 
-    def append(self, value: str) -> None:
-        """Add one row."""
+    def add(self, row: int, value: str) -> None:
+        """Give ``row`` its value."""
+        self.rows.append(row)
         self.codes.append(self.code(value))
 
-    def codes_array(self) -> NDArray[np.int32]:
-        """The rows' codes as an array (no copy)."""
-        return np.frombuffer(self.codes, dtype=np.int32)
+    def dense(self, n: int) -> NDArray[np.int32]:
+        """The codes of rows ``0..n-1`` (0 where a row has no value)."""
+        out = np.zeros(n, dtype=np.int32)
+        out[np.frombuffer(self.rows, dtype=np.int64)] = np.frombuffer(self.codes, dtype=np.int32)
+        return out
 
     def decode(self, codes: NDArray[np.int32]) -> NDArray[np.object_]:
         """Codes as their values, each distinct value one shared string."""
@@ -134,7 +136,8 @@ class WayColumns:
             else:
                 self.lon.append(np.nan)
                 self.lat.append(np.nan)
-        self._close(way.id, tag_map(way), walkable)
+        tags = tag_map(way)
+        self._close(way.id, tags, walkable.oneway(tags))
 
     def add_located(
         self,
@@ -148,14 +151,18 @@ class WayColumns:
         self.refs.extend(refs)
         self.lon.extend(x for x, _ in lonlat)
         self.lat.extend(y for _, y in lonlat)
-        self._close(way_id, tags, walkable)
+        self._close(way_id, tags, walkable.oneway(tags))
 
-    def _close(self, way_id: int, tags: Mapping[str, str], walkable: WalkableFilter) -> None:
+    def _close(self, way_id: int, tags: Mapping[str, str], oneway: int) -> None:
+        row = len(self.way_id)
         self.ptr.append(len(self.refs))
         self.way_id.append(way_id)
-        self.oneway.append(walkable.oneway(tags))
+        self.oneway.append(oneway)
+        # a get per column: pyosmium answers it in C, far faster than iterating the tags
         for key, column in self.text.items():
-            column.append(tags.get(key) or "")
+            value = tags.get(key)
+            if value:
+                column.add(row, value)
 
     def add_node(self, node_id: int, tags: Mapping[str, str]) -> None:
         """Remember a node whose :data:`NODE_TAGS` tag the edges at it take (others: no-op)."""
@@ -173,6 +180,7 @@ class WayColumns:
         """
         refs = np.frombuffer(self.refs, dtype=np.int64)
         lon, lat = np.frombuffer(self.lon), np.frombuffer(self.lat)
+        _, text = self.way_text()
         for i, start, stop in _way_spans(self.ptr):
             ok = ~np.isnan(lon[start:stop])
             breaks = np.flatnonzero(np.diff(ok.astype(np.int8)) != 0) + 1
@@ -183,15 +191,14 @@ class WayColumns:
                         refs=refs[run].copy(),
                         lonlat=np.column_stack([lon[run], lat[run]]),
                         oneway=self.oneway[i],
-                        highway=self.text["highway"][i],
-                        name=self.text["name"][i],
+                        highway=text["highway"][i],
+                        name=text["name"][i],
                     )
 
     def way_text(self) -> tuple[IntArray, dict[str, NDArray[np.object_]]]:
         """Every way's id and its text columns (:data:`EDGE_TEXT_COLUMNS`), way tags only."""
-        everything = np.arange(len(self), dtype=np.int64)
         return np.frombuffer(self.way_id, dtype=np.int64), {
-            k: c.decode(c.codes_array()[everything]) for k, c in self.text.items()
+            k: c.decode(c.dense(len(self))) for k, c in self.text.items()
         }
 
 
@@ -480,7 +487,7 @@ def _edge_text(
     """The edges' text columns: their way's tags, a node's where the way has none."""
     out = {}
     for key, column in columns.text.items():
-        codes = column.codes_array()[ways_of]
+        codes = column.dense(len(columns))[ways_of]
         if key in node_codes:
             codes = np.where(codes == 0, node_codes[key], codes)
         out[key] = column.decode(codes)
