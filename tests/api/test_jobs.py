@@ -199,3 +199,30 @@ def test_a_failed_job_keeps_its_error_and_inputs(served: Served) -> None:
             f"{started.headers['location']}/layers/points", headers={"X-API-Key": keys["planner"]}
         )
         assert layer.status_code == 404
+
+
+def test_an_analysis_at_step_free_judges_the_homes_on_the_step_free_network(
+    served: Served,
+) -> None:
+    base, folder, keys = served
+    given = homes(folder, n=20)
+    planner = {"X-API-Key": keys["planner"]}
+    minutes = {}
+    with httpx.Client(base_url=base, timeout=30) as http:
+        for profile in ("standard", "step-free"):
+            body = {"categories": ["clinic"], "sites": 0, "homes": given, "profile": profile}
+            started = http.post(BASE, json=body, headers=planner)
+            assert started.status_code == 202, started.text
+            done = wait_done(http, started.headers["location"], keys["planner"])
+            assert done["state"] == "done", done
+            points = http.get(done["links"]["layers"]["points"], headers=planner).json()
+            minutes[profile] = [f["properties"]["clinic_min"] for f in points["features"]]
+        first = given["features"][0]["geometry"]["coordinates"]
+        near = http.get(
+            "/v1/nearest",
+            params={"lon": first[0], "lat": first[1], "category": "clinic", "profile": "step-free"},
+        ).json()
+    hits = [f["properties"] for f in near["features"] if f["properties"]["kind"] == "facility"]
+    assert minutes["step-free"][0] * 60 == pytest.approx(hits[0]["time_s"], abs=0.01)
+    slower = sorted(minutes["step-free"])[len(minutes["step-free"]) // 2]
+    assert slower > sorted(minutes["standard"])[len(minutes["standard"]) // 2]
