@@ -45,6 +45,7 @@ def test_every_error_class_lives_in_geo_errors_or_has_a_status() -> None:
         (errors.OverpassError("Overpass timed out"), 502),
         (errors.ClusterUnavailable(None, "no memory"), 503),
         (errors.WorkerCannotReach("the region", "tcp://w:1", "no such folder"), 503),
+        (errors.ClusterTaskFailed("tile a/1", "KilledWorker: too many deaths", 3), 503),
         (errors.ImportFileError("no header row"), 422),
         (errors.PlaceNotFound("no place 'x'"), 404),
         (
