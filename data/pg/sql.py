@@ -86,10 +86,11 @@ _REGION_SQL = (
 )
 
 
-# a region's build cache: the row exists only if the region does (RegionNotFound otherwise)
+# a region's build cache: the row exists only if the region does (RegionNotFound otherwise);
+# read with _fetch(binary=True): bytea as bytes, not hex text (85 MB: 0.9 s, not 2.8 s)
 _CACHE_SQL = (
     "SELECT c.blob FROM regions r LEFT JOIN region_caches c "
-    "ON c.region = r.name AND c.key = :k WHERE r.name = :r"
+    "ON c.region = r.name AND c.key = %(k)s WHERE r.name = %(r)s"
 )
 
 
@@ -180,15 +181,18 @@ ON CONFLICT (id) DO UPDATE SET
     {", ".join(f"{c} = EXCLUDED.{c}" for c in _KIOSK_COLUMNS[1:])}"""
 
 
-def _fetch(conn: Connection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+def _fetch(
+    conn: Connection, sql: str, params: dict[str, Any], binary: bool = False
+) -> list[tuple[Any, ...]]:
     """Rows as plain tuples from psycopg (``%(name)s`` placeholders), in ``conn``'s transaction.
 
-    Bulk reads and the per-request queries skip SQLAlchemy's statement and row objects.
+    Bulk reads and the per-request queries skip SQLAlchemy's statement and row objects;
+    ``binary`` asks for the results in binary format (large ``bytea`` values).
     """
     raw = conn.connection.driver_connection
     assert isinstance(raw, psycopg.Connection)
     try:
-        with raw.cursor() as cur:
+        with raw.cursor(binary=binary) as cur:
             return cur.execute(sql.encode(), params).fetchall()  # bytes: not a LiteralString
     except psycopg.OperationalError as exc:
         if raw.broken or raw.closed:  # as SQLAlchemy does for its own statements

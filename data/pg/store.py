@@ -219,10 +219,10 @@ class PostgisStore(Records):
 
         def work() -> bytes | None:
             with self._reader.connect() as conn:
-                row = conn.execute(_text(_CACHE_SQL), {"r": name, "k": key}).first()
-                if row is None:
+                rows = _fetch(conn, _CACHE_SQL, {"r": name, "k": key}, binary=True)
+                if not rows:
                     raise RegionNotFound(name, self._names(conn))
-            return None if row[0] is None else bytes(row[0])
+            return None if rows[0][0] is None else bytes(rows[0][0])
 
         return self._unit(f"reading the build cache of region {name!r}", work, bulk=True)
 
