@@ -419,3 +419,27 @@ def test_a_city_failing_for_another_reason_cancels_the_rest_and_names_it(
     # the run's futures are still referenced (by the traceback), yet none is left running
     assert _run_tasks_of(client, "_build_and_plan") == []
     assert client.submit(sum, [1, 2]).result() == 3  # the cluster is free for the next run
+
+
+def test_a_step_free_province_run_equals_one_machine_at_step_free(
+    client: Client, sample_region: Region, tmp_path: Path
+) -> None:
+    demand = _homes(sample_region)
+    job = ProvinceJob(
+        str(tmp_path / "out"),
+        ["clinic", "pharmacy", "elderly_care"],
+        speed_m_s=0.8,
+        max_points=max(500, sample_region.net.n_nodes // 2),
+        profile="step-free",
+    )
+    result = analyse_province(client, [(sample_region, demand)], job)
+    assert result.computed >= 4 and not result.failed
+    cats = sample_region.standard.resolve_categories(job.categories)
+    horizon = run_horizon(sample_region.standard, job, cats)
+    at_step_free = analyse(
+        sample_region, demand, cats, job.k, job.minutes, horizon_m=horizon, profile="step-free"
+    )
+    single = points_table(at_step_free, horizon)
+    assert_same_answers(single, read_points(job.out))
+    plain = one_machine(sample_region, demand, replace(job, profile="standard", speed_m_s=1.0))
+    assert not single["clinic_min"].equals(plain["clinic_min"])  # the steps changed walks
