@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from alembic import command
+from alembic.config import Config
 from geopandas.testing import assert_geodataframe_equal
 
 from livingcircle.data.load import load_osm, save_extract
 from livingcircle.data.osm_file import Extract
 from livingcircle.data.osm_stream import EDGE_TEXT_COLUMNS
-from livingcircle.data.pg_schema import EDGE_TAG_COLUMNS
+from livingcircle.data.pg.engine import engine_for, parse_url
+from livingcircle.data.pg.migrate import MIGRATIONS
+from livingcircle.data.pg_schema import EDGE_TAG_COLUMNS, SCHEMA_REVISION
+from livingcircle.data.postgis import PostgisStore, upgrade
 from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import InvalidText
 from livingcircle.geo.network import StreetNetwork
@@ -109,3 +115,21 @@ def test_the_loaded_sample_walks_step_free_as_networkx_does(
     _, kept = profile_network(region.net, standard.profiles["step-free"])
     assert not steps[kept].any() and len(kept) < region.net.n_edges - steps.sum() + 1
     assert mismatches(region, "step-free", query_points(region, 8)) == 0
+
+
+@pytest.mark.postgis
+def test_a_region_saved_before_0007_loads_as_it_was_saved(
+    make_database: Callable[..., str], sample_data: RegionData
+) -> None:
+    """Rows written before the tag columns come back without them (NULL), not as ""."""
+    url = make_database()
+    PostgisStore(url).save_region(sample_data)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine_for(parse_url(url)).begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0006")  # drops the columns 0007 added, and what came after
+    assert upgrade(url) == SCHEMA_REVISION
+    back = PostgisStore(url).load_region(REGION)
+    assert "ele" not in back.nodes.columns
+    assert_geodataframe_equal(back.edges, sample_data.edges.drop(columns=list(EDGE_TAG_COLUMNS)))
