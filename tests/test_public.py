@@ -231,3 +231,24 @@ def test_the_planner_analysis_batches_and_maps_walk_at_the_profile_asked(
         assert single.query("kind == 'ring'")["area_m2"].iloc[0] == pytest.approx(area)
     page = region.explore(POINT, profile="step-free", offline=True).get_root().render()
     assert "step-free route" in page
+
+
+def test_a_scenario_at_step_free_is_judged_on_the_step_free_network(region: lc.Region) -> None:
+    from livingcircle.geo.scenario import ClosedStreet, NewFacility, Scenario  # noqa: PLC0415
+
+    view = region.engine.walked_at("step-free")
+    assert region._way_ids is not None and view.walking.base_edges is not None
+    way = int(region._way_ids[view.walking.base_edges[len(view.walking.base_edges) // 2]])
+    lat, lon = POINT
+    what_if = Scenario(
+        "a clinic, a street closed",
+        (NewFacility("clinic", lon, lat),),
+        close_streets=(ClosedStreet(way_id=way),),
+    )
+    free = region.scenario(what_if, profile="step-free", progress=False).result
+    plain = region.scenario(what_if, progress=False).result
+    assert free.before.profile == free.after.profile == "step-free"
+    assert free.before.speed_m_s == 0.8 and plain.before.profile == "standard"
+    assert len(free.streets) >= 1  # the way is closed on the step-free network too
+    slow = free.before.minutes_to("clinic")
+    assert np.nanmedian(slow[np.isfinite(slow)]) > np.nanmedian(plain.before.minutes_to("clinic"))
