@@ -89,7 +89,9 @@ def scenario_run(
     speed_m_s = walk.speed_m_s(atlas.standard)
     start = time.perf_counter()
     with steps(not quiet) as tell:
-        result = scenario_result(atlas, spec, file.name, region, residents, k, speed_m_s, tell)
+        result = scenario_result(
+            atlas, spec, file.name, region, residents, k, speed_m_s, tell, profile=walk.profile
+        )
     files = write_scenario_result(result, out_file) if out_file is not None else []
     summary, tiers = result.summary(), result.tiers()
     if as_json:
@@ -121,12 +123,17 @@ def scenario_result(
     k: int = 5,
     speed_m_s: float = 1.0,
     progress: Callable[[str, int, int], None] | None = None,
+    profile: str = "standard",
 ) -> ScenarioResult:
-    """Homes, the before analysis and the scenario's after, on the region as stored."""
+    """Homes, the before analysis and the scenario's after, on the region as stored.
+
+    ``profile`` is the walking profile the homes are judged at, on its own network.
+    """
     import numpy as np  # noqa: PLC0415
 
     from livingcircle.gaps_run import place_homes  # noqa: PLC0415  (heavy imports)
     from livingcircle.geo.gaps import analyse, no_progress  # noqa: PLC0415
+    from livingcircle.geo.profile_views import walked_demand, walked_way_ids  # noqa: PLC0415
     from livingcircle.geo.reach import ReachGraph  # noqa: PLC0415
     from livingcircle.geo.scenario import run_scenario  # noqa: PLC0415
 
@@ -135,10 +142,11 @@ def scenario_result(
     edges = atlas.store.load_region(region_name).edges
     homes, bounds, population = residents.homes, residents.communities, residents.population
     demand, _ = place_homes(engine, homes, None, population, "floor_area", bounds, tell)
+    engine, demand = walked_demand(engine, demand, profile, speed_m_s)
     graph = ReachGraph(engine.net)
     before = analyse(engine, demand, k=k, speed_m_s=speed_m_s, graph=graph, progress=progress)
     tell("computing the scenario", 0, 1)
-    way_ids = edges["way_id"].to_numpy(np.int64)
+    way_ids = walked_way_ids(engine, edges["way_id"].to_numpy(np.int64))
     result = run_scenario(engine, demand, before, spec, graph, way_ids, source)
     tell("computing the scenario", 1, 1)
     return result

@@ -136,3 +136,26 @@ def test_the_python_api(loaded: Path) -> None:
         helsinki.scenario(
             Scenario("x", (NewFacility("nope", 24.95, 60.165),)), homes=homes, progress=False
         )
+
+
+def test_a_scenario_run_at_step_free_walks_the_step_free_network(
+    loaded: Path, tmp_path: Path
+) -> None:
+    file = _scenario(tmp_path, CLINIC)
+    args = ["scenario", "run", str(file), "-r", "helsinki", "--homes", str(loaded / "homes.csv")]
+    rows = {}
+    for profile in ("standard", "step-free"):
+        done = run(loaded, *args, "--profile", profile, "--json", "--quiet")
+        assert done.returncode == 0, done.stderr
+        data = json.loads(done.stdout)
+        rows[profile] = next(r for r in data["categories"] if r["category"] == "clinic")
+    free, plain = rows["step-free"], rows["standard"]
+    assert free["mean_minutes_before"] > plain["mean_minutes_before"] / 0.8  # round the steps
+    api = lc.open("helsinki", data_dir=loaded).scenario(
+        Scenario("Harbour clinic", (NewFacility("clinic", 24.95, 60.1651, "Harbour clinic"),)),
+        homes=loaded / "homes.csv",
+        profile="step-free",
+        progress=False,
+    )
+    mine = api.summary.set_index("category").loc["clinic"]
+    assert mine["mean_minutes_before"] == pytest.approx(free["mean_minutes_before"], abs=1e-6)
