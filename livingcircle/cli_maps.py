@@ -106,7 +106,7 @@ def map_planner(
 
     atlas = where.atlas()
     fmap = planner_map(
-        atlas.region(region),
+        atlas.region(region).walked_at(walk.profile, walk.speed),  # its streets, not only its pace
         category,
         walk.speed_m_s(atlas.standard),
         offline=look.offline,
@@ -212,7 +212,14 @@ def map_scenario(
     speed_m_s = walk.speed_m_s(atlas.standard)
     with steps(not quiet) as tell:
         result = scenario_result(
-            atlas, spec, file.name, region, Residents(homes), speed_m_s=speed_m_s, progress=tell
+            atlas,
+            spec,
+            file.name,
+            region,
+            Residents(homes),
+            speed_m_s=speed_m_s,
+            progress=tell,
+            profile=walk.profile,
         )
     fmap = scenario_map(atlas.region(region), result, category, look=look.drawn())
     save_map(fmap, out, "scenario map")

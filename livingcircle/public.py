@@ -303,6 +303,7 @@ def analyse_province(
         check_int("k", k, 1, config.MAX_K),
         speed_m_s=standard.speed(check_profile(profile), speed_m_s),
         resume=resume,
+        profile=profile,
     )
     bar = tqdm(total=0, desc="tiles", disable=not progress)
 

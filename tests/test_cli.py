@@ -187,6 +187,7 @@ def test_demo_loads_the_sample_and_writes_a_map(tmp_path: Path) -> None:
         ["map", "resident", "--lat", LAT, "--lon", LON, "--offline"],
         ["map", "resident", "--lat", LAT, "--lon", LON, "--tiles", "amap"],
         ["map", "planner", "--region", "helsinki", "--category", "pharmacy", "--offline"],
+        ["map", "planner", "-r", "helsinki", "-c", "pharmacy", "--offline", "--profile", "elderly"],
         ["map", "kiosk", "--kiosk", "helsinki-station"],
     ],
 )
