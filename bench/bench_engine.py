@@ -11,7 +11,9 @@ with routes) at random points near the network, then again after
 ``Region.prepare_nearest`` (the distance fields the API server builds at start-up; its time
 and memory are reported). On the sample it also does the same work the
 OSMnx way (networkx ego graphs plus the osmnx-examples isochrone recipe; a full Dijkstra for
-nearest) for comparison. Progress goes to stderr, the table to stdout.
+nearest) for comparison. Last, each walking profile's build time, bytes per edge and query
+time beside ``standard`` (``bench_profiles.py``; ``--no-profiles`` skips it). Progress goes
+to stderr, the table to stdout.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bench_profiles import profile_report
 from common import fmt, load_dataset, table
 
 from livingcircle.geo.config import DEFAULT_MINUTES
@@ -559,6 +562,9 @@ def main(argv: list[str] | None = None) -> int:
         help="query points for the OSMnx comparison (default 10, quick 3)",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--no-profiles", action="store_true", help="skip the per-walking-profile table"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -581,6 +587,10 @@ def main(argv: list[str] | None = None) -> int:
     text, targets = report(results)
     print(f"livingcircle engine benchmark (engine at {revision}, {os.cpu_count()} CPUs)\n")
     print(text, flush=True)
+    if not args.no_profiles:  # build and query time per walking profile (bench_profiles.py)
+        grid = 10_000 if args.quick else 100_000
+        log(f"walking profiles: sample and a {grid:,}-node grid")
+        print("\n" + profile_report(grid, args.points), flush=True)
     print(
         f"\n(total {time.perf_counter() - t0:.0f} s; RSS+ = resident memory added by the "
         "region build, arrays = its main numpy arrays, GEOS geometries not included)"

@@ -78,12 +78,14 @@ def measure(name: str, region: Region, n_points: int) -> list[list[str]]:
     """One row per profile: build, bytes per edge, edges kept, query medians vs standard."""
     where = points(region, n_points)
     query_ms(region, "standard", where[:5])  # warm
-    _, base_cpu = query_ms(region, "standard", where)
     rows = []
     for profile in region.standard.profiles:
         w, c = time.perf_counter(), time.process_time()
         view = region.walked_at(profile)
         build_wall, build_cpu = time.perf_counter() - w, time.process_time() - c
+        query_ms(region, profile, where[:5])  # warm, as standard was
+        # standard again right before: the two medians share the machine's load of the moment
+        _, base_cpu = query_ms(region, "standard", where)
         q_wall, q_cpu = query_ms(region, profile, where)
         rules = view is not region
         rows.append(
@@ -101,35 +103,42 @@ def measure(name: str, region: Region, n_points: int) -> list[list[str]]:
     return rows
 
 
+HEADERS = [
+    "region / profile",
+    "build ms",
+    "build CPU ms",
+    "cost B/edge",
+    "edges walked",
+    "query ms",
+    "query CPU ms",
+    "CPU vs standard",
+]
+
+
+def profile_report(grid_nodes: int, n_points: int) -> str:
+    """The per-profile table on the sample and a grid city, with the load average and notes."""
+    rows: list[list[Any]] = []
+    for name, region in regions(grid_nodes):
+        rows += measure(name, region, n_points)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"Walking profiles ({os.cpu_count()} CPUs, load average {load})\n\n"
+        + table(HEADERS, rows)
+        + "\n\nbuild: the profile's network and region, once per region (a speed-only profile "
+        "uses the region itself); cost B/edge: its float64 costs (float32 would round a 1 km "
+        "edge by up to 30 micrometres, past the 1e-6 s exactness). A view shares the region's "
+        "node KD-tree (and, when it excludes no edge, its R-tree and geometry lengths) and "
+        "builds its own CSR and positions along edges, which depend on the costs."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--points", type=int, default=200)
     parser.add_argument("--grid", type=int, default=100_000)
     args = parser.parse_args(argv)
-    rows: list[list[Any]] = []
-    for name, region in regions(args.grid):
-        rows += measure(name, region, args.points)
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"walking profiles ({os.cpu_count()} CPUs, load average {load})\n")
-    headers = [
-        "region / profile",
-        "build ms",
-        "build CPU ms",
-        "cost B/edge",
-        "edges walked",
-        "query ms",
-        "query CPU ms",
-        "CPU vs standard",
-    ]
-    print(table(headers, rows))
-    print(
-        "\nbuild: the profile's network and region, once per region (a speed-only profile "
-        "uses the region itself); cost B/edge: its float64 costs (float32 would round a 1 km "
-        "edge by up to 30 micrometres, past the 1e-6 s exactness). A view shares the region's "
-        "node KD-tree (and, when it excludes no edge, its R-tree and geometry lengths) and "
-        "builds its own CSR and positions along edges, which depend on the costs."
-    )
+    print(profile_report(args.grid, args.points))
     return 0
 
 

@@ -30,6 +30,7 @@ def test_engine_bench_runs() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "catchment median <= 10 ms (sample)" in done.stdout
+    assert "Walking profiles" in done.stdout and "sample / step-free" in done.stdout
 
 
 @pytest.mark.slow
