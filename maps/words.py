@@ -70,18 +70,20 @@ def walking(profile: Profile, speed_m_s: float) -> str:
     )
 
 
-#: What a profile's notes say in Chinese, by their English opening (the notes are English).
+#: What a profile's notes say in Chinese, by their English wording (the notes are English;
+#: ``{n}`` is the count a note opens with).
 _NOTES_ZH = {
-    "no elevation model was loaded": "未载入高程模型：坡度仅来自 incline 标签",
-    "facilities tagged wheelchair=no are not reachable": "标注 wheelchair=no 的设施视为不可达",
-    "facilities are tagged wheelchair=no": "部分设施标注 wheelchair=no：出发前请确认",
+    "no elevation model was loaded": "未载入高程数据：坡度只按街道上标注的坡度计算",
+    "facilities tagged wheelchair=no are not reachable": "{n} 处设施标明轮椅无法进入，不计为可达",
+    "facilities are tagged wheelchair=no": "{n} 处设施标明轮椅无法进入：出发前请确认",
 }
 
 
 def profile_note(note: str) -> str:
     """A profile's note, 中文 first where it is one of the known kinds, else as given."""
     zh = next((z for key, z in _NOTES_ZH.items() if key in note), "")
-    return both(zh, note) if zh else note
+    count = note.split(" ", 1)[0] if note[:1].isdigit() else ""
+    return both(zh.format(n=count).strip(), note) if zh else note
 
 
 def category_label(category: Category) -> str:

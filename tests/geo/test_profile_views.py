@@ -197,7 +197,7 @@ def test_the_resident_map_legend_names_the_profile_and_its_notes(
     lon, lat = lonlat(*START)
     page = resident_map_at(hand, lon, lat, [5], profile="step-free").get_root().render()
     assert "步行方式：无障碍（轮椅、婴儿车），0.8 米/秒 · Walking: Step-free" in page
-    assert "未载入高程模型：坡度仅来自 incline 标签 · no elevation model was loaded" in page
+    assert "未载入高程数据：坡度只按街道上标注的坡度计算 · no elevation model was loaded" in page
     assert "无障碍（轮椅、婴儿车）路线 · step-free route" in page
     slow = resident_map_at(hand, lon, lat, [5], profile="elderly", speed_m_s=0.6)
     shown = slow.get_root().render()

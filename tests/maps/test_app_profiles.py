@@ -46,7 +46,7 @@ def test_the_picker_offers_every_profile_the_standard_has(
     s.page.wait_for_selector("#walking:not([hidden])", timeout=30_000)
     walking = s.page.locator("#walking").inner_text()
     assert "步行方式：无障碍（轮椅、婴儿车），0.8 米/秒" in walking
-    assert "未载入高程模型" in walking
+    assert "未载入高程数据" in walking and "处设施标明轮椅无法进入" in walking
     assert "profile=step-free" in s.page.url
     assert s.errors == [] and s.remote == []
     s.context.close()
