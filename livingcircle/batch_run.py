@@ -96,6 +96,19 @@ class RegionSource:
 _ENGINES: dict[tuple[str, str | None, str | None, float, str], Engine] = {}
 
 
+@dataclass(frozen=True)
+class Walk:
+    """How every origin of a batch is walked: its rings, the speed and the walking profile.
+
+    ``profile``'s street rules shape the rings as a single call's; ``speed_m_s`` is the speed
+    the profile (or the caller) walks at.
+    """
+
+    minutes: tuple[int, ...]
+    speed_m_s: float
+    profile: str = "standard"
+
+
 def source_for(store: object, region: str, standard: Standard, max_snap_m: float) -> RegionSource:
     """The :class:`RegionSource` of a region in an open store (FileStore or PostgisStore)."""
     from livingcircle.data.embedded import FileStore  # noqa: PLC0415
@@ -283,20 +296,13 @@ def _read_csv(src: str) -> gpd.GeoDataFrame:
 
 
 def catchment_partition(
-    origins: pd.DataFrame,
-    source: RegionSource,
-    minutes: Sequence[int],
-    speed_m_s: float,
-    profile: str = "standard",
+    origins: pd.DataFrame, source: RegionSource, walk: Walk
 ) -> gpd.GeoDataFrame:
-    """Rings of every origin of a partition (``origin_id``, ``lon``, ``lat``, ``error``).
-
-    ``profile`` is the walking profile: its street rules shape the rings, as a single call's.
-    """
+    """Rings of every origin of a partition (``origin_id``, ``lon``, ``lat``, ``error``)."""
     engine = source.open()
     rows: list[dict[str, Any]] = []
     for oid, lon, lat, bad in origins[["origin_id", "lon", "lat", "error"]].itertuples(index=False):
-        rows += _origin_rows(engine, str(oid), lon, lat, bad, minutes, (profile, speed_m_s))
+        rows += _origin_rows(engine, str(oid), lon, lat, bad, walk)
     return to_frame(rows)
 
 
@@ -306,16 +312,16 @@ def _origin_rows(
     lon: float,
     lat: float,
     bad: object,
-    minutes: Sequence[int],
-    walk: tuple[str, float],
+    walk: Walk,
 ) -> list[dict[str, Any]]:
     if isinstance(bad, str) and bad:
-        return _failed(oid, bad, minutes)
-    profile, speed_m_s = walk
+        return _failed(oid, bad, walk.minutes)
     try:
-        result = engine.catchment(float(lon), float(lat), minutes, profile, speed_m_s)
+        result = engine.catchment(
+            float(lon), float(lat), walk.minutes, walk.profile, walk.speed_m_s
+        )
     except LivingCircleError as exc:
-        return _failed(oid, str(exc), minutes)
+        return _failed(oid, str(exc), walk.minutes)
     access = round(result.origin.access_m, 3)
     rings = [f for f in result.to_geojson()["features"] if f["properties"]["kind"] == "ring"]
     return [
@@ -366,19 +372,13 @@ def to_frame(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
 
 
 def write_partition(
-    origins: pd.DataFrame,
-    source: RegionSource,
-    minutes: Sequence[int],
-    speed_m_s: float,
-    url: str,
-    index: int,
-    profile: str = "standard",
+    origins: pd.DataFrame, source: RegionSource, walk: Walk, url: str, index: int
 ) -> tuple[int, int]:
     """Compute one partition and write it as ``part.NNNNN.parquet`` under ``url``.
 
     Returns its rows and the origins in it that failed.
     """
-    frame = catchment_partition(origins, source, minutes, speed_m_s, profile)
+    frame = catchment_partition(origins, source, walk)
     fs, root = fsspec.core.url_to_fs(url)
     with fs.open(f"{root.rstrip('/')}/part.{index:05d}.parquet", "wb") as f:
         frame.to_parquet(f, index=False)
@@ -413,19 +413,17 @@ def run_catchments(
     client: Client,
     origins: pd.DataFrame,
     source: RegionSource,
-    minutes: Sequence[int],
-    speed_m_s: float,
+    walk: Walk,
     progress: Steps | None = None,
-    profile: str = "standard",
 ) -> gpd.GeoDataFrame:
     """Run the batch on ``client`` and bring the answer back, in the origins' order.
 
     Every worker first shows it can open the region, so a store that a worker cannot reach
-    fails before any work starts. ``profile`` is the walking profile, as a single call's.
+    fails before any work starts.
     """
     check_workers(client, source, None)
     parts = partitions(origins, _worker_count(client))
-    args = (source, minutes, speed_m_s, profile)
+    args = (source, walk)
     frames = _run(client, catchment_partition, parts, args, progress)
     return to_frame([]) if not frames else _concat(frames)
 
@@ -434,11 +432,9 @@ def write_catchments(
     client: Client,
     origins: pd.DataFrame,
     source: RegionSource,
-    minutes: Sequence[int],
-    speed_m_s: float,
+    walk: Walk,
     out: str,
     progress: Steps | None = None,
-    profile: str = "standard",
 ) -> tuple[int, int]:
     """Run the batch on ``client``, each partition written by its worker under ``out``.
 
@@ -447,7 +443,7 @@ def write_catchments(
     """
     check_workers(client, source, out)
     parts = partitions(origins, _worker_count(client))
-    args = [(source, minutes, speed_m_s, out, i, profile) for i in range(len(parts))]
+    args = [(source, walk, out, i) for i in range(len(parts))]
     counts = _run(client, write_partition, parts, args, progress)
     if parts:  # on a worker: it sees the output as the others did
         client.submit(write_metadata, out, pure=False).result()
@@ -480,17 +476,9 @@ def _concat(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(joined, geometry="geometry", crs="EPSG:4326")
 
 
-def run_local(
-    origins: pd.DataFrame,
-    source: RegionSource,
-    minutes: Sequence[int],
-    speed_m_s: float,
-    profile: str = "standard",
-) -> gpd.GeoDataFrame:
+def run_local(origins: pd.DataFrame, source: RegionSource, walk: Walk) -> gpd.GeoDataFrame:
     """The same answer in this process, without Dask (a handful of origins)."""
-    frames = [
-        catchment_partition(p, source, minutes, speed_m_s, profile) for p in partitions(origins, 1)
-    ]
+    frames = [catchment_partition(p, source, walk) for p in partitions(origins, 1)]
     return to_frame([]) if not frames else _concat(frames)
 
 

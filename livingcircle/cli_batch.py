@@ -72,7 +72,7 @@ def batch_catchment(
     if region not in names:
         raise RegionNotFound(region, names)
     rings = sorted(set(minutes or config.DEFAULT_MINUTES))
-    walking = walk.speed_m_s(standard)
+    walking = batch_run.Walk(tuple(rings), walk.speed_m_s(standard), walk.profile)
     given = batch_run.read_origins(origins, id_column)
     for note in given.notes:
         err.print(note, highlight=False)
@@ -81,9 +81,7 @@ def batch_catchment(
     source = batch_run.source_for(store, region, standard, EngineSettings().max_snap_m)
     target = out_url or f"{region}-catchments.parquet"
     with connect(workers, scheduler, progress=not quiet) as client, steps(not quiet) as bar:
-        rows, failed = batch_run.write_catchments(
-            client, given.frame, source, rings, walking, target, bar, profile=walk.profile
-        )
+        rows, failed = batch_run.write_catchments(client, given.frame, source, walking, target, bar)
     out.print(
         f"wrote {rows:,} rows ({len(given.frame):,} origins x {len(rings)} rings) to {target}; "
         + (f"{failed:,} origins have" if failed != 1 else "1 origin has")

@@ -256,15 +256,15 @@ class Region:
         from livingcircle import batch_run  # noqa: PLC0415  (Dask only when asked)
 
         speed = self.standard.speed(check_profile(profile), speed_m_s)
-        rings = check_minutes(minutes)
+        walk = batch_run.Walk(tuple(check_minutes(minutes)), speed, profile)
         frame, _ = batch_run.origins_from_frame(origins_of(origins), id_column)
         source = batch_run.source_for(self.store, self.name, self.standard, self.engine.max_snap_m)
         if not distributed:
-            return batch_run.run_local(frame, source, rings, speed, profile)
+            return batch_run.run_local(frame, source, walk)
         from livingcircle.cluster import connect  # noqa: PLC0415
 
         with connect(workers, scheduler, progress=progress) as client:
-            return batch_run.run_catchments(client, frame, source, rings, speed, profile=profile)
+            return batch_run.run_catchments(client, frame, source, walk)
 
     def analyse(
         self,

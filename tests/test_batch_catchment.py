@@ -85,7 +85,7 @@ def test_batch_equals_single_calls_origin_by_origin(
 ) -> None:
     frame, _ = batch_run.origins_from_frame(points.to_crs("EPSG:3067"))  # reprojected back
     source = batch_run.source_for(region.store, "helsinki", standard, region.engine.max_snap_m)
-    got = batch_run.run_catchments(client, frame, source, MINUTES, 1.0)
+    got = batch_run.run_catchments(client, frame, source, batch_run.Walk(tuple(MINUTES), 1.0))
     assert list(got.columns) == [*batch_run.COLUMNS, "geometry"]
     assert len(got) == len(points) * len(MINUTES)
     for i, point in enumerate(points.geometry[:60]):
@@ -139,9 +139,10 @@ def test_workers_read_the_region_from_either_store(
 ) -> None:
     frame, _ = batch_run.origins_from_frame(points.iloc[:8])
     source = batch_run.source_for(any_store, "helsinki", standard, region.engine.max_snap_m)
-    got = batch_run.run_catchments(client, frame, source, [10], 1.0)
+    walk = batch_run.Walk((10,), 1.0)
+    got = batch_run.run_catchments(client, frame, source, walk)
     expected = batch_run.run_local(
-        frame, batch_run.source_for(region.store, "helsinki", standard, 50.0), [10], 1.0
+        frame, batch_run.source_for(region.store, "helsinki", standard, 50.0), walk
     )
     pd.testing.assert_frame_equal(got.drop(columns="geometry"), expected.drop(columns="geometry"))
     assert same_polygons(got.geometry, expected.geometry, 0)
@@ -156,11 +157,13 @@ def test_unwritable_output_fails_on_the_workers_before_any_work(
     blocker.write_text("not a folder")
     for url in (str(blocker / "out"), "s3://lc-no-such-bucket/out", "nosuchfs://x/out"):
         with pytest.raises(WorkerCannotReach, match=r"worker tcp://127\.0\.0\.1:\d+") as caught:
-            batch_run.write_catchments(client, frame, source, [5], 1.0, url)
+            batch_run.write_catchments(client, frame, source, batch_run.Walk((5,), 1.0), url)
         assert f"--out {url}" in str(caught.value)
     gone = batch_run.RegionSource("helsinki", standard, data_dir=str(tmp_path / "nowhere"))
     with pytest.raises(WorkerCannotReach, match=r"region 'helsinki' in .*nowhere.*not loaded"):
-        batch_run.write_catchments(client, frame, gone, [5], 1.0, str(tmp_path / "out"))
+        batch_run.write_catchments(
+            client, frame, gone, batch_run.Walk((5,), 1.0), str(tmp_path / "out")
+        )
     assert not (tmp_path / "out" / "part.00000.parquet").exists()
 
 
