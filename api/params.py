@@ -40,12 +40,18 @@ def check_bbox_text(text: str) -> None:
     )
 
 
-Lat = Annotated[
-    float, Query(ge=-90, le=90, description="Latitude, WGS 84 degrees.", examples=[60.1710])
-]
-Lon = Annotated[
-    float, Query(ge=-180, le=180, description="Longitude, WGS 84 degrees.", examples=[24.9414])
-]
+def lat_param(description: str) -> Any:
+    """A latitude query parameter: WGS 84 degrees, -90 to 90."""
+    return Query(ge=-90, le=90, description=description, examples=[60.1710])
+
+
+def lon_param(description: str) -> Any:
+    """A longitude query parameter: WGS 84 degrees, -180 to 180."""
+    return Query(ge=-180, le=180, description=description, examples=[24.9414])
+
+
+Lat = Annotated[float, lat_param("Latitude, WGS 84 degrees.")]
+Lon = Annotated[float, lon_param("Longitude, WGS 84 degrees.")]
 
 
 def region_param(kind: Callable[..., Any], description: str) -> Any:

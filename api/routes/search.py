@@ -19,7 +19,7 @@ from livingcircle.api.deps import AtlasDep, answering
 from livingcircle.api.errors import problems
 from livingcircle.api.geojson import GeoJSONResponse
 from livingcircle.api.models_queries import SearchCollection
-from livingcircle.api.params import region_param, text_param
+from livingcircle.api.params import lat_param, lon_param, region_param, text_param
 from livingcircle.geo import search as names
 from livingcircle.geo.atlas import Atlas
 from livingcircle.geo.errors import (
@@ -51,20 +51,12 @@ SearchText = Annotated[
 ]
 SearchLat = Annotated[
     float | None,
-    Query(
-        ge=-90,
-        le=90,
-        description="Where the user is (latitude, WGS 84): ranks equal matches "
-        "nearest first, adds distance_m, and picks the region.",
-        examples=[60.1710],
+    lat_param(
+        "Where the user is (latitude, WGS 84): ranks equal matches nearest first, adds "
+        "distance_m, and picks the region."
     ),
 ]
-SearchLon = Annotated[
-    float | None,
-    Query(
-        ge=-180, le=180, description="Where the user is (longitude, WGS 84).", examples=[24.9414]
-    ),
-]
+SearchLon = Annotated[float | None, lon_param("Where the user is (longitude, WGS 84).")]
 SearchLimit = Annotated[int, Query(ge=1, le=names.MAX_RESULTS, description="Most answers.")]
 SearchRegion = Annotated[
     str | None,
