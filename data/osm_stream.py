@@ -9,7 +9,7 @@ file is kept. The network is then built from those columns with array operations
 same order, the same edges in the same order, the same lengths.
 
 Each edge keeps its way's ``name`` and the tags walking profiles read
-(:data:`livingcircle.geo.profiles.RULE_TAGS`: ``highway``, ``surface``, ``kerb``...), one text
+(:data:`livingcircle.geo.config.RULE_TAGS`: ``highway``, ``surface``, ``kerb``...), one text
 column each, ``""`` where the way has none. While the file streams only the values a way has
 are kept, as codes into each tag's distinct values (:class:`Interned`), so memory grows with
 the tags present, not with ways times tags.
@@ -46,10 +46,9 @@ from pyproj import Geod
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from livingcircle.geo.config import MIN_COMPONENT_NODES
+from livingcircle.geo.config import MIN_COMPONENT_NODES, RULE_TAGS
 from livingcircle.geo.errors import EmptyExtract, InvalidParameter, OSMFileError
 from livingcircle.geo.network import Way
-from livingcircle.geo.profiles import RULE_TAGS
 from livingcircle.geo.standards import Standard, WalkableFilter
 
 #: Where node locations are kept while a file is read: on disk, so memory stays bounded by

@@ -58,6 +58,20 @@ DISC_PAD_M = 1.0
 #: SciPy's sparse graphs drop zero-weight arcs: a zero-length street step (or a place standing
 #: on a node) is given this many metres instead, so it stays an arc.
 MIN_ARC_M = 1e-9
+#: The way tags walking-profile rules read (:mod:`livingcircle.geo.profiles`); OSM readers
+#: keep these on each edge and both stores check and clean them as text (:mod:`.text`).
+RULE_TAGS = (
+    "highway",
+    "footway",
+    "surface",
+    "smoothness",
+    "incline",
+    "crossing",
+    "kerb",
+    "wheelchair",
+    "ramp",
+    "ramp:wheelchair",
+)
 
 
 def disc_radius(radius_m: float) -> float:

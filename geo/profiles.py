@@ -28,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from livingcircle.geo.config import RULE_TAGS
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.network import FloatArray, IntArray, StreetNetwork
 
@@ -37,20 +38,6 @@ EdgeTags = Mapping[str, NDArray[np.object_]]
 Condition = tuple[tuple[str, tuple[str, ...]], ...]
 SlopeRule = Literal["none", "tobler", "wheelchair"]
 FacilityPolicy = Literal["ignore", "unreachable", "flag"]
-
-#: The way tags profile rules read; OSM readers keep these on each edge.
-RULE_TAGS = (
-    "highway",
-    "footway",
-    "surface",
-    "smoothness",
-    "incline",
-    "crossing",
-    "kerb",
-    "wheelchair",
-    "ramp",
-    "ramp:wheelchair",
-)
 
 #: Documented OSM values of the tags rules name (wiki.openstreetmap.org, Key:...); a rule
 #: naming another value still works but warns once when the standards file is read.

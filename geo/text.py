@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import pandas as pd
 
+from livingcircle.geo.config import RULE_TAGS
 from livingcircle.geo.errors import InvalidText
 
 if TYPE_CHECKING:  # geo.store may use this module one day: no import cycle
@@ -62,21 +63,8 @@ FACILITY_TEXT = {
     "category": "id",
     "opening_hours": "tag_value",
 }
-#: What a stored street's text columns are, by kind: its name and the way tags profiles read
-#: (:data:`livingcircle.geo.profiles.RULE_TAGS`, spelled out: that module loads the network).
-EDGE_TAGS = (
-    "highway",
-    "footway",
-    "surface",
-    "smoothness",
-    "incline",
-    "crossing",
-    "kerb",
-    "wheelchair",
-    "ramp",
-    "ramp:wheelchair",
-)
-EDGE_TEXT = {"name": "name", **dict.fromkeys(EDGE_TAGS, "tag_value")}
+#: What a stored street's text columns are, by kind: its name and the way tags profiles read.
+EDGE_TEXT = {"name": "name", **dict.fromkeys(RULE_TAGS, "tag_value")}
 
 _CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
 _BAD = {

@@ -20,10 +20,11 @@ from livingcircle.data.pg.engine import engine_for, parse_url
 from livingcircle.data.pg.migrate import MIGRATIONS
 from livingcircle.data.pg_schema import EDGE_TAG_COLUMNS, SCHEMA_REVISION
 from livingcircle.data.postgis import PostgisStore, upgrade
+from livingcircle.geo.config import RULE_TAGS
 from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import InvalidText
 from livingcircle.geo.network import StreetNetwork
-from livingcircle.geo.profiles import RULE_TAGS, profile_network
+from livingcircle.geo.profiles import profile_network
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import RegionData, Store
 from tests.geo.test_profiles import mismatches

@@ -8,10 +8,10 @@ import pytest
 
 from livingcircle.data.osm_file import read_osm_file
 from livingcircle.data.osm_stream import EDGE_TEXT_COLUMNS, read_walking_network
+from livingcircle.geo.config import RULE_TAGS
 from livingcircle.geo.network import StreetNetwork
-from livingcircle.geo.profiles import RULE_TAGS, profile_network
+from livingcircle.geo.profiles import profile_network
 from livingcircle.geo.standards import Standard
-from livingcircle.geo.text import EDGE_TAGS, EDGE_TEXT
 from tests.data.test_osm_file import osm_xml
 
 # A street 1-2-3 and two crossings of it: 10-11-12-2 (two kerb nodes on its line, a
@@ -81,10 +81,6 @@ def test_edges_carry_way_and_node_tags(crossings: Path, standard: Standard, read
     # 1-2 ends at the crossing node 2; 2-3 meets 2 first, then 3
     assert street["crossing"].tolist() == ["uncontrolled", "uncontrolled"]
     assert not edges[list(EDGE_TEXT_COLUMNS)].isna().any().any()
-
-
-def test_loads_check_and_clean_every_tag_profiles_read() -> None:
-    assert EDGE_TAGS == RULE_TAGS and set(EDGE_TEXT) == {"name", *RULE_TAGS}
 
 
 def test_step_free_leaves_out_the_raised_kerb(crossings: Path, standard: Standard) -> None:

@@ -24,12 +24,12 @@ import shapely
 
 from livingcircle.data.osm_file import Extract
 from livingcircle.data.sample import sample_homes
+from livingcircle.geo.config import RULE_TAGS
 from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import InvalidParameter, NoWayForProfile, PointTooFarFromNetwork
 from livingcircle.geo.network import StreetNetwork
 from livingcircle.geo.profile_analysis import ANY, HOME_ROW, analyse_profiles, homes_losing, within
 from livingcircle.geo.profiles import (
-    RULE_TAGS,
     ProfileWarning,
     incline_value,
     parse_profiles,
