@@ -12,7 +12,9 @@ builds with it, and keeps the new one when the old did not fit.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
 import io
 import logging
 import zipfile
@@ -24,6 +26,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from livingcircle.geo import config
 from livingcircle.geo.errors import LivingCircleError, StoreError
 from livingcircle.geo.facility_index import Placed, facility_rows, place_facilities
 from livingcircle.geo.network import StreetNetwork
@@ -40,6 +43,15 @@ _SNAP = ("edge", "offset_m", "access_m", "xy")
 MAX_BLOB_BYTES = 512 * 2**20
 
 
+@functools.cache
+def _code_version() -> str:
+    """The installed package's version ("" when running from a tree that is not installed)."""
+    try:
+        return importlib.metadata.version("livingcircle")
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
 def fingerprint(
     nodes: pd.DataFrame,
     edges: gpd.GeoDataFrame,
@@ -48,7 +60,12 @@ def fingerprint(
 ) -> str:
     """A digest of everything the cached arrays depend on (hex, 32 characters)."""
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"format {FORMAT}; categories {','.join(category_ids)}".encode())
+    # the code's version and the snapping rules too: an upgrade that snaps otherwise must not
+    # reuse another version's access legs
+    h.update(
+        f"format {FORMAT}; code {_code_version()}; facility snap {config.MAX_FACILITY_SNAP_M}; "
+        f"min arc {config.MIN_ARC_M}; categories {','.join(category_ids)}".encode()
+    )
     for col in ("lon", "lat"):
         h.update(np.ascontiguousarray(nodes[col].to_numpy(np.float64)).tobytes())
     for col, dtype in (("u", np.int32), ("v", np.int32), ("length_m", np.float64)):
