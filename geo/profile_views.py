@@ -209,6 +209,13 @@ def profile_notes(profile: Profile, region: Region, left_out: int) -> tuple[str,
         flagged = int(wheelchair_no(given).sum())
         if flagged:
             notes.append(f"{flagged} facilities are tagged wheelchair=no: check before going")
+    read = profile.tags_read - {"highway"}
+    if read and not read & set(region.net.edge_tags):  # stored before the tags were kept
+        notes.append(
+            f"this region's streets carry no {', '.join(sorted(read))} tags (it was loaded "
+            f"before they were kept): the {profile.id} profile applies only its other rules; "
+            "load the region again for the full profile"
+        )
     if profile.slope.rule != "none" and region.net.node_ele is None:
         notes.append("no elevation model was loaded: slopes come from incline tags only")
     return tuple(notes)

@@ -144,6 +144,13 @@ class Profile:
         """Whether the profile costs edges other than by length / speed."""
         return bool(self.exclude or self.multiply or self.add_s or self.slope.rule != "none")
 
+    @property
+    def tags_read(self) -> frozenset[str]:
+        """The way tags its rules read (``incline`` with a slope rule)."""
+        conditions = [*self.exclude, *(r.when for r in (*self.multiply, *self.add_s))]
+        keys = {key for cond in conditions for key, _ in cond}
+        return frozenset(keys | ({"incline"} if self.slope.rule != "none" else set()))
+
     def edge_seconds(
         self, length_m: FloatArray, tags: EdgeTags, slope: FloatArray | None = None
     ) -> FloatArray:

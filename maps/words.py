@@ -76,6 +76,7 @@ _NOTES_ZH = {
     "no elevation model was loaded": "未载入高程数据：坡度只按街道上标注的坡度计算",
     "facilities tagged wheelchair=no are not reachable": "{n} 处设施标明轮椅无法进入，不计为可达",
     "facilities are tagged wheelchair=no": "{n} 处设施标明轮椅无法进入：出发前请确认",
+    "it was loaded before they were kept": "该区域的街道数据缺少路面、路缘等标注：请重新导入",
 }
 
 

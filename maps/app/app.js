@@ -55,6 +55,7 @@ const TEXT = {
   no_way: ["此处附近没有该步行方式可走的街道。", "No street near here can be walked this way."],
   note_dem: ["未载入高程数据：坡度只按街道上标注的坡度计算", "No elevation model was loaded: slopes come from the streets' incline tags only"],
   note_left_out: ["{n} 处设施标明轮椅无法进入，不计为可达", "{n} facilities marked as not wheelchair-accessible are left out"],
+  note_reload: ["该区域的街道数据缺少路面、路缘等标注，部分步行规则未生效：请重新导入", "This region was loaded before street tags were kept: some of the profile's rules do not apply until it is loaded again"],
   note_flagged: ["{n} 处设施标明轮椅无法进入：出发前请确认", "{n} facilities are marked as not wheelchair-accessible: check before going"],
   checklist: ["这里的生活圈（GB 50180-2018）", "The living circle here (GB 50180-2018)"],
   all_met: ["{tier}：配套齐全", "{tier}: everything required is there"],
@@ -279,7 +280,7 @@ function profileOf(id) { return standard.profiles.find((p) => p.id === id); }
 
 function noteText(note) {  // the engine's notes are English: the known kinds in either language
   const kinds = [["elevation model", "note_dem"], ["are not reachable", "note_left_out"],
-                 ["check before going", "note_flagged"]];
+                 ["check before going", "note_flagged"], ["loaded before they were kept", "note_reload"]];
   const kind = kinds.find(([words]) => note.includes(words));
   const n = (note.match(/^(\d+) /) || [])[1] || "";
   return kind ? t(kind[1], { n }) : note;

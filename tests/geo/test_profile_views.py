@@ -23,6 +23,7 @@ from livingcircle.geo.profile_analysis import group_walks
 from livingcircle.geo.profile_views import MAX_SPEED_VIEWS
 from livingcircle.geo.standards import Standard
 from livingcircle.maps.resident import resident_map_at
+from livingcircle.maps.words import profile_note
 from tests.geo.test_profiles import (  # noqa: F401  (fixtures)
     N_POINTS,
     START,
@@ -224,3 +225,22 @@ def test_older_residents_are_judged_at_the_elderly_profile(hand: Region) -> None
     assert table.loc["elderly", "mean_minutes"] * 60 > pace_only + 1
     assert table.loc["everyone", "mean_minutes"] == pytest.approx(analysis.minutes_to("clinic")[0])
     assert group_walks(hand.walked_at("step-free"), demand, ["clinic"]) == {}
+
+
+def test_a_region_stored_before_the_tags_were_kept_says_to_load_it_again(
+    standard: Standard,
+) -> None:
+    nodes, edges, _ = network({"A": (0, 0), "B": (100, 0)}, [("A", "B")])
+    assert not {"surface", "kerb", "footway"} & set(edges.columns)  # highway and name only
+    region = Region(
+        "old",
+        StreetNetwork.from_frames(nodes, edges),
+        facilities({"c": ("clinic", 100, 0)}),
+        standard,
+    )
+    hit = region.nearest(*lonlat(0, 0), ["clinic"], profile="step-free")
+    (note,) = [n for n in hit.notes if "loaded before they were kept" in n]
+    assert "kerb" in note and "load the region again" in note
+    assert "重新导入" in profile_note(note)
+    tagged = _crossing(standard).nearest(*lonlat(0, 0), ["clinic"], profile="elderly")
+    assert not any("loaded before" in n for n in tagged.notes)
