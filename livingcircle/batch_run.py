@@ -483,7 +483,7 @@ def run_local(origins: pd.DataFrame, source: RegionSource, walk: Walk) -> gpd.Ge
 
 
 def _worker_count(client: Client) -> int:
-    return max(1, len(client.scheduler_info().get("workers", {})))
+    return max(1, len(client.nthreads()))  # every worker, unlike scheduler_info() in some versions
 
 
 # -- before any work: can every worker reach the store and the output? --------------------
