@@ -203,6 +203,15 @@ def _print_nearest(result: NearestResult, standard: Standard, shown: str) -> Non
                 f"{h.distance_m:.0f}",
             )
     out.print(table)
+    _print_notes(result.notes)
+
+
+def _print_notes(notes: tuple[str, ...]) -> None:
+    """What the walking profile left out or assumed, 中文 first, after the answer."""
+    from livingcircle.maps.words import profile_note  # noqa: PLC0415
+
+    for note in notes:
+        out.print(f"  注意 · Note: {profile_note(note)}", highlight=False)
 
 
 def _print_catchment(result: CatchmentResult, shown: str) -> None:
@@ -227,3 +236,4 @@ def _print_catchment(result: CatchmentResult, shown: str) -> None:
             f"\n      {r.label_en} ({r.radius_m:.0f} m)" for r in tier.requirements if not r.present
         ]
         out.print(line + ("; missing:" + "".join(missing) if missing else ""), highlight=False)
+    _print_notes(result.notes)

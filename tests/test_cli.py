@@ -308,6 +308,9 @@ def test_nearest_walks_at_the_step_free_profile(data_dir: Path) -> None:
             if f["properties"]["kind"] == "facility"
         )
     assert times["step-free"] > times["standard"] / 0.8  # slower, and round the steps
+    table = run(data_dir, *args[:-1], "--profile", "step-free")
+    assert table.returncode == 0, table.stderr
+    assert "注意 · Note: 未载入高程数据" in table.stdout  # the profile's notes, 中文 first
 
 
 def _commands() -> list[tuple[str, Any]]:
