@@ -18,7 +18,7 @@ import pandas as pd
 from livingcircle.data.scenario_file import KINDS, scenario_from_changes
 from livingcircle.geo.gaps import analyse
 from livingcircle.geo.jobs import Job
-from livingcircle.geo.profile_views import walked_demand, walked_way_ids
+from livingcircle.geo.profile_views import walked_demand
 from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.scenario import Scenario, ScenarioResult, run_scenario
 
@@ -60,7 +60,7 @@ def compute_scenario(runner: JobRunner, job: Job) -> tuple[dict[str, bytes], dic
     graph = ReachGraph(region.net)
     before = analyse(region, demand, k=inputs["k"], speed_m_s=speed, graph=graph, progress=tell)
     tell("computing the scenario", 0, 1)
-    ways = walked_way_ids(region, way_ids(runner, job.region))
+    ways = way_ids(runner, job.region)  # the stored ones: closures name them
     result = run_scenario(region, demand, before, spec, graph, ways, SOURCE)
     return scenario_layer_bytes(result), scenario_summary(result)
 
@@ -101,6 +101,7 @@ def scenario_summary(result: ScenarioResult) -> dict[str, Any]:
         "facilities_closed": len(spec.close_facilities),
         "links_added": len(spec.add_links),
         "streets_closed": len(spec.close_streets),
+        "notes": list(result.notes),
     }
 
 

@@ -121,7 +121,9 @@ def run_scenario(
     graph
         The region's reversed graph, if one is at hand (built here if not).
     way_ids
-        Each edge's OSM way id (the stored edges' ``way_id``), for closing a street by way.
+        Each stored edge's OSM way id (the stored edges' ``way_id``), for closing a street
+        by way. At a profile's view of the region, closures are resolved on the stored
+        streets and then on the view's (see :func:`~livingcircle.geo.scenario_check.resolve`).
     source
         What to call the scenario in error messages (its file name).
 
@@ -161,6 +163,7 @@ def run_scenario(
         facility_layer(region, scenario, res.closed_rows),
         street_layer(region, change),
         {"prepare": t1 - t0, "compute": t2 - t1, **run.timings},
+        tuple(res.notes),
     )
 
 

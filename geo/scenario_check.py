@@ -49,10 +49,17 @@ class Resolved:
     cut_off: list[float] = field(default_factory=list)
     link_ends: list[tuple[tuple[int, float], tuple[int, float], bool]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def resolve(region: Region, scenario: Scenario, way_ids: NDArray[np.int64] | None) -> Resolved:
-    """Check every change and resolve it to rows, edges and snapped points."""
+    """Check every change and resolve it to rows, edges and snapped points.
+
+    ``way_ids`` are the stored region's (one per stored edge). At a profile's view of the
+    region a street is closed as the stored region names and places it (by way id, at a
+    point, between two points), then on the view's edges; one the profile does not walk
+    changes nothing for it and is told in ``notes``, not refused.
+    """
     res = Resolved(
         np.zeros(0, np.int64),
         np.zeros((0, 2)),
@@ -183,6 +190,7 @@ def _resolve_closure(
             f"{where}: give exactly one of way_id, at (a point) or between (two points)"
         )
         return
+    stored = region.walking.base or region  # closures are named on the stored streets
     if street.way_id is not None:
         if way_ids is None:
             res.problems.append(
@@ -190,6 +198,8 @@ def _resolve_closure(
                 "the street by a point (at) or two points (between)"
             )
             return
+        if len(way_ids) != stored.net.n_edges:
+            stored = region  # one way id per edge of the view itself
         hit = way_ids == int(street.way_id)
         if not hit.any():
             res.problems.append(
@@ -197,18 +207,19 @@ def _resolve_closure(
                 f"{region.name!r}; allowed: the OSM way id of one of its "
                 f"{len(np.unique(way_ids)):,} ways"
             )
-        res.closed_edges |= hit
+            return
+        _close(region, stored, np.flatnonzero(hit), where, res)
         return
     if street.at is not None:
-        end = _snap_end(region, street.at, street.max_snap_m, where, res)
+        end = _snap_end(stored, street.at, street.max_snap_m, where, res)
         if end is not None:
-            res.closed_edges[end[0]] = True
+            _close(region, stored, np.array([end[0]]), where, res)
         return
     assert street.between is not None
-    a = _snap_end(region, street.between[0], street.max_snap_m, f"{where} start", res)
-    b = _snap_end(region, street.between[1], street.max_snap_m, f"{where} end", res)
+    a = _snap_end(stored, street.between[0], street.max_snap_m, f"{where} start", res)
+    b = _snap_end(stored, street.between[1], street.max_snap_m, f"{where} end", res)
     if a is not None and b is not None:
-        edges = _path_edges(region, a, b)
+        edges = _path_edges(stored, a, b)
         if edges is None:
             res.problems.append(
                 f"{where}: no walk of at most {CLOSE_PATH_MAX_M:,.0f} m joins "
@@ -216,7 +227,32 @@ def _resolve_closure(
                 "streets joined within that walk"
             )
         else:
-            res.closed_edges[edges] = True
+            _close(region, stored, np.asarray(edges, dtype=np.int64), where, res)
+
+
+def _close(
+    region: Region, stored: Region, edges: NDArray[np.int64], where: str, res: Resolved
+) -> None:
+    """Close ``stored``'s ``edges`` on ``region`` (a profile's view of it, or itself)."""
+    kept = region.walking.base_edges
+    if stored is region or kept is None:
+        res.closed_edges[edges] = True
+        return
+    renumber = np.full(stored.net.n_edges, -1, dtype=np.int64)
+    renumber[kept] = np.arange(len(kept))
+    mine = renumber[edges]
+    res.closed_edges[mine[mine >= 0]] = True
+    if (mine < 0).any():
+        profile = region.walking.profile
+        name = profile.id if profile is not None else "this"
+        n, walked = len(edges), int((mine >= 0).sum())
+        res.notes.append(
+            f"{where}: the {name} profile walks none of the {n} street edge(s) it closes, "
+            "so it changes nothing at that profile"
+            if walked == 0
+            else f"{where}: the {name} profile walks {walked} of the {n} street edges it "
+            f"closes; closing the other {n - walked} changes nothing at that profile"
+        )
 
 
 def _path_edges(region: Region, a: tuple[int, float], b: tuple[int, float]) -> list[int] | None:

@@ -38,6 +38,9 @@ class ScenarioResult:
         The changes as map layers (see :meth:`layers`).
     timings_s
         Seconds per stage.
+    notes
+        What the computation says it did not change (a closed street the profile does
+        not walk).
     """
 
     scenario: Scenario
@@ -48,6 +51,7 @@ class ScenarioResult:
     facilities: gpd.GeoDataFrame
     streets: gpd.GeoDataFrame
     timings_s: dict[str, float]
+    notes: tuple[str, ...] = ()
 
     def summary(self) -> pd.DataFrame:
         """Per changed category: residents covered within its radius, mean minutes, before/after.
@@ -280,19 +284,30 @@ def facility_layer(
 
 
 def street_layer(region: Region, change: NetworkChange | None) -> gpd.GeoDataFrame:
-    """The closed streets and the links as lines (the ``streets`` of :meth:`layers`)."""
+    """The closed streets and the links as lines (the ``streets`` of :meth:`layers`).
+
+    ``edge`` is the stored region's edge id (a link's follows the stored edges), also when
+    ``region`` is a profile's view of it with edges of its own numbering.
+    """
     cols = ["change", "edge", "length_m", "geometry"]
     if change is None:
         return gpd.GeoDataFrame(pd.DataFrame(columns=cols), geometry="geometry", crs="EPSG:4326")
     closed = np.flatnonzero(change.closed & ~change.replaced & ~change.link)
     links = np.flatnonzero(change.link)
     edges = np.concatenate([closed, links])
+    stored_ids, length = edges, change.net.edge_length[edges]
+    base, kept = region.walking.base, region.walking.base_edges
+    if base is not None and kept is not None:  # a view's lengths are its profile's costs
+        stored_ids = np.concatenate(
+            [kept[closed], links - change.n_base_edges + base.net.n_edges]
+        ).astype(np.int64)
+        length = np.concatenate([base.net.edge_length[kept[closed]], length[len(closed) :]])
     geoms = np.asarray(shapely.transform(change.net.edge_geom[edges], region.unproject))
     frame = pd.DataFrame(
         {
             "change": ["closed"] * len(closed) + ["link"] * len(links),
-            "edge": edges,
-            "length_m": change.net.edge_length[edges],
+            "edge": stored_ids,
+            "length_m": length,
             "geometry": geoms,
         }
     )

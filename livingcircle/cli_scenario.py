@@ -101,11 +101,14 @@ def scenario_run(
                 "region": region,
                 "categories": json.loads(summary.to_json(orient="records")),
                 "tiers": json.loads(tiers.to_json(orient="records")),
+                "notes": list(result.notes),
             }
         )
     else:
         print_frame(f"{spec.name}: per category, before → after", summary[SUMMARY])
         print_frame("GB 50180 tiers met (residents)", tiers[TIERS])
+        for note in result.notes:
+            err.print(f"note: {note}", highlight=False)
     err.print(
         f"scenario computed in {result.timings_s['compute']:.2f} s "
         f"({time.perf_counter() - start:.1f} s with the homes and the before analysis)"
@@ -133,7 +136,7 @@ def scenario_result(
 
     from livingcircle.gaps_run import place_homes  # noqa: PLC0415  (heavy imports)
     from livingcircle.geo.gaps import analyse, no_progress  # noqa: PLC0415
-    from livingcircle.geo.profile_views import walked_demand, walked_way_ids  # noqa: PLC0415
+    from livingcircle.geo.profile_views import walked_demand  # noqa: PLC0415
     from livingcircle.geo.reach import ReachGraph  # noqa: PLC0415
     from livingcircle.geo.scenario import run_scenario  # noqa: PLC0415
 
@@ -146,7 +149,7 @@ def scenario_result(
     graph = ReachGraph(engine.net)
     before = analyse(engine, demand, k=k, speed_m_s=speed_m_s, graph=graph, progress=progress)
     tell("computing the scenario", 0, 1)
-    way_ids = walked_way_ids(engine, edges["way_id"].to_numpy(np.int64))
+    way_ids = edges["way_id"].to_numpy(np.int64)  # the stored ones: closures name them
     result = run_scenario(engine, demand, before, spec, graph, way_ids, source)
     tell("computing the scenario", 1, 1)
     return result

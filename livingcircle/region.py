@@ -42,7 +42,7 @@ from livingcircle.geo.batch import nearest_many
 from livingcircle.geo.engine import Region as Engine
 from livingcircle.geo.errors import InvalidParameter
 from livingcircle.geo.network import StreetNetwork
-from livingcircle.geo.profile_views import walked_demand, walked_way_ids
+from livingcircle.geo.profile_views import walked_demand
 from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.region_cache import placed_from_store
 from livingcircle.geo.scenario import Scenario as ScenarioSpec
@@ -404,8 +404,7 @@ class Region:
                 profile=profile,
             )
             bar("computing the scenario", len(demand), "homes")
-            ways = walked_way_ids(engine, self._way_ids)
-            result = run_scenario(engine, demand, before, spec, graph, ways, source)
+            result = run_scenario(engine, demand, before, spec, graph, self._way_ids, source)
         return ScenarioOutcome(
             result.summary(),
             result.tiers(),
