@@ -483,7 +483,8 @@ def run_local(origins: pd.DataFrame, source: RegionSource, walk: Walk) -> gpd.Ge
 
 
 def _worker_count(client: Client) -> int:
-    return max(1, len(client.nthreads()))  # every worker, unlike scheduler_info() in some versions
+    # every worker, unlike scheduler_info() in some versions; distributed is unannotated
+    return max(1, len(client.nthreads()))  # type: ignore[no-untyped-call]
 
 
 # -- before any work: can every worker reach the store and the output? --------------------

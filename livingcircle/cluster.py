@@ -138,7 +138,8 @@ def _reason(exc: BaseException) -> str:
 def _announce(client: Client, progress: bool, out: IO[str], what: str) -> None:
     if not progress:
         return
-    count = len(client.nthreads())  # every worker (some scheduler_info() versions list 5)
+    # every worker (some scheduler_info() versions list 5); distributed is unannotated
+    count = len(client.nthreads())  # type: ignore[no-untyped-call]
     print(f"Dask: {what}{count} worker(s) connected", file=out)
     print(f"Dask dashboard: {client.dashboard_link}", file=out)
 
@@ -195,7 +196,8 @@ def run_each(
         Each worker's answer by address; a worker that raised, or did not answer in time,
         answers what went wrong and what to do.
     """
-    workers = sorted(client.nthreads())  # all: scheduler_info() lists 5 in 2025.4-2026.6
+    # all: scheduler_info() lists 5 in 2025.4-2026.6; distributed is unannotated
+    workers = sorted(client.nthreads())  # type: ignore[no-untyped-call]
 
     async def ask() -> dict[str, str | None]:
         asked = {
