@@ -88,7 +88,7 @@ def plan(
     parcels: gpd.GeoDataFrame | None = None,
     k: int = DEFAULT_K,
     minutes: Sequence[int] = config.DEFAULT_MINUTES,
-    speed_m_s: float = config.DEFAULT_SPEED_M_S,
+    speed_m_s: float | None = None,
     progress: StepProgress | None = None,
     capacities: Mapping[str, float] | None = None,
     methods: Sequence[str] = ("greedy",),

@@ -124,7 +124,7 @@ def scenario_result(
     region_name: str,
     residents: Residents,
     k: int = 5,
-    speed_m_s: float = 1.0,
+    speed_m_s: float | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     profile: str = "standard",
 ) -> ScenarioResult:
@@ -145,6 +145,7 @@ def scenario_result(
     edges = atlas.store.load_region(region_name).edges
     homes, bounds, population = residents.homes, residents.communities, residents.population
     demand, _ = place_homes(engine, homes, None, population, "floor_area", bounds, tell)
+    speed_m_s = engine.standard.speed(profile, speed_m_s)  # the profile's, unless given
     engine, demand = walked_demand(engine, demand, profile, speed_m_s)
     graph = ReachGraph(engine.net)
     before = analyse(engine, demand, k=k, speed_m_s=speed_m_s, graph=graph, progress=progress)

@@ -84,7 +84,7 @@ class ProvinceJob:
     categories: Sequence[str] | None = None
     k: int = DEFAULT_K
     minutes: tuple[int, ...] = config.DEFAULT_MINUTES
-    speed_m_s: float = config.DEFAULT_SPEED_M_S
+    speed_m_s: float | None = None  # None: the profile's own speed
     max_points: int = DEFAULT_MAX_POINTS
     max_subgraph_nodes: int = DEFAULT_MAX_SUBGRAPH_NODES
     resume: bool = False
@@ -126,7 +126,8 @@ class ProvinceResult:
 
 def run_horizon(standard: Standard, job: ProvinceJob, categories: Sequence[str]) -> float:
     """The run's horizon: the longest minutes at the fastest profile, or the longest radius."""
-    speeds = [p.speed_m_s for p in standard.profiles.values()] + [job.speed_m_s]
+    speeds = [p.speed_m_s for p in standard.profiles.values()]
+    speeds += [job.speed_m_s] if job.speed_m_s is not None else []
     radii = [r.radius_m for t in standard.tiers for r in t.requirements]
     radii += [1000.0] if categories else []  # a category no requirement names: 1000 m
     return horizon_m(job.minutes, speeds, radii)

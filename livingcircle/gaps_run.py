@@ -39,7 +39,8 @@ class GapsJob:
     sites: int = 5
     k: int = 5
     minutes: tuple[int, ...] = (5, 10, 15)
-    speed_m_s: float = 1.0
+    #: overrides the profile's speed when given
+    speed_m_s: float | None = None
     report: str | None = "md"
     #: the walking profile homes are judged at: its street rules, not only its speed
     profile: str = "standard"
@@ -77,7 +78,8 @@ def run_gaps(atlas: Atlas, job: GapsJob, progress: StepProgress | None = None) -
         region, job.homes, job.osm, job.population, job.spread, job.communities, tell
     )
     compared = _compare(region, demand, job, tell)
-    region, demand = walked_demand(region, demand, job.profile, job.speed_m_s)
+    speed = region.standard.speed(job.profile, job.speed_m_s)  # the profile's, unless given
+    region, demand = walked_demand(region, demand, job.profile, speed)
     parcels: gpd.GeoDataFrame | None = read_parcels(job.parcels) if job.parcels else None
     # the capacities departments stated (the engine keeps no tags): read once more
     capacities = capacities_from_frame(atlas.store.load_region(job.region).facilities)
@@ -89,7 +91,7 @@ def run_gaps(atlas: Atlas, job: GapsJob, progress: StepProgress | None = None) -
         parcels,
         job.k,
         job.minutes,
-        job.speed_m_s,
+        speed,
         progress=progress,
         capacities=capacities,
         methods=job.siting,

@@ -79,7 +79,7 @@ def tile_input(
         "categories": list(cats),
         "k": job.k,
         "minutes": tuple(job.minutes),
-        "speed_m_s": job.speed_m_s,
+        "speed_m_s": region.standard.speed(job.profile, job.speed_m_s),  # the tile walks at it
         "horizon_m": horizon,
     }
 

@@ -6,6 +6,8 @@ at the speed asked), as in ``test_profiles.py``, whose fixtures and reference th
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -13,12 +15,14 @@ import pytest
 import shapely
 
 from livingcircle.data.sample import sample_homes
+from livingcircle.distributed import ProvinceJob, run_horizon
 from livingcircle.geo.demand import place_demand
 from livingcircle.geo.engine import Region
 from livingcircle.geo.equity import equity
 from livingcircle.geo.errors import InvalidParameter, NoWayForProfile
 from livingcircle.geo.gaps import analyse
 from livingcircle.geo.network import StreetNetwork
+from livingcircle.geo.planning import plan
 from livingcircle.geo.profile_analysis import group_walks
 from livingcircle.geo.profile_views import MAX_SPEED_VIEWS
 from livingcircle.geo.standards import Standard
@@ -244,3 +248,20 @@ def test_a_region_stored_before_the_tags_were_kept_says_to_load_it_again(
     assert "重新导入" in profile_note(note)
     tagged = _crossing(standard).nearest(*lonlat(0, 0), ["clinic"], profile="elderly")
     assert not any("loaded before" in n for n in tagged.notes)
+
+
+def test_the_planner_and_a_province_walk_a_profile_at_its_own_speed_by_default(
+    hand: Region,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    homes = gpd.GeoDataFrame(
+        {"id": ["h"], "population": [10.0], "community": ["A"]},
+        geometry=gpd.points_from_xy(*zip(lonlat(*START), strict=True)),
+        crs=4326,
+    )
+    view = hand.walked_at("elderly")
+    tables = plan(view, place_demand(view.net, homes, view.max_snap_m), n_sites=0)
+    assert tables.analysis.speed_m_s == 0.8  # not 1 m/s with the elderly street rules
+    job = ProvinceJob(out=str(tmp_path), profile="brisk")
+    assert job.speed_m_s is None  # each tile walks at the profile's speed, 1.25 m/s
+    assert run_horizon(hand.standard, job, []) >= max(job.minutes) * 60 * 1.25
