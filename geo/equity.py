@@ -38,6 +38,8 @@ from livingcircle.geo.network import FloatArray
 EVERYONE = "everyone"
 #: Age-group columns homes may carry (residents per home, or ``<name>_share`` of them).
 AGE_GROUPS = ("elderly", "children")
+#: The walking profile each age group is judged at, where one fits it.
+GROUP_PROFILES = {"elderly": "elderly", "children": "child"}
 #: The share of homes in the worst-served part.
 WORST_SHARE = 0.1
 

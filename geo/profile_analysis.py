@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from livingcircle.geo import config
 from livingcircle.geo.demand import Demand, place_demand
 from livingcircle.geo.engine import Region
-from livingcircle.geo.equity import AGE_GROUPS, GroupWalk
+from livingcircle.geo.equity import AGE_GROUPS, GROUP_PROFILES, GroupWalk
 from livingcircle.geo.gaps import Analysis, analyse
 
 #: The ``category`` of :func:`homes_losing`'s row for homes that lose any category.
@@ -65,13 +65,14 @@ def group_walks(region: Region, demand: Demand, categories: Sequence[str]) -> di
         return {}
     out = {}
     for group in AGE_GROUPS:
-        rules = region.standard.profiles.get(group)
+        profile = GROUP_PROFILES.get(group, group)
+        rules = region.standard.profiles.get(profile)
         carried = group in demand.frame or f"{group}_share" in demand.frame
         if rules is None or not rules.has_edge_rules or not carried:
             continue
         rows = np.arange(len(demand))
         marked = replace(demand, frame=demand.frame.assign(**{HOME_ROW: rows}))
-        walked = analyse(region, marked, categories, k=1, profile=group)
+        walked = analyse(region, marked, categories, k=1, profile=profile)
         placed = walked.demand.frame[HOME_ROW].to_numpy(np.int64)
         out[group] = GroupWalk(walked.speed_m_s, {})
         for category in categories:

@@ -212,14 +212,15 @@ def test_the_resident_map_legend_names_the_profile_and_its_notes(
 
 def test_older_residents_are_judged_at_the_elderly_profile(hand: Region) -> None:  # noqa: F811
     homes = gpd.GeoDataFrame(
-        {"id": ["h"], "population": [10.0], "elderly": [4.0]},
+        {"id": ["h"], "population": [10.0], "elderly": [4.0], "children": [2.0]},
         geometry=[shapely.Point(lonlat(*START))],
         crs=4326,
     )
     demand = place_demand(hand.net, homes, hand.max_snap_m)
     analysis = analyse(hand, demand, ["clinic"])
     walks = group_walks(hand, demand, ["clinic"])
-    assert set(walks) == {"elderly"}  # children: no profile of that name
+    assert set(walks) == {"elderly", "children"}  # children walk at the child profile
+    assert walks["children"].speed_m_s == 0.9
     table = equity(analysis, ["clinic"], walks=walks).set_index("group")
     older = hand.nearest(*lonlat(*START), ["clinic"], profile="elderly").by_category["clinic"]
     # the crossing's 15 s wait and the steps' cost are in it, not only the slower pace
