@@ -109,12 +109,6 @@ def walked_demand(
     )
 
 
-def walked_way_ids(view: Region, way_ids: NDArray[np.int64] | None) -> NDArray[np.int64] | None:
-    """Each edge of ``view``'s network's OSM way id, from its region's (``way_ids``)."""
-    kept = view.walking.base_edges
-    return way_ids if way_ids is None or kept is None else way_ids[kept]
-
-
 def view_built(region: Region, profile: str | None, speed_m_s: float | None = None) -> bool:
     """Whether answering at ``profile`` needs no view built first (a query's cost only)."""
     if profile is None or region.walking.profile is not None:

@@ -198,8 +198,6 @@ def _resolve_closure(
                 "the street by a point (at) or two points (between)"
             )
             return
-        if len(way_ids) != stored.net.n_edges:
-            stored = region  # one way id per edge of the view itself
         hit = way_ids == int(street.way_id)
         if not hit.any():
             res.problems.append(
