@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from livingcircle.api.deps import AtlasDep, answering
@@ -67,31 +68,46 @@ SearchRegion = Annotated[
 ]
 
 
-@router.get("/search", response_model=SearchCollection, response_class=GeoJSONResponse)
-async def search(
-    request: Request,
-    atlas: AtlasDep,
+@dataclass(frozen=True)
+class SearchQuery:
+    """The search asked for: the text, the user's point (lon, lat) if given, where and how many."""
+
+    q: str
+    lonlat: tuple[float, float] | None
+    region: str | None
+    limit: int
+
+
+async def get_search_query(
     q: SearchText,
     lat: SearchLat = None,
     lon: SearchLon = None,
     region: SearchRegion = None,
     limit: SearchLimit = 10,
-) -> GeoJSONResponse:
+) -> SearchQuery:
+    """The search asked for, its text and point checked."""
+    check_query(q)
+    return SearchQuery(q, _lonlat(lon, lat), region, limit)
+
+
+SearchQueryDep = Annotated[SearchQuery, Depends(get_search_query)]
+
+
+@router.get("/search", response_model=SearchCollection, response_class=GeoJSONResponse)
+async def search(request: Request, atlas: AtlasDep, query: SearchQueryDep) -> GeoJSONResponse:
     """Facilities, streets and kiosks by name, best match first, then nearest first.
 
     Nothing found is not an error: the answer has no features, and its properties hold the
     closest names (``suggestions``) and a ``message`` to show. Distances are straight-line.
     """
-    check_query(q)
-    lonlat = _lonlat(lon, lat)
     infos = await run_in_threadpool(atlas.infos)
-    here = await _here(atlas, lonlat) if region is None else None
-    chosen = _regions(infos, region, here)
+    here = await _here(atlas, query.lonlat) if query.region is None else None
+    chosen = _regions(infos, query.region, here)
     indexes = [await _index(request, atlas, info) for info in chosen]
     if sum(len(i) for i in indexes) <= ON_LOOP_ENTRIES:
-        result = names.search(indexes, q, lonlat, limit)
+        result = names.search(indexes, query.q, query.lonlat, query.limit)
     else:  # a city's worth of names: keep the event loop free for the others
-        result = await run_in_threadpool(names.search, indexes, q, lonlat, limit)
+        result = await run_in_threadpool(names.search, indexes, query.q, query.lonlat, query.limit)
     return GeoJSONResponse(result.to_geojson())
 
 
