@@ -20,7 +20,7 @@ from livingcircle.cli_options import (
     command_group,
     region_option,
 )
-from livingcircle.cli_output import err, out
+from livingcircle.cli_output import err, out, remove
 
 __all__ = ["kiosk_app"]
 
@@ -28,6 +28,7 @@ kiosk_app = command_group(
     "Kiosks kept in the store, for any city: add, list, remove. "
     "'livingcircle serve' serves them beside the kiosks file's."
 )
+KioskId = Annotated[str, typer.Argument(help="The id shown by 'livingcircle kiosk list'.")]
 
 
 @kiosk_app.command("add")
@@ -105,10 +106,6 @@ def kiosk_list(where: StoreChoice, as_json: AsRecords = False) -> None:
 
 @kiosk_app.command("remove")
 @command
-def kiosk_remove(
-    kiosk_id: Annotated[str, typer.Argument(help="The id shown by 'livingcircle kiosk list'.")],
-    where: StoreChoice,
-) -> None:
+def kiosk_remove(kiosk_id: KioskId, where: StoreChoice) -> None:
     """Remove a kiosk from the store (the kiosks file's are edited in the file)."""
-    where.store().remove_kiosk(kiosk_id)
-    err.print(f"kiosk {kiosk_id} removed", highlight=False)
+    remove("kiosk", kiosk_id, where.store().remove_kiosk)

@@ -30,7 +30,17 @@ if TYPE_CHECKING:
     import folium
     import pandas as pd
 
-__all__ = ["cells", "err", "mps", "out", "print_frame", "progress", "save_map", "steps"]
+__all__ = [
+    "cells",
+    "err",
+    "mps",
+    "out",
+    "print_frame",
+    "progress",
+    "remove",
+    "save_map",
+    "steps",
+]
 
 err = Console(stderr=True)
 out = Console()
@@ -120,3 +130,9 @@ def save_map(fmap: folium.Map, path: Path, what: str = "map") -> None:
     """Write a Folium map as one HTML file, and say so."""
     fmap.save(str(path))
     err.print(f"{what} written to {path}", highlight=False)
+
+
+def remove(what: str, name: str, delete: Callable[[str], None]) -> None:
+    """Remove ``name`` with ``delete`` (a store's method), and say so: 'kiosk k1 removed'."""
+    delete(name)
+    err.print(f"{what} {name} removed", highlight=False)

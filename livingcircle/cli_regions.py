@@ -22,7 +22,7 @@ from livingcircle.cli_options import (
     json_option,
     region_option,
 )
-from livingcircle.cli_output import err, out, progress, steps
+from livingcircle.cli_output import err, out, progress, remove, steps
 from livingcircle.geo.errors import InvalidParameter
 
 if TYPE_CHECKING:  # the engine and the stores load when a command runs, not for --help
@@ -34,6 +34,9 @@ __all__ = ["db_app", "fetch", "import_list_command", "load", "regions_app"]
 db_app = command_group("The PostGIS store's database: create or update its tables.")
 regions_app = typer.Typer(help="The loaded regions: list them (the default) or remove one.")
 NewRegion = Annotated[str, region_option("Name to store it under.")]
+RegionToRemove = Annotated[
+    str, typer.Argument(help="The region to remove (see 'livingcircle regions').")
+]
 
 
 @command
@@ -208,13 +211,9 @@ def regions_list(where: StoreChoice, as_json: AsRecords = False) -> None:
 
 @regions_app.command("remove")
 @command
-def regions_remove(
-    name: Annotated[str, typer.Argument(help="The region to remove (see 'livingcircle regions').")],
-    where: StoreChoice,
-) -> None:
+def regions_remove(name: RegionToRemove, where: StoreChoice) -> None:
     """Remove a region: its streets, facilities (departments' records too) and history."""
-    where.store().delete_region(name)
-    err.print(f"region {name} removed", highlight=False)
+    remove("region", name, where.store().delete_region)
 
 
 def _list_regions(store: Store, as_json: bool) -> None:
