@@ -65,20 +65,25 @@ def main() -> None:
         sys.exit(2)
 
 
+# serve's own options (--workers here counts server processes, not Dask's workers)
+Host = Annotated[str, typer.Option("--host", help="Address to listen on.")]
+Port = Annotated[int, typer.Option("--port", help="TCP port.", min=1, max=65535)]
+ServerWorkers = Annotated[
+    int,
+    typer.Option(
+        "--workers", help="Server processes; one per core is a good start.", min=1, max=64
+    ),
+]
+AccessLog = Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log every request.")]
+
+
 @command
 def serve(
     *,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="TCP port.", min=1, max=65535)] = 8000,
-    workers: Annotated[
-        int,
-        typer.Option(
-            "--workers", help="Server processes; one per core is a good start.", min=1, max=64
-        ),
-    ] = 1,
-    access_log: Annotated[
-        bool, typer.Option("--access-log/--no-access-log", help="Log every request.")
-    ] = True,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    workers: ServerWorkers = 1,
+    access_log: AccessLog = True,
     where: AtlasChoice,
     kiosks: KiosksFile = None,
 ) -> None:
