@@ -161,11 +161,7 @@ def scenario_layers(result: ScenarioResult, category: str | None = None) -> Scen
 
 
 def scenario_map(
-    region: Region,
-    result: ScenarioResult,
-    category: str | None = None,
-    *,
-    look: MapLook = PLAIN,
+    region: Region, result: ScenarioResult, category: str | None = None, *, look: MapLook = PLAIN
 ) -> folium.Map:
     """A district map of a scenario's difference layer for one category.
 
