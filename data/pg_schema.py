@@ -21,7 +21,7 @@ are what the store queries with, and a test checks that both agree.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -47,6 +47,11 @@ SCHEMA_REVISION = "0008"
 SRID = 4326
 
 
+#: A primary key the database numbers (an integer identity column); :data:`_BigKey`, bigint.
+_Key = Annotated[int, mapped_column(Identity(), primary_key=True)]
+_BigKey = Annotated[int, mapped_column(BigInteger, Identity(), primary_key=True)]
+
+
 def _geometry(kind: str) -> Any:
     # indexes are declared explicitly (below and in the migration), not by GeoAlchemy2
     return mapped_column(Geometry(kind, srid=SRID, spatial_index=False), nullable=False)
@@ -57,7 +62,25 @@ def _region_fk() -> Any:
 
 
 class Base(DeclarativeBase):
-    """Declarative base of the livingcircle tables."""
+    """Declarative base of the livingcircle tables.
+
+    A column's SQL type follows from its Python one (``str``: text, ``int``: integer,
+    ``float``: double precision, ``bool``: boolean, ``bytes``: bytea, ``datetime``:
+    timestamptz, ``list[str]``: text[], ``dict[str, Any]``: JSONB) and ``| None`` makes it
+    nullable; a column names its type only where it is another (bigint, a geometry, text in
+    the C collation).
+    """
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        str: Text,
+        int: Integer,
+        float: Double,
+        bool: Boolean,
+        bytes: LargeBinary,
+        datetime: DateTime(timezone=True),
+        list[str]: ARRAY(Text),
+        dict[str, Any]: JSONB,
+    }
 
 
 class RegionRow(Base):
@@ -66,21 +89,33 @@ class RegionRow(Base):
     __tablename__ = "regions"
     __table_args__ = (Index("regions_boundary_gist", "boundary", postgresql_using="gist"),)
 
-    gid: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
-    name: Mapped[str] = mapped_column(Text, unique=True)
-    source: Mapped[str] = mapped_column(Text)
-    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    west: Mapped[float] = mapped_column(Double)
-    south: Mapped[float] = mapped_column(Double)
-    east: Mapped[float] = mapped_column(Double)
-    north: Mapped[float] = mapped_column(Double)
-    n_nodes: Mapped[int] = mapped_column(Integer)
-    n_edges: Mapped[int] = mapped_column(Integer)
-    n_facilities: Mapped[int] = mapped_column(Integer)
+    gid: Mapped[_Key]
+    name: Mapped[str] = mapped_column(unique=True)
+    source: Mapped[str]
+    loaded_at: Mapped[datetime]
+    west: Mapped[float]
+    south: Mapped[float]
+    east: Mapped[float]
+    north: Mapped[float]
+    n_nodes: Mapped[int]
+    n_edges: Mapped[int]
+    n_facilities: Mapped[int]
     boundary: Mapped[Any] = _geometry("POLYGON")
 
 
-class FacilityRow(Base):
+class _ExactBounds:
+    """The last columns of ``facilities``: the exact bounding box of a facility's geometry.
+
+    (The GiST index on ``geom`` keeps a float4 box, rounded outwards.)
+    """
+
+    min_lon: Mapped[float]
+    min_lat: Mapped[float]
+    max_lon: Mapped[float]
+    max_lat: Mapped[float]
+
+
+class FacilityRow(_ExactBounds, Base):
     """A facility; ``(region, source, source_id)`` is its key across reloads."""
 
     __tablename__ = "facilities"
@@ -94,24 +129,19 @@ class FacilityRow(Base):
         Index("facilities_region_category", "region", "category"),
     )
 
-    fid: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    region: Mapped[str] = mapped_column(Text, _region_fk())
+    fid: Mapped[_BigKey]
+    region: Mapped[str] = mapped_column(_region_fk())
     id: Mapped[str] = mapped_column(Text(collation="C"))
-    source: Mapped[str] = mapped_column(Text)
-    source_id: Mapped[str] = mapped_column(Text)
-    name: Mapped[str | None] = mapped_column(Text)
-    name_zh: Mapped[str | None] = mapped_column(Text)
-    name_en: Mapped[str | None] = mapped_column(Text)
-    category: Mapped[str] = mapped_column(Text)
-    opening_hours: Mapped[str | None] = mapped_column(Text)
-    tags: Mapped[Any] = mapped_column(JSONB, server_default="{}", nullable=False)
+    source: Mapped[str]
+    source_id: Mapped[str]
+    name: Mapped[str | None]
+    name_zh: Mapped[str | None]
+    name_en: Mapped[str | None]
+    category: Mapped[str]
+    opening_hours: Mapped[str | None]
+    tags: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
     geom: Mapped[Any] = _geometry("GEOMETRY")
     anchor: Mapped[Any] = _geometry("POINT")
-    # the exact bounding box (the index keeps a float4 one, rounded outwards)
-    min_lon: Mapped[float] = mapped_column(Double)
-    min_lat: Mapped[float] = mapped_column(Double)
-    max_lon: Mapped[float] = mapped_column(Double)
-    max_lat: Mapped[float] = mapped_column(Double)
 
 
 class NodeRow(Base):
@@ -123,11 +153,11 @@ class NodeRow(Base):
         Index("walk_nodes_geom_gist", "geom", postgresql_using="gist"),
     )
 
-    gid: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    region: Mapped[str] = mapped_column(Text, _region_fk())
-    node: Mapped[int] = mapped_column(Integer)
+    gid: Mapped[_BigKey]
+    region: Mapped[str] = mapped_column(_region_fk())
+    node: Mapped[int]
     osmid: Mapped[int] = mapped_column(BigInteger)
-    ele: Mapped[float | None] = mapped_column(Double)
+    ele: Mapped[float | None]
     geom: Mapped[Any] = _geometry("POINT")
 
 
@@ -156,27 +186,27 @@ class EdgeRow(Base):
         Index("walk_edges_region_target", "region", "target"),
     )
 
-    gid: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    region: Mapped[str] = mapped_column(Text, _region_fk())
-    edge: Mapped[int] = mapped_column(Integer)
-    source: Mapped[int] = mapped_column(Integer)
-    target: Mapped[int] = mapped_column(Integer)
-    length_m: Mapped[float] = mapped_column(Double)
-    cost: Mapped[float] = mapped_column(Double)
-    reverse_cost: Mapped[float] = mapped_column(Double)
-    oneway: Mapped[bool] = mapped_column(Boolean)
+    gid: Mapped[_BigKey]
+    region: Mapped[str] = mapped_column(_region_fk())
+    edge: Mapped[int]
+    source: Mapped[int]
+    target: Mapped[int]
+    length_m: Mapped[float]
+    cost: Mapped[float]
+    reverse_cost: Mapped[float]
+    oneway: Mapped[bool]
     way_id: Mapped[int] = mapped_column(BigInteger)
-    highway: Mapped[str | None] = mapped_column(Text)
-    name: Mapped[str | None] = mapped_column(Text)
-    footway: Mapped[str | None] = mapped_column(Text)
-    surface: Mapped[str | None] = mapped_column(Text)
-    smoothness: Mapped[str | None] = mapped_column(Text)
-    incline: Mapped[str | None] = mapped_column(Text)
-    crossing: Mapped[str | None] = mapped_column(Text)
-    kerb: Mapped[str | None] = mapped_column(Text)
-    wheelchair: Mapped[str | None] = mapped_column(Text)
-    ramp: Mapped[str | None] = mapped_column(Text)
-    ramp_wheelchair: Mapped[str | None] = mapped_column(Text)
+    highway: Mapped[str | None]
+    name: Mapped[str | None]
+    footway: Mapped[str | None]
+    surface: Mapped[str | None]
+    smoothness: Mapped[str | None]
+    incline: Mapped[str | None]
+    crossing: Mapped[str | None]
+    kerb: Mapped[str | None]
+    wheelchair: Mapped[str | None]
+    ramp: Mapped[str | None]
+    ramp_wheelchair: Mapped[str | None]
     geom: Mapped[Any] = _geometry("LINESTRING")
 
 
@@ -185,12 +215,12 @@ class CategoryRow(Base):
 
     __tablename__ = "categories"
 
-    id: Mapped[str] = mapped_column(Text, primary_key=True)
-    position: Mapped[int] = mapped_column(Integer)
-    label_en: Mapped[str] = mapped_column(Text)
-    label_zh: Mapped[str] = mapped_column(Text)
-    color: Mapped[str] = mapped_column(Text)
-    icon: Mapped[str] = mapped_column(Text)
+    id: Mapped[str] = mapped_column(primary_key=True)
+    position: Mapped[int]
+    label_en: Mapped[str]
+    label_zh: Mapped[str]
+    color: Mapped[str]
+    icon: Mapped[str]
 
 
 class RequirementRow(Base):
@@ -201,17 +231,17 @@ class RequirementRow(Base):
         UniqueConstraint("tier_minutes", "requirement", name="tier_requirements_key"),
     )
 
-    gid: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
-    standard: Mapped[str] = mapped_column(Text)
-    tier_minutes: Mapped[int] = mapped_column(Integer)
-    tier_distance_m: Mapped[float] = mapped_column(Double)
-    tier_label_en: Mapped[str] = mapped_column(Text)
-    tier_label_zh: Mapped[str] = mapped_column(Text)
-    requirement: Mapped[str] = mapped_column(Text)
-    label_en: Mapped[str] = mapped_column(Text)
-    label_zh: Mapped[str] = mapped_column(Text)
-    categories: Mapped[list[str]] = mapped_column(ARRAY(Text))
-    radius_m: Mapped[float] = mapped_column(Double)
+    gid: Mapped[_Key]
+    standard: Mapped[str]
+    tier_minutes: Mapped[int]
+    tier_distance_m: Mapped[float]
+    tier_label_en: Mapped[str]
+    tier_label_zh: Mapped[str]
+    requirement: Mapped[str]
+    label_en: Mapped[str]
+    label_zh: Mapped[str]
+    categories: Mapped[list[str]]
+    radius_m: Mapped[float]
 
 
 class ApiKeyRow(Base):
@@ -225,16 +255,16 @@ class ApiKeyRow(Base):
         CheckConstraint("role IN ('admin', 'department', 'planner')", name="api_keys_role_check"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
-    key_id: Mapped[str] = mapped_column(Text, unique=True)
-    owner: Mapped[str] = mapped_column(Text)
-    salt: Mapped[str] = mapped_column(Text)  # hex
-    digest: Mapped[str] = mapped_column(Text)  # hex
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    role: Mapped[str] = mapped_column(Text, server_default="department")
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    id: Mapped[_Key]
+    key_id: Mapped[str] = mapped_column(unique=True)
+    owner: Mapped[str]
+    salt: Mapped[str]  # hex
+    digest: Mapped[str]  # hex
+    created_at: Mapped[datetime]
+    role: Mapped[str] = mapped_column(server_default="department")
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
 
 
 class JobRow(Base):
@@ -247,18 +277,18 @@ class JobRow(Base):
         ),
     )
 
-    gid: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    id: Mapped[str] = mapped_column(Text, unique=True)
-    kind: Mapped[str] = mapped_column(Text)
-    region: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(Text)
-    owner: Mapped[str] = mapped_column(Text)
-    inputs: Mapped[Any] = mapped_column(JSONB, nullable=False)
-    progress: Mapped[Any] = mapped_column(JSONB, nullable=False)
-    summary: Mapped[Any] = mapped_column(JSONB, nullable=True)
-    error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    gid: Mapped[_BigKey]
+    id: Mapped[str] = mapped_column(unique=True)
+    kind: Mapped[str]
+    region: Mapped[str]
+    state: Mapped[str]
+    owner: Mapped[str]
+    inputs: Mapped[dict[str, Any]]
+    progress: Mapped[dict[str, Any]]
+    summary: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 class JobLayerRow(Base):
@@ -267,10 +297,10 @@ class JobLayerRow(Base):
     __tablename__ = "job_layers"
     __table_args__ = (UniqueConstraint("job_id", "name", name="job_layers_key"),)
 
-    gid: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    job_id: Mapped[str] = mapped_column(Text, ForeignKey("jobs.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(Text)
-    parquet: Mapped[bytes] = mapped_column(LargeBinary)
+    gid: Mapped[_BigKey]
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    name: Mapped[str]
+    parquet: Mapped[bytes]
 
 
 class RegionCacheRow(Base):
@@ -282,11 +312,11 @@ class RegionCacheRow(Base):
 
     __tablename__ = "region_caches"
 
-    gid: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    region: Mapped[str] = mapped_column(Text, _region_fk(), unique=True)
-    key: Mapped[str] = mapped_column(Text)
-    blob: Mapped[bytes] = mapped_column(LargeBinary)
-    built_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    gid: Mapped[_BigKey]
+    region: Mapped[str] = mapped_column(_region_fk(), unique=True)
+    key: Mapped[str]
+    blob: Mapped[bytes]
+    built_at: Mapped[datetime]
 
 
 class AuditRow(Base):
@@ -309,17 +339,17 @@ class AuditRow(Base):
         UniqueConstraint("region", "seq", name="facility_audit_log_seq"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    region: Mapped[str] = mapped_column(Text)  # no foreign key: the record outlives a region
-    facility_id: Mapped[str] = mapped_column(Text)
-    action: Mapped[str] = mapped_column(Text)
-    actor: Mapped[str] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    before: Mapped[Any] = mapped_column(JSONB, nullable=True)
-    after: Mapped[Any] = mapped_column(JSONB, nullable=True)
+    id: Mapped[_BigKey]
+    region: Mapped[str]  # no foreign key: the record outlives a region
+    facility_id: Mapped[str]
+    action: Mapped[str]
+    actor: Mapped[str]
+    at: Mapped[datetime]
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
     seq: Mapped[int] = mapped_column(BigInteger)
-    prev_hash: Mapped[str] = mapped_column(Text)
-    hash: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str]
+    hash: Mapped[str]
 
 
 class StatusRow(Base):
@@ -332,17 +362,17 @@ class StatusRow(Base):
     __tablename__ = "facility_status"
     __table_args__ = (UniqueConstraint("region", "facility_id", name="facility_status_key"),)
 
-    gid: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    region: Mapped[str] = mapped_column(Text, _region_fk())
-    facility_id: Mapped[str] = mapped_column(Text)
-    category: Mapped[str] = mapped_column(Text)
-    spaces_free: Mapped[int | None] = mapped_column(Integer)
-    spaces_total: Mapped[int | None] = mapped_column(Integer)
-    closed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    note: Mapped[str] = mapped_column(Text, server_default="")
-    queue_minutes: Mapped[int | None] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    actor: Mapped[str] = mapped_column(Text)
+    gid: Mapped[_BigKey]
+    region: Mapped[str] = mapped_column(_region_fk())
+    facility_id: Mapped[str]
+    category: Mapped[str]
+    spaces_free: Mapped[int | None]
+    spaces_total: Mapped[int | None]
+    closed_until: Mapped[datetime | None]
+    note: Mapped[str] = mapped_column(server_default="")
+    queue_minutes: Mapped[int | None]
+    updated_at: Mapped[datetime]
+    actor: Mapped[str]
 
 
 class KioskRow(Base):
@@ -350,13 +380,13 @@ class KioskRow(Base):
 
     __tablename__ = "kiosks"
 
-    gid: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
-    id: Mapped[str] = mapped_column(Text, unique=True)
-    name_zh: Mapped[str] = mapped_column(Text)
-    name_en: Mapped[str] = mapped_column(Text)
-    region: Mapped[str] = mapped_column(Text)
-    lat: Mapped[float] = mapped_column(Double)
-    lon: Mapped[float] = mapped_column(Double)
-    language: Mapped[str] = mapped_column(Text)
-    categories: Mapped[list[str]] = mapped_column(ARRAY(Text))
-    refresh_s: Mapped[int] = mapped_column(Integer)
+    gid: Mapped[_Key]
+    id: Mapped[str] = mapped_column(unique=True)
+    name_zh: Mapped[str]
+    name_en: Mapped[str]
+    region: Mapped[str]
+    lat: Mapped[float]
+    lon: Mapped[float]
+    language: Mapped[str]
+    categories: Mapped[list[str]]
+    refresh_s: Mapped[int]
