@@ -27,16 +27,10 @@ down_revision = "0006"
 branch_labels = None
 depends_on = None
 
-TAG_COLUMNS = (
-    "footway",
-    "surface",
-    "smoothness",
-    "incline",
-    "crossing",
-    "kerb",
-    "wheelchair",
-    "ramp",
-    "ramp_wheelchair",
+#: The tag columns as this revision adds them, in order: a frozen copy (a later change to the
+#: walking tags is a migration of its own, never an edit here).
+TAG_COLUMNS = tuple(
+    "footway surface smoothness incline crossing kerb wheelchair ramp ramp_wheelchair".split()
 )
 
 
