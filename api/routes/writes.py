@@ -43,7 +43,8 @@ def create_facility(
     standard: StandardDep,
 ) -> GeoJSONResponse:
     """Add a facility owned by the key's department."""
-    record = _record(region, f"{caller.owner}:{body.properties.source_id}", body, caller, atlas)
+    source_id = body.properties.source_id
+    record = _record(region, f"{caller.owner}:{source_id}", body, (caller.owner, source_id), atlas)
     entry = store.save_facility(region, record, caller.owner, create=True)
     atlas.refresh(region).result()  # rebuilt off the loop; queries meanwhile use the old
     return _feature(store, region, entry.facility_id, standard, 201)
@@ -61,7 +62,7 @@ def update_facility(
 ) -> GeoJSONResponse:
     """Replace a facility the key's department owns (an admin: any facility)."""
     source, source_id = _check_owner(store, region, facility_id, caller)
-    record = _record(region, facility_id, body, caller, atlas, source, source_id)
+    record = _record(region, facility_id, body, (source or caller.owner, source_id), atlas)
     store.save_facility(region, record, caller.owner, create=False)
     atlas.refresh(region).result()  # rebuilt off the loop; queries meanwhile use the old
     return _feature(store, region, facility_id, standard, 200)
@@ -92,22 +93,21 @@ def _check_owner(store: Store, region: str, facility_id: str, caller: ApiKey) ->
 
 
 def _record(
-    region: str,
-    facility_id: str,
-    body: FacilityIn,
-    caller: ApiKey,
-    atlas: Atlas,
-    source: str | None = None,
-    source_id: str | None = None,
+    region: str, facility_id: str, body: FacilityIn, owner: tuple[str, str], atlas: Atlas
 ) -> FacilityRecord:
+    """What ``body`` stores as ``facility_id``; ``owner`` is the record's source and source id.
+
+    Its category must be one of the standard's and its point inside ``region``.
+    """
+    source, source_id = owner
     props = body.properties
     atlas.standard.category(props.category)  # UnknownCategory lists the allowed ones
     lon, lat = body.geometry.coordinates
     _check_inside(atlas, region, lon, lat)
     return FacilityRecord(
         id=facility_id,
-        source=source or caller.owner,
-        source_id=source_id or facility_id.split(":", 1)[1],
+        source=source,
+        source_id=source_id,
         category=props.category,
         geometry=Point(lon, lat),
         name=props.name,
