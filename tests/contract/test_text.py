@@ -20,6 +20,7 @@ from livingcircle.cli import app
 from livingcircle.data.embedded import FileStore
 from livingcircle.data.load import load_osm
 from livingcircle.data.postgis import PostgisStore
+from livingcircle.data.sample import SAMPLE_MAPPING, SAMPLE_SOURCE
 from livingcircle.geo.errors import InvalidText
 from livingcircle.geo.standards import Standard
 from livingcircle.geo.store import RegionData, Store, with_facilities
@@ -167,35 +168,26 @@ def test_a_load_cleans_osm_text_and_says_so(
 
 # -- an import rejects the rows, imports the rest, the same on both stores -----------------------
 
-MAPPING = """
-source = "helsinki-health"
-crs = "wgs84"
-[columns]
-id = "编号"
-name = "名称"
-category = "类型"
-lon = "经度"
-lat = "纬度"
-extra = ["电话"]
-[categories]
-"诊所" = "clinic"
-"""
+#: A clinic, as the sample mapping's ``[categories]`` names it.
+CLINIC = "社区卫生服务站"
 
 
 def department_list(folder: Path, sample_data: RegionData) -> tuple[Path, Path]:
-    """23 good clinics 40 m apart near the centre, and one whose name has a NUL (row 12)."""
+    """23 good clinics 40 m apart near the centre, and one whose name has a NUL (row 12).
+
+    Its mapping is the sample health bureau's (:data:`livingcircle.data.sample.SAMPLE_MAPPING`).
+    """
     c = sample_data.facilities.geometry.union_all().centroid
     rows = []
     for i in range(24):
         lon, lat, _ = GEOD.fwd(c.x, c.y, 90.0, 40.0 * (i % 6))
         lon, lat, _ = GEOD.fwd(lon, lat, 0.0, 40.0 * (i // 6))
         name = "Bad\x00name" if i == 10 else f"Klinikka {i}"
-        rows.append({"编号": f"k{i}", "名称": name, "类型": "诊所", "经度": lon, "纬度": lat})
-        rows[-1]["电话"] = "09-1\x07" if i == 10 else "09-123"
+        rows.append({"编号": f"k{i}", "名称": name, "类型": CLINIC, "经度": lon, "纬度": lat})
     path = folder / "clinics.csv"
     pd.DataFrame(rows).to_csv(path, index=False, encoding="utf-8")
     mapping = folder / "clinics.toml"
-    mapping.write_text(MAPPING, encoding="utf-8")
+    mapping.write_text(SAMPLE_MAPPING, encoding="utf-8")
     return path, mapping
 
 
@@ -218,7 +210,7 @@ def test_an_import_rejects_rows_with_such_text_and_imports_the_rest(
     summary = json.loads(result.stdout)
     summary.pop("report", None)
     assert summary == {
-        "source": "helsinki-health",
+        "source": SAMPLE_SOURCE,
         "region": REGION,
         "rows_read": 24,
         "imported": 23,
@@ -235,6 +227,6 @@ def test_an_import_rejects_rows_with_such_text_and_imports_the_rest(
         (12, "column '名称' (name) has a NUL character (U+0000) at position 4; remove it")
     ]
     stored = store.load_region(REGION).facilities
-    ours = stored[stored["source"] == "helsinki-health"]
+    ours = stored[stored["source"] == SAMPLE_SOURCE]
     assert sorted(ours["source_id"]) == sorted(f"k{i}" for i in range(24) if i != 10)
     assert len(stored) == len(sample_data.facilities) + 23
