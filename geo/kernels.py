@@ -1,16 +1,18 @@
 """The compiled kernel of the planner analysis (Numba): k nearest and counts in one pass.
 
 :func:`k_and_counts` is one *multi-label* multi-source Dijkstra per category over the reversed
-CSR arrays of :class:`livingcircle.geo.reach.ReachGraph`, with a binary heap: a label is a
-(node, facility) pair, settled once, so every node receives the facilities within the horizon
-in increasing distance. The facilities are taken in tiles (short spatially sorted runs), each
-tile one pass whose labels sit in a small dense block (a row per node reached, a column per
-facility of the tile). Once a tile's heap is empty, every home near it reads its distance to
-each of the tile's facilities off the rows of its edge's two ends (the better end, or straight
-along the edge to a facility on it), and is counted within each limit and kept among its k
-nearest. Nothing is stored per pair, so memory stays a few megabytes whatever the city; the
-work is the number of (node, facility) labels within the horizon, which is what any exact
-count must look at (a k-nearest alone would need only k labels per node).
+CSR arrays of :class:`livingcircle.geo.reach.ReachGraph`: a label is a (node, facility) pair,
+and labels wait in a bucket queue (Dial's: buckets of a fraction of a metre across the
+horizon, so a step costs no heap's ``log n``), each expanded again only if a shorter one is
+found later (rare: an arc shorter than a bucket). The facilities are taken in tiles (short
+spatially sorted runs), each tile one pass whose labels sit in a small dense block (a row per
+node reached, a column per facility of the tile). Once a tile's queue is empty, every home
+near it reads its distance to each of the tile's facilities off the rows of its edge's two
+ends (the better end, or straight along the edge to a facility on it), and is counted within
+each limit and kept among its k nearest. Nothing is stored per pair, so memory stays a few
+megabytes whatever the city; the work is the number of (node, facility) labels within the
+horizon, which is what any exact count must look at (a k-nearest alone would need only k
+labels per node).
 
 The nearest of each category (an unbounded one-source pass) stays SciPy's Dijkstra: it is the
 floor the benchmark compares against.
@@ -45,43 +47,6 @@ TILE_FACILITIES = 16
 Graph = tuple[NDArray[np.int64], NDArray[np.int32], FloatArray]
 
 
-# -- a binary min-heap of (distance, key) in two arrays --------------------------------------
-
-
-@jit.inlined
-def _push(hd: FloatArray, hk: NDArray[np.int64], size: int, d: float, key: int) -> int:
-    i = size
-    while i > 0:
-        parent = (i - 1) >> 1
-        if hd[parent] <= d:
-            break
-        hd[i], hk[i] = hd[parent], hk[parent]
-        i = parent
-    hd[i], hk[i] = d, key
-    return size + 1
-
-
-@jit.inlined
-def _pop(hd: FloatArray, hk: NDArray[np.int64], size: int) -> int:
-    """Remove the top (read it first from ``hd[0]``, ``hk[0]``); returns the new size."""
-    size -= 1
-    d, key = hd[size], hk[size]
-    i = 0
-    while True:
-        child = 2 * i + 1
-        if child >= size:
-            break
-        if child + 1 < size and hd[child + 1] < hd[child]:
-            child += 1
-        if hd[child] >= d:
-            break
-        hd[i], hk[i] = hd[child], hk[child]
-        i = child
-    if size > 0:
-        hd[i], hk[i] = d, key
-    return size
-
-
 @jit.inlined
 def _grow(a: Any) -> Any:
     out = np.empty(2 * len(a), dtype=a.dtype)
@@ -92,10 +57,14 @@ def _grow(a: Any) -> Any:
 # -- k nearest and counts: one multi-label pass per tile of facilities -----------------------
 
 
-Heap = tuple[FloatArray, NDArray[np.int64]]
+#: A tile's bucket queue (Dial's): ``top[b]`` is the last entry offered in bucket ``b`` (-1:
+#: none), and each entry's distance, label and the entry offered before it in its bucket.
+Queue = tuple[NDArray[np.int64], FloatArray, NDArray[np.int64], NDArray[np.int64]]
 #: One tile's labels: each vertex's row (-1: none yet), the vertex of each row, and per row
-#: one tentative distance and one settled flag per facility of the tile.
-Block = tuple[NDArray[np.int64], NDArray[np.int64], FloatArray, NDArray[np.bool_]]
+#: one tentative distance per facility of the tile.
+Block = tuple[NDArray[np.int32], NDArray[np.int32], FloatArray]
+#: Buckets of the queue across the horizon.
+BUCKETS = 2048
 
 
 @jit.inlined
@@ -116,30 +85,45 @@ def _record(
     best[p, j] = total
 
 
+@jit.inlined
+def _enqueue(queue: Queue, size: int, bucket: int, d: float, label: int) -> Queue:
+    """Entry ``size`` of the queue: ``label`` at distance ``d``, last in ``bucket``."""
+    top, qd, qk, qn = queue
+    if size == len(qd):
+        qd, qk, qn = _grow(qd), _grow(qk), _grow(qn)
+    qd[size], qk[size], qn[size] = d, label, top[bucket]
+    top[bucket] = size
+    return top, qd, qk, qn
+
+
 @jit.compiled
 def _node_labels(  # noqa: PLR0912  (one loop: a call per label would cost more than it)
     graph: Graph,
     seeds: tuple[NDArray[np.int64], NDArray[np.int64], FloatArray],
     tile: tuple[int, int, float],
     block: Block,
-    heap: Heap,
-) -> tuple[Block, Heap, int]:
-    """One tile's multi-label pass over the nodes; returns the block, the heap, rows used.
+    queue: Queue,
+) -> tuple[Block, Queue, int]:
+    """One tile's multi-label pass over the nodes; returns the block, the queue, rows used.
 
     Node ``v`` gets a row of the block when first reached; label (row, facility) is
-    ``row * width + facility`` in the heap. When the heap is empty every finite entry of
-    the block is settled: the node's exact distance to that facility (within the horizon).
+    ``row * width + facility``. Labels wait in buckets of ``horizon / BUCKETS`` metres, taken
+    nearest bucket first; a label taken is expanded if it still holds its distance, and
+    offered again whenever a shorter one is found (label-correcting, so an arc shorter than a
+    bucket, or a tie in one, cannot leave a label long). When the queue is empty every finite
+    entry of the block is the node's exact distance to that facility (within the horizon):
+    the least sum over paths, added in walking order, as any Dijkstra gives it.
     """
     ptr, head, weight = graph
     seed_ptr, seed_node, seed_cost = seeds
     first, last, horizon = tile
-    loc, verts, tent, done = block
-    hd, hk = heap
-    width = last - first
-    n_rows, size, f, a, a_end, d = 0, 0, 0, 0, 0, 0.0
+    loc, verts, tent = block
+    top, qd, qk, qn = queue
+    width, scale, nb = last - first, (len(top) - 1) / horizon, len(top) - 1
+    n_rows, size, f, a, a_end, d, b = 0, 0, 0, 0, 0, 0.0, 0
     s, s_end = seed_ptr[first], seed_ptr[last]
     while True:
-        # the next label offered: a seed, else an arc of the node settled last
+        # the next label offered: a seed, else an arc of the label taken last
         if s < s_end:
             while seed_ptr[first + f + 1] <= s:
                 f += 1
@@ -148,16 +132,18 @@ def _node_labels(  # noqa: PLR0912  (one loop: a call per label would cost more 
         elif a < a_end:
             u, nd = head[a], d + weight[a]
             a += 1
-        elif size > 0:
-            d, i = hd[0], hk[0]
-            size = _pop(hd, hk, size)
-            if not done[i]:
-                done[i] = True
+        else:
+            while b <= nb and top[b] < 0:
+                b += 1
+            if b > nb:
+                break
+            e = top[b]
+            top[b] = qn[e]
+            d, i = qd[e], qk[e]
+            if d <= tent[i]:  # else a shorter label was found since
                 v, f = verts[i // width], i % width
                 a, a_end = ptr[v], ptr[v + 1]
             continue
-        else:
-            break
         if nd > horizon:
             continue
         r = loc[u]
@@ -167,18 +153,17 @@ def _node_labels(  # noqa: PLR0912  (one loop: a call per label would cost more 
                 verts = _grow(verts)
             if (r + 1) * width > len(tent):
                 old = len(tent)
-                tent, done = _grow(tent), _grow(done)
+                tent = _grow(tent)
                 tent[old:] = np.inf
-                done[old:] = False
             loc[u], verts[r] = r, u
             n_rows += 1
         j = r * width + f
-        if nd < tent[j] and not done[j]:
+        if nd < tent[j]:
             tent[j] = nd
-            if size == len(hd):
-                hd, hk = _grow(hd), _grow(hk)
-            size = _push(hd, hk, size, nd, j)
-    return (loc, verts, tent, done), (hd, hk), n_rows
+            queue = _enqueue((top, qd, qk, qn), size, max(min(int(nd * scale), nb), b), nd, j)
+            top, qd, qk, qn = queue
+            size += 1
+    return (loc, verts, tent), (top, qd, qk, qn), n_rows
 
 
 @jit.compiled
@@ -198,7 +183,7 @@ def _home_labels(
 
     A home reached from both ends, or also straight along its edge, is done once (``stamp``).
     """
-    loc, verts, tent, _ = block
+    loc, verts, tent = block
     att_ptr, att_pt, end_u, end_v = homes
     leave_u, leave_v, access = legs
     d_home, d_fac, d_cost = direct
@@ -250,28 +235,31 @@ def _all_tiles(
 ) -> None:
     rows = 1 << 12
     block = (
-        np.full(len(graph[0]) - 1, -1, dtype=np.int64),
-        np.empty(rows, dtype=np.int64),
+        np.full(len(graph[0]) - 1, -1, dtype=np.int32),
+        np.empty(rows, dtype=np.int32),
         np.full(rows * 64, np.inf),
-        np.zeros(rows * 64, dtype=np.bool_),
     )
-    heap = (np.empty(1 << 12, dtype=np.float64), np.empty(1 << 12, dtype=np.int64))
+    queue = (
+        np.full(BUCKETS + 1, -1, dtype=np.int64),
+        np.empty(1 << 12, dtype=np.float64),
+        np.empty(1 << 12, dtype=np.int64),
+        np.empty(1 << 12, dtype=np.int64),
+    )
     seen = np.full(len(legs[2]), -1, dtype=np.int64)
     chain = np.full(len(legs[2]), -1, dtype=np.int64)
     d_ptr, d_home, d_fac, d_cost = direct
     for t in range(len(bounds) - 1):
         first, last = bounds[t], bounds[t + 1]
-        block, heap, n_rows = _node_labels(graph, seeds, (first, last, horizon), block, heap)
+        block, queue, n_rows = _node_labels(graph, seeds, (first, last, horizon), block, queue)
         lo, hi = d_ptr[first], d_ptr[last]
         mine = (d_home[lo:hi], d_fac[lo:hi] - first, d_cost[lo:hi])
         _home_labels(
             block, n_rows, last - first, homes, legs, mine, (seen, t, chain), horizon, limits, out
         )
-        loc, verts, tent, done = block
+        loc, verts, tent = block
         for r in range(n_rows):
             loc[verts[r]] = -1
         tent[: n_rows * (last - first)] = np.inf
-        done[: n_rows * (last - first)] = False
 
 
 class Homes:
