@@ -14,8 +14,10 @@ megabytes whatever the city; the work is the number of (node, facility) labels w
 horizon, which is what any exact count must look at (a k-nearest alone would need only k
 labels per node).
 
-The nearest of each category (an unbounded one-source pass) stays SciPy's Dijkstra: it is the
-floor the benchmark compares against.
+The nearest of each category is :func:`nearest_field`: one multi-source Dijkstra with an
+indexed 4-ary heap, entering each facility's end nodes at their costs. It gives SciPy's
+distances bit for bit without building SciPy's graph with a virtual source per category, and
+is faster than SciPy's Fibonacci heap on street graphs; SciPy's pass is the benchmark's floor.
 
 Numba (BSD-2-Clause) compiles the kernel on first use and caches the machine code on disk
 (``cache=True``): the first call in a fresh environment costs a few seconds of compiling
@@ -54,9 +56,99 @@ def _grow(a: Any) -> Any:
     return out
 
 
+# -- the nearest: one multi-source pass ----------------------------------------------------
+
+
+@jit.inlined
+def _sift_up(heap: Heap, j: int, d: float, v: int) -> None:
+    """Place node ``v`` at distance ``d`` from slot ``j`` of the 4-ary heap towards the top."""
+    hd, hn, slot = heap
+    while j > 0:
+        parent = (j - 1) >> 2
+        if hd[parent] <= d:
+            break
+        hd[j], hn[j] = hd[parent], hn[parent]
+        slot[hn[j]] = j
+        j = parent
+    hd[j], hn[j], slot[v] = d, v, j
+
+
+@jit.inlined
+def _sift_down(heap: Heap, size: int) -> None:
+    """Refill the top of the heap (of ``size`` entries) with its last entry."""
+    hd, hn, slot = heap
+    d, v, j = hd[size], hn[size], 0
+    while True:
+        child = 4 * j + 1
+        if child >= size:
+            break
+        best, bd = child, hd[child]
+        for c in range(child + 1, min(child + 4, size)):
+            if hd[c] < bd:
+                best, bd = c, hd[c]
+        if bd >= d:
+            break
+        hd[j], hn[j] = bd, hn[best]
+        slot[hn[j]] = j
+        j = best
+    hd[j], hn[j], slot[v] = d, v, j
+
+
+@jit.compiled
+def _nearest_pass(
+    graph: Graph, starts: NDArray[np.int32], costs: FloatArray, limit: float
+) -> FloatArray:
+    ptr, head, weight = graph
+    n = len(ptr) - 1
+    dist = np.full(n, np.inf)
+    # a 4-ary heap of (distance, node) and each node's slot in it (-1: not queued)
+    heap = (np.empty(n), np.empty(n, dtype=np.int32), np.full(n, -1, dtype=np.int32))
+    slot = heap[2]
+    size = 0
+    for i in range(len(starts)):
+        s, c = starts[i], costs[i]
+        if c <= limit and c < dist[s]:
+            dist[s] = c
+            j = slot[s]
+            if j < 0:
+                j, size = size, size + 1
+            _sift_up(heap, j, c, s)
+    while size > 0:
+        u, d = heap[1][0], heap[0][0]
+        slot[u] = -2  # settled
+        size -= 1
+        if size > 0:
+            _sift_down(heap, size)
+        for a in range(ptr[u], ptr[u + 1]):
+            v, nd = head[a], d + weight[a]
+            if nd < dist[v] and nd <= limit:
+                dist[v] = nd
+                j = slot[v]
+                if j == -1:
+                    j, size = size, size + 1
+                _sift_up(heap, j, nd, v)
+    return dist
+
+
+def nearest_field(
+    graph: Graph, starts: NDArray[np.int32], costs: FloatArray, limit: float
+) -> FloatArray:
+    """Each node's distance to the nearest of ``starts``, entered at ``costs``, up to ``limit``.
+
+    One multi-source Dijkstra over ``graph`` with an indexed 4-ary heap; ``inf`` past the limit.
+
+    ``starts`` are distinct nodes. The distances are the same sums, bit for bit, as SciPy's
+    ``dijkstra`` from a virtual source with an arc of each cost to each start (the fallback of
+    :meth:`livingcircle.geo.reach.ReachGraph.nearest`), without building that graph.
+    """
+    return _nearest_pass(graph, starts, np.asarray(costs, dtype=np.float64), float(limit))
+
+
 # -- k nearest and counts: one multi-label pass per tile of facilities -----------------------
 
 
+#: An indexed heap of nodes: each entry's distance and node, and each node's slot (-1: none).
+Heap = tuple[FloatArray, NDArray[np.int32], NDArray[np.int32]]
 #: A tile's bucket queue (Dial's): ``top[b]`` is the last entry offered in bucket ``b`` (-1:
 #: none), and each entry's distance, label and the entry offered before it in its bucket.
 Queue = tuple[NDArray[np.int64], FloatArray, NDArray[np.int64], NDArray[np.int64]]

@@ -127,6 +127,10 @@ class ReachGraph:
         entry = np.full(n, np.inf)  # several places may share an end node: keep the nearest
         np.minimum.at(entry, starts, costs)
         ends = np.flatnonzero(np.isfinite(entry)).astype(np.int32)
+        if self.compiled:
+            return kernels.nearest_field(
+                self.arrays, ends, np.maximum(entry[ends], MIN_ARC_M), limit_m
+            )
         ptr = np.append(self.ptr, self.ptr[-1] + len(ends))
         graph = csr_matrix(
             (

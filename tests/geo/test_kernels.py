@@ -53,11 +53,13 @@ def both(reg: Region, dem: Demand) -> tuple[Analysis, Analysis]:
 
 
 def assert_same(fast: Analysis, slow: Analysis) -> int:
-    """Both passes give the same counts and k nearest, bit for bit; returns pairs counted."""
+    """Both passes give the same nearest, counts and k nearest, bit for bit; returns the pairs."""
     for cat, a in fast.categories.items():
         b = slow.categories[cat]
         np.testing.assert_array_equal(a.within, b.within, err_msg=cat)
         np.testing.assert_array_equal(a.k_nearest_m, b.k_nearest_m, err_msg=cat)
+        np.testing.assert_array_equal(a.node_m, b.node_m, err_msg=cat)
+        np.testing.assert_array_equal(a.nearest_m, b.nearest_m, err_msg=cat)
     return sum(int(a.within[:, -1].sum()) for a in fast.categories.values())
 
 
