@@ -27,18 +27,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from bench_profiles import profile_report
-from common import fmt, load_dataset, table
+from common import ROOT, add_worker_options, fmt, load_dataset, log, table, worker_command
 
 from livingcircle.geo.config import DEFAULT_MINUTES
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 TRIP_MINUTES = DEFAULT_MINUTES
 TARGET_SAMPLE_MS = 10.0
@@ -49,10 +44,6 @@ TARGET_SPEEDUP = 100.0
 POINT_SCATTER_M = 20.0
 
 Result = dict[str, Any]
-
-
-def log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 def rss_mb() -> float:
@@ -368,18 +359,7 @@ def engine_revision() -> str:
 
 
 def run_child(spec: str, args: argparse.Namespace) -> Result:
-    cmd = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--worker",
-        spec,
-        "--points",
-        str(args.points),
-        "--osmnx-points",
-        str(args.osmnx_points),
-        "--seed",
-        str(args.seed),
-    ]
+    cmd = worker_command(__file__, spec, args, ("points", "osmnx_points", "seed"))
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
@@ -409,6 +389,17 @@ def build_table(ok: list[Result]) -> str:
     return "Region build by step, wall / CPU s (facilities: Region(), snapping them)\n" + table(
         headers, rows
     )
+
+
+def target(name: str, value: float, unit: str, met: bool) -> Result:
+    """A line of the targets table (and of the JSON's ``targets``)."""
+    return {"target": name, "value": value, "unit": unit, "pass": met}
+
+
+def catchment_target(r: Result, limit_ms: float, label: str) -> Result:
+    """Dataset ``r``'s catchment median at most ``limit_ms``."""
+    ms = r["catch_med_ms"]
+    return target(f"catchment median <= {limit_ms:.0f} ms ({label})", ms, "ms", ms <= limit_ms)
 
 
 def report(results: list[Result]) -> tuple[str, list[Result]]:
@@ -501,32 +492,12 @@ def report(results: list[Result]) -> tuple[str, list[Result]]:
         )
     large = next((r for r in ok if r["nodes"] >= TARGET_LARGE_NODES * 0.9), None)
     if sample:
-        targets.append(
-            {
-                "target": f"catchment median <= {TARGET_SAMPLE_MS:.0f} ms (sample)",
-                "value": sample["catch_med_ms"],
-                "unit": "ms",
-                "pass": sample["catch_med_ms"] <= TARGET_SAMPLE_MS,
-            }
-        )
+        targets.append(catchment_target(sample, TARGET_SAMPLE_MS, "sample"))
     if large:
-        targets.append(
-            {
-                "target": f"catchment median <= {TARGET_LARGE_MS:.0f} ms ({large['dataset']})",
-                "value": large["catch_med_ms"],
-                "unit": "ms",
-                "pass": large["catch_med_ms"] <= TARGET_LARGE_MS,
-            }
-        )
+        targets.append(catchment_target(large, TARGET_LARGE_MS, large["dataset"]))
     if speedup is not None:
-        targets.append(
-            {
-                "target": f"catchment >= {TARGET_SPEEDUP:.0f}x faster than OSMnx (sample)",
-                "value": speedup,
-                "unit": "x",
-                "pass": speedup >= TARGET_SPEEDUP,
-            }
-        )
+        name = f"catchment >= {TARGET_SPEEDUP:.0f}x faster than OSMnx (sample)"
+        targets.append(target(name, speedup, "x", speedup >= TARGET_SPEEDUP))
     if targets:
         parts.append("")
         parts.append("Targets")
@@ -561,12 +532,10 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="query points for the OSMnx comparison (default 10, quick 3)",
     )
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--no-profiles", action="store_true", help="skip the per-walking-profile table"
     )
-    parser.add_argument("--json", type=Path, default=None, help="also write results here")
-    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    add_worker_options(parser)
     args = parser.parse_args(argv)
     if args.points is None:
         args.points = 15 if args.quick else 50

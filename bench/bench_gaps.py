@@ -44,14 +44,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import fmt, load_dataset, table
+from common import add_worker_options, fmt, load_dataset, log, table, worker_command
 from gaps_build import build_report, run_build
 
 from livingcircle.geo.config import DEFAULT_MINUTES, DEFAULT_SPEED_M_S
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 MINUTES = DEFAULT_MINUTES
 SPEED = DEFAULT_SPEED_M_S
@@ -67,10 +63,6 @@ TARGET_LARGE_NODES = 1_000_000
 
 Result = dict[str, Any]
 MARK = "RESULT "
-
-
-def log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 def peak_mb() -> float:
@@ -358,16 +350,7 @@ def repeats(n_nodes: int) -> int:
 
 
 def run_child(side: str, spec: str, args: argparse.Namespace, timeout: float | None) -> Result:
-    cmd = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--worker",
-        f"{side}:{spec}",
-        "--k",
-        str(args.k),
-        "--seed",
-        str(args.seed),
-    ]
+    cmd = worker_command(__file__, f"{side}:{spec}", args, ("k", "seed"))
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False, timeout=timeout)
@@ -529,14 +512,12 @@ def main(argv: list[str] | None = None) -> int:
         help="grid city sizes in nodes, comma-separated (default 100000,1000000)",
     )
     parser.add_argument("--k", type=int, default=5, help="nearest facilities kept per category")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--timeout", type=float, default=1800.0, help="stop a baseline child after this many s"
     )
     parser.add_argument("--no-baselines", action="store_true", help="ours and SciPy's floor only")
-    parser.add_argument("--json", type=Path, default=None, help="also write results here")
     parser.add_argument("--build", action="store_true", help="time the region build only")
-    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    add_worker_options(parser)
     args = parser.parse_args(argv)
     if args.worker:
         side, spec = args.worker.split(":", 1)

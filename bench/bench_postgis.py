@@ -39,33 +39,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psycopg
+from common import log
+from psycopg import sql
+from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import psycopg  # noqa: E402
-from psycopg import sql  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-import livingcircle.data.pg.store as pgmod  # noqa: E402
-from livingcircle.data.embedded import FileStore  # noqa: E402
-from livingcircle.data.osm_file import read_osm_file  # noqa: E402
-from livingcircle.data.pg.sql import _FACILITY_SQL, _bbox_filters  # noqa: E402
-from livingcircle.data.postgis import PostgisStore, dispose_engines, safe_url, upgrade  # noqa: E402
-from livingcircle.data.sample import SAMPLE_POINT, sample_file  # noqa: E402
-from livingcircle.geo.atlas import Atlas  # noqa: E402
-from livingcircle.geo.standards import Standard, load_standard  # noqa: E402
-from livingcircle.geo.store import FacilityQuery, RegionData, RegionInfo  # noqa: E402
+import livingcircle.data.pg.store as pgmod
+from livingcircle.data.embedded import FileStore
+from livingcircle.data.osm_file import read_osm_file
+from livingcircle.data.pg.sql import _FACILITY_SQL, _bbox_filters
+from livingcircle.data.postgis import PostgisStore, dispose_engines, safe_url, upgrade
+from livingcircle.data.sample import SAMPLE_POINT, sample_file
+from livingcircle.geo.atlas import Atlas
+from livingcircle.geo.standards import Standard, load_standard
+from livingcircle.geo.store import FacilityQuery, RegionData, RegionInfo
 
 DEFAULT_SERVER = "postgresql+psycopg://livingcircle:livingcircle@127.0.0.1:5432/postgres"
 TARGET_PAGE_MS = 5.0
 BOX_DEG = 0.0045  # half the side of a look-up box: about 500 m across
 TARGET_CATCHMENT_RATIO = 2.0
-
-
-def log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 def median_ms(times: list[float]) -> float:
@@ -179,44 +171,32 @@ class PhaseTimer:
 Row = list[str]
 
 
+def row(measure: str, pg: str = "", embedded: str = "", target: str = "", result: str = "") -> Row:
+    """A line of the table, in its headers' order; a cell with nothing to say is blank."""
+    return [measure, pg, embedded, target, result]
+
+
 def bench_load(data: RegionData, file_store: FileStore, pg: PostgisStore) -> list[Row]:
-    n = len(data.facilities)
-    rows = []
+    name, n = data.info.name, len(data.facilities)
     t_file, _ = timed(lambda: file_store.save_region(data))
     with PhaseTimer() as phase:
         t_pg, _ = timed(lambda: pg.save_region(data))
-    rows.append(
-        [
-            f"load {data.info.name}: facilities/s (whole save_region)",
+    rows = [
+        row(
+            f"load {name}: facilities/s (whole save_region)",
             f"{n / t_pg:,.0f}",
             f"{n / t_file:,.0f}",
-            "",
-            "",
-        ]
-    )
-    rows.append(
-        [
-            f"load {data.info.name}: facilities/s (facility upsert alone)",
-            f"{n / phase.merge_s:,.0f}",
-            "",
-            "",
-            "",
-        ]
-    )
+        ),
+        row(f"load {name}: facilities/s (facility upsert alone)", f"{n / phase.merge_s:,.0f}"),
+    ]
     update = changed(data, 0.01)
     t_file, _ = timed(lambda: file_store.save_region(update))
     with PhaseTimer() as phase:
         t_pg, stats = timed(lambda: pg.save_region(update))
     rows.append(
-        [
-            f"reload {data.info.name}, 1 % changed: seconds",
-            f"{t_pg:.2f}",
-            f"{t_file:.2f}",
-            "",
-            str(stats),
-        ]
+        row(f"reload {name}, 1 % changed: seconds", f"{t_pg:.2f}", f"{t_file:.2f}", "", str(stats))
     )
-    log(f"loaded {data.info.name}: {n:,} facilities, {len(data.edges):,} edges")
+    log(f"loaded {name}: {n:,} facilities, {len(data.edges):,} edges")
     return rows
 
 
@@ -249,27 +229,22 @@ def bench_lookups(
         for label, store in (("pg", pg), ("file", file_store))
     }
     return [
-        [
+        row(
             f"look-up {name}: facilities in a 500 m box, median ms",
             f"{pg_ms:.2f}",
             f"{file_ms:.2f}",
             f"<= {TARGET_PAGE_MS:g}",
             verdict(pg_ms <= TARGET_PAGE_MS),
-        ],
-        [
+        ),
+        row(
             f"look-up {name}: SQL round trip alone, median ms",
             f"{bare_page_ms(pg, name, points):.2f}",
-            "",
-            "",
-            "",
-        ],
-        [
+        ),
+        row(
             f"look-up {name}: name search ({len(words)} words), median ms",
             f"{search['pg']:.2f}",
             f"{search['file']:.2f}",
-            "",
-            "",
-        ],
+        ),
     ]
 
 
@@ -322,22 +297,21 @@ def bench_catchment(
     ):
         ratio = a / b
         rows.append(
-            [
+            row(
                 f"catchment {name}: {what}, ms",
                 f"{a:.1f}",
                 f"{b:.1f}",
                 f"<= {TARGET_CATCHMENT_RATIO:g}x",
                 f"{ratio:.2f}x " + verdict(ratio <= TARGET_CATCHMENT_RATIO),
-            ]
+            )
         )
     rows.append(
-        [
+        row(
             f"catchment {name}: facilities in the 15-min ring's box, median ms",
             f"{pg_in:.1f}",
             f"{f_in:.1f}",
-            "",
-            f"{pg_in / f_in:.2f}x",
-        ]
+            result=f"{pg_in / f_in:.2f}x",
+        )
     )
     return rows
 

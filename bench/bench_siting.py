@@ -23,23 +23,14 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import fmt, load_dataset, table
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from common import add_worker_options, fmt, load_dataset, log, table, worker_command
 
 HOME_SCATTER_M = 30.0
 MARK = "RESULT "
 Result = dict[str, Any]
-
-
-def log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 def emit(stage: str, **values: Any) -> None:
@@ -94,20 +85,7 @@ def worker(spec: str, args: argparse.Namespace) -> None:
 
 
 def run_child(spec: str, args: argparse.Namespace) -> Result:
-    cmd = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--worker",
-        spec,
-        "--category",
-        args.category,
-        "--sites",
-        str(args.sites),
-        "--candidates",
-        str(args.candidates),
-        "--seed",
-        str(args.seed),
-    ]
+    cmd = worker_command(__file__, spec, args, ("category", "sites", "candidates", "seed"))
     load_before = os.getloadavg()
     t0 = time.perf_counter()
     stopped = False
@@ -203,9 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         default=300.0,
         help="stop a dataset's child after this many seconds",
     )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", type=Path, default=None, help="also write results here")
-    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    add_worker_options(parser)
     args = parser.parse_args(argv)
     if args.worker:
         worker(args.worker, args)
