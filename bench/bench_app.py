@@ -34,16 +34,7 @@ from playwright.sync_api import sync_playwright
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import fmt, table
 
-ROOT = Path(__file__).resolve().parents[1]
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.maps.browser import ARGS, CHROMIUM
 
 
 def serve(folder: Path, port: int) -> subprocess.Popen[str]:
@@ -92,7 +83,7 @@ def taps(base: str, n: int) -> tuple[list[float], int, int]:
     rng = np.random.default_rng(0)
     fonts: list[int] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
         page.on(
             "response", lambda r: fonts.append(len(r.body())) if r.url.endswith(".woff2") else None

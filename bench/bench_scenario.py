@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import fmt, load_dataset, table
 
-from livingcircle.geo.demand import demand_frame, place_demand
+from livingcircle.geo.demand import place_demand
 from livingcircle.geo.engine import Region
 from livingcircle.geo.gaps import analyse
 from livingcircle.geo.network import StreetNetwork
@@ -39,6 +39,7 @@ from livingcircle.geo.scenario import (
     run_scenario,
 )
 from livingcircle.geo.standards import load_standard
+from tests.scenario_inputs import middle_street_points, random_homes
 
 TARGET_1M_S = 2.0
 
@@ -48,19 +49,6 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float, float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     out = fn()
     return out, time.perf_counter() - wall, time.process_time() - cpu, os.getloadavg()[0]
-
-
-def homes(reg: Region, n: int, seed: int) -> Any:
-    rng = np.random.default_rng(seed)
-    xy = reg.net.node_xy[rng.choice(reg.net.n_nodes, n)] + rng.normal(0, 40, (n, 2))
-    ll = reg.unproject(xy)
-    import geopandas as gpd  # noqa: PLC0415
-
-    return demand_frame(
-        gpd.points_from_xy(ll[:, 0], ll[:, 1], crs="EPSG:4326"),
-        rng.uniform(1, 80, n),
-        np.array([f"h{i}" for i in range(n)], dtype=object),
-    )
 
 
 def facility_scenario(reg: Region) -> Scenario:
@@ -77,17 +65,7 @@ def facility_scenario(reg: Region) -> Scenario:
 
 
 def network_scenario(reg: Region) -> Scenario:
-    net = reg.net
-    mid = np.median(net.node_xy, axis=0)
-    every = np.arange(net.n_edges, dtype=np.int32)
-    near = np.argsort(np.hypot(*(net.points_at(every, net.edge_length / 2) - mid).T))[:400]
-    half = net.points_at(near.astype(np.int32), net.edge_length[near] / 2)
-    far = np.hypot(*(half - half[0]).T)
-    other = int(np.flatnonzero((far > 120) & (far < 400))[0])
-    link = reg.unproject(half[[0, other]])
-    shut = reg.unproject(
-        net.points_at(near[[10, 25]].astype(np.int32), net.edge_length[near[[10, 25]]] / 3)
-    )
+    link, shut = middle_street_points(reg)
     return Scenario(
         "network",
         add_links=(NewLink(tuple(link[0]), tuple(link[1])),),
@@ -100,7 +78,7 @@ def measure(spec: str, n_homes: int, seed: int) -> list[list[str]]:
     name, nodes, edges, fac = load_dataset(spec, seed)
     std = load_standard()
     reg = Region(name, StreetNetwork.from_frames(nodes, edges), fac, std)
-    demand = place_demand(reg.net, homes(reg, min(n_homes, reg.net.n_nodes), seed))
+    demand = place_demand(reg.net, random_homes(reg, min(n_homes, reg.net.n_nodes), seed))
     graph = ReachGraph(reg.net)
     before, wall, cpu, load = timed(lambda: analyse(reg, demand, graph=graph))
     rows = [

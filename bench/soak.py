@@ -44,6 +44,8 @@ import numpy as np
 import psutil
 from common import fmt, table
 
+from tests.cli_process import run_livingcircle
+
 HOST = "127.0.0.1"
 REGION = "helsinki"
 LOCAL_POSTGIS = "postgresql+psycopg://livingcircle:livingcircle@127.0.0.1:5432/postgres"
@@ -132,17 +134,6 @@ def prepare(store: Any, folder: Path, seed: int) -> list[tuple[float, float]]:
     lonlat = region.unproject(region.net.node_xy)
     picks = np.random.default_rng(seed).choice(len(lonlat), 400, replace=False)
     return [(float(lonlat[p, 0]), float(lonlat[p, 1])) for p in picks]
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "livingcircle", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def start_server(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen[str]:
@@ -253,7 +244,9 @@ async def importer(env: dict[str, str], folder: Path, until: float, tally: Tally
         await asyncio.sleep(4)
         listed = folder / f"list-{i % 2}.csv"
         args = ("import", str(listed), "-m", str(folder / "list.toml"), "-r", REGION, "--quiet")
-        done = await asyncio.to_thread(cli, env, *args, "--report", str(folder / "rejected.csv"))
+        done = await asyncio.to_thread(
+            run_livingcircle, env, *args, "--report", str(folder / "rejected.csv")
+        )
         tally.imports.append(done.returncode)
         i += 1
 
@@ -306,7 +299,7 @@ async def soak(args: argparse.Namespace, env: dict[str, str], folder: Path) -> N
     store, drop = open_soak_store(args, env, folder)
     try:
         points = prepare(store, folder, args.seed)
-        made = cli(env, "keys", "add", "--owner", OWNER)
+        made = run_livingcircle(env, "keys", "add", "--owner", OWNER)
         if made.returncode != 0:
             raise SystemExit(f"cannot make a key: {made.stderr}")
         key = made.stdout.strip().splitlines()[-1]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,20 +10,13 @@ from typing import Any
 
 import pytest
 
+from tests.cli_process import embedded_env, run_livingcircle
+
 LAT, LON = "60.1710", "24.9414"
 
 
 def run(data_dir: Path, *args: str, columns: int = 200) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LC_DATA_DIR": str(data_dir), "COLUMNS": str(columns)}
-    env.pop("LC_DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "livingcircle", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_livingcircle(embedded_env(data_dir, COLUMNS=str(columns)), *args)
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,7 @@ What every store promises is tests/contract/test_store_contract.py's, run on bot
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -26,6 +24,7 @@ from livingcircle.data.postgis import PostgisStore, upgrade
 from livingcircle.data.synthetic import grid_city
 from livingcircle.geo.errors import DatabaseUnavailable, SchemaOutOfDate, StoreError
 from livingcircle.geo.store import FacilityQuery, RegionData, RegionInfo, Store
+from tests.cli_process import embedded_env, run_livingcircle
 from tests.contract.conftest import empty_postgis
 
 pytestmark = pytest.mark.postgis
@@ -233,16 +232,7 @@ def test_lc_database_url_selects_postgis(
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200"}
-    env.pop("LC_DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "livingcircle", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_livingcircle(embedded_env(COLUMNS="200"), *args)
 
 
 def test_command_line_against_postgis(make_database: Callable[..., str], sample_path: Path) -> None:

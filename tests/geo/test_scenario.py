@@ -34,6 +34,7 @@ from livingcircle.geo.scenario import (
 )
 from livingcircle.geo.standards import Standard
 from tests.handmade import facilities, lonlat, region
+from tests.scenario_inputs import middle_street_points, random_homes
 
 TOL_S = 1e-6
 
@@ -83,17 +84,6 @@ def pointed(reg: Region, facilities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     ll = reg.unproject(reg.facilities.anchor_xy)
     out = facilities.set_index("id").loc[reg.facilities.text["id"]].reset_index()
     return out.set_geometry(gpd.points_from_xy(ll[:, 0], ll[:, 1]), crs="EPSG:4326")
-
-
-def random_homes(reg: Region, n: int, seed: int) -> gpd.GeoDataFrame:
-    rng = np.random.default_rng(seed)
-    xy = reg.net.node_xy[rng.choice(reg.net.n_nodes, n)] + rng.normal(0, 40, (n, 2))
-    ll = reg.unproject(xy)
-    return demand_frame(
-        gpd.points_from_xy(ll[:, 0], ll[:, 1], crs="EPSG:4326"),
-        rng.uniform(1, 80, n),
-        np.array([f"h{i}" for i in range(n)], dtype=object),
-    )
 
 
 def assert_same(result: ScenarioResult, full: Analysis) -> None:
@@ -249,21 +239,7 @@ def _facility_scenario(city: City) -> Scenario:
 
 def _network_scenario(city: City) -> Scenario:
     """A link across a block and two closures, near the middle of the network."""
-    reg = city.region
-    net = reg.net
-    mid = np.median(net.node_xy, axis=0)
-    e = np.argsort(
-        np.hypot(
-            *(net.points_at(np.arange(net.n_edges, dtype=np.int32), net.edge_length / 2) - mid).T
-        )
-    )
-    half = net.points_at(e[:400].astype(np.int32), net.edge_length[e[:400]] / 2)
-    far = np.hypot(*(half - half[0]).T)
-    other = int(np.flatnonzero((far > 120) & (far < 400))[0])
-    link = reg.unproject(half[[0, other]])
-    shut = reg.unproject(
-        net.points_at(e[[10, 25]].astype(np.int32), net.edge_length[e[[10, 25]]] / 3)
-    )
+    link, shut = middle_street_points(city.region)
     return Scenario(
         "network",
         add_links=(NewLink(tuple(link[0]), tuple(link[1]), name="Footbridge"),),

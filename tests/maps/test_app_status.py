@@ -6,10 +6,7 @@ standards file whose car-park status goes stale after a few seconds.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +18,7 @@ from playwright.sync_api import Browser
 from livingcircle.geo.standards import DEFAULT_STANDARDS_FILE
 from tests.api.conftest import LAT, LON
 from tests.api.test_server import start_server, wait_ready
+from tests.cli_process import embedded_env, run_livingcircle
 
 pytestmark = pytest.mark.browser
 STALE_S = 6
@@ -28,17 +26,7 @@ OWNER = "parking-office"
 
 
 def cli(folder: Path, *args: str) -> str:
-    env = {**os.environ, "LC_DATA_DIR": str(folder)}
-    env.pop("LC_DATABASE_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "livingcircle", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return done.stdout.strip()
+    return run_livingcircle(embedded_env(folder), *args, timeout=120, check=True).stdout.strip()
 
 
 @pytest.fixture(scope="module")
