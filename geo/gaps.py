@@ -34,7 +34,7 @@ from livingcircle.geo.catchment import ring_polygons
 from livingcircle.geo.demand import Demand
 from livingcircle.geo.engine import FacilityIndex, Region
 from livingcircle.geo.errors import InvalidParameter
-from livingcircle.geo.kernels_numpy import ceil32_bits, k_and_counts_from_pairs
+from livingcircle.geo.kernels_numpy import KAndCounts, ceil32_bits, k_and_counts_from_pairs
 from livingcircle.geo.network import FloatArray
 from livingcircle.geo.positions import EdgeGroups
 from livingcircle.geo.profile_views import walked_demand
@@ -422,7 +422,7 @@ def _k_and_counts_compiled(
     k: int,
     limits: FloatArray,
     horizon: float,
-) -> tuple[list[NDArray[np.float32]], NDArray[np.int32]]:
+) -> KAndCounts:
     """:func:`~livingcircle.geo.kernels_numpy.k_and_counts_from_pairs` by the compiled pass.
 
     The same numbers: a pair counts within a limit when its float32 rounding up does (so the

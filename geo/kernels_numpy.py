@@ -16,6 +16,10 @@ from numpy.typing import NDArray
 from livingcircle.geo.network import FloatArray
 from livingcircle.geo.reach import PairChunk
 
+#: Per category slot the ``(points, k)`` k smallest distances (float32, rounded up), and the
+#: ``(points, slots, limits)`` counts within each limit: what both passes of the step return.
+KAndCounts = tuple[list[NDArray[np.float32]], NDArray[np.int32]]
+
 
 def k_and_counts_from_pairs(
     chunks: Iterable[PairChunk],
@@ -24,7 +28,7 @@ def k_and_counts_from_pairs(
     n_points: int,
     k: int,
     limits: FloatArray,
-) -> tuple[list[NDArray[np.float32]], NDArray[np.int32]]:
+) -> KAndCounts:
     """Per category slot: the k smallest distances per point; and counts within each limit.
 
     ``within`` is ``(points, slots, limits)``. Pairs are kept as one sortable 64-bit key each:
