@@ -2,6 +2,20 @@
 
 Imports no web framework, database driver or map library.
 
+The walking questions: ``network`` (the street arrays, geodesic edge lengths and access
+legs), ``positions`` (a position on an edge and how it is walked to and from), ``routing``
+(bounded searches from a point, the streets they reach), ``catchment`` (polygons from the
+reached streets), ``engine`` (a :class:`~livingcircle.geo.engine.Region`: nearest and
+catchment), ``results`` (its answers in WGS 84), ``accessibility`` (a category's nearest
+field, one pass) and ``batch`` (many origins at once); ``hours`` (open now?), ``status``
+(live statuses), ``kiosks`` and ``coords`` (GCJ-02, BD-09 and EPSG input); ``config`` holds
+the defaults and ``errors`` every error class.
+
+Facilities and records: ``store`` (the one ``Store`` protocol, and what a store accepts and
+returns), ``text`` (what stored text may hold), ``provenance`` (matching departments'
+records to a region's facilities), ``keys`` (API keys and roles), ``audit`` (the log's hash
+chain) and ``jobs`` (planner jobs kept in the store).
+
 What-if scenarios: ``scenario_spec`` (what a scenario says), ``scenario_check`` (its changes
 checked and resolved against a region), ``scenario_network`` (the changed street network),
 ``scenario_result`` (the figures and layers before and after) and ``scenario`` (the
@@ -29,4 +43,9 @@ The planner analysis, every home at once: ``gaps`` (the analysis and its tables)
 compiled multi-label pass for the k nearest and the counts, Numba) and ``kernels_numpy`` (the
 same step from tiled pairs, where Numba is missing); ``jit`` decides how both compiled
 modules are built (cached on disk where a folder is writable, plain Python without Numba).
+Around it: ``standards`` (categories, tiers, groups of GB 50180-2018), ``demand`` (homes
+placed on the streets), ``planning`` (the whole analysis as tables), ``equity`` (who is
+served worst), ``supply`` (capacity-aware scores), ``recommend`` (what a proposed site
+changes), ``incremental`` (fields updated where a change reaches) and ``tiles`` (k-d tiles
+with halos, for the province runs).
 """
