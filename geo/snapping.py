@@ -26,6 +26,8 @@ Index = NDArray[np.int64]
 
 #: Candidates this close (metres) to a point's best distance make it a tie (GEOS decides).
 TIE_M = 1e-6
+#: Metres a cell's bounds may be off by rounding (far above it, far below any snapping gap).
+CELL_SLACK_M = 1e-3
 #: Points handled together (their candidate pairs are held at once).
 CHUNK = 65_536
 #: Most grid cells an index holds (its cell table is 8 bytes a cell).
@@ -68,27 +70,47 @@ def _segment_distance(
 
 
 @compiled
+def _cell_gap(
+    px: float, py: float, ix: int, iy: int, origin: FloatArray, cell: float, grid: tuple[Any, ...]
+) -> float:
+    """A lower bound of the distance from a point to anything listed in cell (ix, iy).
+
+    A segment is listed in every cell its bounding box touches, so the one nearest a point
+    is listed in the cell where its nearest point lies: a cell farther than a distance holds
+    nothing nearer (the border cells reach to infinity: points and boxes are clipped into
+    them). :data:`CELL_SLACK_M` covers the rounding of the cell's edges.
+    """
+    width, height = grid[4], grid[5]
+    x0 = origin[0] + ix * cell
+    y0 = origin[1] + iy * cell
+    gx = max(x0 - px if ix > 0 else 0.0, px - (x0 + cell) if ix < width - 1 else 0.0, 0.0)
+    gy = max(y0 - py if iy > 0 else 0.0, py - (y0 + cell) if iy < height - 1 else 0.0, 0.0)
+    return float(np.hypot(gx, gy)) - CELL_SLACK_M
+
+
+@compiled
 def _scan(
     px: float,
     py: float,
     cx: int,
     cy: int,
     ring: int,
-    shell: bool,
+    origin: FloatArray,
+    cell: float,
     grid: tuple[Any, ...],
     best: tuple[float, int, float],
 ) -> tuple[float, int, float]:
-    """The nearest of the segments in the cells ``ring`` around (``cx``, ``cy``).
+    """The nearest of the segments in the cells exactly ``ring`` around (``cx``, ``cy``).
 
-    With ``shell`` only the cells exactly ``ring`` away; ``best`` is the best so far.
+    ``best`` is the best so far; a cell farther than it is passed over (:func:`_cell_gap`).
     """
     ptr, cell_seg, seg_xy, len2, width, height = grid
     d1, s1, f1 = best
     for iy in range(max(cy - ring, 0), min(cy + ring, height - 1) + 1):
         edge_row = iy in (cy - ring, cy + ring)
-        step = 1 if edge_row or not shell else 2 * ring
+        step = 1 if edge_row else 2 * ring
         for ix in range(cx - ring, cx + ring + 1, max(step, 1)):
-            if ix < 0 or ix >= width:
+            if ix < 0 or ix >= width or _cell_gap(px, py, ix, iy, origin, cell, grid) > d1:
                 continue
             key = iy * width + ix
             for j in range(ptr[key], ptr[key + 1]):
@@ -124,7 +146,7 @@ def _nearest_all(
         best = (np.inf, -1, 0.0)
         ring = 0
         while True:  # shell by shell until the best is certain
-            best = _scan(px, py, cx, cy, ring, True, grid, best)
+            best = _scan(px, py, cx, cy, ring, origin, cell, grid, best)
             if best[0] + TIE_M <= ring * cell or ring * cell >= max_distance_m + TIE_M:
                 break
             ring += 1
@@ -136,6 +158,8 @@ def _nearest_all(
         tied = abs(d1 - max_distance_m) <= TIE_M
         for iy in range(max(cy - ring, 0), min(cy + ring, height - 1) + 1):  # any tie?
             for ix in range(max(cx - ring, 0), min(cx + ring, width - 1) + 1):
+                if _cell_gap(px, py, ix, iy, origin, cell, grid) > d1 + TIE_M:
+                    continue  # nothing there is near enough to tie
                 key = iy * width + ix
                 for j in range(ptr[key], ptr[key + 1]):
                     sg = cell_seg[j]

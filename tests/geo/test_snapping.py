@@ -133,3 +133,18 @@ def test_no_answer_is_shorter_than_the_crow_flies(sample_region: Region) -> None
         _, _, crow = geod.inv(np.full(len(rows), lon), np.full(len(rows), lat), *anchor[rows].T)
         slack.append(np.array([h.distance_m for h in hits]) - crow)
     assert np.concatenate(slack).min() >= -1e-6
+
+
+@pytest.mark.parametrize("cell_m", [12.0, 40.0, 250.0])
+def test_cells_passed_over_hide_no_nearer_segment(grid_net: StreetNetwork, cell_m: float) -> None:
+    """The compiled scan skips cells farther than its best so far: at any cell width (many
+    rings, or one cell holding many segments) it finds the distances the NumPy scan does."""
+    xy_v, ptr, _, _ = grid_net.vertices
+    index = snapping.SegmentIndex(xy_v, ptr, cell_m=cell_m)
+    xy = _points(grid_net)
+    seg, dist, _, tie = index.nearest(xy, 250.0)
+    _, n_dist, _, n_tie = index.nearest_numpy(xy, 250.0)
+    ok = seg >= 0
+    assert np.array_equal(ok, n_dist <= 250.0)
+    assert np.abs(dist - n_dist)[ok].max() <= 1e-9
+    assert np.array_equal(tie[ok], n_tie[ok])
