@@ -89,3 +89,22 @@ def test_place_demand_drops_points_too_far_from_a_street(standard: Standard) -> 
         place_demand(reg.net, frame.drop(columns="population"))
     with pytest.raises(InvalidParameter):
         place_demand(reg.net, frame.assign(population=[-1.0, 2.0]))
+
+
+def test_place_demand_projects_as_to_crs_does(standard: Standard) -> None:
+    """Homes in any CRS land where ``to_crs`` puts them; an empty point is dropped, and a
+    frame without a CRS is refused with what to set."""
+    reg = region({"A": (0, 0), "B": (200, 0)}, [("A", "B")], {}, standard)
+    ll = np.array([lonlat(50, 10), lonlat(120, -20)])
+    frame = demand_frame(
+        gpd.points_from_xy(ll[:, 0], ll[:, 1]), np.array([3.0, 7.0]), np.array(["a", "b"])
+    )
+    wgs84 = place_demand(reg.net, frame, 250)
+    mercator = place_demand(reg.net, frame.to_crs(3857), 250)
+    assert mercator.snap.edge.tolist() == wgs84.snap.edge.tolist()
+    assert mercator.snap.offset_m == pytest.approx(wgs84.snap.offset_m, abs=1e-6)
+    empty = frame.set_geometry([shapely.Point(ll[0]), shapely.Point()], crs="EPSG:4326")
+    placed = place_demand(reg.net, empty, 250)
+    assert placed.frame["id"].tolist() == ["a"] and placed.dropped_population == 7
+    with pytest.raises(InvalidParameter, match="set_crs"):
+        place_demand(reg.net, frame.set_crs(None, allow_override=True))
