@@ -241,10 +241,17 @@ class StreetNetwork:
         arc_edge = np.concatenate([edge_ids, edge_ids[two_way]])
         keep = src != dst
         src, dst, w, arc_edge = src[keep], dst[keep], w[keep], arc_edge[keep]
-        order = np.lexsort((w, dst, src))
+        key = src.astype(np.int64) * self.n_nodes + dst
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        par = np.flatnonzero(key[1:] == key[:-1])
+        if len(par):  # parallel arcs: the shortest first (then the first listed), as lexsort
+            rows = np.union1d(par, par + 1)  # each group's positions, contiguous
+            group = order[rows]
+            order[rows] = group[np.lexsort((w[group], key[rows]))]
         src, dst, w, arc_edge = src[order], dst[order], w[order], arc_edge[order]
         first = np.ones(len(src), dtype=bool)
-        first[1:] = (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])
+        first[1:] = key[1:] != key[:-1]
         src, dst, w, arc_edge = src[first], dst[first], w[first], arc_edge[first]
         indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
         np.cumsum(np.bincount(src, minlength=self.n_nodes), out=indptr[1:])

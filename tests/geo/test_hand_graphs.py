@@ -179,3 +179,22 @@ def test_prepared_search_goes_only_as_far_as_the_answer(standard: Standard) -> N
     assert ready.nearest(*lonlat(100, 0), ["clinic"]).searched_m == pytest.approx(2000, abs=1)
     crow = 1800 / config.DISC_SLACK * config.NEAREST_DETOUR
     assert plain.nearest(*lonlat(100, 0), ["clinic"]).searched_m == pytest.approx(crow, rel=1e-3)
+
+
+def test_parallel_streets_keep_the_shortest_arc_each_way(standard: Standard) -> None:
+    """Two streets from A to B (a straight one and a bend) and a one-way back: each
+    direction keeps only its shortest arc, and the edge it walks."""
+    nodes = {"A": (0, 0), "B": (100, 0), "C": (0, 100)}
+    edges = [("A", "B", False, [(50, 40)]), ("A", "B"), ("B", "A", True), ("A", "C")]
+    net = region(nodes, edges, {}, standard).net
+    indptr, dst, w, arc_edge = net.csr
+    arcs = {
+        (int(u), int(dst[i])): (float(w[i]), int(arc_edge[i]))
+        for u in range(net.n_nodes)
+        for i in range(indptr[u], indptr[u + 1])
+    }
+    assert set(arcs) == {(0, 1), (1, 0), (0, 2), (2, 0)}
+    assert arcs[0, 1] == (net.edge_length[1], 1)  # the straight street, not the bend
+    back = min(net.edge_length[1], net.edge_length[2])
+    assert arcs[1, 0][0] == back and net.edge_length[arcs[1, 0][1]] == back
+    assert net.edge_length[0] > net.edge_length[1] + 10
