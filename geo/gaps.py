@@ -19,7 +19,8 @@ next is :func:`livingcircle.geo.siting.best_sites`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -355,41 +356,48 @@ def analyse(
         speed = region.standard.speed(profile, speed_m_s)
     limits = np.asarray(mins, dtype=np.float64) * 60 * speed
     horizon = float(limits[-1] if horizon_m is None else max(horizon_m, limits[-1]))
-    timings: dict[str, float] = {}
     t0, c0 = time.perf_counter(), time.process_time()
     rg = graph if graph is not None else ReachGraph(region.net)
     codes = np.array([region.standard.category_index(c) for c in cats], dtype=np.int64)
-    fac = region.facilities
-    t1, c1 = time.perf_counter(), time.process_time()
+    timings = {"graph": time.perf_counter() - t0, "graph_cpu": time.process_time() - c0}
+    steps = _Steps(timings)
+    fac, by_edge = region.facilities, EdgeGroups(demand.snap.edge)
+    counting = f"counting facilities within {', '.join(map(str, mins))} min"
+    if rg.compiled:  # per category: the k pass, then the nearest from the field it leaves
+        with steps("k_and_counts"):
+            (k_best, within), known = _k_and_counts_compiled(
+                rg,
+                fac,
+                dict(zip(cats, codes.tolist(), strict=True)),
+                demand,
+                (k, limits, horizon),
+                lambda c, j: tell(f"{counting}: {c}", j, len(cats)),
+            )
+    else:  # one tiled pass from every facility of every category: tiles stay full of places
+        with steps("k_and_counts"):
+            tell(counting, 0, 1)
+            rows = np.flatnonzero(np.isin(fac.category, codes))
+            slot = np.full(max(len(region.standard.categories), 1), -1, dtype=np.int64)
+            slot[codes] = np.arange(len(codes))
+            k_best, within = k_and_counts_from_pairs(
+                rg.pairs_within(fac.snap[rows], demand.snap, horizon),
+                slot[fac.category[rows]],
+                len(cats),
+                len(demand),
+                k,
+                limits,
+            )
+            known = [None] * len(cats)
+    tell(counting, 1, 1)
     node_m, nearest = {}, {}
-    by_edge = EdgeGroups(demand.snap.edge)
-    for i, (c, code) in enumerate(zip(cats, codes, strict=True)):
-        tell(f"nearest facility: {c}", i, len(cats))
-        mine = fac.snap[np.flatnonzero(fac.category == code)]
-        node_m[c] = rg.nearest(mine, config.NEAREST_MAX_RADIUS_M)
-        nearest[c] = _points_nearest(region, node_m[c], demand, mine, by_edge)
-    tell("nearest facility: every category", len(cats), len(cats))
-    tell(f"counting facilities within {', '.join(map(str, mins))} min", 0, 1)
-    t2, c2 = time.perf_counter(), time.process_time()
-    if rg.compiled:
-        k_best, within = _k_and_counts_compiled(rg, fac, codes, demand, k, limits, horizon)
-    else:
-        # one tiled pass from every facility of every category: tiles stay full of places
-        rows = np.flatnonzero(np.isin(fac.category, codes))
-        slot = np.full(max(len(region.standard.categories), 1), -1, dtype=np.int64)
-        slot[codes] = np.arange(len(codes))
-        k_best, within = k_and_counts_from_pairs(
-            rg.pairs_within(fac.snap[rows], demand.snap, horizon),
-            slot[fac.category[rows]],
-            len(cats),
-            len(demand),
-            k,
-            limits,
-        )
-    t3, c3 = time.perf_counter(), time.process_time()
-    tell(f"counting facilities within {', '.join(map(str, mins))} min", 1, 1)
-    timings.update(graph=t1 - t0, nearest=t2 - t1, k_and_counts=t3 - t2)
-    timings.update(graph_cpu=c1 - c0, nearest_cpu=c2 - c1, k_and_counts_cpu=c3 - c2)
+    with steps("nearest"):
+        for i, (c, code) in enumerate(zip(cats, codes, strict=True)):
+            tell(f"nearest facility: {c}", i, len(cats))
+            mine = fac.snap[np.flatnonzero(fac.category == code)]
+            node_m[c] = rg.nearest(mine, config.NEAREST_MAX_RADIUS_M, known[i])
+            known[i] = None  # not kept past its use: a field per category is a lot at 1M
+            nearest[c] = _points_nearest(region, node_m[c], demand, mine, by_edge)
+        tell("nearest facility: every category", len(cats), len(cats))
     out = {
         c: CategoryAccess(
             c, region.radius_for(c), node_m[c], nearest[c], k_best[i], within[:, i, :]
@@ -414,31 +422,55 @@ def _points_nearest(
     return np.where(dist <= config.NEAREST_MAX_RADIUS_M, dist, np.inf)
 
 
+class _Steps:
+    """Wall and CPU seconds per named step, added up over the times each is entered."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        t, c = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t
+            cpu = f"{name}_cpu"
+            self.timings[cpu] = self.timings.get(cpu, 0.0) + time.process_time() - c
+
+
 def _k_and_counts_compiled(
     rg: ReachGraph,
     fac: FacilityIndex,
-    codes: NDArray[np.int64],
+    codes: dict[str, int],
     demand: Demand,
-    k: int,
-    limits: FloatArray,
-    horizon: float,
-) -> KAndCounts:
+    limits: tuple[int, FloatArray, float],
+    tell: Callable[[str, int], None],
+) -> tuple[KAndCounts, list[FloatArray | None]]:
     """:func:`~livingcircle.geo.kernels_numpy.k_and_counts_from_pairs` by the compiled pass.
 
     The same numbers: a pair counts within a limit when its float32 rounding up does (so the
-    limit is compared as float32), and the distances kept are rounded up to float32.
+    limit is compared as float32), and the distances kept are rounded up to float32. Also
+    each category's field within the horizon, where its nearest pass starts from.
+    ``limits`` is ``(k, limits, horizon)``; ``tell(category, done)`` before each category.
     """
+    k, lim, horizon = limits
     homes = kernels.Homes(rg.net, demand.snap)
-    lim32 = limits.astype(np.float32).astype(np.float64)
-    within = np.zeros((len(demand), len(codes), len(limits)), dtype=np.int32)
-    best = []
-    for j, code in enumerate(codes.tolist()):
+    lim32 = lim.astype(np.float32).astype(np.float64)
+    within = np.zeros((len(demand), len(codes), len(lim)), dtype=np.int32)
+    best: list[NDArray[np.float32]] = []
+    known: list[FloatArray | None] = []
+    for j, (cat, code) in enumerate(codes.items()):
+        tell(cat, j)
         mine = fac.snap[np.flatnonzero(fac.category == code)]
-        dist, within[:, j, :] = kernels.k_and_counts(rg.arrays, homes, mine, k, lim32, horizon)
+        dist, within[:, j, :], field = kernels.k_and_counts(
+            rg.arrays, homes, mine, k, lim32, horizon
+        )
         best.append(
             ceil32_bits(dist.ravel()).astype(np.uint32).view(np.float32).reshape(dist.shape)
         )
-    return best, within
+        known.append(field)
+    return (best, within), known
 
 
 def gap_areas(

@@ -96,15 +96,21 @@ def _sift_down(heap: Heap, size: int) -> None:
 
 @jit.compiled
 def _nearest_pass(
-    graph: Graph, starts: NDArray[np.int32], costs: FloatArray, limit: float
+    graph: Graph, starts: NDArray[np.int32], costs: FloatArray, limit: float, dist: FloatArray
 ) -> FloatArray:
     ptr, head, weight = graph
     n = len(ptr) - 1
-    dist = np.full(n, np.inf)
     # a 4-ary heap of (distance, node) and each node's slot in it (-1: not queued)
     heap = (np.empty(n), np.empty(n, dtype=np.int32), np.full(n, -1, dtype=np.int32))
     slot = heap[2]
     size = 0
+    for u in range(n):  # the known nodes next to unknown ones: the search goes on from them
+        if dist[u] < np.inf:
+            for a in range(ptr[u], ptr[u + 1]):
+                if dist[head[a]] == np.inf:
+                    _sift_up(heap, size, dist[u], u)
+                    size += 1
+                    break
     for i in range(len(starts)):
         s, c = starts[i], costs[i]
         if c <= limit and c < dist[s]:
@@ -131,7 +137,11 @@ def _nearest_pass(
 
 
 def nearest_field(
-    graph: Graph, starts: NDArray[np.int32], costs: FloatArray, limit: float
+    graph: Graph,
+    starts: NDArray[np.int32],
+    costs: FloatArray,
+    limit: float,
+    known: FloatArray | None = None,
 ) -> FloatArray:
     """Each node's distance to the nearest of ``starts``, entered at ``costs``, up to ``limit``.
 
@@ -140,8 +150,17 @@ def nearest_field(
     ``starts`` are distinct nodes. The distances are the same sums, bit for bit, as SciPy's
     ``dijkstra`` from a virtual source with an arc of each cost to each start (the fallback of
     :meth:`livingcircle.geo.reach.ReachGraph.nearest`), without building that graph.
+
+    ``known`` holds the field already found where it is finite (every node within some bound
+    of the starts, such as :func:`k_and_counts` leaves within its horizon, ``inf`` elsewhere).
+    The search then starts from the known nodes next to unknown ones, and the known ones are
+    final: it is the same field, and where ``known`` covers most of the city, a small part of
+    the pass. (A shortest path to an unknown node leaves the known ones at a last known node,
+    and every path to it is at least its known distance: the sums come out the same.)
     """
-    return _nearest_pass(graph, starts, np.asarray(costs, dtype=np.float64), float(limit))
+    n = len(graph[0]) - 1
+    dist = np.full(n, np.inf) if known is None else np.where(known <= limit, known, np.inf)
+    return _nearest_pass(graph, starts, np.asarray(costs, dtype=np.float64), float(limit), dist)
 
 
 # -- k nearest and counts: one multi-label pass per tile of facilities -----------------------
@@ -323,7 +342,7 @@ def _all_tiles(
     bounds: NDArray[np.int64],
     horizon: float,
     limits: FloatArray,
-    out: tuple[FloatArray, NDArray[np.int32]],
+    out: tuple[FloatArray, NDArray[np.int32], FloatArray],
 ) -> None:
     rows = 1 << 12
     block = (
@@ -340,18 +359,23 @@ def _all_tiles(
     seen = np.full(len(legs[2]), -1, dtype=np.int64)
     chain = np.full(len(legs[2]), -1, dtype=np.int64)
     d_ptr, d_home, d_fac, d_cost = direct
+    field = out[2]
     for t in range(len(bounds) - 1):
         first, last = bounds[t], bounds[t + 1]
+        width = last - first
         block, queue, n_rows = _node_labels(graph, seeds, (first, last, horizon), block, queue)
         lo, hi = d_ptr[first], d_ptr[last]
         mine = (d_home[lo:hi], d_fac[lo:hi] - first, d_cost[lo:hi])
         _home_labels(
-            block, n_rows, last - first, homes, legs, mine, (seen, t, chain), horizon, limits, out
+            block, n_rows, width, homes, legs, mine, (seen, t, chain), horizon, limits, out[:2]
         )
         loc, verts, tent = block
-        for r in range(n_rows):
-            loc[verts[r]] = -1
-        tent[: n_rows * (last - first)] = np.inf
+        for r in range(n_rows):  # each node's nearest so far, and the block cleared
+            v, near = verts[r], field[verts[r]]
+            for j in range(r * width, (r + 1) * width):
+                near = min(near, tent[j])
+                tent[j] = np.inf
+            field[v], loc[v] = near, -1
 
 
 class Homes:
@@ -395,11 +419,11 @@ def _seeds(net: StreetNetwork, homes: Homes, places: Snap) -> tuple[Any, Any]:
     (access leg of the place included). Both are grouped by place (CSR).
     """
     edge, off, acc = places.edge, places.offset_m, places.access_m
-    from_u, from_v = positions.enter_costs(net, edge, off)
-    back = np.isfinite(from_v) & (net.edge_v[edge] != net.edge_u[edge])
+    at_u, at_v = positions.entry_costs(net, places)
+    back = np.isfinite(at_v)
     f_n = np.concatenate([np.arange(len(edge)), np.flatnonzero(back)])
     v_n = np.concatenate([net.edge_u[edge], net.edge_v[edge][back]]).astype(np.int64)
-    c_n = np.maximum(np.concatenate([from_u + acc, (from_v + acc)[back]]), MIN_ARC_M)
+    c_n = np.maximum(np.concatenate([at_u, at_v[back]]), MIN_ARC_M)
     order = np.argsort(f_n, kind="stable")
     seeds = (_csr(f_n, len(edge)), v_n[order], np.asarray(c_n[order], dtype=np.float64))
     pl, pt = homes.on_edge.pairs(edge)  # place ascending
@@ -423,8 +447,8 @@ def k_and_counts(
     k: int,
     limits: FloatArray,
     horizon: float,
-) -> tuple[FloatArray, NDArray[np.int32]]:
-    """Each home's k smallest distances to ``places`` and its counts within each limit.
+) -> tuple[FloatArray, NDArray[np.int32], FloatArray]:
+    """Each home's k smallest distances to ``places``, its counts within each limit, and the field.
 
     Parameters
     ----------
@@ -445,18 +469,29 @@ def k_and_counts(
     -------
     tuple
         ``(homes, k)`` float64 distances, ascending, ``inf`` where fewer are within the
-        horizon; ``(homes, limits)`` int32 counts.
+        horizon; ``(homes, limits)`` int32 counts; and every node's distance to the nearest
+        place where it is within the horizon (``inf`` elsewhere): the ``known`` part of
+        :func:`nearest_field`'s field.
     """
     n_pts = len(homes.points)
     best = np.full((n_pts, k), np.inf)
     within = np.zeros((n_pts, len(limits)), dtype=np.int32)
+    field = np.full(homes.net.n_nodes, np.inf)
     if len(places) == 0 or n_pts == 0:
-        return best, within
+        return best, within, field
     order = tile_order(places.xy, max(horizon, 250.0))
     seeds, direct = _seeds(homes.net, homes, places[order])
     bounds = np.append(np.arange(0, len(order), TILE_FACILITIES), len(order)).astype(np.int64)
     lim = limits.astype(np.float64)
     _all_tiles(
-        graph, homes.arrays, homes.legs, seeds, direct, bounds, float(horizon), lim, (best, within)
+        graph,
+        homes.arrays,
+        homes.legs,
+        seeds,
+        direct,
+        bounds,
+        float(horizon),
+        lim,
+        (best, within, field),
     )
-    return best, within
+    return best, within, field

@@ -92,6 +92,20 @@ def enter_costs(
     return offset_m, np.where(can_enter_from_v(net, edge, offset_m), from_v, np.inf)
 
 
+def entry_costs(net: StreetNetwork, places: Snap) -> tuple[FloatArray, FloatArray]:
+    """Metres to each place from its edge's ``u`` end and from its ``v`` end, access leg included.
+
+    ``inf`` where the ``v`` end may not enter. On a loop (``u == v``) both ends are one node:
+    the ``u`` cost is the shorter way round and the ``v`` cost is ``inf``, so a search that
+    keeps one entry per (node, place) starts from the same costs as :func:`entries` lists.
+    """
+    edge = places.edge
+    from_u, from_v = enter_costs(net, edge, places.offset_m)
+    at_u, at_v = from_u + places.access_m, from_v + places.access_m
+    loop = net.edge_u[edge] == net.edge_v[edge]
+    return np.where(loop, np.minimum(at_u, at_v), at_u), np.where(loop, np.inf, at_v)
+
+
 def along(net: StreetNetwork, edge: IntArray, from_m: FloatArray, to_m: FloatArray) -> FloatArray:
     """Metres straight along ``edge`` from ``from_m`` to ``to_m`` (``inf``: back on a one-way)."""
     ahead = to_m - from_m

@@ -114,11 +114,15 @@ class ReachGraph:
 
     # -- nearest: one pass per category ----------------------------------------------------
 
-    def nearest(self, places: Snap, limit_m: float = np.inf) -> FloatArray:
+    def nearest(
+        self, places: Snap, limit_m: float = np.inf, known: FloatArray | None = None
+    ) -> FloatArray:
         """Every node's network distance to the nearest of ``places`` (``inf`` past the limit).
 
         The places are entered as :func:`livingcircle.geo.positions.entries` says; access
-        legs included.
+        legs included. ``known``: the field where already found, as the compiled k-nearest
+        pass leaves it (:func:`livingcircle.geo.kernels.nearest_field` goes on from there);
+        the SciPy pass does not need it.
         """
         n = self.net.n_nodes
         if len(places) == 0:
@@ -129,7 +133,7 @@ class ReachGraph:
         ends = np.flatnonzero(np.isfinite(entry)).astype(np.int32)
         if self.compiled:
             return kernels.nearest_field(
-                self.arrays, ends, np.maximum(entry[ends], MIN_ARC_M), limit_m
+                self.arrays, ends, np.maximum(entry[ends], MIN_ARC_M), limit_m, known
             )
         ptr = np.append(self.ptr, self.ptr[-1] + len(ends))
         graph = csr_matrix(
@@ -254,12 +258,11 @@ class _Tiles:
         keep = heads >= 0
         rows = np.repeat(np.arange(n_loc), count)[keep]
         snap = self.places[places]
-        edge, off, acc = snap.edge, snap.offset_m, snap.access_m
-        lu, lv = loc[net.edge_u[edge]], loc[net.edge_v[edge]]
-        from_u, from_v = positions.enter_costs(net, edge, off)
-        back = np.isfinite(from_v) & (lv >= 0) & (lv != lu)
+        lu, lv = loc[net.edge_u[snap.edge]], loc[net.edge_v[snap.edge]]
+        at_u, at_v = positions.entry_costs(net, snap)
+        back = np.isfinite(at_v) & (lv >= 0)  # not on a loop: CSR would add the two costs
         pl_cols = np.stack([lu, lv], axis=1)
-        pl_w = np.stack([from_u + acc, from_v + acc], axis=1)
+        pl_w = np.stack([at_u, at_v], axis=1)
         pl_ok = np.stack([lu >= 0, back], axis=1)
         row_count = np.concatenate([np.bincount(rows, minlength=n_loc), pl_ok.sum(axis=1)])
         ptr = np.zeros(n_loc + n_pl + 1, dtype=np.int64)

@@ -27,6 +27,7 @@ from livingcircle.geo.network import StreetNetwork
 from livingcircle.geo.reach import ReachGraph
 from livingcircle.geo.standards import Standard
 from tests.geo.test_reference_dijkstra import Positions, reference_graph
+from tests.handmade import lonlat, region
 
 MINUTES = (5, 10, 15)
 K = 5
@@ -123,6 +124,41 @@ def test_kernel_equals_fallback_and_networkx_on_a_one_way_grid(grid: Region) -> 
     fast, slow = both(grid, dem)
     assert assert_same(fast, slow) > 10_000
     assert assert_networkx(grid, dem, fast, range(0, 2_000, 200)) > 100
+
+
+def test_a_place_on_a_loop_street_is_walked_to_the_shorter_way_round(standard: Standard) -> None:
+    """A clinic three fifths of the way round a 400 m two-way loop: from the loop's one node
+    it is 150 m back, not 250 m on; the k nearest and the counts walk the same way as the
+    nearest does, in both passes (they once entered a loop from its start only)."""
+    nodes = {"A": (0, 0), "B": (-100, 0)}
+    loop = ("A", "A", False, [(0, 100), (100, 100), (100, 0)])
+    reg = region(nodes, [("A", "B"), loop], {"f": ("clinic", 103, 50)}, standard)
+    ll = np.array([lonlat(-100, 5)])
+    frame = demand_frame(gpd.points_from_xy(ll[:, 0], ll[:, 1]), np.ones(1), np.array(["h"]))
+    dem = place_demand(reg.net, frame, reg.max_snap_m)
+    for fast in (True, False):
+        res = analyse(reg, dem, ["clinic"], k=1, graph=ReachGraph(reg.net, compiled=fast))
+        acc = res.categories["clinic"]
+        walk = 5 + 100 + 150 + 3  # to B, B to A, A back round the loop, off the street
+        assert acc.nearest_m[0] == pytest.approx(walk, abs=0.2)
+        assert float(acc.k_nearest_m[0, 0]) == pytest.approx(acc.nearest_m[0], abs=1e-4)
+        assert acc.within[0].tolist() == [1, 1, 1]  # 258 m: within 5 minutes at 1 m/s
+
+
+def test_the_nearest_pass_goes_on_from_a_known_part_of_its_field(sample_region: Region) -> None:
+    """Given the field where it is at most some bound (as the k pass leaves it), the nearest
+    pass finds the rest: the same field, bit for bit, whatever the bound."""
+    reg = sample_region
+    rg = ReachGraph(reg.net, compiled=True)
+    for code in range(len(reg.standard.category_ids)):
+        mine = reg.facilities.snap[np.flatnonzero(reg.facilities.category == code)]
+        full = rg.nearest(mine, 20_000)
+        for bound in (0.0, 150.0, 900.0, 1e9):
+            known = np.where(full <= bound, full, np.inf)
+            np.testing.assert_array_equal(rg.nearest(mine, 20_000, known), full)
+            np.testing.assert_array_equal(
+                rg.nearest(mine, 500, known), np.where(full <= 500, full, np.inf)
+            )
 
 
 def test_counts_compare_as_float32_exactly() -> None:
