@@ -191,7 +191,8 @@ def first_call_s(region: Any) -> float:
     if kernels.AVAILABLE:
         snap = region.facilities.snap[:1]
         homes = kernels.Homes(region.net, snap)
-        kernels.k_and_counts(ReachGraph(region.net).arrays, homes, snap, 1, np.ones(1), 1.0)
+        one = (np.zeros(1, dtype=np.int64), 1)
+        kernels.k_and_counts(ReachGraph(region.net).arrays, homes, snap, one, 1, np.ones(1), 1.0)
     return time.perf_counter() - t0
 
 

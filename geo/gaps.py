@@ -3,10 +3,11 @@
 :func:`analyse` measures, for every demand point and category, the walking distance to the
 nearest facility (exact, any distance up to the engine's search limit), to the ``k`` nearest
 and the number reachable within each of ``minutes`` (both within the longest of those
-minutes). It makes one pass per category over the whole street graph for the nearest, and one
-multi-label pass per category for the rest (the compiled kernel of :mod:`livingcircle.geo.kernels`;
-without Numba, one bounded search per *facility*, :mod:`livingcircle.geo.reach`): never a
-search per home.
+minutes). The k nearest and the counts are one multi-label pass from the facilities of every
+category together (the compiled kernel of :mod:`livingcircle.geo.kernels`; without Numba, a
+tiled SciPy pass, :mod:`livingcircle.geo.reach`); the nearest is one pass per category over
+the street graph, which with the compiled kernel starts from the field the multi-label pass
+leaves within its horizon. Never a search per home.
 
 The result (:class:`Analysis`) then answers the planner's questions without more searching:
 which GB 50180 requirements each point misses per tier (:meth:`Analysis.compliance`), the
@@ -33,9 +34,9 @@ from livingcircle.geo import config, kernels
 from livingcircle.geo.accessibility import beyond, points_distance
 from livingcircle.geo.catchment import ring_polygons
 from livingcircle.geo.demand import Demand
-from livingcircle.geo.engine import FacilityIndex, Region
+from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import InvalidParameter
-from livingcircle.geo.kernels_numpy import KAndCounts, ceil32_bits, k_and_counts_from_pairs
+from livingcircle.geo.kernels_numpy import KAndCounts, k_and_counts_from_pairs
 from livingcircle.geo.network import FloatArray
 from livingcircle.geo.positions import EdgeGroups
 from livingcircle.geo.profile_views import walked_demand
@@ -363,22 +364,20 @@ def analyse(
     steps = _Steps(timings)
     fac, by_edge = region.facilities, EdgeGroups(demand.snap.edge)
     counting = f"counting facilities within {', '.join(map(str, mins))} min"
-    if rg.compiled:  # per category: the k pass, then the nearest from the field it leaves
-        with steps("k_and_counts"):
+    tell(counting, 0, 1)
+    rows = np.flatnonzero(np.isin(fac.category, codes))
+    slot = np.full(max(len(region.standard.categories), 1), -1, dtype=np.int64)
+    slot[codes] = np.arange(len(codes))
+    with steps("k_and_counts"):  # one tiled pass from every facility of every category
+        if rg.compiled:
             (k_best, within), known = _k_and_counts_compiled(
                 rg,
-                fac,
-                dict(zip(cats, codes.tolist(), strict=True)),
+                fac.snap[rows],
+                (slot[fac.category[rows]], len(cats)),
                 demand,
                 (k, limits, horizon),
-                lambda c, j: tell(f"{counting}: {c}", j, len(cats)),
             )
-    else:  # one tiled pass from every facility of every category: tiles stay full of places
-        with steps("k_and_counts"):
-            tell(counting, 0, 1)
-            rows = np.flatnonzero(np.isin(fac.category, codes))
-            slot = np.full(max(len(region.standard.categories), 1), -1, dtype=np.int64)
-            slot[codes] = np.arange(len(codes))
+        else:
             k_best, within = k_and_counts_from_pairs(
                 rg.pairs_within(fac.snap[rows], demand.snap, horizon),
                 slot[fac.category[rows]],
@@ -395,7 +394,6 @@ def analyse(
             tell(f"nearest facility: {c}", i, len(cats))
             mine = fac.snap[np.flatnonzero(fac.category == code)]
             node_m[c] = rg.nearest(mine, config.NEAREST_MAX_RADIUS_M, known[i])
-            known[i] = None  # not kept past its use: a field per category is a lot at 1M
             nearest[c] = _points_nearest(region, node_m[c], demand, mine, by_edge)
         tell("nearest facility: every category", len(cats), len(cats))
     out = {
@@ -441,36 +439,23 @@ class _Steps:
 
 def _k_and_counts_compiled(
     rg: ReachGraph,
-    fac: FacilityIndex,
-    codes: dict[str, int],
+    places: Snap,
+    slot: tuple[NDArray[np.int64], int],
     demand: Demand,
     limits: tuple[int, FloatArray, float],
-    tell: Callable[[str, int], None],
 ) -> tuple[KAndCounts, list[FloatArray | None]]:
     """:func:`~livingcircle.geo.kernels_numpy.k_and_counts_from_pairs` by the compiled pass.
 
     The same numbers: a pair counts within a limit when its float32 rounding up does (so the
     limit is compared as float32), and the distances kept are rounded up to float32. Also
-    each category's field within the horizon, where its nearest pass starts from.
-    ``limits`` is ``(k, limits, horizon)``; ``tell(category, done)`` before each category.
+    each slot's field within the horizon, where its nearest pass starts from.
+    ``limits`` is ``(k, limits, horizon)``.
     """
     k, lim, horizon = limits
     homes = kernels.Homes(rg.net, demand.snap)
     lim32 = lim.astype(np.float32).astype(np.float64)
-    within = np.zeros((len(demand), len(codes), len(lim)), dtype=np.int32)
-    best: list[NDArray[np.float32]] = []
-    known: list[FloatArray | None] = []
-    for j, (cat, code) in enumerate(codes.items()):
-        tell(cat, j)
-        mine = fac.snap[np.flatnonzero(fac.category == code)]
-        dist, within[:, j, :], field = kernels.k_and_counts(
-            rg.arrays, homes, mine, k, lim32, horizon
-        )
-        best.append(
-            ceil32_bits(dist.ravel()).astype(np.uint32).view(np.float32).reshape(dist.shape)
-        )
-        known.append(field)
-    return (best, within), known
+    best, within, field = kernels.k_and_counts(rg.arrays, homes, places, slot, k, lim32, horizon)
+    return (list(best), within), list(field)
 
 
 def gap_areas(

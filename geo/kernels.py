@@ -1,23 +1,27 @@
 """The compiled kernel of the planner analysis (Numba): k nearest and counts in one pass.
 
-:func:`k_and_counts` is one *multi-label* multi-source Dijkstra per category over the reversed
-CSR arrays of :class:`livingcircle.geo.reach.ReachGraph`: a label is a (node, facility) pair,
-and labels wait in a bucket queue (Dial's: buckets of a fraction of a metre across the
-horizon, so a step costs no heap's ``log n``), each expanded again only if a shorter one is
-found later (rare: an arc shorter than a bucket). The facilities are taken in tiles (short
-spatially sorted runs), each tile one pass whose labels sit in a small dense block (a row per
-node reached, a column per facility of the tile). Once a tile's queue is empty, every home
-near it reads its distance to each of the tile's facilities off the rows of its edge's two
-ends (the better end, or straight along the edge to a facility on it), and is counted within
-each limit and kept among its k nearest. Nothing is stored per pair, so memory stays a few
-megabytes whatever the city; the work is the number of (node, facility) labels within the
-horizon, which is what any exact count must look at (a k-nearest alone would need only k
-labels per node).
+:func:`k_and_counts` is one *multi-label* multi-source Dijkstra over the reversed CSR arrays
+of :class:`livingcircle.geo.reach.ReachGraph`, for the facilities of every category at once:
+a label is a (node, facility) pair, and labels wait in a bucket queue (Dial's: buckets of a
+fraction of a metre across the horizon, so a step costs no heap's ``log n``), each expanded
+again only if a shorter one is found later (rare: an arc shorter than a bucket). The
+facilities are taken in tiles (short spatially sorted runs, whatever their category, so a
+tile is as compact as the whole city's facilities make it), each tile one pass whose labels
+sit in a small dense block (a row per node reached, a column per facility of the tile, and a
+bit per label found). Once a tile's queue is empty, every home near it reads its distance to
+each facility labelled at its edge's two ends (the better end, or straight along the edge to
+a facility on it), and is counted within each limit and kept among its k nearest of that
+facility's category. Nothing is stored per pair, so memory stays a few megabytes besides the
+outputs whatever the city; the work is the number of (node, facility) labels within the
+horizon, which is what any exact count must look at.
 
 The nearest of each category is :func:`nearest_field`: one multi-source Dijkstra with an
 indexed 4-ary heap, entering each facility's end nodes at their costs. It gives SciPy's
 distances bit for bit without building SciPy's graph with a virtual source per category, and
 is faster than SciPy's Fibonacci heap on street graphs; SciPy's pass is the benchmark's floor.
+The multi-label pass leaves each category's field exact within its horizon, so the nearest
+pass starts where that ends: for a category with a facility within the horizon of most
+homes, it has almost nothing left to do.
 
 Numba (BSD-2-Clause) compiles the kernel on first use and caches the machine code on disk
 (``cache=True``): the first call in a fresh environment costs a few seconds of compiling
@@ -152,14 +156,18 @@ def nearest_field(
     :meth:`livingcircle.geo.reach.ReachGraph.nearest`), without building that graph.
 
     ``known`` holds the field already found where it is finite (every node within some bound
-    of the starts, such as :func:`k_and_counts` leaves within its horizon, ``inf`` elsewhere).
-    The search then starts from the known nodes next to unknown ones, and the known ones are
-    final: it is the same field, and where ``known`` covers most of the city, a small part of
-    the pass. (A shortest path to an unknown node leaves the known ones at a last known node,
-    and every path to it is at least its known distance: the sums come out the same.)
+    of the starts, such as :func:`k_and_counts` leaves within its horizon, ``inf`` elsewhere);
+    it is filled in and returned. The search then starts from the known nodes next to
+    unknown ones, and the known ones are final: it is the same field, and where ``known``
+    covers most of the city, a small part of the pass. (A shortest path to an unknown node
+    leaves the known ones at a last known node, and every path to it is at least its known
+    distance: the sums come out the same.)
     """
-    n = len(graph[0]) - 1
-    dist = np.full(n, np.inf) if known is None else np.where(known <= limit, known, np.inf)
+    if known is None:
+        dist = np.full(len(graph[0]) - 1, np.inf)
+    else:  # filled in where it is: the caller's array becomes the field
+        dist = known
+        dist[dist > limit] = np.inf
     return _nearest_pass(graph, starts, np.asarray(costs, dtype=np.float64), float(limit), dist)
 
 
@@ -171,40 +179,51 @@ Heap = tuple[FloatArray, NDArray[np.int32], NDArray[np.int32]]
 #: A tile's bucket queue (Dial's): ``top[b]`` is the last entry offered in bucket ``b`` (-1:
 #: none), and each entry's distance, label and the entry offered before it in its bucket.
 Queue = tuple[NDArray[np.int64], FloatArray, NDArray[np.int64], NDArray[np.int64]]
-#: One tile's labels: each vertex's row (-1: none yet), the vertex of each row, and per row
-#: one tentative distance per facility of the tile.
-Block = tuple[NDArray[np.int32], NDArray[np.int32], FloatArray]
+#: One tile's labels: each vertex's row (-1: none yet), the vertex of each row, per row one
+#: tentative distance per facility of the tile (``2**SHIFT`` of them: label ``(row << SHIFT)
+#: | facility``), and per row a bit per facility that has a label there.
+Block = tuple[NDArray[np.int32], NDArray[np.int32], FloatArray, NDArray[np.int64]]
 #: Buckets of the queue across the horizon.
 BUCKETS = 2048
+#: Rows of the block to start with (it doubles when a tile needs more).
+ROWS = 1 << 12
+#: Labels per row: ``2**SHIFT``, the tile's facilities rounded up to a power of two (at most
+#: 32, so that a row's bits are a positive int64).
+SHIFT = (TILE_FACILITIES - 1).bit_length()
+_LOW = (1 << SHIFT) - 1
+#: The bit a power of two sets, by its remainder mod 67 (distinct for 2**0 .. 2**62).
+_BIT = np.zeros(67, dtype=np.int64)
+_BIT[[pow(2, i, 67) for i in range(63)]] = np.arange(63)
 
 
 @jit.inlined
 def _record(
-    best: FloatArray, within: NDArray[np.int32], p: int, total: float, limits: FloatArray
+    best: NDArray[np.float32],
+    within: NDArray[np.int32],
+    p: int,
+    c: int,
+    total: float,
+    limits: FloatArray,
 ) -> None:
-    """A home's next facility: counted within each limit, and kept if among its k nearest."""
+    """Home ``p``'s next facility of slot ``c``: counted, and kept if among its k nearest.
+
+    Kept rounded up to float32, which keeps their order: the k smallest rounded are the
+    k smallest, rounded.
+    """
     for i in range(len(limits)):
         if total <= limits[i]:
-            within[p, i] += 1
-    k = best.shape[1]
-    if total >= best[p, k - 1]:
+            within[p, c, i] += 1
+    up = np.float32(total)
+    if up < total:
+        up = np.nextafter(up, np.float32(np.inf))
+    k = best.shape[2]
+    if up >= best[c, p, k - 1]:
         return
     j = k - 1
-    while j > 0 and best[p, j - 1] > total:
-        best[p, j] = best[p, j - 1]
+    while j > 0 and best[c, p, j - 1] > up:
+        best[c, p, j] = best[c, p, j - 1]
         j -= 1
-    best[p, j] = total
-
-
-@jit.inlined
-def _enqueue(queue: Queue, size: int, bucket: int, d: float, label: int) -> Queue:
-    """Entry ``size`` of the queue: ``label`` at distance ``d``, last in ``bucket``."""
-    top, qd, qk, qn = queue
-    if size == len(qd):
-        qd, qk, qn = _grow(qd), _grow(qk), _grow(qn)
-    qd[size], qk[size], qn[size] = d, label, top[bucket]
-    top[bucket] = size
-    return top, qd, qk, qn
+    best[c, p, j] = up
 
 
 @jit.compiled
@@ -214,23 +233,27 @@ def _node_labels(  # noqa: PLR0912  (one loop: a call per label would cost more 
     tile: tuple[int, int, float],
     block: Block,
     queue: Queue,
-) -> tuple[Block, Queue, int]:
-    """One tile's multi-label pass over the nodes; returns the block, the queue, rows used.
+) -> int:
+    """One tile's multi-label pass; returns the rows it used (``-1 - rows``: out of room).
 
-    Node ``v`` gets a row of the block when first reached; label (row, facility) is
-    ``row * width + facility``. Labels wait in buckets of ``horizon / BUCKETS`` metres, taken
-    nearest bucket first; a label taken is expanded if it still holds its distance, and
-    offered again whenever a shorter one is found (label-correcting, so an arc shorter than a
-    bucket, or a tie in one, cannot leave a label long). When the queue is empty every finite
-    entry of the block is the node's exact distance to that facility (within the horizon):
-    the least sum over paths, added in walking order, as any Dijkstra gives it.
+    When the block or the queue is full the caller grows both and runs the tile again: no
+    array is replaced inside the loop, which would cost reference counting on every label
+    (it did: twice the time of the pass).
+
+    Node ``v`` gets a row of the block when first reached. Labels wait in buckets of
+    ``horizon / BUCKETS`` metres, taken nearest bucket first; a label taken is expanded if it
+    still holds its distance, and offered again whenever a shorter one is found
+    (label-correcting, so an arc shorter than a bucket, or a tie in one, cannot leave a label
+    long). When the queue is empty every finite entry of the block is the node's exact
+    distance to that facility (within the horizon): the least sum over paths, added in
+    walking order, as any Dijkstra gives it.
     """
     ptr, head, weight = graph
     seed_ptr, seed_node, seed_cost = seeds
     first, last, horizon = tile
-    loc, verts, tent = block
+    loc, verts, tent, mask = block
     top, qd, qk, qn = queue
-    width, scale, nb = last - first, (len(top) - 1) / horizon, len(top) - 1
+    scale, nb = (len(top) - 1) / horizon, len(top) - 1
     n_rows, size, f, a, a_end, d, b = 0, 0, 0, 0, 0, 0.0, 0
     s, s_end = seed_ptr[first], seed_ptr[last]
     while True:
@@ -252,55 +275,131 @@ def _node_labels(  # noqa: PLR0912  (one loop: a call per label would cost more 
             top[b] = qn[e]
             d, i = qd[e], qk[e]
             if d <= tent[i]:  # else a shorter label was found since
-                v, f = verts[i // width], i % width
+                v, f = verts[i >> SHIFT], i & _LOW
                 a, a_end = ptr[v], ptr[v + 1]
             continue
         if nd > horizon:
             continue
         r = loc[u]
         if r < 0:
+            if n_rows == len(verts):
+                return -1 - n_rows
             r = n_rows
-            if r == len(verts):
-                verts = _grow(verts)
-            if (r + 1) * width > len(tent):
-                old = len(tent)
-                tent = _grow(tent)
-                tent[old:] = np.inf
-            loc[u], verts[r] = r, u
+            loc[u], verts[r], mask[r] = r, u, 0
             n_rows += 1
-        j = r * width + f
+        j = (r << SHIFT) | f
         if nd < tent[j]:
+            if size == len(qd):
+                return -1 - n_rows
             tent[j] = nd
-            queue = _enqueue((top, qd, qk, qn), size, max(min(int(nd * scale), nb), b), nd, j)
-            top, qd, qk, qn = queue
+            mask[r] |= 1 << f
+            bucket = max(min(int(nd * scale), nb), b)
+            qd[size], qk[size], qn[size] = nd, j, top[bucket]
+            top[bucket] = size
             size += 1
-    return (loc, verts, tent), (top, qd, qk, qn), n_rows
+    return n_rows
+
+
+@jit.compiled
+def _clear(block: Block, n_rows: int, field: FloatArray, slot: NDArray[np.int64]) -> None:
+    """Each node's nearest label per slot into ``field``, and the block's rows cleared."""
+    loc, verts, tent, mask = block
+    for r in range(n_rows):
+        v, bits = verts[r], mask[r]
+        while bits:
+            low = bits & -bits
+            bits ^= low
+            f = _BIT[low % 67]
+            j = (r << SHIFT) | f
+            field[slot[f], v] = min(field[slot[f], v], tent[j])
+            tent[j] = np.inf
+        loc[v] = -1
+
+
+@jit.inlined
+def _room(loc: NDArray[np.int32], rows: int) -> tuple[Block, Queue]:
+    """A block of ``rows`` rows over ``loc`` and a queue of ``4 * rows`` entries, all empty."""
+    block = (
+        loc,
+        np.empty(rows, dtype=np.int32),
+        np.full(rows << SHIFT, np.inf),
+        np.zeros(rows, dtype=np.int64),
+    )
+    size = 4 * rows
+    top = np.full(BUCKETS + 1, -1, dtype=np.int64)
+    return block, (
+        top,
+        np.empty(size),
+        np.empty(size, dtype=np.int64),
+        np.empty(size, dtype=np.int64),
+    )
+
+
+@jit.inlined
+def _one_home(
+    block: Block,
+    p: int,
+    rows: tuple[int, int],
+    legs: tuple[FloatArray, FloatArray, FloatArray],
+    walks: tuple[int, NDArray[np.int64], NDArray[np.int64], FloatArray, FloatArray],
+    slot: NDArray[np.int64],
+    limits: tuple[float, FloatArray],
+    out: tuple[NDArray[np.float32], NDArray[np.int32]],
+) -> None:
+    """Home ``p`` to each facility of the tile labelled at its edge's ends or on its edge.
+
+    ``rows``: the rows of its edge's ends (-1: none). ``walks``: its first straight walk
+    (-1: none), the next of each, their facilities and costs, and a row to gather them in.
+    """
+    tent, mask = block[2], block[3]
+    leave_u, leave_v, access = legs
+    e, nxt, d_fac, d_cost, straight = walks
+    direct = 0
+    while e >= 0:
+        f = d_fac[e]
+        if direct >> f & 1:
+            straight[f] = min(straight[f], d_cost[e])
+        else:
+            straight[f], direct = d_cost[e], direct | 1 << f
+        e = nxt[e]
+    ru, rv = rows
+    bits = (mask[ru] if ru >= 0 else 0) | (mask[rv] if rv >= 0 else 0) | direct
+    while bits:
+        low = bits & -bits
+        bits ^= low
+        f = _BIT[low % 67]
+        walk = straight[f] if direct & low else np.inf
+        if ru >= 0:
+            walk = min(walk, tent[(ru << SHIFT) | f] + leave_u[p])
+        if rv >= 0:
+            walk = min(walk, tent[(rv << SHIFT) | f] + leave_v[p])
+        total = walk + access[p]
+        if total <= limits[0]:
+            _record(out[0], out[1], p, slot[f], total, limits[1])
 
 
 @jit.compiled
 def _home_labels(
     block: Block,
     n_rows: int,
-    width: int,
     homes: tuple[NDArray[np.int64], ...],
     legs: tuple[FloatArray, FloatArray, FloatArray],
     direct: tuple[NDArray[np.int64], NDArray[np.int64], FloatArray],
-    stamp: tuple[NDArray[np.int64], int, NDArray[np.int64]],
-    horizon: float,
-    limits: FloatArray,
-    out: tuple[FloatArray, NDArray[np.int32]],
+    chain: NDArray[np.int64],
+    slot: NDArray[np.int64],
+    limits: tuple[float, FloatArray],
+    out: tuple[NDArray[np.float32], NDArray[np.int32]],
 ) -> None:
     """Every home near the tile: its distance to each facility, by the better end or straight.
 
-    A home reached from both ends, or also straight along its edge, is done once (``stamp``).
+    Only the facilities with a label at one of its edge's ends (or on its edge) are looked
+    at. Each home is done once: one that walks straight to a facility of the tile first,
+    the others at their edge's ``v`` end, or at ``u`` when ``v`` has no labels.
     """
-    loc, verts, tent = block
+    loc, verts = block[:2]
     att_ptr, att_pt, end_u, end_v = homes
-    leave_u, leave_v, access = legs
     d_home, d_fac, d_cost = direct
-    seen, tile_id, chain = stamp
-    best, within = out
-    row = np.full(width, np.inf)
+    straight = np.full(1 << SHIFT, np.inf)
     n_direct = len(d_home)
     nxt = np.full(n_direct, -1, dtype=np.int64)  # the straight walks of each home, chained
     for e in range(n_direct):
@@ -308,26 +407,21 @@ def _home_labels(
     for q in range(-n_direct, n_rows):
         b0, b1 = (att_ptr[verts[q]], att_ptr[verts[q] + 1]) if q >= 0 else (0, 1)
         for b in range(b0, b1):
-            p = att_pt[b] if q >= 0 else d_home[q + n_direct]
-            if seen[p] == tile_id:
-                continue
-            seen[p] = tile_id
+            if q < 0:
+                p = d_home[q + n_direct]
+                if chain[p] != q + n_direct:  # not its first straight walk: done already
+                    continue
+            else:
+                p = att_pt[b]
+                if p < 0:  # listed at its u end: done at v if v has labels
+                    p = -1 - p
+                    if loc[end_v[p]] >= 0:
+                        continue
+                if chain[p] >= 0:  # done with the straight walks
+                    continue
             ru = loc[end_u[p]] if end_u[p] >= 0 else -1
-            rv = loc[end_v[p]]
-            for f in range(width):
-                row[f] = np.inf
-                if ru >= 0:
-                    row[f] = tent[ru * width + f] + leave_u[p]
-                if rv >= 0:
-                    row[f] = min(row[f], tent[rv * width + f] + leave_v[p])
-            e = chain[p]
-            while e >= 0:
-                row[d_fac[e]] = min(row[d_fac[e]], d_cost[e])
-                e = nxt[e]
-            for f in range(width):
-                total = row[f] + access[p]
-                if total <= horizon:
-                    _record(best, within, p, total, limits)
+            walks = (chain[p], nxt, d_fac, d_cost, straight)
+            _one_home(block, p, (ru, loc[end_v[p]]), legs, walks, slot, limits, out)
     for e in range(n_direct):
         chain[d_home[e]] = -1
 
@@ -337,52 +431,40 @@ def _all_tiles(
     graph: Graph,
     homes: tuple[NDArray[np.int64], ...],
     legs: tuple[FloatArray, FloatArray, FloatArray],
-    seeds: tuple[NDArray[np.int64], NDArray[np.int64], FloatArray],
+    places: tuple[tuple[NDArray[np.int64], NDArray[np.int64], FloatArray], NDArray[np.int64]],
     direct: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], FloatArray],
     bounds: NDArray[np.int64],
-    horizon: float,
-    limits: FloatArray,
-    out: tuple[FloatArray, NDArray[np.int32], FloatArray],
+    limits: tuple[float, FloatArray],
+    out: tuple[NDArray[np.float32], NDArray[np.int32], FloatArray],
+    rows: int,
 ) -> None:
-    rows = 1 << 12
-    block = (
-        np.full(len(graph[0]) - 1, -1, dtype=np.int32),
-        np.empty(rows, dtype=np.int32),
-        np.full(rows * 64, np.inf),
-    )
-    queue = (
-        np.full(BUCKETS + 1, -1, dtype=np.int64),
-        np.empty(1 << 12, dtype=np.float64),
-        np.empty(1 << 12, dtype=np.int64),
-        np.empty(1 << 12, dtype=np.int64),
-    )
-    seen = np.full(len(legs[2]), -1, dtype=np.int64)
+    seeds, slot = places
+    horizon = limits[0]
+    loc = np.full(len(graph[0]) - 1, -1, dtype=np.int32)
+    block, queue = _room(loc, rows)
     chain = np.full(len(legs[2]), -1, dtype=np.int64)
     d_ptr, d_home, d_fac, d_cost = direct
-    field = out[2]
     for t in range(len(bounds) - 1):
         first, last = bounds[t], bounds[t + 1]
-        width = last - first
-        block, queue, n_rows = _node_labels(graph, seeds, (first, last, horizon), block, queue)
+        mine = slot[first:last]
+        n_rows = _node_labels(graph, seeds, (first, last, horizon), block, queue)
+        while n_rows < 0:  # out of room: cleared, grown, and the tile again
+            _clear(block, -1 - n_rows, out[2], mine)  # (paths found so far: never below it)
+            rows *= 2
+            block, queue = _room(loc, rows)
+            n_rows = _node_labels(graph, seeds, (first, last, horizon), block, queue)
         lo, hi = d_ptr[first], d_ptr[last]
-        mine = (d_home[lo:hi], d_fac[lo:hi] - first, d_cost[lo:hi])
-        _home_labels(
-            block, n_rows, width, homes, legs, mine, (seen, t, chain), horizon, limits, out[:2]
-        )
-        loc, verts, tent = block
-        for r in range(n_rows):  # each node's nearest so far, and the block cleared
-            v, near = verts[r], field[verts[r]]
-            for j in range(r * width, (r + 1) * width):
-                near = min(near, tent[j])
-                tent[j] = np.inf
-            field[v], loc[v] = near, -1
+        walks = (d_home[lo:hi], d_fac[lo:hi] - first, d_cost[lo:hi])
+        _home_labels(block, n_rows, homes, legs, walks, chain, mine, limits, out[:2])
+        _clear(block, n_rows, out[2], mine)
 
 
 class Homes:
     """Demand points read off the nodes at the ends of their edges, built once per analysis.
 
     A home leaves its edge by ``v`` always and by ``u`` where allowed; ``arrays`` lists the
-    homes at each node (CSR) and each home's ends (``-1``: may not leave that way).
+    homes at each node (CSR; a home listed at its ``u`` end as ``-1 - home``) and each home's
+    ends (``-1``: may not leave that way).
     """
 
     def __init__(self, net: StreetNetwork, points: Snap) -> None:
@@ -392,7 +474,7 @@ class Homes:
         via_u = np.flatnonzero(ok_u)
         node = np.concatenate([net.edge_u[points.edge[via_u]], net.edge_v[points.edge]])
         order = np.argsort(node, kind="stable")
-        pt = np.concatenate([via_u, np.arange(len(points))])[order].astype(np.int64)
+        pt = np.concatenate([-1 - via_u, np.arange(len(points))])[order].astype(np.int64)
         ptr = np.zeros(net.n_nodes + 1, dtype=np.int64)
         np.cumsum(np.bincount(node, minlength=net.n_nodes), out=ptr[1:])
         end_u = np.where(ok_u, net.edge_u[points.edge], -1).astype(np.int64)
@@ -444,11 +526,15 @@ def k_and_counts(
     graph: Graph,
     homes: Homes,
     places: Snap,
+    slot: tuple[NDArray[np.int64], int],
     k: int,
     limits: FloatArray,
     horizon: float,
-) -> tuple[FloatArray, NDArray[np.int32], FloatArray]:
-    """Each home's k smallest distances to ``places``, its counts within each limit, and the field.
+) -> tuple[NDArray[np.float32], NDArray[np.int32], FloatArray]:
+    """Each home's k nearest places of each slot, its counts within each limit, and the fields.
+
+    One pass over the places of every slot (category) together: each tile holds the nearest
+    places whatever their category, so its rows fill up as they would for the densest one.
 
     Parameters
     ----------
@@ -457,9 +543,11 @@ def k_and_counts(
     homes
         The demand points as sink vertices (:class:`Homes`).
     places
-        One category's facilities (snapped).
+        The facilities (snapped).
+    slot
+        Each place's slot (its category's column in the outputs), and how many slots.
     k
-        Distances kept per home.
+        Distances kept per home and slot.
     limits
         Count facilities within each of these distances (access legs included).
     horizon
@@ -468,30 +556,29 @@ def k_and_counts(
     Returns
     -------
     tuple
-        ``(homes, k)`` float64 distances, ascending, ``inf`` where fewer are within the
-        horizon; ``(homes, limits)`` int32 counts; and every node's distance to the nearest
-        place where it is within the horizon (``inf`` elsewhere): the ``known`` part of
-        :func:`nearest_field`'s field.
+        ``(slots, homes, k)`` distances rounded up to float32, ascending, ``inf`` where fewer
+        are within the horizon; ``(homes, slots, limits)`` int32 counts; and ``(slots,
+        nodes)``: each node's distance to the nearest place of the slot where it is within
+        the horizon (``inf`` elsewhere), the ``known`` part of :func:`nearest_field`'s field.
     """
-    n_pts = len(homes.points)
-    best = np.full((n_pts, k), np.inf)
-    within = np.zeros((n_pts, len(limits)), dtype=np.int32)
-    field = np.full(homes.net.n_nodes, np.inf)
-    if len(places) == 0 or n_pts == 0:
+    (slot_of, n_slots), n_pts = slot, len(homes.points)
+    best = np.full((n_slots, n_pts, k), np.inf, dtype=np.float32)
+    within = np.zeros((n_pts, n_slots, len(limits)), dtype=np.int32)
+    field = np.full((n_slots, homes.net.n_nodes), np.inf)
+    if len(places) == 0:
         return best, within, field
     order = tile_order(places.xy, max(horizon, 250.0))
     seeds, direct = _seeds(homes.net, homes, places[order])
     bounds = np.append(np.arange(0, len(order), TILE_FACILITIES), len(order)).astype(np.int64)
-    lim = limits.astype(np.float64)
     _all_tiles(
         graph,
         homes.arrays,
         homes.legs,
-        seeds,
+        (seeds, slot_of[order].astype(np.int64)),
         direct,
         bounds,
-        float(horizon),
-        lim,
+        (float(horizon), limits.astype(np.float64)),
         (best, within, field),
+        ROWS,
     )
     return best, within, field

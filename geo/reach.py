@@ -121,8 +121,8 @@ class ReachGraph:
 
         The places are entered as :func:`livingcircle.geo.positions.entries` says; access
         legs included. ``known``: the field where already found, as the compiled k-nearest
-        pass leaves it (:func:`livingcircle.geo.kernels.nearest_field` goes on from there);
-        the SciPy pass does not need it.
+        pass leaves it (:func:`livingcircle.geo.kernels.nearest_field` goes on from there and
+        fills it in); the SciPy pass does not need it.
         """
         n = self.net.n_nodes
         if len(places) == 0:

@@ -161,6 +161,25 @@ def test_the_nearest_pass_goes_on_from_a_known_part_of_its_field(sample_region: 
             )
 
 
+def test_a_tile_out_of_room_grows_and_goes_again(
+    grid: Region, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A block of 8 rows is far too small for a tile: it doubles until the tile fits, and the
+    tile's labels are found again, so the numbers are the same as with room to spare."""
+    dem = homes(grid, 500, seed=4)
+    rg = ReachGraph(grid.net, compiled=True)
+    hm = kernels.Homes(grid.net, dem.snap)
+    fac = grid.facilities
+    slots = (fac.category.astype(np.int64), len(grid.standard.category_ids))
+    limits = np.array([300.0, 600.0, 900.0])
+    roomy = kernels.k_and_counts(rg.arrays, hm, fac.snap, slots, K, limits, 900.0)
+    monkeypatch.setattr(kernels, "ROWS", 8)
+    cramped = kernels.k_and_counts(rg.arrays, hm, fac.snap, slots, K, limits, 900.0)
+    assert int(roomy[1].sum()) > 1_000
+    for a, b in zip(roomy, cramped, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_counts_compare_as_float32_exactly() -> None:
     """A distance rounded up to float32 is within a float32 limit exactly when it is itself."""
     rng = np.random.default_rng(0)
