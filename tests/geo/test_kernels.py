@@ -161,6 +161,23 @@ def test_the_nearest_pass_goes_on_from_a_known_part_of_its_field(sample_region: 
             )
 
 
+def test_the_nearest_pass_equals_scipys_with_any_room(
+    sample_region: Region, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bucket queue's pass gives SciPy's field bit for bit, with no limit or one, and
+    when its queue starts far too small (it doubles and goes again)."""
+    reg = sample_region
+    fast, scipy = ReachGraph(reg.net, compiled=True), ReachGraph(reg.net, compiled=False)
+    for cramped in (False, True):
+        if cramped:
+            monkeypatch.setattr(kernels, "QUEUE_PER_NODE", 0)
+        for code in (0, 5, 26):
+            mine = reg.facilities.snap[np.flatnonzero(reg.facilities.category == code)]
+            for limit in (np.inf, 700.0):
+                want = scipy.nearest(mine, limit)
+                np.testing.assert_array_equal(fast.nearest(mine, limit), want)
+
+
 def test_a_tile_out_of_room_grows_and_goes_again(
     grid: Region, monkeypatch: pytest.MonkeyPatch
 ) -> None:
