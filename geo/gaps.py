@@ -36,7 +36,7 @@ from livingcircle.geo.catchment import ring_polygons
 from livingcircle.geo.demand import Demand
 from livingcircle.geo.engine import Region
 from livingcircle.geo.errors import InvalidParameter
-from livingcircle.geo.kernels_numpy import KAndCounts, k_and_counts_from_pairs
+from livingcircle.geo.kernels_numpy import k_and_counts_from_pairs
 from livingcircle.geo.network import FloatArray
 from livingcircle.geo.positions import EdgeGroups
 from livingcircle.geo.profile_views import walked_demand
@@ -368,33 +368,30 @@ def analyse(
     rows = np.flatnonzero(np.isin(fac.category, codes))
     slot = np.full(max(len(region.standard.categories), 1), -1, dtype=np.int64)
     slot[codes] = np.arange(len(codes))
+    places, slots = fac.snap[rows], (slot[fac.category[rows]], len(cats))
     with steps("k_and_counts"):  # one tiled pass from every facility of every category
         if rg.compiled:
-            (k_best, within), known = _k_and_counts_compiled(
-                rg,
-                fac.snap[rows],
-                (slot[fac.category[rows]], len(cats)),
-                demand,
-                (k, limits, horizon),
-            )
+            homes = kernels.Homes(rg.net, demand.snap)
+            lim32 = limits.astype(np.float32).astype(np.float64)  # compared as float32 is
+            found = kernels.k_and_counts(rg.arrays, homes, places, slots, k, lim32, horizon)
+            k_best, within = list(found.best), found.within
         else:
             k_best, within = k_and_counts_from_pairs(
-                rg.pairs_within(fac.snap[rows], demand.snap, horizon),
-                slot[fac.category[rows]],
-                len(cats),
-                len(demand),
-                k,
-                limits,
+                rg.pairs_within(places, demand.snap, horizon), *slots, len(demand), k, limits
             )
-            known = [None] * len(cats)
     tell(counting, 1, 1)
     node_m, nearest = {}, {}
     with steps("nearest"):
         for i, (c, code) in enumerate(zip(cats, codes, strict=True)):
             tell(f"nearest facility: {c}", i, len(cats))
             mine = fac.snap[np.flatnonzero(fac.category == code)]
-            node_m[c] = rg.nearest(mine, config.NEAREST_MAX_RADIUS_M, known[i])
-            nearest[c] = _points_nearest(region, node_m[c], demand, mine, by_edge)
+            known = found.field[i] if rg.compiled else None  # filled in where it is
+            node_m[c] = rg.nearest(mine, config.NEAREST_MAX_RADIUS_M, known)
+            if not rg.compiled:
+                nearest[c] = _points_nearest(region, node_m[c], demand, mine, by_edge)
+        if rg.compiled:
+            limit = config.NEAREST_MAX_RADIUS_M
+            nearest = dict(zip(cats, kernels.points_nearest(found, homes, limit), strict=True))
         tell("nearest facility: every category", len(cats), len(cats))
     out = {
         c: CategoryAccess(
@@ -435,27 +432,6 @@ class _Steps:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t
             cpu = f"{name}_cpu"
             self.timings[cpu] = self.timings.get(cpu, 0.0) + time.process_time() - c
-
-
-def _k_and_counts_compiled(
-    rg: ReachGraph,
-    places: Snap,
-    slot: tuple[NDArray[np.int64], int],
-    demand: Demand,
-    limits: tuple[int, FloatArray, float],
-) -> tuple[KAndCounts, list[FloatArray | None]]:
-    """:func:`~livingcircle.geo.kernels_numpy.k_and_counts_from_pairs` by the compiled pass.
-
-    The same numbers: a pair counts within a limit when its float32 rounding up does (so the
-    limit is compared as float32), and the distances kept are rounded up to float32. Also
-    each slot's field within the horizon, where its nearest pass starts from.
-    ``limits`` is ``(k, limits, horizon)``.
-    """
-    k, lim, horizon = limits
-    homes = kernels.Homes(rg.net, demand.snap)
-    lim32 = lim.astype(np.float32).astype(np.float64)
-    best, within, field = kernels.k_and_counts(rg.arrays, homes, places, slot, k, lim32, horizon)
-    return (list(best), within), list(field)
 
 
 def gap_areas(

@@ -33,7 +33,7 @@ numbers (tests/geo/test_kernels.py runs both against networkx and against each o
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -520,6 +520,23 @@ def tile_order(xy: FloatArray, side_m: float) -> NDArray[np.int64]:
     return np.lexsort((cells[:, 0], cells[:, 1])).astype(np.int64)
 
 
+class KPass(NamedTuple):
+    """What :func:`k_and_counts` finds: per slot (category) and home, and per slot and node."""
+
+    #: ``(slots, homes, k)`` distances rounded up to float32, ascending, ``inf`` where fewer
+    #: are within the horizon.
+    best: NDArray[np.float32]
+    #: ``(homes, slots, limits)`` int32 counts within each limit.
+    within: NDArray[np.int32]
+    #: ``(slots, nodes)``: each node's distance to the nearest place of the slot where it is
+    #: within the horizon (``inf`` elsewhere), the ``known`` part of :func:`nearest_field`'s
+    #: field; :func:`points_nearest` reads the fields once they are whole.
+    field: FloatArray
+    #: The homes that walk straight along their edge to a place: home, slot, metres (the
+    #: place's access leg included).
+    straight: tuple[NDArray[np.int64], NDArray[np.int64], FloatArray]
+
+
 def k_and_counts(
     graph: Graph,
     homes: Homes,
@@ -528,7 +545,7 @@ def k_and_counts(
     k: int,
     limits: FloatArray,
     horizon: float,
-) -> tuple[NDArray[np.float32], NDArray[np.int32], FloatArray]:
+) -> KPass:
     """Each home's k nearest places of each slot, its counts within each limit, and the fields.
 
     One pass over the places of every slot (category) together: each tile holds the nearest
@@ -550,33 +567,65 @@ def k_and_counts(
         Count facilities within each of these distances (access legs included).
     horizon
         No distance past this is kept or counted.
-
-    Returns
-    -------
-    tuple
-        ``(slots, homes, k)`` distances rounded up to float32, ascending, ``inf`` where fewer
-        are within the horizon; ``(homes, slots, limits)`` int32 counts; and ``(slots,
-        nodes)``: each node's distance to the nearest place of the slot where it is within
-        the horizon (``inf`` elsewhere), the ``known`` part of :func:`nearest_field`'s field.
     """
     (slot_of, n_slots), n_pts = slot, len(homes.points)
     best = np.full((n_slots, n_pts, k), np.inf, dtype=np.float32)
     within = np.zeros((n_pts, n_slots, len(limits)), dtype=np.int32)
     field = np.full((n_slots, homes.net.n_nodes), np.inf)
-    if len(places) == 0:
-        return best, within, field
-    order = tile_order(places.xy, max(horizon, 250.0))
+    order = tile_order(places.xy, max(horizon, 250.0)) if len(places) else np.zeros(0, np.int64)
     seeds, direct = _seeds(homes.net, homes, places[order])
-    bounds = np.append(np.arange(0, len(order), TILE_FACILITIES), len(order)).astype(np.int64)
-    _all_tiles(
-        graph,
-        homes.arrays,
-        homes.legs,
-        (seeds, slot_of[order].astype(np.int64)),
-        direct,
-        bounds,
-        (float(horizon), limits.astype(np.float64)),
-        (best, within, field),
-        ROWS,
-    )
-    return best, within, field
+    in_order = slot_of[order].astype(np.int64)
+    if len(places):
+        bounds = np.append(np.arange(0, len(order), TILE_FACILITIES), len(order))
+        _all_tiles(
+            graph,
+            homes.arrays,
+            homes.legs,
+            (seeds, in_order),
+            direct,
+            bounds.astype(np.int64),
+            (float(horizon), limits.astype(np.float64)),
+            (best, within, field),
+            ROWS,
+        )
+    return KPass(best, within, field, (direct[1], in_order[direct[2]], direct[3]))
+
+
+@jit.compiled
+def _points_nearest(
+    fields: FloatArray,
+    homes: tuple[NDArray[np.int64], ...],
+    legs: tuple[FloatArray, FloatArray, FloatArray],
+    straight: tuple[NDArray[np.int64], NDArray[np.int64], FloatArray],
+    limit: float,
+    out: FloatArray,
+) -> None:
+    end_u, end_v = homes[2], homes[3]
+    leave_u, leave_v, access = legs
+    for c in range(len(out)):
+        field, row = fields[c], out[c]
+        for p in range(len(access)):
+            d = leave_v[p] + field[end_v[p]]
+            if end_u[p] >= 0:
+                d = min(leave_u[p] + field[end_u[p]], d)
+            row[p] = d
+    s_home, s_slot, s_cost = straight
+    for e in range(len(s_home)):
+        out[s_slot[e], s_home[e]] = min(out[s_slot[e], s_home[e]], s_cost[e])
+    for c in range(len(out)):
+        row = out[c]
+        for p in range(len(access)):
+            d = row[p] + access[p]
+            row[p] = d if d <= limit else np.inf
+
+
+def points_nearest(pass_: KPass, homes: Homes, limit: float) -> FloatArray:
+    """``(slots, homes)``: each home's distance to the nearest place of each slot.
+
+    Read off the whole fields (``pass_.field`` once :func:`nearest_field` has filled it in)
+    at the two ends of each home's edge, or straight along it; access legs included, ``inf``
+    past ``limit``. The same sums as :func:`livingcircle.geo.accessibility.points_distance`.
+    """
+    out = np.empty((len(pass_.field), len(homes.points)))
+    _points_nearest(pass_.field, homes.arrays, homes.legs, pass_.straight, float(limit), out)
+    return out
