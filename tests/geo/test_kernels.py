@@ -10,6 +10,7 @@ and with networkx's Dijkstra over the same network with every position spliced i
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from typing import Any
 
@@ -195,6 +196,25 @@ def test_a_tile_out_of_room_grows_and_goes_again(
     assert int(roomy[1].sum()) > 1_000
     for a, b in zip(roomy, cramped, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (3, 1 << 20)])
+def test_outputs_are_mapped_full_and_writable(shape: tuple[int, int]) -> None:
+    """Small outputs come from ``np.full``; large ones from one populated mapping, the
+    same values, writable, and private to the process (not shared with a fork)."""
+    for dtype, fill in ((np.float32, np.inf), (np.int32, 0)):
+        out = kernels.mapped(shape, dtype, fill)
+        assert out.shape == shape and out.dtype == dtype and out.flags.writeable
+        assert (out == fill).all()
+        out[-1, -1] = 7
+        assert out[-1, -1] == 7 and (out[0] == fill).all()
+        if hasattr(os, "fork"):  # a worker forked from this process writes its own copy
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child
+                out[0, 0] = 5
+                os._exit(0)
+            os.waitpid(pid, 0)
+            assert out[0, 0] == fill
 
 
 def test_counts_compare_as_float32_exactly() -> None:
