@@ -362,7 +362,7 @@ def analyse(
     codes = np.array([region.standard.category_index(c) for c in cats], dtype=np.int64)
     timings = {"graph": time.perf_counter() - t0, "graph_cpu": time.process_time() - c0}
     steps = _Steps(timings)
-    fac, by_edge = region.facilities, EdgeGroups(demand.snap.edge)
+    fac = region.facilities
     counting = f"counting facilities within {', '.join(map(str, mins))} min"
     tell(counting, 0, 1)
     rows = np.flatnonzero(np.isin(fac.category, codes))
@@ -372,7 +372,7 @@ def analyse(
     with steps("k_and_counts"):  # one tiled pass from every facility of every category
         if rg.compiled:
             homes = kernels.Homes(rg.net, demand.snap)
-            lim32 = limits.astype(np.float32).astype(np.float64)  # compared as float32 is
+            lim32 = limits.astype(np.float32).astype(np.float64)  # as the SciPy pass compares
             found = kernels.k_and_counts(rg.arrays, homes, places, slots, k, lim32, horizon)
             k_best, within = list(found.best), found.within
         else:
@@ -381,13 +381,14 @@ def analyse(
             )
     tell(counting, 1, 1)
     node_m, nearest = {}, {}
+    by_edge = None if rg.compiled else EdgeGroups(demand.snap.edge)
     with steps("nearest"):
         for i, (c, code) in enumerate(zip(cats, codes, strict=True)):
             tell(f"nearest facility: {c}", i, len(cats))
             mine = fac.snap[np.flatnonzero(fac.category == code)]
             known = found.field[i] if rg.compiled else None  # filled in where it is
             node_m[c] = rg.nearest(mine, config.NEAREST_MAX_RADIUS_M, known)
-            if not rg.compiled:
+            if by_edge is not None:
                 nearest[c] = _points_nearest(region, node_m[c], demand, mine, by_edge)
         if rg.compiled:
             limit = config.NEAREST_MAX_RADIUS_M

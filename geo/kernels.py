@@ -60,13 +60,6 @@ QUEUE_PER_NODE = 2
 Graph = tuple[NDArray[np.int64], NDArray[np.int32], FloatArray]
 
 
-@jit.inlined
-def _grow(a: Any) -> Any:
-    out = np.empty(2 * len(a), dtype=a.dtype)
-    out[: len(a)] = a
-    return out
-
-
 # -- the nearest: one multi-source pass ----------------------------------------------------
 
 
